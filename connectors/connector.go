@@ -1,0 +1,122 @@
+// Package connectors defines the contract every source-system connector
+// implements, the classified errors callers branch on, and the registry
+// that cmd/portico wires explicitly. It knows no vendor: those live in one
+// sub-package each (salesforce, accounting, inventory). The shared HTTP
+// client with retries, breaker and quota lives in connectors/httpclient.
+package connectors
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Connector knows one external API.
+type Connector interface {
+	// Objects describes what the connector can sync.
+	Objects(ctx context.Context) ([]ObjectInfo, error)
+	// Pull returns one page of changes to object since cursor. An empty
+	// Cursor means from the beginning. Page.Next is empty when the caller
+	// has caught up; otherwise the caller passes it back as PullRequest.Page.
+	Pull(ctx context.Context, req PullRequest) (*Page, error)
+	// Get fetches one record by its source id.
+	Get(ctx context.Context, object, id string) (*Record, error)
+	// Write applies one create, update or delete.
+	Write(ctx context.Context, w Write) (*WriteResult, error)
+}
+
+// ObjectInfo describes one syncable object.
+type ObjectInfo struct {
+	Name        string `json:"name"`         // vendor name: "Case", "Invoice", "order"
+	Key         string `json:"key"`          // id field: "Id"
+	CursorField string `json:"cursor_field"` // "SystemModstamp", "MetaData.LastUpdatedTime", "updated_at"
+	Deletes     bool   `json:"deletes"`      // the source reports deletions
+	Webhooks    bool   `json:"webhooks"`     // the source can push change notices
+	Writable    bool   `json:"writable"`
+}
+
+// PullRequest asks for one page of changes.
+type PullRequest struct {
+	Object string
+	// Cursor is the high-water mark from the previous run (opaque to the
+	// caller, usually an RFC 3339 time); empty means a full pull.
+	Cursor string
+	// Page continues a pull in progress; empty for the first page.
+	Page string
+	// Limit is a hint for the page size; 0 means the connector's default.
+	Limit int
+}
+
+// Page is one page of changes.
+type Page struct {
+	Records []Record `json:"records"`
+	// Deleted lists the ids deleted since the cursor, where the source
+	// reports them.
+	Deleted []Deletion `json:"deleted,omitempty"`
+	// Next continues this pull; empty on the last page.
+	Next string `json:"next,omitempty"`
+	// Cursor is the new high-water mark once every page up to here is
+	// stored: the largest modification stamp seen.
+	Cursor string `json:"cursor"`
+}
+
+// Record is one source record with the fields the sync needs pulled out.
+type Record struct {
+	Object   string          `json:"object"`
+	ID       string          `json:"id"`
+	Version  string          `json:"version"` // SystemModstamp, SyncToken, version
+	Modified time.Time       `json:"modified"`
+	Raw      json.RawMessage `json:"raw"` // the vendor's JSON, as received
+}
+
+// Deletion is one deleted source id.
+type Deletion struct {
+	ID        string    `json:"id"`
+	DeletedAt time.Time `json:"deleted_at"`
+}
+
+// Op is a write operation.
+type Op string
+
+const (
+	OpCreate Op = "create"
+	OpUpdate Op = "update"
+	OpDelete Op = "delete"
+)
+
+// Write is one change to apply to the source.
+type Write struct {
+	Op     Op
+	Object string
+	// ID is the source id for update and delete.
+	ID string
+	// Fields are vendor field names and values.
+	Fields map[string]any
+	// IdempotencyKey makes a retried write apply once: Salesforce
+	// external-id upsert, QuickBooks requestid, Square idempotency_key.
+	IdempotencyKey string
+	// ExpectedVersion, where the source supports it, makes a write against
+	// a changed record fail with a ConflictError.
+	ExpectedVersion string
+}
+
+// WriteResult is the source's answer to a write.
+type WriteResult struct {
+	ID      string  `json:"id"`
+	Version string  `json:"version"`
+	Created bool    `json:"created"`
+	Record  *Record `json:"record,omitempty"` // the authoritative record, when returned
+}
+
+// WebhookVerifier is implemented by connectors whose source pushes change
+// notices. It checks the request's signature and returns the changed
+// records' objects and ids.
+type WebhookVerifier interface {
+	VerifyWebhook(ctx context.Context, header map[string][]string, body []byte) ([]Change, error)
+}
+
+// Change is one record named by a webhook.
+type Change struct {
+	Object string `json:"object"`
+	ID     string `json:"id"`
+}

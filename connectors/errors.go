@@ -1,0 +1,74 @@
+package connectors
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel classes; every error a connector returns matches exactly one
+// with errors.Is. The typed errors below carry details for errors.As.
+var (
+	ErrRateLimited = errors.New("rate limited")
+	ErrUnavailable = errors.New("source unavailable")
+	ErrAuthExpired = errors.New("authentication expired")
+	ErrConflict    = errors.New("conflict: the source record changed")
+	ErrNotFound    = errors.New("not found")
+	ErrInvalid     = errors.New("invalid")
+	ErrPermanent   = errors.New("permanent failure")
+)
+
+// RateLimitedError says how long to wait.
+type RateLimitedError struct {
+	RetryAfter time.Duration
+	Msg        string
+}
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("rate limited (retry after %s): %s", e.RetryAfter, e.Msg)
+}
+func (e *RateLimitedError) Is(target error) bool { return target == ErrRateLimited }
+
+// ConflictError carries the source's current version.
+type ConflictError struct {
+	CurrentVersion string
+	Msg            string
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("conflict (current version %s): %s", e.CurrentVersion, e.Msg)
+}
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// InvalidError carries a message a customer can read and the vendor field.
+type InvalidError struct {
+	Field string
+	Msg   string
+	Code  string // vendor error code
+}
+
+func (e *InvalidError) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("invalid %s: %s", e.Field, e.Msg)
+	}
+	return "invalid: " + e.Msg
+}
+func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
+
+// Classified wraps an underlying error with one of the sentinel classes.
+type Classified struct {
+	Class error
+	Err   error
+}
+
+func (e *Classified) Error() string        { return e.Class.Error() + ": " + e.Err.Error() }
+func (e *Classified) Unwrap() error        { return e.Err }
+func (e *Classified) Is(target error) bool { return target == e.Class }
+
+// Classify wraps err as class.
+func Classify(class, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Classified{Class: class, Err: err}
+}

@@ -1,0 +1,301 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config is the whole of Portico's configuration. Every key is documented in
+// config/portico.example.yaml; a test keeps the two in step.
+type Config struct {
+	// DatabaseURL is the PostgreSQL connection string. Empty means "no
+	// database configured"; `portico dev` then starts a private cluster.
+	DatabaseURL string `mapstructure:"database_url"`
+
+	Log         LogConfig          `mapstructure:"log"`
+	HTTP        HTTPConfig         `mapstructure:"http"`
+	Admin       AdminConfig        `mapstructure:"admin"`
+	River       RiverConfig        `mapstructure:"river"`
+	Secrets     SecretsConfig      `mapstructure:"secrets"`
+	Connections []ConnectionConfig `mapstructure:"connections"`
+	Dev         DevConfig          `mapstructure:"dev"`
+}
+
+// LogConfig configures log/slog.
+type LogConfig struct {
+	Level  string `mapstructure:"level"`  // debug, info, warn, error
+	Format string `mapstructure:"format"` // json or text
+}
+
+// HTTPConfig configures the API server.
+type HTTPConfig struct {
+	Addr            string        `mapstructure:"addr"`
+	PublicURL       string        `mapstructure:"public_url"`
+	ReadTimeout     time.Duration `mapstructure:"read_timeout"`
+	WriteTimeout    time.Duration `mapstructure:"write_timeout"`
+	IdleTimeout     time.Duration `mapstructure:"idle_timeout"`
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+}
+
+// AdminConfig holds the staff credential that guards /admin until real
+// staff login exists. It is never optional for `serve`.
+type AdminConfig struct {
+	Token string `mapstructure:"token"`
+}
+
+// RiverConfig sizes the job queues.
+type RiverConfig struct {
+	SyncWorkers       int           `mapstructure:"sync_workers"`
+	WritebackWorkers  int           `mapstructure:"writeback_workers"`
+	NotifyWorkers     int           `mapstructure:"notify_workers"`
+	DefaultWorkers    int           `mapstructure:"default_workers"`
+	FetchCooldown     time.Duration `mapstructure:"fetch_cooldown"`
+	FetchPollInterval time.Duration `mapstructure:"fetch_poll_interval"`
+	// SoftStopTimeout is how long running jobs get to finish on shutdown
+	// before their contexts are cancelled.
+	SoftStopTimeout time.Duration `mapstructure:"soft_stop_timeout"`
+}
+
+// SecretsConfig holds the key that encrypts connection credentials at rest.
+type SecretsConfig struct {
+	// EncryptionKey is 32 bytes, base64 encoded (AES-256-GCM).
+	EncryptionKey string `mapstructure:"encryption_key"`
+}
+
+// ConnectionConfig names one source system the operator connected.
+type ConnectionConfig struct {
+	Name    string `mapstructure:"name"`
+	Type    string `mapstructure:"type"` // salesforce, accounting, inventory
+	BaseURL string `mapstructure:"base_url"`
+	// TokenURL is the OAuth2 token endpoint; empty means BaseURL's default.
+	TokenURL     string `mapstructure:"token_url"`
+	ClientID     string `mapstructure:"client_id"`
+	ClientSecret string `mapstructure:"client_secret"`
+	// RefreshToken seeds the credential store on first start; a rotated
+	// token is stored in PostgreSQL from then on.
+	RefreshToken string `mapstructure:"refresh_token"`
+	// AccessToken is a static bearer token (Square-style).
+	AccessToken string `mapstructure:"access_token"`
+	// Realm is the QuickBooks-style company id.
+	Realm string `mapstructure:"realm"`
+	// WebhookSecret verifies inbound webhooks.
+	WebhookSecret string `mapstructure:"webhook_secret"`
+
+	Quota   QuotaConfig   `mapstructure:"quota"`
+	Breaker BreakerConfig `mapstructure:"breaker"`
+	Retry   RetryConfig   `mapstructure:"retry"`
+	// RequestTimeout bounds one HTTP request to the source.
+	RequestTimeout time.Duration `mapstructure:"request_timeout"`
+	// MaxResponseBytes caps one response body.
+	MaxResponseBytes int64 `mapstructure:"max_response_bytes"`
+}
+
+// QuotaConfig is a connection's call budget.
+type QuotaConfig struct {
+	PerMinute int `mapstructure:"per_minute"`
+	PerDay    int `mapstructure:"per_day"`
+	// WriteShare is the fraction of each budget reserved for customer
+	// writes, which background reads may not spend.
+	WriteShare float64 `mapstructure:"write_share"`
+}
+
+// BreakerConfig configures the per-connection circuit breaker.
+type BreakerConfig struct {
+	// Failures is the number of consecutive failures that opens it.
+	Failures int `mapstructure:"failures"`
+	// OpenTimeout is how long it stays open before it half-opens.
+	OpenTimeout time.Duration `mapstructure:"open_timeout"`
+}
+
+// RetryConfig configures the shared HTTP client's retries.
+type RetryConfig struct {
+	Max     int           `mapstructure:"max"`
+	WaitMin time.Duration `mapstructure:"wait_min"`
+	WaitMax time.Duration `mapstructure:"wait_max"`
+}
+
+// DevConfig configures `portico dev`.
+type DevConfig struct {
+	// Dir holds the private cluster and the dev.json/dev.yaml files.
+	Dir string `mapstructure:"dir"`
+	// Records is how many records the simulated sources are seeded with.
+	Records int   `mapstructure:"records"`
+	Seed    int64 `mapstructure:"seed"`
+}
+
+// Connection returns the named connection.
+func (c *Config) Connection(name string) (ConnectionConfig, bool) {
+	for _, conn := range c.Connections {
+		if conn.Name == name {
+			return conn, true
+		}
+	}
+	return ConnectionConfig{}, false
+}
+
+// ConnectionTypes are the connector types this build knows.
+var ConnectionTypes = []string{"salesforce", "accounting", "inventory"}
+
+// Error is a configuration error that names the key, and the file and line
+// when the value came from a file. The CLI exits 2 on it.
+type Error struct {
+	Key  string
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, ":%d", e.Line)
+		}
+		b.WriteString(": ")
+	}
+	if e.Key != "" {
+		fmt.Fprintf(&b, "%s: ", e.Key)
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Errors is a list of configuration errors, reported together.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// IsConfigError reports whether err is (or wraps) a configuration error.
+func IsConfigError(err error) bool {
+	var e *Error
+	var es Errors
+	return errors.As(err, &e) || errors.As(err, &es)
+}
+
+// Validate checks every value and returns all problems at once. A missing
+// database URL is not an error here: commands that need one say so.
+func (c *Config) Validate() error {
+	var errs Errors
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &Error{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("database_url", "must be a postgres:// URL")
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be one of debug, info, warn, error; got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "text":
+	default:
+		bad("log.format", "must be json or text; got %q", c.Log.Format)
+	}
+	if c.HTTP.Addr == "" {
+		bad("http.addr", "is required")
+	}
+	if c.HTTP.PublicURL != "" {
+		if u, err := url.Parse(c.HTTP.PublicURL); err != nil || u.Scheme == "" || u.Host == "" {
+			bad("http.public_url", "must be an absolute URL")
+		}
+	}
+	positive := map[string]time.Duration{
+		"http.read_timeout":         c.HTTP.ReadTimeout,
+		"http.write_timeout":        c.HTTP.WriteTimeout,
+		"http.idle_timeout":         c.HTTP.IdleTimeout,
+		"http.shutdown_timeout":     c.HTTP.ShutdownTimeout,
+		"river.fetch_cooldown":      c.River.FetchCooldown,
+		"river.fetch_poll_interval": c.River.FetchPollInterval,
+		"river.soft_stop_timeout":   c.River.SoftStopTimeout,
+	}
+	for _, key := range sortedKeys(positive) {
+		if positive[key] <= 0 {
+			bad(key, "must be a positive duration such as 5s; got %s", positive[key])
+		}
+	}
+	if c.River.FetchCooldown > c.River.FetchPollInterval {
+		bad("river.fetch_cooldown", "must not exceed river.fetch_poll_interval")
+	}
+	workers := map[string]int{
+		"river.sync_workers":      c.River.SyncWorkers,
+		"river.writeback_workers": c.River.WritebackWorkers,
+		"river.notify_workers":    c.River.NotifyWorkers,
+		"river.default_workers":   c.River.DefaultWorkers,
+	}
+	for _, key := range sortedKeys(workers) {
+		if n := workers[key]; n < 1 || n > 10000 {
+			bad(key, "must be between 1 and 10000; got %d", n)
+		}
+	}
+	if c.Admin.Token != "" && len(c.Admin.Token) < 16 {
+		bad("admin.token", "must be at least 16 characters")
+	}
+	seen := map[string]bool{}
+	for i, conn := range c.Connections {
+		key := fmt.Sprintf("connections[%d]", i)
+		switch {
+		case conn.Name == "":
+			bad(key+".name", "is required")
+		case seen[conn.Name]:
+			bad(key+".name", "duplicate connection name %q", conn.Name)
+		}
+		seen[conn.Name] = true
+		if !contains(ConnectionTypes, conn.Type) {
+			bad(key+".type", "must be one of %s; got %q", strings.Join(ConnectionTypes, ", "), conn.Type)
+		}
+		if u, err := url.Parse(conn.BaseURL); err != nil || u.Scheme == "" || u.Host == "" {
+			bad(key+".base_url", "must be an absolute URL; got %q", conn.BaseURL)
+		}
+		if conn.Quota.PerMinute < 0 || conn.Quota.PerDay < 0 {
+			bad(key+".quota", "per_minute and per_day must not be negative")
+		}
+		if conn.Quota.WriteShare < 0 || conn.Quota.WriteShare >= 1 {
+			bad(key+".quota.write_share", "must be at least 0 and below 1; got %g", conn.Quota.WriteShare)
+		}
+		if conn.Breaker.Failures < 1 {
+			bad(key+".breaker.failures", "must be at least 1")
+		}
+		if conn.Breaker.OpenTimeout <= 0 {
+			bad(key+".breaker.open_timeout", "must be a positive duration")
+		}
+		if conn.RequestTimeout <= 0 {
+			bad(key+".request_timeout", "must be a positive duration")
+		}
+		if conn.MaxResponseBytes <= 0 {
+			bad(key+".max_response_bytes", "must be positive")
+		}
+		if conn.Retry.Max < 0 || conn.Retry.WaitMin <= 0 || conn.Retry.WaitMax < conn.Retry.WaitMin {
+			bad(key+".retry", "needs max >= 0 and 0 < wait_min <= wait_max")
+		}
+	}
+	if c.Dev.Records < 0 || c.Dev.Records > 1_000_000 {
+		bad("dev.records", "must be between 0 and 1000000; got %d", c.Dev.Records)
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
