@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -205,8 +206,8 @@ func (c *Config) Validate() error {
 	default:
 		bad("log.format", "must be json or text; got %q", c.Log.Format)
 	}
-	if c.HTTP.Addr == "" {
-		bad("http.addr", "is required")
+	if _, port, err := net.SplitHostPort(c.HTTP.Addr); err != nil || port == "" {
+		bad("http.addr", "must be host:port such as 127.0.0.1:8080; got %q", c.HTTP.Addr)
 	}
 	if c.HTTP.PublicURL != "" {
 		if u, err := url.Parse(c.HTTP.PublicURL); err != nil || u.Scheme == "" || u.Host == "" {

@@ -1,0 +1,156 @@
+// Package server owns Portico's HTTP server: the chi router and its
+// middleware (request id, structured logs, panic recovery, metrics), the
+// health endpoints, /metrics, the staff-only /admin area with River UI,
+// timeouts and graceful shutdown. Resource APIs are mounted by their own
+// packages through Options.Mount; this package holds no business logic.
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/metrics"
+)
+
+// ReadyFunc reports whether the server can serve: nil, or the reason not.
+type ReadyFunc func(ctx context.Context) error
+
+// Options are the server's dependencies.
+type Options struct {
+	Config   config.HTTPConfig
+	Logger   *slog.Logger
+	Registry *prometheus.Registry
+	// Ready backs /readyz.
+	Ready ReadyFunc
+	// AdminToken guards /admin. Empty means /admin answers 401 always:
+	// it is never open.
+	AdminToken string
+	// RiverUI is the River UI handler, mounted at /admin/riverui.
+	RiverUI http.Handler
+	// Mount adds resource routers (one sub-router per resource).
+	Mount func(r chi.Router)
+	// MountAdmin adds staff routes under /admin, behind the admin check.
+	MountAdmin func(r chi.Router)
+}
+
+// NewRouter builds the router.
+func NewRouter(opts Options) http.Handler {
+	r := chi.NewRouter()
+	httpMetrics := metrics.NewHTTP(opts.Registry)
+	r.Use(
+		middleware.RequestID,
+		middleware.RealIP,
+		requestLogger(opts.Logger),
+		recoverer(opts.Logger),
+		httpMetrics.Middleware,
+	)
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Get("/readyz", func(w http.ResponseWriter, req *http.Request) {
+		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
+		defer cancel()
+		if err := opts.Ready(ctx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	r.Method(http.MethodGet, "/metrics", metrics.Handler(opts.Registry))
+
+	r.Route("/admin", func(ar chi.Router) {
+		ar.Use(RequireAdminToken(opts.AdminToken))
+		if opts.RiverUI != nil {
+			ar.Handle("/riverui", opts.RiverUI)
+			ar.Handle("/riverui/*", opts.RiverUI)
+		}
+		if opts.MountAdmin != nil {
+			opts.MountAdmin(ar)
+		}
+	})
+	if opts.Mount != nil {
+		opts.Mount(r)
+	}
+	return r
+}
+
+// RequireAdminToken accepts `Authorization: Bearer <token>` from scripts,
+// and HTTP basic auth with the token as password from browsers (River UI),
+// compared in constant time. Anything else is 401.
+func RequireAdminToken(token string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if token != "" && adminTokenOK(r, token) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			w.Header().Set("WWW-Authenticate", `Basic realm="portico admin", charset="UTF-8"`)
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": map[string]string{
+				"code": "unauthorized", "message": "staff credentials required",
+			}})
+		})
+	}
+}
+
+func adminTokenOK(r *http.Request, token string) bool {
+	var got string
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		got = strings.TrimPrefix(h, "Bearer ")
+	} else if _, pass, ok := r.BasicAuth(); ok {
+		got = pass
+	}
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}
+
+// Serve listens on cfg.Addr and serves until ctx ends, then drains
+// in-flight requests for up to ShutdownTimeout. ready, if not nil,
+// receives the bound address once listening.
+func Serve(ctx context.Context, cfg config.HTTPConfig, h http.Handler, logger *slog.Logger, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("server: listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadTimeout:       cfg.ReadTimeout,
+		ReadHeaderTimeout: cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.InfoContext(ctx, "http server listening", slog.String("addr", ln.Addr().String()))
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	logger.Info("http server draining", slog.Duration("timeout", cfg.ShutdownTimeout))
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("server: %w", err)
+	}
+	return nil
+}
