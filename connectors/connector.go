@@ -18,6 +18,17 @@ type Connector interface {
 	// Pull returns one page of changes to object since cursor. An empty
 	// Cursor means from the beginning. Page.Next is empty when the caller
 	// has caught up; otherwise the caller passes it back as PullRequest.Page.
+	//
+	// The pull contract, which every connector keeps and the conformance
+	// suite checks: a pull never misses a change, and may repeat one.
+	// Sources stamp records with a modification time that is neither
+	// unique (many records share a second) nor monotonic in visibility (a
+	// record can become visible to queries after later-stamped ones). So
+	// Page.Cursor is the largest stamp seen, and the next pull asks from
+	// Cursor minus an overlap window (per connector, configurable). Records
+	// inside the window arrive again; callers dedupe by (ID, Version) and
+	// must treat a repeat as a no-op. Cursor only ever moves forward, and
+	// only once the caller has stored every page of the pull.
 	Pull(ctx context.Context, req PullRequest) (*Page, error)
 	// Get fetches one record by its source id.
 	Get(ctx context.Context, object, id string) (*Record, error)

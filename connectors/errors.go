@@ -72,3 +72,26 @@ func Classify(class, err error) error {
 	}
 	return &Classified{Class: class, Err: err}
 }
+
+// FromStatus classifies an HTTP status for a response whose body named no
+// more specific vendor error. retryAfter is the parsed Retry-After header.
+func FromStatus(status int, retryAfter time.Duration, msg string) error {
+	if msg == "" {
+		msg = fmt.Sprintf("HTTP %d", status)
+	}
+	switch {
+	case status == 429:
+		return &RateLimitedError{RetryAfter: retryAfter, Msg: msg}
+	case status == 401:
+		return Classify(ErrAuthExpired, errors.New(msg))
+	case status == 404 || status == 410:
+		return Classify(ErrNotFound, errors.New(msg))
+	case status == 409 || status == 412:
+		return &ConflictError{Msg: msg}
+	case status == 408 || status >= 500:
+		return Classify(ErrUnavailable, errors.New(msg))
+	case status >= 400:
+		return &InvalidError{Msg: msg}
+	}
+	return Classify(ErrPermanent, fmt.Errorf("unexpected HTTP %d: %s", status, msg))
+}

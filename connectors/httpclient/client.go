@@ -1,0 +1,298 @@
+package httpclient
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/internal/config"
+)
+
+// Options configures one connection's client.
+type Options struct {
+	// Connection supplies Name, Quota, Breaker, Retry, RequestTimeout and
+	// MaxResponseBytes; zero tuning values get config.DefaultConnection's.
+	Connection config.ConnectionConfig
+	// Metrics receives this connection's series; nil keeps them private.
+	Metrics *Metrics
+	Logger  *slog.Logger
+	// Transport sends the bytes; nil means a pooled default transport.
+	Transport http.RoundTripper
+	// Now is the quota clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Client sends a connection's requests. It is safe for concurrent use and
+// implements connectors.HTTPDoer.
+type Client struct {
+	name    string
+	cfg     config.ConnectionConfig
+	log     *slog.Logger
+	retry   *retryablehttp.Client
+	breaker *gobreaker.CircuitBreaker[*http.Response]
+	quota   *quota
+	metrics *Metrics
+}
+
+// BreakerState is the breaker's state as the portico_breaker_state gauge
+// reports it.
+type BreakerState int
+
+const (
+	BreakerClosed   BreakerState = 0
+	BreakerHalfOpen BreakerState = 1
+	BreakerOpen     BreakerState = 2
+)
+
+func (s BreakerState) String() string {
+	switch s {
+	case BreakerHalfOpen:
+		return "half-open"
+	case BreakerOpen:
+		return "open"
+	}
+	return "closed"
+}
+
+// New builds the client for one connection.
+func New(opts Options) (*Client, error) {
+	cfg := config.DefaultConnection(opts.Connection)
+	if cfg.Name == "" {
+		return nil, errors.New("httpclient: connection name is required")
+	}
+	if cfg.Quota.WriteShare < 0 || cfg.Quota.WriteShare >= 1 {
+		return nil, fmt.Errorf("httpclient: quota.write_share must be in [0,1); got %g", cfg.Quota.WriteShare)
+	}
+	c := &Client{name: cfg.Name, cfg: cfg, log: opts.Logger, metrics: opts.Metrics}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.metrics == nil {
+		c.metrics = newMetrics()
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	c.quota = newQuota(cfg.Quota, now)
+	failures := uint32(cfg.Breaker.Failures)
+	c.breaker = gobreaker.NewCircuitBreaker[*http.Response](gobreaker.Settings{
+		Name:        cfg.Name,
+		MaxRequests: 1,
+		Timeout:     cfg.Breaker.OpenTimeout,
+		ReadyToTrip: func(n gobreaker.Counts) bool { return n.ConsecutiveFailures >= failures },
+		// A caller giving up says nothing about the source's health.
+		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			c.log.Warn("circuit breaker changed state", "connection", name, "from", from.String(), "to", to.String())
+		},
+	})
+	base := opts.Transport
+	if base == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 32
+		base = t
+	}
+	c.retry = &retryablehttp.Client{
+		HTTPClient: &http.Client{
+			Transport: &transport{c: c, base: base},
+			Timeout:   cfg.RequestTimeout,
+		},
+		RetryWaitMin: cfg.Retry.WaitMin,
+		RetryWaitMax: cfg.Retry.WaitMax,
+		RetryMax:     cfg.Retry.Max,
+		CheckRetry:   c.checkRetry,
+		Backoff:      backoff,
+		ErrorHandler: giveUp,
+	}
+	c.metrics.add(c)
+	return c, nil
+}
+
+// Name is the connection's name.
+func (c *Client) Name() string { return c.name }
+
+// Breaker reports the breaker's current state (an open breaker whose
+// timeout has passed reports half-open).
+func (c *Client) Breaker() BreakerState {
+	switch c.breaker.State() {
+	case gobreaker.StateHalfOpen:
+		return BreakerHalfOpen
+	case gobreaker.StateOpen:
+		return BreakerOpen
+	}
+	return BreakerClosed
+}
+
+// Quota reports what is left of the call budget.
+func (c *Client) Quota() Remaining { return c.quota.remaining() }
+
+// Do sends req with retries, breaker and quota, and returns the response
+// with its body fully read (at most MaxResponseBytes). A response of any
+// status is returned as is for the connector to classify from its body;
+// errors are classified (connectors.ErrUnavailable for transport failures
+// and an open breaker, *connectors.RateLimitedError for an exhausted
+// budget, connectors.ErrPermanent for an oversized body) or are the
+// context's own error.
+func (c *Client) Do(req *http.Request) (*http.Response, error) {
+	safe := safeToRepeat(req)
+	req = mark(req, func(k *call) { k.safe = safe })
+	rreq, err := retryablehttp.FromRequest(req)
+	if err != nil {
+		return nil, connectors.Classify(connectors.ErrPermanent, fmt.Errorf("%s: build request: %w", c.name, err))
+	}
+	resp, err := c.retry.Do(rreq)
+	if err != nil {
+		if ctxErr := req.Context().Err(); ctxErr != nil {
+			return nil, fmt.Errorf("%s: %w", c.name, ctxErr)
+		}
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxResponseBytes+1))
+	if err != nil {
+		return nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("%s: read response: %w", c.name, err))
+	}
+	if int64(len(body)) > c.cfg.MaxResponseBytes {
+		return nil, connectors.Classify(connectors.ErrPermanent,
+			fmt.Errorf("%s: %s %s: response body exceeds max_response_bytes (%d)", c.name, req.Method, req.URL.Path, c.cfg.MaxResponseBytes))
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	return resp, nil
+}
+
+// checkRetry decides whether to send again. It never repeats a request
+// that is not safe to repeat, never waits out a Retry-After longer than
+// Retry.WaitMax (the caller snoozes instead), and stops at once on an open
+// breaker or an exhausted budget.
+func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if err != nil {
+		var rl *connectors.RateLimitedError
+		if errors.As(err, &rl) || errors.Is(err, connectors.ErrUnavailable) && errors.Is(err, errBreaker) {
+			return false, err
+		}
+		return callFrom(ctx).safe, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("%s: %w", c.name, err))
+	}
+	switch s := resp.StatusCode; {
+	case s == http.StatusTooManyRequests || s == http.StatusServiceUnavailable:
+		if wait, ok := RetryAfter(resp.Header); ok && wait > c.cfg.Retry.WaitMax {
+			return false, nil
+		}
+		return callFrom(ctx).safe, nil
+	case s == http.StatusRequestTimeout || s >= 500 && s != http.StatusNotImplemented:
+		return callFrom(ctx).safe, nil
+	}
+	return false, nil
+}
+
+// giveUp returns the last response for the connector to classify, or the
+// classified error when there is none.
+func giveUp(resp *http.Response, err error, _ int) (*http.Response, error) {
+	if resp != nil {
+		return resp, nil
+	}
+	return nil, err
+}
+
+// backoff honours Retry-After on 429 and 503 and otherwise waits
+// exponentially longer with full jitter, so that many workers retrying
+// the same source spread out.
+func backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		if wait, ok := RetryAfter(resp.Header); ok {
+			return wait
+		}
+	}
+	ceiling := maxWait
+	if attempt < 30 {
+		ceiling = min(maxWait, minWait<<attempt)
+	}
+	if ceiling <= minWait {
+		return minWait
+	}
+	return minWait + rand.N(ceiling-minWait)
+}
+
+// RetryAfter parses a Retry-After header (seconds or an HTTP date).
+func RetryAfter(h http.Header) (time.Duration, bool) {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseFloat(v, 64); err == nil && secs >= 0 {
+		return time.Duration(secs * float64(time.Second)), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(0, time.Until(t)), true
+	}
+	return 0, false
+}
+
+var errBreaker = errors.New("circuit breaker open")
+
+// statusFailure lets a response count as a breaker failure while still
+// reaching the caller.
+type statusFailure struct{ status int }
+
+func (e *statusFailure) Error() string { return "HTTP " + strconv.Itoa(e.status) }
+
+// breakerFailure: 5xx, 429 and 408 say the source is unwell; other 4xx
+// are the request's fault and say nothing about the source.
+func breakerFailure(status int) bool {
+	return status >= 500 || status == http.StatusTooManyRequests || status == http.StatusRequestTimeout
+}
+
+// transport applies the budget and the breaker to every attempt, retries
+// included: each one is a call the source counts.
+type transport struct {
+	c    *Client
+	base http.RoundTripper
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	c := t.c
+	if err := c.quota.take(callFrom(req.Context()).write); err != nil {
+		c.metrics.request(c.name, "quota_exhausted")
+		return nil, err
+	}
+	resp, err := c.breaker.Execute(func() (*http.Response, error) {
+		resp, err := t.base.RoundTrip(req)
+		if err != nil {
+			return nil, err
+		}
+		if breakerFailure(resp.StatusCode) {
+			return resp, &statusFailure{resp.StatusCode}
+		}
+		return resp, nil
+	})
+	var sf *statusFailure
+	switch {
+	case errors.As(err, &sf):
+		err = nil
+	case errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests):
+		c.quota.refund()
+		c.metrics.request(c.name, "breaker_open")
+		return nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("%s: %w (%v)", c.name, errBreaker, err))
+	case err != nil:
+		c.metrics.request(c.name, "error")
+		return nil, err
+	}
+	c.metrics.request(c.name, strconv.Itoa(resp.StatusCode))
+	c.quota.observe(resp.Header)
+	return resp, nil
+}

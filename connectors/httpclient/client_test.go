@@ -1,0 +1,311 @@
+package httpclient_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/httpclient"
+	"github.com/porticohq/portico/internal/config"
+)
+
+type bundle struct {
+	client *httpclient.Client
+	reg    *prometheus.Registry
+	hits   *atomic.Int64
+	url    string
+}
+
+func setup(t *testing.T, conn config.ConnectionConfig, h http.HandlerFunc) bundle {
+	t.Helper()
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		h(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	reg := prometheus.NewRegistry()
+	m, err := httpclient.NewMetrics(reg)
+	require.NoError(t, err)
+	if conn.Name == "" {
+		conn.Name = "test"
+	}
+	if conn.Retry.WaitMin == 0 {
+		conn.Retry = config.RetryConfig{Max: 3, WaitMin: time.Millisecond, WaitMax: 10 * time.Millisecond}
+	}
+	c, err := httpclient.New(httpclient.Options{Connection: conn, Metrics: m})
+	require.NoError(t, err)
+	return bundle{client: c, reg: reg, hits: &hits, url: srv.URL}
+}
+
+func get(t *testing.T, b bundle) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, b.url+"/x", nil)
+	require.NoError(t, err)
+	return b.client.Do(req)
+}
+
+func post(t *testing.T, b bundle, marks ...func(*http.Request) *http.Request) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, b.url+"/x", strings.NewReader(`{"a":1}`))
+	require.NoError(t, err)
+	for _, m := range marks {
+		req = m(req)
+	}
+	return b.client.Do(req)
+}
+
+// gauge reads one series from the registry.
+func gauge(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) (float64, bool) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if v, ok := labels[lp.GetName()]; ok && v != lp.GetValue() {
+					continue next
+				}
+			}
+			if m.GetCounter() != nil {
+				return m.GetCounter().GetValue(), true
+			}
+			return m.GetGauge().GetValue(), true
+		}
+	}
+	return 0, false
+}
+
+func TestRetriesSafeRequestsOnly(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int64
+	b := setup(t, config.ConnectionConfig{}, func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1)%2 == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	})
+
+	resp, err := get(t, b)
+	require.NoError(t, err)
+	require.Equal(t, 200, resp.StatusCode)
+	require.EqualValues(t, 2, b.hits.Load(), "a GET is retried")
+
+	resp, err = post(t, b)
+	require.NoError(t, err)
+	require.Equal(t, 503, resp.StatusCode, "a POST without an idempotency key is sent once")
+	require.EqualValues(t, 3, b.hits.Load())
+
+	n.Store(0)
+	resp, err = post(t, b, httpclient.Idempotent, httpclient.Write)
+	require.NoError(t, err)
+	require.Equal(t, 200, resp.StatusCode, "a keyed write is retried")
+	require.EqualValues(t, 5, b.hits.Load())
+
+	v, ok := gauge(t, b.reg, "portico_source_requests_total", map[string]string{"connection": "test", "status": "503"})
+	require.True(t, ok)
+	require.EqualValues(t, 3, v)
+}
+
+func TestRetryAfter(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int64
+	b := setup(t, config.ConnectionConfig{Retry: config.RetryConfig{Max: 2, WaitMin: time.Millisecond, WaitMax: 2 * time.Second}},
+		func(w http.ResponseWriter, r *http.Request) {
+			if n.Add(1) == 1 {
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusTooManyRequests)
+				return
+			}
+			if r.URL.Query().Get("long") != "" {
+				w.Header().Set("Retry-After", "120")
+				w.WriteHeader(http.StatusTooManyRequests)
+				return
+			}
+			w.WriteHeader(204)
+		})
+	start := time.Now()
+	resp, err := get(t, b)
+	require.NoError(t, err)
+	require.Equal(t, 204, resp.StatusCode)
+	require.GreaterOrEqual(t, time.Since(start), time.Second, "waited for Retry-After")
+
+	// A wait longer than Retry.WaitMax is not slept through: the 429 comes
+	// back at once for the caller to snooze on.
+	req, _ := http.NewRequest(http.MethodGet, b.url+"/x?long=1", nil)
+	start = time.Now()
+	resp, err = b.client.Do(req)
+	require.NoError(t, err)
+	require.Equal(t, 429, resp.StatusCode)
+	require.Less(t, time.Since(start), time.Second)
+	wait, ok := httpclient.RetryAfter(resp.Header)
+	require.True(t, ok)
+	require.Equal(t, 120*time.Second, wait)
+	require.EqualValues(t, 3, b.hits.Load())
+}
+
+func TestBreakerOpensAndHalfOpens(t *testing.T) {
+	t.Parallel()
+	var down atomic.Bool
+	down.Store(true)
+	b := setup(t, config.ConnectionConfig{
+		Breaker: config.BreakerConfig{Failures: 3, OpenTimeout: 150 * time.Millisecond},
+	}, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("bad") != "" {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		if down.Load() {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		w.WriteHeader(200)
+	})
+
+	// Client errors say nothing about the source's health.
+	for range 5 {
+		req, _ := http.NewRequest(http.MethodGet, b.url+"/x?bad=1", nil)
+		resp, err := b.client.Do(req)
+		require.NoError(t, err)
+		require.Equal(t, 400, resp.StatusCode)
+	}
+	require.Equal(t, httpclient.BreakerClosed, b.client.Breaker())
+
+	// POSTs are sent once each, so each is exactly one failure (retries
+	// would count too: every attempt is a call the source failed).
+	for i := range 3 {
+		require.Equal(t, httpclient.BreakerClosed, b.client.Breaker(), "closed before failure %d", i+1)
+		resp, err := post(t, b)
+		require.NoError(t, err)
+		require.Equal(t, 502, resp.StatusCode)
+	}
+	require.Equal(t, httpclient.BreakerOpen, b.client.Breaker())
+	v, _ := gauge(t, b.reg, "portico_breaker_state", map[string]string{"connection": "test"})
+	require.EqualValues(t, 2, v)
+
+	hits := b.hits.Load()
+	_, err := get(t, b)
+	require.ErrorIs(t, err, connectors.ErrUnavailable)
+	require.Contains(t, err.Error(), "circuit breaker open")
+	require.Equal(t, hits, b.hits.Load(), "an open breaker sends nothing")
+
+	require.Eventually(t, func() bool { return b.client.Breaker() == httpclient.BreakerHalfOpen }, 2*time.Second, 10*time.Millisecond)
+	v, _ = gauge(t, b.reg, "portico_breaker_state", map[string]string{"connection": "test"})
+	require.EqualValues(t, 1, v)
+	down.Store(false)
+	resp, err := get(t, b)
+	require.NoError(t, err)
+	require.Equal(t, 200, resp.StatusCode)
+	require.Equal(t, httpclient.BreakerClosed, b.client.Breaker())
+}
+
+func TestQuotaReservesWriteShare(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var srv atomic.Int64
+	reg := prometheus.NewRegistry()
+	m, err := httpclient.NewMetrics(reg)
+	require.NoError(t, err)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { srv.Add(1) }))
+	t.Cleanup(ts.Close)
+	c, err := httpclient.New(httpclient.Options{
+		Connection: config.ConnectionConfig{Name: "q", Quota: config.QuotaConfig{PerMinute: 10, PerDay: 1000, WriteShare: 0.2}},
+		Metrics:    m,
+		Now:        func() time.Time { return now },
+	})
+	require.NoError(t, err)
+	do := func(write bool) error {
+		req, _ := http.NewRequest(http.MethodPost, ts.URL, nil)
+		if write {
+			req = httpclient.Write(req)
+		}
+		_, err := c.Do(req)
+		return err
+	}
+	for range 8 {
+		require.NoError(t, do(false))
+	}
+	err = do(false)
+	var rl *connectors.RateLimitedError
+	require.ErrorAs(t, err, &rl)
+	require.Equal(t, 55*time.Second, rl.RetryAfter, "wait until the minute window rolls")
+	require.NoError(t, do(true), "writes may use the reserved share")
+	require.NoError(t, do(true))
+	require.ErrorIs(t, do(true), connectors.ErrRateLimited)
+	require.EqualValues(t, 10, srv.Load())
+
+	v, ok := gauge(t, reg, "portico_quota_remaining", map[string]string{"connection": "q", "window": "minute"})
+	require.True(t, ok)
+	require.EqualValues(t, 0, v)
+	v, _ = gauge(t, reg, "portico_quota_remaining", map[string]string{"connection": "q", "window": "day"})
+	require.EqualValues(t, 990, v)
+
+	now = now.Add(time.Minute)
+	require.NoError(t, do(false), "a new minute brings a new budget")
+}
+
+func TestQuotaFromSourceHeader(t *testing.T) {
+	t.Parallel()
+	var used atomic.Int64
+	used.Store(85)
+	b := setup(t, config.ConnectionConfig{Quota: config.QuotaConfig{WriteShare: 0.1}}, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Sforce-Limit-Info", "api-usage="+strconv.FormatInt(used.Add(1), 10)+"/100")
+	})
+	for {
+		_, err := get(t, b)
+		if err != nil {
+			require.ErrorIs(t, err, connectors.ErrRateLimited)
+			break
+		}
+		require.Less(t, used.Load(), int64(100))
+	}
+	require.EqualValues(t, 90, used.Load(), "background reads stop at 90%% of the source's own count")
+	require.Equal(t, 10, b.client.Quota().Day)
+	resp, err := post(t, b, httpclient.Write)
+	require.NoError(t, err)
+	require.Equal(t, 200, resp.StatusCode)
+}
+
+func TestResponseCapAndTimeout(t *testing.T) {
+	t.Parallel()
+	b := setup(t, config.ConnectionConfig{MaxResponseBytes: 100, RequestTimeout: 100 * time.Millisecond,
+		Retry: config.RetryConfig{Max: 1, WaitMin: time.Millisecond, WaitMax: time.Millisecond}},
+		func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("slow") != "" {
+				select {
+				case <-r.Context().Done():
+				case <-time.After(2 * time.Second):
+				}
+				return
+			}
+			_, _ = w.Write([]byte(strings.Repeat("x", 101)))
+		})
+	_, err := get(t, b)
+	require.ErrorIs(t, err, connectors.ErrPermanent)
+	require.Contains(t, err.Error(), "max_response_bytes")
+
+	req, _ := http.NewRequest(http.MethodGet, b.url+"/x?slow=1", nil)
+	start := time.Now()
+	_, err = b.client.Do(req)
+	require.ErrorIs(t, err, connectors.ErrUnavailable)
+	require.Less(t, time.Since(start), time.Second)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, b.url+"/x", nil)
+	_, err = b.client.Do(req)
+	require.True(t, errors.Is(err, context.Canceled), "%v", err)
+}

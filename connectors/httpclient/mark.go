@@ -1,0 +1,49 @@
+package httpclient
+
+import (
+	"context"
+	"net/http"
+)
+
+type callKey struct{}
+
+// call is how a request was marked by the connector that built it.
+type call struct {
+	idempotent bool // a write that carries an idempotency key the source honours
+	write      bool // spends the budget reserved for writes
+	safe       bool // set by Client.Do: may be sent again
+}
+
+func callFrom(ctx context.Context) call {
+	c, _ := ctx.Value(callKey{}).(call)
+	return c
+}
+
+func mark(req *http.Request, f func(*call)) *http.Request {
+	c := callFrom(req.Context())
+	f(&c)
+	return req.WithContext(context.WithValue(req.Context(), callKey{}, c))
+}
+
+// Idempotent marks a write as safe to repeat because it carries an
+// idempotency key the source honours (Salesforce external-id upsert,
+// QuickBooks requestid, Square idempotency_key). GET and HEAD are always
+// safe; any other request without this mark is sent at most once.
+func Idempotent(req *http.Request) *http.Request {
+	return mark(req, func(c *call) { c.idempotent = true })
+}
+
+// Write marks a request as a customer write: it may spend the share of the
+// quota that background reads leave alone.
+func Write(req *http.Request) *http.Request {
+	return mark(req, func(c *call) { c.write = true })
+}
+
+// safeToRepeat reports whether req may be sent again after a failure that
+// might have reached the source.
+func safeToRepeat(req *http.Request) bool {
+	if req.Method == http.MethodGet || req.Method == http.MethodHead {
+		return true
+	}
+	return callFrom(req.Context()).idempotent
+}
