@@ -2,6 +2,4 @@ package main
 
 import "github.com/spf13/cobra"
 
-func (c *cli) devCmd() *cobra.Command     { return &cobra.Command{Use: "dev"} }
-
 func (c *cli) benchRiverCmd() *cobra.Command { return &cobra.Command{Use: "river"} }

@@ -163,7 +163,7 @@ func Load(opts Options) (*Config, error) {
 		)
 	})
 	if err != nil {
-		return nil, decodeErrors(err, file, lines)
+		return nil, decodeErrors(err, file, lines, v.Get)
 	}
 	for i := range cfg.Connections {
 		cfg.Connections[i] = DefaultConnection(cfg.Connections[i])
@@ -311,7 +311,7 @@ func suggest(key string, fields map[string]reflect.Type) string {
 }
 
 // decodeErrors turns mapstructure's joined errors into keyed config errors.
-func decodeErrors(err error, file string, lines map[string]int) error {
+func decodeErrors(err error, file string, lines map[string]int, get func(string) any) error {
 	var errs Errors
 	var walk func(error)
 	walk = func(e error) {
@@ -323,7 +323,11 @@ func decodeErrors(err error, file string, lines map[string]int) error {
 		}
 		var de *mapstructure.DecodeError
 		if errors.As(e, &de) {
-			ce := &Error{Key: de.Name(), Msg: "bad value: " + errors.Unwrap(de).Error()}
+			msg := fmt.Sprintf("bad value: %v", errors.Unwrap(de))
+			if val := get(de.Name()); val != nil {
+				msg = fmt.Sprintf("bad value %q: %v", fmt.Sprint(val), errors.Unwrap(de))
+			}
+			ce := &Error{Key: de.Name(), Msg: msg}
 			if line, ok := lines[de.Name()]; ok {
 				ce.File, ce.Line = file, line
 			}
@@ -344,5 +348,16 @@ func sortedKeys[V any](m map[string]V) []string {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	return keys
+}
+
+// LeafKeys lists every scalar key, with list elements written as
+// "connections[].name", for documentation checks.
+func LeafKeys() []string {
+	keys := leafKeys("", reflect.TypeOf(Config{}))
+	t := reflect.TypeOf(ConnectionConfig{})
+	for _, k := range leafKeys("", t) {
+		keys = append(keys, "connections[]."+k)
+	}
 	return keys
 }

@@ -31,9 +31,11 @@ type Registry struct {
 	Periodic []*river.PeriodicJob
 }
 
-// NewRegistry returns an empty registry.
+// NewRegistry returns a registry holding the built-in ping worker.
 func NewRegistry() *Registry {
-	return &Registry{Workers: river.NewWorkers()}
+	r := &Registry{Workers: river.NewWorkers()}
+	river.AddWorker(r.Workers, &PingWorker{})
+	return r
 }
 
 // AddPeriodic schedules a periodic job.

@@ -1,0 +1,216 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"github.com/porticohq/portico/internal/config"
+)
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "portico.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(body), 0o600))
+	return path
+}
+
+func flagSet(t *testing.T, args ...string) *pflag.FlagSet {
+	t.Helper()
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	fs.String("http-addr", "", "")
+	require.NoError(t, fs.SetAnnotation("http-addr", config.FlagKey, []string{"http.addr"}))
+	fs.String("log-level", "", "")
+	require.NoError(t, fs.SetAnnotation("log-level", config.FlagKey, []string{"log.level"}))
+	require.NoError(t, fs.Parse(args))
+	return fs
+}
+
+func TestPrecedence(t *testing.T) {
+	t.Parallel()
+	file := writeFile(t, "http:\n  addr: 127.0.0.1:1001\n  read_timeout: 3s\nlog:\n  level: warn\nriver:\n  sync_workers: 7\n")
+
+	// The file beats the defaults.
+	cfg, err := config.Load(config.Options{File: file, Env: []string{}})
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:1001", cfg.HTTP.Addr)
+	require.Equal(t, 3*time.Second, cfg.HTTP.ReadTimeout)
+	require.Equal(t, 7, cfg.River.SyncWorkers)
+	require.Equal(t, config.Default().HTTP.WriteTimeout, cfg.HTTP.WriteTimeout, "unset keys keep defaults")
+
+	// The environment beats the file.
+	env := []string{"PORTICO_HTTP_ADDR=127.0.0.1:1002", "PORTICO_LOG_LEVEL=error", "HOME=/x"}
+	cfg, err = config.Load(config.Options{File: file, Env: env})
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:1002", cfg.HTTP.Addr)
+	require.Equal(t, "error", cfg.Log.Level)
+	require.Equal(t, 7, cfg.River.SyncWorkers, "env leaves other file keys alone")
+
+	// Flags beat the environment; unset flags do not.
+	cfg, err = config.Load(config.Options{File: file, Env: env, Flags: flagSet(t, "--http-addr", "127.0.0.1:1003")})
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:1003", cfg.HTTP.Addr)
+	require.Equal(t, "error", cfg.Log.Level)
+}
+
+func TestErrorsNameKeyAndLine(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, file string
+		env        []string
+		want       []string
+	}{
+		{
+			name: "unknown key with its line",
+			file: "log:\n  level: info\nhttp:\n  adr: 127.0.0.1:8080\n",
+			want: []string{":4: http.adr: unknown key", "known keys:", "addr"},
+		},
+		{
+			name: "bad duration with its line",
+			file: "http:\n  addr: 127.0.0.1:8080\n  read_timeout: soon\n",
+			want: []string{":3: http.read_timeout: bad value", "soon"},
+		},
+		{
+			name: "bad enum with its line",
+			file: "log:\n  format: xml\n",
+			want: []string{":2: log.format: must be json or text"},
+		},
+		{
+			name: "bad connection entry",
+			file: "connections:\n  - name: crm\n    type: sap\n    base_url: not a url\n",
+			want: []string{"connections[0].type: must be one of salesforce, accounting, inventory", "connections[0].base_url: must be an absolute URL"},
+		},
+		{
+			name: "unknown key inside a connection",
+			file: "connections:\n  - name: crm\n    type: salesforce\n    base_url: https://x.example\n    secret: s\n",
+			want: []string{":5: connections[0].secret: unknown key"},
+		},
+		{
+			name: "unknown environment variable",
+			env:  []string{"PORTICO_HTTP_ADRESS=x"},
+			want: []string{"PORTICO_HTTP_ADRESS: unknown environment variable"},
+		},
+		{
+			name: "bad value from the environment",
+			env:  []string{"PORTICO_RIVER_SYNC_WORKERS=0"},
+			want: []string{"river.sync_workers: must be between 1 and 10000"},
+		},
+		{
+			name: "malformed yaml",
+			file: "http:\n  addr: [\n",
+			want: []string{"yaml:"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			opts := config.Options{Env: tc.env}
+			if opts.Env == nil {
+				opts.Env = []string{}
+			}
+			if tc.file != "" {
+				opts.File = writeFile(t, tc.file)
+			}
+			cfg, err := config.Load(opts)
+			require.Error(t, err)
+			require.Nil(t, cfg)
+			require.True(t, config.IsConfigError(err), "%T is a config error (exit 2)", err)
+			for _, w := range tc.want {
+				require.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
+
+func TestMissingFileIsAnError(t *testing.T) {
+	t.Parallel()
+	_, err := config.Load(config.Options{File: filepath.Join(t.TempDir(), "nope.yaml"), Env: []string{}})
+	require.Error(t, err)
+	require.True(t, config.IsConfigError(err))
+	require.Contains(t, err.Error(), "nope.yaml")
+}
+
+func TestConnectionDefaults(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Load(config.Options{
+		File: writeFile(t, "connections:\n  - name: crm\n    type: salesforce\n    base_url: https://x.example\n    breaker:\n      failures: 3\n"),
+		Env:  []string{},
+	})
+	require.NoError(t, err)
+	conn, ok := cfg.Connection("crm")
+	require.True(t, ok)
+	require.Equal(t, 3, conn.Breaker.Failures)
+	require.Equal(t, 30*time.Second, conn.Breaker.OpenTimeout)
+	require.InDelta(t, 0.2, conn.Quota.WriteShare, 1e-9)
+}
+
+func TestRedacted(t *testing.T) {
+	t.Parallel()
+	cfg := config.Default()
+	cfg.DatabaseURL = "postgres://app:hunter2@db.example/portico"
+	cfg.Admin.Token = "0123456789abcdef0123"
+	cfg.Connections = []config.ConnectionConfig{{Name: "crm", ClientSecret: "s3cret", RefreshToken: "rt"}}
+	out, err := cfg.Redacted().YAML()
+	require.NoError(t, err)
+	for _, secret := range []string{"hunter2", "0123456789abcdef0123", "s3cret", "rt\n"} {
+		require.NotContains(t, string(out), secret)
+	}
+	require.Contains(t, string(out), "read_timeout: 15s", "durations print the way the file takes them")
+	require.Equal(t, "s3cret", cfg.Connections[0].ClientSecret, "the original is untouched")
+}
+
+// TestExampleDocumentsEveryKey keeps config/portico.example.yaml in step
+// with the Config struct: every key is there, and the file loads.
+func TestExampleDocumentsEveryKey(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../../config/portico.example.yaml")
+	require.NoError(t, err)
+
+	_, err = config.Load(config.Options{File: "../../config/portico.example.yaml", Env: []string{}})
+	require.NoError(t, err, "the example loads as it is")
+
+	// The connection entry is documented commented out; uncomment it.
+	text := string(raw)
+	start, end := strings.Index(text, "connections: []"), strings.Index(text, "\ndev:")
+	require.True(t, start > 0 && end > start, "the example has a connections block before dev")
+	commented := regexp.MustCompile(`(?m)^# ([- ] .*|  .*)$`)
+	uncommented := text[:start] + "connections:" + commented.ReplaceAllString(text[start+len("connections: []"):end], "$1") + text[end:]
+	var doc yaml.Node
+	require.NoError(t, yaml.Unmarshal([]byte(uncommented), &doc), uncommented)
+	documented := map[string]bool{}
+	collectKeys("", doc.Content[0], documented)
+
+	var missing []string
+	for _, key := range config.LeafKeys() {
+		if !documented[key] {
+			missing = append(missing, key)
+		}
+	}
+	sort.Strings(missing)
+	require.Empty(t, missing, "keys missing from config/portico.example.yaml")
+}
+
+func collectKeys(prefix string, n *yaml.Node, out map[string]bool) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			if prefix != "" {
+				key = prefix + "." + key
+			}
+			out[key] = true
+			collectKeys(key, n.Content[i+1], out)
+		}
+	case yaml.SequenceNode:
+		for _, item := range n.Content {
+			collectKeys(prefix+"[]", item, out)
+		}
+	}
+}

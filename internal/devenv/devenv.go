@@ -1,0 +1,247 @@
+// Package devenv runs Portico's embedded default: a private PostgreSQL
+// cluster (unless a database URL is configured), migrations, the API and
+// the workers in one process, and the files that let scripts and other
+// portico commands reach it (.portico/dev.json and .portico/dev.yaml).
+// It stops everything it started when its context ends.
+package devenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/jackc/pgx/v5"
+	"gopkg.in/yaml.v3"
+
+	"github.com/porticohq/portico/internal/app"
+	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/migrate"
+	"github.com/porticohq/portico/internal/pgcluster"
+)
+
+// Info is what .portico/dev.json holds (DESIGN.md, "Surfaces that
+// scripts rely on"). Fields are only ever added.
+type Info struct {
+	APIURL      string   `json:"api_url"`
+	DatabaseURL string   `json:"database_url"`
+	AdminToken  string   `json:"admin_token"`
+	SimURL      string   `json:"sim_url,omitempty"`
+	Connections []string `json:"connections"`
+	Users       []User   `json:"users"`
+}
+
+// User is one demo login.
+type User struct {
+	Email    string   `json:"email"`
+	Password string   `json:"password"`
+	Account  string   `json:"account"`
+	Roles    []string `json:"roles"`
+}
+
+// secrets persist across runs so that a second `portico dev` keeps the
+// same admin token and can decrypt what the first one stored.
+type secrets struct {
+	AdminToken    string `json:"admin_token"`
+	EncryptionKey string `json:"encryption_key"`
+}
+
+// Run starts the dev environment and blocks until ctx ends. out receives
+// the human-readable lines (the portal URL). ready, if not nil, is called
+// once dev.json is written.
+func Run(ctx context.Context, cfg *config.Config, logger *slog.Logger, out io.Writer, ready func(Info)) error {
+	dir, err := filepath.Abs(cfg.Dev.Dir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("devenv: %w", err)
+	}
+	// A dev.json left by an earlier run would tell scripts a stale URL.
+	_ = os.Remove(filepath.Join(dir, "dev.json"))
+
+	sec, err := loadSecrets(dir)
+	if err != nil {
+		return err
+	}
+	if cfg.Admin.Token == "" {
+		cfg.Admin.Token = sec.AdminToken
+	}
+	if cfg.Secrets.EncryptionKey == "" {
+		cfg.Secrets.EncryptionKey = sec.EncryptionKey
+	}
+
+	if cfg.DatabaseURL == "" {
+		fmt.Fprintf(out, "starting private PostgreSQL in %s\n", filepath.Join(dir, "pg"))
+		cluster, err := pgcluster.Start(ctx, filepath.Join(dir, "pg"))
+		if err != nil {
+			return err
+		}
+		defer func() {
+			_ = cluster.Stop()
+			fmt.Fprintln(out, "private PostgreSQL stopped")
+		}()
+		if err := ensureDatabase(ctx, cluster.URL("postgres"), "portico"); err != nil {
+			return err
+		}
+		cfg.DatabaseURL = cluster.URL("portico")
+	}
+
+	pool, err := app.OpenPool(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	applied, err := migrate.Up(ctx, pool, logger)
+	pool.Close()
+	if err != nil {
+		return err
+	}
+	if len(applied) > 0 {
+		fmt.Fprintf(out, "applied %d migrations\n", len(applied))
+	}
+
+	if cfg.HTTP.Addr == config.Default().HTTP.Addr && !portFree(cfg.HTTP.Addr) {
+		cfg.HTTP.Addr = "127.0.0.1:0"
+	}
+	a, err := app.Open(ctx, cfg, logger, app.Mode{Serve: true, Work: true})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	// dev.json describes a running environment; it goes when we do.
+	defer os.Remove(filepath.Join(dir, "dev.json"))
+	return a.Run(ctx, func(addr string) {
+		info := Info{
+			APIURL:      "http://" + addr,
+			DatabaseURL: cfg.DatabaseURL,
+			AdminToken:  cfg.Admin.Token,
+			Connections: []string{},
+			Users:       []User{},
+		}
+		for _, c := range cfg.Connections {
+			info.Connections = append(info.Connections, c.Name)
+		}
+		if err := writeFiles(dir, cfg, addr, info); err != nil {
+			logger.Error("devenv: writing dev.json", slog.String("error", err.Error()))
+			return
+		}
+		fmt.Fprintf(out, "Portico is running: %s\n", info.APIURL)
+		fmt.Fprintf(out, "  River UI:   %s/admin/riverui (user: any, password: the admin token in %s)\n", info.APIURL, filepath.Join(dir, "dev.json"))
+		fmt.Fprintf(out, "  other commands: portico --config %s <command>\n", filepath.Join(dir, "dev.yaml"))
+		fmt.Fprintln(out, "Press Ctrl-C to stop.")
+		if ready != nil {
+			ready(info)
+		}
+	})
+}
+
+func ensureDatabase(ctx context.Context, adminURL, name string) error {
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return fmt.Errorf("devenv: %w", err)
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		return fmt.Errorf("devenv: %w", err)
+	}
+	if !exists {
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+			return fmt.Errorf("devenv: %w", err)
+		}
+	}
+	return nil
+}
+
+func loadSecrets(dir string) (secrets, error) {
+	path := filepath.Join(dir, "secrets.json")
+	var s secrets
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(data, &s); err != nil {
+			return s, fmt.Errorf("devenv: %s: %w", path, err)
+		}
+		return s, nil
+	case !errors.Is(err, os.ErrNotExist):
+		return s, fmt.Errorf("devenv: %w", err)
+	}
+	s = secrets{AdminToken: randomToken(24), EncryptionKey: randomToken(32)}
+	data, _ = json.MarshalIndent(s, "", "  ")
+	return s, os.WriteFile(path, data, 0o600)
+}
+
+func writeFiles(dir string, cfg *config.Config, addr string, info Info) error {
+	devCfg := map[string]any{
+		"database_url": cfg.DatabaseURL,
+		"http":         map[string]any{"addr": addr},
+		"admin":        map[string]any{"token": cfg.Admin.Token},
+		"secrets":      map[string]any{"encryption_key": cfg.Secrets.EncryptionKey},
+	}
+	if len(cfg.Connections) > 0 {
+		conns, err := yamlValue(cfg.Connections)
+		if err != nil {
+			return err
+		}
+		devCfg["connections"] = conns
+	}
+	y, err := yaml.Marshal(devCfg)
+	if err != nil {
+		return err
+	}
+	header := []byte("# Written by `portico dev`; reaches the running dev environment:\n#   portico --config " + filepath.Join(dir, "dev.yaml") + " <command>\n")
+	if err := writeAtomic(filepath.Join(dir, "dev.yaml"), append(header, y...)); err != nil {
+		return err
+	}
+	j, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return err
+	}
+	// dev.json last: its appearance tells scripts everything is ready.
+	return writeAtomic(filepath.Join(dir, "dev.json"), append(j, '\n'))
+}
+
+// yamlValue renders connections with the config file's keys.
+func yamlValue(conns []config.ConnectionConfig) (any, error) {
+	c := config.Config{Connections: conns}
+	raw, err := c.YAML()
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	return m["connections"], nil
+}
+
+func writeAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func portFree(addr string) bool {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return false
+	}
+	_ = l.Close()
+	return true
+}
+
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
