@@ -1,0 +1,124 @@
+package devenv_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/devenv"
+)
+
+// start runs the dev environment in dir until the returned stop is called.
+func start(t *testing.T, dir string) (devenv.Info, func()) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Dev.Dir = dir
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	ctx, cancel := context.WithCancel(context.Background())
+	readyc := make(chan devenv.Info, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- devenv.Run(ctx, &cfg, slog.New(slog.DiscardHandler), io.Discard, func(i devenv.Info) { readyc <- i })
+	}()
+	select {
+	case info := <-readyc:
+		return info, func() {
+			cancel()
+			require.NoError(t, <-done)
+		}
+	case err := <-done:
+		cancel()
+		t.Fatalf("dev environment failed to start: %v", err)
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatal("dev environment did not start within 60s")
+	}
+	return devenv.Info{}, nil
+}
+
+func TestDevStartsStopsAndRestartsOnTheSameData(t *testing.T) {
+	// Not parallel: it owns a whole cluster and checks its processes.
+	dir, err := os.MkdirTemp("", "portico-devenv-")
+	require.NoError(t, err)
+	require.NoError(t, os.Chmod(dir, 0o755)) // the server user must reach it
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	ctx := context.Background()
+
+	info, stop := start(t, dir)
+	require.FileExists(t, filepath.Join(dir, "dev.json"))
+	require.FileExists(t, filepath.Join(dir, "dev.yaml"))
+	var onDisk devenv.Info
+	raw, err := os.ReadFile(filepath.Join(dir, "dev.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &onDisk))
+	require.Equal(t, info.APIURL, onDisk.APIURL)
+	require.NotEmpty(t, onDisk.AdminToken)
+
+	requireStatus(t, info.APIURL+"/readyz", "", http.StatusOK)
+	requireStatus(t, info.APIURL+"/admin/riverui", "", http.StatusUnauthorized)
+	requireStatus(t, info.APIURL+"/admin/riverui/", info.AdminToken, http.StatusOK)
+
+	// dev.yaml reaches the running environment.
+	cfg, err := config.Load(config.Options{File: filepath.Join(dir, "dev.yaml"), Env: []string{}})
+	require.NoError(t, err)
+	require.Equal(t, info.DatabaseURL, cfg.DatabaseURL)
+	require.Equal(t, info.AdminToken, cfg.Admin.Token)
+
+	conn, err := pgx.Connect(ctx, info.DatabaseURL)
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, `INSERT INTO tenant (slug, name) VALUES ('kept', 'Kept across restarts')`)
+	require.NoError(t, err)
+	require.NoError(t, conn.Close(ctx))
+
+	pid := serverPID(t, dir)
+	stop()
+	require.False(t, alive(pid), "postgres (pid %d) is gone after stop", pid)
+	require.NoFileExists(t, filepath.Join(dir, "dev.json"), "dev.json does not outlive the environment")
+
+	info2, stop2 := start(t, dir)
+	defer stop2()
+	require.Equal(t, info.AdminToken, info2.AdminToken, "the admin token survives a restart")
+	conn, err = pgx.Connect(ctx, info2.DatabaseURL)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	var name string
+	require.NoError(t, conn.QueryRow(ctx, `SELECT name FROM tenant WHERE slug = 'kept'`).Scan(&name))
+	require.Equal(t, "Kept across restarts", name)
+}
+
+func requireStatus(t *testing.T, url, token string, want int) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, want, resp.StatusCode, url)
+}
+
+func serverPID(t *testing.T, dir string) int {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, "pg", "postmaster.pid"))
+	require.NoError(t, err)
+	var pid int
+	_, err = fmt.Sscan(string(raw), &pid)
+	require.NoError(t, err)
+	return pid
+}
+
+func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
