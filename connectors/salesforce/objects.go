@@ -1,0 +1,72 @@
+package salesforce
+
+import (
+	"context"
+
+	"github.com/porticohq/portico/connectors"
+)
+
+// object is what the connector knows about one sObject.
+type object struct {
+	writable bool
+	fields   []string // besides Id and the system stamps
+}
+
+// systemFields are selected from every object.
+var systemFields = []string{"Id", "CreatedDate", "LastModifiedDate", "SystemModstamp"}
+
+var objects = map[string]object{
+	"Account": {fields: []string{"Name", "Type", "ParentId", "Industry", "BillingStreet", "BillingCity",
+		"BillingState", "BillingPostalCode", "BillingCountry", "Phone", "Website", "AccountNumber", "OwnerId"}},
+	"Contact": {writable: true, fields: []string{"AccountId", "FirstName", "LastName", "Name", "Email", "Phone",
+		"Title", "MailingCity", "OwnerId"}},
+	"Case": {writable: true, fields: []string{"CaseNumber", "Subject", "Description", "Status", "IsClosed",
+		"ClosedDate", "Priority", "Origin", "Type", "AccountId", "ContactId", "OwnerId", ExternalIDField}},
+	"CaseComment":    {writable: true, fields: []string{"ParentId", "CommentBody", "IsPublished", "CreatedById"}},
+	"Knowledge__kav": {fields: []string{"Title", "Summary", "UrlName", "ArticleBody__c", "PublishStatus", "Language", "VersionNumber", "KnowledgeArticleId", "IsLatestVersion"}},
+	"ContentVersion": {writable: true, fields: []string{"Title", "PathOnClient", "FileType", "ContentSize",
+		"FirstPublishLocationId", "ContentDocumentId", "VersionNumber", "IsLatest"}},
+	"Quote": {writable: true, fields: []string{"Name", "QuoteNumber", "Status", "AccountId", "ContactId",
+		"Subtotal", "Discount", "GrandTotal", "TotalPrice", "ExpirationDate"}},
+}
+
+// objectOrder is the order Objects reports them in.
+var objectOrder = []string{"Account", "Contact", "Case", "CaseComment", "Knowledge__kav", "ContentVersion", "Quote"}
+
+// Objects implements connectors.Connector.
+func (c *Connector) Objects(context.Context) ([]connectors.ObjectInfo, error) {
+	out := make([]connectors.ObjectInfo, 0, len(objectOrder))
+	for _, name := range objectOrder {
+		out = append(out, connectors.ObjectInfo{
+			Name: name, Key: "Id", CursorField: "SystemModstamp", Deletes: true, Writable: objects[name].writable,
+		})
+	}
+	return out, nil
+}
+
+func (c *Connector) selectFields(name string) ([]string, error) {
+	o, ok := objects[name]
+	if !ok {
+		return nil, &connectors.InvalidError{Field: "object", Msg: "unknown Salesforce object " + name, Code: "INVALID_TYPE"}
+	}
+	fields := o.fields
+	if f, ok := c.opts.Fields[name]; ok {
+		fields = f
+	}
+	out := append([]string(nil), systemFields...)
+	for _, f := range fields {
+		if !contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

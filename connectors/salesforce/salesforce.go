@@ -1,0 +1,292 @@
+package salesforce
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/httpclient"
+	"github.com/porticohq/portico/internal/config"
+)
+
+// APIVersion is the REST API version the connector speaks.
+const APIVersion = "v59.0"
+
+// ExternalIDField holds the idempotency key of records Portico creates.
+const ExternalIDField = "Portico_Action_Id__c"
+
+// Options tunes the connector; the zero value of each field means its
+// default.
+type Options struct {
+	// Overlap is how far before the cursor an incremental pull starts, to
+	// catch records that share a stamp or become visible late (default 5m).
+	Overlap time.Duration
+	// PageSize is the SOQL LIMIT of one query (default 2000).
+	PageSize int
+	// Fields overrides the selected fields per object.
+	Fields map[string][]string
+	// Now is the clock for getDeleted's end (default time.Now).
+	Now func() time.Time
+}
+
+// Connector talks to one Salesforce org.
+type Connector struct {
+	conn  config.ConnectionConfig
+	http  connectors.HTTPDoer
+	creds connectors.CredentialStore
+	log   *slog.Logger
+	opts  Options
+
+	mu       sync.Mutex
+	token    string
+	instance string // instance_url from the token response
+}
+
+// New is the registry factory.
+func New(deps connectors.Deps) (connectors.Connector, error) {
+	return NewWithOptions(deps, Options{})
+}
+
+// NewWithOptions builds a connector with non-default tuning.
+func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
+	if deps.HTTP == nil {
+		return nil, errors.New("salesforce: an HTTP client is required")
+	}
+	if deps.Connection.BaseURL == "" {
+		return nil, errors.New("salesforce: base_url is required")
+	}
+	if opts.Overlap <= 0 {
+		opts.Overlap = 5 * time.Minute
+	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = 2000
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Connector{conn: deps.Connection, http: deps.HTTP, creds: deps.Credentials, log: log, opts: opts}
+	c.token = deps.Connection.AccessToken
+	return c, nil
+}
+
+// tokenResponse is the OAuth2 token endpoint's answer.
+type tokenResponse struct {
+	AccessToken      string `json:"access_token"`
+	RefreshToken     string `json:"refresh_token"`
+	InstanceURL      string `json:"instance_url"`
+	ExpiresIn        int    `json:"expires_in"`
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+}
+
+func (c *Connector) tokenURL() string {
+	if c.conn.TokenURL != "" {
+		return c.conn.TokenURL
+	}
+	return strings.TrimRight(c.conn.BaseURL, "/") + "/services/oauth2/token"
+}
+
+// currentToken returns a usable access token, loading stored credentials
+// or authenticating when there is none.
+func (c *Connector) currentToken(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	tok := c.token
+	c.mu.Unlock()
+	if tok != "" {
+		return tok, nil
+	}
+	if c.creds != nil {
+		cr, err := c.creds.Load(ctx, c.conn.Name)
+		switch {
+		case err == nil && cr.AccessToken != "" && (cr.Expiry.IsZero() || time.Until(cr.Expiry) > time.Minute):
+			c.mu.Lock()
+			c.token, c.instance = cr.AccessToken, cr.InstanceURL
+			c.mu.Unlock()
+			return cr.AccessToken, nil
+		case err != nil && !errors.Is(err, connectors.ErrNoCredentials):
+			return "", fmt.Errorf("salesforce: load credentials: %w", err)
+		}
+	}
+	return c.authenticate(ctx, "")
+}
+
+// authenticate obtains a new access token unless another goroutine
+// already replaced stale (the token that just failed).
+func (c *Connector) authenticate(ctx context.Context, stale string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.token != "" && c.token != stale {
+		return c.token, nil
+	}
+	refresh := c.conn.RefreshToken
+	if c.creds != nil {
+		if cr, err := c.creds.Load(ctx, c.conn.Name); err == nil && cr.RefreshToken != "" {
+			refresh = cr.RefreshToken
+		}
+	}
+	form := url.Values{"client_id": {c.conn.ClientID}, "client_secret": {c.conn.ClientSecret}}
+	if refresh != "" {
+		form.Set("grant_type", "refresh_token")
+		form.Set("refresh_token", refresh)
+	} else {
+		form.Set("grant_type", "client_credentials")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.tokenURL(), strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", connectors.Classify(connectors.ErrPermanent, fmt.Errorf("salesforce: token request: %w", err))
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	// Salesforce refresh tokens do not rotate, so asking twice is harmless;
+	// and authentication must work even when reads have spent their budget.
+	resp, err := c.http.Do(httpclient.Write(httpclient.Idempotent(req)))
+	if err != nil {
+		return "", fmt.Errorf("salesforce: token: %w", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	var tr tokenResponse
+	_ = json.Unmarshal(body, &tr)
+	if resp.StatusCode != http.StatusOK || tr.AccessToken == "" {
+		return "", tokenError(resp, tr, body)
+	}
+	c.token, c.instance = tr.AccessToken, tr.InstanceURL
+	if c.creds != nil {
+		cr := connectors.Credentials{AccessToken: tr.AccessToken, RefreshToken: refresh, InstanceURL: tr.InstanceURL}
+		if tr.RefreshToken != "" {
+			cr.RefreshToken = tr.RefreshToken
+		}
+		if tr.ExpiresIn > 0 {
+			cr.Expiry = time.Now().Add(time.Duration(tr.ExpiresIn) * time.Second)
+		}
+		if err := c.creds.Save(ctx, c.conn.Name, cr); err != nil {
+			return "", fmt.Errorf("salesforce: store credentials: %w", err)
+		}
+	}
+	c.log.InfoContext(ctx, "authenticated", "connection", c.conn.Name)
+	return c.token, nil
+}
+
+func tokenError(resp *http.Response, tr tokenResponse, body []byte) error {
+	if tr.Error != "" {
+		msg := tr.Error + ": " + tr.ErrorDescription
+		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+			wait, _ := httpclient.RetryAfter(resp.Header)
+			return fmt.Errorf("salesforce: token: %w", connectors.FromStatus(resp.StatusCode, wait, msg))
+		}
+		// invalid_grant, invalid_client: the operator must reconnect.
+		return fmt.Errorf("salesforce: token: %w", connectors.Classify(connectors.ErrAuthExpired, errors.New(msg)))
+	}
+	return fmt.Errorf("salesforce: token: %w", classify(resp, body))
+}
+
+// apiBase is where REST calls go: the token's instance_url, else BaseURL.
+func (c *Connector) apiBase() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.instance != "" {
+		return strings.TrimRight(c.instance, "/")
+	}
+	return strings.TrimRight(c.conn.BaseURL, "/")
+}
+
+// request describes one REST call.
+type request struct {
+	method string
+	path   string // absolute path, or relative to /services/data/vNN
+	query  url.Values
+	body   any
+	header http.Header
+	write  bool
+	idem   bool
+}
+
+// do sends one call with the current token; on 401 INVALID_SESSION_ID it
+// authenticates once and sends it again. It returns the body of a 2xx (or
+// 300) response and a classified error otherwise.
+func (c *Connector) do(ctx context.Context, r request) (*http.Response, []byte, error) {
+	var payload []byte
+	if r.body != nil {
+		var err error
+		if payload, err = json.Marshal(r.body); err != nil {
+			return nil, nil, connectors.Classify(connectors.ErrInvalid, fmt.Errorf("salesforce: encode body: %w", err))
+		}
+	}
+	tok, err := c.currentToken(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		resp, body, err := c.send(ctx, r, tok, payload)
+		if err != nil {
+			return nil, nil, err
+		}
+		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
+			c.log.InfoContext(ctx, "session expired; authenticating again", "connection", c.conn.Name)
+			if tok, err = c.authenticate(ctx, tok); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			return resp, body, nil
+		}
+		return resp, body, fmt.Errorf("salesforce: %s %s: %w", r.method, r.path, classify(resp, body))
+	}
+}
+
+func (c *Connector) send(ctx context.Context, r request, tok string, payload []byte) (*http.Response, []byte, error) {
+	u := r.path
+	if !strings.HasPrefix(u, "/services/") {
+		u = "/services/data/" + APIVersion + u
+	}
+	u = c.apiBase() + u
+	if len(r.query) > 0 {
+		u += "?" + r.query.Encode()
+	}
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, u, body)
+	if err != nil {
+		return nil, nil, connectors.Classify(connectors.ErrPermanent, fmt.Errorf("salesforce: build request: %w", err))
+	}
+	for k, v := range r.header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Accept", "application/json")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if r.write {
+		req = httpclient.Write(req)
+	}
+	if r.idem {
+		req = httpclient.Idempotent(req)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("salesforce: %s %s: %w", r.method, r.path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("salesforce: read body: %w", err))
+	}
+	return resp, data, nil
+}
