@@ -1,0 +1,67 @@
+# Portico's two everyday commands are `make dev` and `make test` (README).
+SHELL := /usr/bin/env bash
+GO ?= go
+BIN := $(CURDIR)/bin
+SQLC_VERSION := v1.31.1
+SQLC := $(BIN)/sqlc
+# Fuzz targets run briefly by `make test` (package:FuzzName).
+FUZZ_TARGETS := ./internal/mapping:FuzzParse ./internal/mapping:FuzzEval
+FUZZ_TIME ?= 10s
+
+.PHONY: dev test build vet fmt-check race fuzz generate verify-sqlc postgres-bin clean
+
+## dev: run Portico on its embedded default (private PostgreSQL, API, workers, simulators)
+dev: postgres-bin
+	$(GO) run ./cmd/portico dev
+
+## test: everything CI checks: formatting, vet, generated code, the race-enabled suite, short fuzzing
+test: postgres-bin fmt-check vet verify-sqlc race fuzz
+
+build:
+	$(GO) build -o $(BIN)/portico ./cmd/portico
+	$(GO) build -o $(BIN)/fakesource ./cmd/fakesource
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+race:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		if grep -qs "func $$name(" $$pkg/*_test.go; then \
+			echo "fuzzing $$pkg $$name for $(FUZZ_TIME)"; \
+			$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZ_TIME) $$pkg || exit 1; \
+		fi; \
+	done
+
+$(SQLC):
+	GOBIN=$(BIN) $(GO) install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
+
+## generate: regenerate the sqlc query code from internal/*/queries/*.sql
+generate: $(SQLC)
+	$(SQLC) generate
+
+## verify-sqlc: fail when the generated query code is not current
+verify-sqlc: $(SQLC)
+	$(SQLC) diff
+
+## postgres-bin: make sure PostgreSQL server binaries exist (installs the Debian package as root)
+postgres-bin:
+	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing the postgresql server package"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else \
+		echo "PostgreSQL server binaries not found: install PostgreSQL 15+ (Debian/Ubuntu: sudo apt-get install postgresql)"; \
+		echo "or set PORTICO_DATABASE_URL (dev) / TEST_DATABASE_URL (tests) to an existing server"; \
+		[ -n "$$PORTICO_DATABASE_URL$$TEST_DATABASE_URL" ] || exit 1; \
+	fi
+
+clean:
+	rm -rf $(BIN)

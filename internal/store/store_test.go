@@ -1,0 +1,36 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/internal/dbtest"
+	"github.com/porticohq/portico/internal/store"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+func TestTenants(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Pool(t)
+
+	def, err := store.TenantBySlug(ctx, pool, "default")
+	require.NoError(t, err, "the first migration creates the default tenant")
+	require.Equal(t, "Default tenant", def.Name)
+
+	_, err = store.TenantBySlug(ctx, pool, "acme")
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	acme, err := store.TenantCreate(ctx, pool, "acme", "Acme Corp")
+	require.NoError(t, err)
+	require.NotEqual(t, def.ID, acme.ID)
+
+	_, err = store.TenantCreate(ctx, pool, "acme", "Acme again")
+	require.ErrorIs(t, err, store.ErrDuplicate)
+
+	_, err = store.TenantCreate(ctx, pool, "Not A Slug!", "x")
+	require.Error(t, err, "the slug check constraint holds")
+}
