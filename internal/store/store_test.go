@@ -34,3 +34,18 @@ func TestTenants(t *testing.T) {
 	_, err = store.TenantCreate(ctx, pool, "Not A Slug!", "x")
 	require.Error(t, err, "the slug check constraint holds")
 }
+
+func TestAPIRoleCannotWriteTenants(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Pool(t)
+	tx, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx)
+	_, err = tx.Exec(ctx, `SET LOCAL ROLE portico_api`)
+	require.NoError(t, err)
+	_, err = store.TenantBySlug(ctx, tx, "default")
+	require.NoError(t, err, "the API role reads tenants")
+	_, err = store.TenantCreate(ctx, tx, "sneaky", "x")
+	require.ErrorContains(t, err, "permission denied")
+}
