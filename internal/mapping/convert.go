@@ -1,0 +1,319 @@
+package mapping
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// OwnerRef is an owner that must be resolved through a portal-account key:
+// the account whose Key field equals Value owns the record.
+type OwnerRef struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Mapped is one source record converted to a portal record.
+type Mapped struct {
+	Object   string    `json:"object"`
+	ID       string    `json:"id"`
+	Version  string    `json:"version,omitempty"`
+	Modified time.Time `json:"modified,omitzero"`
+	// OwnerAccount is the owning portal account id, when the source holds
+	// it directly; OwnerRef is set instead when it must be resolved.
+	OwnerAccount string    `json:"owner_account,omitempty"`
+	OwnerRef     *OwnerRef `json:"owner_ref,omitempty"`
+	OwnerContact string    `json:"owner_contact,omitempty"`
+	// Hidden records failed the mapping's include filter: keep them in
+	// the cache (a later change may show them) but show them to no one.
+	Hidden      bool   `json:"hidden,omitempty"`
+	Status      string `json:"status,omitempty"`
+	StatusLabel string `json:"status_label,omitempty"`
+	NextStep    string `json:"next_step,omitempty"`
+	// Fields holds every read field; a missing source value is nil.
+	Fields map[string]any `json:"fields"`
+	// Hash is the mapping hash the record was mapped with.
+	Hash string `json:"mapping_hash"`
+	// Problems are values that could not be converted; their fields are
+	// nil. A record with problems is still stored: one odd value must not
+	// stop a sync.
+	Problems []FieldError `json:"problems,omitempty"`
+}
+
+// Problem codes in Mapped.Problems.
+const (
+	ProblemTransform = "transform"
+	ProblemUnmapped  = "unmapped_value"
+)
+
+// ToPortal converts a source record's raw JSON into a portal record. It
+// fails only when the payload is not a JSON object or has no key.
+func (o *Object) ToPortal(raw json.RawMessage) (*Mapped, error) {
+	s := string(raw)
+	vals := make([]any, len(o.paths))
+	var rec map[string]any
+	var err error
+	if o.needsRecord {
+		rec, err = parseRecord(s)
+		for i, p := range o.paths {
+			if err == nil {
+				vals[i] = lookup(rec, p)
+			}
+		}
+	} else {
+		err = scanRecord(s, o.trie, vals)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mapping: %s: %w", o.name, err)
+	}
+	m := &Mapped{Object: o.name, Hash: o.hash, Fields: make(map[string]any, len(o.fields))}
+	act := &activation{}
+	if rec != nil {
+		act.record = rec
+	}
+	for i, k := range o.keys {
+		ks := asString(vals[k.slot])
+		if ks == "" {
+			return nil, fmt.Errorf("mapping: %s: record has no key %s", o.name, joinPath(k.path))
+		}
+		if i > 0 {
+			m.ID += ":"
+		}
+		m.ID += ks
+	}
+	if o.version != nil {
+		m.Version = asString(vals[o.version.slot])
+	}
+	if o.modified != nil {
+		if t, ok := parseTime(asString(vals[o.modified.slot])); ok {
+			m.Modified = t
+		}
+	}
+	if p := o.account; p != nil {
+		if v := o.ownerValue(m, p, vals, act); v != "" {
+			if p.via != "" {
+				m.OwnerRef = &OwnerRef{Key: p.via, Value: v}
+			} else {
+				m.OwnerAccount = v
+			}
+		}
+	}
+	if p := o.contact; p != nil {
+		m.OwnerContact = o.ownerValue(m, p, vals, act)
+	}
+	if f := o.include; f != nil {
+		var v any
+		if f.slot >= 0 {
+			v = vals[f.slot]
+		}
+		m.Hidden = readValue(m, "include", f, v, act) != true
+	}
+	for _, f := range o.fields {
+		if f.dir&dirRead == 0 {
+			continue
+		}
+		var v any
+		if f.slot >= 0 {
+			v = vals[f.slot]
+		}
+		m.Fields[f.name] = readValue(m, f.name, f, v, act)
+	}
+	if o.status != nil {
+		m.Status = asString(m.Fields[o.status.name])
+		if si, ok := o.statuses[m.Status]; ok {
+			m.StatusLabel, m.NextStep = si.Label, si.NextStep
+		} else {
+			m.StatusLabel = m.Status
+		}
+	}
+	return m, nil
+}
+
+func (o *Object) ownerValue(m *Mapped, p *ownerPart, vals []any, act *activation) string {
+	var v any
+	if p.f.slot >= 0 {
+		v = vals[p.f.slot]
+	}
+	return asString(readValue(m, "owner", p.f, v, act))
+}
+
+// readValue runs a field's read pipeline: transform, value map, default,
+// element fields, type.
+func readValue(m *Mapped, path string, f *field, v any, act *activation) any {
+	if f.trans != nil {
+		act.value = v
+		out, err := f.trans.eval(act)
+		if err != nil {
+			m.Problems = append(m.Problems, FieldError{Path: path, Code: ProblemTransform, Message: err.Error()})
+			return nil
+		}
+		v = out
+	}
+	if f.values != nil && v != nil {
+		if pv, ok := f.values[asString(v)]; ok {
+			v = pv
+		} else if f.def != nil {
+			v = f.def
+		} else {
+			m.Problems = append(m.Problems, FieldError{Path: path, Code: ProblemUnmapped, Message: fmt.Sprintf("source value %q has no portal value", asString(v))})
+		}
+	}
+	if v == nil && f.def != nil {
+		v = f.def
+	}
+	if f.children != nil {
+		l, ok := v.([]any)
+		if !ok {
+			return []any{}
+		}
+		out := make([]any, 0, len(l))
+		for i, e := range l {
+			em := make(map[string]any, len(f.children))
+			for _, ch := range f.children {
+				var cv any
+				if ch.path != nil {
+					cv = lookup(e, ch.path)
+				}
+				em[ch.name] = readValue(m, path+"["+strconv.Itoa(i)+"]."+ch.name, ch, cv, act)
+			}
+			out = append(out, em)
+		}
+		return out
+	}
+	cv, err := coerce(f.typ, v)
+	if err != nil {
+		m.Problems = append(m.Problems, FieldError{Path: path, Code: CodeType, Message: err.Error()})
+		return nil
+	}
+	return cv
+}
+
+// asString renders a scalar as text; "" for nil and composites.
+func asString(v any) string {
+	switch t := v.(type) {
+	case string:
+		return t
+	case int64:
+		return strconv.FormatInt(t, 10)
+	case float64:
+		return strconv.FormatFloat(t, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(t)
+	case int:
+		return strconv.Itoa(t)
+	case json.Number:
+		return string(t)
+	}
+	return ""
+}
+
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999-0700", // Salesforce: 2024-05-01T10:00:00.000+0000
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05",
+}
+
+func parseTime(s string) (time.Time, bool) {
+	if s == "" {
+		return time.Time{}, false
+	}
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+var errNotScalar = errors.New("not a single value")
+
+// coerce converts a value to a portal type.
+func coerce(t Type, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	switch t {
+	case TypeID, TypeString, TypeText, TypeEmail, TypeEnum, TypeBinary:
+		switch v.(type) {
+		case map[string]any, []any:
+			return nil, fmt.Errorf("%w: want %s", errNotScalar, t)
+		}
+		return asString(v), nil
+	case TypeInt:
+		switch x := v.(type) {
+		case int64:
+			return x, nil
+		case int:
+			return int64(x), nil
+		case float64:
+			if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+				return int64(x), nil
+			}
+		case string:
+			s := strings.TrimSpace(x)
+			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+				return n, nil
+			}
+			if f, err := strconv.ParseFloat(s, 64); err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+				return int64(f), nil
+			}
+		case json.Number:
+			return coerce(t, string(x))
+		}
+		return nil, fmt.Errorf("%v is not a whole number", v)
+	case TypeNumber:
+		switch x := v.(type) {
+		case float64:
+			return x, nil
+		case int64:
+			return float64(x), nil
+		case int:
+			return float64(x), nil
+		case string:
+			if f, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+				return f, nil
+			}
+		case json.Number:
+			return coerce(t, string(x))
+		}
+		return nil, fmt.Errorf("%v is not a number", v)
+	case TypeBool:
+		switch x := v.(type) {
+		case bool:
+			return x, nil
+		case string:
+			if b, err := strconv.ParseBool(x); err == nil {
+				return b, nil
+			}
+		}
+		return nil, fmt.Errorf("%v is not true or false", v)
+	case TypeDate:
+		if s, ok := v.(string); ok {
+			if _, err := time.Parse(time.DateOnly, s); err == nil {
+				return s, nil
+			}
+			if tm, ok := parseTime(s); ok {
+				return tm.Format(time.DateOnly), nil
+			}
+		}
+		return nil, fmt.Errorf("%v is not a date (YYYY-MM-DD)", v)
+	case TypeDateTime:
+		if s, ok := v.(string); ok {
+			if tm, ok := parseTime(s); ok {
+				return tm.Format(time.RFC3339Nano), nil
+			}
+		}
+		return nil, fmt.Errorf("%v is not a date and time (RFC 3339)", v)
+	case TypeList:
+		if l, ok := v.([]any); ok {
+			return l, nil
+		}
+		return nil, fmt.Errorf("%v is not a list", v)
+	}
+	return nil, fmt.Errorf("unknown type %s", t)
+}

@@ -1,0 +1,43 @@
+package mapping_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/mappings"
+)
+
+func loadShipped(t testing.TB) *mapping.Set {
+	t.Helper()
+	set, err := mapping.Load(mappings.FS())
+	require.NoError(t, err)
+	return set
+}
+
+func TestShippedMappingsCompile(t *testing.T) {
+	t.Parallel()
+	set := loadShipped(t)
+	want := map[string][]string{
+		"salesforce": {"account", "contact", "case", "case_comment", "knowledge_article", "document", "approval_request"},
+		"accounting": {"invoice", "payment", "document"},
+		"inventory":  {"order", "product", "stock_level"},
+	}
+	for conn, objs := range want {
+		for _, name := range objs {
+			o, ok := set.For(conn, name)
+			require.True(t, ok, "%s from %s", name, conn)
+			require.Len(t, o.Hash(), 16)
+			require.Positive(t, o.Freshness())
+		}
+	}
+	// Every top-level portal object is covered by some shipped mapping.
+	for _, def := range mapping.Model() {
+		if def.Embedded {
+			continue
+		}
+		_, ok := set.Object(def.Name)
+		require.True(t, ok, "no shipped mapping for %s", def.Name)
+	}
+}
