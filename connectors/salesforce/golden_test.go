@@ -176,5 +176,7 @@ func TestSOQL(t *testing.T) {
 	q := buildSOQL("Case", []string{"Id", "SystemModstamp"}, since, time.Time{}, "", 500)
 	require.Equal(t, "SELECT Id, SystemModstamp FROM Case WHERE SystemModstamp >= 2025-03-01T10:00:00.000Z ORDER BY SystemModstamp, Id LIMIT 500", q)
 	q = buildSOQL("Case", []string{"Id"}, time.Time{}, since, "500'x", 10)
-	require.Equal(t, `SELECT Id FROM Case WHERE (SystemModstamp > 2025-03-01T10:00:00.000Z OR (SystemModstamp = 2025-03-01T10:00:00.000Z AND Id > '500\'x')) ORDER BY SystemModstamp, Id LIMIT 10`, q)
+	require.Equal(t, `SELECT Id FROM Case WHERE SystemModstamp = 2025-03-01T10:00:00.000Z AND Id > '500\'x' ORDER BY SystemModstamp, Id LIMIT 10`, q)
+	q = buildSOQL("Case", []string{"Id"}, time.Time{}, since, "", 10)
+	require.Equal(t, `SELECT Id FROM Case WHERE SystemModstamp > 2025-03-01T10:00:00.000Z ORDER BY SystemModstamp, Id LIMIT 10`, q)
 }

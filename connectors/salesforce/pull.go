@@ -39,10 +39,15 @@ func formatVersion(t time.Time) string { return t.UTC().Format(versionLayout) }
 
 // pageToken continues a pull: either a nextRecordsUrl of the current
 // query, or the (stamp, id) after which the next query starts.
+//
+// Continuing after (S, id) in (SystemModstamp, Id) order takes two
+// queries without OR: the rest of stamp S (SystemModstamp = S AND Id >
+// id), then everything after it (SystemModstamp > S). That stays exact
+// however many records share one stamp.
 type pageToken struct {
 	Next   string    `json:"n,omitempty"`
 	After  time.Time `json:"a,omitzero"`
-	AfterI string    `json:"i,omitempty"`
+	AfterI string    `json:"i,omitempty"` // set: the rest of stamp After; empty: stamps after After
 	Max    time.Time `json:"m,omitzero"`
 	Count  int       `json:"c,omitempty"` // records of the current query so far
 }
@@ -102,6 +107,8 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 
 	var qr queryResult
 	if tok.Next != "" {
+		// nextRecordsUrl continues the query this token came from; the
+		// token keeps After/AfterI of that query for what follows it.
 		_, body, err := c.do(ctx, request{method: http.MethodGet, path: tok.Next})
 		if err != nil {
 			return nil, err
@@ -147,10 +154,13 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 		tok.Next = qr.NextRecordsURL
 		page.Next = tok.encode()
 	case tok.Count >= limit && last.ID != "":
-		// The LIMIT cut the query short: continue after the last record in
-		// (SystemModstamp, Id) order, which stays exact even when more
-		// records share one stamp than fit in a page.
+		// The LIMIT cut the query short: continue with the rest of the last
+		// record's stamp.
 		next := pageToken{After: last.Modified, AfterI: last.ID, Max: tok.Max}
+		page.Next = next.encode()
+	case tok.AfterI != "":
+		// The rest of stamp After is done; go on with later stamps.
+		next := pageToken{After: tok.After, Max: tok.Max}
 		page.Next = next.encode()
 	}
 	if !tok.Max.IsZero() {
@@ -174,9 +184,12 @@ func buildSOQL(object string, fields []string, since, after time.Time, afterID s
 	if !since.IsZero() {
 		where = append(where, "SystemModstamp >= "+since.UTC().Format(soqlLayout))
 	}
-	if !after.IsZero() {
-		a := after.UTC().Format(soqlLayout)
-		where = append(where, fmt.Sprintf("(SystemModstamp > %s OR (SystemModstamp = %s AND Id > '%s'))", a, a, escape(afterID)))
+	switch a := after.UTC().Format(soqlLayout); {
+	case after.IsZero():
+	case afterID != "":
+		where = append(where, "SystemModstamp = "+a, fmt.Sprintf("Id > '%s'", escape(afterID)))
+	default:
+		where = append(where, "SystemModstamp > "+a)
 	}
 	q := "SELECT " + strings.Join(fields, ", ") + " FROM " + object
 	if len(where) > 0 {

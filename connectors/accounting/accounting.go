@@ -1,0 +1,291 @@
+package accounting
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/httpclient"
+	"github.com/porticohq/portico/internal/config"
+)
+
+// Options tunes the connector; zero values mean the defaults.
+type Options struct {
+	// Overlap is how far before the cursor an incremental pull starts
+	// (default 5m; QuickBooks stamps have whole seconds).
+	Overlap time.Duration
+	// PageSize is MAXRESULTS (default 1000, QuickBooks' maximum).
+	PageSize int
+	// Now is the clock for token expiry (default time.Now).
+	Now func() time.Time
+}
+
+// Connector talks to one QuickBooks company (realm).
+type Connector struct {
+	conn  config.ConnectionConfig
+	http  connectors.HTTPDoer
+	creds connectors.CredentialStore
+	log   *slog.Logger
+	opts  Options
+
+	mu      sync.Mutex
+	token   string
+	expiry  time.Time
+	refresh string
+	realm   string
+}
+
+// New is the registry factory.
+func New(deps connectors.Deps) (connectors.Connector, error) {
+	return NewWithOptions(deps, Options{})
+}
+
+// NewWithOptions builds a connector with non-default tuning.
+func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
+	if deps.HTTP == nil {
+		return nil, errors.New("accounting: an HTTP client is required")
+	}
+	if deps.Connection.BaseURL == "" {
+		return nil, errors.New("accounting: base_url is required")
+	}
+	if opts.Overlap <= 0 {
+		opts.Overlap = 5 * time.Minute
+	}
+	if opts.PageSize <= 0 || opts.PageSize > 1000 {
+		opts.PageSize = 1000
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Connector{conn: deps.Connection, http: deps.HTTP, creds: deps.Credentials, log: log, opts: opts,
+		token: deps.Connection.AccessToken, realm: deps.Connection.Realm}, nil
+}
+
+func (c *Connector) tokenURL() string {
+	if c.conn.TokenURL != "" {
+		return c.conn.TokenURL
+	}
+	return strings.TrimRight(c.conn.BaseURL, "/") + "/oauth2/v1/tokens/bearer"
+}
+
+type tokenResponse struct {
+	TokenType             string `json:"token_type"`
+	AccessToken           string `json:"access_token"`
+	RefreshToken          string `json:"refresh_token"`
+	ExpiresIn             int    `json:"expires_in"`
+	RefreshTokenExpiresIn int    `json:"x_refresh_token_expires_in"`
+	Error                 string `json:"error"`
+	ErrorDescription      string `json:"error_description"`
+}
+
+// accessToken returns a token that is not about to expire.
+func (c *Connector) accessToken(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	tok, exp := c.token, c.expiry
+	c.mu.Unlock()
+	if tok != "" && (exp.IsZero() || c.opts.Now().Add(time.Minute).Before(exp)) {
+		return tok, nil
+	}
+	return c.renew(ctx, tok)
+}
+
+// renew exchanges the refresh token for a new access token. QuickBooks
+// rotates the refresh token; the new one is committed to the credential
+// store before the new access token is handed out, so a crash after this
+// point leaves a refresh token that works, and a crash before it leaves
+// the old one, which the source still honours.
+func (c *Connector) renew(ctx context.Context, stale string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.token != "" && c.token != stale && (c.expiry.IsZero() || c.opts.Now().Add(time.Minute).Before(c.expiry)) {
+		return c.token, nil // someone else renewed it meanwhile
+	}
+	refresh, err := c.refreshTokenLocked(ctx)
+	if err != nil {
+		return "", err
+	}
+	tr, err := c.exchange(ctx, refresh)
+	if err != nil && errors.Is(err, connectors.ErrAuthExpired) && c.creds != nil {
+		// Another worker may have rotated the token since we read it.
+		if cr, lerr := c.creds.Load(ctx, c.conn.Name); lerr == nil && cr.RefreshToken != "" && cr.RefreshToken != refresh {
+			tr, err = c.exchange(ctx, cr.RefreshToken)
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	next := connectors.Credentials{AccessToken: tr.AccessToken, RefreshToken: tr.RefreshToken, Realm: c.realm}
+	if next.RefreshToken == "" {
+		next.RefreshToken = refresh
+	}
+	if tr.ExpiresIn > 0 {
+		next.Expiry = c.opts.Now().Add(time.Duration(tr.ExpiresIn) * time.Second)
+	}
+	if c.creds != nil {
+		if err := c.creds.Save(ctx, c.conn.Name, next); err != nil {
+			return "", fmt.Errorf("accounting: store rotated refresh token: %w", err)
+		}
+	}
+	c.token, c.expiry, c.refresh = next.AccessToken, next.Expiry, next.RefreshToken
+	c.log.InfoContext(ctx, "access token renewed", "connection", c.conn.Name, "rotated", tr.RefreshToken != "" && tr.RefreshToken != refresh)
+	return c.token, nil
+}
+
+// refreshTokenLocked picks the newest refresh token: the stored one (it
+// may have been rotated by another process), else ours, else the one in
+// the configuration that seeds the store.
+func (c *Connector) refreshTokenLocked(ctx context.Context) (string, error) {
+	if c.creds != nil {
+		cr, err := c.creds.Load(ctx, c.conn.Name)
+		switch {
+		case err == nil && cr.RefreshToken != "":
+			if cr.Realm != "" && c.realm == "" {
+				c.realm = cr.Realm
+			}
+			return cr.RefreshToken, nil
+		case err != nil && !errors.Is(err, connectors.ErrNoCredentials):
+			return "", fmt.Errorf("accounting: load credentials: %w", err)
+		}
+	}
+	if c.refresh != "" {
+		return c.refresh, nil
+	}
+	if c.conn.RefreshToken != "" {
+		return c.conn.RefreshToken, nil
+	}
+	return "", connectors.Classify(connectors.ErrAuthExpired, errors.New("accounting: no refresh token configured or stored; reconnect the company"))
+}
+
+func (c *Connector) exchange(ctx context.Context, refresh string) (tokenResponse, error) {
+	var tr tokenResponse
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.tokenURL(), strings.NewReader(form.Encode()))
+	if err != nil {
+		return tr, connectors.Classify(connectors.ErrPermanent, fmt.Errorf("accounting: token request: %w", err))
+	}
+	req.SetBasicAuth(c.conn.ClientID, c.conn.ClientSecret)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	// Not marked idempotent: a lost answer may have rotated the token, and
+	// a blind repeat would spend the old one. The caller retries instead,
+	// after reloading the stored token.
+	resp, err := c.http.Do(httpclient.Write(req))
+	if err != nil {
+		return tr, fmt.Errorf("accounting: token: %w", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(body, &tr)
+	if resp.StatusCode == http.StatusOK && tr.AccessToken != "" {
+		return tr, nil
+	}
+	return tr, tokenError(resp, tr, body)
+}
+
+func tokenError(resp *http.Response, tr tokenResponse, body []byte) error {
+	if tr.Error != "" && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
+		return fmt.Errorf("accounting: token: %w",
+			connectors.Classify(connectors.ErrAuthExpired, errors.New(tr.Error+": "+tr.ErrorDescription)))
+	}
+	if err := classify(resp, body); err != nil {
+		return fmt.Errorf("accounting: token: %w", err)
+	}
+	return fmt.Errorf("accounting: token: %w", connectors.Classify(connectors.ErrPermanent, errors.New("answer without access_token")))
+}
+
+// call is one API request under /v3/company/{realm}.
+type call struct {
+	method string
+	path   string
+	query  url.Values
+	body   any
+	write  bool
+	idem   bool
+}
+
+// do sends one call, renewing the token once on 401, and returns the body
+// of a fault-free 2xx response or a classified error.
+func (c *Connector) do(ctx context.Context, k call) ([]byte, error) {
+	var payload []byte
+	if k.body != nil {
+		var err error
+		if payload, err = json.Marshal(k.body); err != nil {
+			return nil, connectors.Classify(connectors.ErrInvalid, fmt.Errorf("accounting: encode body: %w", err))
+		}
+	}
+	tok, err := c.accessToken(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		resp, body, err := c.send(ctx, k, tok, payload)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
+			if tok, err = c.renew(ctx, tok); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := classify(resp, body); err != nil {
+			return nil, fmt.Errorf("accounting: %s %s: %w", k.method, k.path, err)
+		}
+		return body, nil
+	}
+}
+
+func (c *Connector) send(ctx context.Context, k call, tok string, payload []byte) (*http.Response, []byte, error) {
+	c.mu.Lock()
+	realm := c.realm
+	c.mu.Unlock()
+	if realm == "" {
+		return nil, nil, &connectors.InvalidError{Field: "realm", Msg: "the connection has no QuickBooks company id (realm)"}
+	}
+	u := strings.TrimRight(c.conn.BaseURL, "/") + "/v3/company/" + url.PathEscape(realm) + k.path
+	if len(k.query) > 0 {
+		u += "?" + k.query.Encode()
+	}
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, k.method, u, body)
+	if err != nil {
+		return nil, nil, connectors.Classify(connectors.ErrPermanent, fmt.Errorf("accounting: build request: %w", err))
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Accept", "application/json")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if k.write {
+		req = httpclient.Write(req)
+	}
+	if k.idem {
+		req = httpclient.Idempotent(req)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("accounting: %s %s: %w", k.method, k.path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("accounting: read body: %w", err))
+	}
+	return resp, data, nil
+}

@@ -1,0 +1,306 @@
+package accounting
+
+import (
+	"bytes"
+	"encoding/xml"
+	"io"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/porticohq/portico/connectors"
+)
+
+// entity is what the connector knows about one QuickBooks entity.
+type entity struct {
+	writable  bool
+	deletable bool // transactions delete; names (Customer) deactivate
+}
+
+var entities = map[string]entity{
+	"Customer":   {writable: true},
+	"Invoice":    {writable: true, deletable: true},
+	"Payment":    {},
+	"CreditMemo": {},
+	"Attachable": {writable: true, deletable: true},
+}
+
+var entityOrder = []string{"Customer", "Invoice", "Payment", "CreditMemo", "Attachable"}
+
+// Objects implements connectors.Connector.
+func (c *Connector) Objects(context.Context) ([]connectors.ObjectInfo, error) {
+	out := make([]connectors.ObjectInfo, 0, len(entityOrder))
+	for _, name := range entityOrder {
+		out = append(out, connectors.ObjectInfo{Name: name, Key: "Id", CursorField: "MetaData.LastUpdatedTime",
+			Deletes: true, Writable: entities[name].writable})
+	}
+	return out, nil
+}
+
+func checkEntity(name string) (entity, error) {
+	e, ok := entities[name]
+	if !ok {
+		return e, &connectors.InvalidError{Field: "object", Msg: "unknown QuickBooks entity " + name}
+	}
+	return e, nil
+}
+
+// pageToken continues a pull. QuickBooks pages by position, and a record
+// edited mid-pull moves to the end and shifts every later position, so
+// each page starts a fresh query at the last stamp seen and skips the
+// records already returned at exactly that stamp.
+type pageToken struct {
+	Stamp time.Time `json:"s"`
+	Seen  int       `json:"k"`
+	Max   time.Time `json:"m,omitzero"`
+}
+
+func (t pageToken) encode() string {
+	b, _ := json.Marshal(t)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeToken(s string) (pageToken, error) {
+	var t pageToken
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &t)
+	}
+	if err != nil {
+		return t, &connectors.InvalidError{Field: "page", Msg: "not a page token from this connector"}
+	}
+	return t, nil
+}
+
+func parseStamp(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return t, fmt.Errorf("accounting: bad time %q", s)
+	}
+	return t.UTC(), nil
+}
+
+func formatStamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// buildQuery writes the pull query. Entity names come from this
+// package's table; the only literal is a formatted time.
+func buildQuery(entity string, since time.Time, start, max int) string {
+	q := "SELECT * FROM " + entity
+	if !since.IsZero() {
+		q += " WHERE MetaData.LastUpdatedTime >= '" + formatStamp(since) + "'"
+	}
+	return q + fmt.Sprintf(" ORDERBY MetaData.LastUpdatedTime STARTPOSITION %d MAXRESULTS %d", start, max)
+}
+
+// queryItems returns the entity's records from a query answer; an empty
+// QueryResponse ({}) means none.
+func queryItems(body []byte, entity string) ([]json.RawMessage, error) {
+	var env struct {
+		QueryResponse map[string]json.RawMessage `json:"QueryResponse"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("accounting: decode query: %w", err))
+	}
+	if env.QueryResponse == nil {
+		return nil, connectors.Classify(connectors.ErrUnavailable, errors.New("accounting: answer without QueryResponse"))
+	}
+	raw, ok := env.QueryResponse[entity]
+	if !ok {
+		return nil, nil
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("accounting: decode %s list: %w", entity, err))
+	}
+	return items, nil
+}
+
+func toRecord(entity string, raw json.RawMessage) (connectors.Record, error) {
+	res := gjson.GetManyBytes(raw, "Id", "SyncToken", "MetaData.LastUpdatedTime")
+	rec := connectors.Record{Object: entity, ID: res[0].String(), Version: res[1].String(), Raw: raw}
+	if rec.ID == "" {
+		return rec, connectors.Classify(connectors.ErrPermanent, errors.New("accounting: record without Id"))
+	}
+	if s := res[2].String(); s != "" {
+		t, err := parseStamp(s)
+		if err != nil {
+			return rec, connectors.Classify(connectors.ErrPermanent, err)
+		}
+		rec.Modified = t
+	}
+	return rec, nil
+}
+
+// Pull implements connectors.Connector. The first page of an incremental
+// pull also carries the deletions change data capture reports.
+func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*connectors.Page, error) {
+	if _, err := checkEntity(req.Object); err != nil {
+		return nil, err
+	}
+	limit := req.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = c.opts.PageSize
+	}
+	var since time.Time
+	if req.Cursor != "" {
+		cur, err := parseStamp(req.Cursor)
+		if err != nil {
+			return nil, &connectors.InvalidError{Field: "cursor", Msg: err.Error()}
+		}
+		since = cur.Add(-c.opts.Overlap)
+	}
+	tok := pageToken{Stamp: since}
+	if req.Cursor != "" {
+		tok.Max, _ = parseStamp(req.Cursor)
+	}
+	if req.Page != "" {
+		var err error
+		if tok, err = decodeToken(req.Page); err != nil {
+			return nil, err
+		}
+	}
+	body, err := c.do(ctx, call{method: http.MethodGet, path: "/query",
+		query: url.Values{"query": {buildQuery(req.Object, tok.Stamp, tok.Seen+1, limit)}}})
+	if err != nil {
+		return nil, err
+	}
+	items, err := queryItems(body, req.Object)
+	if err != nil {
+		return nil, err
+	}
+	page := &connectors.Page{Records: make([]connectors.Record, 0, len(items))}
+	next := pageToken{Stamp: tok.Stamp, Seen: tok.Seen, Max: tok.Max}
+	for _, raw := range items {
+		rec, err := toRecord(req.Object, raw)
+		if err != nil {
+			return nil, err
+		}
+		page.Records = append(page.Records, rec)
+		if rec.Modified.After(next.Max) {
+			next.Max = rec.Modified
+		}
+		if rec.Modified.Equal(next.Stamp) {
+			next.Seen++
+		} else if rec.Modified.After(next.Stamp) {
+			next.Stamp, next.Seen = rec.Modified, 1
+		}
+	}
+	if req.Page == "" && !since.IsZero() {
+		if page.Deleted, err = c.deleted(ctx, req.Object, since); err != nil {
+			return nil, err
+		}
+	}
+	// A short page is the last one.
+	if len(items) >= limit {
+		page.Next = next.encode()
+	}
+	page.Cursor = req.Cursor
+	if !next.Max.IsZero() {
+		page.Cursor = formatStamp(next.Max)
+	}
+	return page, nil
+}
+
+// cdcWindow is how far back change data capture reaches.
+const cdcWindow = 30 * 24 * time.Hour
+
+// deleted asks change data capture for the entity's deletions since.
+// Older deletions are beyond what QuickBooks keeps; reconciliation finds
+// those.
+func (c *Connector) deleted(ctx context.Context, entity string, since time.Time) ([]connectors.Deletion, error) {
+	if floor := c.opts.Now().Add(-cdcWindow + time.Hour); since.Before(floor) {
+		c.log.WarnContext(ctx, "cursor is older than change data capture keeps; older deletions need a reconciliation",
+			"connection", c.conn.Name, "object", entity, "since", since)
+		since = floor
+	}
+	body, err := c.do(ctx, call{method: http.MethodGet, path: "/cdc",
+		query: url.Values{"entities": {entity}, "changedSince": {formatStamp(since)}}})
+	if err != nil {
+		return nil, err
+	}
+	return parseCDC(body, entity)
+}
+
+// parseCDC reads the deletions of entity from a JSON CDC answer:
+// {"CDCResponse":[{"QueryResponse":[{"Customer":[{..., "status":"Deleted"}]}]}]}.
+func parseCDC(body []byte, entity string) ([]connectors.Deletion, error) {
+	if b := bytes.TrimSpace(body); len(b) > 0 && b[0] == '<' {
+		return parseCDCXML(b, entity)
+	}
+	if !gjson.ValidBytes(body) {
+		return nil, connectors.Classify(connectors.ErrUnavailable, errors.New("accounting: CDC answer is not JSON"))
+	}
+	var out []connectors.Deletion
+	var perr error
+	gjson.GetBytes(body, "CDCResponse.#.QueryResponse.#."+entity).ForEach(func(_, perResp gjson.Result) bool {
+		perResp.ForEach(func(_, list gjson.Result) bool {
+			list.ForEach(func(_, item gjson.Result) bool {
+				if !strings.EqualFold(item.Get("status").String(), "Deleted") {
+					return true
+				}
+				d := connectors.Deletion{ID: item.Get("Id").String()}
+				if s := item.Get("MetaData.LastUpdatedTime").String(); s != "" {
+					if d.DeletedAt, perr = parseStamp(s); perr != nil {
+						return false
+					}
+				}
+				out = append(out, d)
+				return true
+			})
+			return perr == nil
+		})
+		return perr == nil
+	})
+	if perr != nil {
+		return nil, connectors.Classify(connectors.ErrPermanent, perr)
+	}
+	return out, nil
+}
+
+// parseCDCXML reads the XML form of a CDC answer:
+// <IntuitResponse><CDCResponse><QueryResponse><Customer status="Deleted">
+// <Id>39</Id><MetaData><LastUpdatedTime>...</LastUpdatedTime></MetaData>.
+func parseCDCXML(body []byte, entity string) ([]connectors.Deletion, error) {
+	type item struct {
+		Status  string `xml:"status,attr"`
+		ID      string `xml:"Id"`
+		Updated string `xml:"MetaData>LastUpdatedTime"`
+	}
+	dec := xml.NewDecoder(bytes.NewReader(body))
+	var out []connectors.Deletion
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("accounting: decode CDC XML: %w", err))
+		}
+		start, ok := tok.(xml.StartElement)
+		if !ok || start.Name.Local != entity {
+			continue
+		}
+		var it item
+		if err := dec.DecodeElement(&it, &start); err != nil {
+			return nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("accounting: decode CDC XML: %w", err))
+		}
+		if !strings.EqualFold(it.Status, "Deleted") {
+			continue
+		}
+		d := connectors.Deletion{ID: strings.TrimSpace(it.ID)}
+		if it.Updated != "" {
+			if d.DeletedAt, err = parseStamp(strings.TrimSpace(it.Updated)); err != nil {
+				return nil, connectors.Classify(connectors.ErrPermanent, err)
+			}
+		}
+		out = append(out, d)
+	}
+}

@@ -1,0 +1,115 @@
+package accounting
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/porticohq/portico/connectors"
+)
+
+func path(entity string) string { return "/" + strings.ToLower(entity) }
+
+// entityBody returns the entity object of a single-entity answer
+// ({"Customer":{...},"time":...}).
+func entityBody(body []byte, entity string) (connectors.Record, error) {
+	raw := gjson.GetBytes(body, entity)
+	if !raw.IsObject() {
+		return connectors.Record{}, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("accounting: answer without %s", entity))
+	}
+	return toRecord(entity, []byte(raw.Raw))
+}
+
+// Get implements connectors.Connector.
+func (c *Connector) Get(ctx context.Context, object, id string) (*connectors.Record, error) {
+	if _, err := checkEntity(object); err != nil {
+		return nil, err
+	}
+	body, err := c.do(ctx, call{method: http.MethodGet, path: path(object) + "/" + url.PathEscape(id)})
+	if err != nil {
+		return nil, err
+	}
+	rec, err := entityBody(body, object)
+	if err != nil {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+// Write implements connectors.Connector. Every write carries the
+// idempotency key as requestid, which QuickBooks uses to answer a repeated
+// request with the first one's result instead of applying it again.
+func (c *Connector) Write(ctx context.Context, w connectors.Write) (*connectors.WriteResult, error) {
+	e, err := checkEntity(w.Object)
+	if err != nil {
+		return nil, err
+	}
+	if !e.writable {
+		return nil, &connectors.InvalidError{Field: "object", Msg: "QuickBooks entity " + w.Object + " is not writable"}
+	}
+	q := url.Values{}
+	if w.IdempotencyKey != "" {
+		q.Set("requestid", w.IdempotencyKey)
+	}
+	body := map[string]any{}
+	for k, v := range w.Fields {
+		body[k] = v
+	}
+	switch w.Op {
+	case connectors.OpCreate:
+		delete(body, "Id")
+		delete(body, "SyncToken")
+	case connectors.OpUpdate, connectors.OpDelete:
+		if w.ID == "" {
+			return nil, &connectors.InvalidError{Field: "id", Msg: "an update or delete needs the record id"}
+		}
+		token := w.ExpectedVersion
+		if token == "" {
+			// No version to check against: write over the current one.
+			cur, err := c.Get(ctx, w.Object, w.ID)
+			if err != nil {
+				return nil, err
+			}
+			token = cur.Version
+		}
+		body["Id"], body["SyncToken"] = w.ID, token
+		if w.Op == connectors.OpUpdate {
+			body["sparse"] = true
+		} else if e.deletable {
+			body = map[string]any{"Id": w.ID, "SyncToken": token}
+			q.Set("operation", "delete")
+		} else {
+			// Names are never deleted in QuickBooks, only made inactive.
+			body = map[string]any{"Id": w.ID, "SyncToken": token, "sparse": true, "Active": false}
+		}
+	default:
+		return nil, &connectors.InvalidError{Field: "op", Msg: fmt.Sprintf("unknown write operation %q", w.Op)}
+	}
+	resp, err := c.do(ctx, call{method: http.MethodPost, path: path(w.Object), query: q, body: body,
+		write: true, idem: w.IdempotencyKey != ""})
+	if err != nil {
+		var ce *connectors.ConflictError
+		if errors.As(err, &ce) && w.ID != "" {
+			if cur, gerr := c.Get(ctx, w.Object, w.ID); gerr == nil {
+				return nil, &connectors.ConflictError{CurrentVersion: cur.Version, Msg: ce.Msg}
+			}
+		}
+		if w.Op == connectors.OpDelete && errors.Is(err, connectors.ErrNotFound) {
+			return &connectors.WriteResult{ID: w.ID}, nil
+		}
+		return nil, err
+	}
+	rec, err := entityBody(resp, w.Object)
+	if err != nil {
+		return nil, err
+	}
+	if w.Op == connectors.OpDelete {
+		return &connectors.WriteResult{ID: rec.ID, Version: rec.Version}, nil
+	}
+	return &connectors.WriteResult{ID: rec.ID, Version: rec.Version, Created: w.Op == connectors.OpCreate, Record: &rec}, nil
+}
