@@ -2,13 +2,13 @@ package accounting
 
 import (
 	"bytes"
-	"encoding/xml"
-	"io"
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
