@@ -1,0 +1,5 @@
+package fakesource_test
+
+import "os"
+
+var osReadFile = os.ReadFile

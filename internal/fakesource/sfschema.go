@@ -1,0 +1,263 @@
+package fakesource
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// omap is a JSON object that keeps its key order, so records read like Salesforce's.
+type omap []kv
+
+type kv struct {
+	k string
+	v any
+}
+
+func (m omap) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, e := range m {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(e.k)
+		b.Write(k)
+		b.WriteByte(':')
+		v, err := json.Marshal(e.v)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+func (m omap) toMap() map[string]any {
+	out := make(map[string]any, len(m))
+	for _, e := range m {
+		if sub, ok := e.v.(omap); ok {
+			out[e.k] = sub.toMap()
+		} else {
+			out[e.k] = e.v
+		}
+	}
+	return out
+}
+
+// sfObject is the schema of one simulated sObject.
+type sfObject struct {
+	fields    []string            // canonical names, in display order (system fields added around them)
+	readOnly  []string            // besides the system fields
+	picklists map[string][]string // restricted picklists
+	lookups   map[string]sfLookup // field -> target
+	extIDs    []string            // external-id fields usable for upsert
+}
+
+type sfLookup struct {
+	rel    string // relationship name, e.g. Account for AccountId
+	target string // object name, "User" for synthesized users
+}
+
+var sfSystemFields = []string{"Id", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp"}
+
+var sfSchemas = map[string]*sfObject{
+	"Account": {
+		fields:  []string{"Name", "Type", "ParentId", "Industry", "BillingStreet", "BillingCity", "BillingState", "BillingPostalCode", "BillingCountry", "Phone", "Website", "AccountNumber", "OwnerId", "QuickBooks_Customer_Id__c", "Square_Customer_Id__c", "Portico_Action_Id__c"},
+		lookups: map[string]sfLookup{"ParentId": {"Parent", "Account"}, "OwnerId": {"Owner", "User"}},
+		extIDs:  []string{"Portico_Action_Id__c", "QuickBooks_Customer_Id__c", "Square_Customer_Id__c"},
+	},
+	"Contact": {
+		fields:   []string{"AccountId", "FirstName", "LastName", "Name", "Email", "Phone", "Title", "MailingCity", "OwnerId", "Portico_Action_Id__c"},
+		readOnly: []string{"Name"},
+		lookups:  map[string]sfLookup{"AccountId": {"Account", "Account"}, "OwnerId": {"Owner", "User"}},
+		extIDs:   []string{"Portico_Action_Id__c"},
+	},
+	"Case": {
+		fields:   []string{"CaseNumber", "Subject", "Description", "Status", "IsClosed", "ClosedDate", "Priority", "Origin", "Type", "AccountId", "ContactId", "OwnerId", "Portico_Action_Id__c"},
+		readOnly: []string{"CaseNumber", "IsClosed", "ClosedDate"},
+		picklists: map[string][]string{
+			"Status":   {"New", "Working", "Escalated", "Waiting on Customer", "Closed"},
+			"Priority": {"Low", "Medium", "High"},
+			"Origin":   {"Web", "Email", "Phone", "Portal"},
+			"Type":     {"Question", "Problem", "Feature Request"},
+		},
+		lookups: map[string]sfLookup{"AccountId": {"Account", "Account"}, "ContactId": {"Contact", "Contact"}, "OwnerId": {"Owner", "User"}},
+		extIDs:  []string{"Portico_Action_Id__c"},
+	},
+	"CaseComment": {
+		// Deviation: real orgs cannot add custom fields to CaseComment; the simulator accepts
+		// Portico_Action_Id__c so comment writes can be idempotent by upsert.
+		fields:  []string{"ParentId", "CommentBody", "IsPublished", "Portico_Action_Id__c"},
+		lookups: map[string]sfLookup{"ParentId": {"Parent", "Case"}},
+		extIDs:  []string{"Portico_Action_Id__c"},
+	},
+	"Knowledge__kav": {
+		fields:    []string{"Title", "Summary", "UrlName", "ArticleBody__c", "PublishStatus", "Language", "VersionNumber", "KnowledgeArticleId", "IsLatestVersion", "Portico_Action_Id__c"},
+		readOnly:  []string{"VersionNumber", "KnowledgeArticleId", "IsLatestVersion"},
+		picklists: map[string][]string{"PublishStatus": {"Draft", "Online", "Archived"}},
+		extIDs:    []string{"Portico_Action_Id__c"},
+	},
+	"ContentVersion": {
+		fields:   []string{"Title", "PathOnClient", "FileType", "ContentSize", "FirstPublishLocationId", "ContentDocumentId", "VersionNumber", "IsLatest", "Portico_Action_Id__c"},
+		readOnly: []string{"FileType", "ContentSize", "ContentDocumentId", "VersionNumber", "IsLatest"},
+		lookups:  map[string]sfLookup{"FirstPublishLocationId": {"FirstPublishLocation", "Case"}},
+		extIDs:   []string{"Portico_Action_Id__c"},
+	},
+	"Quote": {
+		fields:    []string{"Name", "QuoteNumber", "Status", "AccountId", "ContactId", "Subtotal", "Discount", "GrandTotal", "TotalPrice", "ExpirationDate", "Portico_Action_Id__c"},
+		readOnly:  []string{"QuoteNumber", "Subtotal", "GrandTotal", "TotalPrice"},
+		picklists: map[string][]string{"Status": {"Draft", "Needs Review", "Presented", "Accepted", "Denied"}},
+		lookups:   map[string]sfLookup{"AccountId": {"Account", "Account"}, "ContactId": {"Contact", "Contact"}},
+		extIDs:    []string{"Portico_Action_Id__c"},
+	},
+}
+
+// sfCanon maps a case-insensitive field name to its canonical name.
+func sfCanon(obj, field string) (string, bool) {
+	sc := sfSchemas[obj]
+	for _, f := range sfSystemFields {
+		if strings.EqualFold(f, field) {
+			return f, true
+		}
+	}
+	for _, f := range sc.fields {
+		if strings.EqualFold(f, field) {
+			return f, true
+		}
+	}
+	return "", false
+}
+
+func sfCanonObject(name string) (string, bool) {
+	for k := range sfSchemas {
+		if strings.EqualFold(k, name) {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+func noSuchColumn(field, obj string) string {
+	return fmt.Sprintf("No such column '%s' on entity '%s'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.", field, obj)
+}
+
+// sfValidate checks a create/update body; it returns an error code, message and fields.
+func sfValidate(o *objectState, fields map[string]any, create bool) (string, string, []string) {
+	sc := sfSchemas[o.def.name]
+	var bad []string
+	for k, v := range fields {
+		canon, ok := sfCanon(o.def.name, k)
+		if !ok {
+			return "INVALID_FIELD", fmt.Sprintf("No such column '%s' on sobject of type %s", k, o.def.name), []string{k}
+		}
+		if slices.Contains(sfSystemFields, canon) || slices.Contains(sc.readOnly, canon) {
+			bad = append(bad, canon)
+			continue
+		}
+		if allowed, ok := sc.picklists[canon]; ok && v != nil {
+			sv, _ := v.(string)
+			if !slices.Contains(allowed, sv) {
+				return "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", fmt.Sprintf("%s: bad value for restricted picklist field: %v", canon, v), []string{canon}
+			}
+		}
+	}
+	if len(bad) > 0 {
+		slices.Sort(bad)
+		return "INVALID_FIELD_FOR_INSERT_UPDATE", fmt.Sprintf("Unable to create/update fields: %s. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", strings.Join(bad, ", ")), bad
+	}
+	if create {
+		var missing []string
+		for _, req := range o.def.required {
+			if v, ok := lookupFold(fields, req); !ok || v == nil || v == "" {
+				missing = append(missing, req)
+			}
+		}
+		if len(missing) > 0 {
+			return "REQUIRED_FIELD_MISSING", fmt.Sprintf("Required fields are missing: [%s]", strings.Join(missing, ", ")), missing
+		}
+	}
+	return "", "", nil
+}
+
+func lookupFold(m map[string]any, key string) (any, bool) {
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// sfComplete canonicalizes field names and fills the defaults Salesforce would.
+func sfComplete(o *objectState, in map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, f := range sfSchemas[o.def.name].fields {
+		out[f] = nil
+	}
+	for k, v := range in {
+		if c, ok := sfCanon(o.def.name, k); ok {
+			out[c] = v
+		}
+	}
+	seq := o.nextSeq // the record about to be created
+	switch o.def.name {
+	case "Case":
+		out["CaseNumber"] = fmt.Sprintf("%08d", 1001+seq)
+		if out["Status"] == nil {
+			out["Status"] = "New"
+		}
+		if out["Origin"] == nil {
+			out["Origin"] = "Web"
+		}
+		if out["Priority"] == nil {
+			out["Priority"] = "Medium"
+		}
+		out["IsClosed"] = out["Status"] == "Closed"
+	case "Contact":
+		out["Name"] = strings.TrimSpace(fmt.Sprint(nz(out["FirstName"])) + " " + fmt.Sprint(nz(out["LastName"])))
+	case "CaseComment":
+		if out["IsPublished"] == nil {
+			out["IsPublished"] = false
+		}
+	case "ContentVersion":
+		path, _ := out["PathOnClient"].(string)
+		ext := strings.ToUpper(path[strings.LastIndexByte(path, '.')+1:])
+		out["FileType"] = map[string]string{"DOCX": "WORD_X", "XLSX": "EXCEL_X"}[ext]
+		if out["FileType"] == "" {
+			out["FileType"] = ext
+		}
+		out["ContentSize"] = 0
+		out["ContentDocumentId"] = sfID("069", seq)
+		out["VersionNumber"] = "1"
+		out["IsLatest"] = true
+	case "Quote":
+		out["QuoteNumber"] = fmt.Sprintf("%08d", seq+1)
+		if out["Status"] == nil {
+			out["Status"] = "Draft"
+		}
+		for _, k := range []string{"Subtotal", "Discount", "GrandTotal", "TotalPrice"} {
+			if out[k] == nil {
+				out[k] = 0.0
+			}
+		}
+	case "Knowledge__kav":
+		out["VersionNumber"] = 1
+		out["KnowledgeArticleId"] = sfID("kA0", seq)
+		out["IsLatestVersion"] = true
+		if out["PublishStatus"] == nil {
+			out["PublishStatus"] = "Draft"
+		}
+	}
+	return out
+}
+
+func nz(v any) any {
+	if v == nil {
+		return ""
+	}
+	return v
+}
