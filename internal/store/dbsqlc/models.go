@@ -8,6 +8,64 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type AccountXref struct {
+	TenantID  int64  `json:"tenant_id"`
+	Key       string `json:"key"`
+	Value     string `json:"value"`
+	AccountID string `json:"account_id"`
+}
+
+type Record struct {
+	TenantID       int64              `json:"tenant_id"`
+	Connection     string             `json:"connection"`
+	Object         string             `json:"object"`
+	SourceID       string             `json:"source_id"`
+	SourceObject   string             `json:"source_object"`
+	OwnerAccount   pgtype.Text        `json:"owner_account"`
+	OwnerRefKey    pgtype.Text        `json:"owner_ref_key"`
+	OwnerRefValue  pgtype.Text        `json:"owner_ref_value"`
+	OwnerContact   pgtype.Text        `json:"owner_contact"`
+	Hidden         bool               `json:"hidden"`
+	Status         pgtype.Text        `json:"status"`
+	Data           []byte             `json:"data"`
+	Raw            []byte             `json:"raw"`
+	SourceVersion  string             `json:"source_version"`
+	SourceModified pgtype.Timestamptz `json:"source_modified"`
+	SyncedAt       pgtype.Timestamptz `json:"synced_at"`
+	MappingHash    string             `json:"mapping_hash"`
+	DeletedAt      pgtype.Timestamptz `json:"deleted_at"`
+}
+
+type SyncCursor struct {
+	TenantID      int64              `json:"tenant_id"`
+	Connection    string             `json:"connection"`
+	Object        string             `json:"object"`
+	Cursor        string             `json:"cursor"`
+	SyncedThrough pgtype.Timestamptz `json:"synced_through"`
+	LastSuccessAt pgtype.Timestamptz `json:"last_success_at"`
+	LastError     pgtype.Text        `json:"last_error"`
+	LastErrorAt   pgtype.Timestamptz `json:"last_error_at"`
+	FullPage      pgtype.Text        `json:"full_page"`
+	FullRunID     pgtype.Int8        `json:"full_run_id"`
+	UpdatedAt     pgtype.Timestamptz `json:"updated_at"`
+}
+
+type SyncRun struct {
+	ID          int64              `json:"id"`
+	TenantID    int64              `json:"tenant_id"`
+	Connection  string             `json:"connection"`
+	Object      string             `json:"object"`
+	Kind        string             `json:"kind"`
+	State       string             `json:"state"`
+	StartedAt   pgtype.Timestamptz `json:"started_at"`
+	FinishedAt  pgtype.Timestamptz `json:"finished_at"`
+	Pages       int32              `json:"pages"`
+	Records     int32              `json:"records"`
+	Deleted     int32              `json:"deleted"`
+	Differences pgtype.Int4        `json:"differences"`
+	Error       pgtype.Text        `json:"error"`
+}
+
 type Tenant struct {
 	ID        int64              `json:"id"`
 	Slug      string             `json:"slug"`

@@ -1,0 +1,99 @@
+-- name: RecordUpsertBatch :execrows
+-- One page of mapped records in one statement. A row whose version and
+-- mapping hash are unchanged (and which is not a tombstone) is left
+-- alone, so overlapping pages cost no writes.
+INSERT INTO record AS r (
+    tenant_id, connection, object, source_id, source_object,
+    owner_account, owner_ref_key, owner_ref_value, owner_contact,
+    hidden, status, data, raw, source_version, source_modified, synced_at, mapping_hash, deleted_at
+)
+SELECT @tenant_id::bigint, @connection::text, @object::text, u.source_id, @source_object::text,
+       coalesce(nullif(u.owner_account, ''), x.account_id),
+       nullif(u.owner_ref_key, ''), nullif(u.owner_ref_value, ''), nullif(u.owner_contact, ''),
+       u.hidden, nullif(u.status, ''), u.data::jsonb, u.raw::jsonb, u.source_version, u.source_modified,
+       now(), @mapping_hash::text, NULL
+FROM (
+    SELECT unnest(@source_ids::text[])                  AS source_id,
+           unnest(@owner_accounts::text[])              AS owner_account,
+           unnest(@owner_ref_keys::text[])              AS owner_ref_key,
+           unnest(@owner_ref_values::text[])            AS owner_ref_value,
+           unnest(@owner_contacts::text[])              AS owner_contact,
+           unnest(@hiddens::boolean[])                  AS hidden,
+           unnest(@statuses::text[])                    AS status,
+           unnest(@datas::text[])                       AS data,
+           unnest(@raws::text[])                        AS raw,
+           unnest(@source_versions::text[])             AS source_version,
+           unnest(@source_modifieds::timestamptz[])     AS source_modified
+) AS u
+LEFT JOIN account_xref x
+       ON x.tenant_id = @tenant_id::bigint AND x.key = u.owner_ref_key AND x.value = u.owner_ref_value
+ON CONFLICT (tenant_id, connection, object, source_id) DO UPDATE SET
+    source_object   = excluded.source_object,
+    owner_account   = excluded.owner_account,
+    owner_ref_key   = excluded.owner_ref_key,
+    owner_ref_value = excluded.owner_ref_value,
+    owner_contact   = excluded.owner_contact,
+    hidden          = excluded.hidden,
+    status          = excluded.status,
+    data            = excluded.data,
+    raw             = excluded.raw,
+    source_version  = excluded.source_version,
+    source_modified = excluded.source_modified,
+    synced_at       = excluded.synced_at,
+    mapping_hash    = excluded.mapping_hash,
+    deleted_at      = NULL
+WHERE r.source_version IS DISTINCT FROM excluded.source_version
+   OR r.mapping_hash <> excluded.mapping_hash
+   OR r.deleted_at IS NOT NULL;
+
+-- name: RecordTouch :exec
+-- A targeted refresh that found the record unchanged still confirms it.
+UPDATE record SET synced_at = now()
+WHERE tenant_id = @tenant_id AND connection = @connection AND object = @object AND source_id = @source_id;
+
+-- name: RecordTombstone :execrows
+UPDATE record SET deleted_at = coalesce(sqlc.narg(deleted_at)::timestamptz, now())
+WHERE tenant_id = @tenant_id AND connection = @connection AND object = @object
+  AND source_id = ANY (@source_ids::text[]) AND deleted_at IS NULL;
+
+-- name: RecordPurgeTombstones :execrows
+DELETE FROM record WHERE deleted_at < @before;
+
+-- name: RecordGet :one
+SELECT r.*, c.synced_through
+FROM record r
+LEFT JOIN sync_cursor c
+       ON c.tenant_id = r.tenant_id AND c.connection = r.connection AND c.object = r.source_object
+WHERE r.tenant_id = @tenant_id AND r.connection = @connection AND r.object = @object AND r.source_id = @source_id;
+
+-- name: RecordVersions :many
+-- Ids and versions of the live records of one source object, for
+-- reconciliation.
+SELECT source_id, source_version FROM record
+WHERE tenant_id = @tenant_id AND connection = @connection AND source_object = @source_object AND deleted_at IS NULL;
+
+-- name: RecordsByMappingHash :many
+-- Records mapped with another hash than the current one, for re-mapping
+-- after a mapping change; keyset-paged by source id.
+SELECT source_id, source_object, raw FROM record
+WHERE tenant_id = @tenant_id AND connection = @connection AND object = @object
+  AND mapping_hash <> @current_hash AND source_id > @after_id
+ORDER BY source_id
+LIMIT @max_rows;
+
+-- name: RecordCount :one
+SELECT count(*) FILTER (WHERE deleted_at IS NULL) AS live, count(*) FILTER (WHERE deleted_at IS NOT NULL) AS tombstoned
+FROM record WHERE tenant_id = @tenant_id AND connection = @connection AND source_object = @source_object;
+
+-- name: AccountXrefUpsert :exec
+INSERT INTO account_xref (tenant_id, key, value, account_id)
+VALUES (@tenant_id, @key, @value, @account_id)
+ON CONFLICT (tenant_id, key, value) DO UPDATE SET account_id = excluded.account_id;
+
+-- name: RecordResolveOwners :execrows
+-- Records whose owner reference names an account that arrived later.
+UPDATE record r SET owner_account = x.account_id
+FROM account_xref x
+WHERE r.tenant_id = @tenant_id AND x.tenant_id = r.tenant_id
+  AND r.owner_ref_key = x.key AND r.owner_ref_value = x.value
+  AND r.owner_account IS DISTINCT FROM x.account_id;

@@ -1,0 +1,51 @@
+-- name: SyncCursorGet :one
+SELECT * FROM sync_cursor WHERE tenant_id = @tenant_id AND connection = @connection AND object = @object;
+
+-- name: SyncCursorEnsure :one
+INSERT INTO sync_cursor (tenant_id, connection, object) VALUES (@tenant_id, @connection, @object)
+ON CONFLICT (tenant_id, connection, object) DO UPDATE SET tenant_id = excluded.tenant_id
+RETURNING *;
+
+-- name: SyncCursorLock :one
+-- Taken at the start of a page's transaction: one sync of an object at a
+-- time, whatever the number of workers.
+SELECT * FROM sync_cursor WHERE tenant_id = @tenant_id AND connection = @connection AND object = @object FOR UPDATE;
+
+-- name: SyncCursorAdvance :exec
+UPDATE sync_cursor SET cursor = @cursor, updated_at = now()
+WHERE tenant_id = @tenant_id AND connection = @connection AND object = @object;
+
+-- name: SyncCursorSucceeded :exec
+UPDATE sync_cursor SET synced_through = greatest(synced_through, @synced_through), last_success_at = now(), last_error = NULL
+WHERE tenant_id = @tenant_id AND connection = @connection AND object = @object;
+
+-- name: SyncCursorFailed :exec
+UPDATE sync_cursor SET last_error = @error, last_error_at = now()
+WHERE tenant_id = @tenant_id AND connection = @connection AND object = @object;
+
+-- name: SyncCursorFullProgress :exec
+UPDATE sync_cursor SET full_page = sqlc.narg(full_page), full_run_id = sqlc.narg(full_run_id), updated_at = now()
+WHERE tenant_id = @tenant_id AND connection = @connection AND object = @object;
+
+-- name: SyncCursorList :many
+SELECT * FROM sync_cursor WHERE tenant_id = @tenant_id ORDER BY connection, object;
+
+-- name: SyncRunStart :one
+INSERT INTO sync_run (tenant_id, connection, object, kind) VALUES (@tenant_id, @connection, @object, @kind)
+RETURNING *;
+
+-- name: SyncRunProgress :exec
+UPDATE sync_run SET pages = pages + 1, records = records + @records, deleted = deleted + @deleted WHERE id = @id;
+
+-- name: SyncRunFinish :one
+UPDATE sync_run SET state = @state, finished_at = now(), error = sqlc.narg(error), differences = sqlc.narg(differences)
+WHERE id = @id RETURNING *;
+
+-- name: SyncRunGet :one
+SELECT * FROM sync_run WHERE id = @id;
+
+-- name: SyncRunLatest :many
+-- The newest run of each kind for each object.
+SELECT DISTINCT ON (connection, object, kind) *
+FROM sync_run WHERE tenant_id = @tenant_id
+ORDER BY connection, object, kind, started_at DESC;
