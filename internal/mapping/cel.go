@@ -73,7 +73,14 @@ func compileCEL(env *cel.Env, src string) (*program, []celIssue) {
 		}
 		return nil, out
 	}
-	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(celCostLimit), cel.InterruptCheckFrequency(100))
+	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+	// Without comprehensions an expression's work is linear in the record,
+	// which the connector already capped; cost tracking would double the
+	// price of the common one-liners. Loops get the runtime limit.
+	if len(ast.NativeRep().SourceInfo().MacroCalls()) > 0 {
+		opts = append(opts, cel.CostLimit(celCostLimit))
+	}
+	prg, err := env.Program(ast, opts...)
 	if err != nil {
 		return nil, []celIssue{{line: 1, msg: err.Error()}}
 	}

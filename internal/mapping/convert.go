@@ -54,7 +54,13 @@ const (
 // fails only when the payload is not a JSON object or has no key.
 func (o *Object) ToPortal(raw json.RawMessage) (*Mapped, error) {
 	s := string(raw)
-	vals := make([]any, len(o.paths))
+	w, _ := o.work.Get().(*work)
+	if w == nil {
+		w = &work{vals: make([]any, len(o.paths))}
+	}
+	defer o.work.Put(w)
+	defer w.reset()
+	vals := w.vals
 	var rec map[string]any
 	var err error
 	if o.needsRecord {
@@ -71,7 +77,7 @@ func (o *Object) ToPortal(raw json.RawMessage) (*Mapped, error) {
 		return nil, fmt.Errorf("mapping: %s: %w", o.name, err)
 	}
 	m := &Mapped{Object: o.name, Hash: o.hash, Fields: make(map[string]any, len(o.fields))}
-	act := &activation{}
+	act := &w.act
 	if rec != nil {
 		act.record = rec
 	}
@@ -133,6 +139,17 @@ func (o *Object) ToPortal(raw json.RawMessage) (*Mapped, error) {
 	return m, nil
 }
 
+// work is the scratch space of one ToPortal call.
+type work struct {
+	vals []any
+	act  activation
+}
+
+func (w *work) reset() {
+	clear(w.vals)
+	w.act = activation{}
+}
+
 func (o *Object) ownerValue(m *Mapped, p *ownerPart, vals []any, act *activation) string {
 	var v any
 	if p.f.slot >= 0 {
@@ -154,7 +171,7 @@ func readValue(m *Mapped, path string, f *field, v any, act *activation) any {
 		v = out
 	}
 	if f.values != nil && v != nil {
-		if pv, ok := f.values[asString(v)]; ok {
+		if pv, ok := f.boxed[asString(v)]; ok {
 			v = pv
 		} else if f.def != nil {
 			v = f.def
@@ -222,6 +239,9 @@ func parseTime(s string) (time.Time, bool) {
 	if s == "" {
 		return time.Time{}, false
 	}
+	if t, ok := fastTime(s); ok {
+		return t, true
+	}
 	for _, l := range timeLayouts {
 		if t, err := time.Parse(l, s); err == nil {
 			return t.UTC(), true
@@ -240,6 +260,8 @@ func coerce(t Type, v any) (any, error) {
 	switch t {
 	case TypeID, TypeString, TypeText, TypeEmail, TypeEnum, TypeBinary:
 		switch v.(type) {
+		case string:
+			return v, nil // already boxed: no new allocation
 		case map[string]any, []any:
 			return nil, fmt.Errorf("%w: want %s", errNotScalar, t)
 		}
@@ -247,7 +269,7 @@ func coerce(t Type, v any) (any, error) {
 	case TypeInt:
 		switch x := v.(type) {
 		case int64:
-			return x, nil
+			return v, nil
 		case int:
 			return int64(x), nil
 		case float64:
@@ -269,7 +291,7 @@ func coerce(t Type, v any) (any, error) {
 	case TypeNumber:
 		switch x := v.(type) {
 		case float64:
-			return x, nil
+			return v, nil
 		case int64:
 			return float64(x), nil
 		case int:
@@ -285,7 +307,7 @@ func coerce(t Type, v any) (any, error) {
 	case TypeBool:
 		switch x := v.(type) {
 		case bool:
-			return x, nil
+			return v, nil
 		case string:
 			if b, err := strconv.ParseBool(x); err == nil {
 				return b, nil
@@ -305,7 +327,8 @@ func coerce(t Type, v any) (any, error) {
 	case TypeDateTime:
 		if s, ok := v.(string); ok {
 			if tm, ok := parseTime(s); ok {
-				return tm.Format(time.RFC3339Nano), nil
+				var buf [40]byte
+				return string(tm.AppendFormat(buf[:0], time.RFC3339Nano)), nil
 			}
 		}
 		return nil, fmt.Errorf("%v is not a date and time (RFC 3339)", v)
@@ -316,4 +339,79 @@ func coerce(t Type, v any) (any, error) {
 		return nil, fmt.Errorf("%v is not a list", v)
 	}
 	return nil, fmt.Errorf("unknown type %s", t)
+}
+
+// fastTime parses the ISO 8601 forms the sources send
+// (2024-05-01T10:00:00Z, ...T10:00:00.000+0000, ...T10:00:00-07:00)
+// without time.Parse's layout interpretation: datetimes are most of the
+// per-record cost otherwise.
+func fastTime(s string) (time.Time, bool) {
+	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(a, b int) (int, bool) {
+		n := 0
+		for i := a; i < b; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	y, ok1 := num(0, 4)
+	mo, ok2 := num(5, 7)
+	d, ok3 := num(8, 10)
+	h, ok4 := num(11, 13)
+	mi, ok5 := num(14, 16)
+	sec, ok6 := num(17, 19)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	i, nsec := 19, 0
+	if s[i] == '.' {
+		i++
+		start := i
+		scale := 100000000
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			if i-start < 9 {
+				nsec += int(s[i]-'0') * scale
+				scale /= 10
+			}
+			i++
+		}
+		if i == start {
+			return time.Time{}, false
+		}
+	}
+	off := 0
+	rest := s[i:]
+	switch {
+	case rest == "Z":
+	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
+		oh, ok1 := num(i+1, i+3)
+		om, ok2 := num(i+4, i+6)
+		if !ok1 || !ok2 {
+			return time.Time{}, false
+		}
+		off = oh*3600 + om*60
+	case len(rest) == 5 && (rest[0] == '+' || rest[0] == '-'):
+		oh, ok1 := num(i+1, i+3)
+		om, ok2 := num(i+3, i+5)
+		if !ok1 || !ok2 {
+			return time.Time{}, false
+		}
+		off = oh*3600 + om*60
+	default:
+		return time.Time{}, false
+	}
+	if len(rest) > 1 && rest[0] == '-' {
+		off = -off
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, nsec, time.UTC)
+	if t.Day() != d {
+		return time.Time{}, false // February 30th and friends
+	}
+	return t.Add(-time.Duration(off) * time.Second), true
 }

@@ -185,6 +185,7 @@ func (c *compiler) values(f *field, n *yaml.Node) {
 		return
 	}
 	f.values = map[string]string{}
+	f.boxed = map[string]any{}
 	f.reverse = map[string]string{}
 	for _, p := range c.pairs(n, "values") {
 		pv, ok := c.str(p.v, "portal value")
@@ -192,6 +193,7 @@ func (c *compiler) values(f *field, n *yaml.Node) {
 			continue
 		}
 		f.values[p.k.Value] = pv
+		f.boxed[p.k.Value] = pv
 		if _, dup := f.reverse[pv]; dup {
 			f.reverse[pv] = ambiguous
 		} else {

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"sync"
 	"regexp"
 	"slices"
 	"time"
@@ -53,6 +54,7 @@ type field struct {
 	trans    *program // read transform
 	wtrans   *program // write transform
 	values   map[string]string
+	boxed    map[string]any    // values' portal side, boxed once so mapping allocates nothing
 	reverse  map[string]string // portal enum value -> source value, for writes
 	def      any
 	dir      direction
@@ -105,6 +107,7 @@ type Object struct {
 	writes     map[Op]*writeSpec
 	hash       string
 
+	work        sync.Pool // *work, reused across records
 	trie        *trieNode
 	paths       [][]string
 	needsRecord bool

@@ -24,6 +24,26 @@ var errSyntax = errors.New("invalid JSON")
 type trieNode struct {
 	slot int // index into the values slice, -1 if this prefix is not wanted itself
 	kids map[string]*trieNode
+	// byLen indexes kids by name length: comparing the one or two names of
+	// a length beats hashing every member name of every record.
+	byLen [][]namedNode
+}
+
+type namedNode struct {
+	name string
+	node *trieNode
+}
+
+func (t *trieNode) kid(name string) *trieNode {
+	if len(name) >= len(t.byLen) {
+		return nil
+	}
+	for _, k := range t.byLen[len(name)] {
+		if k.name == name {
+			return k.node
+		}
+	}
+	return nil
 }
 
 func newTrie() *trieNode { return &trieNode{slot: -1} }
@@ -38,6 +58,10 @@ func (t *trieNode) add(path []string, slot int) {
 		if !ok {
 			k = newTrie()
 			n.kids[seg] = k
+			for len(n.byLen) <= len(seg) {
+				n.byLen = append(n.byLen, nil)
+			}
+			n.byLen[len(seg)] = append(n.byLen[len(seg)], namedNode{seg, k})
 		}
 		n = k
 	}
@@ -126,7 +150,7 @@ func (p *scanner) object(t *trieNode, vals []any, depth int) {
 		}
 		p.i++
 		p.ws()
-		kid := t.kids[key]
+		kid := t.kid(key)
 		switch {
 		case kid == nil:
 			p.skip(depth + 1)
@@ -191,33 +215,30 @@ func lookup(v any, path []string) any {
 	return v
 }
 
-// str reads a string at p.i; ok is false if there is none.
+// str reads a string at p.i; ok is false if there is none. Raw control
+// characters inside strings are accepted: sources do send them.
 func (p *scanner) str() (string, bool) {
 	if p.i >= len(p.s) || p.s[p.i] != '"' {
 		return "", false
 	}
 	start := p.i + 1
-	for j := start; j < len(p.s); j++ {
-		switch c := p.s[j]; {
-		case c == '"':
-			p.i = j + 1
-			return p.s[start:j], true
-		case c == '\\':
-			return p.escaped(start)
-		case c < 0x20:
-			p.i = j
-			p.fail("control character in string")
-			return "", false
-		}
+	q := strings.IndexByte(p.s[start:], '"')
+	if q < 0 {
+		p.i = len(p.s)
+		p.fail("unterminated string")
+		return "", false
 	}
-	p.i = len(p.s)
-	p.fail("unterminated string")
-	return "", false
+	if strings.IndexByte(p.s[start:start+q], '\\') >= 0 {
+		return p.escaped(start)
+	}
+	p.i = start + q + 1
+	return p.s[start : start+q], true
 }
 
 // escaped decodes a string with escapes, starting after its quote.
 func (p *scanner) escaped(start int) (string, bool) {
 	var b strings.Builder
+	b.Grow(strings.IndexByte(p.s[start:], '"') + 1)
 	j := start
 	for j < len(p.s) {
 		c := p.s[j]
@@ -225,13 +246,14 @@ func (p *scanner) escaped(start int) (string, bool) {
 		case c == '"':
 			p.i = j + 1
 			return b.String(), true
-		case c < 0x20:
-			p.i = j
-			p.fail("control character in string")
-			return "", false
 		case c != '\\':
-			b.WriteByte(c)
-			j++
+			// Copy the run up to the next quote or backslash at once.
+			end := j + 1
+			for end < len(p.s) && p.s[end] != '"' && p.s[end] != '\\' {
+				end++
+			}
+			b.WriteString(p.s[j:end])
+			j = end
 			continue
 		}
 		if j+1 >= len(p.s) {
@@ -575,19 +597,24 @@ func (p *scanner) skip(depth int) {
 
 // skipString passes over a string without decoding escapes.
 func (p *scanner) skipString() {
-	for j := p.i + 1; j < len(p.s); j++ {
-		switch c := p.s[j]; {
-		case c == '"':
-			p.i = j + 1
-			return
-		case c == '\\':
-			j++
-		case c < 0x20:
-			p.i = j
-			p.fail("control character in string")
+	j := p.i + 1
+	for {
+		q := strings.IndexByte(p.s[j:], '"')
+		if q < 0 {
+			p.i = len(p.s)
+			p.fail("unterminated string")
 			return
 		}
+		end := j + q
+		// The quote is escaped if an odd number of backslashes precede it.
+		bs := 0
+		for k := end - 1; k > p.i && p.s[k] == '\\'; k-- {
+			bs++
+		}
+		if bs%2 == 0 {
+			p.i = end + 1
+			return
+		}
+		j = end + 1
 	}
-	p.i = len(p.s)
-	p.fail("unterminated string")
 }
