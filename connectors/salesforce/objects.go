@@ -17,7 +17,9 @@ var systemFields = []string{"Id", "CreatedDate", "LastModifiedDate", "SystemMods
 
 var objects = map[string]object{
 	"Account": {fields: []string{"Name", "Type", "ParentId", "Industry", "BillingStreet", "BillingCity",
-		"BillingState", "BillingPostalCode", "BillingCountry", "Phone", "Website", "AccountNumber", "OwnerId"}},
+		"BillingState", "BillingPostalCode", "BillingCountry", "Phone", "Website", "AccountNumber", "OwnerId",
+		// Links to the same customer in the other systems (shipped mappings use them).
+		"QuickBooks_Customer_Id__c", "Square_Customer_Id__c"}},
 	"Contact": {writable: true, fields: []string{"AccountId", "FirstName", "LastName", "Name", "Email", "Phone",
 		"Title", "MailingCity", "OwnerId"}},
 	"Case": {writable: true, fields: []string{"CaseNumber", "Subject", "Description", "Status", "IsClosed",

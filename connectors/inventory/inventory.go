@@ -1,0 +1,245 @@
+package inventory
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/httpclient"
+	"github.com/porticohq/portico/internal/config"
+)
+
+// SquareVersion pins the API version the connector was written against.
+const SquareVersion = "2025-01-23"
+
+// Options tunes the connector; zero values mean the defaults.
+type Options struct {
+	// Overlap is how far before the cursor an incremental pull starts
+	// (default 2m).
+	Overlap time.Duration
+	// PageSize is the limit asked per page (default 100, capped per
+	// endpoint at what Square allows).
+	PageSize int
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Connector talks to one Square seller account.
+type Connector struct {
+	conn  config.ConnectionConfig
+	http  connectors.HTTPDoer
+	creds connectors.CredentialStore
+	log   *slog.Logger
+	opts  Options
+
+	mu        sync.Mutex
+	token     string
+	locations []string
+}
+
+// New is the registry factory.
+func New(deps connectors.Deps) (connectors.Connector, error) {
+	return NewWithOptions(deps, Options{})
+}
+
+// NewWithOptions builds a connector with non-default tuning.
+func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
+	if deps.HTTP == nil {
+		return nil, errors.New("inventory: an HTTP client is required")
+	}
+	if deps.Connection.BaseURL == "" {
+		return nil, errors.New("inventory: base_url is required")
+	}
+	if opts.Overlap <= 0 {
+		opts.Overlap = 2 * time.Minute
+	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = 100
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Connector{conn: deps.Connection, http: deps.HTTP, creds: deps.Credentials, log: log, opts: opts,
+		token: deps.Connection.AccessToken}, nil
+}
+
+// bearer returns the access token: the stored one (a renewed token),
+// else the configured one.
+func (c *Connector) bearer(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	tok := c.token
+	c.mu.Unlock()
+	if c.creds != nil {
+		cr, err := c.creds.Load(ctx, c.conn.Name)
+		switch {
+		case err == nil && cr.AccessToken != "":
+			tok = cr.AccessToken
+		case err != nil && !errors.Is(err, connectors.ErrNoCredentials):
+			return "", fmt.Errorf("inventory: load credentials: %w", err)
+		}
+	}
+	if tok == "" {
+		if c.conn.RefreshToken == "" {
+			return "", connectors.Classify(connectors.ErrAuthExpired, errors.New("inventory: no access token configured"))
+		}
+		return c.renew(ctx, "")
+	}
+	return tok, nil
+}
+
+// renew uses the OAuth refresh token, when one is configured, to replace
+// an expired access token. Without one, an expired token needs the
+// operator.
+func (c *Connector) renew(ctx context.Context, stale string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.token != "" && c.token != stale {
+		return c.token, nil
+	}
+	refresh := c.conn.RefreshToken
+	if c.creds != nil {
+		if cr, err := c.creds.Load(ctx, c.conn.Name); err == nil && cr.RefreshToken != "" {
+			refresh = cr.RefreshToken
+		}
+	}
+	if refresh == "" {
+		return "", connectors.Classify(connectors.ErrAuthExpired, errors.New("inventory: access token rejected and no refresh token configured"))
+	}
+	tokenURL := c.conn.TokenURL
+	if tokenURL == "" {
+		tokenURL = strings.TrimRight(c.conn.BaseURL, "/") + "/oauth2/token"
+	}
+	payload, _ := json.Marshal(map[string]string{"client_id": c.conn.ClientID, "client_secret": c.conn.ClientSecret,
+		"grant_type": "refresh_token", "refresh_token": refresh})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, bytes.NewReader(payload))
+	if err != nil {
+		return "", connectors.Classify(connectors.ErrPermanent, fmt.Errorf("inventory: token request: %w", err))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(httpclient.Write(httpclient.Idempotent(req)))
+	if err != nil {
+		return "", fmt.Errorf("inventory: token: %w", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	var tr struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+		ExpiresAt    string `json:"expires_at"`
+	}
+	_ = json.Unmarshal(body, &tr)
+	if resp.StatusCode != http.StatusOK || tr.AccessToken == "" {
+		if err := classify(resp, body); err != nil && !errors.Is(err, connectors.ErrInvalid) {
+			return "", fmt.Errorf("inventory: token: %w", err)
+		}
+		return "", fmt.Errorf("inventory: token: %w", connectors.Classify(connectors.ErrAuthExpired, fmt.Errorf("HTTP %d: %s", resp.StatusCode, body)))
+	}
+	cr := connectors.Credentials{AccessToken: tr.AccessToken, RefreshToken: tr.RefreshToken}
+	if cr.RefreshToken == "" {
+		cr.RefreshToken = refresh
+	}
+	if t, err := time.Parse(time.RFC3339, tr.ExpiresAt); err == nil {
+		cr.Expiry = t
+	}
+	if c.creds != nil {
+		if err := c.creds.Save(ctx, c.conn.Name, cr); err != nil {
+			return "", fmt.Errorf("inventory: store credentials: %w", err)
+		}
+	}
+	c.token = tr.AccessToken
+	return c.token, nil
+}
+
+// call is one API request.
+type call struct {
+	method string
+	path   string
+	query  url.Values
+	body   any
+	write  bool
+	idem   bool
+}
+
+// do sends one call (renewing an expired token once) and returns the body
+// of a clean 2xx answer or a classified error.
+func (c *Connector) do(ctx context.Context, k call) ([]byte, error) {
+	var payload []byte
+	if k.body != nil {
+		var err error
+		if payload, err = json.Marshal(k.body); err != nil {
+			return nil, connectors.Classify(connectors.ErrInvalid, fmt.Errorf("inventory: encode body: %w", err))
+		}
+	}
+	tok, err := c.bearer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		resp, body, err := c.send(ctx, k, tok, payload)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && c.canRenew() {
+			if tok, err = c.renew(ctx, tok); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := classify(resp, body); err != nil {
+			return nil, fmt.Errorf("inventory: %s %s: %w", k.method, k.path, err)
+		}
+		return body, nil
+	}
+}
+
+func (c *Connector) canRenew() bool { return c.conn.RefreshToken != "" || c.creds != nil }
+
+func (c *Connector) send(ctx context.Context, k call, tok string, payload []byte) (*http.Response, []byte, error) {
+	u := strings.TrimRight(c.conn.BaseURL, "/") + k.path
+	if len(k.query) > 0 {
+		u += "?" + k.query.Encode()
+	}
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, k.method, u, body)
+	if err != nil {
+		return nil, nil, connectors.Classify(connectors.ErrPermanent, fmt.Errorf("inventory: build request: %w", err))
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Square-Version", SquareVersion)
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if k.write {
+		req = httpclient.Write(req)
+	}
+	if k.idem {
+		req = httpclient.Idempotent(req)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("inventory: %s %s: %w", k.method, k.path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("inventory: read body: %w", err))
+	}
+	return resp, data, nil
+}

@@ -1,0 +1,142 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/porticohq/portico/connectors"
+)
+
+// Get implements connectors.Connector. An inventory count's id is
+// "catalog_object_id:location_id".
+func (c *Connector) Get(ctx context.Context, object, id string) (*connectors.Record, error) {
+	if _, err := knownObject(object); err != nil {
+		return nil, err
+	}
+	var (
+		path, key string
+		q         url.Values
+	)
+	switch object {
+	case ObjItem, ObjItemVariation:
+		path, key = "/v2/catalog/object/"+url.PathEscape(id), "object"
+	case ObjOrder:
+		path, key = "/v2/orders/"+url.PathEscape(id), "order"
+	case ObjInventoryCount:
+		obj, loc, ok := strings.Cut(id, ":")
+		if !ok {
+			return nil, &connectors.InvalidError{Field: "id", Msg: "an inventory count id is catalog_object_id:location_id"}
+		}
+		path, q = "/v2/inventory/"+url.PathEscape(obj), url.Values{"location_ids": {loc}}
+	}
+	body, err := c.do(ctx, call{method: http.MethodGet, path: path, query: q})
+	if err != nil {
+		return nil, err
+	}
+	var it gjson.Result
+	if object == ObjInventoryCount {
+		for _, cnt := range gjson.GetBytes(body, "counts").Array() {
+			if cnt.Get("catalog_object_id").String()+":"+cnt.Get("location_id").String() == id && cnt.Get("state").String() == "IN_STOCK" {
+				it = cnt
+			}
+		}
+		if !it.Exists() {
+			return nil, connectors.Classify(connectors.ErrNotFound, fmt.Errorf("inventory: no IN_STOCK count %s", id))
+		}
+	} else if it = gjson.GetBytes(body, key); !it.IsObject() {
+		return nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("inventory: answer without %s", key))
+	}
+	if object != ObjInventoryCount && it.Get("type").Exists() && it.Get("type").String() != object {
+		return nil, connectors.Classify(connectors.ErrNotFound, fmt.Errorf("inventory: %s is a %s, not a %s", id, it.Get("type").String(), object))
+	}
+	rec, err := toRecord(object, it)
+	if err != nil {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+// Write implements connectors.Connector. Every call carries the
+// idempotency key, which Square uses to answer a repeated request with
+// the first one's result; an update carries the expected version.
+func (c *Connector) Write(ctx context.Context, w connectors.Write) (*connectors.WriteResult, error) {
+	info, err := knownObject(w.Object)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Writable {
+		return nil, &connectors.InvalidError{Field: "object", Msg: "Square object " + w.Object + " is not writable"}
+	}
+	if w.IdempotencyKey == "" && w.Op != connectors.OpDelete {
+		return nil, &connectors.InvalidError{Field: "idempotency_key", Msg: "Square writes need an idempotency key"}
+	}
+	obj := map[string]any{}
+	for k, v := range w.Fields {
+		obj[k] = v
+	}
+	if w.ExpectedVersion != "" {
+		v, err := strconv.ParseInt(w.ExpectedVersion, 10, 64)
+		if err != nil {
+			return nil, &connectors.InvalidError{Field: "expected_version", Msg: "a Square version is an integer"}
+		}
+		obj["version"] = v
+	}
+	switch {
+	case w.Op == connectors.OpDelete && w.Object == ObjOrder:
+		return nil, &connectors.InvalidError{Field: "op", Msg: "Square orders are not deleted; update their state to CANCELED"}
+	case w.Op == connectors.OpDelete:
+		_, err := c.do(ctx, call{method: http.MethodDelete, path: "/v2/catalog/object/" + url.PathEscape(w.ID), write: true, idem: true})
+		if err != nil && !isNotFound(err) {
+			return nil, err
+		}
+		return &connectors.WriteResult{ID: w.ID}, nil
+	case w.Op != connectors.OpCreate && w.Op != connectors.OpUpdate:
+		return nil, &connectors.InvalidError{Field: "op", Msg: fmt.Sprintf("unknown write operation %q", w.Op)}
+	case w.Op == connectors.OpUpdate && w.ID == "":
+		return nil, &connectors.InvalidError{Field: "id", Msg: "an update needs the record id"}
+	}
+
+	var k call
+	var key string
+	switch w.Object {
+	case ObjOrder:
+		key = "order"
+		k = call{method: http.MethodPost, path: "/v2/orders", body: map[string]any{"idempotency_key": w.IdempotencyKey, "order": obj}}
+		if w.Op == connectors.OpUpdate {
+			k = call{method: http.MethodPut, path: "/v2/orders/" + url.PathEscape(w.ID), body: map[string]any{"idempotency_key": w.IdempotencyKey, "order": obj}}
+		}
+	default:
+		key = "catalog_object"
+		obj["type"] = w.Object
+		obj["id"] = "#portico-" + w.IdempotencyKey
+		if w.Op == connectors.OpUpdate {
+			obj["id"] = w.ID
+		}
+		k = call{method: http.MethodPost, path: "/v2/catalog/object", body: map[string]any{"idempotency_key": w.IdempotencyKey, "object": obj}}
+	}
+	k.write, k.idem = true, true
+	body, err := c.do(ctx, k)
+	if err != nil {
+		if ce, ok := asConflict(err); ok && w.ID != "" {
+			if cur, gerr := c.Get(ctx, w.Object, w.ID); gerr == nil {
+				return nil, &connectors.ConflictError{CurrentVersion: cur.Version, Msg: ce.Msg}
+			}
+		}
+		return nil, err
+	}
+	it := gjson.GetBytes(body, key)
+	if !it.IsObject() {
+		return nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("inventory: answer without %s", key))
+	}
+	rec, err := toRecord(w.Object, it)
+	if err != nil {
+		return nil, err
+	}
+	return &connectors.WriteResult{ID: rec.ID, Version: rec.Version, Created: w.Op == connectors.OpCreate, Record: &rec}, nil
+}
