@@ -22,6 +22,7 @@ type Config struct {
 	River       RiverConfig        `mapstructure:"river"`
 	Secrets     SecretsConfig      `mapstructure:"secrets"`
 	Connections []ConnectionConfig `mapstructure:"connections"`
+	Sync        SyncConfig         `mapstructure:"sync"`
 	Dev         DevConfig          `mapstructure:"dev"`
 }
 
@@ -116,6 +117,27 @@ type RetryConfig struct {
 	Max     int           `mapstructure:"max"`
 	WaitMin time.Duration `mapstructure:"wait_min"`
 	WaitMax time.Duration `mapstructure:"wait_max"`
+}
+
+// SyncConfig schedules the sync jobs.
+type SyncConfig struct {
+	// Interval is how often each object's incremental sync runs.
+	Interval time.Duration `mapstructure:"interval"`
+	// Intervals overrides Interval per vendor object, e.g. {Case: 10s}.
+	Intervals map[string]time.Duration `mapstructure:"intervals"`
+	// ReconcileInterval is how often ids and versions are compared with
+	// the source to catch what change feeds miss.
+	ReconcileInterval time.Duration `mapstructure:"reconcile_interval"`
+	// TombstoneRetention is how long deleted records are kept.
+	TombstoneRetention time.Duration `mapstructure:"tombstone_retention"`
+	// PageSize is the number of records asked for per page.
+	PageSize int `mapstructure:"page_size"`
+	// QuotaFloor: when a connection has less than this share of its read
+	// budget left, background syncs run at most every SlowInterval.
+	QuotaFloor   float64       `mapstructure:"quota_floor"`
+	SlowInterval time.Duration `mapstructure:"slow_interval"`
+	// FreshTimeout bounds a ?fresh=true read-through to the source.
+	FreshTimeout time.Duration `mapstructure:"fresh_timeout"`
 }
 
 // DevConfig configures `portico dev`.
@@ -282,6 +304,29 @@ func (c *Config) Validate() error {
 		if conn.Retry.Max < 0 || conn.Retry.WaitMin <= 0 || conn.Retry.WaitMax < conn.Retry.WaitMin {
 			bad(key+".retry", "needs max >= 0 and 0 < wait_min <= wait_max")
 		}
+	}
+	syncDurations := map[string]time.Duration{
+		"sync.interval":            c.Sync.Interval,
+		"sync.reconcile_interval":  c.Sync.ReconcileInterval,
+		"sync.tombstone_retention": c.Sync.TombstoneRetention,
+		"sync.slow_interval":       c.Sync.SlowInterval,
+		"sync.fresh_timeout":       c.Sync.FreshTimeout,
+	}
+	for _, key := range sortedKeys(syncDurations) {
+		if syncDurations[key] <= 0 {
+			bad(key, "must be a positive duration; got %s", syncDurations[key])
+		}
+	}
+	for _, obj := range sortedKeys(c.Sync.Intervals) {
+		if c.Sync.Intervals[obj] <= 0 {
+			bad("sync.intervals."+obj, "must be a positive duration; got %s", c.Sync.Intervals[obj])
+		}
+	}
+	if c.Sync.PageSize < 1 || c.Sync.PageSize > 10000 {
+		bad("sync.page_size", "must be between 1 and 10000; got %d", c.Sync.PageSize)
+	}
+	if c.Sync.QuotaFloor < 0 || c.Sync.QuotaFloor >= 1 {
+		bad("sync.quota_floor", "must be at least 0 and below 1; got %g", c.Sync.QuotaFloor)
 	}
 	if c.Dev.Records < 0 || c.Dev.Records > 1_000_000 {
 		bad("dev.records", "must be between 0 and 1000000; got %d", c.Dev.Records)

@@ -50,6 +50,15 @@ func Default() Config {
 			FetchPollInterval: 200 * time.Millisecond,
 			SoftStopTimeout:   10 * time.Second,
 		},
+		Sync: SyncConfig{
+			Interval:           30 * time.Second,
+			ReconcileInterval:  6 * time.Hour,
+			TombstoneRetention: 30 * 24 * time.Hour,
+			PageSize:           2000,
+			QuotaFloor:         0.1,
+			SlowInterval:       10 * time.Minute,
+			FreshTimeout:       3 * time.Second,
+		},
 		Dev: DevConfig{Dir: ".portico", Records: 2000, Seed: 1},
 	}
 }

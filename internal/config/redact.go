@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net/url"
 	"reflect"
 	"time"
@@ -67,6 +68,12 @@ func toYAML(v any) any {
 			m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: tag}, &val)
 		}
 		return &m
+	case rv.Kind() == reflect.Map:
+		out := make(map[string]any, rv.Len())
+		for _, k := range rv.MapKeys() {
+			out[fmt.Sprint(k.Interface())] = toYAML(rv.MapIndex(k).Interface())
+		}
+		return out
 	case rv.Kind() == reflect.Slice && rv.Type().Elem().Kind() == reflect.Struct:
 		out := make([]any, rv.Len())
 		for i := range out {
