@@ -19,6 +19,7 @@ type Config struct {
 	Log         LogConfig          `mapstructure:"log"`
 	HTTP        HTTPConfig         `mapstructure:"http"`
 	Admin       AdminConfig        `mapstructure:"admin"`
+	Auth        AuthConfig         `mapstructure:"auth"`
 	River       RiverConfig        `mapstructure:"river"`
 	Secrets     SecretsConfig      `mapstructure:"secrets"`
 	Connections []ConnectionConfig `mapstructure:"connections"`
@@ -47,6 +48,32 @@ type HTTPConfig struct {
 type AdminConfig struct {
 	Token string `mapstructure:"token"`
 }
+
+// AuthConfig configures portal login (internal/auth).
+type AuthConfig struct {
+	// SessionIdleTimeout ends a browser session after this long without a
+	// request; SessionLifetime ends it this long after login regardless.
+	SessionIdleTimeout time.Duration `mapstructure:"session_idle_timeout"`
+	SessionLifetime    time.Duration `mapstructure:"session_lifetime"`
+	// UnknownOIDCEmail says what single sign-on does with an email that
+	// has no portal user: "refuse", or "match_contact" to create a member
+	// user for the CRM contact with that email.
+	UnknownOIDCEmail string     `mapstructure:"unknown_oidc_email"`
+	OIDC             OIDCConfig `mapstructure:"oidc"`
+}
+
+// OIDCConfig configures single sign-on; an empty IssuerURL turns it off.
+type OIDCConfig struct {
+	IssuerURL    string `mapstructure:"issuer_url"`
+	ClientID     string `mapstructure:"client_id"`
+	ClientSecret string `mapstructure:"client_secret"`
+	// RedirectURL is the callback registered at the provider; empty means
+	// http.public_url + /auth/oidc/callback.
+	RedirectURL string `mapstructure:"redirect_url"`
+}
+
+// UnknownOIDCEmailModes are the values auth.unknown_oidc_email takes.
+var UnknownOIDCEmailModes = []string{"refuse", "match_contact"}
 
 // RiverConfig sizes the job queues.
 type RiverConfig struct {
@@ -264,6 +291,7 @@ func (c *Config) Validate() error {
 			bad(key, "must be between 1 and 10000; got %d", n)
 		}
 	}
+	validateAuth(c, bad)
 	if c.Admin.Token != "" && len(c.Admin.Token) < 16 {
 		bad("admin.token", "must be at least 16 characters")
 	}
@@ -335,6 +363,39 @@ func (c *Config) Validate() error {
 		return errs
 	}
 	return nil
+}
+
+func validateAuth(c *Config, bad func(key, format string, args ...any)) {
+	a := c.Auth
+	if a.SessionIdleTimeout <= 0 {
+		bad("auth.session_idle_timeout", "must be a positive duration such as 30m; got %s", a.SessionIdleTimeout)
+	}
+	if a.SessionLifetime <= 0 {
+		bad("auth.session_lifetime", "must be a positive duration such as 12h; got %s", a.SessionLifetime)
+	} else if a.SessionIdleTimeout > a.SessionLifetime {
+		bad("auth.session_idle_timeout", "must not exceed auth.session_lifetime (%s)", a.SessionLifetime)
+	}
+	if !contains(UnknownOIDCEmailModes, a.UnknownOIDCEmail) {
+		bad("auth.unknown_oidc_email", "must be refuse or match_contact; got %q", a.UnknownOIDCEmail)
+	}
+	o := a.OIDC
+	if o.IssuerURL == "" {
+		return
+	}
+	if u, err := url.Parse(o.IssuerURL); err != nil || u.Scheme == "" || u.Host == "" {
+		bad("auth.oidc.issuer_url", "must be an absolute URL; got %q", o.IssuerURL)
+	}
+	if o.ClientID == "" {
+		bad("auth.oidc.client_id", "is required when auth.oidc.issuer_url is set")
+	}
+	switch {
+	case o.RedirectURL != "":
+		if u, err := url.Parse(o.RedirectURL); err != nil || u.Scheme == "" || u.Host == "" {
+			bad("auth.oidc.redirect_url", "must be an absolute URL; got %q", o.RedirectURL)
+		}
+	case c.HTTP.PublicURL == "":
+		bad("auth.oidc.redirect_url", "is required when http.public_url is empty")
+	}
 }
 
 func contains(list []string, s string) bool {

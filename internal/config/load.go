@@ -37,6 +37,11 @@ func Default() Config {
 			IdleTimeout:     120 * time.Second,
 			ShutdownTimeout: 20 * time.Second,
 		},
+		Auth: AuthConfig{
+			SessionIdleTimeout: 30 * time.Minute,
+			SessionLifetime:    12 * time.Hour,
+			UnknownOIDCEmail:   "refuse",
+		},
 		River: RiverConfig{
 			SyncWorkers:      10,
 			WritebackWorkers: 20,

@@ -18,6 +18,9 @@ func (c Config) Redacted() Config {
 	if out.Admin.Token != "" {
 		out.Admin.Token = redacted
 	}
+	if out.Auth.OIDC.ClientSecret != "" {
+		out.Auth.OIDC.ClientSecret = redacted
+	}
 	if out.Secrets.EncryptionKey != "" {
 		out.Secrets.EncryptionKey = redacted
 	}
