@@ -45,9 +45,11 @@ func (c *compiler) field(def *ObjectDef, kn, n *yaml.Node, objRoles []string, ne
 	}
 	f := &field{name: name, typ: fd.Type, slot: -1, dir: dirRead, roles: objRoles, line: kn.Line}
 	var typeN, validN, valuesN, defaultN, fieldsN *yaml.Node
+	hadSource := true
 	if n.Kind == yaml.ScalarNode {
 		f.path = c.path(n, "source")
 	} else {
+		hadSource = c.hasKey(n, "source")
 		for _, p := range c.pairs(n, def.Name+"."+name, "source", "type", "transform", "write_transform", "values", "default", "direction", "validate", "roles", "fields") {
 			switch p.k.Value {
 			case "source":
@@ -126,7 +128,7 @@ func (c *compiler) field(def *ObjectDef, kn, n *yaml.Node, objRoles []string, ne
 	} else if fieldsN != nil {
 		c.errf(fieldsN, "only list fields have element fields")
 	}
-	if f.dir&dirRead != 0 && f.path == nil && f.trans == nil {
+	if f.dir&dirRead != 0 && f.path == nil && f.trans == nil && !hadSource {
 		c.errf(kn, "field %s needs a source path or a transform", name)
 	}
 	if f.dir&(dirCreate|dirUpdate) != 0 {
@@ -264,7 +266,7 @@ func (c *compiler) validation(f *field, n *yaml.Node) *validation {
 	return v
 }
 
-func (c *compiler) status(o *Object, kn, n *yaml.Node) {
+func (c *compiler) status(o *Object, kn, sk, n *yaml.Node) {
 	if !o.def.HasStatus() {
 		if n != nil {
 			c.errf(n, "%s has no status field to label", o.name)
@@ -303,7 +305,7 @@ func (c *compiler) status(o *Object, kn, n *yaml.Node) {
 	}
 	for pv := range sf.reverse {
 		if _, ok := o.statuses[pv]; !ok {
-			c.errf(n, "status %q has no customer-facing label and next_step", pv)
+			c.errf(sk, "status %q has no customer-facing label and next_step", pv)
 		}
 	}
 }

@@ -218,7 +218,7 @@ func (c *compiler) object(kn, n *yaml.Node, defConn string) *Object {
 	}
 	before := len(*c.errs)
 	o := &Object{name: name, def: def, file: c.file, connection: defConn, writes: map[Op]*writeSpec{}}
-	var ownerN, statusN, writesN, fieldsN, sourceN *yaml.Node
+	var ownerN, statusN, statusK, writesN, fieldsN, sourceN *yaml.Node
 	var rolesN *yaml.Node
 	for _, p := range c.pairs(n, name, "source", "owner", "include", "freshness", "roles", "fields", "status", "writes") {
 		switch p.k.Value {
@@ -241,7 +241,7 @@ func (c *compiler) object(kn, n *yaml.Node, defConn string) *Object {
 		case "fields":
 			fieldsN = p.v
 		case "status":
-			statusN = p.v
+			statusK, statusN = p.k, p.v
 		case "writes":
 			writesN = p.v
 		}
@@ -277,7 +277,7 @@ func (c *compiler) object(kn, n *yaml.Node, defConn string) *Object {
 			}
 		}
 	}
-	c.status(o, kn, statusN)
+	c.status(o, kn, statusK, statusN)
 	if writesN != nil {
 		c.writes(o, writesN)
 	}

@@ -1,9 +1,9 @@
 package mapping
 
 import (
-	"sync"
 	"regexp"
 	"slices"
+	"sync"
 	"time"
 )
 
