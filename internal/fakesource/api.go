@@ -21,7 +21,7 @@ func (s *Sim) Credentials(baseURL string) Credentials {
 		Salesforce: SystemCredentials{
 			BaseURL: baseURL, TokenURL: baseURL + "/services/oauth2/token",
 			ClientID: a.sfClientID, ClientSecret: a.sfClientSecret, RefreshToken: a.sfRefresh,
-			WebhookSecret: s.opts.WebhookSecret, Realm: sfOrgID,
+			WebhookSecret: s.opts.WebhookSecret, Realm: s.orgID(),
 		},
 		Accounting: SystemCredentials{
 			BaseURL: baseURL, TokenURL: baseURL + "/oauth2/v1/tokens/bearer",

@@ -125,7 +125,7 @@ func sqID(key uint64, seq int64) string {
 		b[k] = b32[x&31]
 		x >>= 5
 	}
-	h := mix(v ^ key)
+	h := mix(v ^ mix(key))
 	for k := 13; k < 24; k++ {
 		b[k] = b32[h&31]
 		h >>= 5

@@ -45,6 +45,9 @@ func (s *Sim) updateLocked(o *objectState, rec *record, patch func(r *record)) *
 	}
 	n.stamp = s.nextStampLocked(o.def.system, rec.stamp)
 	n.version++
+	if isCatalog(o.def.system, o.def.name) {
+		n.version = max(n.version, n.stamp.UnixMilli())
+	}
 	o.put(n)
 	s.hooks.enqueueLocked(o, n, opUpdate)
 	return n
@@ -59,8 +62,11 @@ func (s *Sim) createLocked(o *objectState, fields map[string]any, stamp time.Tim
 		stamp = stamp.UTC().Truncate(stampResolution(o.def.system))
 	}
 	r := &record{seq: seq, id: o.def.idOf(seq), created: stamp, stamp: stamp, fields: fields}
-	if o.def.system == Inventory && o.def.name == "Order" {
+	switch {
+	case o.def.system == Inventory && o.def.name == "Order":
 		r.version = 1
+	case isCatalog(o.def.system, o.def.name):
+		r.version = stamp.UnixMilli()
 	}
 	o.put(r)
 	s.hooks.enqueueLocked(o, r, opCreate)

@@ -40,6 +40,8 @@ type Options struct {
 	TokenTTL time.Duration
 	// RefreshGrace is how long a rotated QuickBooks refresh token keeps working (default 2m).
 	RefreshGrace time.Duration
+	// SalesforceOrgID is the organization id sent in outbound messages (default a fixed id).
+	SalesforceOrgID string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives webhook delivery failures (default: discard).
@@ -91,6 +93,7 @@ type Sim struct {
 	lastStamp   map[string]time.Time
 	rng         *lockedRand
 	hooks       *webhooks
+	notifySeq   int
 	baseURL     string // learned from the first request when unknown
 }
 
@@ -138,6 +141,11 @@ func (s *Sim) resetLocked() {
 	s.extIndex = map[string]int64{}
 	s.quota = map[string]*quotaDay{}
 	s.lastStamp = map[string]time.Time{}
+	if s.hooks != nil {
+		s.hooks.mu.Lock()
+		s.hooks.st = WebhookStats{}
+		s.hooks.mu.Unlock()
+	}
 }
 
 // Reset restores the seed data and clears stats, faults, tokens issued and idempotency memory.

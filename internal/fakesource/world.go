@@ -159,6 +159,9 @@ func (w *world) def(system, name string, idOf func(int64) string, seqOf func(str
 			rec.version = version(i, r)
 		}
 		rec.fields = fields(i, r, st)
+		if isCatalog(system, name) {
+			rec.version = st.UnixMilli()
+		}
 		return rec
 	}
 	w.d[objKey(system, name)] = d
@@ -180,4 +183,9 @@ func (w *world) sqIDOf(name string) (func(int64) string, func(string) (int64, bo
 
 func sfIDOf(prefix string) (func(int64) string, func(string) (int64, bool)) {
 	return func(s int64) string { return sfID(prefix, s) }, func(id string) (int64, bool) { return sfSeq(prefix, id) }
+}
+
+// isCatalog reports Square catalog objects, whose version is a millisecond timestamp.
+func isCatalog(system, name string) bool {
+	return system == Inventory && (name == "Item" || name == "ItemVariation")
 }
