@@ -1,0 +1,113 @@
+// Package sources opens the configured connections: for each one the
+// shared HTTP client (retries, breaker, quota) and the connector the
+// registry builds for its type. It owns the per-connection health view
+// (breaker state, quota left) that the syncer and the admin views read.
+// It knows no vendor.
+package sources
+
+import (
+	"fmt"
+	"log/slog"
+	"sort"
+
+	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/httpclient"
+	"github.com/porticohq/portico/internal/config"
+)
+
+// Registry builds connectors by type.
+type Registry = connectors.Registry[connectors.Deps]
+
+// Source is one opened connection.
+type Source struct {
+	Config    config.ConnectionConfig
+	Client    *httpclient.Client
+	Connector connectors.Connector
+}
+
+// Sources are the opened connections.
+type Sources struct {
+	byName map[string]*Source
+	floor  float64
+}
+
+// Options configure Open.
+type Options struct {
+	Connections []config.ConnectionConfig
+	Registry    *Registry
+	Credentials connectors.CredentialStore
+	Metrics     *httpclient.Metrics // nil: not exported
+	Logger      *slog.Logger
+	// QuotaFloor is the share of the read budget below which QuotaLow
+	// reports true.
+	QuotaFloor float64
+}
+
+// Open builds every configured connection.
+func Open(opts Options) (*Sources, error) {
+	s := &Sources{byName: map[string]*Source{}, floor: opts.QuotaFloor}
+	for _, cfg := range opts.Connections {
+		cfg = config.DefaultConnection(cfg)
+		logger := opts.Logger.With(slog.String("connection", cfg.Name))
+		client, err := httpclient.New(httpclient.Options{Connection: cfg, Metrics: opts.Metrics, Logger: logger})
+		if err != nil {
+			return nil, fmt.Errorf("sources: %s: %w", cfg.Name, err)
+		}
+		conn, err := opts.Registry.New(cfg.Type, connectors.Deps{
+			Connection: cfg, HTTP: client, Credentials: opts.Credentials, Logger: logger,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sources: %s: %w", cfg.Name, err)
+		}
+		s.byName[cfg.Name] = &Source{Config: cfg, Client: client, Connector: conn}
+	}
+	return s, nil
+}
+
+// Get returns the named connection.
+func (s *Sources) Get(name string) (*Source, bool) {
+	src, ok := s.byName[name]
+	return src, ok
+}
+
+// Names lists the connections in order.
+func (s *Sources) Names() []string {
+	names := make([]string, 0, len(s.byName))
+	for n := range s.byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Connectors maps connection names to connectors.
+func (s *Sources) Connectors() map[string]connectors.Connector {
+	out := make(map[string]connectors.Connector, len(s.byName))
+	for n, src := range s.byName {
+		out[n] = src.Connector
+	}
+	return out
+}
+
+// QuotaLow reports whether a connection's read budget has fallen below the
+// floor, in either window that has a limit.
+func (s *Sources) QuotaLow(name string) bool {
+	src, ok := s.byName[name]
+	if !ok {
+		return false
+	}
+	left := src.Client.Quota()
+	q := src.Config.Quota
+	// Reads may spend down to the write share; "low" is within the floor
+	// of that line.
+	low := func(remaining, limit int) bool {
+		return limit > 0 && remaining >= 0 && float64(remaining) < (q.WriteShare+s.floor)*float64(limit)
+	}
+	return low(left.Minute, q.PerMinute) || low(left.Day, q.PerDay)
+}
+
+// BreakerOpen reports whether a connection's breaker refuses calls.
+func (s *Sources) BreakerOpen(name string) bool {
+	src, ok := s.byName[name]
+	return ok && src.Client.Breaker() == httpclient.BreakerOpen
+}

@@ -1,0 +1,190 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/internal/jobs"
+)
+
+// uniqueWhileQueued dedupes a job while one with the same args waits or
+// runs, but not against finished ones (River's default includes completed).
+var uniqueWhileQueued = river.UniqueOpts{
+	ByArgs: true,
+	ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+		rivertype.JobStateRunning, rivertype.JobStateScheduled,
+	},
+}
+
+// SyncArgs runs one sync of one object.
+type SyncArgs struct {
+	Connection string `json:"connection"`
+	Object     string `json:"object"` // vendor object
+	Mode       Kind   `json:"mode"`   // incremental, full or reconcile
+}
+
+// Kind implements river.JobArgs.
+func (SyncArgs) Kind() string { return "sync" }
+
+// InsertOpts: one sync of an object at a time.
+func (SyncArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: jobs.QueueSync, UniqueOpts: uniqueWhileQueued, MaxAttempts: 10}
+}
+
+// RefreshArgs refreshes one record (webhooks, stale reads).
+type RefreshArgs struct {
+	Connection string `json:"connection"`
+	Object     string `json:"object"` // vendor object
+	ID         string `json:"id"`
+}
+
+// Kind implements river.JobArgs.
+func (RefreshArgs) Kind() string { return "sync_refresh" }
+
+// InsertOpts: a webhook flood for one record becomes one refresh.
+func (RefreshArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: jobs.QueueSync, UniqueOpts: uniqueWhileQueued, MaxAttempts: 10, Priority: 1}
+}
+
+// PurgeArgs deletes tombstones older than the retention period.
+type PurgeArgs struct{}
+
+// Kind implements river.JobArgs.
+func (PurgeArgs) Kind() string { return "sync_purge" }
+
+// InsertOpts routes the purge to the sync queue.
+func (PurgeArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: jobs.QueueSync, UniqueOpts: uniqueWhileQueued}
+}
+
+// Health tells a worker about a connection's state before it spends calls.
+type Health interface {
+	// QuotaLow reports whether background reads should slow down.
+	QuotaLow(connection string) bool
+}
+
+// SyncWorker works SyncArgs.
+type SyncWorker struct {
+	river.WorkerDefaults[SyncArgs]
+	Syncer *Syncer
+	Health Health // nil: always healthy
+	// SlowInterval is the longest a low-quota connection waits between
+	// incremental runs of an object.
+	SlowInterval time.Duration
+}
+
+// Timeout: a full sync of a large object takes longer than River's default.
+func (w *SyncWorker) Timeout(*river.Job[SyncArgs]) time.Duration { return 2 * time.Hour }
+
+// Work implements river.Worker.
+func (w *SyncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
+	a := job.Args
+	var err error
+	switch a.Mode {
+	case KindIncremental, "":
+		if w.Health != nil && w.Health.QuotaLow(a.Connection) && w.recentlySynced(ctx, a) {
+			return nil // keep the rest of the budget for customer writes
+		}
+		if w.neverSynced(ctx, a) {
+			_, err = w.Syncer.Full(ctx, a.Connection, a.Object)
+		} else {
+			_, err = w.Syncer.Incremental(ctx, a.Connection, a.Object)
+		}
+	case KindFull:
+		_, err = w.Syncer.Full(ctx, a.Connection, a.Object)
+	case KindReconcile:
+		_, err = w.Syncer.Reconcile(ctx, a.Connection, a.Object)
+	default:
+		return river.JobCancel(fmt.Errorf("sync: unknown mode %q", a.Mode))
+	}
+	return snoozeUnavailable(err)
+}
+
+func (w *SyncWorker) neverSynced(ctx context.Context, a SyncArgs) bool {
+	cur, err := w.Syncer.cursor(ctx, a.Connection, a.Object)
+	return err == nil && cur.Cursor == "" && !cur.LastSuccessAt.Valid
+}
+
+func (w *SyncWorker) recentlySynced(ctx context.Context, a SyncArgs) bool {
+	cur, err := w.Syncer.cursor(ctx, a.Connection, a.Object)
+	return err == nil && cur.LastSuccessAt.Valid && time.Since(cur.LastSuccessAt.Time) < w.SlowInterval
+}
+
+// RefreshWorker works RefreshArgs.
+type RefreshWorker struct {
+	river.WorkerDefaults[RefreshArgs]
+	Syncer *Syncer
+}
+
+// Work implements river.Worker.
+func (w *RefreshWorker) Work(ctx context.Context, job *river.Job[RefreshArgs]) error {
+	return snoozeUnavailable(w.Syncer.Refresh(ctx, job.Args.Connection, job.Args.Object, job.Args.ID))
+}
+
+// PurgeWorker works PurgeArgs.
+type PurgeWorker struct {
+	river.WorkerDefaults[PurgeArgs]
+	Syncer    *Syncer
+	Retention time.Duration
+}
+
+// Work implements river.Worker.
+func (w *PurgeWorker) Work(ctx context.Context, _ *river.Job[PurgeArgs]) error {
+	_, err := w.Syncer.PurgeTombstones(ctx, time.Now().Add(-w.Retention))
+	return err
+}
+
+// snoozeUnavailable turns a source that cannot answer now into a snooze:
+// waiting for it is not a failed attempt. Other errors are returned for
+// River's retry with backoff.
+func snoozeUnavailable(err error) error {
+	var rl *connectors.RateLimitedError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &rl):
+		return river.JobSnooze(max(rl.RetryAfter, time.Second))
+	case errors.Is(err, connectors.ErrRateLimited):
+		return river.JobSnooze(30 * time.Second)
+	case errors.Is(err, connectors.ErrUnavailable):
+		return river.JobSnooze(15 * time.Second)
+	case errors.Is(err, connectors.ErrAuthExpired):
+		return river.JobSnooze(time.Minute)
+	}
+	return err
+}
+
+// Register adds the sync workers and their periodic schedule: an
+// incremental run per target every interval (intervals per vendor object
+// override it), a reconciliation per target, and the tombstone purge.
+func Register(reg *jobs.Registry, s *Syncer, health Health, interval time.Duration, intervals map[string]time.Duration, reconcile, retention, slow time.Duration) {
+	river.AddWorker(reg.Workers, &SyncWorker{Syncer: s, Health: health, SlowInterval: slow})
+	river.AddWorker(reg.Workers, &RefreshWorker{Syncer: s})
+	river.AddWorker(reg.Workers, &PurgeWorker{Syncer: s, Retention: retention})
+	for _, t := range s.Targets() {
+		every := interval
+		if d, ok := intervals[t.Object]; ok {
+			every = d
+		}
+		inc := SyncArgs{Connection: t.Connection, Object: t.Object, Mode: KindIncremental}
+		rec := SyncArgs{Connection: t.Connection, Object: t.Object, Mode: KindReconcile}
+		reg.AddPeriodic(
+			river.NewPeriodicJob(river.PeriodicInterval(every),
+				func() (river.JobArgs, *river.InsertOpts) { return inc, nil },
+				&river.PeriodicJobOpts{RunOnStart: true, ID: "sync:" + t.Connection + ":" + t.Object}),
+			river.NewPeriodicJob(river.PeriodicInterval(reconcile),
+				func() (river.JobArgs, *river.InsertOpts) { return rec, nil },
+				&river.PeriodicJobOpts{ID: "reconcile:" + t.Connection + ":" + t.Object}),
+		)
+	}
+	reg.AddPeriodic(river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+		func() (river.JobArgs, *river.InsertOpts) { return PurgeArgs{}, nil },
+		&river.PeriodicJobOpts{ID: "sync_purge"}))
+}

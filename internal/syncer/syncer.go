@@ -1,0 +1,434 @@
+package syncer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/store"
+	"github.com/porticohq/portico/internal/store/dbsqlc"
+)
+
+// Kind of sync run.
+type Kind string
+
+const (
+	KindIncremental Kind = "incremental"
+	KindFull        Kind = "full"
+	KindReconcile   Kind = "reconcile"
+	KindRefresh     Kind = "refresh"
+)
+
+// Options are the syncer's dependencies.
+type Options struct {
+	Pool       *pgxpool.Pool
+	TenantID   int64
+	Connectors map[string]connectors.Connector // by connection name
+	Mappings   *mapping.Set
+	Logger     *slog.Logger
+	Metrics    *Metrics // nil: not exported
+	PageSize   int
+	// Progress, if set, is told after every stored page (CLI progress).
+	Progress func(Progress)
+	Now      func() time.Time
+}
+
+// Progress reports a run in flight.
+type Progress struct {
+	Connection, Object string
+	Kind               Kind
+	Pages              int
+	Records            int
+	Deleted            int
+}
+
+// Syncer runs syncs.
+type Syncer struct {
+	opts     Options
+	refKeys  []string
+	accounts map[string]bool // connection/source object pairs that feed the account object
+}
+
+// New builds a Syncer.
+func New(opts Options) *Syncer {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.PageSize == 0 {
+		opts.PageSize = 2000
+	}
+	s := &Syncer{opts: opts, accounts: map[string]bool{}}
+	for _, def := range mapping.Model() {
+		if def.Name == "account" {
+			s.refKeys = def.RefKeys
+		}
+	}
+	for _, obj := range opts.Mappings.Objects() {
+		if obj.Name() == "account" {
+			s.accounts[obj.Connection()+"/"+obj.SourceObject()] = true
+		}
+	}
+	return s
+}
+
+// Result is a finished run.
+type Result struct {
+	RunID       int64
+	Kind        Kind
+	Pages       int
+	Records     int
+	Deleted     int
+	Differences int
+}
+
+// Targets lists every (connection, source object) the mappings feed from
+// a configured connection, in mapping order.
+func (s *Syncer) Targets() []Target {
+	var out []Target
+	for _, obj := range s.opts.Mappings.Objects() {
+		if _, ok := s.opts.Connectors[obj.Connection()]; ok {
+			out = append(out, Target{Connection: obj.Connection(), Object: obj.SourceObject(), Portal: obj.Name()})
+		}
+	}
+	return out
+}
+
+// Target is one synced source object.
+type Target struct {
+	Connection string `json:"connection"`
+	Object     string `json:"object"` // vendor object
+	Portal     string `json:"portal"` // portal object
+}
+
+func (s *Syncer) target(connection, object string) (connectors.Connector, *mapping.Object, error) {
+	conn, ok := s.opts.Connectors[connection]
+	if !ok {
+		return nil, nil, fmt.Errorf("syncer: unknown connection %q", connection)
+	}
+	obj, ok := s.opts.Mappings.BySource(connection, object)
+	if !ok {
+		return nil, nil, fmt.Errorf("syncer: no mapping for %s object %q", connection, object)
+	}
+	return conn, obj, nil
+}
+
+// Incremental pulls the changes since the object's cursor.
+func (s *Syncer) Incremental(ctx context.Context, connection, object string) (Result, error) {
+	return s.pull(ctx, connection, object, KindIncremental)
+}
+
+// Full pulls everything, resuming an interrupted full run where it stopped.
+func (s *Syncer) Full(ctx context.Context, connection, object string) (Result, error) {
+	return s.pull(ctx, connection, object, KindFull)
+}
+
+func (s *Syncer) pull(ctx context.Context, connection, object string, kind Kind) (res Result, err error) {
+	conn, obj, err := s.target(connection, object)
+	if err != nil {
+		return Result{}, err
+	}
+	q := store.Queries
+	key := s.cursorKey(connection, object)
+	cur, err := q.SyncCursorEnsure(ctx, s.opts.Pool, dbsqlc.SyncCursorEnsureParams(key))
+	if err != nil {
+		return Result{}, fmt.Errorf("syncer: %w", err)
+	}
+	started := s.opts.Now()
+	run, err := s.startRun(ctx, connection, object, kind, cur)
+	if err != nil {
+		return Result{}, err
+	}
+	res = Result{RunID: run, Kind: kind}
+	defer func() { s.finishRun(ctx, connection, object, &res, err) }()
+
+	req := connectors.PullRequest{Object: object, Cursor: cur.Cursor, Limit: s.opts.PageSize}
+	if kind == KindFull {
+		req.Cursor = ""
+		if cur.FullPage.Valid {
+			req.Page = cur.FullPage.String
+		}
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		page, err := conn.Pull(ctx, req)
+		if err != nil {
+			return res, fmt.Errorf("syncer: %s %s page %d: %w", connection, object, res.Pages+1, err)
+		}
+		if err := s.storePage(ctx, key, obj, kind, run, page, &res); err != nil {
+			return res, err
+		}
+		if page.Next == "" {
+			break
+		}
+		req.Page = page.Next
+	}
+	if kind == KindIncremental || kind == KindFull {
+		err := q.SyncCursorSucceeded(ctx, s.opts.Pool, dbsqlc.SyncCursorSucceededParams{
+			SyncedThrough: pgtype.Timestamptz{Time: started, Valid: true},
+			TenantID:      key.TenantID, Connection: key.Connection, Object: key.Object,
+		})
+		if err != nil {
+			return res, fmt.Errorf("syncer: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// storePage maps a page and stores it, its deletions and the advanced
+// cursor in one transaction.
+func (s *Syncer) storePage(ctx context.Context, key dbsqlc.SyncCursorEnsureParams, obj *mapping.Object, kind Kind, run int64, page *connectors.Page, res *Result) error {
+	rows, err := s.mapRecords(obj, page.Records)
+	if err != nil {
+		return err
+	}
+	q := store.Queries
+	var deleted int64
+	err = pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
+		if _, err := q.SyncCursorLock(ctx, tx, dbsqlc.SyncCursorLockParams(key)); err != nil {
+			return err
+		}
+		if _, err := store.UpsertRows(ctx, tx, s.page(key, obj), rows); err != nil {
+			return err
+		}
+		if len(page.Deleted) > 0 {
+			ids := make([]string, len(page.Deleted))
+			for i, d := range page.Deleted {
+				ids[i] = d.ID
+			}
+			n, err := store.Tombstone(ctx, tx, key.TenantID, key.Connection, obj.Name(), ids, time.Time{})
+			if err != nil {
+				return err
+			}
+			deleted = n
+		}
+		if s.accounts[key.Connection+"/"+key.Object] {
+			if err := s.storeXrefs(ctx, tx, key.TenantID, rows); err != nil {
+				return err
+			}
+		}
+		if page.Cursor != "" && (kind == KindIncremental || kind == KindFull) {
+			if err := q.SyncCursorAdvance(ctx, tx, dbsqlc.SyncCursorAdvanceParams{
+				Cursor: page.Cursor, TenantID: key.TenantID, Connection: key.Connection, Object: key.Object,
+			}); err != nil {
+				return err
+			}
+		}
+		if kind == KindFull {
+			next := pgtype.Text{String: page.Next, Valid: page.Next != ""}
+			runID := pgtype.Int8{Int64: run, Valid: page.Next != ""}
+			if err := q.SyncCursorFullProgress(ctx, tx, dbsqlc.SyncCursorFullProgressParams{
+				FullPage: next, FullRunID: runID, TenantID: key.TenantID, Connection: key.Connection, Object: key.Object,
+			}); err != nil {
+				return err
+			}
+		}
+		return q.SyncRunProgress(ctx, tx, dbsqlc.SyncRunProgressParams{Records: int32(len(rows)), Deleted: int32(deleted), ID: run})
+	})
+	if err != nil {
+		return fmt.Errorf("syncer: storing %s %s page: %w", key.Connection, key.Object, err)
+	}
+	res.Pages++
+	res.Records += len(rows)
+	res.Deleted += int(deleted)
+	s.opts.Metrics.records(key.Connection, key.Object, len(rows))
+	if s.opts.Progress != nil {
+		s.opts.Progress(Progress{Connection: key.Connection, Object: key.Object, Kind: kind, Pages: res.Pages, Records: res.Records, Deleted: res.Deleted})
+	}
+	return nil
+}
+
+func (s *Syncer) page(key dbsqlc.SyncCursorEnsureParams, obj *mapping.Object) store.Page {
+	return store.Page{TenantID: key.TenantID, Connection: key.Connection, Object: obj.Name(), SourceObject: key.Object, MappingHash: obj.Hash()}
+}
+
+// mapRecords converts source records to cache rows. A record the mapping
+// cannot read at all (not an object, no key) fails the page: storing
+// around it would silently drop it.
+func (s *Syncer) mapRecords(obj *mapping.Object, recs []connectors.Record) ([]store.Row, error) {
+	rows := make([]store.Row, 0, len(recs))
+	for _, rec := range recs {
+		row, err := MapRecord(obj, rec)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// MapRecord converts one source record to a cache row.
+func MapRecord(obj *mapping.Object, rec connectors.Record) (store.Row, error) {
+	m, err := obj.ToPortal(rec.Raw)
+	if err != nil {
+		return store.Row{}, fmt.Errorf("syncer: mapping %s %s: %w", rec.Object, rec.ID, err)
+	}
+	data, err := json.Marshal(m)
+	if err != nil {
+		return store.Row{}, err
+	}
+	row := store.Row{
+		SourceID:     rec.ID,
+		OwnerAccount: m.OwnerAccount,
+		OwnerContact: m.OwnerContact,
+		Hidden:       m.Hidden,
+		Status:       m.Status,
+		Data:         data,
+		Raw:          rec.Raw,
+		Version:      rec.Version,
+		Modified:     rec.Modified,
+	}
+	if row.SourceID == "" {
+		row.SourceID = m.ID
+	}
+	if row.Version == "" {
+		row.Version = m.Version
+	}
+	if row.Modified.IsZero() {
+		row.Modified = m.Modified
+	}
+	if m.OwnerRef != nil {
+		row.OwnerRefKey, row.OwnerRefValue = m.OwnerRef.Key, m.OwnerRef.Value
+	}
+	return row, nil
+}
+
+// storeXrefs records which portal account each cross-reference key names,
+// then resolves records that were waiting for it.
+func (s *Syncer) storeXrefs(ctx context.Context, tx pgx.Tx, tenant int64, rows []store.Row) error {
+	q := store.Queries
+	added := false
+	for _, r := range rows {
+		var m struct {
+			Fields map[string]any `json:"fields"`
+		}
+		if err := json.Unmarshal(r.Data, &m); err != nil {
+			return err
+		}
+		for _, key := range s.refKeys {
+			v, ok := m.Fields[key]
+			if !ok || v == nil || fmt.Sprint(v) == "" {
+				continue
+			}
+			if err := q.AccountXrefUpsert(ctx, tx, dbsqlc.AccountXrefUpsertParams{
+				TenantID: tenant, Key: key, Value: fmt.Sprint(v), AccountID: r.SourceID,
+			}); err != nil {
+				return err
+			}
+			added = true
+		}
+	}
+	if added {
+		_, err := q.RecordResolveOwners(ctx, tx, tenant)
+		return err
+	}
+	return nil
+}
+
+func (s *Syncer) cursorKey(connection, object string) dbsqlc.SyncCursorEnsureParams {
+	return dbsqlc.SyncCursorEnsureParams{TenantID: s.opts.TenantID, Connection: connection, Object: object}
+}
+
+func (s *Syncer) startRun(ctx context.Context, connection, object string, kind Kind, _ dbsqlc.SyncCursor) (int64, error) {
+	run, err := store.Queries.SyncRunStart(ctx, s.opts.Pool, dbsqlc.SyncRunStartParams{
+		TenantID: s.opts.TenantID, Connection: connection, Object: object, Kind: string(kind),
+	})
+	if err != nil {
+		return 0, fmt.Errorf("syncer: %w", err)
+	}
+	return run.ID, nil
+}
+
+// finishRun records the outcome. It runs on a context that outlives a
+// cancelled job, so an interrupted run is still recorded as failed.
+func (s *Syncer) finishRun(ctx context.Context, connection, object string, res *Result, runErr error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	q := store.Queries
+	state := "succeeded"
+	var errText pgtype.Text
+	if runErr != nil {
+		state = "failed"
+		errText = pgtype.Text{String: runErr.Error(), Valid: true}
+	}
+	var diffs pgtype.Int4
+	if res.Kind == KindReconcile && runErr == nil {
+		diffs = pgtype.Int4{Int32: int32(res.Differences), Valid: true}
+	}
+	if _, err := q.SyncRunFinish(ctx, s.opts.Pool, dbsqlc.SyncRunFinishParams{State: state, Error: errText, Differences: diffs, ID: res.RunID}); err != nil {
+		s.opts.Logger.ErrorContext(ctx, "syncer: recording run result", slog.String("error", err.Error()))
+	}
+	if runErr != nil {
+		_ = q.SyncCursorFailed(ctx, s.opts.Pool, dbsqlc.SyncCursorFailedParams{
+			Error: errText, TenantID: s.opts.TenantID, Connection: connection, Object: object,
+		})
+		s.opts.Logger.WarnContext(ctx, "sync run failed", slog.String("connection", connection), slog.String("object", object),
+			slog.String("kind", string(res.Kind)), slog.String("error", runErr.Error()))
+	}
+	s.opts.Metrics.run(connection, object, res.Kind, runErr)
+}
+
+// Refresh fetches one record and stores it, or tombstones it when the
+// source says it is gone.
+func (s *Syncer) Refresh(ctx context.Context, connection, object, id string) error {
+	conn, obj, err := s.target(connection, object)
+	if err != nil {
+		return err
+	}
+	rec, err := conn.Get(ctx, object, id)
+	if errors.Is(err, connectors.ErrNotFound) {
+		_, err := store.Tombstone(ctx, s.opts.Pool, s.opts.TenantID, connection, obj.Name(), []string{id}, time.Time{})
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("syncer: refreshing %s %s %s: %w", connection, object, id, err)
+	}
+	row, err := MapRecord(obj, *rec)
+	if err != nil {
+		return err
+	}
+	key := s.cursorKey(connection, object)
+	return pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
+		n, err := store.UpsertRows(ctx, tx, s.page(key, obj), []store.Row{row})
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			if err := store.Queries.RecordTouch(ctx, tx, dbsqlc.RecordTouchParams{
+				TenantID: key.TenantID, Connection: connection, Object: obj.Name(), SourceID: row.SourceID,
+			}); err != nil {
+				return err
+			}
+		}
+		if s.accounts[connection+"/"+object] {
+			return s.storeXrefs(ctx, tx, key.TenantID, []store.Row{row})
+		}
+		return nil
+	})
+}
+
+func (s *Syncer) cursor(ctx context.Context, connection, object string) (dbsqlc.SyncCursor, error) {
+	return store.Queries.SyncCursorEnsure(ctx, s.opts.Pool, s.cursorKey(connection, object))
+}
+
+// PurgeTombstones deletes records tombstoned before the given time.
+func (s *Syncer) PurgeTombstones(ctx context.Context, before time.Time) (int64, error) {
+	n, err := store.Queries.RecordPurgeTombstones(ctx, s.opts.Pool, pgtype.Timestamptz{Time: before, Valid: true})
+	if err != nil {
+		return 0, fmt.Errorf("syncer: purging tombstones: %w", err)
+	}
+	return n, nil
+}

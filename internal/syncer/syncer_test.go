@@ -1,0 +1,204 @@
+package syncer_test
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/conntest"
+	"github.com/porticohq/portico/connectors/salesforce"
+	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/dbtest"
+	"github.com/porticohq/portico/internal/fakesource"
+	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
+	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/sources"
+	"github.com/porticohq/portico/internal/syncer"
+	"github.com/porticohq/portico/mappings"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+type bundle struct {
+	sim    *fakesource.Sim
+	pool   *pgxpool.Pool
+	syncer *syncer.Syncer
+	srcs   *sources.Sources
+}
+
+func setup(t *testing.T, opts fakesource.Options) *bundle {
+	t.Helper()
+	sim, srv := fakesourcetest.Start(t, opts)
+	cr := sim.Credentials(srv.URL).Salesforce
+	cfg := config.ConnectionConfig{
+		Name: "salesforce", Type: "salesforce", BaseURL: cr.BaseURL, TokenURL: cr.TokenURL,
+		ClientID: cr.ClientID, ClientSecret: cr.ClientSecret, RefreshToken: cr.RefreshToken,
+		Breaker: config.BreakerConfig{Failures: 3, OpenTimeout: 200 * time.Millisecond},
+		Retry:   config.RetryConfig{Max: 1, WaitMin: time.Millisecond, WaitMax: 5 * time.Millisecond},
+	}
+	reg := connectorsRegistry()
+	srcs, err := sources.Open(sources.Options{
+		Connections: []config.ConnectionConfig{cfg}, Registry: reg,
+		Credentials: &conntest.MemoryCredentials{}, Logger: slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	set, err := mapping.Load(mappings.FS())
+	require.NoError(t, err)
+	pool := dbtest.Pool(t)
+	s := syncer.New(syncer.Options{Pool: pool, TenantID: 1, Connectors: srcs.Connectors(), Mappings: set, PageSize: 50})
+	return &bundle{sim: sim, pool: pool, syncer: s, srcs: srcs}
+}
+
+func connectorsRegistry() *sources.Registry {
+	reg := connectors.NewRegistry[connectors.Deps]()
+	reg.MustRegister("salesforce", salesforce.New)
+	return reg
+}
+
+func (b *bundle) count(t *testing.T, object string) (live, tombstoned int64) {
+	t.Helper()
+	var l, d int64
+	require.NoError(t, b.pool.QueryRow(context.Background(),
+		`SELECT count(*) FILTER (WHERE deleted_at IS NULL), count(*) FILTER (WHERE deleted_at IS NOT NULL)
+		 FROM record WHERE source_object = $1`, object).Scan(&l, &d))
+	return l, d
+}
+
+func (b *bundle) version(t *testing.T, object, id string) string {
+	t.Helper()
+	var v string
+	require.NoError(t, b.pool.QueryRow(context.Background(),
+		`SELECT source_version FROM record WHERE source_object = $1 AND source_id = $2`, object, id).Scan(&v))
+	return v
+}
+
+func TestFullThenIncrementalConverge(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, fakesource.Options{Seed: 3, Records: 600})
+	want := b.sim.Stats().Records["salesforce"]["Case"]
+	require.Positive(t, want)
+
+	res, err := b.syncer.Full(ctx, "salesforce", "Case")
+	require.NoError(t, err)
+	require.Equal(t, want, res.Records)
+	require.Greater(t, res.Pages, 1, "paged")
+	live, _ := b.count(t, "Case")
+	require.EqualValues(t, want, live)
+
+	// A staff edit shows up in the next incremental run.
+	id, err := b.sim.SeedID("salesforce", "Case", 0)
+	require.NoError(t, err)
+	before := b.version(t, "Case", id)
+	require.NoError(t, b.sim.StaffEdit("salesforce", "Case", id, map[string]any{"Status": "Escalated"}))
+	_, err = b.syncer.Incremental(ctx, "salesforce", "Case")
+	require.NoError(t, err)
+	require.NotEqual(t, before, b.version(t, "Case", id))
+	var status string
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT data->>'status_label' FROM record WHERE source_id = $1`, id).Scan(&status))
+	require.NotEmpty(t, status, "mapped with the status label")
+
+	// Deleted at the source: tombstoned by the change feed.
+	require.NoError(t, b.sim.DeleteRecord("salesforce", "Case", id))
+	res, err = b.syncer.Incremental(ctx, "salesforce", "Case")
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Deleted)
+	_, tomb := b.count(t, "Case")
+	require.EqualValues(t, 1, tomb)
+
+	rec, err := b.syncer.Reconcile(ctx, "salesforce", "Case")
+	require.NoError(t, err)
+	require.Zero(t, rec.Differences, "converged")
+}
+
+func TestEqualTimestampsAndLateRecordsAreNotMissed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := &testClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	b := setup(t, fakesource.Options{Seed: 5, Records: 200, Now: clock.Now, VisibilityLag: 30 * time.Second})
+	clock.Advance(time.Hour) // every seed record is visible
+	_, err := b.syncer.Full(ctx, "salesforce", "Case")
+	require.NoError(t, err)
+	live0, _ := b.count(t, "Case")
+
+	// Five cases on one stamp, straddling the page size, then a sync while
+	// they are still invisible to queries, then one after.
+	stamp := clock.Now().Add(-time.Second)
+	for range 60 {
+		_, err := b.sim.CreateRecord("salesforce", "Case", map[string]any{"Subject": "same stamp", "Status": "New", "AccountId": firstAccount(t, b)}, fakesource.WithModstamp(stamp))
+		require.NoError(t, err)
+	}
+	_, err = b.syncer.Incremental(ctx, "salesforce", "Case")
+	require.NoError(t, err)
+	mid, _ := b.count(t, "Case")
+	require.Equal(t, live0, mid, "not yet visible to queries")
+	clock.Advance(time.Minute) // now visible, with a stamp older than the cursor
+	_, err = b.syncer.Incremental(ctx, "salesforce", "Case")
+	require.NoError(t, err)
+	live, _ := b.count(t, "Case")
+	require.EqualValues(t, live0+60, live, "all 60 records sharing one late-visible stamp")
+}
+
+func TestFailedRunIsReportedAndChangesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, fakesource.Options{Seed: 7, Records: 300})
+	_, err := b.syncer.Full(ctx, "salesforce", "Case")
+	require.NoError(t, err)
+	cur0 := cursor(t, b.pool)
+	live0, _ := b.count(t, "Case")
+
+	b.sim.SetFaults("salesforce", fakesource.Faults{ErrorRate: 1})
+	_, err = b.syncer.Incremental(ctx, "salesforce", "Case")
+	require.Error(t, err)
+	_, err = b.syncer.Reconcile(ctx, "salesforce", "Case")
+	require.Error(t, err, "a reconciliation that cannot list fails")
+
+	var state, errText string
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT state, coalesce(error, '') FROM sync_run WHERE kind = 'incremental' ORDER BY id DESC LIMIT 1`).Scan(&state, &errText))
+	require.Equal(t, "failed", state)
+	require.NotEmpty(t, errText)
+	require.Equal(t, cur0, cursor(t, b.pool), "the cursor did not move")
+	live, tomb := b.count(t, "Case")
+	require.Equal(t, live0, live)
+	require.Zero(t, tomb, "a failed run tombstones nothing")
+}
+
+func firstAccount(t *testing.T, b *bundle) string {
+	t.Helper()
+	id, err := b.sim.SeedID("salesforce", "Account", 0)
+	require.NoError(t, err)
+	return id
+}
+
+func cursor(t *testing.T, pool *pgxpool.Pool) string {
+	t.Helper()
+	var c string
+	require.NoError(t, pool.QueryRow(context.Background(), `SELECT cursor FROM sync_cursor WHERE object = 'Case'`).Scan(&c))
+	return c
+}
+
+
+// testClock is the simulator's clock, moved by the test.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
