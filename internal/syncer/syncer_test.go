@@ -184,7 +184,6 @@ func cursor(t *testing.T, pool *pgxpool.Pool) string {
 	return c
 }
 
-
 // testClock is the simulator's clock, moved by the test.
 type testClock struct {
 	mu  sync.Mutex
