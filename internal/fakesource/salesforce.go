@@ -132,6 +132,21 @@ type sfCursor struct {
 	lastSeq   int64
 	served    int
 	total     int
+	batch     int
+}
+
+// sfBatchSize reads Sforce-Query-Options: batchSize=N. Real Salesforce clamps it to
+// 200..2000; the simulator accepts 1..2000 so tests can page small data sets.
+func sfBatchSize(r *http.Request, def int) int {
+	for _, opt := range strings.Split(r.Header.Get("Sforce-Query-Options"), ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(opt), "=")
+		if strings.EqualFold(k, "batchSize") {
+			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
+				return min(n, sfPageSize)
+			}
+		}
+	}
+	return def
 }
 
 func (s *Sim) sfQuery(all bool) http.HandlerFunc {
@@ -156,7 +171,7 @@ func (s *Sim) sfQuery(all bool) http.HandlerFunc {
 			sfError(w, http.StatusBadRequest, code, msg)
 			return
 		}
-		c := &sfCursor{q: q, all: all, version: v, lastSeq: -1}
+		c := &sfCursor{q: q, all: all, version: v, lastSeq: -1, batch: sfBatchSize(r, sfPageSize)}
 		c.total = s.sfCountLocked(c)
 		s.sfPageLocked(w, c)
 	}
@@ -173,7 +188,9 @@ func (s *Sim) sfQueryMore(w http.ResponseWriter, r *http.Request) {
 		sfError(w, http.StatusBadRequest, "INVALID_QUERY_LOCATOR", "invalid query locator")
 		return
 	}
-	s.sfPageLocked(w, c)
+	cp := *c // the stored page stays replayable
+	cp.batch = sfBatchSize(r, c.batch)
+	s.sfPageLocked(w, &cp)
 }
 
 // sfCheckQueryLocked validates object and field names like Salesforce would.
@@ -196,6 +213,7 @@ func (s *Sim) sfCheckQueryLocked(q *soqlQuery) (string, string) {
 			return "INVALID_FIELD", noSuchColumn(c.Field, obj)
 		}
 		q.Where[i].Field = canon
+		q.Where[i].Exact = canon == "Id" || strings.HasSuffix(canon, "Id")
 		if sfIsDateTime(canon) {
 			for _, v := range c.Values {
 				if v.Kind != "datetime" && v.Kind != "null" {
@@ -295,7 +313,7 @@ func (s *Sim) sfPageLocked(w http.ResponseWriter, c *sfCursor) {
 		writeJSON(w, http.StatusOK, omap{{"totalSize", c.total}, {"done", true}, {"records", []any{}}})
 		return
 	}
-	want := sfPageSize
+	want := c.batch
 	if c.q.Limit > 0 {
 		want = min(want, c.q.Limit-c.served)
 	}
@@ -318,7 +336,6 @@ func (s *Sim) sfPageLocked(w http.ResponseWriter, c *sfCursor) {
 	if more {
 		s.cursorSeq++
 		loc := fmt.Sprintf("01g8d%010d-%d", s.cursorSeq, c.served)
-		s.cursors[loc] = c
 		s.cursorOrder = append(s.cursorOrder, loc)
 		if len(s.cursorOrder) > 10000 {
 			delete(s.cursors, s.cursorOrder[0])
@@ -328,7 +345,6 @@ func (s *Sim) sfPageLocked(w http.ResponseWriter, c *sfCursor) {
 		if c.all {
 			kind = "queryAll"
 		}
-		// each page gets its own cursor copy so a retried page answers the same
 		cp := *c
 		s.cursors[loc] = &cp
 		out = append(out, kv{"nextRecordsUrl", "/services/data/" + c.version + "/" + kind + "/" + loc})
@@ -362,14 +378,14 @@ func sfCompare(v any, c soqlCond) bool {
 	switch c.Op {
 	case "IN":
 		for _, x := range c.Values {
-			if cmpValue(v, x) == 0 {
+			if cmpValue(v, x, c.Exact) == 0 {
 				return true
 			}
 		}
 		return false
 	case "NOTIN":
 		for _, x := range c.Values {
-			if cmpValue(v, x) == 0 {
+			if cmpValue(v, x, c.Exact) == 0 {
 				return false
 			}
 		}
@@ -378,7 +394,7 @@ func sfCompare(v any, c soqlCond) bool {
 		sv, _ := v.(string)
 		return likeMatch(strings.ToLower(sv), strings.ToLower(c.Values[0].S))
 	}
-	d := cmpValue(v, c.Values[0])
+	d := cmpValue(v, c.Values[0], c.Exact)
 	switch c.Op {
 	case "=":
 		return d == 0
@@ -397,7 +413,7 @@ func sfCompare(v any, c soqlCond) bool {
 }
 
 // cmpValue compares a record value with a literal: -1, 0, 1, or 2 when incomparable.
-func cmpValue(v any, x soqlValue) int {
+func cmpValue(v any, x soqlValue, exact bool) int {
 	if x.Kind == "null" {
 		if v == nil {
 			return 0
@@ -453,6 +469,9 @@ func cmpValue(v any, x soqlValue) int {
 		return 2
 	}
 	sv := fmt.Sprint(v)
+	if exact {
+		return strings.Compare(sv, x.S)
+	}
 	return strings.Compare(strings.ToLower(sv), strings.ToLower(x.S))
 }
 

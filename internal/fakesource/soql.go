@@ -26,6 +26,7 @@ type soqlCond struct {
 	Field  string
 	Op     string // = != < <= > >= IN NOTIN LIKE
 	Values []soqlValue
+	Exact  bool // compare strings case-sensitively (ids, so Id > 'x' agrees with ORDER BY Id)
 }
 
 type soqlValue struct {
