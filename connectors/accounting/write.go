@@ -27,10 +27,16 @@ func entityBody(body []byte, entity string) (connectors.Record, error) {
 
 // Get implements connectors.Connector.
 func (c *Connector) Get(ctx context.Context, object, id string) (*connectors.Record, error) {
+	return c.get(ctx, object, id, false)
+}
+
+// get reads one entity; write says it serves a write and may spend the
+// budget reserved for writes.
+func (c *Connector) get(ctx context.Context, object, id string, write bool) (*connectors.Record, error) {
 	if _, err := checkEntity(object); err != nil {
 		return nil, err
 	}
-	body, err := c.do(ctx, call{method: http.MethodGet, path: path(object) + "/" + url.PathEscape(id)})
+	body, err := c.do(ctx, call{method: http.MethodGet, path: path(object) + "/" + url.PathEscape(id), write: write})
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +77,7 @@ func (c *Connector) Write(ctx context.Context, w connectors.Write) (*connectors.
 		token := w.ExpectedVersion
 		if token == "" {
 			// No version to check against: write over the current one.
-			cur, err := c.Get(ctx, w.Object, w.ID)
+			cur, err := c.get(ctx, w.Object, w.ID, true)
 			if err != nil {
 				return nil, err
 			}
@@ -95,7 +101,7 @@ func (c *Connector) Write(ctx context.Context, w connectors.Write) (*connectors.
 	if err != nil {
 		var ce *connectors.ConflictError
 		if errors.As(err, &ce) && w.ID != "" {
-			if cur, gerr := c.Get(ctx, w.Object, w.ID); gerr == nil {
+			if cur, gerr := c.get(ctx, w.Object, w.ID, true); gerr == nil {
 				return nil, &connectors.ConflictError{CurrentVersion: cur.Version, Msg: ce.Msg}
 			}
 		}

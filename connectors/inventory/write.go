@@ -16,6 +16,12 @@ import (
 // Get implements connectors.Connector. An inventory count's id is
 // "catalog_object_id:location_id".
 func (c *Connector) Get(ctx context.Context, object, id string) (*connectors.Record, error) {
+	return c.get(ctx, object, id, false)
+}
+
+// get reads one object; write says it serves a write and may spend the
+// budget reserved for writes.
+func (c *Connector) get(ctx context.Context, object, id string, write bool) (*connectors.Record, error) {
 	if _, err := knownObject(object); err != nil {
 		return nil, err
 	}
@@ -35,7 +41,7 @@ func (c *Connector) Get(ctx context.Context, object, id string) (*connectors.Rec
 		}
 		path, q = "/v2/inventory/"+url.PathEscape(obj), url.Values{"location_ids": {loc}}
 	}
-	body, err := c.do(ctx, call{method: http.MethodGet, path: path, query: q})
+	body, err := c.do(ctx, call{method: http.MethodGet, path: path, query: q, write: write})
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +130,7 @@ func (c *Connector) Write(ctx context.Context, w connectors.Write) (*connectors.
 	body, err := c.do(ctx, k)
 	if err != nil {
 		if ce, ok := asConflict(err); ok && w.ID != "" {
-			if cur, gerr := c.Get(ctx, w.Object, w.ID); gerr == nil {
+			if cur, gerr := c.get(ctx, w.Object, w.ID, true); gerr == nil {
 				return nil, &connectors.ConflictError{CurrentVersion: cur.Version, Msg: ce.Msg}
 			}
 		}

@@ -13,7 +13,9 @@ type object struct {
 }
 
 // systemFields are selected from every object.
-var systemFields = []string{"Id", "CreatedDate", "LastModifiedDate", "SystemModstamp"}
+// ExternalIDField is among them: it ties a record to the portal action
+// that created it.
+var systemFields = []string{"Id", "CreatedDate", "LastModifiedDate", "SystemModstamp", ExternalIDField}
 
 var objects = map[string]object{
 	"Account": {fields: []string{"Name", "Type", "ParentId", "Industry", "BillingStreet", "BillingCity",

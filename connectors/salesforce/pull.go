@@ -37,17 +37,19 @@ func parseStamp(s string) (time.Time, error) {
 
 func formatVersion(t time.Time) string { return t.UTC().Format(versionLayout) }
 
-// pageToken continues a pull: either a nextRecordsUrl of the current
-// query, or the (stamp, id) after which the next query starts.
-//
-// Continuing after (S, id) in (SystemModstamp, Id) order takes two
-// queries without OR: the rest of stamp S (SystemModstamp = S AND Id >
-// id), then everything after it (SystemModstamp > S). That stays exact
-// however many records share one stamp.
+// pageToken continues a pull. A pull is one SOQL query paged by the
+// server's own cursor (nextRecordsUrl), so records sharing a stamp never
+// straddle two queries. Only when the query's LIMIT cuts it short does a
+// new query start, from the last stamp seen (>=, repeating the records at
+// that stamp, which callers dedupe). If a whole query shared one stamp,
+// the next goes on by Id within that stamp (SystemModstamp = S AND Id >
+// id), then past it (SystemModstamp > S).
 type pageToken struct {
-	Next   string    `json:"n,omitempty"`
-	After  time.Time `json:"a,omitzero"`
-	AfterI string    `json:"i,omitempty"` // set: the rest of stamp After; empty: stamps after After
+	Next   string    `json:"n,omitempty"` // nextRecordsUrl of the current query
+	From   time.Time `json:"f,omitzero"`  // the next query's SystemModstamp >=
+	After  time.Time `json:"a,omitzero"`  // the next query's stamp for the Id fallback
+	AfterI string    `json:"i,omitempty"` // set: rest of stamp After; empty: stamps after After
+	First  time.Time `json:"s,omitzero"`  // first stamp of the current query
 	Max    time.Time `json:"m,omitzero"`
 	Count  int       `json:"c,omitempty"` // records of the current query so far
 }
@@ -77,17 +79,20 @@ type queryResult struct {
 	Records        []json.RawMessage `json:"records"`
 }
 
-// Pull implements connectors.Connector. The first page of an incremental
-// pull also carries the deletions since the cursor (minus the overlap).
+// Pull implements connectors.Connector. PullRequest.Limit asks for a
+// batch size (Salesforce honours 200 to 2000); the first page of an
+// incremental pull also carries the deletions since the cursor (minus the
+// overlap).
 func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*connectors.Page, error) {
 	fields, err := c.selectFields(req.Object)
 	if err != nil {
 		return nil, err
 	}
-	limit := req.Limit
-	if limit <= 0 {
-		limit = c.opts.PageSize
+	batch := req.Limit
+	if batch <= 0 {
+		batch = c.opts.PageSize
 	}
+	batch = min(max(batch, 200), 2000)
 	var since time.Time
 	if req.Cursor != "" {
 		cur, err := parseStamp(req.Cursor)
@@ -96,7 +101,7 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 		}
 		since = cur.Add(-c.opts.Overlap)
 	}
-	var tok pageToken
+	tok := pageToken{From: since}
 	if req.Page != "" {
 		if tok, err = decodeToken(req.Page); err != nil {
 			return nil, err
@@ -105,27 +110,20 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 		tok.Max = mustStamp(req.Cursor)
 	}
 
+	r := request{method: http.MethodGet, path: tok.Next,
+		header: http.Header{"Sforce-Query-Options": {fmt.Sprintf("batchSize=%d", batch)}}}
+	if tok.Next == "" {
+		r.path = "/query"
+		r.query = url.Values{"q": {buildSOQL(req.Object, fields, tok.From, tok.After, tok.AfterI, c.opts.QueryLimit)}}
+		tok.Count, tok.First = 0, time.Time{}
+	}
+	_, body, err := c.do(ctx, r)
+	if err != nil {
+		return nil, err
+	}
 	var qr queryResult
-	if tok.Next != "" {
-		// nextRecordsUrl continues the query this token came from; the
-		// token keeps After/AfterI of that query for what follows it.
-		_, body, err := c.do(ctx, request{method: http.MethodGet, path: tok.Next})
-		if err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(body, &qr); err != nil {
-			return nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("salesforce: decode query page: %w", err))
-		}
-	} else {
-		soql := buildSOQL(req.Object, fields, since, tok.After, tok.AfterI, limit)
-		_, body, err := c.do(ctx, request{method: http.MethodGet, path: "/query", query: url.Values{"q": {soql}}})
-		if err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(body, &qr); err != nil {
-			return nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("salesforce: decode query: %w", err))
-		}
-		tok.Count = 0
+	if err := json.Unmarshal(body, &qr); err != nil {
+		return nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("salesforce: decode query: %w", err))
 	}
 
 	page := &connectors.Page{Records: make([]connectors.Record, 0, len(qr.Records))}
@@ -138,6 +136,9 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 		page.Records = append(page.Records, rec)
 		if rec.Modified.After(tok.Max) {
 			tok.Max = rec.Modified
+		}
+		if tok.Count == 0 && len(page.Records) == 1 {
+			tok.First = rec.Modified
 		}
 		last = rec
 	}
@@ -153,15 +154,13 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 	case !qr.Done && qr.NextRecordsURL != "":
 		tok.Next = qr.NextRecordsURL
 		page.Next = tok.encode()
-	case tok.Count >= limit && last.ID != "":
-		// The LIMIT cut the query short: continue with the rest of the last
-		// record's stamp.
-		next := pageToken{After: last.Modified, AfterI: last.ID, Max: tok.Max}
-		page.Next = next.encode()
+	case tok.Count >= c.opts.QueryLimit && last.ID != "" && tok.First.Equal(last.Modified):
+		// More records share one stamp than a query returns.
+		page.Next = pageToken{After: last.Modified, AfterI: last.ID, Max: tok.Max}.encode()
+	case tok.Count >= c.opts.QueryLimit && last.ID != "":
+		page.Next = pageToken{From: last.Modified, Max: tok.Max}.encode()
 	case tok.AfterI != "":
-		// The rest of stamp After is done; go on with later stamps.
-		next := pageToken{After: tok.After, Max: tok.Max}
-		page.Next = next.encode()
+		page.Next = pageToken{After: tok.After, Max: tok.Max}.encode()
 	}
 	if !tok.Max.IsZero() {
 		page.Cursor = formatVersion(tok.Max)

@@ -31,8 +31,12 @@ type Options struct {
 	// Overlap is how far before the cursor an incremental pull starts, to
 	// catch records that share a stamp or become visible late (default 5m).
 	Overlap time.Duration
-	// PageSize is the SOQL LIMIT of one query (default 2000).
+	// PageSize is the batch size asked of the server per page (default
+	// 2000; Salesforce honours 200 to 2000).
 	PageSize int
+	// QueryLimit is the SOQL LIMIT of one query (default 50000); a pull
+	// that reaches it goes on with a new query from the last stamp.
+	QueryLimit int
 	// Fields overrides the selected fields per object.
 	Fields map[string][]string
 	// Now is the clock for getDeleted's end (default time.Now).
@@ -70,6 +74,9 @@ func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
 	}
 	if opts.PageSize <= 0 {
 		opts.PageSize = 2000
+	}
+	if opts.QueryLimit <= 0 {
+		opts.QueryLimit = 50000
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

@@ -13,10 +13,17 @@ import (
 
 // Get implements connectors.Connector.
 func (c *Connector) Get(ctx context.Context, object, id string) (*connectors.Record, error) {
+	return c.get(ctx, object, id, false)
+}
+
+// get reads one record; write says it serves a write (a read-back or a
+// conflict's current version) and may spend the budget reserved for
+// writes.
+func (c *Connector) get(ctx context.Context, object, id string, write bool) (*connectors.Record, error) {
 	if _, err := c.selectFields(object); err != nil {
 		return nil, err
 	}
-	_, body, err := c.do(ctx, request{method: http.MethodGet, path: "/sobjects/" + object + "/" + url.PathEscape(id)})
+	_, body, err := c.do(ctx, request{method: http.MethodGet, path: "/sobjects/" + object + "/" + url.PathEscape(id), write: write})
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +112,7 @@ func (c *Connector) update(ctx context.Context, w connectors.Write) (*connectors
 	if _, _, err := c.do(ctx, r); err != nil {
 		var ce *connectors.ConflictError
 		if errors.As(err, &ce) {
-			if cur, gerr := c.Get(ctx, w.Object, w.ID); gerr == nil {
+			if cur, gerr := c.get(ctx, w.Object, w.ID, true); gerr == nil {
 				return nil, &connectors.ConflictError{CurrentVersion: cur.Version, Msg: ce.Msg}
 			}
 		}
@@ -132,7 +139,7 @@ func (c *Connector) delete(ctx context.Context, w connectors.Write) (*connectors
 // the result just lacks the version, and the next pull brings it.
 func (c *Connector) result(ctx context.Context, object, id string, created bool) (*connectors.WriteResult, error) {
 	res := &connectors.WriteResult{ID: id, Created: created}
-	rec, err := c.Get(ctx, object, id)
+	rec, err := c.get(ctx, object, id, true)
 	if err != nil {
 		c.log.WarnContext(ctx, "read back after write failed", "connection", c.conn.Name, "object", object, "error", err)
 		return res, nil
