@@ -39,9 +39,11 @@ func Harness() conntest.Harness {
 			// simulator's batches are 2000 records.
 			return salesforce.NewWithOptions(deps, salesforce.Options{Now: now, QueryLimit: 40})
 		},
-		Pull:        conntest.Object{Name: "Case", Sim: "Case"},
-		CreateSim:   caseFields,
-		EditSim:     func(i int) map[string]any { return map[string]any{"Status": "Working", "Subject": fmt.Sprintf("Edited %d", i)} },
+		Pull:      conntest.Object{Name: "Case", Sim: "Case"},
+		CreateSim: caseFields,
+		EditSim: func(i int) map[string]any {
+			return map[string]any{"Status": "Working", "Subject": fmt.Sprintf("Edited %d", i)}
+		},
 		Delete:      conntest.Object{Name: "Case", Sim: "Case"},
 		Write:       conntest.Object{Name: "Case", Sim: "Case"},
 		WriteCreate: func(sim *fakesource.Sim) map[string]any { return caseFields(sim, 99) },
