@@ -5,6 +5,8 @@
 package dbsqlc
 
 import (
+	"net/netip"
+
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -13,6 +15,94 @@ type AccountXref struct {
 	Key       string `json:"key"`
 	Value     string `json:"value"`
 	AccountID string `json:"account_id"`
+}
+
+type AuditChainHead struct {
+	TenantID int64  `json:"tenant_id"`
+	LastSeq  int64  `json:"last_seq"`
+	LastHash []byte `json:"last_hash"`
+}
+
+type AuditEvent struct {
+	ID          int64              `json:"id"`
+	TenantID    int64              `json:"tenant_id"`
+	Seq         int64              `json:"seq"`
+	OccurredAt  pgtype.Timestamptz `json:"occurred_at"`
+	Actor       string             `json:"actor"`
+	ActorKind   string             `json:"actor_kind"`
+	AccountID   pgtype.Text        `json:"account_id"`
+	Ip          *netip.Addr        `json:"ip"`
+	UserAgent   pgtype.Text        `json:"user_agent"`
+	Action      string             `json:"action"`
+	Object      pgtype.Text        `json:"object"`
+	ObjectID    pgtype.Text        `json:"object_id"`
+	Before      []byte             `json:"before"`
+	After       []byte             `json:"after"`
+	RequestID   pgtype.Text        `json:"request_id"`
+	HashVersion int16              `json:"hash_version"`
+	PrevHash    []byte             `json:"prev_hash"`
+	Hash        []byte             `json:"hash"`
+}
+
+type AuthApiToken struct {
+	ID         int64              `json:"id"`
+	UserID     int64              `json:"user_id"`
+	Name       string             `json:"name"`
+	TokenHash  []byte             `json:"token_hash"`
+	Scopes     []string           `json:"scopes"`
+	ExpiresAt  pgtype.Timestamptz `json:"expires_at"`
+	RevokedAt  pgtype.Timestamptz `json:"revoked_at"`
+	LastUsedAt pgtype.Timestamptz `json:"last_used_at"`
+	CreatedAt  pgtype.Timestamptz `json:"created_at"`
+}
+
+type AuthLoginFailure struct {
+	ID       int64              `json:"id"`
+	TenantID int64              `json:"tenant_id"`
+	Key      string             `json:"key"`
+	At       pgtype.Timestamptz `json:"at"`
+}
+
+type AuthSession struct {
+	ID         int64              `json:"id"`
+	UserID     int64              `json:"user_id"`
+	StoreToken string             `json:"store_token"`
+	Method     string             `json:"method"`
+	Ip         string             `json:"ip"`
+	UserAgent  string             `json:"user_agent"`
+	CreatedAt  pgtype.Timestamptz `json:"created_at"`
+}
+
+type AuthUser struct {
+	ID               int64              `json:"id"`
+	TenantID         int64              `json:"tenant_id"`
+	Email            string             `json:"email"`
+	PasswordHash     pgtype.Text        `json:"password_hash"`
+	AccountID        pgtype.Text        `json:"account_id"`
+	ContactID        pgtype.Text        `json:"contact_id"`
+	Roles            []string           `json:"roles"`
+	Staff            bool               `json:"staff"`
+	SeeChildAccounts bool               `json:"see_child_accounts"`
+	Status           string             `json:"status"`
+	CreatedAt        pgtype.Timestamptz `json:"created_at"`
+	UpdatedAt        pgtype.Timestamptz `json:"updated_at"`
+	LastLoginAt      pgtype.Timestamptz `json:"last_login_at"`
+}
+
+type AuthUserToken struct {
+	ID        int64              `json:"id"`
+	UserID    int64              `json:"user_id"`
+	Purpose   string             `json:"purpose"`
+	TokenHash []byte             `json:"token_hash"`
+	ExpiresAt pgtype.Timestamptz `json:"expires_at"`
+	UsedAt    pgtype.Timestamptz `json:"used_at"`
+	CreatedAt pgtype.Timestamptz `json:"created_at"`
+}
+
+type AuthWebSession struct {
+	Token  string             `json:"token"`
+	Data   []byte             `json:"data"`
+	Expiry pgtype.Timestamptz `json:"expiry"`
 }
 
 type Record struct {
@@ -45,6 +135,7 @@ type SyncCursor struct {
 	LastSuccessAt pgtype.Timestamptz `json:"last_success_at"`
 	LastError     pgtype.Text        `json:"last_error"`
 	LastErrorAt   pgtype.Timestamptz `json:"last_error_at"`
+	FailingSince  pgtype.Timestamptz `json:"failing_since"`
 	FullPage      pgtype.Text        `json:"full_page"`
 	FullRunID     pgtype.Int8        `json:"full_run_id"`
 	UpdatedAt     pgtype.Timestamptz `json:"updated_at"`

@@ -1,0 +1,207 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/porticohq/portico/internal/store/dbsqlc"
+)
+
+// ErrUnknownTenant means Verify was asked for a tenant that does not exist.
+var ErrUnknownTenant = errors.New("audit: no such tenant")
+
+// ProblemKind classifies what verification found wrong.
+type ProblemKind string
+
+// The problems Verify reports.
+const (
+	// HashMismatch: the row's content no longer produces its stored hash:
+	// a field was edited.
+	HashMismatch ProblemKind = "hash mismatch"
+	// PrevHashMismatch: the row does not link to the row before it: a row
+	// was replaced, inserted, or edited together with its hash.
+	PrevHashMismatch ProblemKind = "prev_hash mismatch"
+	// Gap: sequence numbers are missing before this row: rows were deleted.
+	Gap ProblemKind = "gap"
+	// HeadMismatch: the chain head disagrees with the last row: rows were
+	// deleted from the end, or the head was edited.
+	HeadMismatch ProblemKind = "head mismatch"
+	// UnknownVersion: the row names a hash encoding this binary lacks.
+	UnknownVersion ProblemKind = "unknown hash version"
+)
+
+// Problem is one broken link, naming the row it was found at.
+type Problem struct {
+	Tenant     string // slug
+	ID         int64  // 0 when the tenant has no rows left at all
+	Seq        int64
+	OccurredAt time.Time
+	Action     string
+	Kind       ProblemKind
+	Detail     string
+}
+
+func (p Problem) String() string {
+	if p.ID == 0 {
+		return fmt.Sprintf("tenant %s: %s: %s", p.Tenant, p.Kind, p.Detail)
+	}
+	return fmt.Sprintf("tenant %s: event id %d (seq %d, %s, %s): %s: %s",
+		p.Tenant, p.ID, p.Seq, p.OccurredAt.UTC().Format(time.RFC3339Nano), p.Action, p.Kind, p.Detail)
+}
+
+// TenantChain summarises one verified tenant chain.
+type TenantChain struct {
+	Tenant   string
+	Events   int64
+	HeadSeq  int64
+	HeadHash []byte // hex-print and keep it elsewhere to anchor the chain
+}
+
+// Report is the outcome of Verify. The log is intact when Problems is
+// empty.
+type Report struct {
+	Events   int64
+	Chains   []TenantChain
+	Problems []Problem
+}
+
+// Beginner starts transactions: a *pgxpool.Pool or *pgx.Conn.
+type Beginner interface {
+	BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
+}
+
+// verifyPage bounds the rows held in memory at once.
+const verifyPage = 1000
+
+// Verify recomputes the hash chain of one tenant (by slug), or of every
+// tenant when slug is empty, from one consistent snapshot. It returns an
+// error only when it could not check; what it found is in the Report.
+func Verify(ctx context.Context, db Beginner, slug string) (Report, error) {
+	var rep Report
+	tx, err := db.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return rep, fmt.Errorf("audit: verify: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+
+	q := dbsqlc.New()
+	tenants, err := q.AuditTenants(ctx, tx)
+	if err != nil {
+		return rep, fmt.Errorf("audit: verify: listing tenants: %w", err)
+	}
+	found := false
+	for _, t := range tenants {
+		if slug != "" && t.Slug != slug {
+			continue
+		}
+		found = true
+		chain, problems, err := verifyTenant(ctx, q, tx, t.ID, t.Slug)
+		if err != nil {
+			return rep, err
+		}
+		rep.Events += chain.Events
+		rep.Chains = append(rep.Chains, chain)
+		rep.Problems = append(rep.Problems, problems...)
+	}
+	if slug != "" && !found {
+		return rep, fmt.Errorf("%w: %q", ErrUnknownTenant, slug)
+	}
+	return rep, nil
+}
+
+func verifyTenant(ctx context.Context, q *dbsqlc.Queries, tx pgx.Tx, tenantID int64, slug string) (TenantChain, []Problem, error) {
+	chain := TenantChain{Tenant: slug}
+	var problems []Problem
+	at := func(r dbsqlc.AuditChainPageRow, kind ProblemKind, format string, args ...any) {
+		problems = append(problems, Problem{
+			Tenant: slug, ID: r.ID, Seq: r.Seq, OccurredAt: r.OccurredAt.Time, Action: r.Action,
+			Kind: kind, Detail: fmt.Sprintf(format, args...),
+		})
+	}
+
+	prevHash := make([]byte, 32)
+	var last *dbsqlc.AuditChainPageRow
+	for {
+		afterSeq := int64(0)
+		if last != nil {
+			afterSeq = last.Seq
+		}
+		rows, err := q.AuditChainPage(ctx, tx, dbsqlc.AuditChainPageParams{TenantID: tenantID, AfterSeq: afterSeq, MaxRows: verifyPage})
+		if err != nil {
+			return chain, nil, fmt.Errorf("audit: verify: reading tenant %s: %w", slug, err)
+		}
+		for i := range rows {
+			r := rows[i]
+			chain.Events++
+			switch {
+			case last == nil && r.Seq != 1:
+				at(r, Gap, "events seq 1..%d are missing before it (deleted?)", r.Seq-1)
+			case last != nil && r.Seq != last.Seq+1:
+				at(r, Gap, "events seq %d..%d are missing between it and event id %d (deleted?)", last.Seq+1, r.Seq-1, last.ID)
+			case !bytes.Equal(r.PrevHash, prevHash):
+				if last == nil {
+					at(r, PrevHashMismatch, "the first event's prev_hash is %x, not zero", r.PrevHash)
+				} else {
+					at(r, PrevHashMismatch, "prev_hash %x does not match the hash %x of event id %d", r.PrevHash, prevHash, last.ID)
+				}
+			}
+			if r.HashVersion != 1 {
+				at(r, UnknownVersion, "hash_version %d", r.HashVersion)
+			} else if got := hashV1(rowContent(tenantID, r)); !bytes.Equal(got, r.Hash) {
+				at(r, HashMismatch, "stored hash %x, content hashes to %x: the row was edited", r.Hash, got)
+			}
+			prevHash = r.Hash
+			last = &rows[i]
+		}
+		if len(rows) < verifyPage {
+			break
+		}
+	}
+
+	head, err := q.AuditChainHead(ctx, tx, tenantID)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		if last != nil {
+			at(*last, HeadMismatch, "the tenant has events but no chain head")
+		}
+		return chain, problems, nil
+	case err != nil:
+		return chain, nil, fmt.Errorf("audit: verify: reading the head of tenant %s: %w", slug, err)
+	}
+	chain.HeadSeq, chain.HeadHash = head.LastSeq, head.LastHash
+	switch {
+	case last == nil && head.LastSeq > 0:
+		problems = append(problems, Problem{Tenant: slug, Kind: HeadMismatch,
+			Detail: fmt.Sprintf("the chain head is at seq %d but no events remain (deleted?)", head.LastSeq)})
+	case last == nil:
+	case head.LastSeq > last.Seq:
+		at(*last, Gap, "events seq %d..%d after it are missing (deleted from the end?)", last.Seq+1, head.LastSeq)
+	case head.LastSeq != last.Seq || !bytes.Equal(head.LastHash, last.Hash):
+		at(*last, HeadMismatch, "the chain head (seq %d, hash %x) does not match the last event", head.LastSeq, head.LastHash)
+	}
+	return chain, problems, nil
+}
+
+func rowContent(tenantID int64, r dbsqlc.AuditChainPageRow) chainRow {
+	return chainRow{
+		TenantID: tenantID, Seq: r.Seq, OccurredAt: r.OccurredAt.Time,
+		Actor: r.Actor, ActorKind: r.ActorKind, AccountID: textPtr(r.AccountID),
+		IP: r.Ip, UserAgent: textPtr(r.UserAgent), Action: r.Action,
+		Object: textPtr(r.Object), ObjectID: textPtr(r.ObjectID),
+		Before: r.Before, After: r.After, RequestID: textPtr(r.RequestID),
+		PrevHash: r.PrevHash,
+	}
+}
+
+func textPtr(t pgtype.Text) *string {
+	if !t.Valid {
+		return nil
+	}
+	return &t.String
+}
