@@ -85,6 +85,9 @@ CREATE TABLE sync_cursor (
     last_success_at timestamptz,
     last_error   text,
     last_error_at timestamptz,
+    -- Set by the first failure after a success, cleared by a success:
+    -- records show "source unavailable since" from it.
+    failing_since timestamptz,
     -- A full resync in progress resumes from here.
     full_page    text,
     full_run_id  bigint,
@@ -110,3 +113,9 @@ CREATE TABLE sync_run (
     error        text
 );
 CREATE INDEX sync_run_latest_idx ON sync_run (tenant_id, connection, object, started_at DESC);
+
+-- The API reads freshness from the cursors: those columns, its tenant only.
+ALTER TABLE sync_cursor ENABLE ROW LEVEL SECURITY;
+CREATE POLICY sync_cursor_tenant ON sync_cursor FOR SELECT TO portico_api
+    USING (tenant_id = nullif(current_setting('portico.tenant_id', true), '')::bigint);
+GRANT SELECT (tenant_id, connection, object, synced_through, failing_since) ON sync_cursor TO portico_api;

@@ -58,7 +58,7 @@ func (q *Queries) RecordCount(ctx context.Context, db DBTX, arg RecordCountParam
 }
 
 const recordGet = `-- name: RecordGet :one
-SELECT r.tenant_id, r.connection, r.object, r.source_id, r.source_object, r.owner_account, r.owner_ref_key, r.owner_ref_value, r.owner_contact, r.hidden, r.status, r.data, r.raw, r.source_version, r.source_modified, r.synced_at, r.mapping_hash, r.deleted_at, c.synced_through
+SELECT r.tenant_id, r.connection, r.object, r.source_id, r.source_object, r.owner_account, r.owner_ref_key, r.owner_ref_value, r.owner_contact, r.hidden, r.status, r.data, r.raw, r.source_version, r.source_modified, r.synced_at, r.mapping_hash, r.deleted_at, c.synced_through, c.failing_since
 FROM record r
 LEFT JOIN sync_cursor c
        ON c.tenant_id = r.tenant_id AND c.connection = r.connection AND c.object = r.source_object
@@ -92,6 +92,7 @@ type RecordGetRow struct {
 	MappingHash    string             `json:"mapping_hash"`
 	DeletedAt      pgtype.Timestamptz `json:"deleted_at"`
 	SyncedThrough  pgtype.Timestamptz `json:"synced_through"`
+	FailingSince   pgtype.Timestamptz `json:"failing_since"`
 }
 
 func (q *Queries) RecordGet(ctx context.Context, db DBTX, arg RecordGetParams) (RecordGetRow, error) {
@@ -122,6 +123,7 @@ func (q *Queries) RecordGet(ctx context.Context, db DBTX, arg RecordGetParams) (
 		&i.MappingHash,
 		&i.DeletedAt,
 		&i.SyncedThrough,
+		&i.FailingSince,
 	)
 	return i, err
 }

@@ -36,7 +36,7 @@ func (q *Queries) SyncCursorAdvance(ctx context.Context, db DBTX, arg SyncCursor
 const syncCursorEnsure = `-- name: SyncCursorEnsure :one
 INSERT INTO sync_cursor (tenant_id, connection, object) VALUES ($1, $2, $3)
 ON CONFLICT (tenant_id, connection, object) DO UPDATE SET tenant_id = excluded.tenant_id
-RETURNING tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, full_page, full_run_id, updated_at
+RETURNING tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, failing_since, full_page, full_run_id, updated_at
 `
 
 type SyncCursorEnsureParams struct {
@@ -57,6 +57,7 @@ func (q *Queries) SyncCursorEnsure(ctx context.Context, db DBTX, arg SyncCursorE
 		&i.LastSuccessAt,
 		&i.LastError,
 		&i.LastErrorAt,
+		&i.FailingSince,
 		&i.FullPage,
 		&i.FullRunID,
 		&i.UpdatedAt,
@@ -65,7 +66,7 @@ func (q *Queries) SyncCursorEnsure(ctx context.Context, db DBTX, arg SyncCursorE
 }
 
 const syncCursorFailed = `-- name: SyncCursorFailed :exec
-UPDATE sync_cursor SET last_error = $1, last_error_at = now()
+UPDATE sync_cursor SET last_error = $1, last_error_at = now(), failing_since = coalesce(failing_since, now())
 WHERE tenant_id = $2 AND connection = $3 AND object = $4
 `
 
@@ -111,7 +112,7 @@ func (q *Queries) SyncCursorFullProgress(ctx context.Context, db DBTX, arg SyncC
 }
 
 const syncCursorGet = `-- name: SyncCursorGet :one
-SELECT tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, full_page, full_run_id, updated_at FROM sync_cursor WHERE tenant_id = $1 AND connection = $2 AND object = $3
+SELECT tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, failing_since, full_page, full_run_id, updated_at FROM sync_cursor WHERE tenant_id = $1 AND connection = $2 AND object = $3
 `
 
 type SyncCursorGetParams struct {
@@ -132,6 +133,7 @@ func (q *Queries) SyncCursorGet(ctx context.Context, db DBTX, arg SyncCursorGetP
 		&i.LastSuccessAt,
 		&i.LastError,
 		&i.LastErrorAt,
+		&i.FailingSince,
 		&i.FullPage,
 		&i.FullRunID,
 		&i.UpdatedAt,
@@ -140,7 +142,7 @@ func (q *Queries) SyncCursorGet(ctx context.Context, db DBTX, arg SyncCursorGetP
 }
 
 const syncCursorList = `-- name: SyncCursorList :many
-SELECT tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, full_page, full_run_id, updated_at FROM sync_cursor WHERE tenant_id = $1 ORDER BY connection, object
+SELECT tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, failing_since, full_page, full_run_id, updated_at FROM sync_cursor WHERE tenant_id = $1 ORDER BY connection, object
 `
 
 func (q *Queries) SyncCursorList(ctx context.Context, db DBTX, tenantID int64) ([]SyncCursor, error) {
@@ -161,6 +163,7 @@ func (q *Queries) SyncCursorList(ctx context.Context, db DBTX, tenantID int64) (
 			&i.LastSuccessAt,
 			&i.LastError,
 			&i.LastErrorAt,
+			&i.FailingSince,
 			&i.FullPage,
 			&i.FullRunID,
 			&i.UpdatedAt,
@@ -176,7 +179,7 @@ func (q *Queries) SyncCursorList(ctx context.Context, db DBTX, tenantID int64) (
 }
 
 const syncCursorLock = `-- name: SyncCursorLock :one
-SELECT tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, full_page, full_run_id, updated_at FROM sync_cursor WHERE tenant_id = $1 AND connection = $2 AND object = $3 FOR UPDATE
+SELECT tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, failing_since, full_page, full_run_id, updated_at FROM sync_cursor WHERE tenant_id = $1 AND connection = $2 AND object = $3 FOR UPDATE
 `
 
 type SyncCursorLockParams struct {
@@ -199,6 +202,7 @@ func (q *Queries) SyncCursorLock(ctx context.Context, db DBTX, arg SyncCursorLoc
 		&i.LastSuccessAt,
 		&i.LastError,
 		&i.LastErrorAt,
+		&i.FailingSince,
 		&i.FullPage,
 		&i.FullRunID,
 		&i.UpdatedAt,
@@ -207,7 +211,7 @@ func (q *Queries) SyncCursorLock(ctx context.Context, db DBTX, arg SyncCursorLoc
 }
 
 const syncCursorSucceeded = `-- name: SyncCursorSucceeded :exec
-UPDATE sync_cursor SET synced_through = greatest(synced_through, $1), last_success_at = now(), last_error = NULL
+UPDATE sync_cursor SET synced_through = greatest(synced_through, $1), last_success_at = now(), last_error = NULL, failing_since = NULL
 WHERE tenant_id = $2 AND connection = $3 AND object = $4
 `
 

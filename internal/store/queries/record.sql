@@ -60,7 +60,7 @@ WHERE tenant_id = @tenant_id AND connection = @connection AND object = @object
 DELETE FROM record WHERE deleted_at < @before;
 
 -- name: RecordGet :one
-SELECT r.*, c.synced_through
+SELECT r.*, c.synced_through, c.failing_since
 FROM record r
 LEFT JOIN sync_cursor c
        ON c.tenant_id = r.tenant_id AND c.connection = r.connection AND c.object = r.source_object

@@ -16,11 +16,11 @@ UPDATE sync_cursor SET cursor = @cursor, updated_at = now()
 WHERE tenant_id = @tenant_id AND connection = @connection AND object = @object;
 
 -- name: SyncCursorSucceeded :exec
-UPDATE sync_cursor SET synced_through = greatest(synced_through, @synced_through), last_success_at = now(), last_error = NULL
+UPDATE sync_cursor SET synced_through = greatest(synced_through, @synced_through), last_success_at = now(), last_error = NULL, failing_since = NULL
 WHERE tenant_id = @tenant_id AND connection = @connection AND object = @object;
 
 -- name: SyncCursorFailed :exec
-UPDATE sync_cursor SET last_error = @error, last_error_at = now()
+UPDATE sync_cursor SET last_error = @error, last_error_at = now(), failing_since = coalesce(failing_since, now())
 WHERE tenant_id = @tenant_id AND connection = @connection AND object = @object;
 
 -- name: SyncCursorFullProgress :exec

@@ -1,0 +1,346 @@
+// Package records is the read API over the cache: get and list portal
+// records under an access scope, each with its freshness (synced_at, a
+// stale flag from the object's freshness target, and since when its source
+// has been unavailable). A stale read enqueues a refresh and answers at
+// once with what the cache holds (stale-while-revalidate); a fresh read
+// goes to the source first, within a short timeout, unless its breaker is
+// open. It does not decide scopes (internal/access) and does not sync
+// (internal/syncer).
+package records
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/porticohq/portico/internal/access"
+	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/syncer"
+)
+
+// ErrNotFound is returned for a record that does not exist or is outside
+// the scope: callers answer both the same way (404).
+var ErrNotFound = errors.New("records: not found")
+
+// ErrInvalid is returned for a bad list parameter; its message names it.
+var ErrInvalid = errors.New("records: invalid")
+
+// Freshness says how current a record is.
+type Freshness struct {
+	SyncedAt               time.Time  `json:"synced_at"`
+	Stale                  bool       `json:"stale"`
+	SourceUnavailableSince *time.Time `json:"source_unavailable_since"`
+}
+
+// Record is one portal record as a caller may see it.
+type Record struct {
+	ID          string         `json:"id"`
+	Object      string         `json:"object"`
+	Status      string         `json:"status,omitempty"`
+	StatusLabel string         `json:"status_label,omitempty"`
+	NextStep    string         `json:"next_step,omitempty"`
+	Fields      map[string]any `json:"fields"`
+	Account     string         `json:"account_id,omitempty"`
+	Modified    time.Time      `json:"updated_at"`
+	Version     string         `json:"version"`
+	Freshness   Freshness      `json:"freshness"`
+
+	connection   string
+	sourceObject string
+}
+
+// Health reports whether a connection's breaker refuses calls.
+type Health interface {
+	BreakerOpen(connection string) bool
+}
+
+// Options are the reader's dependencies.
+type Options struct {
+	Pool     *pgxpool.Pool
+	Mappings *mapping.Set
+	// Enqueue schedules a refresh of a stale record; nil disables it.
+	Enqueue func(ctx context.Context, args syncer.RefreshArgs) error
+	// Refresh reads one record through from the source (syncer.Refresh).
+	Refresh      func(ctx context.Context, connection, object, id string) error
+	Health       Health
+	FreshTimeout time.Duration
+	Logger       *slog.Logger
+	Now          func() time.Time
+}
+
+// Reader reads records.
+type Reader struct{ opts Options }
+
+// New returns a Reader.
+func New(opts Options) *Reader {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.FreshTimeout == 0 {
+		opts.FreshTimeout = 3 * time.Second
+	}
+	return &Reader{opts: opts}
+}
+
+// GetOptions adjust Get.
+type GetOptions struct {
+	// Fresh reads through to the source first.
+	Fresh bool
+}
+
+const selectCols = `r.connection, r.source_object, r.source_id, r.owner_account, r.data, r.source_version,
+	r.source_modified, greatest(r.synced_at, c.synced_through), c.failing_since`
+
+const fromJoin = ` FROM record r LEFT JOIN sync_cursor c
+	ON c.tenant_id = r.tenant_id AND c.connection = r.connection AND c.object = r.source_object `
+
+// Get reads one record of a portal object by id. Outside the scope it is
+// ErrNotFound, exactly as if it did not exist.
+func (rd *Reader) Get(ctx context.Context, scope access.Scope, object, id string, opts GetOptions) (*Record, error) {
+	obj, ok := rd.visibleObject(scope, object)
+	if !ok {
+		return nil, ErrNotFound
+	}
+	rec, err := rd.get(ctx, scope, obj, id)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Fresh && rd.opts.Refresh != nil && (rd.opts.Health == nil || !rd.opts.Health.BreakerOpen(rec.connection)) {
+		fctx, cancel := context.WithTimeout(ctx, rd.opts.FreshTimeout)
+		err := rd.opts.Refresh(fctx, rec.connection, rec.sourceObject, rec.ID)
+		cancel()
+		if err == nil {
+			// Re-read under the scope: the refresh may have moved it away.
+			return rd.get(ctx, scope, obj, id)
+		}
+		rd.opts.Logger.WarnContext(ctx, "fresh read fell back to the cache", slog.String("object", object), slog.String("error", err.Error()))
+		rec.Freshness.Stale = true
+		return rec, nil
+	}
+	rd.revalidate(ctx, obj, rec)
+	return rec, nil
+}
+
+func (rd *Reader) get(ctx context.Context, scope access.Scope, obj *mapping.Object, id string) (*Record, error) {
+	var rec *Record
+	err := access.Tx(ctx, rd.opts.Pool, scoped(scope, obj), func(tx pgx.Tx) error {
+		q := `SELECT ` + selectCols + fromJoin + `
+			WHERE r.tenant_id = $1 AND r.object = $2 AND r.source_id = $3
+			  AND r.deleted_at IS NULL AND NOT r.hidden`
+		args := []any{scope.TenantID, obj.Name(), id}
+		switch {
+		case obj.Public():
+			q += ` AND r.owner_account IS NULL`
+		case !scope.Staff:
+			q += ` AND r.owner_account = ANY ($4)`
+			args = append(args, scope.Accounts)
+		}
+		row := tx.QueryRow(ctx, q, args...)
+		var err error
+		rec, err = rd.scan(row, obj, scope)
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("records: %w", err)
+	}
+	return rec, nil
+}
+
+// ListOptions filter and page a list.
+type ListOptions struct {
+	Status       string    // mapped status value
+	UpdatedSince time.Time // records modified at or after
+	// Sort is "-updated_at" (default, newest first) or "updated_at".
+	Sort   string
+	Cursor string // from the previous page's Next
+	Limit  int    // 1..200, default 50
+}
+
+// Page is one page of a list.
+type Page struct {
+	Records []Record `json:"data"`
+	Next    string   `json:"next_cursor,omitempty"`
+}
+
+// List reads a page of a portal object's records within the scope.
+func (rd *Reader) List(ctx context.Context, scope access.Scope, object string, lo ListOptions) (*Page, error) {
+	obj, ok := rd.visibleObject(scope, object)
+	if !ok {
+		return &Page{Records: []Record{}}, nil
+	}
+	if lo.Limit == 0 {
+		lo.Limit = 50
+	}
+	if lo.Limit < 1 || lo.Limit > 200 {
+		return nil, fmt.Errorf("%w: limit must be between 1 and 200", ErrInvalid)
+	}
+	desc := true
+	switch lo.Sort {
+	case "", "-updated_at":
+	case "updated_at":
+		desc = false
+	default:
+		return nil, fmt.Errorf("%w: sort must be updated_at or -updated_at", ErrInvalid)
+	}
+	q := `SELECT ` + selectCols + fromJoin + `
+		WHERE r.tenant_id = $1 AND r.object = $2 AND r.deleted_at IS NULL AND NOT r.hidden`
+	args := []any{scope.TenantID, obj.Name()}
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	switch {
+	case obj.Public():
+		q += ` AND r.owner_account IS NULL`
+	case !scope.Staff:
+		q += ` AND r.owner_account = ANY (` + arg(scope.Accounts) + `)`
+	}
+	if lo.Status != "" {
+		q += ` AND r.status IS NOT NULL AND r.data->>'status' = ` + arg(lo.Status)
+	}
+	if !lo.UpdatedSince.IsZero() {
+		q += ` AND r.source_modified >= ` + arg(lo.UpdatedSince)
+	}
+	if lo.Cursor != "" {
+		at, id, err := decodeCursor(lo.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		op := ">"
+		if desc {
+			op = "<"
+		}
+		q += fmt.Sprintf(` AND (coalesce(r.source_modified, '-infinity'), r.source_id) %s (%s, %s)`, op, arg(at), arg(id))
+	}
+	dir := "ASC"
+	if desc {
+		dir = "DESC"
+	}
+	q += fmt.Sprintf(` ORDER BY coalesce(r.source_modified, '-infinity') %s, r.source_id %s LIMIT %d`, dir, dir, lo.Limit+1)
+
+	page := &Page{Records: []Record{}}
+	err := access.Tx(ctx, rd.opts.Pool, scoped(scope, obj), func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			rec, err := rd.scan(rows, obj, scope)
+			if err != nil {
+				return err
+			}
+			page.Records = append(page.Records, *rec)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("records: %w", err)
+	}
+	if len(page.Records) > lo.Limit {
+		page.Records = page.Records[:lo.Limit]
+		last := page.Records[lo.Limit-1]
+		page.Next = encodeCursor(last.Modified, last.ID)
+	}
+	for i := range page.Records {
+		rd.revalidate(ctx, obj, &page.Records[i])
+	}
+	return page, nil
+}
+
+func (rd *Reader) visibleObject(scope access.Scope, object string) (*mapping.Object, bool) {
+	obj, ok := rd.opts.Mappings.Object(object)
+	if !ok {
+		return nil, false
+	}
+	if !scope.Staff && !obj.VisibleTo(scope.Roles) {
+		return nil, false
+	}
+	return obj, true
+}
+
+// scoped narrows the scope's public objects to obj, for RLS.
+func scoped(scope access.Scope, obj *mapping.Object) access.Scope {
+	if obj.Public() {
+		scope.PublicObjects = []string{obj.Name()}
+	}
+	return scope
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func (rd *Reader) scan(row scanner, obj *mapping.Object, scope access.Scope) (*Record, error) {
+	var (
+		rec       Record
+		account   pgtype.Text
+		data      []byte
+		modified  pgtype.Timestamptz
+		synced    pgtype.Timestamptz
+		failingAt pgtype.Timestamptz
+	)
+	if err := row.Scan(&rec.connection, &rec.sourceObject, &rec.ID, &account, &data, &rec.Version, &modified, &synced, &failingAt); err != nil {
+		return nil, err
+	}
+	var m mapping.Mapped
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("records: stored %s %s: %w", obj.Name(), rec.ID, err)
+	}
+	roles := scope.Roles
+	if scope.Staff {
+		roles = []string{mapping.RoleOperatorAdmin}
+	}
+	rec.Object = obj.Name()
+	rec.Account = account.String
+	rec.Status, rec.StatusLabel, rec.NextStep = m.Status, m.StatusLabel, m.NextStep
+	rec.Fields = obj.VisibleFields(roles, m.Fields)
+	rec.Modified = modified.Time
+	rec.Freshness.SyncedAt = synced.Time
+	rec.Freshness.Stale = rd.opts.Now().Sub(synced.Time) > obj.Freshness()
+	if failingAt.Valid {
+		t := failingAt.Time
+		rec.Freshness.SourceUnavailableSince = &t
+	}
+	return &rec, nil
+}
+
+// revalidate enqueues a refresh of a stale record; the unique job
+// collapses many readers of one stale record into one refresh.
+func (rd *Reader) revalidate(ctx context.Context, obj *mapping.Object, rec *Record) {
+	if !rec.Freshness.Stale || rd.opts.Enqueue == nil {
+		return
+	}
+	err := rd.opts.Enqueue(ctx, syncer.RefreshArgs{Connection: rec.connection, Object: rec.sourceObject, ID: rec.ID})
+	if err != nil {
+		rd.opts.Logger.WarnContext(ctx, "enqueueing refresh of a stale record", slog.String("object", obj.Name()), slog.String("error", err.Error()))
+	}
+}
+
+func encodeCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
+}
+
+func decodeCursor(c string) (time.Time, string, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err == nil {
+		ts, id, ok := strings.Cut(string(raw), "|")
+		if at, perr := time.Parse(time.RFC3339Nano, ts); ok && perr == nil {
+			return at, id, nil
+		}
+	}
+	return time.Time{}, "", fmt.Errorf("%w: cursor is not one this API returned", ErrInvalid)
+}

@@ -1,0 +1,197 @@
+package records_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/internal/access"
+	"github.com/porticohq/portico/internal/dbtest"
+	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/records"
+	"github.com/porticohq/portico/internal/store"
+	"github.com/porticohq/portico/internal/syncer"
+	"github.com/porticohq/portico/mappings"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+type bundle struct {
+	pool     *pgxpool.Pool
+	set      *mapping.Set
+	reader   *records.Reader
+	mu       sync.Mutex
+	enqueued []syncer.RefreshArgs
+	now      time.Time
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	set, err := mapping.Load(mappings.FS())
+	require.NoError(t, err)
+	b := &bundle{pool: dbtest.Pool(t), set: set, now: time.Now()}
+	b.reader = records.New(records.Options{
+		Pool: b.pool, Mappings: set,
+		Enqueue: func(_ context.Context, a syncer.RefreshArgs) error {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			b.enqueued = append(b.enqueued, a)
+			return nil
+		},
+		Now: func() time.Time { return b.now },
+	})
+	return b
+}
+
+// addCases stores n cases of account through the real mapping.
+func (b *bundle) addCases(t *testing.T, account string, n int, prefix string) []string {
+	t.Helper()
+	obj, ok := b.set.BySource("salesforce", "Case")
+	require.True(t, ok)
+	var rows []store.Row
+	var ids []string
+	for i := range n {
+		id := fmt.Sprintf("%s%03d", prefix, i)
+		mod := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute)
+		raw, _ := json.Marshal(map[string]any{
+			"attributes": map[string]any{"type": "Case"}, "Id": id, "CaseNumber": fmt.Sprint(1000 + i),
+			"Subject": "Printer " + id, "Status": "Working", "Priority": "High", "AccountId": account,
+			"ContactId": "003" + account, "SystemModstamp": mod.Format("2006-01-02T15:04:05.000+0000"),
+			"LastModifiedDate": mod.Format("2006-01-02T15:04:05.000+0000"), "Description": "secret internal text",
+		})
+		row, err := syncer.MapRecord(obj, connectors.Record{Object: "Case", ID: id, Version: mod.String(), Modified: mod, Raw: raw})
+		require.NoError(t, err)
+		rows = append(rows, row)
+		ids = append(ids, id)
+	}
+	_, err := store.UpsertRows(context.Background(), b.pool, store.Page{TenantID: 1, Connection: "salesforce", Object: "case", SourceObject: "Case", MappingHash: obj.Hash()}, rows)
+	require.NoError(t, err)
+	return ids
+}
+
+func member(accounts ...string) access.Scope {
+	return access.Scope{TenantID: 1, Accounts: accounts, Roles: []string{"member"}}
+}
+
+func TestGetIsScoped(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	mine := b.addCases(t, "ACC1", 2, "500A")
+	theirs := b.addCases(t, "ACC2", 2, "500B")
+
+	rec, err := b.reader.Get(ctx, member("ACC1"), "case", mine[0], records.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, "Printer "+mine[0], rec.Fields["subject"])
+	require.NotEmpty(t, rec.StatusLabel)
+	require.NotEmpty(t, rec.NextStep)
+	require.False(t, rec.Freshness.SyncedAt.IsZero())
+	require.False(t, rec.Freshness.Stale)
+
+	for _, id := range []string{theirs[0], "500DOESNOTEXIST"} {
+		_, err = b.reader.Get(ctx, member("ACC1"), "case", id, records.GetOptions{})
+		require.ErrorIs(t, err, records.ErrNotFound, "foreign and missing ids look the same")
+	}
+	billing := access.Scope{TenantID: 1, Accounts: []string{"ACC1"}, Roles: []string{"billing"}}
+	_, err = b.reader.Get(ctx, billing, "case", mine[0], records.GetOptions{})
+	require.ErrorIs(t, err, records.ErrNotFound, "billing users do not see cases")
+	page, err := b.reader.List(ctx, billing, "case", records.ListOptions{})
+	require.NoError(t, err)
+	require.Empty(t, page.Records)
+
+	other := member("ACC1")
+	other.TenantID = 2
+	_, err = b.reader.Get(ctx, other, "case", mine[0], records.GetOptions{})
+	require.ErrorIs(t, err, records.ErrNotFound, "another tenant")
+}
+
+func TestListPagesWithoutGapsOrForeignRecords(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	mine := b.addCases(t, "ACC1", 23, "500A")
+	b.addCases(t, "ACC2", 10, "500B")
+
+	seen := map[string]bool{}
+	cursor := ""
+	pages := 0
+	var prev time.Time
+	for {
+		page, err := b.reader.List(ctx, member("ACC1"), "case", records.ListOptions{Limit: 5, Cursor: cursor})
+		require.NoError(t, err)
+		pages++
+		for _, r := range page.Records {
+			require.False(t, seen[r.ID], "no duplicates across pages")
+			seen[r.ID] = true
+			require.Equal(t, "ACC1", r.Account)
+			if !prev.IsZero() {
+				require.False(t, r.Modified.After(prev), "newest first")
+			}
+			prev = r.Modified
+		}
+		if page.Next == "" {
+			break
+		}
+		cursor = page.Next
+	}
+	require.Len(t, seen, len(mine))
+	require.Equal(t, 5, pages)
+
+	_, err := b.reader.List(ctx, member("ACC1"), "case", records.ListOptions{Cursor: "garbage"})
+	require.ErrorIs(t, err, records.ErrInvalid)
+	_, err = b.reader.List(ctx, member("ACC1"), "case", records.ListOptions{Limit: 1000})
+	require.ErrorIs(t, err, records.ErrInvalid)
+	page, err := b.reader.List(ctx, member("ACC1"), "case", records.ListOptions{Status: "closed"})
+	require.NoError(t, err)
+	require.Empty(t, page.Records, "status filter")
+	page, err = b.reader.List(ctx, member("ACC1"), "case", records.ListOptions{UpdatedSince: time.Date(2026, 1, 1, 0, 20, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	require.Len(t, page.Records, 3, "updated since")
+}
+
+func TestStaleReadEnqueuesRefreshAndSaysSo(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	ids := b.addCases(t, "ACC1", 1, "500A")
+	b.now = time.Now().Add(10 * time.Minute) // past the case's freshness target
+
+	rec, err := b.reader.Get(ctx, member("ACC1"), "case", ids[0], records.GetOptions{})
+	require.NoError(t, err)
+	require.True(t, rec.Freshness.Stale)
+	require.Equal(t, []syncer.RefreshArgs{{Connection: "salesforce", Object: "Case", ID: ids[0]}}, b.enqueued)
+
+	_, err = b.pool.Exec(ctx, `INSERT INTO sync_cursor (tenant_id, connection, object, failing_since) VALUES (1, 'salesforce', 'Case', now() - interval '1 minute')`)
+	require.NoError(t, err)
+	rec, err = b.reader.Get(ctx, member("ACC1"), "case", ids[0], records.GetOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, rec.Freshness.SourceUnavailableSince)
+}
+
+func TestFieldVisibilityPerRole(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	obj, _ := b.set.Object("account")
+	raw, _ := json.Marshal(map[string]any{"Id": "001X", "Name": "Acme", "QuickBooks_Customer_Id__c": "58", "SystemModstamp": "2026-01-01T00:00:00.000+0000"})
+	row, err := syncer.MapRecord(obj, connectors.Record{Object: "Account", ID: "001X", Version: "1", Raw: raw})
+	require.NoError(t, err)
+	_, err = store.UpsertRows(ctx, b.pool, store.Page{TenantID: 1, Connection: "salesforce", Object: "account", SourceObject: "Account", MappingHash: obj.Hash()}, []store.Row{row})
+	require.NoError(t, err)
+
+	rec, err := b.reader.Get(ctx, member("001X"), "account", "001X", records.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, "Acme", rec.Fields["name"])
+	require.NotContains(t, rec.Fields, "accounting_customer_id", "an admin-only field is removed before serialisation")
+	admin := access.Scope{TenantID: 1, Accounts: []string{"001X"}, Roles: []string{"account_admin"}}
+	rec, err = b.reader.Get(ctx, admin, "account", "001X", records.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, "58", rec.Fields["accounting_customer_id"])
+}
