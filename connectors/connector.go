@@ -6,6 +6,7 @@
 package connectors
 
 import (
+	"errors"
 	"context"
 	"encoding/json"
 	"time"
@@ -120,11 +121,23 @@ type WriteResult struct {
 }
 
 // WebhookVerifier is implemented by connectors whose source pushes change
-// notices. It checks the request's signature and returns the changed
-// records' objects and ids.
+// notices. It checks the request's signature against the connection's
+// webhook secret and returns the changed records' objects and ids. A bad
+// or missing signature is ErrAuthExpired-free: it returns ErrInvalidSignature.
 type WebhookVerifier interface {
-	VerifyWebhook(ctx context.Context, header map[string][]string, body []byte) ([]Change, error)
+	VerifyWebhook(ctx context.Context, req WebhookRequest) ([]Change, error)
 }
+
+// WebhookRequest is one inbound notice. URL is the public URL the source
+// posted to: Square-style signatures cover it.
+type WebhookRequest struct {
+	URL    string
+	Header map[string][]string
+	Body   []byte
+}
+
+// ErrInvalidSignature means a webhook's signature did not verify.
+var ErrInvalidSignature = errors.New("webhook signature does not verify")
 
 // Change is one record named by a webhook.
 type Change struct {
