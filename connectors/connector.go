@@ -6,9 +6,9 @@
 package connectors
 
 import (
-	"errors"
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 )
 
