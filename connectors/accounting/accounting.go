@@ -230,21 +230,37 @@ func (c *Connector) do(ctx context.Context, k call) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	for attempt := 0; ; attempt++ {
+	retry := config.DefaultConnection(c.conn).Retry
+	renewed, throttled := false, 0
+	for {
 		resp, body, err := c.send(ctx, k, tok, payload)
 		if err != nil {
 			return nil, err
 		}
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
+		if resp.StatusCode == http.StatusUnauthorized && !renewed {
+			renewed = true
 			if tok, err = c.renew(ctx, tok); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		if err := classify(resp, body); err != nil {
-			return nil, fmt.Errorf("accounting: %s %s: %w", k.method, k.path, err)
+		err = classify(resp, body)
+		if err == nil {
+			return body, nil
 		}
-		return body, nil
+		// QuickBooks also throttles with 403 (fault 3001), which the shared
+		// client cannot tell from a refusal without reading the body; treat
+		// it as the 429 it means.
+		var rl *connectors.RateLimitedError
+		if resp.StatusCode == http.StatusForbidden && errors.As(err, &rl) && (k.method == http.MethodGet || k.idem) &&
+			throttled < retry.Max && rl.RetryAfter <= retry.WaitMax {
+			throttled++
+			if werr := sleep(ctx, rl.RetryAfter); werr != nil {
+				return nil, werr
+			}
+			continue
+		}
+		return nil, fmt.Errorf("accounting: %s %s: %w", k.method, k.path, err)
 	}
 }
 
@@ -288,4 +304,15 @@ func (c *Connector) send(ctx context.Context, k call, tok string, payload []byte
 		return nil, nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("accounting: read body: %w", err))
 	}
 	return resp, data, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

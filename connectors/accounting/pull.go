@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,14 +55,22 @@ func checkEntity(name string) (entity, error) {
 }
 
 // pageToken continues a pull. QuickBooks pages by position, and a record
-// edited mid-pull moves to the end and shifts every later position, so
-// each page starts a fresh query at the last stamp seen and skips the
-// records already returned at exactly that stamp.
+// edited mid-pull moves to the end and shifts every later position. So
+// each page starts a fresh query at the last stamp seen (S), a few
+// positions before where the previous page ended, and finds the last
+// record it returned there: whatever shifted, the records after it are
+// the new ones. When that record is gone (edited away, or shifted out of
+// reach), the page reads stamp S from its start again; repeats are
+// harmless, skips are not.
 type pageToken struct {
-	Stamp time.Time `json:"s"`
-	Seen  int       `json:"k"`
+	Stamp time.Time `json:"s,omitzero"`  // the query's MetaData.LastUpdatedTime >=
+	Seen  int       `json:"k,omitempty"` // position of the last record returned, counted from the start of S
+	Last  string    `json:"l,omitempty"` // its id
 	Max   time.Time `json:"m,omitzero"`
 }
+
+// rewind is how many positions before the last one a page re-reads.
+func rewind(limit int) int { return min(5, (limit-1)/2) }
 
 func (t pageToken) encode() string {
 	b, _ := json.Marshal(t)
@@ -167,30 +176,50 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 			return nil, err
 		}
 	}
-	body, err := c.do(ctx, call{method: http.MethodGet, path: "/query",
-		query: url.Values{"query": {buildQuery(req.Object, tok.Stamp, tok.Seen+1, limit)}}})
+	start := 1
+	if tok.Seen > 0 {
+		start = max(1, tok.Seen+1-rewind(limit))
+	}
+	recs, err := c.query(ctx, req.Object, tok.Stamp, start, limit)
 	if err != nil {
 		return nil, err
 	}
-	items, err := queryItems(body, req.Object)
-	if err != nil {
-		return nil, err
-	}
-	page := &connectors.Page{Records: make([]connectors.Record, 0, len(items))}
-	next := pageToken{Stamp: tok.Stamp, Seen: tok.Seen, Max: tok.Max}
-	for _, raw := range items {
-		rec, err := toRecord(req.Object, raw)
-		if err != nil {
-			return nil, err
+	full := len(recs) >= limit
+	skip := 0
+	if tok.Last != "" {
+		j := slices.IndexFunc(recs, func(r connectors.Record) bool { return r.ID == tok.Last })
+		switch {
+		case j >= 0:
+			skip = j + 1
+		case start > 1:
+			start = 1
+			if recs, err = c.query(ctx, req.Object, tok.Stamp, 1, limit); err != nil {
+				return nil, err
+			}
+			full = len(recs) >= limit
 		}
-		page.Records = append(page.Records, rec)
+	}
+	page := &connectors.Page{Records: recs[skip:]}
+	next := pageToken{Stamp: tok.Stamp, Seen: tok.Seen, Last: tok.Last, Max: tok.Max}
+	for _, rec := range page.Records {
 		if rec.Modified.After(next.Max) {
 			next.Max = rec.Modified
 		}
-		if rec.Modified.Equal(next.Stamp) {
-			next.Seen++
-		} else if rec.Modified.After(next.Stamp) {
-			next.Stamp, next.Seen = rec.Modified, 1
+	}
+	if n := len(recs); n > 0 {
+		last := recs[n-1]
+		next.Last = last.ID
+		if last.Modified.Equal(tok.Stamp) {
+			next.Seen = start + n - 1
+		} else {
+			// Positions of a later stamp count from its first record here;
+			// undercounting only re-reads, never skips.
+			next.Stamp, next.Seen = last.Modified, 0
+			for _, r := range recs {
+				if r.Modified.Equal(last.Modified) {
+					next.Seen++
+				}
+			}
 		}
 	}
 	if req.Page == "" && !since.IsZero() {
@@ -199,7 +228,7 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 		}
 	}
 	// A short page is the last one.
-	if len(items) >= limit {
+	if full {
 		page.Next = next.encode()
 	}
 	page.Cursor = req.Cursor
@@ -207,6 +236,28 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 		page.Cursor = formatStamp(next.Max)
 	}
 	return page, nil
+}
+
+// query reads one page of entity from position start at stamps >= since.
+func (c *Connector) query(ctx context.Context, entity string, since time.Time, start, limit int) ([]connectors.Record, error) {
+	body, err := c.do(ctx, call{method: http.MethodGet, path: "/query",
+		query: url.Values{"query": {buildQuery(entity, since, start, limit)}}})
+	if err != nil {
+		return nil, err
+	}
+	items, err := queryItems(body, entity)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]connectors.Record, 0, len(items))
+	for _, raw := range items {
+		rec, err := toRecord(entity, raw)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, rec)
+	}
+	return recs, nil
 }
 
 // cdcWindow is how far back change data capture reaches.
