@@ -1,0 +1,210 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/porticohq/portico/internal/store/dbsqlc"
+)
+
+// APITokenPrefix starts every API token, so that scanners and log
+// filters can recognise a leaked one.
+const APITokenPrefix = "pt_"
+
+// API token scopes.
+const (
+	ScopeAdminRead   = "admin:read"
+	ScopeAdminWrite  = "admin:write"
+	ScopeSyncRun     = "sync:run"
+	ScopePortalRead  = "portal:read"
+	ScopePortalWrite = "portal:write"
+)
+
+// Scopes lists every scope; staffScopes only staff may grant.
+var (
+	Scopes      = []string{ScopeAdminRead, ScopeAdminWrite, ScopeSyncRun, ScopePortalRead, ScopePortalWrite}
+	staffScopes = []string{ScopeAdminRead, ScopeAdminWrite, ScopeSyncRun}
+)
+
+// API token lifetimes, in days.
+const (
+	DefaultAPITokenDays = 90
+	MaxAPITokenDays     = 365
+)
+
+// APIToken is an API token as listed; the secret is never shown again.
+type APIToken struct {
+	ID         int64      `json:"id"`
+	Name       string     `json:"name"`
+	Scopes     []string   `json:"scopes"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	CreatedAt  time.Time  `json:"created_at"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	// Token is set only in the answer that creates it.
+	Token string `json:"token,omitempty"`
+}
+
+func apiTokenFromRow(t dbsqlc.AuthApiToken) APIToken {
+	out := APIToken{ID: t.ID, Name: t.Name, Scopes: t.Scopes, ExpiresAt: t.ExpiresAt.Time, CreatedAt: t.CreatedAt.Time}
+	if t.RevokedAt.Valid {
+		out.RevokedAt = &t.RevokedAt.Time
+	}
+	if t.LastUsedAt.Valid {
+		out.LastUsedAt = &t.LastUsedAt.Time
+	}
+	return out
+}
+
+// tokenPrincipal authenticates an API token; a bad one gets 401 at once
+// rather than passing as anonymous, so a typo is not a silent downgrade.
+func (s *Service) tokenPrincipal(w http.ResponseWriter, r *http.Request, tok string, next http.Handler) {
+	ctx := r.Context()
+	now := s.now()
+	var row dbsqlc.AuthAPITokenLookupRow
+	err := s.asAPI(ctx, func(tx pgx.Tx) error {
+		var err error
+		row, err = q.AuthAPITokenLookup(ctx, tx, dbsqlc.AuthAPITokenLookupParams{TokenHash: tokenHash(tok), Now: ts(now)})
+		if err != nil {
+			return err
+		}
+		return q.AuthAPITokenTouch(ctx, tx, dbsqlc.AuthAPITokenTouchParams{ID: row.AuthApiToken.ID, Now: ts(now), StaleBefore: ts(now.Add(-time.Minute))})
+	})
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		writeError(w, r, http.StatusUnauthorized, "invalid_token", "the API token is unknown, revoked or expired", nil)
+		return
+	case err != nil:
+		s.internal(w, r, fmt.Errorf("api token: %w", err))
+		return
+	}
+	p := principalFromRow(row.AuthUser)
+	p.TokenID = row.AuthApiToken.ID
+	p.TokenScopes = row.AuthApiToken.Scopes
+	next.ServeHTTP(w, r.WithContext(WithPrincipal(ctx, p)))
+}
+
+type tokenCreateRequest struct {
+	Name          string   `json:"name"`
+	Scopes        []string `json:"scopes"`
+	ExpiresInDays int      `json:"expires_in_days"`
+}
+
+func (s *Service) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
+	p := PrincipalFrom(r.Context())
+	if p.ViaToken() {
+		writeError(w, r, http.StatusForbidden, "forbidden", "an API token cannot create API tokens; log in", nil)
+		return
+	}
+	var in tokenCreateRequest
+	if !decode(w, r, &in) {
+		return
+	}
+	v := &ValidationError{}
+	in.Name = strings.TrimSpace(in.Name)
+	if in.Name == "" || len(in.Name) > 100 {
+		v.add("name", "is required, at most 100 characters")
+	}
+	scopes := dedupe(in.Scopes)
+	if len(scopes) == 0 {
+		v.add("scopes", "needs at least one of %s", strings.Join(Scopes, ", "))
+	}
+	for i, sc := range scopes {
+		switch {
+		case !slices.Contains(Scopes, sc):
+			v.add(fmt.Sprintf("scopes[%d]", i), "unknown scope %q; use %s", sc, strings.Join(Scopes, ", "))
+		case slices.Contains(staffScopes, sc) && !p.Staff:
+			v.add(fmt.Sprintf("scopes[%d]", i), "scope %s is for staff users", sc)
+		}
+	}
+	days := in.ExpiresInDays
+	if days == 0 {
+		days = DefaultAPITokenDays
+	}
+	if days < 1 || days > MaxAPITokenDays {
+		v.add("expires_in_days", "must be between 1 and %d", MaxAPITokenDays)
+	}
+	if v.err() != nil {
+		writeInvalid(w, r, v)
+		return
+	}
+	now := s.now()
+	secret := APITokenPrefix + randomToken()
+	var row dbsqlc.AuthApiToken
+	ctx := r.Context()
+	err := s.asAPI(ctx, func(tx pgx.Tx) error {
+		var err error
+		row, err = q.AuthAPITokenCreate(ctx, tx, dbsqlc.AuthAPITokenCreateParams{
+			UserID: p.UserID, Name: in.Name, TokenHash: tokenHash(secret), Scopes: scopes,
+			ExpiresAt: ts(now.Add(time.Duration(days) * 24 * time.Hour)), Now: ts(now),
+		})
+		return err
+	})
+	if err != nil {
+		s.internal(w, r, fmt.Errorf("create api token: %w", err))
+		return
+	}
+	out := apiTokenFromRow(row)
+	out.Token = secret
+	s.audit(r, Event{Action: "auth.token_create", Object: "api_token", ObjectID: strconv.FormatInt(row.ID, 10),
+		Detail: map[string]string{"scopes": strings.Join(scopes, " "), "name": in.Name}})
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Service) handleTokenList(w http.ResponseWriter, r *http.Request) {
+	p := PrincipalFrom(r.Context())
+	ctx := r.Context()
+	var rows []dbsqlc.AuthApiToken
+	err := s.asAPI(ctx, func(tx pgx.Tx) error {
+		var err error
+		rows, err = q.AuthAPITokenList(ctx, tx, p.UserID)
+		return err
+	})
+	if err != nil {
+		s.internal(w, r, fmt.Errorf("list api tokens: %w", err))
+		return
+	}
+	out := make([]APIToken, len(rows))
+	for i, t := range rows {
+		out[i] = apiTokenFromRow(t)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
+}
+
+// handleTokenRevoke revokes the caller's own token (staff: any of the
+// tenant's). Someone else's token id answers 404, as an unknown one does.
+func (s *Service) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
+	p := PrincipalFrom(r.Context())
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, r, http.StatusBadRequest, "bad_request", "the token id must be a positive integer",
+			[]FieldError{{Path: "id", Message: "must be a positive integer"}})
+		return
+	}
+	ctx := r.Context()
+	err = s.asAPI(ctx, func(tx pgx.Tx) error {
+		_, err := q.AuthAPITokenRevoke(ctx, tx, dbsqlc.AuthAPITokenRevokeParams{
+			ID: id, TenantID: s.tenantID, UserID: p.UserID, Staff: p.Staff, Now: ts(s.now()),
+		})
+		return err
+	})
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		writeError(w, r, http.StatusNotFound, "not_found", "no such API token", nil)
+		return
+	case err != nil:
+		s.internal(w, r, fmt.Errorf("revoke api token: %w", err))
+		return
+	}
+	s.audit(r, Event{Action: "auth.token_revoke", Object: "api_token", ObjectID: strconv.FormatInt(id, 10)})
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,101 @@
+package auth
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/porticohq/portico/internal/config"
+)
+
+// Deps is what the auth service needs from the process.
+type Deps struct {
+	Pool   *pgxpool.Pool
+	Logger *slog.Logger
+	Config config.AuthConfig
+	// PublicURL is http.public_url: the base of invitation and reset links,
+	// and an https URL turns on Secure cookies.
+	PublicURL string
+	// TenantID is the tenant whose users log in here; 0 means the tenant
+	// with slug "default".
+	TenantID int64
+
+	Mailer  Mailer  // nil: LogMailer on Logger
+	Auditor Auditor // nil: events are only logged at debug
+	// ContactByEmail finds the CRM contact for an email, for single sign-on
+	// with auth.unknown_oidc_email: match_contact.
+	ContactByEmail func(ctx context.Context, tenantID int64, email string) (accountID, contactID string, ok bool, err error)
+
+	// Now is the clock (tests move it); nil means time.Now.
+	Now func() time.Time
+	// HashParams are argon2id's costs; zero means DefaultHashParams.
+	HashParams HashParams
+	// Throttle limits failed logins; zero fields take DefaultThrottle's.
+	Throttle Throttle
+	// HTTPClient reaches the OIDC provider; nil means http.DefaultClient.
+	HTTPClient *http.Client
+}
+
+// Throttle limits failed logins per submitted email and per client
+// address within a sliding window.
+type Throttle struct {
+	PerEmail int
+	PerIP    int
+	Window   time.Duration
+}
+
+// DefaultThrottle allows 5 failures per email and 50 per address in 15
+// minutes.
+var DefaultThrottle = Throttle{PerEmail: 5, PerIP: 50, Window: 15 * time.Minute}
+
+// Mailer delivers invitation and password-reset messages.
+type Mailer interface {
+	Send(ctx context.Context, m Message) error
+}
+
+// Message is one outgoing email. Link is the action URL, also inside Body,
+// kept separate so tests and other channels can use it directly.
+type Message struct {
+	To      string
+	Subject string
+	Body    string
+	Link    string
+	Kind    string // "invitation" or "password_reset"
+}
+
+// LogMailer writes messages to the log instead of sending them. It is for
+// development only: the link it logs is a live credential.
+type LogMailer struct{ Logger *slog.Logger }
+
+// Send logs m.
+func (l LogMailer) Send(ctx context.Context, m Message) error {
+	l.Logger.InfoContext(ctx, "mail (log mailer, development only)",
+		slog.String("to", m.To), slog.String("kind", m.Kind), slog.String("link", m.Link))
+	return nil
+}
+
+// Auditor records security events. The audit log implements it.
+type Auditor interface {
+	Record(ctx context.Context, e Event) error
+}
+
+// Event is one audited identity event.
+type Event struct {
+	At        time.Time
+	TenantID  int64
+	Actor     string // "user:42", or "" when nobody is logged in
+	ActorName string // the actor's email, or the email a failed login gave
+	AccountID string
+	IP        string
+	UserAgent string
+	// Action is auth.login, auth.login_failed, auth.logout,
+	// auth.logout_all, auth.invite, auth.activate, auth.password_reset,
+	// auth.token_create or auth.token_revoke.
+	Action   string
+	Object   string // "user", "session" or "api_token"
+	ObjectID string
+	Detail   map[string]string
+}

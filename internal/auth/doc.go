@@ -1,0 +1,11 @@
+// Package auth owns who a request is: portal users (tenant, CRM account,
+// contact, roles), local passwords (argon2id), invitations and password
+// resets (single-use hashed tokens), browser sessions in PostgreSQL with
+// CSRF protection, login throttling, API tokens with scopes, and OIDC
+// single sign-on. Its middleware puts a *Principal in the request context.
+//
+// It decides identity, not visibility: which records a principal may see
+// is the access policy's job (the cache layer resolves account hierarchy
+// from Principal.AccountID and SeeChildAccounts). It sends no mail itself
+// (Mailer) and keeps no audit log (Auditor); both are injected.
+package auth

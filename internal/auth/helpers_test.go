@@ -1,0 +1,284 @@
+package auth_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/dbtest"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// fastHash keeps tests quick; production uses DefaultHashParams.
+var fastHash = auth.HashParams{Memory: 1024, Time: 1, Threads: 1}
+
+const goodPassword = "violet-harbour-lantern-42"
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+type mailbox struct {
+	mu   sync.Mutex
+	msgs []auth.Message
+}
+
+func (m *mailbox) Send(_ context.Context, msg auth.Message) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.msgs = append(m.msgs, msg)
+	return nil
+}
+
+func (m *mailbox) all() []auth.Message {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]auth.Message(nil), m.msgs...)
+}
+
+// lastToken returns the token in the newest message's link.
+func (m *mailbox) lastToken(t *testing.T) string {
+	t.Helper()
+	msgs := m.all()
+	require.NotEmpty(t, msgs, "no mail was sent")
+	u, err := url.Parse(msgs[len(msgs)-1].Link)
+	require.NoError(t, err)
+	tok := u.Query().Get("token")
+	require.NotEmpty(t, tok)
+	return tok
+}
+
+type auditLog struct {
+	mu     sync.Mutex
+	events []auth.Event
+}
+
+func (a *auditLog) Record(_ context.Context, e auth.Event) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.events = append(a.events, e)
+	return nil
+}
+
+func (a *auditLog) actions() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	for _, e := range a.events {
+		out = append(out, e.Action)
+	}
+	return out
+}
+
+type bundle struct {
+	pool  *pgxpool.Pool
+	svc   *auth.Service
+	srv   *httptest.Server
+	clock *clock
+	mail  *mailbox
+	audit *auditLog
+}
+
+// setup starts the auth routes on a chi router the way the API mounts
+// them, with probe routes that show what the middleware lets through.
+func setup(t *testing.T, tweak ...func(*auth.Deps)) *bundle {
+	t.Helper()
+	b := &bundle{
+		pool:  dbtest.Pool(t),
+		clock: &clock{now: time.Now().UTC().Truncate(time.Second)},
+		mail:  &mailbox{},
+		audit: &auditLog{},
+	}
+	deps := auth.Deps{
+		Pool:       b.pool,
+		Config:     config.Default().Auth,
+		Mailer:     b.mail,
+		Auditor:    b.audit,
+		Now:        b.clock.Now,
+		HashParams: fastHash,
+	}
+	for _, f := range tweak {
+		f(&deps)
+	}
+	svc, err := auth.New(deps)
+	require.NoError(t, err)
+	b.svc = svc
+
+	r := chi.NewRouter()
+	r.Mount("/auth", svc.Routes())
+	r.Get("/", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "portal home") })
+	r.Group(func(r chi.Router) {
+		r.Use(svc.Authenticate, auth.RequireAuthenticated, svc.RequireCSRF)
+		r.Post("/api/echo", echoPrincipal)
+		r.With(auth.RequireStaff, auth.RequireScope(auth.ScopeAdminRead)).Get("/admin/probe", echoPrincipal)
+		r.With(auth.RequireStaff, auth.RequireScope(auth.ScopeAdminWrite)).Post("/admin/probe", echoPrincipal)
+		r.With(auth.RequireRole(auth.RoleBilling)).Get("/billing/probe", echoPrincipal)
+	})
+	b.srv = httptest.NewServer(r)
+	t.Cleanup(b.srv.Close)
+	return b
+}
+
+func echoPrincipal(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(auth.PrincipalFrom(r.Context()))
+}
+
+func (b *bundle) user(t *testing.T, nu auth.NewUser) auth.User {
+	t.Helper()
+	nu.HashParams = fastHash
+	nu.Now = b.clock.Now()
+	u, err := auth.CreateUser(context.Background(), b.pool, nu)
+	require.NoError(t, err)
+	return u
+}
+
+func (b *bundle) member(t *testing.T, email string, roles ...string) auth.User {
+	if len(roles) == 0 {
+		roles = []string{auth.RoleMember}
+	}
+	return b.user(t, auth.NewUser{Email: email, Password: goodPassword, AccountID: "001ACME", ContactID: "003ANA", Roles: roles})
+}
+
+func (b *bundle) staff(t *testing.T, email string) auth.User {
+	return b.user(t, auth.NewUser{Email: email, Password: goodPassword, Staff: true})
+}
+
+// browser is one user agent with its own cookie jar.
+type browser struct {
+	t    *testing.T
+	b    *bundle
+	c    *http.Client
+	csrf string
+}
+
+func (b *bundle) browser(t *testing.T) *browser {
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	return &browser{t: t, b: b, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+type reply struct {
+	status int
+	header http.Header
+	raw    []byte
+	body   map[string]any
+}
+
+func (r reply) errCode() string {
+	e, _ := r.body["error"].(map[string]any)
+	s, _ := e["code"].(string)
+	return s
+}
+
+func (r reply) fieldPaths() []string {
+	e, _ := r.body["error"].(map[string]any)
+	fs, _ := e["fields"].([]any)
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.(map[string]any)["path"].(string))
+	}
+	return out
+}
+
+// do sends a request; body is JSON-encoded unless it is a string. The
+// browser's CSRF token goes along when it has one.
+func (br *browser) do(method, path string, body any, hdr ...string) reply {
+	br.t.Helper()
+	var rd io.Reader
+	switch v := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(v)
+	default:
+		raw, err := json.Marshal(v)
+		require.NoError(br.t, err)
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, br.b.srv.URL+path, rd)
+	require.NoError(br.t, err)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if br.csrf != "" {
+		req.Header.Set(auth.CSRFHeader, br.csrf)
+	}
+	req.Header.Set("User-Agent", "auth-test")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i+1] == "" {
+			req.Header.Del(hdr[i])
+		} else {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+	}
+	resp, err := br.c.Do(req)
+	require.NoError(br.t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(br.t, err)
+	out := reply{status: resp.StatusCode, header: resp.Header, raw: raw}
+	_ = json.Unmarshal(raw, &out.body)
+	return out
+}
+
+func (br *browser) login(email, password string) reply {
+	br.t.Helper()
+	r := br.do("POST", "/auth/login", map[string]string{"email": email, "password": password})
+	if r.status == http.StatusOK {
+		br.csrf, _ = r.body["csrf_token"].(string)
+	}
+	return r
+}
+
+func (br *browser) mustLogin(email string) {
+	br.t.Helper()
+	r := br.login(email, goodPassword)
+	require.Equal(br.t, http.StatusOK, r.status, string(r.raw))
+	require.NotEmpty(br.t, br.csrf)
+}
+
+func (br *browser) cookie(name string) string {
+	u, _ := url.Parse(br.b.srv.URL)
+	for _, c := range br.c.Jar.Cookies(u) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+func (br *browser) me() reply {
+	br.t.Helper()
+	return br.do("GET", "/auth/me", nil)
+}

@@ -1,0 +1,176 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/porticohq/portico/internal/store/dbsqlc"
+)
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// loginFailed is the one answer to every wrong email/password pair, so
+// that a caller cannot tell an unknown email from a wrong password.
+func loginFailed(w http.ResponseWriter, r *http.Request) {
+	writeError(w, r, http.StatusUnauthorized, "invalid_credentials", "the email or password is incorrect", nil)
+}
+
+func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
+	var in loginRequest
+	if !decode(w, r, &in) {
+		return
+	}
+	v := &ValidationError{}
+	if in.Email == "" {
+		v.add("email", "is required")
+	}
+	if in.Password == "" {
+		v.add("password", "is required")
+	} else if len(in.Password) > 4*MaxPasswordLength {
+		v.add("password", "is too long")
+	}
+	if v.err() != nil {
+		writeInvalid(w, r, v)
+		return
+	}
+	ctx := r.Context()
+	// Malformed emails are throttled and answered like unknown ones.
+	email, err := normalizeEmail(in.Email)
+	if err != nil {
+		email = in.Email
+	}
+	ip := clientIP(r)
+	wait, err := s.lockedOut(ctx, email, ip)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		writeError(w, r, http.StatusTooManyRequests, "too_many_attempts", "too many failed logins; try again later", nil)
+		return
+	}
+	user, ok, err := s.checkPassword(ctx, email, in.Password)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if !ok {
+		if err := s.recordFailure(ctx, email, ip); err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		s.audit(r, Event{Action: "auth.login_failed", ActorName: email, Object: "user", Detail: map[string]string{"method": "password"}})
+		loginFailed(w, r)
+		return
+	}
+	if err := s.clearFailures(ctx, email); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.loggedIn(w, r, user, "password")
+}
+
+// loggedIn starts the session and answers with the user and CSRF token.
+func (s *Service) loggedIn(w http.ResponseWriter, r *http.Request, user dbsqlc.AuthUser, method string) bool {
+	csrf, err := s.startSession(w, r, user, method)
+	if err != nil {
+		s.internal(w, r, err)
+		return false
+	}
+	s.audit(r, Event{Action: "auth.login", Actor: actor(user.ID), ActorName: user.Email, AccountID: user.AccountID.String,
+		Object: "user", ObjectID: strconv.FormatInt(user.ID, 10), Detail: map[string]string{"method": method}})
+	if method == "oidc" {
+		return true
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": userFromRow(user), "csrf_token": csrf})
+	return true
+}
+
+// checkPassword verifies a login. Unknown, disabled, invited and
+// password-less users cost one argon2id verification like everyone else.
+func (s *Service) checkPassword(ctx context.Context, email, password string) (dbsqlc.AuthUser, bool, error) {
+	var user dbsqlc.AuthUser
+	err := s.asAPI(ctx, func(tx pgx.Tx) error {
+		var err error
+		user, err = q.AuthUserByEmail(ctx, tx, dbsqlc.AuthUserByEmailParams{TenantID: s.tenantID, Email: email})
+		return err
+	})
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return user, false, fmt.Errorf("auth: find user: %w", err)
+	}
+	hash := s.dummyHash
+	usable := err == nil && user.Status == "active" && user.PasswordHash.Valid
+	if usable {
+		hash = user.PasswordHash.String
+	}
+	ok, verr := VerifyPassword(password, hash)
+	if verr != nil {
+		return user, false, verr
+	}
+	return user, ok && usable, nil
+}
+
+func emailKey(email string) string { return "email:" + email }
+func ipKey(ip string) string       { return "ip:" + ip }
+
+// lockedOut returns how long until the next login attempt is allowed for
+// this email or address; zero when it is allowed now.
+func (s *Service) lockedOut(ctx context.Context, email, ip string) (time.Duration, error) {
+	now := s.now()
+	since := now.Add(-s.throttle.Window)
+	var wait time.Duration
+	err := s.asAPI(ctx, func(tx pgx.Tx) error {
+		for key, limit := range map[string]int{emailKey(email): s.throttle.PerEmail, ipKey(ip): s.throttle.PerIP} {
+			n, err := q.AuthLoginFailureCount(ctx, tx, dbsqlc.AuthLoginFailureCountParams{TenantID: s.tenantID, Key: key, Since: ts(since)})
+			if err != nil {
+				return err
+			}
+			if n < int64(limit) {
+				continue
+			}
+			oldest, err := q.AuthLoginFailureOldest(ctx, tx, dbsqlc.AuthLoginFailureOldestParams{TenantID: s.tenantID, Key: key, Since: ts(since)})
+			if err != nil {
+				return err
+			}
+			wait = max(wait, oldest.Time.Add(s.throttle.Window).Sub(now), time.Second)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("auth: login throttle: %w", err)
+	}
+	return wait, nil
+}
+
+func (s *Service) recordFailure(ctx context.Context, email, ip string) error {
+	now := ts(s.now())
+	return s.asAPI(ctx, func(tx pgx.Tx) error {
+		for _, key := range []string{emailKey(email), ipKey(ip)} {
+			if err := q.AuthLoginFailureRecord(ctx, tx, dbsqlc.AuthLoginFailureRecordParams{TenantID: s.tenantID, Key: key, Now: now}); err != nil {
+				return fmt.Errorf("auth: record failed login: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// clearFailures forgets the email's failures after a successful login
+// (the address's stay: one good password must not reset a spraying
+// client's count), and prunes failures older than the window.
+func (s *Service) clearFailures(ctx context.Context, email string) error {
+	before := ts(s.now().Add(-s.throttle.Window))
+	return s.asAPI(ctx, func(tx pgx.Tx) error {
+		return q.AuthLoginFailureClear(ctx, tx, dbsqlc.AuthLoginFailureClearParams{TenantID: s.tenantID, Key: emailKey(email), Before: before})
+	})
+}

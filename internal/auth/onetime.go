@@ -1,0 +1,294 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/porticohq/portico/internal/store/dbsqlc"
+)
+
+// Lifetimes of one-time tokens.
+const (
+	InvitationTTL    = 7 * 24 * time.Hour
+	PasswordResetTTL = time.Hour
+)
+
+const (
+	purposeInvitation = "invitation"
+	purposeReset      = "password_reset"
+)
+
+// Paths of the portal pages the links open; the page posts the token to
+// /auth/activate or /auth/password-reset/confirm.
+const (
+	ActivatePath = "/activate"
+	ResetPath    = "/reset-password"
+)
+
+// issueToken stores the hash of a new one-time token and returns the token.
+func issueToken(ctx context.Context, db dbsqlc.DBTX, userID int64, purpose string, now time.Time, ttl time.Duration) (string, error) {
+	if err := q.AuthUserTokensSpend(ctx, db, dbsqlc.AuthUserTokensSpendParams{UserID: userID, Purpose: purpose, Now: ts(now)}); err != nil {
+		return "", fmt.Errorf("auth: spend older tokens: %w", err)
+	}
+	tok := randomToken()
+	err := q.AuthUserTokenCreate(ctx, db, dbsqlc.AuthUserTokenCreateParams{
+		UserID: userID, Purpose: purpose, TokenHash: tokenHash(tok), ExpiresAt: ts(now.Add(ttl)), Now: ts(now),
+	})
+	if err != nil {
+		return "", fmt.Errorf("auth: store token: %w", err)
+	}
+	return tok, nil
+}
+
+type inviteRequest struct {
+	Email            string   `json:"email"`
+	AccountID        string   `json:"account_id"`
+	ContactID        string   `json:"contact_id"`
+	Roles            []string `json:"roles"`
+	SeeChildAccounts bool     `json:"see_child_accounts"`
+	Staff            bool     `json:"staff"`
+}
+
+// Invite creates an invited user (or refreshes the invitation of one not
+// yet activated) and returns the activation link. The CLI uses it too.
+func Invite(ctx context.Context, db dbsqlc.DBTX, nu NewUser, linkBase string, now time.Time) (User, string, error) {
+	nu.Invited, nu.Password, nu.Now = true, "", now
+	if nu.TenantID == 0 {
+		var err error
+		if nu.TenantID, err = defaultTenant(ctx, db); err != nil {
+			return User{}, "", err
+		}
+	}
+	row, err := createUser(ctx, db, nu)
+	if errors.Is(err, ErrDuplicate) {
+		email, _ := normalizeEmail(nu.Email)
+		row, err = q.AuthUserByEmail(ctx, db, dbsqlc.AuthUserByEmailParams{TenantID: nu.TenantID, Email: email})
+		if err == nil && row.Status != "invited" {
+			return User{}, "", fmt.Errorf("%s: %w", email, ErrDuplicate)
+		}
+	}
+	if err != nil {
+		return User{}, "", err
+	}
+	tok, err := issueToken(ctx, db, row.ID, purposeInvitation, now, InvitationTTL)
+	if err != nil {
+		return User{}, "", err
+	}
+	return userFromRow(row), linkBase + ActivatePath + "?token=" + tok, nil
+}
+
+func (s *Service) handleInvite(w http.ResponseWriter, r *http.Request) {
+	var in inviteRequest
+	if !decode(w, r, &in) {
+		return
+	}
+	p := PrincipalFrom(r.Context())
+	if !p.Staff {
+		// An account admin invites into their own account only.
+		v := &ValidationError{}
+		if in.Staff {
+			v.add("staff", "only staff may invite staff")
+		}
+		if in.AccountID != "" && in.AccountID != p.AccountID {
+			v.add("account_id", "must be your own account")
+		}
+		if v.err() != nil {
+			writeError(w, r, http.StatusForbidden, "forbidden", "you may invite users to your own account only", v.Fields)
+			return
+		}
+		in.AccountID = p.AccountID
+	}
+	nu := NewUser{TenantID: s.tenantID, Email: in.Email, AccountID: in.AccountID, ContactID: in.ContactID,
+		Roles: in.Roles, Staff: in.Staff, SeeChildAccounts: in.SeeChildAccounts}
+	var (
+		user User
+		link string
+	)
+	ctx := r.Context()
+	err := s.asAPI(ctx, func(tx pgx.Tx) error {
+		var err error
+		user, link, err = Invite(ctx, tx, nu, s.linkBase(), s.now())
+		return err
+	})
+	if !s.userError(w, r, err) {
+		return
+	}
+	if err := s.mailer.Send(ctx, Message{To: user.Email, Kind: purposeInvitation, Link: link,
+		Subject: "You are invited to the customer portal",
+		Body:    "Open this link within 7 days to choose your password:\n\n" + link + "\n"}); err != nil {
+		s.internal(w, r, fmt.Errorf("send invitation: %w", err))
+		return
+	}
+	s.audit(r, Event{Action: "auth.invite", Object: "user", ObjectID: strconv.FormatInt(user.ID, 10),
+		Detail: map[string]string{"email": user.Email, "account_id": user.AccountID}})
+	writeJSON(w, http.StatusCreated, map[string]any{"user": user})
+}
+
+// userError answers a CreateUser-style error; it returns true when err is nil.
+func (s *Service) userError(w http.ResponseWriter, r *http.Request, err error) bool {
+	var v *ValidationError
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &v):
+		writeInvalid(w, r, v)
+	case errors.Is(err, ErrDuplicate):
+		writeError(w, r, http.StatusConflict, "conflict", "a user with this email already exists",
+			[]FieldError{{Path: "email", Message: "already has a portal user"}})
+	default:
+		s.internal(w, r, err)
+	}
+	return false
+}
+
+func (s *Service) linkBase() string {
+	if s.publicURL == "" {
+		return "http://localhost"
+	}
+	return s.publicURL
+}
+
+type tokenPasswordRequest struct {
+	Token    string `json:"token"`
+	Password string `json:"password"`
+}
+
+func (s *Service) handleActivate(w http.ResponseWriter, r *http.Request) {
+	s.redeem(w, r, purposeInvitation, "auth.activate")
+}
+
+func (s *Service) handleResetConfirm(w http.ResponseWriter, r *http.Request) {
+	s.redeem(w, r, purposeReset, "auth.password_reset")
+}
+
+var errBadToken = errors.New("auth: token invalid, used or expired")
+
+// redeem spends a one-time token and sets the password, in one
+// transaction: a refused password leaves the token unspent.
+func (s *Service) redeem(w http.ResponseWriter, r *http.Request, purpose, action string) {
+	var in tokenPasswordRequest
+	if !decode(w, r, &in) {
+		return
+	}
+	v := &ValidationError{}
+	if in.Token == "" {
+		v.add("token", "is required")
+	}
+	if in.Password == "" {
+		v.add("password", "is required")
+	}
+	if v.err() != nil {
+		writeInvalid(w, r, v)
+		return
+	}
+	ctx := r.Context()
+	now := s.now()
+	var user dbsqlc.AuthUser
+	err := s.asAPI(ctx, func(tx pgx.Tx) error {
+		uid, err := q.AuthUserTokenUse(ctx, tx, dbsqlc.AuthUserTokenUseParams{TokenHash: tokenHash(in.Token), Purpose: purpose, Now: ts(now)})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errBadToken
+		}
+		if err != nil {
+			return err
+		}
+		if user, err = q.AuthUserByID(ctx, tx, uid); err != nil {
+			return err
+		}
+		if user.Status == "disabled" || (purpose == purposeReset && user.Status != "active") {
+			return errBadToken
+		}
+		if err := CheckPassword(in.Password, user.Email); err != nil {
+			return invalid("password", "%s", err)
+		}
+		hash, err := HashPassword(in.Password, s.hash)
+		if err != nil {
+			return err
+		}
+		if err := q.AuthUserSetPassword(ctx, tx, dbsqlc.AuthUserSetPasswordParams{ID: user.ID, PasswordHash: optText(hash), Now: ts(now)}); err != nil {
+			return err
+		}
+		if purpose == purposeReset {
+			if err := q.AuthUserTokensSpend(ctx, tx, dbsqlc.AuthUserTokensSpendParams{UserID: user.ID, Purpose: purpose, Now: ts(now)}); err != nil {
+				return err
+			}
+			// Whoever knew the old password is logged out.
+			return endAllSessions(ctx, tx, user.ID)
+		}
+		return nil
+	})
+	var ve *ValidationError
+	switch {
+	case errors.Is(err, errBadToken):
+		writeInvalid(w, r, invalid("token", "is invalid, already used or expired"))
+		return
+	case errors.As(err, &ve):
+		writeInvalid(w, r, ve)
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	user.Status = "active"
+	user.PasswordHash.Valid = true
+	s.audit(r, Event{Action: action, Actor: actor(user.ID), ActorName: user.Email, AccountID: user.AccountID.String,
+		Object: "user", ObjectID: strconv.FormatInt(user.ID, 10)})
+	writeJSON(w, http.StatusOK, map[string]any{"user": userFromRow(user)})
+}
+
+type resetRequest struct {
+	Email string `json:"email"`
+}
+
+// handleResetRequest always answers 202 so that it reveals nothing about
+// which emails have users.
+func (s *Service) handleResetRequest(w http.ResponseWriter, r *http.Request) {
+	var in resetRequest
+	if !decode(w, r, &in) {
+		return
+	}
+	if in.Email == "" {
+		writeInvalid(w, r, invalid("email", "is required"))
+		return
+	}
+	accepted := func() {
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "if the email has a portal user, a reset link is on its way"})
+	}
+	email, err := normalizeEmail(in.Email)
+	if err != nil {
+		accepted()
+		return
+	}
+	ctx := r.Context()
+	var (
+		user dbsqlc.AuthUser
+		tok  string
+	)
+	err = s.asAPI(ctx, func(tx pgx.Tx) error {
+		var err error
+		user, err = q.AuthUserByEmail(ctx, tx, dbsqlc.AuthUserByEmailParams{TenantID: s.tenantID, Email: email})
+		if err != nil || user.Status != "active" {
+			return err
+		}
+		tok, err = issueToken(ctx, tx, user.ID, purposeReset, s.now(), PasswordResetTTL)
+		return err
+	})
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		s.log.ErrorContext(ctx, "auth: password reset", "err", err)
+	}
+	if tok != "" {
+		link := s.linkBase() + ResetPath + "?token=" + tok
+		if err := s.mailer.Send(ctx, Message{To: user.Email, Kind: purposeReset, Link: link,
+			Subject: "Reset your portal password",
+			Body:    "Open this link within an hour to choose a new password:\n\n" + link + "\n\nIf you did not ask for this, ignore this message.\n"}); err != nil {
+			s.log.ErrorContext(ctx, "auth: send password reset", "err", err)
+		}
+	}
+	accepted()
+}

@@ -1,0 +1,221 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alexedwards/scs/pgxstore"
+	"github.com/alexedwards/scs/v2"
+	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/porticohq/portico/internal/config"
+)
+
+// Service is the identity and login service.
+type Service struct {
+	pool      *pgxpool.Pool
+	log       *slog.Logger
+	cfg       config.AuthConfig
+	publicURL string
+	tenantID  int64
+	mailer    Mailer
+	auditor   Auditor
+	contacts  func(ctx context.Context, tenantID int64, email string) (string, string, bool, error)
+	now       func() time.Time
+	hash      HashParams
+	throttle  Throttle
+	client    *http.Client
+
+	sm *scs.SessionManager
+	// dummyHash is verified when the email is unknown, so that an unknown
+	// email costs the same time as a wrong password.
+	dummyHash string
+
+	oidcMu sync.Mutex
+	oidc   *oidcClient
+}
+
+// New builds the service. It reads the tenant but contacts no OIDC
+// provider: discovery happens at the first single sign-on, so a provider
+// outage does not stop the API from starting.
+func New(d Deps) (*Service, error) {
+	if d.Pool == nil {
+		return nil, errors.New("auth: Deps.Pool is required")
+	}
+	s := &Service{
+		pool: d.Pool, log: d.Logger, cfg: d.Config, publicURL: strings.TrimRight(d.PublicURL, "/"),
+		tenantID: d.TenantID, mailer: d.Mailer, auditor: d.Auditor, contacts: d.ContactByEmail,
+		now: d.Now, hash: d.HashParams, throttle: d.Throttle, client: d.HTTPClient,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.mailer == nil {
+		s.mailer = LogMailer{Logger: s.log}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.hash == (HashParams{}) {
+		s.hash = DefaultHashParams
+	}
+	s.throttle = withThrottleDefaults(s.throttle)
+	if s.client == nil {
+		s.client = http.DefaultClient
+	}
+	if s.cfg.SessionIdleTimeout <= 0 || s.cfg.SessionLifetime <= 0 {
+		def := config.Default().Auth
+		s.cfg.SessionIdleTimeout, s.cfg.SessionLifetime = def.SessionIdleTimeout, def.SessionLifetime
+	}
+	if s.cfg.UnknownOIDCEmail == "" {
+		s.cfg.UnknownOIDCEmail = "refuse"
+	}
+	if s.tenantID == 0 {
+		id, err := defaultTenant(context.Background(), d.Pool)
+		if err != nil {
+			return nil, err
+		}
+		s.tenantID = id
+	}
+	var err error
+	if s.dummyHash, err = HashPassword("not a real password: "+randomToken(), s.hash); err != nil {
+		return nil, err
+	}
+	s.sm = s.sessionManager()
+	return s, nil
+}
+
+func withThrottleDefaults(t Throttle) Throttle {
+	if t.PerEmail <= 0 {
+		t.PerEmail = DefaultThrottle.PerEmail
+	}
+	if t.PerIP <= 0 {
+		t.PerIP = DefaultThrottle.PerIP
+	}
+	if t.Window <= 0 {
+		t.Window = DefaultThrottle.Window
+	}
+	return t
+}
+
+func (s *Service) sessionManager() *scs.SessionManager {
+	sm := scs.New()
+	sm.Store = pgxstore.NewWithConfig(s.pool, pgxstore.Config{TableName: "auth_web_session", CleanUpInterval: 0})
+	sm.IdleTimeout = s.cfg.SessionIdleTimeout
+	sm.Lifetime = s.cfg.SessionLifetime
+	sm.HashTokenInStore = true
+	sm.Cookie.Name = SessionCookie
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Secure = strings.HasPrefix(s.publicURL, "https://")
+	sm.Cookie.Path = "/"
+	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		s.internal(w, r, fmt.Errorf("session: %w", err))
+	}
+	return sm
+}
+
+// SessionCookie is the name of the browser session cookie.
+const SessionCookie = "portico_session"
+
+// CSRFHeader carries the CSRF token on cookie-authenticated writes.
+const CSRFHeader = "X-CSRF-Token"
+
+// Routes returns the /auth router. Its handlers run behind Authenticate,
+// so mounting it under a router that already applies Authenticate is
+// harmless.
+func (s *Service) Routes() chi.Router {
+	r := chi.NewRouter()
+	r.Use(s.Authenticate)
+	r.Post("/login", s.handleLogin)
+	r.Post("/activate", s.handleActivate)
+	r.Post("/password-reset", s.handleResetRequest)
+	r.Post("/password-reset/confirm", s.handleResetConfirm)
+	r.Get("/oidc/login", s.handleOIDCLogin)
+	r.Get("/oidc/callback", s.handleOIDCCallback)
+	r.Group(func(r chi.Router) {
+		r.Use(RequireAuthenticated, s.RequireCSRF)
+		r.Get("/me", s.handleMe)
+		r.Get("/csrf", s.handleCSRF)
+		r.Post("/logout", s.handleLogout)
+		r.Post("/logout-all", s.handleLogoutAll)
+		r.With(RequireRole(RoleAccountAdmin, RoleOperatorAdmin), RequireScope(ScopeAdminWrite)).
+			Post("/invitations", s.handleInvite)
+		r.Get("/tokens", s.handleTokenList)
+		r.Post("/tokens", s.handleTokenCreate)
+		r.Delete("/tokens/{id}", s.handleTokenRevoke)
+	})
+	return r
+}
+
+// asAPI runs fn in a transaction as portico_api, the non-owner role API
+// requests use, so these queries hold only the grants migration 040 gives.
+func (s *Service) asAPI(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL ROLE portico_api"); err != nil {
+			return fmt.Errorf("auth: set role: %w", err)
+		}
+		return fn(tx)
+	})
+}
+
+func (s *Service) internal(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.ErrorContext(r.Context(), "auth: request failed", slog.String("path", r.URL.Path), slog.Any("err", err))
+	writeError(w, r, http.StatusInternalServerError, "internal", "internal error", nil)
+}
+
+// audit records e; a failing audit log is logged, never shown to the user.
+func (s *Service) audit(r *http.Request, e Event) {
+	e.At = s.now()
+	e.TenantID = s.tenantID
+	e.IP = clientIP(r)
+	e.UserAgent = r.UserAgent()
+	if p := PrincipalFrom(r.Context()); p != nil && e.Actor == "" {
+		e.Actor, e.ActorName, e.AccountID = actor(p.UserID), p.Email, p.AccountID
+	}
+	s.log.DebugContext(r.Context(), "auth event", slog.String("action", e.Action), slog.String("actor", e.Actor))
+	if s.auditor == nil {
+		return
+	}
+	if err := s.auditor.Record(r.Context(), e); err != nil {
+		s.log.ErrorContext(r.Context(), "auth: audit failed", slog.String("action", e.Action), slog.Any("err", err))
+	}
+}
+
+func actor(userID int64) string { return "user:" + strconv.FormatInt(userID, 10) }
+
+// clientIP is the request's peer address; a proxy-aware middleware in
+// front (chi's RealIP) rewrites RemoteAddr first where one is deployed.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// randomToken returns 32 random bytes, base64url encoded.
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// tokenHash is what the database keeps of a one-time or API token.
+func tokenHash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}

@@ -1,0 +1,254 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/porticohq/portico/internal/store/dbsqlc"
+)
+
+// Session keys.
+const (
+	keyUserID   = "uid"
+	keySID      = "sid"
+	keyAuthAt   = "auth_at" // unix nanoseconds of login
+	keySeenAt   = "seen_at" // unix nanoseconds of the last request
+	keyCSRF     = "csrf"
+	keyState    = "oidc_state"
+	keyNonce    = "oidc_nonce"
+	keyVerifier = "oidc_verifier"
+	keyReturnTo = "oidc_return_to"
+)
+
+// CSRFCookie holds the CSRF token where the portal's script can read it
+// (double submit: it must come back in the X-CSRF-Token header, and it
+// must equal the token kept in the session).
+const CSRFCookie = "portico_csrf"
+
+type authDoneKey struct{}
+
+// Authenticate identifies the request: an "Authorization: Bearer pt_..."
+// API token, or the session cookie. Anonymous requests pass through with
+// no principal; an invalid API token is refused with 401. Bearer values
+// without the pt_ prefix are left to other guards (the admin token).
+func (s *Service) Authenticate(next http.Handler) http.Handler {
+	withSession := s.sm.LoadAndSave(s.sessionPrincipal(next))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Context().Value(authDoneKey{}) != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), authDoneKey{}, true))
+		if tok, ok := bearerToken(r); ok {
+			s.tokenPrincipal(w, r, tok, next)
+			return
+		}
+		withSession.ServeHTTP(w, r)
+	})
+}
+
+func (s *Service) sessionPrincipal(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		sid := s.sm.GetInt64(ctx, keySID)
+		if sid == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		now := s.now()
+		authAt := time.Unix(0, s.sm.GetInt64(ctx, keyAuthAt))
+		seenAt := time.Unix(0, s.sm.GetInt64(ctx, keySeenAt))
+		if now.Sub(authAt) >= s.cfg.SessionLifetime || now.Sub(seenAt) >= s.cfg.SessionIdleTimeout {
+			if err := s.endSession(ctx, sid); err != nil {
+				s.internal(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		var user dbsqlc.AuthUser
+		err := s.asAPI(ctx, func(tx pgx.Tx) error {
+			var err error
+			user, err = q.AuthSessionUser(ctx, tx, sid)
+			return err
+		})
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			// Logged out elsewhere, or the user was disabled.
+			if err := s.sm.Destroy(ctx); err != nil {
+				s.internal(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		case err != nil:
+			s.internal(w, r, fmt.Errorf("session user: %w", err))
+			return
+		}
+		s.sm.Put(ctx, keySeenAt, now.UnixNano())
+		p := principalFromRow(user)
+		p.SessionID = strconv.FormatInt(sid, 10)
+		next.ServeHTTP(w, r.WithContext(WithPrincipal(ctx, p)))
+	})
+}
+
+// endSession deletes a session's record and the web session itself.
+func (s *Service) endSession(ctx context.Context, sid int64) error {
+	if err := s.asAPI(ctx, func(tx pgx.Tx) error { return q.AuthSessionDelete(ctx, tx, sid) }); err != nil {
+		return fmt.Errorf("auth: end session: %w", err)
+	}
+	return s.sm.Destroy(ctx)
+}
+
+// startSession logs user in on this browser. The session token rotates,
+// so a token planted before login (session fixation) is worthless after.
+func (s *Service) startSession(w http.ResponseWriter, r *http.Request, user dbsqlc.AuthUser, method string) (string, error) {
+	ctx := r.Context()
+	if old := s.sm.GetInt64(ctx, keySID); old != 0 {
+		if err := s.asAPI(ctx, func(tx pgx.Tx) error { return q.AuthSessionDelete(ctx, tx, old) }); err != nil {
+			return "", fmt.Errorf("auth: end previous session: %w", err)
+		}
+	}
+	if err := s.sm.RenewToken(ctx); err != nil {
+		return "", fmt.Errorf("auth: renew session token: %w", err)
+	}
+	if err := s.sm.Clear(ctx); err != nil {
+		return "", fmt.Errorf("auth: clear session: %w", err)
+	}
+	now := s.now()
+	var sid int64
+	err := s.asAPI(ctx, func(tx pgx.Tx) error {
+		var err error
+		sid, err = q.AuthSessionCreate(ctx, tx, dbsqlc.AuthSessionCreateParams{
+			UserID: user.ID, StoreToken: storeToken(s.sm.Token(ctx)), Method: method,
+			Ip: clientIP(r), UserAgent: truncate(r.UserAgent(), 512), Now: ts(now),
+		})
+		if err != nil {
+			return err
+		}
+		return q.AuthUserLoggedIn(ctx, tx, dbsqlc.AuthUserLoggedInParams{ID: user.ID, Now: ts(now)})
+	})
+	if err != nil {
+		return "", fmt.Errorf("auth: record session: %w", err)
+	}
+	csrf := randomToken()
+	s.sm.Put(ctx, keyUserID, user.ID)
+	s.sm.Put(ctx, keySID, sid)
+	s.sm.Put(ctx, keyAuthAt, now.UnixNano())
+	s.sm.Put(ctx, keySeenAt, now.UnixNano())
+	s.sm.Put(ctx, keyCSRF, csrf)
+	http.SetCookie(w, &http.Cookie{
+		Name: CSRFCookie, Value: csrf, Path: "/", SameSite: http.SameSiteLaxMode,
+		Secure: s.sm.Cookie.Secure, MaxAge: int(s.cfg.SessionLifetime / time.Second),
+	})
+	return csrf, nil
+}
+
+// storeToken is the key the session store keeps for a cookie value
+// (SessionManager.HashTokenInStore hashes the same way).
+func storeToken(cookie string) string {
+	h := sha256.Sum256([]byte(cookie))
+	return base64.RawURLEncoding.EncodeToString(h[:])
+}
+
+// RequireCSRF refuses cookie-authenticated requests that change state
+// without the session's CSRF token in X-CSRF-Token. Safe methods, API
+// tokens and anonymous requests pass.
+func (s *Service) RequireCSRF(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := PrincipalFrom(r.Context())
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+			next.ServeHTTP(w, r)
+			return
+		}
+		if p == nil || p.SessionID == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		want := s.sm.GetString(r.Context(), keyCSRF)
+		got := r.Header.Get(CSRFHeader)
+		if want == "" || got == "" || subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
+			writeError(w, r, http.StatusForbidden, "csrf", "missing or wrong "+CSRFHeader+" header; get it from GET /auth/csrf", nil)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Service) handleCSRF(w http.ResponseWriter, r *http.Request) {
+	p := PrincipalFrom(r.Context())
+	if p.SessionID == "" {
+		writeError(w, r, http.StatusBadRequest, "not_a_session", "API tokens need no CSRF token", nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"csrf_token": s.sm.GetString(r.Context(), keyCSRF)})
+}
+
+func (s *Service) handleMe(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"principal": PrincipalFrom(r.Context())})
+}
+
+func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) {
+	p := PrincipalFrom(r.Context())
+	if p.SessionID == "" {
+		writeError(w, r, http.StatusBadRequest, "not_a_session", "logout ends browser sessions; revoke an API token with DELETE /auth/tokens/{id}", nil)
+		return
+	}
+	sid, _ := strconv.ParseInt(p.SessionID, 10, 64)
+	if err := s.endSession(r.Context(), sid); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	expireCookie(w, CSRFCookie)
+	s.audit(r, Event{Action: "auth.logout", Object: "session", ObjectID: p.SessionID})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Service) handleLogoutAll(w http.ResponseWriter, r *http.Request) {
+	p := PrincipalFrom(r.Context())
+	ctx := r.Context()
+	if err := s.asAPI(ctx, func(tx pgx.Tx) error { return endAllSessions(ctx, tx, p.UserID) }); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if p.SessionID != "" {
+		if err := s.sm.Destroy(ctx); err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		expireCookie(w, CSRFCookie)
+	}
+	s.audit(r, Event{Action: "auth.logout_all", Object: "user", ObjectID: strconv.FormatInt(p.UserID, 10)})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func expireCookie(w http.ResponseWriter, name string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1})
+}
+
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || !strings.HasPrefix(tok, APITokenPrefix) {
+		return "", false
+	}
+	return strings.TrimSpace(tok), true
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
