@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -292,6 +293,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	validateAuth(c, bad)
+	if k := c.Secrets.EncryptionKey; k != "" && !is32Base64(k) {
+		bad("secrets.encryption_key", "must be 32 random bytes, base64 encoded (e.g. openssl rand -base64 32)")
+	}
 	if c.Admin.Token != "" && len(c.Admin.Token) < 16 {
 		bad("admin.token", "must be at least 16 characters")
 	}
@@ -402,6 +406,15 @@ func contains(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {
 			return true
+		}
+	}
+	return false
+}
+
+func is32Base64(s string) bool {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if k, err := enc.DecodeString(s); err == nil {
+			return len(k) == 32
 		}
 	}
 	return false

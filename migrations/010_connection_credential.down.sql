@@ -1,0 +1,1 @@
+DROP TABLE connection_credential;
