@@ -1,12 +1,15 @@
 package fakesource_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -14,10 +17,10 @@ import (
 	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
 )
 
-// fixture reads a file from the shared vendor fixtures.
+// fixture reads a golden vendor payload from testdata (see testdata/README.md).
 func fixture(t *testing.T, path string) []byte {
 	t.Helper()
-	b, err := osReadFile("../../../shared/fixtures/" + path)
+	b, err := osReadFile("testdata/" + path)
 	require.NoError(t, err)
 	return b
 }
@@ -119,4 +122,297 @@ func TestSalesforceQueryPagesToTheEnd(t *testing.T) {
 	}
 	require.Equal(t, total, len(seen))
 	require.Greater(t, total, 2000)
+}
+
+func TestSalesforceGoldenShapes(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {e.cr.Salesforce.ClientID}, "client_secret": {e.cr.Salesforce.ClientSecret}}
+	resp, err := http.PostForm(e.cr.Salesforce.TokenURL, form)
+	require.NoError(t, err)
+	var tok map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&tok))
+	resp.Body.Close()
+	requireKeys(t, decode(t, fixture(t, "salesforce/auth_success_response.json")), tok, "token")
+
+	form.Set("client_secret", "wrong")
+	resp, err = http.PostForm(e.cr.Salesforce.TokenURL, form)
+	require.NoError(t, err)
+	var bad map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&bad))
+	resp.Body.Close()
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Equal(t, keys(decode(t, fixture(t, "salesforce/auth_error_response.json"))), keys(bad))
+
+	c := &client{t: t, base: e.url, tok: tok["access_token"].(string)}
+	code, _, body := c.do("GET", "/services/data/", nil)
+	require.Equal(t, http.StatusOK, code)
+	var versions, fixVersions []map[string]any
+	require.NoError(t, json.Unmarshal(body, &versions))
+	require.NoError(t, json.Unmarshal(fixture(t, "salesforce/services_data_success_response.json"), &fixVersions))
+	require.Equal(t, keys(fixVersions[0]), keys(versions[0]))
+
+	q := "/services/data/v59.0/query?q=" + url.QueryEscape("SELECT Id, Subject FROM Case")
+	code, _, body = c.do("GET", q, nil, "Sforce-Query-Options", "batchSize=5")
+	require.Equal(t, http.StatusOK, code)
+	first := decode(t, body)
+	fixFirst := decode(t, fixture(t, "salesforce/sobject/query_paginated_first_page_response.json"))
+	require.Equal(t, keys(fixFirst), keys(first))
+	fixRec := fixFirst["records"].([]any)[0].(map[string]any)
+	rec := first["records"].([]any)[0].(map[string]any)
+	require.Equal(t, keys(fixRec["attributes"].(map[string]any)), keys(rec["attributes"].(map[string]any)))
+	require.Equal(t, "Case", rec["attributes"].(map[string]any)["type"])
+	require.Len(t, first["records"], 5)
+	require.Regexp(t, `^/services/data/v59\.0/query/01g\w+-5$`, first["nextRecordsUrl"])
+
+	q = "/services/data/v59.0/query?q=" + url.QueryEscape("SELECT Id FROM Case WHERE Subject = 'no such subject'")
+	code, _, body = c.do("GET", q, nil)
+	require.Equal(t, http.StatusOK, code)
+	empty := decode(t, body)
+	require.Equal(t, keys(decode(t, fixture(t, "salesforce/sobject/query_empty_response.json"))), keys(empty))
+	require.Equal(t, true, empty["done"])
+
+	code, _, body = c.do("POST", "/services/data/v59.0/sobjects/Case", map[string]any{"Subject": "Broken grinder", "AccountId": mustSeed(t, e, "Account", 0)})
+	require.Equal(t, http.StatusCreated, code, string(body))
+	require.Equal(t, keys(decode(t, fixture(t, "salesforce/sobject/create_success_response.json"))), keys(decode(t, body)))
+
+	code, _, body = c.do("PATCH", "/services/data/v59.0/sobjects/Case/Portico_Action_Id__c/act-1", map[string]any{"Subject": "Via upsert"})
+	require.Equal(t, http.StatusCreated, code, string(body))
+	requireKeys(t, decode(t, fixture(t, "salesforce/sobject/upsert_created_success_response.json")), decode(t, body), "upsert")
+
+	code, _, body = c.do("PATCH", "/services/data/v59.0/sobjects/Case/"+mustSeed(t, e, "Case", 0), map[string]any{"Nope__c": 1})
+	require.Equal(t, http.StatusBadRequest, code)
+	var errs, fixErrs []map[string]any
+	require.NoError(t, json.Unmarshal(body, &errs))
+	require.NoError(t, json.Unmarshal(fixture(t, "salesforce/sobject/write_error_response.json"), &fixErrs))
+	requireKeys(t, fixErrs[0], errs[0], "error")
+	require.Equal(t, "INVALID_FIELD", errs[0]["errorCode"])
+
+	code, _, body = c.do("GET", "/services/data/v59.0/sobjects/Case/Nope__c/x", nil)
+	require.Equal(t, http.StatusNotFound, code)
+	require.NoError(t, json.Unmarshal(body, &errs))
+	require.NoError(t, json.Unmarshal(fixture(t, "salesforce/sobject/sobject_find_error_response.json"), &fixErrs))
+	require.Equal(t, fixErrs[0]["errorCode"], errs[0]["errorCode"])
+	require.Contains(t, errs[0]["message"], "Provided external ID field does not exist or is not accessible")
+
+	// change lists
+	e.clock.Advance(30 * time.Minute)
+	start := e.clock.Now().Add(-time.Hour).Format(time.RFC3339)
+	end := e.clock.Now().Add(time.Minute).Format(time.RFC3339)
+	code, _, body = c.do("GET", "/services/data/v59.0/sobjects/Case/updated/?start="+url.QueryEscape(start)+"&end="+url.QueryEscape(end), nil)
+	require.Equal(t, http.StatusOK, code, string(body))
+	upd := decode(t, body)
+	require.Equal(t, keys(decode(t, fixture(t, "salesforce/sobject/get_updated_success_response.json"))), keys(upd))
+	require.Len(t, upd["ids"], 2, "the created and the upserted case; the rejected edit changed nothing")
+	require.NoError(t, e.sim.DeleteRecord(fakesource.Salesforce, "Case", mustSeed(t, e, "Case", 1)))
+	e.clock.Advance(time.Minute)
+	code, _, body = c.do("GET", "/services/data/v59.0/sobjects/Case/deleted/?start="+url.QueryEscape(start)+"&end="+url.QueryEscape(e.clock.Now().Add(time.Minute).Format(time.RFC3339)), nil)
+	require.Equal(t, http.StatusOK, code, string(body))
+	del := decode(t, body)
+	requireKeys(t, decode(t, fixture(t, "salesforce/sobject/get_deleted_success_response.json")), del, "deleted")
+	require.Len(t, del["deletedRecords"], 1)
+
+	code, _, body = c.do("GET", "/services/data/v59.0/sobjects/Case/updated/?start=2020-01-01T00:00:00Z&end=2020-01-02T00:00:00Z", nil)
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, string(body), "INVALID_REPLICATION_DATE")
+}
+
+func mustSeed(t *testing.T, e *env, object string, i int) string {
+	t.Helper()
+	id, err := e.sim.SeedID(fakesource.Salesforce, object, i)
+	require.NoError(t, err)
+	return id
+}
+
+func TestSalesforceQueryErrorsAndFilters(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c := e.sf()
+	query := func(q string) (int, map[string]any, []byte) {
+		code, _, body := c.do("GET", "/services/data/v59.0/query?q="+url.QueryEscape(q), nil)
+		if code != http.StatusOK {
+			return code, nil, body
+		}
+		return code, decode(t, body), body
+	}
+	code, _, body := query("SELECT Id, Bogus FROM Case")
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, string(body), `"errorCode":"INVALID_FIELD"`)
+	require.Contains(t, string(body), "No such column 'Bogus'")
+	code, _, body = query("SELECT Id FROM Nope")
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, string(body), "INVALID_TYPE")
+	code, _, body = query("SELECT Id FROM Case WHERE SystemModstamp > '2024-01-01T00:00:00Z'")
+	require.Equal(t, http.StatusBadRequest, code, "quoted datetimes are rejected like Salesforce does")
+	code, _, body = query("SELEKT Id FROM Case")
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, string(body), "MALFORMED_QUERY")
+
+	acct := mustSeed(t, e, "Account", 0)
+	code, page, body := query("SELECT Id, AccountId, Status FROM Case WHERE AccountId = '" + acct + "' AND Status != 'Closed'")
+	require.Equal(t, http.StatusOK, code, string(body))
+	for _, r := range page["records"].([]any) {
+		m := r.(map[string]any)
+		require.Equal(t, acct, m["AccountId"])
+		require.NotEqual(t, "Closed", m["Status"])
+	}
+	code, page, _ = query("SELECT COUNT() FROM Account")
+	require.Equal(t, http.StatusOK, code)
+	require.EqualValues(t, e.sim.Stats().Records["salesforce"]["Account"], page["totalSize"])
+
+	code, page, _ = query("SELECT Id FROM Contact LIMIT 3")
+	require.Equal(t, http.StatusOK, code)
+	require.Len(t, page["records"], 3)
+	require.Equal(t, true, page["done"])
+
+	// unknown sessions
+	bad := &client{t: t, base: e.url, tok: "nope"}
+	code, _, body = bad.do("GET", "/services/data/v59.0/query?q=SELECT+Id+FROM+Case", nil)
+	require.Equal(t, http.StatusUnauthorized, code)
+	require.JSONEq(t, string(fixture(t, "salesforce/expired_session_response.json")), string(body))
+}
+
+func TestSalesforceWritesAndConcurrency(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c := e.sf()
+	id := mustSeed(t, e, "Case", 2)
+	code, hdr, body := c.do("GET", "/services/data/v59.0/sobjects/Case/"+id, nil)
+	require.Equal(t, http.StatusOK, code)
+	before := decode(t, body)
+	lastMod := hdr.Get("Last-Modified")
+	require.NotEmpty(t, lastMod)
+
+	e.clock.Advance(2 * time.Second)
+	require.NoError(t, e.sim.StaffEdit(fakesource.Salesforce, "Case", id, map[string]any{"Status": "Escalated"}))
+	e.clock.Advance(2 * time.Second)
+	code, _, body = c.do("PATCH", "/services/data/v59.0/sobjects/Case/"+id, map[string]any{"Status": "Closed"}, "If-Unmodified-Since", lastMod)
+	require.Equal(t, http.StatusPreconditionFailed, code, string(body))
+	require.Contains(t, string(body), "PRECONDITION_FAILED")
+
+	code, hdr, _ = c.do("GET", "/services/data/v59.0/sobjects/Case/"+id, nil)
+	require.Equal(t, http.StatusOK, code)
+	code, _, body = c.do("PATCH", "/services/data/v59.0/sobjects/Case/"+id, map[string]any{"Status": "Closed"}, "If-Unmodified-Since", hdr.Get("Last-Modified"))
+	require.Equal(t, http.StatusNoContent, code, string(body))
+	_, _, body = c.do("GET", "/services/data/v59.0/sobjects/Case/"+id, nil)
+	after := decode(t, body)
+	require.Equal(t, "Closed", after["Status"])
+	require.Equal(t, true, after["IsClosed"])
+	require.NotNil(t, after["ClosedDate"])
+	require.Greater(t, after["SystemModstamp"], before["SystemModstamp"], "modstamps advance")
+
+	// validation errors change nothing
+	code, _, body = c.do("PATCH", "/services/data/v59.0/sobjects/Case/"+id, map[string]any{"Status": "Bogus"})
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, string(body), "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST")
+	code, _, body = c.do("PATCH", "/services/data/v59.0/sobjects/Case/"+id, map[string]any{"CaseNumber": "1"})
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, string(body), "INVALID_FIELD_FOR_INSERT_UPDATE")
+	code, _, body = c.do("POST", "/services/data/v59.0/sobjects/Case", map[string]any{"Status": "New"})
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, string(body), `"errorCode":"REQUIRED_FIELD_MISSING"`)
+	require.Contains(t, string(body), `"fields":["Subject"]`)
+	code, _, body = c.do("POST", "/services/data/v59.0/sobjects/Case", map[string]any{"Subject": "x", "AccountId": "001000000000000AAA"})
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, string(body), "INVALID_CROSS_REFERENCE_KEY")
+	_, _, body = c.do("GET", "/services/data/v59.0/sobjects/Case/"+id, nil)
+	require.Equal(t, after["SystemModstamp"], decode(t, body)["SystemModstamp"], "rejected writes changed nothing")
+
+	// upsert replays create nothing new
+	before2 := e.sim.Stats().Records["salesforce"]["Case"]
+	code, _, body = c.do("PATCH", "/services/data/v59.0/sobjects/Case/Portico_Action_Id__c/act-42", map[string]any{"Subject": "From the portal"})
+	require.Equal(t, http.StatusCreated, code, string(body))
+	created := decode(t, body)["id"].(string)
+	code, _, body = c.do("PATCH", "/services/data/v59.0/sobjects/Case/Portico_Action_Id__c/act-42", map[string]any{"Subject": "From the portal"})
+	require.Equal(t, http.StatusOK, code, string(body))
+	require.Equal(t, created, decode(t, body)["id"])
+	require.Equal(t, false, decode(t, body)["created"])
+	code, _, _ = c.do("PATCH", "/services/data/v45.0/sobjects/Case/Portico_Action_Id__c/act-42", map[string]any{"Subject": "From the portal"})
+	require.Equal(t, http.StatusNoContent, code, "before API 46 an upsert update answers 204")
+	st := e.sim.Stats()
+	require.Equal(t, before2+1, st.Records["salesforce"]["Case"])
+	require.Equal(t, 2, st.Duplicates)
+	require.Contains(t, st.Writes, fakesource.WriteStat{System: "salesforce", Key: "Case/Portico_Action_Id__c/act-42", Count: 3})
+	code, _, body = c.do("POST", "/services/data/v59.0/sobjects/Case", map[string]any{"Subject": "dup", "Portico_Action_Id__c": "act-42"})
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, string(body), "DUPLICATE_VALUE")
+
+	// delete, then the record is gone but queryAll still sees it
+	code, _, _ = c.do("DELETE", "/services/data/v59.0/sobjects/Case/"+created, nil)
+	require.Equal(t, http.StatusNoContent, code)
+	code, _, body = c.do("GET", "/services/data/v59.0/sobjects/Case/"+created, nil)
+	require.Equal(t, http.StatusNotFound, code)
+	require.Contains(t, string(body), "ENTITY_IS_DELETED")
+	q := url.QueryEscape("SELECT Id, IsDeleted FROM Case WHERE Id = '" + created + "'")
+	_, _, body = c.do("GET", "/services/data/v59.0/query?q="+q, nil)
+	require.EqualValues(t, 0, decode(t, body)["totalSize"])
+	_, _, body = c.do("GET", "/services/data/v59.0/queryAll?q="+q, nil)
+	all := decode(t, body)
+	require.EqualValues(t, 1, all["totalSize"])
+	require.Equal(t, true, all["records"].([]any)[0].(map[string]any)["IsDeleted"])
+}
+
+func TestSalesforceTokenGrantsAndExpiry(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(o *fakesource.Options) { o.TokenTTL = 10 * time.Minute })
+	post := func(form url.Values) (int, map[string]any) {
+		resp, err := http.PostForm(e.cr.Salesforce.TokenURL, form)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var m map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&m))
+		return resp.StatusCode, m
+	}
+	code, tok := post(url.Values{"grant_type": {"refresh_token"}, "client_id": {e.cr.Salesforce.ClientID}, "refresh_token": {e.cr.Salesforce.RefreshToken}})
+	require.Equal(t, http.StatusOK, code)
+	require.NotEmpty(t, tok["access_token"])
+	code, m := post(url.Values{"grant_type": {"refresh_token"}, "client_id": {e.cr.Salesforce.ClientID}, "refresh_token": {"stale"}})
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Equal(t, decode(t, fixture(t, "salesforce/refresh_error_response.json")), m)
+
+	claims := fmt.Sprintf(`{"iss":%q,"sub":"integration@example.com","aud":"https://login.salesforce.com","exp":%d}`, e.cr.Salesforce.ClientID, e.clock.Now().Add(3*time.Minute).Unix())
+	jwt := "eyJhbGciOiJSUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(claims)) + ".c2ln"
+	code, m = post(url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {jwt}})
+	require.Equal(t, http.StatusOK, code, m)
+	code, _ = post(url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {"not-a-jwt"}})
+	require.Equal(t, http.StatusBadRequest, code)
+	code, m = post(url.Values{"grant_type": {"password"}})
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Equal(t, "unsupported_grant_type", m["error"])
+
+	c := &client{t: t, base: e.url, tok: tok["access_token"].(string)}
+	path := "/services/data/v59.0/sobjects/Account/" + mustSeed(t, e, "Account", 0)
+	code, _, _ = c.do("GET", path, nil)
+	require.Equal(t, http.StatusOK, code)
+	e.clock.Advance(11 * time.Minute)
+	code, _, body := c.do("GET", path, nil)
+	require.Equal(t, http.StatusUnauthorized, code)
+	require.Contains(t, string(body), "INVALID_SESSION_ID")
+}
+
+func TestVisibilityLag(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(o *fakesource.Options) { o.VisibilityLag = 30 * time.Second })
+	c := e.sf()
+	id, err := e.sim.CreateRecord(fakesource.Salesforce, "Case", map[string]any{"Subject": "late", "AccountId": mustSeed(t, e, "Account", 1)})
+	require.NoError(t, err)
+	q := "/services/data/v59.0/query?q=" + url.QueryEscape("SELECT Id FROM Case WHERE Id = '"+id+"'")
+	_, _, body := c.do("GET", q, nil)
+	require.EqualValues(t, 0, decode(t, body)["totalSize"], "not visible to queries yet")
+	code, _, _ := c.do("GET", "/services/data/v59.0/sobjects/Case/"+id, nil)
+	require.Equal(t, http.StatusOK, code, "visible by id at once")
+	e.clock.Advance(31 * time.Second)
+	_, _, body = c.do("GET", q, nil)
+	require.EqualValues(t, 1, decode(t, body)["totalSize"])
+
+	// QuickBooks and Square lag the same way
+	cust, err := e.sim.CreateRecord(fakesource.Accounting, "Customer", map[string]any{"DisplayName": "Lagging Ltd"})
+	require.NoError(t, err)
+	qb := e.qb()
+	qq := e.qbPath("/query?query=" + url.QueryEscape("SELECT * FROM Customer WHERE Id = '"+cust+"'"))
+	_, _, body = qb.do("GET", qq, nil)
+	require.Empty(t, decode(t, body)["QueryResponse"])
+	e.clock.Advance(31 * time.Second)
+	_, _, body = qb.do("GET", qq, nil)
+	require.Len(t, decode(t, body)["QueryResponse"].(map[string]any)["Customer"], 1)
 }
