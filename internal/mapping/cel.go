@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"cel.dev/cel-go/cel"
@@ -26,7 +27,14 @@ type envs struct {
 	read, write *cel.Env
 }
 
-func newEnvs() (*envs, error) {
+// sharedEnvs builds the environments once per process: they are immutable
+// and safe for concurrent use, and building them costs more than
+// compiling a whole mapping file.
+var sharedEnvs = sync.OnceValues(buildEnvs)
+
+func newEnvs() (*envs, error) { return sharedEnvs() }
+
+func buildEnvs() (*envs, error) {
 	common := []cel.EnvOption{
 		ext.Strings(), ext.Math(), ext.Lists(ext.ListsMaxRangeSize(1000)), ext.Encoders(),
 		cel.OptionalTypes(),
