@@ -97,6 +97,7 @@ func (c *cli) rootCmd() *cobra.Command {
 		c.migrateCmd(),
 		c.configCmd(),
 		c.benchCmd(),
+		c.auditCmd(),
 		c.versionCmd(),
 	)
 	// Each subsystem's command group lives in its own file (mappings.go,

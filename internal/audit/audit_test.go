@@ -382,7 +382,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 		p := onlyProblem(t, b.pool)
 		require.Equal(t, audit.Gap, p.Kind)
 		require.Equal(t, rows[3].ID, p.ID, "named at the row after the gap")
-		require.Contains(t, p.Detail, fmt.Sprintf("seq 3..3 are missing between it and event id %d", rows[1].ID))
+		require.Contains(t, p.Detail, fmt.Sprintf("event seq 3 is missing between event id %d and it", rows[1].ID))
 	})
 	t.Run("deleted first row", func(t *testing.T) {
 		t.Parallel()
@@ -392,6 +392,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 		p := onlyProblem(t, b.pool)
 		require.Equal(t, audit.Gap, p.Kind)
 		require.Equal(t, rows[1].ID, p.ID)
+		require.Contains(t, p.Detail, "event seq 1 is missing before it")
 	})
 	t.Run("deleted last rows", func(t *testing.T) {
 		t.Parallel()
@@ -401,7 +402,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 		p := onlyProblem(t, b.pool)
 		require.Equal(t, audit.Gap, p.Kind)
 		require.Equal(t, rows[2].ID, p.ID, "named at the last row left")
-		require.Contains(t, p.Detail, "seq 4..5 after it are missing")
+		require.Contains(t, p.Detail, "events seq 4..5 are missing after it")
 	})
 	t.Run("every row deleted", func(t *testing.T) {
 		t.Parallel()

@@ -141,9 +141,9 @@ func verifyTenant(ctx context.Context, q *dbsqlc.Queries, tx pgx.Tx, tenantID in
 			chain.Events++
 			switch {
 			case last == nil && r.Seq != 1:
-				at(r, Gap, "events seq 1..%d are missing before it (deleted?)", r.Seq-1)
+				at(r, Gap, "%s before it (deleted?)", missing(1, r.Seq-1))
 			case last != nil && r.Seq != last.Seq+1:
-				at(r, Gap, "events seq %d..%d are missing between it and event id %d (deleted?)", last.Seq+1, r.Seq-1, last.ID)
+				at(r, Gap, "%s between event id %d and it (deleted?)", missing(last.Seq+1, r.Seq-1), last.ID)
 			case !bytes.Equal(r.PrevHash, prevHash):
 				if last == nil {
 					at(r, PrevHashMismatch, "the first event's prev_hash is %x, not zero", r.PrevHash)
@@ -181,11 +181,18 @@ func verifyTenant(ctx context.Context, q *dbsqlc.Queries, tx pgx.Tx, tenantID in
 			Detail: fmt.Sprintf("the chain head is at seq %d but no events remain (deleted?)", head.LastSeq)})
 	case last == nil:
 	case head.LastSeq > last.Seq:
-		at(*last, Gap, "events seq %d..%d after it are missing (deleted from the end?)", last.Seq+1, head.LastSeq)
+		at(*last, Gap, "%s after it, the last event left (deleted from the end?)", missing(last.Seq+1, head.LastSeq))
 	case head.LastSeq != last.Seq || !bytes.Equal(head.LastHash, last.Hash):
 		at(*last, HeadMismatch, "the chain head (seq %d, hash %x) does not match the last event", head.LastSeq, head.LastHash)
 	}
 	return chain, problems, nil
+}
+
+func missing(from, to int64) string {
+	if from == to {
+		return fmt.Sprintf("event seq %d is missing", from)
+	}
+	return fmt.Sprintf("events seq %d..%d are missing", from, to)
 }
 
 func rowContent(tenantID int64, r dbsqlc.AuditChainPageRow) chainRow {
