@@ -59,6 +59,8 @@ type Harness struct {
 	// Renews says whether access tokens expire and are renewed (false for
 	// static bearer tokens).
 	Renews bool
+	// Records sizes the simulator (default 400).
+	Records int
 }
 
 // Start is the suite's fixed "now": after every seed record's stamp.
@@ -158,6 +160,9 @@ func setup(t *testing.T, h Harness, o setupOpts) *env {
 	t.Helper()
 	clock := &Clock{now: Start}
 	so := fakesource.Options{Seed: 11, Records: 400, Now: clock.Now, TokenTTL: time.Hour}
+	if h.Records > 0 {
+		so.Records = h.Records
+	}
 	if o.sim != nil {
 		o.sim(&so)
 	}

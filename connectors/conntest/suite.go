@@ -157,13 +157,15 @@ func deletions(t *testing.T, h Harness) {
 	e := setup(t, h, setupOpts{})
 	full := e.pull(h.Delete.Name, "", 0, nil)
 	ids := e.simIDs(h.Delete.Sim)
+	require.GreaterOrEqual(t, len(ids), 2)
+	gone, kept := ids[len(ids)-1], ids[0]
 	e.clock.Advance(5 * time.Second)
-	require.NoError(t, e.sim.DeleteRecord(h.System, h.Delete.Sim, ids[2]))
+	require.NoError(t, e.sim.DeleteRecord(h.System, h.Delete.Sim, gone))
 	e.clock.Advance(5 * time.Second)
 	inc := e.pull(h.Delete.Name, full.cursor, 0, nil)
-	require.True(t, inc.deleted[ids[2]], "the deletion is reported")
-	requireHasNot(t, inc.records, ids[2])
-	require.False(t, inc.deleted[ids[3]])
+	require.True(t, inc.deleted[gone], "the deletion is reported")
+	requireHasNot(t, inc.records, gone)
+	require.False(t, inc.deleted[kept])
 }
 
 func get(t *testing.T, h Harness) {

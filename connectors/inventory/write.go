@@ -86,8 +86,18 @@ func (c *Connector) Write(ctx context.Context, w connectors.Write) (*connectors.
 	for k, v := range w.Fields {
 		obj[k] = v
 	}
-	if w.ExpectedVersion != "" {
-		v, err := strconv.ParseInt(w.ExpectedVersion, 10, 64)
+	version := w.ExpectedVersion
+	if version == "" && w.Op == connectors.OpUpdate && w.ID != "" {
+		// Square needs the version on every update; without one to check
+		// against, write over the current one.
+		cur, err := c.get(ctx, w.Object, w.ID, true)
+		if err != nil {
+			return nil, err
+		}
+		version = cur.Version
+	}
+	if version != "" {
+		v, err := strconv.ParseInt(version, 10, 64)
 		if err != nil {
 			return nil, &connectors.InvalidError{Field: "expected_version", Msg: "a Square version is an integer"}
 		}

@@ -1,0 +1,57 @@
+package inventory_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/conntest"
+	"github.com/porticohq/portico/connectors/inventory"
+	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/fakesource"
+)
+
+func Harness() conntest.Harness {
+	location := func(sim *fakesource.Sim) string {
+		id, err := sim.SeedID(fakesource.Inventory, "Location", 0)
+		if err != nil {
+			panic(err)
+		}
+		return id
+	}
+	order := func(sim *fakesource.Sim, i int) map[string]any {
+		return map[string]any{
+			"location_id": location(sim), "reference_id": fmt.Sprintf("CONF-%d", i), "state": "OPEN",
+			"line_items": []any{map[string]any{"name": "Portal item", "quantity": "1",
+				"base_price_money": map[string]any{"amount": 1250, "currency": "USD"}}},
+		}
+	}
+	return conntest.Harness{
+		System: fakesource.Inventory,
+		Type:   "inventory",
+		Connection: func(c fakesource.SystemCredentials) config.ConnectionConfig {
+			// The refresh token, not the static access token, so that
+			// tokens expire and the renewal path is exercised.
+			return config.ConnectionConfig{BaseURL: c.BaseURL, TokenURL: c.TokenURL, ClientID: c.ClientID,
+				ClientSecret: c.ClientSecret, RefreshToken: c.RefreshToken}
+		},
+		New: func(deps connectors.Deps, now func() time.Time) (connectors.Connector, error) {
+			return inventory.NewWithOptions(deps, inventory.Options{Now: now})
+		},
+		Pull:        conntest.Object{Name: inventory.ObjOrder, Sim: "Order"},
+		CreateSim:   order,
+		EditSim:     func(i int) map[string]any { return map[string]any{"reference_id": fmt.Sprintf("EDIT-%d", i)} },
+		Delete:      conntest.Object{Name: inventory.ObjItem, Sim: "Item"},
+		Write:       conntest.Object{Name: inventory.ObjOrder, Sim: "Order"},
+		WriteCreate: func(sim *fakesource.Sim) map[string]any { return order(sim, 99) },
+		WriteUpdate: map[string]any{"reference_id": "CONF-UPDATED"},
+		Renews:      true,
+		Records:     1500, // a few catalog items to delete one of
+	}
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	conntest.Run(t, Harness())
+}
