@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -29,6 +30,14 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 var fastHash = auth.HashParams{Memory: 1024, Time: 1, Threads: 1}
 
 const goodPassword = "violet-harbour-lantern-42"
+
+// tWriter sends the service's log to the test's.
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 type clock struct {
 	mu  sync.Mutex
@@ -120,6 +129,7 @@ func setup(t *testing.T, tweak ...func(*auth.Deps)) *bundle {
 	}
 	deps := auth.Deps{
 		Pool:       b.pool,
+		Logger:     slog.New(slog.NewTextHandler(tWriter{t}, nil)),
 		Config:     config.Default().Auth,
 		Mailer:     b.mail,
 		Auditor:    b.audit,

@@ -65,13 +65,15 @@ func Invite(ctx context.Context, db dbsqlc.DBTX, nu NewUser, linkBase string, no
 			return User{}, "", err
 		}
 	}
-	row, err := createUser(ctx, db, nu)
-	if errors.Is(err, ErrDuplicate) {
-		email, _ := normalizeEmail(nu.Email)
-		row, err = q.AuthUserByEmail(ctx, db, dbsqlc.AuthUserByEmailParams{TenantID: nu.TenantID, Email: email})
-		if err == nil && row.Status != "invited" {
-			return User{}, "", fmt.Errorf("%s: %w", email, ErrDuplicate)
-		}
+	// Looked up first rather than caught as a unique violation, which
+	// would abort the caller's transaction.
+	email, _ := normalizeEmail(nu.Email)
+	row, err := q.AuthUserByEmail(ctx, db, dbsqlc.AuthUserByEmailParams{TenantID: nu.TenantID, Email: email})
+	switch {
+	case err == nil && row.Status != "invited":
+		return User{}, "", fmt.Errorf("%s: %w", email, ErrDuplicate)
+	case errors.Is(err, pgx.ErrNoRows):
+		row, err = createUser(ctx, db, nu)
 	}
 	if err != nil {
 		return User{}, "", err
