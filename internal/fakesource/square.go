@@ -74,7 +74,6 @@ func (s *Sim) sqRenderLocked(o *objectState, r *record) map[string]any {
 		return out
 	case "Item", "ItemVariation":
 		out["id"], out["updated_at"], out["version"], out["is_deleted"] = r.id, sqTime(r.stamp), r.version, r.deleted
-		out["created_at"] = sqTime(r.created)
 		if o.def.name == "Item" {
 			data, _ := out["item_data"].(map[string]any)
 			data = deepCopyMap(data)
@@ -94,9 +93,9 @@ func (s *Sim) sqRenderLocked(o *objectState, r *record) map[string]any {
 		}
 		return out
 	}
-	out["id"], out["created_at"], out["updated_at"] = r.id, sqTime(r.created), sqTime(r.stamp)
+	out["id"], out["created_at"] = r.id, sqTime(r.created)
 	if o.def.name != "Location" {
-		out["version"] = r.version
+		out["updated_at"], out["version"] = sqTime(r.stamp), r.version
 	}
 	return out
 }
