@@ -20,7 +20,11 @@ and .portico/dev.yaml for other portico commands. Ctrl-C stops everything.`,
 			if err != nil {
 				return err
 			}
-			return devenv.Run(cmd.Context(), cfg, c.logger(cfg), c.stdout, nil)
+			deps, err := appDeps(cfg)
+			if err != nil {
+				return err
+			}
+			return devenv.Run(cmd.Context(), cfg, deps, c.logger(cfg), c.stdout, nil)
 		},
 	}
 	configFlag(cmd.Flags(), "http-addr", "http.addr", "address to listen on")

@@ -31,7 +31,11 @@ func (c *cli) processCmd(use, short string, mode app.Mode) *cobra.Command {
 				return err
 			}
 			logger := c.logger(cfg)
-			a, err := app.Open(cmd.Context(), cfg, logger, mode)
+			deps, err := appDeps(cfg)
+			if err != nil {
+				return err
+			}
+			a, err := app.Open(cmd.Context(), cfg, logger, mode, deps)
 			if err != nil {
 				return err
 			}

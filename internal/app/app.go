@@ -14,17 +14,28 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"riverqueue.com/riverui"
 
+	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/httpclient"
+	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/credentials"
+	"github.com/porticohq/portico/internal/hooks"
 	"github.com/porticohq/portico/internal/jobs"
+	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/metrics"
 	"github.com/porticohq/portico/internal/migrate"
+	"github.com/porticohq/portico/internal/records"
 	"github.com/porticohq/portico/internal/server"
+	"github.com/porticohq/portico/internal/sources"
+	"github.com/porticohq/portico/internal/store"
+	"github.com/porticohq/portico/internal/syncer"
 )
 
 // Mode selects what a process runs.
@@ -36,6 +47,13 @@ type Mode struct {
 // ErrNoDatabase means no database URL is configured.
 var ErrNoDatabase = &config.Error{Key: "database_url", Msg: "is required: set PORTICO_DATABASE_URL or --database-url, or run `portico dev` for a private database"}
 
+// Deps are what the binary's wiring hands the app: the connector
+// registry (built explicitly in cmd/portico) and the compiled mappings.
+type Deps struct {
+	Connectors *sources.Registry
+	Mappings   *mapping.Set
+}
+
 // App is one Portico process.
 type App struct {
 	cfg      *config.Config
@@ -45,11 +63,17 @@ type App struct {
 	jobs     *jobs.Registry
 	river    *river.Client[pgx.Tx]
 	mode     Mode
+
+	tenant  int64
+	sources *sources.Sources
+	syncer  *syncer.Syncer
+	records *records.Reader
+	audit   *audit.Log
 }
 
 // Open connects to the database and checks that its migrations are
 // current. The caller must Close the App.
-func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, mode Mode) (*App, error) {
+func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, mode Mode, deps Deps) (*App, error) {
 	if cfg.DatabaseURL == "" {
 		return nil, ErrNoDatabase
 	}
@@ -70,6 +94,10 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, mode Mod
 		mode:     mode,
 	}
 	a.registry.MustRegister(metrics.NewRiverJobs(pool, logger))
+	if err := a.wire(ctx, deps); err != nil {
+		pool.Close()
+		return nil, err
+	}
 
 	clientMode := jobs.InsertOnly
 	if mode.Work {
@@ -100,6 +128,76 @@ func OpenPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	}
 	return pool, nil
 }
+
+// wire builds the subsystems: connections, sync, the read API, audit.
+func (a *App) wire(ctx context.Context, deps Deps) error {
+	tenant, err := store.TenantBySlug(ctx, a.pool, "default")
+	if err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
+	a.tenant = tenant.ID
+	a.audit = audit.New(a.pool, a.logger)
+
+	var creds connectors.CredentialStore
+	if len(a.cfg.Connections) > 0 {
+		if a.cfg.Secrets.EncryptionKey == "" {
+			return &config.Error{Key: "secrets.encryption_key", Msg: "is required when connections are configured: it encrypts their credentials"}
+		}
+		key, err := credentials.ParseKey(a.cfg.Secrets.EncryptionKey)
+		if err != nil {
+			return &config.Error{Key: "secrets.encryption_key", Msg: err.Error()}
+		}
+		if creds, err = credentials.NewStore(a.pool, a.tenant, key); err != nil {
+			return err
+		}
+	}
+	if deps.Connectors == nil {
+		deps.Connectors = connectors.NewRegistry[connectors.Deps]()
+	}
+	if deps.Mappings == nil {
+		return errors.New("app: no mappings")
+	}
+	httpMetrics, err := httpclient.NewMetrics(a.registry)
+	if err != nil {
+		return err
+	}
+	a.sources, err = sources.Open(sources.Options{
+		Connections: a.cfg.Connections, Registry: deps.Connectors, Credentials: creds,
+		Metrics: httpMetrics, Logger: a.logger, QuotaFloor: a.cfg.Sync.QuotaFloor,
+	})
+	if err != nil {
+		return err
+	}
+	a.syncer = syncer.New(syncer.Options{
+		Pool: a.pool, TenantID: a.tenant, Connectors: a.sources.Connectors(), Mappings: deps.Mappings,
+		Logger: a.logger.With(slog.String("component", "syncer")), PageSize: a.cfg.Sync.PageSize,
+		Metrics: syncer.NewMetrics(a.registry, a.pool, a.tenant),
+	})
+	sc := a.cfg.Sync
+	syncer.Register(a.jobs, a.syncer, a.sources, sc.Interval, sc.Intervals, sc.ReconcileInterval, sc.TombstoneRetention, sc.SlowInterval)
+	a.records = records.New(records.Options{
+		Pool: a.pool, Mappings: deps.Mappings,
+		Enqueue: func(ctx context.Context, args syncer.RefreshArgs) error {
+			_, err := a.river.Insert(ctx, args, nil)
+			return err
+		},
+		Refresh: a.syncer.Refresh, Health: a.sources, FreshTimeout: sc.FreshTimeout,
+		Logger: a.logger,
+	})
+	return nil
+}
+
+// Syncer runs syncs (the CLI's `portico sync`).
+func (a *App) Syncer() *syncer.Syncer { return a.syncer }
+
+// Sources are the opened connections.
+func (a *App) Sources() *sources.Sources { return a.sources }
+
+// Records is the read API.
+func (a *App) Records() *records.Reader { return a.records }
+
+// TenantID is the tenant this process serves.
+func (a *App) TenantID() int64 { return a.tenant }
 
 // Pool is the database pool.
 func (a *App) Pool() *pgxpool.Pool { return a.pool }
@@ -132,6 +230,25 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 	if err := ui.Start(ctx); err != nil {
 		return nil, fmt.Errorf("app: river ui: %w", err)
 	}
+	hooksHandler := &hooks.Handler{
+		Lookup: func(name string) (connectors.Connector, bool) {
+			src, ok := a.sources.Get(name)
+			if !ok {
+				return nil, false
+			}
+			return src.Connector, true
+		},
+		Enqueue: func(ctx context.Context, refreshes []syncer.RefreshArgs) error {
+			params := make([]river.InsertManyParams, len(refreshes))
+			for i, r := range refreshes {
+				params[i] = river.InsertManyParams{Args: r}
+			}
+			_, err := a.river.InsertMany(ctx, params)
+			return err
+		},
+		PublicURL: a.cfg.HTTP.PublicURL,
+		Logger:    a.logger,
+	}
 	return server.NewRouter(server.Options{
 		Config:     a.cfg.HTTP,
 		Logger:     a.logger,
@@ -139,6 +256,13 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 		Ready:      a.Ready,
 		AdminToken: a.cfg.Admin.Token,
 		RiverUI:    ui,
+		Mount: func(r chi.Router) {
+			r.Mount("/hooks", hooksHandler.Routes())
+		},
+		MountAdmin: func(r chi.Router) {
+			r.Mount("/sync", a.syncer.AdminRoutes(a.sources))
+			r.Mount("/audit", audit.AdminRoutes(a.audit))
+		},
 	}), nil
 }
 

@@ -25,6 +25,7 @@ type Config struct {
 	Secrets     SecretsConfig      `mapstructure:"secrets"`
 	Connections []ConnectionConfig `mapstructure:"connections"`
 	Sync        SyncConfig         `mapstructure:"sync"`
+	Mappings    MappingsConfig     `mapstructure:"mappings"`
 	Dev         DevConfig          `mapstructure:"dev"`
 }
 
@@ -166,6 +167,12 @@ type SyncConfig struct {
 	SlowInterval time.Duration `mapstructure:"slow_interval"`
 	// FreshTimeout bounds a ?fresh=true read-through to the source.
 	FreshTimeout time.Duration `mapstructure:"fresh_timeout"`
+}
+
+// MappingsConfig says where the field mappings come from.
+type MappingsConfig struct {
+	// Dir holds the mapping files (*.yaml); empty means the shipped ones.
+	Dir string `mapstructure:"dir"`
 }
 
 // DevConfig configures `portico dev`.

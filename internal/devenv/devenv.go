@@ -15,14 +15,18 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"gopkg.in/yaml.v3"
 
 	"github.com/porticohq/portico/internal/app"
 	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/migrate"
 	"github.com/porticohq/portico/internal/pgcluster"
 )
@@ -51,12 +55,13 @@ type User struct {
 type secrets struct {
 	AdminToken    string `json:"admin_token"`
 	EncryptionKey string `json:"encryption_key"`
+	WebhookSecret string `json:"webhook_secret"`
 }
 
 // Run starts the dev environment and blocks until ctx ends. out receives
 // the human-readable lines (the portal URL). ready, if not nil, is called
 // once dev.json is written.
-func Run(ctx context.Context, cfg *config.Config, logger *slog.Logger, out io.Writer, ready func(Info)) error {
+func Run(ctx context.Context, cfg *config.Config, deps app.Deps, logger *slog.Logger, out io.Writer, ready func(Info)) error {
 	dir, err := filepath.Abs(cfg.Dev.Dir)
 	if err != nil {
 		return err
@@ -110,7 +115,29 @@ func Run(ctx context.Context, cfg *config.Config, logger *slog.Logger, out io.Wr
 	if cfg.HTTP.Addr == config.Default().HTTP.Addr && !portFree(cfg.HTTP.Addr) {
 		cfg.HTTP.Addr = "127.0.0.1:0"
 	}
-	a, err := app.Open(ctx, cfg, logger, app.Mode{Serve: true, Work: true})
+	// The simulators post webhooks to the API, so its address is fixed
+	// before either starts.
+	if strings.HasSuffix(cfg.HTTP.Addr, ":0") {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		cfg.HTTP.Addr = fmt.Sprintf("127.0.0.1:%d", port)
+	}
+	if cfg.HTTP.PublicURL == "" {
+		cfg.HTTP.PublicURL = "http://" + cfg.HTTP.Addr
+	}
+	simURL := ""
+	if len(cfg.Connections) == 0 {
+		url, conns, stop, err := startSimulators(ctx, cfg, sec, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		simURL, cfg.Connections = url, conns
+		fmt.Fprintf(out, "simulated sources on %s (%d records)\n", simURL, cfg.Dev.Records)
+	}
+	a, err := app.Open(ctx, cfg, logger, app.Mode{Serve: true, Work: true}, deps)
 	if err != nil {
 		return err
 	}
@@ -123,6 +150,7 @@ func Run(ctx context.Context, cfg *config.Config, logger *slog.Logger, out io.Wr
 			APIURL:      "http://" + addr,
 			DatabaseURL: cfg.DatabaseURL,
 			AdminToken:  cfg.Admin.Token,
+			SimURL:      simURL,
 			Connections: []string{},
 			Users:       []User{},
 		}
@@ -141,6 +169,57 @@ func Run(ctx context.Context, cfg *config.Config, logger *slog.Logger, out io.Wr
 			ready(info)
 		}
 	})
+}
+
+// startSimulators serves the simulated sources on a free loopback port and
+// returns the three connections that reach them.
+func startSimulators(ctx context.Context, cfg *config.Config, sec secrets, logger *slog.Logger) (string, []config.ConnectionConfig, func(), error) {
+	sim, err := fakesource.New(fakesource.Options{
+		Seed:          cfg.Dev.Seed,
+		Records:       cfg.Dev.Records,
+		WebhookURL:    strings.TrimRight(cfg.HTTP.PublicURL, "/") + "/hooks/{system}",
+		WebhookSecret: sec.WebhookSecret,
+		Logger:        logger.With(slog.String("component", "fakesource")),
+	})
+	if err != nil {
+		return "", nil, nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, nil, err
+	}
+	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	url := "http://" + ln.Addr().String()
+	cr := sim.Credentials(url)
+	conn := func(name string, sc fakesource.SystemCredentials) config.ConnectionConfig {
+		return config.DefaultConnection(config.ConnectionConfig{
+			Name: name, Type: name, BaseURL: sc.BaseURL, TokenURL: sc.TokenURL,
+			ClientID: sc.ClientID, ClientSecret: sc.ClientSecret, RefreshToken: sc.RefreshToken,
+			AccessToken: sc.AccessToken, Realm: sc.Realm, WebhookSecret: sc.WebhookSecret,
+		})
+	}
+	conns := []config.ConnectionConfig{
+		conn(fakesource.Salesforce, cr.Salesforce),
+		conn(fakesource.Accounting, cr.Accounting),
+		conn(fakesource.Inventory, cr.Inventory),
+	}
+	stop := func() {
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+		sim.Close()
+	}
+	return url, conns, stop, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func ensureDatabase(ctx context.Context, adminURL, name string) error {
@@ -170,11 +249,14 @@ func loadSecrets(dir string) (secrets, error) {
 		if err := json.Unmarshal(data, &s); err != nil {
 			return s, fmt.Errorf("devenv: %s: %w", path, err)
 		}
+		if s.WebhookSecret == "" {
+			s.WebhookSecret = randomToken(24)
+		}
 		return s, nil
 	case !errors.Is(err, os.ErrNotExist):
 		return s, fmt.Errorf("devenv: %w", err)
 	}
-	s = secrets{AdminToken: randomToken(24), EncryptionKey: randomToken(32)}
+	s = secrets{AdminToken: randomToken(24), EncryptionKey: randomToken(32), WebhookSecret: randomToken(24)}
 	data, _ = json.MarshalIndent(s, "", "  ")
 	return s, os.WriteFile(path, data, 0o600)
 }

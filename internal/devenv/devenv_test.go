@@ -16,7 +16,14 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/accounting"
+	"github.com/porticohq/portico/connectors/inventory"
+	"github.com/porticohq/portico/connectors/salesforce"
+	"github.com/porticohq/portico/internal/app"
 	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/mappings"
 	"github.com/porticohq/portico/internal/devenv"
 )
 
@@ -26,11 +33,12 @@ func start(t *testing.T, dir string) (devenv.Info, func()) {
 	cfg := config.Default()
 	cfg.Dev.Dir = dir
 	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.Dev.Records = 300
 	ctx, cancel := context.WithCancel(context.Background())
 	readyc := make(chan devenv.Info, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- devenv.Run(ctx, &cfg, slog.New(slog.DiscardHandler), io.Discard, func(i devenv.Info) { readyc <- i })
+		done <- devenv.Run(ctx, &cfg, deps(t), slog.New(slog.DiscardHandler), io.Discard, func(i devenv.Info) { readyc <- i })
 	}()
 	select {
 	case info := <-readyc:
@@ -67,6 +75,10 @@ func TestDevStartsStopsAndRestartsOnTheSameData(t *testing.T) {
 	require.NotEmpty(t, onDisk.AdminToken)
 
 	requireStatus(t, info.APIURL+"/readyz", "", http.StatusOK)
+	require.NotEmpty(t, info.SimURL, "the simulators run in process")
+	require.Equal(t, []string{"salesforce", "accounting", "inventory"}, info.Connections)
+	require.Eventually(t, func() bool { return syncedCases(t, info) > 0 }, 60*time.Second, 100*time.Millisecond,
+		"the first sync fills the cache")
 	requireStatus(t, info.APIURL+"/admin/riverui", "", http.StatusUnauthorized)
 	requireStatus(t, info.APIURL+"/admin/riverui/", info.AdminToken, http.StatusOK)
 
@@ -96,6 +108,46 @@ func TestDevStartsStopsAndRestartsOnTheSameData(t *testing.T) {
 	var name string
 	require.NoError(t, conn.QueryRow(ctx, `SELECT name FROM tenant WHERE slug = 'kept'`).Scan(&name))
 	require.Equal(t, "Kept across restarts", name)
+}
+
+func deps(t *testing.T) app.Deps {
+	t.Helper()
+	reg := connectors.NewRegistry[connectors.Deps]()
+	reg.MustRegister("salesforce", salesforce.New)
+	reg.MustRegister("accounting", accounting.New)
+	reg.MustRegister("inventory", inventory.New)
+	set, err := mapping.Load(mappings.FS())
+	require.NoError(t, err)
+	return app.Deps{Connectors: reg, Mappings: set}
+}
+
+// syncedCases reads the admin sync view.
+func syncedCases(t *testing.T, info devenv.Info) int64 {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, info.APIURL+"/admin/sync", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+info.AdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out struct {
+		Connections []struct {
+			Connection string
+			Objects    []struct {
+				Object  string
+				Records int64
+			}
+		}
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	for _, c := range out.Connections {
+		for _, o := range c.Objects {
+			if c.Connection == "salesforce" && o.Object == "Case" {
+				return o.Records
+			}
+		}
+	}
+	return 0
 }
 
 func requireStatus(t *testing.T, url, token string, want int) {

@@ -111,3 +111,22 @@ func (s *Sources) BreakerOpen(name string) bool {
 	src, ok := s.byName[name]
 	return ok && src.Client.Breaker() == httpclient.BreakerOpen
 }
+
+// BreakerState names a connection's breaker state.
+func (s *Sources) BreakerState(name string) string {
+	src, ok := s.byName[name]
+	if !ok {
+		return "unknown"
+	}
+	return src.Client.Breaker().String()
+}
+
+// QuotaRemaining is a connection's call budget left (-1: no limit known).
+func (s *Sources) QuotaRemaining(name string) (minute, day int) {
+	src, ok := s.byName[name]
+	if !ok {
+		return -1, -1
+	}
+	r := src.Client.Quota()
+	return r.Minute, r.Day
+}

@@ -1,0 +1,157 @@
+package syncer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/porticohq/portico/internal/store"
+	"github.com/porticohq/portico/internal/store/dbsqlc"
+)
+
+// ConnHealth reports a connection's breaker and quota.
+type ConnHealth interface {
+	BreakerState(connection string) string
+	QuotaRemaining(connection string) (minute, day int) // -1: no limit known
+}
+
+// ConnectionStatus is one connection's sync health.
+type ConnectionStatus struct {
+	Connection string         `json:"connection"`
+	Breaker    string         `json:"breaker"`
+	Quota      QuotaStatus    `json:"quota_remaining"`
+	Objects    []ObjectStatus `json:"objects"`
+}
+
+// QuotaStatus is the budget left; -1 means no limit is known.
+type QuotaStatus struct {
+	Minute int `json:"minute"`
+	Day    int `json:"day"`
+}
+
+// ObjectStatus is one synced object's health.
+type ObjectStatus struct {
+	Object        string     `json:"object"`
+	Portal        string     `json:"portal_object"`
+	LastSuccessAt *time.Time `json:"last_success_at"`
+	LagSeconds    *float64   `json:"lag_seconds"`
+	Records       int64      `json:"records"`
+	Tombstoned    int64      `json:"tombstoned"`
+	LastError     string     `json:"last_error,omitempty"`
+	LastErrorAt   *time.Time `json:"last_error_at,omitempty"`
+	FailingSince  *time.Time `json:"failing_since,omitempty"`
+	Runs          []RunInfo  `json:"last_runs"`
+}
+
+// RunInfo is the newest run of one kind.
+type RunInfo struct {
+	Kind        string     `json:"kind"`
+	State       string     `json:"state"`
+	StartedAt   time.Time  `json:"started_at"`
+	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+	Records     int32      `json:"records"`
+	Deleted     int32      `json:"deleted"`
+	Differences *int32     `json:"differences,omitempty"`
+	Error       string     `json:"error,omitempty"`
+}
+
+// Status reports every synced object, grouped by connection.
+func (s *Syncer) Status(ctx context.Context, health ConnHealth) ([]ConnectionStatus, error) {
+	q := store.Queries
+	cursors, err := q.SyncCursorList(ctx, s.opts.Pool, s.opts.TenantID)
+	if err != nil {
+		return nil, fmt.Errorf("syncer: %w", err)
+	}
+	byKey := map[string]dbsqlc.SyncCursor{}
+	for _, c := range cursors {
+		byKey[c.Connection+"/"+c.Object] = c
+	}
+	runs, err := q.SyncRunLatest(ctx, s.opts.Pool, s.opts.TenantID)
+	if err != nil {
+		return nil, fmt.Errorf("syncer: %w", err)
+	}
+	runsByKey := map[string][]RunInfo{}
+	for _, r := range runs {
+		ri := RunInfo{Kind: r.Kind, State: r.State, StartedAt: r.StartedAt.Time, Records: r.Records, Deleted: r.Deleted, Error: r.Error.String}
+		if r.FinishedAt.Valid {
+			t := r.FinishedAt.Time
+			ri.FinishedAt = &t
+		}
+		if r.Differences.Valid {
+			d := r.Differences.Int32
+			ri.Differences = &d
+		}
+		k := r.Connection + "/" + r.Object
+		runsByKey[k] = append(runsByKey[k], ri)
+	}
+
+	var out []ConnectionStatus
+	index := map[string]int{}
+	now := s.opts.Now()
+	for _, t := range s.Targets() {
+		i, ok := index[t.Connection]
+		if !ok {
+			cs := ConnectionStatus{Connection: t.Connection, Breaker: "unknown", Quota: QuotaStatus{-1, -1}}
+			if health != nil {
+				cs.Breaker = health.BreakerState(t.Connection)
+				cs.Quota.Minute, cs.Quota.Day = health.QuotaRemaining(t.Connection)
+			}
+			out = append(out, cs)
+			i = len(out) - 1
+			index[t.Connection] = i
+		}
+		os := ObjectStatus{Object: t.Object, Portal: t.Portal, Runs: runsByKey[t.Connection+"/"+t.Object]}
+		if os.Runs == nil {
+			os.Runs = []RunInfo{}
+		}
+		if c, ok := byKey[t.Connection+"/"+t.Object]; ok {
+			if c.LastSuccessAt.Valid {
+				ts := c.LastSuccessAt.Time
+				os.LastSuccessAt = &ts
+			}
+			if c.SyncedThrough.Valid {
+				lag := now.Sub(c.SyncedThrough.Time).Seconds()
+				os.LagSeconds = &lag
+			}
+			os.LastError = c.LastError.String
+			if c.LastErrorAt.Valid {
+				ts := c.LastErrorAt.Time
+				os.LastErrorAt = &ts
+			}
+			if c.FailingSince.Valid {
+				ts := c.FailingSince.Time
+				os.FailingSince = &ts
+			}
+		}
+		counts, err := q.RecordCount(ctx, s.opts.Pool, dbsqlc.RecordCountParams{TenantID: s.opts.TenantID, Connection: t.Connection, SourceObject: t.Object})
+		if err != nil {
+			return nil, fmt.Errorf("syncer: %w", err)
+		}
+		os.Records, os.Tombstoned = counts.Live, counts.Tombstoned
+		out[i].Objects = append(out[i].Objects, os)
+	}
+	return out, nil
+}
+
+// AdminRoutes serves GET / (mounted at /admin/sync) with the status JSON.
+func (s *Syncer) AdminRoutes(health ConnHealth) chi.Router {
+	r := chi.NewRouter()
+	r.Get("/", func(w http.ResponseWriter, req *http.Request) {
+		st, err := s.Status(req.Context(), health)
+		w.Header().Set("Content-Type", "application/json")
+		if err != nil {
+			w.WriteHeader(http.StatusInternalServerError)
+			_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": "internal", "message": "sync status unavailable", "fields": []any{}}})
+			return
+		}
+		if st == nil {
+			st = []ConnectionStatus{}
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"connections": st})
+	})
+	return r
+}
