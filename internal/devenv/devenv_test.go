@@ -22,9 +22,9 @@ import (
 	"github.com/porticohq/portico/connectors/salesforce"
 	"github.com/porticohq/portico/internal/app"
 	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/devenv"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/mappings"
-	"github.com/porticohq/portico/internal/devenv"
 )
 
 // start runs the dev environment in dir until the returned stop is called.
