@@ -98,6 +98,7 @@ func (c *cli) rootCmd() *cobra.Command {
 		c.configCmd(),
 		c.benchCmd(),
 		c.auditCmd(),
+		c.connectorsCmd(),
 		c.versionCmd(),
 	)
 	// Each subsystem's command group lives in its own file (mappings.go,

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/internal/fakesource"
+	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
+)
+
+func TestConnectorsCheck(t *testing.T) {
+	t.Parallel()
+	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 5, Records: 300})
+	cr := sim.Credentials(srv.URL)
+	conn := func(name, typ string, c fakesource.SystemCredentials, secret string) string {
+		return fmt.Sprintf("  - name: %s\n    type: %s\n    base_url: %s\n    token_url: %s\n    client_id: %s\n    client_secret: %q\n    refresh_token: %s\n    realm: %q\n    access_token: %q\n",
+			name, typ, c.BaseURL, c.TokenURL, c.ClientID, secret, c.RefreshToken, c.Realm, c.AccessToken)
+	}
+	file := writeConfig(t, "connections:\n"+
+		conn("crm", "salesforce", cr.Salesforce, cr.Salesforce.ClientSecret)+
+		conn("books", "accounting", cr.Accounting, cr.Accounting.ClientSecret)+
+		conn("shop", "inventory", cr.Inventory, cr.Inventory.ClientSecret)+
+		conn("crm-bad", "salesforce", cr.Salesforce, "not-the-secret"))
+
+	for _, name := range []string{"crm", "books", "shop"} {
+		code, stdout, stderr := portico(t, "--config", file, "connectors", "check", "--connection", name)
+		require.Equal(t, exitOK, code, "%s: %s%s", name, stdout, stderr)
+		require.Contains(t, stdout, "breaker: closed")
+		require.Contains(t, stdout, "quota remaining:")
+		require.NotContains(t, stdout, "FAIL")
+	}
+	code, stdout, _ := portico(t, "--config", file, "connectors", "check", "--connection", "crm")
+	require.Equal(t, exitOK, code)
+	require.Contains(t, stdout, "Case ")
+	require.Contains(t, stdout, "records on the first page")
+
+	code, stdout, stderr := portico(t, "--config", file, "connectors", "check", "--connection", "crm-bad")
+	require.Equal(t, exitFailed, code, stdout)
+	require.Contains(t, stderr, "invalid_client: invalid client credentials", "the vendor's own message")
+	require.Contains(t, stdout, "FAIL")
+
+	code, _, stderr = portico(t, "--config", file, "connectors", "check", "--connection", "nope")
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, `unknown connection "nope"`)
+
+	code, _, _ = portico(t, "--config", file, "connectors", "check")
+	require.Equal(t, exitUsage, code, "--connection is required")
+}
