@@ -127,7 +127,13 @@ func setup(t *testing.T, tweak ...func(*auth.Deps)) *bundle {
 		mail:  &mailbox{},
 		audit: &auditLog{},
 	}
+	// The server starts first so that the service knows its public URL
+	// (links, and the OIDC redirect URL derived from it).
+	var handler http.Handler
+	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(b.srv.Close)
 	deps := auth.Deps{
+		PublicURL:  b.srv.URL,
 		Pool:       b.pool,
 		Logger:     slog.New(slog.NewTextHandler(tWriter{t}, nil)),
 		Config:     config.Default().Auth,
@@ -153,8 +159,7 @@ func setup(t *testing.T, tweak ...func(*auth.Deps)) *bundle {
 		r.With(auth.RequireStaff, auth.RequireScope(auth.ScopeAdminWrite)).Post("/admin/probe", echoPrincipal)
 		r.With(auth.RequireRole(auth.RoleBilling)).Get("/billing/probe", echoPrincipal)
 	})
-	b.srv = httptest.NewServer(r)
-	t.Cleanup(b.srv.Close)
+	handler = r
 	return b
 }
 

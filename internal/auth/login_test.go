@@ -277,6 +277,10 @@ func TestBadInput(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, r.status)
 	require.Equal(t, []string{"email", "password"}, r.fieldPaths())
 	require.Equal(t, "invalid", r.errCode())
+
+	r = br.do("GET", "/auth/oidc/login", nil)
+	require.Equal(t, http.StatusNotFound, r.status)
+	require.Equal(t, "oidc_disabled", r.errCode())
 }
 
 func mustURL(t *testing.T, s string) *url.URL {

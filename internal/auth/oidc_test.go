@@ -1,0 +1,146 @@
+package auth_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/oauth2-proxy/mockoidc"
+	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/internal/auth"
+)
+
+// oidcSetup runs a real OIDC provider in-process (discovery, JWKS, signed
+// ID tokens, PKCE checked at the token endpoint) and points the service at it.
+func oidcSetup(t *testing.T, mode string, contacts map[string][2]string) (*bundle, *mockoidc.MockOIDC) {
+	t.Helper()
+	m, err := mockoidc.Run()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = m.Shutdown() })
+	b := setup(t, func(d *auth.Deps) {
+		cfg := m.Config()
+		d.Config.UnknownOIDCEmail = mode
+		d.Config.OIDC.IssuerURL = cfg.Issuer
+		d.Config.OIDC.ClientID = cfg.ClientID
+		d.Config.OIDC.ClientSecret = cfg.ClientSecret
+		d.ContactByEmail = func(_ context.Context, _ int64, email string) (string, string, bool, error) {
+			c, ok := contacts[email]
+			return c[0], c[1], ok, nil
+		}
+	})
+	return b, m
+}
+
+// startOIDC follows the login redirect to the provider and returns the
+// provider's redirect back to the callback (not yet followed).
+func startOIDC(t *testing.T, br *browser, user *mockoidc.MockUser, m *mockoidc.MockOIDC) *url.URL {
+	t.Helper()
+	m.QueueUser(user)
+	r := br.do("GET", "/auth/oidc/login?return_to=/cases", nil)
+	require.Equal(t, http.StatusFound, r.status, string(r.raw))
+	authURL, err := url.Parse(r.header.Get("Location"))
+	require.NoError(t, err)
+	q := authURL.Query()
+	require.Equal(t, "S256", q.Get("code_challenge_method"), "PKCE")
+	require.NotEmpty(t, q.Get("code_challenge"))
+	require.NotEmpty(t, q.Get("state"))
+	require.NotEmpty(t, q.Get("nonce"))
+	require.Equal(t, br.b.srv.URL+"/auth/oidc/callback", q.Get("redirect_uri"))
+	resp, err := br.c.Get(authURL.String())
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusFound, resp.StatusCode)
+	back, err := url.Parse(resp.Header.Get("Location"))
+	require.NoError(t, err)
+	return back
+}
+
+func callback(t *testing.T, br *browser, back *url.URL) reply {
+	t.Helper()
+	return br.do("GET", "/auth/oidc/callback?"+back.RawQuery, nil)
+}
+
+func TestOIDCLoginEndToEnd(t *testing.T) {
+	t.Parallel()
+	b, m := oidcSetup(t, "refuse", nil)
+	b.member(t, "jane@acme.test", auth.RoleBilling)
+	br := b.browser(t)
+
+	back := startOIDC(t, br, &mockoidc.MockUser{Subject: "s1", Email: "Jane@acme.test", EmailVerified: true}, m)
+	preLogin := br.cookie(auth.SessionCookie)
+	require.NotEmpty(t, preLogin, "the flow's state waits in a pre-login session")
+	r := callback(t, br, back)
+	require.Equal(t, http.StatusSeeOther, r.status, string(r.raw))
+	require.Equal(t, "/cases", r.header.Get("Location"))
+	require.NotEqual(t, preLogin, br.cookie(auth.SessionCookie), "the session id rotates at login")
+
+	me := br.me()
+	require.Equal(t, http.StatusOK, me.status)
+	require.Equal(t, "jane@acme.test", me.body["principal"].(map[string]any)["email"])
+	br.csrf = br.cookie(auth.CSRFCookie)
+	require.Equal(t, http.StatusOK, br.do("POST", "/api/echo", map[string]string{}).status)
+
+	replay := callback(t, b.browser(t), back)
+	require.Equal(t, http.StatusUnauthorized, replay.status, "a callback from another browser has no state")
+	require.Equal(t, "invalid_state", replay.errCode())
+	again := callback(t, br, back)
+	require.Equal(t, "invalid_state", again.errCode(), "state is single use")
+
+	require.Contains(t, b.audit.actions(), "auth.login")
+
+	r = br.do("GET", "/auth/oidc/login?return_to=//evil.test/", nil)
+	require.Equal(t, http.StatusBadRequest, r.status, "no open redirect")
+	require.Equal(t, []string{"return_to"}, r.fieldPaths())
+}
+
+// TestOIDCCodeIsBoundToItsVerifier injects a code issued to one browser's
+// flow into another's: the state matches the second browser, but the
+// provider refuses the exchange because the PKCE verifier does not match.
+func TestOIDCCodeIsBoundToItsVerifier(t *testing.T) {
+	t.Parallel()
+	b, m := oidcSetup(t, "refuse", nil)
+	b.member(t, "jane@acme.test")
+	victim, attacker := b.browser(t), b.browser(t)
+
+	victimBack := startOIDC(t, victim, &mockoidc.MockUser{Subject: "s1", Email: "jane@acme.test", EmailVerified: true}, m)
+	attackerBack := startOIDC(t, attacker, &mockoidc.MockUser{Subject: "s2", Email: "mallory@evil.test", EmailVerified: true}, m)
+	q := attackerBack.Query()
+	q.Set("code", victimBack.Query().Get("code"))
+	attackerBack.RawQuery = q.Encode()
+
+	r := callback(t, attacker, attackerBack)
+	require.Equal(t, http.StatusUnauthorized, r.status, string(r.raw))
+	require.Equal(t, "oidc_exchange", r.errCode())
+	require.Equal(t, http.StatusUnauthorized, attacker.me().status)
+}
+
+func TestOIDCUnknownEmailRefused(t *testing.T) {
+	t.Parallel()
+	b, m := oidcSetup(t, "refuse", map[string][2]string{"new@acme.test": {"001ACME", "003NEW"}})
+	br := b.browser(t)
+	r := callback(t, br, startOIDC(t, br, &mockoidc.MockUser{Subject: "s3", Email: "new@acme.test", EmailVerified: true}, m))
+	require.Equal(t, http.StatusForbidden, r.status)
+	require.Equal(t, "unknown_user", r.errCode())
+	require.Equal(t, http.StatusUnauthorized, br.me().status)
+	users, err := auth.ListUsers(context.Background(), b.pool, 0, "")
+	require.NoError(t, err)
+	require.Empty(t, users, "refuse mode creates no user")
+}
+
+func TestOIDCUnknownEmailMatchedToContact(t *testing.T) {
+	t.Parallel()
+	b, m := oidcSetup(t, "match_contact", map[string][2]string{"new@acme.test": {"001ACME", "003NEW"}})
+	br := b.browser(t)
+	r := callback(t, br, startOIDC(t, br, &mockoidc.MockUser{Subject: "s3", Email: "new@acme.test", EmailVerified: true}, m))
+	require.Equal(t, http.StatusSeeOther, r.status, string(r.raw))
+	p := br.me().body["principal"].(map[string]any)
+	require.Equal(t, "001ACME", p["account_id"])
+	require.Equal(t, "003NEW", p["contact_id"])
+	require.Equal(t, []any{"member"}, p["roles"])
+
+	stranger := b.browser(t)
+	r = callback(t, stranger, startOIDC(t, stranger, &mockoidc.MockUser{Subject: "s4", Email: "who@else.test", EmailVerified: true}, m))
+	require.Equal(t, http.StatusForbidden, r.status, "no contact has this email")
+}
