@@ -81,7 +81,7 @@ func (b *bundle) version(t *testing.T, object, id string) string {
 func TestFullThenIncrementalConverge(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	b := setup(t, fakesource.Options{Seed: 3, Records: 600})
+	b := setup(t, fakesource.Options{Seed: 3, Records: 2500}) // > 200 cases: Salesforce batches are at least 200
 	want := b.sim.Stats().Records["salesforce"]["Case"]
 	require.Positive(t, want)
 
