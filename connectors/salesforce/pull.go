@@ -295,3 +295,17 @@ func (c *Connector) deletedByQueryAll(ctx context.Context, object string, start 
 		path, q = qr.NextRecordsURL, nil
 	}
 }
+
+// FullPullSOQL is the query a full pull of object starts with (for
+// benchmarks and diagnostics that want to send the same request).
+func FullPullSOQL(object string, opts Options) (string, error) {
+	c := &Connector{opts: opts}
+	fields, err := c.selectFields(object)
+	if err != nil {
+		return "", err
+	}
+	if opts.QueryLimit <= 0 {
+		opts.QueryLimit = 50000
+	}
+	return buildSOQL(object, fields, time.Time{}, time.Time{}, "", opts.QueryLimit), nil
+}
