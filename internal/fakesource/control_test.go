@@ -62,6 +62,7 @@ func TestFaultsRateLimitOutageQuota(t *testing.T) {
 	code, hdr, _ = sf.do("GET", path, nil)
 	require.Equal(t, http.StatusServiceUnavailable, code)
 	require.NotEmpty(t, hdr.Get("Retry-After"))
+	require.Contains(t, hdr.Get("Sforce-Limit-Info"), "api-usage=", "on faulted answers too")
 	code, _, body = e.sq().do("GET", "/v2/locations", nil)
 	require.Equal(t, http.StatusServiceUnavailable, code)
 	require.Contains(t, string(body), "SERVICE_UNAVAILABLE")

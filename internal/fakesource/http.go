@@ -94,6 +94,10 @@ func (s *Sim) api(system, endpoint string, kind callKind, h http.HandlerFunc) ht
 			}
 			s.countCall(system, endpoint, status)
 		}()
+		if system == Salesforce { // on every answer, faults included; updated once the call counts
+			used, limit := s.peekQuota(system, f.DailyQuota)
+			sw.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", used, limit))
+		}
 		if f.LatencyMaxMS > 0 || f.LatencyMinMS > 0 {
 			lo, hi := f.LatencyMinMS, max(f.LatencyMinMS, f.LatencyMaxMS)
 			d := time.Duration(lo+s.rng.IntN(hi-lo+1)) * time.Millisecond
@@ -225,6 +229,20 @@ func (s *Sim) useQuota(system string, quota int) (used, limit int, ok bool) {
 	}
 	q.used++
 	return q.used, limit, true
+}
+
+// peekQuota reports today's usage without counting a call.
+func (s *Sim) peekQuota(system string, quota int) (used, limit int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	limit = quota
+	if limit <= 0 {
+		limit = sfDefaultDailyLimit
+	}
+	if q := s.quota[system]; q != nil && q.day == s.now().UTC().Format("2006-01-02") {
+		used = q.used
+	}
+	return used, limit
 }
 
 func (s *Sim) secondsToMidnight() int {
