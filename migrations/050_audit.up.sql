@@ -40,12 +40,22 @@ CREATE INDEX audit_event_occurred ON audit_event (occurred_at);
 
 -- audit_field is one field of the version 1 encoding: NULL is FF FF FF FF,
 -- anything else its UTF-8 byte length as a big-endian int32, then the bytes.
+-- PL/pgSQL rather than SQL: an SQL function with its argument used three
+-- times is not inlined, and a non-inlined SQL function call costs several
+-- times more. No SET clause for the same reason (pg_catalog is searched
+-- first anyway).
 CREATE FUNCTION audit_field(v text) RETURNS bytea
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    SET search_path = pg_catalog
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT CASE WHEN v IS NULL THEN '\xffffffff'::bytea
-                ELSE int4send(octet_length(convert_to(v, 'UTF8'))) || convert_to(v, 'UTF8') END
+DECLARE
+    b bytea;
+BEGIN
+    IF v IS NULL THEN
+        RETURN '\xffffffff'::bytea;
+    END IF;
+    b := convert_to(v, 'UTF8');
+    RETURN int4send(octet_length(b)) || b;
+END
 $$;
 
 -- audit_event_chain links each new row to its tenant's chain. It ignores
