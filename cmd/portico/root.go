@@ -99,6 +99,7 @@ func (c *cli) rootCmd() *cobra.Command {
 		c.benchCmd(),
 		c.auditCmd(),
 		c.connectorsCmd(),
+		c.usersCmd(),
 		c.versionCmd(),
 	)
 	// Each subsystem's command group lives in its own file (mappings.go,

@@ -123,6 +123,13 @@ func createUser(ctx context.Context, db dbsqlc.DBTX, nu NewUser) (dbsqlc.AuthUse
 	return row, nil
 }
 
+// Validate checks nu without touching the database (CreateUser checks it
+// again); errors are *ValidationError.
+func (nu NewUser) Validate() error {
+	_, err := checkNewUser(nu)
+	return err
+}
+
 func checkNewUser(nu NewUser) (dbsqlc.AuthUserCreateParams, error) {
 	v := &ValidationError{}
 	email, err := normalizeEmail(nu.Email)

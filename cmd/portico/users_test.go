@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/internal/dbtest"
+)
+
+// porticoStdin runs the CLI in-process with stdin, mapping errors to exit
+// codes as run does.
+func porticoStdin(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	c := &cli{stdout: &stdout, stderr: &stderr}
+	root := c.rootCmd()
+	root.SetArgs(args)
+	root.SetIn(strings.NewReader(stdin))
+	root.SetOut(&stdout)
+	root.SetErr(&stderr)
+	err := root.ExecuteContext(context.Background())
+	if err == nil {
+		return exitOK, stdout.String(), stderr.String()
+	}
+	stderr.WriteString(err.Error())
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code, stdout.String(), stderr.String()
+	}
+	return exitFailed, stdout.String(), stderr.String()
+}
+
+func TestUsersCommands(t *testing.T) {
+	t.Parallel()
+	db := dbtest.URL(t)
+
+	code, out, errOut := porticoStdin(t, "violet-harbour-lantern-42\n", "--database-url", db, "users", "create",
+		"--email", "ana@acme.test", "--account", "001ACME", "--contact", "003ANA", "--roles", "member,billing", "--password-stdin")
+	require.Equal(t, exitOK, code, errOut)
+	require.Contains(t, out, "created user")
+
+	code, out, errOut = porticoStdin(t, "", "--database-url", db, "users", "create", "--email", "ops@operator.test", "--staff")
+	require.Equal(t, exitOK, code, errOut)
+	require.Contains(t, out, "operator_admin")
+
+	for _, bad := range []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"--email", "x@acme.test", "--roles", "member"}, "--account"},
+		{[]string{"--email", "x@acme.test", "--account", "001A", "--roles", "boss"}, "--roles"},
+		{[]string{"--email", "nope", "--account", "001A", "--roles", "member"}, "--email"},
+		{[]string{"--email", "ana@acme.test", "--account", "001A", "--roles", "member"}, "--email"},
+		{[]string{"--email", "y@acme.test", "--account", "001A", "--roles", "member", "--password-stdin"}, "--password-stdin"},
+	} {
+		code, _, errOut := porticoStdin(t, "short\n", append([]string{"--database-url", db, "users", "create"}, bad.args...)...)
+		require.Equal(t, exitUsage, code, "%v: %s", bad.args, errOut)
+		require.Contains(t, errOut, bad.flag, bad.args)
+	}
+
+	code, out, errOut = porticoStdin(t, "", "--database-url", db, "users", "invite", "--email", "new@acme.test", "--account", "001ACME", "--roles", "member")
+	require.Equal(t, exitOK, code, errOut)
+	require.Contains(t, out, "/activate?token=")
+
+	code, out, errOut = porticoStdin(t, "", "--database-url", db, "users", "disable", "--email", "ana@acme.test")
+	require.Equal(t, exitOK, code, errOut)
+	code, _, errOut = porticoStdin(t, "", "--database-url", db, "users", "disable", "--email", "ghost@acme.test")
+	require.Equal(t, exitUsage, code, errOut)
+	require.Contains(t, errOut, "--email")
+
+	code, out, errOut = porticoStdin(t, "", "--database-url", db, "users", "list")
+	require.Equal(t, exitOK, code, errOut)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 4, out)
+	require.Regexp(t, `^ID\s+EMAIL\s+ACCOUNT\s+CONTACT\s+ROLES\s+STATUS\s+LAST LOGIN$`, lines[0])
+	require.Regexp(t, `ana@acme.test\s+001ACME\s+003ANA\s+member,billing\s+disabled`, out)
+	require.Regexp(t, `new@acme.test\s+001ACME\s+-\s+member\s+invited`, out)
+	require.Regexp(t, `ops@operator.test\s+-\s+-\s+operator_admin\s+active`, out)
+
+	code, out, _ = porticoStdin(t, "", "--database-url", db, "users", "list", "--account", "001ACME")
+	require.Equal(t, exitOK, code)
+	require.NotContains(t, out, "ops@operator.test")
+
+	code, _, errOut = porticoStdin(t, "", "--database-url", db, "users", "list", "--tenant", "nope")
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, errOut, "--tenant")
+}
