@@ -114,6 +114,9 @@ func (c *Connector) renew(ctx context.Context, stale string) (string, error) {
 	if c.token != "" && c.token != stale && (c.expiry.IsZero() || c.opts.Now().Add(time.Minute).Before(c.expiry)) {
 		return c.token, nil // someone else renewed it meanwhile
 	}
+	if tok, ok := c.adoptStoredLocked(ctx, stale); ok {
+		return tok, nil
+	}
 	refresh, err := c.refreshTokenLocked(ctx)
 	if err != nil {
 		return "", err
@@ -143,6 +146,25 @@ func (c *Connector) renew(ctx context.Context, stale string) (string, error) {
 	c.token, c.expiry, c.refresh = next.AccessToken, next.Expiry, next.RefreshToken
 	c.log.InfoContext(ctx, "access token renewed", "connection", c.conn.Name, "rotated", tr.RefreshToken != "" && tr.RefreshToken != refresh)
 	return c.token, nil
+}
+
+// adoptStoredLocked uses an access token another process renewed and
+// stored, if it is still good: renewing again would rotate the refresh
+// token for nothing.
+func (c *Connector) adoptStoredLocked(ctx context.Context, stale string) (string, bool) {
+	if c.creds == nil {
+		return "", false
+	}
+	cr, err := c.creds.Load(ctx, c.conn.Name)
+	if err != nil || cr.AccessToken == "" || cr.AccessToken == stale || cr.Expiry.IsZero() ||
+		!c.opts.Now().Add(time.Minute).Before(cr.Expiry) {
+		return "", false
+	}
+	c.token, c.expiry, c.refresh = cr.AccessToken, cr.Expiry, cr.RefreshToken
+	if cr.Realm != "" && c.realm == "" {
+		c.realm = cr.Realm
+	}
+	return c.token, true
 }
 
 // refreshTokenLocked picks the newest refresh token: the stored one (it

@@ -100,3 +100,34 @@ func TestThrottled403IsRetried(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestSecondWorkerAdoptsStoredToken: a worker that finds a good access
+// token in the store uses it instead of rotating the refresh token again.
+func TestSecondWorkerAdoptsStoredToken(t *testing.T) {
+	t.Parallel()
+	store := &conntest.MemoryCredentials{}
+	var issued atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/oauth2/v1/tokens/bearer" {
+			n := issued.Add(1)
+			_, _ = w.Write([]byte(`{"token_type":"bearer","expires_in":3600,"refresh_token":"r` + itoa(n) + `","access_token":"a` + itoa(n) + `"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"Customer":{"Id":"1","SyncToken":"0","MetaData":{"LastUpdatedTime":"2024-01-01T00:00:00-08:00"}}}`))
+	}))
+	t.Cleanup(srv.Close)
+	build := func() connectors.Connector {
+		c, err := accounting.NewWithOptions(connectors.Deps{
+			Connection:  config.ConnectionConfig{Name: "qb", BaseURL: srv.URL, RefreshToken: "r0", Realm: "42"},
+			HTTP:        srv.Client(),
+			Credentials: store,
+		}, accounting.Options{})
+		require.NoError(t, err)
+		return c
+	}
+	for range 3 {
+		_, err := build().Get(context.Background(), "Customer", "1")
+		require.NoError(t, err)
+	}
+	require.EqualValues(t, 1, issued.Load(), "one renewal serves every worker until it expires")
+}

@@ -77,17 +77,23 @@ func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
 		token: deps.Connection.AccessToken}, nil
 }
 
-// bearer returns the access token: the stored one (a renewed token),
-// else the configured one.
+// bearer returns the access token in use: the configured one, else one
+// renewed earlier and stored, else a new one from the refresh token.
 func (c *Connector) bearer(ctx context.Context) (string, error) {
 	c.mu.Lock()
 	tok := c.token
 	c.mu.Unlock()
+	if tok != "" {
+		return tok, nil
+	}
 	if c.creds != nil {
 		cr, err := c.creds.Load(ctx, c.conn.Name)
 		switch {
 		case err == nil && cr.AccessToken != "":
 			tok = cr.AccessToken
+			c.mu.Lock()
+			c.token = tok
+			c.mu.Unlock()
 		case err != nil && !errors.Is(err, connectors.ErrNoCredentials):
 			return "", fmt.Errorf("inventory: load credentials: %w", err)
 		}
