@@ -282,6 +282,11 @@ func (a *App) Run(ctx context.Context, onListen func(addr string)) error {
 		if err := a.river.Start(ctx); err != nil {
 			return fmt.Errorf("app: starting workers: %w", err)
 		}
+		// Periodic jobs wait for leader election; the first sync should
+		// not. The jobs are unique, so every worker doing this is harmless.
+		if err := a.syncer.EnqueueAll(ctx, a.river); err != nil {
+			a.logger.WarnContext(ctx, "enqueueing the first syncs", slog.String("error", err.Error()))
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

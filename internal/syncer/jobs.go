@@ -92,11 +92,7 @@ func (w *SyncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		if w.Health != nil && w.Health.QuotaLow(a.Connection) && w.recentlySynced(ctx, a) {
 			return nil // keep the rest of the budget for customer writes
 		}
-		if w.neverSynced(ctx, a) {
-			_, err = w.Syncer.Full(ctx, a.Connection, a.Object)
-		} else {
-			_, err = w.Syncer.Incremental(ctx, a.Connection, a.Object)
-		}
+		_, err = w.Syncer.Incremental(ctx, a.Connection, a.Object)
 	case KindFull:
 		_, err = w.Syncer.Full(ctx, a.Connection, a.Object)
 	case KindReconcile:
@@ -105,11 +101,6 @@ func (w *SyncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		return river.JobCancel(fmt.Errorf("sync: unknown mode %q", a.Mode))
 	}
 	return snoozeUnavailable(err)
-}
-
-func (w *SyncWorker) neverSynced(ctx context.Context, a SyncArgs) bool {
-	cur, err := w.Syncer.cursor(ctx, a.Connection, a.Object)
-	return err == nil && cur.Cursor == "" && !cur.LastSuccessAt.Valid
 }
 
 func (w *SyncWorker) recentlySynced(ctx context.Context, a SyncArgs) bool {
@@ -187,4 +178,22 @@ func Register(reg *jobs.Registry, s *Syncer, health Health, interval time.Durati
 	reg.AddPeriodic(river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 		func() (river.JobArgs, *river.InsertOpts) { return PurgeArgs{}, nil },
 		&river.PeriodicJobOpts{ID: "sync_purge"}))
+}
+
+// Inserter inserts jobs (a River client).
+type Inserter interface {
+	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+}
+
+// EnqueueAll schedules an incremental sync of every target now.
+func (s *Syncer) EnqueueAll(ctx context.Context, ins Inserter) error {
+	var params []river.InsertManyParams
+	for _, t := range s.Targets() {
+		params = append(params, river.InsertManyParams{Args: SyncArgs{Connection: t.Connection, Object: t.Object, Mode: KindIncremental}})
+	}
+	if len(params) == 0 {
+		return nil
+	}
+	_, err := ins.InsertMany(ctx, params)
+	return err
 }

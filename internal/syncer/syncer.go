@@ -124,7 +124,8 @@ func (s *Syncer) target(connection, object string) (connectors.Connector, *mappi
 	return conn, obj, nil
 }
 
-// Incremental pulls the changes since the object's cursor.
+// Incremental pulls the changes since the object's cursor. An object never
+// synced before gets a full run instead.
 func (s *Syncer) Incremental(ctx context.Context, connection, object string) (Result, error) {
 	return s.pull(ctx, connection, object, KindIncremental)
 }
@@ -144,6 +145,9 @@ func (s *Syncer) pull(ctx context.Context, connection, object string, kind Kind)
 	cur, err := q.SyncCursorEnsure(ctx, s.opts.Pool, dbsqlc.SyncCursorEnsureParams(key))
 	if err != nil {
 		return Result{}, fmt.Errorf("syncer: %w", err)
+	}
+	if kind == KindIncremental && cur.Cursor == "" && !cur.LastSuccessAt.Valid {
+		kind = KindFull // the first sync of an object is a full, resumable one
 	}
 	started := s.opts.Now()
 	run, err := s.startRun(ctx, connection, object, kind, cur)
@@ -431,4 +435,11 @@ func (s *Syncer) PurgeTombstones(ctx context.Context, before time.Time) (int64, 
 		return 0, fmt.Errorf("syncer: purging tombstones: %w", err)
 	}
 	return n, nil
+}
+
+// WithProgress returns a Syncer that reports every stored page to f.
+func (s *Syncer) WithProgress(f func(Progress)) *Syncer {
+	cp := *s
+	cp.opts.Progress = f
+	return &cp
 }

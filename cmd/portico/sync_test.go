@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/internal/dbtest"
+	"github.com/porticohq/portico/internal/fakesource"
+	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
+)
+
+// simConfig writes a config file that reaches a fresh database and a
+// simulated Salesforce.
+func simConfig(t *testing.T) (string, *fakesource.Sim) {
+	t.Helper()
+	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 2, Records: 400})
+	cr := sim.Credentials(srv.URL).Salesforce
+	return writeConfig(t, fmt.Sprintf(`database_url: %s
+log: {level: warn}
+secrets: {encryption_key: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA}
+connections:
+  - name: crm
+    type: salesforce
+    base_url: %s
+    token_url: %s
+    client_id: %s
+    client_secret: %s
+    retry: {max: 1, wait_min: 1ms, wait_max: 2ms}
+    breaker: {failures: 50, open_timeout: 1s}
+mappings: {dir: %s}
+`, dbtest.URL(t), cr.BaseURL, cr.TokenURL, cr.ClientID, cr.ClientSecret, crmMappings(t))), sim
+}
+
+// crmMappings copies the shipped Salesforce mapping for a connection named crm.
+func crmMappings(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	raw, err := readShipped("salesforce.yaml")
+	require.NoError(t, err)
+	writeFileIn(t, dir, "crm.yaml", strings.Replace(raw, "connection: salesforce", "connection: crm", 1))
+	return dir
+}
+
+func TestSyncCommand(t *testing.T) {
+	t.Parallel()
+	cfg, sim := simConfig(t)
+	cases := sim.Stats().Records["salesforce"]["Case"]
+
+	code, stdout, stderr := portico(t, "--config", cfg, "sync", "--connection", "crm", "--object", "Case")
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, stdout, fmt.Sprintf("crm Case: full ok, %d records", cases), "the first run is a full one")
+
+	code, stdout, _ = portico(t, "--config", cfg, "sync", "status")
+	require.Equal(t, exitOK, code)
+	line := lineWith(stdout, "crm", "Case")
+	require.Contains(t, line, fmt.Sprint(cases))
+	require.Contains(t, line, "closed")
+
+	code, _, stderr = portico(t, "--config", cfg, "sync", "--connection", "nope")
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, `unknown connection "nope"`)
+	code, _, _ = portico(t, "--config", cfg, "sync", "--connection", "crm", "--full", "--reconcile")
+	require.Equal(t, exitUsage, code)
+
+	sim.SetFaults(fakesource.Salesforce, fakesource.Faults{ErrorRate: 1})
+	code, stdout, _ = portico(t, "--config", cfg, "sync", "--connection", "crm", "--object", "case")
+	require.Equal(t, exitFailed, code, "a failed sync is never reported as a success")
+	require.Contains(t, stdout, "crm Case: FAILED")
+
+	code, stdout, _ = portico(t, "--config", cfg, "sync", "status", "--json")
+	require.Equal(t, exitOK, code)
+	require.Contains(t, stdout, `"state": "failed"`)
+}
+
+func lineWith(out string, words ...string) string {
+	for _, l := range strings.Split(out, "\n") {
+		ok := true
+		for _, w := range words {
+			ok = ok && strings.Contains(l, w)
+		}
+		if ok {
+			return l
+		}
+	}
+	return ""
+}
