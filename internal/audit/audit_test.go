@@ -246,6 +246,14 @@ func TestClientTextIsMadeStorable(t *testing.T) {
 	require.NoError(t, b.pool.QueryRow(ctx, `SELECT user_agent FROM audit_event`).Scan(&ua))
 	require.LessOrEqual(t, len(ua), 512)
 	require.Contains(t, ua, "bad\uFFFDutf8 é")
+
+	e = event(b.tenant, "case.comment")
+	e.After = map[string]any{"body": "nul\x00here", "path": `C:\u0000dir`}
+	require.NoError(t, b.log.Record(ctx, e), "jsonb refuses \\u0000; the event is still recorded")
+	var body, path string
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT after->>'body', after->>'path' FROM audit_event WHERE action = 'case.comment'`).Scan(&body, &path))
+	require.Equal(t, "nul\uFFFDhere", body)
+	require.Equal(t, `C:\u0000dir`, path, "an escaped backslash before u0000 is text, not a NUL")
 	requireClean(t, b.pool, "")
 }
 

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -86,8 +87,9 @@ func (a Actor) validate() error {
 
 // Event is one audited change.
 //
-// Before and After are stored verbatim as JSON: the caller must already
-// have removed secrets (passwords, tokens, client secrets, session ids)
+// Before and After are stored as JSON (a NUL character in a string becomes
+// U+FFFD, which jsonb can hold): the caller must already have removed
+// secrets (passwords, tokens, client secrets, session ids)
 // from them, for example with Redact. Nil means "none" (a creation has no
 // Before, a deletion no After).
 type Event struct {
@@ -186,7 +188,31 @@ func marshalState(name string, v any) ([]byte, error) {
 	if string(b) == "null" {
 		return nil, nil
 	}
-	return b, nil
+	return replaceNUL(b), nil
+}
+
+// replaceNUL turns the escape \u0000, which jsonb refuses, into U+FFFD so
+// that a NUL in customer input cannot make the audited change fail. An
+// escaped backslash followed by "u0000" is left alone.
+func replaceNUL(b []byte) []byte {
+	if !bytes.Contains(b, []byte(`\u0000`)) {
+		return b
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' || i+1 >= len(b) {
+			out = append(out, b[i])
+			continue
+		}
+		if bytes.HasPrefix(b[i:], []byte(`\u0000`)) {
+			out = append(out, `\ufffd`...)
+			i += len(`\u0000`) - 1
+			continue
+		}
+		out = append(out, b[i], b[i+1]) // any other escape, including \\
+		i++
+	}
+	return out
 }
 
 // Redacted replaces the values Redact removes.
