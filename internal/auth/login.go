@@ -78,6 +78,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
+	s.prune(ctx)
 	s.loggedIn(w, r, user, "password")
 }
 

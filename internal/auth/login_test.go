@@ -289,3 +289,22 @@ func mustURL(t *testing.T, s string) *url.URL {
 	require.NoError(t, err)
 	return u
 }
+
+func TestLoginPrunesExpiredSessions(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	u := b.member(t, "ana@acme.test")
+	ctx := context.Background()
+	_, err := b.pool.Exec(ctx, `INSERT INTO auth_web_session (token, data, expiry) VALUES ('expired', '\x00', now() - interval '1 minute')`)
+	require.NoError(t, err)
+	_, err = b.pool.Exec(ctx, `INSERT INTO auth_session (user_id, store_token, method, created_at) VALUES ($1, 'expired', 'password', $2)`,
+		u.ID, b.clock.Now().Add(-2*time.Hour))
+	require.NoError(t, err)
+
+	b.browser(t).mustLogin("ana@acme.test")
+	var web, sessions int
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM auth_web_session WHERE token = 'expired'`).Scan(&web))
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM auth_session WHERE store_token = 'expired'`).Scan(&sessions))
+	require.Zero(t, web)
+	require.Zero(t, sessions)
+}

@@ -278,6 +278,18 @@ func (s *Service) handleResetRequest(w http.ResponseWriter, r *http.Request) {
 		if err != nil || user.Status != "active" {
 			return err
 		}
+		// Reset mails share the login throttle's budget per email, so
+		// that the form cannot be used to flood someone's inbox.
+		key, now := "reset:"+email, s.now()
+		n, err := q.AuthLoginFailureCount(ctx, tx, dbsqlc.AuthLoginFailureCountParams{
+			TenantID: s.tenantID, Key: key, Since: ts(now.Add(-s.throttle.Window))})
+		if err != nil || n >= int64(s.throttle.PerEmail) {
+			return err
+		}
+		err = q.AuthLoginFailureRecord(ctx, tx, dbsqlc.AuthLoginFailureRecordParams{TenantID: s.tenantID, Key: key, Now: ts(now)})
+		if err != nil {
+			return err
+		}
 		tok, err = issueToken(ctx, tx, user.ID, purposeReset, s.now(), PasswordResetTTL)
 		return err
 	})

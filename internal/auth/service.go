@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/pgxstore"
@@ -46,6 +47,8 @@ type Service struct {
 
 	oidcMu sync.Mutex
 	oidc   *oidcClient
+
+	lastPrune atomic.Int64 // unix nanoseconds
 }
 
 // New builds the service. It reads the tenant but contacts no OIDC
@@ -159,6 +162,26 @@ func (s *Service) Routes() chi.Router {
 		r.Delete("/tokens/{id}", s.handleTokenRevoke)
 	})
 	return r
+}
+
+// prune deletes expired sessions at most once a minute, piggybacking on
+// logins instead of running a background goroutine the caller must stop.
+func (s *Service) prune(ctx context.Context) {
+	now := s.now()
+	last := s.lastPrune.Load()
+	if now.UnixNano()-last < int64(time.Minute) || !s.lastPrune.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	err := s.asAPI(ctx, func(tx pgx.Tx) error {
+		if _, err := q.AuthWebSessionsPrune(ctx, tx); err != nil {
+			return err
+		}
+		_, err := q.AuthSessionsPrune(ctx, tx, ts(now.Add(-time.Hour)))
+		return err
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "auth: pruning sessions", "err", err)
+	}
 }
 
 // asAPI runs fn in a transaction as portico_api, the non-owner role API

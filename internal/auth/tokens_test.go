@@ -227,3 +227,17 @@ func TestCreateUserValidation(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, users, 1, "bad input changed nothing")
 }
+
+func TestPasswordResetMailIsThrottled(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(d *auth.Deps) { d.Throttle = auth.Throttle{PerEmail: 2, PerIP: 100, Window: time.Hour} })
+	b.member(t, "ana@acme.test")
+	br := b.browser(t)
+	for range 4 {
+		require.Equal(t, http.StatusAccepted, br.do("POST", "/auth/password-reset", map[string]string{"email": "ana@acme.test"}).status)
+	}
+	require.Len(t, b.mail.all(), 2, "no more than the per-email budget of mails")
+	b.clock.Advance(time.Hour + time.Second)
+	require.Equal(t, http.StatusAccepted, br.do("POST", "/auth/password-reset", map[string]string{"email": "ana@acme.test"}).status)
+	require.Len(t, b.mail.all(), 3)
+}

@@ -323,6 +323,20 @@ func (q *Queries) AuthSessionsDeleteForUser(ctx context.Context, db DBTX, userID
 	return result.RowsAffected(), nil
 }
 
+const authSessionsPrune = `-- name: AuthSessionsPrune :execrows
+DELETE FROM auth_session s
+WHERE s.created_at < $1
+  AND NOT EXISTS (SELECT 1 FROM auth_web_session w WHERE w.token = s.store_token)
+`
+
+func (q *Queries) AuthSessionsPrune(ctx context.Context, db DBTX, before pgtype.Timestamptz) (int64, error) {
+	result, err := db.Exec(ctx, authSessionsPrune, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const authUserByEmail = `-- name: AuthUserByEmail :one
 SELECT id, tenant_id, email, password_hash, account_id, contact_id, roles, staff, see_child_accounts, status, created_at, updated_at, last_login_at FROM auth_user WHERE tenant_id = $1 AND email = $2
 `
@@ -615,4 +629,19 @@ DELETE FROM auth_web_session WHERE token IN (SELECT store_token FROM auth_sessio
 func (q *Queries) AuthWebSessionsDeleteForUser(ctx context.Context, db DBTX, userID int64) error {
 	_, err := db.Exec(ctx, authWebSessionsDeleteForUser, userID)
 	return err
+}
+
+const authWebSessionsPrune = `-- name: AuthWebSessionsPrune :execrows
+DELETE FROM auth_web_session WHERE expiry < now()
+`
+
+// Expired browser sessions (their expiry is set by the session library in
+// server time), and session records whose browser session is gone and
+// that are old enough not to be a login still being committed.
+func (q *Queries) AuthWebSessionsPrune(ctx context.Context, db DBTX) (int64, error) {
+	result, err := db.Exec(ctx, authWebSessionsPrune)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

@@ -106,3 +106,14 @@ WHERE tenant_id = @tenant_id AND key = @key AND at > @since;
 
 -- name: AuthLoginFailureClear :exec
 DELETE FROM auth_login_failure WHERE tenant_id = @tenant_id AND (key = @key OR at < @before);
+
+-- name: AuthWebSessionsPrune :execrows
+-- Expired browser sessions (their expiry is set by the session library in
+-- server time), and session records whose browser session is gone and
+-- that are old enough not to be a login still being committed.
+DELETE FROM auth_web_session WHERE expiry < now();
+
+-- name: AuthSessionsPrune :execrows
+DELETE FROM auth_session s
+WHERE s.created_at < @before
+  AND NOT EXISTS (SELECT 1 FROM auth_web_session w WHERE w.token = s.store_token);
