@@ -18,6 +18,7 @@ func (c *cli) benchCmd() *cobra.Command {
 	cmd.AddCommand(
 		c.benchRiverCmd(),
 		c.benchConnectorsCmd(),
+		c.benchMappingCmd(),
 	)
 	return cmd
 }
