@@ -1,6 +1,8 @@
 package mapping_test
 
 import (
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -40,4 +42,13 @@ func TestShippedMappingsCompile(t *testing.T) {
 		_, ok := set.Object(def.Name)
 		require.True(t, ok, "no shipped mapping for %s", def.Name)
 	}
+}
+
+// mappings/README.md documents the model; it must not drift from the code.
+func TestReadmeDocumentsTheModel(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../mappings/README.md")
+	require.NoError(t, err)
+	require.True(t, strings.Contains(string(b), strings.TrimSpace(mapping.ModelMarkdown())),
+		"mappings/README.md's model section is out of date: paste mapping.ModelMarkdown() into it")
 }
