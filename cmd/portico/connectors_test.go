@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -47,4 +49,25 @@ func TestConnectorsCheck(t *testing.T) {
 
 	code, _, _ = portico(t, "--config", file, "connectors", "check")
 	require.Equal(t, exitUsage, code, "--connection is required")
+}
+
+func TestBenchConnectorsLastLineIsJSON(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := portico(t, "bench", "connectors", "--records", "3000", "--rounds", "1")
+	require.Equal(t, exitOK, code, stderr)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	var fig struct {
+		Bench      string                    `json:"bench"`
+		Records    int                       `json:"records"`
+		Ratio      float64                   `json:"ratio"`
+		Connectors map[string]map[string]any `json:"connectors"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &fig), stdout)
+	require.Equal(t, "connectors", fig.Bench)
+	require.Positive(t, fig.Records)
+	require.Positive(t, fig.Ratio)
+	require.Len(t, fig.Connectors, 3)
+
+	code, _, _ = portico(t, "bench", "connectors", "--connector", "erp")
+	require.Equal(t, exitUsage, code)
 }
