@@ -72,7 +72,7 @@ func (s *Service) tokenPrincipal(w http.ResponseWriter, r *http.Request, tok str
 	var row dbsqlc.AuthAPITokenLookupRow
 	err := s.asAPI(ctx, func(tx pgx.Tx) error {
 		var err error
-		row, err = q.AuthAPITokenLookup(ctx, tx, dbsqlc.AuthAPITokenLookupParams{TokenHash: tokenHash(tok), Now: ts(now)})
+		row, err = q.AuthAPITokenLookup(ctx, tx, dbsqlc.AuthAPITokenLookupParams{TokenHash: tokenHash(tok), Now: ts(now), TenantID: s.tenantID})
 		if err != nil {
 			return err
 		}

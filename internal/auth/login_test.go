@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/store"
 )
 
 func TestLoginSetsCookieAndRotatesSession(t *testing.T) {
@@ -307,4 +309,34 @@ func TestLoginPrunesExpiredSessions(t *testing.T) {
 	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM auth_session WHERE store_token = 'expired'`).Scan(&sessions))
 	require.Zero(t, web)
 	require.Zero(t, sessions)
+}
+
+func TestTenantsAreSeparate(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	other, err := store.TenantCreate(ctx, b.pool, "other", "Other operator")
+	require.NoError(t, err)
+	_, err = auth.CreateUser(ctx, b.pool, auth.NewUser{TenantID: other.ID, Email: "x@other.test", Password: goodPassword,
+		Staff: true, HashParams: fastHash})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnauthorized, b.browser(t).login("x@other.test", goodPassword).status,
+		"a user of another tenant does not log in here")
+
+	// The service's requests run as portico_api with the tenant set, and
+	// row-level security hides other tenants' users from them.
+	tx, err := b.pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	def, err := store.TenantBySlug(ctx, tx, "default")
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, "SELECT set_config('portico.tenant_id', $1, true), set_config('role', 'portico_api', true)", fmt.Sprint(def.ID))
+	require.NoError(t, err)
+	var role string
+	var visible int
+	require.NoError(t, tx.QueryRow(ctx, "SELECT current_user, (SELECT count(*) FROM auth_user WHERE email = 'x@other.test')").Scan(&role, &visible))
+	require.Equal(t, "portico_api", role)
+	require.Zero(t, visible)
+	_, err = tx.Exec(ctx, "DELETE FROM auth_user")
+	require.ErrorContains(t, err, "permission denied", "the API role never deletes users")
 }

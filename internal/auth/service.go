@@ -185,10 +185,13 @@ func (s *Service) prune(ctx context.Context) {
 }
 
 // asAPI runs fn in a transaction as portico_api, the non-owner role API
-// requests use, so these queries hold only the grants migration 040 gives.
+// requests use, with the service's tenant set for row-level security: these
+// queries hold only the grants and policies of migrations 040 and 041.
 func (s *Service) asAPI(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SET LOCAL ROLE portico_api"); err != nil {
+		_, err := tx.Exec(ctx, "SELECT set_config('portico.tenant_id', $1, true), set_config('role', 'portico_api', true)",
+			strconv.FormatInt(s.tenantID, 10))
+		if err != nil {
 			return fmt.Errorf("auth: set role: %w", err)
 		}
 		return fn(tx)

@@ -79,7 +79,7 @@ func (s *Service) sessionPrincipal(next http.Handler) http.Handler {
 		var user dbsqlc.AuthUser
 		err := s.asAPI(ctx, func(tx pgx.Tx) error {
 			var err error
-			user, err = q.AuthSessionUser(ctx, tx, sid)
+			user, err = q.AuthSessionUser(ctx, tx, dbsqlc.AuthSessionUserParams{ID: sid, TenantID: s.tenantID})
 			return err
 		})
 		switch {

@@ -86,12 +86,14 @@ func (q *Queries) AuthAPITokenList(ctx context.Context, db DBTX, userID int64) (
 
 const authAPITokenLookup = `-- name: AuthAPITokenLookup :one
 SELECT t.id, t.user_id, t.name, t.token_hash, t.scopes, t.expires_at, t.revoked_at, t.last_used_at, t.created_at, u.id, u.tenant_id, u.email, u.password_hash, u.account_id, u.contact_id, u.roles, u.staff, u.see_child_accounts, u.status, u.created_at, u.updated_at, u.last_login_at FROM auth_api_token t JOIN auth_user u ON u.id = t.user_id
-WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 AND u.status = 'active'
+WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2
+  AND u.tenant_id = $3 AND u.status = 'active'
 `
 
 type AuthAPITokenLookupParams struct {
 	TokenHash []byte             `json:"token_hash"`
 	Now       pgtype.Timestamptz `json:"now"`
+	TenantID  int64              `json:"tenant_id"`
 }
 
 type AuthAPITokenLookupRow struct {
@@ -102,7 +104,7 @@ type AuthAPITokenLookupRow struct {
 // The live token and its active user. last_used_at is written at most
 // once a minute per token to keep authenticated reads cheap.
 func (q *Queries) AuthAPITokenLookup(ctx context.Context, db DBTX, arg AuthAPITokenLookupParams) (AuthAPITokenLookupRow, error) {
-	row := db.QueryRow(ctx, authAPITokenLookup, arg.TokenHash, arg.Now)
+	row := db.QueryRow(ctx, authAPITokenLookup, arg.TokenHash, arg.Now, arg.TenantID)
 	var i AuthAPITokenLookupRow
 	err := row.Scan(
 		&i.AuthApiToken.ID,
@@ -285,13 +287,18 @@ func (q *Queries) AuthSessionDelete(ctx context.Context, db DBTX, id int64) erro
 
 const authSessionUser = `-- name: AuthSessionUser :one
 SELECT u.id, u.tenant_id, u.email, u.password_hash, u.account_id, u.contact_id, u.roles, u.staff, u.see_child_accounts, u.status, u.created_at, u.updated_at, u.last_login_at FROM auth_session s JOIN auth_user u ON u.id = s.user_id
-WHERE s.id = $1 AND u.status = 'active'
+WHERE s.id = $1 AND u.tenant_id = $2 AND u.status = 'active'
 `
+
+type AuthSessionUserParams struct {
+	ID       int64 `json:"id"`
+	TenantID int64 `json:"tenant_id"`
+}
 
 // The user behind a live session; no row when the session was logged out
 // elsewhere or the user is no longer active.
-func (q *Queries) AuthSessionUser(ctx context.Context, db DBTX, id int64) (AuthUser, error) {
-	row := db.QueryRow(ctx, authSessionUser, id)
+func (q *Queries) AuthSessionUser(ctx context.Context, db DBTX, arg AuthSessionUserParams) (AuthUser, error) {
+	row := db.QueryRow(ctx, authSessionUser, arg.ID, arg.TenantID)
 	var i AuthUser
 	err := row.Scan(
 		&i.ID,

@@ -38,7 +38,7 @@ RETURNING id;
 -- The user behind a live session; no row when the session was logged out
 -- elsewhere or the user is no longer active.
 SELECT u.* FROM auth_session s JOIN auth_user u ON u.id = s.user_id
-WHERE s.id = @id AND u.status = 'active';
+WHERE s.id = @id AND u.tenant_id = @tenant_id AND u.status = 'active';
 
 -- name: AuthSessionDelete :exec
 DELETE FROM auth_session WHERE id = @id;
@@ -74,7 +74,8 @@ RETURNING *;
 -- The live token and its active user. last_used_at is written at most
 -- once a minute per token to keep authenticated reads cheap.
 SELECT sqlc.embed(t), sqlc.embed(u) FROM auth_api_token t JOIN auth_user u ON u.id = t.user_id
-WHERE t.token_hash = @token_hash AND t.revoked_at IS NULL AND t.expires_at > @now AND u.status = 'active';
+WHERE t.token_hash = @token_hash AND t.revoked_at IS NULL AND t.expires_at > @now
+  AND u.tenant_id = @tenant_id AND u.status = 'active';
 
 -- name: AuthAPITokenTouch :exec
 UPDATE auth_api_token SET last_used_at = @now
