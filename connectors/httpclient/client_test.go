@@ -309,3 +309,22 @@ func TestResponseCapAndTimeout(t *testing.T) {
 	_, err = b.client.Do(req)
 	require.True(t, errors.Is(err, context.Canceled), "%v", err)
 }
+
+// TestTimeoutsOpenBreaker: a source that stops answering is a failing
+// source, even though the client gave up rather than the source erring.
+func TestTimeoutsOpenBreaker(t *testing.T) {
+	t.Parallel()
+	b := setup(t, config.ConnectionConfig{RequestTimeout: 50 * time.Millisecond,
+		Breaker: config.BreakerConfig{Failures: 2, OpenTimeout: time.Minute}},
+		func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(300 * time.Millisecond):
+			}
+		})
+	for range 2 {
+		_, err := post(t, b)
+		require.ErrorIs(t, err, connectors.ErrUnavailable)
+	}
+	require.Equal(t, httpclient.BreakerOpen, b.client.Breaker())
+}
