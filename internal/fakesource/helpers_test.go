@@ -3,6 +3,7 @@ package fakesource_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"slices"
@@ -42,7 +43,7 @@ func (c *clock) Advance(d time.Duration) {
 
 // env is one test's simulator, server, clock and credentials.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	sim   *fakesource.Sim
 	url   string
 	clock *clock
@@ -87,7 +88,7 @@ func (e *env) sq() *client {
 
 func (e *env) qbPath(rest string) string { return "/v3/company/" + e.cr.Accounting.Realm + rest }
 
-func decode(t *testing.T, raw []byte) map[string]any {
+func decode(t testing.TB, raw []byte) map[string]any {
 	t.Helper()
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(raw, &m), string(raw))
@@ -148,4 +149,10 @@ func cassetteBodies(t *testing.T, path string) []string {
 		out = append(out, i.Response.Body.String)
 	}
 	return out
+}
+
+func newServer(tb testing.TB, sim *fakesource.Sim) string {
+	srv := httptest.NewServer(sim.Handler())
+	tb.Cleanup(srv.Close)
+	return srv.URL
 }

@@ -117,7 +117,18 @@ type qbQueryDef struct {
 	orderBy  string // "", "id", "metadata.lastupdatedtime", "metadata.createtime"
 	start    int
 	max      int
-	activeOK bool // the query mentions Active, so inactive rows are not hidden
+	activeOK bool   // the query mentions Active, so inactive rows are not hidden
+	shape    string // the query without STARTPOSITION/MAXRESULTS, to resume paging
+}
+
+// qbResume remembers where the previous page of a query ended, so paging a large entity
+// with STARTPOSITION costs one page each instead of a rescan from the start.
+type qbResume struct {
+	gen   uint64
+	now   time.Time
+	next  int // the STARTPOSITION that continues here
+	stamp time.Time
+	seq   int64
 }
 
 func parseQBQuery(q string) (*qbQueryDef, error) {
@@ -127,6 +138,15 @@ func parseQBQuery(q string) (*qbQueryDef, error) {
 	}
 	p := &soqlParser{toks: toks}
 	out := &qbQueryDef{start: 1, max: qbDefaultMax}
+	var shape []string
+	for i := 0; i < len(toks); i++ {
+		if t := toks[i]; t.kind == "ident" && (strings.EqualFold(t.text, "STARTPOSITION") || strings.EqualFold(t.text, "MAXRESULTS")) {
+			i++
+			continue
+		}
+		shape = append(shape, toks[i].kind+":"+toks[i].text)
+	}
+	out.shape = strings.Join(shape, " ")
 	if err := p.expectKeyword("SELECT"); err != nil {
 		return nil, err
 	}
@@ -318,7 +338,14 @@ func (s *Sim) qbQuery(w http.ResponseWriter, r *http.Request) {
 	}
 	var rows []any
 	n := 0
-	s.qbScanLocked(o, q, func(rec *record) bool {
+	from := qbResume{seq: -1}
+	key := name + "|" + q.shape
+	if r, ok := s.qbResume[key]; ok && !q.count && r.gen == o.gen && r.next == q.start && (s.opts.VisibilityLag == 0 || r.now.Equal(s.now())) {
+		from, n = r, q.start-1
+		from.seq++
+	}
+	var last *record
+	s.qbScanLocked(o, q, from.stamp, from.seq, func(rec *record) bool {
 		if !match(rec) {
 			return true
 		}
@@ -328,9 +355,16 @@ func (s *Sim) qbQuery(w http.ResponseWriter, r *http.Request) {
 		}
 		if n >= q.start {
 			rows = append(rows, qbRender(o, rec))
+			last = rec
 		}
 		return len(rows) < q.max
 	})
+	if last != nil {
+		if len(s.qbResume) > 1000 {
+			clear(s.qbResume)
+		}
+		s.qbResume[key] = qbResume{gen: o.gen, now: s.now(), next: q.start + len(rows), stamp: last.stamp, seq: last.seq}
+	}
 	resp := map[string]any{}
 	if q.count {
 		resp["totalCount"] = n
@@ -363,9 +397,9 @@ var qbSampleFields = map[string][]string{
 }
 
 // qbScanLocked iterates visible records in the query's order.
-func (s *Sim) qbScanLocked(o *objectState, q *qbQueryDef, fn func(*record) bool) {
+func (s *Sim) qbScanLocked(o *objectState, q *qbQueryDef, afterStamp time.Time, afterSeq int64, fn func(*record) bool) {
 	if q.orderBy == "id" {
-		for seq := int64(0); seq < o.nextSeq; seq++ {
+		for seq := max(afterSeq, 0); seq < o.nextSeq; seq++ {
 			rec := o.get(o.def.idOf(seq))
 			if rec == nil || !s.visible(rec.stamp) {
 				continue
@@ -384,7 +418,11 @@ func (s *Sim) qbScanLocked(o *objectState, q *qbQueryDef, fn func(*record) bool)
 			}
 		}
 	}
-	o.iterate(from, -1, func(c cand) bool {
+	fromSeq := int64(-1)
+	if afterStamp.After(from) || (afterStamp.Equal(from) && afterSeq > fromSeq) {
+		from, fromSeq = afterStamp, afterSeq
+	}
+	o.iterate(from, fromSeq, func(c cand) bool {
 		if !s.visible(c.stamp) {
 			return true
 		}

@@ -26,7 +26,7 @@ func fixture(t *testing.T, path string) []byte {
 }
 
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	tok  string
 }
@@ -63,7 +63,7 @@ func (c *client) do(method, path string, body any, hdr ...string) (int, http.Hea
 	return resp.StatusCode, resp.Header, raw
 }
 
-func sfLogin(t *testing.T, base string, cr fakesource.Credentials) *client {
+func sfLogin(t testing.TB, base string, cr fakesource.Credentials) *client {
 	t.Helper()
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {cr.Salesforce.ClientID}, "client_secret": {cr.Salesforce.ClientSecret}}
 	resp, err := http.PostForm(cr.Salesforce.TokenURL, form)

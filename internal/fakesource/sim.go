@@ -89,6 +89,7 @@ type Sim struct {
 	cursorOrder []string
 	cursorSeq   int
 	extIndex    map[string]int64
+	qbResume    map[string]qbResume
 	quota       map[string]*quotaDay
 	lastStamp   map[string]time.Time
 	rng         *lockedRand
@@ -139,6 +140,7 @@ func (s *Sim) resetLocked() {
 	s.cursors = map[string]*sfCursor{}
 	s.cursorOrder = nil
 	s.extIndex = map[string]int64{}
+	s.qbResume = map[string]qbResume{}
 	s.quota = map[string]*quotaDay{}
 	s.lastStamp = map[string]time.Time{}
 	if s.hooks != nil {

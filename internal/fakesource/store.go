@@ -48,6 +48,7 @@ type objectState struct {
 	nextSeq int64
 	live    int
 	sorted  []*record // overlay ordered by (stamp, seq); nil when stale
+	gen     uint64    // bumped on every change, to invalidate cached query positions
 }
 
 // store holds every object of every system.
@@ -99,6 +100,7 @@ func (o *objectState) put(r *record) {
 		o.nextSeq = r.seq + 1
 	}
 	o.overlay[r.seq] = r
+	o.gen++
 	switch {
 	case wasLive && r.deleted:
 		o.live--
