@@ -58,6 +58,9 @@ func (c *Connector) get(ctx context.Context, object, id string, write bool) (*co
 	} else if it = gjson.GetBytes(body, key); !it.IsObject() {
 		return nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("inventory: answer without %s", key))
 	}
+	if it.Get("is_deleted").Bool() {
+		return nil, connectors.Classify(connectors.ErrNotFound, fmt.Errorf("inventory: %s %s is deleted", object, id))
+	}
 	if object != ObjInventoryCount && it.Get("type").Exists() && it.Get("type").String() != object {
 		return nil, connectors.Classify(connectors.ErrNotFound, fmt.Errorf("inventory: %s is a %s, not a %s", id, it.Get("type").String(), object))
 	}
