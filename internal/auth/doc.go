@@ -6,6 +6,10 @@
 //
 // It decides identity, not visibility: which records a principal may see
 // is the access policy's job (the cache layer resolves account hierarchy
-// from Principal.AccountID and SeeChildAccounts). It sends no mail itself
+// from Principal.AccountID and SeeChildAccounts).
+//
+// Its queries live in internal/store/queries/auth.sql. Every time they
+// compare against comes in as a parameter from Deps.Now, so that tests can
+// move the clock through expiries, lockouts and session timeouts. It sends no mail itself
 // (Mailer) and keeps no audit log (Auditor); both are injected.
 package auth

@@ -86,6 +86,9 @@ func New(d Deps) (*Service, error) {
 	if s.cfg.UnknownOIDCEmail == "" {
 		s.cfg.UnknownOIDCEmail = "refuse"
 	}
+	if s.cfg.OIDC.IssuerURL != "" && s.cfg.UnknownOIDCEmail == "match_contact" && s.contacts == nil {
+		return nil, errors.New("auth: auth.unknown_oidc_email is match_contact but Deps.ContactByEmail is nil")
+	}
 	if s.tenantID == 0 {
 		id, err := defaultTenant(context.Background(), d.Pool)
 		if err != nil {

@@ -400,7 +400,6 @@ func (q *Queries) AuthUserByID(ctx context.Context, db DBTX, id int64) (AuthUser
 }
 
 const authUserCreate = `-- name: AuthUserCreate :one
-
 INSERT INTO auth_user (tenant_id, email, password_hash, account_id, contact_id, roles, staff, see_child_accounts, status, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6::text[], $7, $8, $9, $10, $10)
 RETURNING id, tenant_id, email, password_hash, account_id, contact_id, roles, staff, see_child_accounts, status, created_at, updated_at, last_login_at
@@ -419,8 +418,6 @@ type AuthUserCreateParams struct {
 	Now              pgtype.Timestamptz `json:"now"`
 }
 
-// Portal identity (internal/auth). Every time comes in as a parameter so
-// that tests can move the clock.
 func (q *Queries) AuthUserCreate(ctx context.Context, db DBTX, arg AuthUserCreateParams) (AuthUser, error) {
 	row := db.QueryRow(ctx, authUserCreate,
 		arg.TenantID,

@@ -1,6 +1,3 @@
--- Portal identity (internal/auth). Every time comes in as a parameter so
--- that tests can move the clock.
-
 -- name: AuthUserCreate :one
 INSERT INTO auth_user (tenant_id, email, password_hash, account_id, contact_id, roles, staff, see_child_accounts, status, created_at, updated_at)
 VALUES (@tenant_id, @email, sqlc.narg(password_hash), sqlc.narg(account_id), sqlc.narg(contact_id), @roles::text[], @staff, @see_child_accounts, @status, @now, @now)
