@@ -306,7 +306,7 @@ func (s *Sim) writeFault(w http.ResponseWriter, system string, code, retry int) 
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	b, err := appendJSON(make([]byte, 0, 4096), v)
 	if err != nil {
 		http.Error(w, "fakesource: encode: "+err.Error(), http.StatusInternalServerError)
 		return

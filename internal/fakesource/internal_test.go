@@ -1,6 +1,7 @@
 package fakesource
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -266,4 +267,24 @@ func BenchmarkMaterialize1M(b *testing.B) {
 		}
 		b.ReportMetric(float64(n), "records/op")
 	}
+}
+
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	st := newStore(9, 3000)
+	for _, o := range st.objects {
+		for i := 0; i < o.def.seedN; i += 17 {
+			r := o.def.gen(i)
+			for _, v := range []any{r.fields, []any{r.fields, nil, 1.5e-7, 1e21, 123456789.0, -0.25, "<&>\u2028\x01\"\\ é \xff"}} {
+				want, err := json.Marshal(v)
+				require.NoError(t, err)
+				got, err := appendJSON(nil, v)
+				require.NoError(t, err)
+				require.Equal(t, string(want), string(got))
+			}
+		}
+	}
+	got, err := appendJSON(nil, omap{{"b", 1}, {"a", omap{{"z", []string{"x"}}}}})
+	require.NoError(t, err)
+	require.Equal(t, `{"b":1,"a":{"z":["x"]}}`, string(got))
 }

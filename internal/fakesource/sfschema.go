@@ -1,8 +1,6 @@
 package fakesource
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,25 +14,7 @@ type kv struct {
 	v any
 }
 
-func (m omap) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, e := range m {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		k, _ := json.Marshal(e.k)
-		b.Write(k)
-		b.WriteByte(':')
-		v, err := json.Marshal(e.v)
-		if err != nil {
-			return nil, err
-		}
-		b.Write(v)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
+func (m omap) MarshalJSON() ([]byte, error) { return appendJSON(nil, m) }
 
 func (m omap) toMap() map[string]any {
 	out := make(map[string]any, len(m))
