@@ -17,6 +17,12 @@ type OwnerRef struct {
 	Value string `json:"value"`
 }
 
+// ParentRef names a portal record by its object and source id.
+type ParentRef struct {
+	Object string `json:"object"`
+	ID     string `json:"id"`
+}
+
 // Mapped is one source record converted to a portal record.
 type Mapped struct {
 	Object   string    `json:"object"`
@@ -28,6 +34,10 @@ type Mapped struct {
 	OwnerAccount string    `json:"owner_account,omitempty"`
 	OwnerRef     *OwnerRef `json:"owner_ref,omitempty"`
 	OwnerContact string    `json:"owner_contact,omitempty"`
+	// OwnerParent is set instead when the record shares the owner
+	// (account and contact) of another portal record from the same
+	// connection: a case comment, its case.
+	OwnerParent *ParentRef `json:"owner_parent,omitempty"`
 	// Hidden records failed the mapping's include filter: keep them in
 	// the cache (a later change may show them) but show them to no one.
 	Hidden      bool   `json:"hidden,omitempty"`
@@ -110,6 +120,11 @@ func (o *Object) ToPortal(raw json.RawMessage) (*Mapped, error) {
 	}
 	if p := o.contact; p != nil {
 		m.OwnerContact = o.ownerValue(m, p, vals, act)
+	}
+	if p := o.parent; p != nil {
+		if id := o.ownerValue(m, &ownerPart{f: p.f}, vals, act); id != "" {
+			m.OwnerParent = &ParentRef{Object: p.object, ID: id}
+		}
 	}
 	if f := o.include; f != nil {
 		var v any

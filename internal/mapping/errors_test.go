@@ -61,6 +61,29 @@ func TestBrokenFilesReportEveryErrorWithPosition(t *testing.T) {
 	}
 }
 
+func TestOwnerParentMustBeMapped(t *testing.T) {
+	t.Parallel()
+	_, err := mapping.Parse("c.yaml", []byte(`version: 1
+connection: salesforce
+objects:
+  case_comment:
+    source: {object: CaseComment, key: Id}
+    owner: {parent: {object: case, source: ParentId}}
+    freshness: 60s
+    roles: [member]
+    fields: {id: Id, case_id: ParentId, body: CommentBody}
+  document:
+    source: {object: ContentVersion, key: Id}
+    owner: {parent: {object: product, source: X}, account: AccountId}
+    freshness: 60s
+    roles: [member]
+    fields: {id: Id, title: Title}
+`))
+	require.EqualError(t, err, `c.yaml:6:30: owner parent case is not mapped from connection "salesforce"
+c.yaml:12:12: owner: give either parent or account/contact, not both
+c.yaml:12:21: owner parent: "product" is not an owned portal object`)
+}
+
 // A file with many problems reports all of them in one pass, sorted.
 func TestAllErrorsAtOnce(t *testing.T) {
 	t.Parallel()

@@ -360,6 +360,10 @@ func (o *Object) plan() {
 	assign(o.modified)
 	assign(o.include)
 	uses(o.include)
+	if o.parent != nil {
+		assign(o.parent.f)
+		uses(o.parent.f)
+	}
 	for _, p := range []*ownerPart{o.account, o.contact} {
 		if p != nil {
 			assign(p.f)

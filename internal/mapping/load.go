@@ -141,6 +141,14 @@ func compileFiles(files []srcFile) (*Set, error) {
 			set.objects = append(set.objects, o.Object)
 		}
 	}
+	for _, o := range set.objects {
+		if po := o.parent; po != nil {
+			if _, ok := set.For(o.connection, po.object); !ok {
+				errs = append(errs, Error{File: o.file, Line: po.line, Col: po.col,
+					Msg: fmt.Sprintf("owner parent %s is not mapped from connection %q", po.object, o.connection)})
+			}
+		}
+	}
 	if len(errs) > 0 {
 		errs.sort()
 		return nil, errs
@@ -382,19 +390,50 @@ func (c *compiler) roles(n *yaml.Node, within []string) []string {
 }
 
 func (c *compiler) owner(o *Object, n *yaml.Node) {
-	for _, p := range c.pairs(n, "owner", "account", "contact", "hierarchy") {
+	for _, p := range c.pairs(n, "owner", "account", "contact", "parent", "hierarchy") {
 		switch p.k.Value {
 		case "account":
 			o.account = c.ownerPart(p.v, true)
 		case "contact":
 			o.contact = c.ownerPart(p.v, false)
+		case "parent":
+			o.parent = c.parentOwner(p.v)
 		case "hierarchy":
 			o.hierarchy = c.boolean(p.v, "hierarchy")
 		}
 	}
-	if o.account == nil {
-		c.errf(n, "owner: missing account (the source path of the owning account, or {source: ..., via: <account key>})")
+	switch {
+	case o.parent != nil && (o.account != nil || o.contact != nil):
+		c.errf(n, "owner: give either parent or account/contact, not both")
+	case o.account == nil && o.parent == nil:
+		c.errf(n, "owner: missing account (the source path of the owning account, or {source: ..., via: <account key>}) or parent ({object: <portal object>, source: <its id path>})")
 	}
+}
+
+// parentOwner compiles owner.parent: {object, source, transform}.
+func (c *compiler) parentOwner(n *yaml.Node) *parentOwner {
+	po := &parentOwner{f: &field{name: "owner parent", typ: TypeID, slot: -1}, line: n.Line, col: n.Column}
+	for _, p := range c.pairs(n, "owner parent", "object", "source", "transform") {
+		switch p.k.Value {
+		case "object":
+			po.object, _ = c.str(p.v, "parent object")
+			po.line, po.col = p.v.Line, p.v.Column
+		case "source":
+			po.f.path = c.path(p.v, "parent source")
+		case "transform":
+			po.f.trans = c.cel(c.env.read, p.k, p.v)
+		}
+	}
+	switch def, ok := c.model[po.object]; {
+	case po.object == "":
+		c.errf(n, "owner parent: missing object (the portal object whose owner this record shares)")
+	case !ok || !def.Owned || def.Embedded:
+		c.errf(n, "owner parent: %q is not an owned portal object", po.object)
+	}
+	if po.f.path == nil && po.f.trans == nil {
+		c.errf(n, "owner parent needs a source path (the parent's source id) or a transform")
+	}
+	return po
 }
 
 func (c *compiler) ownerPart(n *yaml.Node, account bool) *ownerPart {

@@ -70,6 +70,14 @@ type ownerPart struct {
 	via string // portal-account key the value is resolved through; "" for a direct id
 }
 
+// parentOwner makes a record share the owner of another portal record: a
+// case comment belongs to whoever owns its case.
+type parentOwner struct {
+	object    string
+	f         *field
+	line, col int
+}
+
 type statusInfo struct {
 	Label    string `json:"label"`
 	NextStep string `json:"next_step"`
@@ -97,6 +105,7 @@ type Object struct {
 	modified   *field
 	account    *ownerPart
 	contact    *ownerPart
+	parent     *parentOwner
 	hierarchy  bool
 	include    *field
 	freshness  time.Duration
