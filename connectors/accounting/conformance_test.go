@@ -26,7 +26,7 @@ func Harness() conntest.Harness {
 		Type:   "accounting",
 		Connection: func(c fakesource.SystemCredentials) config.ConnectionConfig {
 			return config.ConnectionConfig{BaseURL: c.BaseURL, TokenURL: c.TokenURL, ClientID: c.ClientID,
-				ClientSecret: c.ClientSecret, RefreshToken: c.RefreshToken, Realm: c.Realm}
+				ClientSecret: c.ClientSecret, RefreshToken: c.RefreshToken, Realm: c.Realm, WebhookSecret: c.WebhookSecret}
 		},
 		New: func(deps connectors.Deps, now func() time.Time) (connectors.Connector, error) {
 			return accounting.NewWithOptions(deps, accounting.Options{Now: now})

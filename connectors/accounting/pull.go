@@ -41,7 +41,7 @@ func (c *Connector) Objects(context.Context) ([]connectors.ObjectInfo, error) {
 	out := make([]connectors.ObjectInfo, 0, len(entityOrder))
 	for _, name := range entityOrder {
 		out = append(out, connectors.ObjectInfo{Name: name, Key: "Id", CursorField: "MetaData.LastUpdatedTime",
-			Deletes: true, Writable: entities[name].writable})
+			Deletes: true, Writable: entities[name].writable, Webhooks: true})
 	}
 	return out, nil
 }

@@ -3,6 +3,9 @@ package conntest
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +22,7 @@ import (
 var Cases = []string{
 	"full_pull", "incremental_equal_stamps", "incremental_late_visible", "incremental_edits_during_paging",
 	"deletions", "get", "create_retried_after_lost_response", "stale_update_conflict", "rate_limited_retry_after",
-	"outage_opens_breaker", "expired_token_reauth", "quota_reserves_writes",
+	"outage_opens_breaker", "expired_token_reauth", "quota_reserves_writes", "webhook_verified",
 }
 
 // Run runs the conformance suite for one connector.
@@ -37,6 +40,7 @@ func Run(t *testing.T, h Harness) {
 		"outage_opens_breaker":               breaker,
 		"expired_token_reauth":               reauth,
 		"quota_reserves_writes":              quota,
+		"webhook_verified":                   webhook,
 	}
 	for _, name := range Cases {
 		t.Run(name, func(t *testing.T) {
@@ -356,4 +360,43 @@ func requireHasNot(t *testing.T, m map[string]connectors.Record, id string, msg 
 	if _, ok := m[id]; ok {
 		require.Fail(t, "record "+id+" is present", msg...)
 	}
+}
+
+func webhook(t *testing.T, h Harness) {
+	type delivery struct {
+		url    string
+		header http.Header
+		body   []byte
+	}
+	got := make(chan delivery, 16)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- delivery{header: r.Header.Clone(), body: body, url: "http://" + r.Host + r.URL.Path}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(recv.Close)
+	e := setup(t, h, setupOpts{sim: func(o *fakesource.Options) { o.WebhookURL = recv.URL + "/hooks/{system}" }})
+	verifier, ok := e.conn.(connectors.WebhookVerifier)
+	if !ok {
+		t.Skip("the connector does not verify webhooks")
+	}
+	id := e.simIDs(h.Pull.Sim)[2]
+	e.edit(id, 5)
+	var d delivery
+	select {
+	case d = <-got:
+	case <-time.After(5 * time.Second):
+		require.FailNow(t, "the simulator delivered no webhook")
+	}
+	changes, err := verifier.VerifyWebhook(context.Background(), connectors.WebhookRequest{URL: d.url, Header: d.header, Body: d.body})
+	require.NoError(t, err)
+	require.Contains(t, changes, connectors.Change{Object: h.Pull.Name, ID: id}, "the notice names the edited record")
+
+	cfg := e.cfg
+	cfg.WebhookSecret, cfg.Realm = "not-the-secret", "00D000000000000"
+	other, err := h.New(connectors.Deps{Connection: cfg, HTTP: e.client, Credentials: &MemoryCredentials{}}, e.clock.Now)
+	require.NoError(t, err)
+	_, err = other.(connectors.WebhookVerifier).VerifyWebhook(context.Background(),
+		connectors.WebhookRequest{URL: d.url, Header: d.header, Body: d.body})
+	require.ErrorIs(t, err, connectors.ErrInvalidSignature, "a notice for another secret or org is refused")
 }

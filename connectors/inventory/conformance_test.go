@@ -34,7 +34,7 @@ func Harness() conntest.Harness {
 			// The refresh token, not the static access token, so that
 			// tokens expire and the renewal path is exercised.
 			return config.ConnectionConfig{BaseURL: c.BaseURL, TokenURL: c.TokenURL, ClientID: c.ClientID,
-				ClientSecret: c.ClientSecret, RefreshToken: c.RefreshToken}
+				ClientSecret: c.ClientSecret, RefreshToken: c.RefreshToken, WebhookSecret: c.WebhookSecret}
 		},
 		New: func(deps connectors.Deps, now func() time.Time) (connectors.Connector, error) {
 			return inventory.NewWithOptions(deps, inventory.Options{Now: now})

@@ -25,8 +25,8 @@ const (
 var objectInfo = []connectors.ObjectInfo{
 	{Name: ObjItem, Key: "id", CursorField: "updated_at", Deletes: true, Writable: true},
 	{Name: ObjItemVariation, Key: "id", CursorField: "updated_at", Deletes: true, Writable: true},
-	{Name: ObjInventoryCount, Key: "catalog_object_id:location_id", CursorField: "calculated_at"},
-	{Name: ObjOrder, Key: "id", CursorField: "updated_at", Writable: true},
+	{Name: ObjInventoryCount, Key: "catalog_object_id:location_id", CursorField: "calculated_at", Webhooks: true},
+	{Name: ObjOrder, Key: "id", CursorField: "updated_at", Writable: true, Webhooks: true},
 }
 
 // Objects implements connectors.Connector.

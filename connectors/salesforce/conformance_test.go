@@ -31,7 +31,7 @@ func Harness() conntest.Harness {
 		Type:   "salesforce",
 		Connection: func(c fakesource.SystemCredentials) config.ConnectionConfig {
 			return config.ConnectionConfig{BaseURL: c.BaseURL, TokenURL: c.TokenURL, ClientID: c.ClientID,
-				ClientSecret: c.ClientSecret, RefreshToken: c.RefreshToken}
+				ClientSecret: c.ClientSecret, RefreshToken: c.RefreshToken, Realm: c.Realm, WebhookSecret: c.WebhookSecret}
 		},
 		New: func(deps connectors.Deps, now func() time.Time) (connectors.Connector, error) {
 			// A small query limit makes every pull of the suite's objects

@@ -43,6 +43,7 @@ func (c *Connector) Objects(context.Context) ([]connectors.ObjectInfo, error) {
 	for _, name := range objectOrder {
 		out = append(out, connectors.ObjectInfo{
 			Name: name, Key: "Id", CursorField: "SystemModstamp", Deletes: true, Writable: objects[name].writable,
+			Webhooks: true, // outbound messages, where the org configures them
 		})
 	}
 	return out, nil

@@ -1,0 +1,66 @@
+package accounting
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/porticohq/portico/connectors"
+)
+
+// VerifyWebhook implements connectors.WebhookVerifier for QuickBooks
+// notifications: intuit-signature is base64(HMAC-SHA256(verifier token,
+// body)); the body lists changed entities per realm. Entities of other
+// realms and of objects this connector does not sync are ignored.
+func (c *Connector) VerifyWebhook(_ context.Context, req connectors.WebhookRequest) ([]connectors.Change, error) {
+	sig := http.Header(req.Header).Get("intuit-signature")
+	if c.conn.WebhookSecret == "" || !validHMAC(c.conn.WebhookSecret, "", req.Body, sig) {
+		return nil, connectors.ErrInvalidSignature
+	}
+	var n struct {
+		EventNotifications []struct {
+			RealmID         string `json:"realmId"`
+			DataChangeEvent struct {
+				Entities []struct {
+					Name      string `json:"name"`
+					ID        string `json:"id"`
+					Operation string `json:"operation"`
+				} `json:"entities"`
+			} `json:"dataChangeEvent"`
+		} `json:"eventNotifications"`
+	}
+	if err := json.Unmarshal(req.Body, &n); err != nil {
+		return nil, fmt.Errorf("accounting: webhook body: %w", err)
+	}
+	c.mu.Lock()
+	realm := c.realm
+	c.mu.Unlock()
+	var out []connectors.Change
+	for _, ev := range n.EventNotifications {
+		if realm != "" && ev.RealmID != realm {
+			continue
+		}
+		for _, e := range ev.DataChangeEvent.Entities {
+			if _, ok := entities[e.Name]; ok && e.ID != "" {
+				out = append(out, connectors.Change{Object: e.Name, ID: e.ID})
+			}
+		}
+	}
+	return out, nil
+}
+
+// validHMAC checks base64(HMAC-SHA256(key, prefix + body)) in constant time.
+func validHMAC(key, prefix string, body []byte, sig string) bool {
+	got, err := base64.StdEncoding.DecodeString(sig)
+	if err != nil || len(got) == 0 {
+		return false
+	}
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write([]byte(prefix))
+	m.Write(body)
+	return hmac.Equal(got, m.Sum(nil))
+}

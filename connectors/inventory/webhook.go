@@ -1,0 +1,61 @@
+package inventory
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/porticohq/portico/connectors"
+)
+
+// VerifyWebhook implements connectors.WebhookVerifier for Square events:
+// x-square-hmacsha256-signature is base64(HMAC-SHA256(signature key,
+// notification URL + body)). Order and inventory-count events name their
+// records; catalog.version.updated names none (the next catalog pull
+// brings the change), so it yields no change.
+func (c *Connector) VerifyWebhook(_ context.Context, req connectors.WebhookRequest) ([]connectors.Change, error) {
+	sig := http.Header(req.Header).Get("x-square-hmacsha256-signature")
+	if c.conn.WebhookSecret == "" || !validHMAC(c.conn.WebhookSecret, req.URL, req.Body, sig) {
+		return nil, connectors.ErrInvalidSignature
+	}
+	if !gjson.ValidBytes(req.Body) {
+		return nil, fmt.Errorf("inventory: webhook body is not JSON")
+	}
+	ev := gjson.ParseBytes(req.Body)
+	typ := ev.Get("type").String()
+	switch {
+	case strings.HasPrefix(typ, "order."):
+		if id := ev.Get("data.id").String(); id != "" {
+			return []connectors.Change{{Object: ObjOrder, ID: id}}, nil
+		}
+	case typ == "inventory.count.updated":
+		var out []connectors.Change
+		for _, cnt := range ev.Get("data.object.inventory_counts").Array() {
+			if cnt.Get("state").String() != "" && cnt.Get("state").String() != "IN_STOCK" {
+				continue
+			}
+			out = append(out, connectors.Change{Object: ObjInventoryCount,
+				ID: cnt.Get("catalog_object_id").String() + ":" + cnt.Get("location_id").String()})
+		}
+		return out, nil
+	}
+	return nil, nil
+}
+
+// validHMAC checks base64(HMAC-SHA256(key, prefix + body)) in constant time.
+func validHMAC(key, prefix string, body []byte, sig string) bool {
+	got, err := base64.StdEncoding.DecodeString(sig)
+	if err != nil || len(got) == 0 {
+		return false
+	}
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write([]byte(prefix))
+	m.Write(body)
+	return hmac.Equal(got, m.Sum(nil))
+}
