@@ -416,3 +416,38 @@ func TestVisibilityLag(t *testing.T) {
 	_, _, body = qb.do("GET", qq, nil)
 	require.Len(t, decode(t, body)["QueryResponse"].(map[string]any)["Customer"], 1)
 }
+
+func TestSalesforceDescribe(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c := e.sf()
+	code, _, body := c.do("GET", "/services/data/v59.0/sobjects/Case/describe", nil)
+	require.Equal(t, http.StatusOK, code, string(body))
+	d := decode(t, body)
+	fix := decode(t, fixture(t, "salesforce/sobject/sobject_describe_success_response.json"))
+	for _, k := range []string{"name", "label", "keyPrefix", "fields", "urls", "createable", "updateable", "queryable"} {
+		require.Contains(t, fix, k)
+		require.Contains(t, d, k)
+	}
+	require.Equal(t, "500", d["keyPrefix"])
+	fixField := fix["fields"].([]any)[0].(map[string]any)
+	byName := map[string]map[string]any{}
+	for _, f := range d["fields"].([]any) {
+		m := f.(map[string]any)
+		for k := range m {
+			require.Contains(t, fixField, k, "describe field key %q exists in Salesforce's", k)
+		}
+		byName[m["name"].(string)] = m
+	}
+	require.Equal(t, "picklist", byName["Status"]["type"])
+	require.Len(t, byName["Status"]["picklistValues"], 5)
+	require.Equal(t, true, byName["Portico_Action_Id__c"]["externalId"])
+	require.Equal(t, []any{"Account"}, byName["AccountId"]["referenceTo"])
+	require.Equal(t, false, byName["Subject"]["nillable"])
+
+	code, _, body = c.do("GET", "/services/data/v59.0/sobjects/", nil)
+	require.Equal(t, http.StatusOK, code, string(body))
+	require.Equal(t, keys(decode(t, fixture(t, "salesforce/sobject/describe_sobjects_success_response.json"))), keys(decode(t, body)))
+	code, _, _ = c.do("GET", "/services/data/v59.0/sobjects/Nope/describe", nil)
+	require.Equal(t, http.StatusNotFound, code)
+}

@@ -66,7 +66,7 @@ func (w *world) buildSalesforce() {
 			"AccountNumber": fmt.Sprintf("ACC-%06d", i+1), "OwnerId": sfOwner(r),
 			"QuickBooks_Customer_Id__c": qbCust(int64(i)), "Square_Customer_Id__c": sqCust(int64(i)),
 		}
-	}, nil, "Name")
+	}, nil, sfRequiredFields["Account"]...)
 
 	w.def(Salesforce, "Contact", contactID, contactSeq, func(i int, r *rnd, _ time.Time) map[string]any {
 		a := parent(i, nC, nA)
@@ -80,7 +80,7 @@ func (w *world) buildSalesforce() {
 			"Email": fmt.Sprintf("%s.%s%d@%s", slug(first), slug(last), i, info.domain), "Phone": phone(r),
 			"Title": pick(r, titles), "MailingCity": info.city, "OwnerId": sfOwner(r),
 		}
-	}, nil, "LastName")
+	}, nil, sfRequiredFields["Contact"]...)
 
 	w.def(Salesforce, "Case", caseID, caseSeq, func(i int, r *rnd, st time.Time) map[string]any {
 		c := parent(i, nCase, nC)
@@ -100,7 +100,7 @@ func (w *world) buildSalesforce() {
 			"AccountId": acctID(int64(a)), "ContactId": contactID(int64(c)), "OwnerId": sfOwner(r),
 			"Portico_Action_Id__c": nil,
 		}
-	}, nil, "Subject")
+	}, nil, sfRequiredFields["Case"]...)
 
 	ccID, ccSeq := sfIDOf("00a")
 	w.def(Salesforce, "CaseComment", ccID, ccSeq, func(i int, r *rnd, _ time.Time) map[string]any {
@@ -108,7 +108,7 @@ func (w *world) buildSalesforce() {
 			"ParentId": caseID(int64(parent(i, nCC, nCase))), "CommentBody": pick(r, commentTxt),
 			"IsPublished": r.intn(4) != 0, "CreatedById": sfOwner(r),
 		}
-	}, nil, "ParentId", "CommentBody")
+	}, nil, sfRequiredFields["CaseComment"]...)
 
 	kaID, kaSeq := sfIDOf("ka0")
 	w.def(Salesforce, "Knowledge__kav", kaID, kaSeq, func(i int, r *rnd, _ time.Time) map[string]any {
@@ -120,7 +120,7 @@ func (w *world) buildSalesforce() {
 			"PublishStatus":  pick(r, publishStatus), "Language": "en_US", "VersionNumber": 1 + r.intn(3),
 			"KnowledgeArticleId": sfID("kA0", int64(i)), "IsLatestVersion": true,
 		}
-	}, nil, "Title", "UrlName")
+	}, nil, sfRequiredFields["Knowledge__kav"]...)
 
 	cvID, cvSeq := sfIDOf("068")
 	w.def(Salesforce, "ContentVersion", cvID, cvSeq, func(i int, r *rnd, _ time.Time) map[string]any {
@@ -131,7 +131,7 @@ func (w *world) buildSalesforce() {
 			"ContentSize": 2048 + r.intn(4<<20), "FirstPublishLocationId": caseID(int64(parent(i, nCV, nCase))),
 			"ContentDocumentId": sfID("069", int64(i)), "VersionNumber": "1", "IsLatest": true,
 		}
-	}, nil, "Title", "PathOnClient")
+	}, nil, sfRequiredFields["ContentVersion"]...)
 
 	qID, qSeq := sfIDOf("0Q0")
 	w.def(Salesforce, "Quote", qID, qSeq, func(i int, r *rnd, st time.Time) map[string]any {
@@ -145,7 +145,7 @@ func (w *world) buildSalesforce() {
 			"Subtotal":  sub, "Discount": disc, "GrandTotal": money(sub - disc), "TotalPrice": money(sub - disc),
 			"ExpirationDate": sfDate(st.Add(30 * 24 * time.Hour)),
 		}
-	}, nil, "Name")
+	}, nil, sfRequiredFields["Quote"]...)
 }
 
 // sfTime formats a Salesforce datetime: 2013-05-07T22:07:19.000+0000.

@@ -16,6 +16,10 @@ func (s *Sim) sfSObjects(method string) http.Handler {
 		var endpoint string
 		var h http.HandlerFunc
 		switch {
+		case len(parts) == 1 && method == "GET":
+			endpoint, h = "GET sobjects/{Obj}", func(w http.ResponseWriter, r *http.Request) { s.sfDescribeHandler(w, r, parts[0], false) }
+		case len(parts) == 2 && method == "GET" && parts[1] == "describe":
+			endpoint, h = "GET sobjects/{Obj}/describe", func(w http.ResponseWriter, r *http.Request) { s.sfDescribeHandler(w, r, parts[0], true) }
 		case len(parts) == 1 && method == "POST":
 			endpoint, h = "POST sobjects/{Obj}", func(w http.ResponseWriter, r *http.Request) { s.sfCreate(w, r, parts[0]) }
 		case len(parts) == 2 && method == "GET" && (parts[1] == "updated" || parts[1] == "deleted"):

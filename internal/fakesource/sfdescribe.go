@@ -1,0 +1,123 @@
+package fakesource
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+)
+
+var sfPrefixes = map[string]string{"Account": "001", "Contact": "003", "Case": "500", "CaseComment": "00a", "Knowledge__kav": "ka0", "ContentVersion": "068", "Quote": "0Q0"}
+
+// sfFieldType guesses a field's Salesforce type from its name and schema.
+func sfFieldType(obj, f string) string {
+	sc := sfSchemas[obj]
+	switch {
+	case f == "Id":
+		return "id"
+	case sc.picklists[f] != nil:
+		return "picklist"
+	case sc.lookups[f].target != "" || f == "CreatedById" || f == "LastModifiedById" || f == "ContentDocumentId" || f == "KnowledgeArticleId":
+		return "reference"
+	case strings.HasPrefix(f, "Is"):
+		return "boolean"
+	case f == "ExpirationDate":
+		return "date"
+	case strings.HasSuffix(f, "Date") || f == "SystemModstamp":
+		return "datetime"
+	case f == "Phone":
+		return "phone"
+	case f == "Email":
+		return "email"
+	case f == "Website":
+		return "url"
+	case f == "GrandTotal" || f == "Subtotal" || f == "Discount" || f == "TotalPrice":
+		return "currency"
+	case f == "ContentSize" || (f == "VersionNumber" && obj == "Knowledge__kav"):
+		return "int"
+	case f == "Description" || f == "CommentBody" || f == "ArticleBody__c" || f == "Summary":
+		return "textarea"
+	}
+	return "string"
+}
+
+func sfObjectInfo(obj, version string) omap {
+	base := "/services/data/" + version + "/sobjects/" + obj
+	label := strings.TrimSuffix(obj, "__kav")
+	return omap{
+		{"name", obj}, {"label", label}, {"labelPlural", label + "s"}, {"keyPrefix", sfPrefixes[obj]},
+		{"custom", false}, {"createable", true}, {"updateable", true}, {"deletable", true}, {"queryable", true},
+		{"replicateable", true}, {"retrieveable", true}, {"searchable", true}, {"layoutable", true}, {"triggerable", true},
+		{"urls", omap{{"sobject", base}, {"describe", base + "/describe"}, {"rowTemplate", base + "/{ID}"}}},
+	}
+}
+
+func sfDescribe(obj, version string) omap {
+	sc := sfSchemas[obj]
+	var fields []any
+	all := append(append([]string{}, sfSystemFields[:2]...), sc.fields...)
+	all = append(all, sfSystemFields[2:]...)
+	for _, f := range all {
+		typ := sfFieldType(obj, f)
+		system := slices.Contains(sfSystemFields, f)
+		writable := !system && !slices.Contains(sc.readOnly, f)
+		ext := slices.Contains(sc.extIDs, f)
+		var refTo []string
+		var rel any
+		if lk, ok := sc.lookups[f]; ok {
+			refTo, rel = []string{lk.target}, lk.rel
+		} else if f == "CreatedById" || f == "LastModifiedById" {
+			refTo, rel = []string{"User"}, strings.TrimSuffix(f, "Id")
+		}
+		var picks []any
+		for i, v := range sc.picklists[f] {
+			picks = append(picks, omap{{"active", true}, {"defaultValue", i == 0}, {"label", v}, {"validFor", nil}, {"value", v}})
+		}
+		if picks == nil {
+			picks = []any{}
+		}
+		if refTo == nil {
+			refTo = []string{}
+		}
+		fields = append(fields, omap{
+			{"name", f}, {"label", f}, {"type", typ}, {"custom", strings.HasSuffix(f, "__c")},
+			{"createable", writable}, {"updateable", writable}, {"nillable", !system && !slices.Contains(sfRequired(obj), f)},
+			{"externalId", ext}, {"unique", ext || f == "Id"}, {"idLookup", ext || f == "Id"},
+			{"referenceTo", refTo}, {"relationshipName", rel}, {"picklistValues", picks},
+			{"restrictedPicklist", len(sc.picklists[f]) > 0}, {"filterable", true}, {"sortable", typ != "textarea"},
+		})
+	}
+	out := sfObjectInfo(obj, version)
+	return append(out, kv{"fields", fields}, kv{"childRelationships", []any{}}, kv{"recordTypeInfos", []any{}})
+}
+
+// sfRequired lists the fields a create must carry.
+func sfRequired(obj string) []string {
+	return sfRequiredFields[obj]
+}
+
+var sfRequiredFields = map[string][]string{
+	"Account": {"Name"}, "Contact": {"LastName"}, "Case": {"Subject"}, "CaseComment": {"ParentId", "CommentBody"},
+	"Knowledge__kav": {"Title", "UrlName"}, "ContentVersion": {"Title", "PathOnClient"}, "Quote": {"Name"},
+}
+
+func (s *Sim) sfDescribeHandler(w http.ResponseWriter, r *http.Request, obj string, full bool) {
+	v := r.PathValue("v")
+	if obj == "" {
+		var list []any
+		for _, name := range objectNames[Salesforce] {
+			list = append(list, sfObjectInfo(name, v))
+		}
+		writeJSON(w, http.StatusOK, omap{{"encoding", "UTF-8"}, {"maxBatchSize", 200}, {"sobjects", list}})
+		return
+	}
+	canon, ok := sfCanonObject(obj)
+	if !ok {
+		sfError(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
+		return
+	}
+	if full {
+		writeJSON(w, http.StatusOK, sfDescribe(canon, v))
+		return
+	}
+	writeJSON(w, http.StatusOK, omap{{"objectDescribe", sfObjectInfo(canon, v)}, {"recentItems", []any{}}})
+}
