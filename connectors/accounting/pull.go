@@ -277,6 +277,11 @@ func (c *Connector) deleted(ctx context.Context, entity string, since time.Time)
 	if err != nil {
 		return nil, err
 	}
+	if n := gjson.GetBytes(body, "CDCResponse.#.QueryResponse.#."+entity+".#").String(); strings.Contains(n, "1000") {
+		// CDC answers at most 1000 changes per entity and does not page.
+		c.log.WarnContext(ctx, "change data capture answer is capped; deletions beyond it are left to reconciliation",
+			"connection", c.conn.Name, "object", entity, "since", since)
+	}
 	return parseCDC(body, entity)
 }
 
