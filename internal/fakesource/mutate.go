@@ -70,6 +70,9 @@ func (s *Sim) createLocked(o *objectState, fields map[string]any, stamp time.Tim
 	}
 	o.put(r)
 	s.hooks.enqueueLocked(o, r, opCreate)
+	if o.def.system == Accounting {
+		s.qbAfterCreateLocked(o, r)
+	}
 	return r
 }
 

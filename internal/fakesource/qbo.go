@@ -699,3 +699,53 @@ func replay(w http.ResponseWriter, e idemEntry) {
 }
 
 var _ = base64.StdEncoding
+
+// qbAfterCreateLocked applies a new transaction to the balances it affects, as QuickBooks
+// does: an invoice raises its customer's balance; a payment lowers the balance of each
+// invoice it is linked to (recording the link on the invoice) and of the customer.
+func (s *Sim) qbAfterCreateLocked(o *objectState, rec *record) {
+	custs := s.store.object(Accounting, "Customer")
+	adjustCustomer := func(ref any, delta float64) {
+		m, _ := ref.(map[string]any)
+		id, _ := m["value"].(string)
+		if c := custs.get(id); c != nil && !c.deleted && delta != 0 {
+			s.updateLocked(custs, c, func(n *record) {
+				for _, k := range []string{"Balance", "BalanceWithJobs"} {
+					b, _ := n.fields[k].(float64)
+					n.fields[k] = money(b + delta)
+				}
+			})
+		}
+	}
+	switch o.def.name {
+	case "Invoice":
+		bal, _ := rec.fields["Balance"].(float64)
+		adjustCustomer(rec.fields["CustomerRef"], bal)
+	case "Payment":
+		invs := s.store.object(Accounting, "Invoice")
+		var applied float64
+		lines, _ := rec.fields["Line"].([]any)
+		for _, l := range lines {
+			lm, _ := l.(map[string]any)
+			amt, _ := lm["Amount"].(float64)
+			links, _ := lm["LinkedTxn"].([]any)
+			for _, lk := range links {
+				m, _ := lk.(map[string]any)
+				id, _ := m["TxnId"].(string)
+				inv := invs.get(id)
+				if m["TxnType"] != "Invoice" || inv == nil || inv.deleted {
+					continue
+				}
+				s.updateLocked(invs, inv, func(n *record) {
+					bal, _ := n.fields["Balance"].(float64)
+					pay := min(bal, amt)
+					applied += pay
+					n.fields["Balance"] = money(bal - pay)
+					prev, _ := n.fields["LinkedTxn"].([]any)
+					n.fields["LinkedTxn"] = append(append([]any{}, prev...), map[string]any{"TxnId": rec.id, "TxnType": "Payment"})
+				})
+			}
+		}
+		adjustCustomer(rec.fields["CustomerRef"], -applied)
+	}
+}

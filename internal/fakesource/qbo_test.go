@@ -174,6 +174,21 @@ func TestAccountingWritesSyncTokenAndRequestID(t *testing.T) {
 	require.EqualValues(t, 100, created["TotalAmt"])
 	require.Equal(t, "0", created["SyncToken"])
 
+	// a payment settles the invoice and lowers the customer's balance
+	custBefore, err := e.sim.Record(fakesource.Accounting, "Customer", "1")
+	require.NoError(t, err)
+	code, _, body = c.do("POST", e.qbPath("/payment?requestid=pay-1"), map[string]any{"CustomerRef": map[string]any{"value": "1"}, "TotalAmt": 100.0,
+		"Line": []any{map[string]any{"Amount": 100.0, "LinkedTxn": []any{map[string]any{"TxnId": created["Id"], "TxnType": "Invoice"}}}}})
+	require.Equal(t, http.StatusOK, code, string(body))
+	paid, err := e.sim.Record(fakesource.Accounting, "Invoice", created["Id"].(string))
+	require.NoError(t, err)
+	require.EqualValues(t, 0, paid["Balance"])
+	require.Equal(t, "1", paid["SyncToken"], "settling is an edit")
+	custAfter, err := e.sim.Record(fakesource.Accounting, "Customer", "1")
+	require.NoError(t, err)
+	require.InDelta(t, custBefore["Balance"].(float64)-100, custAfter["Balance"].(float64), 0.001)
+	created = paid
+
 	// bad reference and missing fields change nothing
 	code, _, body = c.do("POST", e.qbPath("/invoice"), map[string]any{"CustomerRef": map[string]any{"value": "999999"}, "Line": []any{}})
 	require.Equal(t, http.StatusBadRequest, code)
@@ -189,7 +204,7 @@ func TestAccountingWritesSyncTokenAndRequestID(t *testing.T) {
 	// delete, as in the cassette
 	var fixDel map[string]any
 	require.NoError(t, json.Unmarshal([]byte(cassetteBodies(t, "accounting/qbo_api/delete/invoice.yml")[1]), &fixDel))
-	code, _, body = c.do("POST", e.qbPath("/invoice?operation=delete"), map[string]any{"Id": created["Id"], "SyncToken": "0"})
+	code, _, body = c.do("POST", e.qbPath("/invoice?operation=delete"), map[string]any{"Id": created["Id"], "SyncToken": created["SyncToken"]})
 	require.Equal(t, http.StatusOK, code, string(body))
 	del := decode(t, body)
 	requireKeys(t, fixDel, del, "delete")
