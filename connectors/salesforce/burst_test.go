@@ -1,0 +1,48 @@
+package salesforce_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/salesforce"
+	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/fakesource"
+	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
+)
+
+// TestBurstLargerThanQueryLimit: when more records share one stamp than
+// one query returns (the simulator seeds bursts of 37), the pull goes on
+// by Id within the stamp and misses none.
+func TestBurstLargerThanQueryLimit(t *testing.T) {
+	t.Parallel()
+	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 2, Records: 400})
+	cr := sim.Credentials(srv.URL).Salesforce
+	c, err := salesforce.NewWithOptions(connectors.Deps{
+		Connection: config.ConnectionConfig{Name: "crm", BaseURL: cr.BaseURL, TokenURL: cr.TokenURL,
+			ClientID: cr.ClientID, ClientSecret: cr.ClientSecret, RefreshToken: cr.RefreshToken},
+		HTTP: srv.Client(),
+	}, salesforce.Options{QueryLimit: 10})
+	require.NoError(t, err)
+	seen := map[string]bool{}
+	page, pages := "", 0
+	for {
+		p, err := c.Pull(context.Background(), connectors.PullRequest{Object: "Case", Page: page})
+		require.NoError(t, err)
+		pages++
+		for _, r := range p.Records {
+			seen[r.ID] = true
+		}
+		if p.Next == "" {
+			break
+		}
+		require.Less(t, pages, 1000)
+		page = p.Next
+	}
+	live := sim.Stats().Records[fakesource.Salesforce]["Case"]
+	require.Greater(t, live, 37)
+	require.Len(t, seen, live)
+	require.GreaterOrEqual(t, pages, live/10)
+}
