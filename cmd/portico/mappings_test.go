@@ -129,3 +129,20 @@ func TestBenchMappingEndsWithJSON(t *testing.T) {
 	require.Positive(t, fig["records_per_s"])
 	require.Positive(t, fig["baseline_per_s"])
 }
+
+// preview --connection fetches the record through the configured
+// connection, as the sync would, and maps it.
+func TestMappingsPreviewFromConnection(t *testing.T) {
+	t.Parallel()
+	cfg, sim := simConfig(t)
+	id, err := sim.SeedID("salesforce", "Case", 0)
+	require.NoError(t, err)
+	code, stdout, stderr := portico(t, "--config", cfg, "mappings", "preview", "--object", "case", "--connection", "crm", "--id", id)
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, stdout, "case "+id+" from crm.Case")
+	require.Contains(t, stdout, "subject ")
+
+	code, _, stderr = portico(t, "--config", cfg, "mappings", "preview", "--object", "case", "--connection", "crm", "--id", "500000000000000NOPE")
+	require.Equal(t, exitFailed, code)
+	require.Contains(t, stderr, "fetching Case 500000000000000NOPE from crm")
+}
