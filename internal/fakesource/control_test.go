@@ -274,3 +274,34 @@ func TestCredentialsEndpoint(t *testing.T) {
 	_, err := url.Parse(cr.Accounting.BaseURL)
 	require.NoError(t, err)
 }
+
+func TestStaffChangesKeepDerivedFields(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	id := mustSeed(t, e, "Case", 0)
+	require.NoError(t, e.sim.StaffEdit(fakesource.Salesforce, "Case", id, map[string]any{"Status": "Closed"}))
+	rec, err := e.sim.Record(fakesource.Salesforce, "Case", id)
+	require.NoError(t, err)
+	require.Equal(t, true, rec["IsClosed"])
+	require.NotNil(t, rec["ClosedDate"])
+
+	staff, err := e.sim.CreateRecord(fakesource.Salesforce, "Case", map[string]any{"Subject": "by staff", "Portico_Action_Id__c": "act-staff"})
+	require.NoError(t, err)
+	code, _, body := e.sf().do("PATCH", "/services/data/v59.0/sobjects/Case/Portico_Action_Id__c/act-staff", map[string]any{"Priority": "High"})
+	require.Equal(t, http.StatusOK, code, string(body))
+	require.Equal(t, staff, decode(t, body)["id"], "an upsert finds a staff-created record by its external id")
+
+	inv, err := e.sim.CreateRecord(fakesource.Accounting, "Invoice", map[string]any{"CustomerRef": map[string]any{"value": "2"},
+		"Line": []any{map[string]any{"Amount": 40.0, "DetailType": "SalesItemLineDetail"}}})
+	require.NoError(t, err)
+	got, err := e.sim.Record(fakesource.Accounting, "Invoice", inv)
+	require.NoError(t, err)
+	require.EqualValues(t, 40, got["TotalAmt"])
+	require.EqualValues(t, 40, got["Balance"])
+	require.NotEmpty(t, got["DocNumber"])
+
+	_, err = e.sim.CreateRecord(fakesource.Accounting, "Invoice", map[string]any{"Line": []any{}})
+	require.ErrorIs(t, err, fakesource.ErrInvalid)
+	_, err = e.sim.CreateRecord(fakesource.Salesforce, "Nope", map[string]any{})
+	require.ErrorIs(t, err, fakesource.ErrNotFound)
+}

@@ -147,7 +147,16 @@ func (s *Sim) staffEdit(system, object, id string, fields map[string]any) error 
 	if err := s.validateFields(o, fields, false); err != nil {
 		return err
 	}
-	s.updateLocked(o, rec, func(r *record) { mergeFields(r.fields, fields) })
+	if system == Salesforce {
+		s.sfUpdateLocked(o, rec, fields) // keeps IsClosed/ClosedDate, Name and the external-id index right
+		return nil
+	}
+	s.updateLocked(o, rec, func(r *record) {
+		mergeFields(r.fields, fields)
+		if system == Inventory && o.def.name == "Order" {
+			sqOrderTotals(r.fields)
+		}
+	})
 	return nil
 }
 
@@ -162,6 +171,9 @@ func (s *Sim) staffCreate(system, object string, fields map[string]any, c create
 		return "", err
 	}
 	r := s.createLocked(o, s.completeFields(o, deepCopyMap(fields)), c.modstamp)
+	if system == Salesforce {
+		s.sfIndexLocked(o, r)
+	}
 	return r.id, nil
 }
 
@@ -246,8 +258,16 @@ func (s *Sim) validateFields(o *objectState, fields map[string]any, create bool)
 
 // completeFields fills defaults a real system would add on create.
 func (s *Sim) completeFields(o *objectState, f map[string]any) map[string]any {
-	if o.def.system == Salesforce {
+	switch {
+	case o.def.system == Salesforce:
 		return sfComplete(o, f)
+	case o.def.system == Accounting:
+		s.qbDefaults(o, f)
+	case o.def.name == "Order":
+		if f["state"] == nil {
+			f["state"] = "OPEN"
+		}
+		sqOrderTotals(f)
 	}
 	return f
 }

@@ -575,15 +575,21 @@ func (s *Sim) qbApplyLocked(w http.ResponseWriter, o *objectState, body map[stri
 		qbValidation(w, now, el[0], msg, el[1], el[2])
 		return
 	}
+	s.qbDefaults(o, fields)
+	n := s.createLocked(o, fields, time.Time{})
+	writeJSON(w, http.StatusOK, map[string]any{name: qbRender(o, n), "time": qbNow(now)})
+}
+
+// qbDefaults fills what QuickBooks computes or defaults on create.
+func (s *Sim) qbDefaults(o *objectState, fields map[string]any) {
+	name := o.def.name
 	qbDerive(name, fields, true)
 	if name == "Invoice" && fields["DocNumber"] == nil {
 		fields["DocNumber"] = strconv.FormatInt(1001+o.nextSeq, 10)
 	}
 	if fields["TxnDate"] == nil && (name == "Invoice" || name == "Payment" || name == "CreditMemo") {
-		fields["TxnDate"] = qbDate(now)
+		fields["TxnDate"] = qbDate(s.now())
 	}
-	n := s.createLocked(o, fields, time.Time{})
-	writeJSON(w, http.StatusOK, map[string]any{name: qbRender(o, n), "time": qbNow(now)})
 }
 
 func qbKeepOnFullUpdate(k string) bool {
