@@ -3,6 +3,7 @@ package mapping_test
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -189,4 +190,33 @@ func writeTemp(t *testing.T, name, content string) string {
 	p := filepath.Join(t.TempDir(), name)
 	require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
 	return p
+}
+
+// One compiled mapping serves every sync worker at once.
+func TestToPortalConcurrently(t *testing.T) {
+	t.Parallel()
+	set := loadShipped(t)
+	o, _ := set.For("salesforce", "case")
+	raw := record(t, "salesforce_Case", nil)
+	want, err := o.ToPortal(raw)
+	require.NoError(t, err)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for range 200 {
+				m, err := o.ToPortal(raw)
+				if err == nil && m.Fields["subject"] != want.Fields["subject"] {
+					err = fmt.Errorf("got %v", m.Fields["subject"])
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		require.NoError(t, <-errs)
+	}
 }
