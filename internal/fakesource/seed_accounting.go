@@ -35,7 +35,8 @@ func (w *world) buildAccounting() {
 	nAtt := w.count(Accounting, "Attachable")
 	sfAcct, _ := sfIDOf("001")
 
-	invoiceLines := func(j int) ([]any, float64) {
+	// invoiceLines builds invoice j's lines (build=false only sums them, for balances).
+	invoiceLines := func(j int, build bool) ([]any, float64) {
 		r := newRnd(w.seed, tagOf("qb-invoice-lines"), j)
 		var lines []any
 		var total float64
@@ -44,17 +45,23 @@ func (w *world) buildAccounting() {
 			price := money(5 + r.float()*195)
 			amt := money(price * float64(qty))
 			total += amt
+			desc, item := pick(r, products), 1+r.intn(20)
+			if !build {
+				continue
+			}
 			lines = append(lines, map[string]any{
 				"Id": fmt.Sprint(k + 1), "LineNum": k + 1, "Amount": amt, "DetailType": "SalesItemLineDetail",
-				"Description": pick(r, products),
+				"Description": desc,
 				"SalesItemLineDetail": map[string]any{
-					"ItemRef": qbRef(fmt.Sprint(1+r.intn(20)), "Services"), "UnitPrice": price, "Qty": qty,
+					"ItemRef": qbRef(fmt.Sprint(item), "Services"), "UnitPrice": price, "Qty": qty,
 					"TaxCodeRef": map[string]any{"value": "NON"},
 				},
 			})
 		}
 		total = money(total)
-		lines = append(lines, map[string]any{"Amount": total, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": map[string]any{}})
+		if build {
+			lines = append(lines, map[string]any{"Amount": total, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": map[string]any{}})
+		}
 		return lines, total
 	}
 	// invoice j is paid in full when some payment points at it
@@ -69,7 +76,7 @@ func (w *world) buildAccounting() {
 		if paidBy(j) >= 0 {
 			return 0
 		}
-		_, t := invoiceLines(j)
+		_, t := invoiceLines(j, false)
 		return t
 	}
 
@@ -102,7 +109,7 @@ func (w *world) buildAccounting() {
 	w.def(Accounting, "Invoice", qbID, qbSeq, func(j int, r *rnd, st time.Time) map[string]any {
 		a := parent(j, nInv, nA)
 		info := w.account(a)
-		lines, total := invoiceLines(j)
+		lines, total := invoiceLines(j, true)
 		txn := st.Add(-time.Duration(r.intn(20)) * 24 * time.Hour)
 		m := map[string]any{
 			"DocNumber": fmt.Sprint(1001 + j), "TxnDate": qbDate(txn), "DueDate": qbDate(txn.Add(30 * 24 * time.Hour)),
@@ -121,7 +128,7 @@ func (w *world) buildAccounting() {
 	w.def(Accounting, "Payment", qbID, qbSeq, func(i int, r *rnd, st time.Time) map[string]any {
 		j := parent(i, nPay, nInv)
 		a := parent(j, nInv, nA)
-		_, total := invoiceLines(j)
+		_, total := invoiceLines(j, false)
 		return map[string]any{
 			"CustomerRef": qbRef(qbID(int64(a)), w.account(a).name), "TotalAmt": total, "UnappliedAmt": 0,
 			"TxnDate": qbDate(st), "CurrencyRef": usd, "PaymentRefNum": fmt.Sprint(5000 + i), "ProcessPayment": false,

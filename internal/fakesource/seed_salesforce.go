@@ -12,7 +12,15 @@ type acctInfo struct {
 	parent                                                  int // -1 when none
 }
 
+// account returns account a's identity, computed once per world.
 func (w *world) account(a int) acctInfo {
+	if a >= 0 && a < len(w.accounts) {
+		return w.accounts[a]
+	}
+	return w.makeAccount(a)
+}
+
+func (w *world) makeAccount(a int) acctInfo {
 	r := newRnd(w.seed, tagOf("account-identity"), a)
 	c := pick(r, cities)
 	info := acctInfo{

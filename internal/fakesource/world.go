@@ -47,9 +47,10 @@ var weights = []struct {
 
 // world holds the seed parameters every generator derives from.
 type world struct {
-	seed int64
-	n    map[string]int // objKey -> seed count
-	d    map[string]*objectDef
+	seed     int64
+	n        map[string]int // objKey -> seed count
+	d        map[string]*objectDef
+	accounts []acctInfo // shared identities, precomputed: every system's generators need them
 }
 
 func newWorld(seed int64, records int) *world {
@@ -78,6 +79,10 @@ func newWorld(seed int64, records int) *world {
 		if rest := records - total; rest > 0 {
 			w.n[objKey(Salesforce, "CaseComment")] += rest
 		}
+	}
+	w.accounts = make([]acctInfo, w.count(Salesforce, "Account"))
+	for a := range w.accounts {
+		w.accounts[a] = w.makeAccount(a)
 	}
 	w.build()
 	return w
