@@ -343,7 +343,11 @@ func coerce(t Type, v any) (any, error) {
 		if s, ok := v.(string); ok {
 			if tm, ok := parseTime(s); ok {
 				var buf [40]byte
-				return string(tm.AppendFormat(buf[:0], time.RFC3339Nano)), nil
+				out := appendUTC(buf[:0], tm)
+				if string(out) == s {
+					return v, nil // already canonical: keep the boxed input
+				}
+				return string(out), nil
 			}
 		}
 		return nil, fmt.Errorf("%v is not a date and time (RFC 3339)", v)
@@ -429,4 +433,44 @@ func fastTime(s string) (time.Time, bool) {
 		return time.Time{}, false // February 30th and friends
 	}
 	return t.Add(-time.Duration(off) * time.Second), true
+}
+
+// appendUTC formats t (in UTC) as time.RFC3339Nano does, without the
+// layout interpreter: one portal datetime format, cheaply.
+func appendUTC(b []byte, t time.Time) []byte {
+	y, mo, d := t.Date()
+	h, mi, sec := t.Clock()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(b, time.RFC3339Nano)
+	}
+	b = appendInt(b, y, 4)
+	b = append(b, '-')
+	b = appendInt(b, int(mo), 2)
+	b = append(b, '-')
+	b = appendInt(b, d, 2)
+	b = append(b, 'T')
+	b = appendInt(b, h, 2)
+	b = append(b, ':')
+	b = appendInt(b, mi, 2)
+	b = append(b, ':')
+	b = appendInt(b, sec, 2)
+	if ns := t.Nanosecond(); ns != 0 {
+		b = append(b, '.')
+		digits := 9
+		for ns%10 == 0 {
+			ns /= 10
+			digits--
+		}
+		b = appendInt(b, ns, digits)
+	}
+	return append(b, 'Z')
+}
+
+func appendInt(b []byte, n, width int) []byte {
+	var tmp [9]byte
+	for i := width - 1; i >= 0; i-- {
+		tmp[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(b, tmp[:width]...)
 }
