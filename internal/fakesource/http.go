@@ -155,12 +155,17 @@ func (s *Sim) learnBaseURL(r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.baseURL == "" && r.Host != "" {
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		s.baseURL = scheme + "://" + r.Host
+		s.baseURL = requestBase(r)
 	}
+}
+
+// requestBase is the scheme and host the client addressed.
+func requestBase(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
 }
 
 func (s *Sim) base() string {

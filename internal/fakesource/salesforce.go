@@ -63,8 +63,8 @@ func (s *Sim) sfToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok, _ := s.issueTokenLocked(Salesforce)
-	base := s.baseURL
 	s.mu.Unlock()
+	base := requestBase(r) // the address the client used reaches us again
 	issued := strconv.FormatInt(s.now().UnixMilli(), 10)
 	writeJSON(w, http.StatusOK, omap{
 		{"access_token", tok}, {"signature", s.sign(s.auth.sfClientSecret, base+issued)},
