@@ -17,6 +17,7 @@ func (c *cli) benchCmd() *cobra.Command {
 	}
 	cmd.AddCommand(
 		c.benchRiverCmd(),
+		c.benchSyncCmd(),
 		c.benchConnectorsCmd(),
 		c.benchMappingCmd(),
 	)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -47,6 +48,7 @@ func (c *cli) benchDatabase(cmd *cobra.Command) (pool *pgxpool.Pool, url string,
 		cleanups = append(cleanups, func() { _ = cluster.Stop() })
 		adminURL = cluster.URL("postgres")
 	}
+	c.benchAdminURL = adminURL
 	name := fmt.Sprintf("portico_bench_%d", os.Getpid())
 	admin, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
@@ -85,4 +87,42 @@ func (c *cli) benchDatabase(cmd *cobra.Command) (pool *pgxpool.Pool, url string,
 		return nil, "", nil, err
 	}
 	return pool, url, closeAll, nil
+}
+
+// benchExtraDatabase makes another migrated database on the benchmark's
+// server (call benchDatabase first), for a stack that must not share state.
+func (c *cli) benchExtraDatabase(ctx context.Context, suffix string) (string, func(), error) {
+	name := fmt.Sprintf("portico_bench_%d_%s", os.Getpid(), suffix)
+	admin, err := pgx.Connect(ctx, c.benchAdminURL)
+	if err != nil {
+		return "", nil, err
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", nil, fmt.Errorf("bench: %w", err)
+	}
+	drop := func() {
+		conn, err := pgx.Connect(context.Background(), c.benchAdminURL)
+		if err == nil {
+			_, _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			_ = conn.Close(context.Background())
+		}
+	}
+	u, err := pgx.ParseConfig(c.benchAdminURL)
+	if err != nil {
+		drop()
+		return "", nil, err
+	}
+	url := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", u.User, u.Host, u.Port, name)
+	pool, err := app.OpenPool(ctx, url)
+	if err != nil {
+		drop()
+		return "", nil, err
+	}
+	defer pool.Close()
+	if _, err := migrate.Up(ctx, pool, slog.New(slog.DiscardHandler)); err != nil {
+		drop()
+		return "", nil, err
+	}
+	return url, drop, nil
 }

@@ -443,3 +443,10 @@ func (s *Syncer) WithProgress(f func(Progress)) *Syncer {
 	cp.opts.Progress = f
 	return &cp
 }
+
+// WithPageSize returns a Syncer asking for n records per page.
+func (s *Syncer) WithPageSize(n int) *Syncer {
+	cp := *s
+	cp.opts.PageSize = n
+	return &cp
+}

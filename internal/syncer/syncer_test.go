@@ -2,6 +2,7 @@ package syncer_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -42,7 +43,7 @@ func setup(t *testing.T, opts fakesource.Options) *bundle {
 		Breaker: config.BreakerConfig{Failures: 3, OpenTimeout: 200 * time.Millisecond},
 		Retry:   config.RetryConfig{Max: 1, WaitMin: time.Millisecond, WaitMax: 5 * time.Millisecond},
 	}
-	reg := connectorsRegistry()
+	reg := connectorsRegistry(opts.Now)
 	srcs, err := sources.Open(sources.Options{
 		Connections: []config.ConnectionConfig{cfg}, Registry: reg,
 		Credentials: &conntest.MemoryCredentials{}, Logger: slog.New(slog.DiscardHandler),
@@ -55,9 +56,13 @@ func setup(t *testing.T, opts fakesource.Options) *bundle {
 	return &bundle{sim: sim, pool: pool, syncer: s, srcs: srcs}
 }
 
-func connectorsRegistry() *sources.Registry {
+// connectorsRegistry builds Salesforce connectors on the simulator's
+// clock, as a real deployment's clocks agree with the source's.
+func connectorsRegistry(now func() time.Time) *sources.Registry {
 	reg := connectors.NewRegistry[connectors.Deps]()
-	reg.MustRegister("salesforce", salesforce.New)
+	reg.MustRegister("salesforce", func(d connectors.Deps) (connectors.Connector, error) {
+		return salesforce.NewWithOptions(d, salesforce.Options{Now: now})
+	})
 	return reg
 }
 
@@ -201,3 +206,5 @@ func (c *testClock) Advance(d time.Duration) {
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
 }
+
+func fmtSscan(s string, n *int) (int, error) { return fmt.Sscan(s, n) }
