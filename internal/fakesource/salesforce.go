@@ -274,7 +274,11 @@ func (s *Sim) sfScanLocked(c *sfCursor, fromStamp time.Time, fromSeq int64, fn f
 			stampOnly = false
 		}
 	}
-	o.iterate(fromStamp, fromSeq, func(cd cand) bool {
+	visit := o.iterate
+	if ids := sfIDFilter(c.q); ids != nil {
+		visit = func(from time.Time, fromSeq int64, fn func(cand) bool) { s.sfIterateIDs(o, ids, from, fromSeq, fn) }
+	}
+	visit(fromStamp, fromSeq, func(cd cand) bool {
 		if !s.visible(cd.stamp) {
 			return true
 		}
@@ -297,6 +301,50 @@ func (s *Sim) sfScanLocked(c *sfCursor, fromStamp time.Time, fromSeq int64, fn f
 		}
 		return fn(o, rec)
 	})
+}
+
+// sfIDFilter returns the ids of an `Id = 'x'` or `Id IN (...)` condition, so such queries
+// look the records up instead of scanning the object.
+func sfIDFilter(q *soqlQuery) []string {
+	for _, w := range q.Where {
+		if w.Field == "Id" && (w.Op == "=" || w.Op == "IN") {
+			var ids []string
+			for _, v := range w.Values {
+				ids = append(ids, v.S)
+			}
+			return ids
+		}
+	}
+	return nil
+}
+
+// sfIterateIDs visits the given records in (stamp, seq) order from (from, fromSeq).
+func (s *Sim) sfIterateIDs(o *objectState, ids []string, from time.Time, fromSeq int64, fn func(cand) bool) {
+	var cs []cand
+	seen := map[int64]bool{}
+	for _, id := range ids {
+		r := o.get(id)
+		if r == nil || seen[r.seq] || keyLess(r.stamp, r.seq, from, fromSeq) {
+			continue
+		}
+		seen[r.seq] = true
+		c := cand{seq: r.seq, stamp: r.stamp}
+		if _, ok := o.overlay[r.seq]; ok {
+			c.rec = r
+		}
+		cs = append(cs, c)
+	}
+	slices.SortFunc(cs, func(a, b cand) int {
+		if keyLess(a.stamp, a.seq, b.stamp, b.seq) {
+			return -1
+		}
+		return 1
+	})
+	for _, c := range cs {
+		if !fn(c) {
+			return
+		}
+	}
 }
 
 func (s *Sim) sfCountLocked(c *sfCursor) int {

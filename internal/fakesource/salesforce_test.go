@@ -260,6 +260,12 @@ func TestSalesforceQueryErrorsAndFilters(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.EqualValues(t, e.sim.Stats().Records["salesforce"]["Account"], page["totalSize"])
 
+	a, b := mustSeed(t, e, "Contact", 7), mustSeed(t, e, "Contact", 3)
+	code, page, _ = query("SELECT Id FROM Contact WHERE Id IN ('" + a + "', '" + b + "', '003000000000000AAA')")
+	require.Equal(t, http.StatusOK, code)
+	require.EqualValues(t, 2, page["totalSize"])
+	require.Equal(t, b, page["records"].([]any)[0].(map[string]any)["Id"], "in modstamp order")
+
 	code, page, _ = query("SELECT Id FROM Contact LIMIT 3")
 	require.Equal(t, http.StatusOK, code)
 	require.Len(t, page["records"], 3)
@@ -333,6 +339,8 @@ func TestSalesforceWritesAndConcurrency(t *testing.T) {
 	require.Equal(t, before2+1, st.Records["salesforce"]["Case"])
 	require.Equal(t, 2, st.Duplicates)
 	require.Contains(t, st.Writes, fakesource.WriteStat{System: "salesforce", Key: "Case/Portico_Action_Id__c/act-42", Count: 3})
+	code, _, body = c.do("PATCH", "/services/data/v59.0/sobjects/Case/"+created, map[string]any{"Portico_Action_Id__c": "act-42"})
+	require.Equal(t, http.StatusNoContent, code, "a record keeps its own external id: %s", body)
 	code, _, body = c.do("POST", "/services/data/v59.0/sobjects/Case", map[string]any{"Subject": "dup", "Portico_Action_Id__c": "act-42"})
 	require.Equal(t, http.StatusBadRequest, code)
 	require.Contains(t, string(body), "DUPLICATE_VALUE")

@@ -62,7 +62,8 @@ func (s *Sim) sfReadBody(w http.ResponseWriter, r *http.Request) (map[string]any
 }
 
 // sfCheckWriteLocked validates a body and its lookups; it writes the error and returns false.
-func (s *Sim) sfCheckWriteLocked(w http.ResponseWriter, o *objectState, body map[string]any, create bool) bool {
+func (s *Sim) sfCheckWriteLocked(w http.ResponseWriter, o *objectState, body map[string]any, cur *record) bool {
+	create := cur == nil
 	if code, msg, fields := sfValidate(o, body, create); code != "" {
 		sfError(w, http.StatusBadRequest, code, msg, fields...)
 		return false
@@ -85,7 +86,7 @@ func (s *Sim) sfCheckWriteLocked(w http.ResponseWriter, o *objectState, body map
 	}
 	for _, ext := range sfSchemas[o.def.name].extIDs {
 		if v, ok := lookupFold(body, ext); ok && v != nil {
-			if dup := s.sfFindExtLocked(o, ext, fmt.Sprint(v)); dup != nil {
+			if dup := s.sfFindExtLocked(o, ext, fmt.Sprint(v)); dup != nil && (cur == nil || dup.seq != cur.seq) {
 				sfError(w, http.StatusBadRequest, "DUPLICATE_VALUE", fmt.Sprintf("duplicate value found: %s duplicates value on record with id: %s", ext, dup.id), ext)
 				return false
 			}
@@ -102,7 +103,7 @@ func (s *Sim) sfCreate(w http.ResponseWriter, r *http.Request, obj string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o := s.sfObjectLocked(w, obj)
-	if o == nil || !s.sfCheckWriteLocked(w, o, body, true) {
+	if o == nil || !s.sfCheckWriteLocked(w, o, body, nil) {
 		return
 	}
 	rec := s.createLocked(o, sfComplete(o, body), time.Time{})
@@ -146,7 +147,7 @@ func (s *Sim) sfByID(w http.ResponseWriter, r *http.Request, method, obj, id str
 		w.Header().Set("Last-Modified", rec.stamp.UTC().Format(http.TimeFormat))
 		writeJSON(w, http.StatusOK, out)
 	case "PATCH":
-		if !s.sfCheckWriteLocked(w, o, body, false) {
+		if !s.sfCheckWriteLocked(w, o, body, rec) {
 			return
 		}
 		rec, ok := s.sfPreconditionLocked(w, r, o, rec)
@@ -316,7 +317,7 @@ func (s *Sim) sfByExt(w http.ResponseWriter, r *http.Request, method, obj, field
 	newAPI := sfVersionNumber(r.PathValue("v")) >= 46
 	if rec == nil {
 		body[canon] = value
-		if !s.sfCheckWriteLocked(w, o, body, true) {
+		if !s.sfCheckWriteLocked(w, o, body, nil) {
 			return
 		}
 		rec = s.createLocked(o, sfComplete(o, body), time.Time{})
@@ -328,7 +329,7 @@ func (s *Sim) sfByExt(w http.ResponseWriter, r *http.Request, method, obj, field
 		writeJSON(w, http.StatusCreated, out)
 		return
 	}
-	if !s.sfCheckWriteLocked(w, o, body, false) {
+	if !s.sfCheckWriteLocked(w, o, body, rec) {
 		return
 	}
 	rec, ok = s.sfPreconditionLocked(w, r, o, rec)
