@@ -44,6 +44,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.opts.WebhookURL, "webhook-url", "", "where change notifications are POSTed ({system} is replaced by the system name)")
 	fs.StringVar(&c.opts.WebhookSecret, "webhook-secret", "", "webhook HMAC key (default sim-webhook-secret)")
 	fs.DurationVar(&c.opts.TokenTTL, "token-ttl", time.Hour, "OAuth access token lifetime")
+	fs.DurationVar(&c.opts.RefreshGrace, "refresh-grace", 2*time.Minute, "how long a rotated QuickBooks refresh token keeps working")
+	fs.StringVar(&c.opts.SalesforceOrgID, "sf-org-id", "", "organization id in Salesforce outbound messages (default a fixed id)")
 	fs.StringVar(&c.faultSystem, "fault-system", "", "system the fault flags apply to: salesforce, accounting, inventory or empty for all")
 	fs.IntVar(&c.faults.LatencyMinMS, "latency-min-ms", 0, "minimum added latency per call")
 	fs.IntVar(&c.faults.LatencyMaxMS, "latency-max-ms", 0, "maximum added latency per call")

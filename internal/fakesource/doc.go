@@ -100,7 +100,8 @@
 //	GET  /v2/catalog/object/{id}
 //	POST /v2/inventory/counts/batch-retrieve   catalog_object_ids, location_ids, updated_after, states, cursor, limit
 //	POST /v2/orders/search               location_ids (1..10), query.filter.{date_time_filter.updated_at, state_filter,
-//	                                     customer_filter}, sort UPDATED_AT ASC only, cursor, limit
+//	                                     customer_filter}, sort UPDATED_AT ASC only (also the order without a sort,
+//	                                     where Square would use CREATED_AT DESC), cursor, limit
 //	POST /v2/orders                      create; idempotency_key
 //	GET|PUT /v2/orders/{id}              PUT: order.version must equal the current version, else 400 VERSION_MISMATCH;
 //	                                     fulfillments and line_items merge by uid; fields_to_clear

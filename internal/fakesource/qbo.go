@@ -1,7 +1,6 @@
 package fakesource
 
 import (
-	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -704,7 +703,6 @@ func replay(w http.ResponseWriter, e idemEntry) {
 	_, _ = w.Write(e.body)
 }
 
-var _ = base64.StdEncoding
 
 // qbAfterCreateLocked applies a new transaction to the balances it affects, as QuickBooks
 // does: an invoice raises its customer's balance; a payment lowers the balance of each

@@ -19,7 +19,6 @@ var (
 func (w *world) buildInventory() {
 	nA := w.count(Salesforce, "Account")
 	nOrd := w.count(Inventory, "Order")
-	nItem := w.count(Inventory, "Item")
 	nVar := w.count(Inventory, "ItemVariation")
 	sfAcct, _ := sfIDOf("001")
 	locID, locSeq := w.sqIDOf("Location")
@@ -136,5 +135,4 @@ func (w *world) buildInventory() {
 		}
 		return m
 	}, func(_ int, r *rnd) int64 { return int64(1 + r.intn(4)) }, "location_id")
-	_ = nItem
 }
