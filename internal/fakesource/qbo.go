@@ -703,7 +703,6 @@ func replay(w http.ResponseWriter, e idemEntry) {
 	_, _ = w.Write(e.body)
 }
 
-
 // qbAfterCreateLocked applies a new transaction to the balances it affects, as QuickBooks
 // does: an invoice raises its customer's balance; a payment lowers the balance of each
 // invoice it is linked to (recording the link on the invoice) and of the customer.
