@@ -1,4 +1,4 @@
-package mapping_test
+package shippedcheck_test
 
 import (
 	"context"
@@ -17,6 +17,8 @@ import (
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
+	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/mappings"
 )
 
 // The shipped mappings read what the real connectors pull from the
@@ -24,7 +26,8 @@ import (
 // connector's id, and every owned record has an owner.
 func TestShippedMappingsReadConnectorRecords(t *testing.T) {
 	t.Parallel()
-	set := loadShipped(t)
+	set, err := mapping.Load(mappings.FS())
+	require.NoError(t, err)
 	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 7, Records: 1500, TokenTTL: time.Hour})
 	cr := sim.Credentials(srv.URL)
 	systems := []struct {
