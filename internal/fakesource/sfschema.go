@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // omap is a JSON object that keeps its key order, so records read like Salesforce's.
@@ -138,6 +139,9 @@ func sfValidate(o *objectState, fields map[string]any, create bool) (string, str
 			bad = append(bad, canon)
 			continue
 		}
+		if msg := sfTypeError(o.def.name, canon, v); msg != "" {
+			return "JSON_PARSER_ERROR", msg, []string{canon}
+		}
 		if allowed, ok := sc.picklists[canon]; ok && v != nil {
 			sv, _ := v.(string)
 			if !slices.Contains(allowed, sv) {
@@ -240,4 +244,33 @@ func nz(v any) any {
 		return ""
 	}
 	return v
+}
+
+// sfTypeError checks a JSON value against the field's type, as Salesforce's deserializer does.
+func sfTypeError(obj, field string, v any) string {
+	if v == nil {
+		return ""
+	}
+	typ := sfFieldType(obj, field)
+	var ok bool
+	switch typ {
+	case "boolean":
+		_, ok = v.(bool)
+	case "currency", "double", "int":
+		_, ok = v.(float64)
+	case "date":
+		sv, isStr := v.(string)
+		_, err := time.Parse("2006-01-02", sv)
+		ok = isStr && err == nil
+	case "datetime":
+		sv, isStr := v.(string)
+		_, err := parseSFTime(sv)
+		ok = isStr && err == nil
+	default:
+		_, ok = v.(string)
+	}
+	if ok {
+		return ""
+	}
+	return fmt.Sprintf("Cannot deserialize instance of %s from %v value %v at [%s]", typ, fmt.Sprintf("%T", v), v, field)
 }
