@@ -31,7 +31,7 @@ func (c *cli) mappingsCmd() *cobra.Command {
 	var files []string
 	cmd.PersistentFlags().StringSliceVar(&files, "file", nil, "mapping file or directory to use instead of the configured ones (repeatable)")
 	cmd.AddCommand(
-		c.mappingsCheckCmd(),
+		c.mappingsCheckCmd(&files),
 		c.mappingsPreviewCmd(&files),
 		c.mappingsSchemaCmd(&files),
 		c.mappingsApplyCmd(),
@@ -104,12 +104,12 @@ func (c *cli) mappingErr(err error) error {
 	return failed(fmt.Errorf("mappings: %d problem(s)", len(errs)))
 }
 
-func (c *cli) mappingsCheckCmd() *cobra.Command {
+func (c *cli) mappingsCheckCmd(files *[]string) *cobra.Command {
 	return &cobra.Command{
 		Use:   "check [FILES|DIRS]",
 		Short: "Compile mapping files; list every error with file:line:col (exit 1) or confirm they are clean",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			set, from, err := c.loadMappingSet(cmd, args)
+			set, from, err := c.loadMappingSet(cmd, append(args, *files...))
 			if err != nil {
 				return c.mappingErr(err)
 			}
