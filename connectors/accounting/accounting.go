@@ -321,7 +321,7 @@ func (c *Connector) send(ctx context.Context, k call, tok string, payload []byte
 		return nil, nil, fmt.Errorf("accounting: %s %s: %w", k.method, k.path, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
+	data, err := httpclient.ReadAll(resp)
 	if err != nil {
 		return nil, nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("accounting: read body: %w", err))
 	}

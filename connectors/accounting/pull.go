@@ -109,27 +109,33 @@ func buildQuery(entity string, since time.Time, start, max int) string {
 	return q + fmt.Sprintf(" ORDERBY MetaData.LastUpdatedTime STARTPOSITION %d MAXRESULTS %d", start, max)
 }
 
-// queryItems returns the entity's records from a query answer; an empty
-// QueryResponse ({}) means none.
+// queryItems returns the entity's records from a query answer, as slices
+// of body; an empty QueryResponse ({}) means none.
 func queryItems(body []byte, entity string) ([]json.RawMessage, error) {
-	var env struct {
-		QueryResponse map[string]json.RawMessage `json:"QueryResponse"`
+	if !gjson.ValidBytes(body) {
+		return nil, connectors.Classify(connectors.ErrUnavailable, errors.New("accounting: query answer is not JSON"))
 	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("accounting: decode query: %w", err))
-	}
-	if env.QueryResponse == nil {
+	qr := gjson.GetBytes(body, "QueryResponse")
+	if !qr.IsObject() {
 		return nil, connectors.Classify(connectors.ErrUnavailable, errors.New("accounting: answer without QueryResponse"))
 	}
-	raw, ok := env.QueryResponse[entity]
-	if !ok {
+	items := qr.Get(gjson.Escape(entity))
+	if !items.Exists() {
 		return nil, nil
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("accounting: decode %s list: %w", entity, err))
+	if !items.IsArray() {
+		return nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("accounting: %s is not a list", entity))
 	}
-	return items, nil
+	out := make([]json.RawMessage, 0, 64)
+	items.ForEach(func(_, v gjson.Result) bool {
+		if i := v.Index; i > 0 && i+len(v.Raw) <= len(body) && string(body[i:i+len(v.Raw)]) == v.Raw {
+			out = append(out, json.RawMessage(body[i:i+len(v.Raw):i+len(v.Raw)]))
+		} else {
+			out = append(out, json.RawMessage(v.Raw))
+		}
+		return true
+	})
+	return out, nil
 }
 
 func toRecord(entity string, raw json.RawMessage) (connectors.Record, error) {

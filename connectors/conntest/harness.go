@@ -2,11 +2,13 @@ package conntest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -220,7 +222,8 @@ func (e *env) pull(object, cursor string, limit int, between func(page int)) pul
 			require.NotEmpty(e.t, r.ID)
 			require.NotEmpty(e.t, r.Version, "record %s has a version", r.ID)
 			require.False(e.t, r.Modified.IsZero(), "record %s has a stamp", r.ID)
-			require.NotEmpty(e.t, r.Raw)
+			require.True(e.t, json.Valid(r.Raw), "record %s raw is one JSON value", r.ID)
+			require.Contains(e.t, string(r.Raw), strings.SplitN(r.ID, ":", 2)[0], "record %s raw is its own", r.ID)
 			out.records[r.ID] = r
 			out.seen = append(out.seen, r)
 		}

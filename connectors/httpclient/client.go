@@ -168,9 +168,30 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		return nil, connectors.Classify(connectors.ErrPermanent,
 			fmt.Errorf("%s: %s %s: response body exceeds max_response_bytes (%d)", c.name, req.Method, req.URL.Path, c.cfg.MaxResponseBytes))
 	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.Body = &Body{Reader: bytes.NewReader(body), b: body}
 	resp.ContentLength = int64(len(body))
 	return resp, nil
+}
+
+// Body is a response body the client has already read in full.
+type Body struct {
+	*bytes.Reader
+	b []byte
+}
+
+// Close implements io.Closer.
+func (b *Body) Close() error { return nil }
+
+// Bytes returns the whole body without copying it.
+func (b *Body) Bytes() []byte { return b.b }
+
+// ReadAll returns a response's body: without a copy when this client read
+// it, with io.ReadAll otherwise (a plain *http.Client in tests).
+func ReadAll(resp *http.Response) ([]byte, error) {
+	if b, ok := resp.Body.(*Body); ok {
+		return b.Bytes(), nil
+	}
+	return io.ReadAll(resp.Body)
 }
 
 // checkRetry decides whether to send again. It never repeats a request

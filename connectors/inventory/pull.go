@@ -108,22 +108,23 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 	var (
 		items  []gjson.Result
 		cursor string
+		body   []byte
 		err    error
 	)
 	switch req.Object {
 	case ObjItem, ObjItemVariation:
-		items, cursor, err = c.searchCatalog(ctx, req.Object, tok, min(limit, 1000))
+		items, cursor, body, err = c.searchCatalog(ctx, req.Object, tok, min(limit, 1000))
 	case ObjInventoryCount:
-		items, cursor, err = c.searchCounts(ctx, tok, min(limit, 1000))
+		items, cursor, body, err = c.searchCounts(ctx, tok, min(limit, 1000))
 	case ObjOrder:
-		items, cursor, err = c.searchOrders(ctx, tok, min(limit, 1000))
+		items, cursor, body, err = c.searchOrders(ctx, tok, min(limit, 1000))
 	}
 	if err != nil {
 		return nil, err
 	}
 	page := &connectors.Page{Records: make([]connectors.Record, 0, len(items))}
 	for _, it := range items {
-		rec, err := toRecord(req.Object, it)
+		rec, err := toRecord(req.Object, it, body)
 		if err != nil {
 			return nil, err
 		}
@@ -148,8 +149,8 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 }
 
 // toRecord pulls out key, version and stamp of one object.
-func toRecord(object string, it gjson.Result) (connectors.Record, error) {
-	rec := connectors.Record{Object: object, Raw: json.RawMessage(it.Raw)}
+func toRecord(object string, it gjson.Result, body []byte) (connectors.Record, error) {
+	rec := connectors.Record{Object: object, Raw: rawOf(body, it)}
 	stamp := "updated_at"
 	if object == ObjInventoryCount {
 		rec.ID = it.Get("catalog_object_id").String() + ":" + it.Get("location_id").String()
@@ -177,6 +178,15 @@ func toRecord(object string, it gjson.Result) (connectors.Record, error) {
 	return rec, nil
 }
 
+// rawOf returns it as a slice of the body it was parsed from, or a copy
+// when its position is unknown.
+func rawOf(body []byte, it gjson.Result) json.RawMessage {
+	if i := it.Index; i > 0 && i+len(it.Raw) <= len(body) && string(body[i:i+len(it.Raw)]) == it.Raw {
+		return json.RawMessage(body[i : i+len(it.Raw) : i+len(it.Raw)])
+	}
+	return json.RawMessage(it.Raw)
+}
+
 // list returns the array at key of a search answer and its cursor.
 func list(body []byte, key string) ([]gjson.Result, string, error) {
 	if !gjson.ValidBytes(body) {
@@ -186,7 +196,7 @@ func list(body []byte, key string) ([]gjson.Result, string, error) {
 	return res[0].Array(), res[1].String(), nil
 }
 
-func (c *Connector) searchCatalog(ctx context.Context, object string, tok pageToken, limit int) ([]gjson.Result, string, error) {
+func (c *Connector) searchCatalog(ctx context.Context, object string, tok pageToken, limit int) ([]gjson.Result, string, []byte, error) {
 	body := map[string]any{"object_types": []string{object}, "include_deleted_objects": true, "limit": limit}
 	if !tok.Since.IsZero() {
 		body["begin_time"] = formatTime(tok.Since)
@@ -196,12 +206,13 @@ func (c *Connector) searchCatalog(ctx context.Context, object string, tok pageTo
 	}
 	out, err := c.do(ctx, call{method: http.MethodPost, path: "/v2/catalog/search", body: body, idem: true})
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	return list(out, "objects")
+	items, cursor, err := list(out, "objects")
+	return items, cursor, out, err
 }
 
-func (c *Connector) searchCounts(ctx context.Context, tok pageToken, limit int) ([]gjson.Result, string, error) {
+func (c *Connector) searchCounts(ctx context.Context, tok pageToken, limit int) ([]gjson.Result, string, []byte, error) {
 	body := map[string]any{"states": []string{"IN_STOCK"}, "limit": limit}
 	if !tok.Since.IsZero() {
 		body["updated_after"] = formatTime(tok.Since)
@@ -211,15 +222,16 @@ func (c *Connector) searchCounts(ctx context.Context, tok pageToken, limit int) 
 	}
 	out, err := c.do(ctx, call{method: http.MethodPost, path: "/v2/inventory/counts/batch-retrieve", body: body, idem: true})
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	return list(out, "counts")
+	items, cursor, err := list(out, "counts")
+	return items, cursor, out, err
 }
 
-func (c *Connector) searchOrders(ctx context.Context, tok pageToken, limit int) ([]gjson.Result, string, error) {
+func (c *Connector) searchOrders(ctx context.Context, tok pageToken, limit int) ([]gjson.Result, string, []byte, error) {
 	locs, err := c.locationIDs(ctx)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	filter := map[string]any{}
 	if !tok.Since.IsZero() {
@@ -238,9 +250,10 @@ func (c *Connector) searchOrders(ctx context.Context, tok pageToken, limit int) 
 	}
 	out, err := c.do(ctx, call{method: http.MethodPost, path: "/v2/orders/search", body: body, idem: true})
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	return list(out, "orders")
+	items, cursor, err := list(out, "orders")
+	return items, cursor, out, err
 }
 
 // locationIDs lists the seller's locations once; order search needs them.

@@ -64,7 +64,7 @@ func (c *Connector) get(ctx context.Context, object, id string, write bool) (*co
 	if object != ObjInventoryCount && it.Get("type").Exists() && it.Get("type").String() != object {
 		return nil, connectors.Classify(connectors.ErrNotFound, fmt.Errorf("inventory: %s is a %s, not a %s", id, it.Get("type").String(), object))
 	}
-	rec, err := toRecord(object, it)
+	rec, err := toRecord(object, it, body)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +153,7 @@ func (c *Connector) Write(ctx context.Context, w connectors.Write) (*connectors.
 	if !it.IsObject() {
 		return nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("inventory: answer without %s", key))
 	}
-	rec, err := toRecord(w.Object, it)
+	rec, err := toRecord(w.Object, it, body)
 	if err != nil {
 		return nil, err
 	}

@@ -79,6 +79,38 @@ type queryResult struct {
 	Records        []json.RawMessage `json:"records"`
 }
 
+// decodeQuery reads a query batch. Records are sub-slices of body, not
+// copies: a page of 2000 records is a few megabytes, and the pull reads
+// little of each record beyond its id and stamp.
+func decodeQuery(body []byte) (queryResult, error) {
+	var qr queryResult
+	if !gjson.ValidBytes(body) {
+		return qr, connectors.Classify(connectors.ErrUnavailable, errors.New("salesforce: query answer is not JSON"))
+	}
+	res := gjson.GetManyBytes(body, "totalSize", "done", "nextRecordsUrl", "records")
+	qr.TotalSize, qr.Done, qr.NextRecordsURL = int(res[0].Int()), res[1].Bool(), res[2].String()
+	if !res[3].IsArray() {
+		return qr, connectors.Classify(connectors.ErrUnavailable, errors.New("salesforce: query answer without records"))
+	}
+	qr.Records = subSlices(body, res[3])
+	return qr, nil
+}
+
+// subSlices returns the elements of array as slices of the body they
+// were parsed from.
+func subSlices(body []byte, array gjson.Result) []json.RawMessage {
+	out := make([]json.RawMessage, 0, 64)
+	array.ForEach(func(_, v gjson.Result) bool {
+		if v.Index > 0 && v.Index+len(v.Raw) <= len(body) && string(body[v.Index:v.Index+len(v.Raw)]) == v.Raw {
+			out = append(out, json.RawMessage(body[v.Index:v.Index+len(v.Raw):v.Index+len(v.Raw)]))
+		} else {
+			out = append(out, json.RawMessage(v.Raw))
+		}
+		return true
+	})
+	return out
+}
+
 // Pull implements connectors.Connector. PullRequest.Limit asks for a
 // batch size (Salesforce honours 200 to 2000); the first page of an
 // incremental pull also carries the deletions since the cursor (minus the
@@ -121,9 +153,9 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 	if err != nil {
 		return nil, err
 	}
-	var qr queryResult
-	if err := json.Unmarshal(body, &qr); err != nil {
-		return nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("salesforce: decode query: %w", err))
+	qr, err := decodeQuery(body)
+	if err != nil {
+		return nil, err
 	}
 
 	page := &connectors.Page{Records: make([]connectors.Record, 0, len(qr.Records))}

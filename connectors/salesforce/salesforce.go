@@ -291,7 +291,7 @@ func (c *Connector) send(ctx context.Context, r request, tok string, payload []b
 		return nil, nil, fmt.Errorf("salesforce: %s %s: %w", r.method, r.path, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
+	data, err := httpclient.ReadAll(resp)
 	if err != nil {
 		return nil, nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("salesforce: read body: %w", err))
 	}
