@@ -74,11 +74,13 @@ type Page struct {
 
 // Record is one source record with the fields the sync needs pulled out.
 type Record struct {
-	Object   string          `json:"object"`
-	ID       string          `json:"id"`
-	Version  string          `json:"version"` // SystemModstamp, SyncToken, version
-	Modified time.Time       `json:"modified"`
-	Raw      json.RawMessage `json:"raw"` // the vendor's JSON, as received
+	Object   string    `json:"object"`
+	ID       string    `json:"id"`
+	Version  string    `json:"version"` // SystemModstamp, SyncToken, version
+	Modified time.Time `json:"modified"`
+	// Raw is the vendor's JSON, as received. It may share memory with
+	// the rest of its page: read it, copy it to keep it, never modify it.
+	Raw json.RawMessage `json:"raw"`
 }
 
 // Deletion is one deleted source id.
