@@ -1,6 +1,7 @@
 package fakesource
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -147,7 +148,14 @@ func (s *Sim) api(system, endpoint string, kind callKind, h http.HandlerFunc) ht
 		if kind == kindAPI && !s.checkBearer(sw, r, system) {
 			return
 		}
-		h(sw, r)
+		// Handlers answer into memory while they hold s.mu; the (possibly trickled) body
+		// goes out after they return, so a slow client never holds the simulator's lock.
+		buf := &bufferedResponse{header: sw.Header()}
+		h(buf, r)
+		sw.WriteHeader(cmp.Or(buf.status, http.StatusOK))
+		if len(buf.body) > 0 {
+			_, _ = sw.Write(buf.body)
+		}
 	})
 }
 
