@@ -164,21 +164,27 @@ func (s *Syncer) pull(ctx context.Context, connection, object string, kind Kind)
 			req.Page = cur.FullPage.String
 		}
 	}
+	// The next page is fetched while the current one is stored: source
+	// latency and database writes overlap instead of adding up.
+	pages := newPrefetcher(ctx, conn, func(p *connectors.Page) ([]store.Row, error) { return s.mapRecords(obj, p.Records) })
+	defer pages.stop()
+	pages.fetch(req)
 	for {
-		if err := ctx.Err(); err != nil {
-			return res, err
+		f := pages.next()
+		if f.err != nil {
+			return res, fmt.Errorf("syncer: %s %s page %d: %w", connection, object, res.Pages+1, f.err)
 		}
-		page, err := conn.Pull(ctx, req)
-		if err != nil {
-			return res, fmt.Errorf("syncer: %s %s page %d: %w", connection, object, res.Pages+1, err)
+		page := f.page
+		if page.Next != "" {
+			req.Page = page.Next
+			pages.fetch(req)
 		}
-		if err := s.storePage(ctx, key, obj, kind, run, page, &res); err != nil {
+		if err := s.storeRows(ctx, key, obj, kind, run, page, f.rows, &res); err != nil {
 			return res, err
 		}
 		if page.Next == "" {
 			break
 		}
-		req.Page = page.Next
 	}
 	if kind == KindIncremental || kind == KindFull {
 		err := q.SyncCursorSucceeded(ctx, s.opts.Pool, dbsqlc.SyncCursorSucceededParams{
@@ -199,9 +205,14 @@ func (s *Syncer) storePage(ctx context.Context, key dbsqlc.SyncCursorEnsureParam
 	if err != nil {
 		return err
 	}
+	return s.storeRows(ctx, key, obj, kind, run, page, rows, res)
+}
+
+// storeRows stores a page's mapped rows, deletions and cursor.
+func (s *Syncer) storeRows(ctx context.Context, key dbsqlc.SyncCursorEnsureParams, obj *mapping.Object, kind Kind, run int64, page *connectors.Page, rows []store.Row, res *Result) error {
 	q := store.Queries
 	var deleted int64
-	err = pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
 		if _, err := q.SyncCursorLock(ctx, tx, dbsqlc.SyncCursorLockParams(key)); err != nil {
 			return err
 		}
@@ -449,4 +460,53 @@ func (s *Syncer) WithPageSize(n int) *Syncer {
 	cp := *s
 	cp.opts.PageSize = n
 	return &cp
+}
+
+// prefetcher fetches and maps at most one page ahead of the caller, so
+// the source, the mapping and the database work at the same time.
+type prefetcher struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	conn   connectors.Connector
+	mapper func(*connectors.Page) ([]store.Row, error)
+	out    chan fetched
+	busy   bool
+}
+
+type fetched struct {
+	page *connectors.Page
+	rows []store.Row
+	err  error
+}
+
+func newPrefetcher(ctx context.Context, conn connectors.Connector, mapper func(*connectors.Page) ([]store.Row, error)) *prefetcher {
+	ctx, cancel := context.WithCancel(ctx)
+	return &prefetcher{ctx: ctx, cancel: cancel, conn: conn, mapper: mapper, out: make(chan fetched, 1)}
+}
+
+func (p *prefetcher) fetch(req connectors.PullRequest) {
+	p.busy = true
+	go func() {
+		page, err := p.conn.Pull(p.ctx, req)
+		var rows []store.Row
+		if err == nil {
+			rows, err = p.mapper(page)
+		}
+		p.out <- fetched{page, rows, err}
+	}()
+}
+
+func (p *prefetcher) next() fetched {
+	f := <-p.out
+	p.busy = false
+	return f
+}
+
+// stop abandons a fetch in flight and waits for it to return.
+func (p *prefetcher) stop() {
+	p.cancel()
+	if p.busy {
+		<-p.out
+		p.busy = false
+	}
 }

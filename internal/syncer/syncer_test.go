@@ -33,7 +33,9 @@ type bundle struct {
 	srcs   *sources.Sources
 }
 
-func setup(t *testing.T, opts fakesource.Options) *bundle {
+func setup(t *testing.T, opts fakesource.Options) *bundle { return setupB(t, opts) }
+
+func setupB(t testing.TB, opts fakesource.Options) *bundle {
 	t.Helper()
 	sim, srv := fakesourcetest.Start(t, opts)
 	cr := sim.Credentials(srv.URL).Salesforce
