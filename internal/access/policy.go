@@ -1,0 +1,117 @@
+package access
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/mapping"
+)
+
+// Policy decides what a principal may see: its own account, the account's
+// descendants when the user may see child accounts, everything for staff.
+// Handlers ask it for a Scope and narrow that per object; they never
+// build account filters of their own.
+type Policy struct {
+	pool *pgxpool.Pool
+	// maxAccounts bounds a hierarchy so that a cycle or a giant tree cannot
+	// turn one request into an unbounded query.
+	maxAccounts int
+}
+
+// NewPolicy returns the policy over the cache in pool.
+func NewPolicy(pool *pgxpool.Pool) *Policy {
+	return &Policy{pool: pool, maxAccounts: 10000}
+}
+
+// descendantsSQL walks the cached account records' parent_account_id
+// downwards. UNION (not UNION ALL) stops at a cycle. It runs as the
+// connecting role: the hierarchy decides the scope, so it cannot be
+// filtered by it.
+const descendantsSQL = `
+WITH RECURSIVE tree(id) AS (
+    SELECT $2::text
+  UNION
+    SELECT a.source_id FROM record a JOIN tree t ON a.data->'fields'->>'parent_account_id' = t.id
+    WHERE a.tenant_id = $1 AND a.object = 'account' AND a.deleted_at IS NULL
+)
+SELECT id FROM tree LIMIT $3`
+
+// Scope returns what p may see. The user's own account is always first
+// in Accounts, which Narrow relies on.
+func (pl *Policy) Scope(ctx context.Context, p *auth.Principal) (Scope, error) {
+	if p == nil {
+		return Scope{}, fmt.Errorf("access: no principal")
+	}
+	s := Scope{TenantID: p.TenantID, Contact: p.ContactID, Roles: slices.Clone(p.Roles), Staff: p.Staff}
+	if p.Staff {
+		return s, nil
+	}
+	if p.AccountID == "" {
+		// A customer without an account sees nothing; an empty list, not
+		// a nil one that might read as "no filter".
+		s.Accounts = []string{}
+		return s, nil
+	}
+	s.Accounts = []string{p.AccountID}
+	if !p.SeeChildAccounts {
+		return s, nil
+	}
+	rows, err := pl.pool.Query(ctx, descendantsSQL, p.TenantID, p.AccountID, pl.maxAccounts)
+	if err != nil {
+		return Scope{}, fmt.Errorf("access: account hierarchy: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return Scope{}, fmt.Errorf("access: account hierarchy: %w", err)
+	}
+	for _, id := range ids {
+		if id != p.AccountID {
+			s.Accounts = append(s.Accounts, id)
+		}
+	}
+	return s, nil
+}
+
+// Narrow returns the scope for one object: an object whose mapping does
+// not follow the hierarchy is seen for the user's own account only.
+func (s Scope) Narrow(hierarchy bool) Scope {
+	if s.Staff || hierarchy || len(s.Accounts) <= 1 {
+		return s
+	}
+	s.Accounts = s.Accounts[:1:1]
+	return s
+}
+
+// OwnerFilter is the predicate that limits rows of the record table
+// (aliased by alias) to the scope, for the few queries the records reader
+// does not run itself. arg binds a value and returns its placeholder.
+// Public objects have no owner; their predicate is owner_account IS NULL.
+func (s Scope) OwnerFilter(alias string, public bool, arg func(any) string) string {
+	switch {
+	case public:
+		return alias + ".owner_account IS NULL"
+	case s.Staff:
+		return "true"
+	default:
+		return alias + ".owner_account = ANY (" + arg(s.Accounts) + ")"
+	}
+}
+
+// For returns the scope for one portal object, and false when the
+// scope's roles may not see the object at all (callers answer 404 or an
+// empty list, as for a foreign record).
+func (s Scope) For(obj *mapping.Object) (Scope, bool) {
+	if !s.Staff && !obj.VisibleTo(s.Roles) {
+		return Scope{}, false
+	}
+	s = s.Narrow(obj.Hierarchy())
+	if obj.Public() {
+		s.PublicObjects = []string{obj.Name()}
+	}
+	return s, true
+}

@@ -1,0 +1,118 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/porticohq/portico/internal/access"
+	"github.com/porticohq/portico/internal/audit"
+	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/records"
+)
+
+// Deps are the API's dependencies.
+type Deps struct {
+	Pool     *pgxpool.Pool
+	Records  *records.Reader
+	Mappings *mapping.Set
+	Policy   *access.Policy
+	// Auth identifies requests (session cookie or API token) and checks
+	// CSRF tokens on cookie-authenticated writes.
+	Auth *auth.Service
+	// Actions is the write-back service; nil answers writes with 503.
+	Actions Actions
+	// Audit records the API's own changes (nil: not recorded).
+	Audit  *audit.Log
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// API is the portal API.
+type API struct {
+	d  Deps
+	rp replier
+}
+
+// New returns the API.
+func New(d Deps) (*API, error) {
+	if d.Pool == nil || d.Records == nil || d.Mappings == nil || d.Policy == nil || d.Auth == nil {
+		return nil, errors.New("api: Deps.Pool, Records, Mappings, Policy and Auth are required")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &API{d: d, rp: replier{log: d.Logger}}, nil
+}
+
+// Routes returns the /api/v1 router.
+func (a *API) Routes() chi.Router {
+	r := chi.NewRouter()
+	r.Use(a.d.Auth.Authenticate, auth.RequireAuthenticated, a.d.Auth.RequireCSRF, a.withScope)
+	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
+		a.rp.error(w, http.StatusNotFound, "not_found", "no such endpoint", nil)
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
+		a.rp.error(w, http.StatusMethodNotAllowed, "method_not_allowed", "this endpoint does not take that method", nil)
+	})
+	read := auth.RequireScope(auth.ScopePortalRead)
+	write := auth.RequireScope(auth.ScopePortalWrite)
+	r.With(read).Get("/me", a.me)
+	r.Route("/cases", func(r chi.Router) {
+		c := cases{a}
+		r.With(read).Get("/", c.list)
+		r.With(read).Get("/{id}", c.get)
+		r.With(write).Post("/", c.create)
+		r.With(write).Post("/{id}/comments", c.comment)
+		r.With(write).Post("/{id}/close", c.close)
+	})
+	r.Route("/orders", func(r chi.Router) {
+		o := simple{a, "order"}
+		r.With(read).Get("/", o.list)
+		r.With(read).Get("/{id}", o.get)
+	})
+	r.Route("/invoices", func(r chi.Router) {
+		inv := invoices{a}
+		r.With(read).Get("/", inv.list)
+		r.With(read).Get("/{id}", inv.get)
+	})
+	r.With(read).Get("/articles", articles{a}.search)
+	r.Route("/approvals", func(r chi.Router) {
+		ap := approvals{a}
+		r.With(read).Get("/", ap.list)
+		r.With(read).Get("/{id}", ap.get)
+		r.With(write).Post("/{id}/approve", ap.decide("accepted"))
+		r.With(write).Post("/{id}/reject", ap.decide("rejected"))
+	})
+	r.With(read).Get("/actions/{id}", a.action)
+	return r
+}
+
+type scopeKey struct{}
+
+// withScope asks the policy once per request for what the principal may
+// see; handlers narrow it per object with Scope.For.
+func (a *API) withScope(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := a.d.Policy.Scope(r.Context(), auth.PrincipalFrom(r.Context()))
+		if err != nil {
+			a.rp.internal(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), scopeKey{}, s)))
+	})
+}
+
+func scopeFrom(ctx context.Context) access.Scope {
+	s, _ := ctx.Value(scopeKey{}).(access.Scope)
+	return s
+}

@@ -1,0 +1,15 @@
+// Package api is the portal's JSON API under /api/v1: the current user,
+// cases with comments and a status timeline, orders with lines and
+// shipments, invoices with payments, knowledge search, approvals, and the
+// state of submitted actions. One chi sub-router per resource; handlers are
+// methods on structs holding their dependencies.
+//
+// It decides nothing about visibility itself: every request's scope comes
+// from the access policy (internal/access), records are read through the
+// records reader or, for the few related-record queries it runs, under
+// the same scope and row-level security. Writes are not applied here: they
+// are handed to the write-back service, which answers with an action (202).
+//
+// Its contract is openapi.json in this directory, served at
+// /api/openapi.json; tests validate every response against it.
+package api

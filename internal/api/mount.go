@@ -1,0 +1,25 @@
+package api
+
+import (
+	_ "embed"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// OpenAPI is the API's contract, OpenAPI 3.1.
+//
+//go:embed openapi.json
+var OpenAPI []byte
+
+// Mount adds the portal's routes to r: /auth (login, sessions, tokens),
+// /api/v1 and /api/openapi.json, all behind the security headers.
+func (a *API) Mount(r chi.Router, opts HeaderOptions) {
+	r.Mount("/auth", Secure(opts, a.d.Auth.Routes()))
+	r.Mount("/api/v1", Secure(opts, a.Routes()))
+	r.Method(http.MethodGet, "/api/openapi.json", Secure(opts, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		_, _ = w.Write(OpenAPI)
+	})))
+}

@@ -1,0 +1,172 @@
+package api
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+// maxBody caps a request body. The largest write, a document upload, has
+// its own limit in its intake schema; everything else is a few fields.
+const maxBody = 64 << 10
+
+// FieldError names one bad input field by its path.
+type FieldError struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string       `json:"code"`
+	Message string       `json:"message"`
+	Fields  []FieldError `json:"fields,omitempty"`
+}
+
+// replier writes JSON answers and logs server errors with the request id.
+type replier struct{ log *slog.Logger }
+
+// json answers v with status, no ETag.
+func (rp replier) json(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		rp.internal(w, nil, fmt.Errorf("api: encoding answer: %w", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// get answers a GET with an ETag over the body, and 304 when the client
+// already holds it. Cache-Control is private: bodies depend on the user.
+func (rp replier) get(w http.ResponseWriter, r *http.Request, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		rp.internal(w, r, fmt.Errorf("api: encoding answer: %w", err))
+		return
+	}
+	sum := sha256.Sum256(b)
+	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	h := w.Header()
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", "private, no-cache")
+	h.Set("Vary", "Cookie, Authorization")
+	if matchesETag(r.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// matchesETag implements If-None-Match's weak comparison.
+func matchesETag(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == etag {
+			return true
+		}
+	}
+	return false
+}
+
+func (rp replier) error(w http.ResponseWriter, status int, code, msg string, fields []FieldError) {
+	rp.json(w, status, errorBody{Error: errorDetail{Code: code, Message: msg, Fields: fields}})
+}
+
+// notFound is the one answer for a record that does not exist and for one
+// outside the scope: the same body, so that ids cannot be probed.
+func (rp replier) notFound(w http.ResponseWriter) {
+	rp.error(w, http.StatusNotFound, "not_found", "no such record", nil)
+}
+
+func (rp replier) invalid(w http.ResponseWriter, fields []FieldError) {
+	rp.error(w, http.StatusUnprocessableEntity, "invalid", "some fields are invalid", fields)
+}
+
+// internal answers 500 and logs err with the request id.
+func (rp replier) internal(w http.ResponseWriter, r *http.Request, err error) {
+	id := ""
+	if r != nil {
+		id = middleware.GetReqID(r.Context())
+		rp.log.ErrorContext(r.Context(), "api: internal error", slog.String("request_id", id), slog.String("error", err.Error()))
+	} else {
+		rp.log.Error("api: internal error", slog.String("error", err.Error()))
+	}
+	rp.error(w, http.StatusInternalServerError, "internal", "internal error; quote request id "+id, nil)
+}
+
+// decode reads one JSON object into dst: JSON only (415), capped size
+// (413), no unknown fields and nothing after the object (400). It answers
+// the request itself and returns false on bad input.
+func (rp replier) decode(w http.ResponseWriter, r *http.Request, dst any) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		rp.error(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send Content-Type: application/json", nil)
+		return false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		rp.error(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body exceeds %d bytes", maxBody), nil)
+		return false
+	}
+	if err != nil {
+		rp.error(w, http.StatusBadRequest, "bad_request", "reading the body: "+err.Error(), nil)
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	err = dec.Decode(dst)
+	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
+		err = errors.New("trailing data after the JSON object")
+	}
+	if err == nil {
+		return true
+	}
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &typeErr):
+		rp.invalid(w, []FieldError{{Path: typeErr.Field, Message: "must be a " + jsonType(typeErr.Type.Kind().String())}})
+		return false
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		rp.invalid(w, []FieldError{{Path: name, Message: "is not a known field"}})
+		return false
+	}
+	msg := "malformed JSON: " + err.Error()
+	rp.error(w, http.StatusBadRequest, "bad_request", msg, nil)
+	return false
+}
+
+// jsonType names a Go kind as JSON calls it.
+func jsonType(kind string) string {
+	switch kind {
+	case "map", "struct":
+		return "object"
+	case "slice", "array":
+		return "array"
+	case "bool":
+		return "boolean"
+	case "string":
+		return "string"
+	}
+	return "number"
+}

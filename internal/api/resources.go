@@ -1,0 +1,191 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/records"
+)
+
+// invoices is /invoices: invoices with the payments that settle them.
+type invoices struct{ a *API }
+
+// InvoiceDetail is an invoice with its payments.
+type InvoiceDetail struct {
+	Record
+	Payments []Record `json:"payments"`
+}
+
+func (i invoices) list(w http.ResponseWriter, r *http.Request) { i.a.list(w, r, "invoice") }
+
+func (i invoices) get(w http.ResponseWriter, r *http.Request) {
+	rec, _ := i.a.record(w, r, "invoice", chi.URLParam(r, "id"))
+	if rec == nil {
+		return
+	}
+	out := InvoiceDetail{Record: *rec, Payments: []Record{}}
+	if obj, scope, ok := i.a.object(r.Context(), "payment"); ok {
+		q := &query{obj: obj, scope: scope, limit: maxRelated,
+			order: `coalesce(r.source_modified, '-infinity'), r.source_id`}
+		q.where = `r.data->'fields'->'invoice_ids' @> jsonb_build_array(` + q.arg(rec.ID) + `::text)`
+		payments, err := i.a.related(r.Context(), q)
+		if err != nil {
+			i.a.rp.internal(w, r, err)
+			return
+		}
+		out.Payments = payments
+	}
+	i.a.rp.get(w, r, out)
+}
+
+// articles is /articles: knowledge search.
+type articles struct{ a *API }
+
+// maxQuery bounds a search string.
+const maxQuery = 200
+
+// search answers GET /articles?q=: published articles ranked by Postgres
+// full-text search over title (weighted highest), summary and body; with
+// no q, the newest articles.
+func (ar articles) search(w http.ResponseWriter, r *http.Request) {
+	obj, scope, ok := ar.a.object(r.Context(), "knowledge_article")
+	if !ok {
+		ar.a.rp.get(w, r, List{Data: []Record{}})
+		return
+	}
+	text := strings.TrimSpace(r.URL.Query().Get("q"))
+	if len(text) > maxQuery {
+		ar.a.rp.invalid(w, []FieldError{{Path: "q", Message: "must be at most 200 bytes"}})
+		return
+	}
+	_, bad := listOptions(obj, r)
+	if len(bad) > 0 {
+		ar.a.rp.invalid(w, bad)
+		return
+	}
+	limit := 20
+	if s := r.URL.Query().Get("limit"); s != "" {
+		limit, _ = parseLimit(s)
+	}
+	q := &query{obj: obj, scope: scope, limit: limit}
+	if text == "" {
+		q.where, q.order = "true", `coalesce(r.source_modified, '-infinity') DESC, r.source_id`
+	} else {
+		tsq := `websearch_to_tsquery('english', ` + q.arg(text) + `)`
+		q.where = `record_article_search(r.data) @@ ` + tsq
+		q.order = `ts_rank(record_article_search(r.data), ` + tsq + `) DESC, r.source_id`
+	}
+	found, err := ar.a.related(r.Context(), q)
+	if err != nil {
+		ar.a.rp.internal(w, r, err)
+		return
+	}
+	ar.a.rp.get(w, r, List{Data: found})
+}
+
+func parseLimit(s string) (int, bool) {
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' || n > 1000 {
+			return 20, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, n >= 1 && n <= 200
+}
+
+// approvals is /approvals: quotes and contracts awaiting a decision.
+type approvals struct{ a *API }
+
+func (ap approvals) list(w http.ResponseWriter, r *http.Request) { ap.a.list(w, r, "approval_request") }
+
+func (ap approvals) get(w http.ResponseWriter, r *http.Request) {
+	if rec, _ := ap.a.record(w, r, "approval_request", chi.URLParam(r, "id")); rec != nil {
+		ap.a.rp.get(w, r, rec)
+	}
+}
+
+// decide accepts or rejects a pending request.
+func (ap approvals) decide(status string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		rec, _ := ap.a.record(w, r, "approval_request", chi.URLParam(r, "id"))
+		if rec == nil || !ap.a.emptyBody(w, r) {
+			return
+		}
+		if rec.Status != "pending" {
+			ap.a.rp.error(w, http.StatusConflict, "not_pending", "this request is not awaiting a decision", nil)
+			return
+		}
+		ap.a.submit(w, r, Submission{Object: "approval_request", Op: mapping.OpUpdate, RecordID: rec.ID, Input: map[string]any{"status": status}})
+	}
+}
+
+// Me is GET /me: who is logged in, for which account, and how they want
+// to be told about changes.
+type Me struct {
+	User          *auth.Principal `json:"user"`
+	Account       *Record         `json:"account"`
+	Roles         []string        `json:"roles"`
+	Notifications Notifications   `json:"notifications"`
+}
+
+// Notifications are a user's notification preferences. Until users can
+// change them, everyone gets the defaults: mail about everything that
+// needs their attention.
+type Notifications struct {
+	Email         bool `json:"email"`
+	CaseUpdates   bool `json:"case_updates"`
+	OrderUpdates  bool `json:"order_updates"`
+	InvoiceIssued bool `json:"invoice_issued"`
+	Approvals     bool `json:"approvals"`
+}
+
+func (a *API) me(w http.ResponseWriter, r *http.Request) {
+	p := auth.PrincipalFrom(r.Context())
+	out := Me{User: p, Roles: p.Roles, Notifications: Notifications{Email: true, CaseUpdates: true, OrderUpdates: true, InvoiceIssued: true, Approvals: true}}
+	if out.Roles == nil {
+		out.Roles = []string{}
+	}
+	if p.AccountID != "" {
+		if _, scope, ok := a.object(r.Context(), "account"); ok {
+			rec, err := a.d.Records.Get(r.Context(), scope, "account", p.AccountID, records.GetOptions{})
+			if err == nil {
+				v := view(*rec)
+				out.Account = &v
+			}
+		}
+	}
+	a.rp.get(w, r, out)
+}
+
+// jsonNumbers turns the json.Numbers of a decoded body into int64 or
+// float64, as the mapping expects of portal input.
+func jsonNumbers(m map[string]any) map[string]any {
+	for k, v := range m {
+		m[k] = number(v)
+	}
+	return m
+}
+
+func number(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if n, err := x.Int64(); err == nil {
+			return n
+		}
+		f, _ := x.Float64()
+		return f
+	case map[string]any:
+		return jsonNumbers(x)
+	case []any:
+		for i := range x {
+			x[i] = number(x[i])
+		}
+	}
+	return v
+}

@@ -1,0 +1,207 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/porticohq/portico/internal/access"
+	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/records"
+)
+
+// Freshness says how current a record is, and whether a customer action
+// on it is still on its way to the source.
+type Freshness struct {
+	SyncedAt               time.Time  `json:"synced_at"`
+	Stale                  bool       `json:"stale"`
+	SourceUnavailableSince *time.Time `json:"source_unavailable_since"`
+	PendingAction          *ActionRef `json:"pending_action"`
+}
+
+// Record is a portal record as the API shows it: the visible fields only,
+// with the status label and next step from the mapping.
+type Record struct {
+	ID          string         `json:"id"`
+	Object      string         `json:"object"`
+	Status      string         `json:"status"`
+	StatusLabel string         `json:"status_label"`
+	NextStep    string         `json:"next_step"`
+	Fields      map[string]any `json:"fields"`
+	AccountID   string         `json:"account_id"`
+	UpdatedAt   *time.Time     `json:"updated_at"`
+	Version     string         `json:"version"`
+	Freshness   Freshness      `json:"freshness"`
+}
+
+// List is one page of records.
+type List struct {
+	Data       []Record `json:"data"`
+	NextCursor *string  `json:"next_cursor"`
+}
+
+func view(r records.Record) Record {
+	v := Record{
+		ID: r.ID, Object: r.Object, Status: r.Status, StatusLabel: r.StatusLabel, NextStep: r.NextStep,
+		Fields: r.Fields, AccountID: r.Account, Version: r.Version,
+		Freshness: Freshness{SyncedAt: r.Freshness.SyncedAt, Stale: r.Freshness.Stale, SourceUnavailableSince: r.Freshness.SourceUnavailableSince},
+	}
+	if v.Fields == nil {
+		v.Fields = map[string]any{}
+	}
+	if !r.Modified.IsZero() {
+		t := r.Modified
+		v.UpdatedAt = &t
+	}
+	return v
+}
+
+// object returns the mapping of a portal object and the request's scope
+// for it; false means the user's roles do not reach the object.
+func (a *API) object(ctx context.Context, name string) (*mapping.Object, access.Scope, bool) {
+	obj, ok := a.d.Mappings.Object(name)
+	if !ok {
+		return nil, access.Scope{}, false
+	}
+	s, ok := scopeFrom(ctx).For(obj)
+	return obj, s, ok
+}
+
+// record reads one record under the scope; it answers 404 itself (and
+// returns nil) for a missing, foreign or unreachable record.
+func (a *API) record(w http.ResponseWriter, r *http.Request, object, id string) (*Record, access.Scope) {
+	_, scope, ok := a.object(r.Context(), object)
+	if !ok {
+		a.rp.notFound(w)
+		return nil, scope
+	}
+	fresh, _ := strconv.ParseBool(r.URL.Query().Get("fresh"))
+	rec, err := a.d.Records.Get(r.Context(), scope, object, id, records.GetOptions{Fresh: fresh})
+	if errors.Is(err, records.ErrNotFound) {
+		a.rp.notFound(w)
+		return nil, scope
+	}
+	if err != nil {
+		a.rp.internal(w, r, err)
+		return nil, scope
+	}
+	v := []Record{view(*rec)}
+	if err := a.markPending(r.Context(), scope, object, v); err != nil {
+		a.rp.internal(w, r, err)
+		return nil, scope
+	}
+	return &v[0], scope
+}
+
+// markPending fills each record's pending action, when the write-back
+// service can say.
+func (a *API) markPending(ctx context.Context, scope access.Scope, object string, recs []Record) error {
+	p, ok := a.d.Actions.(PendingLister)
+	if !ok || len(recs) == 0 {
+		return nil
+	}
+	ids := make([]string, len(recs))
+	for i := range recs {
+		ids[i] = recs[i].ID
+	}
+	pending, err := p.Pending(ctx, scope, object, ids)
+	if err != nil {
+		return err
+	}
+	for i := range recs {
+		if ref, ok := pending[recs[i].ID]; ok {
+			recs[i].Freshness.PendingAction = &ref
+		}
+	}
+	return nil
+}
+
+// listOptions parses the list query: status, updated_since, sort, cursor
+// and limit. Bad values are field errors named by parameter.
+func listOptions(obj *mapping.Object, r *http.Request) (records.ListOptions, []FieldError) {
+	q := r.URL.Query()
+	var lo records.ListOptions
+	var bad []FieldError
+	if s := q.Get("status"); s != "" {
+		if _, _, ok := obj.StatusInfo(s); !ok {
+			bad = append(bad, FieldError{Path: "status", Message: "is not a status of " + obj.Name()})
+		}
+		lo.Status = s
+	}
+	if s := q.Get("updated_since"); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			bad = append(bad, FieldError{Path: "updated_since", Message: "must be an RFC 3339 date-time"})
+		}
+		lo.UpdatedSince = t
+	}
+	switch s := q.Get("sort"); s {
+	case "", "updated_at", "-updated_at":
+		lo.Sort = s
+	default:
+		bad = append(bad, FieldError{Path: "sort", Message: "must be updated_at or -updated_at"})
+	}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 200 {
+			bad = append(bad, FieldError{Path: "limit", Message: "must be an integer from 1 to 200"})
+		}
+		lo.Limit = n
+	}
+	lo.Cursor = q.Get("cursor")
+	return lo, bad
+}
+
+// list answers a page of one object's records.
+func (a *API) list(w http.ResponseWriter, r *http.Request, object string) {
+	obj, scope, ok := a.object(r.Context(), object)
+	if !ok {
+		a.rp.get(w, r, List{Data: []Record{}})
+		return
+	}
+	lo, bad := listOptions(obj, r)
+	if len(bad) > 0 {
+		a.rp.invalid(w, bad)
+		return
+	}
+	page, err := a.d.Records.List(r.Context(), scope, object, lo)
+	if errors.Is(err, records.ErrInvalid) {
+		a.rp.invalid(w, []FieldError{{Path: "cursor", Message: "is not a cursor this API returned"}})
+		return
+	}
+	if err != nil {
+		a.rp.internal(w, r, err)
+		return
+	}
+	out := List{Data: make([]Record, len(page.Records))}
+	for i, rec := range page.Records {
+		out.Data[i] = view(rec)
+	}
+	if page.Next != "" {
+		out.NextCursor = &page.Next
+	}
+	if err := a.markPending(r.Context(), scope, object, out.Data); err != nil {
+		a.rp.internal(w, r, err)
+		return
+	}
+	a.rp.get(w, r, out)
+}
+
+// simple is a read-only resource whose records carry everything
+// (orders hold their lines and shipments).
+type simple struct {
+	a      *API
+	object string
+}
+
+func (s simple) list(w http.ResponseWriter, r *http.Request) { s.a.list(w, r, s.object) }
+
+func (s simple) get(w http.ResponseWriter, r *http.Request) {
+	if rec, _ := s.a.record(w, r, s.object, chi.URLParam(r, "id")); rec != nil {
+		s.a.rp.get(w, r, rec)
+	}
+}
