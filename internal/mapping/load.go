@@ -128,12 +128,12 @@ func compileFiles(files []srcFile) (*Set, error) {
 		for _, o := range c.parseFile(sf.data) {
 			key := o.name + "\x00" + o.connection
 			if prev, dup := byName[key]; dup {
-				errs = append(errs, Error{File: sf.name, Line: o.line, Col: 3, Msg: fmt.Sprintf("%s from connection %q is already mapped at %s:%d", o.name, o.connection, prev.file, prev.line)})
+				errs = append(errs, Error{File: sf.name, Line: o.line, Col: o.col, Msg: fmt.Sprintf("%s from connection %q is already mapped at %s:%d", o.name, o.connection, prev.file, prev.line)})
 				continue
 			}
 			skey := o.connection + "\x00" + o.source
 			if prev, dup := set.bySource[skey]; dup {
-				errs = append(errs, Error{File: sf.name, Line: o.line, Col: 3, Msg: fmt.Sprintf("source %s.%s already feeds %s", o.connection, o.source, prev.name)})
+				errs = append(errs, Error{File: sf.name, Line: o.line, Col: o.col, Msg: fmt.Sprintf("source %s.%s already feeds %s", o.connection, o.source, prev.name)})
 				continue
 			}
 			byName[key] = seen{sf.name, o.line}
@@ -164,7 +164,7 @@ type compiler struct {
 
 type lined struct {
 	*Object
-	line int
+	line, col int
 }
 
 var yamlLineRE = regexp.MustCompile(`line (\d+)`)
@@ -211,7 +211,7 @@ func (c *compiler) parseFile(data []byte) []lined {
 	var out []lined
 	for _, p := range c.pairs(objects, "objects") {
 		if o := c.object(p.k, p.v, defConn); o != nil {
-			out = append(out, lined{o, p.k.Line})
+			out = append(out, lined{o, p.k.Line, p.k.Column})
 		}
 	}
 	return out
