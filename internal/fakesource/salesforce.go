@@ -263,7 +263,8 @@ func sfLowerBound(q *soqlQuery) time.Time {
 }
 
 // sfScanLocked walks the records matching c after its position, calling fn for each.
-func (s *Sim) sfScanLocked(c *sfCursor, fromStamp time.Time, fromSeq int64, fn func(o *objectState, r *record) bool) {
+// rec is nil when no condition needed the record's fields; callers materialize it.
+func (s *Sim) sfScanLocked(c *sfCursor, fromStamp time.Time, fromSeq int64, fn func(o *objectState, c cand, rec *record) bool) {
 	o := s.store.object(Salesforce, c.q.Object)
 	if lb := sfLowerBound(c.q); lb.After(fromStamp) {
 		fromStamp, fromSeq = lb, -1
@@ -291,7 +292,7 @@ func (s *Sim) sfScanLocked(c *sfCursor, fromStamp time.Time, fromSeq int64, fn f
 					return true
 				}
 			}
-			return fn(o, o.materialize(cd))
+			return fn(o, cd, nil)
 		}
 		rec := o.materialize(cd)
 		for _, w := range c.q.Where {
@@ -299,7 +300,7 @@ func (s *Sim) sfScanLocked(c *sfCursor, fromStamp time.Time, fromSeq int64, fn f
 				return true
 			}
 		}
-		return fn(o, rec)
+		return fn(o, cd, rec)
 	})
 }
 
@@ -349,7 +350,7 @@ func (s *Sim) sfIterateIDs(o *objectState, ids []string, from time.Time, fromSeq
 
 func (s *Sim) sfCountLocked(c *sfCursor) int {
 	n := 0
-	s.sfScanLocked(c, time.Time{}, -1, func(*objectState, *record) bool {
+	s.sfScanLocked(c, time.Time{}, -1, func(*objectState, cand, *record) bool {
 		n++
 		return c.q.Limit == 0 || n < c.q.Limit
 	})
@@ -367,10 +368,13 @@ func (s *Sim) sfPageLocked(w http.ResponseWriter, c *sfCursor) {
 	}
 	records := []any{}
 	more := false
-	s.sfScanLocked(c, c.lastStamp, c.lastSeq+1, func(o *objectState, r *record) bool {
+	s.sfScanLocked(c, c.lastStamp, c.lastSeq+1, func(o *objectState, cd cand, r *record) bool {
 		if len(records) == want {
 			more = true
 			return false
+		}
+		if r == nil {
+			r = o.materialize(cd)
 		}
 		records = append(records, s.sfProject(o, r, c.version, c.q.Fields))
 		c.lastStamp, c.lastSeq = r.stamp, r.seq
