@@ -119,7 +119,7 @@ func (c *cli) benchConnectorsCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&records, "records", 100000, "records seeded in the simulator (all objects)")
-	cmd.Flags().IntVar(&rounds, "rounds", 3, "timed rounds; the best of each side is reported")
+	cmd.Flags().IntVar(&rounds, "rounds", 5, "timed rounds; the best of each side is reported")
 	cmd.Flags().StringVar(&only, "connector", "all", "all, salesforce, accounting or inventory")
 	return cmd
 }
