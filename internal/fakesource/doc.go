@@ -54,6 +54,8 @@
 //	POST /services/oauth2/token          grant_type client_credentials | refresh_token | urn:ietf:params:oauth:grant-type:jwt-bearer
 //	                                     (JWT: iss = client id, sub set, exp in the future; the signature is not checked)
 //	GET  /services/data/                 versions
+//	GET  /services/data/vNN.N/limits     {"DailyApiRequests":{"Max","Remaining"}}
+//	GET  /services/data/vNN.N/sobjects/  describeGlobal; /sobjects/{Obj}/describe: fields, types, picklists
 //	GET  /services/data/vNN.N/query?q=   and /queryAll?q=; paging via nextRecordsUrl (/query/01g...-N), 2000 per page
 //	                                     or Sforce-Query-Options: batchSize=N (1..2000; real Salesforce's minimum is 200)
 //	GET  /services/data/vNN.N/sobjects/{Obj}/updated/?start=&end=  and /deleted/ (start within 30 days of now)
@@ -86,7 +88,8 @@
 //	                                     ("sparse":true merges, else full update); stale SyncToken -> 5010
 //
 // A replayed requestid returns the first successful response byte for byte and changes
-// nothing (failed attempts are not remembered, so a retry after a 5xx applies). Faults use
+// nothing (failed attempts are not remembered, so a retry after a 5xx applies; Square's
+// idempotency keys behave the same). Faults use
 // {"Fault":{"Error":[{"Message","Detail","code","element"}],"type"},"time"}, and 401 uses
 // the lower-case {"fault":{"error":[...]}} envelope; throttling is code 3001 as 429 (and
 // sometimes 403). Codes: 610 not found, 2020 required, 2500 invalid reference, 4000/4001

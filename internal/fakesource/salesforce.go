@@ -22,6 +22,7 @@ func (s *Sim) salesforceRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /services/data/{v}/queryAll", s.api(Salesforce, "GET queryAll", kindAPI, s.sfQuery(true)))
 	mux.Handle("GET /services/data/{v}/query/{locator}", s.api(Salesforce, "GET query/{locator}", kindAPI, s.sfQueryMore))
 	mux.Handle("GET /services/data/{v}/queryAll/{locator}", s.api(Salesforce, "GET queryAll/{locator}", kindAPI, s.sfQueryMore))
+	mux.Handle("GET /services/data/{v}/limits", s.api(Salesforce, "GET limits", kindAPI, s.sfLimits))
 	for _, m := range []string{"GET", "POST", "PATCH", "DELETE"} {
 		mux.Handle(m+" /services/data/{v}/sobjects/{rest...}", s.sfSObjects(m))
 	}
@@ -112,6 +113,15 @@ func (s *Sim) sfVersions(w http.ResponseWriter, _ *http.Request) {
 		out = append(out, omap{{"label", fmt.Sprintf("%s '%02d", labels[(v-55)%3], year%100)}, {"url", fmt.Sprintf("/services/data/v%d.0", v)}, {"version", fmt.Sprintf("%d.0", v)}})
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// sfLimits serves the daily API request budget as /limits does (this call included).
+func (s *Sim) sfLimits(w http.ResponseWriter, r *http.Request) {
+	if _, ok := sfCheckVersion(w, r); !ok {
+		return
+	}
+	used, limit := s.peekQuota(Salesforce, s.faultsFor(Salesforce).DailyQuota)
+	writeJSON(w, http.StatusOK, omap{{"DailyApiRequests", omap{{"Max", limit}, {"Remaining", max(0, limit-used)}}}})
 }
 
 func sfCheckVersion(w http.ResponseWriter, r *http.Request) (string, bool) {

@@ -453,6 +453,11 @@ func TestSalesforceDescribe(t *testing.T) {
 	require.Equal(t, []any{"Account"}, byName["AccountId"]["referenceTo"])
 	require.Equal(t, false, byName["Subject"]["nillable"])
 
+	code, _, body = c.do("GET", "/services/data/v59.0/limits", nil)
+	require.Equal(t, http.StatusOK, code)
+	require.EqualValues(t, 100000, decode(t, body)["DailyApiRequests"].(map[string]any)["Max"])
+	require.Less(t, decode(t, body)["DailyApiRequests"].(map[string]any)["Remaining"], 100000.0)
+
 	code, _, body = c.do("GET", "/services/data/v59.0/sobjects/", nil)
 	require.Equal(t, http.StatusOK, code, string(body))
 	require.Equal(t, keys(decode(t, fixture(t, "salesforce/sobject/describe_sobjects_success_response.json"))), keys(decode(t, body)))
