@@ -43,7 +43,9 @@
 //     ItemVariation (catalog), InventoryCount (one per variation and location; its /_sim/
 //     id is "<variation id>:<location id>").
 //
-// About 10% of accounts have a parent. Seed modstamps lie in 2025 and come in bursts of 37
+// About 10% of accounts have a parent. Seed modstamps lie between 2025-01-01 and
+// 2025-11-28 UTC (a test clock must be later, or records stamped after "now" stay
+// invisible to queries) and come in bursts of 37
 // records sharing one second; objects with 5,000+ records also have one burst of 2,500
 // records (more than a Salesforce page) on a single stamp. Same Seed and Records, same data.
 //
