@@ -63,6 +63,7 @@ var invalidCodes = map[string]bool{
 	"NUMBER_OUTSIDE_VALID_RANGE": true, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST": true,
 	"CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY": true, "ENTITY_IS_LOCKED": true, "INSUFFICIENT_ACCESS_OR_READONLY": true,
 	"INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY": true, "INVALID_ID_FIELD": true,
+	"INVALID_QUERY_LOCATOR": true, "INVALID_QUERY_FILTER_OPERATOR": true,
 }
 
 // classify turns a non-2xx response into a classified error.

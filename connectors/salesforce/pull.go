@@ -50,6 +50,7 @@ type pageToken struct {
 	After  time.Time `json:"a,omitzero"`  // the next query's stamp for the Id fallback
 	AfterI string    `json:"i,omitempty"` // set: rest of stamp After; empty: stamps after After
 	First  time.Time `json:"s,omitzero"`  // first stamp of the current query
+	Resume time.Time `json:"r,omitzero"`  // stamp of the last record returned
 	Max    time.Time `json:"m,omitzero"`
 	Count  int       `json:"c,omitempty"` // records of the current query so far
 }
@@ -150,6 +151,21 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 		tok.Count, tok.First = 0, time.Time{}
 	}
 	_, body, err := c.do(ctx, r)
+	var ie *connectors.InvalidError
+	if err != nil && tok.Next != "" && errors.As(err, &ie) && ie.Code == "INVALID_QUERY_LOCATOR" {
+		// The server forgot the query (locators expire after minutes of
+		// disuse, e.g. a full sync resumed after a restart): query again
+		// from the last stamp returned; its records repeat, none is lost.
+		c.log.InfoContext(ctx, "query locator expired; querying again from the last stamp", "connection", c.conn.Name, "object", req.Object)
+		from := tok.Resume
+		if from.IsZero() {
+			from = tok.From
+		}
+		tok = pageToken{From: from, Max: tok.Max}
+		r = request{method: http.MethodGet, path: "/query", header: r.header,
+			query: url.Values{"q": {buildSOQL(req.Object, fields, from, time.Time{}, "", c.opts.QueryLimit)}}}
+		_, body, err = c.do(ctx, r)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -175,6 +191,9 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 		last = rec
 	}
 	tok.Count += len(qr.Records)
+	if last.ID != "" {
+		tok.Resume = last.Modified
+	}
 
 	if req.Page == "" && !since.IsZero() {
 		if page.Deleted, err = c.deleted(ctx, req.Object, since); err != nil {
@@ -188,11 +207,11 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 		page.Next = tok.encode()
 	case tok.Count >= c.opts.QueryLimit && last.ID != "" && tok.First.Equal(last.Modified):
 		// More records share one stamp than a query returns.
-		page.Next = pageToken{After: last.Modified, AfterI: last.ID, Max: tok.Max}.encode()
+		page.Next = pageToken{After: last.Modified, AfterI: last.ID, Max: tok.Max, Resume: tok.Resume}.encode()
 	case tok.Count >= c.opts.QueryLimit && last.ID != "":
-		page.Next = pageToken{From: last.Modified, Max: tok.Max}.encode()
+		page.Next = pageToken{From: last.Modified, Max: tok.Max, Resume: tok.Resume}.encode()
 	case tok.AfterI != "":
-		page.Next = pageToken{After: tok.After, Max: tok.Max}.encode()
+		page.Next = pageToken{After: tok.After, Max: tok.Max, Resume: tok.Resume}.encode()
 	}
 	if !tok.Max.IsZero() {
 		page.Cursor = formatVersion(tok.Max)
