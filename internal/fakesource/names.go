@@ -22,8 +22,10 @@ var (
 	carriers   = []string{"UPS", "FedEx", "USPS", "DHL"}
 )
 
-func companyName(r *rnd) string {
-	return fmt.Sprintf("%s %s %s", pick(r, coWords1), pick(r, coWords2), pick(r, coSuffix))
+// companyName returns a company's name and its web domain.
+func companyName(r *rnd) (string, string) {
+	base := pick(r, coWords1) + " " + pick(r, coWords2)
+	return base + " " + pick(r, coSuffix), slug(base) + ".example.com"
 }
 
 func slug(s string) string {

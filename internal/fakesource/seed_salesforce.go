@@ -23,12 +23,12 @@ func (w *world) account(a int) acctInfo {
 func (w *world) makeAccount(a int) acctInfo {
 	r := newRnd(w.seed, tagOf("account-identity"), a)
 	c := pick(r, cities)
+	name, domain := companyName(r)
 	info := acctInfo{
-		name: companyName(r), city: c.city, state: c.state, zip: c.zip,
+		name: name, domain: domain, city: c.city, state: c.state, zip: c.zip,
 		street: fmt.Sprintf("%d %s", 100+r.intn(9000), pick(r, streets)), phone: phone(r),
 		industry: pick(r, industries), first: pick(r, firstNames), last: pick(r, lastNames), parent: -1,
 	}
-	info.domain = slug(info.name[:len(info.name)/2]) + ".example.com"
 	// about one account in ten is a subsidiary of an earlier account
 	if a >= 10 && a%10 == 3 {
 		info.parent = a / 10
