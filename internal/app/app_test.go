@@ -1,0 +1,142 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/salesforce"
+	"github.com/porticohq/portico/internal/access"
+	"github.com/porticohq/portico/internal/app"
+	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/dbtest"
+	"github.com/porticohq/portico/internal/fakesource"
+	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
+	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/records"
+	"github.com/porticohq/portico/mappings"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+type running struct {
+	app *app.App
+	sim *fakesource.Sim
+	api string
+}
+
+// start runs serve and work in-process over a simulated Salesforce.
+func start(t *testing.T, webhooks bool, interval time.Duration) *running {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	api := "http://" + addr
+
+	opts := fakesource.Options{Seed: 4, Records: 600, WebhookSecret: "hook-secret"}
+	if webhooks {
+		opts.WebhookURL = api + "/hooks/{system}"
+	}
+	sim, srv := fakesourcetest.Start(t, opts)
+	cr := sim.Credentials(srv.URL).Salesforce
+	cfg := config.Default()
+	cfg.DatabaseURL = dbtest.URL(t)
+	cfg.HTTP.Addr = addr
+	cfg.HTTP.PublicURL = api
+	cfg.Admin.Token = "test-admin-token-0123456789"
+	cfg.Secrets.EncryptionKey = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	cfg.Sync.Interval = interval
+	cfg.Connections = []config.ConnectionConfig{config.DefaultConnection(config.ConnectionConfig{
+		Name: "salesforce", Type: "salesforce", BaseURL: cr.BaseURL, TokenURL: cr.TokenURL,
+		ClientID: cr.ClientID, ClientSecret: cr.ClientSecret, RefreshToken: cr.RefreshToken,
+		WebhookSecret: cr.WebhookSecret, Realm: cr.Realm,
+	})}
+	reg := connectors.NewRegistry[connectors.Deps]()
+	reg.MustRegister("salesforce", salesforce.New)
+	set, err := mapping.Load(mappings.FS())
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.Open(ctx, &cfg, slog.New(slog.DiscardHandler), app.Mode{Serve: true, Work: true}, app.Deps{Connectors: reg, Mappings: set})
+	require.NoError(t, err)
+	listening := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx, func(string) { close(listening) }) }()
+	<-listening
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+		a.Close()
+	})
+	r := &running{app: a, sim: sim, api: api}
+	cases := sim.Stats().Records["salesforce"]["Case"]
+	require.Eventually(t, func() bool { return r.casesCached(t) == cases }, 30*time.Second, 20*time.Millisecond, "first sync")
+	return r
+}
+
+func (r *running) casesCached(t *testing.T) int {
+	page, err := r.app.Records().List(context.Background(), access.Scope{TenantID: r.app.TenantID(), Staff: true}, "case", records.ListOptions{Limit: 200})
+	require.NoError(t, err)
+	n := len(page.Records)
+	for page.Next != "" {
+		page, err = r.app.Records().List(context.Background(), access.Scope{TenantID: r.app.TenantID(), Staff: true}, "case", records.ListOptions{Limit: 200, Cursor: page.Next})
+		require.NoError(t, err)
+		n += len(page.Records)
+	}
+	return n
+}
+
+func (r *running) subject(t *testing.T, id string) string {
+	rec, err := r.app.Records().Get(context.Background(), access.Scope{TenantID: r.app.TenantID(), Staff: true}, "case", id, records.GetOptions{})
+	require.NoError(t, err)
+	return fmt.Sprint(rec.Fields["subject"])
+}
+
+func TestStaffEditWithWebhookIsVisibleQuickly(t *testing.T) {
+	t.Parallel()
+	r := start(t, true, time.Hour) // no polling to speak of: the webhook alone
+	id, err := r.sim.SeedID("salesforce", "Case", 3)
+	require.NoError(t, err)
+	require.NoError(t, r.sim.StaffEdit("salesforce", "Case", id, map[string]any{"Subject": "Changed by staff"}))
+	require.Eventually(t, func() bool { return r.subject(t, id) == "Changed by staff" }, 2*time.Second, 10*time.Millisecond)
+
+	// A notice with a bad signature is refused, and logged.
+	resp, err := http.Post(r.api+"/hooks/salesforce", "text/xml", bytes.NewReader([]byte(`<soapenv:Envelope/>`)))
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Contains(t, []int{http.StatusUnauthorized, http.StatusBadRequest}, resp.StatusCode, string(body))
+	resp, err = http.Post(r.api+"/hooks/nope", "application/json", bytes.NewReader([]byte(`{}`)))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+}
+
+func TestStaffEditWithoutWebhookIsVisibleWithinThePollingInterval(t *testing.T) {
+	t.Parallel()
+	const interval = time.Second
+	r := start(t, false, interval)
+	// Steady state: the periodic schedule is running (River elects a
+	// leader to enqueue periodic jobs at start-up).
+	require.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, r.app.Pool().QueryRow(context.Background(),
+			`SELECT count(*) FROM sync_run WHERE object = 'Case' AND kind = 'incremental' AND state = 'succeeded'`).Scan(&n))
+		return n > 0
+	}, 30*time.Second, 20*time.Millisecond)
+	id, err := r.sim.SeedID("salesforce", "Case", 5)
+	require.NoError(t, err)
+	require.NoError(t, r.sim.StaffEdit("salesforce", "Case", id, map[string]any{"Subject": "Polled change"}))
+	require.Eventually(t, func() bool { return r.subject(t, id) == "Polled change" }, interval+time.Second, 10*time.Millisecond)
+
+}
