@@ -146,6 +146,12 @@ func TestSeedIsLinkedAndSized(t *testing.T) {
 		}
 	}
 	require.Positive(t, parents)
+	names := map[any]bool{}
+	for i := range qbc.def.seedN {
+		n := qbc.def.gen(i).fields["DisplayName"]
+		require.False(t, names[n], "QuickBooks display names are unique: %v", n)
+		names[n] = true
+	}
 	// every customer-facing record resolves to an existing account
 	for _, name := range []string{"Contact", "Case", "Quote"} {
 		o := st.object(Salesforce, name)

@@ -623,21 +623,28 @@ func (s *Sim) qbValidateLocked(o *objectState, fields map[string]any, cur *recor
 	}
 	if o.def.name == "Customer" {
 		if dn, ok := fields["DisplayName"].(string); ok {
-			dup := ""
-			o.iterate(time.Time{}, -1, func(c cand) bool {
-				r := o.materialize(c)
-				if !r.deleted && r.fields["DisplayName"] == dn && (cur == nil || r.seq != cur.seq) {
-					dup = r.id
-					return false
-				}
-				return true
-			})
-			if dup != "" {
-				return "Duplicate Name Exists Error", [3]string{"6240", "The name supplied already exists. : Another customer, vendor or employee is already using this name. Please use a different name. Id=" + dup, "DisplayName"}
+			if dup := s.qbCustomerNamedLocked(o, dn); dup != nil && (cur == nil || dup.seq != cur.seq) {
+				return "Duplicate Name Exists Error", [3]string{"6240", "The name supplied already exists. : Another customer, vendor or employee is already using this name. Please use a different name. Id=" + dup.id, "DisplayName"}
 			}
 		}
 	}
 	return "", [3]string{}
+}
+
+// qbCustomerNamedLocked finds the live customer with this DisplayName: changed records
+// by scanning the overlay, untouched seed customers through the world's name index.
+func (s *Sim) qbCustomerNamedLocked(o *objectState, name string) *record {
+	for _, r := range o.overlay {
+		if !r.deleted && r.fields["DisplayName"] == name {
+			return r
+		}
+	}
+	if a, ok := s.store.world.byName[name]; ok && a < o.def.seedN {
+		if _, changed := o.overlay[int64(a)]; !changed {
+			return o.def.gen(a)
+		}
+	}
+	return nil
 }
 
 // qbDerive fills the amounts QuickBooks computes from lines.

@@ -1,6 +1,7 @@
 package fakesource
 
 import (
+	"fmt"
 	"math"
 	"time"
 )
@@ -50,7 +51,8 @@ type world struct {
 	seed     int64
 	n        map[string]int // objKey -> seed count
 	d        map[string]*objectDef
-	accounts []acctInfo // shared identities, precomputed: every system's generators need them
+	accounts []acctInfo     // shared identities, precomputed: every system's generators need them
+	byName   map[string]int // account index by (unique) name
 }
 
 func newWorld(seed int64, records int) *world {
@@ -81,8 +83,19 @@ func newWorld(seed int64, records int) *world {
 		}
 	}
 	w.accounts = make([]acctInfo, w.count(Salesforce, "Account"))
+	w.byName = make(map[string]int, len(w.accounts))
 	for a := range w.accounts {
-		w.accounts[a] = w.makeAccount(a)
+		info := w.makeAccount(a)
+		// QuickBooks display names are unique; number the repeats like a bookkeeper would
+		base := info.name
+		for n := 2; ; n++ {
+			if _, taken := w.byName[info.name]; !taken {
+				break
+			}
+			info.name = fmt.Sprintf("%s %d", base, n)
+		}
+		w.byName[info.name] = a
+		w.accounts[a] = info
 	}
 	w.build()
 	return w
