@@ -53,9 +53,19 @@ type Record struct {
 	Modified    time.Time      `json:"updated_at"`
 	Version     string         `json:"version"`
 	Freshness   Freshness      `json:"freshness"`
+	// PendingAction is the customer action changing or creating this
+	// record that the source has not applied yet (or that conflicts).
+	PendingAction *PendingAction `json:"pending_action,omitempty"`
 
 	connection   string
 	sourceObject string
+}
+
+// PendingAction is a write-back action shown on the record it changes.
+type PendingAction struct {
+	ID    int64  `json:"id"`
+	Kind  string `json:"kind"`
+	State string `json:"state"`
 }
 
 // Health reports whether a connection's breaker refuses calls.
@@ -101,10 +111,11 @@ type GetOptions struct {
 }
 
 const selectCols = `r.connection, r.source_object, r.source_id, r.owner_account, r.data, r.source_version,
-	r.source_modified, greatest(r.synced_at, c.synced_through), c.failing_since`
+	r.source_modified, greatest(r.synced_at, c.synced_through), c.failing_since, pa.id, pa.kind, pa.state`
 
 const fromJoin = ` FROM record r LEFT JOIN sync_cursor c
-	ON c.tenant_id = r.tenant_id AND c.connection = r.connection AND c.object = r.source_object `
+	ON c.tenant_id = r.tenant_id AND c.connection = r.connection AND c.object = r.source_object
+	LEFT JOIN action pa ON pa.id = r.pending_action_id `
 
 // Get reads one record of a portal object by id. Outside the scope it is
 // ErrNotFound, exactly as if it did not exist.
@@ -292,13 +303,25 @@ func (rd *Reader) scan(row scanner, obj *mapping.Object, scope access.Scope) (*R
 		modified  pgtype.Timestamptz
 		synced    pgtype.Timestamptz
 		failingAt pgtype.Timestamptz
+		paID      pgtype.Int8
+		paKind    pgtype.Text
+		paState   pgtype.Text
 	)
-	if err := row.Scan(&rec.connection, &rec.sourceObject, &rec.ID, &account, &data, &rec.Version, &modified, &synced, &failingAt); err != nil {
+	if err := row.Scan(&rec.connection, &rec.sourceObject, &rec.ID, &account, &data, &rec.Version, &modified, &synced, &failingAt,
+		&paID, &paKind, &paState); err != nil {
 		return nil, err
+	}
+	if paID.Valid {
+		rec.PendingAction = &PendingAction{ID: paID.Int64, Kind: paKind.String, State: paState.String}
 	}
 	var m mapping.Mapped
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("records: stored %s %s: %w", obj.Name(), rec.ID, err)
+	}
+	// An object fed by several connections (documents) has one mapping
+	// per connection: use the record's own.
+	if own, ok := rd.opts.Mappings.For(rec.connection, obj.Name()); ok {
+		obj = own
 	}
 	roles := scope.Roles
 	if scope.Staff {

@@ -18,12 +18,16 @@ type Row struct {
 	OwnerRefKey   string
 	OwnerRefValue string
 	OwnerContact  string
-	Hidden        bool
-	Status        string
-	Data          json.RawMessage // the mapped portal record
-	Raw           json.RawMessage // the source payload as received
-	Version       string
-	Modified      time.Time
+	// OwnerParentObject and OwnerParentID name the record (of the same
+	// connection) whose owner this one shares.
+	OwnerParentObject string
+	OwnerParentID     string
+	Hidden            bool
+	Status            string
+	Data              json.RawMessage // the mapped portal record
+	Raw               json.RawMessage // the source payload as received
+	Version           string
+	Modified          time.Time
 }
 
 // Page names where a batch of rows goes.
@@ -42,22 +46,24 @@ func UpsertRows(ctx context.Context, db dbsqlc.DBTX, p Page, rows []Row) (int64,
 		return 0, nil
 	}
 	params := dbsqlc.RecordUpsertBatchParams{
-		TenantID:        p.TenantID,
-		Connection:      p.Connection,
-		Object:          p.Object,
-		SourceObject:    p.SourceObject,
-		MappingHash:     p.MappingHash,
-		SourceIds:       make([]string, len(rows)),
-		OwnerAccounts:   make([]string, len(rows)),
-		OwnerRefKeys:    make([]string, len(rows)),
-		OwnerRefValues:  make([]string, len(rows)),
-		OwnerContacts:   make([]string, len(rows)),
-		Hiddens:         make([]bool, len(rows)),
-		Statuses:        make([]string, len(rows)),
-		Datas:           make([]string, len(rows)),
-		Raws:            make([]string, len(rows)),
-		SourceVersions:  make([]string, len(rows)),
-		SourceModifieds: make([]pgtype.Timestamptz, len(rows)),
+		TenantID:           p.TenantID,
+		Connection:         p.Connection,
+		Object:             p.Object,
+		SourceObject:       p.SourceObject,
+		MappingHash:        p.MappingHash,
+		SourceIds:          make([]string, len(rows)),
+		OwnerAccounts:      make([]string, len(rows)),
+		OwnerRefKeys:       make([]string, len(rows)),
+		OwnerRefValues:     make([]string, len(rows)),
+		OwnerContacts:      make([]string, len(rows)),
+		OwnerParentObjects: make([]string, len(rows)),
+		OwnerParentIds:     make([]string, len(rows)),
+		Hiddens:            make([]bool, len(rows)),
+		Statuses:           make([]string, len(rows)),
+		Datas:              make([]string, len(rows)),
+		Raws:               make([]string, len(rows)),
+		SourceVersions:     make([]string, len(rows)),
+		SourceModifieds:    make([]pgtype.Timestamptz, len(rows)),
 	}
 	seen := make(map[string]int, len(rows))
 	n := 0
@@ -75,6 +81,8 @@ func UpsertRows(ctx context.Context, db dbsqlc.DBTX, p Page, rows []Row) (int64,
 		params.OwnerRefKeys[i] = r.OwnerRefKey
 		params.OwnerRefValues[i] = r.OwnerRefValue
 		params.OwnerContacts[i] = r.OwnerContact
+		params.OwnerParentObjects[i] = r.OwnerParentObject
+		params.OwnerParentIds[i] = r.OwnerParentID
 		params.Hiddens[i] = r.Hidden
 		params.Statuses[i] = r.Status
 		params.Datas[i] = string(r.Data)
@@ -84,11 +92,18 @@ func UpsertRows(ctx context.Context, db dbsqlc.DBTX, p Page, rows []Row) (int64,
 	}
 	params.SourceIds, params.OwnerAccounts, params.OwnerRefKeys = params.SourceIds[:n], params.OwnerAccounts[:n], params.OwnerRefKeys[:n]
 	params.OwnerRefValues, params.OwnerContacts, params.Hiddens = params.OwnerRefValues[:n], params.OwnerContacts[:n], params.Hiddens[:n]
+	params.OwnerParentObjects, params.OwnerParentIds = params.OwnerParentObjects[:n], params.OwnerParentIds[:n]
 	params.Statuses, params.Datas, params.Raws = params.Statuses[:n], params.Datas[:n], params.Raws[:n]
 	params.SourceVersions, params.SourceModifieds = params.SourceVersions[:n], params.SourceModifieds[:n]
 	changed, err := Queries.RecordUpsertBatch(ctx, db, params)
 	if err != nil {
 		return 0, interpret(err, fmt.Sprintf("upserting %d %s records", n, p.Object))
+	}
+	// Records of this page may be parents whose children arrived first.
+	if _, err := Queries.RecordResolveChildren(ctx, db, dbsqlc.RecordResolveChildrenParams{
+		TenantID: p.TenantID, Connection: p.Connection, ParentObject: pgtype.Text{String: p.Object, Valid: true}, ParentIds: params.SourceIds,
+	}); err != nil {
+		return 0, interpret(err, "resolving children of "+p.Object)
 	}
 	return changed, nil
 }

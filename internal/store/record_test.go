@@ -154,3 +154,42 @@ func createTenant(t *testing.T, pool *pgxpool.Pool) int64 {
 	require.NoError(t, err)
 	return tn.ID
 }
+
+func TestChildrenShareTheirParentsOwner(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Pool(t)
+	comments := store.Page{TenantID: 1, Connection: "crm", Object: "case_comment", SourceObject: "CaseComment", MappingHash: "h"}
+	child := func(id, parent string) store.Row {
+		r := row(id, "", "1")
+		r.OwnerParentObject, r.OwnerParentID = "case", parent
+		return r
+	}
+	owner := func(id string) string {
+		var a *string
+		require.NoError(t, pool.QueryRow(ctx, `SELECT owner_account FROM record WHERE source_id = $1`, id).Scan(&a))
+		if a == nil {
+			return ""
+		}
+		return *a
+	}
+
+	// A comment arriving before its case waits for it...
+	_, err := store.UpsertRows(ctx, pool, comments, []store.Row{child("00a1", "500A")})
+	require.NoError(t, err)
+	require.Empty(t, owner("00a1"))
+	_, err = store.UpsertRows(ctx, pool, casePage(), []store.Row{row("500A", "ACC1", "1")})
+	require.NoError(t, err)
+	require.Equal(t, "ACC1", owner("00a1"), "...and takes its owner when it arrives")
+
+	// One arriving after takes it at once.
+	_, err = store.UpsertRows(ctx, pool, comments, []store.Row{child("00a2", "500A")})
+	require.NoError(t, err)
+	require.Equal(t, "ACC1", owner("00a2"))
+
+	// A case moved to another account takes its comments along.
+	_, err = store.UpsertRows(ctx, pool, casePage(), []store.Row{row("500A", "ACC2", "2")})
+	require.NoError(t, err)
+	require.Equal(t, "ACC2", owner("00a1"))
+	require.Equal(t, "ACC2", owner("00a2"))
+}

@@ -318,6 +318,9 @@ func MapRecord(obj *mapping.Object, rec connectors.Record) (store.Row, error) {
 	if m.OwnerRef != nil {
 		row.OwnerRefKey, row.OwnerRefValue = m.OwnerRef.Key, m.OwnerRef.Value
 	}
+	if m.OwnerParent != nil {
+		row.OwnerParentObject, row.OwnerParentID = m.OwnerParent.Object, m.OwnerParent.ID
+	}
 	return row, nil
 }
 
@@ -347,7 +350,10 @@ func (s *Syncer) storeXrefs(ctx context.Context, tx pgx.Tx, tenant int64, rows [
 		}
 	}
 	if added {
-		_, err := q.RecordResolveOwners(ctx, tx, tenant)
+		if _, err := q.RecordResolveOwners(ctx, tx, tenant); err != nil {
+			return err
+		}
+		_, err := q.RecordResolveAllChildren(ctx, tx, tenant)
 		return err
 	}
 	return nil

@@ -58,7 +58,7 @@ func (q *Queries) RecordCount(ctx context.Context, db DBTX, arg RecordCountParam
 }
 
 const recordGet = `-- name: RecordGet :one
-SELECT r.tenant_id, r.connection, r.object, r.source_id, r.source_object, r.owner_account, r.owner_ref_key, r.owner_ref_value, r.owner_contact, r.hidden, r.status, r.data, r.raw, r.source_version, r.source_modified, r.synced_at, r.mapping_hash, r.deleted_at, c.synced_through, c.failing_since
+SELECT r.tenant_id, r.connection, r.object, r.source_id, r.source_object, r.owner_account, r.owner_ref_key, r.owner_ref_value, r.owner_contact, r.hidden, r.status, r.data, r.raw, r.source_version, r.source_modified, r.synced_at, r.mapping_hash, r.deleted_at, r.owner_parent_object, r.owner_parent_id, r.pending_action_id, c.synced_through, c.failing_since
 FROM record r
 LEFT JOIN sync_cursor c
        ON c.tenant_id = r.tenant_id AND c.connection = r.connection AND c.object = r.source_object
@@ -73,26 +73,29 @@ type RecordGetParams struct {
 }
 
 type RecordGetRow struct {
-	TenantID       int64              `json:"tenant_id"`
-	Connection     string             `json:"connection"`
-	Object         string             `json:"object"`
-	SourceID       string             `json:"source_id"`
-	SourceObject   string             `json:"source_object"`
-	OwnerAccount   pgtype.Text        `json:"owner_account"`
-	OwnerRefKey    pgtype.Text        `json:"owner_ref_key"`
-	OwnerRefValue  pgtype.Text        `json:"owner_ref_value"`
-	OwnerContact   pgtype.Text        `json:"owner_contact"`
-	Hidden         bool               `json:"hidden"`
-	Status         pgtype.Text        `json:"status"`
-	Data           []byte             `json:"data"`
-	Raw            []byte             `json:"raw"`
-	SourceVersion  string             `json:"source_version"`
-	SourceModified pgtype.Timestamptz `json:"source_modified"`
-	SyncedAt       pgtype.Timestamptz `json:"synced_at"`
-	MappingHash    string             `json:"mapping_hash"`
-	DeletedAt      pgtype.Timestamptz `json:"deleted_at"`
-	SyncedThrough  pgtype.Timestamptz `json:"synced_through"`
-	FailingSince   pgtype.Timestamptz `json:"failing_since"`
+	TenantID          int64              `json:"tenant_id"`
+	Connection        string             `json:"connection"`
+	Object            string             `json:"object"`
+	SourceID          string             `json:"source_id"`
+	SourceObject      string             `json:"source_object"`
+	OwnerAccount      pgtype.Text        `json:"owner_account"`
+	OwnerRefKey       pgtype.Text        `json:"owner_ref_key"`
+	OwnerRefValue     pgtype.Text        `json:"owner_ref_value"`
+	OwnerContact      pgtype.Text        `json:"owner_contact"`
+	Hidden            bool               `json:"hidden"`
+	Status            pgtype.Text        `json:"status"`
+	Data              []byte             `json:"data"`
+	Raw               []byte             `json:"raw"`
+	SourceVersion     string             `json:"source_version"`
+	SourceModified    pgtype.Timestamptz `json:"source_modified"`
+	SyncedAt          pgtype.Timestamptz `json:"synced_at"`
+	MappingHash       string             `json:"mapping_hash"`
+	DeletedAt         pgtype.Timestamptz `json:"deleted_at"`
+	OwnerParentObject pgtype.Text        `json:"owner_parent_object"`
+	OwnerParentID     pgtype.Text        `json:"owner_parent_id"`
+	PendingActionID   pgtype.Int8        `json:"pending_action_id"`
+	SyncedThrough     pgtype.Timestamptz `json:"synced_through"`
+	FailingSince      pgtype.Timestamptz `json:"failing_since"`
 }
 
 func (q *Queries) RecordGet(ctx context.Context, db DBTX, arg RecordGetParams) (RecordGetRow, error) {
@@ -122,6 +125,9 @@ func (q *Queries) RecordGet(ctx context.Context, db DBTX, arg RecordGetParams) (
 		&i.SyncedAt,
 		&i.MappingHash,
 		&i.DeletedAt,
+		&i.OwnerParentObject,
+		&i.OwnerParentID,
+		&i.PendingActionID,
 		&i.SyncedThrough,
 		&i.FailingSince,
 	)
@@ -134,6 +140,56 @@ DELETE FROM record WHERE deleted_at < $1
 
 func (q *Queries) RecordPurgeTombstones(ctx context.Context, db DBTX, before pgtype.Timestamptz) (int64, error) {
 	result, err := db.Exec(ctx, recordPurgeTombstones, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const recordResolveAllChildren = `-- name: RecordResolveAllChildren :execrows
+UPDATE record c SET owner_account = p.owner_account, owner_contact = p.owner_contact
+FROM record p
+WHERE c.tenant_id = $1 AND c.owner_parent_id IS NOT NULL
+  AND p.tenant_id = c.tenant_id AND p.connection = c.connection
+  AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id
+  AND (c.owner_account IS DISTINCT FROM p.owner_account OR c.owner_contact IS DISTINCT FROM p.owner_contact)
+`
+
+// After owner references resolve, records owned through a parent follow.
+func (q *Queries) RecordResolveAllChildren(ctx context.Context, db DBTX, tenantID int64) (int64, error) {
+	result, err := db.Exec(ctx, recordResolveAllChildren, tenantID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const recordResolveChildren = `-- name: RecordResolveChildren :execrows
+UPDATE record c SET owner_account = p.owner_account, owner_contact = p.owner_contact
+FROM record p
+WHERE c.tenant_id = $1 AND c.connection = $2
+  AND c.owner_parent_object = $3 AND c.owner_parent_id = ANY ($4::text[])
+  AND p.tenant_id = c.tenant_id AND p.connection = c.connection
+  AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id
+  AND (c.owner_account IS DISTINCT FROM p.owner_account OR c.owner_contact IS DISTINCT FROM p.owner_contact)
+`
+
+type RecordResolveChildrenParams struct {
+	TenantID     int64       `json:"tenant_id"`
+	Connection   string      `json:"connection"`
+	ParentObject pgtype.Text `json:"parent_object"`
+	ParentIds    []string    `json:"parent_ids"`
+}
+
+// Children owned through one of these parents take the parent's owner:
+// they may have arrived first, or the parent may have moved.
+func (q *Queries) RecordResolveChildren(ctx context.Context, db DBTX, arg RecordResolveChildrenParams) (int64, error) {
+	result, err := db.Exec(ctx, recordResolveChildren,
+		arg.TenantID,
+		arg.Connection,
+		arg.ParentObject,
+		arg.ParentIds,
+	)
 	if err != nil {
 		return 0, err
 	}
@@ -211,12 +267,13 @@ func (q *Queries) RecordTouch(ctx context.Context, db DBTX, arg RecordTouchParam
 const recordUpsertBatch = `-- name: RecordUpsertBatch :execrows
 INSERT INTO record AS r (
     tenant_id, connection, object, source_id, source_object,
-    owner_account, owner_ref_key, owner_ref_value, owner_contact,
+    owner_account, owner_ref_key, owner_ref_value, owner_contact, owner_parent_object, owner_parent_id,
     hidden, status, data, raw, source_version, source_modified, synced_at, mapping_hash, deleted_at
 )
 SELECT $1::bigint, $2::text, $3::text, u.source_id, $4::text,
-       coalesce(nullif(u.owner_account, ''), x.account_id),
-       nullif(u.owner_ref_key, ''), nullif(u.owner_ref_value, ''), nullif(u.owner_contact, ''),
+       coalesce(nullif(u.owner_account, ''), x.account_id, p.owner_account),
+       nullif(u.owner_ref_key, ''), nullif(u.owner_ref_value, ''), coalesce(nullif(u.owner_contact, ''), p.owner_contact),
+       nullif(u.owner_parent_object, ''), nullif(u.owner_parent_id, ''),
        u.hidden, nullif(u.status, ''), u.data::jsonb, u.raw::jsonb, u.source_version, u.source_modified,
        now(), $5::text, NULL
 FROM (
@@ -225,21 +282,28 @@ FROM (
            unnest($8::text[])              AS owner_ref_key,
            unnest($9::text[])            AS owner_ref_value,
            unnest($10::text[])              AS owner_contact,
-           unnest($11::boolean[])                  AS hidden,
-           unnest($12::text[])                    AS status,
-           unnest($13::text[])                       AS data,
-           unnest($14::text[])                        AS raw,
-           unnest($15::text[])             AS source_version,
-           unnest($16::timestamptz[])     AS source_modified
+           unnest($11::text[])        AS owner_parent_object,
+           unnest($12::text[])            AS owner_parent_id,
+           unnest($13::boolean[])                  AS hidden,
+           unnest($14::text[])                    AS status,
+           unnest($15::text[])                       AS data,
+           unnest($16::text[])                        AS raw,
+           unnest($17::text[])             AS source_version,
+           unnest($18::timestamptz[])     AS source_modified
 ) AS u
 LEFT JOIN account_xref x
        ON x.tenant_id = $1::bigint AND x.key = u.owner_ref_key AND x.value = u.owner_ref_value
+LEFT JOIN record p
+       ON p.tenant_id = $1::bigint AND p.connection = $2::text
+      AND p.object = nullif(u.owner_parent_object, '') AND p.source_id = nullif(u.owner_parent_id, '')
 ON CONFLICT (tenant_id, connection, object, source_id) DO UPDATE SET
     source_object   = excluded.source_object,
     owner_account   = excluded.owner_account,
     owner_ref_key   = excluded.owner_ref_key,
     owner_ref_value = excluded.owner_ref_value,
     owner_contact   = excluded.owner_contact,
+    owner_parent_object = excluded.owner_parent_object,
+    owner_parent_id = excluded.owner_parent_id,
     hidden          = excluded.hidden,
     status          = excluded.status,
     data            = excluded.data,
@@ -255,22 +319,24 @@ WHERE r.source_version IS DISTINCT FROM excluded.source_version
 `
 
 type RecordUpsertBatchParams struct {
-	TenantID        int64                `json:"tenant_id"`
-	Connection      string               `json:"connection"`
-	Object          string               `json:"object"`
-	SourceObject    string               `json:"source_object"`
-	MappingHash     string               `json:"mapping_hash"`
-	SourceIds       []string             `json:"source_ids"`
-	OwnerAccounts   []string             `json:"owner_accounts"`
-	OwnerRefKeys    []string             `json:"owner_ref_keys"`
-	OwnerRefValues  []string             `json:"owner_ref_values"`
-	OwnerContacts   []string             `json:"owner_contacts"`
-	Hiddens         []bool               `json:"hiddens"`
-	Statuses        []string             `json:"statuses"`
-	Datas           []string             `json:"datas"`
-	Raws            []string             `json:"raws"`
-	SourceVersions  []string             `json:"source_versions"`
-	SourceModifieds []pgtype.Timestamptz `json:"source_modifieds"`
+	TenantID           int64                `json:"tenant_id"`
+	Connection         string               `json:"connection"`
+	Object             string               `json:"object"`
+	SourceObject       string               `json:"source_object"`
+	MappingHash        string               `json:"mapping_hash"`
+	SourceIds          []string             `json:"source_ids"`
+	OwnerAccounts      []string             `json:"owner_accounts"`
+	OwnerRefKeys       []string             `json:"owner_ref_keys"`
+	OwnerRefValues     []string             `json:"owner_ref_values"`
+	OwnerContacts      []string             `json:"owner_contacts"`
+	OwnerParentObjects []string             `json:"owner_parent_objects"`
+	OwnerParentIds     []string             `json:"owner_parent_ids"`
+	Hiddens            []bool               `json:"hiddens"`
+	Statuses           []string             `json:"statuses"`
+	Datas              []string             `json:"datas"`
+	Raws               []string             `json:"raws"`
+	SourceVersions     []string             `json:"source_versions"`
+	SourceModifieds    []pgtype.Timestamptz `json:"source_modifieds"`
 }
 
 // One page of mapped records in one statement. A row whose version and
@@ -288,6 +354,8 @@ func (q *Queries) RecordUpsertBatch(ctx context.Context, db DBTX, arg RecordUpse
 		arg.OwnerRefKeys,
 		arg.OwnerRefValues,
 		arg.OwnerContacts,
+		arg.OwnerParentObjects,
+		arg.OwnerParentIds,
 		arg.Hiddens,
 		arg.Statuses,
 		arg.Datas,

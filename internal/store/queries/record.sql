@@ -4,12 +4,13 @@
 -- alone, so overlapping pages cost no writes.
 INSERT INTO record AS r (
     tenant_id, connection, object, source_id, source_object,
-    owner_account, owner_ref_key, owner_ref_value, owner_contact,
+    owner_account, owner_ref_key, owner_ref_value, owner_contact, owner_parent_object, owner_parent_id,
     hidden, status, data, raw, source_version, source_modified, synced_at, mapping_hash, deleted_at
 )
 SELECT @tenant_id::bigint, @connection::text, @object::text, u.source_id, @source_object::text,
-       coalesce(nullif(u.owner_account, ''), x.account_id),
-       nullif(u.owner_ref_key, ''), nullif(u.owner_ref_value, ''), nullif(u.owner_contact, ''),
+       coalesce(nullif(u.owner_account, ''), x.account_id, p.owner_account),
+       nullif(u.owner_ref_key, ''), nullif(u.owner_ref_value, ''), coalesce(nullif(u.owner_contact, ''), p.owner_contact),
+       nullif(u.owner_parent_object, ''), nullif(u.owner_parent_id, ''),
        u.hidden, nullif(u.status, ''), u.data::jsonb, u.raw::jsonb, u.source_version, u.source_modified,
        now(), @mapping_hash::text, NULL
 FROM (
@@ -18,6 +19,8 @@ FROM (
            unnest(@owner_ref_keys::text[])              AS owner_ref_key,
            unnest(@owner_ref_values::text[])            AS owner_ref_value,
            unnest(@owner_contacts::text[])              AS owner_contact,
+           unnest(@owner_parent_objects::text[])        AS owner_parent_object,
+           unnest(@owner_parent_ids::text[])            AS owner_parent_id,
            unnest(@hiddens::boolean[])                  AS hidden,
            unnest(@statuses::text[])                    AS status,
            unnest(@datas::text[])                       AS data,
@@ -27,12 +30,17 @@ FROM (
 ) AS u
 LEFT JOIN account_xref x
        ON x.tenant_id = @tenant_id::bigint AND x.key = u.owner_ref_key AND x.value = u.owner_ref_value
+LEFT JOIN record p
+       ON p.tenant_id = @tenant_id::bigint AND p.connection = @connection::text
+      AND p.object = nullif(u.owner_parent_object, '') AND p.source_id = nullif(u.owner_parent_id, '')
 ON CONFLICT (tenant_id, connection, object, source_id) DO UPDATE SET
     source_object   = excluded.source_object,
     owner_account   = excluded.owner_account,
     owner_ref_key   = excluded.owner_ref_key,
     owner_ref_value = excluded.owner_ref_value,
     owner_contact   = excluded.owner_contact,
+    owner_parent_object = excluded.owner_parent_object,
+    owner_parent_id = excluded.owner_parent_id,
     hidden          = excluded.hidden,
     status          = excluded.status,
     data            = excluded.data,
@@ -97,3 +105,23 @@ FROM account_xref x
 WHERE r.tenant_id = @tenant_id AND x.tenant_id = r.tenant_id
   AND r.owner_ref_key = x.key AND r.owner_ref_value = x.value
   AND r.owner_account IS DISTINCT FROM x.account_id;
+
+-- name: RecordResolveChildren :execrows
+-- Children owned through one of these parents take the parent's owner:
+-- they may have arrived first, or the parent may have moved.
+UPDATE record c SET owner_account = p.owner_account, owner_contact = p.owner_contact
+FROM record p
+WHERE c.tenant_id = @tenant_id AND c.connection = @connection
+  AND c.owner_parent_object = @parent_object AND c.owner_parent_id = ANY (@parent_ids::text[])
+  AND p.tenant_id = c.tenant_id AND p.connection = c.connection
+  AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id
+  AND (c.owner_account IS DISTINCT FROM p.owner_account OR c.owner_contact IS DISTINCT FROM p.owner_contact);
+
+-- name: RecordResolveAllChildren :execrows
+-- After owner references resolve, records owned through a parent follow.
+UPDATE record c SET owner_account = p.owner_account, owner_contact = p.owner_contact
+FROM record p
+WHERE c.tenant_id = @tenant_id AND c.owner_parent_id IS NOT NULL
+  AND p.tenant_id = c.tenant_id AND p.connection = c.connection
+  AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id
+  AND (c.owner_account IS DISTINCT FROM p.owner_account OR c.owner_contact IS DISTINCT FROM p.owner_contact);

@@ -1,0 +1,1 @@
+ALTER TABLE record DROP COLUMN owner_parent_object, DROP COLUMN owner_parent_id;
