@@ -17,6 +17,35 @@ type AccountXref struct {
 	AccountID string `json:"account_id"`
 }
 
+type Action struct {
+	ID              int64              `json:"id"`
+	TenantID        int64              `json:"tenant_id"`
+	UserID          string             `json:"user_id"`
+	AccountID       string             `json:"account_id"`
+	ContactID       string             `json:"contact_id"`
+	ActorRefs       []byte             `json:"actor_refs"`
+	Kind            string             `json:"kind"`
+	Connection      string             `json:"connection"`
+	Object          string             `json:"object"`
+	SourceObject    string             `json:"source_object"`
+	Op              string             `json:"op"`
+	Target          string             `json:"target"`
+	Input           []byte             `json:"input"`
+	ClientKey       pgtype.Text        `json:"client_key"`
+	ExpectedVersion string             `json:"expected_version"`
+	PriorData       []byte             `json:"prior_data"`
+	State           string             `json:"state"`
+	Attempts        int32              `json:"attempts"`
+	Message         pgtype.Text        `json:"message"`
+	ErrorDetail     pgtype.Text        `json:"error_detail"`
+	Conflict        []byte             `json:"conflict"`
+	ResultID        pgtype.Text        `json:"result_id"`
+	ResultVersion   pgtype.Text        `json:"result_version"`
+	CreatedAt       pgtype.Timestamptz `json:"created_at"`
+	UpdatedAt       pgtype.Timestamptz `json:"updated_at"`
+	AppliedAt       pgtype.Timestamptz `json:"applied_at"`
+}
+
 type AuditChainHead struct {
 	TenantID int64  `json:"tenant_id"`
 	LastSeq  int64  `json:"last_seq"`
@@ -105,25 +134,36 @@ type AuthWebSession struct {
 	Expiry pgtype.Timestamptz `json:"expiry"`
 }
 
+type ConnectionCredential struct {
+	TenantID   int64              `json:"tenant_id"`
+	Connection string             `json:"connection"`
+	Nonce      []byte             `json:"nonce"`
+	Sealed     []byte             `json:"sealed"`
+	UpdatedAt  pgtype.Timestamptz `json:"updated_at"`
+}
+
 type Record struct {
-	TenantID       int64              `json:"tenant_id"`
-	Connection     string             `json:"connection"`
-	Object         string             `json:"object"`
-	SourceID       string             `json:"source_id"`
-	SourceObject   string             `json:"source_object"`
-	OwnerAccount   pgtype.Text        `json:"owner_account"`
-	OwnerRefKey    pgtype.Text        `json:"owner_ref_key"`
-	OwnerRefValue  pgtype.Text        `json:"owner_ref_value"`
-	OwnerContact   pgtype.Text        `json:"owner_contact"`
-	Hidden         bool               `json:"hidden"`
-	Status         pgtype.Text        `json:"status"`
-	Data           []byte             `json:"data"`
-	Raw            []byte             `json:"raw"`
-	SourceVersion  string             `json:"source_version"`
-	SourceModified pgtype.Timestamptz `json:"source_modified"`
-	SyncedAt       pgtype.Timestamptz `json:"synced_at"`
-	MappingHash    string             `json:"mapping_hash"`
-	DeletedAt      pgtype.Timestamptz `json:"deleted_at"`
+	TenantID          int64              `json:"tenant_id"`
+	Connection        string             `json:"connection"`
+	Object            string             `json:"object"`
+	SourceID          string             `json:"source_id"`
+	SourceObject      string             `json:"source_object"`
+	OwnerAccount      pgtype.Text        `json:"owner_account"`
+	OwnerRefKey       pgtype.Text        `json:"owner_ref_key"`
+	OwnerRefValue     pgtype.Text        `json:"owner_ref_value"`
+	OwnerContact      pgtype.Text        `json:"owner_contact"`
+	Hidden            bool               `json:"hidden"`
+	Status            pgtype.Text        `json:"status"`
+	Data              []byte             `json:"data"`
+	Raw               []byte             `json:"raw"`
+	SourceVersion     string             `json:"source_version"`
+	SourceModified    pgtype.Timestamptz `json:"source_modified"`
+	SyncedAt          pgtype.Timestamptz `json:"synced_at"`
+	MappingHash       string             `json:"mapping_hash"`
+	DeletedAt         pgtype.Timestamptz `json:"deleted_at"`
+	OwnerParentObject pgtype.Text        `json:"owner_parent_object"`
+	OwnerParentID     pgtype.Text        `json:"owner_parent_id"`
+	PendingActionID   pgtype.Int8        `json:"pending_action_id"`
 }
 
 type SyncCursor struct {
