@@ -11,9 +11,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
@@ -45,11 +50,11 @@ const (
 )
 
 type env struct {
-	t      *testing.T
-	pool   *pgxpool.Pool
-	set    *mapping.Set
-	srv    *httptest.Server
-	api    *api.API
+	t       *testing.T
+	pool    *pgxpool.Pool
+	set     *mapping.Set
+	srv     *httptest.Server
+	api     *api.API
 	actions api.Actions
 	// ids are every seeded record id by account and object.
 	ids map[string]map[string][]string
@@ -292,7 +297,56 @@ func (c *client) do(method, path string, body any, header http.Header) reply {
 	if body != nil {
 		req.Body = io.NopCloser(rd)
 	}
-	return reply{code: res.StatusCode, header: res.Header, body: b, req: req}
+	out := reply{code: res.StatusCode, header: res.Header, body: b, req: req}
+	if strings.HasPrefix(path, "/api/") {
+		checkContract(c.e.t, out)
+	}
+	return out
+}
+
+var contract struct {
+	once   sync.Once
+	router routers.Router
+	err    error
+}
+
+// checkContract validates a response of the API against its OpenAPI
+// document: every response every test sees.
+func checkContract(t *testing.T, r reply) {
+	t.Helper()
+	contract.once.Do(func() {
+		loader := openapi3.NewLoader()
+		doc, err := loader.LoadFromData(api.OpenAPI)
+		if err == nil {
+			err = doc.Validate(loader.Context)
+		}
+		if err == nil {
+			contract.router, err = gorillamux.NewRouter(doc)
+		}
+		contract.err = err
+	})
+	require.NoError(t, contract.err, "openapi.json")
+	if r.req.URL.Path == "/api/openapi.json" {
+		return
+	}
+	route, params, err := contract.router.FindRoute(r.req)
+	if err != nil {
+		// Unknown endpoints must still answer in the error shape.
+		if r.code != http.StatusNotFound {
+			t.Errorf("%s %s is not in openapi.json", r.req.Method, r.req.URL)
+		}
+		return
+	}
+	err = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: r.req, PathParams: params, Route: route},
+		Status:                 r.code,
+		Header:                 r.header,
+		Body:                   io.NopCloser(bytes.NewReader(r.body)),
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	})
+	if err != nil {
+		t.Errorf("%s %s answered %d %s: not as openapi.json says: %v", r.req.Method, r.req.URL, r.code, r.body, err)
+	}
 }
 
 func mustURL(s string) *url.URL {

@@ -1,0 +1,172 @@
+package api_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// persona is one kind of user in the access suite and what it may see.
+type persona struct {
+	name     string
+	account  string
+	roles    []string
+	children bool
+	sees     []string // accounts whose records it may see
+}
+
+// TestAccessSuite logs in every role of two accounts and of their parent
+// account and tries every endpoint with the ids of every account it must
+// not see, plus random list queries: nothing foreign may come back, ever.
+// Positive controls (its own records are found) keep the suite honest.
+func TestAccessSuite(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	all := []string{Parent, Alpha, Beta}
+	var personas []persona
+	for _, acc := range []string{Alpha, Beta} {
+		for _, role := range []string{"account_admin", "member", "billing", "purchasing"} {
+			personas = append(personas, persona{name: role + "@" + acc, account: acc, roles: []string{role}, sees: []string{acc}})
+		}
+	}
+	personas = append(personas,
+		persona{name: "parent-admin-with-children", account: Parent, roles: []string{"account_admin"}, children: true, sees: []string{Parent, Alpha}},
+		persona{name: "parent-member-without-children", account: Parent, roles: []string{"member", "billing"}, sees: []string{Parent}},
+		persona{name: "alpha-admin-with-children", account: Alpha, roles: []string{"account_admin", "purchasing"}, children: true, sees: []string{Alpha}},
+	)
+	notFound := []byte(`{"error":{"code":"not_found","message":"no such record"}}` + "\n")
+	var attempts, positives atomic.Int64
+	var wg sync.WaitGroup
+	for i, p := range personas {
+		c := e.user(fmt.Sprintf("user%d@example.com", i), p.account, p.roles, p.children, false)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(i), 42))
+			var foreign []string
+			for _, acc := range all {
+				if !slices.Contains(p.sees, acc) {
+					for _, ids := range e.ids[acc] {
+						foreign = append(foreign, ids...)
+					}
+				}
+			}
+			// Every detail and write endpoint with every foreign id.
+			for _, id := range foreign {
+				for _, ep := range []struct{ method, path string }{
+					{"GET", "/api/v1/cases/%s"}, {"GET", "/api/v1/orders/%s"}, {"GET", "/api/v1/invoices/%s"},
+					{"GET", "/api/v1/approvals/%s"}, {"GET", "/api/v1/actions/%s"},
+					{"POST", "/api/v1/cases/%s/comments"}, {"POST", "/api/v1/cases/%s/close"},
+					{"POST", "/api/v1/approvals/%s/approve"}, {"POST", "/api/v1/approvals/%s/reject"},
+				} {
+					var body any
+					if ep.method == "POST" {
+						body = map[string]any{}
+						if ep.path == "/api/v1/cases/%s/comments" {
+							body = map[string]any{"body": "let me in"}
+						}
+					}
+					res := c.do(ep.method, fmt.Sprintf(ep.path, url.PathEscape(id)), body, nil)
+					attempts.Add(1)
+					if res.code != http.StatusNotFound || string(res.body) != string(notFound) {
+						t.Errorf("%s: %s %s answered %d %s", p.name, ep.method, fmt.Sprintf(ep.path, id), res.code, res.body)
+					}
+				}
+			}
+			// Random list queries: every record returned, and every record
+			// embedded in it, belongs to an account the persona sees.
+			for range 40 {
+				path := randomList(rng)
+				res := c.get(path)
+				attempts.Add(1)
+				if res.code != http.StatusOK {
+					if res.code != http.StatusUnprocessableEntity {
+						t.Errorf("%s: GET %s answered %d %s", p.name, path, res.code, res.body)
+					}
+					continue
+				}
+				var page struct {
+					Data []struct {
+						ID        string `json:"id"`
+						AccountID string `json:"account_id"`
+					} `json:"data"`
+				}
+				require.NoError(t, json.Unmarshal(res.body, &page))
+				for _, r := range page.Data {
+					if slices.Contains(foreign, r.ID) || (r.AccountID != "" && !slices.Contains(p.sees, r.AccountID)) {
+						t.Errorf("%s: GET %s leaked %s of %s", p.name, path, r.ID, r.AccountID)
+					}
+					positives.Add(1)
+				}
+			}
+			// Detail pages embed related records: check those too.
+			for _, acc := range p.sees {
+				for _, id := range e.ids[acc]["case"] {
+					checkEmbedded(t, c, p, "/api/v1/cases/"+id, "comments", foreign)
+					attempts.Add(1)
+				}
+				for _, id := range e.ids[acc]["invoice"] {
+					checkEmbedded(t, c, p, "/api/v1/invoices/"+id, "payments", foreign)
+					attempts.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("%d attempts, %d records returned, none foreign", attempts.Load(), positives.Load())
+	require.GreaterOrEqual(t, attempts.Load(), int64(1000))
+	require.Positive(t, positives.Load(), "the suite must see the personas' own records, or it proves nothing")
+}
+
+func checkEmbedded(t *testing.T, c *client, p persona, path, key string, foreign []string) {
+	res := c.get(path)
+	if res.code == http.StatusNotFound {
+		return // the role does not reach the object
+	}
+	if res.code != http.StatusOK {
+		t.Errorf("%s: GET %s answered %d %s", p.name, path, res.code, res.body)
+		return
+	}
+	var body map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(res.body, &body))
+	var related []struct {
+		ID        string `json:"id"`
+		AccountID string `json:"account_id"`
+	}
+	require.NoError(t, json.Unmarshal(body[key], &related))
+	for _, r := range related {
+		if slices.Contains(foreign, r.ID) || !slices.Contains(p.sees, r.AccountID) {
+			t.Errorf("%s: GET %s embedded foreign %s of %s", p.name, path, r.ID, r.AccountID)
+		}
+	}
+}
+
+func randomList(rng *rand.Rand) string {
+	paths := []string{"/api/v1/cases", "/api/v1/orders", "/api/v1/invoices", "/api/v1/approvals", "/api/v1/articles"}
+	q := url.Values{}
+	if rng.IntN(2) == 0 {
+		q.Set("limit", fmt.Sprint(1+rng.IntN(3)))
+	}
+	if rng.IntN(3) == 0 {
+		q.Set("sort", []string{"updated_at", "-updated_at"}[rng.IntN(2)])
+	}
+	if rng.IntN(4) == 0 {
+		q.Set("status", []string{"new", "in_progress", "closed", "open", "paid", "pending", "completed"}[rng.IntN(7)])
+	}
+	if rng.IntN(4) == 0 {
+		q.Set("updated_since", "2026-03-01T10:00:00Z")
+	}
+	path := paths[rng.IntN(len(paths))]
+	if path == "/api/v1/articles" && rng.IntN(2) == 0 {
+		q.Set("q", []string{"router", "invoice", "secrets"}[rng.IntN(3)])
+	}
+	return path + "?" + q.Encode()
+}
