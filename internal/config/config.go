@@ -88,6 +88,9 @@ type RiverConfig struct {
 	// SoftStopTimeout is how long running jobs get to finish on shutdown
 	// before their contexts are cancelled.
 	SoftStopTimeout time.Duration `mapstructure:"soft_stop_timeout"`
+	// RescueStuckJobsAfter is how long a job may stay running before River
+	// runs it again: a worker killed mid-job leaves its jobs running.
+	RescueStuckJobsAfter time.Duration `mapstructure:"rescue_stuck_jobs_after"`
 }
 
 // SecretsConfig holds the key that encrypts connection credentials at rest.
@@ -272,13 +275,14 @@ func (c *Config) Validate() error {
 		}
 	}
 	positive := map[string]time.Duration{
-		"http.read_timeout":         c.HTTP.ReadTimeout,
-		"http.write_timeout":        c.HTTP.WriteTimeout,
-		"http.idle_timeout":         c.HTTP.IdleTimeout,
-		"http.shutdown_timeout":     c.HTTP.ShutdownTimeout,
-		"river.fetch_cooldown":      c.River.FetchCooldown,
-		"river.fetch_poll_interval": c.River.FetchPollInterval,
-		"river.soft_stop_timeout":   c.River.SoftStopTimeout,
+		"http.read_timeout":             c.HTTP.ReadTimeout,
+		"http.write_timeout":            c.HTTP.WriteTimeout,
+		"http.idle_timeout":             c.HTTP.IdleTimeout,
+		"http.shutdown_timeout":         c.HTTP.ShutdownTimeout,
+		"river.fetch_cooldown":          c.River.FetchCooldown,
+		"river.fetch_poll_interval":     c.River.FetchPollInterval,
+		"river.soft_stop_timeout":       c.River.SoftStopTimeout,
+		"river.rescue_stuck_jobs_after": c.River.RescueStuckJobsAfter,
 	}
 	for _, key := range sortedKeys(positive) {
 		if positive[key] <= 0 {

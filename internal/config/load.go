@@ -51,9 +51,10 @@ func Default() Config {
 			// up to a second when LISTEN/NOTIFY is unavailable; customer
 			// write-backs want tens of milliseconds. `portico bench river`
 			// measures the difference.
-			FetchCooldown:     20 * time.Millisecond,
-			FetchPollInterval: 200 * time.Millisecond,
-			SoftStopTimeout:   10 * time.Second,
+			FetchCooldown:        20 * time.Millisecond,
+			FetchPollInterval:    200 * time.Millisecond,
+			SoftStopTimeout:      10 * time.Second,
+			RescueStuckJobsAfter: time.Hour,
 		},
 		Sync: SyncConfig{
 			Interval:           30 * time.Second,

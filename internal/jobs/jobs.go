@@ -59,6 +59,11 @@ func NewClient(pool *pgxpool.Pool, cfg config.RiverConfig, reg *Registry, mode M
 		Logger:            logger.With(slog.String("component", "river")),
 		FetchCooldown:     cfg.FetchCooldown,
 		FetchPollInterval: cfg.FetchPollInterval,
+		// River refuses a rescue time below the job timeout: a short
+		// rescue time (tests that kill workers) shortens the default
+		// timeout with it.
+		JobTimeout:           min(cfg.RescueStuckJobsAfter, river.JobTimeoutDefault),
+		RescueStuckJobsAfter: cfg.RescueStuckJobsAfter,
 	}
 	if mode == Work {
 		rc.Queues = map[string]river.QueueConfig{

@@ -1,0 +1,435 @@
+package writeback
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/internal/access"
+	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/store"
+	"github.com/porticohq/portico/internal/store/dbsqlc"
+)
+
+// Kind is what a customer asks for.
+type Kind string
+
+// The action kinds.
+const (
+	KindCreateCase     Kind = "create_case"
+	KindAddCaseComment Kind = "add_case_comment"
+	KindUpdateOrder    Kind = "update_order"
+	KindDecideApproval Kind = "decide_approval" // approve or reject
+	KindAttachFile     Kind = "attach_file"
+	KindUpdateContact  Kind = "update_contact" // the user's own contact details
+)
+
+// Kinds lists every kind.
+func Kinds() []Kind {
+	return []Kind{KindCreateCase, KindAddCaseComment, KindUpdateOrder, KindDecideApproval, KindAttachFile, KindUpdateContact}
+}
+
+// spec is the portal object and operation of a kind.
+func (k Kind) spec() (object string, op mapping.Op, ok bool) {
+	switch k {
+	case KindCreateCase:
+		return "case", mapping.OpCreate, true
+	case KindAddCaseComment:
+		return "case_comment", mapping.OpCreate, true
+	case KindUpdateOrder:
+		return "order", mapping.OpUpdate, true
+	case KindDecideApproval:
+		return "approval_request", mapping.OpUpdate, true
+	case KindAttachFile:
+		return "document", mapping.OpCreate, true
+	case KindUpdateContact:
+		return "contact", mapping.OpUpdate, true
+	}
+	return "", "", false
+}
+
+// States of an action.
+const (
+	StatePending  = "pending"
+	StateSending  = "sending"
+	StateApplied  = "applied"
+	StateConflict = "conflict"
+	StateFailed   = "failed"
+	StateRejected = "rejected"
+)
+
+// Errors Submit returns besides *mapping.ValidationError (input that
+// breaks the mapping's rules, naming each field).
+var (
+	// ErrInvalid is a request that can never be accepted as made.
+	ErrInvalid = errors.New("writeback: invalid action")
+	// ErrNotFound is a target record the user cannot see or that does not exist.
+	ErrNotFound = errors.New("writeback: not found")
+	// ErrForbidden is an action the user's roles do not allow.
+	ErrForbidden = errors.New("writeback: not allowed")
+	// ErrKeyReused is an idempotency key sent again with a different action.
+	ErrKeyReused = errors.New("writeback: idempotency key already used for a different action")
+	// ErrState is an admin step the action's state does not allow.
+	ErrState = errors.New("writeback: not possible in the action's state")
+)
+
+// InsertFunc inserts a River job in the caller's transaction (a River
+// client's InsertTx).
+type InsertFunc func(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+
+// Health tells the worker a connection refuses calls before it spends one.
+type Health interface {
+	BreakerOpen(connection string) bool
+}
+
+// Options are the service's dependencies.
+type Options struct {
+	Pool       *pgxpool.Pool
+	Mappings   *mapping.Set
+	Connectors map[string]connectors.Connector // by connection name
+	Health     Health                          // nil: never open
+	Insert     InsertFunc
+	Metrics    *Metrics // nil: not exported
+	Logger     *slog.Logger
+	// OrderWait is how long an action waits for an earlier one on the
+	// same record before looking again (default 100ms).
+	OrderWait time.Duration
+	// AuthWait is how long an action waits after re-authentication failed
+	// (default 1m).
+	AuthWait time.Duration
+	// MaxWait caps the growing wait for an unavailable source (default 30s).
+	MaxWait time.Duration
+	// JobTimeout bounds one attempt: the write with its read-back
+	// (default 2m). Keep it below river.rescue_stuck_jobs_after.
+	JobTimeout time.Duration
+}
+
+// Service accepts and applies actions.
+type Service struct{ opts Options }
+
+// New builds a Service.
+func New(opts Options) *Service {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.OrderWait <= 0 {
+		opts.OrderWait = 100 * time.Millisecond
+	}
+	if opts.AuthWait <= 0 {
+		opts.AuthWait = time.Minute
+	}
+	if opts.MaxWait <= 0 {
+		opts.MaxWait = 30 * time.Second
+	}
+	if opts.JobTimeout <= 0 {
+		opts.JobTimeout = 2 * time.Minute
+	}
+	return &Service{opts: opts}
+}
+
+// Request is one customer action as the API receives it.
+type Request struct {
+	// Scope is the user's access scope: the target must be within it.
+	Scope access.Scope
+	// UserID is the acting portal user; client keys are unique per user.
+	UserID string
+	// AccountID owns what the action creates (write expressions see it as
+	// actor.account_id); ContactID is the user's contact.
+	AccountID string
+	ContactID string
+	// Refs are the account's reference keys for other systems.
+	Refs map[string]string
+	Kind Kind
+	// Target is the source id of the record an update changes; empty for
+	// creates.
+	Target string
+	// Input is the portal input, checked against the kind's intake schema.
+	Input map[string]any
+	// IdempotencyKey is the client's Idempotency-Key header, if any.
+	IdempotencyKey string
+}
+
+// Action is an action as callers see it.
+type Action struct {
+	ID              int64           `json:"id"`
+	UserID          string          `json:"user_id"`
+	AccountID       string          `json:"account_id"`
+	Kind            Kind            `json:"kind"`
+	Connection      string          `json:"connection"`
+	Object          string          `json:"object"`
+	Target          string          `json:"target"`
+	Input           json.RawMessage `json:"input"`
+	State           string          `json:"state"`
+	Attempts        int             `json:"attempts"`
+	Message         string          `json:"message,omitempty"`
+	ErrorDetail     string          `json:"error_detail,omitempty"` // staff only: see ForCustomer
+	Conflict        json.RawMessage `json:"conflict,omitempty"`
+	ExpectedVersion string          `json:"expected_version,omitempty"`
+	ResultID        string          `json:"result_id,omitempty"`
+	ResultVersion   string          `json:"result_version,omitempty"`
+	CreatedAt       time.Time       `json:"created_at"`
+	UpdatedAt       time.Time       `json:"updated_at"`
+	AppliedAt       *time.Time      `json:"applied_at,omitempty"`
+}
+
+// ForCustomer drops what only staff may read.
+func (a Action) ForCustomer() Action {
+	a.ErrorDetail = ""
+	return a
+}
+
+// Conflict is what a conflicting action holds for whoever resolves it.
+type Conflict struct {
+	Yours          map[string]any `json:"yours"`           // the customer's change
+	Current        map[string]any `json:"current"`         // the source's current portal fields
+	CurrentVersion string         `json:"current_version"` // retrying applies the change over this
+}
+
+func toAction(r dbsqlc.Action) Action {
+	a := Action{
+		ID: r.ID, UserID: r.UserID, AccountID: r.AccountID, Kind: Kind(r.Kind), Connection: r.Connection,
+		Object: r.Object, Target: r.Target, Input: r.Input, State: r.State, Attempts: int(r.Attempts),
+		Message: r.Message.String, ErrorDetail: r.ErrorDetail.String, ExpectedVersion: r.ExpectedVersion,
+		ResultID: r.ResultID.String, ResultVersion: r.ResultVersion.String,
+		CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
+	}
+	if len(r.Conflict) > 0 {
+		a.Conflict = r.Conflict
+	}
+	if r.AppliedAt.Valid {
+		t := r.AppliedAt.Time
+		a.AppliedAt = &t
+	}
+	return a
+}
+
+// SourceKey is the idempotency key the source sees for an action: stable
+// across every retry of the action, unique across tenants.
+func SourceKey(tenantID, actionID int64) string {
+	return "portico-" + strconv.FormatInt(tenantID, 10) + "-" + strconv.FormatInt(actionID, 10)
+}
+
+// ProvisionalID is the cache id of a pending create.
+func ProvisionalID(actionID int64) string { return "pending:" + strconv.FormatInt(actionID, 10) }
+
+// Submit validates and accepts an action. It returns the action and
+// whether this call created it: a retried submission with the same client
+// idempotency key returns the first action and creates nothing.
+func (s *Service) Submit(ctx context.Context, req Request) (*Action, bool, error) {
+	objName, op, ok := req.Kind.spec()
+	if !ok {
+		return nil, false, fmt.Errorf("%w: unknown kind %q", ErrInvalid, req.Kind)
+	}
+	obj, ok := s.opts.Mappings.Object(objName)
+	if !ok || !obj.Writable(op) {
+		return nil, false, fmt.Errorf("%w: %s is not offered: the mapping allows no %s of %s", ErrInvalid, req.Kind, op, objName)
+	}
+	if _, ok := s.opts.Connectors[obj.Connection()]; !ok {
+		return nil, false, fmt.Errorf("%w: %s is not offered: connection %s is not configured", ErrInvalid, req.Kind, obj.Connection())
+	}
+	if !req.Scope.Staff && !obj.VisibleTo(req.Scope.Roles) {
+		return nil, false, fmt.Errorf("%w: %s", ErrForbidden, req.Kind)
+	}
+	if req.UserID == "" || req.AccountID == "" || req.Scope.TenantID == 0 {
+		return nil, false, fmt.Errorf("%w: tenant, user and account are required", ErrInvalid)
+	}
+	if req.Input == nil {
+		req.Input = map[string]any{}
+	}
+	switch {
+	case op == mapping.OpCreate && req.Target != "":
+		return nil, false, fmt.Errorf("%w: target: a %s names no target", ErrInvalid, req.Kind)
+	case op == mapping.OpUpdate && req.Target == "":
+		return nil, false, fmt.Errorf("%w: target: a %s needs the record's id", ErrInvalid, req.Kind)
+	case op == mapping.OpUpdate && strings.HasPrefix(req.Target, "pending:"):
+		return nil, false, fmt.Errorf("%w: target: the record is still being created; try again once it is", ErrInvalid)
+	case req.Kind == KindUpdateContact && req.Target != req.ContactID:
+		return nil, false, fmt.Errorf("%w: a user may update only their own contact details", ErrForbidden)
+	}
+	input, err := json.Marshal(req.Input)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: input: %v", ErrInvalid, err)
+	}
+	if req.IdempotencyKey != "" {
+		if a, err := s.byClientKey(ctx, req, input); err == nil || !errors.Is(err, store.ErrNotFound) {
+			return a, false, err
+		}
+	}
+	refs, err := json.Marshal(req.Refs)
+	if err != nil || req.Refs == nil {
+		refs = []byte("{}")
+	}
+	if _, err := obj.ToSource(op, req.Input, mapping.Actor{AccountID: req.AccountID, ContactID: req.ContactID, Refs: req.Refs}); err != nil {
+		return nil, false, err // *mapping.ValidationError names the fields
+	}
+
+	var row dbsqlc.Action
+	err = pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
+		q := store.Queries
+		params := dbsqlc.ActionInsertParams{
+			TenantID: req.Scope.TenantID, UserID: req.UserID, AccountID: req.AccountID, ContactID: req.ContactID,
+			ActorRefs: refs, Kind: string(req.Kind), Connection: obj.Connection(), Object: obj.Name(),
+			SourceObject: obj.SourceObject(), Op: string(op), Target: req.Target, Input: input,
+			ClientKey: pgtype.Text{String: req.IdempotencyKey, Valid: req.IdempotencyKey != ""},
+		}
+		var cached dbsqlc.RecordForActionRow
+		if op == mapping.OpUpdate {
+			cached, err = q.RecordForAction(ctx, tx, dbsqlc.RecordForActionParams{
+				TenantID: req.Scope.TenantID, Connection: obj.Connection(), Object: obj.Name(), SourceID: req.Target,
+			})
+			if errors.Is(err, pgx.ErrNoRows) || err == nil && !req.Scope.Staff && !req.Scope.Sees(cached.OwnerAccount.String) {
+				return fmt.Errorf("%w: %s %s", ErrNotFound, obj.Name(), req.Target)
+			}
+			if err != nil {
+				return err
+			}
+			params.ExpectedVersion, params.PriorData = cached.SourceVersion, cached.Data
+		}
+		if row, err = q.ActionInsert(ctx, tx, params); err != nil {
+			return err
+		}
+		pending := pgtype.Int8{Int64: row.ID, Valid: true}
+		if op == mapping.OpCreate {
+			row.Target = ProvisionalID(row.ID)
+			if err := q.ActionSetTarget(ctx, tx, dbsqlc.ActionSetTargetParams{Target: row.Target, ID: row.ID}); err != nil {
+				return err
+			}
+			data, err := json.Marshal(mapping.Mapped{Object: obj.Name(), ID: row.Target, Fields: req.Input, Hash: obj.Hash()})
+			if err != nil {
+				return err
+			}
+			if err := q.RecordInsertPending(ctx, tx, dbsqlc.RecordInsertPendingParams{
+				TenantID: row.TenantID, Connection: row.Connection, Object: row.Object, SourceID: row.Target,
+				SourceObject: row.SourceObject, OwnerAccount: req.AccountID, OwnerContact: req.ContactID,
+				Data: data, MappingHash: obj.Hash(), PendingActionID: pending,
+			}); err != nil {
+				return err
+			}
+		} else {
+			data, err := project(cached.Data, req.Input)
+			if err != nil {
+				return err
+			}
+			if err := q.RecordSetPending(ctx, tx, dbsqlc.RecordSetPendingParams{
+				Data: data, PendingActionID: pending, TenantID: row.TenantID, Connection: row.Connection,
+				Object: row.Object, SourceID: row.Target,
+			}); err != nil {
+				return err
+			}
+		}
+		_, err := s.opts.Insert(ctx, tx, ApplyArgs{ActionID: row.ID}, nil)
+		return err
+	})
+	if err != nil {
+		if req.IdempotencyKey != "" && isUniqueViolation(err) {
+			// A concurrent submission with the same key won the race.
+			a, err := s.byClientKey(ctx, req, input)
+			return a, false, err
+		}
+		if errors.Is(err, ErrNotFound) {
+			return nil, false, err
+		}
+		return nil, false, fmt.Errorf("writeback: accepting %s: %w", req.Kind, err)
+	}
+	s.opts.Metrics.transition(row.Kind, StatePending)
+	a := toAction(row)
+	return &a, true, nil
+}
+
+// byClientKey returns the action a client key already made, refusing the
+// key for a different action.
+func (s *Service) byClientKey(ctx context.Context, req Request, input []byte) (*Action, error) {
+	row, err := store.Queries.ActionByClientKey(ctx, s.opts.Pool, dbsqlc.ActionByClientKeyParams{
+		TenantID: req.Scope.TenantID, UserID: req.UserID, ClientKey: pgtype.Text{String: req.IdempotencyKey, Valid: true},
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("writeback: action by client key: %w", err)
+	}
+	sameTarget := row.Target == req.Target || strings.HasPrefix(row.Target, "pending:") && req.Target == ""
+	if row.Kind != string(req.Kind) || !sameTarget || !sameJSON(row.Input, input) {
+		return nil, ErrKeyReused
+	}
+	a := toAction(row)
+	return &a, nil
+}
+
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}
+
+func sameJSON(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	return bytes.Equal(xa, ya)
+}
+
+// project merges the customer's change into a cached record's data so
+// the record shows it while the action is pending.
+func project(data []byte, input map[string]any) ([]byte, error) {
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("writeback: cached record: %w", err)
+	}
+	fields, _ := m["fields"].(map[string]any)
+	if fields == nil {
+		fields = map[string]any{}
+	}
+	for k, v := range input {
+		fields[k] = v
+	}
+	m["fields"] = fields
+	if st, ok := input["status"].(string); ok {
+		m["status"] = st
+		delete(m, "status_label")
+		delete(m, "next_step")
+	}
+	return json.Marshal(m)
+}
+
+// Get returns one action of the tenant.
+func (s *Service) Get(ctx context.Context, tenantID, id int64) (*Action, error) {
+	row, err := store.Queries.ActionGet(ctx, s.opts.Pool, id)
+	if err != nil || row.TenantID != tenantID {
+		return nil, fmt.Errorf("%w: action %d", ErrNotFound, id)
+	}
+	a := toAction(row)
+	return &a, nil
+}
+
+// List returns the tenant's actions in the given states, oldest first,
+// after the id afterID, at most limit.
+func (s *Service) List(ctx context.Context, tenantID int64, states []string, afterID int64, limit int) ([]Action, error) {
+	rows, err := store.Queries.ActionList(ctx, s.opts.Pool, dbsqlc.ActionListParams{
+		TenantID: tenantID, States: states, AfterID: afterID, MaxRows: int32(limit),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("writeback: listing actions: %w", err)
+	}
+	out := make([]Action, len(rows))
+	for i, r := range rows {
+		out[i] = toAction(r)
+	}
+	return out, nil
+}

@@ -1,0 +1,384 @@
+package writeback
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/internal/jobs"
+	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/store"
+	"github.com/porticohq/portico/internal/store/dbsqlc"
+	"github.com/porticohq/portico/internal/syncer"
+)
+
+// ApplyArgs applies one action.
+type ApplyArgs struct {
+	ActionID int64 `json:"action_id"`
+}
+
+// Kind implements river.JobArgs.
+func (ApplyArgs) Kind() string { return "writeback_apply" }
+
+// InsertOpts: the writeback queue. Waits are snoozes, which River does not
+// count as attempts; attempts are spent only by unexpected errors.
+func (ApplyArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: jobs.QueueWriteback, MaxAttempts: 25}
+}
+
+// Register adds the write-back worker.
+func Register(reg *jobs.Registry, s *Service) {
+	river.AddWorker(reg.Workers, &Worker{Service: s})
+}
+
+// Worker works ApplyArgs.
+type Worker struct {
+	river.WorkerDefaults[ApplyArgs]
+	Service *Service
+}
+
+// Timeout bounds one write with its read-back.
+func (w *Worker) Timeout(*river.Job[ApplyArgs]) time.Duration { return w.Service.opts.JobTimeout }
+
+// Work implements river.Worker.
+func (w *Worker) Work(ctx context.Context, job *river.Job[ApplyArgs]) error {
+	return w.Service.apply(ctx, job)
+}
+
+// genericFailure is what a customer reads when the source failed in a way
+// its words cannot be shown for.
+const genericFailure = "We could not apply this change. Our staff have been told and will look into it."
+
+func (s *Service) apply(ctx context.Context, job *river.Job[ApplyArgs]) error {
+	q := store.Queries
+	a, err := q.ActionGet(ctx, s.opts.Pool, job.Args.ActionID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return river.JobCancel(fmt.Errorf("writeback: action %d does not exist", job.Args.ActionID))
+	}
+	if err != nil {
+		return fmt.Errorf("writeback: loading action %d: %w", job.Args.ActionID, err)
+	}
+	if a.State != StatePending && a.State != StateSending {
+		return nil // settled already (a duplicate job, or discarded by staff)
+	}
+	log := s.opts.Logger.With(slog.Int64("action", a.ID), slog.String("kind", a.Kind))
+	conn, connOK := s.opts.Connectors[a.Connection]
+	obj, objOK := s.opts.Mappings.For(a.Connection, a.Object)
+	if !connOK || !objOK {
+		return s.settle(ctx, job, a, StateFailed, genericFailure,
+			fmt.Sprintf("connection %s or its mapping of %s is no longer configured", a.Connection, a.Object), nil)
+	}
+	earlier, err := q.ActionEarlierOpen(ctx, s.opts.Pool, dbsqlc.ActionEarlierOpenParams{
+		TenantID: a.TenantID, Connection: a.Connection, Object: a.Object, Target: a.Target, ID: a.ID,
+	})
+	if err != nil {
+		return fmt.Errorf("writeback: %w", err)
+	}
+	if earlier {
+		return river.JobSnooze(s.opts.OrderWait)
+	}
+	if s.opts.Health != nil && s.opts.Health.BreakerOpen(a.Connection) {
+		s.note(ctx, a.ID, "waiting: the circuit breaker of "+a.Connection+" is open")
+		return river.JobSnooze(s.backoff(job))
+	}
+
+	var input, refs map[string]any
+	if err := json.Unmarshal(a.Input, &input); err != nil {
+		return s.settle(ctx, job, a, StateFailed, genericFailure, "stored input: "+err.Error(), nil)
+	}
+	actor := mapping.Actor{AccountID: a.AccountID, ContactID: a.ContactID, Refs: map[string]string{}}
+	if json.Unmarshal(a.ActorRefs, &refs) == nil {
+		for k, v := range refs {
+			actor.Refs[k] = fmt.Sprint(v)
+		}
+	}
+	fields, err := obj.ToSource(mapping.Op(a.Op), input, actor)
+	if err != nil {
+		// The mapping changed since the action was accepted.
+		var ve *mapping.ValidationError
+		msg := genericFailure
+		if errors.As(err, &ve) && len(ve.Fields) > 0 {
+			msg = ve.Fields[0].Message
+		}
+		return s.settle(ctx, job, a, StateFailed, msg, err.Error(), nil)
+	}
+	wr := connectors.Write{
+		Op: connectors.Op(a.Op), Object: a.SourceObject, Fields: fields,
+		IdempotencyKey: SourceKey(a.TenantID, a.ID), ExpectedVersion: a.ExpectedVersion,
+	}
+	if a.Op == string(mapping.OpUpdate) {
+		wr.ID = a.Target
+	}
+	if _, err := q.ActionMarkSending(ctx, s.opts.Pool, a.ID); err != nil {
+		return fmt.Errorf("writeback: marking action %d sending: %w", a.ID, err)
+	}
+	res, err := conn.Write(ctx, wr)
+	if err == nil {
+		s.opts.Metrics.auth(a.Connection, false)
+		return s.applied(ctx, job, a, obj, conn, res.ID, res.Record)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err() // shutting down: the job runs again, the key keeps it single
+	}
+	var (
+		rl *connectors.RateLimitedError
+		ce *connectors.ConflictError
+		ie *connectors.InvalidError
+	)
+	switch {
+	case errors.As(err, &rl):
+		s.note(ctx, a.ID, "waiting: "+err.Error())
+		return river.JobSnooze(max(rl.RetryAfter, time.Second))
+	case errors.Is(err, connectors.ErrRateLimited), errors.Is(err, connectors.ErrUnavailable):
+		s.note(ctx, a.ID, "waiting: "+err.Error())
+		return river.JobSnooze(s.backoff(job))
+	case errors.Is(err, connectors.ErrAuthExpired):
+		// The connector already tried to re-authenticate and could not.
+		s.opts.Metrics.auth(a.Connection, true)
+		s.note(ctx, a.ID, "waiting: authentication to "+a.Connection+" failed and needs an operator: "+err.Error())
+		log.WarnContext(ctx, "write-back waits for re-authentication", slog.String("connection", a.Connection), slog.String("error", err.Error()))
+		return river.JobSnooze(s.opts.AuthWait)
+	case errors.As(err, &ce):
+		return s.conflict(ctx, job, a, obj, conn, input, ce)
+	case errors.As(err, &ie):
+		msg := ie.Msg
+		if msg == "" {
+			msg = genericFailure
+		}
+		return s.settle(ctx, job, a, StateFailed, msg, err.Error(), nil)
+	case errors.Is(err, connectors.ErrNotFound):
+		return s.settle(ctx, job, a, StateFailed, "The record no longer exists.", err.Error(), nil)
+	case errors.Is(err, connectors.ErrPermanent), job.Attempt >= job.MaxAttempts:
+		return s.settle(ctx, job, a, StateFailed, genericFailure, err.Error(), nil)
+	}
+	s.note(ctx, a.ID, "retrying: "+err.Error())
+	return fmt.Errorf("writeback: action %d: %w", a.ID, err)
+}
+
+// backoff grows with the job's snoozes: 1s, 2s, 4s, ... up to MaxWait.
+func (s *Service) backoff(job *river.Job[ApplyArgs]) time.Duration {
+	var meta struct {
+		Snoozes int `json:"snoozes"`
+	}
+	_ = json.Unmarshal(job.Metadata, &meta)
+	d := time.Second << min(meta.Snoozes, 10)
+	return min(d, s.opts.MaxWait)
+}
+
+// note records why an action waits, outside any transaction: it is for
+// the admin view and must not fail the job.
+func (s *Service) note(ctx context.Context, id int64, detail string) {
+	if err := store.Queries.ActionNote(ctx, s.opts.Pool, dbsqlc.ActionNoteParams{
+		ErrorDetail: pgtype.Text{String: detail, Valid: true}, ID: id,
+	}); err != nil {
+		s.opts.Logger.WarnContext(ctx, "writeback: noting a wait", slog.Int64("action", id), slog.String("error", err.Error()))
+	}
+}
+
+// applied stores the source's authoritative record in place of the
+// pending projection and marks the action applied, in the transaction
+// that completes the job.
+func (s *Service) applied(ctx context.Context, job *river.Job[ApplyArgs], a dbsqlc.Action, obj *mapping.Object, conn connectors.Connector, id string, rec *connectors.Record) error {
+	if rec == nil {
+		// The write is done but its read-back was lost: fetch it. If that
+		// fails too, the job runs again and the key makes the write a replay.
+		got, err := conn.Get(ctx, a.SourceObject, id)
+		if err != nil {
+			s.note(ctx, a.ID, "applied at the source; reading it back failed: "+err.Error())
+			if errors.Is(err, connectors.ErrUnavailable) || errors.Is(err, connectors.ErrRateLimited) {
+				return river.JobSnooze(s.backoff(job))
+			}
+			return fmt.Errorf("writeback: reading back %s %s: %w", a.SourceObject, id, err)
+		}
+		rec = got
+	}
+	row, err := syncer.MapRecord(obj, *rec)
+	if err != nil {
+		return fmt.Errorf("writeback: %w", err)
+	}
+	if row.OwnerAccount == "" && row.OwnerRefKey == "" {
+		// The mapping takes the owner from a parent (a case comment): the
+		// acting account owns it until the sync says otherwise.
+		row.OwnerAccount = a.AccountID
+	}
+	q := store.Queries
+	err = pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
+		cur, err := q.ActionGetForUpdate(ctx, tx, a.ID)
+		if err != nil {
+			return err
+		}
+		if cur.State != StatePending && cur.State != StateSending {
+			return nil // discarded meanwhile; the source has it, the next sync brings it
+		}
+		if a.Op == string(mapping.OpCreate) {
+			if err := q.RecordDeleteProvisional(ctx, tx, dbsqlc.RecordDeleteProvisionalParams{
+				TenantID: a.TenantID, Connection: a.Connection, Object: a.Object, SourceID: a.Target,
+			}); err != nil {
+				return err
+			}
+		}
+		if err := s.storeRecord(ctx, tx, a, obj, row); err != nil {
+			return err
+		}
+		if err := q.RecordClearPending(ctx, tx, dbsqlc.RecordClearPendingParams{
+			TenantID: a.TenantID, PendingActionID: pgtype.Int8{Int64: a.ID, Valid: true},
+		}); err != nil {
+			return err
+		}
+		if err := q.ActionApplied(ctx, tx, dbsqlc.ActionAppliedParams{
+			ResultID: pgtype.Text{String: row.SourceID, Valid: true}, ResultVersion: pgtype.Text{String: row.Version, Valid: true}, ID: a.ID,
+		}); err != nil {
+			return err
+		}
+		if a.Op == string(mapping.OpUpdate) {
+			if err := q.ActionRebase(ctx, tx, dbsqlc.ActionRebaseParams{
+				NewVersion: row.Version, TenantID: a.TenantID, Connection: a.Connection, Object: a.Object,
+				Target: a.Target, ID: a.ID, OldVersion: a.ExpectedVersion,
+			}); err != nil {
+				return err
+			}
+		}
+		_, err = river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("writeback: storing applied action %d: %w", a.ID, err)
+	}
+	s.opts.Metrics.applied(a.Kind, a.CreatedAt.Time)
+	return nil
+}
+
+// storeRecord writes the source's record into the cache even when its
+// version equals the cached one (the cached data shows a pending change).
+func (s *Service) storeRecord(ctx context.Context, tx pgx.Tx, a dbsqlc.Action, obj *mapping.Object, row store.Row) error {
+	if err := store.Queries.RecordForceVersion(ctx, tx, dbsqlc.RecordForceVersionParams{
+		TenantID: a.TenantID, Connection: a.Connection, Object: a.Object, SourceID: row.SourceID,
+	}); err != nil {
+		return err
+	}
+	_, err := store.UpsertRows(ctx, tx, store.Page{
+		TenantID: a.TenantID, Connection: a.Connection, Object: obj.Name(), SourceObject: obj.SourceObject(), MappingHash: obj.Hash(),
+	}, []store.Row{row})
+	return err
+}
+
+// conflict holds a stale write for resolution. A write whose earlier
+// attempt did land (its answer was lost) also comes back stale, against
+// the version it produced itself: when the source already holds exactly
+// the customer's change, the action is applied.
+func (s *Service) conflict(ctx context.Context, job *river.Job[ApplyArgs], a dbsqlc.Action, obj *mapping.Object, conn connectors.Connector, input map[string]any, ce *connectors.ConflictError) error {
+	cur, err := conn.Get(ctx, a.SourceObject, a.Target)
+	if err != nil {
+		s.note(ctx, a.ID, "conflict; reading the current record failed: "+err.Error())
+		if errors.Is(err, connectors.ErrUnavailable) || errors.Is(err, connectors.ErrRateLimited) {
+			return river.JobSnooze(s.backoff(job))
+		}
+		return fmt.Errorf("writeback: reading the conflicting %s %s: %w", a.SourceObject, a.Target, err)
+	}
+	m, err := obj.ToPortal(cur.Raw)
+	if err != nil {
+		return s.settle(ctx, job, a, StateFailed, genericFailure, "mapping the current record: "+err.Error(), nil)
+	}
+	if a.Attempts > 0 && holds(m.Fields, input) {
+		return s.applied(ctx, job, a, obj, conn, cur.ID, cur)
+	}
+	row, err := syncer.MapRecord(obj, *cur)
+	if err != nil {
+		return fmt.Errorf("writeback: %w", err)
+	}
+	c, err := json.Marshal(Conflict{Yours: input, Current: m.Fields, CurrentVersion: cur.Version})
+	if err != nil {
+		return err
+	}
+	msg := "Someone changed this record after you opened it. Review the current values and submit your change again."
+	return s.settle(ctx, job, a, StateConflict, msg, ce.Error(), func(tx pgx.Tx) error {
+		// The cache takes the source's current record; the record keeps
+		// naming the action, which shows it in conflict.
+		if err := s.storeRecord(ctx, tx, a, obj, row); err != nil {
+			return err
+		}
+		return store.Queries.RecordMarkPending(ctx, tx, dbsqlc.RecordMarkPendingParams{
+			PendingActionID: pgtype.Int8{Int64: a.ID, Valid: true}, TenantID: a.TenantID, Connection: a.Connection,
+			Object: a.Object, SourceID: a.Target,
+		})
+	}, c)
+}
+
+// holds reports whether every input field already has the input's value.
+func holds(fields, input map[string]any) bool {
+	for k, v := range input {
+		want, _ := json.Marshal(v)
+		got, _ := json.Marshal(fields[k])
+		if string(want) != string(got) {
+			return false
+		}
+	}
+	return true
+}
+
+// settle ends an action as conflict or failed, undoing its pending
+// projection unless extra handles the record, in the transaction that
+// completes the job.
+func (s *Service) settle(ctx context.Context, job *river.Job[ApplyArgs], a dbsqlc.Action, state, msg, detail string, extra func(pgx.Tx) error, conflict ...[]byte) error {
+	err := pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
+		cur, err := store.Queries.ActionGetForUpdate(ctx, tx, a.ID)
+		if err != nil {
+			return err
+		}
+		if cur.State != StatePending && cur.State != StateSending {
+			return nil
+		}
+		if extra != nil {
+			err = extra(tx)
+		} else {
+			err = undoProjection(ctx, tx, a)
+		}
+		if err != nil {
+			return err
+		}
+		p := dbsqlc.ActionSettleParams{
+			State: state, Message: pgtype.Text{String: msg, Valid: msg != ""},
+			ErrorDetail: pgtype.Text{String: detail, Valid: detail != ""}, ID: a.ID,
+		}
+		if len(conflict) > 0 {
+			p.Conflict = conflict[0]
+		}
+		if err := store.Queries.ActionSettle(ctx, tx, p); err != nil {
+			return err
+		}
+		_, err = river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("writeback: settling action %d as %s: %w", a.ID, state, err)
+	}
+	s.opts.Metrics.transition(a.Kind, state)
+	s.opts.Logger.InfoContext(ctx, "action settled", slog.Int64("action", a.ID), slog.String("state", state), slog.String("detail", detail))
+	return nil
+}
+
+// undoProjection removes a failed create's provisional record, or puts
+// back the data an update's record had before.
+func undoProjection(ctx context.Context, tx pgx.Tx, a dbsqlc.Action) error {
+	q := store.Queries
+	if a.Op == string(mapping.OpCreate) {
+		return q.RecordDeleteProvisional(ctx, tx, dbsqlc.RecordDeleteProvisionalParams{
+			TenantID: a.TenantID, Connection: a.Connection, Object: a.Object, SourceID: a.Target,
+		})
+	}
+	if len(a.PriorData) == 0 {
+		return q.RecordClearPending(ctx, tx, dbsqlc.RecordClearPendingParams{TenantID: a.TenantID, PendingActionID: pgtype.Int8{Int64: a.ID, Valid: true}})
+	}
+	return q.RecordRestorePrior(ctx, tx, dbsqlc.RecordRestorePriorParams{
+		Data: a.PriorData, TenantID: a.TenantID, PendingActionID: pgtype.Int8{Int64: a.ID, Valid: true},
+	})
+}

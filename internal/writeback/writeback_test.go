@@ -1,0 +1,314 @@
+package writeback_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/internal/access"
+	"github.com/porticohq/portico/internal/fakesource"
+	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/records"
+	"github.com/porticohq/portico/internal/writeback"
+)
+
+func sfWrites(sim *fakesource.Sim, key string) int {
+	for _, w := range sim.Stats().Writes {
+		if w.System == fakesource.Salesforce && strings.HasSuffix(w.Key, "/"+key) {
+			return w.Count
+		}
+	}
+	return 0
+}
+
+// TestCreateShowsPendingThenApplied: the new case shows at once under a
+// provisional id, marked pending; once applied, the source's record with
+// its real id replaces it, created through the action's key.
+func TestCreateShowsPendingThenApplied(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, stackOptions{})
+	c := e.customer(t, 0)
+	cases0 := e.sim.Stats().Records[fakesource.Salesforce]["Case"]
+
+	e.health.open.Store(true) // hold it pending while we look
+	a, created, err := e.svc.Submit(ctx, c.request(writeback.KindCreateCase, "", map[string]any{"subject": "Printer on fire"}, "k1"))
+	require.NoError(t, err)
+	require.True(t, created)
+	require.Equal(t, writeback.StatePending, a.State)
+	require.Equal(t, writeback.ProvisionalID(a.ID), a.Target)
+
+	rd := records.New(records.Options{Pool: e.pool, Mappings: e.set})
+	scope := access.Scope{TenantID: 1, Accounts: []string{c.account}, Roles: []string{mapping.RoleMember}}
+	rec, err := rd.Get(ctx, scope, "case", a.Target, records.GetOptions{})
+	require.NoError(t, err, "the pending case is visible in the user's scope")
+	require.Equal(t, "Printer on fire", rec.Fields["subject"])
+	require.NotNil(t, rec.PendingAction)
+	require.Equal(t, a.ID, rec.PendingAction.ID)
+	require.Equal(t, writeback.StatePending, rec.PendingAction.State)
+
+	e.health.open.Store(false)
+	a = e.waitState(t, a.ID, writeback.StateApplied, 15*time.Second)
+	require.NotEmpty(t, a.ResultID)
+	require.Equal(t, cases0+1, e.sim.Stats().Records[fakesource.Salesforce]["Case"])
+	src, err := e.sim.Record(fakesource.Salesforce, "Case", a.ResultID)
+	require.NoError(t, err)
+	require.Equal(t, "Printer on fire", src["Subject"])
+	require.Equal(t, writeback.SourceKey(1, a.ID), src["Portico_Action_Id__c"])
+	require.Equal(t, c.account, src["AccountId"])
+
+	_, err = rd.Get(ctx, scope, "case", a.Target, records.GetOptions{})
+	require.ErrorIs(t, err, records.ErrNotFound, "the provisional record is gone")
+	rec, err = rd.Get(ctx, scope, "case", a.ResultID, records.GetOptions{})
+	require.NoError(t, err)
+	require.Nil(t, rec.PendingAction)
+	require.Equal(t, a.ResultVersion, rec.Version)
+	require.Equal(t, 1, a.Attempts)
+}
+
+// TestDuplicateSubmissionCreatesNothing: the same client key returns the
+// first action; the same key for another action is refused.
+func TestDuplicateSubmissionCreatesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, stackOptions{})
+	c := e.customer(t, 1)
+	req := c.request(writeback.KindCreateCase, "", map[string]any{"subject": "Twice"}, "same-key")
+	first, created, err := e.svc.Submit(ctx, req)
+	require.NoError(t, err)
+	require.True(t, created)
+	again, created, err := e.svc.Submit(ctx, req)
+	require.NoError(t, err)
+	require.False(t, created)
+	require.Equal(t, first.ID, again.ID)
+
+	other := c.request(writeback.KindCreateCase, "", map[string]any{"subject": "Something else"}, "same-key")
+	_, _, err = e.svc.Submit(ctx, other)
+	require.ErrorIs(t, err, writeback.ErrKeyReused)
+
+	// Another user's identical key is theirs.
+	c2 := e.customer(t, 2)
+	theirs, created, err := e.svc.Submit(ctx, c2.request(writeback.KindCreateCase, "", map[string]any{"subject": "Twice"}, "same-key"))
+	require.NoError(t, err)
+	require.True(t, created)
+	require.NotEqual(t, first.ID, theirs.ID)
+
+	e.waitState(t, first.ID, writeback.StateApplied, 15*time.Second)
+	e.waitState(t, theirs.ID, writeback.StateApplied, 15*time.Second)
+	var actions, jobs int
+	require.NoError(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM action`).Scan(&actions))
+	require.NoError(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'writeback_apply'`).Scan(&jobs))
+	require.Equal(t, 2, actions)
+	require.Equal(t, 2, jobs)
+	require.Equal(t, 1, sfWrites(e.sim, writeback.SourceKey(1, first.ID)))
+}
+
+// TestValidationRejectsBeforeAccepting: input the mapping refuses names
+// its fields and stores nothing.
+func TestValidationRejectsBeforeAccepting(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, stackOptions{})
+	c := e.customer(t, 0)
+	_, _, err := e.svc.Submit(ctx, c.request(writeback.KindCreateCase, "", map[string]any{"subject": strings.Repeat("x", 300), "origin": "Phone"}, ""))
+	var ve *mapping.ValidationError
+	require.ErrorAs(t, err, &ve)
+	paths := []string{}
+	for _, f := range ve.Fields {
+		paths = append(paths, f.Path)
+	}
+	require.ElementsMatch(t, []string{"subject", "origin"}, paths)
+
+	_, _, err = e.svc.Submit(ctx, c.request(writeback.KindUpdateContact, "003000000000000AAA", map[string]any{"title": "CEO"}, ""))
+	require.ErrorIs(t, err, writeback.ErrForbidden, "someone else's contact")
+	_, _, err = e.svc.Submit(ctx, c.request("launch_rocket", "", nil, ""))
+	require.ErrorIs(t, err, writeback.ErrInvalid)
+	var n int
+	require.NoError(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM action`).Scan(&n))
+	require.Zero(t, n)
+}
+
+// TestSourceRejectionFailsWithItsMessage: the source refuses the write;
+// the action fails with the source's reason and the provisional record
+// goes away.
+func TestSourceRejectionFailsWithItsMessage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, stackOptions{})
+	c := e.customer(t, 0)
+	a, _, err := e.svc.Submit(ctx, c.request(writeback.KindAddCaseComment, "",
+		map[string]any{"case_id": "500000000000000AAA", "body": "Any news?"}, ""))
+	require.NoError(t, err)
+	a = e.waitState(t, a.ID, writeback.StateFailed, 15*time.Second)
+	require.Contains(t, a.Message, "invalid cross reference id: 500000000000000AAA")
+	require.Contains(t, a.ErrorDetail, "invalid")
+	require.Empty(t, a.ForCustomer().ErrorDetail)
+	var n int
+	require.NoError(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM record WHERE source_id = $1`, a.Target).Scan(&n))
+	require.Zero(t, n)
+}
+
+// TestConflictOnStaleVersion: someone edits the contact between the
+// customer's view and the write; the action holds both sides and the
+// source keeps the other edit.
+func TestConflictOnStaleVersion(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, stackOptions{})
+	c := e.customer(t, 3)
+	e.cache(t, "Contact", c.contact)
+	require.NoError(t, e.sim.SetFaults(fakesource.Salesforce, fakesource.Faults{StaleNextWrite: true}))
+
+	a, _, err := e.svc.Submit(ctx, c.request(writeback.KindUpdateContact, c.contact, map[string]any{"title": "Chief Tester"}, ""))
+	require.NoError(t, err)
+	data, pending := e.cachedData(t, "contact", c.contact)
+	require.Equal(t, "Chief Tester", data["fields"].(map[string]any)["title"], "the change shows while pending")
+	require.NotNil(t, pending)
+
+	a = e.waitState(t, a.ID, writeback.StateConflict, 15*time.Second)
+	var cf writeback.Conflict
+	require.NoError(t, json.Unmarshal(a.Conflict, &cf))
+	require.Equal(t, "Chief Tester", cf.Yours["title"])
+	require.NotEqual(t, "Chief Tester", cf.Current["title"])
+	require.NotEmpty(t, cf.CurrentVersion)
+	src, err := e.sim.Record(fakesource.Salesforce, "Contact", c.contact)
+	require.NoError(t, err)
+	require.NotEqual(t, "Chief Tester", src["Title"], "never last-writer-wins")
+	data, pending = e.cachedData(t, "contact", c.contact)
+	require.Equal(t, cf.Current["title"], data["fields"].(map[string]any)["title"], "the cache shows the source's values")
+	require.NotNil(t, pending, "the record still names the action, in conflict")
+
+	// Staff decide the change stands: it applies over the current version.
+	srv := httptest.NewServer(e.svc.AdminRoutes(1))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/?state=conflict")
+	require.NoError(t, err)
+	var list struct{ Data []writeback.Action }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&list))
+	resp.Body.Close()
+	require.Len(t, list.Data, 1)
+	resp, err = http.Post(fmt.Sprintf("%s/%d/retry", srv.URL, a.ID), "", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	e.waitState(t, a.ID, writeback.StateApplied, 15*time.Second)
+	src, err = e.sim.Record(fakesource.Salesforce, "Contact", c.contact)
+	require.NoError(t, err)
+	require.Equal(t, "Chief Tester", src["Title"])
+	var audited int
+	require.NoError(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM audit_event WHERE action = 'admin.action.retry' AND object_id = $1`,
+		fmt.Sprint(a.ID)).Scan(&audited))
+	require.Equal(t, 1, audited)
+
+	resp, err = http.Post(fmt.Sprintf("%s/%d/discard", srv.URL, a.ID), "", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusConflict, resp.StatusCode, "an applied action cannot be discarded")
+	resp, err = http.Get(srv.URL + "/?state=bogus")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+}
+
+// TestDiscardRestoresTheRecord: staff discard a failed update; the record
+// shows its data from before, and the step is audited.
+func TestDiscardRestoresTheRecord(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, stackOptions{})
+	c := e.customer(t, 4)
+	e.cache(t, "Contact", c.contact)
+	before, _ := e.cachedData(t, "contact", c.contact)
+	require.NoError(t, e.sim.DeleteRecord(fakesource.Salesforce, "Contact", c.contact))
+	a, _, err := e.svc.Submit(ctx, c.request(writeback.KindUpdateContact, c.contact, map[string]any{"phone": "+1 555 0100"}, ""))
+	require.NoError(t, err)
+	a = e.waitState(t, a.ID, writeback.StateFailed, 15*time.Second)
+	require.NotEmpty(t, a.Message)
+	after, pending := e.cachedData(t, "contact", c.contact)
+	require.Equal(t, before, after, "a failed update's projection is undone")
+	require.Nil(t, pending)
+
+	srv := httptest.NewServer(e.svc.AdminRoutes(1))
+	defer srv.Close()
+	resp, err := http.Post(fmt.Sprintf("%s/%d/discard", srv.URL, a.ID), "", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	a, err = e.svc.Get(ctx, 1, a.ID)
+	require.NoError(t, err)
+	require.Equal(t, writeback.StateRejected, a.State)
+	var audited int
+	require.NoError(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM audit_event WHERE action = 'admin.action.discard'`).Scan(&audited))
+	require.Equal(t, 1, audited)
+}
+
+// TestOpenBreakerSnoozesWithoutAttempts: while the breaker is open the
+// job waits; no write is sent, no attempt is spent, then it applies.
+func TestOpenBreakerSnoozesWithoutAttempts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, stackOptions{})
+	c := e.customer(t, 0)
+	e.health.open.Store(true)
+	a, _, err := e.svc.Submit(ctx, c.request(writeback.KindCreateCase, "", map[string]any{"subject": "Wait for it"}, ""))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		var snoozes int
+		require.NoError(t, e.pool.QueryRow(ctx, `SELECT coalesce((metadata->>'snoozes')::int, 0) FROM river_job WHERE args->>'action_id' = $1`,
+			fmt.Sprint(a.ID)).Scan(&snoozes))
+		return snoozes >= 2
+	}, 15*time.Second, 20*time.Millisecond)
+	var attempt int
+	require.NoError(t, e.pool.QueryRow(ctx, `SELECT attempt FROM river_job WHERE args->>'action_id' = $1`, fmt.Sprint(a.ID)).Scan(&attempt))
+	require.Zero(t, attempt, "River spent no attempt on the waits")
+	got, err := e.svc.Get(ctx, 1, a.ID)
+	require.NoError(t, err)
+	require.Equal(t, writeback.StatePending, got.State)
+	require.Zero(t, got.Attempts, "no write was sent")
+	require.Contains(t, got.ErrorDetail, "circuit breaker")
+	require.Zero(t, sfWrites(e.sim, writeback.SourceKey(1, a.ID)))
+
+	e.health.open.Store(false)
+	got = e.waitState(t, a.ID, writeback.StateApplied, 15*time.Second)
+	require.Equal(t, 1, got.Attempts)
+}
+
+// TestActionsOnOneRecordApplyInOrder: the first of three updates to one
+// contact is held back by an outage; the later ones wait for it, so the
+// source ends with the last change.
+func TestActionsOnOneRecordApplyInOrder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, stackOptions{})
+	c := e.customer(t, 5)
+	e.cache(t, "Contact", c.contact)
+	require.NoError(t, e.sim.SetFaults(fakesource.Salesforce, fakesource.Faults{OutageSeconds: 1.5}))
+	var ids []int64
+	for i := range 3 {
+		a, _, err := e.svc.Submit(ctx, c.request(writeback.KindUpdateContact, c.contact, map[string]any{"title": fmt.Sprint("step ", i)}, ""))
+		require.NoError(t, err)
+		ids = append(ids, a.ID)
+	}
+	var applied []time.Time
+	for _, id := range ids {
+		a := e.waitState(t, id, writeback.StateApplied, 20*time.Second)
+		applied = append(applied, *a.AppliedAt)
+	}
+	require.True(t, !applied[1].Before(applied[0]) && !applied[2].Before(applied[1]), "applied in acceptance order: %v", applied)
+	src, err := e.sim.Record(fakesource.Salesforce, "Contact", c.contact)
+	require.NoError(t, err)
+	require.Equal(t, "step 2", src["Title"])
+	data, pending := e.cachedData(t, "contact", c.contact)
+	require.Equal(t, "step 2", data["fields"].(map[string]any)["title"])
+	require.Nil(t, pending)
+	first, err := e.svc.Get(ctx, 1, ids[0])
+	require.NoError(t, err)
+	require.Positive(t, first.Attempts, "the first was really held back by the outage")
+}

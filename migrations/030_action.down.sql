@@ -1,0 +1,2 @@
+ALTER TABLE record DROP COLUMN IF EXISTS pending_action_id;
+DROP TABLE IF EXISTS action;
