@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"riverqueue.com/riverui"
 
 	"github.com/porticohq/portico/connectors"
@@ -36,6 +37,7 @@ import (
 	"github.com/porticohq/portico/internal/sources"
 	"github.com/porticohq/portico/internal/store"
 	"github.com/porticohq/portico/internal/syncer"
+	"github.com/porticohq/portico/internal/writeback"
 )
 
 // Mode selects what a process runs.
@@ -69,6 +71,7 @@ type App struct {
 	syncer  *syncer.Syncer
 	records *records.Reader
 	audit   *audit.Log
+	actions *writeback.Service
 }
 
 // Open connects to the database and checks that its migrations are
@@ -175,6 +178,14 @@ func (a *App) wire(ctx context.Context, deps Deps) error {
 	})
 	sc := a.cfg.Sync
 	syncer.Register(a.jobs, a.syncer, a.sources, sc.Interval, sc.Intervals, sc.ReconcileInterval, sc.TombstoneRetention, sc.SlowInterval)
+	a.actions = writeback.New(writeback.Options{
+		Pool: a.pool, Mappings: deps.Mappings, Connectors: a.sources.Connectors(), Health: a.sources,
+		Metrics: writeback.NewMetrics(a.registry), Logger: a.logger.With(slog.String("component", "writeback")),
+		Insert: func(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+			return a.river.InsertTx(ctx, tx, args, opts)
+		},
+	})
+	writeback.Register(a.jobs, a.actions)
 	a.records = records.New(records.Options{
 		Pool: a.pool, Mappings: deps.Mappings,
 		Enqueue: func(ctx context.Context, args syncer.RefreshArgs) error {
@@ -195,6 +206,9 @@ func (a *App) Sources() *sources.Sources { return a.sources }
 
 // Records is the read API.
 func (a *App) Records() *records.Reader { return a.records }
+
+// Actions accepts and reports customer actions (the write-back).
+func (a *App) Actions() *writeback.Service { return a.actions }
 
 // TenantID is the tenant this process serves.
 func (a *App) TenantID() int64 { return a.tenant }
@@ -262,6 +276,7 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 		MountAdmin: func(r chi.Router) {
 			r.Mount("/sync", a.syncer.AdminRoutes(a.sources))
 			r.Mount("/audit", audit.AdminRoutes(a.audit))
+			r.Mount("/actions", a.actions.AdminRoutes(a.tenant))
 		},
 	}), nil
 }
