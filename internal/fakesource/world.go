@@ -1,8 +1,8 @@
 package fakesource
 
 import (
-	"fmt"
 	"math"
+	"strconv"
 	"time"
 )
 
@@ -84,15 +84,14 @@ func newWorld(seed int64, records int) *world {
 	}
 	w.accounts = make([]acctInfo, w.count(Salesforce, "Account"))
 	w.byName = make(map[string]int, len(w.accounts))
+	repeats := map[string]int{}
 	for a := range w.accounts {
 		info := w.makeAccount(a)
-		// QuickBooks display names are unique; number the repeats like a bookkeeper would
-		base := info.name
-		for n := 2; ; n++ {
-			if _, taken := w.byName[info.name]; !taken {
-				break
-			}
-			info.name = fmt.Sprintf("%s %d", base, n)
+		// QuickBooks display names are unique; number the repeats like a bookkeeper
+		// would ("Atlas Marine Inc. 2"); base names never end in a digit, so no clashes.
+		repeats[info.name]++
+		if n := repeats[info.name]; n > 1 {
+			info.name += " " + strconv.Itoa(n)
 		}
 		w.byName[info.name] = a
 		w.accounts[a] = info
