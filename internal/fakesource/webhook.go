@@ -37,6 +37,7 @@ type webhooks struct {
 	st      WebhookStats
 	queue   chan delivery
 	started bool
+	closed  bool
 	ctx     context.Context
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -51,11 +52,11 @@ func newWebhooks(s *Sim) *webhooks {
 func (s *Sim) Close() {
 	h := s.hooks
 	h.mu.Lock()
-	started := h.started
-	h.started = true // no worker may start after Close
+	running := h.started && !h.closed
+	h.started, h.closed = true, true // no worker may start after Close
 	h.mu.Unlock()
 	h.cancel()
-	if started {
+	if running {
 		<-h.done
 	}
 }

@@ -24,6 +24,7 @@ func TestStartServesTheSimulator(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, 1, sim.Stats().CallCount(fakesource.Inventory, "/v2/locations", http.StatusOK))
+	sim.Close() // Start's cleanup closes it again: Close is idempotent
 }
 
 func TestSameSeedSameData(t *testing.T) {
