@@ -1,6 +1,10 @@
 package api_test
 
 import (
+	"net/http/httptest"
+	"strings"
+
+	"github.com/porticohq/portico/internal/api"
 	"net/http"
 	"testing"
 
@@ -41,4 +45,133 @@ func TestCasesReadWithCommentsAndTimeline(t *testing.T) {
 	missing := c.get("/api/v1/cases/500X0000000000")
 	require.Equal(t, http.StatusNotFound, foreign.code)
 	require.Equal(t, foreign.body, missing.body)
+}
+
+func TestOrdersInvoicesArticlesAndMe(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	admin := e.user("admin@alpha.example", Alpha, []string{"account_admin"}, false, false)
+
+	order := admin.get("/api/v1/orders/ORDA1").json(t)
+	fields := order["fields"].(map[string]any)
+	require.Len(t, fields["lines"], 1)
+	ship := fields["shipments"].([]any)[0].(map[string]any)
+	require.Equal(t, "1Z999", ship["tracking_number"])
+	require.Equal(t, "In progress", order["status_label"])
+
+	inv := admin.get("/api/v1/invoices/9A1").json(t)
+	require.Equal(t, "partially_paid", inv["status"])
+	pays := inv["payments"].([]any)
+	require.Len(t, pays, 1)
+	require.Equal(t, "8A1", pays[0].(map[string]any)["id"])
+
+	// Ranked search: the title match first; drafts are never found.
+	found := admin.get("/api/v1/articles?q=router").json(t)["data"].([]any)
+	require.Len(t, found, 2)
+	require.Equal(t, "ka0000000000001", found[0].(map[string]any)["id"])
+	require.Empty(t, admin.get("/api/v1/articles?q=secrets").json(t)["data"])
+
+	me := admin.get("/api/v1/me").json(t)
+	require.Equal(t, "admin@alpha.example", me["user"].(map[string]any)["email"])
+	require.Equal(t, "Alpha Ltd", me["account"].(map[string]any)["fields"].(map[string]any)["name"])
+	require.Equal(t, true, me["notifications"].(map[string]any)["case_updates"])
+
+	// A role that does not reach an object sees an empty list and 404s.
+	billing := e.user("bill@alpha.example", Alpha, []string{"billing"}, false, false)
+	require.Empty(t, billing.get("/api/v1/cases").json(t)["data"])
+	require.Equal(t, http.StatusNotFound, billing.get("/api/v1/cases/500A0000000000").code)
+	require.Len(t, billing.get("/api/v1/invoices").json(t)["data"], 2)
+}
+
+func TestListPagingFiltersAndBadParameters(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c := e.user("ada@alpha.example", Alpha, []string{"member"}, false, false)
+	var ids []string
+	path := "/api/v1/cases?limit=2&sort=updated_at"
+	for path != "" {
+		page := c.get(path).json(t)
+		for _, r := range page["data"].([]any) {
+			ids = append(ids, r.(map[string]any)["id"].(string))
+		}
+		path = ""
+		if next, ok := page["next_cursor"].(string); ok {
+			path = "/api/v1/cases?limit=2&sort=updated_at&cursor=" + next
+		}
+	}
+	require.Equal(t, []string{"500A0000000000", "500A0000000001", "500A0000000002"}, ids)
+
+	closed := c.get("/api/v1/cases?status=closed").json(t)["data"].([]any)
+	require.Len(t, closed, 1)
+	require.Equal(t, "closed", closed[0].(map[string]any)["status"])
+
+	for param, value := range map[string]string{"limit": "0", "sort": "subject", "status": "lost", "updated_since": "yesterday", "cursor": "bogus"} {
+		res := c.get("/api/v1/cases?" + param + "=" + value)
+		require.Equal(t, http.StatusUnprocessableEntity, res.code, param)
+		require.Equal(t, param, res.json(t)["error"].(map[string]any)["fields"].([]any)[0].(map[string]any)["path"])
+	}
+}
+
+func TestInputHygieneHeadersAndAuthentication(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c := e.user("ada@alpha.example", Alpha, []string{"member"}, false, false)
+
+	res := c.do("POST", "/api/v1/cases", `{"subject":"x"}`, http.Header{"Content-Type": {"text/plain"}})
+	require.Equal(t, http.StatusUnsupportedMediaType, res.code)
+	res = c.post("/api/v1/cases/500A0000000000/comments", map[string]any{"body": "hi", "admin": true})
+	require.Equal(t, http.StatusUnprocessableEntity, res.code)
+	require.Equal(t, "admin", res.json(t)["error"].(map[string]any)["fields"].([]any)[0].(map[string]any)["path"])
+	res = c.post("/api/v1/cases/500A0000000000/comments", map[string]any{"body": 42})
+	require.Equal(t, http.StatusUnprocessableEntity, res.code)
+	res = c.post("/api/v1/cases", `{"subject": "`+strings.Repeat("x", 70<<10)+`"}`)
+	require.Equal(t, http.StatusRequestEntityTooLarge, res.code)
+	res = c.post("/api/v1/cases", `{"subject": `)
+	require.Equal(t, http.StatusBadRequest, res.code)
+
+	// Cookie-authenticated writes need the CSRF token.
+	noCSRF := *c
+	noCSRF.csrf = ""
+	require.Equal(t, http.StatusForbidden, noCSRF.post("/api/v1/cases", map[string]any{"subject": "x"}).code)
+
+	// Anonymous requests are 401 in the common error shape.
+	anon := &client{e: e, http: http.DefaultClient}
+	res = anon.get("/api/v1/cases")
+	require.Equal(t, http.StatusUnauthorized, res.code)
+	require.Equal(t, "unauthenticated", res.json(t)["error"].(map[string]any)["code"])
+
+	// Security headers on every answer; no CORS unless configured.
+	h := c.get("/api/v1/cases").header
+	require.Contains(t, h.Get("Content-Security-Policy"), "frame-ancestors 'none'")
+	require.Equal(t, "nosniff", h.Get("X-Content-Type-Options"))
+	require.Equal(t, "no-referrer", h.Get("Referrer-Policy"))
+	require.Empty(t, h.Get("Strict-Transport-Security"), "no HSTS without TLS")
+	res = c.do("GET", "/api/v1/cases", nil, http.Header{"Origin": {"https://evil.example"}})
+	require.Empty(t, res.header.Get("Access-Control-Allow-Origin"))
+
+	doc := anon.get("/api/openapi.json")
+	require.Equal(t, http.StatusOK, doc.code)
+	require.Equal(t, "3.1.0", doc.json(t)["openapi"])
+}
+
+func TestCORSAllowListAndHSTS(t *testing.T) {
+	t.Parallel()
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	h := api.Secure(api.HeaderOptions{TLS: true, CORSOrigins: []string{"https://portal.example"}}, ok)
+	do := func(method, origin string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, "/api/v1/cases", nil)
+		r.Header.Set("Origin", origin)
+		if method == http.MethodOptions {
+			r.Header.Set("Access-Control-Request-Method", "POST")
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	w := do("GET", "https://portal.example")
+	require.Equal(t, "https://portal.example", w.Header().Get("Access-Control-Allow-Origin"))
+	require.Contains(t, w.Header().Get("Strict-Transport-Security"), "max-age=")
+	require.Equal(t, http.StatusNoContent, do("OPTIONS", "https://portal.example").Code)
+	require.Equal(t, http.StatusForbidden, do("OPTIONS", "https://evil.example").Code)
+	require.Empty(t, do("GET", "https://evil.example").Header().Get("Access-Control-Allow-Origin"))
 }
