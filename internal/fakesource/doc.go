@@ -43,6 +43,13 @@
 //     ItemVariation (catalog), InventoryCount (one per variation and location; its /_sim/
 //     id is "<variation id>:<location id>").
 //
+// Options.Records is split per account: 2 contacts, 2 cases, 3 case comments, 0.5 files,
+// 0.5 quotes; 1 QuickBooks customer, 2 invoices, 1 payment, 0.2 credit memos, 0.2
+// attachments; 1 Square customer, 2 orders; and per 20 accounts 1 article and 1 catalog
+// item with 2 variations and 6 inventory counts. That is one account per ~17 records;
+// rounding leftovers go to CaseComment, so the objects add up to Records exactly
+// (Locations aside). Payments created through the API settle the invoices they link to.
+//
 // About 10% of accounts have a parent. Seed modstamps lie between 2025-01-01 and
 // 2025-11-28 UTC (a test clock must be later, or records stamped after "now" stay
 // invisible to queries) and come in bursts of 37
