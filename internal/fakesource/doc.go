@@ -48,7 +48,7 @@
 // attachments; 1 Square customer, 2 orders; and per 20 accounts 1 article and 1 catalog
 // item with 2 variations and 6 inventory counts. That is one account per ~17 records;
 // rounding leftovers go to CaseComment, so the objects add up to Records exactly
-// (Locations aside). Payments created through the API settle the invoices they link to.
+// (Locations aside; from about 40 records up, smaller worlds still get one of everything). Payments created through the API settle the invoices they link to.
 //
 // About 10% of accounts have a parent. Seed modstamps lie between 2025-01-01 and
 // 2025-11-28 UTC (a test clock must be later, or records stamped after "now" stay

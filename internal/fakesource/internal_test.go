@@ -294,3 +294,17 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, `{"b":1,"a":{"z":["x"]}}`, string(got))
 }
+
+func TestRecordsAddUp(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, 40, 100, 401, 1000, 12345, 99999} {
+		st := newStore(1, n)
+		total := 0
+		for k, o := range st.objects {
+			if k != objKey(Inventory, "Location") {
+				total += o.def.seedN
+			}
+		}
+		require.Equal(t, n, total, "Records=%d", n)
+	}
+}

@@ -78,9 +78,9 @@ func newWorld(seed int64, records int) *world {
 		for _, x := range weights {
 			total += w.n[objKey(x.system, x.name)]
 		}
-		if rest := records - total; rest > 0 {
-			w.n[objKey(Salesforce, "CaseComment")] += rest
-		}
+		// rounding leftovers (or excess) go to CaseComment, so the total is exact
+		cc := objKey(Salesforce, "CaseComment")
+		w.n[cc] = max(0, w.n[cc]+records-total)
 	}
 	w.accounts = make([]acctInfo, w.count(Salesforce, "Account"))
 	w.byName = make(map[string]int, len(w.accounts))
