@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/porticohq/portico/internal/syncer"
 	"io"
 	"os"
 	"path/filepath"
@@ -434,17 +435,58 @@ func (c *cli) mappingsSchemaCmd(files *[]string) *cobra.Command {
 	return cmd
 }
 
-// mappingsApplyCmd will re-map stored records after a mapping change.
-// The engine side (Object.Remap, Set.Stale) is done; the cache walk and
-// its progress bar wait for the record store to expose a resumable scan.
+// mappingsApplyCmd re-maps stored records after a mapping change, in the
+// foreground with progress. Workers also do it in the background at start.
 func (c *cli) mappingsApplyCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "apply",
-		Short: "Re-map stored records after a mapping change (not available yet)",
+	var connection string
+	cmd := &cobra.Command{
+		Use:   "apply [--connection NAME]",
+		Short: "Re-map stored records after a mapping change, from their stored payloads (resumable)",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			return usageErr("mappings apply is not available yet: it needs a resumable scan of the stored records from the record cache; " +
-				"until then a changed mapping applies to records as the sync next stores them")
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := c.openApp(cmd)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			s := a.Syncer()
+			matched := false
+			var total int64
+			for _, t := range s.Targets() {
+				if connection != "" && t.Connection != connection {
+					continue
+				}
+				matched = true
+				n, err := s.Remap(cmd.Context(), t.Connection, t.Object, func(p syncer.RemapProgress) {
+					fmt.Fprintf(c.stderr, "\r%-12s %-16s %s", p.Connection, p.Object, bar(p.Done, p.Total))
+				})
+				fmt.Fprint(c.stderr, "\r\033[K")
+				if err != nil {
+					return failed(err)
+				}
+				if n > 0 {
+					fmt.Fprintf(c.stdout, "%s %s: re-mapped %d records\n", t.Connection, t.Object, n)
+				}
+				total += n
+			}
+			if !matched {
+				return usageErr("no mapped objects for connection %q", connection)
+			}
+			fmt.Fprintf(c.stdout, "%d records re-mapped; every stored record is current\n", total)
+			return nil
 		},
 	}
+	cmd.Flags().StringVar(&connection, "connection", "", "only this connection")
+	return cmd
+}
+
+// bar draws a progress bar.
+func bar(done, total int64) string {
+	const width = 30
+	if total <= 0 {
+		return ""
+	}
+	filled := int(done * width / total)
+	filled = min(filled, width)
+	return fmt.Sprintf("[%s%s] %d/%d", strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, total)
 }

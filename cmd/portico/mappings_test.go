@@ -113,9 +113,9 @@ func TestMappingsSchemaAndApply(t *testing.T) {
 	require.Equal(t, exitFailed, code)
 	require.Contains(t, stderr, "lets customers create nothing")
 
-	code, _, stderr = portico(t, "mappings", "apply")
-	require.Equal(t, exitUsage, code)
-	require.Contains(t, stderr, "not available yet")
+	code, _, stderr = portico(t, "--config", writeConfig(t, "log: {level: warn}\n"), "mappings", "apply")
+	require.Equal(t, exitUsage, code, "apply needs the database")
+	require.Contains(t, stderr, "database_url")
 }
 
 func TestBenchMappingEndsWithJSON(t *testing.T) {

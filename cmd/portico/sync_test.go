@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,6 +18,13 @@ import (
 // simulated Salesforce.
 func simConfig(t *testing.T) (string, *fakesource.Sim) {
 	t.Helper()
+	cfg, sim, _ := simConfigDir(t)
+	return cfg, sim
+}
+
+func simConfigDir(t *testing.T) (string, *fakesource.Sim, string) {
+	t.Helper()
+	dir := crmMappings(t)
 	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 2, Records: 400})
 	cr := sim.Credentials(srv.URL).Salesforce
 	return writeConfig(t, fmt.Sprintf(`database_url: %s
@@ -31,7 +40,7 @@ connections:
     retry: {max: 1, wait_min: 1ms, wait_max: 2ms}
     breaker: {failures: 50, open_timeout: 1s}
 mappings: {dir: %s}
-`, dbtest.URL(t), cr.BaseURL, cr.TokenURL, cr.ClientID, cr.ClientSecret, crmMappings(t))), sim
+`, dbtest.URL(t), cr.BaseURL, cr.TokenURL, cr.ClientID, cr.ClientSecret, dir)), sim, dir
 }
 
 // crmMappings copies the shipped Salesforce mapping for a connection named crm.
@@ -86,4 +95,25 @@ func lineWith(out string, words ...string) string {
 		}
 	}
 	return ""
+}
+
+func TestMappingsApplyRemapsStoredRecords(t *testing.T) {
+	t.Parallel()
+	cfg, sim, dir := simConfigDir(t)
+	code, _, stderr := portico(t, "--config", cfg, "sync", "--connection", "crm", "--object", "Case")
+	require.Equal(t, exitOK, code, stderr)
+	calls := sim.Stats().CallCount("", "", 0)
+
+	raw, err := os.ReadFile(filepath.Join(dir, "crm.yaml"))
+	require.NoError(t, err)
+	writeFileIn(t, dir, "crm.yaml", strings.Replace(string(raw), "We are working on your request.", "Our team is on it.", 1))
+
+	code, stdout, stderr := portico(t, "--config", cfg, "mappings", "apply")
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, stdout, "crm Case: re-mapped")
+	require.Equal(t, calls, sim.Stats().CallCount("", "", 0), "re-mapping reads no source")
+
+	code, stdout, _ = portico(t, "--config", cfg, "mappings", "apply")
+	require.Equal(t, exitOK, code)
+	require.Contains(t, stdout, "0 records re-mapped", "a second run finds nothing left")
 }

@@ -302,6 +302,12 @@ func (a *App) Run(ctx context.Context, onListen func(addr string)) error {
 		if err := a.syncer.EnqueueAll(ctx, a.river); err != nil {
 			a.logger.WarnContext(ctx, "enqueueing the first syncs", slog.String("error", err.Error()))
 		}
+		// A changed mapping re-maps the stored records in the background.
+		if n, err := a.syncer.EnqueueRemaps(ctx, a.river); err != nil {
+			a.logger.WarnContext(ctx, "enqueueing re-maps", slog.String("error", err.Error()))
+		} else if n > 0 {
+			a.logger.InfoContext(ctx, "mappings changed: re-mapping stored records", slog.Int("objects", n))
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -159,6 +159,7 @@ func Register(reg *jobs.Registry, s *Syncer, health Health, interval time.Durati
 	river.AddWorker(reg.Workers, &SyncWorker{Syncer: s, Health: health, SlowInterval: slow})
 	river.AddWorker(reg.Workers, &RefreshWorker{Syncer: s})
 	river.AddWorker(reg.Workers, &PurgeWorker{Syncer: s, Retention: retention})
+	river.AddWorker(reg.Workers, &RemapWorker{Syncer: s})
 	for _, t := range s.Targets() {
 		every := interval
 		if d, ok := intervals[t.Object]; ok {

@@ -516,3 +516,5 @@ func (p *prefetcher) stop() {
 		p.busy = false
 	}
 }
+
+func textOf(s string) pgtype.Text { return pgtype.Text{String: s, Valid: true} }

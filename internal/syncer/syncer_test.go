@@ -2,6 +2,8 @@ package syncer_test
 
 import (
 	"context"
+	"io/fs"
+	"strings"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -210,3 +212,55 @@ func (c *testClock) Advance(d time.Duration) {
 }
 
 func fmtSscan(s string, n *int) (int, error) { return fmt.Sscan(s, n) }
+
+func TestRemapAfterAMappingChangeWithoutCallingTheSource(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, fakesource.Options{Seed: 3, Records: 2500})
+	_, err := b.syncer.Full(ctx, "salesforce", "Case")
+	require.NoError(t, err)
+	id, err := b.sim.SeedID("salesforce", "Case", 1)
+	require.NoError(t, err)
+	require.NoError(t, b.sim.DeleteRecord("salesforce", "Case", id))
+	_, err = b.syncer.Incremental(ctx, "salesforce", "Case")
+	require.NoError(t, err)
+	var syncedBefore time.Time
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT max(synced_at) FROM record`).Scan(&syncedBefore))
+
+	// The integrator relabels a status.
+	raw, err := fs.ReadFile(mappings.FS(), "salesforce.yaml")
+	require.NoError(t, err)
+	changed := strings.Replace(string(raw), "We are working on your request.", "Our team is on it.", 1)
+	require.NotEqual(t, string(raw), changed, "the shipped mapping has the label this test changes")
+	set, err := mapping.Parse("salesforce.yaml", []byte(changed))
+	require.NoError(t, err)
+	s2 := syncer.New(syncer.Options{Pool: b.pool, TenantID: 1, Connectors: b.srcs.Connectors(), Mappings: set})
+
+	pending, err := s2.Pending(ctx, "salesforce", "Case")
+	require.NoError(t, err)
+	live, tomb := b.count(t, "Case")
+	require.EqualValues(t, live, pending, "every live case is mapped with the old hash")
+	require.EqualValues(t, 1, tomb)
+
+	// Interrupted after the first batch, then resumed.
+	calls := b.sim.Stats().CallCount("", "", 0)
+	cctx, cancel := context.WithCancel(ctx)
+	n1, err := s2.Remap(cctx, "salesforce", "Case", func(syncer.RemapProgress) { cancel() })
+	require.Error(t, err)
+	n2, err := s2.Remap(ctx, "salesforce", "Case", nil)
+	require.NoError(t, err)
+	require.EqualValues(t, live, n1+n2, "resumed where it stopped")
+	require.Equal(t, calls, b.sim.Stats().CallCount("", "", 0), "no source calls")
+
+	pending, err = s2.Pending(ctx, "salesforce", "Case")
+	require.NoError(t, err)
+	require.Zero(t, pending)
+	var relabelled int
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM record WHERE source_object = 'Case' AND data->>'next_step' = 'Our team is on it.'`).Scan(&relabelled))
+	require.Positive(t, relabelled)
+	_, tomb = b.count(t, "Case")
+	require.EqualValues(t, 1, tomb, "a re-map does not bring a deleted record back")
+	var syncedAfter time.Time
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT max(synced_at) FROM record`).Scan(&syncedAfter))
+	require.Equal(t, syncedBefore, syncedAfter, "a re-map confirms nothing with the source")
+}

@@ -57,6 +57,31 @@ func (q *Queries) RecordCount(ctx context.Context, db DBTX, arg RecordCountParam
 	return i, err
 }
 
+const recordCountByMappingHash = `-- name: RecordCountByMappingHash :one
+SELECT count(*) FROM record
+WHERE tenant_id = $1 AND connection = $2 AND source_object = $3
+  AND mapping_hash <> $4 AND deleted_at IS NULL
+`
+
+type RecordCountByMappingHashParams struct {
+	TenantID     int64  `json:"tenant_id"`
+	Connection   string `json:"connection"`
+	SourceObject string `json:"source_object"`
+	CurrentHash  string `json:"current_hash"`
+}
+
+func (q *Queries) RecordCountByMappingHash(ctx context.Context, db DBTX, arg RecordCountByMappingHashParams) (int64, error) {
+	row := db.QueryRow(ctx, recordCountByMappingHash,
+		arg.TenantID,
+		arg.Connection,
+		arg.SourceObject,
+		arg.CurrentHash,
+	)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const recordGet = `-- name: RecordGet :one
 SELECT r.tenant_id, r.connection, r.object, r.source_id, r.source_object, r.owner_account, r.owner_ref_key, r.owner_ref_value, r.owner_contact, r.hidden, r.status, r.data, r.raw, r.source_version, r.source_modified, r.synced_at, r.mapping_hash, r.deleted_at, r.owner_parent_object, r.owner_parent_id, r.pending_action_id, c.synced_through, c.failing_since
 FROM record r
@@ -140,6 +165,81 @@ DELETE FROM record WHERE deleted_at < $1
 
 func (q *Queries) RecordPurgeTombstones(ctx context.Context, db DBTX, before pgtype.Timestamptz) (int64, error) {
 	result, err := db.Exec(ctx, recordPurgeTombstones, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const recordRemapBatch = `-- name: RecordRemapBatch :execrows
+UPDATE record r SET
+    data = u.data::jsonb,
+    owner_account = coalesce(nullif(u.owner_account, ''), x.account_id, p.owner_account),
+    owner_ref_key = nullif(u.owner_ref_key, ''),
+    owner_ref_value = nullif(u.owner_ref_value, ''),
+    owner_contact = coalesce(nullif(u.owner_contact, ''), p.owner_contact),
+    owner_parent_object = nullif(u.owner_parent_object, ''),
+    owner_parent_id = nullif(u.owner_parent_id, ''),
+    hidden = u.hidden,
+    status = nullif(u.status, ''),
+    mapping_hash = $1::text
+FROM (
+    SELECT unnest($5::text[])           AS source_id,
+           unnest($6::text[])       AS owner_account,
+           unnest($7::text[])       AS owner_ref_key,
+           unnest($8::text[])     AS owner_ref_value,
+           unnest($9::text[])       AS owner_contact,
+           unnest($10::text[]) AS owner_parent_object,
+           unnest($11::text[])     AS owner_parent_id,
+           unnest($12::boolean[])           AS hidden,
+           unnest($13::text[])             AS status,
+           unnest($14::text[])                AS data
+) AS u
+LEFT JOIN account_xref x
+       ON x.tenant_id = $2::bigint AND x.key = nullif(u.owner_ref_key, '') AND x.value = nullif(u.owner_ref_value, '')
+LEFT JOIN record p
+       ON p.tenant_id = $2::bigint AND p.connection = $3::text
+      AND p.object = nullif(u.owner_parent_object, '') AND p.source_id = nullif(u.owner_parent_id, '')
+WHERE r.tenant_id = $2::bigint AND r.connection = $3::text AND r.object = $4::text
+  AND r.source_id = u.source_id
+`
+
+type RecordRemapBatchParams struct {
+	MappingHash        string   `json:"mapping_hash"`
+	TenantID           int64    `json:"tenant_id"`
+	Connection         string   `json:"connection"`
+	Object             string   `json:"object"`
+	SourceIds          []string `json:"source_ids"`
+	OwnerAccounts      []string `json:"owner_accounts"`
+	OwnerRefKeys       []string `json:"owner_ref_keys"`
+	OwnerRefValues     []string `json:"owner_ref_values"`
+	OwnerContacts      []string `json:"owner_contacts"`
+	OwnerParentObjects []string `json:"owner_parent_objects"`
+	OwnerParentIds     []string `json:"owner_parent_ids"`
+	Hiddens            []bool   `json:"hiddens"`
+	Statuses           []string `json:"statuses"`
+	Datas              []string `json:"datas"`
+}
+
+// Rewrites only what the mapping derives. The sync's own columns (version,
+// synced_at, tombstone) stay: a re-map confirms nothing with the source.
+func (q *Queries) RecordRemapBatch(ctx context.Context, db DBTX, arg RecordRemapBatchParams) (int64, error) {
+	result, err := db.Exec(ctx, recordRemapBatch,
+		arg.MappingHash,
+		arg.TenantID,
+		arg.Connection,
+		arg.Object,
+		arg.SourceIds,
+		arg.OwnerAccounts,
+		arg.OwnerRefKeys,
+		arg.OwnerRefValues,
+		arg.OwnerContacts,
+		arg.OwnerParentObjects,
+		arg.OwnerParentIds,
+		arg.Hiddens,
+		arg.Statuses,
+		arg.Datas,
+	)
 	if err != nil {
 		return 0, err
 	}
@@ -408,35 +508,35 @@ func (q *Queries) RecordVersions(ctx context.Context, db DBTX, arg RecordVersion
 }
 
 const recordsByMappingHash = `-- name: RecordsByMappingHash :many
-SELECT source_id, source_object, raw FROM record
-WHERE tenant_id = $1 AND connection = $2 AND object = $3
-  AND mapping_hash <> $4 AND source_id > $5
+SELECT source_id, raw FROM record
+WHERE tenant_id = $1 AND connection = $2 AND source_object = $3
+  AND mapping_hash <> $4 AND deleted_at IS NULL AND source_id > $5
 ORDER BY source_id
 LIMIT $6
 `
 
 type RecordsByMappingHashParams struct {
-	TenantID    int64  `json:"tenant_id"`
-	Connection  string `json:"connection"`
-	Object      string `json:"object"`
-	CurrentHash string `json:"current_hash"`
-	AfterID     string `json:"after_id"`
-	MaxRows     int32  `json:"max_rows"`
+	TenantID     int64  `json:"tenant_id"`
+	Connection   string `json:"connection"`
+	SourceObject string `json:"source_object"`
+	CurrentHash  string `json:"current_hash"`
+	AfterID      string `json:"after_id"`
+	MaxRows      int32  `json:"max_rows"`
 }
 
 type RecordsByMappingHashRow struct {
-	SourceID     string `json:"source_id"`
-	SourceObject string `json:"source_object"`
-	Raw          []byte `json:"raw"`
+	SourceID string `json:"source_id"`
+	Raw      []byte `json:"raw"`
 }
 
-// Records mapped with another hash than the current one, for re-mapping
-// after a mapping change; keyset-paged by source id.
+// Live records mapped with another hash than the current one, for
+// re-mapping after a mapping change; keyset-paged by source id, so an
+// interrupted re-map resumes where it stopped.
 func (q *Queries) RecordsByMappingHash(ctx context.Context, db DBTX, arg RecordsByMappingHashParams) ([]RecordsByMappingHashRow, error) {
 	rows, err := db.Query(ctx, recordsByMappingHash,
 		arg.TenantID,
 		arg.Connection,
-		arg.Object,
+		arg.SourceObject,
 		arg.CurrentHash,
 		arg.AfterID,
 		arg.MaxRows,
@@ -448,7 +548,7 @@ func (q *Queries) RecordsByMappingHash(ctx context.Context, db DBTX, arg Records
 	var items []RecordsByMappingHashRow
 	for rows.Next() {
 		var i RecordsByMappingHashRow
-		if err := rows.Scan(&i.SourceID, &i.SourceObject, &i.Raw); err != nil {
+		if err := rows.Scan(&i.SourceID, &i.Raw); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

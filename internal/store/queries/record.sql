@@ -81,13 +81,53 @@ SELECT source_id, source_version FROM record
 WHERE tenant_id = @tenant_id AND connection = @connection AND source_object = @source_object AND deleted_at IS NULL;
 
 -- name: RecordsByMappingHash :many
--- Records mapped with another hash than the current one, for re-mapping
--- after a mapping change; keyset-paged by source id.
-SELECT source_id, source_object, raw FROM record
-WHERE tenant_id = @tenant_id AND connection = @connection AND object = @object
-  AND mapping_hash <> @current_hash AND source_id > @after_id
+-- Live records mapped with another hash than the current one, for
+-- re-mapping after a mapping change; keyset-paged by source id, so an
+-- interrupted re-map resumes where it stopped.
+SELECT source_id, raw FROM record
+WHERE tenant_id = @tenant_id AND connection = @connection AND source_object = @source_object
+  AND mapping_hash <> @current_hash AND deleted_at IS NULL AND source_id > @after_id
 ORDER BY source_id
 LIMIT @max_rows;
+
+-- name: RecordCountByMappingHash :one
+SELECT count(*) FROM record
+WHERE tenant_id = @tenant_id AND connection = @connection AND source_object = @source_object
+  AND mapping_hash <> @current_hash AND deleted_at IS NULL;
+
+-- name: RecordRemapBatch :execrows
+-- Rewrites only what the mapping derives. The sync's own columns (version,
+-- synced_at, tombstone) stay: a re-map confirms nothing with the source.
+UPDATE record r SET
+    data = u.data::jsonb,
+    owner_account = coalesce(nullif(u.owner_account, ''), x.account_id, p.owner_account),
+    owner_ref_key = nullif(u.owner_ref_key, ''),
+    owner_ref_value = nullif(u.owner_ref_value, ''),
+    owner_contact = coalesce(nullif(u.owner_contact, ''), p.owner_contact),
+    owner_parent_object = nullif(u.owner_parent_object, ''),
+    owner_parent_id = nullif(u.owner_parent_id, ''),
+    hidden = u.hidden,
+    status = nullif(u.status, ''),
+    mapping_hash = @mapping_hash::text
+FROM (
+    SELECT unnest(@source_ids::text[])           AS source_id,
+           unnest(@owner_accounts::text[])       AS owner_account,
+           unnest(@owner_ref_keys::text[])       AS owner_ref_key,
+           unnest(@owner_ref_values::text[])     AS owner_ref_value,
+           unnest(@owner_contacts::text[])       AS owner_contact,
+           unnest(@owner_parent_objects::text[]) AS owner_parent_object,
+           unnest(@owner_parent_ids::text[])     AS owner_parent_id,
+           unnest(@hiddens::boolean[])           AS hidden,
+           unnest(@statuses::text[])             AS status,
+           unnest(@datas::text[])                AS data
+) AS u
+LEFT JOIN account_xref x
+       ON x.tenant_id = @tenant_id::bigint AND x.key = nullif(u.owner_ref_key, '') AND x.value = nullif(u.owner_ref_value, '')
+LEFT JOIN record p
+       ON p.tenant_id = @tenant_id::bigint AND p.connection = @connection::text
+      AND p.object = nullif(u.owner_parent_object, '') AND p.source_id = nullif(u.owner_parent_id, '')
+WHERE r.tenant_id = @tenant_id::bigint AND r.connection = @connection::text AND r.object = @object::text
+  AND r.source_id = u.source_id;
 
 -- name: RecordCount :one
 SELECT count(*) FILTER (WHERE deleted_at IS NULL) AS live, count(*) FILTER (WHERE deleted_at IS NOT NULL) AS tombstoned
