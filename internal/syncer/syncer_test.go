@@ -2,10 +2,10 @@ package syncer_test
 
 import (
 	"context"
-	"io/fs"
-	"strings"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
