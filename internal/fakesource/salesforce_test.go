@@ -471,3 +471,22 @@ func TestSalesforceDescribe(t *testing.T) {
 	code, _, _ = c.do("GET", "/services/data/v59.0/sobjects/Nope/describe", nil)
 	require.Equal(t, http.StatusNotFound, code)
 }
+
+func TestSalesforceFileUpload(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c := e.sf()
+	caseID := mustSeed(t, e, "Case", 3)
+	data := base64.StdEncoding.EncodeToString([]byte("hello, portal"))
+	code, _, body := c.do("POST", "/services/data/v59.0/sobjects/ContentVersion", map[string]any{
+		"Title": "Photo", "PathOnClient": "photo.png", "VersionData": data, "FirstPublishLocationId": caseID})
+	require.Equal(t, http.StatusCreated, code, string(body))
+	id := decode(t, body)["id"].(string)
+	code, _, body = c.do("GET", "/services/data/v59.0/sobjects/ContentVersion/"+id, nil)
+	require.Equal(t, http.StatusOK, code)
+	cv := decode(t, body)
+	require.EqualValues(t, 13, cv["ContentSize"])
+	require.Equal(t, "PNG", cv["FileType"])
+	require.Equal(t, "/services/data/v59.0/sobjects/ContentVersion/"+id+"/VersionData", cv["VersionData"])
+	require.Equal(t, caseID, cv["FirstPublishLocationId"])
+}

@@ -136,7 +136,8 @@ func (w *world) buildSalesforce() {
 		title := pick(r, []string{"Packing slip", "Photo of damage", "Signed quote", "Warranty card", "Delivery note"})
 		return map[string]any{
 			"Title": title, "PathOnClient": fmt.Sprintf("%s-%d.%s", slug(title), i+1, ft.ext), "FileType": ft.typ,
-			"ContentSize": 2048 + r.intn(4<<20), "FirstPublishLocationId": caseID(int64(parent(i, nCV, nCase))),
+			"ContentSize": 2048 + r.intn(4<<20), "VersionData": "/services/data/v59.0/sobjects/ContentVersion/" + cvID(int64(i)) + "/VersionData",
+			"FirstPublishLocationId": caseID(int64(parent(i, nCV, nCase))),
 			"ContentDocumentId": sfID("069", int64(i)), "VersionNumber": "1", "IsLatest": true,
 		}
 	}, nil, sfRequiredFields["ContentVersion"]...)

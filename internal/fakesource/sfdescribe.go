@@ -24,6 +24,8 @@ func sfFieldType(obj, f string) string {
 		return "date"
 	case strings.HasSuffix(f, "Date") || f == "SystemModstamp":
 		return "datetime"
+	case f == "VersionData":
+		return "base64"
 	case f == "Phone":
 		return "phone"
 	case f == "Email":

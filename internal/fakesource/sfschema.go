@@ -1,6 +1,7 @@
 package fakesource
 
 import (
+	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
@@ -83,7 +84,9 @@ var sfSchemas = map[string]*sfObject{
 		extIDs:    []string{"Portico_Action_Id__c"},
 	},
 	"ContentVersion": {
-		fields:   []string{"Title", "PathOnClient", "FileType", "ContentSize", "FirstPublishLocationId", "ContentDocumentId", "VersionNumber", "IsLatest", "Portico_Action_Id__c"},
+		// VersionData takes the file as base64 on create; the simulator keeps only its size
+		// and answers the field with the URL of the binary, as Salesforce does.
+		fields:   []string{"Title", "PathOnClient", "FileType", "ContentSize", "VersionData", "FirstPublishLocationId", "ContentDocumentId", "VersionNumber", "IsLatest", "Portico_Action_Id__c"},
 		readOnly: []string{"FileType", "ContentSize", "ContentDocumentId", "VersionNumber", "IsLatest"},
 		lookups:  map[string]sfLookup{"FirstPublishLocationId": {"FirstPublishLocation", "Case"}},
 		extIDs:   []string{"Portico_Action_Id__c"},
@@ -215,6 +218,10 @@ func sfComplete(o *objectState, in map[string]any) map[string]any {
 			out["FileType"] = ext
 		}
 		out["ContentSize"] = 0
+		if data, ok := out["VersionData"].(string); ok {
+			out["ContentSize"] = base64.StdEncoding.DecodedLen(len(data)) - strings.Count(data[max(0, len(data)-2):], "=")
+		}
+		out["VersionData"] = "/services/data/v59.0/sobjects/ContentVersion/" + o.def.idOf(seq) + "/VersionData"
 		out["ContentDocumentId"] = sfID("069", seq)
 		out["VersionNumber"] = "1"
 		out["IsLatest"] = true
