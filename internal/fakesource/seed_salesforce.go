@@ -138,7 +138,7 @@ func (w *world) buildSalesforce() {
 			"Title": title, "PathOnClient": fmt.Sprintf("%s-%d.%s", slug(title), i+1, ft.ext), "FileType": ft.typ,
 			"ContentSize": 2048 + r.intn(4<<20), "VersionData": "/services/data/v59.0/sobjects/ContentVersion/" + cvID(int64(i)) + "/VersionData",
 			"FirstPublishLocationId": caseID(int64(parent(i, nCV, nCase))),
-			"ContentDocumentId": sfID("069", int64(i)), "VersionNumber": "1", "IsLatest": true,
+			"ContentDocumentId":      sfID("069", int64(i)), "VersionNumber": "1", "IsLatest": true,
 		}
 	}, nil, sfRequiredFields["ContentVersion"]...)
 
