@@ -69,7 +69,8 @@
 //	                                     or Sforce-Query-Options: batchSize=N (1..2000; real Salesforce's minimum is 200)
 //	GET  /services/data/vNN.N/sobjects/{Obj}/updated/?start=&end=  and /deleted/ (start within 30 days of now)
 //	GET|PATCH|DELETE /services/data/vNN.N/sobjects/{Obj}/{Id}      PATCH/DELETE honour If-Unmodified-Since (412)
-//	POST /services/data/vNN.N/sobjects/{Obj}
+//	POST /services/data/vNN.N/sobjects/{Obj}             ContentVersion takes VersionData (base64): only its size is kept
+//	GET  /services/data/vNN.N/sobjects/ContentVersion/{Id}/VersionData   filler bytes of ContentSize
 //	GET|PATCH|DELETE /services/data/vNN.N/sobjects/{Obj}/{ExtField}/{value}   PATCH = upsert: 201 created, else
 //	                                     200 {"created":false} (204 before v46.0); replays create nothing
 //

@@ -489,4 +489,8 @@ func TestSalesforceFileUpload(t *testing.T) {
 	require.Equal(t, "PNG", cv["FileType"])
 	require.Equal(t, "/services/data/v59.0/sobjects/ContentVersion/"+id+"/VersionData", cv["VersionData"])
 	require.Equal(t, caseID, cv["FirstPublishLocationId"])
+	code, hdr, body := c.do("GET", cv["VersionData"].(string), nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "application/octet-stream", hdr.Get("Content-Type"))
+	require.Len(t, body, 13)
 }

@@ -1,6 +1,7 @@
 package fakesource
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -26,6 +27,8 @@ func (s *Sim) sfSObjects(method string) http.Handler {
 			endpoint, h = "GET sobjects/{Obj}/"+parts[1], func(w http.ResponseWriter, r *http.Request) { s.sfChanges(w, r, parts[0], parts[1]) }
 		case len(parts) == 2:
 			endpoint, h = method+" sobjects/{Obj}/{Id}", func(w http.ResponseWriter, r *http.Request) { s.sfByID(w, r, method, parts[0], parts[1]) }
+		case len(parts) == 3 && method == "GET" && parts[2] == "VersionData":
+			endpoint, h = "GET sobjects/{Obj}/{Id}/VersionData", func(w http.ResponseWriter, r *http.Request) { s.sfVersionData(w, parts[0], parts[1]) }
 		case len(parts) == 3 && method != "POST":
 			endpoint, h = method+" sobjects/{Obj}/{Field}/{Value}", func(w http.ResponseWriter, r *http.Request) { s.sfByExt(w, r, method, parts[0], parts[1], parts[2]) }
 		default:
@@ -417,4 +420,31 @@ func (s *Sim) sfChanges(w http.ResponseWriter, r *http.Request, obj, kind string
 
 func decodeSegment(seg string) ([]byte, error) {
 	return base64.RawURLEncoding.DecodeString(strings.TrimRight(seg, "="))
+}
+
+// sfVersionData serves a file's bytes: the simulator keeps only sizes, so the content is
+// a deterministic filler of the recorded ContentSize.
+func (s *Sim) sfVersionData(w http.ResponseWriter, obj, id string) {
+	s.mu.Lock()
+	o := s.sfObjectLocked(w, obj)
+	var rec *record
+	if o != nil {
+		rec = o.get(id)
+	}
+	s.mu.Unlock()
+	if o == nil {
+		return
+	}
+	if o.def.name != "ContentVersion" || rec == nil || rec.deleted {
+		sfError(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
+		return
+	}
+	size, _ := rec.fields["ContentSize"].(int)
+	if f, ok := rec.fields["ContentSize"].(float64); ok {
+		size = int(f)
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.Itoa(size))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(bytes.Repeat([]byte("portico "), size/8+1)[:size])
 }
