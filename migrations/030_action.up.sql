@@ -39,7 +39,7 @@ CREATE TABLE action (
     conflict         jsonb,
     result_id        text,
     result_version   text,
-    created_at       timestamptz NOT NULL DEFAULT now(),
+    created_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
     applied_at       timestamptz,
     UNIQUE (tenant_id, user_id, client_key)

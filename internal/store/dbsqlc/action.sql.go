@@ -13,7 +13,7 @@ import (
 
 const actionApplied = `-- name: ActionApplied :exec
 UPDATE action SET state = 'applied', result_id = $1, result_version = $2,
-    message = NULL, error_detail = NULL, conflict = NULL, applied_at = now(), updated_at = now()
+    message = NULL, error_detail = NULL, conflict = NULL, applied_at = clock_timestamp(), updated_at = now()
 WHERE id = $3
 `
 

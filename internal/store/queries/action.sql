@@ -41,7 +41,7 @@ UPDATE action SET error_detail = @error_detail, updated_at = now() WHERE id = @i
 
 -- name: ActionApplied :exec
 UPDATE action SET state = 'applied', result_id = @result_id, result_version = @result_version,
-    message = NULL, error_detail = NULL, conflict = NULL, applied_at = now(), updated_at = now()
+    message = NULL, error_detail = NULL, conflict = NULL, applied_at = clock_timestamp(), updated_at = now()
 WHERE id = @id;
 
 -- name: ActionSettle :exec
