@@ -8,6 +8,7 @@ package sources
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"sort"
 
 	"github.com/porticohq/portico/connectors"
@@ -101,7 +102,8 @@ func (s *Sources) QuotaLow(name string) bool {
 	// Reads may spend down to the write share; "low" is within the floor
 	// of that line.
 	low := func(remaining, limit int) bool {
-		return limit > 0 && remaining >= 0 && float64(remaining) < (q.WriteShare+s.floor)*float64(limit)
+		line := int(math.Round((q.WriteShare + s.floor) * float64(limit)))
+		return limit > 0 && remaining >= 0 && remaining < line
 	}
 	return low(left.Minute, q.PerMinute) || low(left.Day, q.PerDay)
 }

@@ -1,0 +1,55 @@
+package sources_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/conntest"
+	"github.com/porticohq/portico/connectors/salesforce"
+	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/fakesource"
+	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
+	"github.com/porticohq/portico/internal/sources"
+)
+
+func TestQuotaLowAndBreakerState(t *testing.T) {
+	t.Parallel()
+	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 1, Records: 200})
+	cr := sim.Credentials(srv.URL).Salesforce
+	reg := connectors.NewRegistry[connectors.Deps]()
+	reg.MustRegister("salesforce", salesforce.New)
+	srcs, err := sources.Open(sources.Options{
+		Connections: []config.ConnectionConfig{{
+			Name: "crm", Type: "salesforce", BaseURL: cr.BaseURL, TokenURL: cr.TokenURL,
+			ClientID: cr.ClientID, ClientSecret: cr.ClientSecret,
+			Quota: config.QuotaConfig{PerMinute: 20, WriteShare: 0.2},
+		}},
+		Registry: reg, Credentials: &conntest.MemoryCredentials{}, Logger: slog.New(slog.DiscardHandler),
+		QuotaFloor: 0.1,
+	})
+	require.NoError(t, err)
+	require.Equal(t, []string{"crm"}, srcs.Names())
+	require.False(t, srcs.QuotaLow("crm"))
+	require.Equal(t, "closed", srcs.BreakerState("crm"))
+	require.False(t, srcs.BreakerOpen("crm"))
+
+	src, ok := srcs.Get("crm")
+	require.True(t, ok)
+	// Reads may spend down to the write share (4 of 20); "low" starts
+	// within the floor (2) of that line: fewer than 6 left.
+	for srcs.QuotaLow("crm") == false {
+		minute, _ := srcs.QuotaRemaining("crm")
+		require.GreaterOrEqual(t, minute, 6, "low is reported before the budget falls under the line")
+		_, err := src.Connector.Get(context.Background(), "Case", "500000000000000AAA")
+		require.ErrorIs(t, err, connectors.ErrNotFound)
+	}
+	minute, day := srcs.QuotaRemaining("crm")
+	require.Less(t, minute, 6)
+	require.GreaterOrEqual(t, minute, 4, "background reads never eat the write share")
+	require.NotZero(t, day)
+	require.False(t, srcs.QuotaLow("nope"))
+}

@@ -1,0 +1,55 @@
+package syncer_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/internal/fakesource"
+	"github.com/porticohq/portico/internal/syncer"
+)
+
+type quotaHealth struct{ low bool }
+
+func (h *quotaHealth) QuotaLow(string) bool { return h.low }
+
+func runs(t *testing.T, b *bundle) int {
+	t.Helper()
+	var n int
+	require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT count(*) FROM sync_run`).Scan(&n))
+	return n
+}
+
+// TestLowQuotaSlowsBackgroundSyncs: with the read budget nearly spent, a
+// periodic incremental sync of an object synced recently is skipped, so
+// the reserved share stays for customer writes; once the slow interval
+// has passed it runs anyway, and it runs again as soon as quota is back.
+func TestLowQuotaSlowsBackgroundSyncs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, fakesource.Options{Seed: 1, Records: 300})
+	health := &quotaHealth{}
+	w := &syncer.SyncWorker{Syncer: b.syncer, Health: health, SlowInterval: time.Hour}
+	job := &river.Job[syncer.SyncArgs]{Args: syncer.SyncArgs{Connection: "salesforce", Object: "Case", Mode: syncer.KindIncremental}}
+
+	require.NoError(t, w.Work(ctx, job))
+	require.Equal(t, 1, runs(t, b))
+
+	health.low = true
+	calls := b.sim.Stats().CallCount("", "", 0)
+	require.NoError(t, w.Work(ctx, job))
+	require.Equal(t, 1, runs(t, b), "skipped: synced within the slow interval")
+	require.Equal(t, calls, b.sim.Stats().CallCount("", "", 0), "no source calls spent")
+
+	w.SlowInterval = time.Nanosecond
+	require.NoError(t, w.Work(ctx, job))
+	require.Equal(t, 2, runs(t, b), "a low budget slows syncs down, it does not stop them")
+
+	health.low = false
+	w.SlowInterval = time.Hour
+	require.NoError(t, w.Work(ctx, job))
+	require.Equal(t, 3, runs(t, b))
+}
