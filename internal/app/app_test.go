@@ -120,6 +120,18 @@ func TestStaffEditWithWebhookIsVisibleQuickly(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+
+	resp, err = http.Get(r.api + "/metrics")
+	require.NoError(t, err)
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, name := range []string{
+		"portico_sync_lag_seconds", "portico_sync_records_total", "portico_sync_runs_total",
+		"portico_source_requests_total", "portico_breaker_state", "portico_quota_remaining",
+		"portico_river_jobs", "portico_http_requests_total",
+	} {
+		require.Contains(t, string(metrics), name)
+	}
 }
 
 func TestStaffEditWithoutWebhookIsVisibleWithinThePollingInterval(t *testing.T) {

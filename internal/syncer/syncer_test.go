@@ -264,3 +264,29 @@ func TestRemapAfterAMappingChangeWithoutCallingTheSource(t *testing.T) {
 	require.NoError(t, b.pool.QueryRow(ctx, `SELECT max(synced_at) FROM record`).Scan(&syncedAfter))
 	require.Equal(t, syncedBefore, syncedAfter, "a re-map confirms nothing with the source")
 }
+
+func TestFullResyncResumesWhereItStopped(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, fakesource.Options{Seed: 3, Records: 6000}) // several Salesforce batches of cases
+	want := b.sim.Stats().Records["salesforce"]["Case"]
+
+	cctx, cancel := context.WithCancel(ctx)
+	first := b.syncer.WithPageSize(200).WithProgress(func(p syncer.Progress) {
+		if p.Pages == 1 {
+			cancel() // the operator's process dies after the first page
+		}
+	})
+	res1, err := first.Full(cctx, "salesforce", "Case")
+	require.Error(t, err)
+	require.Equal(t, 1, res1.Pages)
+	var state string
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT state FROM sync_run WHERE id = $1`, res1.RunID).Scan(&state))
+	require.Equal(t, "failed", state, "an interrupted run is recorded as failed")
+
+	res2, err := b.syncer.WithPageSize(200).Full(ctx, "salesforce", "Case")
+	require.NoError(t, err)
+	require.Less(t, res2.Records, want, "the second run did not start over")
+	live, _ := b.count(t, "Case")
+	require.EqualValues(t, want, live)
+}
