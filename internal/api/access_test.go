@@ -42,6 +42,14 @@ func TestAccessSuite(t *testing.T) {
 		persona{name: "parent-member-without-children", account: Parent, roles: []string{"member", "billing"}, sees: []string{Parent}},
 		persona{name: "alpha-admin-with-children", account: Alpha, roles: []string{"account_admin", "purchasing"}, children: true, sees: []string{Alpha}},
 	)
+	// One submitted action per account, so that foreign action ids are
+	// tried too.
+	for i, acc := range all {
+		c := e.user(fmt.Sprintf("submitter%d@example.com", i), acc, []string{"member"}, false, false)
+		res := c.post("/api/v1/cases", map[string]any{"subject": "Help " + acc})
+		require.Equal(t, http.StatusAccepted, res.code, string(res.body))
+		e.ids[acc]["action"] = append(e.ids[acc]["action"], res.json(t)["id"].(string))
+	}
 	notFound := []byte(`{"error":{"code":"not_found","message":"no such record"}}` + "\n")
 	var attempts, positives atomic.Int64
 	var wg sync.WaitGroup

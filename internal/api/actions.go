@@ -20,7 +20,9 @@ import (
 // customer action (validated against the mapping's intake schema, stored
 // with its job in one transaction) and reports its state.
 type Actions interface {
-	Submit(ctx context.Context, s Submission) (*Action, error)
+	// Submit returns the action and whether this call created it (false
+	// for a retry with the same idempotency key).
+	Submit(ctx context.Context, s Submission) (*Action, bool, error)
 	// Get returns an action the scope may see, or ErrActionNotFound.
 	Get(ctx context.Context, scope access.Scope, id string) (*Action, error)
 }
@@ -31,8 +33,19 @@ type PendingLister interface {
 	Pending(ctx context.Context, scope access.Scope, object string, ids []string) (map[string]ActionRef, error)
 }
 
-// ErrActionNotFound is a missing or foreign action.
-var ErrActionNotFound = errors.New("api: action not found")
+// Errors an Actions implementation returns besides *mapping.ValidationError.
+var (
+	// ErrActionNotFound is a missing or foreign action or target record.
+	ErrActionNotFound = errors.New("api: action not found")
+	// ErrForbidden is an action the user's roles do not allow.
+	ErrForbidden = errors.New("api: not allowed")
+	// ErrKeyReused is an Idempotency-Key already used for another action.
+	ErrKeyReused = errors.New("api: idempotency key already used for a different action")
+	// ErrNotOffered is a write this installation does not offer.
+	ErrNotOffered = errors.New("api: not offered")
+	// ErrNotPossible is a write the record's state does not allow now.
+	ErrNotPossible = errors.New("api: not possible now")
+)
 
 // Submission is one customer action.
 type Submission struct {
@@ -48,25 +61,29 @@ type Submission struct {
 	IdempotencyKey string
 }
 
-// Action is a customer action and where it stands.
+// Action is a customer action and where it stands, as the customer may
+// see it.
 type Action struct {
-	ID       string     `json:"id"`
-	Object   string     `json:"object"`
-	Op       string     `json:"op"`
-	RecordID *string    `json:"record_id"`
-	State    string     `json:"state"`
-	Error    *string    `json:"error"`
-	Created  time.Time  `json:"created_at"`
-	Updated  time.Time  `json:"updated_at"`
-	Applied  *time.Time `json:"applied_at"`
-	Input    any        `json:"input"`
-	SourceID *string    `json:"source_id"`
+	ID     string `json:"id"`
+	Kind   string `json:"kind"`
+	Object string `json:"object"`
+	// Target is the record acted on: its id, or "pending:<id>" for a
+	// create the source has not assigned an id to yet.
+	Target   string         `json:"target"`
+	State    string         `json:"state"` // pending, sending, applied, conflict, failed, rejected
+	Message  *string        `json:"message"`
+	Conflict map[string]any `json:"conflict"`
+	ResultID *string        `json:"result_id"`
+	Input    map[string]any `json:"input"`
+	Created  time.Time      `json:"created_at"`
+	Updated  time.Time      `json:"updated_at"`
+	Applied  *time.Time     `json:"applied_at"`
 }
 
 // ActionRef is the short form of an action on a record.
 type ActionRef struct {
 	ID    string `json:"id"`
-	Op    string `json:"op"`
+	Kind  string `json:"kind"`
 	State string `json:"state"`
 }
 
@@ -85,7 +102,7 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request, s Submission) {
 		return
 	}
 	s.Principal, s.Scope, s.IdempotencyKey = auth.PrincipalFrom(r.Context()), scopeFrom(r.Context()), key
-	act, err := a.d.Actions.Submit(r.Context(), s)
+	act, created, err := a.d.Actions.Submit(r.Context(), s)
 	var ve *mapping.ValidationError
 	switch {
 	case errors.As(err, &ve):
@@ -98,11 +115,28 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request, s Submission) {
 	case errors.Is(err, ErrActionNotFound):
 		a.rp.notFound(w)
 		return
+	case errors.Is(err, ErrForbidden):
+		a.rp.error(w, http.StatusForbidden, "forbidden", "your role does not allow this", nil)
+		return
+	case errors.Is(err, ErrKeyReused):
+		a.rp.invalid(w, []FieldError{{Path: "header.Idempotency-Key", Message: "was already used for a different request"}})
+		return
+	case errors.Is(err, ErrNotOffered):
+		a.rp.error(w, http.StatusNotImplemented, "not_offered", "this installation does not offer this change", nil)
+		return
+	case errors.Is(err, ErrNotPossible):
+		a.rp.error(w, http.StatusConflict, "not_possible", err.Error(), nil)
+		return
 	case err != nil:
 		a.rp.internal(w, r, err)
 		return
 	}
-	a.audit(r, audit.Event{Action: s.Object + "." + string(s.Op) + "_requested", Object: "action", ObjectID: act.ID, After: s.Input})
+	if created {
+		a.audit(r, audit.Event{Action: "action.submit", Object: s.Object, ObjectID: act.Target, After: map[string]any{
+			"action_id": act.ID, "kind": act.Kind, "input": s.Input}})
+	} else {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
 	w.Header().Set("Location", "/api/v1/actions/"+act.ID)
 	a.rp.json(w, http.StatusAccepted, act)
 }

@@ -25,7 +25,7 @@ func TestCasesReadWithCommentsAndTimeline(t *testing.T) {
 	require.Contains(t, first, "freshness")
 	require.NotEmpty(t, first["status_label"])
 
-	res = c.get("/api/v1/cases/500A0000000000")
+	res = c.get("/api/v1/cases/500A00000000000")
 	require.Equal(t, http.StatusOK, res.code, string(res.body))
 	got := res.json(t)
 	require.Equal(t, "Received", got["status_label"])
@@ -37,12 +37,12 @@ func TestCasesReadWithCommentsAndTimeline(t *testing.T) {
 	// ETag and 304.
 	etag := res.header.Get("ETag")
 	require.NotEmpty(t, etag)
-	again := c.do("GET", "/api/v1/cases/500A0000000000", nil, http.Header{"If-None-Match": {etag}})
+	again := c.do("GET", "/api/v1/cases/500A00000000000", nil, http.Header{"If-None-Match": {etag}})
 	require.Equal(t, http.StatusNotModified, again.code)
 
 	// Another account's case and a missing one answer the same 404.
-	foreign := c.get("/api/v1/cases/500B0000000000")
-	missing := c.get("/api/v1/cases/500X0000000000")
+	foreign := c.get("/api/v1/cases/500B00000000000")
+	missing := c.get("/api/v1/cases/500X00000000000")
 	require.Equal(t, http.StatusNotFound, foreign.code)
 	require.Equal(t, foreign.body, missing.body)
 }
@@ -79,7 +79,7 @@ func TestOrdersInvoicesArticlesAndMe(t *testing.T) {
 	// A role that does not reach an object sees an empty list and 404s.
 	billing := e.user("bill@alpha.example", Alpha, []string{"billing"}, false, false)
 	require.Empty(t, billing.get("/api/v1/cases").json(t)["data"])
-	require.Equal(t, http.StatusNotFound, billing.get("/api/v1/cases/500A0000000000").code)
+	require.Equal(t, http.StatusNotFound, billing.get("/api/v1/cases/500A00000000000").code)
 	require.Len(t, billing.get("/api/v1/invoices").json(t)["data"], 2)
 }
 
@@ -99,7 +99,7 @@ func TestListPagingFiltersAndBadParameters(t *testing.T) {
 			path = "/api/v1/cases?limit=2&sort=updated_at&cursor=" + next
 		}
 	}
-	require.Equal(t, []string{"500A0000000000", "500A0000000001", "500A0000000002"}, ids)
+	require.Equal(t, []string{"500A00000000000", "500A00000000001", "500A00000000002"}, ids)
 
 	closed := c.get("/api/v1/cases?status=closed").json(t)["data"].([]any)
 	require.Len(t, closed, 1)
@@ -119,10 +119,10 @@ func TestInputHygieneHeadersAndAuthentication(t *testing.T) {
 
 	res := c.do("POST", "/api/v1/cases", `{"subject":"x"}`, http.Header{"Content-Type": {"text/plain"}})
 	require.Equal(t, http.StatusUnsupportedMediaType, res.code)
-	res = c.post("/api/v1/cases/500A0000000000/comments", map[string]any{"body": "hi", "admin": true})
+	res = c.post("/api/v1/cases/500A00000000000/comments", map[string]any{"body": "hi", "admin": true})
 	require.Equal(t, http.StatusUnprocessableEntity, res.code)
 	require.Equal(t, "admin", res.json(t)["error"].(map[string]any)["fields"].([]any)[0].(map[string]any)["path"])
-	res = c.post("/api/v1/cases/500A0000000000/comments", map[string]any{"body": 42})
+	res = c.post("/api/v1/cases/500A00000000000/comments", map[string]any{"body": 42})
 	require.Equal(t, http.StatusUnprocessableEntity, res.code)
 	res = c.post("/api/v1/cases", `{"subject": "`+strings.Repeat("x", 70<<10)+`"}`)
 	require.Equal(t, http.StatusRequestEntityTooLarge, res.code)

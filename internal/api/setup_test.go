@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -23,15 +24,23 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/porticohq/portico/connectors"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
 	"github.com/porticohq/portico/internal/access"
 	"github.com/porticohq/portico/internal/api"
+	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/dbtest"
+	"github.com/porticohq/portico/internal/jobs"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/records"
 	"github.com/porticohq/portico/internal/store"
 	"github.com/porticohq/portico/internal/syncer"
+	"github.com/porticohq/portico/internal/writeback"
 	"github.com/porticohq/portico/mappings"
 )
 
@@ -61,7 +70,7 @@ type env struct {
 }
 
 type options struct {
-	actions func(pool *pgxpool.Pool, set *mapping.Set) api.Actions
+	noWrites bool
 }
 
 func setup(t *testing.T, opts ...func(*options)) *env {
@@ -76,10 +85,25 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	svc, err := auth.New(auth.Deps{Pool: e.pool, HashParams: fastHash, Throttle: auth.Throttle{PerEmail: 1000, PerIP: 100000}})
 	require.NoError(t, err)
 	reader := records.New(records.Options{Pool: e.pool, Mappings: set})
-	if o.actions != nil {
-		e.actions = o.actions(e.pool, set)
+	if !o.noWrites {
+		var rc *river.Client[pgx.Tx]
+		wb := writeback.New(writeback.Options{
+			Pool: e.pool, Mappings: set,
+			// Submit only checks that the connection exists; nothing here
+			// applies actions.
+			Connectors: map[string]connectors.Connector{"salesforce": nil, "accounting": nil, "inventory": nil},
+			Insert: func(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+				return rc.InsertTx(ctx, tx, args, opts)
+			},
+		})
+		reg := jobs.NewRegistry()
+		writeback.Register(reg, wb)
+		rc, err = jobs.NewClient(e.pool, config.Default().River, reg, jobs.InsertOnly, slog.New(slog.DiscardHandler))
+		require.NoError(t, err)
+		e.actions = api.Writeback{Service: wb, Pool: e.pool}
 	}
-	e.api, err = api.New(api.Deps{Pool: e.pool, Records: reader, Mappings: set, Policy: access.NewPolicy(e.pool), Auth: svc, Actions: e.actions})
+	e.api, err = api.New(api.Deps{Pool: e.pool, Records: reader, Mappings: set, Policy: access.NewPolicy(e.pool), Auth: svc,
+		Actions: e.actions, Audit: audit.New(e.pool, slog.New(slog.DiscardHandler)), Logger: slog.New(slog.NewTextHandler(tWriter{t}, nil))})
 	require.NoError(t, err)
 	r := chi.NewRouter()
 	e.api.Mount(r, api.HeaderOptions{})
@@ -87,6 +111,14 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	t.Cleanup(e.srv.Close)
 	e.seed()
 	return e
+}
+
+// tWriter sends the API's log to the test's.
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 var epoch = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -135,7 +167,7 @@ func (e *env) seed() {
 		var cases []map[string]any
 		for i := range 3 {
 			status := []string{"New", "Working", "Closed"}[i]
-			cases = append(cases, sfCase(fmt.Sprintf("500%s0000000%03d", l, i), acc, status))
+			cases = append(cases, sfCase(fmt.Sprintf("500%s00000000%03d", l, i), acc, status))
 		}
 		caseIDs := e.put("salesforce", "Case", acc, cases...)
 		e.put("salesforce", "CaseComment", acc,

@@ -1,0 +1,79 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestWritesAnswer202WithTheActionThroughWriteback(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ada := e.user("ada@alpha.example", Alpha, []string{"member"}, false, false)
+	bob := e.user("bob@beta.example", Beta, []string{"account_admin"}, false, false)
+	key := http.Header{"Idempotency-Key": {"k-123"}}
+
+	res := ada.do("POST", "/api/v1/cases", map[string]any{"subject": "Router down", "priority": "high"}, key)
+	require.Equal(t, http.StatusAccepted, res.code, string(res.body))
+	act := res.json(t)
+	require.Equal(t, "pending", act["state"])
+	require.Equal(t, "create_case", act["kind"])
+	require.Equal(t, "/api/v1/actions/"+act["id"].(string), res.header.Get("Location"))
+
+	// A retry with the same key is the same action; another body is refused.
+	again := ada.do("POST", "/api/v1/cases", map[string]any{"subject": "Router down", "priority": "high"}, key)
+	require.Equal(t, http.StatusAccepted, again.code)
+	require.Equal(t, act["id"], again.json(t)["id"])
+	require.Equal(t, "true", again.header.Get("Idempotent-Replayed"))
+	reused := ada.do("POST", "/api/v1/cases", map[string]any{"subject": "Something else"}, key)
+	require.Equal(t, http.StatusUnprocessableEntity, reused.code)
+
+	// The action's state is visible to its account only.
+	require.Equal(t, http.StatusOK, ada.get("/api/v1/actions/"+act["id"].(string)).code)
+	require.Equal(t, http.StatusNotFound, bob.get("/api/v1/actions/"+act["id"].(string)).code)
+	require.Equal(t, http.StatusNotFound, bob.get("/api/v1/actions/not-a-number").code)
+
+	// Intake validation names the field.
+	bad := ada.post("/api/v1/cases", map[string]any{"priority": "urgent"})
+	require.Equal(t, http.StatusUnprocessableEntity, bad.code)
+	paths := map[string]bool{}
+	for _, f := range bad.json(t)["error"].(map[string]any)["fields"].([]any) {
+		paths[f.(map[string]any)["path"].(string)] = true
+	}
+	require.Equal(t, map[string]bool{"subject": true, "priority": true}, paths)
+
+	// A comment is accepted; an empty one is not.
+	res = ada.post("/api/v1/cases/500A00000000000/comments", map[string]any{"body": "Any news?"})
+	require.Equal(t, http.StatusAccepted, res.code, string(res.body))
+	require.Equal(t, http.StatusUnprocessableEntity, ada.post("/api/v1/cases/500A00000000000/comments", map[string]any{}).code)
+
+	// Every accepted action is audited.
+	var n int
+	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_event WHERE action = 'action.submit'`).Scan(&n))
+	require.Equal(t, 2, n)
+}
+
+func TestApprovalDecisionShowsAsPendingOnTheRecord(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	buyer := e.user("buyer@alpha.example", Alpha, []string{"purchasing"}, false, false)
+	member := e.user("member@alpha.example", Alpha, []string{"member"}, false, false)
+
+	require.Equal(t, http.StatusNotFound, member.post("/api/v1/approvals/0Q0A00000000001/approve", nil).code, "members do not see approvals")
+	require.Equal(t, http.StatusConflict, buyer.post("/api/v1/approvals/0Q0A00000000002/approve", nil).code, "already accepted")
+
+	res := buyer.post("/api/v1/approvals/0Q0A00000000001/approve", nil)
+	require.Equal(t, http.StatusAccepted, res.code, string(res.body))
+	act := res.json(t)
+	require.Equal(t, "decide_approval", act["kind"])
+
+	rec := buyer.get("/api/v1/approvals/0Q0A00000000001").json(t)
+	require.Equal(t, "accepted", rec["status"], "the pending projection shows the decision")
+	pending := rec["freshness"].(map[string]any)["pending_action"].(map[string]any)
+	require.Equal(t, act["id"], pending["id"])
+	require.Equal(t, "pending", pending["state"])
+
+	require.Equal(t, http.StatusConflict, buyer.post("/api/v1/approvals/0Q0A00000000001/reject", nil).code, "decided already")
+}

@@ -1,0 +1,135 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/porticohq/portico/internal/access"
+	"github.com/porticohq/portico/internal/writeback"
+)
+
+// Writeback adapts the write-back service to Actions.
+type Writeback struct {
+	Service *writeback.Service
+	Pool    *pgxpool.Pool
+}
+
+// kinds names the write-back kind of each API write.
+var kinds = map[[2]string]writeback.Kind{
+	{"case", "create"}:             writeback.KindCreateCase,
+	{"case_comment", "create"}:     writeback.KindAddCaseComment,
+	{"approval_request", "update"}: writeback.KindDecideApproval,
+	// Closing a case is an update of the case's status; the write-back
+	// service answers ErrInvalid until it offers the kind.
+	{"case", "update"}: writeback.Kind("close_case"),
+}
+
+// Submit implements Actions.
+func (wb Writeback) Submit(ctx context.Context, s Submission) (*Action, bool, error) {
+	kind, ok := kinds[[2]string{s.Object, string(s.Op)}]
+	if !ok {
+		return nil, false, fmt.Errorf("%w: no write-back kind for %s %s", ErrNotOffered, s.Op, s.Object)
+	}
+	a, created, err := wb.Service.Submit(ctx, writeback.Request{
+		Scope: s.Scope, UserID: strconvI(s.Principal.UserID), AccountID: s.Principal.AccountID,
+		ContactID: s.Principal.ContactID, Kind: kind, Target: s.RecordID, Input: s.Input,
+		IdempotencyKey: s.IdempotencyKey,
+	})
+	switch {
+	case errors.Is(err, writeback.ErrNotFound):
+		return nil, false, ErrActionNotFound
+	case errors.Is(err, writeback.ErrForbidden):
+		return nil, false, fmt.Errorf("%w: %v", ErrForbidden, err)
+	case errors.Is(err, writeback.ErrKeyReused):
+		return nil, false, ErrKeyReused
+	case errors.Is(err, writeback.ErrInvalid) && (strings.Contains(err.Error(), "not offered") || strings.Contains(err.Error(), "unknown kind")):
+		return nil, false, fmt.Errorf("%w: %v", ErrNotOffered, err)
+	case errors.Is(err, writeback.ErrInvalid):
+		return nil, false, fmt.Errorf("%w: %s", ErrNotPossible, strings.TrimPrefix(err.Error(), writeback.ErrInvalid.Error()+": "))
+	case err != nil:
+		return nil, false, err
+	}
+	return toAPIAction(*a), created, nil
+}
+
+// Get implements Actions: an action is visible to the scope that sees its
+// account.
+func (wb Writeback) Get(ctx context.Context, scope access.Scope, id string) (*Action, error) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n <= 0 {
+		return nil, ErrActionNotFound
+	}
+	a, err := wb.Service.Get(ctx, scope.TenantID, n)
+	if errors.Is(err, writeback.ErrNotFound) || err == nil && !scope.Sees(a.AccountID) {
+		return nil, ErrActionNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return toAPIAction(*a), nil
+}
+
+// Pending implements PendingLister, under the scope and row-level
+// security on both the record and the action table.
+func (wb Writeback) Pending(ctx context.Context, scope access.Scope, object string, ids []string) (map[string]ActionRef, error) {
+	out := map[string]ActionRef{}
+	err := access.Tx(ctx, wb.Pool, scope, func(tx pgx.Tx) error {
+		q := &query{scope: scope}
+		sql := `SELECT r.source_id, a.id, a.kind, a.state FROM record r
+			JOIN action a ON a.id = r.pending_action_id AND a.tenant_id = r.tenant_id
+			WHERE r.tenant_id = ` + q.arg(scope.TenantID) + ` AND r.object = ` + q.arg(object) + `
+			  AND r.source_id = ANY (` + q.arg(ids) + `) AND r.pending_action_id IS NOT NULL
+			  AND ` + scope.OwnerFilter("r", false, q.arg)
+		rows, err := tx.Query(ctx, sql, q.args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var rid string
+			var aid int64
+			var ref ActionRef
+			if err := rows.Scan(&rid, &aid, &ref.Kind, &ref.State); err != nil {
+				return err
+			}
+			ref.ID = strconvI(aid)
+			out[rid] = ref
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("api: pending actions: %w", err)
+	}
+	return out, nil
+}
+
+func toAPIAction(a writeback.Action) *Action {
+	a = a.ForCustomer()
+	out := &Action{
+		ID: strconvI(a.ID), Kind: string(a.Kind), Object: a.Object, Target: a.Target, State: a.State,
+		Input: map[string]any{}, Created: a.CreatedAt, Updated: a.UpdatedAt, Applied: a.AppliedAt,
+	}
+	if a.Message != "" {
+		out.Message = &a.Message
+	}
+	if a.ResultID != "" {
+		out.ResultID = &a.ResultID
+	}
+	if len(a.Input) > 0 {
+		_ = json.Unmarshal(a.Input, &out.Input)
+	}
+	if len(a.Conflict) > 0 {
+		var c map[string]any
+		if json.Unmarshal(a.Conflict, &c) == nil {
+			out.Conflict = c
+		}
+	}
+	return out
+}
