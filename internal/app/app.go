@@ -181,6 +181,8 @@ func (a *App) wire(ctx context.Context, deps Deps) error {
 	a.actions = writeback.New(writeback.Options{
 		Pool: a.pool, Mappings: deps.Mappings, Connectors: a.sources.Connectors(), Health: a.sources,
 		Metrics: writeback.NewMetrics(a.registry), Logger: a.logger.With(slog.String("component", "writeback")),
+		// A write must time out before River would rescue it as stuck.
+		JobTimeout: min(2*time.Minute, a.cfg.River.RescueStuckJobsAfter/2),
 		Insert: func(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 			return a.river.InsertTx(ctx, tx, args, opts)
 		},
@@ -196,6 +198,21 @@ func (a *App) wire(ctx context.Context, deps Deps) error {
 		Logger: a.logger,
 	})
 	return nil
+}
+
+// adminSync schedules an operator's sync and audits it with the job, in
+// one transaction.
+func (a *App) adminSync(req syncer.AdminRequest) error {
+	ctx := req.Request.Context()
+	return pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
+		if _, err := a.river.InsertTx(ctx, tx, req.Args, nil); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Event{
+			TenantID: a.tenant, Actor: audit.StaffActor("admin-token"), Action: "admin.sync." + string(req.Args.Mode),
+			Object: "sync", ObjectID: req.Args.Connection + "/" + req.Args.Object, After: req.Args,
+		}.WithRequest(req.Request))
+	})
 }
 
 // Syncer runs syncs (the CLI's `portico sync`).
@@ -274,7 +291,7 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 			r.Mount("/hooks", hooksHandler.Routes())
 		},
 		MountAdmin: func(r chi.Router) {
-			r.Mount("/sync", a.syncer.AdminRoutes(a.sources))
+			r.Mount("/sync", a.syncer.AdminRoutes(a.sources, a.adminSync))
 			r.Mount("/audit", audit.AdminRoutes(a.audit))
 			r.Mount("/actions", a.actions.AdminRoutes(a.tenant))
 		},

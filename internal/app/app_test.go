@@ -152,3 +152,40 @@ func TestStaffEditWithoutWebhookIsVisibleWithinThePollingInterval(t *testing.T) 
 	require.Eventually(t, func() bool { return r.subject(t, id) == "Polled change" }, interval+time.Second, 10*time.Millisecond)
 
 }
+
+func TestOperatorAsksForAFullResync(t *testing.T) {
+	t.Parallel()
+	r := start(t, false, time.Hour)
+	post := func(path, token string) (int, string) {
+		req, err := http.NewRequest(http.MethodPost, r.api+path, nil)
+		require.NoError(t, err)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	const token = "test-admin-token-0123456789"
+	code, _ := post("/admin/sync/salesforce/Case?mode=full", "")
+	require.Equal(t, http.StatusUnauthorized, code)
+	code, body := post("/admin/sync/salesforce/Case?mode=sideways", token)
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, body, `"path":"mode"`)
+	code, _ = post("/admin/sync/salesforce/Nope", token)
+	require.Equal(t, http.StatusNotFound, code)
+
+	code, body = post("/admin/sync/salesforce/Case?mode=full", token)
+	require.Equal(t, http.StatusAccepted, code, body)
+	ctx := context.Background()
+	require.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, r.app.Pool().QueryRow(ctx, `SELECT count(*) FROM sync_run WHERE object = 'Case' AND kind = 'full' AND state = 'succeeded'`).Scan(&n))
+		return n >= 2 // the first sync, and the one asked for
+	}, 10*time.Second, 20*time.Millisecond)
+	var audited int
+	require.NoError(t, r.app.Pool().QueryRow(ctx, `SELECT count(*) FROM audit_event WHERE action = 'admin.sync.full' AND object_id = 'salesforce/Case'`).Scan(&audited))
+	require.Equal(t, 1, audited)
+}

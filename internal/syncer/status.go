@@ -137,9 +137,47 @@ func (s *Syncer) Status(ctx context.Context, health ConnHealth) ([]ConnectionSta
 	return out, nil
 }
 
-// AdminRoutes serves GET / (mounted at /admin/sync) with the status JSON.
-func (s *Syncer) AdminRoutes(health ConnHealth) chi.Router {
+// AdminRequest is an operator's request for a sync, as the admin route
+// hands it to its caller to enqueue and audit.
+type AdminRequest struct {
+	Args    SyncArgs
+	Request *http.Request
+}
+
+// AdminRoutes serves GET / (mounted at /admin/sync) with the status JSON,
+// and POST /{connection}/{object}?mode=incremental|full|reconcile, which
+// has enqueue schedule the sync (and audit who asked) and answers 202.
+func (s *Syncer) AdminRoutes(health ConnHealth, enqueue func(AdminRequest) error) chi.Router {
 	r := chi.NewRouter()
+	r.Post("/{connection}/{object}", func(w http.ResponseWriter, req *http.Request) {
+		args := SyncArgs{Connection: chi.URLParam(req, "connection"), Object: chi.URLParam(req, "object"), Mode: Kind(req.URL.Query().Get("mode"))}
+		if args.Mode == "" {
+			args.Mode = KindIncremental
+		}
+		fail := func(status int, code, path, msg string) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": code, "message": msg,
+				"fields": []map[string]string{{"path": path, "message": msg}}}})
+		}
+		switch args.Mode {
+		case KindIncremental, KindFull, KindReconcile:
+		default:
+			fail(http.StatusBadRequest, "invalid", "mode", "mode must be incremental, full or reconcile")
+			return
+		}
+		if _, _, err := s.target(args.Connection, args.Object); err != nil {
+			fail(http.StatusNotFound, "not_found", "object", "no synced object "+args.Object+" on connection "+args.Connection)
+			return
+		}
+		if err := enqueue(AdminRequest{Args: args, Request: req}); err != nil {
+			fail(http.StatusInternalServerError, "internal", "", "could not schedule the sync")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		_ = json.NewEncoder(w).Encode(map[string]any{"scheduled": args})
+	})
 	r.Get("/", func(w http.ResponseWriter, req *http.Request) {
 		st, err := s.Status(req.Context(), health)
 		w.Header().Set("Content-Type", "application/json")
