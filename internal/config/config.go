@@ -43,6 +43,9 @@ type HTTPConfig struct {
 	WriteTimeout    time.Duration `mapstructure:"write_timeout"`
 	IdleTimeout     time.Duration `mapstructure:"idle_timeout"`
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+	// CORSOrigins are the browser origins allowed to call the API from
+	// another site (https://portal.example.com); empty turns CORS off.
+	CORSOrigins []string `mapstructure:"cors_origins"`
 }
 
 // AdminConfig holds the staff credential that guards /admin until real
@@ -272,6 +275,11 @@ func (c *Config) Validate() error {
 	if c.HTTP.PublicURL != "" {
 		if u, err := url.Parse(c.HTTP.PublicURL); err != nil || u.Scheme == "" || u.Host == "" {
 			bad("http.public_url", "must be an absolute URL")
+		}
+	}
+	for _, o := range c.HTTP.CORSOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
+			bad("http.cors_origins", "must list origins such as https://portal.example.com (no path, no *); got %q", o)
 		}
 	}
 	positive := map[string]time.Duration{

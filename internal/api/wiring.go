@@ -1,0 +1,61 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/porticohq/portico/internal/audit"
+	"github.com/porticohq/portico/internal/auth"
+)
+
+// AuthAuditor records the identity service's events (logins, logouts,
+// invitations, tokens) in the audit log.
+type AuthAuditor struct{ Log *audit.Log }
+
+// Record implements auth.Auditor.
+func (aa AuthAuditor) Record(ctx context.Context, e auth.Event) error {
+	actor := audit.UserActor("anonymous")
+	if id, ok := strings.CutPrefix(e.Actor, "user:"); ok && id != "" {
+		actor = audit.UserActor(id)
+	}
+	after := map[string]any{"email": e.ActorName}
+	for k, v := range e.Detail {
+		after[k] = v
+	}
+	ev := audit.Event{
+		TenantID: e.TenantID, OccurredAt: e.At, Actor: actor, AccountID: e.AccountID,
+		UserAgent: e.UserAgent, Action: e.Action, Object: e.Object, ObjectID: e.ObjectID, After: after,
+	}
+	if ip, err := netip.ParseAddr(e.IP); err == nil {
+		ev.IP = ip
+	}
+	return aa.Log.Record(ctx, ev)
+}
+
+// ContactByEmail finds a CRM contact in the cache by email, for single
+// sign-on with auth.unknown_oidc_email: match_contact. An email shared by
+// several contacts matches none: guessing would hand out an account.
+func ContactByEmail(pool *pgxpool.Pool) func(ctx context.Context, tenantID int64, email string) (string, string, bool, error) {
+	return func(ctx context.Context, tenantID int64, email string) (string, string, bool, error) {
+		rows, err := pool.Query(ctx, `SELECT owner_account, source_id FROM record
+			WHERE tenant_id = $1 AND object = 'contact' AND deleted_at IS NULL AND NOT hidden
+			  AND owner_account IS NOT NULL AND lower(data->'fields'->>'email') = lower($2) LIMIT 2`, tenantID, email)
+		if err != nil {
+			return "", "", false, fmt.Errorf("api: contact by email: %w", err)
+		}
+		found, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct{ Account, Contact string }])
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return "", "", false, fmt.Errorf("api: contact by email: %w", err)
+		}
+		if len(found) != 1 {
+			return "", "", false, nil
+		}
+		return found[0].Account, found[0].Contact, true, nil
+	}
+}
