@@ -195,3 +195,46 @@ func TestFieldVisibilityPerRole(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "58", rec.Fields["accounting_customer_id"])
 }
+
+type breaker struct{ open bool }
+
+func (b *breaker) BreakerOpen(string) bool { return b.open }
+
+func TestFreshReadGoesToTheSourceUnlessItsBreakerIsOpen(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	ids := b.addCases(t, "ACC1", 1, "500A")
+	var calls []string
+	br := &breaker{}
+	refreshErr := error(nil)
+	reader := records.New(records.Options{
+		Pool: b.pool, Mappings: b.set, Health: br, FreshTimeout: time.Second,
+		Refresh: func(ctx context.Context, connection, object, id string) error {
+			_, hasDeadline := ctx.Deadline()
+			require.True(t, hasDeadline, "a fresh read is bounded by the fresh timeout")
+			calls = append(calls, connection+"/"+object+"/"+id)
+			return refreshErr
+		},
+	})
+	rec, err := reader.Get(ctx, member("ACC1"), "case", ids[0], records.GetOptions{Fresh: true})
+	require.NoError(t, err)
+	require.Equal(t, []string{"salesforce/Case/" + ids[0]}, calls)
+	require.False(t, rec.Freshness.Stale)
+
+	br.open = true
+	rec, err = reader.Get(ctx, member("ACC1"), "case", ids[0], records.GetOptions{Fresh: true})
+	require.NoError(t, err)
+	require.Len(t, calls, 1, "an open breaker is not asked")
+	require.NotNil(t, rec)
+
+	br.open = false
+	refreshErr = fmt.Errorf("source timed out")
+	rec, err = reader.Get(ctx, member("ACC1"), "case", ids[0], records.GetOptions{Fresh: true})
+	require.NoError(t, err, "a failed fresh read falls back to the cache")
+	require.True(t, rec.Freshness.Stale, "and says the value may be stale")
+
+	_, err = reader.Get(ctx, member("ACC2"), "case", ids[0], records.GetOptions{Fresh: true})
+	require.ErrorIs(t, err, records.ErrNotFound)
+	require.Len(t, calls, 2, "a foreign id is never read through")
+}

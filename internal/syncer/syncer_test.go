@@ -290,3 +290,20 @@ func TestFullResyncResumesWhereItStopped(t *testing.T) {
 	live, _ := b.count(t, "Case")
 	require.EqualValues(t, want, live)
 }
+
+func TestPurgeRemovesOnlyOldTombstones(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, fakesource.Options{Seed: 3, Records: 600})
+	_, err := b.syncer.Full(ctx, "salesforce", "Case")
+	require.NoError(t, err)
+	_, err = b.pool.Exec(ctx, `UPDATE record SET deleted_at = now() - interval '40 days' WHERE source_id IN (SELECT source_id FROM record WHERE object = 'case' ORDER BY source_id LIMIT 2)`)
+	require.NoError(t, err)
+	_, err = b.pool.Exec(ctx, `UPDATE record SET deleted_at = now() - interval '1 day' WHERE source_id IN (SELECT source_id FROM record WHERE object = 'case' AND deleted_at IS NULL ORDER BY source_id LIMIT 1)`)
+	require.NoError(t, err)
+	n, err := b.syncer.PurgeTombstones(ctx, time.Now().Add(-30*24*time.Hour))
+	require.NoError(t, err)
+	require.EqualValues(t, 2, n)
+	_, tomb := b.count(t, "Case")
+	require.EqualValues(t, 1, tomb, "a recent tombstone is kept")
+}
