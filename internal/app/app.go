@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,7 +25,10 @@ import (
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/httpclient"
+	"github.com/porticohq/portico/internal/access"
+	"github.com/porticohq/portico/internal/api"
 	"github.com/porticohq/portico/internal/audit"
+	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/credentials"
 	"github.com/porticohq/portico/internal/hooks"
@@ -72,6 +76,7 @@ type App struct {
 	records *records.Reader
 	audit   *audit.Log
 	actions *writeback.Service
+	api     *api.API
 }
 
 // Open connects to the database and checks that its migrations are
@@ -197,7 +202,25 @@ func (a *App) wire(ctx context.Context, deps Deps) error {
 		Refresh: a.syncer.Refresh, Health: a.sources, FreshTimeout: sc.FreshTimeout,
 		Logger: a.logger,
 	})
-	return nil
+	return a.wirePortal(deps)
+}
+
+// wirePortal builds the portal's identity service and API.
+func (a *App) wirePortal(deps Deps) error {
+	authSvc, err := auth.New(auth.Deps{
+		Pool: a.pool, Logger: a.logger.With(slog.String("component", "auth")), Config: a.cfg.Auth,
+		PublicURL: a.cfg.HTTP.PublicURL, TenantID: a.tenant, Auditor: api.AuthAuditor{Log: a.audit},
+		ContactByEmail: api.ContactByEmail(a.pool),
+	})
+	if err != nil {
+		return err
+	}
+	a.api, err = api.New(api.Deps{
+		Pool: a.pool, Records: a.records, Mappings: deps.Mappings, Policy: access.NewPolicy(a.pool), Auth: authSvc,
+		Actions: api.Writeback{Service: a.actions, Pool: a.pool}, Audit: a.audit,
+		Logger: a.logger.With(slog.String("component", "api")),
+	})
+	return err
 }
 
 // adminSync schedules an operator's sync and audits it with the job, in
@@ -289,6 +312,9 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 		RiverUI:    ui,
 		Mount: func(r chi.Router) {
 			r.Mount("/hooks", hooksHandler.Routes())
+			a.api.Mount(r, api.HeaderOptions{
+				TLS: strings.HasPrefix(a.cfg.HTTP.PublicURL, "https://"), CORSOrigins: a.cfg.HTTP.CORSOrigins,
+			})
 		},
 		MountAdmin: func(r chi.Router) {
 			r.Mount("/sync", a.syncer.AdminRoutes(a.sources, a.adminSync))
