@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/porticohq/portico/internal/app"
 	"github.com/porticohq/portico/internal/audit"
 )
 
@@ -18,14 +17,7 @@ func (c *cli) auditCmd() *cobra.Command {
 		Short: "Recompute the audit hash chains; exits 1 naming any edited or deleted event",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := c.loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			if cfg.DatabaseURL == "" {
-				return app.ErrNoDatabase
-			}
-			pool, err := app.OpenPool(cmd.Context(), cfg.DatabaseURL)
+			_, pool, err := c.openPool(cmd)
 			if err != nil {
 				return err
 			}

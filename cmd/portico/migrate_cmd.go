@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/porticohq/portico/internal/app"
 	"github.com/porticohq/portico/internal/migrate"
 )
 
@@ -17,14 +16,7 @@ func (c *cli) migrateCmd() *cobra.Command {
 		Short: "Apply River's and Portico's pending migrations (a no-op when current)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := c.loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			if cfg.DatabaseURL == "" {
-				return app.ErrNoDatabase
-			}
-			pool, err := app.OpenPool(cmd.Context(), cfg.DatabaseURL)
+			cfg, pool, err := c.openPool(cmd)
 			if err != nil {
 				return err
 			}
@@ -47,14 +39,7 @@ func (c *cli) migrateCmd() *cobra.Command {
 		Short: "List migrations and whether each is applied; exits 1 when any is pending",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := c.loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			if cfg.DatabaseURL == "" {
-				return app.ErrNoDatabase
-			}
-			pool, err := app.OpenPool(cmd.Context(), cfg.DatabaseURL)
+			_, pool, err := c.openPool(cmd)
 			if err != nil {
 				return err
 			}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/porticohq/portico/internal/app"
 	"io"
 	"log/slog"
 	"strings"
@@ -134,4 +136,21 @@ func (c *cli) logger(cfg *config.Config) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(c.stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(c.stderr, opts))
+}
+
+// openPool loads the configuration and opens a pool on its database; no
+// database configured is a usage error naming the key.
+func (c *cli) openPool(cmd *cobra.Command) (*config.Config, *pgxpool.Pool, error) {
+	cfg, err := c.loadConfig(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.DatabaseURL == "" {
+		return nil, nil, app.ErrNoDatabase
+	}
+	pool, err := app.OpenPool(cmd.Context(), cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, pool, nil
 }
