@@ -128,13 +128,14 @@ func Run(ctx context.Context, cfg *config.Config, deps app.Deps, logger *slog.Lo
 		cfg.HTTP.PublicURL = "http://" + cfg.HTTP.Addr
 	}
 	simURL := ""
+	var sim *fakesource.Sim
 	if len(cfg.Connections) == 0 {
-		url, conns, stop, err := startSimulators(ctx, cfg, sec, logger)
+		url, conns, stop, s, err := startSimulators(ctx, cfg, sec, logger)
 		if err != nil {
 			return err
 		}
 		defer stop()
-		simURL, cfg.Connections = url, conns
+		simURL, cfg.Connections, sim = url, conns, s
 		fmt.Fprintf(out, "simulated sources on %s (%d records)\n", simURL, cfg.Dev.Records)
 	}
 	a, err := app.Open(ctx, cfg, logger, app.Mode{Serve: true, Work: true}, deps)
@@ -142,6 +143,12 @@ func Run(ctx context.Context, cfg *config.Config, deps app.Deps, logger *slog.Lo
 		return err
 	}
 	defer a.Close()
+	users := []User{}
+	if sim != nil {
+		if users, err = demoUsers(ctx, a.Pool(), sim, cfg.Admin.Token); err != nil {
+			return err
+		}
+	}
 
 	// dev.json describes a running environment; it goes when we do.
 	defer os.Remove(filepath.Join(dir, "dev.json"))
@@ -152,7 +159,7 @@ func Run(ctx context.Context, cfg *config.Config, deps app.Deps, logger *slog.Lo
 			AdminToken:  cfg.Admin.Token,
 			SimURL:      simURL,
 			Connections: []string{},
-			Users:       []User{},
+			Users:       users,
 		}
 		for _, c := range cfg.Connections {
 			info.Connections = append(info.Connections, c.Name)
@@ -173,7 +180,7 @@ func Run(ctx context.Context, cfg *config.Config, deps app.Deps, logger *slog.Lo
 
 // startSimulators serves the simulated sources on a free loopback port and
 // returns the three connections that reach them.
-func startSimulators(ctx context.Context, cfg *config.Config, sec secrets, logger *slog.Logger) (string, []config.ConnectionConfig, func(), error) {
+func startSimulators(ctx context.Context, cfg *config.Config, sec secrets, logger *slog.Logger) (string, []config.ConnectionConfig, func(), *fakesource.Sim, error) {
 	sim, err := fakesource.New(fakesource.Options{
 		Seed:          cfg.Dev.Seed,
 		Records:       cfg.Dev.Records,
@@ -182,11 +189,11 @@ func startSimulators(ctx context.Context, cfg *config.Config, sec secrets, logge
 		Logger:        logger.With(slog.String("component", "fakesource")),
 	})
 	if err != nil {
-		return "", nil, nil, err
+		return "", nil, nil, nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, nil, err
+		return "", nil, nil, nil, err
 	}
 	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
@@ -210,7 +217,7 @@ func startSimulators(ctx context.Context, cfg *config.Config, sec secrets, logge
 		_ = srv.Shutdown(shutdownCtx)
 		sim.Close()
 	}
-	return url, conns, stop, nil
+	return url, conns, stop, sim, nil
 }
 
 func freePort() (int, error) {

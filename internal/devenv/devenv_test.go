@@ -1,12 +1,14 @@
 package devenv_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -79,6 +81,7 @@ func TestDevStartsStopsAndRestartsOnTheSameData(t *testing.T) {
 	require.Equal(t, []string{"salesforce", "accounting", "inventory"}, info.Connections)
 	require.Eventually(t, func() bool { return syncedCases(t, info) > 0 }, 60*time.Second, 100*time.Millisecond,
 		"the first sync fills the cache")
+	requireDemoUsers(t, info)
 	requireStatus(t, info.APIURL+"/admin/riverui", "", http.StatusUnauthorized)
 	requireStatus(t, info.APIURL+"/admin/riverui/", info.AdminToken, http.StatusOK)
 
@@ -102,6 +105,8 @@ func TestDevStartsStopsAndRestartsOnTheSameData(t *testing.T) {
 	info2, stop2 := start(t, dir)
 	defer stop2()
 	require.Equal(t, info.AdminToken, info2.AdminToken, "the admin token survives a restart")
+	require.Equal(t, info.Users, info2.Users, "the demo logins survive a restart")
+	requireDemoUsers(t, info2)
 	conn, err = pgx.Connect(ctx, info2.DatabaseURL)
 	require.NoError(t, err)
 	defer conn.Close(ctx)
@@ -174,3 +179,38 @@ func serverPID(t *testing.T, dir string) int {
 }
 
 func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
+
+// requireDemoUsers logs in as every demo user: two customer accounts, one
+// with a parent account, and a staff user; each sees its own account.
+func requireDemoUsers(t *testing.T, info devenv.Info) {
+	t.Helper()
+	accounts := map[string]bool{}
+	staff := 0
+	for _, u := range info.Users {
+		if u.Account == "" {
+			staff++
+		} else {
+			accounts[u.Account] = true
+		}
+		jar, err := cookiejar.New(nil)
+		require.NoError(t, err)
+		c := &http.Client{Jar: jar}
+		body, _ := json.Marshal(map[string]string{"email": u.Email, "password": u.Password})
+		resp, err := c.Post(info.APIURL+"/auth/login", "application/json", bytes.NewReader(body))
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, u.Email)
+		require.Eventually(t, func() bool {
+			resp, err := c.Get(info.APIURL + "/api/v1/me")
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			var me struct {
+				Account *struct{ ID string } `json:"account"`
+			}
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&me))
+			return u.Account == "" || me.Account != nil && me.Account.ID == u.Account
+		}, 30*time.Second, 100*time.Millisecond, "%s sees its account", u.Email)
+	}
+	require.Equal(t, 1, staff)
+	require.Len(t, accounts, 3, "two customer accounts and a parent")
+}
