@@ -72,7 +72,15 @@ type celIssue struct {
 	msg       string
 }
 
+// compileMu serialises compiles on the shared environments: cel-go's
+// checker fills an environment's type catalog lazily, and two compiles at
+// once race on it (seen with -race in v0.33.2). Compiling happens only
+// when mappings load; evaluating compiled programs needs no lock.
+var compileMu sync.Mutex
+
 func compileCEL(env *cel.Env, src string) (*program, []celIssue) {
+	compileMu.Lock()
+	defer compileMu.Unlock()
 	ast, iss := env.Compile(src)
 	if iss != nil && iss.Err() != nil {
 		var out []celIssue
