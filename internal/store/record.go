@@ -140,3 +140,44 @@ func GetRecord(ctx context.Context, db dbsqlc.DBTX, tenantID int64, connection, 
 	row, err := Queries.RecordGet(ctx, db, dbsqlc.RecordGetParams{TenantID: tenantID, Connection: connection, Object: object, SourceID: id})
 	return CachedRecord{row}, interpret(err, object+" "+id)
 }
+
+// Xref says that a cross-reference key's value names an account.
+type Xref struct {
+	Key, Value, AccountID string
+}
+
+// StoreXrefs records cross-references, then gives their account to the
+// records that name them (they may have arrived first, or the reference
+// may have moved), and to those records' children in turn.
+func StoreXrefs(ctx context.Context, db dbsqlc.DBTX, tenantID int64, xrefs []Xref) error {
+	if len(xrefs) == 0 {
+		return nil
+	}
+	p := dbsqlc.AccountXrefUpsertBatchParams{TenantID: tenantID}
+	for _, x := range xrefs {
+		p.Keys = append(p.Keys, x.Key)
+		p.RefValues = append(p.RefValues, x.Value)
+		p.AccountIds = append(p.AccountIds, x.AccountID)
+	}
+	if err := Queries.AccountXrefUpsertBatch(ctx, db, p); err != nil {
+		return interpret(err, "storing account cross-references")
+	}
+	moved, err := Queries.RecordResolveOwners(ctx, db, dbsqlc.RecordResolveOwnersParams{TenantID: tenantID, Keys: p.Keys, RefValues: p.RefValues})
+	if err != nil {
+		return interpret(err, "resolving owner references")
+	}
+	type parent struct{ connection, object string }
+	byParent := map[parent][]string{}
+	for _, m := range moved {
+		k := parent{m.Connection, m.Object}
+		byParent[k] = append(byParent[k], m.SourceID)
+	}
+	for k, ids := range byParent {
+		if _, err := Queries.RecordResolveChildren(ctx, db, dbsqlc.RecordResolveChildrenParams{
+			TenantID: tenantID, Connection: k.connection, ParentObject: pgtype.Text{String: k.object, Valid: true}, ParentIds: ids,
+		}); err != nil {
+			return interpret(err, "resolving children of "+k.object)
+		}
+	}
+	return nil
+}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/porticohq/portico/internal/dbtest"
 	"github.com/porticohq/portico/internal/store"
-	"github.com/porticohq/portico/internal/store/dbsqlc"
 )
 
 func casePage() store.Page {
@@ -80,14 +79,19 @@ func TestOwnerReferencesResolveLater(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, rec.OwnerAccount.Valid, "unknown until the account's cross-reference arrives")
 
-	q := store.Queries
-	require.NoError(t, q.AccountXrefUpsert(ctx, pool, dbsqlc.AccountXrefUpsertParams{TenantID: 1, Key: "accounting_customer_id", Value: "58", AccountID: "001A"}))
-	n, err := q.RecordResolveOwners(ctx, pool, 1)
+	// An attachment of the invoice, owned through it.
+	att := row("att1", "", "0")
+	att.OwnerParentObject, att.OwnerParentID = "invoice", "130"
+	_, err = store.UpsertRows(ctx, pool, store.Page{TenantID: 1, Connection: "books", Object: "document", SourceObject: "Attachable", MappingHash: "h"}, []store.Row{att})
 	require.NoError(t, err)
-	require.EqualValues(t, 1, n)
+
+	require.NoError(t, store.StoreXrefs(ctx, pool, 1, []store.Xref{{Key: "accounting_customer_id", Value: "58", AccountID: "001A"}}))
 	rec, err = store.GetRecord(ctx, pool, 1, "books", "invoice", "130")
 	require.NoError(t, err)
 	require.Equal(t, "001A", rec.OwnerAccount.String)
+	rec, err = store.GetRecord(ctx, pool, 1, "books", "document", "att1")
+	require.NoError(t, err)
+	require.Equal(t, "001A", rec.OwnerAccount.String, "the invoice's attachment follows its invoice")
 
 	// A record arriving after its account resolves at once.
 	r2 := row("131", "", "0")

@@ -327,8 +327,7 @@ func MapRecord(obj *mapping.Object, rec connectors.Record) (store.Row, error) {
 // storeXrefs records which portal account each cross-reference key names,
 // then resolves records that were waiting for it.
 func (s *Syncer) storeXrefs(ctx context.Context, tx pgx.Tx, tenant int64, rows []store.Row) error {
-	q := store.Queries
-	added := false
+	var xrefs []store.Xref
 	for _, r := range rows {
 		var m struct {
 			Fields map[string]any `json:"fields"`
@@ -341,22 +340,10 @@ func (s *Syncer) storeXrefs(ctx context.Context, tx pgx.Tx, tenant int64, rows [
 			if !ok || v == nil || fmt.Sprint(v) == "" {
 				continue
 			}
-			if err := q.AccountXrefUpsert(ctx, tx, dbsqlc.AccountXrefUpsertParams{
-				TenantID: tenant, Key: key, Value: fmt.Sprint(v), AccountID: r.SourceID,
-			}); err != nil {
-				return err
-			}
-			added = true
+			xrefs = append(xrefs, store.Xref{Key: key, Value: fmt.Sprint(v), AccountID: r.SourceID})
 		}
 	}
-	if added {
-		if _, err := q.RecordResolveOwners(ctx, tx, tenant); err != nil {
-			return err
-		}
-		_, err := q.RecordResolveAllChildren(ctx, tx, tenant)
-		return err
-	}
-	return nil
+	return store.StoreXrefs(ctx, tx, tenant, xrefs)
 }
 
 func (s *Syncer) cursorKey(connection, object string) dbsqlc.SyncCursorEnsureParams {

@@ -34,6 +34,31 @@ func (q *Queries) AccountXrefUpsert(ctx context.Context, db DBTX, arg AccountXre
 	return err
 }
 
+const accountXrefUpsertBatch = `-- name: AccountXrefUpsertBatch :exec
+INSERT INTO account_xref (tenant_id, key, value, account_id)
+SELECT $1::bigint, u.key, u.value, u.account_id
+FROM (SELECT unnest($2::text[]) AS key, unnest($3::text[]) AS value, unnest($4::text[]) AS account_id) AS u
+ON CONFLICT (tenant_id, key, value) DO UPDATE SET account_id = excluded.account_id
+WHERE account_xref.account_id IS DISTINCT FROM excluded.account_id
+`
+
+type AccountXrefUpsertBatchParams struct {
+	TenantID   int64    `json:"tenant_id"`
+	Keys       []string `json:"keys"`
+	RefValues  []string `json:"ref_values"`
+	AccountIds []string `json:"account_ids"`
+}
+
+func (q *Queries) AccountXrefUpsertBatch(ctx context.Context, db DBTX, arg AccountXrefUpsertBatchParams) error {
+	_, err := db.Exec(ctx, accountXrefUpsertBatch,
+		arg.TenantID,
+		arg.Keys,
+		arg.RefValues,
+		arg.AccountIds,
+	)
+	return err
+}
+
 const recordCount = `-- name: RecordCount :one
 SELECT count(*) FILTER (WHERE deleted_at IS NULL) AS live, count(*) FILTER (WHERE deleted_at IS NOT NULL) AS tombstoned
 FROM record WHERE tenant_id = $1 AND connection = $2 AND source_object = $3
@@ -246,24 +271,6 @@ func (q *Queries) RecordRemapBatch(ctx context.Context, db DBTX, arg RecordRemap
 	return result.RowsAffected(), nil
 }
 
-const recordResolveAllChildren = `-- name: RecordResolveAllChildren :execrows
-UPDATE record c SET owner_account = p.owner_account, owner_contact = p.owner_contact
-FROM record p
-WHERE c.tenant_id = $1 AND c.owner_parent_id IS NOT NULL
-  AND p.tenant_id = c.tenant_id AND p.connection = c.connection
-  AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id
-  AND (c.owner_account IS DISTINCT FROM p.owner_account OR c.owner_contact IS DISTINCT FROM p.owner_contact)
-`
-
-// After owner references resolve, records owned through a parent follow.
-func (q *Queries) RecordResolveAllChildren(ctx context.Context, db DBTX, tenantID int64) (int64, error) {
-	result, err := db.Exec(ctx, recordResolveAllChildren, tenantID)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const recordResolveChildren = `-- name: RecordResolveChildren :execrows
 UPDATE record c SET owner_account = p.owner_account, owner_contact = p.owner_contact
 FROM record p
@@ -296,21 +303,49 @@ func (q *Queries) RecordResolveChildren(ctx context.Context, db DBTX, arg Record
 	return result.RowsAffected(), nil
 }
 
-const recordResolveOwners = `-- name: RecordResolveOwners :execrows
+const recordResolveOwners = `-- name: RecordResolveOwners :many
 UPDATE record r SET owner_account = x.account_id
-FROM account_xref x
-WHERE r.tenant_id = $1 AND x.tenant_id = r.tenant_id
-  AND r.owner_ref_key = x.key AND r.owner_ref_value = x.value
+FROM account_xref x,
+     (SELECT unnest($2::text[]) AS key, unnest($3::text[]) AS value) AS page
+WHERE x.tenant_id = $1 AND x.key = page.key AND x.value = page.value
+  AND r.tenant_id = x.tenant_id AND r.owner_ref_key = x.key AND r.owner_ref_value = x.value
   AND r.owner_account IS DISTINCT FROM x.account_id
+RETURNING r.connection, r.object, r.source_id
 `
 
-// Records whose owner reference names an account that arrived later.
-func (q *Queries) RecordResolveOwners(ctx context.Context, db DBTX, tenantID int64) (int64, error) {
-	result, err := db.Exec(ctx, recordResolveOwners, tenantID)
+type RecordResolveOwnersParams struct {
+	TenantID  int64    `json:"tenant_id"`
+	Keys      []string `json:"keys"`
+	RefValues []string `json:"ref_values"`
+}
+
+type RecordResolveOwnersRow struct {
+	Connection string `json:"connection"`
+	Object     string `json:"object"`
+	SourceID   string `json:"source_id"`
+}
+
+// Records whose owner reference names one of these cross-references (an
+// account that arrived after them, or moved): they take its account. The
+// updated records are returned, so their own children can follow.
+func (q *Queries) RecordResolveOwners(ctx context.Context, db DBTX, arg RecordResolveOwnersParams) ([]RecordResolveOwnersRow, error) {
+	rows, err := db.Query(ctx, recordResolveOwners, arg.TenantID, arg.Keys, arg.RefValues)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return result.RowsAffected(), nil
+	defer rows.Close()
+	var items []RecordResolveOwnersRow
+	for rows.Next() {
+		var i RecordResolveOwnersRow
+		if err := rows.Scan(&i.Connection, &i.Object, &i.SourceID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const recordTombstone = `-- name: RecordTombstone :execrows

@@ -133,18 +133,29 @@ WHERE r.tenant_id = @tenant_id::bigint AND r.connection = @connection::text AND 
 SELECT count(*) FILTER (WHERE deleted_at IS NULL) AS live, count(*) FILTER (WHERE deleted_at IS NOT NULL) AS tombstoned
 FROM record WHERE tenant_id = @tenant_id AND connection = @connection AND source_object = @source_object;
 
+-- name: AccountXrefUpsertBatch :exec
+INSERT INTO account_xref (tenant_id, key, value, account_id)
+SELECT @tenant_id::bigint, u.key, u.value, u.account_id
+FROM (SELECT unnest(@keys::text[]) AS key, unnest(@ref_values::text[]) AS value, unnest(@account_ids::text[]) AS account_id) AS u
+ON CONFLICT (tenant_id, key, value) DO UPDATE SET account_id = excluded.account_id
+WHERE account_xref.account_id IS DISTINCT FROM excluded.account_id;
+
 -- name: AccountXrefUpsert :exec
 INSERT INTO account_xref (tenant_id, key, value, account_id)
 VALUES (@tenant_id, @key, @value, @account_id)
 ON CONFLICT (tenant_id, key, value) DO UPDATE SET account_id = excluded.account_id;
 
--- name: RecordResolveOwners :execrows
--- Records whose owner reference names an account that arrived later.
+-- name: RecordResolveOwners :many
+-- Records whose owner reference names one of these cross-references (an
+-- account that arrived after them, or moved): they take its account. The
+-- updated records are returned, so their own children can follow.
 UPDATE record r SET owner_account = x.account_id
-FROM account_xref x
-WHERE r.tenant_id = @tenant_id AND x.tenant_id = r.tenant_id
-  AND r.owner_ref_key = x.key AND r.owner_ref_value = x.value
-  AND r.owner_account IS DISTINCT FROM x.account_id;
+FROM account_xref x,
+     (SELECT unnest(@keys::text[]) AS key, unnest(@ref_values::text[]) AS value) AS page
+WHERE x.tenant_id = @tenant_id AND x.key = page.key AND x.value = page.value
+  AND r.tenant_id = x.tenant_id AND r.owner_ref_key = x.key AND r.owner_ref_value = x.value
+  AND r.owner_account IS DISTINCT FROM x.account_id
+RETURNING r.connection, r.object, r.source_id;
 
 -- name: RecordResolveChildren :execrows
 -- Children owned through one of these parents take the parent's owner:
@@ -153,15 +164,6 @@ UPDATE record c SET owner_account = p.owner_account, owner_contact = p.owner_con
 FROM record p
 WHERE c.tenant_id = @tenant_id AND c.connection = @connection
   AND c.owner_parent_object = @parent_object AND c.owner_parent_id = ANY (@parent_ids::text[])
-  AND p.tenant_id = c.tenant_id AND p.connection = c.connection
-  AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id
-  AND (c.owner_account IS DISTINCT FROM p.owner_account OR c.owner_contact IS DISTINCT FROM p.owner_contact);
-
--- name: RecordResolveAllChildren :execrows
--- After owner references resolve, records owned through a parent follow.
-UPDATE record c SET owner_account = p.owner_account, owner_contact = p.owner_contact
-FROM record p
-WHERE c.tenant_id = @tenant_id AND c.owner_parent_id IS NOT NULL
   AND p.tenant_id = c.tenant_id AND p.connection = c.connection
   AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id
   AND (c.owner_account IS DISTINCT FROM p.owner_account OR c.owner_contact IS DISTINCT FROM p.owner_contact);
