@@ -51,6 +51,8 @@ type stackOptions struct {
 	workers       int
 	retryMax      int
 	breakerFaults int
+	metrics       *writeback.Metrics
+	authWait      time.Duration
 }
 
 // stack is the write-back of one process: connectors over the simulated
@@ -97,6 +99,7 @@ func buildStack(ctx context.Context, pool *pgxpool.Pool, cr fakesource.SystemCre
 	st.svc = writeback.New(writeback.Options{
 		Pool: pool, Mappings: set, Connectors: srcs.Connectors(), Health: health, Logger: logger,
 		MaxWait: 2 * time.Second, OrderWait: 20 * time.Millisecond, JobTimeout: o.jobTimeout,
+		Metrics: o.metrics, AuthWait: o.authWait,
 		Insert: func(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 			return st.river.InsertTx(ctx, tx, args, opts)
 		},

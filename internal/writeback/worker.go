@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -58,7 +59,23 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[ApplyArgs]) error {
 // its words cannot be shown for.
 const genericFailure = "We could not apply this change. Our staff have been told and will look into it."
 
+// apply applies the job's action. An error on the job's last attempt
+// fails the action instead of leaving it open behind a discarded job.
 func (s *Service) apply(ctx context.Context, job *river.Job[ApplyArgs]) error {
+	err := s.applyOnce(ctx, job)
+	var snooze *river.JobSnoozeError
+	var cancel *river.JobCancelError
+	if err == nil || errors.As(err, &snooze) || errors.As(err, &cancel) || ctx.Err() != nil || job.Attempt < job.MaxAttempts {
+		return err
+	}
+	a, gerr := store.Queries.ActionGet(ctx, s.opts.Pool, job.Args.ActionID)
+	if gerr != nil {
+		return errors.Join(err, gerr)
+	}
+	return s.settle(ctx, job, a, StateFailed, genericFailure, "gave up after "+strconv.Itoa(job.Attempt)+" attempts: "+err.Error(), nil)
+}
+
+func (s *Service) applyOnce(ctx context.Context, job *river.Job[ApplyArgs]) error {
 	q := store.Queries
 	a, err := q.ActionGet(ctx, s.opts.Pool, job.Args.ActionID)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -157,7 +174,7 @@ func (s *Service) apply(ctx context.Context, job *river.Job[ApplyArgs]) error {
 		return s.settle(ctx, job, a, StateFailed, msg, err.Error(), nil)
 	case errors.Is(err, connectors.ErrNotFound):
 		return s.settle(ctx, job, a, StateFailed, "The record no longer exists.", err.Error(), nil)
-	case errors.Is(err, connectors.ErrPermanent), job.Attempt >= job.MaxAttempts:
+	case errors.Is(err, connectors.ErrPermanent):
 		return s.settle(ctx, job, a, StateFailed, genericFailure, err.Error(), nil)
 	}
 	s.note(ctx, a.ID, "retrying: "+err.Error())
@@ -276,6 +293,10 @@ func (s *Service) storeRecord(ctx context.Context, tx pgx.Tx, a dbsqlc.Action, o
 // the version it produced itself: when the source already holds exactly
 // the customer's change, the action is applied.
 func (s *Service) conflict(ctx context.Context, job *river.Job[ApplyArgs], a dbsqlc.Action, obj *mapping.Object, conn connectors.Connector, input map[string]any, ce *connectors.ConflictError) error {
+	if a.Op != string(mapping.OpUpdate) {
+		// A create has no version to be stale against: the source refused it.
+		return s.settle(ctx, job, a, StateFailed, genericFailure, ce.Error(), nil)
+	}
 	cur, err := conn.Get(ctx, a.SourceObject, a.Target)
 	if err != nil {
 		s.note(ctx, a.ID, "conflict; reading the current record failed: "+err.Error())

@@ -4,16 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/internal/access"
+	"github.com/porticohq/portico/internal/dbtest"
 	"github.com/porticohq/portico/internal/fakesource"
+	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/records"
 	"github.com/porticohq/portico/internal/writeback"
@@ -166,11 +170,13 @@ func TestConflictOnStaleVersion(t *testing.T) {
 	e.cache(t, "Contact", c.contact)
 	require.NoError(t, e.sim.SetFaults(fakesource.Salesforce, fakesource.Faults{StaleNextWrite: true}))
 
+	e.health.open.Store(true) // hold it pending while we look
 	a, _, err := e.svc.Submit(ctx, c.request(writeback.KindUpdateContact, c.contact, map[string]any{"title": "Chief Tester"}, ""))
 	require.NoError(t, err)
 	data, pending := e.cachedData(t, "contact", c.contact)
 	require.Equal(t, "Chief Tester", data["fields"].(map[string]any)["title"], "the change shows while pending")
 	require.NotNil(t, pending)
+	e.health.open.Store(false)
 
 	a = e.waitState(t, a.ID, writeback.StateConflict, 15*time.Second)
 	var cf writeback.Conflict
@@ -311,4 +317,49 @@ func TestActionsOnOneRecordApplyInOrder(t *testing.T) {
 	first, err := e.svc.Get(ctx, 1, ids[0])
 	require.NoError(t, err)
 	require.Positive(t, first.Attempts, "the first was really held back by the outage")
+}
+
+// TestFailedReauthenticationWaitsAndAlerts: the connection's credentials
+// are refused; the action waits (not failed), says why, and the operator
+// gauge is raised.
+func TestFailedReauthenticationWaitsAndAlerts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 5, Records: 500})
+	cr := sim.Credentials(srv.URL).Salesforce
+	cr.ClientSecret, cr.RefreshToken = "revoked", "revoked"
+	pool := dbtest.Pool(t)
+	st, err := buildStack(ctx, pool, cr, stackOptions{metrics: writeback.NewMetrics(reg), authWait: time.Hour}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	require.NoError(t, st.river.Start(runCtx))
+	e := &env{stack: st, pool: pool, sim: sim, creds: cr}
+	c := e.customer(t, 0)
+	a, _, err := st.svc.Submit(ctx, c.request(writeback.KindCreateCase, "", map[string]any{"subject": "Locked out"}, ""))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		got, err := st.svc.Get(ctx, 1, a.ID)
+		require.NoError(t, err)
+		return strings.Contains(got.ErrorDetail, "authentication")
+	}, 15*time.Second, 10*time.Millisecond)
+	got, err := st.svc.Get(ctx, 1, a.ID)
+	require.NoError(t, err)
+	require.Contains(t, []string{writeback.StatePending, writeback.StateSending}, got.State, "waiting, not failed")
+	require.Equal(t, 1.0, gaugeValue(t, reg, "portico_writeback_auth_failing"))
+	require.Zero(t, sfWrites(sim, writeback.SourceKey(1, a.ID)), "nothing reached the source")
+}
+
+func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.Metric) == 1 {
+			return mf.Metric[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }
