@@ -128,3 +128,40 @@ func TestRowLevelSecurityOnActions(t *testing.T) {
 	})
 	require.ErrorContains(t, err, "permission denied")
 }
+
+// TestReadRunsUnderTheScopeInOneTransaction checks that the one-round-trip
+// read applies row-level security like Tx, and that its settings do not
+// outlive it on the pooled connection.
+func TestReadRunsUnderTheScopeInOneTransaction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	// One connection, so that the check after the read sees the same one.
+	cfg, err := pgxpool.ParseConfig(dbtest.Pool(t).Config().ConnString())
+	require.NoError(t, err)
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	for _, acc := range []string{"mine", "theirs"} {
+		_, err := pool.Exec(ctx, `INSERT INTO action (tenant_id, user_id, account_id, kind, connection, object, source_object, op, target, input)
+			VALUES (1, '1', $1, 'create_case', 'salesforce', 'case', 'Case', 'create', 'pending:x', '{}')`, acc)
+		require.NoError(t, err)
+	}
+	var got []string
+	err = access.Read(ctx, pool, access.Scope{TenantID: 1, Accounts: []string{"mine"}}, `SELECT account_id FROM action ORDER BY 1`, nil,
+		func(rows pgx.Rows) error {
+			var err error
+			got, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			return err
+		})
+	require.NoError(t, err)
+	require.Equal(t, []string{"mine"}, got)
+
+	var role, accounts string
+	require.NoError(t, pool.QueryRow(ctx, `SELECT current_user, coalesce(current_setting('portico.account_ids', true), '')`).Scan(&role, &accounts))
+	require.NotEqual(t, "portico_api", role, "the role ends with the read")
+	require.Empty(t, accounts, "the settings end with the read")
+
+	err = access.Read(ctx, pool, access.Scope{TenantID: 1, Accounts: []string{"a,b"}}, `SELECT 1`, nil, func(pgx.Rows) error { return nil })
+	require.ErrorContains(t, err, "comma")
+}

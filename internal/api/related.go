@@ -53,12 +53,7 @@ func (a *API) related(ctx context.Context, q *query) ([]Record, error) {
 		roles = []string{mapping.RoleOperatorAdmin}
 	}
 	now := a.d.Now()
-	err := access.Tx(ctx, a.d.Pool, q.scope, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, sql, q.args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
+	err := access.Read(ctx, a.d.Pool, q.scope, sql, q.args, func(rows pgx.Rows) error {
 		for rows.Next() {
 			var (
 				rec                       Record

@@ -80,18 +80,13 @@ func (wb Writeback) Get(ctx context.Context, scope access.Scope, id string) (*Ac
 // security on both the record and the action table.
 func (wb Writeback) Pending(ctx context.Context, scope access.Scope, object string, ids []string) (map[string]ActionRef, error) {
 	out := map[string]ActionRef{}
-	err := access.Tx(ctx, wb.Pool, scope, func(tx pgx.Tx) error {
-		q := &query{scope: scope}
-		sql := `SELECT r.source_id, a.id, a.kind, a.state FROM record r
-			JOIN action a ON a.id = r.pending_action_id AND a.tenant_id = r.tenant_id
-			WHERE r.tenant_id = ` + q.arg(scope.TenantID) + ` AND r.object = ` + q.arg(object) + `
-			  AND r.source_id = ANY (` + q.arg(ids) + `) AND r.pending_action_id IS NOT NULL
-			  AND ` + scope.OwnerFilter("r", false, q.arg)
-		rows, err := tx.Query(ctx, sql, q.args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
+	q := &query{scope: scope}
+	sql := `SELECT r.source_id, a.id, a.kind, a.state FROM record r
+		JOIN action a ON a.id = r.pending_action_id AND a.tenant_id = r.tenant_id
+		WHERE r.tenant_id = ` + q.arg(scope.TenantID) + ` AND r.object = ` + q.arg(object) + `
+		  AND r.source_id = ANY (` + q.arg(ids) + `) AND r.pending_action_id IS NOT NULL
+		  AND ` + scope.OwnerFilter("r", false, q.arg)
+	err := access.Read(ctx, wb.Pool, scope, sql, q.args, func(rows pgx.Rows) error {
 		for rows.Next() {
 			var rid string
 			var aid int64
@@ -102,7 +97,7 @@ func (wb Writeback) Pending(ctx context.Context, scope access.Scope, object stri
 			ref.ID = strconvI(aid)
 			out[rid] = ref
 		}
-		return rows.Err()
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("api: pending actions: %w", err)
