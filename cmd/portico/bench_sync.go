@@ -140,12 +140,14 @@ func (c *cli) benchIngest(ctx context.Context, pool *pgxpool.Pool, dbURL string,
 	start := time.Now()
 	synced := 0
 	for _, t := range s.Targets() {
+		t0 := time.Now()
 		res, err := s.Full(ctx, t.Connection, t.Object)
 		if err != nil {
 			return nil, err
 		}
 		synced += res.Records
-		fmt.Fprintf(c.stdout, "  %-10s %-16s %7d records\n", t.Connection, t.Object, res.Records)
+		d := time.Since(t0)
+		fmt.Fprintf(c.stdout, "  %-10s %-16s %7d records in %7s (%6.0f/s)\n", t.Connection, t.Object, res.Records, d.Round(time.Millisecond), float64(res.Records)/d.Seconds())
 	}
 	elapsed := time.Since(start)
 	calls := st.sim.Stats().CallCount("", "", 0) - calls0
