@@ -20,6 +20,7 @@ type persona struct {
 	account  string
 	roles    []string
 	children bool
+	staff    bool
 	sees     []string // accounts whose records it may see
 }
 
@@ -50,11 +51,12 @@ func TestAccessSuite(t *testing.T) {
 		require.Equal(t, http.StatusAccepted, res.code, string(res.body))
 		e.ids[acc]["action"] = append(e.ids[acc]["action"], res.json(t)["id"].(string))
 	}
+	personas = append(personas, persona{name: "staff", roles: []string{"operator_admin"}, staff: true, sees: all})
 	notFound := []byte(`{"error":{"code":"not_found","message":"no such record"}}` + "\n")
 	var attempts, positives atomic.Int64
 	var wg sync.WaitGroup
 	for i, p := range personas {
-		c := e.user(fmt.Sprintf("user%d@example.com", i), p.account, p.roles, p.children, false)
+		c := e.user(fmt.Sprintf("user%d@example.com", i), p.account, p.roles, p.children, p.staff)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

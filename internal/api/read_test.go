@@ -1,6 +1,10 @@
 package api_test
 
 import (
+	"encoding/json"
+
+	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/mappings"
 	"net/http/httptest"
 	"strings"
 
@@ -75,6 +79,11 @@ func TestOrdersInvoicesArticlesAndMe(t *testing.T) {
 	require.Equal(t, "admin@alpha.example", me["user"].(map[string]any)["email"])
 	require.Equal(t, "Alpha Ltd", me["account"].(map[string]any)["fields"].(map[string]any)["name"])
 	require.Equal(t, true, me["notifications"].(map[string]any)["case_updates"])
+
+	// Field visibility: the account's ids in other systems are for admins.
+	require.Equal(t, "qb-"+Alpha, me["account"].(map[string]any)["fields"].(map[string]any)["accounting_customer_id"])
+	member := e.user("member@alpha.example", Alpha, []string{"member"}, false, false)
+	require.NotContains(t, member.get("/api/v1/me").json(t)["account"].(map[string]any)["fields"], "accounting_customer_id")
 
 	// A role that does not reach an object sees an empty list and 404s.
 	billing := e.user("bill@alpha.example", Alpha, []string{"billing"}, false, false)
@@ -174,4 +183,25 @@ func TestCORSAllowListAndHSTS(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, do("OPTIONS", "https://portal.example").Code)
 	require.Equal(t, http.StatusForbidden, do("OPTIONS", "https://evil.example").Code)
 	require.Empty(t, do("GET", "https://evil.example").Header().Get("Access-Control-Allow-Origin"))
+}
+
+// TestOpenAPICaseIntakeIsTheMappings keeps the contract's case form in
+// step with the mapping that validates it.
+func TestOpenAPICaseIntakeIsTheMappings(t *testing.T) {
+	t.Parallel()
+	set, err := mapping.Load(mappings.FS())
+	require.NoError(t, err)
+	obj, _ := set.Object("case")
+	var want map[string]any
+	require.NoError(t, json.Unmarshal(obj.IntakeSchema(mapping.OpCreate), &want))
+	for _, k := range []string{"$id", "$schema", "title"} {
+		delete(want, k)
+	}
+	var doc struct {
+		Components struct {
+			Schemas map[string]any `json:"schemas"`
+		} `json:"components"`
+	}
+	require.NoError(t, json.Unmarshal(api.OpenAPI, &doc))
+	require.Equal(t, want, doc.Components.Schemas["CaseCreate"])
 }

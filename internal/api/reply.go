@@ -103,6 +103,12 @@ func (rp replier) invalid(w http.ResponseWriter, fields []FieldError) {
 // internal answers 500 and logs err with the request id.
 func (rp replier) internal(w http.ResponseWriter, r *http.Request, err error) {
 	id := ""
+	if r != nil && r.Context().Err() != nil {
+		// The client went away mid-request: nothing is wrong here.
+		rp.log.DebugContext(r.Context(), "api: request abandoned by the client", slog.String("error", err.Error()))
+		rp.error(w, http.StatusServiceUnavailable, "abandoned", "the request was cancelled", nil)
+		return
+	}
 	if r != nil {
 		id = middleware.GetReqID(r.Context())
 		rp.log.ErrorContext(r.Context(), "api: internal error", slog.String("request_id", id), slog.String("error", err.Error()))

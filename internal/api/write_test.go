@@ -49,6 +49,10 @@ func TestWritesAnswer202WithTheActionThroughWriteback(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, res.code, string(res.body))
 	require.Equal(t, http.StatusUnprocessableEntity, ada.post("/api/v1/cases/500A00000000000/comments", map[string]any{}).code)
 
+	// Closing a case waits for the write-back service to offer it.
+	require.Equal(t, http.StatusNotImplemented, ada.post("/api/v1/cases/500A00000000000/close", nil).code)
+	require.Equal(t, http.StatusConflict, ada.post("/api/v1/cases/500A00000000002/close", nil).code, "closed already")
+
 	// Every accepted action is audited.
 	var n int
 	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_event WHERE action = 'action.submit'`).Scan(&n))
