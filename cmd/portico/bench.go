@@ -20,6 +20,7 @@ func (c *cli) benchCmd() *cobra.Command {
 		c.benchSyncCmd(),
 		c.benchConnectorsCmd(),
 		c.benchMappingCmd(),
+		c.benchAPICmd(),
 		c.benchWritebackCmd(),
 	)
 	return cmd

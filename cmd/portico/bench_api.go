@@ -1,0 +1,379 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/spf13/cobra"
+
+	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/internal/app"
+	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/store"
+	"github.com/porticohq/portico/internal/syncer"
+)
+
+// benchAPICmd measures GET /api/v1/cases as a logged-in user through the
+// whole server (middleware, session, access policy, RLS transaction,
+// JSON, ETag) next to a bare chi handler returning a fixed body, both
+// over loopback HTTP with the same load generator in the same run; then
+// again with a much larger cache, to show that the p99 does not grow
+// with it.
+func (c *cli) benchAPICmd() *cobra.Command {
+	var (
+		cases, accounts, big, concurrency int
+		duration                          time.Duration
+		cpuProfile                        string
+	)
+	cmd := &cobra.Command{
+		Use:   "api",
+		Short: "GET /api/v1/cases as a logged-in user vs a bare chi handler (requests/s, p99), at two cache sizes",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cases < 1 || accounts < 1 || accounts > cases || concurrency < 1 || duration <= 0 || (big != 0 && big <= cases) {
+				return usageErr("--cases and --accounts must be positive with accounts <= cases, --big 0 or more than --cases, --concurrency and --duration positive")
+			}
+			pool, _, closeDB, err := c.benchDatabase(cmd)
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			cfg, err := c.loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			figures, err := c.benchAPI(cmd.Context(), cfg, pool, cases, accounts, big, concurrency, duration, cpuProfile)
+			if err != nil {
+				return failed(err)
+			}
+			return benchResult(c.stdout, figures)
+		},
+	}
+	cmd.Flags().IntVar(&cases, "cases", 10000, "cached cases in the first run")
+	cmd.Flags().IntVar(&accounts, "accounts", 500, "accounts the cases belong to")
+	cmd.Flags().IntVar(&big, "big", 1000000, "cached records in the second run (0 skips it)")
+	cmd.Flags().IntVar(&concurrency, "concurrency", 64, "concurrent connections")
+	cmd.Flags().DurationVar(&duration, "duration", 10*time.Second, "how long each measurement runs")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the first API measurement to this file")
+	return cmd
+}
+
+// load is one measurement's figures.
+type load struct {
+	requests int
+	errors   int
+	perSec   float64
+	p50, p99 time.Duration
+}
+
+func (c *cli) benchAPI(ctx context.Context, cfg *config.Config, pool *pgxpool.Pool, cases, accounts, big, concurrency int, duration time.Duration, cpuProfile string) (map[string]any, error) {
+	deps, err := appDeps(cfg)
+	if err != nil {
+		return nil, err
+	}
+	obj, ok := deps.Mappings.Object("case")
+	if !ok {
+		return nil, errors.New("the mappings have no case object")
+	}
+	start := time.Now()
+	if err := seedBenchCases(ctx, pool, obj, 0, cases, accounts); err != nil {
+		return nil, err
+	}
+	if _, err := pool.Exec(ctx, "ANALYZE record"); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(c.stdout, "cached %d cases across %d accounts through the %s mapping in %s\n", cases, accounts, obj.File(), time.Since(start).Round(time.Millisecond))
+
+	// A user of the first account; the real password hash and login.
+	const email, password = "bench.user@portico.test", "bench-violet-harbour-lantern-42"
+	if _, err := auth.CreateUser(ctx, pool, auth.NewUser{Email: email, Password: password, AccountID: benchAccount(0), Roles: []string{auth.RoleMember}}); err != nil {
+		return nil, err
+	}
+	acfg := *cfg
+	acfg.DatabaseURL = pool.Config().ConnString()
+	acfg.Connections = nil
+	acfg.Log.Level = "warn"
+	quiet := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := app.Open(ctx, &acfg, quiet, app.Mode{Serve: true}, deps)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	h, err := a.Handler(ctx)
+	if err != nil {
+		return nil, err
+	}
+	apiURL, stopAPI, err := serveLoopback(h)
+	if err != nil {
+		return nil, err
+	}
+	defer stopAPI()
+	fixed := []byte(`{"data":[],"next_cursor":null}` + "\n")
+	bare := chi.NewRouter()
+	bare.Get("/api/v1/cases", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(fixed)
+	})
+	bareURL, stopBare, err := serveLoopback(bare)
+	if err != nil {
+		return nil, err
+	}
+	defer stopBare()
+
+	cookie, err := benchLogin(ctx, apiURL, email, password)
+	if err != nil {
+		return nil, err
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: concurrency * 2, MaxIdleConnsPerHost: concurrency * 2, MaxConnsPerHost: concurrency}}
+	defer client.CloseIdleConnections()
+	get := func(base, cookie string) func(context.Context) error {
+		return func(ctx context.Context) error {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/cases", nil)
+			if cookie != "" {
+				req.Header.Set("Cookie", cookie)
+			}
+			res, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			n, _ := io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK || n < 20 {
+				return fmt.Errorf("GET /api/v1/cases: %d", res.StatusCode)
+			}
+			return nil
+		}
+	}
+	// One request first, to check the answer is a real page of cases.
+	if err := checkBenchPage(ctx, client, apiURL, cookie, cases/accounts); err != nil {
+		return nil, err
+	}
+
+	measure := func(label string, base, cookie string) load {
+		// A healthy syncer keeps the cache within its freshness target; so
+		// does this, or every list would schedule refreshes of stale cases.
+		if _, err := pool.Exec(ctx, `INSERT INTO sync_cursor (tenant_id, connection, object, synced_through, last_success_at)
+			VALUES (1, $1, $2, now(), now()) ON CONFLICT (tenant_id, connection, object) DO UPDATE SET synced_through = now()`,
+			obj.Connection(), obj.SourceObject()); err != nil {
+			fmt.Fprintf(c.stderr, "marking the cache fresh: %v\n", err)
+		}
+		l := generate(ctx, concurrency, duration, get(base, cookie))
+		fmt.Fprintf(c.stdout, "%-28s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  (%d requests, %d errors)\n", label, l.perSec, ms(l.p50), ms(l.p99), l.requests, l.errors)
+		return l
+	}
+	fmt.Fprintf(c.stdout, "%d connections, %s per measurement\n", concurrency, duration)
+	base1 := measure("bare chi, fixed body", bareURL, "")
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer f.Close()
+			defer pprof.StopCPUProfile()
+		}
+	}
+	api1 := measure(fmt.Sprintf("GET /api/v1/cases @ %d", cases), apiURL, cookie)
+	figures := map[string]any{
+		"bench": "api", "cases": cases, "accounts": accounts, "concurrency": concurrency,
+		"duration_s": duration.Seconds(), "requests_per_s": round1(api1.perSec), "p50_ms": ms(api1.p50), "p99_ms": ms(api1.p99),
+		"errors": api1.errors + base1.errors, "baseline_per_s": round1(base1.perSec), "baseline_p99_ms": ms(base1.p99),
+		"ratio": round2(api1.perSec / base1.perSec), "goal_ratio": 0.25, "goal_p99_ms": 20,
+		"baseline_is": "bare chi handler returning a fixed body, same loopback load generator, same run",
+	}
+	goal := api1.perSec/base1.perSec >= 0.25 && api1.p99 <= 20*time.Millisecond
+	if big > 0 {
+		start := time.Now()
+		if err := seedBenchCases(ctx, pool, obj, cases, big, accounts); err != nil {
+			return nil, err
+		}
+		if _, err := pool.Exec(ctx, "ANALYZE record"); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(c.stdout, "cached %d records in all (+%d) in %s\n", big, big-cases, time.Since(start).Round(time.Millisecond))
+		if err := checkBenchPage(ctx, client, apiURL, cookie, 50); err != nil {
+			return nil, err
+		}
+		base2 := measure("bare chi, fixed body", bareURL, "")
+		api2 := measure(fmt.Sprintf("GET /api/v1/cases @ %d", big), apiURL, cookie)
+		growth := float64(api2.p99) / float64(api1.p99)
+		figures["big_records"] = big
+		figures["big_requests_per_s"] = round1(api2.perSec)
+		figures["big_p99_ms"] = ms(api2.p99)
+		figures["big_baseline_per_s"] = round1(base2.perSec)
+		figures["big_ratio"] = round2(api2.perSec / base2.perSec)
+		figures["p99_growth"] = round2(growth)
+		figures["goal_p99_growth"] = 1.5
+		figures["errors"] = figures["errors"].(int) + api2.errors + base2.errors
+		goal = goal && growth <= 1.5
+	}
+	figures["goal_met"] = goal
+	return figures, nil
+}
+
+func benchAccount(i int) string { return fmt.Sprintf("001B%011d", i) }
+
+// seedBenchCases caches cases [from, to) through the real mapping, spread
+// evenly over the accounts, in pages as the syncer stores them.
+func seedBenchCases(ctx context.Context, pool *pgxpool.Pool, obj *mapping.Object, from, to, accounts int) error {
+	const page = 2000
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	rows := make([]store.Row, 0, page)
+	flush := func() error {
+		_, err := store.UpsertRows(ctx, pool, store.Page{TenantID: 1, Connection: obj.Connection(), Object: obj.Name(), SourceObject: obj.SourceObject(), MappingHash: obj.Hash()}, rows)
+		rows = rows[:0]
+		return err
+	}
+	statuses := []string{"New", "Working", "Escalated", "Waiting on Customer", "Closed"}
+	for i := from; i < to; i++ {
+		id := fmt.Sprintf("500B%011d", i)
+		acc := benchAccount(i % accounts)
+		mod := t0.Add(time.Duration(i) * time.Second)
+		raw, err := json.Marshal(map[string]any{
+			"attributes": map[string]any{"type": "Case"}, "Id": id, "CaseNumber": fmt.Sprintf("%08d", i),
+			"Subject": fmt.Sprintf("Printer %d does not print", i), "Description": "It jams on every page since the update.",
+			"Status": statuses[i%len(statuses)], "Priority": "Medium", "Type": "Problem", "Origin": "Web",
+			"AccountId": acc, "ContactId": "003" + acc[3:], "Account": map[string]any{"Name": "Account " + acc},
+			"CreatedDate": mod.Format("2006-01-02T15:04:05.000+0000"), "SystemModstamp": mod.Format("2006-01-02T15:04:05.000+0000"),
+			"LastModifiedDate": mod.Format("2006-01-02T15:04:05.000+0000"),
+		})
+		if err != nil {
+			return err
+		}
+		row, err := syncer.MapRecord(obj, connectors.Record{Object: obj.SourceObject(), ID: id, Version: mod.String(), Modified: mod, Raw: raw})
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row)
+		if len(rows) == page {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if len(rows) > 0 {
+		return flush()
+	}
+	return nil
+}
+
+func serveLoopback(h http.Handler) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+}
+
+// benchLogin logs in through POST /auth/login and returns the Cookie
+// header that carries the session.
+func benchLogin(ctx context.Context, base, email, password string) (string, error) {
+	body, _ := json.Marshal(map[string]string{"email": email, "password": password})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/auth/login", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(res.Body)
+		return "", fmt.Errorf("login: %d %s", res.StatusCode, b)
+	}
+	for _, ck := range res.Cookies() {
+		if ck.Name == auth.SessionCookie {
+			return ck.Name + "=" + ck.Value, nil
+		}
+	}
+	return "", errors.New("login: no session cookie")
+}
+
+// checkBenchPage makes sure the measured request answers a page of the
+// user's cases, not an error or an empty list.
+func checkBenchPage(ctx context.Context, client *http.Client, base, cookie string, want int) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/cases", nil)
+	req.Header.Set("Cookie", cookie)
+	res, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	var page struct {
+		Data []struct {
+			AccountID string `json:"account_id"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&page); err != nil {
+		return fmt.Errorf("GET /api/v1/cases: %d: %w", res.StatusCode, err)
+	}
+	if len(page.Data) != min(want, 50) {
+		return fmt.Errorf("GET /api/v1/cases answered %d cases, want %d", len(page.Data), min(want, 50))
+	}
+	for _, r := range page.Data {
+		if r.AccountID != benchAccount(0) {
+			return fmt.Errorf("GET /api/v1/cases answered a case of %s", r.AccountID)
+		}
+	}
+	return nil
+}
+
+// generate runs do from n goroutines for d and reports throughput and
+// latency percentiles.
+func generate(ctx context.Context, n int, d time.Duration, do func(context.Context) error) load {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var (
+		mu   sync.Mutex
+		lat  []time.Duration
+		errs int
+		wg   sync.WaitGroup
+	)
+	start := time.Now()
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mine := make([]time.Duration, 0, 4096)
+			bad := 0
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				err := do(ctx)
+				if ctx.Err() != nil {
+					break // a request cut off by the deadline counts for nothing
+				}
+				if err != nil {
+					bad++
+					continue
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			errs += bad
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(lat)
+	l := load{requests: len(lat), errors: errs, perSec: float64(len(lat)) / elapsed.Seconds()}
+	if len(lat) > 0 {
+		l.p50, l.p99 = percentile(lat, .5), percentile(lat, .99)
+	}
+	return l
+}
