@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -179,4 +180,33 @@ func randomList(rng *rand.Rand) string {
 		q.Set("q", []string{"router", "invoice", "secrets"}[rng.IntN(3)])
 	}
 	return path + "?" + q.Encode()
+}
+
+// TestForeignAndMissingIDsTakeSimilarTime compares the median time of 404s
+// for another account's case and for an id that does not exist: the same
+// query runs for both, so the answer's timing does not tell them apart.
+func TestForeignAndMissingIDsTakeSimilarTime(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c := e.user("ada@alpha.example", Alpha, []string{"member"}, false, false)
+	median := func(path string) time.Duration {
+		var ds []time.Duration
+		for range 40 {
+			t0 := time.Now()
+			res := c.get(path)
+			ds = append(ds, time.Since(t0))
+			require.Equal(t, http.StatusNotFound, res.code)
+		}
+		slices.Sort(ds)
+		return ds[len(ds)/2]
+	}
+	// Interleaved rounds, so that machine noise hits both alike.
+	var foreign, missing time.Duration
+	for range 3 {
+		foreign += median("/api/v1/cases/500B00000000001")
+		missing += median("/api/v1/cases/500X00000000001")
+	}
+	lo, hi := min(foreign, missing), max(foreign, missing)
+	t.Logf("median 404: foreign %s, missing %s", foreign/3, missing/3)
+	require.Less(t, hi-lo, max(lo/2, 3*time.Millisecond), "foreign %s vs missing %s", foreign/3, missing/3)
 }
