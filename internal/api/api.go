@@ -67,6 +67,7 @@ func (a *API) Routes() chi.Router {
 	read := auth.RequireScope(auth.ScopePortalRead)
 	write := auth.RequireScope(auth.ScopePortalWrite)
 	r.With(read).Get("/me", a.me)
+	r.With(write).Patch("/me/notifications", a.patchNotifications)
 	r.Route("/cases", func(r chi.Router) {
 		c := cases{a}
 		r.With(read).Get("/", c.list)

@@ -50,7 +50,7 @@ func Secure(opts HeaderOptions, h http.Handler) http.Handler {
 		hd.Set("Access-Control-Allow-Credentials", "true")
 		hd.Set("Access-Control-Expose-Headers", "ETag, Location")
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-			hd.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
+			hd.Set("Access-Control-Allow-Methods", "GET, POST, PATCH")
 			hd.Set("Access-Control-Allow-Headers", strings.Join([]string{"Content-Type", "Authorization", "Idempotency-Key", "If-None-Match", "X-CSRF-Token"}, ", "))
 			hd.Set("Access-Control-Max-Age", "600")
 			w.WriteHeader(http.StatusNoContent)

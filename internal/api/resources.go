@@ -7,9 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/mapping"
-	"github.com/porticohq/portico/internal/records"
 )
 
 // invoices is /invoices: invoices with the payments that settle them.
@@ -123,44 +121,6 @@ func (ap approvals) decide(status string) http.HandlerFunc {
 		}
 		ap.a.submit(w, r, Submission{Object: "approval_request", Op: mapping.OpUpdate, RecordID: rec.ID, Input: map[string]any{"status": status}})
 	}
-}
-
-// Me is GET /me: who is logged in, for which account, and how they want
-// to be told about changes.
-type Me struct {
-	User          *auth.Principal `json:"user"`
-	Account       *Record         `json:"account"`
-	Roles         []string        `json:"roles"`
-	Notifications Notifications   `json:"notifications"`
-}
-
-// Notifications are a user's notification preferences. Until users can
-// change them, everyone gets the defaults: mail about everything that
-// needs their attention.
-type Notifications struct {
-	Email         bool `json:"email"`
-	CaseUpdates   bool `json:"case_updates"`
-	OrderUpdates  bool `json:"order_updates"`
-	InvoiceIssued bool `json:"invoice_issued"`
-	Approvals     bool `json:"approvals"`
-}
-
-func (a *API) me(w http.ResponseWriter, r *http.Request) {
-	p := auth.PrincipalFrom(r.Context())
-	out := Me{User: p, Roles: p.Roles, Notifications: Notifications{Email: true, CaseUpdates: true, OrderUpdates: true, InvoiceIssued: true, Approvals: true}}
-	if out.Roles == nil {
-		out.Roles = []string{}
-	}
-	if p.AccountID != "" {
-		if _, scope, ok := a.object(r.Context(), "account"); ok {
-			rec, err := a.d.Records.Get(r.Context(), scope, "account", p.AccountID, records.GetOptions{})
-			if err == nil {
-				v := view(*rec)
-				out.Account = &v
-			}
-		}
-	}
-	a.rp.get(w, r, out)
 }
 
 // jsonNumbers turns the json.Numbers of a decoded body into int64 or

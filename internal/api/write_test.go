@@ -81,3 +81,27 @@ func TestApprovalDecisionShowsAsPendingOnTheRecord(t *testing.T) {
 
 	require.Equal(t, http.StatusConflict, buyer.post("/api/v1/approvals/0Q0A00000000001/reject", nil).code, "decided already")
 }
+
+func TestNotificationPreferences(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c := e.user("ada@alpha.example", Alpha, []string{"member"}, false, false)
+	prefs := c.get("/api/v1/me").json(t)["notifications"].(map[string]any)
+	require.Equal(t, true, prefs["order_updates"], "defaults: everything")
+
+	res := c.do("PATCH", "/api/v1/me/notifications", map[string]any{"order_updates": false}, nil)
+	require.Equal(t, http.StatusOK, res.code, string(res.body))
+	prefs = c.get("/api/v1/me").json(t)["notifications"].(map[string]any)
+	require.Equal(t, false, prefs["order_updates"])
+	require.Equal(t, true, prefs["case_updates"], "fields not sent stay")
+
+	require.Equal(t, http.StatusUnprocessableEntity, c.do("PATCH", "/api/v1/me/notifications", map[string]any{"sms": true}, nil).code)
+	require.Equal(t, http.StatusUnprocessableEntity, c.do("PATCH", "/api/v1/me/notifications", map[string]any{"email": "yes"}, nil).code)
+
+	// Another user's preferences are their own; the change is audited.
+	other := e.user("bob@alpha.example", Alpha, []string{"member"}, false, false)
+	require.Equal(t, true, other.get("/api/v1/me").json(t)["notifications"].(map[string]any)["order_updates"])
+	var n int
+	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_event WHERE action = 'user.notifications_update'`).Scan(&n))
+	require.Equal(t, 1, n)
+}

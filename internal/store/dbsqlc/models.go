@@ -142,6 +142,17 @@ type ConnectionCredential struct {
 	UpdatedAt  pgtype.Timestamptz `json:"updated_at"`
 }
 
+type NotificationPreference struct {
+	UserID        int64              `json:"user_id"`
+	TenantID      int64              `json:"tenant_id"`
+	Email         bool               `json:"email"`
+	CaseUpdates   bool               `json:"case_updates"`
+	OrderUpdates  bool               `json:"order_updates"`
+	InvoiceIssued bool               `json:"invoice_issued"`
+	Approvals     bool               `json:"approvals"`
+	UpdatedAt     pgtype.Timestamptz `json:"updated_at"`
+}
+
 type Record struct {
 	TenantID          int64              `json:"tenant_id"`
 	Connection        string             `json:"connection"`

@@ -1,0 +1,126 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/porticohq/portico/internal/audit"
+	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/records"
+	"github.com/porticohq/portico/internal/store"
+	"github.com/porticohq/portico/internal/store/dbsqlc"
+)
+
+// Me is GET /me: who is logged in, for which account, and how they want
+// to be told about changes.
+type Me struct {
+	User          *auth.Principal `json:"user"`
+	Account       *Record         `json:"account"`
+	Roles         []string        `json:"roles"`
+	Notifications Notifications   `json:"notifications"`
+}
+
+// Notifications are a user's notification preferences; a user who never
+// set them gets everything by email.
+type Notifications struct {
+	Email         bool `json:"email"`
+	CaseUpdates   bool `json:"case_updates"`
+	OrderUpdates  bool `json:"order_updates"`
+	InvoiceIssued bool `json:"invoice_issued"`
+	Approvals     bool `json:"approvals"`
+}
+
+// NotificationsPatch is the body of PATCH /me/notifications: the
+// preferences to change.
+type NotificationsPatch struct {
+	Email         *bool `json:"email"`
+	CaseUpdates   *bool `json:"case_updates"`
+	OrderUpdates  *bool `json:"order_updates"`
+	InvoiceIssued *bool `json:"invoice_issued"`
+	Approvals     *bool `json:"approvals"`
+}
+
+var defaultNotifications = Notifications{Email: true, CaseUpdates: true, OrderUpdates: true, InvoiceIssued: true, Approvals: true}
+
+func (a *API) me(w http.ResponseWriter, r *http.Request) {
+	p := auth.PrincipalFrom(r.Context())
+	out := Me{User: p, Roles: p.Roles}
+	if out.Roles == nil {
+		out.Roles = []string{}
+	}
+	var err error
+	if out.Notifications, err = notifications(r.Context(), a.d.Pool, p); err != nil {
+		a.rp.internal(w, r, err)
+		return
+	}
+	if p.AccountID != "" {
+		if _, scope, ok := a.object(r.Context(), "account"); ok {
+			rec, err := a.d.Records.Get(r.Context(), scope, "account", p.AccountID, records.GetOptions{})
+			switch {
+			case err == nil:
+				v := view(*rec)
+				out.Account = &v
+			case !errors.Is(err, records.ErrNotFound): // not synced yet: null
+				a.rp.internal(w, r, err)
+				return
+			}
+		}
+	}
+	a.rp.get(w, r, out)
+}
+
+func notifications(ctx context.Context, db dbsqlc.DBTX, p *auth.Principal) (Notifications, error) {
+	row, err := store.Queries.NotificationPreferenceGet(ctx, db, dbsqlc.NotificationPreferenceGetParams{TenantID: p.TenantID, UserID: p.UserID})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return defaultNotifications, nil
+	}
+	if err != nil {
+		return Notifications{}, fmt.Errorf("api: notification preferences: %w", err)
+	}
+	return Notifications{Email: row.Email, CaseUpdates: row.CaseUpdates, OrderUpdates: row.OrderUpdates, InvoiceIssued: row.InvoiceIssued, Approvals: row.Approvals}, nil
+}
+
+// patchNotifications changes the user's own preferences and audits the
+// change in the same transaction.
+func (a *API) patchNotifications(w http.ResponseWriter, r *http.Request) {
+	var in NotificationsPatch
+	if !a.rp.decode(w, r, &in) {
+		return
+	}
+	p := auth.PrincipalFrom(r.Context())
+	var after Notifications
+	err := pgx.BeginFunc(r.Context(), a.d.Pool, func(tx pgx.Tx) error {
+		before, err := notifications(r.Context(), tx, p)
+		if err != nil {
+			return err
+		}
+		after = before
+		for _, f := range []struct {
+			in  *bool
+			out *bool
+		}{{in.Email, &after.Email}, {in.CaseUpdates, &after.CaseUpdates}, {in.OrderUpdates, &after.OrderUpdates}, {in.InvoiceIssued, &after.InvoiceIssued}, {in.Approvals, &after.Approvals}} {
+			if f.in != nil {
+				*f.out = *f.in
+			}
+		}
+		if _, err := store.Queries.NotificationPreferencePut(r.Context(), tx, dbsqlc.NotificationPreferencePutParams{
+			UserID: p.UserID, TenantID: p.TenantID, Email: after.Email, CaseUpdates: after.CaseUpdates,
+			OrderUpdates: after.OrderUpdates, InvoiceIssued: after.InvoiceIssued, Approvals: after.Approvals,
+		}); err != nil {
+			return fmt.Errorf("api: saving notification preferences: %w", err)
+		}
+		return audit.Record(r.Context(), tx, audit.Event{
+			TenantID: p.TenantID, Actor: actorOf(p), AccountID: p.AccountID, Action: "user.notifications_update",
+			Object: "user", ObjectID: strconvI(p.UserID), Before: before, After: after,
+		}.WithRequest(r))
+	})
+	if err != nil {
+		a.rp.internal(w, r, err)
+		return
+	}
+	a.rp.json(w, http.StatusOK, after)
+}
