@@ -101,7 +101,12 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request, s Submission) {
 		a.rp.invalid(w, []FieldError{{Path: "header.Idempotency-Key", Message: "must be at most 200 visible ASCII characters"}})
 		return
 	}
-	s.Principal, s.Scope, s.IdempotencyKey = auth.PrincipalFrom(r.Context()), scopeFrom(r.Context()), key
+	_, scope, ok := a.object(r.Context(), s.Object)
+	if !ok {
+		a.rp.error(w, http.StatusForbidden, "forbidden", "your role does not allow this", nil)
+		return
+	}
+	s.Principal, s.Scope, s.IdempotencyKey = auth.PrincipalFrom(r.Context()), scope, key
 	act, created, err := a.d.Actions.Submit(r.Context(), s)
 	var ve *mapping.ValidationError
 	switch {
