@@ -9,8 +9,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -81,7 +84,7 @@ func TestDevStartsStopsAndRestartsOnTheSameData(t *testing.T) {
 	require.Equal(t, []string{"salesforce", "accounting", "inventory"}, info.Connections)
 	require.Eventually(t, func() bool { return syncedCases(t, info) > 0 }, 60*time.Second, 100*time.Millisecond,
 		"the first sync fills the cache")
-	requireDemoUsers(t, info)
+	requireDemoUsers(t, info, true)
 	requireStatus(t, info.APIURL+"/admin/riverui", "", http.StatusUnauthorized)
 	requireStatus(t, info.APIURL+"/admin/riverui/", info.AdminToken, http.StatusOK)
 
@@ -106,7 +109,7 @@ func TestDevStartsStopsAndRestartsOnTheSameData(t *testing.T) {
 	defer stop2()
 	require.Equal(t, info.AdminToken, info2.AdminToken, "the admin token survives a restart")
 	require.Equal(t, info.Users, info2.Users, "the demo logins survive a restart")
-	requireDemoUsers(t, info2)
+	requireDemoUsers(t, info2, false)
 	conn, err = pgx.Connect(ctx, info2.DatabaseURL)
 	require.NoError(t, err)
 	defer conn.Close(ctx)
@@ -182,10 +185,12 @@ func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
 
 // requireDemoUsers logs in as every demo user: two customer accounts, one
 // with a parent account, and a staff user; each sees its own account.
-func requireDemoUsers(t *testing.T, info devenv.Info) {
+// With write, a member also opens a case that must reach the CRM.
+func requireDemoUsers(t *testing.T, info devenv.Info, write bool) {
 	t.Helper()
 	accounts := map[string]bool{}
 	staff := 0
+	opened := !write
 	for _, u := range info.Users {
 		if u.Account == "" {
 			staff++
@@ -210,7 +215,43 @@ func requireDemoUsers(t *testing.T, info devenv.Info) {
 			require.NoError(t, json.NewDecoder(resp.Body).Decode(&me))
 			return u.Account == "" || me.Account != nil && me.Account.ID == u.Account
 		}, 30*time.Second, 100*time.Millisecond, "%s sees its account", u.Email)
+		if slices.Contains(u.Roles, "member") && !opened {
+			openCase(t, info, c, jar)
+			opened = true
+		}
 	}
 	require.Equal(t, 1, staff)
 	require.Len(t, accounts, 3, "two customer accounts and a parent")
+}
+
+// openCase opens a case as a logged-in demo user and waits until the
+// write-back has applied it to the simulated CRM.
+func openCase(t *testing.T, info devenv.Info, c *http.Client, jar *cookiejar.Jar) {
+	t.Helper()
+	u, err := url.Parse(info.APIURL)
+	require.NoError(t, err)
+	csrf := ""
+	for _, ck := range jar.Cookies(u) {
+		if ck.Name == "portico_csrf" {
+			csrf = ck.Value
+		}
+	}
+	req, err := http.NewRequest(http.MethodPost, info.APIURL+"/api/v1/cases", strings.NewReader(`{"subject":"The demo printer is on fire"}`))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", csrf)
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	var act struct{ ID, State string }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&act))
+	resp.Body.Close()
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	require.Eventually(t, func() bool {
+		resp, err := c.Get(info.APIURL + "/api/v1/actions/" + act.ID)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&act))
+		return act.State == "applied"
+	}, 30*time.Second, 100*time.Millisecond, "the case reaches the CRM (last state %s)", act.State)
+
 }
