@@ -62,6 +62,27 @@ func (k Kind) spec() (object string, op mapping.Op, ok bool) {
 	return "", "", false
 }
 
+// parent names the record a kind's create hangs under, and the input
+// field holding its id.
+func (k Kind) parent() (object, field string, ok bool) {
+	if k == KindAddCaseComment {
+		return "case", "case_id", true
+	}
+	return "", "", false
+}
+
+// objectFor finds the mapping that takes op on a portal object: several
+// connections may feed one object (documents from the CRM and from
+// accounting), and only some accept writes.
+func objectFor(set *mapping.Set, name string, op mapping.Op, connected func(string) bool) (*mapping.Object, bool) {
+	for _, o := range set.Objects() {
+		if o.Name() == name && o.Writable(op) && connected(o.Connection()) {
+			return o, true
+		}
+	}
+	return nil, false
+}
+
 // States of an action.
 const (
 	StatePending  = "pending"
@@ -234,12 +255,9 @@ func (s *Service) Submit(ctx context.Context, req Request) (*Action, bool, error
 	if !ok {
 		return nil, false, fmt.Errorf("%w: unknown kind %q", ErrInvalid, req.Kind)
 	}
-	obj, ok := s.opts.Mappings.Object(objName)
-	if !ok || !obj.Writable(op) {
-		return nil, false, fmt.Errorf("%w: %s is not offered: the mapping allows no %s of %s", ErrInvalid, req.Kind, op, objName)
-	}
-	if _, ok := s.opts.Connectors[obj.Connection()]; !ok {
-		return nil, false, fmt.Errorf("%w: %s is not offered: connection %s is not configured", ErrInvalid, req.Kind, obj.Connection())
+	obj, ok := objectFor(s.opts.Mappings, objName, op, func(c string) bool { _, ok := s.opts.Connectors[c]; return ok })
+	if !ok {
+		return nil, false, fmt.Errorf("%w: %s is not offered: no configured connection's mapping allows %s of %s", ErrInvalid, req.Kind, op, objName)
 	}
 	if !req.Scope.Staff && !obj.VisibleTo(req.Scope.Roles) {
 		return nil, false, fmt.Errorf("%w: %s", ErrForbidden, req.Kind)
@@ -287,6 +305,24 @@ func (s *Service) Submit(ctx context.Context, req Request) (*Action, bool, error
 			ClientKey: pgtype.Text{String: req.IdempotencyKey, Valid: req.IdempotencyKey != ""},
 		}
 		var cached dbsqlc.RecordForActionRow
+		owner := req.AccountID
+		if parentObj, field, ok := req.Kind.parent(); ok {
+			// A comment goes only on a case the user can see, and shares
+			// its owner.
+			id, _ := req.Input[field].(string)
+			parent, err := q.RecordForAction(ctx, tx, dbsqlc.RecordForActionParams{
+				TenantID: req.Scope.TenantID, Connection: obj.Connection(), Object: parentObj, SourceID: id,
+			})
+			if errors.Is(err, pgx.ErrNoRows) || err == nil && !req.Scope.Staff && !req.Scope.Sees(parent.OwnerAccount.String) {
+				return fmt.Errorf("%w: %s: %s %s", ErrNotFound, field, parentObj, id)
+			}
+			if err != nil {
+				return err
+			}
+			if parent.OwnerAccount.Valid {
+				owner = parent.OwnerAccount.String
+			}
+		}
 		if op == mapping.OpUpdate {
 			cached, err = q.RecordForAction(ctx, tx, dbsqlc.RecordForActionParams{
 				TenantID: req.Scope.TenantID, Connection: obj.Connection(), Object: obj.Name(), SourceID: req.Target,
@@ -314,7 +350,7 @@ func (s *Service) Submit(ctx context.Context, req Request) (*Action, bool, error
 			}
 			if err := q.RecordInsertPending(ctx, tx, dbsqlc.RecordInsertPendingParams{
 				TenantID: row.TenantID, Connection: row.Connection, Object: row.Object, SourceID: row.Target,
-				SourceObject: row.SourceObject, OwnerAccount: req.AccountID, OwnerContact: req.ContactID,
+				SourceObject: row.SourceObject, OwnerAccount: owner, OwnerContact: req.ContactID,
 				Data: data, MappingHash: obj.Hash(), PendingActionID: pending,
 			}); err != nil {
 				return err

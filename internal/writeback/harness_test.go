@@ -167,6 +167,22 @@ func (e *env) customer(t *testing.T, i int) customer {
 	return customer{userID: "user-" + id, account: rec["AccountId"].(string), contact: id}
 }
 
+// caseCustomer is a user of the account that owns seeded case i.
+func (e *env) caseCustomer(t *testing.T, i int) (customer, string) {
+	t.Helper()
+	for ; ; i++ {
+		id, err := e.sim.SeedID(fakesource.Salesforce, "Case", i)
+		require.NoError(t, err)
+		rec, err := e.sim.Record(fakesource.Salesforce, "Case", id)
+		require.NoError(t, err)
+		acc, _ := rec["AccountId"].(string)
+		con, _ := rec["ContactId"].(string)
+		if acc != "" && con != "" {
+			return customer{userID: "user-" + con, account: acc, contact: con}, id
+		}
+	}
+}
+
 func (c customer) request(kind writeback.Kind, target string, input map[string]any, key string) writeback.Request {
 	return writeback.Request{
 		Scope:  access.Scope{TenantID: 1, Accounts: []string{c.account}, Contact: c.contact, Roles: []string{mapping.RoleAccountAdmin}},

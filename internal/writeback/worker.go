@@ -222,9 +222,9 @@ func (s *Service) applied(ctx context.Context, job *river.Job[ApplyArgs], a dbsq
 	if err != nil {
 		return fmt.Errorf("writeback: %w", err)
 	}
-	if row.OwnerAccount == "" && row.OwnerRefKey == "" {
-		// The mapping takes the owner from a parent (a case comment): the
-		// acting account owns it until the sync says otherwise.
+	if row.OwnerAccount == "" && row.OwnerRefKey == "" && row.OwnerParentID == "" {
+		// The mapping names no owner: the acting account owns what it
+		// created until a sync says otherwise.
 		row.OwnerAccount = a.AccountID
 	}
 	q := store.Queries

@@ -146,12 +146,24 @@ func TestSourceRejectionFailsWithItsMessage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t, stackOptions{})
-	c := e.customer(t, 0)
+	c, caseID := e.caseCustomer(t, 0)
+	other, otherCase := e.caseCustomer(t, 1)
+	for i := 2; other.account == c.account; i++ {
+		other, otherCase = e.caseCustomer(t, i)
+	}
+	e.cache(t, "Case", caseID)
+	e.cache(t, "Case", otherCase)
+
+	_, _, err := e.svc.Submit(ctx, c.request(writeback.KindAddCaseComment, "", map[string]any{"case_id": otherCase, "body": "Hi"}, ""))
+	require.ErrorIs(t, err, writeback.ErrNotFound, "a comment only goes on a case the user can see")
+
+	// The case is gone at the source since the cache saw it.
+	require.NoError(t, e.sim.DeleteRecord(fakesource.Salesforce, "Case", caseID))
 	a, _, err := e.svc.Submit(ctx, c.request(writeback.KindAddCaseComment, "",
-		map[string]any{"case_id": "500000000000000AAA", "body": "Any news?"}, ""))
+		map[string]any{"case_id": caseID, "body": "Any news?"}, ""))
 	require.NoError(t, err)
 	a = e.waitState(t, a.ID, writeback.StateFailed, 15*time.Second)
-	require.Contains(t, a.Message, "invalid cross reference id: 500000000000000AAA")
+	require.Contains(t, a.Message, "invalid cross reference id: "+caseID)
 	require.Contains(t, a.ErrorDetail, "invalid")
 	require.Empty(t, a.ForCustomer().ErrorDetail)
 	var n int
