@@ -141,6 +141,15 @@ func (o *Object) Hash() string { return o.hash }
 // Freshness is how old a cached record may be before it is stale.
 func (o *Object) Freshness() time.Duration { return o.freshness }
 
+// OwnerParentObject is the portal object whose owner this one's records
+// share ("" when they are owned directly).
+func (o *Object) OwnerParentObject() string {
+	if o.parent == nil {
+		return ""
+	}
+	return o.parent.object
+}
+
 // Hierarchy reports whether a parent account sees its children's records.
 func (o *Object) Hierarchy() bool { return o.hierarchy }
 

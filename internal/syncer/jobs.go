@@ -186,11 +186,13 @@ type Inserter interface {
 	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
 }
 
-// EnqueueAll schedules an incremental sync of every target now.
+// EnqueueAll schedules an incremental sync of every target now, accounts
+// and parent objects at a higher priority (see Targets).
 func (s *Syncer) EnqueueAll(ctx context.Context, ins Inserter) error {
 	var params []river.InsertManyParams
-	for _, t := range s.Targets() {
-		params = append(params, river.InsertManyParams{Args: SyncArgs{Connection: t.Connection, Object: t.Object, Mode: KindIncremental}})
+	for i, t := range s.Targets() {
+		opts := &river.InsertOpts{Priority: min(i+1, 4)}
+		params = append(params, river.InsertManyParams{Args: SyncArgs{Connection: t.Connection, Object: t.Object, Mode: KindIncremental}, InsertOpts: opts})
 	}
 	if len(params) == 0 {
 		return nil

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -56,6 +58,7 @@ type Syncer struct {
 	opts     Options
 	refKeys  []string
 	accounts map[string]bool // connection/source object pairs that feed the account object
+	analyze  *analyzer
 }
 
 // New builds a Syncer.
@@ -69,7 +72,7 @@ func New(opts Options) *Syncer {
 	if opts.PageSize == 0 {
 		opts.PageSize = 2000
 	}
-	s := &Syncer{opts: opts, accounts: map[string]bool{}}
+	s := &Syncer{opts: opts, accounts: map[string]bool{}, analyze: &analyzer{}}
 	for _, def := range mapping.Model() {
 		if def.Name == "account" {
 			s.refKeys = def.RefKeys
@@ -94,14 +97,33 @@ type Result struct {
 }
 
 // Targets lists every (connection, source object) the mappings feed from
-// a configured connection, in mapping order.
+// a configured connection. Accounts come first, then objects other records
+// are owned through, then the rest: records that arrive after what owns
+// them get their owner as they are stored, instead of being rewritten
+// when it arrives.
 func (s *Syncer) Targets() []Target {
+	parents := map[string]bool{}
+	for _, obj := range s.opts.Mappings.Objects() {
+		if p := obj.OwnerParentObject(); p != "" {
+			parents[p] = true
+		}
+	}
+	rank := func(portal string) int {
+		switch {
+		case portal == "account":
+			return 0
+		case parents[portal]:
+			return 1
+		}
+		return 2
+	}
 	var out []Target
 	for _, obj := range s.opts.Mappings.Objects() {
 		if _, ok := s.opts.Connectors[obj.Connection()]; ok {
 			out = append(out, Target{Connection: obj.Connection(), Object: obj.SourceObject(), Portal: obj.Name()})
 		}
 	}
+	sort.SliceStable(out, func(i, j int) bool { return rank(out[i].Portal) < rank(out[j].Portal) })
 	return out
 }
 
@@ -259,6 +281,7 @@ func (s *Syncer) storeRows(ctx context.Context, key dbsqlc.SyncCursorEnsureParam
 	res.Pages++
 	res.Records += len(rows)
 	res.Deleted += int(deleted)
+	s.analyze.wrote(ctx, s.opts.Pool, len(rows), s.opts.Logger)
 	s.opts.Metrics.records(key.Connection, key.Object, len(rows))
 	if s.opts.Progress != nil {
 		s.opts.Progress(Progress{Connection: key.Connection, Object: key.Object, Kind: kind, Pages: res.Pages, Records: res.Records, Deleted: res.Deleted})
@@ -505,3 +528,38 @@ func (p *prefetcher) stop() {
 }
 
 func textOf(s string) pgtype.Text { return pgtype.Text{String: s, Valid: true} }
+
+// analyzer refreshes the cache table's statistics while a sync fills it.
+// PostgreSQL plans the page upserts from statistics (and caches the
+// plans); autovacuum analyzes far too late for a bulk load, and plans
+// made when the table was empty turn every page into table scans. So
+// once the rows written since the last ANALYZE reach half of what it
+// saw (at least 5,000), the syncer runs it. That is a logarithmic number
+// of ANALYZEs for a load, each sampling a bounded number of rows.
+type analyzer struct {
+	mu        sync.Mutex
+	written   int64
+	base      int64
+	analyzing bool
+}
+
+func (a *analyzer) wrote(ctx context.Context, pool *pgxpool.Pool, n int, logger *slog.Logger) {
+	a.mu.Lock()
+	a.written += int64(n)
+	due := !a.analyzing && a.written >= max(5000, a.base/2)
+	if due {
+		a.analyzing = true
+		a.base += a.written
+		a.written = 0
+	}
+	a.mu.Unlock()
+	if !due {
+		return
+	}
+	if _, err := pool.Exec(ctx, `ANALYZE record`); err != nil {
+		logger.WarnContext(ctx, "syncer: analyzing the cache", slog.String("error", err.Error()))
+	}
+	a.mu.Lock()
+	a.analyzing = false
+	a.mu.Unlock()
+}
