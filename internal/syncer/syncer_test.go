@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -306,4 +307,15 @@ func TestPurgeRemovesOnlyOldTombstones(t *testing.T) {
 	require.EqualValues(t, 2, n)
 	_, tomb := b.count(t, "Case")
 	require.EqualValues(t, 1, tomb, "a recent tombstone is kept")
+}
+
+func TestTargetsPutOwnersFirst(t *testing.T) {
+	t.Parallel()
+	b := setup(t, fakesource.Options{Seed: 1, Records: 100})
+	var order []string
+	for _, tg := range b.syncer.Targets() {
+		order = append(order, tg.Portal)
+	}
+	require.Equal(t, "account", order[0], "accounts first: references to them resolve on insert")
+	require.Less(t, slices.Index(order, "case"), slices.Index(order, "case_comment"), "a parent before the records owned through it")
 }
