@@ -344,7 +344,7 @@ func (s *Service) Submit(ctx context.Context, req Request) (*Action, bool, error
 			if err := q.ActionSetTarget(ctx, tx, dbsqlc.ActionSetTargetParams{Target: row.Target, ID: row.ID}); err != nil {
 				return err
 			}
-			data, err := json.Marshal(mapping.Mapped{Object: obj.Name(), ID: row.Target, Fields: req.Input, Hash: obj.Hash()})
+			data, err := json.Marshal(mapping.Mapped{Object: obj.Name(), ID: row.Target, Fields: readable(obj, req.Input), Hash: obj.Hash()})
 			if err != nil {
 				return err
 			}
@@ -356,7 +356,7 @@ func (s *Service) Submit(ctx context.Context, req Request) (*Action, bool, error
 				return err
 			}
 		} else {
-			data, err := project(cached.Data, req.Input)
+			data, err := project(cached.Data, readable(obj, req.Input))
 			if err != nil {
 				return err
 			}
@@ -419,6 +419,18 @@ func sameJSON(a, b []byte) bool {
 	xa, _ := json.Marshal(x)
 	ya, _ := json.Marshal(y)
 	return bytes.Equal(xa, ya)
+}
+
+// readable keeps the input fields the mapping reads back: a write-only
+// field (a file's content) never goes into the cache.
+func readable(obj *mapping.Object, input map[string]any) map[string]any {
+	out := make(map[string]any, len(input))
+	for _, name := range obj.FieldNames() {
+		if v, ok := input[name]; ok {
+			out[name] = v
+		}
+	}
+	return out
 }
 
 // project merges the customer's change into a cached record's data so

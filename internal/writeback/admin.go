@@ -88,7 +88,7 @@ func (s *Service) reproject(ctx context.Context, tx pgx.Tx, a dbsqlc.Action) err
 	if err := json.Unmarshal(a.Input, &input); err != nil {
 		return err
 	}
-	data, err := json.Marshal(mapping.Mapped{Object: obj.Name(), ID: a.Target, Fields: input, Hash: obj.Hash()})
+	data, err := json.Marshal(mapping.Mapped{Object: obj.Name(), ID: a.Target, Fields: readable(obj, input), Hash: obj.Hash()})
 	if err != nil {
 		return err
 	}

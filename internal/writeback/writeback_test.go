@@ -375,3 +375,23 @@ func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("no metric %s", name)
 	return 0
 }
+
+// TestAttachFileKeepsContentOutOfTheCache: a file's content goes to the
+// source, never into the cached projection, which shows the rest at once.
+func TestAttachFileKeepsContentOutOfTheCache(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, stackOptions{})
+	c := e.customer(t, 0)
+	e.health.open.Store(true)
+	a, _, err := e.svc.Submit(ctx, c.request(writeback.KindAttachFile, "",
+		map[string]any{"title": "Invoice scan", "file_name": "scan.txt", "content": "aGVsbG8="}, ""))
+	require.NoError(t, err)
+	data, _ := e.cachedData(t, "document", a.Target)
+	fields := data["fields"].(map[string]any)
+	require.Equal(t, "Invoice scan", fields["title"])
+	require.NotContains(t, fields, "content")
+	// Applying it is not checked here: the shipped mapping files the
+	// document under the account (FirstPublishLocationId), which the
+	// simulator accepts only as a case id.
+}
