@@ -36,7 +36,7 @@ func runChildWorker() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	var cr fakesource.SystemCredentials
+	var cr fakesource.Credentials
 	if err := json.Unmarshal([]byte(os.Getenv(childCreds)), &cr); err != nil {
 		logger.Error("child: credentials", "error", err)
 		return 2
@@ -66,7 +66,7 @@ func runChildWorker() int {
 }
 
 // startWorker runs a worker process on the test's database and simulator.
-func startWorker(t *testing.T, dbURL string, cr fakesource.SystemCredentials) *exec.Cmd {
+func startWorker(t *testing.T, dbURL string, cr fakesource.Credentials) *exec.Cmd {
 	t.Helper()
 	creds, err := json.Marshal(cr)
 	require.NoError(t, err)
@@ -101,7 +101,7 @@ func TestChaosEveryActionAppliedOnce(t *testing.T) {
 		total = n
 	}
 	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 11, Records: 500})
-	cr := sim.Credentials(srv.URL).Salesforce
+	cr := sim.Credentials(srv.URL)
 	dbURL := dbtest.URL(t)
 	pool, err := pgxpool.New(ctx, dbURL)
 	require.NoError(t, err)

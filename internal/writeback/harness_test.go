@@ -17,6 +17,7 @@ import (
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/conntest"
+	"github.com/porticohq/portico/connectors/inventory"
 	"github.com/porticohq/portico/connectors/salesforce"
 	"github.com/porticohq/portico/internal/access"
 	"github.com/porticohq/portico/internal/config"
@@ -64,7 +65,8 @@ type stack struct {
 	set   *mapping.Set
 }
 
-func buildStack(ctx context.Context, pool *pgxpool.Pool, cr fakesource.SystemCredentials, o stackOptions, logger *slog.Logger) (*stack, error) {
+func buildStack(ctx context.Context, pool *pgxpool.Pool, creds fakesource.Credentials, o stackOptions, logger *slog.Logger) (*stack, error) {
+	cr := creds.Salesforce
 	if o.retryMax == 0 {
 		o.retryMax = 2
 	}
@@ -78,10 +80,17 @@ func buildStack(ctx context.Context, pool *pgxpool.Pool, cr fakesource.SystemCre
 		Retry:          config.RetryConfig{Max: o.retryMax, WaitMin: 5 * time.Millisecond, WaitMax: 50 * time.Millisecond},
 		RequestTimeout: 5 * time.Second,
 	}
+	inv := creds.Inventory
+	invConn := config.ConnectionConfig{
+		Name: "inventory", Type: "inventory", BaseURL: inv.BaseURL, TokenURL: inv.TokenURL,
+		ClientID: inv.ClientID, ClientSecret: inv.ClientSecret, RefreshToken: inv.RefreshToken, AccessToken: inv.AccessToken,
+		Breaker: conn.Breaker, Retry: conn.Retry, RequestTimeout: conn.RequestTimeout,
+	}
 	reg := connectors.NewRegistry[connectors.Deps]()
 	reg.MustRegister("salesforce", salesforce.New)
+	reg.MustRegister("inventory", inventory.New)
 	srcs, err := sources.Open(sources.Options{
-		Connections: []config.ConnectionConfig{conn}, Registry: reg,
+		Connections: []config.ConnectionConfig{conn, invConn}, Registry: reg,
 		Credentials: &conntest.MemoryCredentials{}, Logger: logger,
 	})
 	if err != nil {
@@ -127,7 +136,7 @@ type env struct {
 	*stack
 	pool   *pgxpool.Pool
 	sim    *fakesource.Sim
-	creds  fakesource.SystemCredentials
+	creds  fakesource.Credentials
 	health *switchHealth
 }
 
@@ -135,7 +144,7 @@ func newEnv(t *testing.T, o stackOptions) *env {
 	t.Helper()
 	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 5, Records: 500})
 	pool := dbtest.Pool(t)
-	e := &env{pool: pool, sim: sim, creds: sim.Credentials(srv.URL).Salesforce, health: &switchHealth{}}
+	e := &env{pool: pool, sim: sim, creds: sim.Credentials(srv.URL), health: &switchHealth{}}
 	if o.health == nil {
 		o.health = e.health
 	}
@@ -194,8 +203,13 @@ func (c customer) request(kind writeback.Kind, target string, input map[string]a
 // cache pulls one source record into the cache, as a sync would.
 func (e *env) cache(t *testing.T, object, id string) {
 	t.Helper()
+	e.cacheFrom(t, "salesforce", object, id)
+}
+
+func (e *env) cacheFrom(t *testing.T, connection, object, id string) {
+	t.Helper()
 	s := syncer.New(syncer.Options{Pool: e.pool, TenantID: 1, Connectors: e.srcs.Connectors(), Mappings: e.set})
-	require.NoError(t, s.Refresh(context.Background(), "salesforce", object, id))
+	require.NoError(t, s.Refresh(context.Background(), connection, object, id))
 }
 
 // waitState polls until the action reaches state.

@@ -339,8 +339,8 @@ func TestFailedReauthenticationWaitsAndAlerts(t *testing.T) {
 	ctx := context.Background()
 	reg := prometheus.NewRegistry()
 	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 5, Records: 500})
-	cr := sim.Credentials(srv.URL).Salesforce
-	cr.ClientSecret, cr.RefreshToken = "revoked", "revoked"
+	cr := sim.Credentials(srv.URL)
+	cr.Salesforce.ClientSecret, cr.Salesforce.RefreshToken = "revoked", "revoked"
 	pool := dbtest.Pool(t)
 	st, err := buildStack(ctx, pool, cr, stackOptions{metrics: writeback.NewMetrics(reg), authWait: time.Hour}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
@@ -394,4 +394,39 @@ func TestAttachFileKeepsContentOutOfTheCache(t *testing.T) {
 	// Applying it is not checked here: the shipped mapping files the
 	// document under the account (FirstPublishLocationId), which the
 	// simulator accepts only as a case id.
+}
+
+// TestOrderUpdateCarriesSquareVersion: an order update is applied with
+// the version the customer saw; a stale one becomes a conflict.
+func TestOrderUpdateCarriesSquareVersion(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, stackOptions{})
+	orderID, err := e.sim.SeedID(fakesource.Inventory, "Order", 0)
+	require.NoError(t, err)
+	order, err := e.sim.Record(fakesource.Inventory, "Order", orderID)
+	require.NoError(t, err)
+	cust, err := e.sim.Record(fakesource.Inventory, "Customer", order["customer_id"].(string))
+	require.NoError(t, err)
+	account := cust["reference_id"].(string)
+	e.cache(t, "Account", account) // its Square customer id resolves the order's owner
+	e.cacheFrom(t, "inventory", "order", orderID)
+	c := customer{userID: "buyer", account: account}
+
+	a, _, err := e.svc.Submit(ctx, c.request(writeback.KindUpdateOrder, orderID, map[string]any{"reference": "PO-1"}, ""))
+	require.NoError(t, err)
+	a = e.waitState(t, a.ID, writeback.StateApplied, 15*time.Second)
+	src, err := e.sim.Record(fakesource.Inventory, "Order", orderID)
+	require.NoError(t, err)
+	require.Equal(t, "PO-1", src["reference_id"])
+	require.Equal(t, fmt.Sprint(src["version"]), a.ResultVersion)
+
+	require.NoError(t, e.sim.SetFaults(fakesource.Inventory, fakesource.Faults{StaleNextWrite: true}))
+	b, _, err := e.svc.Submit(ctx, c.request(writeback.KindUpdateOrder, orderID, map[string]any{"reference": "PO-2"}, ""))
+	require.NoError(t, err)
+	require.Equal(t, a.ResultVersion, b.ExpectedVersion, "the cache held the applied version")
+	b = e.waitState(t, b.ID, writeback.StateConflict, 15*time.Second)
+	src, err = e.sim.Record(fakesource.Inventory, "Order", orderID)
+	require.NoError(t, err)
+	require.Equal(t, "PO-1", src["reference_id"])
 }
