@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
@@ -163,7 +165,7 @@ func (s *Service) AdminRoutes(tenantID int64) chi.Router {
 		const limit = 200
 		list, err := s.List(req.Context(), tenantID, states, after, limit)
 		if err != nil {
-			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			s.serverError(w, req, err)
 			return
 		}
 		body := map[string]any{"data": list}
@@ -187,7 +189,7 @@ func (s *Service) AdminRoutes(tenantID int64) chi.Router {
 			case errors.Is(err, ErrState):
 				writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
 			case err != nil:
-				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+				s.serverError(w, req, err)
 			default:
 				writeJSON(w, http.StatusOK, a)
 			}
@@ -196,6 +198,13 @@ func (s *Service) AdminRoutes(tenantID int64) chi.Router {
 	r.Post("/{id}/retry", step(s.Retry))
 	r.Post("/{id}/discard", step(s.Discard))
 	return r
+}
+
+// serverError logs a failure with its request id and answers 500 without
+// the internal detail.
+func (s *Service) serverError(w http.ResponseWriter, req *http.Request, err error) {
+	s.opts.Logger.ErrorContext(req.Context(), "admin actions", slog.String("request_id", middleware.GetReqID(req.Context())), slog.String("error", err.Error()))
+	writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error; see the log for request " + middleware.GetReqID(req.Context())})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
