@@ -19,6 +19,7 @@ import (
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/records"
+	"github.com/porticohq/portico/internal/syncer"
 )
 
 // benchSyncCmd measures the sync engine against the simulators:
@@ -138,16 +139,52 @@ func (c *cli) benchIngest(ctx context.Context, pool *pgxpool.Pool, dbURL string,
 	s := st.app.Syncer()
 	calls0 := st.sim.Stats().CallCount("", "", 0)
 	start := time.Now()
-	synced := 0
-	for _, t := range s.Targets() {
+	// As the workers do: accounts first (what others resolve their owner
+	// through), then every connection's objects at once, one after the
+	// other within a connection.
+	var (
+		mu     sync.Mutex
+		synced int
+		errs   []error
+	)
+	syncTarget := func(t syncer.Target) {
 		t0 := time.Now()
 		res, err := s.Full(ctx, t.Connection, t.Object)
+		d := time.Since(t0)
+		mu.Lock()
+		defer mu.Unlock()
 		if err != nil {
-			return nil, err
+			errs = append(errs, err)
+			return
 		}
 		synced += res.Records
-		d := time.Since(t0)
 		fmt.Fprintf(c.stdout, "  %-10s %-16s %7d records in %7s (%6.0f/s)\n", t.Connection, t.Object, res.Records, d.Round(time.Millisecond), float64(res.Records)/d.Seconds())
+	}
+	byConn := map[string][]syncer.Target{}
+	var order []string
+	for _, t := range s.Targets() {
+		if t.Portal == "account" {
+			syncTarget(t)
+			continue
+		}
+		if _, ok := byConn[t.Connection]; !ok {
+			order = append(order, t.Connection)
+		}
+		byConn[t.Connection] = append(byConn[t.Connection], t)
+	}
+	var wg sync.WaitGroup
+	for _, conn := range order {
+		wg.Add(1)
+		go func(ts []syncer.Target) {
+			defer wg.Done()
+			for _, t := range ts {
+				syncTarget(t)
+			}
+		}(byConn[conn])
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return nil, errs[0]
 	}
 	elapsed := time.Since(start)
 	calls := st.sim.Stats().CallCount("", "", 0) - calls0
