@@ -54,6 +54,8 @@ type stackOptions struct {
 	breakerFaults int
 	metrics       *writeback.Metrics
 	authWait      time.Duration
+	// wrap, if set, stands between the service and each connector.
+	wrap func(connectors.Connector) connectors.Connector
 }
 
 // stack is the write-back of one process: connectors over the simulated
@@ -105,8 +107,14 @@ func buildStack(ctx context.Context, pool *pgxpool.Pool, creds fakesource.Creden
 	if health == nil {
 		health = srcs
 	}
+	conns := srcs.Connectors()
+	if o.wrap != nil {
+		for name, c := range conns {
+			conns[name] = o.wrap(c)
+		}
+	}
 	st.svc = writeback.New(writeback.Options{
-		Pool: pool, Mappings: set, Connectors: srcs.Connectors(), Health: health, Logger: logger,
+		Pool: pool, Mappings: set, Connectors: conns, Health: health, Logger: logger,
 		MaxWait: 2 * time.Second, OrderWait: 20 * time.Millisecond, JobTimeout: o.jobTimeout,
 		Metrics: o.metrics, AuthWait: o.authWait,
 		Insert: func(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {

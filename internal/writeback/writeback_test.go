@@ -3,17 +3,20 @@ package writeback_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/internal/access"
 	"github.com/porticohq/portico/internal/dbtest"
 	"github.com/porticohq/portico/internal/fakesource"
@@ -429,4 +432,56 @@ func TestOrderUpdateCarriesSquareVersion(t *testing.T) {
 	src, err = e.sim.Record(fakesource.Inventory, "Order", orderID)
 	require.NoError(t, err)
 	require.Equal(t, "PO-1", src["reference_id"])
+}
+
+// losingConnector applies the first write of each idempotency key at the
+// source, then loses its answer, as a dropped connection would.
+type losingConnector struct {
+	connectors.Connector
+	mu   sync.Mutex
+	lost map[string]bool
+}
+
+func (l *losingConnector) Write(ctx context.Context, w connectors.Write) (*connectors.WriteResult, error) {
+	res, err := l.Connector.Write(ctx, w)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err == nil && !l.lost[w.IdempotencyKey] {
+		l.lost[w.IdempotencyKey] = true
+		return nil, connectors.Classify(connectors.ErrUnavailable, errors.New("connection reset after the write"))
+	}
+	return res, err
+}
+
+// TestLostAnswerIsNotAppliedTwice: the source applied a write whose
+// answer never came back. The retried create replays the same key and
+// makes no second record; the retried update finds the source already
+// holding the change (its own earlier write made the version stale) and
+// is applied, not reported as a conflict.
+func TestLostAnswerIsNotAppliedTwice(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, stackOptions{wrap: func(c connectors.Connector) connectors.Connector {
+		return &losingConnector{Connector: c, lost: map[string]bool{}}
+	}})
+	c := e.customer(t, 6)
+	cases0 := e.sim.Stats().Records[fakesource.Salesforce]["Case"]
+	a, _, err := e.svc.Submit(ctx, c.request(writeback.KindCreateCase, "", map[string]any{"subject": "Only once"}, ""))
+	require.NoError(t, err)
+	a = e.waitState(t, a.ID, writeback.StateApplied, 15*time.Second)
+	require.Equal(t, 2, a.Attempts)
+	require.Equal(t, 2, sfWrites(e.sim, writeback.SourceKey(1, a.ID)), "the key was presented twice")
+	require.Equal(t, cases0+1, e.sim.Stats().Records[fakesource.Salesforce]["Case"], "and made one case")
+
+	e.cache(t, "Contact", c.contact)
+	u, _, err := e.svc.Submit(ctx, c.request(writeback.KindUpdateContact, c.contact, map[string]any{"title": "Once"}, ""))
+	require.NoError(t, err)
+	u = e.waitState(t, u.ID, writeback.StateApplied, 15*time.Second)
+	require.Equal(t, 2, u.Attempts)
+	src, err := e.sim.Record(fakesource.Salesforce, "Contact", c.contact)
+	require.NoError(t, err)
+	require.Equal(t, "Once", src["Title"])
+	data, pending := e.cachedData(t, "contact", c.contact)
+	require.Equal(t, "Once", data["fields"].(map[string]any)["title"])
+	require.Nil(t, pending)
 }
