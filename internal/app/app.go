@@ -85,7 +85,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, mode Mod
 	if cfg.DatabaseURL == "" {
 		return nil, ErrNoDatabase
 	}
-	pool, err := OpenPool(ctx, cfg.DatabaseURL)
+	pool, err := openPool(ctx, cfg.DatabaseURL, poolSize(cfg, mode))
 	if err != nil {
 		return nil, err
 	}
@@ -119,10 +119,34 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, mode Mod
 }
 
 // OpenPool opens a pgx pool and checks the server answers.
-func OpenPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
+func OpenPool(ctx context.Context, url string) (*pgxpool.Pool, error) { return openPool(ctx, url, 0) }
+
+// poolSize is the connections a process needs: one per River worker slot
+// it runs, plus room for API requests and River's own housekeeping. pgx's
+// default (four, or one per CPU) would queue 40 workers behind 4
+// connections. database_max_conns, or pool_max_conns in the URL, overrides.
+func poolSize(cfg *config.Config, mode Mode) int32 {
+	if cfg.DatabaseMaxConns > 0 {
+		return int32(cfg.DatabaseMaxConns)
+	}
+	n := 8 // River's producers, notifier, elector; migrations and checks
+	if mode.Work {
+		r := cfg.River
+		n += r.SyncWorkers + r.WritebackWorkers + r.NotifyWorkers + r.DefaultWorkers
+	}
+	if mode.Serve {
+		n += 16
+	}
+	return int32(n)
+}
+
+func openPool(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error) {
 	pcfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, &config.Error{Key: "database_url", Msg: "cannot parse: " + err.Error()}
+	}
+	if maxConns > 0 && !strings.Contains(url, "pool_max_conns") {
+		pcfg.MaxConns = maxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {

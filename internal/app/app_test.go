@@ -169,6 +169,9 @@ func TestOperatorAsksForAFullResync(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	const token = "test-admin-token-0123456789"
+	r2 := config.Default().River
+	require.EqualValues(t, 8+16+r2.SyncWorkers+r2.WritebackWorkers+r2.NotifyWorkers+r2.DefaultWorkers, r.app.Pool().Config().MaxConns,
+		"the pool has a connection for every worker slot and room for the API")
 	code, _ := post("/admin/sync/salesforce/Case?mode=full", "")
 	require.Equal(t, http.StatusUnauthorized, code)
 	code, body := post("/admin/sync/salesforce/Case?mode=sideways", token)

@@ -16,6 +16,9 @@ type Config struct {
 	// DatabaseURL is the PostgreSQL connection string. Empty means "no
 	// database configured"; `portico dev` then starts a private cluster.
 	DatabaseURL string `mapstructure:"database_url"`
+	// DatabaseMaxConns caps a process's connections; 0 sizes the pool from
+	// the River worker counts.
+	DatabaseMaxConns int `mapstructure:"database_max_conns"`
 
 	Log         LogConfig          `mapstructure:"log"`
 	HTTP        HTTPConfig         `mapstructure:"http"`
@@ -258,6 +261,9 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 			bad("database_url", "must be a postgres:// URL")
 		}
+	}
+	if c.DatabaseMaxConns < 0 || c.DatabaseMaxConns > 10000 {
+		bad("database_max_conns", "must be between 0 (sized from the worker counts) and 10000; got %d", c.DatabaseMaxConns)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
