@@ -677,9 +677,9 @@ func sfLookupFor(obj, rel string) (string, sfLookup, bool) {
 	}
 	switch strings.ToLower(rel) {
 	case "createdby":
-		return "CreatedById", sfLookup{"CreatedBy", "User"}, true
+		return "CreatedById", sfLookup{rel: "CreatedBy", target: "User"}, true
 	case "lastmodifiedby":
-		return "LastModifiedById", sfLookup{"LastModifiedBy", "User"}, true
+		return "LastModifiedById", sfLookup{rel: "LastModifiedBy", target: "User"}, true
 	}
 	return "", sfLookup{}, false
 }

@@ -82,7 +82,14 @@ func (s *Sim) sfCheckWriteLocked(w http.ResponseWriter, o *objectState, body map
 			sfError(w, http.StatusBadRequest, "MALFORMED_ID", fmt.Sprintf("%s: id value of incorrect type: %v", canon, v), canon)
 			return false
 		}
-		if t := s.store.object(Salesforce, lk.target).get(id); t == nil || t.deleted {
+		found := false
+		for _, target := range append([]string{lk.target}, lk.also...) {
+			if t := s.store.object(Salesforce, target).get(id); t != nil && !t.deleted {
+				found = true
+				break
+			}
+		}
+		if !found {
 			sfError(w, http.StatusBadRequest, "INVALID_CROSS_REFERENCE_KEY", fmt.Sprintf("invalid cross reference id: %s", id), canon)
 			return false
 		}

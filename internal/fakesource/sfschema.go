@@ -42,6 +42,9 @@ type sfObject struct {
 type sfLookup struct {
 	rel    string // relationship name, e.g. Account for AccountId
 	target string // object name, "User" for synthesized users
+	// also lists further objects a polymorphic lookup may point at
+	// (ContentVersion.FirstPublishLocationId: a case or an account).
+	also []string
 }
 
 var sfSystemFields = []string{"Id", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp"}
@@ -49,13 +52,13 @@ var sfSystemFields = []string{"Id", "IsDeleted", "CreatedDate", "CreatedById", "
 var sfSchemas = map[string]*sfObject{
 	"Account": {
 		fields:  []string{"Name", "Type", "ParentId", "Industry", "BillingStreet", "BillingCity", "BillingState", "BillingPostalCode", "BillingCountry", "Phone", "Website", "AccountNumber", "OwnerId", "QuickBooks_Customer_Id__c", "Square_Customer_Id__c", "Portico_Action_Id__c"},
-		lookups: map[string]sfLookup{"ParentId": {"Parent", "Account"}, "OwnerId": {"Owner", "User"}},
+		lookups: map[string]sfLookup{"ParentId": {rel: "Parent", target: "Account"}, "OwnerId": {rel: "Owner", target: "User"}},
 		extIDs:  []string{"Portico_Action_Id__c", "QuickBooks_Customer_Id__c", "Square_Customer_Id__c"},
 	},
 	"Contact": {
 		fields:   []string{"AccountId", "FirstName", "LastName", "Name", "Email", "Phone", "Title", "MailingCity", "OwnerId", "Portico_Action_Id__c"},
 		readOnly: []string{"Name"},
-		lookups:  map[string]sfLookup{"AccountId": {"Account", "Account"}, "OwnerId": {"Owner", "User"}},
+		lookups:  map[string]sfLookup{"AccountId": {rel: "Account", target: "Account"}, "OwnerId": {rel: "Owner", target: "User"}},
 		extIDs:   []string{"Portico_Action_Id__c"},
 	},
 	"Case": {
@@ -67,14 +70,14 @@ var sfSchemas = map[string]*sfObject{
 			"Origin":   {"Web", "Email", "Phone", "Portal"},
 			"Type":     {"Question", "Problem", "Feature Request"},
 		},
-		lookups: map[string]sfLookup{"AccountId": {"Account", "Account"}, "ContactId": {"Contact", "Contact"}, "OwnerId": {"Owner", "User"}},
+		lookups: map[string]sfLookup{"AccountId": {rel: "Account", target: "Account"}, "ContactId": {rel: "Contact", target: "Contact"}, "OwnerId": {rel: "Owner", target: "User"}},
 		extIDs:  []string{"Portico_Action_Id__c"},
 	},
 	"CaseComment": {
 		// Deviation: real orgs cannot add custom fields to CaseComment; the simulator accepts
 		// Portico_Action_Id__c so comment writes can be idempotent by upsert.
 		fields:  []string{"ParentId", "CommentBody", "IsPublished", "Portico_Action_Id__c"},
-		lookups: map[string]sfLookup{"ParentId": {"Parent", "Case"}},
+		lookups: map[string]sfLookup{"ParentId": {rel: "Parent", target: "Case"}},
 		extIDs:  []string{"Portico_Action_Id__c"},
 	},
 	"Knowledge__kav": {
@@ -88,14 +91,14 @@ var sfSchemas = map[string]*sfObject{
 		// and answers the field with the URL of the binary, as Salesforce does.
 		fields:   []string{"Title", "PathOnClient", "FileType", "ContentSize", "VersionData", "FirstPublishLocationId", "ContentDocumentId", "VersionNumber", "IsLatest", "Portico_Action_Id__c"},
 		readOnly: []string{"FileType", "ContentSize", "ContentDocumentId", "VersionNumber", "IsLatest"},
-		lookups:  map[string]sfLookup{"FirstPublishLocationId": {"FirstPublishLocation", "Case"}},
+		lookups:  map[string]sfLookup{"FirstPublishLocationId": {rel: "FirstPublishLocation", target: "Case", also: []string{"Account"}}},
 		extIDs:   []string{"Portico_Action_Id__c"},
 	},
 	"Quote": {
 		fields:    []string{"Name", "QuoteNumber", "Status", "AccountId", "ContactId", "Subtotal", "Discount", "GrandTotal", "TotalPrice", "ExpirationDate", "Portico_Action_Id__c"},
 		readOnly:  []string{"QuoteNumber", "Subtotal", "GrandTotal", "TotalPrice"},
 		picklists: map[string][]string{"Status": {"Draft", "Needs Review", "Presented", "Accepted", "Denied"}},
-		lookups:   map[string]sfLookup{"AccountId": {"Account", "Account"}, "ContactId": {"Contact", "Contact"}},
+		lookups:   map[string]sfLookup{"AccountId": {rel: "Account", target: "Account"}, "ContactId": {rel: "Contact", target: "Contact"}},
 		extIDs:    []string{"Portico_Action_Id__c"},
 	},
 }

@@ -1,0 +1,47 @@
+package salesforce
+
+import (
+	"context"
+	"encoding/base64"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/fakesource"
+	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
+)
+
+// TestFileOnAnAccountOrACase: a file may be published to an account (the
+// shipped mapping's attach-file) or a case, as in Salesforce; any other id
+// is refused with the field named.
+func TestFileOnAnAccountOrACase(t *testing.T) {
+	t.Parallel()
+	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 4, Records: 300})
+	cr := sim.Credentials(srv.URL).Salesforce
+	c, err := NewWithOptions(connectors.Deps{
+		Connection: config.ConnectionConfig{Name: "crm", BaseURL: cr.BaseURL, TokenURL: cr.TokenURL,
+			ClientID: cr.ClientID, ClientSecret: cr.ClientSecret, RefreshToken: cr.RefreshToken},
+		HTTP: srv.Client(),
+	}, Options{})
+	require.NoError(t, err)
+	ctx := context.Background()
+	account, err := sim.SeedID("salesforce", "Account", 0)
+	require.NoError(t, err)
+	caseID, err := sim.SeedID("salesforce", "Case", 0)
+	require.NoError(t, err)
+	file := func(key, parent string) error {
+		_, err := c.Write(ctx, connectors.Write{Op: connectors.OpCreate, Object: "ContentVersion", IdempotencyKey: key, Fields: map[string]any{
+			"Title": "Invoice scan", "PathOnClient": "scan.pdf", "FirstPublishLocationId": parent,
+			"VersionData": base64.StdEncoding.EncodeToString([]byte("%PDF-1.4")),
+		}})
+		return err
+	}
+	require.NoError(t, file("k-account", account))
+	require.NoError(t, file("k-case", caseID))
+	err = file("k-bad", "003000000000000AAA")
+	var inv *connectors.InvalidError
+	require.ErrorAs(t, err, &inv)
+	require.Equal(t, "FirstPublishLocationId", inv.Field)
+}
