@@ -277,7 +277,16 @@ func serveLoopback(h http.Handler) (string, func(), error) {
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+	// Shutdown, not Close: it waits for handlers (and their log lines) to
+	// finish before the bench reports.
+	stop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if srv.Shutdown(ctx) != nil {
+			_ = srv.Close()
+		}
+	}
+	return "http://" + ln.Addr().String(), stop, nil
 }
 
 // benchLogin logs in through POST /auth/login and returns the Cookie
