@@ -61,14 +61,14 @@ func (ar articles) search(w http.ResponseWriter, r *http.Request) {
 		ar.a.rp.invalid(w, []FieldError{{Path: "q", Message: "must be at most 200 bytes"}})
 		return
 	}
-	_, bad := listOptions(obj, r)
+	lo, bad := listOptions(obj, r)
 	if len(bad) > 0 {
 		ar.a.rp.invalid(w, bad)
 		return
 	}
 	limit := 20
-	if s := r.URL.Query().Get("limit"); s != "" {
-		limit, _ = parseLimit(s)
+	if lo.Limit > 0 {
+		limit = lo.Limit
 	}
 	q := &query{obj: obj, scope: scope, limit: limit}
 	if text == "" {
@@ -84,17 +84,6 @@ func (ar articles) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ar.a.rp.get(w, r, List{Data: found})
-}
-
-func parseLimit(s string) (int, bool) {
-	n := 0
-	for _, c := range s {
-		if c < '0' || c > '9' || n > 1000 {
-			return 20, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, n >= 1 && n <= 200
 }
 
 // approvals is /approvals: quotes and contracts awaiting a decision.
