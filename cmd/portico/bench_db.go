@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 
@@ -49,7 +50,7 @@ func (c *cli) benchDatabase(cmd *cobra.Command) (pool *pgxpool.Pool, url string,
 		adminURL = cluster.URL("postgres")
 	}
 	c.benchAdminURL = adminURL
-	name := fmt.Sprintf("portico_bench_%d", os.Getpid())
+	name := fmt.Sprintf("portico_bench_%d_%d", os.Getpid(), rand.Uint32())
 	admin, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
 		closeAll()
@@ -92,7 +93,7 @@ func (c *cli) benchDatabase(cmd *cobra.Command) (pool *pgxpool.Pool, url string,
 // benchExtraDatabase makes another migrated database on the benchmark's
 // server (call benchDatabase first), for a stack that must not share state.
 func (c *cli) benchExtraDatabase(ctx context.Context, suffix string) (string, func(), error) {
-	name := fmt.Sprintf("portico_bench_%d_%s", os.Getpid(), suffix)
+	name := fmt.Sprintf("portico_bench_%d_%d_%s", os.Getpid(), rand.Uint32(), suffix)
 	admin, err := pgx.Connect(ctx, c.benchAdminURL)
 	if err != nil {
 		return "", nil, err

@@ -140,8 +140,8 @@ func (c *cli) benchIngest(ctx context.Context, pool *pgxpool.Pool, dbURL string,
 	calls0 := st.sim.Stats().CallCount("", "", 0)
 	start := time.Now()
 	// As the workers do: accounts first (what others resolve their owner
-	// through), then every connection's objects at once, one after the
-	// other within a connection.
+	// through), then every other object at once on as many goroutines as
+	// the sync queue has worker slots.
 	var (
 		mu     sync.Mutex
 		synced int
@@ -160,27 +160,24 @@ func (c *cli) benchIngest(ctx context.Context, pool *pgxpool.Pool, dbURL string,
 		synced += res.Records
 		fmt.Fprintf(c.stdout, "  %-10s %-16s %7d records in %7s (%6.0f/s)\n", t.Connection, t.Object, res.Records, d.Round(time.Millisecond), float64(res.Records)/d.Seconds())
 	}
-	byConn := map[string][]syncer.Target{}
-	var order []string
+	queue := make(chan syncer.Target, len(s.Targets()))
 	for _, t := range s.Targets() {
 		if t.Portal == "account" {
 			syncTarget(t)
 			continue
 		}
-		if _, ok := byConn[t.Connection]; !ok {
-			order = append(order, t.Connection)
-		}
-		byConn[t.Connection] = append(byConn[t.Connection], t)
+		queue <- t
 	}
+	close(queue)
 	var wg sync.WaitGroup
-	for _, conn := range order {
+	for range st.cfg.River.SyncWorkers {
 		wg.Add(1)
-		go func(ts []syncer.Target) {
+		go func() {
 			defer wg.Done()
-			for _, t := range ts {
+			for t := range queue {
 				syncTarget(t)
 			}
-		}(byConn[conn])
+		}()
 	}
 	wg.Wait()
 	if len(errs) > 0 {
