@@ -97,6 +97,11 @@ func (s Scope) OwnerFilter(alias string, public bool, arg func(any) string) stri
 		return alias + ".owner_account IS NULL"
 	case s.Staff:
 		return "true"
+	case len(s.Accounts) == 1:
+		// Equality, not ANY: PostgreSQL 15 reads the owner index in list
+		// order only for an equality on the account (ANY sorts every row
+		// of the account).
+		return alias + ".owner_account = " + arg(s.Accounts[0])
 	default:
 		return alias + ".owner_account = ANY (" + arg(s.Accounts) + ")"
 	}

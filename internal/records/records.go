@@ -155,8 +155,10 @@ func (rd *Reader) get(ctx context.Context, scope access.Scope, obj *mapping.Obje
 		case obj.Public():
 			q += ` AND r.owner_account IS NULL`
 		case !scope.Staff:
-			q += ` AND r.owner_account = ANY ($4)`
-			args = append(args, scope.Accounts)
+			q += ` AND ` + scope.OwnerFilter("r", false, func(v any) string {
+				args = append(args, v)
+				return fmt.Sprintf("$%d", len(args))
+			})
 		}
 		row := tx.QueryRow(ctx, q, args...)
 		var err error
@@ -219,7 +221,7 @@ func (rd *Reader) List(ctx context.Context, scope access.Scope, object string, l
 	case obj.Public():
 		q += ` AND r.owner_account IS NULL`
 	case !scope.Staff:
-		q += ` AND r.owner_account = ANY (` + arg(scope.Accounts) + `)`
+		q += ` AND ` + scope.OwnerFilter("r", false, arg)
 	}
 	if lo.Status != "" {
 		q += ` AND r.status IS NOT NULL AND r.data->>'status' = ` + arg(lo.Status)
