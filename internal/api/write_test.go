@@ -49,14 +49,16 @@ func TestWritesAnswer202WithTheActionThroughWriteback(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, res.code, string(res.body))
 	require.Equal(t, http.StatusUnprocessableEntity, ada.post("/api/v1/cases/500A00000000000/comments", map[string]any{}).code)
 
-	// Closing a case waits for the write-back service to offer it.
-	require.Equal(t, http.StatusNotImplemented, ada.post("/api/v1/cases/500A00000000000/close", nil).code)
+	// Closing a case is an action too; closing a closed one is a conflict.
+	res = ada.post("/api/v1/cases/500A00000000000/close", nil)
+	require.Equal(t, http.StatusAccepted, res.code, string(res.body))
+	require.Equal(t, "close_case", res.json(t)["kind"])
 	require.Equal(t, http.StatusConflict, ada.post("/api/v1/cases/500A00000000002/close", nil).code, "closed already")
 
 	// Every accepted action is audited.
 	var n int
 	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_event WHERE action = 'action.submit'`).Scan(&n))
-	require.Equal(t, 2, n)
+	require.Equal(t, 3, n)
 }
 
 func TestApprovalDecisionShowsAsPendingOnTheRecord(t *testing.T) {

@@ -26,9 +26,9 @@ var kinds = map[[2]string]writeback.Kind{
 	{"case", "create"}:             writeback.KindCreateCase,
 	{"case_comment", "create"}:     writeback.KindAddCaseComment,
 	{"approval_request", "update"}: writeback.KindDecideApproval,
-	// Closing a case is an update of the case's status; the write-back
-	// service answers ErrInvalid until it offers the kind.
-	{"case", "update"}: writeback.Kind("close_case"),
+	// Closing a case is an update of the case's status (the mapping allows
+	// only "closed").
+	{"case", "update"}: writeback.KindCloseCase,
 }
 
 // Submit implements Actions.

@@ -36,11 +36,12 @@ const (
 	KindDecideApproval Kind = "decide_approval" // approve or reject
 	KindAttachFile     Kind = "attach_file"
 	KindUpdateContact  Kind = "update_contact" // the user's own contact details
+	KindCloseCase      Kind = "close_case"     // the customer closes their case
 )
 
 // Kinds lists every kind.
 func Kinds() []Kind {
-	return []Kind{KindCreateCase, KindAddCaseComment, KindUpdateOrder, KindDecideApproval, KindAttachFile, KindUpdateContact}
+	return []Kind{KindCreateCase, KindAddCaseComment, KindUpdateOrder, KindDecideApproval, KindAttachFile, KindUpdateContact, KindCloseCase}
 }
 
 // spec is the portal object and operation of a kind.
@@ -58,6 +59,8 @@ func (k Kind) spec() (object string, op mapping.Op, ok bool) {
 		return "document", mapping.OpCreate, true
 	case KindUpdateContact:
 		return "contact", mapping.OpUpdate, true
+	case KindCloseCase:
+		return "case", mapping.OpUpdate, true
 	}
 	return "", "", false
 }

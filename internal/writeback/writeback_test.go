@@ -485,3 +485,21 @@ func TestLostAnswerIsNotAppliedTwice(t *testing.T) {
 	require.Equal(t, "Once", data["fields"].(map[string]any)["title"])
 	require.Nil(t, pending)
 }
+
+// TestCloseCaseApplies: a customer closing their case sets its status at
+// the source, and a reopening (any other status) is refused with the field.
+func TestCloseCaseApplies(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, stackOptions{})
+	c, caseID := e.caseCustomer(t, 0)
+	e.cache(t, "Case", caseID)
+	_, _, err := e.svc.Submit(ctx, c.request(writeback.KindCloseCase, caseID, map[string]any{"status": "in_progress"}, ""))
+	require.Error(t, err, "customers may only close")
+	a, _, err := e.svc.Submit(ctx, c.request(writeback.KindCloseCase, caseID, map[string]any{"status": "closed"}, ""))
+	require.NoError(t, err)
+	e.waitState(t, a.ID, writeback.StateApplied, 15*time.Second)
+	rec, err := e.sim.Record(fakesource.Salesforce, "Case", caseID)
+	require.NoError(t, err)
+	require.Equal(t, "Closed", rec["Status"])
+}
