@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/jobs"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/store"
@@ -264,6 +265,9 @@ func (s *Service) applied(ctx context.Context, job *river.Job[ApplyArgs], a dbsq
 				return err
 			}
 		}
+		if err := auditResult(ctx, tx, a, StateApplied, map[string]any{"source_id": row.SourceID, "version": row.Version}); err != nil {
+			return err
+		}
 		_, err = river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
 		return err
 	})
@@ -376,6 +380,9 @@ func (s *Service) settle(ctx context.Context, job *river.Job[ApplyArgs], a dbsql
 		if err := store.Queries.ActionSettle(ctx, tx, p); err != nil {
 			return err
 		}
+		if err := auditResult(ctx, tx, a, state, map[string]any{"message": msg}); err != nil {
+			return err
+		}
 		_, err = river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
 		return err
 	})
@@ -401,5 +408,16 @@ func undoProjection(ctx context.Context, tx pgx.Tx, a dbsqlc.Action) error {
 	}
 	return q.RecordRestorePrior(ctx, tx, dbsqlc.RecordRestorePriorParams{
 		Data: a.PriorData, TenantID: a.TenantID, PendingActionID: pgtype.Int8{Int64: a.ID, Valid: true},
+	})
+}
+
+// auditResult records a write-back outcome in the transaction that
+// settles the action (invariant 7: every write-back result is audited).
+func auditResult(ctx context.Context, tx pgx.Tx, a dbsqlc.Action, state string, after map[string]any) error {
+	after["action_id"] = a.ID
+	after["kind"] = a.Kind
+	return audit.Record(ctx, tx, audit.Event{
+		TenantID: a.TenantID, Actor: audit.SystemActor(), AccountID: a.AccountID,
+		Action: "action." + state, Object: a.Object, ObjectID: a.Target, After: after,
 	})
 }

@@ -502,4 +502,7 @@ func TestCloseCaseApplies(t *testing.T) {
 	rec, err := e.sim.Record(fakesource.Salesforce, "Case", caseID)
 	require.NoError(t, err)
 	require.Equal(t, "Closed", rec["Status"])
+	var audited int
+	require.NoError(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM audit_event WHERE action = 'action.applied' AND object_id = $1 AND actor_kind = 'system'`, caseID).Scan(&audited))
+	require.Equal(t, 1, audited, "the result is audited")
 }
