@@ -59,6 +59,8 @@ type Submission struct {
 	// IdempotencyKey, when the client sent one, makes a retried request
 	// return the first request's action instead of a second one.
 	IdempotencyKey string
+	// Audit is recorded with the action, in its transaction.
+	Audit audit.Event
 }
 
 // Action is a customer action and where it stands, as the customer may
@@ -107,6 +109,7 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request, s Submission) {
 		return
 	}
 	s.Principal, s.Scope, s.IdempotencyKey = auth.PrincipalFrom(r.Context()), scope, key
+	s.Audit = a.auditEvent(r, audit.Event{Action: "action.submit", Object: s.Object})
 	act, created, err := a.d.Actions.Submit(r.Context(), s)
 	var ve *mapping.ValidationError
 	switch {
@@ -136,10 +139,7 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request, s Submission) {
 		a.rp.internal(w, r, err)
 		return
 	}
-	if created {
-		a.audit(r, audit.Event{Action: "action.submit", Object: s.Object, ObjectID: act.Target, After: map[string]any{
-			"action_id": act.ID, "kind": act.Kind, "input": s.Input}})
-	} else {
+	if !created {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	w.Header().Set("Location", "/api/v1/actions/"+act.ID)
@@ -167,6 +167,15 @@ func (a *API) action(w http.ResponseWriter, r *http.Request) {
 // audit records a change the API made, with who and from where. A failed
 // audit append is logged, not hidden: the action itself is already
 // committed by the write-back service.
+// auditEvent is the audit event of a request, for recording inside the
+// transaction of the change it describes.
+func (a *API) auditEvent(r *http.Request, e audit.Event) audit.Event {
+	p := auth.PrincipalFrom(r.Context())
+	e.TenantID, e.AccountID = p.TenantID, p.AccountID
+	e.Actor = actorOf(p)
+	return e.WithRequest(r)
+}
+
 func (a *API) audit(r *http.Request, e audit.Event) {
 	if a.d.Audit == nil {
 		return

@@ -40,7 +40,7 @@ func (wb Writeback) Submit(ctx context.Context, s Submission) (*Action, bool, er
 	a, created, err := wb.Service.Submit(ctx, writeback.Request{
 		Scope: s.Scope, UserID: strconvI(s.Principal.UserID), AccountID: s.Principal.AccountID,
 		ContactID: s.Principal.ContactID, Kind: kind, Target: s.RecordID, Input: s.Input,
-		IdempotencyKey: s.IdempotencyKey,
+		IdempotencyKey: s.IdempotencyKey, Audit: s.Audit,
 	})
 	switch {
 	case errors.Is(err, writeback.ErrNotFound):

@@ -20,6 +20,7 @@ import (
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/internal/access"
+	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/store"
 	"github.com/porticohq/portico/internal/store/dbsqlc"
@@ -185,6 +186,10 @@ type Request struct {
 	Input map[string]any
 	// IdempotencyKey is the client's Idempotency-Key header, if any.
 	IdempotencyKey string
+	// Audit, when its Action is set, is recorded in the transaction that
+	// accepts the action (with the action's id and kind added), so an
+	// accepted action is never unaudited.
+	Audit audit.Event
 }
 
 // Action is an action as callers see it.
@@ -367,6 +372,14 @@ func (s *Service) Submit(ctx context.Context, req Request) (*Action, bool, error
 				Data: data, PendingActionID: pending, TenantID: row.TenantID, Connection: row.Connection,
 				Object: row.Object, SourceID: row.Target,
 			}); err != nil {
+				return err
+			}
+		}
+		if req.Audit.Action != "" {
+			ev := req.Audit
+			ev.ObjectID = row.Target
+			ev.After = map[string]any{"action_id": row.ID, "kind": row.Kind, "input": req.Input}
+			if err := audit.Record(ctx, tx, ev); err != nil {
 				return err
 			}
 		}
