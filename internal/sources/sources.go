@@ -47,6 +47,14 @@ type Options struct {
 // Open builds every configured connection.
 func Open(opts Options) (*Sources, error) {
 	s := &Sources{byName: map[string]*Source{}, floor: opts.QuotaFloor}
+	creds := opts.Credentials
+	if creds != nil {
+		fp := &fingerprinted{inner: creds, fps: map[string]string{}}
+		for _, cfg := range opts.Connections {
+			fp.fps[cfg.Name] = fingerprint(cfg)
+		}
+		creds = fp
+	}
 	for _, cfg := range opts.Connections {
 		cfg = config.DefaultConnection(cfg)
 		logger := opts.Logger.With(slog.String("connection", cfg.Name))
@@ -55,7 +63,7 @@ func Open(opts Options) (*Sources, error) {
 			return nil, fmt.Errorf("sources: %s: %w", cfg.Name, err)
 		}
 		conn, err := opts.Registry.New(cfg.Type, connectors.Deps{
-			Connection: cfg, HTTP: client, Credentials: opts.Credentials, Logger: logger,
+			Connection: cfg, HTTP: client, Credentials: creds, Logger: logger,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("sources: %s: %w", cfg.Name, err)

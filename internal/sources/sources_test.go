@@ -53,3 +53,38 @@ func TestQuotaLowAndBreakerState(t *testing.T) {
 	require.NotZero(t, day)
 	require.False(t, srcs.QuotaLow("nope"))
 }
+
+// TestCredentialsFollowTheConfiguredEndpoint: pointing a connection at
+// another instance makes the credentials stored for the old one unusable,
+// so the connector authenticates against the new one.
+func TestCredentialsFollowTheConfiguredEndpoint(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := &conntest.MemoryCredentials{}
+	open := func(sim *fakesource.Sim, url string) *sources.Sources {
+		cr := sim.Credentials(url).Salesforce
+		reg := connectors.NewRegistry[connectors.Deps]()
+		reg.MustRegister("salesforce", salesforce.New)
+		srcs, err := sources.Open(sources.Options{
+			Connections: []config.ConnectionConfig{{Name: "crm", Type: "salesforce", BaseURL: cr.BaseURL, TokenURL: cr.TokenURL,
+				ClientID: cr.ClientID, ClientSecret: cr.ClientSecret}},
+			Registry: reg, Credentials: store, Logger: slog.New(slog.DiscardHandler),
+		})
+		require.NoError(t, err)
+		return srcs
+	}
+	get := func(srcs *sources.Sources) error {
+		src, _ := srcs.Get("crm")
+		_, err := src.Connector.Pull(ctx, connectors.PullRequest{Object: "Case", Limit: 10})
+		return err
+	}
+	oldSim, oldSrv := fakesourcetest.Start(t, fakesource.Options{Seed: 1, Records: 100})
+	require.NoError(t, get(open(oldSim, oldSrv.URL)))
+	oldSrv.Close() // the old instance is gone
+
+	newSim, newSrv := fakesourcetest.Start(t, fakesource.Options{Seed: 2, Records: 100})
+	require.NoError(t, get(open(newSim, newSrv.URL)), "no call goes to the old instance_url")
+	stored, err := store.Load(ctx, "crm")
+	require.NoError(t, err)
+	require.Contains(t, stored.InstanceURL, newSrv.URL)
+}
