@@ -120,7 +120,9 @@ func withThrottleDefaults(t Throttle) Throttle {
 func (s *Service) sessionManager() *scs.SessionManager {
 	sm := scs.New()
 	sm.Store = pgxstore.NewWithConfig(s.pool, pgxstore.Config{TableName: "auth_web_session", CleanUpInterval: 0})
-	sm.IdleTimeout = s.cfg.SessionIdleTimeout
+	// The idle timeout is enforced by sessionPrincipal from the session's
+	// own seen-at stamp, not by scs: with IdleTimeout set, scs rewrites
+	// the session row on every request just to move its expiry.
 	sm.Lifetime = s.cfg.SessionLifetime
 	sm.HashTokenInStore = true
 	sm.Cookie.Name = SessionCookie

@@ -57,6 +57,9 @@ func (s *Service) Authenticate(next http.Handler) http.Handler {
 	})
 }
 
+// seenGranularity is how stale a session's seen-at stamp may get.
+const seenGranularity = time.Minute
+
 func (s *Service) sessionPrincipal(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -95,7 +98,12 @@ func (s *Service) sessionPrincipal(next http.Handler) http.Handler {
 			s.internal(w, r, fmt.Errorf("session user: %w", err))
 			return
 		}
-		s.sm.Put(ctx, keySeenAt, now.UnixNano())
+		// Refreshing seen-at writes the session back; once a minute is
+		// enough for an idle timeout counted in minutes (it may end a
+		// session up to a minute early, never late).
+		if now.Sub(seenAt) >= seenGranularity {
+			s.sm.Put(ctx, keySeenAt, now.UnixNano())
+		}
 		p := principalFromRow(user)
 		p.SessionID = strconv.FormatInt(sid, 10)
 		next.ServeHTTP(w, r.WithContext(WithPrincipal(ctx, p)))
