@@ -145,24 +145,30 @@ func (rd *Reader) Get(ctx context.Context, scope access.Scope, object, id string
 }
 
 func (rd *Reader) get(ctx context.Context, scope access.Scope, obj *mapping.Object, id string) (*Record, error) {
+	q := `SELECT ` + selectCols + fromJoin + `
+		WHERE r.tenant_id = $1 AND r.object = $2 AND r.source_id = $3
+		  AND r.deleted_at IS NULL AND NOT r.hidden`
+	args := []any{scope.TenantID, obj.Name(), id}
+	switch {
+	case obj.Public():
+		q += ` AND r.owner_account IS NULL`
+	case !scope.Staff:
+		q += ` AND ` + scope.OwnerFilter("r", false, func(v any) string {
+			args = append(args, v)
+			return fmt.Sprintf("$%d", len(args))
+		})
+	}
+	// One round trip: the scope's settings and the query in one pipeline.
 	var rec *Record
-	err := access.Tx(ctx, rd.opts.Pool, scoped(scope, obj), func(tx pgx.Tx) error {
-		q := `SELECT ` + selectCols + fromJoin + `
-			WHERE r.tenant_id = $1 AND r.object = $2 AND r.source_id = $3
-			  AND r.deleted_at IS NULL AND NOT r.hidden`
-		args := []any{scope.TenantID, obj.Name(), id}
-		switch {
-		case obj.Public():
-			q += ` AND r.owner_account IS NULL`
-		case !scope.Staff:
-			q += ` AND ` + scope.OwnerFilter("r", false, func(v any) string {
-				args = append(args, v)
-				return fmt.Sprintf("$%d", len(args))
-			})
+	err := access.Read(ctx, rd.opts.Pool, scoped(scope, obj), q, args, func(rows pgx.Rows) error {
+		if !rows.Next() {
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			return pgx.ErrNoRows
 		}
-		row := tx.QueryRow(ctx, q, args...)
 		var err error
-		rec, err = rd.scan(row, obj, scope)
+		rec, err = rd.scan(rows, obj, scope)
 		return err
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -247,12 +253,7 @@ func (rd *Reader) List(ctx context.Context, scope access.Scope, object string, l
 	q += fmt.Sprintf(` ORDER BY coalesce(r.source_modified, '-infinity') %s, r.source_id %s LIMIT %d`, dir, dir, lo.Limit+1)
 
 	page := &Page{Records: []Record{}}
-	err := access.Tx(ctx, rd.opts.Pool, scoped(scope, obj), func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
+	err := access.Read(ctx, rd.opts.Pool, scoped(scope, obj), q, args, func(rows pgx.Rows) error {
 		for rows.Next() {
 			rec, err := rd.scan(rows, obj, scope)
 			if err != nil {
