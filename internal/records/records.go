@@ -356,17 +356,28 @@ func (rd *Reader) revalidate(ctx context.Context, obj *mapping.Object, rec *Reco
 	}
 }
 
+// noTime marks a cursor at a record with no modification time; the list
+// sorts those as -infinity.
+const noTime = "-infinity"
+
 func encodeCursor(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
+	ts := noTime
+	if !at.IsZero() {
+		ts = at.UTC().Format(time.RFC3339Nano)
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(ts + "|" + id))
 }
 
-func decodeCursor(c string) (time.Time, string, error) {
+func decodeCursor(c string) (pgtype.Timestamptz, string, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(c)
 	if err == nil {
 		ts, id, ok := strings.Cut(string(raw), "|")
+		if ok && ts == noTime {
+			return pgtype.Timestamptz{InfinityModifier: pgtype.NegativeInfinity, Valid: true}, id, nil
+		}
 		if at, perr := time.Parse(time.RFC3339Nano, ts); ok && perr == nil {
-			return at, id, nil
+			return pgtype.Timestamptz{Time: at, Valid: true}, id, nil
 		}
 	}
-	return time.Time{}, "", fmt.Errorf("%w: cursor is not one this API returned", ErrInvalid)
+	return pgtype.Timestamptz{}, "", fmt.Errorf("%w: cursor is not one this API returned", ErrInvalid)
 }

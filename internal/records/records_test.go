@@ -238,3 +238,31 @@ func TestFreshReadGoesToTheSourceUnlessItsBreakerIsOpen(t *testing.T) {
 	require.ErrorIs(t, err, records.ErrNotFound)
 	require.Len(t, calls, 2, "a foreign id is never read through")
 }
+
+// TestListPagesRecordsWithoutAModificationTime: records a source gives no
+// modification time sort last and page like any other, without repeats.
+func TestListPagesRecordsWithoutAModificationTime(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	b.addCases(t, "ACC1", 3, "500A")
+	_, err := b.pool.Exec(ctx, `UPDATE record SET source_modified = NULL`)
+	require.NoError(t, err)
+	seen := map[string]int{}
+	cursor := ""
+	for range 10 {
+		page, err := b.reader.List(ctx, member("ACC1"), "case", records.ListOptions{Limit: 1, Cursor: cursor})
+		require.NoError(t, err)
+		for _, r := range page.Records {
+			seen[r.ID]++
+		}
+		if page.Next == "" {
+			break
+		}
+		cursor = page.Next
+	}
+	require.Len(t, seen, 3)
+	for id, n := range seen {
+		require.Equal(t, 1, n, "%s listed once", id)
+	}
+}
