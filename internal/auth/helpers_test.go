@@ -121,8 +121,15 @@ type bundle struct {
 // them, with probe routes that show what the middleware lets through.
 func setup(t *testing.T, tweak ...func(*auth.Deps)) *bundle {
 	t.Helper()
+	return setupOn(t, dbtest.Pool(t), tweak...)
+}
+
+// setupOn is setup over an existing database: two bundles on one pool are
+// two API processes. The session cache runs, as it does in production.
+func setupOn(t *testing.T, pool *pgxpool.Pool, tweak ...func(*auth.Deps)) *bundle {
+	t.Helper()
 	b := &bundle{
-		pool:  dbtest.Pool(t),
+		pool:  pool,
 		clock: &clock{now: time.Now().UTC().Truncate(time.Second)},
 		mail:  &mailbox{},
 		audit: &auditLog{},
@@ -148,6 +155,11 @@ func setup(t *testing.T, tweak ...func(*auth.Deps)) *bundle {
 	svc, err := auth.New(deps)
 	require.NoError(t, err)
 	b.svc = svc
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	svc.StartCache(ctx)
+	require.Eventually(t, func() bool { live, _, _ := svc.CacheStats(); return live }, 10*time.Second, 5*time.Millisecond,
+		"the session cache's listener did not connect")
 
 	r := chi.NewRouter()
 	r.Mount("/auth", svc.Routes())

@@ -225,6 +225,9 @@ func (s *Service) redeem(w http.ResponseWriter, r *http.Request, purpose, action
 		}
 		return nil
 	})
+	if err == nil && purpose == purposeReset {
+		s.cache.invalidate("u:" + strconv.FormatInt(user.ID, 10))
+	}
 	var ve *ValidationError
 	switch {
 	case errors.Is(err, errBadToken):

@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/pgnotify"
 )
 
 // Service is the identity and login service.
@@ -40,7 +41,8 @@ type Service struct {
 	throttle  Throttle
 	client    *http.Client
 
-	sm *scs.SessionManager
+	sm    *scs.SessionManager
+	cache *authCache
 	// dummyHash is verified when the email is unknown, so that an unknown
 	// email costs the same time as a wrong password.
 	dummyHash string
@@ -100,8 +102,24 @@ func New(d Deps) (*Service, error) {
 	if s.dummyHash, err = HashPassword("not a real password: "+randomToken(), s.hash); err != nil {
 		return nil, err
 	}
+	s.cache = newAuthCache()
 	s.sm = s.sessionManager()
 	return s, nil
+}
+
+// StartCache keeps sessions and their users in memory until ctx ends, kept
+// current by PostgreSQL notifications (cache.go). Without it, or while its
+// listener is disconnected, every request reads its session from the
+// database.
+func (s *Service) StartCache(ctx context.Context) {
+	go pgnotify.Listen(ctx, s.pool, cacheChannel, s.cache, s.log)
+}
+
+// CacheStats reports whether the session cache is live, and its hits and
+// misses so far.
+func (s *Service) CacheStats() (live bool, hits, misses int64) {
+	_, live = s.cache.begin()
+	return live, s.cache.hits.Load(), s.cache.misses.Load()
 }
 
 func withThrottleDefaults(t Throttle) Throttle {
@@ -119,11 +137,15 @@ func withThrottleDefaults(t Throttle) Throttle {
 
 func (s *Service) sessionManager() *scs.SessionManager {
 	sm := scs.New()
-	sm.Store = pgxstore.NewWithConfig(s.pool, pgxstore.Config{TableName: "auth_web_session", CleanUpInterval: 0})
+	sm.Store = cachedStore{
+		inner: pgxstore.NewWithConfig(s.pool, pgxstore.Config{TableName: "auth_web_session", CleanUpInterval: 0}),
+		c:     s.cache, now: s.now,
+	}
 	// The idle timeout is enforced by sessionPrincipal from the session's
 	// own seen-at stamp, not by scs: with IdleTimeout set, scs rewrites
 	// the session row on every request just to move its expiry.
 	sm.Lifetime = s.cfg.SessionLifetime
+	sm.Codec = sessionCodec{}
 	sm.HashTokenInStore = true
 	sm.Cookie.Name = SessionCookie
 	sm.Cookie.HttpOnly = true

@@ -79,12 +79,7 @@ func (s *Service) sessionPrincipal(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		var user dbsqlc.AuthUser
-		err := s.asAPI(ctx, func(tx pgx.Tx) error {
-			var err error
-			user, err = q.AuthSessionUser(ctx, tx, dbsqlc.AuthSessionUserParams{ID: sid, TenantID: s.tenantID})
-			return err
-		})
+		user, err := s.sessionUser(ctx, sid, now)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			// Logged out elsewhere, or the user was disabled.
@@ -108,6 +103,25 @@ func (s *Service) sessionPrincipal(next http.Handler) http.Handler {
 		p.SessionID = strconv.FormatInt(sid, 10)
 		next.ServeHTTP(w, r.WithContext(WithPrincipal(ctx, p)))
 	})
+}
+
+// sessionUser returns the active user behind a login session, from the
+// cache when it can.
+func (s *Service) sessionUser(ctx context.Context, sid int64, now time.Time) (dbsqlc.AuthUser, error) {
+	if u, ok := s.cache.user(sid, now); ok {
+		return u, nil
+	}
+	gen, live := s.cache.begin()
+	var user dbsqlc.AuthUser
+	err := s.asAPI(ctx, func(tx pgx.Tx) error {
+		var err error
+		user, err = q.AuthSessionUser(ctx, tx, dbsqlc.AuthSessionUserParams{ID: sid, TenantID: s.tenantID})
+		return err
+	})
+	if err == nil && live {
+		s.cache.putUser(gen, sid, user, now)
+	}
+	return user, err
 }
 
 // endSession deletes a session's record and the web session itself.
@@ -230,6 +244,9 @@ func (s *Service) handleLogoutAll(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
+	// This process forgets them now; the others when the notification
+	// of the commit reaches them.
+	s.cache.invalidate("u:" + strconv.FormatInt(p.UserID, 10))
 	if p.SessionID != "" {
 		if err := s.sm.Destroy(ctx); err != nil {
 			s.internal(w, r, err)

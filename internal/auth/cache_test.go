@@ -1,0 +1,94 @@
+package auth_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Two API processes share one database. Each serves a session from memory
+// once it has read it, and forgets it as soon as another process ends the
+// session or changes the user's rights.
+func TestSessionCacheAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	one := setup(t)
+	two := setupOn(t, one.pool)
+	one.member(t, "ana@acme.test", "member")
+	one.member(t, "bo@acme.test")
+
+	ana := one.browser(t)
+	ana.mustLogin("ana@acme.test")
+	// The same browser (same cookie jar) talking to the other process.
+	anaTwo := &browser{t: t, b: two, c: ana.c, csrf: ana.csrf}
+	bo := two.browser(t)
+	bo.mustLogin("bo@acme.test")
+
+	hitsAfter := func(b *bundle, n int) int64 {
+		for range n {
+			require.Equal(t, http.StatusOK, (&browser{t: t, b: b, c: ana.c}).me().status)
+		}
+		_, hits, _ := b.svc.CacheStats()
+		return hits
+	}
+	before := hitsAfter(two, 1)
+	require.Greater(t, hitsAfter(two, 5), before, "repeated requests are served from the cache")
+
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		require.Eventually(t, cond, 5*time.Second, 5*time.Millisecond, what)
+	}
+
+	// A role change made anywhere (here: straight in the database, as
+	// `portico users` would) reaches the process that cached the user.
+	_, err := one.pool.Exec(ctx, `UPDATE auth_user SET roles = '{member,billing}' WHERE email = 'ana@acme.test'`)
+	require.NoError(t, err)
+	eventually("process two sees ana's new role", func() bool {
+		return anaTwo.do("GET", "/billing/probe", nil).status == http.StatusOK
+	})
+
+	// Log out everywhere through process one: process two refuses the
+	// cookie it had cached; bo, untouched, keeps his session there.
+	require.Equal(t, http.StatusNoContent, ana.do("POST", "/auth/logout-all", nil).status)
+	eventually("process two forgets ana's session", func() bool { return anaTwo.me().status == http.StatusUnauthorized })
+	require.Equal(t, http.StatusOK, bo.me().status)
+
+	// Disabling a user ends their sessions in every process.
+	_, err = one.pool.Exec(ctx, `UPDATE auth_user SET status = 'disabled' WHERE email = 'bo@acme.test'`)
+	require.NoError(t, err)
+	eventually("process two refuses a disabled user", func() bool { return bo.me().status == http.StatusUnauthorized })
+}
+
+// When the listener's connection dies, the cache stops serving (every
+// request reads the database) until the listener is back, and then
+// starts empty.
+func TestSessionCacheListenerLoss(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	b.member(t, "ana@acme.test")
+	br := b.browser(t)
+	br.mustLogin("ana@acme.test")
+	require.Equal(t, http.StatusOK, br.me().status)
+
+	var killed int
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND query LIKE 'LISTEN %portico_auth%'`).Scan(&killed))
+	require.Equal(t, 1, killed)
+	require.Eventually(t, func() bool { live, _, _ := b.svc.CacheStats(); return !live }, 5*time.Second, time.Millisecond,
+		"the cache notices its listener is gone")
+	// Not live: a change is seen at once, without any notification.
+	_, err := b.pool.Exec(ctx, `UPDATE auth_user SET roles = '{member,billing}' WHERE email = 'ana@acme.test'`)
+	require.NoError(t, err)
+	_, hits, _ := b.svc.CacheStats()
+	require.Equal(t, http.StatusOK, br.do("GET", "/billing/probe", nil).status)
+	_, hits2, _ := b.svc.CacheStats()
+	require.Equal(t, hits, hits2, "nothing is served from a cache that is not live")
+
+	require.Eventually(t, func() bool { live, _, _ := b.svc.CacheStats(); return live }, 10*time.Second, 5*time.Millisecond,
+		"the listener reconnects")
+	require.Equal(t, http.StatusOK, br.me().status)
+}
