@@ -34,7 +34,9 @@ import (
 // JSON, ETag) next to a bare chi handler returning a fixed body, both
 // over loopback HTTP with the same load generator in the same run; then
 // again with a much larger cache, to show that the p99 does not grow
-// with it.
+// with it. Each API figure comes twice: as configured (rendered pages kept
+// in memory until the database reports a change) and with the page cache
+// off, where every request reads and renders its page.
 func (c *cli) benchAPICmd() *cobra.Command {
 	var (
 		cases, accounts, big, concurrency int
@@ -110,20 +112,38 @@ func (c *cli) benchAPI(ctx context.Context, cfg *config.Config, pool *pgxpool.Po
 	acfg.Connections = nil
 	acfg.Log.Level = "warn"
 	quiet := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := app.Open(ctx, &acfg, quiet, app.Mode{Serve: true}, deps)
-	if err != nil {
-		return nil, err
+	// Two API processes on the database: one as configured (its page
+	// cache on by default), one with the page cache off, to show what each
+	// request costs when it has to render its page.
+	serveApp := func(cfg config.Config) (*app.App, string, func(), error) {
+		a, err := app.Open(ctx, &cfg, quiet, app.Mode{Serve: true}, deps)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		h, err := a.Handler(ctx)
+		if err != nil {
+			a.Close()
+			return nil, "", nil, err
+		}
+		url, stop, err := serveLoopback(h)
+		if err != nil {
+			a.Close()
+			return nil, "", nil, err
+		}
+		return a, url, func() { stop(); a.Close() }, nil
 	}
-	defer a.Close()
-	h, err := a.Handler(ctx)
-	if err != nil {
-		return nil, err
-	}
-	apiURL, stopAPI, err := serveLoopback(h)
+	a, apiURL, stopAPI, err := serveApp(acfg)
 	if err != nil {
 		return nil, err
 	}
 	defer stopAPI()
+	ucfg := acfg
+	ucfg.HTTP.PageCacheMB = 0
+	_, uncachedURL, stopUncached, err := serveApp(ucfg)
+	if err != nil {
+		return nil, err
+	}
+	defer stopUncached()
 	fixed := []byte(`{"data":[],"next_cursor":null}` + "\n")
 	bare := chi.NewRouter()
 	bare.Get("/api/v1/cases", func(w http.ResponseWriter, _ *http.Request) {
@@ -186,14 +206,21 @@ func (c *cli) benchAPI(ctx context.Context, cfg *config.Config, pool *pgxpool.Po
 			defer pprof.StopCPUProfile()
 		}
 	}
+	_, hits0, misses0 := a.API().PageCacheStats()
 	api1 := measure(fmt.Sprintf("GET /api/v1/cases @ %d", cases), apiURL, cookie)
+	_, hits1, misses1 := a.API().PageCacheStats()
+	unc1 := measure("  same, page cache off", uncachedURL, cookie)
 	figures := map[string]any{
 		"bench": "api", "cases": cases, "accounts": accounts, "concurrency": concurrency,
 		"duration_s": duration.Seconds(), "requests_per_s": round1(api1.perSec), "p50_ms": ms(api1.p50), "p99_ms": ms(api1.p99),
 		"errors": api1.errors + base1.errors, "baseline_per_s": round1(base1.perSec), "baseline_p99_ms": ms(base1.p99),
 		"ratio": round2(api1.perSec / base1.perSec), "goal_ratio": 0.25, "goal_p99_ms": 20,
-		"baseline_is": "bare chi handler returning a fixed body, same loopback load generator, same run",
+		"baseline_is":             "bare chi handler returning a fixed body, same loopback load generator, same run",
+		"page_cache_hit_ratio":    hitRatio(hits1-hits0, misses1-misses0),
+		"uncached_requests_per_s": round1(unc1.perSec), "uncached_p50_ms": ms(unc1.p50), "uncached_p99_ms": ms(unc1.p99),
+		"uncached_ratio": round2(unc1.perSec / base1.perSec),
 	}
+	figures["errors"] = figures["errors"].(int) + unc1.errors
 	goal := api1.perSec/base1.perSec >= 0.25 && api1.p99 <= 20*time.Millisecond
 	if big > 0 {
 		start := time.Now()
@@ -209,6 +236,11 @@ func (c *cli) benchAPI(ctx context.Context, cfg *config.Config, pool *pgxpool.Po
 		}
 		base2 := measure("bare chi, fixed body", bareURL, "")
 		api2 := measure(fmt.Sprintf("GET /api/v1/cases @ %d", big), apiURL, cookie)
+		unc2 := measure("  same, page cache off", uncachedURL, cookie)
+		figures["big_uncached_requests_per_s"] = round1(unc2.perSec)
+		figures["big_uncached_p99_ms"] = ms(unc2.p99)
+		figures["uncached_p99_growth"] = round2(float64(unc2.p99) / float64(unc1.p99))
+		figures["errors"] = figures["errors"].(int) + unc2.errors
 		growth := float64(api2.p99) / float64(api1.p99)
 		figures["big_records"] = big
 		figures["big_requests_per_s"] = round1(api2.perSec)
@@ -222,6 +254,13 @@ func (c *cli) benchAPI(ctx context.Context, cfg *config.Config, pool *pgxpool.Po
 	}
 	figures["goal_met"] = goal
 	return figures, nil
+}
+
+func hitRatio(hits, misses int64) float64 {
+	if hits+misses == 0 {
+		return 0
+	}
+	return round2(float64(hits) / float64(hits+misses))
 }
 
 func benchAccount(i int) string { return fmt.Sprintf("001B%011d", i) }

@@ -27,12 +27,6 @@ type Actions interface {
 	Get(ctx context.Context, scope access.Scope, id string) (*Action, error)
 }
 
-// PendingLister is the optional ability to say which records have an
-// action on its way to the source.
-type PendingLister interface {
-	Pending(ctx context.Context, scope access.Scope, object string, ids []string) (map[string]ActionRef, error)
-}
-
 // Errors an Actions implementation returns besides *mapping.ValidationError.
 var (
 	// ErrActionNotFound is a missing or foreign action or target record.

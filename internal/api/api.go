@@ -14,6 +14,7 @@ import (
 	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/pgnotify"
 	"github.com/porticohq/portico/internal/records"
 )
 
@@ -32,12 +33,16 @@ type Deps struct {
 	Audit  *audit.Log
 	Logger *slog.Logger
 	Now    func() time.Time
+	// PageCacheBytes is the memory for rendered list pages (pages.go);
+	// they are kept only after StartCache.
+	PageCacheBytes int
 }
 
 // API is the portal API.
 type API struct {
-	d  Deps
-	rp replier
+	d     Deps
+	rp    replier
+	pages *pages
 }
 
 // New returns the API.
@@ -51,7 +56,22 @@ func New(d Deps) (*API, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &API{d: d, rp: replier{log: d.Logger}}, nil
+	return &API{d: d, rp: replier{log: d.Logger}, pages: newPages(d.PageCacheBytes)}, nil
+}
+
+// StartCache keeps rendered list pages in memory until ctx ends, dropped
+// whenever PostgreSQL reports a change (pages.go).
+func (a *API) StartCache(ctx context.Context) {
+	if a.d.PageCacheBytes > 0 {
+		go pgnotify.Listen(ctx, a.d.Pool, PagesChannel, a.pages, a.d.Logger)
+	}
+}
+
+// PageCacheStats reports whether the page cache is live, and its hits and
+// misses so far.
+func (a *API) PageCacheStats() (live bool, hits, misses int64) {
+	_, live = a.pages.begin()
+	return live, a.pages.hits.Load(), a.pages.misses.Load()
 }
 
 // Routes returns the /api/v1 router.

@@ -1,11 +1,13 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"sort"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/tidwall/gjson"
 
 	"github.com/porticohq/portico/internal/mapping"
 )
@@ -63,12 +65,12 @@ func timeline(obj *mapping.Object, rec Record, comments []Record) []TimelineStep
 		l, _, _ := obj.StatusInfo(status)
 		return l
 	}
-	at := func(fields map[string]any, name string) (time.Time, bool) {
-		s, ok := fields[name].(string)
-		if !ok {
+	at := func(fields json.RawMessage, name string) (time.Time, bool) {
+		v := gjson.GetBytes(fields, name)
+		if v.Type != gjson.String {
 			return time.Time{}, false
 		}
-		t, err := time.Parse(time.RFC3339, s)
+		t, err := time.Parse(time.RFC3339, v.Str)
 		return t, err == nil
 	}
 	if t, ok := at(rec.Fields, "created_at"); ok {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -64,16 +63,9 @@ func (a *API) related(ctx context.Context, q *query) ([]Record, error) {
 			if err := rows.Scan(&rec.ID, &account, &data, &rec.Version, &modified, &synced, &failing); err != nil {
 				return err
 			}
-			var m mapping.Mapped
-			if err := json.Unmarshal(data, &m); err != nil {
-				return fmt.Errorf("stored %s %s: %w", q.obj.Name(), rec.ID, err)
-			}
+			shown := q.obj.Show(roles, data)
 			rec.Object, rec.AccountID = q.obj.Name(), account.String
-			rec.Status, rec.StatusLabel, rec.NextStep = m.Status, m.StatusLabel, m.NextStep
-			rec.Fields = q.obj.VisibleFields(roles, m.Fields)
-			if rec.Fields == nil {
-				rec.Fields = map[string]any{}
-			}
+			rec.Status, rec.StatusLabel, rec.NextStep, rec.Fields = shown.Status, shown.StatusLabel, shown.NextStep, shown.Fields
 			if modified.Valid {
 				t := modified.Time
 				rec.UpdatedAt = &t

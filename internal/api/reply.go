@@ -53,15 +53,30 @@ func (rp replier) json(w http.ResponseWriter, status int, v any) {
 }
 
 // get answers a GET with an ETag over the body, and 304 when the client
-// already holds it. Cache-Control is private: bodies depend on the user.
+// already holds it.
 func (rp replier) get(w http.ResponseWriter, r *http.Request, v any) {
-	b, err := json.Marshal(v)
+	b, etag, err := encodeGet(v)
 	if err != nil {
-		rp.internal(w, r, fmt.Errorf("api: encoding answer: %w", err))
+		rp.internal(w, r, err)
 		return
 	}
+	rp.raw(w, r, b, etag)
+}
+
+// encodeGet encodes a GET answer and its ETag.
+func encodeGet(v any) ([]byte, string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, "", fmt.Errorf("api: encoding answer: %w", err)
+	}
+	b = append(b, '\n')
 	sum := sha256.Sum256(b)
-	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	return b, `"` + hex.EncodeToString(sum[:16]) + `"`, nil
+}
+
+// raw answers a GET with an encoded body (ending in a newline) and its
+// ETag. Cache-Control is private: bodies depend on the user.
+func (rp replier) raw(w http.ResponseWriter, r *http.Request, body []byte, etag string) {
 	h := w.Header()
 	h.Set("ETag", etag)
 	h.Set("Cache-Control", "private, no-cache")
@@ -72,7 +87,7 @@ func (rp replier) get(w http.ResponseWriter, r *http.Request, v any) {
 	}
 	h.Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(body)
 }
 
 // matchesETag implements If-None-Match's weak comparison.

@@ -103,8 +103,19 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 		e.actions = api.Writeback{Service: wb, Pool: e.pool}
 	}
 	e.api, err = api.New(api.Deps{Pool: e.pool, Records: reader, Mappings: set, Policy: access.NewPolicy(e.pool), Auth: svc,
-		Actions: e.actions, Audit: audit.New(e.pool, slog.New(slog.DiscardHandler)), Logger: slog.New(slog.NewTextHandler(tWriter{t}, nil))})
+		Actions: e.actions, Audit: audit.New(e.pool, slog.New(slog.DiscardHandler)), Logger: slog.New(slog.NewTextHandler(tWriter{t}, nil)),
+		PageCacheBytes: 8 << 20})
 	require.NoError(t, err)
+	// The session and page caches run, as in production.
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	svc.StartCache(ctx)
+	e.api.StartCache(ctx)
+	require.Eventually(t, func() bool {
+		authLive, _, _ := svc.CacheStats()
+		pagesLive, _, _ := e.api.PageCacheStats()
+		return authLive && pagesLive
+	}, 10*time.Second, 5*time.Millisecond, "the caches' listeners did not connect")
 	r := chi.NewRouter()
 	e.api.Mount(r, api.HeaderOptions{})
 	e.srv = httptest.NewServer(r)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -26,16 +27,16 @@ type Freshness struct {
 // Record is a portal record as the API shows it: the visible fields only,
 // with the status label and next step from the mapping.
 type Record struct {
-	ID          string         `json:"id"`
-	Object      string         `json:"object"`
-	Status      string         `json:"status"`
-	StatusLabel string         `json:"status_label"`
-	NextStep    string         `json:"next_step"`
-	Fields      map[string]any `json:"fields"`
-	AccountID   string         `json:"account_id"`
-	UpdatedAt   *time.Time     `json:"updated_at"`
-	Version     string         `json:"version"`
-	Freshness   Freshness      `json:"freshness"`
+	ID          string          `json:"id"`
+	Object      string          `json:"object"`
+	Status      string          `json:"status"`
+	StatusLabel string          `json:"status_label"`
+	NextStep    string          `json:"next_step"`
+	Fields      json.RawMessage `json:"fields"` // a JSON object of the visible fields
+	AccountID   string          `json:"account_id"`
+	UpdatedAt   *time.Time      `json:"updated_at"`
+	Version     string          `json:"version"`
+	Freshness   Freshness       `json:"freshness"`
 }
 
 // List is one page of records.
@@ -51,7 +52,10 @@ func view(r records.Record) Record {
 		Freshness: Freshness{SyncedAt: r.Freshness.SyncedAt, Stale: r.Freshness.Stale, SourceUnavailableSince: r.Freshness.SourceUnavailableSince},
 	}
 	if v.Fields == nil {
-		v.Fields = map[string]any{}
+		v.Fields = json.RawMessage(`{}`)
+	}
+	if pa := r.PendingAction; pa != nil {
+		v.Freshness.PendingAction = &ActionRef{ID: strconvI(pa.ID), Kind: pa.Kind, State: pa.State}
 	}
 	if !r.Modified.IsZero() {
 		t := r.Modified
@@ -89,35 +93,8 @@ func (a *API) record(w http.ResponseWriter, r *http.Request, object, id string) 
 		a.rp.internal(w, r, err)
 		return nil, scope
 	}
-	v := []Record{view(*rec)}
-	if err := a.markPending(r.Context(), scope, object, v); err != nil {
-		a.rp.internal(w, r, err)
-		return nil, scope
-	}
-	return &v[0], scope
-}
-
-// markPending fills each record's pending action, when the write-back
-// service can say.
-func (a *API) markPending(ctx context.Context, scope access.Scope, object string, recs []Record) error {
-	p, ok := a.d.Actions.(PendingLister)
-	if !ok || len(recs) == 0 {
-		return nil
-	}
-	ids := make([]string, len(recs))
-	for i := range recs {
-		ids[i] = recs[i].ID
-	}
-	pending, err := p.Pending(ctx, scope, object, ids)
-	if err != nil {
-		return err
-	}
-	for i := range recs {
-		if ref, ok := pending[recs[i].ID]; ok {
-			recs[i].Freshness.PendingAction = &ref
-		}
-	}
-	return nil
+	v := view(*rec)
+	return &v, scope
 }
 
 // listOptions parses the list query: status, updated_since, sort, cursor
@@ -156,7 +133,8 @@ func listOptions(obj *mapping.Object, r *http.Request) (records.ListOptions, []F
 	return lo, bad
 }
 
-// list answers a page of one object's records.
+// list answers a page of one object's records, from the page cache when
+// it holds the page.
 func (a *API) list(w http.ResponseWriter, r *http.Request, object string) {
 	obj, scope, ok := a.object(r.Context(), object)
 	if !ok {
@@ -168,6 +146,12 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, object string) {
 		a.rp.invalid(w, bad)
 		return
 	}
+	key := pageKey(scope, object, lo)
+	if p, ok := a.pages.get(key, a.d.Now()); ok {
+		a.rp.raw(w, r, p.body, p.etag)
+		return
+	}
+	gen, keep := a.pages.begin()
 	page, err := a.d.Records.List(r.Context(), scope, object, lo)
 	if errors.Is(err, records.ErrInvalid) {
 		a.rp.invalid(w, []FieldError{{Path: "cursor", Message: "is not a cursor this API returned"}})
@@ -184,11 +168,16 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, object string) {
 	if page.Next != "" {
 		out.NextCursor = &page.Next
 	}
-	if err := a.markPending(r.Context(), scope, object, out.Data); err != nil {
+	body, etag, err := encodeGet(out)
+	if err != nil {
 		a.rp.internal(w, r, err)
 		return
 	}
-	a.rp.get(w, r, out)
+	if keep {
+		now := a.d.Now()
+		a.pages.put(gen, key, rendered{body: body, etag: etag, until: freshUntil(page.Records, now)}, now)
+	}
+	a.rp.raw(w, r, body, etag)
 }
 
 // simple is a read-only resource whose records carry everything

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/porticohq/portico/internal/access"
@@ -74,35 +73,6 @@ func (wb Writeback) Get(ctx context.Context, scope access.Scope, id string) (*Ac
 		return nil, err
 	}
 	return toAPIAction(*a), nil
-}
-
-// Pending implements PendingLister, under the scope and row-level
-// security on both the record and the action table.
-func (wb Writeback) Pending(ctx context.Context, scope access.Scope, object string, ids []string) (map[string]ActionRef, error) {
-	out := map[string]ActionRef{}
-	q := &query{scope: scope}
-	sql := `SELECT r.source_id, a.id, a.kind, a.state FROM record r
-		JOIN action a ON a.id = r.pending_action_id AND a.tenant_id = r.tenant_id
-		WHERE r.tenant_id = ` + q.arg(scope.TenantID) + ` AND r.object = ` + q.arg(object) + `
-		  AND r.source_id = ANY (` + q.arg(ids) + `) AND r.pending_action_id IS NOT NULL
-		  AND ` + scope.OwnerFilter("r", false, q.arg)
-	err := access.Read(ctx, wb.Pool, scope, sql, q.args, func(rows pgx.Rows) error {
-		for rows.Next() {
-			var rid string
-			var aid int64
-			var ref ActionRef
-			if err := rows.Scan(&rid, &aid, &ref.Kind, &ref.State); err != nil {
-				return err
-			}
-			ref.ID = strconvI(aid)
-			out[rid] = ref
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("api: pending actions: %w", err)
-	}
-	return out, nil
 }
 
 func toAPIAction(a writeback.Action) *Action {

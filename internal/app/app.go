@@ -77,6 +77,7 @@ type App struct {
 	audit   *audit.Log
 	actions *writeback.Service
 	api     *api.API
+	auth    *auth.Service
 }
 
 // Open connects to the database and checks that its migrations are
@@ -239,10 +240,12 @@ func (a *App) wirePortal(deps Deps) error {
 	if err != nil {
 		return err
 	}
+	a.auth = authSvc
 	a.api, err = api.New(api.Deps{
 		Pool: a.pool, Records: a.records, Mappings: deps.Mappings, Policy: access.NewPolicy(a.pool), Auth: authSvc,
 		Actions: api.Writeback{Service: a.actions, Pool: a.pool}, Audit: a.audit,
-		Logger: a.logger.With(slog.String("component", "api")),
+		Logger:         a.logger.With(slog.String("component", "api")),
+		PageCacheBytes: a.cfg.HTTP.PageCacheMB << 20,
 	})
 	return err
 }
@@ -277,6 +280,9 @@ func (a *App) Actions() *writeback.Service { return a.actions }
 // TenantID is the tenant this process serves.
 func (a *App) TenantID() int64 { return a.tenant }
 
+// API is the portal API (nil unless serving).
+func (a *App) API() *api.API { return a.api }
+
 // Pool is the database pool.
 func (a *App) Pool() *pgxpool.Pool { return a.pool }
 
@@ -308,6 +314,10 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 	if err := ui.Start(ctx); err != nil {
 		return nil, fmt.Errorf("app: river ui: %w", err)
 	}
+	// Sessions and list pages are served from memory while this handler
+	// lives.
+	a.auth.StartCache(ctx)
+	a.api.StartCache(ctx)
 	hooksHandler := &hooks.Handler{
 		Lookup: func(name string) (connectors.Connector, bool) {
 			src, ok := a.sources.Get(name)

@@ -99,7 +99,7 @@ func (r *running) casesCached(t *testing.T) int {
 func (r *running) subject(t *testing.T, id string) string {
 	rec, err := r.app.Records().Get(context.Background(), access.Scope{TenantID: r.app.TenantID(), Staff: true}, "case", id, records.GetOptions{})
 	require.NoError(t, err)
-	return fmt.Sprint(rec.Fields["subject"])
+	return fmt.Sprint(rec.Field("subject"))
 }
 
 func TestStaffEditWithWebhookIsVisibleQuickly(t *testing.T) {

@@ -49,6 +49,9 @@ type HTTPConfig struct {
 	// CORSOrigins are the browser origins allowed to call the API from
 	// another site (https://portal.example.com); empty turns CORS off.
 	CORSOrigins []string `mapstructure:"cors_origins"`
+	// PageCacheMB is the memory, in MiB, for rendered list pages
+	// (internal/api/pages.go); 0 turns the page cache off.
+	PageCacheMB int `mapstructure:"page_cache_mb"`
 }
 
 // AdminConfig holds the staff credential that guards /admin until real
@@ -287,6 +290,9 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
 			bad("http.cors_origins", "must list origins such as https://portal.example.com (no path, no *); got %q", o)
 		}
+	}
+	if c.HTTP.PageCacheMB < 0 || c.HTTP.PageCacheMB > 65536 {
+		bad("http.page_cache_mb", "must be between 0 (off) and 65536; got %d", c.HTTP.PageCacheMB)
 	}
 	positive := map[string]time.Duration{
 		"http.read_timeout":             c.HTTP.ReadTimeout,

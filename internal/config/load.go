@@ -36,6 +36,7 @@ func Default() Config {
 			WriteTimeout:    30 * time.Second,
 			IdleTimeout:     120 * time.Second,
 			ShutdownTimeout: 20 * time.Second,
+			PageCacheMB:     64,
 		},
 		Auth: AuthConfig{
 			SessionIdleTimeout: 30 * time.Minute,

@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/tidwall/gjson"
 
 	"github.com/porticohq/portico/internal/access"
 	"github.com/porticohq/portico/internal/mapping"
@@ -43,22 +44,33 @@ type Freshness struct {
 
 // Record is one portal record as a caller may see it.
 type Record struct {
-	ID          string         `json:"id"`
-	Object      string         `json:"object"`
-	Status      string         `json:"status,omitempty"`
-	StatusLabel string         `json:"status_label,omitempty"`
-	NextStep    string         `json:"next_step,omitempty"`
-	Fields      map[string]any `json:"fields"`
-	Account     string         `json:"account_id,omitempty"`
-	Modified    time.Time      `json:"updated_at"`
-	Version     string         `json:"version"`
-	Freshness   Freshness      `json:"freshness"`
+	ID          string          `json:"id"`
+	Object      string          `json:"object"`
+	Status      string          `json:"status,omitempty"`
+	StatusLabel string          `json:"status_label,omitempty"`
+	NextStep    string          `json:"next_step,omitempty"`
+	Fields      json.RawMessage `json:"fields"` // the visible fields, a JSON object
+	Account     string          `json:"account_id,omitempty"`
+	Modified    time.Time       `json:"updated_at"`
+	Version     string          `json:"version"`
+	Freshness   Freshness       `json:"freshness"`
 	// PendingAction is the customer action changing or creating this
 	// record that the source has not applied yet (or that conflicts).
 	PendingAction *PendingAction `json:"pending_action,omitempty"`
 
 	connection   string
 	sourceObject string
+	staleAt      time.Time
+}
+
+// StaleAt is when the record turns stale: its sync time plus its object's
+// freshness target.
+func (r *Record) StaleAt() time.Time { return r.staleAt }
+
+// Field returns the decoded value of one visible field, nil when the
+// record has no such field (or the user may not see it).
+func (r *Record) Field(name string) any {
+	return gjson.GetBytes(r.Fields, gjson.Escape(name)).Value()
 }
 
 // PendingAction is a write-back action shown on the record it changes.
@@ -317,10 +329,6 @@ func (rd *Reader) scan(row scanner, obj *mapping.Object, scope access.Scope) (*R
 	if paID.Valid {
 		rec.PendingAction = &PendingAction{ID: paID.Int64, Kind: paKind.String, State: paState.String}
 	}
-	var m mapping.Mapped
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("records: stored %s %s: %w", obj.Name(), rec.ID, err)
-	}
 	// An object fed by several connections (documents) has one mapping
 	// per connection: use the record's own.
 	if own, ok := rd.opts.Mappings.For(rec.connection, obj.Name()); ok {
@@ -332,11 +340,12 @@ func (rd *Reader) scan(row scanner, obj *mapping.Object, scope access.Scope) (*R
 	}
 	rec.Object = obj.Name()
 	rec.Account = account.String
-	rec.Status, rec.StatusLabel, rec.NextStep = m.Status, m.StatusLabel, m.NextStep
-	rec.Fields = obj.VisibleFields(roles, m.Fields)
+	shown := obj.Show(roles, data)
+	rec.Status, rec.StatusLabel, rec.NextStep, rec.Fields = shown.Status, shown.StatusLabel, shown.NextStep, shown.Fields
 	rec.Modified = modified.Time
 	rec.Freshness.SyncedAt = synced.Time
-	rec.Freshness.Stale = rd.opts.Now().Sub(synced.Time) > obj.Freshness()
+	rec.staleAt = synced.Time.Add(obj.Freshness())
+	rec.Freshness.Stale = rd.opts.Now().After(rec.staleAt)
 	if failingAt.Valid {
 		t := failingAt.Time
 		rec.Freshness.SourceUnavailableSince = &t

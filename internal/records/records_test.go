@@ -89,7 +89,7 @@ func TestGetIsScoped(t *testing.T) {
 
 	rec, err := b.reader.Get(ctx, member("ACC1"), "case", mine[0], records.GetOptions{})
 	require.NoError(t, err)
-	require.Equal(t, "Printer "+mine[0], rec.Fields["subject"])
+	require.Equal(t, "Printer "+mine[0], rec.Field("subject"))
 	require.NotEmpty(t, rec.StatusLabel)
 	require.NotEmpty(t, rec.NextStep)
 	require.False(t, rec.Freshness.SyncedAt.IsZero())
@@ -188,12 +188,12 @@ func TestFieldVisibilityPerRole(t *testing.T) {
 
 	rec, err := b.reader.Get(ctx, member("001X"), "account", "001X", records.GetOptions{})
 	require.NoError(t, err)
-	require.Equal(t, "Acme", rec.Fields["name"])
+	require.Equal(t, "Acme", rec.Field("name"))
 	require.NotContains(t, rec.Fields, "accounting_customer_id", "an admin-only field is removed before serialisation")
 	admin := access.Scope{TenantID: 1, Accounts: []string{"001X"}, Roles: []string{"account_admin"}}
 	rec, err = b.reader.Get(ctx, admin, "account", "001X", records.GetOptions{})
 	require.NoError(t, err)
-	require.Equal(t, "58", rec.Fields["accounting_customer_id"])
+	require.Equal(t, "58", rec.Field("accounting_customer_id"))
 }
 
 type breaker struct{ open bool }

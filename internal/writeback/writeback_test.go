@@ -56,7 +56,7 @@ func TestCreateShowsPendingThenApplied(t *testing.T) {
 	scope := access.Scope{TenantID: 1, Accounts: []string{c.account}, Roles: []string{mapping.RoleMember}}
 	rec, err := rd.Get(ctx, scope, "case", a.Target, records.GetOptions{})
 	require.NoError(t, err, "the pending case is visible in the user's scope")
-	require.Equal(t, "Printer on fire", rec.Fields["subject"])
+	require.Equal(t, "Printer on fire", rec.Field("subject"))
 	require.NotNil(t, rec.PendingAction)
 	require.Equal(t, a.ID, rec.PendingAction.ID)
 	require.Equal(t, writeback.StatePending, rec.PendingAction.State)

@@ -1,0 +1,69 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// List pages come from memory once rendered, are shared by users with the
+// same scope and never by users with another, and are dropped as soon as
+// anything they show changes in the database.
+func TestPageCache(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := setup(t)
+	ada := e.user("ada@alpha.example", Alpha, []string{"member"}, false, false)
+	amy := e.user("amy@alpha.example", Alpha, []string{"member"}, false, false)
+	admin := e.user("admin@alpha.example", Alpha, []string{"account_admin"}, false, false)
+	bob := e.user("bob@beta.example", Beta, []string{"member"}, false, false)
+
+	hits := func() int64 { _, h, _ := e.api.PageCacheStats(); return h }
+	first := ada.get("/api/v1/cases")
+	require.Equal(t, http.StatusOK, first.code)
+	h0 := hits()
+	again := ada.get("/api/v1/cases")
+	require.Equal(t, first.body, again.body)
+	require.Equal(t, first.header.Get("ETag"), again.header.Get("ETag"))
+	require.Equal(t, h0+1, hits(), "the second read is served from memory")
+	require.Equal(t, first.body, amy.get("/api/v1/cases").body, "a user with the same scope shares the page")
+	require.Equal(t, h0+2, hits())
+	require.Equal(t, http.StatusNotModified, ada.do("GET", "/api/v1/cases", nil, http.Header{"If-None-Match": {first.header.Get("ETag")}}).code)
+
+	// Other scopes render their own pages.
+	theirs := bob.get("/api/v1/cases")
+	require.NotEqual(t, first.body, theirs.body)
+	require.NotContains(t, string(theirs.body), "500A", "another account's page never answers")
+	require.NotContains(t, string(first.body), "500B")
+	require.Equal(t, http.StatusOK, admin.get("/api/v1/cases").code)
+	// A parent account's user who sees its children has a wider scope than
+	// one who does not: same account, different pages.
+	wide := e.user("pat@parent.example", Parent, []string{"member"}, true, false).get("/api/v1/cases")
+	narrow := e.user("pia@parent.example", Parent, []string{"member"}, false, false).get("/api/v1/cases")
+	require.Contains(t, string(wide.body), "500A")
+	require.NotContains(t, string(narrow.body), "500A", "the narrower scope never gets the wider page")
+	require.Contains(t, string(narrow.body), "500P")
+
+	// A change in the cache (as a sync writes it) shows at once.
+	_, err := e.pool.Exec(ctx, `UPDATE record SET data = jsonb_set(data, '{fields,subject}', '"Changed by staff"')
+		WHERE tenant_id = 1 AND object = 'case' AND source_id = '500A00000000000'`)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		return contains(ada.get("/api/v1/cases").body, "Changed by staff")
+	}, 5*time.Second, 5*time.Millisecond, "the page shows the change")
+
+	// So does a sync run moving synced_at.
+	before := ada.get("/api/v1/cases").body
+	_, err = e.pool.Exec(ctx, `INSERT INTO sync_cursor (tenant_id, connection, object, synced_through, last_success_at)
+		VALUES (1, 'salesforce', 'Case', now() + interval '1 second', now())
+		ON CONFLICT (tenant_id, connection, object) DO UPDATE SET synced_through = now() + interval '1 second'`)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return string(ada.get("/api/v1/cases").body) != string(before) },
+		5*time.Second, 5*time.Millisecond, "synced_at moves with the sync cursor")
+}
+
+func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
