@@ -27,6 +27,9 @@ func TestBenchAPILastLineIsJSON(t *testing.T) {
 	require.GreaterOrEqual(t, fig["ratio"], 0.0)
 	require.Less(t, fig["ratio"], 2.0)
 	require.Positive(t, fig["big_requests_per_s"])
+	require.Positive(t, fig["uncached_requests_per_s"], "the page cache off is measured too")
+	require.Positive(t, fig["big_uncached_requests_per_s"])
+	require.Greater(t, fig["page_cache_hit_ratio"], 0.0, "repeated reads of one page are served from memory")
 	require.Zero(t, fig["errors"])
 
 	code, _, _ = portico(t, "bench", "api", "--accounts", "0")
