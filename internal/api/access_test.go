@@ -77,12 +77,16 @@ func TestAccessSuite(t *testing.T) {
 					{"GET", "/api/v1/approvals/%s"}, {"GET", "/api/v1/actions/%s"},
 					{"POST", "/api/v1/cases/%s/comments"}, {"POST", "/api/v1/cases/%s/close"},
 					{"POST", "/api/v1/approvals/%s/approve"}, {"POST", "/api/v1/approvals/%s/reject"},
+					{"POST", "/api/v1/actions/%s/resolve"},
 				} {
 					var body any
 					if ep.method == "POST" {
 						body = map[string]any{}
-						if ep.path == "/api/v1/cases/%s/comments" {
+						switch ep.path {
+						case "/api/v1/cases/%s/comments":
 							body = map[string]any{"body": "let me in"}
+						case "/api/v1/actions/%s/resolve":
+							body = map[string]any{"resolution": "keep_theirs"}
 						}
 					}
 					res := c.do(ep.method, fmt.Sprintf(ep.path, url.PathEscape(id)), body, nil)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,6 +26,11 @@ type Actions interface {
 	Submit(ctx context.Context, s Submission) (*Action, bool, error)
 	// Get returns an action the scope may see, or ErrActionNotFound.
 	Get(ctx context.Context, scope access.Scope, id string) (*Action, error)
+	// Resolve settles a conflict as the customer decides ("keep_mine" or
+	// "keep_theirs"). ErrActionNotFound outside the scope, ErrForbidden
+	// for someone else's action (unless an account admin), ErrNotPossible
+	// when the action is not a conflict.
+	Resolve(ctx context.Context, p *auth.Principal, scope access.Scope, id, resolution string, ev audit.Event) (*Action, error)
 }
 
 // Errors an Actions implementation returns besides *mapping.ValidationError.
@@ -138,6 +144,48 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request, s Submission) {
 	}
 	w.Header().Set("Location", "/api/v1/actions/"+act.ID)
 	a.rp.json(w, http.StatusAccepted, act)
+}
+
+// resolutions are the answers to a conflict.
+var resolutions = []string{"keep_mine", "keep_theirs"}
+
+// resolve answers POST /actions/{id}/resolve: the customer settles a
+// conflict between their change and a newer version at the source, either
+// applying their change over it (202: queued again) or withdrawing it
+// (200: the source's record stands).
+func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
+	if a.d.Actions == nil {
+		a.rp.error(w, http.StatusServiceUnavailable, "writes_unavailable", "this server does not accept writes", nil)
+		return
+	}
+	var body struct {
+		Resolution string `json:"resolution"`
+	}
+	if !a.rp.decode(w, r, &body) {
+		return
+	}
+	if !slices.Contains(resolutions, body.Resolution) {
+		a.rp.invalid(w, []FieldError{{Path: "resolution", Message: "must be keep_mine or keep_theirs"}})
+		return
+	}
+	id := chi.URLParam(r, "id")
+	ev := a.auditEvent(r, audit.Event{})
+	act, err := a.d.Actions.Resolve(r.Context(), auth.PrincipalFrom(r.Context()), scopeFrom(r.Context()), id, body.Resolution, ev)
+	switch {
+	case errors.Is(err, ErrActionNotFound):
+		a.rp.notFound(w)
+	case errors.Is(err, ErrForbidden):
+		a.rp.error(w, http.StatusForbidden, "forbidden", "only the person who submitted this change, or an account admin, can resolve it", nil)
+	case errors.Is(err, ErrNotPossible):
+		a.rp.error(w, http.StatusConflict, "not_in_conflict", err.Error(), nil)
+	case err != nil:
+		a.rp.internal(w, r, err)
+	case body.Resolution == "keep_mine":
+		w.Header().Set("Location", "/api/v1/actions/"+act.ID)
+		a.rp.json(w, http.StatusAccepted, act)
+	default:
+		a.rp.json(w, http.StatusOK, act)
+	}
 }
 
 // action answers GET /actions/{id}.

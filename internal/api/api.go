@@ -115,6 +115,7 @@ func (a *API) Routes() chi.Router {
 		r.With(write).Post("/{id}/reject", ap.decide("rejected"))
 	})
 	r.With(read).Get("/actions/{id}", a.action)
+	r.With(write).Post("/actions/{id}/resolve", a.resolve)
 	return r
 }
 

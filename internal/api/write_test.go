@@ -107,3 +107,64 @@ func TestNotificationPreferences(t *testing.T) {
 	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_event WHERE action = 'user.notifications_update'`).Scan(&n))
 	require.Equal(t, 1, n)
 }
+
+// A conflict is shown to the customer, and the one who made the change
+// (or an account admin) settles it: keep_mine applies it over the source's
+// newer version, keep_theirs withdraws it. Nobody else can, and only a
+// conflict can be settled.
+func TestResolveConflict(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := setup(t)
+	buyer := e.user("buyer@alpha.example", Alpha, []string{"purchasing"}, false, false)
+	otherBuyer := e.user("buyer2@alpha.example", Alpha, []string{"purchasing"}, false, false)
+	admin := e.user("admin@alpha.example", Alpha, []string{"account_admin"}, false, false)
+	ada := e.user("ada@alpha.example", Alpha, []string{"member"}, false, false)
+	bob := e.user("bob@beta.example", Beta, []string{"account_admin"}, false, false)
+	conflict := func(id string) {
+		_, err := e.pool.Exec(ctx, `UPDATE action SET state = 'conflict',
+			conflict = '{"yours": {"status": "x"}, "current": {"status": "y"}, "current_version": "v2"}' WHERE id = $1`, id)
+		require.NoError(t, err)
+	}
+
+	approve := buyer.post("/api/v1/approvals/0Q0A00000000001/approve", nil)
+	require.Equal(t, http.StatusAccepted, approve.code, string(approve.body))
+	id := approve.json(t)["id"].(string)
+	path := "/api/v1/actions/" + id + "/resolve"
+	require.Equal(t, http.StatusConflict, buyer.post(path, map[string]any{"resolution": "keep_mine"}).code, "a pending action is not a conflict")
+	conflict(id)
+	require.Equal(t, "conflict", buyer.get("/api/v1/actions/" + id).json(t)["state"])
+
+	bad := buyer.post(path, map[string]any{"resolution": "mine"})
+	require.Equal(t, http.StatusUnprocessableEntity, bad.code)
+	require.Contains(t, string(bad.body), `"path":"resolution"`)
+	require.Equal(t, http.StatusUnprocessableEntity, buyer.post(path, map[string]any{"resolution": "keep_mine", "force": true}).code)
+	require.Equal(t, http.StatusNotFound, bob.post(path, map[string]any{"resolution": "keep_mine"}).code, "another account's action does not exist")
+	require.Equal(t, http.StatusNotFound, buyer.post("/api/v1/actions/999999/resolve", map[string]any{"resolution": "keep_mine"}).code)
+	require.Equal(t, http.StatusForbidden, otherBuyer.post(path, map[string]any{"resolution": "keep_mine"}).code)
+
+	res := buyer.post(path, map[string]any{"resolution": "keep_mine"})
+	require.Equal(t, http.StatusAccepted, res.code, string(res.body))
+	require.Equal(t, "pending", res.json(t)["state"], "queued again")
+	var expected string
+	require.NoError(t, e.pool.QueryRow(ctx, `SELECT expected_version FROM action WHERE id = $1`, id).Scan(&expected))
+	require.Equal(t, "v2", expected, "applied over the source's current version")
+	require.Equal(t, http.StatusConflict, buyer.post(path, map[string]any{"resolution": "keep_theirs"}).code, "settled already")
+
+	// An account admin may settle a member's conflict, and withdraw it.
+	closeRes := ada.post("/api/v1/cases/500A00000000001/close", nil)
+	require.Equal(t, http.StatusAccepted, closeRes.code, string(closeRes.body))
+	closeID := closeRes.json(t)["id"].(string)
+	conflict(closeID)
+	res = admin.post("/api/v1/actions/"+closeID+"/resolve", map[string]any{"resolution": "keep_theirs"})
+	require.Equal(t, http.StatusOK, res.code, string(res.body))
+	got := res.json(t)
+	require.Equal(t, "rejected", got["state"])
+	require.Equal(t, "You withdrew this change.", got["message"])
+	rec := ada.get("/api/v1/cases/500A00000000001").json(t)
+	require.Nil(t, rec["freshness"].(map[string]any)["pending_action"], "the source's record stands")
+
+	var audited int
+	require.NoError(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM audit_event WHERE action LIKE 'action.resolve.%'`).Scan(&audited))
+	require.Equal(t, 2, audited)
+}

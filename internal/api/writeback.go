@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/porticohq/portico/internal/access"
+	"github.com/porticohq/portico/internal/audit"
+	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/writeback"
 )
 
@@ -61,6 +63,15 @@ func (wb Writeback) Submit(ctx context.Context, s Submission) (*Action, bool, er
 // Get implements Actions: an action is visible to the scope that sees its
 // account.
 func (wb Writeback) Get(ctx context.Context, scope access.Scope, id string) (*Action, error) {
+	a, err := wb.visible(ctx, scope, id)
+	if err != nil {
+		return nil, err
+	}
+	return toAPIAction(*a), nil
+}
+
+// visible reads an action the scope may see; ErrActionNotFound otherwise.
+func (wb Writeback) visible(ctx context.Context, scope access.Scope, id string) (*writeback.Action, error) {
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil || n <= 0 {
 		return nil, ErrActionNotFound
@@ -69,7 +80,25 @@ func (wb Writeback) Get(ctx context.Context, scope access.Scope, id string) (*Ac
 	if errors.Is(err, writeback.ErrNotFound) || err == nil && !scope.Sees(a.AccountID) {
 		return nil, ErrActionNotFound
 	}
+	return a, err
+}
+
+// Resolve implements Actions.
+func (wb Writeback) Resolve(ctx context.Context, p *auth.Principal, scope access.Scope, id, resolution string, ev audit.Event) (*Action, error) {
+	a, err := wb.visible(ctx, scope, id)
 	if err != nil {
+		return nil, err
+	}
+	if !p.Staff && a.UserID != strconvI(p.UserID) && !p.HasRole(auth.RoleAccountAdmin) {
+		return nil, ErrForbidden
+	}
+	a, err = wb.Service.Resolve(ctx, scope.TenantID, a.ID, writeback.Resolution(resolution), ev)
+	switch {
+	case errors.Is(err, writeback.ErrNotFound):
+		return nil, ErrActionNotFound
+	case errors.Is(err, writeback.ErrState), errors.Is(err, writeback.ErrInvalid):
+		return nil, fmt.Errorf("%w: %s", ErrNotPossible, strings.TrimPrefix(err.Error(), writeback.ErrState.Error()+": "))
+	case err != nil:
 		return nil, err
 	}
 	return toAPIAction(*a), nil

@@ -26,34 +26,71 @@ import (
 // decided the customer's change stands. The step is audited in the same
 // transaction.
 func (s *Service) Retry(ctx context.Context, tenantID, id int64, ev audit.Event) (*Action, error) {
-	return s.adminStep(ctx, tenantID, id, ev, "admin.action.retry", func(tx pgx.Tx, a dbsqlc.Action) error {
-		if a.State != StateFailed && a.State != StateConflict {
-			return fmt.Errorf("%w: a %s action cannot be retried", ErrState, a.State)
-		}
-		expected := a.ExpectedVersion
-		if a.State == StateConflict {
-			var c Conflict
-			if err := json.Unmarshal(a.Conflict, &c); err != nil {
-				return fmt.Errorf("writeback: stored conflict: %w", err)
-			}
-			expected = c.CurrentVersion
-		}
-		q := store.Queries
-		if err := q.ActionRequeue(ctx, tx, dbsqlc.ActionRequeueParams{ExpectedVersion: expected, ID: a.ID}); err != nil {
-			return err
-		}
-		if err := s.reproject(ctx, tx, a); err != nil {
-			return err
-		}
-		_, err := s.opts.Insert(ctx, tx, ApplyArgs{ActionID: a.ID}, nil)
-		return err
-	})
+	return s.adminStep(ctx, tenantID, id, ev, "admin.action.retry", s.retry)
 }
 
 // Discard gives up on a failed or conflicting action: it becomes
 // rejected and the cache shows the source's record without it.
 func (s *Service) Discard(ctx context.Context, tenantID, id int64, ev audit.Event) (*Action, error) {
-	return s.adminStep(ctx, tenantID, id, ev, "admin.action.discard", func(tx pgx.Tx, a dbsqlc.Action) error {
+	return s.adminStep(ctx, tenantID, id, ev, "admin.action.discard", discard("Our staff withdrew this change."))
+}
+
+// Resolution is a customer's decision on a conflict.
+type Resolution string
+
+const (
+	// KeepMine applies the customer's change over the source's current
+	// version.
+	KeepMine Resolution = "keep_mine"
+	// KeepTheirs withdraws it: the source's record stands.
+	KeepTheirs Resolution = "keep_theirs"
+)
+
+// Resolve settles a conflict the way the customer who sees it decides
+// (invariant 6: conflicts are shown and resolved, never overwritten
+// silently). Only a conflict can be resolved; the decision is audited in
+// the same transaction.
+func (s *Service) Resolve(ctx context.Context, tenantID, id int64, r Resolution, ev audit.Event) (*Action, error) {
+	if r != KeepMine && r != KeepTheirs {
+		return nil, fmt.Errorf("%w: resolution must be %s or %s", ErrInvalid, KeepMine, KeepTheirs)
+	}
+	return s.adminStep(ctx, tenantID, id, ev, "action.resolve."+string(r), func(ctx context.Context, tx pgx.Tx, a dbsqlc.Action) error {
+		if a.State != StateConflict {
+			return fmt.Errorf("%w: only a conflict can be resolved; this action is %s", ErrState, a.State)
+		}
+		if r == KeepMine {
+			return s.retry(ctx, tx, a)
+		}
+		return discard("You withdrew this change.")(ctx, tx, a)
+	})
+}
+
+func (s *Service) retry(ctx context.Context, tx pgx.Tx, a dbsqlc.Action) error {
+	if a.State != StateFailed && a.State != StateConflict {
+		return fmt.Errorf("%w: a %s action cannot be retried", ErrState, a.State)
+	}
+	expected := a.ExpectedVersion
+	if a.State == StateConflict {
+		var c Conflict
+		if err := json.Unmarshal(a.Conflict, &c); err != nil {
+			return fmt.Errorf("writeback: stored conflict: %w", err)
+		}
+		expected = c.CurrentVersion
+	}
+	q := store.Queries
+	if err := q.ActionRequeue(ctx, tx, dbsqlc.ActionRequeueParams{ExpectedVersion: expected, ID: a.ID}); err != nil {
+		return err
+	}
+	if err := s.reproject(ctx, tx, a); err != nil {
+		return err
+	}
+	_, err := s.opts.Insert(ctx, tx, ApplyArgs{ActionID: a.ID}, nil)
+	return err
+}
+
+// discard settles a failed or conflicting action as rejected with message.
+func discard(message string) func(context.Context, pgx.Tx, dbsqlc.Action) error {
+	return func(ctx context.Context, tx pgx.Tx, a dbsqlc.Action) error {
 		if a.State != StateFailed && a.State != StateConflict {
 			return fmt.Errorf("%w: a %s action cannot be discarded", ErrState, a.State)
 		}
@@ -68,10 +105,10 @@ func (s *Service) Discard(ctx context.Context, tenantID, id int64, ev audit.Even
 			return err
 		}
 		return store.Queries.ActionSettle(ctx, tx, dbsqlc.ActionSettleParams{
-			State: StateRejected, Message: pgtype.Text{String: "Our staff withdrew this change.", Valid: true},
+			State: StateRejected, Message: pgtype.Text{String: message, Valid: true},
 			ErrorDetail: a.ErrorDetail, Conflict: a.Conflict, ID: a.ID,
 		})
-	})
+	}
 }
 
 // reproject shows a retried action as pending again.
@@ -101,7 +138,7 @@ func (s *Service) reproject(ctx context.Context, tx pgx.Tx, a dbsqlc.Action) err
 	})
 }
 
-func (s *Service) adminStep(ctx context.Context, tenantID, id int64, ev audit.Event, verb string, step func(pgx.Tx, dbsqlc.Action) error) (*Action, error) {
+func (s *Service) adminStep(ctx context.Context, tenantID, id int64, ev audit.Event, verb string, step func(context.Context, pgx.Tx, dbsqlc.Action) error) (*Action, error) {
 	var out dbsqlc.Action
 	err := pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
 		a, err := store.Queries.ActionGetForUpdate(ctx, tx, id)
@@ -111,7 +148,7 @@ func (s *Service) adminStep(ctx context.Context, tenantID, id int64, ev audit.Ev
 		if err != nil {
 			return err
 		}
-		if err := step(tx, a); err != nil {
+		if err := step(ctx, tx, a); err != nil {
 			return err
 		}
 		if out, err = store.Queries.ActionGet(ctx, tx, id); err != nil {
@@ -128,7 +165,7 @@ func (s *Service) adminStep(ctx context.Context, tenantID, id int64, ev audit.Ev
 		}
 		return nil, fmt.Errorf("writeback: %s %d: %w", verb, id, err)
 	}
-	if verb == "admin.action.discard" {
+	if out.State == StateRejected {
 		s.opts.Metrics.transition(out.Kind, StateRejected)
 	}
 	a := toAction(out)
