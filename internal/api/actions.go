@@ -139,6 +139,10 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request, s Submission) {
 		a.rp.internal(w, r, err)
 		return
 	}
+	// The change is committed: this process's pages go now, so that the
+	// user's next list shows it (other processes drop theirs when the
+	// commit's notification reaches them).
+	a.pages.Notify("")
 	if !created {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
@@ -181,9 +185,11 @@ func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		a.rp.internal(w, r, err)
 	case body.Resolution == "keep_mine":
+		a.pages.Notify("")
 		w.Header().Set("Location", "/api/v1/actions/"+act.ID)
 		a.rp.json(w, http.StatusAccepted, act)
 	default:
+		a.pages.Notify("")
 		a.rp.json(w, http.StatusOK, act)
 	}
 }

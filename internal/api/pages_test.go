@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -47,6 +48,27 @@ func TestPageCache(t *testing.T) {
 	require.Contains(t, string(wide.body), "500A")
 	require.NotContains(t, string(narrow.body), "500A", "the narrower scope never gets the wider page")
 	require.Contains(t, string(narrow.body), "500P")
+
+	// The user's own change shows in their very next list (the process that
+	// took it also drops its pages itself, not only on the notification).
+	for _, id := range []string{"500A00000000000", "500A00000000001"} {
+		require.Equal(t, http.StatusOK, ada.get("/api/v1/cases").code) // cached again
+		require.Equal(t, http.StatusAccepted, ada.post("/api/v1/cases/"+id+"/close", nil).code)
+		var list struct {
+			Data []struct {
+				ID        string `json:"id"`
+				Freshness struct {
+					PendingAction any `json:"pending_action"`
+				} `json:"freshness"`
+			} `json:"data"`
+		}
+		require.NoError(t, json.Unmarshal(ada.get("/api/v1/cases").body, &list))
+		for _, r := range list.Data {
+			if r.ID == id {
+				require.NotNil(t, r.Freshness.PendingAction, "the list read right after the write shows it pending")
+			}
+		}
+	}
 
 	// A change in the cache (as a sync writes it) shows at once.
 	_, err := e.pool.Exec(ctx, `UPDATE record SET data = jsonb_set(data, '{fields,subject}', '"Changed by staff"')
