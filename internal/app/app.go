@@ -247,7 +247,12 @@ func (a *App) wirePortal(deps Deps) error {
 		Logger:         a.logger.With(slog.String("component", "api")),
 		PageCacheBytes: a.cfg.HTTP.PageCacheMB << 20,
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	metrics.RegisterCache(a.registry, "sessions", authSvc.CacheStats)
+	metrics.RegisterCache(a.registry, "pages", a.api.PageCacheStats)
+	return nil
 }
 
 // adminSync schedules an operator's sync and audits it with the job, in

@@ -129,6 +129,7 @@ func TestStaffEditWithWebhookIsVisibleQuickly(t *testing.T) {
 		"portico_sync_lag_seconds", "portico_sync_records_total", "portico_sync_runs_total",
 		"portico_source_requests_total", "portico_breaker_state", "portico_quota_remaining",
 		"portico_river_jobs", "portico_http_requests_total",
+		`portico_cache_live{cache="sessions"}`, `portico_cache_hits_total{cache="pages"}`, `portico_cache_misses_total{cache="sessions"}`,
 	} {
 		require.Contains(t, string(metrics), name)
 	}

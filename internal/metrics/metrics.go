@@ -117,3 +117,30 @@ func (c *RiverJobs) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), kind, state)
 	}
 }
+
+// CacheStats reports an in-memory cache: whether it is live (its
+// invalidation listener connected), and its hits and misses so far.
+type CacheStats func() (live bool, hits, misses int64)
+
+// RegisterCache exposes a cache as portico_cache_live, and
+// portico_cache_hits_total and portico_cache_misses_total, labelled by
+// name.
+func RegisterCache(reg prometheus.Registerer, name string, stats CacheStats) {
+	labels := prometheus.Labels{"cache": name}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "portico_cache_live", Help: "1 while the cache's invalidation listener is connected and it serves from memory.", ConstLabels: labels,
+		}, func() float64 {
+			if live, _, _ := stats(); live {
+				return 1
+			}
+			return 0
+		}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "portico_cache_hits_total", Help: "Reads served from memory.", ConstLabels: labels,
+		}, func() float64 { _, h, _ := stats(); return float64(h) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "portico_cache_misses_total", Help: "Reads that went to the database.", ConstLabels: labels,
+		}, func() float64 { _, _, m := stats(); return float64(m) }),
+	)
+}
