@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -69,15 +70,7 @@ func apiTokenFromRow(t dbsqlc.AuthApiToken) APIToken {
 func (s *Service) tokenPrincipal(w http.ResponseWriter, r *http.Request, tok string, next http.Handler) {
 	ctx := r.Context()
 	now := s.now()
-	var row dbsqlc.AuthAPITokenLookupRow
-	err := s.asAPI(ctx, func(tx pgx.Tx) error {
-		var err error
-		row, err = q.AuthAPITokenLookup(ctx, tx, dbsqlc.AuthAPITokenLookupParams{TokenHash: tokenHash(tok), Now: ts(now), TenantID: s.tenantID})
-		if err != nil {
-			return err
-		}
-		return q.AuthAPITokenTouch(ctx, tx, dbsqlc.AuthAPITokenTouchParams{ID: row.AuthApiToken.ID, Now: ts(now), StaleBefore: ts(now.Add(-time.Minute))})
-	})
+	row, err := s.apiToken(ctx, tokenHash(tok), now)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
@@ -91,6 +84,38 @@ func (s *Service) tokenPrincipal(w http.ResponseWriter, r *http.Request, tok str
 	p.TokenID = row.AuthApiToken.ID
 	p.TokenScopes = row.AuthApiToken.Scopes
 	next.ServeHTTP(w, r.WithContext(WithPrincipal(ctx, p)))
+}
+
+// apiToken returns a live API token and its active user, from the cache
+// when it can. last_used_at is written at most once a minute per token.
+func (s *Service) apiToken(ctx context.Context, hash []byte, now time.Time) (dbsqlc.AuthAPITokenLookupRow, error) {
+	key := string(hash)
+	touch := func(tx pgx.Tx, id int64) error {
+		return q.AuthAPITokenTouch(ctx, tx, dbsqlc.AuthAPITokenTouchParams{ID: id, Now: ts(now), StaleBefore: ts(now.Add(-time.Minute))})
+	}
+	if e, ok := s.cache.token(key, now); ok {
+		if now.Sub(e.touched) >= time.Minute {
+			if err := s.asAPI(ctx, func(tx pgx.Tx) error { return touch(tx, e.row.AuthApiToken.ID) }); err != nil {
+				return dbsqlc.AuthAPITokenLookupRow{}, err
+			}
+			s.cache.touchedToken(key, now)
+		}
+		return e.row, nil
+	}
+	gen, live := s.cache.begin()
+	var row dbsqlc.AuthAPITokenLookupRow
+	err := s.asAPI(ctx, func(tx pgx.Tx) error {
+		var err error
+		row, err = q.AuthAPITokenLookup(ctx, tx, dbsqlc.AuthAPITokenLookupParams{TokenHash: hash, Now: ts(now), TenantID: s.tenantID})
+		if err != nil {
+			return err
+		}
+		return touch(tx, row.AuthApiToken.ID)
+	})
+	if err == nil && live {
+		s.cache.putToken(gen, key, row, now)
+	}
+	return row, err
 }
 
 type tokenCreateRequest struct {
@@ -205,6 +230,7 @@ func (s *Service) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, fmt.Errorf("revoke api token: %w", err))
 		return
 	}
+	s.cache.invalidate("k:" + strconv.FormatInt(id, 10)) // here now; elsewhere on the notification
 	s.audit(r, Event{Action: "auth.token_revoke", Object: "api_token", ObjectID: strconv.FormatInt(id, 10)})
 	w.WriteHeader(http.StatusNoContent)
 }

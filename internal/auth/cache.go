@@ -13,9 +13,10 @@ import (
 	"github.com/porticohq/portico/internal/store/dbsqlc"
 )
 
-// cacheChannel is where migration 064's triggers announce a changed web
-// session ("w:<store token>"), a deleted login session ("s:<id>") and a
-// user whose rights changed ("u:<id>").
+// cacheChannel is where migrations 064 and 066's triggers announce a
+// changed web session ("w:<store token>"), a deleted login session
+// ("s:<id>"), a user whose rights changed ("u:<id>") and a revoked or
+// changed API token ("k:<id>").
 const cacheChannel = "portico_auth"
 
 // Cache bounds: an entry lives at most cacheTTL even if a notification
@@ -26,7 +27,7 @@ const (
 )
 
 // authCache keeps what identifies a browser session (the session data and
-// the session's user) in memory, so that an authenticated request needs
+// the session's user) and an API token (the token and its user) in memory, so that an authenticated request needs
 // no database round trip of its own. PostgreSQL tells every process when a
 // cached row changes (LISTEN/NOTIFY, sent at commit), and the listener
 // drops the entry. While the listener is not connected nothing is cached:
@@ -36,11 +37,12 @@ const (
 // note the generation before reading and store only if no notification
 // (or reconnection) bumped it meanwhile.
 type authCache struct {
-	mu    sync.Mutex
-	live  bool
-	gen   uint64
-	web   map[string]cachedWeb
-	users map[int64]cachedUser // by login session id
+	mu     sync.Mutex
+	live   bool
+	gen    uint64
+	web    map[string]cachedWeb
+	users  map[int64]cachedUser   // by login session id
+	tokens map[string]cachedToken // API tokens by hash
 
 	hits, misses atomic.Int64
 }
@@ -55,8 +57,14 @@ type cachedUser struct {
 	at   time.Time
 }
 
+type cachedToken struct {
+	row     dbsqlc.AuthAPITokenLookupRow
+	at      time.Time
+	touched time.Time // last_used_at written
+}
+
 func newAuthCache() *authCache {
-	return &authCache{web: map[string]cachedWeb{}, users: map[int64]cachedUser{}}
+	return &authCache{web: map[string]cachedWeb{}, users: map[int64]cachedUser{}, tokens: map[string]cachedToken{}}
 }
 
 // begin returns the generation a fill starts at, and whether it may be
@@ -115,6 +123,42 @@ func (c *authCache) putUser(gen uint64, sid int64, u dbsqlc.AuthUser, now time.T
 	c.users[sid] = cachedUser{user: u, at: now}
 }
 
+// token returns a cached live API token by its hash; an expired token is
+// not returned.
+func (c *authCache) token(hash string, now time.Time) (cachedToken, bool) {
+	c.mu.Lock()
+	e, ok := c.tokens[hash]
+	c.mu.Unlock()
+	if !ok || now.Sub(e.at) >= cacheTTL || !now.Before(e.row.AuthApiToken.ExpiresAt.Time) {
+		c.misses.Add(1)
+		return cachedToken{}, false
+	}
+	c.hits.Add(1)
+	return e, true
+}
+
+func (c *authCache) putToken(gen uint64, hash string, row dbsqlc.AuthAPITokenLookupRow, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.live || c.gen != gen {
+		return
+	}
+	if len(c.tokens) >= cacheMaxEntries {
+		clear(c.tokens)
+	}
+	c.tokens[hash] = cachedToken{row: row, at: now, touched: now}
+}
+
+// touchedToken notes that a token's last_used_at was written at now.
+func (c *authCache) touchedToken(hash string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.tokens[hash]; ok {
+		e.touched = now
+		c.tokens[hash] = e
+	}
+}
+
 // invalidate applies one notification; an unknown payload drops
 // everything.
 func (c *authCache) invalidate(payload string) {
@@ -134,9 +178,21 @@ func (c *authCache) invalidate(payload string) {
 				delete(c.users, sid)
 			}
 		}
+		for h, e := range c.tokens {
+			if e.row.AuthUser.ID == id {
+				delete(c.tokens, h)
+			}
+		}
+	case kind == "k" && err == nil:
+		for h, e := range c.tokens {
+			if e.row.AuthApiToken.ID == id {
+				delete(c.tokens, h)
+			}
+		}
 	default:
 		clear(c.web)
 		clear(c.users)
+		clear(c.tokens)
 	}
 }
 
@@ -149,6 +205,7 @@ func (c *authCache) SetLive(live bool) {
 	c.live = live
 	clear(c.web)
 	clear(c.users)
+	clear(c.tokens)
 }
 
 // Notify implements pgnotify.Subscriber.

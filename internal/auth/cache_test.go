@@ -92,3 +92,46 @@ func TestSessionCacheListenerLoss(t *testing.T) {
 		"the listener reconnects")
 	require.Equal(t, http.StatusOK, br.me().status)
 }
+
+// API tokens are cached like sessions: a second process serves a token
+// from memory and refuses it as soon as it is revoked elsewhere, or its
+// user disabled.
+func TestTokenCacheAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	one := setup(t)
+	two := setupOn(t, one.pool)
+	one.member(t, "ana@acme.test")
+	one.member(t, "bo@acme.test")
+	mint := func(email string) (string, int64) {
+		br := one.browser(t)
+		br.mustLogin(email)
+		r := br.do("POST", "/auth/tokens", map[string]any{"name": "robot", "scopes": []string{"portal:read", "portal:write"}})
+		require.Equal(t, http.StatusCreated, r.status, string(r.raw))
+		return r.body["token"].(string), int64(r.body["id"].(float64))
+	}
+	anaToken, anaTokenID := mint("ana@acme.test")
+	boToken, _ := mint("bo@acme.test")
+	robot := two.browser(t)
+	use := func(token string) int {
+		return robot.do("POST", "/api/echo", map[string]any{}, "Authorization", "Bearer "+token).status
+	}
+	require.Equal(t, http.StatusOK, use(anaToken))
+	_, before, _ := two.svc.CacheStats()
+	require.Equal(t, http.StatusOK, use(anaToken))
+	_, after, _ := two.svc.CacheStats()
+	require.Greater(t, after, before, "the second use is served from memory")
+
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		require.Eventually(t, cond, 5*time.Second, 5*time.Millisecond, what)
+	}
+	_, err := one.pool.Exec(ctx, `UPDATE auth_api_token SET revoked_at = now() WHERE id = $1`, anaTokenID)
+	require.NoError(t, err)
+	eventually("process two refuses the revoked token", func() bool { return use(anaToken) == http.StatusUnauthorized })
+
+	require.Equal(t, http.StatusOK, use(boToken))
+	_, err = one.pool.Exec(ctx, `UPDATE auth_user SET status = 'disabled' WHERE email = 'bo@acme.test'`)
+	require.NoError(t, err)
+	eventually("process two refuses a disabled user's token", func() bool { return use(boToken) == http.StatusUnauthorized })
+}
