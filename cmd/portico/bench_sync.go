@@ -243,7 +243,7 @@ func benchCopyFrom(ctx context.Context, pool *pgxpool.Pool) (float64, error) {
 	if len(all) == 0 {
 		return 0, errors.New("bench: nothing was synced")
 	}
-	if _, err := pool.Exec(ctx, `TRUNCATE record`); err != nil {
+	if _, err := pool.Exec(ctx, `TRUNCATE record, record_status_change`); err != nil {
 		return 0, err
 	}
 	start := time.Now()

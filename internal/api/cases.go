@@ -1,14 +1,20 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/tidwall/gjson"
 
+	"github.com/porticohq/portico/internal/access"
 	"github.com/porticohq/portico/internal/mapping"
 )
 
@@ -50,16 +56,55 @@ func (c cases) get(w http.ResponseWriter, r *http.Request) {
 		}
 		out.Comments = comments
 	}
-	caseObj, _ := c.a.d.Mappings.Object("case")
-	out.Timeline = timeline(caseObj, out.Record, out.Comments)
+	caseObj, scope, _ := c.a.object(r.Context(), "case")
+	changes, err := c.a.statusChanges(r.Context(), scope, caseObj, rec.ID)
+	if err != nil {
+		c.a.rp.internal(w, r, err)
+		return
+	}
+	out.Timeline = timeline(caseObj, out.Record, out.Comments, changes)
 	c.a.rp.get(w, r, out)
 }
 
-// timeline derives a case's history from what the cache holds: when it
-// was opened, its comments, when it closed, and where it stands now. The
-// cache keeps a record's current state only, so intermediate status
-// changes between syncs are not in it.
-func timeline(obj *mapping.Object, rec Record, comments []Record) []TimelineStep {
+// statusChange is one status change the source confirmed.
+type statusChange struct {
+	status string
+	at     time.Time
+}
+
+// statusChanges reads a record's status history (migration 067) under
+// the scope, oldest first.
+func (a *API) statusChanges(ctx context.Context, scope access.Scope, obj *mapping.Object, id string) ([]statusChange, error) {
+	q := &query{scope: scope}
+	sql := `SELECT h.status, h.at FROM record_status_change h
+		JOIN record r ON r.tenant_id = h.tenant_id AND r.connection = h.connection AND r.object = h.object AND r.source_id = h.source_id
+		WHERE h.tenant_id = ` + q.arg(scope.TenantID) + ` AND h.object = ` + q.arg(obj.Name()) + ` AND h.source_id = ` + q.arg(id) + `
+		  AND r.deleted_at IS NULL AND ` + scope.OwnerFilter("r", obj.Public(), q.arg) + `
+		ORDER BY h.at, h.id LIMIT ` + strconv.Itoa(maxRelated)
+	var out []statusChange
+	err := access.Read(ctx, a.d.Pool, scope, sql, q.args, func(rows pgx.Rows) error {
+		for rows.Next() {
+			var status pgtype.Text
+			var ch statusChange
+			if err := rows.Scan(&status, &ch.at); err != nil {
+				return err
+			}
+			ch.status = status.String
+			out = append(out, ch)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("api: status history: %w", err)
+	}
+	return out, nil
+}
+
+// timeline tells a case's life: when it was opened, its comments, every
+// status change the source confirmed (changes), when it closed, and where
+// it stands now when that is not a confirmed change yet (a customer's
+// pending close, or a case first seen after its last change).
+func timeline(obj *mapping.Object, rec Record, comments []Record, changes []statusChange) []TimelineStep {
 	steps := []TimelineStep{}
 	label := func(status string) string {
 		l, _, _ := obj.StatusInfo(status)
@@ -82,10 +127,21 @@ func timeline(obj *mapping.Object, rec Record, comments []Record) []TimelineStep
 		}
 	}
 	closedAt, closed := at(rec.Fields, "closed_at")
+	closed = closed && rec.Status == "closed"
+	for _, ch := range changes {
+		if ch.status == "" || ch.status == "closed" && closed {
+			continue // the closed step says it, at closed_at
+		}
+		steps = append(steps, TimelineStep{At: ch.at, Kind: "status", Status: ch.status, Label: label(ch.status)})
+	}
+	last := "new"
+	if len(changes) > 0 {
+		last = changes[len(changes)-1].status
+	}
 	switch {
-	case closed && rec.Status == "closed":
+	case closed:
 		steps = append(steps, TimelineStep{At: closedAt, Kind: "closed", Status: rec.Status, Label: rec.StatusLabel})
-	case rec.Status != "" && rec.Status != "new" && rec.UpdatedAt != nil:
+	case rec.Status != "" && rec.Status != last && rec.UpdatedAt != nil:
 		steps = append(steps, TimelineStep{At: *rec.UpdatedAt, Kind: "status", Status: rec.Status, Label: rec.StatusLabel})
 	}
 	sort.SliceStable(steps, func(i, j int) bool { return steps[i].At.Before(steps[j].At) })

@@ -1,7 +1,13 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
+	"time"
+
+	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/internal/store"
+	"github.com/porticohq/portico/internal/syncer"
 
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/mappings"
@@ -204,4 +210,58 @@ func TestOpenAPICaseIntakeIsTheMappings(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(api.OpenAPI, &doc))
 	require.Equal(t, want, doc.Components.Schemas["CaseCreate"])
+}
+
+// Every status change the source confirms lands in the case's timeline at
+// the source's time; a customer's pending close shows as where the case
+// stands, not as a confirmed change.
+func TestCaseTimelineShowsConfirmedStatusChanges(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c := e.user("ada@alpha.example", Alpha, []string{"member"}, false, false)
+	const id = "500A00000000000"
+	obj, _ := e.set.BySource("salesforce", "Case")
+	sync := func(status string, version string, at time.Time) {
+		raw := sfCase(id, Alpha, status)
+		raw["LastModifiedDate"], raw["SystemModstamp"] = sfTime(at), sfTime(at)
+		b, err := json.Marshal(raw)
+		require.NoError(t, err)
+		row, err := syncer.MapRecord(obj, connectors.Record{Object: "Case", ID: id, Version: version, Modified: at, Raw: b})
+		require.NoError(t, err)
+		row.OwnerAccount, row.OwnerRefKey, row.OwnerRefValue = Alpha, "", ""
+		_, err = store.UpsertRows(context.Background(), e.pool, store.Page{TenantID: 1, Connection: "salesforce", Object: "case", SourceObject: "Case", MappingHash: obj.Hash()}, []store.Row{row})
+		require.NoError(t, err)
+	}
+	steps := func() []map[string]any {
+		res := c.get("/api/v1/cases/" + id)
+		require.Equal(t, http.StatusOK, res.code, string(res.body))
+		var out []map[string]any
+		for _, s := range res.json(t)["timeline"].([]any) {
+			if s := s.(map[string]any); s["kind"] != "comment" {
+				out = append(out, map[string]any{"kind": s["kind"], "status": s["status"], "at": s["at"]})
+			}
+		}
+		return out
+	}
+	require.Equal(t, []map[string]any{{"kind": "opened", "status": "new", "at": "2026-03-01T09:00:00Z"}}, steps())
+
+	sync("Working", "v2", epoch.Add(3*time.Hour))
+	sync("Working", "v3", epoch.Add(4*time.Hour))   // another edit, same status: no step
+	sync("Escalated", "v4", epoch.Add(5*time.Hour)) // internal: still in progress to the customer
+	sync("Waiting on Customer", "v5", epoch.Add(6*time.Hour))
+	require.Equal(t, []map[string]any{
+		{"kind": "opened", "status": "new", "at": "2026-03-01T09:00:00Z"},
+		{"kind": "status", "status": "in_progress", "at": "2026-03-01T12:00:00Z"},
+		{"kind": "status", "status": "waiting_on_you", "at": "2026-03-01T15:00:00Z"},
+	}, steps())
+
+	// The customer closes it: pending, shown as where it stands now.
+	require.Equal(t, http.StatusAccepted, c.post("/api/v1/cases/"+id+"/close", nil).code)
+	got := steps()
+	require.Len(t, got, 4)
+	require.Equal(t, "closed", got[3]["status"])
+
+	// Another account's user sees none of it.
+	other := e.user("bob@beta.example", Beta, []string{"member"}, false, false)
+	require.Equal(t, http.StatusNotFound, other.get("/api/v1/cases/"+id).code)
 }

@@ -116,25 +116,20 @@ func TestRowLevelSecurityIsASecondWall(t *testing.T) {
 	_, err = store.UpsertRows(ctx, pool, other, []store.Row{row("other-tenant", "ACC1", "1")})
 	require.NoError(t, err)
 
+	// Every record changes status once, so each has status history.
+	_, err = pool.Exec(ctx, `UPDATE record SET status = coalesce(status, '') || '-changed'`)
+	require.NoError(t, err)
+
 	visible := func(tenant, accounts string) []string {
-		var ids []string
-		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `SET LOCAL ROLE portico_api`); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `SELECT set_config('portico.tenant_id', $1, true), set_config('portico.account_ids', $2, true)`, tenant, accounts); err != nil {
-				return err
-			}
-			rows, err := tx.Query(ctx, `SELECT source_id FROM record ORDER BY source_id`) // no filter at all
-			if err != nil {
-				return err
-			}
-			ids, err = pgx.CollectRows(rows, pgx.RowTo[string])
-			return err
-		})
-		require.NoError(t, err)
-		return ids
+		return visibleIn(t, pool, "record", tenant, accounts)
 	}
+	history := func(tenant, accounts string) []string {
+		return visibleIn(t, pool, "record_status_change", tenant, accounts)
+	}
+	require.Equal(t, []string{"mine"}, history("1", "ACC1"), "the status history is walled like its records")
+	require.Equal(t, []string{"mine", "theirs"}, history("1", "ACC1,ACC2"))
+	require.Empty(t, history("1", ""))
+	require.Empty(t, history("", "ACC1"))
 	require.Equal(t, []string{"mine"}, visible("1", "ACC1"))
 	require.Equal(t, []string{"mine", "theirs"}, visible("1", "ACC1,ACC2"))
 	require.Empty(t, visible("1", ""), "no accounts set: nothing")
@@ -150,6 +145,30 @@ func TestRowLevelSecurityIsASecondWall(t *testing.T) {
 		return err
 	})
 	require.ErrorContains(t, err, "permission denied")
+}
+
+// visibleIn lists the source ids of table the API role sees with the
+// given settings, querying with no filter at all.
+func visibleIn(t *testing.T, pool *pgxpool.Pool, table, tenant, accounts string) []string {
+	t.Helper()
+	ctx := context.Background()
+	var ids []string
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL ROLE portico_api`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SELECT set_config('portico.tenant_id', $1, true), set_config('portico.account_ids', $2, true)`, tenant, accounts); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT source_id FROM `+table+` ORDER BY source_id`) // no filter at all
+		if err != nil {
+			return err
+		}
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	require.NoError(t, err)
+	return ids
 }
 
 func createTenant(t *testing.T, pool *pgxpool.Pool) int64 {

@@ -177,6 +177,17 @@ type Record struct {
 	PendingActionID   pgtype.Int8        `json:"pending_action_id"`
 }
 
+type RecordStatusChange struct {
+	ID         int64              `json:"id"`
+	TenantID   int64              `json:"tenant_id"`
+	Connection string             `json:"connection"`
+	Object     string             `json:"object"`
+	SourceID   string             `json:"source_id"`
+	Previous   pgtype.Text        `json:"previous"`
+	Status     pgtype.Text        `json:"status"`
+	At         pgtype.Timestamptz `json:"at"`
+}
+
 type SyncCursor struct {
 	TenantID      int64              `json:"tenant_id"`
 	Connection    string             `json:"connection"`
