@@ -34,7 +34,7 @@ type Deps struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 	// PageCacheBytes is the memory for rendered list pages (pages.go);
-	// they are kept only after StartCache.
+	// they are kept only while ListenCache runs.
 	PageCacheBytes int
 }
 
@@ -59,11 +59,12 @@ func New(d Deps) (*API, error) {
 	return &API{d: d, rp: replier{log: d.Logger}, pages: newPages(d.PageCacheBytes)}, nil
 }
 
-// StartCache keeps rendered list pages in memory until ctx ends, dropped
-// whenever PostgreSQL reports a change (pages.go).
-func (a *API) StartCache(ctx context.Context) {
+// ListenCache keeps rendered list pages in memory until ctx ends, dropped
+// whenever PostgreSQL reports a change (pages.go); it returns when ctx
+// ends, at once when the page cache is off.
+func (a *API) ListenCache(ctx context.Context) {
 	if a.d.PageCacheBytes > 0 {
-		go pgnotify.Listen(ctx, a.d.Pool, PagesChannel, a.pages, a.d.Logger)
+		pgnotify.Listen(ctx, a.d.Pool, PagesChannel, a.pages, a.d.Logger)
 	}
 }
 

@@ -108,9 +108,10 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	require.NoError(t, err)
 	// The session and page caches run, as in production.
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	svc.StartCache(ctx)
-	e.api.StartCache(ctx)
+	var listeners sync.WaitGroup
+	listeners.Go(func() { svc.ListenCache(ctx) })
+	listeners.Go(func() { e.api.ListenCache(ctx) })
+	t.Cleanup(func() { cancel(); listeners.Wait() })
 	require.Eventually(t, func() bool {
 		authLive, _, _ := svc.CacheStats()
 		pagesLive, _, _ := e.api.PageCacheStats()

@@ -78,6 +78,9 @@ type App struct {
 	actions *writeback.Service
 	api     *api.API
 	auth    *auth.Service
+
+	listeners     sync.WaitGroup // the cache listeners Handler starts
+	stopListeners context.CancelFunc
 }
 
 // Open connects to the database and checks that its migrations are
@@ -294,8 +297,14 @@ func (a *App) Pool() *pgxpool.Pool { return a.pool }
 // River is the River client.
 func (a *App) River() *river.Client[pgx.Tx] { return a.river }
 
-// Close releases the pool.
-func (a *App) Close() { a.pool.Close() }
+// Close stops the cache listeners and releases the pool.
+func (a *App) Close() {
+	if a.stopListeners != nil {
+		a.stopListeners()
+	}
+	a.listeners.Wait()
+	a.pool.Close()
+}
 
 // Ready reports whether this process can serve: the database answers and
 // its migrations are current.
@@ -319,10 +328,12 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 	if err := ui.Start(ctx); err != nil {
 		return nil, fmt.Errorf("app: river ui: %w", err)
 	}
-	// Sessions and list pages are served from memory while this handler
-	// lives.
-	a.auth.StartCache(ctx)
-	a.api.StartCache(ctx)
+	// Sessions and list pages are served from memory until ctx ends or
+	// the app closes.
+	lctx, cancel := context.WithCancel(ctx)
+	a.listeners.Go(func() { a.auth.ListenCache(lctx) })
+	a.listeners.Go(func() { a.api.ListenCache(lctx) })
+	a.stopListeners = cancel
 	hooksHandler := &hooks.Handler{
 		Lookup: func(name string) (connectors.Connector, bool) {
 			src, ok := a.sources.Get(name)

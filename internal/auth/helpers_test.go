@@ -156,8 +156,9 @@ func setupOn(t *testing.T, pool *pgxpool.Pool, tweak ...func(*auth.Deps)) *bundl
 	require.NoError(t, err)
 	b.svc = svc
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	svc.StartCache(ctx)
+	var listener sync.WaitGroup
+	listener.Go(func() { svc.ListenCache(ctx) })
+	t.Cleanup(func() { cancel(); listener.Wait() })
 	require.Eventually(t, func() bool { live, _, _ := svc.CacheStats(); return live }, 10*time.Second, 5*time.Millisecond,
 		"the session cache's listener did not connect")
 

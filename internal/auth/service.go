@@ -107,12 +107,12 @@ func New(d Deps) (*Service, error) {
 	return s, nil
 }
 
-// StartCache keeps sessions and their users in memory until ctx ends, kept
-// current by PostgreSQL notifications (cache.go). Without it, or while its
-// listener is disconnected, every request reads its session from the
-// database.
-func (s *Service) StartCache(ctx context.Context) {
-	go pgnotify.Listen(ctx, s.pool, cacheChannel, s.cache, s.log)
+// ListenCache keeps sessions, API tokens and their users in memory until
+// ctx ends, kept current by PostgreSQL notifications (cache.go); it
+// returns when ctx ends. Without it, or while its listener is
+// disconnected, every request reads its session from the database.
+func (s *Service) ListenCache(ctx context.Context) {
+	pgnotify.Listen(ctx, s.pool, cacheChannel, s.cache, s.log)
 }
 
 // CacheStats reports whether the session cache is live, and its hits and
