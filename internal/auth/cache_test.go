@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/internal/auth"
 )
 
 // Two API processes share one database. Each serves a session from memory
@@ -134,4 +136,23 @@ func TestTokenCacheAcrossProcesses(t *testing.T) {
 	_, err = one.pool.Exec(ctx, `UPDATE auth_user SET status = 'disabled' WHERE email = 'bo@acme.test'`)
 	require.NoError(t, err)
 	eventually("process two refuses a disabled user's token", func() bool { return use(boToken) == http.StatusUnauthorized })
+}
+
+// auth.cache: false (for poolers that cannot LISTEN) reads every session
+// from the database.
+func TestSessionCacheOff(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(d *auth.Deps) { d.Config.Cache = false })
+	b.member(t, "ana@acme.test")
+	br := b.browser(t)
+	br.mustLogin("ana@acme.test")
+	for range 3 {
+		require.Equal(t, http.StatusOK, br.me().status)
+	}
+	live, hits, _ := b.svc.CacheStats()
+	require.False(t, live)
+	require.Zero(t, hits)
+	_, err := b.pool.Exec(context.Background(), `UPDATE auth_user SET status = 'disabled' WHERE email = 'ana@acme.test'`)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnauthorized, br.me().status, "seen at once, with no notification needed")
 }

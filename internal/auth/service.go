@@ -111,8 +111,11 @@ func New(d Deps) (*Service, error) {
 // ctx ends, kept current by PostgreSQL notifications (cache.go); it
 // returns when ctx ends. Without it, or while its listener is
 // disconnected, every request reads its session from the database.
+// With auth.cache off it returns at once.
 func (s *Service) ListenCache(ctx context.Context) {
-	pgnotify.Listen(ctx, s.pool, cacheChannel, s.cache, s.log)
+	if s.cfg.Cache {
+		pgnotify.Listen(ctx, s.pool, cacheChannel, s.cache, s.log)
+	}
 }
 
 // CacheStats reports whether the session cache is live, and its hits and

@@ -69,8 +69,12 @@ type AuthConfig struct {
 	// UnknownOIDCEmail says what single sign-on does with an email that
 	// has no portal user: "refuse", or "match_contact" to create a member
 	// user for the CRM contact with that email.
-	UnknownOIDCEmail string     `mapstructure:"unknown_oidc_email"`
-	OIDC             OIDCConfig `mapstructure:"oidc"`
+	UnknownOIDCEmail string `mapstructure:"unknown_oidc_email"`
+	// Cache keeps sessions and API tokens in memory, invalidated by
+	// PostgreSQL LISTEN/NOTIFY; turn it off when the database is reached
+	// through a pooler that cannot LISTEN (PgBouncer in transaction mode).
+	Cache bool       `mapstructure:"cache"`
+	OIDC  OIDCConfig `mapstructure:"oidc"`
 }
 
 // OIDCConfig configures single sign-on; an empty IssuerURL turns it off.

@@ -42,6 +42,7 @@ func Default() Config {
 			SessionIdleTimeout: 30 * time.Minute,
 			SessionLifetime:    12 * time.Hour,
 			UnknownOIDCEmail:   "refuse",
+			Cache:              true,
 		},
 		River: RiverConfig{
 			SyncWorkers:      10,
