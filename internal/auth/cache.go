@@ -27,8 +27,8 @@ const (
 )
 
 // authCache keeps what identifies a browser session (the session data and
-// the session's user) and an API token (the token and its user) in memory, so that an authenticated request needs
-// no database round trip of its own. PostgreSQL tells every process when a
+// the session's user) and an API token (the token and its user) in memory,
+// so that an authenticated request needs no database round trip of its own. PostgreSQL tells every process when a
 // cached row changes (LISTEN/NOTIFY, sent at commit), and the listener
 // drops the entry. While the listener is not connected nothing is cached:
 // every request reads the database, as without a cache.
