@@ -56,7 +56,13 @@ func New(d Deps) (*API, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &API{d: d, rp: replier{log: d.Logger}, pages: newPages(d.PageCacheBytes)}, nil
+	objectsOf := func(connection, sourceObject string) []string {
+		if o, ok := d.Mappings.BySource(connection, sourceObject); ok {
+			return []string{o.Name()}
+		}
+		return nil
+	}
+	return &API{d: d, rp: replier{log: d.Logger}, pages: newPages(d.PageCacheBytes, objectsOf)}, nil
 }
 
 // ListenCache keeps rendered list pages in memory until ctx ends, dropped
@@ -71,8 +77,7 @@ func (a *API) ListenCache(ctx context.Context) {
 // PageCacheStats reports whether the page cache is live, and its hits and
 // misses so far.
 func (a *API) PageCacheStats() (live bool, hits, misses int64) {
-	_, live = a.pages.begin()
-	return live, a.pages.hits.Load(), a.pages.misses.Load()
+	return a.pages.isLive(), a.pages.hits.Load(), a.pages.misses.Load()
 }
 
 // Routes returns the /api/v1 router.

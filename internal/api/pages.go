@@ -12,28 +12,47 @@ import (
 	"github.com/porticohq/portico/internal/records"
 )
 
-// PagesChannel is where migration 065's triggers announce, at commit,
-// any change to what a list can show.
+// PagesChannel is where migration 068's triggers announce, at commit,
+// which tenant's object changed: "r:<tenant>:<object>" (a cached record),
+// "a:<tenant>:<object>" (an action on one) or
+// "c:<tenant>:<connection>:<source object>" (a sync cursor moved); any
+// other payload drops every page.
 const PagesChannel = "portico_records"
 
 // pages keeps rendered list pages in memory, keyed by everything that
 // decides a page's content: the access scope (not the user, so users of
 // one account with the same roles share pages), the object and the list
-// options. Any committed change to the cached records, the sync cursors or
-// the actions drops every page (PostgreSQL notifies every process, see
-// internal/pgnotify), and a page expires when its first record would turn
-// stale, so a page served from memory is the page the database would
-// render now. Pages holding a stale record are not kept: reading them must
-// schedule refreshes. While the listener is disconnected nothing is kept.
+// options. A committed change to an object's cached records, its actions
+// or its sync cursor drops that tenant's pages of that object in every
+// process (PostgreSQL notifies them, see internal/pgnotify), and a page
+// expires when its first record would turn stale, so a page served from
+// memory is the page the database would render now. Pages holding a stale
+// record are not kept: reading them must schedule refreshes. While the
+// listener is disconnected nothing is kept.
+//
+// A render that raced a change must not be kept: renders note their
+// group's generation (and the epoch, bumped when everything is dropped)
+// before reading, and are kept only if neither moved meanwhile.
 type pages struct {
 	mu      sync.Mutex
 	live    bool
-	gen     uint64
+	epoch   uint64
+	gens    map[group]uint64
 	entries map[string]rendered
+	byGroup map[group][]string
 	bytes   int
 	max     int // bytes
+	// objectsOf names the portal objects a sync cursor feeds.
+	objectsOf func(connection, sourceObject string) []string
 
 	hits, misses atomic.Int64
+}
+
+// group is the pages a change can affect: one tenant's pages of one
+// portal object.
+type group struct {
+	tenant int64
+	object string
 }
 
 type rendered struct {
@@ -42,11 +61,21 @@ type rendered struct {
 	until time.Time
 }
 
+// ticket is what a render started from.
+type ticket struct {
+	g          group
+	epoch, gen uint64
+	keep       bool
+}
+
 // pageTTL bounds a page's life even without notifications.
 const pageTTL = time.Minute
 
-func newPages(maxBytes int) *pages {
-	return &pages{entries: map[string]rendered{}, max: maxBytes}
+func newPages(maxBytes int, objectsOf func(connection, sourceObject string) []string) *pages {
+	return &pages{
+		entries: map[string]rendered{}, byGroup: map[group][]string{}, gens: map[group]uint64{},
+		max: maxBytes, objectsOf: objectsOf,
+	}
 }
 
 // SetLive implements pgnotify.Subscriber.
@@ -57,25 +86,58 @@ func (p *pages) SetLive(live bool) {
 	p.dropAll()
 }
 
-// Notify implements pgnotify.Subscriber: every change drops every page.
-func (p *pages) Notify(string) {
+// Notify implements pgnotify.Subscriber.
+func (p *pages) Notify(payload string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.dropAll()
+	kind, rest, _ := strings.Cut(payload, ":")
+	t, rest, _ := strings.Cut(rest, ":")
+	tenant, err := strconv.ParseInt(t, 10, 64)
+	switch {
+	case err != nil:
+		p.dropAll()
+	case kind == "r" || kind == "a":
+		p.dropGroup(group{tenant, rest})
+	case kind == "c" && p.objectsOf != nil:
+		connection, sourceObject, _ := strings.Cut(rest, ":")
+		for _, o := range p.objectsOf(connection, sourceObject) {
+			p.dropGroup(group{tenant, o})
+		}
+	default:
+		p.dropAll()
+	}
 }
 
 func (p *pages) dropAll() {
-	p.gen++
+	p.epoch++
 	clear(p.entries)
+	clear(p.byGroup)
+	clear(p.gens) // the epoch outdates every ticket
 	p.bytes = 0
 }
 
-// begin returns the generation a render starts at, and whether its result
-// may be kept.
-func (p *pages) begin() (uint64, bool) {
+func (p *pages) dropGroup(g group) {
+	p.gens[g]++
+	for _, key := range p.byGroup[g] {
+		if e, ok := p.entries[key]; ok {
+			p.bytes -= len(e.body)
+			delete(p.entries, key)
+		}
+	}
+	delete(p.byGroup, g)
+}
+
+func (p *pages) isLive() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.gen, p.live && p.max > 0
+	return p.live
+}
+
+// begin returns the ticket a render of g's page starts from.
+func (p *pages) begin(g group) ticket {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return ticket{g: g, epoch: p.epoch, gen: p.gens[g], keep: p.live && p.max > 0}
 }
 
 func (p *pages) get(key string, now time.Time) (rendered, bool) {
@@ -90,24 +152,28 @@ func (p *pages) get(key string, now time.Time) (rendered, bool) {
 	return e, true
 }
 
-// put keeps a page rendered at generation gen, unless something changed
-// since (a notification bumped the generation) or it would not stay fresh.
-func (p *pages) put(gen uint64, key string, e rendered, now time.Time) {
-	if !now.Before(e.until) {
+// put keeps a page rendered from ticket t, unless its group changed since
+// or it would not stay fresh.
+func (p *pages) put(t ticket, key string, e rendered, now time.Time) {
+	if !t.keep || !now.Before(e.until) {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.live || p.gen != gen || len(e.body) > p.max/16 {
+	if !p.live || p.epoch != t.epoch || p.gens[t.g] != t.gen || len(e.body) > p.max/16 {
 		return
 	}
 	if p.bytes+len(e.body) > p.max {
-		// A full cache starts over: simpler than LRU, and rare at its size.
+		// A full cache starts over: simpler than LRU, and rare at its
+		// size. Renders in flight stay valid: nothing changed.
 		clear(p.entries)
+		clear(p.byGroup)
 		p.bytes = 0
 	}
 	if old, ok := p.entries[key]; ok {
 		p.bytes -= len(old.body)
+	} else {
+		p.byGroup[t.g] = append(p.byGroup[t.g], key)
 	}
 	p.entries[key] = e
 	p.bytes += len(e.body)

@@ -55,32 +55,68 @@ func TestPageKey(t *testing.T) {
 }
 
 // A page is kept until its first record turns stale, never with a stale
-// record, and never after a notification raced its rendering.
+// record, and never after a change to its object raced its rendering; a
+// change drops its own tenant's pages of its object and no others.
 func TestPagesKeepOnlyFreshUnchangedPages(t *testing.T) {
 	now := time.Now()
-	p := newPages(1 << 20)
+	objectsOf := func(connection, sourceObject string) []string {
+		if connection == "salesforce" && sourceObject == "Case" {
+			return []string{"case"}
+		}
+		return nil
+	}
+	p := newPages(1<<20, objectsOf)
 	p.SetLive(true)
-	gen, keep := p.begin()
-	require.True(t, keep)
-	p.put(gen, "k", rendered{body: []byte("x"), until: now.Add(time.Second)}, now)
-	_, ok := p.get("k", now.Add(999*time.Millisecond))
+	cases, orders, otherTenant := group{1, "case"}, group{1, "order"}, group{2, "case"}
+	page := rendered{body: []byte("x"), until: now.Add(time.Second)}
+	keep := func(g group, key string) {
+		t.Helper()
+		p.put(p.begin(g), key, page, now)
+		_, ok := p.get(key, now)
+		require.True(t, ok, key)
+	}
+	has := func(key string) bool { _, ok := p.get(key, now); return ok }
+
+	keep(cases, "c")
+	_, ok := p.get("c", now.Add(999*time.Millisecond))
 	require.True(t, ok)
-	_, ok = p.get("k", now.Add(time.Second))
+	_, ok = p.get("c", now.Add(time.Second))
 	require.False(t, ok, "expired when its first record turns stale")
 
-	gen, _ = p.begin()
+	keep(cases, "c")
+	keep(orders, "o")
+	keep(otherTenant, "t2")
+	p.Notify("r:1:order")
+	require.False(t, has("o"), "a changed order drops the order pages")
+	require.True(t, has("c"), "and no case page")
+	require.True(t, has("t2"))
+	p.Notify("a:2:case")
+	require.False(t, has("t2"), "an action drops its object's pages of its tenant")
+	require.True(t, has("c"))
+	p.Notify("c:1:salesforce:Case")
+	require.False(t, has("c"), "a moved sync cursor drops the pages of the object it feeds")
+
+	keep(cases, "c")
+	keep(orders, "o")
+	p.Notify("c:1:accounting:Invoice")
+	require.True(t, has("c") && has("o"), "an object with no pages drops nothing")
 	p.Notify("")
-	p.put(gen, "k", rendered{body: []byte("x"), until: now.Add(time.Second)}, now)
-	_, ok = p.get("k", now)
-	require.False(t, ok, "a page rendered before a change is not kept")
+	require.False(t, has("c") || has("o"), "anything else drops every page")
+
+	tk := p.begin(cases)
+	p.Notify("r:1:case")
+	p.put(tk, "c", page, now)
+	require.False(t, has("c"), "a page rendered before a change to its object is not kept")
+	tk = p.begin(cases)
+	p.Notify("r:1:order")
+	p.put(tk, "c", page, now)
+	require.True(t, has("c"), "a change to another object does not spoil it")
 
 	require.True(t, freshUntil([]records.Record{{}, {Freshness: records.Freshness{Stale: true}}}, now).IsZero(),
 		"a page with a stale record is never kept")
 
 	p.SetLive(false)
-	gen, keep = p.begin()
-	require.False(t, keep)
-	p.put(gen, "k", rendered{body: []byte("x"), until: now.Add(time.Second)}, now)
-	_, ok = p.get("k", now)
-	require.False(t, ok, "nothing is kept while the listener is down")
+	require.False(t, has("c"))
+	p.put(p.begin(cases), "c", page, now)
+	require.False(t, has("c"), "nothing is kept while the listener is down")
 }

@@ -70,8 +70,23 @@ func TestPageCache(t *testing.T) {
 		}
 	}
 
+	// A change to another object leaves the case pages alone: once the
+	// invoice change is visible (its notification has been handled), the
+	// case page is still served from memory.
+	billing := e.user("bill@alpha.example", Alpha, []string{"billing"}, false, false)
+	require.Equal(t, http.StatusOK, ada.get("/api/v1/cases").code)
+	require.Equal(t, http.StatusOK, billing.get("/api/v1/invoices").code)
+	_, err := e.pool.Exec(ctx, `UPDATE record SET data = jsonb_set(data, '{fields,number}', '"INV-CHANGED"')
+		WHERE tenant_id = 1 AND object = 'invoice' AND owner_account = $1`, Alpha)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return contains(billing.get("/api/v1/invoices").body, "INV-CHANGED") },
+		5*time.Second, 5*time.Millisecond, "the invoice page shows the change")
+	h1 := hits()
+	require.Equal(t, http.StatusOK, ada.get("/api/v1/cases").code)
+	require.Equal(t, h1+1, hits(), "the case page survived a change to invoices")
+
 	// A change in the cache (as a sync writes it) shows at once.
-	_, err := e.pool.Exec(ctx, `UPDATE record SET data = jsonb_set(data, '{fields,subject}', '"Changed by staff"')
+	_, err = e.pool.Exec(ctx, `UPDATE record SET data = jsonb_set(data, '{fields,subject}', '"Changed by staff"')
 		WHERE tenant_id = 1 AND object = 'case' AND source_id = '500A00000000000'`)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {

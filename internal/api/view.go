@@ -151,7 +151,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, object string) {
 		a.rp.raw(w, r, p.body, p.etag)
 		return
 	}
-	gen, keep := a.pages.begin()
+	ticket := a.pages.begin(group{scope.TenantID, object})
 	page, err := a.d.Records.List(r.Context(), scope, object, lo)
 	if errors.Is(err, records.ErrInvalid) {
 		a.rp.invalid(w, []FieldError{{Path: "cursor", Message: "is not a cursor this API returned"}})
@@ -173,10 +173,8 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, object string) {
 		a.rp.internal(w, r, err)
 		return
 	}
-	if keep {
-		now := a.d.Now()
-		a.pages.put(gen, key, rendered{body: body, etag: etag, until: freshUntil(page.Records, now)}, now)
-	}
+	now := a.d.Now()
+	a.pages.put(ticket, key, rendered{body: body, etag: etag, until: freshUntil(page.Records, now)}, now)
 	a.rp.raw(w, r, body, etag)
 }
 
