@@ -33,6 +33,7 @@ import (
 	"github.com/porticohq/portico/internal/credentials"
 	"github.com/porticohq/portico/internal/hooks"
 	"github.com/porticohq/portico/internal/jobs"
+	"github.com/porticohq/portico/internal/mail"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/metrics"
 	"github.com/porticohq/portico/internal/migrate"
@@ -79,7 +80,8 @@ type App struct {
 	api     *api.API
 	auth    *auth.Service
 
-	listeners     sync.WaitGroup // the cache listeners Handler starts
+	mailer        *mail.SMTP     // nil: mail is only logged
+	listeners     sync.WaitGroup // the cache listeners and mail sender Handler starts
 	stopListeners context.CancelFunc
 }
 
@@ -235,10 +237,19 @@ func (a *App) wire(ctx context.Context, deps Deps) error {
 
 // wirePortal builds the portal's identity service and API.
 func (a *App) wirePortal(deps Deps) error {
+	// Without SMTP, invitations and resets are only logged (auth.LogMailer).
+	var mailer auth.Mailer
+	if a.cfg.Mail.SMTPURL != "" {
+		m, err := mail.New(a.cfg.Mail.SMTPURL, a.cfg.Mail.From, a.logger.With(slog.String("component", "mail")))
+		if err != nil {
+			return err
+		}
+		a.mailer, mailer = m, m
+	}
 	authSvc, err := auth.New(auth.Deps{
 		Pool: a.pool, Logger: a.logger.With(slog.String("component", "auth")), Config: a.cfg.Auth,
 		PublicURL: a.cfg.HTTP.PublicURL, TenantID: a.tenant, Auditor: api.AuthAuditor{Log: a.audit},
-		ContactByEmail: api.ContactByEmail(a.pool),
+		ContactByEmail: api.ContactByEmail(a.pool), Mailer: mailer,
 	})
 	if err != nil {
 		return err
@@ -333,6 +344,9 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 	lctx, cancel := context.WithCancel(ctx)
 	a.listeners.Go(func() { a.auth.ListenCache(lctx) })
 	a.listeners.Go(func() { a.api.ListenCache(lctx) })
+	if a.mailer != nil {
+		a.listeners.Go(func() { a.mailer.Run(lctx) })
+	}
 	a.stopListeners = cancel
 	hooksHandler := &hooks.Handler{
 		Lookup: func(name string) (connectors.Connector, bool) {
@@ -380,6 +394,9 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 func (a *App) Run(ctx context.Context, onListen func(addr string)) error {
 	if a.cfg.Admin.Token == "" && a.mode.Serve {
 		a.logger.WarnContext(ctx, "admin.token is not set: /admin answers 401 to everyone")
+	}
+	if a.mailer == nil && a.mode.Serve {
+		a.logger.WarnContext(ctx, "mail.smtp_url is not set: invitations and password resets are only logged, links included (development only)")
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

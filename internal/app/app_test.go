@@ -3,11 +3,15 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"mime/quotedprintable"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,10 +21,12 @@ import (
 	"github.com/porticohq/portico/connectors/salesforce"
 	"github.com/porticohq/portico/internal/access"
 	"github.com/porticohq/portico/internal/app"
+	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/dbtest"
 	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
+	"github.com/porticohq/portico/internal/mail/mailtest"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/records"
 	"github.com/porticohq/portico/mappings"
@@ -35,7 +41,7 @@ type running struct {
 }
 
 // start runs serve and work in-process over a simulated Salesforce.
-func start(t *testing.T, webhooks bool, interval time.Duration) *running {
+func start(t *testing.T, webhooks bool, interval time.Duration, tweak ...func(*config.Config)) *running {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -61,6 +67,9 @@ func start(t *testing.T, webhooks bool, interval time.Duration) *running {
 		ClientID: cr.ClientID, ClientSecret: cr.ClientSecret, RefreshToken: cr.RefreshToken,
 		WebhookSecret: cr.WebhookSecret, Realm: cr.Realm,
 	})}
+	for _, f := range tweak {
+		f(&cfg)
+	}
 	reg := connectors.NewRegistry[connectors.Deps]()
 	reg.MustRegister("salesforce", salesforce.New)
 	set, err := mapping.Load(mappings.FS())
@@ -192,4 +201,47 @@ func TestOperatorAsksForAFullResync(t *testing.T) {
 	var audited int
 	require.NoError(t, r.app.Pool().QueryRow(ctx, `SELECT count(*) FROM audit_event WHERE action = 'admin.sync.full' AND object_id = 'salesforce/Case'`).Scan(&audited))
 	require.Equal(t, 1, audited)
+}
+
+// With mail.smtp_url set, an invitation reaches the SMTP server, with the
+// activation link, from the configured sender.
+func TestInvitationIsMailedOverSMTP(t *testing.T) {
+	t.Parallel()
+	smtpd := mailtest.Start(t)
+	r := start(t, false, time.Hour, func(c *config.Config) {
+		c.Mail.SMTPURL = "smtp://portal:pw@" + smtpd.Addr()
+		c.Mail.From = "Portal <portal@example.com>"
+	})
+	const password = "violet-harbour-lantern-42"
+	_, err := auth.CreateUser(context.Background(), r.app.Pool(), auth.NewUser{Email: "ops@operator.test", Password: password, Staff: true})
+	require.NoError(t, err)
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	post := func(path, csrf string, body any) *http.Response {
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(http.MethodPost, r.api+path, bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(auth.CSRFHeader, csrf)
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		return resp
+	}
+	resp := post("/auth/login", "", map[string]string{"email": "ops@operator.test", "password": password})
+	var login struct {
+		CSRF string `json:"csrf_token"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&login))
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	resp = post("/auth/invitations", login.CSRF, map[string]any{"email": "new@acme.test", "account_id": "001ACME", "roles": []string{"member"}})
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	require.Eventually(t, func() bool { msgs, _, _ := smtpd.Snapshot(); return len(msgs) == 1 }, 10*time.Second, 5*time.Millisecond)
+	msgs, _, _ := smtpd.Snapshot()
+	head, body, _ := strings.Cut(msgs[0], "\n\n")
+	require.Contains(t, head, "To: new@acme.test")
+	require.Contains(t, head, "From: \"Portal\" <portal@example.com>")
+	text, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(body)))
+	require.NoError(t, err)
+	require.Regexp(t, `/activate\?token=[A-Za-z0-9_-]{20,}`, string(text), "the activation link")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ type Config struct {
 	HTTP        HTTPConfig         `mapstructure:"http"`
 	Admin       AdminConfig        `mapstructure:"admin"`
 	Auth        AuthConfig         `mapstructure:"auth"`
+	Mail        MailConfig         `mapstructure:"mail"`
 	River       RiverConfig        `mapstructure:"river"`
 	Secrets     SecretsConfig      `mapstructure:"secrets"`
 	Connections []ConnectionConfig `mapstructure:"connections"`
@@ -52,6 +54,17 @@ type HTTPConfig struct {
 	// PageCacheMB is the memory, in MiB, for rendered list pages
 	// (internal/api/pages.go); 0 turns the page cache off.
 	PageCacheMB int `mapstructure:"page_cache_mb"`
+}
+
+// MailConfig configures the email that invitations and password resets
+// are sent by.
+type MailConfig struct {
+	// SMTPURL is smtp://user:password@host:587 (STARTTLS, required unless
+	// the host is loopback) or smtps://...:465 (TLS from the start). Empty:
+	// mail is only logged, which is for development.
+	SMTPURL string `mapstructure:"smtp_url"`
+	// From is the sender address.
+	From string `mapstructure:"from"`
 }
 
 // AdminConfig holds the staff credential that guards /admin until real
@@ -330,6 +343,18 @@ func (c *Config) Validate() error {
 	validateAuth(c, bad)
 	if k := c.Secrets.EncryptionKey; k != "" && !is32Base64(k) {
 		bad("secrets.encryption_key", "must be 32 random bytes, base64 encoded (e.g. openssl rand -base64 32)")
+	}
+	if c.Mail.SMTPURL != "" {
+		u, err := url.Parse(c.Mail.SMTPURL)
+		switch {
+		case err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "":
+			bad("mail.smtp_url", "must be smtp://user:password@host:587 or smtps://user:password@host:465")
+		case u.Port() == "":
+			bad("mail.smtp_url", "must name the port (587 for smtp, 465 for smtps)")
+		}
+		if _, err := mail.ParseAddress(c.Mail.From); err != nil || c.Mail.From == "" {
+			bad("mail.from", "must be the sender's email address when mail.smtp_url is set; got %q", c.Mail.From)
+		}
 	}
 	if c.Admin.Token != "" && len(c.Admin.Token) < 16 {
 		bad("admin.token", "must be at least 16 characters")
