@@ -94,6 +94,16 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 			want: []string{":5: connections[0].secret: unknown key"},
 		},
 		{
+			name: "bad mail settings with their lines",
+			file: "mail:\n  smtp_url: http://mail.example.com\n  from: nobody\n",
+			want: []string{":2: mail.smtp_url: must be smtp://", ":3: mail.from: must be the sender's email address"},
+		},
+		{
+			name: "smtp url without a port",
+			file: "mail:\n  smtp_url: smtp://mail.example.com\n  from: portal@example.com\n",
+			want: []string{":2: mail.smtp_url: must name the port"},
+		},
+		{
 			name: "unknown environment variable",
 			env:  []string{"PORTICO_HTTP_ADRESS=x"},
 			want: []string{"PORTICO_HTTP_ADRESS: unknown environment variable"},
@@ -156,10 +166,12 @@ func TestRedacted(t *testing.T) {
 	cfg := config.Default()
 	cfg.DatabaseURL = "postgres://app:hunter2@db.example/portico"
 	cfg.Admin.Token = "0123456789abcdef0123"
+	cfg.Mail.SMTPURL = "smtp://portal:smtp-pass@mail.example:587"
 	cfg.Connections = []config.ConnectionConfig{{Name: "crm", ClientSecret: "s3cret", RefreshToken: "rt"}}
 	out, err := cfg.Redacted().YAML()
 	require.NoError(t, err)
-	for _, secret := range []string{"hunter2", "0123456789abcdef0123", "s3cret", "rt\n"} {
+	require.Contains(t, string(out), "mail.example:587", "the rest of the SMTP URL stays readable")
+	for _, secret := range []string{"hunter2", "0123456789abcdef0123", "s3cret", "rt\n", "smtp-pass"} {
 		require.NotContains(t, string(out), secret)
 	}
 	require.Contains(t, string(out), "read_timeout: 15s", "durations print the way the file takes them")
