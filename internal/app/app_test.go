@@ -204,13 +204,15 @@ func TestOperatorAsksForAFullResync(t *testing.T) {
 }
 
 // With mail.smtp_url set, an invitation reaches the SMTP server, with the
-// activation link, from the configured sender.
-func TestInvitationIsMailedOverSMTP(t *testing.T) {
+// activation link, from the configured sender; and auth.throttle reaches
+// the login service.
+func TestInvitationIsMailedOverSMTPAndThrottleIsConfigured(t *testing.T) {
 	t.Parallel()
 	smtpd := mailtest.Start(t)
 	r := start(t, false, time.Hour, func(c *config.Config) {
 		c.Mail.SMTPURL = "smtp://portal:pw@" + smtpd.Addr()
 		c.Mail.From = "Portal <portal@example.com>"
+		c.Auth.Throttle.PerEmail = 2
 	})
 	const password = "violet-harbour-lantern-42"
 	_, err := auth.CreateUser(context.Background(), r.app.Pool(), auth.NewUser{Email: "ops@operator.test", Password: password, Staff: true})
@@ -244,4 +246,13 @@ func TestInvitationIsMailedOverSMTP(t *testing.T) {
 	text, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(body)))
 	require.NoError(t, err)
 	require.Regexp(t, `/activate\?token=[A-Za-z0-9_-]{20,}`, string(text), "the activation link")
+
+	for range 2 {
+		resp = post("/auth/login", "", map[string]string{"email": "ops@operator.test", "password": "wrong-password-attempt"})
+		resp.Body.Close()
+		require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	}
+	resp = post("/auth/login", "", map[string]string{"email": "ops@operator.test", "password": password})
+	resp.Body.Close()
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "locked out after auth.throttle.per_email (2) failures")
 }

@@ -56,6 +56,13 @@ type HTTPConfig struct {
 	PageCacheMB int `mapstructure:"page_cache_mb"`
 }
 
+// ThrottleConfig bounds failed logins.
+type ThrottleConfig struct {
+	PerEmail int           `mapstructure:"per_email"`
+	PerIP    int           `mapstructure:"per_ip"`
+	Window   time.Duration `mapstructure:"window"`
+}
+
 // MailConfig configures the email that invitations and password resets
 // are sent by.
 type MailConfig struct {
@@ -86,8 +93,11 @@ type AuthConfig struct {
 	// Cache keeps sessions and API tokens in memory, invalidated by
 	// PostgreSQL LISTEN/NOTIFY; turn it off when the database is reached
 	// through a pooler that cannot LISTEN (PgBouncer in transaction mode).
-	Cache bool       `mapstructure:"cache"`
-	OIDC  OIDCConfig `mapstructure:"oidc"`
+	Cache bool `mapstructure:"cache"`
+	// Throttle locks out logins after this many failures per email, or per
+	// client address, within the window (the same answer either way).
+	Throttle ThrottleConfig `mapstructure:"throttle"`
+	OIDC     OIDCConfig     `mapstructure:"oidc"`
 }
 
 // OIDCConfig configures single sign-on; an empty IssuerURL turns it off.
@@ -430,6 +440,15 @@ func (c *Config) Validate() error {
 }
 
 func validateAuth(c *Config, bad func(key, format string, args ...any)) {
+	if t := c.Auth.Throttle; t.PerEmail < 1 || t.PerEmail > 1000 {
+		bad("auth.throttle.per_email", "must be between 1 and 1000 failures; got %d", t.PerEmail)
+	}
+	if t := c.Auth.Throttle; t.PerIP < 1 || t.PerIP > 100000 {
+		bad("auth.throttle.per_ip", "must be between 1 and 100000 failures; got %d", t.PerIP)
+	}
+	if t := c.Auth.Throttle; t.Window < time.Minute || t.Window > 24*time.Hour {
+		bad("auth.throttle.window", "must be between 1m and 24h; got %s", t.Window)
+	}
 	a := c.Auth
 	if a.SessionIdleTimeout <= 0 {
 		bad("auth.session_idle_timeout", "must be a positive duration such as 30m; got %s", a.SessionIdleTimeout)

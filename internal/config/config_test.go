@@ -99,6 +99,11 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 			want: []string{":2: mail.smtp_url: must be smtp://", ":3: mail.from: must be the sender's email address"},
 		},
 		{
+			name: "bad login throttle",
+			file: "auth:\n  throttle:\n    per_email: 0\n    window: 10s\n",
+			want: []string{":3: auth.throttle.per_email: must be between 1 and 1000", ":4: auth.throttle.window: must be between 1m and 24h"},
+		},
+		{
 			name: "smtp url without a port",
 			file: "mail:\n  smtp_url: smtp://mail.example.com\n  from: portal@example.com\n",
 			want: []string{":2: mail.smtp_url: must name the port"},

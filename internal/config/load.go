@@ -43,6 +43,7 @@ func Default() Config {
 			SessionLifetime:    12 * time.Hour,
 			UnknownOIDCEmail:   "refuse",
 			Cache:              true,
+			Throttle:           ThrottleConfig{PerEmail: 5, PerIP: 50, Window: 15 * time.Minute},
 		},
 		River: RiverConfig{
 			SyncWorkers:      10,
