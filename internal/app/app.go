@@ -396,7 +396,8 @@ func (a *App) Run(ctx context.Context, onListen func(addr string)) error {
 	if a.cfg.Admin.Token == "" && a.mode.Serve {
 		a.logger.WarnContext(ctx, "admin.token is not set: /admin answers 401 to everyone")
 	}
-	if a.mailer == nil && a.mode.Serve {
+	// A portal on https is a real one; on http it is development.
+	if a.mailer == nil && a.mode.Serve && strings.HasPrefix(a.cfg.HTTP.PublicURL, "https://") {
 		a.logger.WarnContext(ctx, "mail.smtp_url is not set: invitations and password resets are only logged, links included (development only)")
 	}
 	ctx, cancel := context.WithCancel(ctx)
