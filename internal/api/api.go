@@ -69,9 +69,16 @@ func New(d Deps) (*API, error) {
 // whenever PostgreSQL reports a change (pages.go); it returns when ctx
 // ends, at once when the page cache is off.
 func (a *API) ListenCache(ctx context.Context) {
-	if a.d.PageCacheBytes > 0 {
-		pgnotify.Listen(ctx, a.d.Pool, PagesChannel, a.pages, a.d.Logger)
+	pgnotify.Listen(ctx, a.d.Pool, a.CacheSubscriptions(), a.d.Logger)
+}
+
+// CacheSubscriptions is what the page cache listens to, for a process
+// that runs one listener for several caches; none when it is off.
+func (a *API) CacheSubscriptions() map[string]pgnotify.Subscriber {
+	if a.d.PageCacheBytes <= 0 {
+		return nil
 	}
+	return map[string]pgnotify.Subscriber{PagesChannel: a.pages}
 }
 
 // PageCacheStats reports whether the page cache is live, and its hits and

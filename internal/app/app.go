@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -37,6 +38,7 @@ import (
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/metrics"
 	"github.com/porticohq/portico/internal/migrate"
+	"github.com/porticohq/portico/internal/pgnotify"
 	"github.com/porticohq/portico/internal/records"
 	"github.com/porticohq/portico/internal/server"
 	"github.com/porticohq/portico/internal/sources"
@@ -343,8 +345,13 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 	// Sessions and list pages are served from memory until ctx ends or
 	// the app closes.
 	lctx, cancel := context.WithCancel(ctx)
-	a.listeners.Go(func() { a.auth.ListenCache(lctx) })
-	a.listeners.Go(func() { a.api.ListenCache(lctx) })
+	// One LISTEN connection serves both caches.
+	subs := a.auth.CacheSubscriptions()
+	if subs == nil {
+		subs = map[string]pgnotify.Subscriber{}
+	}
+	maps.Copy(subs, a.api.CacheSubscriptions())
+	a.listeners.Go(func() { pgnotify.Listen(lctx, a.pool, subs, a.logger) })
 	if a.mailer != nil {
 		a.listeners.Go(func() { a.mailer.Run(lctx) })
 	}

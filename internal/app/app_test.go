@@ -142,6 +142,21 @@ func TestStaffEditWithWebhookIsVisibleQuickly(t *testing.T) {
 	} {
 		require.Contains(t, string(metrics), name)
 	}
+
+	// Both caches go live on one LISTEN connection.
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(r.api + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		m, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(m), `portico_cache_live{cache="pages"} 1`) && strings.Contains(string(m), `portico_cache_live{cache="sessions"} 1`)
+	}, 10*time.Second, 10*time.Millisecond)
+	var listeners int
+	require.NoError(t, r.app.Pool().QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND query LIKE 'LISTEN %portico_%'`).Scan(&listeners))
+	require.Equal(t, 1, listeners)
 }
 
 func TestStaffEditWithoutWebhookIsVisibleWithinThePollingInterval(t *testing.T) {

@@ -113,9 +113,16 @@ func New(d Deps) (*Service, error) {
 // disconnected, every request reads its session from the database.
 // With auth.cache off it returns at once.
 func (s *Service) ListenCache(ctx context.Context) {
-	if s.cfg.Cache {
-		pgnotify.Listen(ctx, s.pool, cacheChannel, s.cache, s.log)
+	pgnotify.Listen(ctx, s.pool, s.CacheSubscriptions(), s.log)
+}
+
+// CacheSubscriptions is what the cache listens to, for a process that
+// runs one listener for several caches; none with auth.cache off.
+func (s *Service) CacheSubscriptions() map[string]pgnotify.Subscriber {
+	if !s.cfg.Cache {
+		return nil
 	}
+	return map[string]pgnotify.Subscriber{cacheChannel: s.cache}
 }
 
 // CacheStats reports whether the session cache is live, and its hits and

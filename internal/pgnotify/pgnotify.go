@@ -23,17 +23,20 @@ type Subscriber interface {
 	Notify(payload string)
 }
 
-// Listen listens on channel with its own connection (configured as the
-// pool's) until ctx ends, reconnecting with backoff, and feeds sub.
-func Listen(ctx context.Context, pool *pgxpool.Pool, channel string, sub Subscriber, log *slog.Logger) {
+// Listen listens on every channel of subs with one connection (configured
+// as the pool's) until ctx ends, reconnecting with backoff, and feeds each
+// channel's notifications to its subscriber.
+func Listen(ctx context.Context, pool *pgxpool.Pool, subs map[string]Subscriber, log *slog.Logger) {
+	if len(subs) == 0 {
+		return
+	}
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := listenOnce(ctx, pool, channel, sub, func() { backoff = 100 * time.Millisecond })
+		err := listenOnce(ctx, pool, subs, func() { backoff = 100 * time.Millisecond })
 		if ctx.Err() != nil {
 			return
 		}
-		log.WarnContext(ctx, "cache listener down; reading from the database until it is back",
-			slog.String("channel", channel), slog.String("error", err.Error()))
+		log.WarnContext(ctx, "cache listener down; reading from the database until it is back", slog.String("error", err.Error()))
 		select {
 		case <-ctx.Done():
 			return
@@ -43,23 +46,29 @@ func Listen(ctx context.Context, pool *pgxpool.Pool, channel string, sub Subscri
 	}
 }
 
-func listenOnce(ctx context.Context, pool *pgxpool.Pool, channel string, sub Subscriber, connected func()) error {
+func listenOnce(ctx context.Context, pool *pgxpool.Pool, subs map[string]Subscriber, connected func()) error {
 	conn, err := pgx.ConnectConfig(ctx, pool.Config().ConnConfig)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
-		return err
+	for channel := range subs {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+			return err
+		}
 	}
 	connected()
-	sub.SetLive(true)
-	defer sub.SetLive(false)
+	for _, sub := range subs {
+		sub.SetLive(true)
+		defer sub.SetLive(false)
+	}
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return err
 		}
-		sub.Notify(n.Payload)
+		if sub, ok := subs[n.Channel]; ok {
+			sub.Notify(n.Payload)
+		}
 	}
 }
