@@ -15,6 +15,7 @@ import (
 	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/records"
 )
 
 // Actions is the write-back service as the API uses it: it accepts a
@@ -173,8 +174,19 @@ func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := chi.URLParam(r, "id")
-	ev := a.auditEvent(r, audit.Event{})
-	act, err := a.d.Actions.Resolve(r.Context(), auth.PrincipalFrom(r.Context()), scopeFrom(r.Context()), id, body.Resolution, ev)
+	// Resolving sends the change again: the user must still reach the
+	// record it changes (a role lost, or the record moved to another
+	// account since, answers as for a record that does not exist).
+	act, err := a.d.Actions.Get(r.Context(), scopeFrom(r.Context()), id)
+	if err == nil && !strings.HasPrefix(act.Target, "pending:") {
+		if _, err = a.d.Records.Get(r.Context(), mustScope(a, r, act.Object), act.Object, act.Target, records.GetOptions{}); errors.Is(err, records.ErrNotFound) {
+			err = ErrActionNotFound
+		}
+	}
+	if err == nil {
+		ev := a.auditEvent(r, audit.Event{})
+		act, err = a.d.Actions.Resolve(r.Context(), auth.PrincipalFrom(r.Context()), scopeFrom(r.Context()), id, body.Resolution, ev)
+	}
 	switch {
 	case errors.Is(err, ErrActionNotFound):
 		a.rp.notFound(w)
@@ -192,6 +204,17 @@ func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
 		a.pages.Notify("")
 		a.rp.json(w, http.StatusOK, act)
 	}
+}
+
+// mustScope is the request's scope for object; a role that cannot see the
+// object gets a scope that sees no account.
+func mustScope(a *API, r *http.Request, object string) access.Scope {
+	if _, s, ok := a.object(r.Context(), object); ok {
+		return s
+	}
+	s := scopeFrom(r.Context())
+	s.Accounts, s.Staff = []string{}, false
+	return s
 }
 
 // action answers GET /actions/{id}.

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"time"
 
@@ -264,4 +265,35 @@ func TestCaseTimelineShowsConfirmedStatusChanges(t *testing.T) {
 	// Another account's user sees none of it.
 	other := e.user("bob@beta.example", Beta, []string{"member"}, false, false)
 	require.Equal(t, http.StatusNotFound, other.get("/api/v1/cases/"+id).code)
+}
+
+// Text PostgreSQL cannot store (a NUL, bytes that are not UTF-8) is bad
+// input: 404 for an id, 422 naming the field or parameter, never a 500,
+// and nothing is written.
+func TestTextTheDatabaseCannotStore(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c := e.user("ada@alpha.example", Alpha, []string{"member"}, false, false)
+	for _, path := range []string{"/api/v1/cases/%00", "/api/v1/cases/%FF", "/api/v1/orders/a%00b"} {
+		require.Equal(t, http.StatusNotFound, c.get(path).code, path)
+	}
+	cursor := base64.RawURLEncoding.EncodeToString([]byte("2026-01-01T00:00:00Z|x\x00y"))
+	res := c.get("/api/v1/cases?cursor=" + cursor)
+	require.Equal(t, http.StatusUnprocessableEntity, res.code, string(res.body))
+	require.Contains(t, string(res.body), `"path":"cursor"`)
+	res = c.get("/api/v1/articles?q=a%00b")
+	require.Equal(t, http.StatusUnprocessableEntity, res.code, string(res.body))
+	require.Contains(t, string(res.body), `"path":"q"`)
+
+	res = c.post("/api/v1/cases", `{"subject":"a\u0000b"}`)
+	require.Equal(t, http.StatusUnprocessableEntity, res.code, string(res.body))
+	require.Contains(t, string(res.body), `"path":"subject"`)
+	var actions int
+	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*) FROM action`).Scan(&actions))
+	require.Zero(t, actions, "nothing was written")
+
+	login, err := http.Post(e.srv.URL+"/auth/login", "application/json", strings.NewReader(`{"email":"a\u0000b@x.test","password":"p"}`))
+	require.NoError(t, err)
+	login.Body.Close()
+	require.Equal(t, http.StatusUnprocessableEntity, login.StatusCode)
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/porticohq/portico/internal/textcheck"
 )
 
 // maxBody caps a request body. The largest write, a document upload, has
@@ -150,6 +152,10 @@ func (rp replier) decode(w http.ResponseWriter, r *http.Request, dst any) bool {
 	}
 	if err != nil {
 		rp.error(w, http.StatusBadRequest, "bad_request", "reading the body: "+err.Error(), nil)
+		return false
+	}
+	if path, bad := textcheck.JSON(body); bad {
+		rp.invalid(w, []FieldError{{Path: path, Message: "must not contain a NUL character"}})
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))

@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/textcheck"
 )
 
 // invoices is /invoices: invoices with the payments that settle them.
@@ -59,6 +60,10 @@ func (ar articles) search(w http.ResponseWriter, r *http.Request) {
 	text := strings.TrimSpace(r.URL.Query().Get("q"))
 	if len(text) > maxQuery {
 		ar.a.rp.invalid(w, []FieldError{{Path: "q", Message: "must be at most 200 bytes"}})
+		return
+	}
+	if !textcheck.Valid(text) {
+		ar.a.rp.invalid(w, []FieldError{{Path: "q", Message: "must be UTF-8 text without NUL characters"}})
 		return
 	}
 	lo, bad := listOptions(obj, r)

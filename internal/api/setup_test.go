@@ -100,7 +100,7 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 		writeback.Register(reg, wb)
 		rc, err = jobs.NewClient(e.pool, config.Default().River, reg, jobs.InsertOnly, slog.New(slog.DiscardHandler))
 		require.NoError(t, err)
-		e.actions = api.Writeback{Service: wb, Pool: e.pool}
+		e.actions = api.Writeback{Service: wb, Pool: e.pool, Mappings: set}
 	}
 	e.api, err = api.New(api.Deps{Pool: e.pool, Records: reader, Mappings: set, Policy: access.NewPolicy(e.pool), Auth: svc,
 		Actions: e.actions, Audit: audit.New(e.pool, slog.New(slog.DiscardHandler)), Logger: slog.New(slog.NewTextHandler(tWriter{t}, nil)),

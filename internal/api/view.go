@@ -13,6 +13,7 @@ import (
 	"github.com/porticohq/portico/internal/access"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/records"
+	"github.com/porticohq/portico/internal/textcheck"
 )
 
 // Freshness says how current a record is, and whether a customer action
@@ -79,7 +80,7 @@ func (a *API) object(ctx context.Context, name string) (*mapping.Object, access.
 // returns nil) for a missing, foreign or unreachable record.
 func (a *API) record(w http.ResponseWriter, r *http.Request, object, id string) (*Record, access.Scope) {
 	_, scope, ok := a.object(r.Context(), object)
-	if !ok {
+	if !ok || !textcheck.Valid(id) {
 		a.rp.notFound(w)
 		return nil, scope
 	}

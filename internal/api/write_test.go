@@ -168,3 +168,51 @@ func TestResolveConflict(t *testing.T) {
 	require.NoError(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM audit_event WHERE action LIKE 'action.resolve.%'`).Scan(&audited))
 	require.Equal(t, 2, audited)
 }
+
+// An action is seen only by those who may see its object: a colleague
+// whose roles do not reach the object gets the same 404 as a stranger.
+// Resolving re-checks that the user still reaches the record it changes.
+func TestActionsFollowTheirObjectsVisibility(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := setup(t)
+	ada := e.user("ada@alpha.example", Alpha, []string{"member"}, false, false)
+	bill := e.user("bill@alpha.example", Alpha, []string{"billing"}, false, false)
+	buyer := e.user("buyer@alpha.example", Alpha, []string{"purchasing"}, false, false)
+
+	created := ada.post("/api/v1/cases", map[string]any{"subject": "Confidential HR issue"})
+	require.Equal(t, http.StatusAccepted, created.code, string(created.body))
+	caseAction := created.json(t)["id"].(string)
+	approved := buyer.post("/api/v1/approvals/0Q0A00000000001/approve", nil)
+	require.Equal(t, http.StatusAccepted, approved.code, string(approved.body))
+	approvalAction := approved.json(t)["id"].(string)
+
+	notFound := bill.get("/api/v1/actions/999999")
+	require.Equal(t, http.StatusNotFound, notFound.code)
+	for _, c := range []struct {
+		who *client
+		id  string
+	}{{bill, caseAction}, {ada, approvalAction}} {
+		res := c.who.get("/api/v1/actions/" + c.id)
+		require.Equal(t, http.StatusNotFound, res.code, "a role that cannot see the object cannot see its action")
+		require.Equal(t, notFound.body, res.body)
+	}
+	require.Equal(t, http.StatusOK, ada.get("/api/v1/actions/"+caseAction).code)
+	require.Equal(t, http.StatusOK, buyer.get("/api/v1/actions/"+approvalAction).code)
+
+	// A close in conflict, then the case moves to another account at the
+	// source: resolving it would write to a record the user no longer sees.
+	closed := ada.post("/api/v1/cases/500A00000000001/close", nil)
+	require.Equal(t, http.StatusAccepted, closed.code)
+	closeID := closed.json(t)["id"].(string)
+	_, err := e.pool.Exec(ctx, `UPDATE action SET state = 'conflict',
+		conflict = '{"yours": {"status": "closed"}, "current": {"status": "in_progress"}, "current_version": "v2"}' WHERE id = $1`, closeID)
+	require.NoError(t, err)
+	_, err = e.pool.Exec(ctx, `UPDATE record SET owner_account = $1 WHERE object = 'case' AND source_id = '500A00000000001'`, Beta)
+	require.NoError(t, err)
+	res := ada.post("/api/v1/actions/"+closeID+"/resolve", map[string]any{"resolution": "keep_mine"})
+	require.Equal(t, http.StatusNotFound, res.code, string(res.body))
+	var state string
+	require.NoError(t, e.pool.QueryRow(ctx, `SELECT state FROM action WHERE id = $1`, closeID).Scan(&state))
+	require.Equal(t, "conflict", state, "nothing was sent again")
+}

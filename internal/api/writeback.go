@@ -13,6 +13,7 @@ import (
 	"github.com/porticohq/portico/internal/access"
 	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/writeback"
 )
 
@@ -20,6 +21,9 @@ import (
 type Writeback struct {
 	Service *writeback.Service
 	Pool    *pgxpool.Pool
+	// Mappings decide who may see an action: whoever may see its object
+	// in its account, with the object's field visibility on the conflict.
+	Mappings *mapping.Set
 }
 
 // kinds names the write-back kind of each API write.
@@ -63,29 +67,60 @@ func (wb Writeback) Submit(ctx context.Context, s Submission) (*Action, bool, er
 // Get implements Actions: an action is visible to the scope that sees its
 // account.
 func (wb Writeback) Get(ctx context.Context, scope access.Scope, id string) (*Action, error) {
-	a, err := wb.visible(ctx, scope, id)
+	a, obj, roles, err := wb.visible(ctx, scope, id)
 	if err != nil {
 		return nil, err
 	}
-	return toAPIAction(*a), nil
+	return shownAction(*a, obj, roles), nil
 }
 
-// visible reads an action the scope may see; ErrActionNotFound otherwise.
-func (wb Writeback) visible(ctx context.Context, scope access.Scope, id string) (*writeback.Action, error) {
+// visible reads an action the scope may see: the user's roles reach its
+// object, and the object's scope (narrowed to the user's own account
+// unless the object follows the hierarchy) sees its account. Anything
+// else is ErrActionNotFound. It returns the object's mapping and the roles
+// its fields are shown for.
+func (wb Writeback) visible(ctx context.Context, scope access.Scope, id string) (*writeback.Action, *mapping.Object, []string, error) {
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil || n <= 0 {
-		return nil, ErrActionNotFound
+		return nil, nil, nil, ErrActionNotFound
 	}
 	a, err := wb.Service.Get(ctx, scope.TenantID, n)
-	if errors.Is(err, writeback.ErrNotFound) || err == nil && !scope.Sees(a.AccountID) {
-		return nil, ErrActionNotFound
+	if errors.Is(err, writeback.ErrNotFound) {
+		return nil, nil, nil, ErrActionNotFound
 	}
-	return a, err
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	obj, ok := wb.Mappings.For(a.Connection, a.Object)
+	if !ok {
+		return nil, nil, nil, ErrActionNotFound
+	}
+	s, ok := scope.For(obj)
+	if !ok || !s.Sees(a.AccountID) {
+		return nil, nil, nil, ErrActionNotFound
+	}
+	roles := scope.Roles
+	if scope.Staff {
+		roles = []string{mapping.RoleOperatorAdmin}
+	}
+	return a, obj, roles, nil
+}
+
+// shownAction is an action as a user holding roles may see it: the two
+// sides of a conflict carry only the fields those roles see.
+func shownAction(a writeback.Action, obj *mapping.Object, roles []string) *Action {
+	out := toAPIAction(a)
+	for _, side := range []string{"yours", "current"} {
+		if m, ok := out.Conflict[side].(map[string]any); ok {
+			out.Conflict[side] = obj.VisibleFields(roles, m)
+		}
+	}
+	return out
 }
 
 // Resolve implements Actions.
 func (wb Writeback) Resolve(ctx context.Context, p *auth.Principal, scope access.Scope, id, resolution string, ev audit.Event) (*Action, error) {
-	a, err := wb.visible(ctx, scope, id)
+	a, obj, roles, err := wb.visible(ctx, scope, id)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +136,7 @@ func (wb Writeback) Resolve(ctx context.Context, p *auth.Principal, scope access
 	case err != nil:
 		return nil, err
 	}
-	return toAPIAction(*a), nil
+	return shownAction(*a, obj, roles), nil
 }
 
 func toAPIAction(a writeback.Action) *Action {

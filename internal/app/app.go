@@ -214,7 +214,10 @@ func (a *App) wire(ctx context.Context, deps Deps) error {
 		Metrics: syncer.NewMetrics(a.registry, a.pool, a.tenant),
 	})
 	sc := a.cfg.Sync
-	syncer.Register(a.jobs, a.syncer, a.sources, sc.Interval, sc.Intervals, sc.ReconcileInterval, sc.TombstoneRetention, sc.SlowInterval)
+	// A sync run ends before River would rescue it as stuck and start it
+	// again beside itself.
+	maxRun := min(syncer.MaxSyncRun, a.cfg.River.RescueStuckJobsAfter*9/10)
+	syncer.Register(a.jobs, a.syncer, a.sources, sc.Interval, sc.Intervals, sc.ReconcileInterval, sc.TombstoneRetention, sc.SlowInterval, maxRun)
 	a.actions = writeback.New(writeback.Options{
 		Pool: a.pool, Mappings: deps.Mappings, Connectors: a.sources.Connectors(), Health: a.sources,
 		Metrics: writeback.NewMetrics(a.registry), Logger: a.logger.With(slog.String("component", "writeback")),
@@ -260,7 +263,7 @@ func (a *App) wirePortal(deps Deps) error {
 	a.auth = authSvc
 	a.api, err = api.New(api.Deps{
 		Pool: a.pool, Records: a.records, Mappings: deps.Mappings, Policy: access.NewPolicy(a.pool), Auth: authSvc,
-		Actions: api.Writeback{Service: a.actions, Pool: a.pool}, Audit: a.audit,
+		Actions: api.Writeback{Service: a.actions, Pool: a.pool, Mappings: deps.Mappings}, Audit: a.audit,
 		Logger:         a.logger.With(slog.String("component", "api")),
 		PageCacheBytes: a.cfg.HTTP.PageCacheMB << 20,
 	})

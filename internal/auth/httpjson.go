@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/porticohq/portico/internal/textcheck"
 )
 
 // maxBody caps a request body; every auth request is a few small fields.
@@ -84,11 +87,19 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) bool {
 		writeError(w, r, http.StatusUnsupportedMediaType, "unsupported_media_type", "send Content-Type: application/json", nil)
 		return false
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	err = dec.Decode(dst)
-	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
-		err = errors.New("trailing data after the JSON object")
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err == nil {
+		if path, bad := textcheck.JSON(body); bad {
+			writeError(w, r, http.StatusUnprocessableEntity, "invalid", "some fields are invalid",
+				[]FieldError{{Path: path, Message: "must not contain a NUL character"}})
+			return false
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(dst)
+		if err == nil && dec.Decode(&struct{}{}) != io.EOF {
+			err = errors.New("trailing data after the JSON object")
+		}
 	}
 	if err == nil {
 		return true

@@ -65,13 +65,21 @@ func Invite(ctx context.Context, db dbsqlc.DBTX, nu NewUser, linkBase string, no
 			return User{}, "", err
 		}
 	}
+	// The request is checked in full even when it only refreshes an
+	// invitation: a re-invite must not be a way around the checks.
+	params, err := checkNewUser(nu)
+	if err != nil {
+		return User{}, "", err
+	}
 	// Looked up first rather than caught as a unique violation, which
 	// would abort the caller's transaction.
-	email, _ := normalizeEmail(nu.Email)
-	row, err := q.AuthUserByEmail(ctx, db, dbsqlc.AuthUserByEmailParams{TenantID: nu.TenantID, Email: email})
+	row, err := q.AuthUserByEmail(ctx, db, dbsqlc.AuthUserByEmailParams{TenantID: nu.TenantID, Email: params.Email})
 	switch {
-	case err == nil && row.Status != "invited":
-		return User{}, "", fmt.Errorf("%s: %w", email, ErrDuplicate)
+	case err == nil && (row.Status != "invited" || row.Staff != params.Staff || row.AccountID.String != params.AccountID.String):
+		// Active, or pending in another account (or as staff): the same
+		// answer either way, so another account's invitations cannot be
+		// probed, refreshed or taken over.
+		return User{}, "", fmt.Errorf("%s: %w", params.Email, ErrDuplicate)
 	case errors.Is(err, pgx.ErrNoRows):
 		row, err = createUser(ctx, db, nu)
 	}

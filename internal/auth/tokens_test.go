@@ -241,3 +241,33 @@ func TestPasswordResetMailIsThrottled(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, br.do("POST", "/auth/password-reset", map[string]string{"email": "ana@acme.test"}).status)
 	require.Len(t, b.mail.all(), 3)
 }
+
+// A re-invitation is checked like a first one, and cannot touch a pending
+// user of another account: it answers as for an existing user, and the
+// pending invitation keeps working.
+func TestReinvitationCannotReachAnotherAccount(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.staff(t, "ops@operator.test")
+	b.user(t, auth.NewUser{Email: "admin@acme.test", Password: goodPassword, AccountID: "001ACME", Roles: []string{auth.RoleAccountAdmin}})
+	ops, admin := b.browser(t), b.browser(t)
+	ops.mustLogin("ops@operator.test")
+	admin.mustLogin("admin@acme.test")
+
+	r := ops.do("POST", "/auth/invitations", map[string]any{"email": "pending@other.test", "account_id": "001OTHER", "roles": []string{"member"}})
+	require.Equal(t, http.StatusCreated, r.status, string(r.raw))
+	tok := b.mail.lastToken(t)
+	sent := len(b.mail.all())
+
+	r = admin.do("POST", "/auth/invitations", map[string]any{"email": "pending@other.test", "roles": []string{"member"}})
+	require.Equal(t, http.StatusConflict, r.status, string(r.raw))
+	require.NotContains(t, string(r.raw), "001OTHER", "nothing about the other account's user comes back")
+	require.Len(t, b.mail.all(), sent, "no new invitation was sent")
+
+	r = ops.do("POST", "/auth/invitations", map[string]any{"email": "pending@other.test", "account_id": "001OTHER", "roles": []string{"superuser"}})
+	require.Equal(t, http.StatusUnprocessableEntity, r.status, "a re-invitation is validated like a first one: %s", r.raw)
+
+	newcomer := b.browser(t)
+	require.Equal(t, http.StatusOK, newcomer.do("POST", "/auth/activate", map[string]string{"token": tok, "password": goodPassword}).status,
+		"the original invitation still works")
+}

@@ -57,7 +57,7 @@ func Default() Config {
 			FetchCooldown:        20 * time.Millisecond,
 			FetchPollInterval:    200 * time.Millisecond,
 			SoftStopTimeout:      10 * time.Second,
-			RescueStuckJobsAfter: time.Hour,
+			RescueStuckJobsAfter: 3 * time.Hour,
 		},
 		Sync: SyncConfig{
 			Interval:           30 * time.Second,

@@ -26,6 +26,7 @@ import (
 	"github.com/porticohq/portico/internal/access"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/syncer"
+	"github.com/porticohq/portico/internal/textcheck"
 )
 
 // ErrNotFound is returned for a record that does not exist or is outside
@@ -381,6 +382,7 @@ func decodeCursor(c string) (pgtype.Timestamptz, string, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(c)
 	if err == nil {
 		ts, id, ok := strings.Cut(string(raw), "|")
+		ok = ok && textcheck.Valid(id)
 		if ok && ts == noTime {
 			return pgtype.Timestamptz{InfinityModifier: pgtype.NegativeInfinity, Valid: true}, id, nil
 		}

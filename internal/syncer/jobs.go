@@ -78,10 +78,24 @@ type SyncWorker struct {
 	// SlowInterval is the longest a low-quota connection waits between
 	// incremental runs of an object.
 	SlowInterval time.Duration
+	// MaxRun bounds one run (default MaxSyncRun). It must stay below
+	// River's rescue_stuck_jobs_after, or a long run would be started a
+	// second time while the first still runs; a cut-off full sync resumes
+	// from its saved page on the next run.
+	MaxRun time.Duration
 }
 
-// Timeout: a full sync of a large object takes longer than River's default.
-func (w *SyncWorker) Timeout(*river.Job[SyncArgs]) time.Duration { return 2 * time.Hour }
+// MaxSyncRun is the longest a sync run may take: a full sync of a large
+// object takes longer than River's default job timeout.
+const MaxSyncRun = 2 * time.Hour
+
+// Timeout implements river.Worker.
+func (w *SyncWorker) Timeout(*river.Job[SyncArgs]) time.Duration {
+	if w.MaxRun > 0 {
+		return w.MaxRun
+	}
+	return MaxSyncRun
+}
 
 // Work implements river.Worker.
 func (w *SyncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
@@ -155,8 +169,9 @@ func snoozeUnavailable(err error) error {
 // Register adds the sync workers and their periodic schedule: an
 // incremental run per target every interval (intervals per vendor object
 // override it), a reconciliation per target, and the tombstone purge.
-func Register(reg *jobs.Registry, s *Syncer, health Health, interval time.Duration, intervals map[string]time.Duration, reconcile, retention, slow time.Duration) {
-	river.AddWorker(reg.Workers, &SyncWorker{Syncer: s, Health: health, SlowInterval: slow})
+// maxRun bounds a sync run (0: MaxSyncRun).
+func Register(reg *jobs.Registry, s *Syncer, health Health, interval time.Duration, intervals map[string]time.Duration, reconcile, retention, slow, maxRun time.Duration) {
+	river.AddWorker(reg.Workers, &SyncWorker{Syncer: s, Health: health, SlowInterval: slow, MaxRun: maxRun})
 	river.AddWorker(reg.Workers, &RefreshWorker{Syncer: s})
 	river.AddWorker(reg.Workers, &PurgeWorker{Syncer: s, Retention: retention})
 	river.AddWorker(reg.Workers, &RemapWorker{Syncer: s})
