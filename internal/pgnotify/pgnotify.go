@@ -1,5 +1,5 @@
-// Package pgnotify keeps a PostgreSQL connection listening on one channel
-// for the in-memory caches that PostgreSQL invalidates: a cache is live
+// Package pgnotify keeps one PostgreSQL connection listening, on a channel
+// per cache, for the in-memory caches that PostgreSQL invalidates: a cache is live
 // only while its listener is connected, so that it never serves a value
 // whose change notification it could have missed.
 package pgnotify
