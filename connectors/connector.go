@@ -131,18 +131,35 @@ type WebhookVerifier interface {
 }
 
 // WebhookRequest is one inbound notice. URL is the public URL the source
-// posted to: Square-style signatures cover it.
+// posted to: Square-style signatures cover it. Secret is the secret segment
+// of the endpoint path (/hooks/{connection}/{secret}), for sources that
+// cannot sign their notices (Salesforce outbound messages); empty when the
+// path had none.
 type WebhookRequest struct {
 	URL    string
 	Header map[string][]string
 	Body   []byte
+	Secret string
+}
+
+// WebhookAcker is implemented by connectors whose source expects a
+// particular answer to a notice it delivered (Salesforce retries an
+// outbound message for a day unless it gets its SOAP acknowledgement). It
+// answers accepted notices and dropped replays alike, with status 200.
+type WebhookAcker interface {
+	WebhookAck() (contentType string, body []byte)
 }
 
 // ErrInvalidSignature means a webhook's signature did not verify.
 var ErrInvalidSignature = errors.New("webhook signature does not verify")
 
-// Change is one record named by a webhook.
+// Change is one record named by a webhook. Event identifies the source's
+// event that named it (Square event_id; for QuickBooks, which gives none,
+// the realm, entity, operation and modification time): a notice whose
+// events were all seen within the replay window is dropped. Empty means
+// the source gives nothing to tell a replay by.
 type Change struct {
 	Object string `json:"object"`
 	ID     string `json:"id"`
+	Event  string `json:"event,omitempty"`
 }

@@ -3,6 +3,7 @@ package salesforce
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -11,22 +12,30 @@ import (
 	"github.com/porticohq/portico/connectors"
 )
 
+// maxNotifications is the most notifications Salesforce puts in one
+// outbound message; a message naming more is not from Salesforce.
+const maxNotifications = 100
+
+// outboundAck is the acknowledgement an outbound message expects; without
+// it Salesforce sends the message again for up to a day.
+const outboundAck = `<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack></notificationsResponse></soapenv:Body></soapenv:Envelope>`
+
 // VerifyWebhook implements connectors.WebhookVerifier for Salesforce
-// outbound messages. They carry no signature; what identifies them is the
-// OrganizationId, checked against the connection's realm (the org id).
-// The endpoint URL should also be unguessable and, in production,
-// restricted to Salesforce's addresses.
+// outbound messages. They carry no signature, and the OrganizationId they
+// name is no secret, so the endpoint URL carries the connection's webhook
+// secret (/hooks/{connection}/{secret}), compared in constant time, and
+// the org id must then be the connection's realm exactly.
 func (c *Connector) VerifyWebhook(_ context.Context, req connectors.WebhookRequest) ([]connectors.Change, error) {
-	if c.conn.Realm == "" {
+	secret := c.conn.WebhookSecret
+	if secret == "" || subtle.ConstantTimeCompare([]byte(req.Secret), []byte(secret)) != 1 {
 		return nil, connectors.ErrInvalidSignature
 	}
 	org, changes, err := parseOutbound(req.Body)
 	if err != nil {
 		return nil, err
 	}
-	// Outbound messages name the 18-character org id; accept the
-	// 15-character form in configuration too.
-	if org == "" || !strings.HasPrefix(org, c.conn.Realm) && !strings.HasPrefix(c.conn.Realm, org) {
+	if !sameOrg(org, c.conn.Realm) {
 		return nil, connectors.ErrInvalidSignature
 	}
 	out := changes[:0]
@@ -38,12 +47,33 @@ func (c *Connector) VerifyWebhook(_ context.Context, req connectors.WebhookReque
 	return out, nil
 }
 
+// WebhookAck implements connectors.WebhookAcker.
+func (c *Connector) WebhookAck() (string, []byte) {
+	return "text/xml; charset=utf-8", []byte(outboundAck)
+}
+
+// sameOrg compares org ids: 15 characters (case-sensitive) or 18 (the 15
+// plus a case-checksum). Outbound messages name the 18-character form and
+// configuration may hold either, so a 15 against an 18 compares the first
+// 15; anything else must match exactly.
+func sameOrg(a, b string) bool {
+	valid := func(s string) bool { return len(s) == 15 || len(s) == 18 }
+	if !valid(a) || !valid(b) {
+		return false
+	}
+	if len(a) != len(b) {
+		return a[:15] == b[:15]
+	}
+	return a == b
+}
+
 // parseOutbound reads the organization id and the (object, id) of each
 // notification of an outbound-message SOAP envelope.
 func parseOutbound(body []byte) (string, []connectors.Change, error) {
 	dec := xml.NewDecoder(bytes.NewReader(body))
 	var org string
 	var out []connectors.Change
+	notifications := 0
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {
@@ -63,6 +93,11 @@ func parseOutbound(body []byte) (string, []connectors.Change, error) {
 			}
 			org = strings.TrimSpace(org)
 		case "sObject":
+			// Each notification carries one sObject; counting those caps
+			// the ids whatever wraps them.
+			if notifications++; notifications > maxNotifications {
+				return "", nil, fmt.Errorf("salesforce: outbound message: more than %d notifications", maxNotifications)
+			}
 			var obj struct {
 				ID string `xml:"Id"`
 			}

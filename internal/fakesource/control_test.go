@@ -253,7 +253,7 @@ func TestWebhooksAreSignedAndRetried(t *testing.T) {
 	require.Eventually(t, func() bool {
 		sq, sqBody = sink.find(func(r *http.Request, _ []byte) bool { return r.URL.Path == "/hooks/inventory" })
 		qb, qbBody = sink.find(func(r *http.Request, _ []byte) bool { return r.URL.Path == "/hooks/accounting" })
-		sf, sfBody = sink.find(func(r *http.Request, _ []byte) bool { return r.URL.Path == "/hooks/salesforce" })
+		sf, sfBody = sink.find(func(r *http.Request, _ []byte) bool { return r.URL.Path == "/hooks/salesforce/"+secret })
 		return sq != nil && qb != nil && sf != nil
 	}, 10*time.Second, 10*time.Millisecond, "all three notifications arrive, the first after a retry")
 
@@ -277,6 +277,7 @@ func TestWebhooksAreSignedAndRetried(t *testing.T) {
 	require.Contains(t, string(sfBody), "<OrganizationId>"+e.cr.Salesforce.Realm+"</OrganizationId>")
 	require.Contains(t, string(sfBody), "<sf:Id>"+caseID+"</sf:Id>")
 	require.Contains(t, string(sfBody), `xsi:type="sf:Case"`)
+	require.Empty(t, sf.Header.Get("x-square-hmacsha256-signature")+sf.Header.Get("intuit-signature"), "the path, not a signature, carries the secret")
 
 	require.Eventually(t, func() bool {
 		w := e.sim.Stats().Webhooks
@@ -326,4 +327,31 @@ func TestStaffChangesKeepDerivedFields(t *testing.T) {
 	require.ErrorIs(t, err, fakesource.ErrInvalid)
 	_, err = e.sim.CreateRecord(fakesource.Salesforce, "Nope", map[string]any{})
 	require.ErrorIs(t, err, fakesource.ErrNotFound)
+}
+
+// TestWebhookEventIDsDifferAcrossRuns: receivers drop an event id they have
+// seen, so two runs of the same seed (a restarted portico dev) must not
+// send the same ids.
+func TestWebhookEventIDsDifferAcrossRuns(t *testing.T) {
+	t.Parallel()
+	eventID := func() string {
+		sink := &hookSink{}
+		hooks := httptest.NewServer(sink)
+		t.Cleanup(hooks.Close)
+		e := setup(t, func(o *fakesource.Options) { o.WebhookURL = hooks.URL + "/hooks/{system}" })
+		order := mustSeedSys(t, e, fakesource.Inventory, "Order", 1)
+		require.NoError(t, e.sim.StaffEdit(fakesource.Inventory, "Order", order, map[string]any{"state": "COMPLETED"}))
+		var body []byte
+		require.Eventually(t, func() bool {
+			_, body = sink.find(func(r *http.Request, _ []byte) bool { return r.URL.Path == "/hooks/inventory" })
+			return body != nil
+		}, 10*time.Second, 10*time.Millisecond)
+		var ev struct {
+			EventID string `json:"event_id"`
+		}
+		require.NoError(t, json.Unmarshal(body, &ev))
+		require.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}$`, ev.EventID)
+		return ev.EventID
+	}
+	require.NotEqual(t, eventID(), eventID())
 }

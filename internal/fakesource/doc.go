@@ -183,7 +183,8 @@
 //     base64(HMAC-SHA256(WebhookSecret, body)).
 //   - salesforce: an outbound-message SOAP envelope (text/xml) with OrganizationId
 //     (Options.SalesforceOrgID, also Credentials().Salesforce.Realm) and the sObject's fields.
-//     Like Salesforce, it carries no signature.
+//     Like Salesforce, it carries no signature: it is POSTed to the webhook URL plus
+//     "/" + WebhookSecret, as a receiver's secret endpoint path.
 //
 // WebhookSignature computes both HMAC signatures for receivers' tests.
 package fakesource

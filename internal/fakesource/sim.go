@@ -33,8 +33,9 @@ type Options struct {
 	VisibilityLag time.Duration
 	// WebhookURL receives change notifications; empty disables webhooks.
 	WebhookURL string
-	// WebhookSecret is the HMAC key for Square- and QuickBooks-style signatures and is also
-	// sent as the Salesforce outbound-message organization secret. Empty means "sim-webhook-secret".
+	// WebhookSecret is the HMAC key for Square- and QuickBooks-style signatures; Salesforce
+	// outbound messages, which carry no signature, are sent to WebhookURL + "/" + WebhookSecret
+	// (the receiver's /hooks/{connection}/{secret}). Empty means "sim-webhook-secret".
 	WebhookSecret string
 	// TokenTTL is the OAuth access token lifetime (default 1h).
 	TokenTTL time.Duration
@@ -95,6 +96,7 @@ type Sim struct {
 	rng         *lockedRand
 	hooks       *webhooks
 	notifySeq   int
+	runID       uint64 // makes event ids unique across simulator runs
 	baseURL     string // learned from the first request when unknown
 }
 
@@ -124,7 +126,7 @@ func New(opts Options) (*Sim, error) {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: 5 * time.Second}
 	}
-	s := &Sim{opts: opts, rng: newLockedRand(opts.Seed)}
+	s := &Sim{opts: opts, rng: newLockedRand(opts.Seed), runID: randomRunID()}
 	s.hooks = newWebhooks(s)
 	s.resetLocked()
 	return s, nil

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -67,6 +70,12 @@ func (h *webhooks) stats() WebhookStats {
 	return h.st
 }
 
+func randomRunID() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:])
+}
+
 // WebhookSignature returns the Square-style signature of body for notificationURL:
 // base64(HMAC-SHA256(key, notificationURL + body)). QuickBooks-style signatures are the
 // same with an empty notificationURL.
@@ -92,6 +101,10 @@ func (h *webhooks) enqueueLocked(o *objectState, r *record, op string) {
 		return
 	}
 	d := delivery{system: o.def.system, url: s.webhookURL(o.def.system), header: http.Header{}}
+	if o.def.system == Salesforce {
+		// Outbound messages cannot be signed: the endpoint URL carries the secret.
+		d.url += "/" + url.PathEscape(s.opts.WebhookSecret)
+	}
 	var err error
 	switch o.def.system {
 	case Salesforce:
@@ -247,7 +260,10 @@ func (s *Sim) qbNotification(o *objectState, r *record, op string) ([]byte, erro
 // sqEventLocked renders a Square webhook event.
 func (s *Sim) sqEventLocked(o *objectState, r *record, op string) ([]byte, error) {
 	s.notifySeq++
-	eventID := fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", mix(uint64(s.notifySeq))&0xffffffff, s.notifySeq&0xffff, s.notifySeq&0xfff, s.notifySeq&0xfff, mix(uint64(s.notifySeq)^1)&0xffffffffffff)
+	// Receivers drop an event id they have seen, so a restarted simulator
+	// must not repeat the previous run's ids.
+	hi, lo := mix(uint64(s.notifySeq)^s.runID), mix(uint64(s.notifySeq)^^s.runID)
+	eventID := fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", hi>>32, hi>>16&0xffff, hi&0xfff, lo>>48&0xfff, lo&0xffffffffffff)
 	var typ, dataType string
 	var object map[string]any
 	switch o.def.name {
