@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/porticohq/portico/connectors"
 )
@@ -15,7 +16,8 @@ import (
 // VerifyWebhook implements connectors.WebhookVerifier for QuickBooks
 // notifications: intuit-signature is base64(HMAC-SHA256(verifier token,
 // body)); the body lists changed entities per realm. Entities of other
-// realms and of objects this connector does not sync are ignored.
+// realms and of objects this connector does not sync are ignored. Each
+// change's Event is its realm, entity, id, operation and lastUpdated.
 func (c *Connector) VerifyWebhook(_ context.Context, req connectors.WebhookRequest) ([]connectors.Change, error) {
 	sig := http.Header(req.Header).Get("intuit-signature")
 	if c.conn.WebhookSecret == "" || !validHMAC(c.conn.WebhookSecret, "", req.Body, sig) {
@@ -26,9 +28,10 @@ func (c *Connector) VerifyWebhook(_ context.Context, req connectors.WebhookReque
 			RealmID         string `json:"realmId"`
 			DataChangeEvent struct {
 				Entities []struct {
-					Name      string `json:"name"`
-					ID        string `json:"id"`
-					Operation string `json:"operation"`
+					Name        string `json:"name"`
+					ID          string `json:"id"`
+					Operation   string `json:"operation"`
+					LastUpdated string `json:"lastUpdated"`
 				} `json:"entities"`
 			} `json:"dataChangeEvent"`
 		} `json:"eventNotifications"`
@@ -46,7 +49,10 @@ func (c *Connector) VerifyWebhook(_ context.Context, req connectors.WebhookReque
 		}
 		for _, e := range ev.DataChangeEvent.Entities {
 			if _, ok := entities[e.Name]; ok && e.ID != "" {
-				out = append(out, connectors.Change{Object: e.Name, ID: e.ID})
+				// Notifications carry no id of their own; a change of one
+				// entity at one modification time is one event.
+				event := strings.Join([]string{ev.RealmID, e.Name, e.ID, e.Operation, e.LastUpdated}, "/")
+				out = append(out, connectors.Change{Object: e.Name, ID: e.ID, Event: event})
 			}
 		}
 	}

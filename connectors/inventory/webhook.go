@@ -29,10 +29,12 @@ func (c *Connector) VerifyWebhook(_ context.Context, req connectors.WebhookReque
 	}
 	ev := gjson.ParseBytes(req.Body)
 	typ := ev.Get("type").String()
+	// Square retries a delivery with the same event_id.
+	event := ev.Get("event_id").String()
 	switch {
 	case strings.HasPrefix(typ, "order."):
 		if id := ev.Get("data.id").String(); id != "" {
-			return []connectors.Change{{Object: ObjOrder, ID: id}}, nil
+			return []connectors.Change{{Object: ObjOrder, ID: id, Event: event}}, nil
 		}
 	case typ == "inventory.count.updated":
 		var out []connectors.Change
@@ -41,7 +43,7 @@ func (c *Connector) VerifyWebhook(_ context.Context, req connectors.WebhookReque
 				continue
 			}
 			out = append(out, connectors.Change{Object: ObjInventoryCount,
-				ID: cnt.Get("catalog_object_id").String() + ":" + cnt.Get("location_id").String()})
+				ID: cnt.Get("catalog_object_id").String() + ":" + cnt.Get("location_id").String(), Event: event})
 		}
 		return out, nil
 	}
