@@ -367,14 +367,7 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 			}
 			return src.Connector, true
 		},
-		Enqueue: func(ctx context.Context, refreshes []syncer.RefreshArgs) error {
-			params := make([]river.InsertManyParams, len(refreshes))
-			for i, r := range refreshes {
-				params[i] = river.InsertManyParams{Args: r}
-			}
-			_, err := a.river.InsertMany(ctx, params)
-			return err
-		},
+		Pool: a.pool, TenantID: a.tenant, River: a.river,
 		PublicURL: a.cfg.HTTP.PublicURL,
 		Logger:    a.logger,
 	}

@@ -1,7 +1,10 @@
 // Package hooks receives the sources' change notices at
-// POST /hooks/{connection}: it has the connection's connector verify the
-// signature, enqueues one targeted refresh per named record (unique jobs
-// collapse a flood) and answers 202 at once. It stores nothing itself.
+// POST /hooks/{connection} (and /hooks/{connection}/{secret} for sources
+// that cannot sign, such as Salesforce outbound messages): it has the
+// connection's connector verify the notice, drops a replay of events it
+// saw within the replay window, enqueues one targeted refresh per named
+// record (each record at most once per coalescing window) and answers at
+// once. The only thing it stores is which source events it has seen.
 package hooks
 
 import (
@@ -13,43 +16,80 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/internal/store"
+	"github.com/porticohq/portico/internal/store/dbsqlc"
 	"github.com/porticohq/portico/internal/syncer"
 )
 
-// maxBody caps a notice; real ones are a few kilobytes.
-const maxBody = 1 << 20
+const (
+	// maxBody caps a notice; real ones are a few kilobytes, and Salesforce
+	// outbound messages of 100 notifications stay well below it.
+	maxBody = 1 << 20
+	// maxChanges caps the records one notice may name (Salesforce sends at
+	// most 100 per message; its connector refuses more itself).
+	maxChanges = 1000
+	// DefaultCoalesce is how long a record named again waits for its next
+	// refresh: a flood of notices costs one source call per record.
+	DefaultCoalesce = 10 * time.Second
+	// DefaultReplayWindow is how long a source event is remembered.
+	DefaultReplayWindow = 24 * time.Hour
+	// pruneEvery spaces the deletion of forgotten events.
+	pruneEvery = time.Minute
+)
 
 // Lookup finds a connection's connector.
 type Lookup func(connection string) (connectors.Connector, bool)
 
-// Enqueue schedules refreshes.
-type Enqueue func(ctx context.Context, refreshes []syncer.RefreshArgs) error
+// Inserter enqueues jobs inside a transaction (a River client).
+type Inserter interface {
+	InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+}
 
 // Handler serves /hooks.
 type Handler struct {
-	Lookup  Lookup
-	Enqueue Enqueue
+	Lookup   Lookup
+	Pool     *pgxpool.Pool
+	TenantID int64
+	River    Inserter
 	// PublicURL is the portal's external base URL; signatures that cover
 	// the notification URL are checked against PublicURL + the path.
 	PublicURL string
 	Logger    *slog.Logger
+	// Coalesce: each record is refreshed at most once per this window
+	// (DefaultCoalesce when zero).
+	Coalesce time.Duration
+	// ReplayWindow: a notice whose events were all seen within it is
+	// answered but enqueues nothing (DefaultReplayWindow when zero).
+	ReplayWindow time.Duration
+
+	lastPrune atomic.Int64
 }
 
 // Routes returns the sub-router to mount at /hooks.
 func (h *Handler) Routes() chi.Router {
 	r := chi.NewRouter()
 	r.Post("/{connection}", h.receive)
+	r.Post("/{connection}/{secret}", h.receive)
 	return r
 }
 
 func (h *Handler) receive(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	name := chi.URLParam(r, "connection")
+	secret := chi.URLParam(r, "secret")
+	url := strings.TrimRight(h.PublicURL, "/") + r.URL.Path
+	redactSecret(r, secret)
 	conn, ok := h.Lookup(name)
 	verifier, canVerify := conn.(connectors.WebhookVerifier)
 	if !ok || !canVerify {
@@ -61,8 +101,7 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "notice body is too large")
 		return
 	}
-	url := strings.TrimRight(h.PublicURL, "/") + r.URL.Path
-	changes, err := verifier.VerifyWebhook(ctx, connectors.WebhookRequest{URL: url, Header: r.Header, Body: body})
+	changes, err := verifier.VerifyWebhook(ctx, connectors.WebhookRequest{URL: url, Header: r.Header, Body: body, Secret: secret})
 	if errors.Is(err, connectors.ErrInvalidSignature) {
 		h.Logger.WarnContext(ctx, "webhook with an invalid signature",
 			slog.String("connection", name), slog.String("remote", r.RemoteAddr),
@@ -74,21 +113,157 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid", "cannot read the notice: "+err.Error())
 		return
 	}
-	refreshes := make([]syncer.RefreshArgs, 0, len(changes))
-	for _, c := range changes {
-		refreshes = append(refreshes, syncer.RefreshArgs{Connection: name, Object: c.Object, ID: c.ID})
+	if len(changes) > maxChanges {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_many", fmt.Sprintf("a notice may name at most %d records", maxChanges))
+		return
 	}
-	if len(refreshes) > 0 {
-		if err := h.Enqueue(ctx, refreshes); err != nil {
-			h.Logger.ErrorContext(ctx, "enqueueing webhook refreshes", slog.String("connection", name), slog.String("error", err.Error()))
-			// 503 makes the source retry the notice later.
-			writeError(w, http.StatusServiceUnavailable, "unavailable", "try again")
-			return
-		}
+	res, err := h.enqueue(ctx, name, changes)
+	if err != nil {
+		h.Logger.ErrorContext(ctx, "enqueueing webhook refreshes", slog.String("connection", name), slog.String("error", err.Error()))
+		// 503 makes the source retry the notice later.
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again")
+		return
+	}
+	h.prune(ctx)
+	if acker, ok := conn.(connectors.WebhookAcker); ok {
+		ct, ack := acker.WebhookAck()
+		w.Header().Set("Content-Type", ct)
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(ack)
+		return
+	}
+	status := http.StatusAccepted
+	if res.Replay {
+		// 2xx stops the source's retries; nothing was enqueued.
+		status = http.StatusOK
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusAccepted)
-	_, _ = fmt.Fprintf(w, `{"accepted":%d}`, len(refreshes))
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(res)
+}
+
+// redactSecret keeps the secret path segment out of the request log, which
+// reads the path after the handler returns (the URL is shared with it).
+func redactSecret(r *http.Request, secret string) {
+	if secret == "" {
+		return
+	}
+	r.URL.Path = strings.TrimSuffix(r.URL.Path, secret) + "[secret]"
+	r.URL.RawPath = ""
+}
+
+// result is the answer to an accepted notice.
+type result struct {
+	Accepted  int  `json:"accepted"`            // refreshes enqueued
+	Coalesced int  `json:"coalesced,omitempty"` // records refreshed within the window already
+	Replay    bool `json:"replay,omitempty"`    // every event was seen before
+}
+
+// enqueue records the notice's events and enqueues a refresh per record
+// of the unseen ones, in one transaction: a notice that fails to enqueue is
+// not remembered, so the source's retry is not taken for a replay.
+func (h *Handler) enqueue(ctx context.Context, name string, changes []connectors.Change) (result, error) {
+	var res result
+	if len(changes) == 0 {
+		return res, nil
+	}
+	err := pgx.BeginFunc(ctx, h.Pool, func(tx pgx.Tx) error {
+		fresh, err := h.unseen(ctx, tx, name, changes)
+		if err != nil {
+			return err
+		}
+		res.Replay = len(fresh) == 0
+		params := h.refreshes(name, fresh)
+		if len(params) == 0 {
+			return nil
+		}
+		inserted, err := h.River.InsertManyTx(ctx, tx, params)
+		if err != nil {
+			return fmt.Errorf("hooks: enqueue: %w", err)
+		}
+		for _, in := range inserted {
+			if in.UniqueSkippedAsDuplicate {
+				res.Coalesced++
+			} else {
+				res.Accepted++
+			}
+		}
+		return nil
+	})
+	return res, err
+}
+
+// unseen drops the changes whose event was seen within the replay window
+// and records the others. Changes that name no event are kept.
+func (h *Handler) unseen(ctx context.Context, tx pgx.Tx, name string, changes []connectors.Change) ([]connectors.Change, error) {
+	var events []string
+	named := map[string]bool{}
+	for _, c := range changes {
+		if c.Event != "" && !named[c.Event] {
+			named[c.Event] = true
+			events = append(events, c.Event)
+		}
+	}
+	if len(events) == 0 {
+		return changes, nil
+	}
+	fresh, err := store.Queries.WebhookEventsSee(ctx, tx, dbsqlc.WebhookEventsSeeParams{
+		TenantID: h.TenantID, Connection: name, Events: events, WindowSeconds: h.replayWindow().Seconds(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hooks: recording events: %w", err)
+	}
+	isFresh := make(map[string]bool, len(fresh))
+	for _, e := range fresh {
+		isFresh[e] = true
+	}
+	out := make([]connectors.Change, 0, len(changes))
+	for _, c := range changes {
+		if c.Event == "" || isFresh[c.Event] {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// refreshes builds one refresh job per distinct record, unique per record
+// and coalescing window (finished jobs included, so a record refreshed a
+// moment ago is not fetched again).
+func (h *Handler) refreshes(name string, changes []connectors.Change) []river.InsertManyParams {
+	window := h.Coalesce
+	if window <= 0 {
+		window = DefaultCoalesce
+	}
+	opts := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: window}}
+	params := make([]river.InsertManyParams, 0, len(changes))
+	seen := make(map[syncer.RefreshArgs]bool, len(changes))
+	for _, c := range changes {
+		args := syncer.RefreshArgs{Connection: name, Object: c.Object, ID: c.ID}
+		if !seen[args] {
+			seen[args] = true
+			params = append(params, river.InsertManyParams{Args: args, InsertOpts: opts})
+		}
+	}
+	return params
+}
+
+func (h *Handler) replayWindow() time.Duration {
+	if h.ReplayWindow > 0 {
+		return h.ReplayWindow
+	}
+	return DefaultReplayWindow
+}
+
+// prune forgets events older than the replay window, at most once a
+// minute per process; a failure only delays it.
+func (h *Handler) prune(ctx context.Context) {
+	now, last := time.Now().UnixNano(), h.lastPrune.Load()
+	if now-last < int64(pruneEvery) || !h.lastPrune.CompareAndSwap(last, now) {
+		return
+	}
+	if _, err := store.Queries.WebhookEventsPrune(ctx, h.Pool, h.replayWindow().Seconds()); err != nil {
+		h.Logger.WarnContext(ctx, "pruning seen webhook events", slog.String("error", err.Error()))
+	}
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {

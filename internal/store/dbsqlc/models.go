@@ -225,3 +225,10 @@ type Tenant struct {
 	Name      string             `json:"name"`
 	CreatedAt pgtype.Timestamptz `json:"created_at"`
 }
+
+type WebhookEventSeen struct {
+	TenantID   int64              `json:"tenant_id"`
+	Connection string             `json:"connection"`
+	Event      string             `json:"event"`
+	CreatedAt  pgtype.Timestamptz `json:"created_at"`
+}
