@@ -59,6 +59,7 @@ func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
 type Classified struct {
 	Class error
 	Err   error
+	Code  string // vendor error code, when the source gave one
 }
 
 func (e *Classified) Error() string        { return e.Class.Error() + ": " + e.Err.Error() }
@@ -71,6 +72,39 @@ func Classify(class, err error) error {
 		return nil
 	}
 	return &Classified{Class: class, Err: err}
+}
+
+// WithCode records the source's own error code on a classified error (an
+// InvalidError or a Classified) that has none yet, so a code outside a
+// connector's known list is not lost in the message text.
+func WithCode(err error, code string) error {
+	var ie *InvalidError
+	var ce *Classified
+	switch {
+	case code == "":
+	case errors.As(err, &ie):
+		if ie.Code == "" {
+			ie.Code = code
+		}
+	case errors.As(err, &ce):
+		if ce.Code == "" {
+			ce.Code = code
+		}
+	}
+	return err
+}
+
+// Code returns the vendor error code err carries, if any.
+func Code(err error) string {
+	var ie *InvalidError
+	var ce *Classified
+	switch {
+	case errors.As(err, &ie):
+		return ie.Code
+	case errors.As(err, &ce):
+		return ce.Code
+	}
+	return ""
 }
 
 // FromStatus classifies an HTTP status for a response whose body named no

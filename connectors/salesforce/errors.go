@@ -82,6 +82,12 @@ func classify(resp *http.Response, body []byte) error {
 		}
 		return connectors.FromStatus(resp.StatusCode, wait, strings.TrimSpace(string(body)))
 	}
+	// Whatever the class, the vendor's code stays on the error, known or not.
+	return connectors.WithCode(classifyErrors(resp, errs, wait), errs[0].ErrorCode)
+}
+
+// classifyErrors classifies a parsed error body by its first error's code.
+func classifyErrors(resp *http.Response, errs []apiError, wait time.Duration) error {
 	first := errs[0]
 	msg := joinMessages(errs)
 	switch code := first.ErrorCode; {
