@@ -149,9 +149,13 @@ type ConnectionConfig struct {
 	RefreshToken string `mapstructure:"refresh_token"`
 	// AccessToken is a static bearer token (Square-style).
 	AccessToken string `mapstructure:"access_token"`
-	// Realm is the QuickBooks-style company id.
+	// Realm is the QuickBooks-style company id, or the Salesforce
+	// organization id (15 or 18 characters) outbound messages must name.
 	Realm string `mapstructure:"realm"`
-	// WebhookSecret verifies inbound webhooks.
+	// WebhookSecret verifies inbound webhooks: the HMAC key for QuickBooks
+	// and Square; for Salesforce, whose outbound messages cannot be signed,
+	// the secret last segment of the endpoint URL
+	// (/hooks/{name}/{webhook_secret}). Empty turns webhooks off.
 	WebhookSecret string `mapstructure:"webhook_secret"`
 
 	Quota   QuotaConfig   `mapstructure:"quota"`
@@ -406,6 +410,7 @@ func (c *Config) Validate() error {
 		if conn.Retry.Max < 0 || conn.Retry.WaitMin <= 0 || conn.Retry.WaitMax < conn.Retry.WaitMin {
 			bad(key+".retry", "needs max >= 0 and 0 < wait_min <= wait_max")
 		}
+		validateWebhook(key, conn, bad)
 	}
 	syncDurations := map[string]time.Duration{
 		"sync.interval":            c.Sync.Interval,
@@ -480,6 +485,29 @@ func validateAuth(c *Config, bad func(key, format string, args ...any)) {
 		bad("auth.oidc.redirect_url", "is required when http.public_url is empty")
 	}
 }
+
+// validateWebhook checks what verifies a Salesforce connection's outbound
+// messages: the secret travels in the endpoint path, so it must be long and
+// URL-safe, and the org id is compared exactly.
+func validateWebhook(key string, conn ConnectionConfig, bad func(key, format string, args ...any)) {
+	if conn.Type != "salesforce" {
+		return
+	}
+	if s := conn.WebhookSecret; s != "" && (len(s) < 16 || strings.Trim(s, urlSafe) != "") {
+		bad(key+".webhook_secret", "must be at least 16 characters of A-Z a-z 0-9 - . _ ~ (it is part of the endpoint URL /hooks/%s/<secret>)", conn.Name)
+	}
+	if r := conn.Realm; r != "" && ((len(r) != 15 && len(r) != 18) || !strings.HasPrefix(r, "00D") || strings.Trim(r, alnum) != "") {
+		bad(key+".realm", "must be the Salesforce organization id, 15 or 18 letters and digits starting with 00D; got %q", r)
+	}
+	if conn.WebhookSecret != "" && conn.Realm == "" {
+		bad(key+".realm", "is required with webhook_secret: outbound messages must name this organization id")
+	}
+}
+
+const (
+	alnum   = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	urlSafe = alnum + "-._~"
+)
 
 func contains(list []string, s string) bool {
 	for _, v := range list {

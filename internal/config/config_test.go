@@ -109,6 +109,17 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 			want: []string{":2: mail.smtp_url: must name the port"},
 		},
 		{
+			name: "salesforce webhook secret that cannot be a path segment, and a prefix for an org id",
+			file: "connections:\n  - name: crm\n    type: salesforce\n    base_url: https://x.example\n    realm: 00D\n    webhook_secret: short/secret\n",
+			want: []string{"connections[0].webhook_secret: must be at least 16 characters", "/hooks/crm/<secret>",
+				"connections[0].realm: must be the Salesforce organization id, 15 or 18"},
+		},
+		{
+			name: "salesforce webhook secret without the org id",
+			file: "connections:\n  - name: crm\n    type: salesforce\n    base_url: https://x.example\n    webhook_secret: 0123456789abcdef-0123\n",
+			want: []string{"connections[0].realm: is required with webhook_secret"},
+		},
+		{
 			name: "unknown environment variable",
 			env:  []string{"PORTICO_HTTP_ADRESS=x"},
 			want: []string{"PORTICO_HTTP_ADRESS: unknown environment variable"},
@@ -230,4 +241,23 @@ func collectKeys(prefix string, n *yaml.Node, out map[string]bool) {
 			collectKeys(prefix+"[]", item, out)
 		}
 	}
+}
+
+func TestSalesforceWebhookSettings(t *testing.T) {
+	t.Parallel()
+	for _, realm := range []string{"00D7F00000107Xs", "00D7F00000107XsUAI"} {
+		cfg, err := config.Load(config.Options{
+			File: writeFile(t, "connections:\n  - name: crm\n    type: salesforce\n    base_url: https://x.example\n    realm: "+realm+"\n    webhook_secret: Zx8_kq2-Lm4.pQ7~rT9wV1yA\n"),
+			Env:  []string{},
+		})
+		require.NoError(t, err, realm)
+		conn, _ := cfg.Connection("crm")
+		require.Equal(t, realm, conn.Realm)
+	}
+	// Other sources sign their notices: their secret is a vendor's key.
+	_, err := config.Load(config.Options{
+		File: writeFile(t, "connections:\n  - name: qb\n    type: accounting\n    base_url: https://x.example\n    webhook_secret: a/b\n"),
+		Env:  []string{},
+	})
+	require.NoError(t, err)
 }

@@ -93,6 +93,13 @@ func TestDevStartsStopsAndRestartsOnTheSameData(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, info.DatabaseURL, cfg.DatabaseURL)
 	require.Equal(t, info.AdminToken, cfg.Admin.Token)
+	// The simulated Salesforce posts its outbound messages to
+	// /hooks/salesforce/<webhook_secret>, and the org id must match.
+	sf, ok := cfg.Connection("salesforce")
+	require.True(t, ok)
+	require.GreaterOrEqual(t, len(sf.WebhookSecret), 16)
+	require.Len(t, sf.Realm, 18)
+	requireWebhooksDelivered(t, info)
 
 	conn, err := pgx.Connect(ctx, info.DatabaseURL)
 	require.NoError(t, err)
@@ -254,4 +261,21 @@ func openCase(t *testing.T, info devenv.Info, c *http.Client, jar *cookiejar.Jar
 		return act.State == "applied"
 	}, 30*time.Second, 100*time.Millisecond, "the case reaches the CRM (last state %s)", act.State)
 
+}
+
+// requireWebhooksDelivered: the simulators' notices (the demo case opened
+// above among them) all reach the API, none refused.
+func requireWebhooksDelivered(t *testing.T, info devenv.Info) {
+	t.Helper()
+	var st struct {
+		Webhooks struct{ Sent, Delivered, Failed int }
+	}
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(info.SimURL + "/_sim/stats")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
+		return st.Webhooks.Sent > 0 && st.Webhooks.Delivered+st.Webhooks.Failed == st.Webhooks.Sent
+	}, 30*time.Second, 50*time.Millisecond)
+	require.Zero(t, st.Webhooks.Failed, "%+v", st.Webhooks)
 }
