@@ -266,7 +266,7 @@ func (c *Connector) do(ctx context.Context, k call) ([]byte, error) {
 			}
 			continue
 		}
-		err = classify(resp, body)
+		err = classifyCall(resp, body, k.method != http.MethodGet)
 		if err == nil {
 			return body, nil
 		}

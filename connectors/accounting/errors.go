@@ -101,14 +101,32 @@ func parseXMLFault(body []byte) *fault {
 	return f
 }
 
+// text is an error's headline and detail; QuickBooks often repeats the
+// headline at the start of the detail, which is then enough.
+func (e faultError) text() string {
+	switch {
+	case e.Detail == "":
+		return e.Message
+	case e.Message == "" || strings.HasPrefix(e.Detail, e.Message):
+		return e.Detail
+	}
+	return e.Message + ": " + e.Detail
+}
+
 func (f *fault) message() string {
 	parts := make([]string, 0, len(f.Errors))
 	for _, e := range f.Errors {
-		msg := e.Message
-		if e.Detail != "" {
-			msg += ": " + e.Detail
-		}
-		parts = append(parts, fmt.Sprintf("%s (code %s)", msg, e.Code))
+		parts = append(parts, fmt.Sprintf("%s (code %s)", e.text(), e.Code))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// customerText is every error's text, for the customer: a fault may list
+// several problems with the request at once.
+func (f *fault) customerText() string {
+	parts := make([]string, 0, len(f.Errors))
+	for _, e := range f.Errors {
+		parts = append(parts, e.text())
 	}
 	return strings.Join(parts, "; ")
 }
@@ -118,8 +136,9 @@ func (f *fault) message() string {
 const throttleWait = time.Minute
 
 // classifyFault maps a fault to a connector error. status is the HTTP
-// status that carried it (200 for faults inside a success).
-func classifyFault(f *fault, status int, h http.Header) error {
+// status that carried it (200 for faults inside a success); write says the
+// request was a create, update or delete.
+func classifyFault(f *fault, status int, h http.Header, write bool) error {
 	first := f.Errors[0]
 	msg := f.message()
 	wait, _ := httpclient.RetryAfter(h)
@@ -133,25 +152,30 @@ func classifyFault(f *fault, status int, h http.Header) error {
 		return connectors.Classify(connectors.ErrAuthExpired, errors.New(msg))
 	case code == "5010":
 		return &connectors.ConflictError{Msg: msg}
+	case code == "610" && write:
+		// On a write, "Object Not Found" means a record the write refers
+		// to is inactive or deleted (Write tells a deleted target apart).
+		return &connectors.InvalidError{Field: first.Element, Msg: f.customerText(), Code: first.Code}
 	case code == "610" || status == http.StatusNotFound:
 		return connectors.Classify(connectors.ErrNotFound, errors.New(msg))
 	case strings.EqualFold(f.Type, "SystemFault") || status >= 500 || code == "10000":
 		return connectors.Classify(connectors.ErrUnavailable, errors.New(msg))
 	case strings.EqualFold(f.Type, "ValidationFault") || status == http.StatusBadRequest || code == "6240" || code == "4001" || code == "6000":
-		text := first.Message
-		if first.Detail != "" {
-			text = first.Detail
-		}
-		return &connectors.InvalidError{Field: first.Element, Msg: text, Code: first.Code}
+		return &connectors.InvalidError{Field: first.Element, Msg: f.customerText(), Code: first.Code}
 	}
 	return connectors.FromStatus(status, wait, msg)
 }
 
-// classify turns a response into an error: any fault, even in a 200, or
-// a non-2xx status.
+// classify turns a response to a read into an error: any fault, even in a
+// 200, or a non-2xx status.
 func classify(resp *http.Response, body []byte) error {
+	return classifyCall(resp, body, false)
+}
+
+// classifyCall is classify for a read or (write) a create, update or delete.
+func classifyCall(resp *http.Response, body []byte, write bool) error {
 	if f := parseFault(body); f != nil {
-		return classifyFault(f, resp.StatusCode, resp.Header)
+		return classifyFault(f, resp.StatusCode, resp.Header, write)
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil

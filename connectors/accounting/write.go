@@ -105,6 +105,7 @@ func (c *Connector) Write(ctx context.Context, w connectors.Write) (*connectors.
 				return nil, &connectors.ConflictError{CurrentVersion: cur.Version, Msg: ce.Msg}
 			}
 		}
+		err = c.targetGone(ctx, w, err)
 		if w.Op == connectors.OpDelete && errors.Is(err, connectors.ErrNotFound) {
 			return &connectors.WriteResult{ID: w.ID}, nil
 		}
@@ -118,4 +119,18 @@ func (c *Connector) Write(ctx context.Context, w connectors.Write) (*connectors.
 		return &connectors.WriteResult{ID: rec.ID, Version: rec.Version}, nil
 	}
 	return &connectors.WriteResult{ID: rec.ID, Version: rec.Version, Created: w.Op == connectors.OpCreate, Record: &rec}, nil
+}
+
+// targetGone tells the two meanings of a write's 610 apart: on an update
+// or delete it is the record itself that may be gone (not found), else a
+// record it refers to is inactive (invalid, with QuickBooks' text).
+func (c *Connector) targetGone(ctx context.Context, w connectors.Write, err error) error {
+	var ie *connectors.InvalidError
+	if w.ID == "" || !errors.As(err, &ie) || strings.TrimLeft(ie.Code, "0") != "610" {
+		return err
+	}
+	if _, gerr := c.get(ctx, w.Object, w.ID, true); errors.Is(gerr, connectors.ErrNotFound) {
+		return gerr
+	}
+	return err
 }
