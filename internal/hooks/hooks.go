@@ -3,8 +3,9 @@
 // that cannot sign, such as Salesforce outbound messages): it has the
 // connection's connector verify the notice, drops a replay of events it
 // saw within the replay window, enqueues one targeted refresh per named
-// record (each record at most once per coalescing window) and answers at
-// once. The only thing it stores is which source events it has seen.
+// record (each record at most once per coalescing window, plus one at the
+// window's end when a notice came after that refresh read the source) and
+// answers at once. The only thing it stores is which source events it has seen.
 package hooks
 
 import (
@@ -181,16 +182,45 @@ func (h *Handler) enqueue(ctx context.Context, name string, changes []connectors
 		if err != nil {
 			return fmt.Errorf("hooks: enqueue: %w", err)
 		}
+		var trailing []river.InsertManyParams
 		for _, in := range inserted {
-			if in.UniqueSkippedAsDuplicate {
-				res.Coalesced++
-			} else {
+			if !in.UniqueSkippedAsDuplicate {
 				res.Accepted++
+				continue
 			}
+			res.Coalesced++
+			if p, ok := h.trailing(in.Job); ok {
+				trailing = append(trailing, p)
+			}
+		}
+		if len(trailing) == 0 {
+			return nil
+		}
+		if _, err := h.River.InsertManyTx(ctx, tx, trailing); err != nil {
+			return fmt.Errorf("hooks: enqueue: %w", err)
 		}
 		return nil
 	})
 	return res, err
+}
+
+// trailing returns the refresh that follows a coalesced notice when the
+// record's refresh of this window may already have read the source
+// (running or done): one more at the start of the next window, unique for
+// that window, so the change this notice announces is not lost.
+func (h *Handler) trailing(job *rivertype.JobRow) (river.InsertManyParams, bool) {
+	if job.State != rivertype.JobStateRunning && job.State != rivertype.JobStateCompleted {
+		return river.InsertManyParams{}, false // it has yet to read the source
+	}
+	var args syncer.RefreshArgs
+	if err := json.Unmarshal(job.EncodedArgs, &args); err != nil {
+		return river.InsertManyParams{}, false
+	}
+	window := h.coalesce()
+	next := time.Now().Truncate(window).Add(window)
+	return river.InsertManyParams{Args: args, InsertOpts: &river.InsertOpts{
+		ScheduledAt: next, UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: window},
+	}}, true
 }
 
 // unseen drops the changes whose event was seen within the replay window
@@ -230,11 +260,7 @@ func (h *Handler) unseen(ctx context.Context, tx pgx.Tx, name string, changes []
 // and coalescing window (finished jobs included, so a record refreshed a
 // moment ago is not fetched again).
 func (h *Handler) refreshes(name string, changes []connectors.Change) []river.InsertManyParams {
-	window := h.Coalesce
-	if window <= 0 {
-		window = DefaultCoalesce
-	}
-	opts := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: window}}
+	opts := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: h.coalesce()}}
 	params := make([]river.InsertManyParams, 0, len(changes))
 	seen := make(map[syncer.RefreshArgs]bool, len(changes))
 	for _, c := range changes {
@@ -245,6 +271,13 @@ func (h *Handler) refreshes(name string, changes []connectors.Change) []river.In
 		}
 	}
 	return params
+}
+
+func (h *Handler) coalesce() time.Duration {
+	if h.Coalesce > 0 {
+		return h.Coalesce
+	}
+	return DefaultCoalesce
 }
 
 func (h *Handler) replayWindow() time.Duration {

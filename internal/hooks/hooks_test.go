@@ -3,9 +3,6 @@ package hooks_test
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -204,23 +201,34 @@ func TestFloodIsCoalesced(t *testing.T) {
 	t.Parallel()
 	b := setup(t, func(h *hooks.Handler) { h.Coalesce = 24 * time.Hour })
 	ids := caseIDs(50)
+	notice := outbound(orgID, append(ids, ids...)...)
+	got := b.post(t, "/hooks/salesforce/"+sfSecret, soapHeader, notice)
+	require.Equal(t, http.StatusOK, got.status, got.body)
+	require.Equal(t, 50, b.refreshJobs(t), "a notice naming 50 records twice: 50 refreshes")
+	got = b.post(t, "/hooks/salesforce/"+sfSecret, soapHeader, notice)
+	require.Equal(t, http.StatusOK, got.status, got.body)
+	require.Equal(t, 50, b.refreshJobs(t), "their refreshes have yet to read the source: nothing more")
+
+	// The refreshes ran: a finished refresh still holds its record back
+	// until the window ends, and the changes announced since are read
+	// once, when it ends.
+	_, err := b.pool.Exec(context.Background(), `UPDATE river_job SET state = 'completed', finalized_at = now()`)
+	require.NoError(t, err)
 	for range 3 {
-		got := b.post(t, "/hooks/salesforce/"+sfSecret, soapHeader, outbound(orgID, append(ids, ids...)...))
+		got = b.post(t, "/hooks/salesforce/"+sfSecret, soapHeader, notice)
 		require.Equal(t, http.StatusOK, got.status, got.body)
-		// The refreshes ran: a finished refresh still holds its record
-		// back until the window ends.
-		_, err := b.pool.Exec(context.Background(), `UPDATE river_job SET state = 'completed', finalized_at = now()`)
-		require.NoError(t, err)
 	}
-	require.Equal(t, 50, b.refreshJobs(t), "three notices naming 50 records twice each: 50 refreshes")
+	require.Equal(t, 100, b.refreshJobs(t))
+	var scheduled int
+	require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job
+		WHERE kind = 'sync_refresh' AND state = 'scheduled' AND scheduled_at = date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + interval '1 day'`).Scan(&scheduled))
+	require.Equal(t, 50, scheduled, "one more refresh per record, at the end of the window")
 }
 
 func qbNotice(lastUpdated string) (http.Header, []byte) {
 	body := []byte(fmt.Sprintf(`{"eventNotifications":[{"realmId":%q,"dataChangeEvent":{"entities":[{"name":"Invoice","id":"130","operation":"Update","lastUpdated":%q},{"name":"Customer","id":"58","operation":"Update","lastUpdated":%q}]}}]}`,
 		qbRealm, lastUpdated, lastUpdated))
-	m := hmac.New(sha256.New, []byte(qbVerifier))
-	m.Write(body)
-	return http.Header{"Content-Type": {"application/json"}, "Intuit-Signature": {base64.StdEncoding.EncodeToString(m.Sum(nil))}}, body
+	return http.Header{"Content-Type": {"application/json"}, "Intuit-Signature": {fakesource.WebhookSignature(qbVerifier, "", body)}}, body
 }
 
 func (b *bundle) sqNotice(eventID, orderID string) (http.Header, []byte) {
