@@ -42,7 +42,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.opts.Records, "records", 10000, "seed records across all objects (0..1000000)")
 	fs.DurationVar(&c.opts.VisibilityLag, "lag", 0, "visibility lag: records show in queries this long after their modstamp")
 	fs.StringVar(&c.opts.WebhookURL, "webhook-url", "", "where change notifications are POSTed ({system} is replaced by the system name)")
-	fs.StringVar(&c.opts.WebhookSecret, "webhook-secret", "", "webhook HMAC key (default sim-webhook-secret)")
+	fs.StringVar(&c.opts.WebhookSecret, "webhook-secret", "", "webhook HMAC key, and the path segment Salesforce outbound messages are posted under (<webhook-url>/<secret>) (default sim-webhook-secret)")
 	fs.DurationVar(&c.opts.TokenTTL, "token-ttl", time.Hour, "OAuth access token lifetime")
 	fs.DurationVar(&c.opts.RefreshGrace, "refresh-grace", 2*time.Minute, "how long a rotated QuickBooks refresh token keeps working")
 	fs.StringVar(&c.opts.SalesforceOrgID, "sf-org-id", "", "organization id in Salesforce outbound messages (default a fixed id)")
