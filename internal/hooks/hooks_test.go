@@ -343,3 +343,22 @@ func TestSeenEventsArePruned(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"9e9e9e9e-54a1-4eb0-a98a-3111513fd4fc"}, events)
 }
+
+// TestNoticeNamingTooManyRecordsIsRefused: whatever the source, one notice
+// cannot ask for more than 1000 refreshes.
+func TestNoticeNamingTooManyRecordsIsRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	entities := make([]string, 1001)
+	for i := range entities {
+		entities[i] = fmt.Sprintf(`{"name":"Invoice","id":"%d","operation":"Update","lastUpdated":"2024-03-05T10:11:12.000-08:00"}`, i)
+	}
+	body := []byte(fmt.Sprintf(`{"eventNotifications":[{"realmId":%q,"dataChangeEvent":{"entities":[%s]}}]}`, qbRealm, strings.Join(entities, ",")))
+	h := http.Header{"Content-Type": {"application/json"}, "Intuit-Signature": {fakesource.WebhookSignature(qbVerifier, "", body)}}
+	got := b.post(t, "/hooks/accounting", h, body)
+	require.Equal(t, http.StatusRequestEntityTooLarge, got.status, got.body)
+	require.Zero(t, b.refreshJobs(t))
+	var seen int
+	require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT count(*) FROM webhook_event_seen`).Scan(&seen))
+	require.Zero(t, seen, "a refused notice is not remembered")
+}
