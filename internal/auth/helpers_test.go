@@ -65,12 +65,12 @@ func (c *clock) Advance(d time.Duration) {
 // mailbox works the service's mail jobs with the mail package's workers,
 // as a worker process would, and keeps what they deliver.
 type mailbox struct {
-	t     *testing.T
-	pool  *pgxpool.Pool
-	jobs  *river.Client[pgx.Tx]
-	work  map[string]func(tx pgx.Tx, job *rivertype.JobRow) error
-	mu    sync.Mutex
-	msgs  []auth.Message
+	t    *testing.T
+	pool *pgxpool.Pool
+	jobs *river.Client[pgx.Tx]
+	work map[string]func(tx pgx.Tx, job *rivertype.JobRow) error
+	mu   sync.Mutex
+	msgs []auth.Message
 }
 
 func newMailbox(t *testing.T, pool *pgxpool.Pool) *mailbox {
