@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/internal/app"
@@ -26,24 +27,6 @@ import (
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/mappings"
 )
-
-// syncBuffer collects log output across goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // portal is one Portico process with no connections.
 type portal struct {
@@ -93,33 +76,53 @@ func openPortal(t *testing.T, dbURL string, mode app.Mode, logger *slog.Logger, 
 	return p
 }
 
-// invite has a staff user invite new@acme.test through the API.
-func invite(t *testing.T, p *portal) {
+const staffPassword = "violet-harbour-lantern-42"
+
+// staff is a browser logged in as a staff user.
+type staff struct {
+	t      *testing.T
+	api    string
+	client *http.Client
+	csrf   string
+}
+
+func loginStaff(t *testing.T, pool *pgxpool.Pool, api string) *staff {
 	t.Helper()
-	const password = "violet-harbour-lantern-42"
-	_, err := auth.CreateUser(context.Background(), p.app.Pool(), auth.NewUser{Email: "ops@operator.test", Password: password, Staff: true})
+	_, err := auth.CreateUser(context.Background(), pool, auth.NewUser{Email: "ops@operator.test", Password: staffPassword, Staff: true})
 	require.NoError(t, err)
 	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar}
-	post := func(path, csrf string, body any) *http.Response {
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest(http.MethodPost, p.api+path, bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set(auth.CSRFHeader, csrf)
-		resp, err := client.Do(req)
-		require.NoError(t, err)
-		return resp
-	}
-	resp := post("/auth/login", "", map[string]string{"email": "ops@operator.test", "password": password})
+	s := &staff{t: t, api: api, client: &http.Client{Jar: jar}}
+	resp := s.post("/auth/login", map[string]string{"email": "ops@operator.test", "password": staffPassword})
 	var login struct {
 		CSRF string `json:"csrf_token"`
 	}
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&login))
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	resp = post("/auth/invitations", login.CSRF, map[string]any{"email": "new@acme.test", "account_id": "001ACME", "roles": []string{"member"}})
+	s.csrf = login.CSRF
+	return s
+}
+
+func (s *staff) post(path string, body any) *http.Response {
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, s.api+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(auth.CSRFHeader, s.csrf)
+	resp, err := s.client.Do(req)
+	require.NoError(s.t, err)
+	return resp
+}
+
+// invite has a staff user invite new@acme.test through the API.
+func invite(t *testing.T, p *portal) {
+	t.Helper()
+	loginStaff(t, p.app.Pool(), p.api).invite()
+}
+
+func (s *staff) invite() {
+	resp := s.post("/auth/invitations", map[string]any{"email": "new@acme.test", "account_id": "001ACME", "roles": []string{"member"}})
 	resp.Body.Close()
-	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	require.Equal(s.t, http.StatusCreated, resp.StatusCode)
 }
 
 func mailJobStates(t *testing.T, p *portal) []string {
@@ -192,17 +195,15 @@ func TestInvitationMailSurvivesARestart(t *testing.T) {
 // marked as dev mail.
 func TestWithoutSMTPNoLinkReachesTheLog(t *testing.T) {
 	t.Parallel()
-	var logged syncBuffer
-	p := openPortal(t, dbtest.URL(t), app.Mode{Serve: true, Work: true},
-		slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelInfo})), app.Deps{}, nil)
+	var logged mailtest.Log
+	p := openPortal(t, dbtest.URL(t), app.Mode{Serve: true, Work: true}, logged.Logger(), app.Deps{}, nil)
 	invite(t, p)
 	require.Eventually(t, func() bool { s := mailJobStates(t, p); return len(s) == 1 && s[0] == "cancelled" }, 20*time.Second, 10*time.Millisecond)
 	require.Contains(t, logged.String(), "mail.smtp_url is not set")
 	require.NotContains(t, logged.String(), "token=")
 
-	var dev syncBuffer
-	d := openPortal(t, dbtest.URL(t), app.Mode{Serve: true, Work: true},
-		slog.New(slog.NewTextHandler(&dev, &slog.HandlerOptions{Level: slog.LevelInfo})), app.Deps{DevMail: true}, nil)
+	var dev mailtest.Log
+	d := openPortal(t, dbtest.URL(t), app.Mode{Serve: true, Work: true}, dev.Logger(), app.Deps{DevMail: true}, nil)
 	invite(t, d)
 	require.Eventually(t, func() bool { return strings.Contains(dev.String(), "dev mail") }, 20*time.Second, 10*time.Millisecond)
 	require.Regexp(t, `dev mail.*/activate\?token=`, dev.String())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -122,43 +123,49 @@ func (s *Service) RequestResetTx(ctx context.Context, tx pgx.Tx, email string) e
 
 // InvitationMail mints the activation token of an invitation job and
 // returns its message; ok is false when there is nothing to send (the
-// user activated or was removed meanwhile). The token is committed before
-// the message is returned.
+// user activated or was removed meanwhile).
 func (s *Service) InvitationMail(ctx context.Context, args InvitationMailArgs) (m Message, ok bool, err error) {
-	err = s.asAPI(ctx, func(tx pgx.Tx) error {
-		user, err := q.AuthUserByID(ctx, tx, args.UserID)
-		if errors.Is(err, pgx.ErrNoRows) || (err == nil && user.Status != "invited") {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		tok, err := issueToken(ctx, tx, user.ID, purposeInvitation, s.now(), InvitationTTL)
-		if err != nil {
-			return err
-		}
-		m, ok = invitationMessage(user.Email, s.linkBase()+ActivatePath+"?token="+tok), true
-		return nil
+	return s.mintMail(ctx, invitationMail, func(tx pgx.Tx) (dbsqlc.AuthUser, error) {
+		return q.AuthUserByID(ctx, tx, args.UserID)
 	})
-	return m, ok && err == nil, err
 }
 
 // ResetMail mints the token of a password-reset job and returns its
 // message; ok is false when the email has no active user.
 func (s *Service) ResetMail(ctx context.Context, args PasswordResetMailArgs) (m Message, ok bool, err error) {
+	return s.mintMail(ctx, resetMail, func(tx pgx.Tx) (dbsqlc.AuthUser, error) {
+		return q.AuthUserByEmail(ctx, tx, dbsqlc.AuthUserByEmailParams{TenantID: s.tenantID, Email: args.Email})
+	})
+}
+
+// mailSpec is what differs between the two mails.
+type mailSpec struct {
+	purpose, status, path string // the token's purpose, the user status it needs, the page it opens
+	ttl                   time.Duration
+	render                func(to, link string) Message
+}
+
+var (
+	invitationMail = mailSpec{purpose: purposeInvitation, status: "invited", path: ActivatePath, ttl: InvitationTTL, render: invitationMessage}
+	resetMail      = mailSpec{purpose: purposeReset, status: "active", path: ResetPath, ttl: PasswordResetTTL, render: resetMessage}
+)
+
+// mintMail issues the token for the user find returns, if they are in the
+// status the mail needs, and commits it before returning the message.
+func (s *Service) mintMail(ctx context.Context, spec mailSpec, find func(pgx.Tx) (dbsqlc.AuthUser, error)) (m Message, ok bool, err error) {
 	err = s.asAPI(ctx, func(tx pgx.Tx) error {
-		user, err := q.AuthUserByEmail(ctx, tx, dbsqlc.AuthUserByEmailParams{TenantID: s.tenantID, Email: args.Email})
-		if errors.Is(err, pgx.ErrNoRows) || (err == nil && user.Status != "active") {
+		user, err := find(tx)
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && user.Status != spec.status) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		tok, err := issueToken(ctx, tx, user.ID, purposeReset, s.now(), PasswordResetTTL)
+		tok, err := issueToken(ctx, tx, user.ID, spec.purpose, s.now(), spec.ttl)
 		if err != nil {
 			return err
 		}
-		m, ok = resetMessage(user.Email, s.linkBase()+ResetPath+"?token="+tok), true
+		m, ok = spec.render(user.Email, s.linkBase()+spec.path+"?token="+tok), true
 		return nil
 	})
 	return m, ok && err == nil, err

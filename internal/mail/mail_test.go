@@ -1,17 +1,14 @@
 package mail_test
 
 import (
-	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"mime"
 	"mime/quotedprintable"
 	"net/textproto"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -38,32 +35,10 @@ func smtpTo(t *testing.T, f *mailtest.Server) *mail.SMTP {
 	return m
 }
 
-// logBuffer is a slog handler at info that the test reads back.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
-
 type env struct {
 	pool *pgxpool.Pool
 	svc  *auth.Service
-	log  *logBuffer
+	log  *mailtest.Log
 }
 
 // setup is an auth service over a fresh database with one invited user
@@ -71,9 +46,9 @@ type env struct {
 func setup(t *testing.T) (*env, auth.User, auth.User) {
 	t.Helper()
 	pool := dbtest.Pool(t)
-	e := &env{pool: pool, log: &logBuffer{}}
+	e := &env{pool: pool, log: &mailtest.Log{}}
 	var err error
-	e.svc, err = auth.New(auth.Deps{Pool: pool, Logger: e.log.logger(), Config: config.Default().Auth,
+	e.svc, err = auth.New(auth.Deps{Pool: pool, Logger: e.log.Logger(), Config: config.Default().Auth,
 		PublicURL: "https://portal.example.com", HashParams: auth.HashParams{Memory: 1024, Time: 1, Threads: 1}})
 	require.NoError(t, err)
 	ctx := context.Background()
@@ -133,7 +108,7 @@ func TestInvitationJobDeliversALiveLink(t *testing.T) {
 	t.Parallel()
 	e, invited, _ := setup(t)
 	f := mailtest.Start(t)
-	res, err := work(t, e.pool, mail.NewInvitationWorker(e.svc, smtpTo(t, f), e.log.logger()), auth.InvitationMailArgs{UserID: invited.ID}, nil)
+	res, err := work(t, e.pool, mail.NewInvitationWorker(e.svc, smtpTo(t, f), e.log.Logger()), auth.InvitationMailArgs{UserID: invited.ID}, nil)
 	require.NoError(t, err)
 	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
 
@@ -186,7 +161,7 @@ func TestTransientFailureIsRetried(t *testing.T) {
 	e, invited, _ := setup(t)
 	f := mailtest.Start(t)
 	f.FailMail(1)
-	w := mail.NewInvitationWorker(e.svc, smtpTo(t, f), e.log.logger())
+	w := mail.NewInvitationWorker(e.svc, smtpTo(t, f), e.log.Logger())
 	res, err := work(t, e.pool, w, auth.InvitationMailArgs{UserID: invited.ID}, nil)
 	require.ErrorContains(t, err, "451")
 	require.Equal(t, river.EventKindJobFailed, res.EventKind)
@@ -215,7 +190,7 @@ func TestPermanentFailureIsNotRetried(t *testing.T) {
 	e, invited, _ := setup(t)
 	f := mailtest.Start(t)
 	f.RejectRecipients(true)
-	res, err := work(t, e.pool, mail.NewInvitationWorker(e.svc, smtpTo(t, f), e.log.logger()), auth.InvitationMailArgs{UserID: invited.ID}, nil)
+	res, err := work(t, e.pool, mail.NewInvitationWorker(e.svc, smtpTo(t, f), e.log.Logger()), auth.InvitationMailArgs{UserID: invited.ID}, nil)
 	require.NoError(t, err, "a cancel is not an error of the test worker")
 	require.Equal(t, river.EventKindJobCancelled, res.EventKind)
 	require.Equal(t, rivertype.JobStateCancelled, res.Job.State)
@@ -229,10 +204,10 @@ func TestPermanentFailureIsNotRetried(t *testing.T) {
 func TestWithoutSMTPNoLinkIsLogged(t *testing.T) {
 	t.Parallel()
 	e, invited, active := setup(t)
-	res, err := work(t, e.pool, mail.NewInvitationWorker(e.svc, mail.Unconfigured{}, e.log.logger()), auth.InvitationMailArgs{UserID: invited.ID}, nil)
+	res, err := work(t, e.pool, mail.NewInvitationWorker(e.svc, mail.Unconfigured{}, e.log.Logger()), auth.InvitationMailArgs{UserID: invited.ID}, nil)
 	require.NoError(t, err)
 	require.Equal(t, river.EventKindJobCancelled, res.EventKind)
-	_, err = work(t, e.pool, mail.NewResetWorker(e.svc, mail.Unconfigured{}, e.log.logger()), auth.PasswordResetMailArgs{Email: active.Email}, nil)
+	_, err = work(t, e.pool, mail.NewResetWorker(e.svc, mail.Unconfigured{}, e.log.Logger()), auth.PasswordResetMailArgs{Email: active.Email}, nil)
 	require.NoError(t, err)
 	logged := e.log.String()
 	require.Contains(t, logged, "mail.smtp_url is not set")
@@ -242,8 +217,8 @@ func TestWithoutSMTPNoLinkIsLogged(t *testing.T) {
 	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*) FROM auth_user_token WHERE used_at IS NULL`).Scan(&minted))
 	require.Equal(t, 2, minted, "both links existed while the jobs ran, and neither was logged")
 
-	dev := &logBuffer{}
-	res, err = work(t, e.pool, mail.NewInvitationWorker(e.svc, mail.DevLog{Log: dev.logger()}, nil), auth.InvitationMailArgs{UserID: invited.ID}, nil)
+	dev := &mailtest.Log{}
+	res, err = work(t, e.pool, mail.NewInvitationWorker(e.svc, mail.DevLog{Log: dev.Logger()}, nil), auth.InvitationMailArgs{UserID: invited.ID}, nil)
 	require.NoError(t, err)
 	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
 	require.Contains(t, dev.String(), "dev mail")
