@@ -91,11 +91,9 @@ func (s *Service) InviteTx(ctx context.Context, tx pgx.Tx, nu NewUser) (User, er
 	if err != nil {
 		return User{}, err
 	}
-	// A re-invitation's earlier link stops working now, not when the new
-	// mail is sent.
-	if err := q.AuthUserTokensSpend(ctx, tx, dbsqlc.AuthUserTokensSpendParams{UserID: row.ID, Purpose: purposeInvitation, Now: ts(s.now())}); err != nil {
-		return User{}, fmt.Errorf("auth: spend older tokens: %w", err)
-	}
+	// The earlier link of a re-invitation is spent when the new one is
+	// minted, not here: while a mail is on its way the new job is not
+	// queued (pendingMail), and the link on its way must keep working.
 	if err := s.enqueueMail(ctx, tx, InvitationMailArgs{UserID: row.ID}); err != nil {
 		return User{}, err
 	}

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"net/http"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -88,4 +89,24 @@ func TestPasswordResetForAnUnknownEmailDoesTheSameWork(t *testing.T) {
 	require.Equal(t, []string{"reset:ana@acme.test", "reset:nobody@acme.test"}, throttled)
 
 	require.Len(t, b.mail.all(), 1, "only the real user gets mail")
+}
+
+// Asking again while a mail is on its way queues no second one; once it
+// is sent, a new request sends a new mail.
+func TestAMailOnItsWayIsNotQueuedTwice(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.member(t, "ana@acme.test")
+	br := b.browser(t)
+	ask := func() {
+		require.Equal(t, http.StatusAccepted, br.do("POST", "/auth/password-reset", map[string]string{"email": "ana@acme.test"}).status)
+	}
+	ask()
+	ask()
+	var queued int
+	require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job WHERE kind = 'password_reset_mail'`).Scan(&queued))
+	require.Equal(t, 1, queued)
+	require.Len(t, b.mail.all(), 1)
+	ask()
+	require.Len(t, b.mail.all(), 2)
 }
