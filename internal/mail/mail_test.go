@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"mime/quotedprintable"
+	"net"
 	"net/textproto"
 	"net/url"
 	"regexp"
@@ -182,6 +183,16 @@ func TestTransientFailureIsRetried(t *testing.T) {
 	require.NoError(t, e.pool.QueryRow(context.Background(),
 		`SELECT count(*) FROM auth_user_token WHERE user_id = $1 AND used_at IS NULL`, invited.ID).Scan(&live))
 	require.Equal(t, 1, live, "only the delivered link works")
+
+	// A server that does not answer is a failure that may pass too.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	require.NoError(t, ln.Close())
+	down, err := mail.New("smtp://"+ln.Addr().String(), "portal@example.com")
+	require.NoError(t, err)
+	res, err = work(t, e.pool, mail.NewInvitationWorker(e.svc, down, nil), auth.InvitationMailArgs{UserID: invited.ID}, nil)
+	require.ErrorContains(t, err, "connection refused")
+	require.Equal(t, river.EventKindJobFailed, res.EventKind, "retried, not cancelled")
 }
 
 // A 5xx reply cancels the job at once, with the reason logged.
