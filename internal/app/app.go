@@ -61,6 +61,9 @@ var ErrNoDatabase = &config.Error{Key: "database_url", Msg: "is required: set PO
 type Deps struct {
 	Connectors *sources.Registry
 	Mappings   *mapping.Set
+	// DevMail is set by `portico dev`: without mail.smtp_url, mail is
+	// printed to the log, marked as dev mail, instead of not being sent.
+	DevMail bool
 }
 
 // App is one Portico process.
@@ -82,8 +85,8 @@ type App struct {
 	api     *api.API
 	auth    *auth.Service
 
-	mailer        *mail.SMTP     // nil: mail is only logged
-	listeners     sync.WaitGroup // the cache listeners and mail sender Handler starts
+	mailer        mail.Sender
+	listeners     sync.WaitGroup // the cache listeners Handler starts
 	stopListeners context.CancelFunc
 }
 
@@ -242,25 +245,33 @@ func (a *App) wire(ctx context.Context, deps Deps) error {
 
 // wirePortal builds the portal's identity service and API.
 func (a *App) wirePortal(deps Deps) error {
-	// Without SMTP, invitations and resets are only logged (auth.LogMailer).
-	var mailer auth.Mailer
-	if a.cfg.Mail.SMTPURL != "" {
-		m, err := mail.New(a.cfg.Mail.SMTPURL, a.cfg.Mail.From, a.logger.With(slog.String("component", "mail")))
+	// Without SMTP, mail is not sent, and printed only by portico dev.
+	switch {
+	case a.cfg.Mail.SMTPURL != "":
+		m, err := mail.New(a.cfg.Mail.SMTPURL, a.cfg.Mail.From)
 		if err != nil {
 			return err
 		}
-		a.mailer, mailer = m, m
+		a.mailer = m
+	case deps.DevMail:
+		a.mailer = mail.DevLog{Log: a.logger}
+	default:
+		a.mailer = mail.Unconfigured{}
 	}
 	authSvc, err := auth.New(auth.Deps{
 		Pool: a.pool, Logger: a.logger.With(slog.String("component", "auth")), Config: a.cfg.Auth,
 		PublicURL: a.cfg.HTTP.PublicURL, TenantID: a.tenant, Auditor: api.AuthAuditor{Log: a.audit},
-		ContactByEmail: api.ContactByEmail(a.pool), Mailer: mailer,
+		ContactByEmail: api.ContactByEmail(a.pool),
+		Insert: func(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+			return a.river.InsertTx(ctx, tx, args, opts)
+		},
 		Throttle: auth.Throttle{PerEmail: a.cfg.Auth.Throttle.PerEmail, PerIP: a.cfg.Auth.Throttle.PerIP, Window: a.cfg.Auth.Throttle.Window},
 	})
 	if err != nil {
 		return err
 	}
 	a.auth = authSvc
+	mail.Register(a.jobs.Workers, authSvc, a.mailer, a.logger.With(slog.String("component", "mail")))
 	a.api, err = api.New(api.Deps{
 		Pool: a.pool, Records: a.records, Mappings: deps.Mappings, Policy: access.NewPolicy(a.pool), Auth: authSvc,
 		Actions: api.Writeback{Service: a.actions, Pool: a.pool, Mappings: deps.Mappings}, Audit: a.audit,
@@ -355,9 +366,6 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 	}
 	maps.Copy(subs, a.api.CacheSubscriptions())
 	a.listeners.Go(func() { pgnotify.Listen(lctx, a.pool, subs, a.logger) })
-	if a.mailer != nil {
-		a.listeners.Go(func() { a.mailer.Run(lctx) })
-	}
 	a.stopListeners = cancel
 	hooksHandler := &hooks.Handler{
 		Lookup: func(name string) (connectors.Connector, bool) {
@@ -400,8 +408,8 @@ func (a *App) Run(ctx context.Context, onListen func(addr string)) error {
 		a.logger.WarnContext(ctx, "admin.token is not set: /admin answers 401 to everyone")
 	}
 	// A portal on https is a real one; on http it is development.
-	if a.mailer == nil && a.mode.Serve && strings.HasPrefix(a.cfg.HTTP.PublicURL, "https://") {
-		a.logger.WarnContext(ctx, "mail.smtp_url is not set: invitations and password resets are only logged, links included (development only)")
+	if _, ok := a.mailer.(mail.Unconfigured); ok && strings.HasPrefix(a.cfg.HTTP.PublicURL, "https://") {
+		a.logger.WarnContext(ctx, "mail.smtp_url is not set: invitations and password resets are not sent (`portico users invite` prints an activation link)")
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -3,14 +3,11 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"mime/quotedprintable"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +18,6 @@ import (
 	"github.com/porticohq/portico/connectors/salesforce"
 	"github.com/porticohq/portico/internal/access"
 	"github.com/porticohq/portico/internal/app"
-	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/dbtest"
 	"github.com/porticohq/portico/internal/fakesource"
@@ -229,45 +225,20 @@ func TestInvitationIsMailedOverSMTPAndThrottleIsConfigured(t *testing.T) {
 		c.Mail.From = "Portal <portal@example.com>"
 		c.Auth.Throttle.PerEmail = 2
 	})
-	const password = "violet-harbour-lantern-42"
-	_, err := auth.CreateUser(context.Background(), r.app.Pool(), auth.NewUser{Email: "ops@operator.test", Password: password, Staff: true})
-	require.NoError(t, err)
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar}
-	post := func(path, csrf string, body any) *http.Response {
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest(http.MethodPost, r.api+path, bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set(auth.CSRFHeader, csrf)
-		resp, err := client.Do(req)
-		require.NoError(t, err)
-		return resp
-	}
-	resp := post("/auth/login", "", map[string]string{"email": "ops@operator.test", "password": password})
-	var login struct {
-		CSRF string `json:"csrf_token"`
-	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&login))
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	resp = post("/auth/invitations", login.CSRF, map[string]any{"email": "new@acme.test", "account_id": "001ACME", "roles": []string{"member"}})
-	resp.Body.Close()
-	require.Equal(t, http.StatusCreated, resp.StatusCode)
-	require.Eventually(t, func() bool { msgs, _, _ := smtpd.Snapshot(); return len(msgs) == 1 }, 10*time.Second, 5*time.Millisecond)
+	ops := loginStaff(t, r.app.Pool(), r.api)
+	ops.invite()
+	// A running River client works the invitation's job.
+	link := activationLink(t, smtpd)
 	msgs, _, _ := smtpd.Snapshot()
-	head, body, _ := strings.Cut(msgs[0], "\n\n")
-	require.Contains(t, head, "To: new@acme.test")
-	require.Contains(t, head, "From: \"Portal\" <portal@example.com>")
-	text, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(body)))
-	require.NoError(t, err)
-	require.Regexp(t, `/activate\?token=[A-Za-z0-9_-]{20,}`, string(text), "the activation link")
+	require.Contains(t, msgs[0], "From: \"Portal\" <portal@example.com>")
+	activate(t, r.api, link)
 
 	for range 2 {
-		resp = post("/auth/login", "", map[string]string{"email": "ops@operator.test", "password": "wrong-password-attempt"})
+		resp := ops.post("/auth/login", map[string]string{"email": "ops@operator.test", "password": "wrong-password-attempt"})
 		resp.Body.Close()
 		require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	}
-	resp = post("/auth/login", "", map[string]string{"email": "ops@operator.test", "password": password})
+	resp := ops.post("/auth/login", map[string]string{"email": "ops@operator.test", "password": staffPassword})
 	resp.Body.Close()
 	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "locked out after auth.throttle.per_email (2) failures")
 }

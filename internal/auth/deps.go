@@ -23,7 +23,10 @@ type Deps struct {
 	// with slug "default".
 	TenantID int64
 
-	Mailer  Mailer  // nil: LogMailer on Logger
+	// Insert queues invitation and reset mail in the caller's transaction
+	// (the process's River client's InsertTx); nil: an insert-only River
+	// client on Pool. internal/mail works the jobs.
+	Insert  InsertFunc
 	Auditor Auditor // nil: events are only logged at debug
 	// ContactByEmail finds the CRM contact for an email, for single sign-on
 	// with auth.unknown_oidc_email: match_contact.
@@ -51,30 +54,15 @@ type Throttle struct {
 // minutes.
 var DefaultThrottle = Throttle{PerEmail: 5, PerIP: 50, Window: 15 * time.Minute}
 
-// Mailer delivers invitation and password-reset messages.
-type Mailer interface {
-	Send(ctx context.Context, m Message) error
-}
-
 // Message is one outgoing email. Link is the action URL, also inside Body,
-// kept separate so tests and other channels can use it directly.
+// kept separate so tests and other channels can use it directly: it is a
+// live credential, never to be logged outside development.
 type Message struct {
 	To      string
 	Subject string
 	Body    string
 	Link    string
 	Kind    string // "invitation" or "password_reset"
-}
-
-// LogMailer writes messages to the log instead of sending them. It is for
-// development only: the link it logs is a live credential.
-type LogMailer struct{ Logger *slog.Logger }
-
-// Send logs m.
-func (l LogMailer) Send(ctx context.Context, m Message) error {
-	l.Logger.InfoContext(ctx, "mail (log mailer, development only)",
-		slog.String("to", m.To), slog.String("kind", m.Kind), slog.String("link", m.Link))
-	return nil
 }
 
 // Auditor records security events. The audit log implements it.

@@ -10,6 +10,7 @@
 //
 // Its queries live in internal/store/queries/auth.sql. Every time they
 // compare against comes in as a parameter from Deps.Now, so that tests can
-// move the clock through expiries, lockouts and session timeouts. It sends no mail itself
-// (Mailer) and keeps no audit log (Auditor); both are injected.
+// move the clock through expiries, lockouts and session timeouts. It sends no mail itself:
+// it queues River jobs (mailjobs.go) that internal/mail works. It keeps no
+// audit log (Auditor, injected).
 package auth

@@ -16,12 +16,18 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertest"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/dbtest"
+	"github.com/porticohq/portico/internal/mail"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -56,19 +62,55 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+// mailbox works the service's mail jobs with the mail package's workers,
+// as a worker process would, and keeps what they deliver.
 type mailbox struct {
+	t    *testing.T
+	pool *pgxpool.Pool
+	jobs *river.Client[pgx.Tx]
+	work map[string]func(tx pgx.Tx, job *rivertype.JobRow) error
 	mu   sync.Mutex
 	msgs []auth.Message
 }
 
-func (m *mailbox) Send(_ context.Context, msg auth.Message) error {
+func newMailbox(t *testing.T, pool *pgxpool.Pool) *mailbox {
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})
+	require.NoError(t, err)
+	return &mailbox{t: t, pool: pool, jobs: client}
+}
+
+// serve makes the mailbox work svc's mail jobs.
+func (m *mailbox) serve(svc *auth.Service) {
+	inv := rivertest.NewWorker(m.t, riverpgxv5.New(nil), &river.Config{}, mail.NewInvitationWorker(svc, m, nil))
+	reset := rivertest.NewWorker(m.t, riverpgxv5.New(nil), &river.Config{}, mail.NewResetWorker(svc, m, nil))
+	m.work = map[string]func(pgx.Tx, *rivertype.JobRow) error{
+		auth.InvitationMailArgs{}.Kind(): func(tx pgx.Tx, job *rivertype.JobRow) error {
+			_, err := inv.WorkJob(context.Background(), m.t, tx, job)
+			return err
+		},
+		auth.PasswordResetMailArgs{}.Kind(): func(tx pgx.Tx, job *rivertype.JobRow) error {
+			_, err := reset.WorkJob(context.Background(), m.t, tx, job)
+			return err
+		},
+	}
+}
+
+func (m *mailbox) Deliver(_ context.Context, msg auth.Message) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.msgs = append(m.msgs, msg)
 	return nil
 }
 
+// all works the mail jobs waiting, then returns every message sent.
 func (m *mailbox) all() []auth.Message {
+	ctx := context.Background()
+	waiting, err := m.jobs.JobList(ctx, river.NewJobListParams().Queues("notify").
+		States(rivertype.JobStateAvailable).OrderBy(river.JobListOrderByID, river.SortOrderAsc).First(1000))
+	require.NoError(m.t, err)
+	for _, job := range waiting.Jobs {
+		require.NoError(m.t, pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error { return m.work[job.Kind](tx, job) }))
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return append([]auth.Message(nil), m.msgs...)
@@ -131,7 +173,7 @@ func setupOn(t *testing.T, pool *pgxpool.Pool, tweak ...func(*auth.Deps)) *bundl
 	b := &bundle{
 		pool:  pool,
 		clock: &clock{now: time.Now().UTC().Truncate(time.Second)},
-		mail:  &mailbox{},
+		mail:  newMailbox(t, pool),
 		audit: &auditLog{},
 	}
 	// The server starts first so that the service knows its public URL
@@ -144,7 +186,6 @@ func setupOn(t *testing.T, pool *pgxpool.Pool, tweak ...func(*auth.Deps)) *bundl
 		Pool:       b.pool,
 		Logger:     slog.New(slog.NewTextHandler(tWriter{t}, nil)),
 		Config:     config.Default().Auth,
-		Mailer:     b.mail,
 		Auditor:    b.audit,
 		Now:        b.clock.Now,
 		HashParams: fastHash,
@@ -155,6 +196,7 @@ func setupOn(t *testing.T, pool *pgxpool.Pool, tweak ...func(*auth.Deps)) *bundl
 	svc, err := auth.New(deps)
 	require.NoError(t, err)
 	b.svc = svc
+	b.mail.serve(svc)
 	ctx, cancel := context.WithCancel(context.Background())
 	var listener sync.WaitGroup
 	listener.Go(func() { svc.ListenCache(ctx) })

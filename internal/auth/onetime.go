@@ -56,20 +56,35 @@ type inviteRequest struct {
 }
 
 // Invite creates an invited user (or refreshes the invitation of one not
-// yet activated) and returns the activation link. The CLI uses it too.
+// yet activated) and returns the activation link, for the CLI to print.
+// The API mails it instead (InviteTx).
 func Invite(ctx context.Context, db dbsqlc.DBTX, nu NewUser, linkBase string, now time.Time) (User, string, error) {
+	row, err := inviteUser(ctx, db, nu, now)
+	if err != nil {
+		return User{}, "", err
+	}
+	tok, err := issueToken(ctx, db, row.ID, purposeInvitation, now, InvitationTTL)
+	if err != nil {
+		return User{}, "", err
+	}
+	return userFromRow(row), linkBase + ActivatePath + "?token=" + tok, nil
+}
+
+// inviteUser creates an invited user, or finds the one whose invitation is
+// refreshed.
+func inviteUser(ctx context.Context, db dbsqlc.DBTX, nu NewUser, now time.Time) (dbsqlc.AuthUser, error) {
 	nu.Invited, nu.Password, nu.Now = true, "", now
 	if nu.TenantID == 0 {
 		var err error
 		if nu.TenantID, err = defaultTenant(ctx, db); err != nil {
-			return User{}, "", err
+			return dbsqlc.AuthUser{}, err
 		}
 	}
 	// The request is checked in full even when it only refreshes an
 	// invitation: a re-invite must not be a way around the checks.
 	params, err := checkNewUser(nu)
 	if err != nil {
-		return User{}, "", err
+		return dbsqlc.AuthUser{}, err
 	}
 	// Looked up first rather than caught as a unique violation, which
 	// would abort the caller's transaction.
@@ -79,18 +94,11 @@ func Invite(ctx context.Context, db dbsqlc.DBTX, nu NewUser, linkBase string, no
 		// Active, or pending in another account (or as staff): the same
 		// answer either way, so another account's invitations cannot be
 		// probed, refreshed or taken over.
-		return User{}, "", fmt.Errorf("%s: %w", params.Email, ErrDuplicate)
+		return dbsqlc.AuthUser{}, fmt.Errorf("%s: %w", params.Email, ErrDuplicate)
 	case errors.Is(err, pgx.ErrNoRows):
 		row, err = createUser(ctx, db, nu)
 	}
-	if err != nil {
-		return User{}, "", err
-	}
-	tok, err := issueToken(ctx, db, row.ID, purposeInvitation, now, InvitationTTL)
-	if err != nil {
-		return User{}, "", err
-	}
-	return userFromRow(row), linkBase + ActivatePath + "?token=" + tok, nil
+	return row, err
 }
 
 func (s *Service) handleInvite(w http.ResponseWriter, r *http.Request) {
@@ -116,23 +124,14 @@ func (s *Service) handleInvite(w http.ResponseWriter, r *http.Request) {
 	}
 	nu := NewUser{TenantID: s.tenantID, Email: in.Email, AccountID: in.AccountID, ContactID: in.ContactID,
 		Roles: in.Roles, Staff: in.Staff, SeeChildAccounts: in.SeeChildAccounts}
-	var (
-		user User
-		link string
-	)
+	var user User
 	ctx := r.Context()
 	err := s.asAPI(ctx, func(tx pgx.Tx) error {
 		var err error
-		user, link, err = Invite(ctx, tx, nu, s.linkBase(), s.now())
+		user, err = s.InviteTx(ctx, tx, nu)
 		return err
 	})
 	if !s.userError(w, r, err) {
-		return
-	}
-	if err := s.mailer.Send(ctx, Message{To: user.Email, Kind: purposeInvitation, Link: link,
-		Subject: "You are invited to the customer portal",
-		Body:    "Open this link within 7 days to choose your password:\n\n" + link + "\n"}); err != nil {
-		s.internal(w, r, fmt.Errorf("send invitation: %w", err))
 		return
 	}
 	s.audit(r, Event{Action: "auth.invite", Object: "user", ObjectID: strconv.FormatInt(user.ID, 10),
@@ -279,41 +278,8 @@ func (s *Service) handleResetRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	var (
-		user dbsqlc.AuthUser
-		tok  string
-	)
-	err = s.asAPI(ctx, func(tx pgx.Tx) error {
-		var err error
-		user, err = q.AuthUserByEmail(ctx, tx, dbsqlc.AuthUserByEmailParams{TenantID: s.tenantID, Email: email})
-		if err != nil || user.Status != "active" {
-			return err
-		}
-		// Reset mails share the login throttle's budget per email, so
-		// that the form cannot be used to flood someone's inbox.
-		key, now := "reset:"+email, s.now()
-		n, err := q.AuthLoginFailureCount(ctx, tx, dbsqlc.AuthLoginFailureCountParams{
-			TenantID: s.tenantID, Key: key, Since: ts(now.Add(-s.throttle.Window))})
-		if err != nil || n >= int64(s.throttle.PerEmail) {
-			return err
-		}
-		err = q.AuthLoginFailureRecord(ctx, tx, dbsqlc.AuthLoginFailureRecordParams{TenantID: s.tenantID, Key: key, Now: ts(now)})
-		if err != nil {
-			return err
-		}
-		tok, err = issueToken(ctx, tx, user.ID, purposeReset, s.now(), PasswordResetTTL)
-		return err
-	})
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	if err := s.asAPI(ctx, func(tx pgx.Tx) error { return s.RequestResetTx(ctx, tx, email) }); err != nil {
 		s.log.ErrorContext(ctx, "auth: password reset", "err", err)
-	}
-	if tok != "" {
-		link := s.linkBase() + ResetPath + "?token=" + tok
-		if err := s.mailer.Send(ctx, Message{To: user.Email, Kind: purposeReset, Link: link,
-			Subject: "Reset your portal password",
-			Body:    "Open this link within an hour to choose a new password:\n\n" + link + "\n\nIf you did not ask for this, ignore this message.\n"}); err != nil {
-			s.log.ErrorContext(ctx, "auth: send password reset", "err", err)
-		}
 	}
 	accepted()
 }

@@ -21,6 +21,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/pgnotify"
@@ -33,7 +35,7 @@ type Service struct {
 	cfg       config.AuthConfig
 	publicURL string
 	tenantID  int64
-	mailer    Mailer
+	insert    InsertFunc
 	auditor   Auditor
 	contacts  func(ctx context.Context, tenantID int64, email string) (string, string, bool, error)
 	now       func() time.Time
@@ -62,14 +64,18 @@ func New(d Deps) (*Service, error) {
 	}
 	s := &Service{
 		pool: d.Pool, log: d.Logger, cfg: d.Config, publicURL: strings.TrimRight(d.PublicURL, "/"),
-		tenantID: d.TenantID, mailer: d.Mailer, auditor: d.Auditor, contacts: d.ContactByEmail,
+		tenantID: d.TenantID, insert: d.Insert, auditor: d.Auditor, contacts: d.ContactByEmail,
 		now: d.Now, hash: d.HashParams, throttle: d.Throttle, client: d.HTTPClient,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if s.mailer == nil {
-		s.mailer = LogMailer{Logger: s.log}
+	if s.insert == nil {
+		client, err := river.NewClient(riverpgxv5.New(d.Pool), &river.Config{Logger: s.log})
+		if err != nil {
+			return nil, fmt.Errorf("auth: %w", err)
+		}
+		s.insert = client.InsertTx
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -68,7 +68,7 @@ type ThrottleConfig struct {
 type MailConfig struct {
 	// SMTPURL is smtp://user:password@host:587 (STARTTLS, required unless
 	// the host is loopback) or smtps://...:465 (TLS from the start). Empty:
-	// mail is only logged, which is for development.
+	// mail is not sent (portico dev prints it, marked as dev mail).
 	SMTPURL string `mapstructure:"smtp_url"`
 	// From is the sender address.
 	From string `mapstructure:"from"`

@@ -138,6 +138,7 @@ func Run(ctx context.Context, cfg *config.Config, deps app.Deps, logger *slog.Lo
 		simURL, cfg.Connections, sim = url, conns, s
 		fmt.Fprintf(out, "simulated sources on %s (%d records)\n", simURL, cfg.Dev.Records)
 	}
+	deps.DevMail = true // invitations and resets are printed, marked as dev mail
 	a, err := app.Open(ctx, cfg, logger, app.Mode{Serve: true, Work: true}, deps)
 	if err != nil {
 		return err

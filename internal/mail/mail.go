@@ -1,8 +1,8 @@
 // Package mail sends the portal's email (invitations, password resets)
-// over SMTP. Send only queues a message: delivery happens in the
-// background with retries, so that a request that mails someone costs the
-// same time as one that does not (a password reset must not reveal
-// whether an email has an account by how long it takes).
+// over SMTP. The auth service queues each mail as a River job in the
+// transaction that asks for it (so a restart loses none); the workers here
+// deliver them from worker processes, and River retries a delivery that
+// failed for a reason that may pass.
 package mail
 
 import (
@@ -13,13 +13,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"mime"
 	"mime/quotedprintable"
 	"net"
 	"net/mail"
 	"net/smtp"
-	"net/textproto"
 	"net/url"
 	"strings"
 	"time"
@@ -34,25 +32,16 @@ type SMTP struct {
 	implicitTLS bool
 	auth        smtp.Auth
 	from        *mail.Address
-	log         *slog.Logger
-	queue       chan auth.Message
 
 	// TLS is the client TLS configuration (tests trust their own server).
 	TLS *tls.Config
-	// Attempts and Backoff bound the retries of a message that fails
-	// for a reason that may pass (a network error, a 4xx reply).
-	Attempts int
-	Backoff  time.Duration
 	// Timeout bounds one delivery attempt.
 	Timeout time.Duration
 }
 
-// QueueSize is how many messages may wait for delivery; Send refuses more.
-const QueueSize = 1000
-
 // New parses smtp://user:password@host:port (STARTTLS, required unless
 // the host is loopback) or smtps://... (TLS from the start).
-func New(rawURL, from string, log *slog.Logger) (*SMTP, error) {
+func New(rawURL, from string) (*SMTP, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" || u.Port() == "" {
 		return nil, errors.New("mail: the SMTP URL must be smtp://user:password@host:port or smtps://...")
@@ -61,13 +50,7 @@ func New(rawURL, from string, log *slog.Logger) (*SMTP, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mail: sender %q: %w", from, err)
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	s := &SMTP{
-		addr: u.Host, host: u.Hostname(), implicitTLS: u.Scheme == "smtps", from: addr, log: log,
-		queue: make(chan auth.Message, QueueSize), Attempts: 4, Backoff: 2 * time.Second, Timeout: 30 * time.Second,
-	}
+	s := &SMTP{addr: u.Host, host: u.Hostname(), implicitTLS: u.Scheme == "smtps", from: addr, Timeout: 30 * time.Second}
 	if u.User != nil {
 		password, _ := u.User.Password()
 		// PlainAuth refuses to send the password unencrypted, except to
@@ -77,62 +60,12 @@ func New(rawURL, from string, log *slog.Logger) (*SMTP, error) {
 	return s, nil
 }
 
-// Send queues m for delivery. It fails only when the queue is full.
-func (s *SMTP) Send(_ context.Context, m auth.Message) error {
-	if strings.ContainsAny(m.To, "\r\n") || strings.ContainsAny(m.Subject, "\r\n") {
-		return errors.New("mail: line breaks in a recipient or subject")
-	}
-	select {
-	case s.queue <- m:
-		return nil
-	default:
-		return fmt.Errorf("mail: %d messages are already waiting; not queued", QueueSize)
-	}
-}
-
-// Run delivers queued messages until ctx ends. Messages still queued then
-// are dropped (and logged): the user asks again.
-func (s *SMTP) Run(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			for n := len(s.queue); n > 0; n-- {
-				m := <-s.queue
-				s.log.Warn("mail: not sent, shutting down", slog.String("to", m.To), slog.String("kind", m.Kind))
-			}
-			return
-		case m := <-s.queue:
-			s.deliverWithRetries(ctx, m)
-		}
-	}
-}
-
-func (s *SMTP) deliverWithRetries(ctx context.Context, m auth.Message) {
-	wait := s.Backoff
-	for attempt := 1; ; attempt++ {
-		err := s.Deliver(ctx, m)
-		if err == nil {
-			s.log.InfoContext(ctx, "mail: sent", slog.String("to", m.To), slog.String("kind", m.Kind))
-			return
-		}
-		var tpe *textproto.Error
-		permanent := errors.As(err, &tpe) && tpe.Code >= 500
-		if permanent || attempt >= s.Attempts || ctx.Err() != nil {
-			s.log.ErrorContext(ctx, "mail: not sent", slog.String("to", m.To), slog.String("kind", m.Kind),
-				slog.Int("attempts", attempt), slog.String("error", err.Error()))
-			return
-		}
-		s.log.WarnContext(ctx, "mail: retrying", slog.String("to", m.To), slog.Int("attempt", attempt), slog.String("error", err.Error()))
-		select {
-		case <-ctx.Done():
-		case <-time.After(wait):
-		}
-		wait *= 2
-	}
-}
-
-// Deliver sends m now, in one SMTP conversation.
+// Deliver sends m now, in one SMTP conversation. A 5xx reply, or a
+// message that cannot be sent as written, is Permanent.
 func (s *SMTP) Deliver(ctx context.Context, m auth.Message) error {
+	if strings.ContainsAny(m.To, "\r\n") || strings.ContainsAny(m.Subject, "\r\n") {
+		return fmt.Errorf("%w: line breaks in a recipient or subject", ErrUnsendable)
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
 	var d net.Dialer
