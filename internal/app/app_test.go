@@ -271,3 +271,54 @@ func TestInvitationIsMailedOverSMTPAndThrottleIsConfigured(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "locked out after auth.throttle.per_email (2) failures")
 }
+
+// X-Forwarded-For is believed only from http.trusted_proxies: a client
+// that rotates it is still one address to the login throttle and the
+// audit log, while a trusted proxy's forwarded clients count apart.
+// The trusted proxy is 127.0.0.2, which on Linux reaches the server's
+// 127.0.0.1 like any loopback address.
+func TestForwardedForIsBelievedOnlyFromTrustedProxies(t *testing.T) {
+	t.Parallel()
+	r := start(t, false, time.Hour, func(c *config.Config) {
+		c.HTTP.TrustedProxies = []string{"127.0.0.2"}
+		c.Auth.Throttle.PerIP = 3
+	})
+	login := func(from, forwarded string, i int) int {
+		dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+		client := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
+		defer client.CloseIdleConnections()
+		b, _ := json.Marshal(map[string]string{"email": fmt.Sprintf("nobody%d@%s.test", i, strings.ReplaceAll(from, ".", "-")), "password": "wrong-password-attempt"})
+		req, _ := http.NewRequest(http.MethodPost, r.api+"/auth/login", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", forwarded)
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// An untrusted peer forging a new address each time is locked out
+	// after auth.throttle.per_ip failures all the same.
+	for i := range 3 {
+		require.Equal(t, http.StatusUnauthorized, login("127.0.0.1", fmt.Sprintf("198.51.100.%d", i+1), i))
+	}
+	require.Equal(t, http.StatusTooManyRequests, login("127.0.0.1", "198.51.100.99", 3), "the forged header must not escape the per-IP throttle")
+	// Through the trusted proxy, each forwarded client is its own.
+	for i := range 5 {
+		require.Equal(t, http.StatusUnauthorized, login("127.0.0.2", fmt.Sprintf("1.2.3.4, 203.0.113.%d", i+1), i))
+	}
+
+	rows, err := r.app.Pool().Query(context.Background(), `SELECT host(ip), after->>'email' FROM audit_event WHERE action = 'auth.login_failed' ORDER BY id`)
+	require.NoError(t, err)
+	var got []string
+	for rows.Next() {
+		var ip, email string
+		require.NoError(t, rows.Scan(&ip, &email))
+		got = append(got, ip+" "+email)
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{
+		"127.0.0.1 nobody0@127-0-0-1.test", "127.0.0.1 nobody1@127-0-0-1.test", "127.0.0.1 nobody2@127-0-0-1.test",
+		"203.0.113.1 nobody0@127-0-0-2.test", "203.0.113.2 nobody1@127-0-0-2.test", "203.0.113.3 nobody2@127-0-0-2.test",
+		"203.0.113.4 nobody3@127-0-0-2.test", "203.0.113.5 nobody4@127-0-0-2.test",
+	}, got, "the audit log records the real peer, and the forwarded client only from the trusted proxy")
+}

@@ -120,8 +120,8 @@ const maxUserAgent = 512
 var actionRE = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`)
 
 // WithRequest returns e with the client address, user agent and request
-// id of r. It trusts r.RemoteAddr, which the server's RealIP middleware
-// has already set from the proxy headers.
+// id of r. It trusts r.RemoteAddr, which the server's middleware has set
+// to the forwarded client only for a peer in http.trusted_proxies.
 func (e Event) WithRequest(r *http.Request) Event {
 	e.IP = remoteIP(r.RemoteAddr)
 	e.UserAgent = r.UserAgent()

@@ -51,7 +51,7 @@ func NewRouter(opts Options) http.Handler {
 	httpMetrics := metrics.NewHTTP(opts.Registry)
 	r.Use(
 		middleware.RequestID,
-		middleware.RealIP,
+		clientIP(opts.Config.TrustedProxies),
 		requestLogger(opts.Logger),
 		recoverer(opts.Logger),
 		httpMetrics.Middleware,
