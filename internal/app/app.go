@@ -22,7 +22,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
-	"riverqueue.com/riverui"
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/httpclient"
@@ -82,6 +81,7 @@ type App struct {
 	api     *api.API
 	auth    *auth.Service
 
+	ui            *riverUI       // set by Handler; Close stops it
 	mailer        *mail.SMTP     // nil: mail is only logged
 	listeners     sync.WaitGroup // the cache listeners and mail sender Handler starts
 	stopListeners context.CancelFunc
@@ -314,8 +314,12 @@ func (a *App) Pool() *pgxpool.Pool { return a.pool }
 // River is the River client.
 func (a *App) River() *river.Client[pgx.Tx] { return a.river }
 
-// Close stops the cache listeners and releases the pool.
+// Close stops River UI's background queries and the cache listeners,
+// then releases the pool: nothing of the app queries it afterwards.
 func (a *App) Close() {
+	if a.ui != nil {
+		a.ui.stop()
+	}
 	if a.stopListeners != nil {
 		a.stopListeners()
 	}
@@ -334,17 +338,11 @@ func (a *App) Ready(ctx context.Context) error {
 
 // Handler builds the HTTP handler.
 func (a *App) Handler(ctx context.Context) (http.Handler, error) {
-	ui, err := riverui.NewHandler(&riverui.HandlerOpts{
-		Endpoints: riverui.NewEndpoints(a.river, nil),
-		Logger:    a.logger.With(slog.String("component", "riverui")),
-		Prefix:    "/admin/riverui",
-	})
+	ui, err := newRiverUI(ctx, a.river, a.logger.With(slog.String("component", "riverui")))
 	if err != nil {
-		return nil, fmt.Errorf("app: river ui: %w", err)
+		return nil, err
 	}
-	if err := ui.Start(ctx); err != nil {
-		return nil, fmt.Errorf("app: river ui: %w", err)
-	}
+	a.ui = ui
 	// Sessions and list pages are served from memory until ctx ends or
 	// the app closes.
 	lctx, cancel := context.WithCancel(ctx)

@@ -11,7 +11,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -321,4 +323,49 @@ func TestForwardedForIsBelievedOnlyFromTrustedProxies(t *testing.T) {
 		"203.0.113.1 nobody0@127-0-0-2.test", "203.0.113.2 nobody1@127-0-0-2.test", "203.0.113.3 nobody2@127-0-0-2.test",
 		"203.0.113.4 nobody3@127-0-0-2.test", "203.0.113.5 nobody4@127-0-0-2.test",
 	}, got, "the audit log records the real peer, and the forwarded client only from the trusted proxy")
+}
+
+// TestCloseStopsRiverUI: River UI's background queries end with Close,
+// before the pool does; one that outlived it logged "closed pool" as the
+// last line of `portico bench api`. Not parallel: it counts goroutines.
+func TestCloseStopsRiverUI(t *testing.T) {
+	cfg := config.Default()
+	cfg.DatabaseURL = dbtest.URL(t)
+	set, err := mapping.Load(mappings.FS())
+	require.NoError(t, err)
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a, err := app.Open(context.Background(), &cfg, logger, app.Mode{Serve: true}, app.Deps{Mappings: set})
+	require.NoError(t, err)
+	// The context outlives the app, as `portico bench api`'s does.
+	_, err = a.Handler(context.Background())
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return goroutinesIn("riverui/internal/querycacher") > 0 }, 5*time.Second, 5*time.Millisecond,
+		"River UI's query cacher runs (the control that makes this test meaningful)")
+	a.Close()
+	require.Zero(t, goroutinesIn("riverui/internal/querycacher"), "River UI still queries after Close")
+	require.NotContains(t, logs.String(), "closed pool")
+}
+
+func goroutinesIn(pkg string) int {
+	buf := make([]byte, 1<<22)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	n := 0
+	for _, g := range strings.Split(stacks, "\n\n") {
+		if strings.Contains(g, pkg) {
+			n++
+		}
+	}
+	return n
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
