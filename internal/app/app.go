@@ -385,9 +385,7 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 		RiverUI:    ui,
 		Mount: func(r chi.Router) {
 			r.Mount("/hooks", hooksHandler.Routes())
-			a.api.Mount(r, api.HeaderOptions{
-				TLS: strings.HasPrefix(a.cfg.HTTP.PublicURL, "https://"), CORSOrigins: a.cfg.HTTP.CORSOrigins,
-			})
+			a.api.Mount(r, a.cfg.HTTP.CORSOrigins)
 		},
 		MountAdmin: func(r chi.Router) {
 			r.Mount("/sync", a.syncer.AdminRoutes(a.sources, a.adminSync))

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime/quotedprintable"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -368,4 +370,72 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// serveOnly is an API process without connections, served by httptest.
+func serveOnly(t *testing.T, tweak ...func(*config.Config)) (*app.App, *httptest.Server) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DatabaseURL = dbtest.URL(t)
+	cfg.Admin.Token = "test-admin-token-0123456789"
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	set, err := mapping.Load(mappings.FS())
+	require.NoError(t, err)
+	a, err := app.Open(context.Background(), &cfg, slog.New(slog.DiscardHandler), app.Mode{Serve: true}, app.Deps{Mappings: set})
+	require.NoError(t, err)
+	h, err := a.Handler(context.Background())
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() { srv.Close(); a.Close() })
+	return a, srv
+}
+
+// Every route group answers with the security headers, whatever the
+// status; River UI gets a policy of its own that still forbids framing.
+func TestSecurityHeadersOnEveryRoute(t *testing.T) {
+	t.Parallel()
+	_, srv := serveOnly(t, func(c *config.Config) { c.HTTP.PublicURL = "https://portal.example.com" })
+	admin := http.Header{"Authorization": {"Bearer test-admin-token-0123456789"}}
+	for _, tc := range []struct {
+		method, path string
+		header       http.Header
+		want         int
+		csp          string
+	}{
+		{"GET", "/api/v1/cases", nil, http.StatusUnauthorized, "default-src 'none'"},
+		{"GET", "/api/openapi.json", nil, http.StatusOK, "default-src 'none'"},
+		{"GET", "/auth/me", nil, http.StatusUnauthorized, "default-src 'none'"},
+		{"POST", "/auth/login", nil, http.StatusUnsupportedMediaType, "default-src 'none'"},
+		{"GET", "/admin/sync", nil, http.StatusUnauthorized, "default-src 'none'"},
+		{"GET", "/admin/sync", admin, http.StatusOK, "default-src 'none'"},
+		{"GET", "/admin/audit", admin, http.StatusOK, "default-src 'none'"},
+		{"GET", "/admin/riverui/", admin, http.StatusOK, "script-src 'self'"},
+		{"GET", "/admin/riverui/api/states", admin, http.StatusOK, "script-src 'self'"},
+		{"POST", "/hooks/nope", nil, http.StatusNotFound, "default-src 'none'"},
+		{"GET", "/healthz", nil, http.StatusOK, "default-src 'none'"},
+		{"GET", "/readyz", nil, http.StatusOK, "default-src 'none'"},
+		{"GET", "/metrics", nil, http.StatusOK, "default-src 'none'"},
+		{"GET", "/no/such/route", nil, http.StatusNotFound, "default-src 'none'"},
+		{"DELETE", "/healthz", nil, http.StatusMethodNotAllowed, "default-src 'none'"},
+	} {
+		req, err := http.NewRequest(tc.method, srv.URL+tc.path, nil)
+		require.NoError(t, err)
+		maps.Copy(req.Header, tc.header)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		name := tc.method + " " + tc.path
+		require.Equal(t, tc.want, resp.StatusCode, "%s: %s", name, body)
+		h := resp.Header
+		require.Contains(t, h.Get("Content-Security-Policy"), tc.csp, name)
+		require.Contains(t, h.Get("Content-Security-Policy"), "frame-ancestors 'none'", name)
+		require.NotContains(t, h.Get("Content-Security-Policy"), "unsafe-", name)
+		require.Equal(t, "nosniff", h.Get("X-Content-Type-Options"), name)
+		require.Equal(t, "DENY", h.Get("X-Frame-Options"), name)
+		require.Equal(t, "no-referrer", h.Get("Referrer-Policy"), name)
+		require.Contains(t, h.Get("Strict-Transport-Security"), "max-age=", name)
+	}
 }

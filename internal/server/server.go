@@ -50,6 +50,7 @@ func NewRouter(opts Options) http.Handler {
 	r := chi.NewRouter()
 	httpMetrics := metrics.NewHTTP(opts.Registry)
 	r.Use(
+		securityHeaders(strings.HasPrefix(opts.Config.PublicURL, "https://")),
 		middleware.RequestID,
 		clientIP(opts.Config.TrustedProxies),
 		requestLogger(opts.Logger),
@@ -73,8 +74,9 @@ func NewRouter(opts Options) http.Handler {
 	r.Route("/admin", func(ar chi.Router) {
 		ar.Use(RequireAdminToken(opts.AdminToken))
 		if opts.RiverUI != nil {
-			ar.Handle("/riverui", opts.RiverUI)
-			ar.Handle("/riverui/*", opts.RiverUI)
+			ui := riverUIPolicy(opts.RiverUI)
+			ar.Handle("/riverui", ui)
+			ar.Handle("/riverui/*", ui)
 		}
 		if opts.MountAdmin != nil {
 			opts.MountAdmin(ar)

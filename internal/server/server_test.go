@@ -130,3 +130,16 @@ func basic(user, pass string) string {
 	req.SetBasicAuth(user, pass)
 	return req.Header.Get("Authorization")
 }
+
+func TestSecurityHeadersWithoutHTTPSHaveNoHSTS(t *testing.T) {
+	t.Parallel()
+	srv := setup(t, func(context.Context) error { return nil }, token)
+	for _, path := range []string{"/healthz", "/nope", "/admin/riverui/"} {
+		resp, err := http.Get(srv.URL + path)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Contains(t, resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'", path)
+		require.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"), path)
+		require.Empty(t, resp.Header.Get("Strict-Transport-Security"), "%s: no HSTS on plain http", path)
+	}
+}
