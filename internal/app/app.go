@@ -284,7 +284,7 @@ func (a *App) adminSync(req syncer.AdminRequest) error {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{
-			TenantID: a.tenant, Actor: audit.StaffActor("admin-token"), Action: "admin.sync." + string(req.Args.Mode),
+			TenantID: a.tenant, Actor: audit.ActorFrom(ctx, audit.StaffActor("admin-token")), Action: "admin.sync." + string(req.Args.Mode),
 			Object: "sync", ObjectID: req.Args.Connection + "/" + req.Args.Object, After: req.Args,
 		}.WithRequest(req.Request))
 	})
@@ -382,6 +382,7 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 		Registry:   a.registry,
 		Ready:      a.Ready,
 		AdminToken: a.cfg.Admin.Token,
+		Staff:      a.auth,
 		RiverUI:    ui,
 		Mount: func(r chi.Router) {
 			r.Mount("/hooks", hooksHandler.Routes())
@@ -400,7 +401,7 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 // cancels the jobs still running. onListen receives the API address.
 func (a *App) Run(ctx context.Context, onListen func(addr string)) error {
 	if a.cfg.Admin.Token == "" && a.mode.Serve {
-		a.logger.WarnContext(ctx, "admin.token is not set: /admin answers 401 to everyone")
+		a.logger.InfoContext(ctx, "admin.token is not set: only staff users (operator_admin) reach /admin")
 	}
 	// A portal on https is a real one; on http it is development.
 	if a.mailer == nil && a.mode.Serve && strings.HasPrefix(a.cfg.HTTP.PublicURL, "https://") {

@@ -32,6 +32,11 @@ func setup(t *testing.T, ready server.ReadyFunc, adminToken string) *httptest.Se
 		RiverUI: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			_, _ = io.WriteString(w, "river ui")
 		}),
+		MountAdmin: func(r chi.Router) {
+			r.Post("/sync/{connection}/{object}", func(w http.ResponseWriter, _ *http.Request) {
+				w.WriteHeader(http.StatusAccepted)
+			})
+		},
 		Mount: func(r chi.Router) {
 			r.Get("/boom", func(http.ResponseWriter, *http.Request) { panic("boom") })
 		},
