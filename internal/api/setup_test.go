@@ -126,7 +126,7 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	// The server's router, as in production: its middleware and /admin.
 	h := server.NewRouter(server.Options{
 		Config: config.Default().HTTP, Logger: slog.New(slog.DiscardHandler), Registry: metrics.NewRegistry(),
-		AdminToken: adminToken, Mount: func(r chi.Router) { e.api.Mount(r, nil) },
+		AdminToken: adminToken, Staff: svc, Mount: func(r chi.Router) { e.api.Mount(r, nil) },
 		MountAdmin: func(r chi.Router) {
 			r.Mount("/audit", audit.AdminRoutes(audit.New(e.pool, slog.New(slog.DiscardHandler))))
 			if wb != nil {
