@@ -80,8 +80,8 @@ type MailConfig struct {
 	From string `mapstructure:"from"`
 }
 
-// AdminConfig holds the staff credential that guards /admin until real
-// staff login exists. It is never optional for `serve`.
+// AdminConfig holds the shared admin token, accepted on /admin beside
+// staff sessions and staff API tokens, for bootstrap and scripts.
 type AdminConfig struct {
 	Token string `mapstructure:"token"`
 }
