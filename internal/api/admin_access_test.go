@@ -20,6 +20,10 @@ func (e *env) adminRoutes() []adminRoute {
 	e.t.Helper()
 	var out []adminRoute
 	err := chi.Walk(e.srv.Config.Handler.(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		switch method {
+		case http.MethodConnect, http.MethodTrace, http.MethodOptions:
+			return nil // chi lists them for Handle; no client sends them here
+		}
 		if !strings.HasPrefix(route, "/admin/") {
 			return nil
 		}
@@ -54,7 +58,9 @@ func TestAccessSuiteAdmin(t *testing.T) {
 			for _, who := range []*client{c, tok} {
 				res := who.do(rt.method, rt.path, nil, nil)
 				require.Equal(t, http.StatusForbidden, res.code, "customer %d (%s): %s %s: %s", i, who.email, rt.method, rt.path, res.body)
-				require.Equal(t, forbidden, string(res.body))
+				if rt.method != http.MethodHead {
+					require.Equal(t, forbidden, string(res.body))
+				}
 			}
 		}
 		// Customers cannot hold an admin scope at all.
@@ -71,7 +77,9 @@ func TestAccessSuiteAdmin(t *testing.T) {
 	require.Equal(t, http.StatusOK, staff.get("/admin/audit").code)
 	require.Equal(t, http.StatusOK, staff.get("/admin/actions").code)
 	for _, rt := range routes {
-		res := staff.do(rt.method, rt.path, nil, nil)
+		// River UI's script cannot send the CSRF token: its changes need
+		// the browser's Origin instead.
+		res := staff.do(rt.method, rt.path, nil, http.Header{"Origin": {e.srv.URL}})
 		require.NotContains(t, []int{http.StatusUnauthorized, http.StatusForbidden}, res.code, "staff: %s %s: %s", rt.method, rt.path, res.body)
 	}
 	noCSRF := *staff
@@ -79,6 +87,11 @@ func TestAccessSuiteAdmin(t *testing.T) {
 	res := noCSRF.post("/admin/actions/1/retry", nil)
 	require.Equal(t, http.StatusForbidden, res.code)
 	require.Contains(t, string(res.body), `"code":"csrf"`)
+	res = noCSRF.post("/admin/riverui/api/jobs/retry", nil)
+	require.Equal(t, http.StatusForbidden, res.code, "a session's River UI change without an Origin")
+	require.Contains(t, string(res.body), `"code":"cross_site"`)
+	res = noCSRF.do("POST", "/admin/riverui/api/jobs/retry", `{"ids":["1"]}`, http.Header{"Origin": {e.srv.URL}, "Content-Type": {"text/plain;charset=UTF-8"}})
+	require.Equal(t, http.StatusOK, res.code, "River UI's own request shape, from this origin")
 	// Cross-site: refused even with the CSRF token, and even as text/plain.
 	for _, h := range []http.Header{
 		{"Origin": {"https://evil.example"}},

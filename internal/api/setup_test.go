@@ -127,6 +127,7 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	h := server.NewRouter(server.Options{
 		Config: config.Default().HTTP, Logger: slog.New(slog.DiscardHandler), Registry: metrics.NewRegistry(),
 		AdminToken: adminToken, Staff: svc, Mount: func(r chi.Router) { e.api.Mount(r, nil) },
+		RiverUI: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "river ui") }),
 		MountAdmin: func(r chi.Router) {
 			r.Mount("/audit", audit.AdminRoutes(audit.New(e.pool, slog.New(slog.DiscardHandler))))
 			if wb != nil {
