@@ -3,12 +3,19 @@ package server_test
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/metrics"
+	"github.com/porticohq/portico/internal/server"
 )
 
 // TestAdminRefusesCrossSiteRequests replays the attack that started a
@@ -84,4 +91,34 @@ func mustParse(t *testing.T, s string) *url.URL {
 	u, err := url.Parse(s)
 	require.NoError(t, err)
 	return u
+}
+
+// Behind a proxy that does not pass the Host header on, the browser's
+// Origin names the public URL: that is this site too.
+func TestAdminOriginMayBeThePublicURL(t *testing.T) {
+	t.Parallel()
+	cfg := config.Default().HTTP
+	cfg.PublicURL = "https://portal.example.com"
+	srv := httptest.NewServer(server.NewRouter(server.Options{
+		Config: cfg, Logger: slog.New(slog.DiscardHandler), Registry: metrics.NewRegistry(), AdminToken: token,
+		MountAdmin: func(r chi.Router) {
+			r.Post("/sync/{connection}/{object}", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusAccepted) })
+		},
+	}))
+	t.Cleanup(srv.Close)
+	for origin, want := range map[string]int{
+		"https://portal.example.com":      http.StatusAccepted,
+		"https://portal.example.com.evil": http.StatusForbidden,
+		"https://evil.example":            http.StatusForbidden,
+		"null":                            http.StatusForbidden,
+	} {
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/admin/sync/salesforce/Case", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", basic("staff", token))
+		req.Header.Set("Origin", origin)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, want, resp.StatusCode, origin)
+	}
 }
