@@ -13,11 +13,12 @@ import (
 var OpenAPI []byte
 
 // Mount adds the portal's routes to r: /auth (login, sessions, tokens),
-// /api/v1 and /api/openapi.json, all behind the security headers.
-func (a *API) Mount(r chi.Router, opts HeaderOptions) {
-	r.Mount("/auth", Secure(opts, a.d.Auth.Routes()))
-	r.Mount("/api/v1", Secure(opts, a.Routes()))
-	r.Method(http.MethodGet, "/api/openapi.json", Secure(opts, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+// /api/v1 and /api/openapi.json, with CORS for corsOrigins. The server
+// adds the security headers to every response.
+func (a *API) Mount(r chi.Router, corsOrigins []string) {
+	r.Mount("/auth", CORS(corsOrigins, a.d.Auth.Routes()))
+	r.Mount("/api/v1", CORS(corsOrigins, a.Routes()))
+	r.Method(http.MethodGet, "/api/openapi.json", CORS(corsOrigins, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		_, _ = w.Write(OpenAPI)

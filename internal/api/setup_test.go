@@ -37,7 +37,9 @@ import (
 	"github.com/porticohq/portico/internal/dbtest"
 	"github.com/porticohq/portico/internal/jobs"
 	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/metrics"
 	"github.com/porticohq/portico/internal/records"
+	"github.com/porticohq/portico/internal/server"
 	"github.com/porticohq/portico/internal/store"
 	"github.com/porticohq/portico/internal/syncer"
 	"github.com/porticohq/portico/internal/writeback"
@@ -49,6 +51,9 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 var fastHash = auth.HashParams{Memory: 1024, Time: 1, Threads: 1}
 
 const password = "violet-harbour-lantern-42"
+
+// adminToken is the shared bootstrap token of /admin.
+const adminToken = "test-admin-token-0123456789"
 
 // Accounts of the fixture: Parent is Alpha's parent account; Beta stands
 // alone. Every record id embeds its account's letter so a leak is obvious.
@@ -85,9 +90,10 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	svc, err := auth.New(auth.Deps{Pool: e.pool, Config: config.Default().Auth, HashParams: fastHash, Throttle: auth.Throttle{PerEmail: 1000, PerIP: 100000}})
 	require.NoError(t, err)
 	reader := records.New(records.Options{Pool: e.pool, Mappings: set})
+	var wb *writeback.Service
 	if !o.noWrites {
 		var rc *river.Client[pgx.Tx]
-		wb := writeback.New(writeback.Options{
+		wb = writeback.New(writeback.Options{
 			Pool: e.pool, Mappings: set,
 			// Submit only checks that the connection exists; nothing here
 			// applies actions.
@@ -117,9 +123,19 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 		pagesLive, _, _ := e.api.PageCacheStats()
 		return authLive && pagesLive
 	}, 10*time.Second, 5*time.Millisecond, "the caches' listeners did not connect")
-	r := chi.NewRouter()
-	e.api.Mount(r, api.HeaderOptions{})
-	e.srv = httptest.NewServer(r)
+	// The server's router, as in production: its middleware and /admin.
+	h := server.NewRouter(server.Options{
+		Config: config.Default().HTTP, Logger: slog.New(slog.DiscardHandler), Registry: metrics.NewRegistry(),
+		AdminToken: adminToken, Staff: svc, Mount: func(r chi.Router) { e.api.Mount(r, nil) },
+		RiverUI: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "river ui") }),
+		MountAdmin: func(r chi.Router) {
+			r.Mount("/audit", audit.AdminRoutes(audit.New(e.pool, slog.New(slog.DiscardHandler))))
+			if wb != nil {
+				r.Mount("/actions", wb.AdminRoutes(1))
+			}
+		},
+	})
+	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
 	e.seed()
 	return e

@@ -22,7 +22,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
-	"riverqueue.com/riverui"
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/httpclient"
@@ -85,6 +84,7 @@ type App struct {
 	api     *api.API
 	auth    *auth.Service
 
+	ui            *riverUI // set by Handler; Close stops it
 	mailer        mail.Sender
 	listeners     sync.WaitGroup // the cache listeners Handler starts
 	stopListeners context.CancelFunc
@@ -295,7 +295,7 @@ func (a *App) adminSync(req syncer.AdminRequest) error {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{
-			TenantID: a.tenant, Actor: audit.StaffActor("admin-token"), Action: "admin.sync." + string(req.Args.Mode),
+			TenantID: a.tenant, Actor: audit.ActorFrom(ctx, audit.StaffActor("admin-token")), Action: "admin.sync." + string(req.Args.Mode),
 			Object: "sync", ObjectID: req.Args.Connection + "/" + req.Args.Object, After: req.Args,
 		}.WithRequest(req.Request))
 	})
@@ -325,8 +325,12 @@ func (a *App) Pool() *pgxpool.Pool { return a.pool }
 // River is the River client.
 func (a *App) River() *river.Client[pgx.Tx] { return a.river }
 
-// Close stops the cache listeners and releases the pool.
+// Close stops River UI's background queries and the cache listeners,
+// then releases the pool: nothing of the app queries it afterwards.
 func (a *App) Close() {
+	if a.ui != nil {
+		a.ui.stop()
+	}
 	if a.stopListeners != nil {
 		a.stopListeners()
 	}
@@ -345,17 +349,11 @@ func (a *App) Ready(ctx context.Context) error {
 
 // Handler builds the HTTP handler.
 func (a *App) Handler(ctx context.Context) (http.Handler, error) {
-	ui, err := riverui.NewHandler(&riverui.HandlerOpts{
-		Endpoints: riverui.NewEndpoints(a.river, nil),
-		Logger:    a.logger.With(slog.String("component", "riverui")),
-		Prefix:    "/admin/riverui",
-	})
+	ui, err := newRiverUI(ctx, a.river, a.logger.With(slog.String("component", "riverui")))
 	if err != nil {
-		return nil, fmt.Errorf("app: river ui: %w", err)
+		return nil, err
 	}
-	if err := ui.Start(ctx); err != nil {
-		return nil, fmt.Errorf("app: river ui: %w", err)
-	}
+	a.ui = ui
 	// Sessions and list pages are served from memory until ctx ends or
 	// the app closes.
 	lctx, cancel := context.WithCancel(ctx)
@@ -385,12 +383,11 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 		Registry:   a.registry,
 		Ready:      a.Ready,
 		AdminToken: a.cfg.Admin.Token,
+		Staff:      a.auth,
 		RiverUI:    ui,
 		Mount: func(r chi.Router) {
 			r.Mount("/hooks", hooksHandler.Routes())
-			a.api.Mount(r, api.HeaderOptions{
-				TLS: strings.HasPrefix(a.cfg.HTTP.PublicURL, "https://"), CORSOrigins: a.cfg.HTTP.CORSOrigins,
-			})
+			a.api.Mount(r, a.cfg.HTTP.CORSOrigins)
 		},
 		MountAdmin: func(r chi.Router) {
 			r.Mount("/sync", a.syncer.AdminRoutes(a.sources, a.adminSync))
@@ -405,7 +402,7 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 // cancels the jobs still running. onListen receives the API address.
 func (a *App) Run(ctx context.Context, onListen func(addr string)) error {
 	if a.cfg.Admin.Token == "" && a.mode.Serve {
-		a.logger.WarnContext(ctx, "admin.token is not set: /admin answers 401 to everyone")
+		a.logger.InfoContext(ctx, "admin.token is not set: only staff users (operator_admin) reach /admin")
 	}
 	// A portal on https is a real one; on http it is development.
 	if _, ok := a.mailer.(mail.Unconfigured); ok && strings.HasPrefix(a.cfg.HTTP.PublicURL, "https://") {

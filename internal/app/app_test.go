@@ -3,12 +3,17 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -241,4 +246,168 @@ func TestInvitationIsMailedOverSMTPAndThrottleIsConfigured(t *testing.T) {
 	resp := ops.post("/auth/login", map[string]string{"email": "ops@operator.test", "password": staffPassword})
 	resp.Body.Close()
 	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "locked out after auth.throttle.per_email (2) failures")
+}
+
+// X-Forwarded-For is believed only from http.trusted_proxies: a client
+// that rotates it is still one address to the login throttle and the
+// audit log, while a trusted proxy's forwarded clients count apart.
+// The trusted proxy is 127.0.0.2, which on Linux reaches the server's
+// 127.0.0.1 like any loopback address.
+func TestForwardedForIsBelievedOnlyFromTrustedProxies(t *testing.T) {
+	t.Parallel()
+	r := start(t, false, time.Hour, func(c *config.Config) {
+		c.HTTP.TrustedProxies = []string{"127.0.0.2"}
+		c.Auth.Throttle.PerIP = 3
+	})
+	login := func(from, forwarded string, i int) int {
+		dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+		client := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
+		defer client.CloseIdleConnections()
+		b, _ := json.Marshal(map[string]string{"email": fmt.Sprintf("nobody%d@%s.test", i, strings.ReplaceAll(from, ".", "-")), "password": "wrong-password-attempt"})
+		req, _ := http.NewRequest(http.MethodPost, r.api+"/auth/login", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", forwarded)
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// An untrusted peer forging a new address each time is locked out
+	// after auth.throttle.per_ip failures all the same.
+	for i := range 3 {
+		require.Equal(t, http.StatusUnauthorized, login("127.0.0.1", fmt.Sprintf("198.51.100.%d", i+1), i))
+	}
+	require.Equal(t, http.StatusTooManyRequests, login("127.0.0.1", "198.51.100.99", 3), "the forged header must not escape the per-IP throttle")
+	// Through the trusted proxy, each forwarded client is its own.
+	for i := range 5 {
+		require.Equal(t, http.StatusUnauthorized, login("127.0.0.2", fmt.Sprintf("1.2.3.4, 203.0.113.%d", i+1), i))
+	}
+
+	rows, err := r.app.Pool().Query(context.Background(), `SELECT host(ip), after->>'email' FROM audit_event WHERE action = 'auth.login_failed' ORDER BY id`)
+	require.NoError(t, err)
+	var got []string
+	for rows.Next() {
+		var ip, email string
+		require.NoError(t, rows.Scan(&ip, &email))
+		got = append(got, ip+" "+email)
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{
+		"127.0.0.1 nobody0@127-0-0-1.test", "127.0.0.1 nobody1@127-0-0-1.test", "127.0.0.1 nobody2@127-0-0-1.test",
+		"203.0.113.1 nobody0@127-0-0-2.test", "203.0.113.2 nobody1@127-0-0-2.test", "203.0.113.3 nobody2@127-0-0-2.test",
+		"203.0.113.4 nobody3@127-0-0-2.test", "203.0.113.5 nobody4@127-0-0-2.test",
+	}, got, "the audit log records the real peer, and the forwarded client only from the trusted proxy")
+}
+
+// TestCloseStopsRiverUI: River UI's background queries end with Close,
+// before the pool does; one that outlived it logged "closed pool" as the
+// last line of `portico bench api`. Not parallel: it counts goroutines.
+func TestCloseStopsRiverUI(t *testing.T) {
+	cfg := config.Default()
+	cfg.DatabaseURL = dbtest.URL(t)
+	set, err := mapping.Load(mappings.FS())
+	require.NoError(t, err)
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a, err := app.Open(context.Background(), &cfg, logger, app.Mode{Serve: true}, app.Deps{Mappings: set})
+	require.NoError(t, err)
+	// The context outlives the app, as `portico bench api`'s does.
+	_, err = a.Handler(context.Background())
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return goroutinesIn("riverui/internal/querycacher") > 0 }, 5*time.Second, 5*time.Millisecond,
+		"River UI's query cacher runs (the control that makes this test meaningful)")
+	a.Close()
+	require.Zero(t, goroutinesIn("riverui/internal/querycacher"), "River UI still queries after Close")
+	require.NotContains(t, logs.String(), "closed pool")
+}
+
+func goroutinesIn(pkg string) int {
+	buf := make([]byte, 1<<22)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	n := 0
+	for _, g := range strings.Split(stacks, "\n\n") {
+		if strings.Contains(g, pkg) {
+			n++
+		}
+	}
+	return n
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// serveOnly is an API process without connections, served by httptest.
+func serveOnly(t *testing.T, tweak ...func(*config.Config)) (*app.App, *httptest.Server) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DatabaseURL = dbtest.URL(t)
+	cfg.Admin.Token = "test-admin-token-0123456789"
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	set, err := mapping.Load(mappings.FS())
+	require.NoError(t, err)
+	a, err := app.Open(context.Background(), &cfg, slog.New(slog.DiscardHandler), app.Mode{Serve: true}, app.Deps{Mappings: set})
+	require.NoError(t, err)
+	h, err := a.Handler(context.Background())
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() { srv.Close(); a.Close() })
+	return a, srv
+}
+
+// Every route group answers with the security headers, whatever the
+// status; River UI gets a policy of its own that still forbids framing.
+func TestSecurityHeadersOnEveryRoute(t *testing.T) {
+	t.Parallel()
+	_, srv := serveOnly(t, func(c *config.Config) { c.HTTP.PublicURL = "https://portal.example.com" })
+	admin := http.Header{"Authorization": {"Bearer test-admin-token-0123456789"}}
+	for _, tc := range []struct {
+		method, path string
+		header       http.Header
+		want         int
+		csp          string
+	}{
+		{"GET", "/api/v1/cases", nil, http.StatusUnauthorized, "default-src 'none'"},
+		{"GET", "/api/openapi.json", nil, http.StatusOK, "default-src 'none'"},
+		{"GET", "/auth/me", nil, http.StatusUnauthorized, "default-src 'none'"},
+		{"POST", "/auth/login", nil, http.StatusUnsupportedMediaType, "default-src 'none'"},
+		{"GET", "/admin/sync", nil, http.StatusUnauthorized, "default-src 'none'"},
+		{"GET", "/admin/sync", admin, http.StatusOK, "default-src 'none'"},
+		{"GET", "/admin/audit", admin, http.StatusOK, "default-src 'none'"},
+		{"GET", "/admin/riverui/", admin, http.StatusOK, "script-src 'self'"},
+		{"GET", "/admin/riverui/api/states", admin, http.StatusOK, "script-src 'self'"},
+		{"POST", "/hooks/nope", nil, http.StatusNotFound, "default-src 'none'"},
+		{"GET", "/healthz", nil, http.StatusOK, "default-src 'none'"},
+		{"GET", "/readyz", nil, http.StatusOK, "default-src 'none'"},
+		{"GET", "/metrics", nil, http.StatusOK, "default-src 'none'"},
+		{"GET", "/no/such/route", nil, http.StatusNotFound, "default-src 'none'"},
+		{"DELETE", "/healthz", nil, http.StatusMethodNotAllowed, "default-src 'none'"},
+	} {
+		req, err := http.NewRequest(tc.method, srv.URL+tc.path, nil)
+		require.NoError(t, err)
+		maps.Copy(req.Header, tc.header)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		name := tc.method + " " + tc.path
+		require.Equal(t, tc.want, resp.StatusCode, "%s: %s", name, body)
+		h := resp.Header
+		require.Contains(t, h.Get("Content-Security-Policy"), tc.csp, name)
+		require.Contains(t, h.Get("Content-Security-Policy"), "frame-ancestors 'none'", name)
+		require.NotContains(t, h.Get("Content-Security-Policy"), "unsafe-", name)
+		require.Equal(t, "nosniff", h.Get("X-Content-Type-Options"), name)
+		require.Equal(t, "DENY", h.Get("X-Frame-Options"), name)
+		require.Equal(t, "no-referrer", h.Get("Referrer-Policy"), name)
+		require.Contains(t, h.Get("Strict-Transport-Security"), "max-age=", name)
+	}
 }

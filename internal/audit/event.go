@@ -55,6 +55,22 @@ func TokenActor(id string) Actor { return Actor{Kind: KindToken, ID: id} }
 // SystemActor is Portico acting on its own.
 func SystemActor() Actor { return Actor{Kind: KindSystem} }
 
+type actorKey struct{}
+
+// WithActor returns ctx naming who acts, for handlers that audit a change
+// but do not know how the request authenticated (the /admin routes).
+func WithActor(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// ActorFrom is the actor WithActor set, or fallback.
+func ActorFrom(ctx context.Context, fallback Actor) Actor {
+	if a, ok := ctx.Value(actorKey{}).(Actor); ok {
+		return a
+	}
+	return fallback
+}
+
 // String is the stored actor column: the user id, "staff:<id>",
 // "token:<id>" or "system".
 func (a Actor) String() string {
@@ -120,8 +136,8 @@ const maxUserAgent = 512
 var actionRE = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`)
 
 // WithRequest returns e with the client address, user agent and request
-// id of r. It trusts r.RemoteAddr, which the server's RealIP middleware
-// has already set from the proxy headers.
+// id of r. It trusts r.RemoteAddr, which the server's middleware has set
+// to the forwarded client only for a peer in http.trusted_proxies.
 func (e Event) WithRequest(r *http.Request) Event {
 	e.IP = remoteIP(r.RemoteAddr)
 	e.UserAgent = r.UserAgent()

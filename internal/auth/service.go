@@ -266,8 +266,9 @@ func (s *Service) audit(r *http.Request, e Event) {
 
 func actor(userID int64) string { return "user:" + strconv.FormatInt(userID, 10) }
 
-// clientIP is the request's peer address; a proxy-aware middleware in
-// front (chi's RealIP) rewrites RemoteAddr first where one is deployed.
+// clientIP is the request's client address: the server's middleware has
+// already replaced the peer with the forwarded client when, and only
+// when, the peer is one of http.trusted_proxies.
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

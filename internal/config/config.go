@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -54,6 +55,11 @@ type HTTPConfig struct {
 	// PageCacheMB is the memory, in MiB, for rendered list pages
 	// (internal/api/pages.go); 0 turns the page cache off.
 	PageCacheMB int `mapstructure:"page_cache_mb"`
+	// TrustedProxies are the CIDRs (or single addresses) of the reverse
+	// proxies in front of Portico. Only a request whose peer is one of
+	// them has its client address taken from X-Forwarded-For; empty
+	// trusts no header, which is right when nothing sits in front.
+	TrustedProxies []string `mapstructure:"trusted_proxies"`
 }
 
 // ThrottleConfig bounds failed logins.
@@ -74,8 +80,8 @@ type MailConfig struct {
 	From string `mapstructure:"from"`
 }
 
-// AdminConfig holds the staff credential that guards /admin until real
-// staff login exists. It is never optional for `serve`.
+// AdminConfig holds the shared admin token, accepted on /admin beside
+// staff sessions and staff API tokens, for bootstrap and scripts.
 type AdminConfig struct {
 	Token string `mapstructure:"token"`
 }
@@ -322,6 +328,11 @@ func (c *Config) Validate() error {
 			bad("http.cors_origins", "must list origins such as https://portal.example.com (no path, no *); got %q", o)
 		}
 	}
+	for i, p := range c.HTTP.TrustedProxies {
+		if _, err := ParsePrefix(p); err != nil {
+			bad(fmt.Sprintf("http.trusted_proxies[%d]", i), "must be a CIDR such as 10.0.0.0/8 or an address; got %q", p)
+		}
+	}
 	if c.HTTP.PageCacheMB < 0 || c.HTTP.PageCacheMB > 65536 {
 		bad("http.page_cache_mb", "must be between 0 (off) and 65536; got %d", c.HTTP.PageCacheMB)
 	}
@@ -525,4 +536,23 @@ func is32Base64(s string) bool {
 		}
 	}
 	return false
+}
+
+// ParsePrefix reads one http.trusted_proxies entry: a CIDR, or a single
+// address standing for itself. IPv4-mapped IPv6 forms are unmapped, as
+// the peer addresses they are compared with are.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if p, err := netip.ParsePrefix(s); err == nil {
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("config: %q is not a CIDR or an address", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }

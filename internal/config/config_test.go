@@ -104,6 +104,11 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 			want: []string{":3: auth.throttle.per_email: must be between 1 and 1000", ":4: auth.throttle.window: must be between 1m and 24h"},
 		},
 		{
+			name: "bad trusted proxy named by its entry and line",
+			file: "http:\n  trusted_proxies:\n    - 10.0.0.0/8\n    - 10.0.0.0/33\n    - proxy.internal\n",
+			want: []string{":4: http.trusted_proxies[1]: must be a CIDR", ":5: http.trusted_proxies[2]: must be a CIDR", `"proxy.internal"`},
+		},
+		{
 			name: "smtp url without a port",
 			file: "mail:\n  smtp_url: smtp://mail.example.com\n  from: portal@example.com\n",
 			want: []string{":2: mail.smtp_url: must name the port"},
@@ -260,4 +265,23 @@ func TestSalesforceWebhookSettings(t *testing.T) {
 		Env:  []string{},
 	})
 	require.NoError(t, err)
+}
+
+func TestTrustedProxies(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Load(config.Options{File: writeFile(t, "http:\n  trusted_proxies: [10.0.0.0/8, \"2001:db8::/32\"]\n"), Env: []string{}})
+	require.NoError(t, err)
+	require.Equal(t, []string{"10.0.0.0/8", "2001:db8::/32"}, cfg.HTTP.TrustedProxies)
+	require.Empty(t, config.Default().HTTP.TrustedProxies, "no proxy is trusted by default")
+
+	cfg, err = config.Load(config.Options{Env: []string{"PORTICO_HTTP_TRUSTED_PROXIES=10.1.0.0/16,192.0.2.7"}})
+	require.NoError(t, err)
+	require.Equal(t, []string{"10.1.0.0/16", "192.0.2.7"}, cfg.HTTP.TrustedProxies)
+
+	p, err := config.ParsePrefix("192.0.2.7")
+	require.NoError(t, err)
+	require.Equal(t, "192.0.2.7/32", p.String(), "an address stands for itself")
+	p, err = config.ParsePrefix("::ffff:10.0.0.0/104")
+	require.NoError(t, err)
+	require.Equal(t, "10.0.0.0/8", p.String())
 }

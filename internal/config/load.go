@@ -306,6 +306,11 @@ func walkNode(file, prefix string, n *yaml.Node, t reflect.Type, lines map[strin
 			lines[key] = k.Line
 			walkNode(file, key, val, ft, lines, errs)
 		}
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String && n.Kind == yaml.SequenceNode:
+		// Each entry's line, so that a bad one is named where it stands.
+		for i, item := range n.Content {
+			lines[fmt.Sprintf("%s[%d]", prefix, i)] = item.Line
+		}
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
 		if n.Kind != yaml.SequenceNode {
 			*errs = append(*errs, &Error{File: file, Line: n.Line, Key: prefix, Msg: "must be a list"})

@@ -7,12 +7,12 @@ package server
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -34,9 +34,12 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Ready backs /readyz.
 	Ready ReadyFunc
-	// AdminToken guards /admin. Empty means /admin answers 401 always:
-	// it is never open.
+	// AdminToken is the shared admin token, accepted on /admin for
+	// bootstrap and scripts. Empty turns it off; /admin is never open.
 	AdminToken string
+	// Staff admits operator_admin staff users to /admin by session or
+	// scoped API token; nil admits only the admin token.
+	Staff Staff
 	// RiverUI is the River UI handler, mounted at /admin/riverui.
 	RiverUI http.Handler
 	// Mount adds resource routers (one sub-router per resource).
@@ -50,8 +53,9 @@ func NewRouter(opts Options) http.Handler {
 	r := chi.NewRouter()
 	httpMetrics := metrics.NewHTTP(opts.Registry)
 	r.Use(
+		securityHeaders(strings.HasPrefix(opts.Config.PublicURL, "https://")),
 		middleware.RequestID,
-		middleware.RealIP,
+		clientIP(opts.Config.TrustedProxies),
 		requestLogger(opts.Logger),
 		recoverer(opts.Logger),
 		httpMetrics.Middleware,
@@ -71,14 +75,24 @@ func NewRouter(opts Options) http.Handler {
 	r.Method(http.MethodGet, "/metrics", metrics.Handler(opts.Registry))
 
 	r.Route("/admin", func(ar chi.Router) {
-		ar.Use(RequireAdminToken(opts.AdminToken))
+		g := adminGuard{token: opts.AdminToken, staff: opts.Staff, publicHost: publicHost(opts.Config.PublicURL)}
+		ar.Use(g.refuseCrossSite, g.authenticate)
 		if opts.RiverUI != nil {
-			ar.Handle("/riverui", opts.RiverUI)
-			ar.Handle("/riverui/*", opts.RiverUI)
+			// River UI's own script sends neither a CSRF token nor always
+			// JSON: a browser's changes need proof of this origin instead.
+			ui := riverUIPolicy(g.sameOriginWrites(credAdminBasic, credSession)(opts.RiverUI))
+			ar.Handle("/riverui", ui)
+			ar.Handle("/riverui/*", ui)
 		}
-		if opts.MountAdmin != nil {
-			opts.MountAdmin(ar)
-		}
+		ar.Group(func(jr chi.Router) {
+			jr.Use(jsonBodies, g.sameOriginWrites(credAdminBasic))
+			if opts.Staff != nil {
+				jr.Use(opts.Staff.RequireCSRF)
+			}
+			if opts.MountAdmin != nil {
+				opts.MountAdmin(jr)
+			}
+		})
 	})
 	if opts.Mount != nil {
 		opts.Mount(r)
@@ -86,32 +100,12 @@ func NewRouter(opts Options) http.Handler {
 	return r
 }
 
-// RequireAdminToken accepts `Authorization: Bearer <token>` from scripts,
-// and HTTP basic auth with the token as password from browsers (River UI),
-// compared in constant time. Anything else is 401.
-func RequireAdminToken(token string) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if token != "" && adminTokenOK(r, token) {
-				next.ServeHTTP(w, r)
-				return
-			}
-			w.Header().Set("WWW-Authenticate", `Basic realm="portico admin", charset="UTF-8"`)
-			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": map[string]string{
-				"code": "unauthorized", "message": "staff credentials required",
-			}})
-		})
+func publicHost(publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return ""
 	}
-}
-
-func adminTokenOK(r *http.Request, token string) bool {
-	var got string
-	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
-		got = strings.TrimPrefix(h, "Bearer ")
-	} else if _, pass, ok := r.BasicAuth(); ok {
-		got = pass
-	}
-	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+	return u.Host
 }
 
 // Serve listens on cfg.Addr and serves until ctx ends, then drains

@@ -32,6 +32,11 @@ func setup(t *testing.T, ready server.ReadyFunc, adminToken string) *httptest.Se
 		RiverUI: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			_, _ = io.WriteString(w, "river ui")
 		}),
+		MountAdmin: func(r chi.Router) {
+			r.Post("/sync/{connection}/{object}", func(w http.ResponseWriter, _ *http.Request) {
+				w.WriteHeader(http.StatusAccepted)
+			})
+		},
 		Mount: func(r chi.Router) {
 			r.Get("/boom", func(http.ResponseWriter, *http.Request) { panic("boom") })
 		},
@@ -129,4 +134,17 @@ func basic(user, pass string) string {
 	req, _ := http.NewRequest(http.MethodGet, "/", nil)
 	req.SetBasicAuth(user, pass)
 	return req.Header.Get("Authorization")
+}
+
+func TestSecurityHeadersWithoutHTTPSHaveNoHSTS(t *testing.T) {
+	t.Parallel()
+	srv := setup(t, func(context.Context) error { return nil }, token)
+	for _, path := range []string{"/healthz", "/nope", "/admin/riverui/"} {
+		resp, err := http.Get(srv.URL + path)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Contains(t, resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'", path)
+		require.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"), path)
+		require.Empty(t, resp.Header.Get("Strict-Transport-Security"), "%s: no HSTS on plain http", path)
+	}
 }

@@ -218,7 +218,7 @@ func (s *Service) AdminRoutes(tenantID int64) chi.Router {
 				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "id: must be an action id"})
 				return
 			}
-			ev := audit.Event{Actor: audit.TokenActor("admin")}.WithRequest(req)
+			ev := audit.Event{Actor: audit.ActorFrom(req.Context(), audit.TokenActor("admin"))}.WithRequest(req)
 			a, err := f(req.Context(), tenantID, id, ev)
 			switch {
 			case errors.Is(err, ErrNotFound):
