@@ -108,6 +108,15 @@ type oidcClaims struct {
 	EmailVerified *bool  `json:"email_verified"`
 }
 
+// emailVerified reads email_verified; a provider that omits it is
+// trusted only when configured to be.
+func (s *Service) emailVerified(c oidcClaims) bool {
+	if c.EmailVerified == nil {
+		return s.cfg.OIDC.TrustEmailWithoutVerifiedClaim
+	}
+	return *c.EmailVerified
+}
+
 func (s *Service) handleOIDCCallback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if s.cfg.OIDC.IssuerURL == "" {
@@ -162,7 +171,7 @@ func (s *Service) handleOIDCCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email, err := normalizeEmail(claims.Email)
-	if err != nil || (claims.EmailVerified != nil && !*claims.EmailVerified) {
+	if err != nil || !s.emailVerified(claims) {
 		fail("email_unverified", "the sign-on provider gave no verified email", err)
 		return
 	}
