@@ -1,18 +1,22 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/internal/auth"
 )
 
 // persona is one kind of user in the access suite and what it may see.
@@ -215,4 +219,73 @@ func TestForeignAndMissingIDsTakeSimilarTime(t *testing.T) {
 	// A gross difference (a second query, a lock) would show as twice the
 	// time; noise on a shared machine stays within that or 3 ms.
 	require.Less(t, hi-lo, max(lo, 3*time.Millisecond), "foreign %s vs missing %s", foreign, missing)
+}
+
+// TestAuthRouteTokenScopes tries every /auth route (auth.RouteScopes,
+// which a test holds to the router) with API tokens of every scope, a
+// customer's and a staff user's: a token lacking the route's scope, and
+// any token on a session-only route, is refused before the route acts.
+func TestAuthRouteTokenScopes(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	customer := e.user("ada@alpha.example", Alpha, []string{"account_admin", "member"}, false, false)
+	staff := e.user("ops@operator.example", "", []string{"operator_admin"}, false, true)
+	var tokens []apiToken
+	mint := func(c *client, owner string, scopes ...string) {
+		for _, sc := range scopes {
+			res := c.post("/auth/tokens", map[string]any{"name": sc, "scopes": []string{sc}})
+			require.Equal(t, http.StatusCreated, res.code, string(res.body))
+			m := res.json(t)
+			tokens = append(tokens, apiToken{owner: owner, scope: sc, secret: m["token"].(string), id: int64(m["id"].(float64))})
+		}
+	}
+	mint(customer, "customer", "portal:read", "portal:write")
+	mint(staff, "staff", "portal:read", "portal:write", "admin:read", "admin:write", "sync:run")
+	countSessions := func() (sessions, revoked int) {
+		require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM auth_session),
+			(SELECT count(*) FROM auth_api_token WHERE revoked_at IS NOT NULL)`).Scan(&sessions, &revoked))
+		return sessions, revoked
+	}
+	sessionsBefore, _ := countSessions()
+	anon := &client{e: e, http: &http.Client{}}
+	tried := 0
+	for route, access := range auth.RouteScopes() {
+		if access == auth.AccessPublic {
+			continue
+		}
+		method, pattern, _ := strings.Cut(route, " ")
+		for _, tok := range tokens {
+			// An {id} names a sibling token of the same owner.
+			path := "/auth" + strings.ReplaceAll(pattern, "{id}", fmt.Sprint(tok.sibling(tokens)))
+			var body any
+			if method == http.MethodPost {
+				body = map[string]any{}
+			}
+			res := anon.do(method, path, body, http.Header{"Authorization": {"Bearer " + tok.secret}})
+			tried++
+			refused := res.code == http.StatusForbidden && strings.Contains(string(res.body), `"insufficient_scope"`)
+			if allowed := access == tok.scope; refused == allowed {
+				t.Errorf("%s with a %s %s token answered %d %s (the route needs %s)", route, tok.owner, tok.scope, res.code, res.body, access)
+			}
+		}
+	}
+	require.Greater(t, tried, 50)
+	sessions, revoked := countSessions()
+	require.Equal(t, sessionsBefore, sessions, "no token logged anyone out")
+	require.Zero(t, revoked, "no token revoked another")
+}
+
+type apiToken struct {
+	owner, scope, secret string
+	id                   int64
+}
+
+// sibling is the id of another token of t's owner.
+func (t apiToken) sibling(all []apiToken) int64 {
+	for _, o := range all {
+		if o.owner == t.owner && o.id != t.id {
+			return o.id
+		}
+	}
+	return t.id
 }
