@@ -169,6 +169,14 @@ type tokenPasswordRequest struct {
 	Password string `json:"password"`
 }
 
+// resetConfirmRequest is a password reset. API tokens are revoked with
+// the old password unless the user chooses to keep them: whoever knew the
+// password may have minted some.
+type resetConfirmRequest struct {
+	tokenPasswordRequest
+	KeepAPITokens bool `json:"keep_api_tokens"`
+}
+
 func (s *Service) handleActivate(w http.ResponseWriter, r *http.Request) {
 	s.redeem(w, r, purposeInvitation, "auth.activate")
 }
@@ -182,8 +190,12 @@ var errBadToken = errors.New("auth: token invalid, used or expired")
 // redeem spends a one-time token and sets the password, in one
 // transaction: a refused password leaves the token unspent.
 func (s *Service) redeem(w http.ResponseWriter, r *http.Request, purpose, action string) {
-	var in tokenPasswordRequest
-	if !decode(w, r, &in) {
+	var in resetConfirmRequest
+	var dst any = &in.tokenPasswordRequest // activation has no tokens to keep
+	if purpose == purposeReset {
+		dst = &in
+	}
+	if !decode(w, r, dst) {
 		return
 	}
 	v := &ValidationError{}
@@ -199,7 +211,10 @@ func (s *Service) redeem(w http.ResponseWriter, r *http.Request, purpose, action
 	}
 	ctx := r.Context()
 	now := s.now()
-	var user dbsqlc.AuthUser
+	var (
+		user    dbsqlc.AuthUser
+		revoked []int64
+	)
 	err := s.asAPI(ctx, func(tx pgx.Tx) error {
 		uid, err := q.AuthUserTokenUse(ctx, tx, dbsqlc.AuthUserTokenUseParams{TokenHash: tokenHash(in.Token), Purpose: purpose, Now: ts(now)})
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -228,6 +243,11 @@ func (s *Service) redeem(w http.ResponseWriter, r *http.Request, purpose, action
 			if err := q.AuthUserTokensSpend(ctx, tx, dbsqlc.AuthUserTokensSpendParams{UserID: user.ID, Purpose: purpose, Now: ts(now)}); err != nil {
 				return err
 			}
+			if !in.KeepAPITokens {
+				if revoked, err = revokeAPITokens(ctx, tx, user.ID, now); err != nil {
+					return err
+				}
+			}
 			// Whoever knew the old password is logged out.
 			return endAllSessions(ctx, tx, user.ID)
 		}
@@ -250,9 +270,15 @@ func (s *Service) redeem(w http.ResponseWriter, r *http.Request, purpose, action
 	}
 	user.Status = "active"
 	user.PasswordHash.Valid = true
-	s.audit(r, Event{Action: action, Actor: actor(user.ID), ActorName: user.Email, AccountID: user.AccountID.String,
-		Object: "user", ObjectID: strconv.FormatInt(user.ID, 10)})
-	writeJSON(w, http.StatusOK, map[string]any{"user": userFromRow(user)})
+	e := Event{Action: action, Actor: actor(user.ID), ActorName: user.Email, AccountID: user.AccountID.String,
+		Object: "user", ObjectID: strconv.FormatInt(user.ID, 10)}
+	out := map[string]any{"user": userFromRow(user)}
+	if purpose == purposeReset {
+		e.Detail = map[string]string{"api_tokens_revoked": strconv.Itoa(len(revoked))}
+		out["api_tokens_revoked"] = len(revoked)
+	}
+	s.audit(r, e)
+	writeJSON(w, http.StatusOK, out)
 }
 
 type resetRequest struct {
