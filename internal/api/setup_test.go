@@ -82,7 +82,8 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	set, err := mapping.Load(mappings.FS())
 	require.NoError(t, err)
 	e := &env{t: t, pool: dbtest.Pool(t), set: set, ids: map[string]map[string][]string{}}
-	svc, err := auth.New(auth.Deps{Pool: e.pool, Config: config.Default().Auth, HashParams: fastHash, Throttle: auth.Throttle{PerEmail: 1000, PerIP: 100000}})
+	svc, err := auth.New(auth.Deps{Pool: e.pool, Config: config.Default().Auth, HashParams: fastHash, Throttle: auth.Throttle{PerEmail: 1000, PerIP: 100000},
+		ContactInAccount: api.ContactInAccount(e.pool)})
 	require.NoError(t, err)
 	reader := records.New(records.Options{Pool: e.pool, Mappings: set})
 	if !o.noWrites {

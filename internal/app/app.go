@@ -255,7 +255,8 @@ func (a *App) wirePortal(deps Deps) error {
 		Pool: a.pool, Logger: a.logger.With(slog.String("component", "auth")), Config: a.cfg.Auth,
 		PublicURL: a.cfg.HTTP.PublicURL, TenantID: a.tenant, Auditor: api.AuthAuditor{Log: a.audit},
 		ContactByEmail: api.ContactByEmail(a.pool), Mailer: mailer,
-		Throttle: auth.Throttle{PerEmail: a.cfg.Auth.Throttle.PerEmail, PerIP: a.cfg.Auth.Throttle.PerIP, Window: a.cfg.Auth.Throttle.Window},
+		ContactInAccount: api.ContactInAccount(a.pool),
+		Throttle:         auth.Throttle{PerEmail: a.cfg.Auth.Throttle.PerEmail, PerIP: a.cfg.Auth.Throttle.PerIP, Window: a.cfg.Auth.Throttle.Window},
 	})
 	if err != nil {
 		return err

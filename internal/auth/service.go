@@ -36,6 +36,7 @@ type Service struct {
 	mailer    Mailer
 	auditor   Auditor
 	contacts  func(ctx context.Context, tenantID int64, email string) (string, string, bool, error)
+	contactIn func(ctx context.Context, tenantID int64, accountID, contactID string) (bool, error)
 	now       func() time.Time
 	hash      HashParams
 	throttle  Throttle
@@ -62,7 +63,7 @@ func New(d Deps) (*Service, error) {
 	}
 	s := &Service{
 		pool: d.Pool, log: d.Logger, cfg: d.Config, publicURL: strings.TrimRight(d.PublicURL, "/"),
-		tenantID: d.TenantID, mailer: d.Mailer, auditor: d.Auditor, contacts: d.ContactByEmail,
+		tenantID: d.TenantID, mailer: d.Mailer, auditor: d.Auditor, contacts: d.ContactByEmail, contactIn: d.ContactInAccount,
 		now: d.Now, hash: d.HashParams, throttle: d.Throttle, client: d.HTTPClient,
 	}
 	if s.log == nil {
