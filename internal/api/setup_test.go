@@ -280,6 +280,12 @@ func (e *env) user(email, account string, roles []string, children, staff bool) 
 	}
 	_, err := auth.CreateUser(context.Background(), e.pool, nu)
 	require.NoError(e.t, err)
+	return e.login(email)
+}
+
+// login logs an existing user in with the test password.
+func (e *env) login(email string) *client {
+	e.t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &client{e: e, http: &http.Client{Jar: jar}, email: email}
 	res := c.do("POST", "/auth/login", map[string]string{"email": email, "password": password}, nil)
