@@ -204,6 +204,9 @@ func TestAPITokens(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, ana.do("GET", "/admin/probe", nil).status, "customers are not staff")
 
 	require.Equal(t, http.StatusNotFound, ana.do("DELETE", fmt.Sprintf("/auth/tokens/%d", id), nil).status, "someone else's token is not found")
+	r = ana.do("DELETE", "/auth/tokens/abc", nil)
+	require.Equal(t, http.StatusUnprocessableEntity, r.status, "a field error, as the API answers it")
+	require.Equal(t, []string{"id"}, r.fieldPaths())
 	require.Equal(t, http.StatusNoContent, ops.do("DELETE", fmt.Sprintf("/auth/tokens/%d", id), nil).status)
 	r = bearer("GET", "/admin/probe")
 	require.Equal(t, http.StatusUnauthorized, r.status, "revoked")
