@@ -285,6 +285,13 @@ func TestBadInput(t *testing.T) {
 	r = br.do("GET", "/auth/oidc/login", nil)
 	require.Equal(t, http.StatusNotFound, r.status)
 	require.Equal(t, "oidc_disabled", r.errCode())
+
+	r = br.do("GET", "/auth/nowhere", nil)
+	require.Equal(t, http.StatusNotFound, r.status)
+	require.Equal(t, "not_found", r.errCode(), "the API's error shape: %s", r.raw)
+	r = br.do("GET", "/auth/login", nil)
+	require.Equal(t, http.StatusMethodNotAllowed, r.status)
+	require.Equal(t, "method_not_allowed", r.errCode())
 }
 
 func mustURL(t *testing.T, s string) *url.URL {

@@ -231,6 +231,13 @@ func RouteScopes() map[string]string {
 func (s *Service) Routes() chi.Router {
 	r := chi.NewRouter()
 	r.Use(s.Authenticate)
+	// Answered in the API's error shape, as everything under /auth is.
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, http.StatusNotFound, "not_found", "no such endpoint", nil)
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, http.StatusMethodNotAllowed, "method_not_allowed", "this endpoint does not take that method", nil)
+	})
 	for _, rt := range authRoutes {
 		var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { rt.handle(s, w, r) })
 		if len(rt.roles) > 0 {
