@@ -1,18 +1,22 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/internal/auth"
 )
 
 // persona is one kind of user in the access suite and what it may see.
@@ -215,4 +219,220 @@ func TestForeignAndMissingIDsTakeSimilarTime(t *testing.T) {
 	// A gross difference (a second query, a lock) would show as twice the
 	// time; noise on a shared machine stays within that or 3 ms.
 	require.Less(t, hi-lo, max(lo, 3*time.Millisecond), "foreign %s vs missing %s", foreign, missing)
+}
+
+// TestAuthRouteTokenScopes tries every /auth route (auth.RouteScopes,
+// which a test holds to the router) with API tokens of every scope, a
+// customer's and a staff user's: a token lacking the route's scope, and
+// any token on a session-only route, is refused before the route acts.
+func TestAuthRouteTokenScopes(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	customer := e.user("ada@alpha.example", Alpha, []string{"account_admin", "member"}, false, false)
+	staff := e.user("ops@operator.example", "", []string{"operator_admin"}, false, true)
+	var tokens []apiToken
+	mint := func(c *client, owner string, scopes ...string) {
+		for _, sc := range scopes {
+			res := c.post("/auth/tokens", map[string]any{"name": sc, "scopes": []string{sc}})
+			require.Equal(t, http.StatusCreated, res.code, string(res.body))
+			m := res.json(t)
+			tokens = append(tokens, apiToken{owner: owner, scope: sc, secret: m["token"].(string), id: int64(m["id"].(float64))})
+		}
+	}
+	mint(customer, "customer", "portal:read", "portal:write")
+	mint(staff, "staff", "portal:read", "portal:write", "admin:read", "admin:write", "sync:run")
+	countSessions := func() (sessions, revoked int) {
+		require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM auth_session),
+			(SELECT count(*) FROM auth_api_token WHERE revoked_at IS NOT NULL)`).Scan(&sessions, &revoked))
+		return sessions, revoked
+	}
+	sessionsBefore, _ := countSessions()
+	anon := &client{e: e, http: &http.Client{}}
+	tried := 0
+	for route, access := range auth.RouteScopes() {
+		if access == auth.AccessPublic {
+			continue
+		}
+		method, pattern, _ := strings.Cut(route, " ")
+		for _, tok := range tokens {
+			// An {id} names a sibling token of the same owner.
+			path := "/auth" + strings.ReplaceAll(pattern, "{id}", fmt.Sprint(tok.sibling(tokens)))
+			var body any
+			if method == http.MethodPost {
+				body = map[string]any{}
+			}
+			res := anon.do(method, path, body, http.Header{"Authorization": {"Bearer " + tok.secret}})
+			tried++
+			refused := res.code == http.StatusForbidden && strings.Contains(string(res.body), `"insufficient_scope"`)
+			if allowed := access == tok.scope; refused == allowed {
+				t.Errorf("%s with a %s %s token answered %d %s (the route needs %s)", route, tok.owner, tok.scope, res.code, res.body, access)
+			}
+		}
+	}
+	require.Greater(t, tried, 50)
+	sessions, revoked := countSessions()
+	require.Equal(t, sessionsBefore, sessions, "no token logged anyone out")
+	require.Zero(t, revoked, "no token revoked another")
+}
+
+type apiToken struct {
+	owner, scope, secret string
+	id                   int64
+}
+
+// sibling is the id of another token of t's owner.
+func (t apiToken) sibling(all []apiToken) int64 {
+	for _, o := range all {
+		if o.owner == t.owner && o.id != t.id {
+			return o.id
+		}
+	}
+	return t.id
+}
+
+// inviter is a user of the invitation suite and the rights it holds.
+type inviter struct {
+	name     string
+	account  string
+	roles    []string
+	children bool
+	staff    bool
+}
+
+// TestInvitationAccessSuite has every kind of user invite with every
+// invitation field varied in turn (each role, see_child_accounts, staff,
+// each account, each account's contacts): an invitation is accepted only
+// when it grants rights the inviter holds, in the inviter's account, with
+// a contact of the account invited into. Every invitee accepted is then
+// logged in and must see nothing its inviter does not.
+func TestInvitationAccessSuite(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	contactAccount := map[string]string{"003NOPE0000000000": "none"}
+	for _, acc := range []string{Parent, Alpha, Beta} {
+		for _, id := range []string{"003" + acc[3:], "003" + acc[3:4] + "N0000000002AAA"} {
+			e.put("salesforce", "Contact", acc, sfContact(id, acc))
+			contactAccount[id] = acc
+		}
+	}
+	inviters := []inviter{
+		{name: "parent-admin-with-children", account: Parent, roles: []string{"account_admin"}, children: true},
+		{name: "parent-admin-billing", account: Parent, roles: []string{"account_admin", "billing"}},
+		{name: "alpha-admin", account: Alpha, roles: []string{"account_admin", "member", "purchasing"}, children: true},
+		{name: "beta-admin", account: Beta, roles: []string{"account_admin", "member"}},
+		{name: "alpha-member", account: Alpha, roles: []string{"member", "billing"}},
+		{name: "staff", roles: []string{"operator_admin"}, staff: true},
+	}
+	type variant struct {
+		name  string
+		set   map[string]any
+		grant func(iv inviter, account string) bool // accepted?
+	}
+	holds := func(role string) func(inviter, string) bool {
+		return func(iv inviter, _ string) bool { return iv.staff || slices.Contains(iv.roles, role) }
+	}
+	variants := []variant{{name: "base", set: map[string]any{}, grant: func(inviter, string) bool { return true }}}
+	for _, role := range auth.AccountRoles {
+		variants = append(variants, variant{name: "role " + role, set: map[string]any{"roles": []string{role}}, grant: holds(role)})
+	}
+	variants = append(variants,
+		variant{name: "role operator_admin", set: map[string]any{"roles": []string{"operator_admin"}}, grant: func(inviter, string) bool { return false }},
+		variant{name: "see_child_accounts", set: map[string]any{"see_child_accounts": true},
+			grant: func(iv inviter, _ string) bool { return iv.staff || iv.children }},
+		variant{name: "staff", set: map[string]any{"staff": true, "roles": nil, "account_id": nil},
+			grant: func(iv inviter, _ string) bool { return iv.staff }},
+	)
+	for _, acc := range []string{Parent, Alpha, Beta} {
+		variants = append(variants, variant{name: "account " + acc, set: map[string]any{"account_id": acc},
+			grant: func(iv inviter, _ string) bool { return iv.staff || iv.account == acc }})
+	}
+	for id, acc := range contactAccount {
+		variants = append(variants, variant{name: "contact " + id, set: map[string]any{"contact_id": id},
+			grant: func(_ inviter, account string) bool { return acc == account }})
+	}
+	var accepted, refused int
+	for i, iv := range inviters {
+		c := e.user(fmt.Sprintf("inviter%d@example.com", i), iv.account, iv.roles, iv.children, iv.staff)
+		canInvite := iv.staff || slices.Contains(iv.roles, "account_admin")
+		for j, v := range variants {
+			body := map[string]any{"email": fmt.Sprintf("invitee%d-%d@example.com", i, j), "roles": []string{iv.roles[0]}}
+			account := iv.account
+			if iv.staff {
+				body["roles"], body["account_id"], account = []string{"member"}, Alpha, Alpha
+			}
+			for k, val := range v.set {
+				if val == nil {
+					delete(body, k)
+				} else {
+					body[k] = val
+				}
+			}
+			want := canInvite && v.grant(iv, account)
+			res := c.post("/auth/invitations", body)
+			switch {
+			case want && res.code != http.StatusCreated:
+				t.Errorf("%s, %s: answered %d %s, want 201", iv.name, v.name, res.code, res.body)
+			case !want && res.code != http.StatusForbidden && res.code != http.StatusUnprocessableEntity:
+				t.Errorf("%s, %s: answered %d %s, want 403 or 422", iv.name, v.name, res.code, res.body)
+			case !want:
+				refused++
+			default:
+				accepted++
+				checkInvitee(t, e, c, iv, body["email"].(string))
+			}
+		}
+	}
+	t.Logf("%d invitations accepted, %d refused", accepted, refused)
+	var users int
+	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*) FROM auth_user`).Scan(&users))
+	require.Equal(t, len(inviters)+accepted, users, "a refused invitation created no user")
+	require.Positive(t, accepted)
+	require.Greater(t, refused, accepted/2)
+}
+
+// checkInvitee activates an invited customer user, logs it in, and checks
+// that every record it can list its inviter can list too.
+func checkInvitee(t *testing.T, e *env, inv *client, iv inviter, email string) {
+	t.Helper()
+	hash, err := auth.HashPassword(password, fastHash)
+	require.NoError(t, err)
+	var staff bool
+	require.NoError(t, e.pool.QueryRow(context.Background(),
+		`UPDATE auth_user SET status = 'active', password_hash = $2 WHERE email = $1 RETURNING staff`, email, hash).Scan(&staff))
+	if staff || iv.staff {
+		return // staff see everything; an invitation by staff may grant anything
+	}
+	c := e.login(email)
+	for _, list := range []string{"/api/v1/cases", "/api/v1/orders", "/api/v1/invoices", "/api/v1/approvals"} {
+		for _, id := range listedIDs(t, c, list) {
+			if !slices.Contains(listedIDs(t, inv, list), id) {
+				t.Errorf("%s invited %s, who sees %s in %s and the inviter does not", iv.name, email, id, list)
+			}
+		}
+	}
+}
+
+func listedIDs(t *testing.T, c *client, path string) []string {
+	t.Helper()
+	res := c.get(path + "?limit=200")
+	if res.code != http.StatusOK {
+		return nil // the role does not reach the object
+	}
+	var page struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(res.body, &page))
+	var ids []string
+	for _, r := range page.Data {
+		ids = append(ids, r.ID)
+	}
+	return ids
+}
+
+func sfContact(id, account string) map[string]any {
+	return map[string]any{"attributes": map[string]any{"type": "Contact"}, "Id": id, "AccountId": account,
+		"FirstName": "Ada", "LastName": "Contact " + id, "Email": strings.ToLower(id) + "@example.com",
+		"SystemModstamp": sfTime(epoch), "LastModifiedDate": sfTime(epoch)}
 }

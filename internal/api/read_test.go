@@ -296,3 +296,48 @@ func TestTextTheDatabaseCannotStore(t *testing.T) {
 	login.Body.Close()
 	require.Equal(t, http.StatusUnprocessableEntity, login.StatusCode)
 }
+
+// Values encoding/json would quietly change or choke on (bytes that are
+// not UTF-8, a lone surrogate escape, a number beyond float64) are a 422
+// naming the field, on /api/v1 and /auth alike, and nothing is written.
+func TestBadJSONValuesAreFieldErrors(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c := e.user("ada@alpha.example", Alpha, []string{"member", "account_admin"}, false, false)
+	type fieldsBody struct {
+		Error struct {
+			Code   string           `json:"code"`
+			Fields []api.FieldError `json:"fields"`
+		} `json:"error"`
+	}
+	for _, tc := range []struct{ path, body, field string }{
+		{"/api/v1/cases", "{\"subject\":\"caf\xe9 au lait\"}", "subject"},
+		{"/api/v1/cases", `{"subject":"\udc00"}`, "subject"},
+		{"/api/v1/cases", `{"subject":1e400}`, "subject"},
+		{"/api/v1/cases", `{"subject":"ok","description":-1e999}`, "description"},
+		{"/api/v1/cases/" + e.ids[Alpha]["case"][0] + "/comments", "{\"body\":\"\xff\"}", "body"},
+		{"/api/v1/cases/" + e.ids[Alpha]["case"][0] + "/comments", `{"body":1}`, "body"},
+		{"/auth/invitations", "{\"email\":\"\xffnew@alpha.example\",\"roles\":[\"member\"]}", "email"},
+		{"/auth/invitations", `{"email":"new@alpha.example","roles":"member"}`, "roles"},
+		{"/auth/invitations", `{"email":"new@alpha.example","roles":["member"],"see_child_accounts":"yes"}`, "see_child_accounts"},
+		{"/auth/invitations", `{"email":"new@alpha.example","roles":["member"],"admin":true}`, "admin"},
+		{"/auth/login", `{"email":1,"password":"x"}`, "email"},
+		{"/auth/tokens", `{"name":"robot","scopes":["portal:read"],"expires_in_days":1e400}`, "expires_in_days"},
+		{"/auth/tokens", `{"name":"robot","scopes":["portal:read"],"expires_in_days":1.5}`, "expires_in_days"},
+	} {
+		res := c.post(tc.path, tc.body)
+		require.Equal(t, http.StatusUnprocessableEntity, res.code, "%s %s: %s", tc.path, tc.body, res.body)
+		var got fieldsBody
+		require.NoError(t, json.Unmarshal(res.body, &got), string(res.body))
+		require.Equal(t, "invalid", got.Error.Code, string(res.body))
+		require.Len(t, got.Error.Fields, 1, string(res.body))
+		require.Equal(t, tc.field, got.Error.Fields[0].Path, "%s %s: %s", tc.path, tc.body, res.body)
+		require.NotContains(t, string(res.body), "[]string", "no Go type names")
+	}
+	var actions, users, tokens int
+	require.NoError(t, e.pool.QueryRow(context.Background(),
+		`SELECT (SELECT count(*) FROM action), (SELECT count(*) FROM auth_user), (SELECT count(*) FROM auth_api_token)`).Scan(&actions, &users, &tokens))
+	require.Zero(t, actions, "no action was written")
+	require.Equal(t, 1, users, "no user was invited")
+	require.Zero(t, tokens, "no token was made")
+}

@@ -1,21 +1,17 @@
 package api
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"strings"
 
 	"github.com/go-chi/chi/v5/middleware"
 
-	"github.com/porticohq/portico/internal/textcheck"
+	"github.com/porticohq/portico/internal/jsonbody"
 )
 
 // maxBody caps a request body. The largest write, a document upload, has
@@ -23,10 +19,7 @@ import (
 const maxBody = 64 << 10
 
 // FieldError names one bad input field by its path.
-type FieldError struct {
-	Path    string `json:"path"`
-	Message string `json:"message"`
-}
+type FieldError = jsonbody.Field
 
 type errorBody struct {
 	Error errorDetail `json:"error"`
@@ -135,65 +128,13 @@ func (rp replier) internal(w http.ResponseWriter, r *http.Request, err error) {
 	rp.error(w, http.StatusInternalServerError, "internal", "internal error; quote request id "+id, nil)
 }
 
-// decode reads one JSON object into dst: JSON only (415), capped size
-// (413), no unknown fields and nothing after the object (400). It answers
-// the request itself and returns false on bad input.
+// decode reads one JSON object into dst (jsonbody.Read: 415, 413, 422
+// naming the field, 400 for what is not JSON). It answers the request
+// itself and returns false on bad input.
 func (rp replier) decode(w http.ResponseWriter, r *http.Request, dst any) bool {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/json" {
-		rp.error(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send Content-Type: application/json", nil)
+	if e := jsonbody.Read(w, r, maxBody, dst); e != nil {
+		rp.error(w, e.Status, e.Code, e.Message, e.Fields)
 		return false
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	var maxErr *http.MaxBytesError
-	if errors.As(err, &maxErr) {
-		rp.error(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body exceeds %d bytes", maxBody), nil)
-		return false
-	}
-	if err != nil {
-		rp.error(w, http.StatusBadRequest, "bad_request", "reading the body: "+err.Error(), nil)
-		return false
-	}
-	if path, bad := textcheck.JSON(body); bad {
-		rp.invalid(w, []FieldError{{Path: path, Message: "must not contain a NUL character"}})
-		return false
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	err = dec.Decode(dst)
-	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
-		err = errors.New("trailing data after the JSON object")
-	}
-	if err == nil {
-		return true
-	}
-	var typeErr *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &typeErr):
-		rp.invalid(w, []FieldError{{Path: typeErr.Field, Message: "must be a " + jsonType(typeErr.Type.Kind().String())}})
-		return false
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		rp.invalid(w, []FieldError{{Path: name, Message: "is not a known field"}})
-		return false
-	}
-	msg := "malformed JSON: " + err.Error()
-	rp.error(w, http.StatusBadRequest, "bad_request", msg, nil)
-	return false
-}
-
-// jsonType names a Go kind as JSON calls it.
-func jsonType(kind string) string {
-	switch kind {
-	case "map", "struct":
-		return "object"
-	case "slice", "array":
-		return "array"
-	case "bool":
-		return "boolean"
-	case "string":
-		return "string"
-	}
-	return "number"
+	return true
 }

@@ -87,7 +87,8 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	set, err := mapping.Load(mappings.FS())
 	require.NoError(t, err)
 	e := &env{t: t, pool: dbtest.Pool(t), set: set, ids: map[string]map[string][]string{}}
-	svc, err := auth.New(auth.Deps{Pool: e.pool, Config: config.Default().Auth, HashParams: fastHash, Throttle: auth.Throttle{PerEmail: 1000, PerIP: 100000}})
+	svc, err := auth.New(auth.Deps{Pool: e.pool, Config: config.Default().Auth, HashParams: fastHash, Throttle: auth.Throttle{PerEmail: 1000, PerIP: 100000},
+		ContactInAccount: api.ContactInAccount(e.pool)})
 	require.NoError(t, err)
 	reader := records.New(records.Options{Pool: e.pool, Mappings: set})
 	var wb *writeback.Service
@@ -295,6 +296,12 @@ func (e *env) user(email, account string, roles []string, children, staff bool) 
 	}
 	_, err := auth.CreateUser(context.Background(), e.pool, nu)
 	require.NoError(e.t, err)
+	return e.login(email)
+}
+
+// login logs an existing user in with the test password.
+func (e *env) login(email string) *client {
+	e.t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &client{e: e, http: &http.Client{Jar: jar}, email: email}
 	res := c.do("POST", "/auth/login", map[string]string{"email": email, "password": password}, nil)

@@ -59,3 +59,19 @@ func ContactByEmail(pool *pgxpool.Pool) func(ctx context.Context, tenantID int64
 		return found[0].Account, found[0].Contact, true, nil
 	}
 }
+
+// ContactInAccount reports whether a CRM contact in the cache belongs to
+// the account, for invitations: a user may be tied only to a contact of
+// the account they are invited into.
+func ContactInAccount(pool *pgxpool.Pool) func(ctx context.Context, tenantID int64, accountID, contactID string) (bool, error) {
+	return func(ctx context.Context, tenantID int64, accountID, contactID string) (bool, error) {
+		var ok bool
+		err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM record
+			WHERE tenant_id = $1 AND object = 'contact' AND source_id = $2 AND owner_account = $3
+			  AND deleted_at IS NULL AND NOT hidden)`, tenantID, contactID, accountID).Scan(&ok)
+		if err != nil {
+			return false, fmt.Errorf("api: contact in account: %w", err)
+		}
+		return ok, nil
+	}
+}

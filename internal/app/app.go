@@ -265,7 +265,8 @@ func (a *App) wirePortal(deps Deps) error {
 		Insert: func(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 			return a.river.InsertTx(ctx, tx, args, opts)
 		},
-		Throttle: auth.Throttle{PerEmail: a.cfg.Auth.Throttle.PerEmail, PerIP: a.cfg.Auth.Throttle.PerIP, Window: a.cfg.Auth.Throttle.Window},
+		ContactInAccount: api.ContactInAccount(a.pool),
+		Throttle:         auth.Throttle{PerEmail: a.cfg.Auth.Throttle.PerEmail, PerIP: a.cfg.Auth.Throttle.PerIP, Window: a.cfg.Auth.Throttle.Window},
 	})
 	if err != nil {
 		return err

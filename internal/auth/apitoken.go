@@ -211,8 +211,7 @@ func (s *Service) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
 	p := PrincipalFrom(r.Context())
 	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
 	if err != nil || id <= 0 {
-		writeError(w, r, http.StatusBadRequest, "bad_request", "the token id must be a positive integer",
-			[]FieldError{{Path: "id", Message: "must be a positive integer"}})
+		writeInvalid(w, r, invalid("id", "must be a positive integer"))
 		return
 	}
 	ctx := r.Context()

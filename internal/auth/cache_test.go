@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -155,4 +156,75 @@ func TestSessionCacheOff(t *testing.T) {
 	_, err := b.pool.Exec(context.Background(), `UPDATE auth_user SET status = 'disabled' WHERE email = 'ana@acme.test'`)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusUnauthorized, br.me().status, "seen at once, with no notification needed")
+}
+
+// A password reset and logging out everywhere revoke the user's API
+// tokens unless the user keeps them, and every process stops taking them
+// (the token's cache entry is dropped by the k:<id> notification).
+func TestResetAndLogoutAllRevokeAPITokensEverywhere(t *testing.T) {
+	t.Parallel()
+	one := setup(t)
+	two := setupOn(t, one.pool)
+	one.member(t, "ana@acme.test")
+	ana := one.browser(t)
+	ana.mustLogin("ana@acme.test")
+	mint := func() string {
+		r := ana.do("POST", "/auth/tokens", map[string]any{"name": "robot", "scopes": []string{"portal:read"}})
+		require.Equal(t, http.StatusCreated, r.status, string(r.raw))
+		return r.body["token"].(string)
+	}
+	robot := two.browser(t)
+	use := func(b *bundle, token string) int {
+		return (&browser{t: t, b: b, c: robot.c}).do("GET", "/auth/me", nil, "Authorization", "Bearer "+token).status
+	}
+	// cached makes process two serve the token from memory.
+	cached := func(token string) {
+		t.Helper()
+		require.Equal(t, http.StatusOK, use(two, token))
+		_, before, _ := two.svc.CacheStats()
+		require.Equal(t, http.StatusOK, use(two, token))
+		_, after, _ := two.svc.CacheStats()
+		require.Greater(t, after, before, "process two serves the token from memory")
+	}
+	refusedEverywhere := func(what, token string) {
+		t.Helper()
+		require.Equal(t, http.StatusUnauthorized, use(one, token), what)
+		require.Eventually(t, func() bool { return use(two, token) == http.StatusUnauthorized }, 5*time.Second, 5*time.Millisecond, what)
+	}
+	// reset sets a new password through a reset link and logs ana in
+	// with it; it returns how many API tokens the reset revoked.
+	password := goodPassword
+	reset := func(body map[string]any) any {
+		t.Helper()
+		require.Equal(t, http.StatusAccepted, one.browser(t).do("POST", "/auth/password-reset", map[string]string{"email": "ana@acme.test"}).status)
+		password = fmt.Sprintf("a-new-secret-%d-harbour", len(one.mail.all()))
+		body["token"], body["password"] = one.mail.lastToken(t), password
+		r := one.browser(t).do("POST", "/auth/password-reset/confirm", body)
+		require.Equal(t, http.StatusOK, r.status, string(r.raw))
+		ana = one.browser(t)
+		require.Equal(t, http.StatusOK, ana.login("ana@acme.test", password).status)
+		return r.body["api_tokens_revoked"]
+	}
+
+	kept := mint()
+	cached(kept)
+	require.EqualValues(t, 0, reset(map[string]any{"keep_api_tokens": true}))
+	require.Equal(t, http.StatusOK, use(one, kept), "the user chose to keep the tokens")
+	cached(kept)
+	require.EqualValues(t, 1, reset(map[string]any{}))
+	refusedEverywhere("a reset revokes API tokens by default", kept)
+
+	tok := mint()
+	cached(tok)
+	require.Equal(t, http.StatusNoContent, ana.do("POST", "/auth/logout-all", map[string]any{"keep_api_tokens": true}).status)
+	require.Equal(t, http.StatusOK, use(one, tok), "kept on request")
+	require.Equal(t, http.StatusOK, use(two, tok))
+	ana = one.browser(t)
+	require.Equal(t, http.StatusOK, ana.login("ana@acme.test", password).status)
+	require.Equal(t, http.StatusNoContent, ana.do("POST", "/auth/logout-all", nil).status)
+	refusedEverywhere("logging out everywhere revokes API tokens by default", tok)
+
+	bad := one.browser(t).do("POST", "/auth/activate", map[string]any{"token": "x", "password": goodPassword, "keep_api_tokens": true})
+	require.Equal(t, http.StatusUnprocessableEntity, bad.status, "activation has no tokens to keep")
+	require.Equal(t, []string{"keep_api_tokens"}, bad.fieldPaths())
 }

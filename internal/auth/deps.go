@@ -31,6 +31,10 @@ type Deps struct {
 	// ContactByEmail finds the CRM contact for an email, for single sign-on
 	// with auth.unknown_oidc_email: match_contact.
 	ContactByEmail func(ctx context.Context, tenantID int64, email string) (accountID, contactID string, ok bool, err error)
+	// ContactInAccount reports whether the CRM contact belongs to the
+	// account, so that an invitation names only a contact of the account
+	// it invites into. Nil refuses every invitation that names a contact.
+	ContactInAccount func(ctx context.Context, tenantID int64, accountID, contactID string) (bool, error)
 
 	// Now is the clock (tests move it); nil means time.Now.
 	Now func() time.Time

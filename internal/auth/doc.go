@@ -8,6 +8,11 @@
 // is the access policy's job (the cache layer resolves account hierarchy
 // from Principal.AccountID and SeeChildAccounts).
 //
+// Every /auth route says in one table (authRoutes, RouteScopes) whether
+// it is public, for browser sessions only, or which API token scope it
+// needs; a password reset and logging out everywhere also revoke the
+// user's API tokens unless the user keeps them.
+//
 // Its queries live in internal/store/queries/auth.sql. Every time they
 // compare against comes in as a parameter from Deps.Now, so that tests can
 // move the clock through expiries, lockouts and session timeouts. It sends no mail itself:

@@ -150,6 +150,9 @@ func (a *auditLog) actions() []string {
 	return out
 }
 
+// testContacts maps CRM contact ids to their accounts.
+var testContacts = map[string]string{"003NEW": "001ACME", "003ANA": "001ACME", "003BOSS": "001ACME", "003OTHER": "001OTHER"}
+
 type bundle struct {
 	pool  *pgxpool.Pool
 	svc   *auth.Service
@@ -189,6 +192,11 @@ func setupOn(t *testing.T, pool *pgxpool.Pool, tweak ...func(*auth.Deps)) *bundl
 		Auditor:    b.audit,
 		Now:        b.clock.Now,
 		HashParams: fastHash,
+		// The CRM contacts invitations may name, as the record cache
+		// would answer (api.ContactInAccount).
+		ContactInAccount: func(_ context.Context, _ int64, accountID, contactID string) (bool, error) {
+			return testContacts[contactID] == accountID, nil
+		},
 	}
 	for _, f := range tweak {
 		f(&deps)

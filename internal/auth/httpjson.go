@@ -1,26 +1,19 @@
 package auth
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"strings"
 
-	"github.com/porticohq/portico/internal/textcheck"
+	"github.com/porticohq/portico/internal/jsonbody"
 )
 
 // maxBody caps a request body; every auth request is a few small fields.
 const maxBody = 16 << 10
 
 // FieldError names one bad input field.
-type FieldError struct {
-	Path    string `json:"path"`
-	Message string `json:"message"`
-}
+type FieldError = jsonbody.Field
 
 // ValidationError is bad input, field by field. HTTP answers it with 422;
 // the CLI maps paths to flags.
@@ -78,50 +71,13 @@ func writeInvalid(w http.ResponseWriter, r *http.Request, v *ValidationError) {
 	writeError(w, r, http.StatusUnprocessableEntity, "invalid", "some fields are invalid", v.Fields)
 }
 
-// decode reads a JSON object into dst: JSON only (415), capped size (413),
-// no unknown fields and no trailing data (400). It answers the request and
-// returns false on bad input.
+// decode reads a JSON object into dst (jsonbody.Read: 415, 413, 422
+// naming the field, 400 for what is not JSON), as the API does. It
+// answers the request and returns false on bad input.
 func decode(w http.ResponseWriter, r *http.Request, dst any) bool {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/json" {
-		writeError(w, r, http.StatusUnsupportedMediaType, "unsupported_media_type", "send Content-Type: application/json", nil)
+	if e := jsonbody.Read(w, r, maxBody, dst); e != nil {
+		writeError(w, r, e.Status, e.Code, e.Message, e.Fields)
 		return false
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err == nil {
-		if path, bad := textcheck.JSON(body); bad {
-			writeError(w, r, http.StatusUnprocessableEntity, "invalid", "some fields are invalid",
-				[]FieldError{{Path: path, Message: "must not contain a NUL character"}})
-			return false
-		}
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		err = dec.Decode(dst)
-		if err == nil && dec.Decode(&struct{}{}) != io.EOF {
-			err = errors.New("trailing data after the JSON object")
-		}
-	}
-	if err == nil {
-		return true
-	}
-	var (
-		maxErr  *http.MaxBytesError
-		typeErr *json.UnmarshalTypeError
-		fields  []FieldError
-	)
-	msg := "malformed JSON: " + err.Error()
-	switch {
-	case errors.As(err, &maxErr):
-		writeError(w, r, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body exceeds %d bytes", maxBody), nil)
-		return false
-	case errors.As(err, &typeErr):
-		fields = []FieldError{{Path: typeErr.Field, Message: "must be a " + typeErr.Type.String()}}
-		msg = "a field has the wrong type"
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		fields = []FieldError{{Path: name, Message: "is not a known field"}}
-		msg = "unknown field " + name
-	}
-	writeError(w, r, http.StatusBadRequest, "bad_request", msg, fields)
-	return false
+	return true
 }

@@ -265,14 +265,16 @@ func TestBadInput(t *testing.T) {
 
 	r := br.do("POST", "/auth/login", `{"email":"a@b.test","password":"x"}`, "Content-Type", "text/plain")
 	require.Equal(t, http.StatusUnsupportedMediaType, r.status)
+	// Field errors answer as the API's do: 422 naming the field.
 	r = br.do("POST", "/auth/login", `{"email":"a@b.test","password":"x","remember":true}`)
-	require.Equal(t, http.StatusBadRequest, r.status)
+	require.Equal(t, http.StatusUnprocessableEntity, r.status)
 	require.Equal(t, []string{"remember"}, r.fieldPaths())
 	r = br.do("POST", "/auth/login", `{"email":"a@b.test",`)
 	require.Equal(t, http.StatusBadRequest, r.status)
 	r = br.do("POST", "/auth/login", `{"email":42,"password":"x"}`)
-	require.Equal(t, http.StatusBadRequest, r.status)
+	require.Equal(t, http.StatusUnprocessableEntity, r.status)
 	require.Equal(t, []string{"email"}, r.fieldPaths())
+	require.Equal(t, "invalid", r.errCode())
 	r = br.do("POST", "/auth/login", `{"email":"a@b.test","password":"`+strings.Repeat("x", 20000)+`"}`)
 	require.Equal(t, http.StatusRequestEntityTooLarge, r.status)
 	r = br.do("POST", "/auth/login", map[string]string{})
@@ -283,6 +285,13 @@ func TestBadInput(t *testing.T) {
 	r = br.do("GET", "/auth/oidc/login", nil)
 	require.Equal(t, http.StatusNotFound, r.status)
 	require.Equal(t, "oidc_disabled", r.errCode())
+
+	r = br.do("GET", "/auth/nowhere", nil)
+	require.Equal(t, http.StatusNotFound, r.status)
+	require.Equal(t, "not_found", r.errCode(), "the API's error shape: %s", r.raw)
+	r = br.do("GET", "/auth/login", nil)
+	require.Equal(t, http.StatusMethodNotAllowed, r.status)
+	require.Equal(t, "method_not_allowed", r.errCode())
 }
 
 func mustURL(t *testing.T, s string) *url.URL {

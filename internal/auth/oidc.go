@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
+	"unicode"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/jackc/pgx/v5"
@@ -58,10 +60,8 @@ func (s *Service) handleOIDCLogin(w http.ResponseWriter, r *http.Request) {
 	if returnTo == "" {
 		returnTo = "/"
 	}
-	// Only local paths: anything else would make this an open redirect.
-	if !strings.HasPrefix(returnTo, "/") || strings.HasPrefix(returnTo, "//") || strings.HasPrefix(returnTo, "/\\") {
-		writeError(w, r, http.StatusBadRequest, "bad_request", "return_to must be a path on this site",
-			[]FieldError{{Path: "return_to", Message: "must start with a single /"}})
+	if !localPath(returnTo) {
+		writeInvalid(w, r, invalid("return_to", "must be a path on this site, such as /cases"))
 		return
 	}
 	c, err := s.oidcSetup(r.Context())
@@ -79,9 +79,42 @@ func (s *Service) handleOIDCLogin(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, c.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), http.StatusFound)
 }
 
+// localPath reports whether a return_to value is a path on this site and
+// nothing else: anything more would make the login an open redirect.
+// Browsers drop tabs and newlines and read a backslash as a slash, so
+// "/\t/evil.example" is "//evil.example" to them: those are refused in
+// the value and once more percent-decoded, as are a scheme, a host and a
+// leading "//".
+func localPath(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return false
+	}
+	decoded, err := url.PathUnescape(s)
+	if err != nil {
+		return false
+	}
+	for _, v := range []string{s, decoded} {
+		if !strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//") || strings.ContainsRune(v, '\\') ||
+			strings.ContainsFunc(v, unicode.IsControl) {
+			return false
+		}
+	}
+	return true
+}
+
 type oidcClaims struct {
 	Email         string `json:"email"`
 	EmailVerified *bool  `json:"email_verified"`
+}
+
+// emailVerified reads email_verified; a provider that omits it is
+// trusted only when configured to be.
+func (s *Service) emailVerified(c oidcClaims) bool {
+	if c.EmailVerified == nil {
+		return s.cfg.OIDC.TrustEmailWithoutVerifiedClaim
+	}
+	return *c.EmailVerified
 }
 
 func (s *Service) handleOIDCCallback(w http.ResponseWriter, r *http.Request) {
@@ -138,7 +171,7 @@ func (s *Service) handleOIDCCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email, err := normalizeEmail(claims.Email)
-	if err != nil || (claims.EmailVerified != nil && !*claims.EmailVerified) {
+	if err != nil || !s.emailVerified(claims) {
 		fail("email_unverified", "the sign-on provider gave no verified email", err)
 		return
 	}

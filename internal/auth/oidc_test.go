@@ -14,7 +14,7 @@ import (
 
 // oidcSetup runs a real OIDC provider in-process (discovery, JWKS, signed
 // ID tokens, PKCE checked at the token endpoint) and points the service at it.
-func oidcSetup(t *testing.T, mode string, contacts map[string][2]string) (*bundle, *mockoidc.MockOIDC) {
+func oidcSetup(t *testing.T, mode string, contacts map[string][2]string, tweak ...func(*auth.Deps)) (*bundle, *mockoidc.MockOIDC) {
 	t.Helper()
 	m, err := mockoidc.Run()
 	require.NoError(t, err)
@@ -28,6 +28,9 @@ func oidcSetup(t *testing.T, mode string, contacts map[string][2]string) (*bundl
 		d.ContactByEmail = func(_ context.Context, _ int64, email string) (string, string, bool, error) {
 			c, ok := contacts[email]
 			return c[0], c[1], ok, nil
+		}
+		for _, f := range tweak {
+			f(d)
 		}
 	})
 	return b, m
@@ -90,9 +93,32 @@ func TestOIDCLoginEndToEnd(t *testing.T) {
 
 	require.Contains(t, b.audit.actions(), "auth.login")
 
-	r = br.do("GET", "/auth/oidc/login?return_to=//evil.test/", nil)
-	require.Equal(t, http.StatusBadRequest, r.status, "no open redirect")
-	require.Equal(t, []string{"return_to"}, r.fieldPaths())
+}
+
+// return_to takes a path on this site and nothing a browser could read as
+// another site: the query values below are as an attacker would send them.
+func TestOIDCReturnToIsALocalPath(t *testing.T) {
+	t.Parallel()
+	b, _ := oidcSetup(t, "refuse", nil)
+	br := b.browser(t)
+	for _, raw := range []string{
+		"/%09/evil.example", "/%0A/evil.example", "/%0D%0A/evil.example", "/%00/evil.example", "/%7F/evil.example",
+		"/%C2%85/evil.example", // NEL, a C1 control
+		"//evil.example", "%2F%2Fevil.example", "///evil.example", "//@evil.example",
+		"/%5Cevil.example", "%5C%5Cevil.example", "/%5C/evil.example", "%5C/evil.example",
+		"/%2509/evil.example", "/%252F/evil.example", "/%255C/evil.example", // decoded once more
+		"https://evil.example", "https:evil.example", "http:/evil.example", "javascript:alert(1)",
+		"evil.example", "cases", "%25", "/%25zz",
+	} {
+		r := br.do("GET", "/auth/oidc/login?return_to="+raw, nil)
+		require.Equal(t, http.StatusUnprocessableEntity, r.status, "return_to=%s answered %d %s", raw, r.status, r.raw)
+		require.Equal(t, []string{"return_to"}, r.fieldPaths(), raw)
+		require.Empty(t, r.header.Get("Location"), raw)
+	}
+	for _, raw := range []string{"", "/", "/cases", "%2Fcases%3Fstatus%3Dopen", "/cases/500A00000000001%23top", "/a/b/./c", "/caf%C3%A9"} {
+		r := br.do("GET", "/auth/oidc/login?return_to="+raw, nil)
+		require.Equal(t, http.StatusFound, r.status, "return_to=%s answered %d %s", raw, r.status, r.raw)
+	}
 }
 
 // TestOIDCCodeIsBoundToItsVerifier injects a code issued to one browser's
@@ -143,4 +169,29 @@ func TestOIDCUnknownEmailMatchedToContact(t *testing.T) {
 	stranger := b.browser(t)
 	r = callback(t, stranger, startOIDC(t, stranger, &mockoidc.MockUser{Subject: "s4", Email: "who@else.test", EmailVerified: true}, m))
 	require.Equal(t, http.StatusForbidden, r.status, "no contact has this email")
+}
+
+// A provider that sends no email_verified claim (mockoidc omits it when
+// false) has not said the email is verified: refused unless
+// auth.oidc.trust_email_without_verified_claim says that provider
+// verifies every address.
+func TestOIDCEmailWithoutVerifiedClaim(t *testing.T) {
+	t.Parallel()
+	unverified := func(sub string) *mockoidc.MockUser {
+		return &mockoidc.MockUser{Subject: sub, Email: "jane@acme.test", EmailVerified: false}
+	}
+	b, m := oidcSetup(t, "refuse", nil)
+	b.member(t, "jane@acme.test")
+	br := b.browser(t)
+	r := callback(t, br, startOIDC(t, br, unverified("s1"), m))
+	require.Equal(t, http.StatusUnauthorized, r.status, string(r.raw))
+	require.Equal(t, "email_unverified", r.errCode())
+	require.Equal(t, http.StatusUnauthorized, br.me().status)
+
+	trusting, m2 := oidcSetup(t, "refuse", nil, func(d *auth.Deps) { d.Config.OIDC.TrustEmailWithoutVerifiedClaim = true })
+	trusting.member(t, "jane@acme.test")
+	br = trusting.browser(t)
+	r = callback(t, br, startOIDC(t, br, unverified("s2"), m2))
+	require.Equal(t, http.StatusSeeOther, r.status, string(r.raw))
+	require.Equal(t, http.StatusOK, br.me().status)
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -107,20 +109,15 @@ func (s *Service) handleInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := PrincipalFrom(r.Context())
+	if v := beyondRights(p, in); v.err() != nil {
+		writeError(w, r, http.StatusForbidden, "forbidden", "you may grant only rights you hold, in your own account", v.Fields)
+		return
+	}
 	if !p.Staff {
-		// An account admin invites into their own account only.
-		v := &ValidationError{}
-		if in.Staff {
-			v.add("staff", "only staff may invite staff")
-		}
-		if in.AccountID != "" && in.AccountID != p.AccountID {
-			v.add("account_id", "must be your own account")
-		}
-		if v.err() != nil {
-			writeError(w, r, http.StatusForbidden, "forbidden", "you may invite users to your own account only", v.Fields)
-			return
-		}
 		in.AccountID = p.AccountID
+	}
+	if !s.contactOfAccount(w, r, in) {
+		return
 	}
 	nu := NewUser{TenantID: s.tenantID, Email: in.Email, AccountID: in.AccountID, ContactID: in.ContactID,
 		Roles: in.Roles, Staff: in.Staff, SeeChildAccounts: in.SeeChildAccounts}
@@ -137,6 +134,56 @@ func (s *Service) handleInvite(w http.ResponseWriter, r *http.Request) {
 	s.audit(r, Event{Action: "auth.invite", Object: "user", ObjectID: strconv.FormatInt(user.ID, 10),
 		Detail: map[string]string{"email": user.Email, "account_id": user.AccountID}})
 	writeJSON(w, http.StatusCreated, map[string]any{"user": user})
+}
+
+// beyondRights lists what an invitation would grant beyond the inviter's
+// own rights. Staff hold every right; an account admin invites into their
+// own account only, with roles they hold (unknown roles are left to
+// checkNewUser) and the child accounts only if they see them.
+func beyondRights(p *Principal, in inviteRequest) *ValidationError {
+	v := &ValidationError{}
+	if p.Staff {
+		return v
+	}
+	if in.Staff {
+		v.add("staff", "only staff may invite staff")
+	}
+	if in.AccountID != "" && in.AccountID != p.AccountID {
+		v.add("account_id", "must be your own account")
+	}
+	for i, role := range in.Roles {
+		role = strings.TrimSpace(role) // as checkNewUser takes it
+		if slices.Contains(AccountRoles, role) && !p.HasRole(role) {
+			v.add(fmt.Sprintf("roles[%d]", i), "you do not hold the role %s", role)
+		}
+	}
+	if in.SeeChildAccounts && !p.SeeChildAccounts {
+		v.add("see_child_accounts", "you do not see the child accounts yourself")
+	}
+	return v
+}
+
+// contactOfAccount refuses a contact_id that is not a contact of the
+// account invited into, with the same answer whether the contact belongs
+// to another account or does not exist. It answers the request and
+// returns false when refused.
+func (s *Service) contactOfAccount(w http.ResponseWriter, r *http.Request, in inviteRequest) bool {
+	account, contact := strings.TrimSpace(in.AccountID), strings.TrimSpace(in.ContactID)
+	if contact == "" || account == "" || in.Staff {
+		return true // nothing to check, or checkNewUser refuses it
+	}
+	ok := false
+	if s.contactIn != nil {
+		var err error
+		if ok, err = s.contactIn(r.Context(), s.tenantID, account, contact); err != nil {
+			s.internal(w, r, fmt.Errorf("invite: check contact: %w", err))
+			return false
+		}
+	}
+	if !ok {
+		writeInvalid(w, r, invalid("contact_id", "no such contact in the account %s", account))
+	}
+	return ok
 }
 
 // userError answers a CreateUser-style error; it returns true when err is nil.
@@ -168,6 +215,14 @@ type tokenPasswordRequest struct {
 	Password string `json:"password"`
 }
 
+// resetConfirmRequest is a password reset. API tokens are revoked with
+// the old password unless the user chooses to keep them: whoever knew the
+// password may have minted some.
+type resetConfirmRequest struct {
+	tokenPasswordRequest
+	KeepAPITokens bool `json:"keep_api_tokens"`
+}
+
 func (s *Service) handleActivate(w http.ResponseWriter, r *http.Request) {
 	s.redeem(w, r, purposeInvitation, "auth.activate")
 }
@@ -181,8 +236,12 @@ var errBadToken = errors.New("auth: token invalid, used or expired")
 // redeem spends a one-time token and sets the password, in one
 // transaction: a refused password leaves the token unspent.
 func (s *Service) redeem(w http.ResponseWriter, r *http.Request, purpose, action string) {
-	var in tokenPasswordRequest
-	if !decode(w, r, &in) {
+	var in resetConfirmRequest
+	var dst any = &in.tokenPasswordRequest // activation has no tokens to keep
+	if purpose == purposeReset {
+		dst = &in
+	}
+	if !decode(w, r, dst) {
 		return
 	}
 	v := &ValidationError{}
@@ -198,7 +257,10 @@ func (s *Service) redeem(w http.ResponseWriter, r *http.Request, purpose, action
 	}
 	ctx := r.Context()
 	now := s.now()
-	var user dbsqlc.AuthUser
+	var (
+		user    dbsqlc.AuthUser
+		revoked []int64
+	)
 	err := s.asAPI(ctx, func(tx pgx.Tx) error {
 		uid, err := q.AuthUserTokenUse(ctx, tx, dbsqlc.AuthUserTokenUseParams{TokenHash: tokenHash(in.Token), Purpose: purpose, Now: ts(now)})
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -227,6 +289,11 @@ func (s *Service) redeem(w http.ResponseWriter, r *http.Request, purpose, action
 			if err := q.AuthUserTokensSpend(ctx, tx, dbsqlc.AuthUserTokensSpendParams{UserID: user.ID, Purpose: purpose, Now: ts(now)}); err != nil {
 				return err
 			}
+			if !in.KeepAPITokens {
+				if revoked, err = revokeAPITokens(ctx, tx, user.ID, now); err != nil {
+					return err
+				}
+			}
 			// Whoever knew the old password is logged out.
 			return endAllSessions(ctx, tx, user.ID)
 		}
@@ -249,9 +316,15 @@ func (s *Service) redeem(w http.ResponseWriter, r *http.Request, purpose, action
 	}
 	user.Status = "active"
 	user.PasswordHash.Valid = true
-	s.audit(r, Event{Action: action, Actor: actor(user.ID), ActorName: user.Email, AccountID: user.AccountID.String,
-		Object: "user", ObjectID: strconv.FormatInt(user.ID, 10)})
-	writeJSON(w, http.StatusOK, map[string]any{"user": userFromRow(user)})
+	e := Event{Action: action, Actor: actor(user.ID), ActorName: user.Email, AccountID: user.AccountID.String,
+		Object: "user", ObjectID: strconv.FormatInt(user.ID, 10)}
+	out := map[string]any{"user": userFromRow(user)}
+	if purpose == purposeReset {
+		e.Detail = map[string]string{"api_tokens_revoked": strconv.Itoa(len(revoked))}
+		out["api_tokens_revoked"] = len(revoked)
+	}
+	s.audit(r, e)
+	writeJSON(w, http.StatusOK, out)
 }
 
 type resetRequest struct {

@@ -38,6 +38,7 @@ type Service struct {
 	insert    InsertFunc
 	auditor   Auditor
 	contacts  func(ctx context.Context, tenantID int64, email string) (string, string, bool, error)
+	contactIn func(ctx context.Context, tenantID int64, accountID, contactID string) (bool, error)
 	now       func() time.Time
 	hash      HashParams
 	throttle  Throttle
@@ -64,7 +65,7 @@ func New(d Deps) (*Service, error) {
 	}
 	s := &Service{
 		pool: d.Pool, log: d.Logger, cfg: d.Config, publicURL: strings.TrimRight(d.PublicURL, "/"),
-		tenantID: d.TenantID, insert: d.Insert, auditor: d.Auditor, contacts: d.ContactByEmail,
+		tenantID: d.TenantID, insert: d.Insert, auditor: d.Auditor, contacts: d.ContactByEmail, contactIn: d.ContactInAccount,
 		now: d.Now, hash: d.HashParams, throttle: d.Throttle, client: d.HTTPClient,
 	}
 	if s.log == nil {
@@ -180,31 +181,95 @@ const SessionCookie = "portico_session"
 // CSRFHeader carries the CSRF token on cookie-authenticated writes.
 const CSRFHeader = "X-CSRF-Token"
 
+// Access levels of an /auth route besides a token scope (RouteScopes).
+const (
+	// AccessPublic routes act for no one yet (login, activation, resets,
+	// single sign-on): anyone may call them.
+	AccessPublic = "public"
+	// AccessSession routes manage the login itself (logout, CSRF, API
+	// tokens): a browser session only, never an API token.
+	AccessSession = "session"
+)
+
+// authRoute is one /auth route and what it needs: an access level or the
+// scope an API token must hold (browser sessions hold every scope), and
+// optionally one of some roles.
+type authRoute struct {
+	method, pattern string
+	access          string
+	roles           []string
+	handle          func(*Service, http.ResponseWriter, *http.Request)
+}
+
+// authRoutes is every /auth route. Routes mounts nothing else (a test
+// walks the router to hold it to that), so no route goes without a scope.
+var authRoutes = []authRoute{
+	{method: "POST", pattern: "/login", access: AccessPublic, handle: (*Service).handleLogin},
+	{method: "POST", pattern: "/activate", access: AccessPublic, handle: (*Service).handleActivate},
+	{method: "POST", pattern: "/password-reset", access: AccessPublic, handle: (*Service).handleResetRequest},
+	{method: "POST", pattern: "/password-reset/confirm", access: AccessPublic, handle: (*Service).handleResetConfirm},
+	{method: "GET", pattern: "/oidc/login", access: AccessPublic, handle: (*Service).handleOIDCLogin},
+	{method: "GET", pattern: "/oidc/callback", access: AccessPublic, handle: (*Service).handleOIDCCallback},
+	{method: "GET", pattern: "/me", access: ScopePortalRead, handle: (*Service).handleMe},
+	{method: "GET", pattern: "/csrf", access: AccessSession, handle: (*Service).handleCSRF},
+	{method: "POST", pattern: "/logout", access: AccessSession, handle: (*Service).handleLogout},
+	{method: "POST", pattern: "/logout-all", access: AccessSession, handle: (*Service).handleLogoutAll},
+	{method: "POST", pattern: "/invitations", access: ScopeAdminWrite, roles: []string{RoleAccountAdmin, RoleOperatorAdmin},
+		handle: (*Service).handleInvite},
+	{method: "GET", pattern: "/tokens", access: AccessSession, handle: (*Service).handleTokenList},
+	{method: "POST", pattern: "/tokens", access: AccessSession, handle: (*Service).handleTokenCreate},
+	{method: "DELETE", pattern: "/tokens/{id}", access: AccessSession, handle: (*Service).handleTokenRevoke},
+}
+
+// RouteScopes maps each /auth route ("POST /logout-all") to what it
+// needs: AccessPublic, AccessSession or a token scope.
+func RouteScopes() map[string]string {
+	out := make(map[string]string, len(authRoutes))
+	for _, rt := range authRoutes {
+		out[rt.method+" "+rt.pattern] = rt.access
+	}
+	return out
+}
+
 // Routes returns the /auth router. Its handlers run behind Authenticate,
 // so mounting it under a router that already applies Authenticate is
 // harmless.
 func (s *Service) Routes() chi.Router {
 	r := chi.NewRouter()
 	r.Use(s.Authenticate)
-	r.Post("/login", s.handleLogin)
-	r.Post("/activate", s.handleActivate)
-	r.Post("/password-reset", s.handleResetRequest)
-	r.Post("/password-reset/confirm", s.handleResetConfirm)
-	r.Get("/oidc/login", s.handleOIDCLogin)
-	r.Get("/oidc/callback", s.handleOIDCCallback)
-	r.Group(func(r chi.Router) {
-		r.Use(RequireAuthenticated, s.RequireCSRF)
-		r.Get("/me", s.handleMe)
-		r.Get("/csrf", s.handleCSRF)
-		r.Post("/logout", s.handleLogout)
-		r.Post("/logout-all", s.handleLogoutAll)
-		r.With(RequireRole(RoleAccountAdmin, RoleOperatorAdmin), RequireScope(ScopeAdminWrite)).
-			Post("/invitations", s.handleInvite)
-		r.Get("/tokens", s.handleTokenList)
-		r.Post("/tokens", s.handleTokenCreate)
-		r.Delete("/tokens/{id}", s.handleTokenRevoke)
+	// Answered in the API's error shape, as everything under /auth is.
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, http.StatusNotFound, "not_found", "no such endpoint", nil)
 	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, http.StatusMethodNotAllowed, "method_not_allowed", "this endpoint does not take that method", nil)
+	})
+	for _, rt := range authRoutes {
+		var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { rt.handle(s, w, r) })
+		if len(rt.roles) > 0 {
+			h = RequireRole(rt.roles...)(h)
+		}
+		switch rt.access {
+		case AccessPublic:
+		case AccessSession:
+			h = RequireAuthenticated(requireSession(s.RequireCSRF(h)))
+		default:
+			h = RequireScope(rt.access)(s.RequireCSRF(h))
+		}
+		r.Method(rt.method, rt.pattern, h)
+	}
 	return r
+}
+
+// requireSession refuses API tokens.
+func requireSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if PrincipalFrom(r.Context()).ViaToken() {
+			writeError(w, r, http.StatusForbidden, "insufficient_scope", "an API token cannot use this; log in", nil)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // prune deletes expired sessions at most once a minute, piggybacking on

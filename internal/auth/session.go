@@ -237,10 +237,30 @@ func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// logoutAllRequest is the optional body of POST /auth/logout-all: API
+// tokens end with the sessions unless the user keeps them.
+type logoutAllRequest struct {
+	KeepAPITokens bool `json:"keep_api_tokens"`
+}
+
 func (s *Service) handleLogoutAll(w http.ResponseWriter, r *http.Request) {
 	p := PrincipalFrom(r.Context())
 	ctx := r.Context()
-	if err := s.asAPI(ctx, func(tx pgx.Tx) error { return endAllSessions(ctx, tx, p.UserID) }); err != nil {
+	var in logoutAllRequest
+	if r.ContentLength != 0 && !decode(w, r, &in) {
+		return
+	}
+	var revoked []int64
+	err := s.asAPI(ctx, func(tx pgx.Tx) error {
+		if !in.KeepAPITokens {
+			var err error
+			if revoked, err = revokeAPITokens(ctx, tx, p.UserID, s.now()); err != nil {
+				return err
+			}
+		}
+		return endAllSessions(ctx, tx, p.UserID)
+	})
+	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
@@ -254,7 +274,8 @@ func (s *Service) handleLogoutAll(w http.ResponseWriter, r *http.Request) {
 		}
 		expireCookie(w, CSRFCookie)
 	}
-	s.audit(r, Event{Action: "auth.logout_all", Object: "user", ObjectID: strconv.FormatInt(p.UserID, 10)})
+	s.audit(r, Event{Action: "auth.logout_all", Object: "user", ObjectID: strconv.FormatInt(p.UserID, 10),
+		Detail: map[string]string{"api_tokens_revoked": strconv.Itoa(len(revoked))}})
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -81,24 +81,48 @@ func TestInvitationPermissions(t *testing.T) {
 	r := ana.do("POST", "/auth/invitations", map[string]any{"email": "x@acme.test", "roles": []string{"member"}})
 	require.Equal(t, http.StatusForbidden, r.status, "members do not invite")
 
-	r = boss.do("POST", "/auth/invitations", map[string]any{"email": "x@acme.test", "account_id": "001OTHER", "roles": []string{"member"}})
+	r = boss.do("POST", "/auth/invitations", map[string]any{"email": "x@acme.test", "account_id": "001OTHER", "roles": []string{"account_admin"}})
 	require.Equal(t, http.StatusForbidden, r.status, "account admins invite into their own account only")
 	require.Equal(t, []string{"account_id"}, r.fieldPaths())
 	r = boss.do("POST", "/auth/invitations", map[string]any{"email": "x@acme.test", "staff": true})
 	require.Equal(t, http.StatusForbidden, r.status)
 
-	r = boss.do("POST", "/auth/invitations", map[string]any{"email": "x@acme.test", "roles": []string{"member", "superuser"}})
+	r = boss.do("POST", "/auth/invitations", map[string]any{"email": "x@acme.test", "roles": []string{"account_admin", "superuser"}})
 	require.Equal(t, http.StatusUnprocessableEntity, r.status)
 	require.Equal(t, []string{"roles"}, r.fieldPaths())
 	require.Empty(t, b.mail.all(), "bad input sends nothing")
 
-	r = boss.do("POST", "/auth/invitations", map[string]any{"email": "x@acme.test", "roles": []string{"billing"}})
+	// Only rights the inviter holds: roles, the child accounts.
+	r = boss.do("POST", "/auth/invitations", map[string]any{"email": "x@acme.test", "roles": []string{"account_admin", "billing", " purchasing "}})
+	require.Equal(t, http.StatusForbidden, r.status, string(r.raw))
+	require.Equal(t, []string{"roles[1]", "roles[2]"}, r.fieldPaths())
+	r = boss.do("POST", "/auth/invitations", map[string]any{"email": "x@acme.test", "roles": []string{"account_admin"}, "see_child_accounts": true})
+	require.Equal(t, http.StatusForbidden, r.status, string(r.raw))
+	require.Equal(t, []string{"see_child_accounts"}, r.fieldPaths())
+
+	// Only contacts of the inviter's account, and a contact of another
+	// account answers exactly as one that does not exist.
+	other := boss.do("POST", "/auth/invitations", map[string]any{"email": "x@acme.test", "roles": []string{"account_admin"}, "contact_id": "003OTHER"})
+	require.Equal(t, http.StatusUnprocessableEntity, other.status, string(other.raw))
+	require.Equal(t, []string{"contact_id"}, other.fieldPaths())
+	missing := boss.do("POST", "/auth/invitations", map[string]any{"email": "x@acme.test", "roles": []string{"account_admin"}, "contact_id": "003NOPE"})
+	require.Equal(t, other.raw, missing.raw)
+	require.Empty(t, b.mail.all(), "refused invitations send nothing")
+
+	r = boss.do("POST", "/auth/invitations", map[string]any{"email": "x@acme.test", "roles": []string{"account_admin"}, "contact_id": "003NEW"})
 	require.Equal(t, http.StatusCreated, r.status, string(r.raw))
 	require.Equal(t, "001ACME", r.body["user"].(map[string]any)["account_id"], "the admin's own account")
+	require.Equal(t, "003NEW", r.body["user"].(map[string]any)["contact_id"])
+
+	b.member(t, "billing-boss@acme.test", auth.RoleAccountAdmin, auth.RoleBilling)
+	bb := b.browser(t)
+	bb.mustLogin("billing-boss@acme.test")
+	r = bb.do("POST", "/auth/invitations", map[string]any{"email": "y@acme.test", "roles": []string{"billing"}})
+	require.Equal(t, http.StatusCreated, r.status, "a role the inviter holds: %s", r.raw)
 
 	users, err := auth.ListUsers(context.Background(), b.pool, 0, "001ACME")
 	require.NoError(t, err)
-	require.Len(t, users, 3)
+	require.Len(t, users, 5)
 }
 
 func TestPasswordReset(t *testing.T) {
@@ -181,6 +205,9 @@ func TestAPITokens(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, ana.do("GET", "/admin/probe", nil).status, "customers are not staff")
 
 	require.Equal(t, http.StatusNotFound, ana.do("DELETE", fmt.Sprintf("/auth/tokens/%d", id), nil).status, "someone else's token is not found")
+	r = ana.do("DELETE", "/auth/tokens/abc", nil)
+	require.Equal(t, http.StatusUnprocessableEntity, r.status, "a field error, as the API answers it")
+	require.Equal(t, []string{"id"}, r.fieldPaths())
 	require.Equal(t, http.StatusNoContent, ops.do("DELETE", fmt.Sprintf("/auth/tokens/%d", id), nil).status)
 	r = bearer("GET", "/admin/probe")
 	require.Equal(t, http.StatusUnauthorized, r.status, "revoked")
@@ -261,7 +288,7 @@ func TestReinvitationCannotReachAnotherAccount(t *testing.T) {
 	tok := b.mail.lastToken(t)
 	sent := len(b.mail.all())
 
-	r = admin.do("POST", "/auth/invitations", map[string]any{"email": "pending@other.test", "roles": []string{"member"}})
+	r = admin.do("POST", "/auth/invitations", map[string]any{"email": "pending@other.test", "roles": []string{"account_admin"}})
 	require.Equal(t, http.StatusConflict, r.status, string(r.raw))
 	require.NotContains(t, string(r.raw), "001OTHER", "nothing about the other account's user comes back")
 	require.Len(t, b.mail.all(), sent, "no new invitation was sent")

@@ -241,6 +241,16 @@ func endAllSessions(ctx context.Context, db dbsqlc.DBTX, userID int64) error {
 	return nil
 }
 
+// revokeAPITokens revokes every live API token of a user and returns
+// their ids. Committed, the cache trigger tells every process.
+func revokeAPITokens(ctx context.Context, db dbsqlc.DBTX, userID int64, now time.Time) ([]int64, error) {
+	ids, err := q.AuthAPITokensRevokeForUser(ctx, db, dbsqlc.AuthAPITokensRevokeForUserParams{UserID: userID, Now: ts(now)})
+	if err != nil {
+		return nil, fmt.Errorf("auth: revoke api tokens: %w", err)
+	}
+	return ids, nil
+}
+
 func defaultTenant(ctx context.Context, db dbsqlc.DBTX) (int64, error) {
 	t, err := q.TenantBySlug(ctx, db, "default")
 	if err != nil {

@@ -114,6 +114,11 @@ type OIDCConfig struct {
 	// RedirectURL is the callback registered at the provider; empty means
 	// http.public_url + /auth/oidc/callback.
 	RedirectURL string `mapstructure:"redirect_url"`
+	// TrustEmailWithoutVerifiedClaim accepts an ID token's email when the
+	// provider sends no email_verified claim at all (some verify every
+	// address and say nothing). Off, such an email counts as unverified;
+	// an explicit email_verified: false is refused either way.
+	TrustEmailWithoutVerifiedClaim bool `mapstructure:"trust_email_without_verified_claim"`
 }
 
 // UnknownOIDCEmailModes are the values auth.unknown_oidc_email takes.
@@ -479,6 +484,9 @@ func validateAuth(c *Config, bad func(key, format string, args ...any)) {
 	}
 	o := a.OIDC
 	if o.IssuerURL == "" {
+		if o.TrustEmailWithoutVerifiedClaim {
+			bad("auth.oidc.trust_email_without_verified_claim", "is set but auth.oidc.issuer_url is empty: single sign-on is off")
+		}
 		return
 	}
 	if u, err := url.Parse(o.IssuerURL); err != nil || u.Scheme == "" || u.Host == "" {

@@ -109,6 +109,16 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 			want: []string{":4: http.trusted_proxies[1]: must be a CIDR", ":5: http.trusted_proxies[2]: must be a CIDR", `"proxy.internal"`},
 		},
 		{
+			name: "oidc email trust without a provider",
+			file: "auth:\n  oidc:\n    trust_email_without_verified_claim: true\n",
+			want: []string{":3: auth.oidc.trust_email_without_verified_claim: is set but auth.oidc.issuer_url is empty"},
+		},
+		{
+			name: "oidc email trust that is not a boolean",
+			file: "auth:\n  oidc:\n    issuer_url: https://id.example\n    client_id: portal\n    redirect_url: https://portal.example/auth/oidc/callback\n    trust_email_without_verified_claim: sometimes\n",
+			want: []string{":6: auth.oidc.trust_email_without_verified_claim"},
+		},
+		{
 			name: "smtp url without a port",
 			file: "mail:\n  smtp_url: smtp://mail.example.com\n  from: portal@example.com\n",
 			want: []string{":2: mail.smtp_url: must name the port"},

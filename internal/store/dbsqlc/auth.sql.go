@@ -181,6 +181,39 @@ func (q *Queries) AuthAPITokenTouch(ctx context.Context, db DBTX, arg AuthAPITok
 	return err
 }
 
+const authAPITokensRevokeForUser = `-- name: AuthAPITokensRevokeForUser :many
+UPDATE auth_api_token SET revoked_at = $1
+WHERE user_id = $2 AND revoked_at IS NULL
+RETURNING id
+`
+
+type AuthAPITokensRevokeForUserParams struct {
+	Now    pgtype.Timestamptz `json:"now"`
+	UserID int64              `json:"user_id"`
+}
+
+// Revokes every live token of a user: a password reset, logging out
+// everywhere. The cache trigger (migration 066) announces each.
+func (q *Queries) AuthAPITokensRevokeForUser(ctx context.Context, db DBTX, arg AuthAPITokensRevokeForUserParams) ([]int64, error) {
+	rows, err := db.Query(ctx, authAPITokensRevokeForUser, arg.Now, arg.UserID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const authLoginFailureClear = `-- name: AuthLoginFailureClear :exec
 DELETE FROM auth_login_failure WHERE tenant_id = $1 AND (key = $2 OR at < $3)
 `

@@ -91,6 +91,13 @@ WHERE t.id = @id AND u.id = t.user_id AND u.tenant_id = @tenant_id
   AND t.revoked_at IS NULL
 RETURNING t.id;
 
+-- name: AuthAPITokensRevokeForUser :many
+-- Revokes every live token of a user: a password reset, logging out
+-- everywhere. The cache trigger (migration 066) announces each.
+UPDATE auth_api_token SET revoked_at = @now
+WHERE user_id = @user_id AND revoked_at IS NULL
+RETURNING id;
+
 -- name: AuthLoginFailureRecord :exec
 INSERT INTO auth_login_failure (tenant_id, key, at) VALUES (@tenant_id, @key, @now);
 
