@@ -40,6 +40,8 @@ type Info struct {
 	SimURL      string   `json:"sim_url,omitempty"`
 	Connections []string `json:"connections"`
 	Users       []User   `json:"users"`
+	// PID is the dev process: signal it (SIGINT or SIGTERM) to stop dev.
+	PID int `json:"pid"`
 }
 
 // User is one demo login.
@@ -162,6 +164,7 @@ func Run(ctx context.Context, cfg *config.Config, deps app.Deps, logger *slog.Lo
 			SimURL:      simURL,
 			Connections: []string{},
 			Users:       users,
+			PID:         os.Getpid(),
 		}
 		for _, c := range cfg.Connections {
 			info.Connections = append(info.Connections, c.Name)

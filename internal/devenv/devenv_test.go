@@ -88,6 +88,7 @@ func TestDevStartsStopsAndRestartsOnTheSameData(t *testing.T) {
 	require.NoError(t, json.Unmarshal(raw, &onDisk))
 	require.Equal(t, info.APIURL, onDisk.APIURL)
 	require.NotEmpty(t, onDisk.AdminToken)
+	require.Equal(t, os.Getpid(), onDisk.PID, "dev.json names the process to signal")
 
 	requireStatus(t, info.APIURL+"/readyz", "", http.StatusOK)
 	require.NotEmpty(t, info.SimURL, "the simulators run in process")
