@@ -330,34 +330,24 @@ func removeRunFiles(dir string) {
 
 // cliCommand is how to run this binary again. Nothing installs portico
 // on the PATH: under `go run` the binary is a temporary build, so the
-// answer is `go run ./cmd/portico`; otherwise its path.
+// answer is `go run ./cmd/portico`; otherwise its absolute path, which
+// works from any directory.
 func cliCommand() string {
 	exe, err := os.Executable()
 	if err != nil {
 		return "go run ./cmd/portico"
 	}
-	wd, _ := os.Getwd()
-	return commandFor(exe, wd)
+	return commandFor(exe)
 }
 
-// commandFor is cliCommand for the executable exe run from wd.
-func commandFor(exe, wd string) string {
+// commandFor is cliCommand for the executable exe.
+func commandFor(exe string) string {
 	for _, part := range strings.Split(filepath.Dir(exe), string(filepath.Separator)) {
-		if strings.HasPrefix(part, "go-build") { // go run's (or go test's) work directory
+		if strings.HasPrefix(part, "go-build") { // go run's work directory or its cache
 			return "go run ./cmd/portico"
 		}
 	}
-	if wd != "" && inside(exe, wd) {
-		if rel, err := filepath.Rel(wd, exe); err == nil {
-			return "." + string(filepath.Separator) + rel
-		}
-	}
 	return exe
-}
-
-func inside(path, dir string) bool {
-	rel, err := filepath.Rel(dir, path)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 func writeAtomic(path string, data []byte) error {
