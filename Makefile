@@ -11,8 +11,15 @@ FUZZ_TIME ?= 10s
 .PHONY: dev test build vet fmt-check race fuzz generate verify-sqlc postgres-bin clean
 
 ## dev: run Portico on its embedded default (private PostgreSQL, API, workers, simulators)
+# The recipe execs the built binary (no `go run` in between), so make's child is dev itself:
+# Ctrl-C (the terminal signals the whole group) and `kill <make's pid>` (SIGTERM, which make
+# passes to its children) stop it. GNU make does not pass on a SIGINT sent to its pid alone:
+# it waits for its children. Signal the pid in .portico/dev.json instead.
+# DEV_FLAGS adds flags, e.g. make dev DEV_FLAGS='--http-addr 127.0.0.1:18080 --dir /tmp/dev'.
+DEV_FLAGS ?=
 dev: postgres-bin
-	$(GO) run ./cmd/portico dev
+	$(GO) build -o $(BIN)/portico ./cmd/portico
+	exec $(BIN)/portico dev $(DEV_FLAGS)
 
 ## test: everything CI checks: formatting, vet, generated code, the race-enabled suite, short fuzzing
 test: postgres-bin fmt-check vet verify-sqlc race fuzz

@@ -17,7 +17,9 @@ type Deps struct {
 	Connection  config.ConnectionConfig
 	HTTP        HTTPDoer
 	Credentials CredentialStore
-	Logger      *slog.Logger
+	// Logger already carries the connection attribute (internal/sources
+	// adds it); a connector must not add it again.
+	Logger *slog.Logger
 }
 
 // HTTPDoer sends one request. connectors/httpclient implements it with

@@ -46,6 +46,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.opts.TokenTTL, "token-ttl", time.Hour, "OAuth access token lifetime")
 	fs.DurationVar(&c.opts.RefreshGrace, "refresh-grace", 2*time.Minute, "how long a rotated QuickBooks refresh token keeps working")
 	fs.StringVar(&c.opts.SalesforceOrgID, "sf-org-id", "", "organization id in Salesforce outbound messages (default a fixed id)")
+	fs.StringVar(&c.opts.StateDir, "state-dir", "", "keep the simulated world across restarts in this directory (default: memory only)")
 	fs.StringVar(&c.faultSystem, "fault-system", "", "system the fault flags apply to: salesforce, accounting, inventory or empty for all")
 	fs.IntVar(&c.faults.LatencyMinMS, "latency-min-ms", 0, "minimum added latency per call")
 	fs.IntVar(&c.faults.LatencyMaxMS, "latency-max-ms", 0, "maximum added latency per call")

@@ -43,6 +43,8 @@ type Connector struct {
 	expiry  time.Time
 	refresh string
 	realm   string
+
+	cdc cdcLog
 }
 
 // New is the registry factory.
@@ -144,7 +146,7 @@ func (c *Connector) renew(ctx context.Context, stale string) (string, error) {
 		}
 	}
 	c.token, c.expiry, c.refresh = next.AccessToken, next.Expiry, next.RefreshToken
-	c.log.InfoContext(ctx, "access token renewed", "connection", c.conn.Name, "rotated", tr.RefreshToken != "" && tr.RefreshToken != refresh)
+	c.log.InfoContext(ctx, "access token renewed", "rotated", tr.RefreshToken != "" && tr.RefreshToken != refresh)
 	return c.token, nil
 }
 

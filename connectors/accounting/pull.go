@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -269,13 +270,21 @@ func (c *Connector) query(ctx context.Context, entity string, since time.Time, s
 // cdcWindow is how far back change data capture reaches.
 const cdcWindow = 30 * 24 * time.Hour
 
+// cdcLog remembers when this connector last asked change data capture
+// about each entity, to tell an expected old cursor from a real gap.
+type cdcLog struct {
+	mu      sync.Mutex
+	checked map[string]time.Time // entity -> when its deletions were last read
+	said    bool                 // the expected case was logged
+}
+
 // deleted asks change data capture for the entity's deletions since.
 // Older deletions are beyond what QuickBooks keeps; reconciliation finds
 // those.
 func (c *Connector) deleted(ctx context.Context, entity string, since time.Time) ([]connectors.Deletion, error) {
-	if floor := c.opts.Now().Add(-cdcWindow + time.Hour); since.Before(floor) {
-		c.log.WarnContext(ctx, "cursor is older than change data capture keeps; older deletions need a reconciliation",
-			"connection", c.conn.Name, "object", entity, "since", since)
+	now := c.opts.Now()
+	if floor := now.Add(-cdcWindow + time.Hour); since.Before(floor) {
+		c.noteOldCursor(ctx, entity, since, floor)
 		since = floor
 	}
 	body, err := c.do(ctx, call{method: http.MethodGet, path: "/cdc",
@@ -283,12 +292,41 @@ func (c *Connector) deleted(ctx context.Context, entity string, since time.Time)
 	if err != nil {
 		return nil, err
 	}
+	c.cdc.mu.Lock()
+	if c.cdc.checked == nil {
+		c.cdc.checked = map[string]time.Time{}
+	}
+	c.cdc.checked[entity] = now
+	c.cdc.mu.Unlock()
 	if n := gjson.GetBytes(body, "CDCResponse.#.QueryResponse.#."+entity+".#").String(); strings.Contains(n, "1000") {
 		// CDC answers at most 1000 changes per entity and does not page.
 		c.log.WarnContext(ctx, "change data capture answer is capped; deletions beyond it are left to reconciliation",
-			"connection", c.conn.Name, "object", entity, "since", since)
+			"object", entity, "since", since)
 	}
 	return parseCDC(body, entity)
+}
+
+// noteOldCursor says that deletions before floor are left to
+// reconciliation. A cursor is old whenever nothing changed for a month
+// (every fresh environment over old data), so the first time is expected
+// and said once per connection, at info. Only when this connector read
+// the entity's deletions before, longer ago than change data capture
+// keeps, were deletions really missed: that is a warning. If it read
+// them within the window, nothing was missed and nothing is said.
+func (c *Connector) noteOldCursor(ctx context.Context, entity string, since, floor time.Time) {
+	c.cdc.mu.Lock()
+	last, checked := c.cdc.checked[entity]
+	first := !c.cdc.said
+	c.cdc.said = true
+	c.cdc.mu.Unlock()
+	switch {
+	case checked && last.Before(floor):
+		c.log.WarnContext(ctx, "deletions were last read longer ago than change data capture keeps; those in between need a reconciliation",
+			"object", entity, "last_read", last, "since", since)
+	case !checked && first:
+		c.log.InfoContext(ctx, "cursor is older than change data capture keeps (expected after a month without changes or a long stop); older deletions are left to reconciliation",
+			"object", entity, "since", since)
+	}
 }
 
 // parseCDC reads the deletions of entity from a JSON CDC answer:

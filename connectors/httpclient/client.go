@@ -26,7 +26,9 @@ type Options struct {
 	Connection config.ConnectionConfig
 	// Metrics receives this connection's series; nil keeps them private.
 	Metrics *Metrics
-	Logger  *slog.Logger
+	// Logger already carries the connection attribute (internal/sources
+	// adds it once for the client and the connector).
+	Logger *slog.Logger
 	// Transport sends the bytes; nil means a pooled default transport.
 	Transport http.RoundTripper
 	// Now is the quota clock; nil means time.Now.
@@ -94,8 +96,8 @@ func New(opts Options) (*Client, error) {
 		ReadyToTrip: func(n gobreaker.Counts) bool { return n.ConsecutiveFailures >= failures },
 		// A caller giving up says nothing about the source's health.
 		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
-		OnStateChange: func(name string, from, to gobreaker.State) {
-			c.log.Warn("circuit breaker changed state", "connection", name, "from", from.String(), "to", to.String())
+		OnStateChange: func(_ string, from, to gobreaker.State) {
+			c.log.Warn("circuit breaker changed state", "from", from.String(), "to", to.String())
 		},
 	})
 	base := opts.Transport

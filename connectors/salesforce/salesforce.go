@@ -183,7 +183,7 @@ func (c *Connector) authenticate(ctx context.Context, stale string) (string, err
 			return "", fmt.Errorf("salesforce: store credentials: %w", err)
 		}
 	}
-	c.log.InfoContext(ctx, "authenticated", "connection", c.conn.Name)
+	c.log.InfoContext(ctx, "authenticated")
 	return c.token, nil
 }
 
@@ -242,7 +242,7 @@ func (c *Connector) do(ctx context.Context, r request) (*http.Response, []byte, 
 			return nil, nil, err
 		}
 		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
-			c.log.InfoContext(ctx, "session expired; authenticating again", "connection", c.conn.Name)
+			c.log.InfoContext(ctx, "session expired; authenticating again")
 			if tok, err = c.authenticate(ctx, tok); err != nil {
 				return nil, nil, err
 			}

@@ -40,6 +40,8 @@ type Info struct {
 	SimURL      string   `json:"sim_url,omitempty"`
 	Connections []string `json:"connections"`
 	Users       []User   `json:"users"`
+	// PID is the dev process: signal it (SIGINT or SIGTERM) to stop dev.
+	PID int `json:"pid"`
 }
 
 // User is one demo login.
@@ -69,8 +71,9 @@ func Run(ctx context.Context, cfg *config.Config, deps app.Deps, logger *slog.Lo
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("devenv: %w", err)
 	}
-	// A dev.json left by an earlier run would tell scripts a stale URL.
-	_ = os.Remove(filepath.Join(dir, "dev.json"))
+	// Files left by an earlier run (killed, so it could not remove them)
+	// would tell scripts and commands a stale address.
+	removeRunFiles(dir)
 
 	sec, err := loadSecrets(dir)
 	if err != nil {
@@ -151,8 +154,9 @@ func Run(ctx context.Context, cfg *config.Config, deps app.Deps, logger *slog.Lo
 		}
 	}
 
-	// dev.json describes a running environment; it goes when we do.
-	defer os.Remove(filepath.Join(dir, "dev.json"))
+	// dev.json and dev.yaml describe a running environment; they go when
+	// we do.
+	defer removeRunFiles(dir)
 	return a.Run(ctx, func(addr string) {
 		info := Info{
 			APIURL:      "http://" + addr,
@@ -161,6 +165,7 @@ func Run(ctx context.Context, cfg *config.Config, deps app.Deps, logger *slog.Lo
 			SimURL:      simURL,
 			Connections: []string{},
 			Users:       users,
+			PID:         os.Getpid(),
 		}
 		for _, c := range cfg.Connections {
 			info.Connections = append(info.Connections, c.Name)
@@ -171,7 +176,7 @@ func Run(ctx context.Context, cfg *config.Config, deps app.Deps, logger *slog.Lo
 		}
 		fmt.Fprintf(out, "Portico is running: %s\n", info.APIURL)
 		fmt.Fprintf(out, "  River UI:   %s/admin/riverui (user: any, password: the admin token in %s)\n", info.APIURL, filepath.Join(dir, "dev.json"))
-		fmt.Fprintf(out, "  other commands: portico --config %s <command>\n", filepath.Join(dir, "dev.yaml"))
+		fmt.Fprintf(out, "  other commands: %s --config %s <command>\n", cliCommand(), filepath.Join(dir, "dev.yaml"))
 		fmt.Fprintln(out, "Press Ctrl-C to stop.")
 		if ready != nil {
 			ready(info)
@@ -188,6 +193,9 @@ func startSimulators(ctx context.Context, cfg *config.Config, sec secrets, logge
 		WebhookURL:    strings.TrimRight(cfg.HTTP.PublicURL, "/") + "/hooks/{system}",
 		WebhookSecret: sec.WebhookSecret,
 		Logger:        logger.With(slog.String("component", "fakesource")),
+		// The cache outlives a run, so the sources must too: records
+		// created or edited in an earlier run still exist at the source.
+		StateDir: filepath.Join(cfg.Dev.Dir, "sim"),
 	})
 	if err != nil {
 		return "", nil, nil, nil, err
@@ -287,7 +295,8 @@ func writeFiles(dir string, cfg *config.Config, addr string, info Info) error {
 	if err != nil {
 		return err
 	}
-	header := []byte("# Written by `portico dev`; reaches the running dev environment:\n#   portico --config " + filepath.Join(dir, "dev.yaml") + " <command>\n")
+	header := []byte("# Written by `portico dev`; reaches the running dev environment (removed when it stops):\n#   " +
+		cliCommand() + " --config " + filepath.Join(dir, "dev.yaml") + " <command>\n")
 	if err := writeAtomic(filepath.Join(dir, "dev.yaml"), append(header, y...)); err != nil {
 		return err
 	}
@@ -311,6 +320,35 @@ func yamlValue(conns []config.ConnectionConfig) (any, error) {
 		return nil, err
 	}
 	return m["connections"], nil
+}
+
+// removeRunFiles removes the files that describe a running environment,
+// dev.json first: scripts wait on it.
+func removeRunFiles(dir string) {
+	_ = os.Remove(filepath.Join(dir, "dev.json"))
+	_ = os.Remove(filepath.Join(dir, "dev.yaml"))
+}
+
+// cliCommand is how to run this binary again. Nothing installs portico
+// on the PATH: under `go run` the binary is a temporary build, so the
+// answer is `go run ./cmd/portico`; otherwise its absolute path, which
+// works from any directory.
+func cliCommand() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "go run ./cmd/portico"
+	}
+	return commandFor(exe)
+}
+
+// commandFor is cliCommand for the executable exe.
+func commandFor(exe string) string {
+	for _, part := range strings.Split(filepath.Dir(exe), string(filepath.Separator)) {
+		if strings.HasPrefix(part, "go-build") { // go run's work directory or its cache
+			return "go run ./cmd/portico"
+		}
+	}
+	return exe
 }
 
 func writeAtomic(path string, data []byte) error {

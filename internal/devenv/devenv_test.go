@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -35,6 +36,12 @@ import (
 // start runs the dev environment in dir until the returned stop is called.
 func start(t *testing.T, dir string) (devenv.Info, func()) {
 	t.Helper()
+	return startOut(t, dir, io.Discard)
+}
+
+// startOut is start with dev's own output going to out.
+func startOut(t *testing.T, dir string, out io.Writer) (devenv.Info, func()) {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Dev.Dir = dir
 	cfg.HTTP.Addr = "127.0.0.1:0"
@@ -43,7 +50,7 @@ func start(t *testing.T, dir string) (devenv.Info, func()) {
 	readyc := make(chan devenv.Info, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- devenv.Run(ctx, &cfg, deps(t), slog.New(slog.DiscardHandler), io.Discard, func(i devenv.Info) { readyc <- i })
+		done <- devenv.Run(ctx, &cfg, deps(t), slog.New(slog.DiscardHandler), out, func(i devenv.Info) { readyc <- i })
 	}()
 	select {
 	case info := <-readyc:
@@ -69,7 +76,10 @@ func TestDevStartsStopsAndRestartsOnTheSameData(t *testing.T) {
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	ctx := context.Background()
 
-	info, stop := start(t, dir)
+	var out syncBuffer
+	info, stop := startOut(t, dir, &out)
+	// Nothing installs portico on the PATH: the hint names a command that runs.
+	require.Contains(t, out.String(), "other commands: go run ./cmd/portico --config "+filepath.Join(dir, "dev.yaml"))
 	require.FileExists(t, filepath.Join(dir, "dev.json"))
 	require.FileExists(t, filepath.Join(dir, "dev.yaml"))
 	var onDisk devenv.Info
@@ -78,13 +88,15 @@ func TestDevStartsStopsAndRestartsOnTheSameData(t *testing.T) {
 	require.NoError(t, json.Unmarshal(raw, &onDisk))
 	require.Equal(t, info.APIURL, onDisk.APIURL)
 	require.NotEmpty(t, onDisk.AdminToken)
+	require.Equal(t, os.Getpid(), onDisk.PID, "dev.json names the process to signal")
 
 	requireStatus(t, info.APIURL+"/readyz", "", http.StatusOK)
 	require.NotEmpty(t, info.SimURL, "the simulators run in process")
 	require.Equal(t, []string{"salesforce", "accounting", "inventory"}, info.Connections)
 	require.Eventually(t, func() bool { return syncedCases(t, info) > 0 }, 60*time.Second, 100*time.Millisecond,
 		"the first sync fills the cache")
-	requireDemoUsers(t, info, true)
+	caseID := requireDemoUsers(t, info, true)
+	require.NotEmpty(t, caseID)
 	requireStatus(t, info.APIURL+"/admin/riverui", "", http.StatusUnauthorized)
 	requireStatus(t, info.APIURL+"/admin/riverui/", info.AdminToken, http.StatusOK)
 
@@ -111,12 +123,21 @@ func TestDevStartsStopsAndRestartsOnTheSameData(t *testing.T) {
 	stop()
 	require.False(t, alive(pid), "postgres (pid %d) is gone after stop", pid)
 	require.NoFileExists(t, filepath.Join(dir, "dev.json"), "dev.json does not outlive the environment")
+	require.NoFileExists(t, filepath.Join(dir, "dev.yaml"), "nor does dev.yaml")
 
 	info2, stop2 := start(t, dir)
 	defer stop2()
 	require.Equal(t, info.AdminToken, info2.AdminToken, "the admin token survives a restart")
 	require.Equal(t, info.Users, info2.Users, "the demo logins survive a restart")
 	requireDemoUsers(t, info2, false)
+
+	// The simulated CRM kept the case opened before the restart: it is
+	// there at the source, and closing it reaches the source.
+	requireStatus(t, info2.SimURL+"/_sim/salesforce/Case/"+caseID, "", http.StatusOK)
+	member := info2.Users[slices.IndexFunc(info2.Users, func(u devenv.User) bool { return slices.Contains(u.Roles, "member") })]
+	c, jar := login(t, info2, member)
+	act := submit(t, info2, c, jar, "/api/v1/cases/"+caseID+"/close", "")
+	require.Equal(t, "applied", act.State, "closing a case created before the restart: %s", act.Message)
 	conn, err = pgx.Connect(ctx, info2.DatabaseURL)
 	require.NoError(t, err)
 	defer conn.Close(ctx)
@@ -192,26 +213,20 @@ func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
 
 // requireDemoUsers logs in as every demo user: two customer accounts, one
 // with a parent account, and a staff user; each sees its own account.
-// With write, a member also opens a case that must reach the CRM.
-func requireDemoUsers(t *testing.T, info devenv.Info, write bool) {
+// With write, a member also opens a case that must reach the CRM; its
+// source id is returned.
+func requireDemoUsers(t *testing.T, info devenv.Info, write bool) string {
 	t.Helper()
 	accounts := map[string]bool{}
 	staff := 0
-	opened := !write
+	caseID := ""
 	for _, u := range info.Users {
 		if u.Account == "" {
 			staff++
 		} else {
 			accounts[u.Account] = true
 		}
-		jar, err := cookiejar.New(nil)
-		require.NoError(t, err)
-		c := &http.Client{Jar: jar}
-		body, _ := json.Marshal(map[string]string{"email": u.Email, "password": u.Password})
-		resp, err := c.Post(info.APIURL+"/auth/login", "application/json", bytes.NewReader(body))
-		require.NoError(t, err)
-		resp.Body.Close()
-		require.Equal(t, http.StatusOK, resp.StatusCode, u.Email)
+		c, jar := login(t, info, u)
 		require.Eventually(t, func() bool {
 			resp, err := c.Get(info.APIURL + "/api/v1/me")
 			require.NoError(t, err)
@@ -222,18 +237,39 @@ func requireDemoUsers(t *testing.T, info devenv.Info, write bool) {
 			require.NoError(t, json.NewDecoder(resp.Body).Decode(&me))
 			return u.Account == "" || me.Account != nil && me.Account.ID == u.Account
 		}, 30*time.Second, 100*time.Millisecond, "%s sees its account", u.Email)
-		if slices.Contains(u.Roles, "member") && !opened {
-			openCase(t, info, c, jar)
-			opened = true
+		if write && slices.Contains(u.Roles, "member") && caseID == "" {
+			act := submit(t, info, c, jar, "/api/v1/cases", `{"subject":"The demo printer is on fire"}`)
+			require.Equal(t, "applied", act.State, "the case reaches the CRM")
+			require.NotNil(t, act.ResultID)
+			caseID = *act.ResultID
 		}
 	}
 	require.Equal(t, 1, staff)
 	require.Len(t, accounts, 3, "two customer accounts and a parent")
+	return caseID
 }
 
-// openCase opens a case as a logged-in demo user and waits until the
-// write-back has applied it to the simulated CRM.
-func openCase(t *testing.T, info devenv.Info, c *http.Client, jar *cookiejar.Jar) {
+// login signs a demo user in.
+func login(t *testing.T, info devenv.Info, u devenv.User) (*http.Client, *cookiejar.Jar) {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	c := &http.Client{Jar: jar}
+	body, _ := json.Marshal(map[string]string{"email": u.Email, "password": u.Password})
+	resp, err := c.Post(info.APIURL+"/auth/login", "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, u.Email)
+	return c, jar
+}
+
+type action struct {
+	ID, State, Message string
+	ResultID           *string `json:"result_id"`
+}
+
+// submit posts a customer request and waits until its action settles.
+func submit(t *testing.T, info devenv.Info, c *http.Client, jar *cookiejar.Jar, path, body string) action {
 	t.Helper()
 	u, err := url.Parse(info.APIURL)
 	require.NoError(t, err)
@@ -243,24 +279,44 @@ func openCase(t *testing.T, info devenv.Info, c *http.Client, jar *cookiejar.Jar
 			csrf = ck.Value
 		}
 	}
-	req, err := http.NewRequest(http.MethodPost, info.APIURL+"/api/v1/cases", strings.NewReader(`{"subject":"The demo printer is on fire"}`))
+	req, err := http.NewRequest(http.MethodPost, info.APIURL+path, strings.NewReader(body))
 	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("X-CSRF-Token", csrf)
 	resp, err := c.Do(req)
 	require.NoError(t, err)
-	var act struct{ ID, State string }
+	var act action
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&act))
 	resp.Body.Close()
-	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	require.Equal(t, http.StatusAccepted, resp.StatusCode, path)
 	require.Eventually(t, func() bool {
 		resp, err := c.Get(info.APIURL + "/api/v1/actions/" + act.ID)
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		require.NoError(t, json.NewDecoder(resp.Body).Decode(&act))
-		return act.State == "applied"
-	}, 30*time.Second, 100*time.Millisecond, "the case reaches the CRM (last state %s)", act.State)
+		return act.State != "pending" && act.State != "sending"
+	}, 30*time.Second, 100*time.Millisecond, "%s settles (last state %s)", path, act.State)
+	return act
+}
 
+// syncBuffer is a bytes.Buffer safe for dev's goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // requireWebhooksDelivered: the simulators' notices (the demo case opened

@@ -8,7 +8,9 @@ import (
 
 // Credentials returns what a connector configuration needs for each system when the
 // simulator is served at baseURL (e.g. "http://127.0.0.1:8090", no trailing slash).
-// The refresh tokens are the initial ones; the accounting one rotates on use.
+// The refresh tokens are the initial ones; the accounting one rotates on use. With a
+// StateDir, the accounting one is the newest issued, so a configuration built after a
+// restart reaches the persisted world, as one would after reconnecting the company.
 func (s *Sim) Credentials(baseURL string) Credentials {
 	baseURL = strings.TrimRight(baseURL, "/")
 	s.mu.Lock()
@@ -17,6 +19,10 @@ func (s *Sim) Credentials(baseURL string) Credentials {
 		s.baseURL = baseURL
 	}
 	a := s.auth
+	qbRefresh := a.qbInitialRefresh
+	if s.journal != nil {
+		qbRefresh = a.qbCurrent
+	}
 	return Credentials{
 		Salesforce: SystemCredentials{
 			BaseURL: baseURL, TokenURL: baseURL + "/services/oauth2/token",
@@ -25,7 +31,7 @@ func (s *Sim) Credentials(baseURL string) Credentials {
 		},
 		Accounting: SystemCredentials{
 			BaseURL: baseURL, TokenURL: baseURL + "/oauth2/v1/tokens/bearer",
-			ClientID: a.qbClientID, ClientSecret: a.qbClientSecret, RefreshToken: a.qbInitialRefresh,
+			ClientID: a.qbClientID, ClientSecret: a.qbClientSecret, RefreshToken: qbRefresh,
 			Realm: qbRealm, WebhookSecret: s.opts.WebhookSecret,
 		},
 		Inventory: SystemCredentials{

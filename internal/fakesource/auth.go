@@ -27,6 +27,7 @@ type authState struct {
 	sqClientID, sqClientSecret, sqRefresh        string
 	sqStaticToken                                string
 	qbRefresh                                    map[string]refreshInfo
+	qbCurrent                                    string // the refresh token issued last
 	access                                       map[string]accessToken
 	issued                                       int
 }
@@ -50,6 +51,7 @@ func newAuthState(seed int64) *authState {
 		qbRefresh:     map[string]refreshInfo{}, access: map[string]accessToken{},
 	}
 	a.qbRefresh[a.qbInitialRefresh] = refreshInfo{}
+	a.qbCurrent = a.qbInitialRefresh
 	a.access[a.sqStaticToken] = accessToken{system: Inventory}
 	return a
 }
@@ -68,6 +70,9 @@ func (s *Sim) issueTokenLocked(system string) (string, time.Time) {
 	}
 	exp := s.now().Add(s.opts.TokenTTL)
 	s.auth.access[tok] = accessToken{system: system, expires: exp}
+	if s.journal != nil {
+		s.journalLocked(journalEntry{Access: &journalToken{Token: tok, System: system, Until: exp}})
+	}
 	return tok, exp
 }
 

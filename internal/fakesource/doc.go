@@ -26,6 +26,12 @@
 //
 // All three systems share one listener. Every system's base URL is the server's URL.
 //
+// With Options.StateDir (--state-dir) the world survives a restart: every change is
+// journaled there (StateDir/journal.jsonl, one line per change, written before the API
+// answers, so a kill -9 loses nothing a client was told) and replayed by New over the seed:
+// records with their versions and stamps, deletions, tokens issued, idempotent answers.
+// /_sim/reset empties it. Stats, faults and query cursors are not kept.
+//
 // # Objects
 //
 // Object names are the vendors' (case-insensitive in the helpers and /_sim/ paths):

@@ -50,6 +50,7 @@ func (s *Sim) updateLocked(o *objectState, rec *record, patch func(r *record)) *
 	}
 	o.put(n)
 	s.hooks.enqueueLocked(o, n, opUpdate)
+	s.journalRecordLocked(o, n)
 	return n
 }
 
@@ -70,6 +71,7 @@ func (s *Sim) createLocked(o *objectState, fields map[string]any, stamp time.Tim
 	}
 	o.put(r)
 	s.hooks.enqueueLocked(o, r, opCreate)
+	s.journalRecordLocked(o, r)
 	if o.def.system == Accounting {
 		s.qbAfterCreateLocked(o, r)
 	}
@@ -84,6 +86,7 @@ func (s *Sim) deleteLocked(o *objectState, rec *record) *record {
 	n.version++
 	o.put(n)
 	s.hooks.enqueueLocked(o, n, opDelete)
+	s.journalRecordLocked(o, n)
 	return n
 }
 
@@ -113,7 +116,11 @@ func (s *Sim) idemLookupLocked(system, scope, key string) (idemEntry, bool) {
 }
 
 func (s *Sim) idemStoreLocked(system, scope, key string, e idemEntry) {
-	s.idem[system+"|"+scope+"|"+key] = e
+	k := system + "|" + scope + "|" + key
+	s.idem[k] = e
+	if s.journal != nil {
+		s.journalLocked(journalEntry{Idem: &journalIdem{Key: k, Status: e.status, Body: e.body, Header: e.header}})
+	}
 }
 
 // countWriteLocked counts a keyed write that has no stored answer (Salesforce upserts).

@@ -69,9 +69,12 @@ func (s *Sim) qbToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if info.validUntil.IsZero() {
 		a.qbRefresh[old] = refreshInfo{validUntil: now.Add(s.opts.RefreshGrace)}
+		s.journalLocked(journalEntry{Refresh: &journalToken{Token: old, Until: now.Add(s.opts.RefreshGrace)}})
 	}
 	next := "AB11" + s.rng.token(46)
 	a.qbRefresh[next] = refreshInfo{}
+	a.qbCurrent = next
+	s.journalLocked(journalEntry{Refresh: &journalToken{Token: next}})
 	tok, _ := s.issueTokenLocked(Accounting)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{

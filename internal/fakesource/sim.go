@@ -49,6 +49,10 @@ type Options struct {
 	Logger *slog.Logger
 	// HTTPClient delivers webhooks (default: a client with a 5s timeout).
 	HTTPClient *http.Client
+	// StateDir, if set, keeps the world across restarts: every change (records, tokens
+	// issued, idempotent answers) is journaled there and New replays it over the seed.
+	// A journal written with another Seed or Records is set aside. Empty: memory only.
+	StateDir string
 }
 
 // SystemCredentials is what a connector configuration needs to reach one simulated system.
@@ -98,6 +102,7 @@ type Sim struct {
 	notifySeq   int
 	runID       uint64 // makes event ids unique across simulator runs
 	baseURL     string // learned from the first request when unknown
+	journal     *journal
 }
 
 // New builds a simulator with its seed data.
@@ -129,6 +134,11 @@ func New(opts Options) (*Sim, error) {
 	s := &Sim{opts: opts, rng: newLockedRand(opts.Seed), runID: randomRunID()}
 	s.hooks = newWebhooks(s)
 	s.resetLocked()
+	if opts.StateDir != "" {
+		if err := s.openJournalLocked(opts.StateDir); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -157,6 +167,7 @@ func (s *Sim) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.resetLocked()
+	s.journalResetLocked()
 }
 
 // now returns the simulator clock.

@@ -51,8 +51,9 @@ func newWebhooks(s *Sim) *webhooks {
 	return &webhooks{s: s, queue: make(chan delivery, webhookQueue), ctx: ctx, cancel: cancel, done: make(chan struct{})}
 }
 
-// Close stops webhook delivery; pending notifications are dropped.
+// Close stops webhook delivery (pending notifications are dropped) and closes the journal.
 func (s *Sim) Close() {
+	defer s.closeJournal()
 	h := s.hooks
 	h.mu.Lock()
 	running := h.started && !h.closed

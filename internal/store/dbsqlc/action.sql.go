@@ -13,7 +13,7 @@ import (
 
 const actionApplied = `-- name: ActionApplied :exec
 UPDATE action SET state = 'applied', result_id = $1, result_version = $2,
-    message = NULL, error_detail = NULL, conflict = NULL, applied_at = clock_timestamp(), updated_at = now()
+    message = NULL, error_detail = NULL, conflict = NULL, applied_at = clock_timestamp(), updated_at = clock_timestamp()
 WHERE id = $3
 `
 
@@ -354,7 +354,7 @@ func (q *Queries) ActionList(ctx context.Context, db DBTX, arg ActionListParams)
 }
 
 const actionMarkSending = `-- name: ActionMarkSending :one
-UPDATE action SET state = 'sending', attempts = attempts + 1, updated_at = now()
+UPDATE action SET state = 'sending', attempts = attempts + 1, updated_at = clock_timestamp()
 WHERE id = $1 AND state IN ('pending', 'sending')
 RETURNING attempts
 `
@@ -367,7 +367,7 @@ func (q *Queries) ActionMarkSending(ctx context.Context, db DBTX, id int64) (int
 }
 
 const actionNote = `-- name: ActionNote :exec
-UPDATE action SET error_detail = $1, updated_at = now() WHERE id = $2
+UPDATE action SET error_detail = $1, updated_at = clock_timestamp() WHERE id = $2
 `
 
 type ActionNoteParams struct {
@@ -383,7 +383,7 @@ func (q *Queries) ActionNote(ctx context.Context, db DBTX, arg ActionNoteParams)
 }
 
 const actionRebase = `-- name: ActionRebase :exec
-UPDATE action SET expected_version = $1, updated_at = now()
+UPDATE action SET expected_version = $1, updated_at = clock_timestamp()
 WHERE tenant_id = $2 AND connection = $3 AND object = $4 AND target = $5
   AND id > $6 AND state = 'pending' AND expected_version = $7
 `
@@ -416,7 +416,7 @@ func (q *Queries) ActionRebase(ctx context.Context, db DBTX, arg ActionRebasePar
 
 const actionRequeue = `-- name: ActionRequeue :exec
 UPDATE action SET state = 'pending', expected_version = $1, message = NULL,
-    error_detail = NULL, updated_at = now()
+    error_detail = NULL, updated_at = clock_timestamp()
 WHERE id = $2
 `
 
@@ -447,7 +447,7 @@ func (q *Queries) ActionSetTarget(ctx context.Context, db DBTX, arg ActionSetTar
 
 const actionSettle = `-- name: ActionSettle :exec
 UPDATE action SET state = $1, message = $2, error_detail = $3,
-    conflict = $4, updated_at = now()
+    conflict = $4, updated_at = clock_timestamp()
 WHERE id = $5
 `
 

@@ -30,39 +30,39 @@ SELECT EXISTS (
 );
 
 -- name: ActionMarkSending :one
-UPDATE action SET state = 'sending', attempts = attempts + 1, updated_at = now()
+UPDATE action SET state = 'sending', attempts = attempts + 1, updated_at = clock_timestamp()
 WHERE id = @id AND state IN ('pending', 'sending')
 RETURNING attempts;
 
 -- name: ActionNote :exec
 -- A wait (rate limit, outage, expired authentication) leaves the state as
 -- it is and says why.
-UPDATE action SET error_detail = @error_detail, updated_at = now() WHERE id = @id;
+UPDATE action SET error_detail = @error_detail, updated_at = clock_timestamp() WHERE id = @id;
 
 -- name: ActionApplied :exec
 UPDATE action SET state = 'applied', result_id = @result_id, result_version = @result_version,
-    message = NULL, error_detail = NULL, conflict = NULL, applied_at = clock_timestamp(), updated_at = now()
+    message = NULL, error_detail = NULL, conflict = NULL, applied_at = clock_timestamp(), updated_at = clock_timestamp()
 WHERE id = @id;
 
 -- name: ActionSettle :exec
 -- conflict, failed or rejected, with the customer's message and the
 -- internal detail.
 UPDATE action SET state = @state, message = @message, error_detail = @error_detail,
-    conflict = sqlc.narg(conflict), updated_at = now()
+    conflict = sqlc.narg(conflict), updated_at = clock_timestamp()
 WHERE id = @id;
 
 -- name: ActionRebase :exec
 -- A later action on the same record was based on what the customer saw,
 -- which included this one's change: once this one is applied, the later
 -- one expects the version this one produced.
-UPDATE action SET expected_version = @new_version, updated_at = now()
+UPDATE action SET expected_version = @new_version, updated_at = clock_timestamp()
 WHERE tenant_id = @tenant_id AND connection = @connection AND object = @object AND target = @target
   AND id > @id AND state = 'pending' AND expected_version = @old_version;
 
 -- name: ActionRequeue :exec
 -- Staff retry: back to pending, against the version given.
 UPDATE action SET state = 'pending', expected_version = @expected_version, message = NULL,
-    error_detail = NULL, updated_at = now()
+    error_detail = NULL, updated_at = clock_timestamp()
 WHERE id = @id;
 
 -- name: ActionList :many
