@@ -88,7 +88,7 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	require.NoError(t, err)
 	e := &env{t: t, pool: dbtest.Pool(t), set: set, ids: map[string]map[string][]string{}}
 	svc, err := auth.New(auth.Deps{Pool: e.pool, Config: config.Default().Auth, HashParams: fastHash, Throttle: auth.Throttle{PerEmail: 1000, PerIP: 100000},
-		ContactInAccount: api.ContactInAccount(e.pool)})
+		ContactInAccount: api.ContactInAccount(e.pool), RoleCovered: set.Covers})
 	require.NoError(t, err)
 	reader := records.New(records.Options{Pool: e.pool, Mappings: set})
 	var wb *writeback.Service

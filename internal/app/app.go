@@ -266,6 +266,7 @@ func (a *App) wirePortal(deps Deps) error {
 			return a.river.InsertTx(ctx, tx, args, opts)
 		},
 		ContactInAccount: api.ContactInAccount(a.pool),
+		RoleCovered:      deps.Mappings.Covers,
 		Throttle:         auth.Throttle{PerEmail: a.cfg.Auth.Throttle.PerEmail, PerIP: a.cfg.Auth.Throttle.PerIP, Window: a.cfg.Auth.Throttle.Window},
 	})
 	if err != nil {

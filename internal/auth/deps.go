@@ -35,6 +35,11 @@ type Deps struct {
 	// account, so that an invitation names only a contact of the account
 	// it invites into. Nil refuses every invitation that names a contact.
 	ContactInAccount func(ctx context.Context, tenantID int64, accountID, contactID string) (bool, error)
+	// RoleCovered reports whether the roles held reach everything role
+	// reaches (the loaded mappings' Covers), so that an account admin may
+	// invite a member without holding "member" by name. Nil: only roles
+	// held by name may be granted.
+	RoleCovered func(held []string, role string) bool
 
 	// Now is the clock (tests move it); nil means time.Now.
 	Now func() time.Time

@@ -109,7 +109,7 @@ func (s *Service) handleInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := PrincipalFrom(r.Context())
-	if v := beyondRights(p, in); v.err() != nil {
+	if v := beyondRights(p, in, s.roleCovered); v.err() != nil {
 		writeError(w, r, http.StatusForbidden, "forbidden", "you may grant only rights you hold, in your own account", v.Fields)
 		return
 	}
@@ -138,9 +138,11 @@ func (s *Service) handleInvite(w http.ResponseWriter, r *http.Request) {
 
 // beyondRights lists what an invitation would grant beyond the inviter's
 // own rights. Staff hold every right; an account admin invites into their
-// own account only, with roles they hold (unknown roles are left to
-// checkNewUser) and the child accounts only if they see them.
-func beyondRights(p *Principal, in inviteRequest) *ValidationError {
+// own account only, with roles whose rights they hold (by name, or because
+// covered says the mappings give that role nothing the inviter's roles do
+// not reach; unknown roles are left to checkNewUser) and the child accounts
+// only if they see them.
+func beyondRights(p *Principal, in inviteRequest, covered func(held []string, role string) bool) *ValidationError {
 	v := &ValidationError{}
 	if p.Staff {
 		return v
@@ -153,7 +155,7 @@ func beyondRights(p *Principal, in inviteRequest) *ValidationError {
 	}
 	for i, role := range in.Roles {
 		role = strings.TrimSpace(role) // as checkNewUser takes it
-		if slices.Contains(AccountRoles, role) && !p.HasRole(role) {
+		if slices.Contains(AccountRoles, role) && !p.HasRole(role) && (covered == nil || !covered(p.Roles, role)) {
 			v.add(fmt.Sprintf("roles[%d]", i), "you do not hold the role %s", role)
 		}
 	}

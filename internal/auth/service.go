@@ -30,19 +30,20 @@ import (
 
 // Service is the identity and login service.
 type Service struct {
-	pool      *pgxpool.Pool
-	log       *slog.Logger
-	cfg       config.AuthConfig
-	publicURL string
-	tenantID  int64
-	insert    InsertFunc
-	auditor   Auditor
-	contacts  func(ctx context.Context, tenantID int64, email string) (string, string, bool, error)
-	contactIn func(ctx context.Context, tenantID int64, accountID, contactID string) (bool, error)
-	now       func() time.Time
-	hash      HashParams
-	throttle  Throttle
-	client    *http.Client
+	pool        *pgxpool.Pool
+	log         *slog.Logger
+	cfg         config.AuthConfig
+	publicURL   string
+	tenantID    int64
+	insert      InsertFunc
+	auditor     Auditor
+	contacts    func(ctx context.Context, tenantID int64, email string) (string, string, bool, error)
+	contactIn   func(ctx context.Context, tenantID int64, accountID, contactID string) (bool, error)
+	roleCovered func(held []string, role string) bool
+	now         func() time.Time
+	hash        HashParams
+	throttle    Throttle
+	client      *http.Client
 
 	sm    *scs.SessionManager
 	cache *authCache
@@ -65,7 +66,7 @@ func New(d Deps) (*Service, error) {
 	}
 	s := &Service{
 		pool: d.Pool, log: d.Logger, cfg: d.Config, publicURL: strings.TrimRight(d.PublicURL, "/"),
-		tenantID: d.TenantID, insert: d.Insert, auditor: d.Auditor, contacts: d.ContactByEmail, contactIn: d.ContactInAccount,
+		tenantID: d.TenantID, insert: d.Insert, auditor: d.Auditor, contacts: d.ContactByEmail, contactIn: d.ContactInAccount, roleCovered: d.RoleCovered,
 		now: d.Now, hash: d.HashParams, throttle: d.Throttle, client: d.HTTPClient,
 	}
 	if s.log == nil {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -520,4 +521,40 @@ func hashNode(prefix string, n *yaml.Node) string {
 	}
 	walk(n)
 	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// Covers reports whether the roles held reach everything role reaches in
+// this set: every object and every field (nested ones included) that role
+// may see, one of held may see too. An account admin may then grant a
+// role they do not hold by name, as long as it widens nothing.
+func (s *Set) Covers(held []string, role string) bool {
+	if slices.Contains(held, role) {
+		return true
+	}
+	reaches := func(roles []string) bool {
+		if !slices.Contains(roles, role) {
+			return true
+		}
+		for _, h := range held {
+			if seesAll(h) || slices.Contains(roles, h) {
+				return true
+			}
+		}
+		return false
+	}
+	var fieldsCovered func(fs []*field) bool
+	fieldsCovered = func(fs []*field) bool {
+		for _, f := range fs {
+			if !reaches(f.roles) || !fieldsCovered(f.children) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, o := range s.objects {
+		if !reaches(o.roles) || !fieldsCovered(o.fields) {
+			return false
+		}
+	}
+	return true
 }
