@@ -211,6 +211,7 @@ func (c *cli) benchWritebackLatency(ctx context.Context, dbURL string, rate int,
 	if err := a.River().Start(runCtx); err != nil {
 		return nil, err
 	}
+	go a.Sealer().Run(runCtx) // as a running process does: sealing is part of the load
 	defer func() {
 		stopCtx, c2 := context.WithTimeout(context.Background(), 10*time.Second)
 		defer c2()

@@ -13,12 +13,11 @@ import (
 	"github.com/porticohq/portico/internal/store/dbsqlc"
 )
 
-// Appended is what the database assigned to an appended event.
+// Appended is what the database assigned to an appended event. Its seq
+// and hash come later, when the sealer links it into the chain.
 type Appended struct {
 	ID         int64
-	Seq        int64
 	OccurredAt time.Time
-	Hash       []byte
 }
 
 // Record appends e on db: pass the transaction that makes the audited
@@ -29,7 +28,7 @@ func Record(ctx context.Context, db dbsqlc.DBTX, e Event) error {
 	return err
 }
 
-// Append is Record that also returns the stored row's id, seq and hash.
+// Append is Record that also returns the stored row's id and time.
 func Append(ctx context.Context, db dbsqlc.DBTX, e Event) (Appended, error) {
 	if err := e.validate(); err != nil {
 		return Appended{}, err
@@ -65,7 +64,7 @@ func Append(ctx context.Context, db dbsqlc.DBTX, e Event) (Appended, error) {
 	if err != nil {
 		return Appended{}, fmt.Errorf("audit: recording %s: %w", e.Action, err)
 	}
-	return Appended{ID: row.ID, Seq: row.Seq, OccurredAt: row.OccurredAt.Time, Hash: row.Hash}, nil
+	return Appended{ID: row.ID, OccurredAt: row.OccurredAt.Time}, nil
 }
 
 // optText stores "" as NULL.

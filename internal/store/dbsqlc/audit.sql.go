@@ -29,11 +29,11 @@ func (q *Queries) AuditChainHead(ctx context.Context, db DBTX, tenantID int64) (
 }
 
 const auditChainPage = `-- name: AuditChainPage :many
-SELECT id, seq, occurred_at, actor, actor_kind, account_id, ip, user_agent,
+SELECT id, seq::bigint AS seq, occurred_at, actor, actor_kind, account_id, ip, user_agent,
        action, object, object_id, before, after, request_id,
        hash_version, prev_hash, hash
 FROM audit_event
-WHERE tenant_id = $1 AND seq > $2
+WHERE tenant_id = $1 AND seq > $2::bigint
 ORDER BY seq
 LIMIT $3
 `
@@ -59,12 +59,12 @@ type AuditChainPageRow struct {
 	Before      []byte             `json:"before"`
 	After       []byte             `json:"after"`
 	RequestID   pgtype.Text        `json:"request_id"`
-	HashVersion int16              `json:"hash_version"`
+	HashVersion pgtype.Int2        `json:"hash_version"`
 	PrevHash    []byte             `json:"prev_hash"`
 	Hash        []byte             `json:"hash"`
 }
 
-// A tenant's chain in order. pgx returns jsonb as the exact text
+// A tenant's sealed chain in order. pgx returns jsonb as the exact text
 // PostgreSQL prints for it, which is what the hash covers.
 func (q *Queries) AuditChainPage(ctx context.Context, db DBTX, arg AuditChainPageParams) ([]AuditChainPageRow, error) {
 	rows, err := db.Query(ctx, auditChainPage, arg.TenantID, arg.AfterSeq, arg.MaxRows)
@@ -114,7 +114,7 @@ INSERT INTO audit_event (
     $8, $9, $10, $11, $12,
     $13
 )
-RETURNING id, seq, occurred_at, hash
+RETURNING id, occurred_at
 `
 
 type AuditInsertParams struct {
@@ -135,13 +135,12 @@ type AuditInsertParams struct {
 
 type AuditInsertRow struct {
 	ID         int64              `json:"id"`
-	Seq        int64              `json:"seq"`
 	OccurredAt pgtype.Timestamptz `json:"occurred_at"`
-	Hash       []byte             `json:"hash"`
 }
 
-// Audit trail (internal/audit). The chain fields (seq, prev_hash, hash)
-// are set by the audit_event_chain trigger, never by the writer.
+// Audit trail (internal/audit). The event is stored unsealed: the chain
+// fields (seq, hash_version, prev_hash, hash) are set after commit by
+// audit_seal (migration 080), never by the writer.
 func (q *Queries) AuditInsert(ctx context.Context, db DBTX, arg AuditInsertParams) (AuditInsertRow, error) {
 	row := db.QueryRow(ctx, auditInsert,
 		arg.TenantID,
@@ -159,13 +158,21 @@ func (q *Queries) AuditInsert(ctx context.Context, db DBTX, arg AuditInsertParam
 		arg.RequestID,
 	)
 	var i AuditInsertRow
-	err := row.Scan(
-		&i.ID,
-		&i.Seq,
-		&i.OccurredAt,
-		&i.Hash,
-	)
+	err := row.Scan(&i.ID, &i.OccurredAt)
 	return i, err
+}
+
+const auditSeal = `-- name: AuditSeal :one
+SELECT coalesce(audit_seal($1::integer), -1)::bigint AS sealed
+`
+
+// Seals up to max_rows committed events and returns how many; -1 when
+// another session is sealing (migration 080).
+func (q *Queries) AuditSeal(ctx context.Context, db DBTX, maxRows int32) (int64, error) {
+	row := db.QueryRow(ctx, auditSeal, maxRows)
+	var sealed int64
+	err := row.Scan(&sealed)
+	return sealed, err
 }
 
 const auditTenants = `-- name: AuditTenants :many
@@ -195,4 +202,25 @@ func (q *Queries) AuditTenants(ctx context.Context, db DBTX) ([]AuditTenantsRow,
 		return nil, err
 	}
 	return items, nil
+}
+
+const auditUnsealed = `-- name: AuditUnsealed :one
+SELECT count(*) AS events,
+       coalesce(extract(epoch FROM now() - min(recorded_at)), 0)::float8 AS oldest_age_s
+FROM audit_event
+WHERE tenant_id = $1 AND seq IS NULL
+`
+
+type AuditUnsealedRow struct {
+	Events     int64   `json:"events"`
+	OldestAgeS float64 `json:"oldest_age_s"`
+}
+
+// The tenant's committed events that await sealing: how many, and how
+// long ago (at the transaction's start) the oldest was inserted.
+func (q *Queries) AuditUnsealed(ctx context.Context, db DBTX, tenantID int64) (AuditUnsealedRow, error) {
+	row := db.QueryRow(ctx, auditUnsealed, tenantID)
+	var i AuditUnsealedRow
+	err := row.Scan(&i.Events, &i.OldestAgeS)
+	return i, err
 }
