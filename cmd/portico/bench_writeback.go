@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,6 +52,7 @@ func (c *cli) benchWritebackCmd() *cobra.Command {
 		findMax          bool
 		steps            []int
 		stepDuration     time.Duration
+		cpuProfile       string
 	)
 	cmd := &cobra.Command{
 		Use:   "writeback",
@@ -79,9 +81,9 @@ func (c *cli) benchWritebackCmd() *cobra.Command {
 			case chaos:
 				figures, err = c.benchWritebackChaos(cmd.Context(), url, actions, rate, outage)
 			case findMax:
-				figures, err = c.benchWritebackFindMax(cmd.Context(), url, steps, stepDuration, poolConns)
+				figures, err = c.benchWritebackFindMax(cmd.Context(), url, steps, stepDuration, poolConns, cpuProfile)
 			default:
-				figures, err = c.benchWritebackLatency(cmd.Context(), url, rate, duration, poolConns)
+				figures, err = c.benchWritebackLatency(cmd.Context(), url, rate, duration, poolConns, cpuProfile)
 			}
 			if err != nil {
 				return failed(err)
@@ -103,6 +105,7 @@ func (c *cli) benchWritebackCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&findMax, "find-max", false, "step the rate up (--steps, each held --step-duration) and report the highest at which p99 stays under 500 ms")
 	cmd.Flags().IntSliceVar(&steps, "steps", []int{100, 150, 200, 250, 300, 400, 500, 600, 800, 1000}, "rates of the --find-max run, rising")
 	cmd.Flags().DurationVar(&stepDuration, "step-duration", 20*time.Second, "how long --find-max holds each rate")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measured actions (not the chaos run) to this file")
 	cmd.Flags().IntVar(&poolConns, "pool-max-conns", 24, "database connections of the latency run's process (0: the driver's default, max(4, CPUs))")
 	cmd.Flags().StringVar(&workerDB, "worker-db", "", "internal: run as the chaos run's worker process on this database")
 	cmd.Flags().StringVar(&workerCreds, "worker-creds", "", "internal: the simulator's credentials for --worker-db")
@@ -212,7 +215,7 @@ type latencyBench struct {
 	stop      func()
 }
 
-func (c *cli) startLatencyBench(ctx context.Context, dbURL string, poolConns int) (*latencyBench, error) {
+func (c *cli) startLatencyBench(ctx context.Context, dbURL string, poolConns int, cpuProfile string) (*latencyBench, error) {
 	load := readLoadAvg()
 	fmt.Fprintf(c.stdout, "load average at start: %s (%d CPUs); other processes on this machine share them\n", load, runtime.NumCPU())
 	if poolConns > 0 {
@@ -257,6 +260,22 @@ func (c *cli) startLatencyBench(ctx context.Context, dbURL string, poolConns int
 		return nil, err
 	}
 	fmt.Fprintf(c.stdout, "baseline: a bare connector create (write + read-back): p50 %.1f ms, p99 %.1f ms\n", ms(percentile(lb.raw, .5)), ms(percentile(lb.raw, .99)))
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			lb.stop()
+			return nil, fmt.Errorf("--cpuprofile: %w", err)
+		}
+		stop := lb.stop
+		lb.stop = func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+			stop()
+		}
+	}
 	return lb, nil
 }
 
@@ -349,8 +368,8 @@ const (
 	goalMaxPerSec = 250
 )
 
-func (c *cli) benchWritebackLatency(ctx context.Context, dbURL string, rate int, duration time.Duration, poolConns int) (map[string]any, error) {
-	lb, err := c.startLatencyBench(ctx, dbURL, poolConns)
+func (c *cli) benchWritebackLatency(ctx context.Context, dbURL string, rate int, duration time.Duration, poolConns int, cpuProfile string) (map[string]any, error) {
+	lb, err := c.startLatencyBench(ctx, dbURL, poolConns, cpuProfile)
 	if err != nil {
 		return nil, err
 	}
@@ -415,8 +434,8 @@ func (c *cli) benchWritebackLatency(ctx context.Context, dbURL string, rate int,
 
 // benchWritebackFindMax steps the rate up until a step's p99 reaches
 // 500 ms, and reports the highest rate that stayed under it.
-func (c *cli) benchWritebackFindMax(ctx context.Context, dbURL string, rates []int, stepDuration time.Duration, poolConns int) (map[string]any, error) {
-	lb, err := c.startLatencyBench(ctx, dbURL, poolConns)
+func (c *cli) benchWritebackFindMax(ctx context.Context, dbURL string, rates []int, stepDuration time.Duration, poolConns int, cpuProfile string) (map[string]any, error) {
+	lb, err := c.startLatencyBench(ctx, dbURL, poolConns, cpuProfile)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,55 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const auditAppend = `-- name: AuditAppend :exec
+INSERT INTO audit_event (
+    tenant_id, occurred_at, actor, actor_kind, account_id, ip, user_agent,
+    action, object, object_id, before, after, request_id
+) VALUES (
+    $1, coalesce($2::timestamptz, clock_timestamp()),
+    $3, $4, $5, $6, $7,
+    $8, $9, $10, $11, $12,
+    $13
+)
+`
+
+type AuditAppendParams struct {
+	TenantID   int64              `json:"tenant_id"`
+	OccurredAt pgtype.Timestamptz `json:"occurred_at"`
+	Actor      string             `json:"actor"`
+	ActorKind  string             `json:"actor_kind"`
+	AccountID  pgtype.Text        `json:"account_id"`
+	Ip         *netip.Addr        `json:"ip"`
+	UserAgent  pgtype.Text        `json:"user_agent"`
+	Action     string             `json:"action"`
+	Object     pgtype.Text        `json:"object"`
+	ObjectID   pgtype.Text        `json:"object_id"`
+	Before     []byte             `json:"before"`
+	After      []byte             `json:"after"`
+	RequestID  pgtype.Text        `json:"request_id"`
+}
+
+// AuditInsert for a writer that needs nothing back, so that it can be
+// sent with other statements in one round trip.
+func (q *Queries) AuditAppend(ctx context.Context, db DBTX, arg AuditAppendParams) error {
+	_, err := db.Exec(ctx, auditAppend,
+		arg.TenantID,
+		arg.OccurredAt,
+		arg.Actor,
+		arg.ActorKind,
+		arg.AccountID,
+		arg.Ip,
+		arg.UserAgent,
+		arg.Action,
+		arg.Object,
+		arg.ObjectID,
+		arg.Before,
+		arg.After,
+		arg.RequestID,
+	)
+	return err
+}
+
 const auditChainHead = `-- name: AuditChainHead :one
 SELECT last_seq, last_hash FROM audit_chain_head WHERE tenant_id = $1
 `

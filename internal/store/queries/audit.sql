@@ -13,6 +13,19 @@ INSERT INTO audit_event (
 )
 RETURNING id, occurred_at;
 
+-- name: AuditAppend :exec
+-- AuditInsert for a writer that needs nothing back, so that it can be
+-- sent with other statements in one round trip.
+INSERT INTO audit_event (
+    tenant_id, occurred_at, actor, actor_kind, account_id, ip, user_agent,
+    action, object, object_id, before, after, request_id
+) VALUES (
+    @tenant_id, coalesce(sqlc.narg(occurred_at)::timestamptz, clock_timestamp()),
+    @actor, @actor_kind, sqlc.narg(account_id), sqlc.narg(ip), sqlc.narg(user_agent),
+    @action, sqlc.narg(object), sqlc.narg(object_id), sqlc.narg(before), sqlc.narg(after),
+    sqlc.narg(request_id)
+);
+
 -- name: AuditChainHead :one
 SELECT last_seq, last_hash FROM audit_chain_head WHERE tenant_id = $1;
 
