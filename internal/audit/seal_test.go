@@ -208,11 +208,14 @@ func TestSealingChangesOnlyTheChainFields(t *testing.T) {
 	ctx := context.Background()
 	b := setup(t)
 	sealed := seed(t, b, 1)[0]
-	unsealed, err := audit.Append(ctx, b.pool, event(b.tenant, "case.update"))
+	e := event(b.tenant, "case.update")
+	e.After = map[string]any{"n": 1.0}
+	unsealed, err := audit.Append(ctx, b.pool, e)
 	require.NoError(t, err)
 	for stmt, want := range map[string]string{
-		`UPDATE audit_event SET seq = 9, hash_version = 1, prev_hash = sha256(''), hash = sha256(''), actor = 'x' WHERE id = $1`:         "append-only",
-		`UPDATE audit_event SET seq = 9, hash_version = 1, prev_hash = sha256(''), hash = sha256(''), recorded_at = now() WHERE id = $1`: "append-only",
+		`UPDATE audit_event SET seq = 9, hash_version = 1, prev_hash = sha256(''), hash = sha256(''), actor = 'x' WHERE id = $1`:           "append-only",
+		`UPDATE audit_event SET seq = 9, hash_version = 1, prev_hash = sha256(''), hash = sha256(''), recorded_at = now() WHERE id = $1`:   "append-only",
+		`UPDATE audit_event SET seq = 9, hash_version = 1, prev_hash = sha256(''), hash = sha256(''), after = '{"n": 1.00}' WHERE id = $1`: "append-only",
 		`UPDATE audit_event SET seq = 9 WHERE id = $1`: "audit_event_sealed_whole",
 		`DELETE FROM audit_event WHERE id = $1`:        "append-only",
 	} {
