@@ -239,8 +239,10 @@ func (c *cli) startLatencyBench(ctx context.Context, dbURL string, poolConns int
 	a := st.app
 	runCtx, cancel := context.WithCancel(ctx)
 	lb := &latencyBench{c: c, st: st, load: load}
+	var sealer sync.WaitGroup
 	lb.stop = func() {
 		cancel()
+		sealer.Wait()
 		stopCtx, c2 := context.WithTimeout(context.Background(), 10*time.Second)
 		defer c2()
 		_ = a.River().Stop(stopCtx)
@@ -250,7 +252,7 @@ func (c *cli) startLatencyBench(ctx context.Context, dbURL string, poolConns int
 		lb.stop()
 		return nil, err
 	}
-	go a.Sealer().Run(runCtx) // as a running process does: sealing is part of the load
+	sealer.Go(func() { a.Sealer().Run(runCtx) }) // as a running process does: sealing is part of the load
 	if lb.customers, err = benchCustomers(st.sim, 50); err != nil {
 		lb.stop()
 		return nil, err
