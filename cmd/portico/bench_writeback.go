@@ -53,6 +53,7 @@ func (c *cli) benchWritebackCmd() *cobra.Command {
 		steps            []int
 		stepDuration     time.Duration
 		cpuProfile       string
+		warmup           time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "writeback",
@@ -62,8 +63,8 @@ func (c *cli) benchWritebackCmd() *cobra.Command {
 			if workerDB != "" {
 				return c.benchWritebackWorker(cmd.Context(), workerDB, workerCreds)
 			}
-			if rate < 1 || rate > 1000 || duration <= 0 || actions < 1 || outage < 0 || poolConns < 0 {
-				return usageErr("--rate must be 1..1000, --duration and --actions positive, --outage and --pool-max-conns not negative")
+			if rate < 1 || rate > 1000 || duration <= 0 || actions < 1 || outage < 0 || poolConns < 0 || warmup < 0 {
+				return usageErr("--rate must be 1..1000, --duration and --actions positive, --outage, --warmup and --pool-max-conns not negative")
 			}
 			if findMax && chaos {
 				return usageErr("--find-max and --chaos are separate runs: give one")
@@ -81,9 +82,9 @@ func (c *cli) benchWritebackCmd() *cobra.Command {
 			case chaos:
 				figures, err = c.benchWritebackChaos(cmd.Context(), url, actions, rate, outage)
 			case findMax:
-				figures, err = c.benchWritebackFindMax(cmd.Context(), url, steps, stepDuration, poolConns, cpuProfile)
+				figures, err = c.benchWritebackFindMax(cmd.Context(), url, steps, stepDuration, warmup, poolConns, cpuProfile)
 			default:
-				figures, err = c.benchWritebackLatency(cmd.Context(), url, rate, duration, poolConns, cpuProfile)
+				figures, err = c.benchWritebackLatency(cmd.Context(), url, rate, duration, warmup, poolConns, cpuProfile)
 			}
 			if err != nil {
 				return failed(err)
@@ -105,6 +106,7 @@ func (c *cli) benchWritebackCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&findMax, "find-max", false, "step the rate up (--steps, each held --step-duration) and report the highest at which p99 stays under 500 ms")
 	cmd.Flags().IntSliceVar(&steps, "steps", []int{100, 150, 200, 250, 300, 400, 500, 600, 800, 1000}, "rates of the --find-max run, rising")
 	cmd.Flags().DurationVar(&stepDuration, "step-duration", 20*time.Second, "how long --find-max holds each rate")
+	cmd.Flags().DurationVar(&warmup, "warmup", 5*time.Second, "apply actions at the (first) rate for this long before measuring, uncounted (0: none)")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measured actions (not the chaos run) to this file")
 	cmd.Flags().IntVar(&poolConns, "pool-max-conns", 24, "database connections of the latency run's process (0: the driver's default, max(4, CPUs))")
 	cmd.Flags().StringVar(&workerDB, "worker-db", "", "internal: run as the chaos run's worker process on this database")
@@ -312,6 +314,7 @@ type latencyStep struct {
 	Max      float64 `json:"max_ms"`
 	OK       bool    `json:"ok"`
 	lat      []time.Duration
+	start    time.Time
 }
 
 // step accepts actions at rate for duration, waits until every one is
@@ -339,7 +342,7 @@ func (lb *latencyBench) step(ctx context.Context, rate int, duration, drain time
 	if err != nil {
 		return latencyStep{}, err
 	}
-	s := latencyStep{Rate: rate, Actions: len(ids), Accepted: round1(float64(len(ids)) / accepted.Seconds())}
+	s := latencyStep{Rate: rate, Actions: len(ids), Accepted: round1(float64(len(ids)) / accepted.Seconds()), start: start}
 	for rows.Next() {
 		var d time.Duration
 		if err := rows.Scan(&d); err != nil {
@@ -362,6 +365,21 @@ func (lb *latencyBench) step(ctx context.Context, rate int, duration, drain time
 	return s, nil
 }
 
+// warmUp applies actions at rate for d without counting them: the first
+// seconds of a process (connections opening, statements being prepared
+// on each) are not its steady state.
+func (lb *latencyBench) warmUp(ctx context.Context, rate int, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	s, err := lb.step(ctx, rate, d, 2*time.Minute, "warmup")
+	if err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	fmt.Fprintf(lb.c.stdout, "warm-up (not counted): p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", s.P50, s.P99, s.Max)
+	return nil
+}
+
 // The goals of issue 11: at 100 actions/s p50 <= 100 ms and p99 <= 500
 // ms, and a sustainable rate (p99 under 500 ms) of at least 250/s.
 const (
@@ -370,19 +388,22 @@ const (
 	goalMaxPerSec = 250
 )
 
-func (c *cli) benchWritebackLatency(ctx context.Context, dbURL string, rate int, duration time.Duration, poolConns int, cpuProfile string) (map[string]any, error) {
+func (c *cli) benchWritebackLatency(ctx context.Context, dbURL string, rate int, duration, warmup time.Duration, poolConns int, cpuProfile string) (map[string]any, error) {
 	lb, err := c.startLatencyBench(ctx, dbURL, poolConns, cpuProfile)
 	if err != nil {
 		return nil, err
 	}
 	defer lb.stop()
 	pool := lb.st.app.Pool()
+	if err := lb.warmUp(ctx, rate, warmup); err != nil {
+		return nil, err
+	}
 	s, err := lb.step(ctx, rate, duration, 2*time.Minute, "latency")
 	if err != nil {
 		return nil, err
 	}
 	if brows, err := pool.Query(ctx, `SELECT floor(extract(epoch FROM created_at - min(created_at) OVER ()) / 5)::int AS b,
-		applied_at - created_at FROM action WHERE state = 'applied'`); err == nil {
+		applied_at - created_at FROM action WHERE state = 'applied' AND created_at >= $1`, s.start); err == nil {
 		worst := map[int]time.Duration{}
 		for brows.Next() {
 			var b int
@@ -429,6 +450,7 @@ func (c *cli) benchWritebackLatency(ctx context.Context, dbURL string, rate int,
 		"pool_max_conns":      poolConns,
 		"loadavg_start":       lb.load,
 		"cpus":                runtime.NumCPU(),
+		"warmup_s":            warmup.Seconds(),
 		"baseline_is":         "bare connector create with read-back, same simulator, same run",
 		"heroku_connect_note": "10 s batch: 5000 ms average wait",
 	}, nil
@@ -436,12 +458,15 @@ func (c *cli) benchWritebackLatency(ctx context.Context, dbURL string, rate int,
 
 // benchWritebackFindMax steps the rate up until a step's p99 reaches
 // 500 ms, and reports the highest rate that stayed under it.
-func (c *cli) benchWritebackFindMax(ctx context.Context, dbURL string, rates []int, stepDuration time.Duration, poolConns int, cpuProfile string) (map[string]any, error) {
+func (c *cli) benchWritebackFindMax(ctx context.Context, dbURL string, rates []int, stepDuration, warmup time.Duration, poolConns int, cpuProfile string) (map[string]any, error) {
 	lb, err := c.startLatencyBench(ctx, dbURL, poolConns, cpuProfile)
 	if err != nil {
 		return nil, err
 	}
 	defer lb.stop()
+	if err := lb.warmUp(ctx, rates[0], warmup); err != nil {
+		return nil, err
+	}
 	best := 0
 	var steps []latencyStep
 	for i, rate := range rates {
@@ -482,6 +507,7 @@ func (c *cli) benchWritebackFindMax(ctx context.Context, dbURL string, rates []i
 		"pool_max_conns":  poolConns,
 		"loadavg_start":   lb.load,
 		"cpus":            runtime.NumCPU(),
+		"warmup_s":        warmup.Seconds(),
 	}, nil
 }
 

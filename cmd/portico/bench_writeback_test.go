@@ -12,7 +12,7 @@ import (
 
 func TestBenchWritebackLastLineIsJSON(t *testing.T) {
 	t.Parallel()
-	code, stdout, stderr := portico(t, "--database-url", dbtest.ServerURL(t), "bench", "writeback", "--rate", "50", "--duration", "1s")
+	code, stdout, stderr := portico(t, "--database-url", dbtest.ServerURL(t), "bench", "writeback", "--rate", "50", "--duration", "1s", "--warmup", "1s")
 	require.Equal(t, exitOK, code, stderr)
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	var fig map[string]any
@@ -25,6 +25,8 @@ func TestBenchWritebackLastLineIsJSON(t *testing.T) {
 	require.Positive(t, fig["ratio"])
 	require.Len(t, fig["loadavg_start"], 3, "the machine's load average is reported beside the figures")
 	require.Contains(t, stdout, "load average at start: ")
+	require.EqualValues(t, 1, fig["warmup_s"])
+	require.Contains(t, stdout, "warm-up (not counted): ")
 
 	code, _, _ = portico(t, "bench", "writeback", "--rate", "0")
 	require.Equal(t, exitUsage, code)
@@ -32,7 +34,7 @@ func TestBenchWritebackLastLineIsJSON(t *testing.T) {
 
 func TestBenchWritebackFindMax(t *testing.T) {
 	t.Parallel()
-	code, stdout, stderr := portico(t, "--database-url", dbtest.ServerURL(t), "bench", "writeback", "--find-max", "--steps", "10,20", "--step-duration", "1s")
+	code, stdout, stderr := portico(t, "--database-url", dbtest.ServerURL(t), "bench", "writeback", "--find-max", "--steps", "10,20", "--step-duration", "1s", "--warmup", "1s")
 	require.Equal(t, exitOK, code, stderr)
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	var fig struct {
