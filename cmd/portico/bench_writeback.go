@@ -359,9 +359,10 @@ func (lb *latencyBench) step(ctx context.Context, rate int, duration, drain time
 		return latencyStep{}, errors.New("no action was measured")
 	}
 	s.P50, s.P99, s.Max = ms(percentile(s.lat, .5)), ms(percentile(s.lat, .99)), ms(s.lat[len(s.lat)-1])
-	// Steady: the tail stays under the goal, and the process accepted what
-	// was asked (a saturated machine falls behind in accepting too).
-	s.OK = s.P99 < goalP99ms && s.Accepted >= 0.95*float64(rate)
+	// Steady: the tail stays under the goal, and the process accepted
+	// nearly what was asked (a saturated machine falls behind in accepting
+	// too; the submitting ticker itself slips a few percent on a busy one).
+	s.OK = s.P99 < goalP99ms && s.Accepted >= 0.9*float64(rate)
 	return s, nil
 }
 
