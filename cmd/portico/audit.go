@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,7 +15,7 @@ func (c *cli) auditCmd() *cobra.Command {
 	var tenant string
 	verify := &cobra.Command{
 		Use:   "verify",
-		Short: "Recompute the audit hash chains; exits 1 naming any edited or deleted event",
+		Short: "Recompute the sealed audit hash chains and report the unsealed tail; exits 1 naming any edited or deleted event, or events unsealed for over a minute",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, pool, err := c.openPool(cmd)
@@ -41,12 +42,33 @@ func (c *cli) auditCmd() *cobra.Command {
 					// anchors everything before it.
 					fmt.Fprintf(c.stdout, "tenant %s: %d events, head seq %d hash %x\n", ch.Tenant, ch.Events, ch.HeadSeq, ch.HeadHash)
 				}
+				if ch.Unsealed > 0 {
+					fmt.Fprintf(c.stdout, "tenant %s: %d events await sealing, the oldest for %s\n", ch.Tenant, ch.Unsealed, ch.OldestUnsealed.Round(time.Millisecond))
+				}
 			}
 			fmt.Fprintf(c.stdout, "ok: %d events verified\n", rep.Events)
 			return nil
 		},
 	}
 	verify.Flags().StringVar(&tenant, "tenant", "", "verify only this tenant (slug); default every tenant")
-	cmd.AddCommand(verify)
+	seal := &cobra.Command{
+		Use:   "seal",
+		Short: "Link every committed unsealed event into its chain now (running Portico processes do this within a second)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, pool, err := c.openPool(cmd)
+			if err != nil {
+				return err
+			}
+			defer pool.Close()
+			n, err := audit.Seal(cmd.Context(), pool)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "ok: %d events sealed\n", n)
+			return nil
+		},
+	}
+	cmd.AddCommand(verify, seal)
 	return cmd
 }

@@ -321,6 +321,12 @@ func (a *App) TenantID() int64 { return a.tenant }
 // API is the portal API (nil unless serving).
 func (a *App) API() *api.API { return a.api }
 
+// Sealer links committed audit events into their chains (Run does it;
+// a benchmark that starts River on its own runs it too).
+func (a *App) Sealer() *audit.Sealer {
+	return audit.NewSealer(a.pool, audit.DefaultSealInterval, a.logger.With(slog.String("component", "audit")))
+}
+
 // Pool is the database pool.
 func (a *App) Pool() *pgxpool.Pool { return a.pool }
 
@@ -414,6 +420,9 @@ func (a *App) Run(ctx context.Context, onListen func(addr string)) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
+	// Every process seals the audit events committed by any of them; an
+	// advisory lock lets one seal at a time.
+	wg.Go(func() { a.Sealer().Run(ctx) })
 
 	if a.mode.Work {
 		if err := a.river.Start(ctx); err != nil {

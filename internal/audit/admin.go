@@ -42,11 +42,12 @@ func AdminRoutes(l *Log) chi.Router {
 	return r
 }
 
-// EventView is one event as the admin listing shows it.
+// EventView is one event as the admin listing shows it. Seq, PrevHash and
+// Hash are null until the event is sealed.
 type EventView struct {
 	ID         int64           `json:"id"`
 	Tenant     string          `json:"tenant"`
-	Seq        int64           `json:"seq"`
+	Seq        *int64          `json:"seq"`
 	OccurredAt time.Time       `json:"occurred_at"`
 	Actor      string          `json:"actor"`
 	ActorKind  string          `json:"actor_kind"`
@@ -59,8 +60,8 @@ type EventView struct {
 	Before     json.RawMessage `json:"before"`
 	After      json.RawMessage `json:"after"`
 	RequestID  *string         `json:"request_id"`
-	PrevHash   string          `json:"prev_hash"`
-	Hash       string          `json:"hash"`
+	PrevHash   *string         `json:"prev_hash"`
+	Hash       *string         `json:"hash"`
 }
 
 // Page is the body of GET /admin/audit.
@@ -242,8 +243,16 @@ func scanView(row pgx.CollectableRow) (EventView, error) {
 	if after != nil {
 		v.After = after
 	}
-	v.PrevHash, v.Hash = hex.EncodeToString(prev), hex.EncodeToString(hash)
+	v.PrevHash, v.Hash = hexOrNil(prev), hexOrNil(hash)
 	return v, err
+}
+
+func hexOrNil(b []byte) *string {
+	if b == nil {
+		return nil
+	}
+	s := hex.EncodeToString(b)
+	return &s
 }
 
 func (l *Log) fail(w http.ResponseWriter, r *http.Request, err error) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/internal/audit"
@@ -18,6 +19,7 @@ import (
 )
 
 type listing struct {
+	pool *pgxpool.Pool
 	srv  *httptest.Server
 	ids  map[string]int64 // by label
 	base time.Time
@@ -47,7 +49,7 @@ func setupListing(t *testing.T) listing {
 	}
 	srv := httptest.NewServer(audit.AdminRoutes(b.log))
 	t.Cleanup(srv.Close)
-	return listing{srv: srv, ids: ids, base: base}
+	return listing{pool: b.pool, srv: srv, ids: ids, base: base}
 }
 
 func (l listing) get(t *testing.T, query string) (int, audit.Page, map[string]any) {
@@ -112,7 +114,13 @@ func TestAdminListingFilters(t *testing.T) {
 	require.Equal(t, "user", e.ActorKind)
 	require.JSONEq(t, `{"subject":"s"}`, string(e.After))
 	require.JSONEq(t, "null", string(e.Before), "no before is null")
-	require.Len(t, e.Hash, 64)
+	require.Nil(t, e.Seq, "not sealed yet")
+	require.Nil(t, e.Hash)
+	seal(t, l.pool)
+	_, page, _ = l.get(t, "object_id=c1&action=case.create")
+	require.EqualValues(t, 3, *page.Events[0].Seq)
+	require.Len(t, *page.Events[0].Hash, 64)
+	require.Len(t, *page.Events[0].PrevHash, 64)
 
 	_, page, _ = l.get(t, "action=auth.login&tenant=default")
 	require.Equal(t, "192.0.2.1", *page.Events[0].IP)

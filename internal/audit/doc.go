@@ -11,25 +11,43 @@
 //
 // It must not log or store secrets: Before and After are stored as given,
 // so the caller redacts them first (Redact helps). It owns the tables
-// audit_event and audit_chain_head (migration 050) and nothing else.
+// audit_event and audit_chain_head (migrations 050 and 080) and nothing
+// else.
 //
 // # Storage and guarantees
 //
-// The database, not this package, links each row into its chain: a BEFORE
-// INSERT trigger locks the tenant's row in audit_chain_head (so concurrent
-// writers of one tenant queue behind each other until commit and never
-// fork the chain), assigns seq = last seq + 1, and computes prev_hash and
-// hash, ignoring any a writer supplied. The lock is held until the
-// writer's transaction ends, so record the event late in a long
-// transaction. Under REPEATABLE READ or SERIALIZABLE a concurrent append
-// makes the transaction fail with a serialization error to be retried.
+// Writers append events unsealed, in their own transaction, and never
+// wait for each other: an insert takes no lock on the chain. Sealing
+// happens after commit. A Sealer runs in every Portico process and, every
+// DefaultSealInterval, calls the database function audit_seal (migration
+// 080), which gives the committed unsealed events of each tenant the next
+// seqs and computes prev_hash and hash, in id order of what it can see.
+// A transaction-level advisory lock lets one session seal at a time,
+// fleet-wide; the chain head's row lock serialises sealers of a tenant in
+// any case, so the chain cannot fork. An event whose transaction commits
+// after a later id was already sealed is sealed in a later pass, with a
+// later seq: the chain runs over seq, not id, and nothing committed is
+// skipped, because a sealer looks for every unsealed event, not for ids
+// above a mark. A rolled-back event never becomes visible and is never
+// sealed.
 //
-// The API role portico_api may only INSERT and SELECT, within its tenant
-// (row-level security on portico.tenant_id). A trigger refuses UPDATE,
-// DELETE and TRUNCATE for every role, the owner included, unless the
-// session declares maintenance with SET LOCAL portico.audit_maintenance =
-// 'on'. The owner can still disable triggers; that is what verification
-// catches. A DBA who rewrites every hash from some row onwards, and the
+// Until it is sealed (well within a second while any process runs) an
+// event has NULL seq, hash_version, prev_hash and hash, and is not yet
+// tamper-evident. Verify checks the sealed chain and reports the unsealed
+// tail per tenant (how many, and how long the oldest has waited, from
+// recorded_at); an event unsealed for longer than MaxUnsealedAge is a
+// problem (StaleUnsealed, so `portico audit verify` exits 1): no process
+// is sealing. `portico audit seal` seals by hand.
+//
+// The API role portico_api may only INSERT (the event's own columns, not
+// the chain fields or recorded_at) and SELECT, within its tenant
+// (row-level security on portico.tenant_id); it cannot seal. A trigger
+// refuses UPDATE, DELETE and TRUNCATE for every role, the owner included,
+// unless the session declares maintenance with SET LOCAL
+// portico.audit_maintenance = 'on'. The one update it allows is sealing:
+// setting all four chain fields of an unsealed event, once, with every
+// other column unchanged. The owner can still disable triggers; that is
+// what verification catches. A DBA who rewrites every hash from some row onwards, and the
 // head with them, defeats any chain kept in the same database: anchor the
 // head hash that `portico audit verify` prints somewhere else (a ticket, a
 // signed log) to catch that too.
@@ -75,7 +93,7 @@
 //	       actor, actor_kind, account_id, encode(substring(inet_send(ip) FROM 5), 'hex'),
 //	       user_agent, action, object, object_id, before::text, after::text,
 //	       request_id, prev_hash, hash
-//	FROM audit_event WHERE tenant_id = 1 ORDER BY seq
+//	FROM audit_event WHERE tenant_id = 1 AND seq IS NOT NULL ORDER BY seq
 //
 // each row's hash is
 //
@@ -88,6 +106,9 @@
 // prev_hash equals the previous row's hash, and audit_chain_head holds
 // the last seq and hash, so a deleted last row shows as well. hash_version
 // names the encoding of each row; only version 1 exists. The SQL side of
-// this encoding is the audit_event_chain trigger; the Go side, written
-// independently from this description, is what Verify runs.
+// this encoding is the audit_hash_v1 function the sealer calls; the Go
+// side, written independently from this description, is what Verify runs.
+//
+// Personal fields to be encrypted per subject (DESIGN.md invariant 10)
+// are hashed as stored, so an erased key leaves the chain verifiable.
 package audit

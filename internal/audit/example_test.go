@@ -20,9 +20,9 @@ func ExampleRedact() {
 	// Output: {"connection":{"client_secret":"[REDACTED]","realm":"123"},"email":"ann@example.com","password":"[REDACTED]"}
 }
 
-// A handler records the change in the transaction that makes it, as the
-// last statement before commit: the audit row and the change commit
-// together, and the tenant's chain is locked only briefly.
+// A handler records the change in the transaction that makes it: the
+// audit row and the change commit together (a sealer links the row into
+// the tenant's chain after the commit).
 func ExampleRecord() {
 	var (
 		pool   *pgxpool.Pool

@@ -13,41 +13,61 @@ import (
 	"github.com/porticohq/portico/internal/store/dbsqlc"
 )
 
-// Appended is what the database assigned to an appended event.
+// Appended is what the database assigned to an appended event. Its seq
+// and hash come later, when the sealer links it into the chain.
 type Appended struct {
 	ID         int64
-	Seq        int64
 	OccurredAt time.Time
-	Hash       []byte
 }
 
 // Record appends e on db: pass the transaction that makes the audited
 // change so both commit together (a *pgxpool.Pool, pgx.Conn or pgx.Tx all
 // fit). It refuses an invalid event with ErrInvalid and writes nothing.
+// It reads nothing back, so a db that queues statements (a pgx batch)
+// may send it with others in one round trip.
 func Record(ctx context.Context, db dbsqlc.DBTX, e Event) error {
-	_, err := Append(ctx, db, e)
-	return err
+	p, err := insertParams(e)
+	if err != nil {
+		return err
+	}
+	if err := dbsqlc.New().AuditAppend(ctx, db, dbsqlc.AuditAppendParams(p)); err != nil {
+		return fmt.Errorf("audit: recording %s: %w", e.Action, err)
+	}
+	return nil
 }
 
-// Append is Record that also returns the stored row's id, seq and hash.
+// Append is Record that also returns the stored row's id and time.
 func Append(ctx context.Context, db dbsqlc.DBTX, e Event) (Appended, error) {
-	if err := e.validate(); err != nil {
+	p, err := insertParams(e)
+	if err != nil {
 		return Appended{}, err
+	}
+	row, err := dbsqlc.New().AuditInsert(ctx, db, p)
+	if err != nil {
+		return Appended{}, fmt.Errorf("audit: recording %s: %w", e.Action, err)
+	}
+	return Appended{ID: row.ID, OccurredAt: row.OccurredAt.Time}, nil
+}
+
+// insertParams validates e and encodes it as stored.
+func insertParams(e Event) (dbsqlc.AuditInsertParams, error) {
+	if err := e.validate(); err != nil {
+		return dbsqlc.AuditInsertParams{}, err
 	}
 	before, err := marshalState("before", e.Before)
 	if err != nil {
-		return Appended{}, err
+		return dbsqlc.AuditInsertParams{}, err
 	}
 	after, err := marshalState("after", e.After)
 	if err != nil {
-		return Appended{}, err
+		return dbsqlc.AuditInsertParams{}, err
 	}
 	var ip *netip.Addr
 	if e.IP.IsValid() {
 		a := e.IP.Unmap()
 		ip = &a
 	}
-	row, err := dbsqlc.New().AuditInsert(ctx, db, dbsqlc.AuditInsertParams{
+	return dbsqlc.AuditInsertParams{
 		TenantID:   e.TenantID,
 		OccurredAt: pgtype.Timestamptz{Time: e.OccurredAt, Valid: !e.OccurredAt.IsZero()},
 		Actor:      e.Actor.String(),
@@ -61,11 +81,7 @@ func Append(ctx context.Context, db dbsqlc.DBTX, e Event) (Appended, error) {
 		Before:     before,
 		After:      after,
 		RequestID:  optText(e.RequestID, 200),
-	})
-	if err != nil {
-		return Appended{}, fmt.Errorf("audit: recording %s: %w", e.Action, err)
-	}
-	return Appended{ID: row.ID, Seq: row.Seq, OccurredAt: row.OccurredAt.Time, Hash: row.Hash}, nil
+	}, nil
 }
 
 // optText stores "" as NULL.

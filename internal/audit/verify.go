@@ -34,7 +34,16 @@ const (
 	HeadMismatch ProblemKind = "head mismatch"
 	// UnknownVersion: the row names a hash encoding this binary lacks.
 	UnknownVersion ProblemKind = "unknown hash version"
+	// StaleUnsealed: committed events have waited longer than
+	// MaxUnsealedAge to be sealed: no process is sealing (none runs, or
+	// sealing fails), and those events are not tamper-evident yet.
+	StaleUnsealed ProblemKind = "unsealed too long"
 )
+
+// MaxUnsealedAge is how long a committed event may wait for the sealer
+// before Verify reports it. Sealers look every DefaultSealInterval, so a
+// healthy log never comes near it.
+const MaxUnsealedAge = time.Minute
 
 // Problem is one broken link, naming the row it was found at.
 type Problem struct {
@@ -58,15 +67,21 @@ func (p Problem) String() string {
 // TenantChain summarises one verified tenant chain.
 type TenantChain struct {
 	Tenant   string
-	Events   int64
+	Events   int64 // sealed events, all verified
 	HeadSeq  int64
 	HeadHash []byte // hex-print and keep it elsewhere to anchor the chain
+	// Unsealed counts the committed events not sealed yet (not verified:
+	// they have no hash), and OldestUnsealed is how long the oldest of
+	// them has waited.
+	Unsealed       int64
+	OldestUnsealed time.Duration
 }
 
 // Report is the outcome of Verify. The log is intact when Problems is
 // empty.
 type Report struct {
-	Events   int64
+	Events   int64 // sealed events verified
+	Unsealed int64 // committed events awaiting the sealer
 	Chains   []TenantChain
 	Problems []Problem
 }
@@ -79,9 +94,11 @@ type Beginner interface {
 // verifyPage bounds the rows held in memory at once.
 const verifyPage = 1000
 
-// Verify recomputes the hash chain of one tenant (by slug), or of every
-// tenant when slug is empty, from one consistent snapshot. It returns an
-// error only when it could not check; what it found is in the Report.
+// Verify recomputes the sealed hash chain of one tenant (by slug), or of
+// every tenant when slug is empty, from one consistent snapshot, and
+// reports the unsealed tail: events waiting longer than MaxUnsealedAge
+// are a problem. It returns an error only when it could not check; what
+// it found is in the Report.
 func Verify(ctx context.Context, db Beginner, slug string) (Report, error) {
 	var rep Report
 	tx, err := db.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
@@ -106,6 +123,7 @@ func Verify(ctx context.Context, db Beginner, slug string) (Report, error) {
 			return rep, err
 		}
 		rep.Events += chain.Events
+		rep.Unsealed += chain.Unsealed
 		rep.Chains = append(rep.Chains, chain)
 		rep.Problems = append(rep.Problems, problems...)
 	}
@@ -151,8 +169,8 @@ func verifyTenant(ctx context.Context, q *dbsqlc.Queries, tx pgx.Tx, tenantID in
 					at(r, PrevHashMismatch, "prev_hash %x does not match the hash %x of event id %d", r.PrevHash, prevHash, last.ID)
 				}
 			}
-			if r.HashVersion != 1 {
-				at(r, UnknownVersion, "hash_version %d", r.HashVersion)
+			if r.HashVersion.Int16 != 1 {
+				at(r, UnknownVersion, "hash_version %d", r.HashVersion.Int16)
 			} else if got := hashV1(rowContent(tenantID, r)); !bytes.Equal(got, r.Hash) {
 				at(r, HashMismatch, "stored hash %x, content hashes to %x: the row was edited", r.Hash, got)
 			}
@@ -162,6 +180,17 @@ func verifyTenant(ctx context.Context, q *dbsqlc.Queries, tx pgx.Tx, tenantID in
 		if len(rows) < verifyPage {
 			break
 		}
+	}
+
+	tail, err := q.AuditUnsealed(ctx, tx, tenantID)
+	if err != nil {
+		return chain, nil, fmt.Errorf("audit: verify: counting the unsealed events of tenant %s: %w", slug, err)
+	}
+	chain.Unsealed, chain.OldestUnsealed = tail.Events, time.Duration(tail.OldestAgeS*float64(time.Second))
+	if chain.OldestUnsealed > MaxUnsealedAge {
+		problems = append(problems, Problem{Tenant: slug, Kind: StaleUnsealed,
+			Detail: fmt.Sprintf("%d committed event(s) not sealed, the oldest for %s (over %s): is any Portico process running and sealing?",
+				tail.Events, chain.OldestUnsealed.Round(time.Second), MaxUnsealedAge)})
 	}
 
 	head, err := q.AuditChainHead(ctx, tx, tenantID)

@@ -343,20 +343,18 @@ func (s *Service) Submit(ctx context.Context, req Request) (*Action, bool, error
 			}
 			params.ExpectedVersion, params.PriorData = cached.SourceVersion, cached.Data
 		}
-		if row, err = q.ActionInsert(ctx, tx, params); err != nil {
+		if row, err = q.ActionInsert(ctx, tx, params); err != nil { // a create's target is ProvisionalID(row.ID)
 			return err
 		}
+		// The projection and the audit in one round trip, then the job.
+		p := &pipeline{tx: tx}
 		pending := pgtype.Int8{Int64: row.ID, Valid: true}
 		if op == mapping.OpCreate {
-			row.Target = ProvisionalID(row.ID)
-			if err := q.ActionSetTarget(ctx, tx, dbsqlc.ActionSetTargetParams{Target: row.Target, ID: row.ID}); err != nil {
-				return err
-			}
 			data, err := json.Marshal(mapping.Mapped{Object: obj.Name(), ID: row.Target, Fields: readable(obj, req.Input), Hash: obj.Hash()})
 			if err != nil {
 				return err
 			}
-			if err := q.RecordInsertPending(ctx, tx, dbsqlc.RecordInsertPendingParams{
+			if err := q.RecordInsertPending(ctx, p, dbsqlc.RecordInsertPendingParams{
 				TenantID: row.TenantID, Connection: row.Connection, Object: row.Object, SourceID: row.Target,
 				SourceObject: row.SourceObject, OwnerAccount: owner, OwnerContact: req.ContactID,
 				Data: data, MappingHash: obj.Hash(), PendingActionID: pending,
@@ -368,7 +366,7 @@ func (s *Service) Submit(ctx context.Context, req Request) (*Action, bool, error
 			if err != nil {
 				return err
 			}
-			if err := q.RecordSetPending(ctx, tx, dbsqlc.RecordSetPendingParams{
+			if err := q.RecordSetPending(ctx, p, dbsqlc.RecordSetPendingParams{
 				Data: data, PendingActionID: pending, TenantID: row.TenantID, Connection: row.Connection,
 				Object: row.Object, SourceID: row.Target,
 			}); err != nil {
@@ -379,9 +377,12 @@ func (s *Service) Submit(ctx context.Context, req Request) (*Action, bool, error
 			ev := req.Audit
 			ev.ObjectID = row.Target
 			ev.After = map[string]any{"action_id": row.ID, "kind": row.Kind, "input": req.Input}
-			if err := audit.Record(ctx, tx, ev); err != nil {
+			if err := audit.Record(ctx, p, ev); err != nil {
 				return err
 			}
+		}
+		if err := p.Flush(ctx); err != nil {
+			return err
 		}
 		_, err := s.opts.Insert(ctx, tx, ApplyArgs{ActionID: row.ID}, nil)
 		return err

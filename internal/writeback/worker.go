@@ -78,7 +78,8 @@ func (s *Service) apply(ctx context.Context, job *river.Job[ApplyArgs]) error {
 
 func (s *Service) applyOnce(ctx context.Context, job *river.Job[ApplyArgs]) error {
 	q := store.Queries
-	a, err := q.ActionGet(ctx, s.opts.Pool, job.Args.ActionID)
+	row, err := q.ActionForApply(ctx, s.opts.Pool, job.Args.ActionID)
+	a := row.Action
 	if errors.Is(err, pgx.ErrNoRows) {
 		return river.JobCancel(fmt.Errorf("writeback: action %d does not exist", job.Args.ActionID))
 	}
@@ -95,13 +96,7 @@ func (s *Service) applyOnce(ctx context.Context, job *river.Job[ApplyArgs]) erro
 		return s.settle(ctx, job, a, StateFailed, genericFailure,
 			fmt.Sprintf("connection %s or its mapping of %s is no longer configured", a.Connection, a.Object), nil)
 	}
-	earlier, err := q.ActionEarlierOpen(ctx, s.opts.Pool, dbsqlc.ActionEarlierOpenParams{
-		TenantID: a.TenantID, Connection: a.Connection, Object: a.Object, Target: a.Target, ID: a.ID,
-	})
-	if err != nil {
-		return fmt.Errorf("writeback: %w", err)
-	}
-	if earlier {
+	if row.EarlierOpen {
 		return river.JobSnooze(s.opts.OrderWait)
 	}
 	if s.opts.Health != nil && s.opts.Health.BreakerOpen(a.Connection) {
@@ -237,35 +232,39 @@ func (s *Service) applied(ctx context.Context, job *river.Job[ApplyArgs], a dbsq
 		if cur.State != StatePending && cur.State != StateSending {
 			return nil // discarded meanwhile; the source has it, the next sync brings it
 		}
+		// One round trip for the statements that return nothing, then the
+		// record, then the job.
+		p := &pipeline{tx: tx}
 		if a.Op == string(mapping.OpCreate) {
-			if err := q.RecordDeleteProvisional(ctx, tx, dbsqlc.RecordDeleteProvisionalParams{
+			// The provisional record, the only one naming the action, goes;
+			// the source's record comes under its own id.
+			if err := q.RecordDeleteProvisional(ctx, p, dbsqlc.RecordDeleteProvisionalParams{
 				TenantID: a.TenantID, Connection: a.Connection, Object: a.Object, SourceID: a.Target,
 			}); err != nil {
 				return err
 			}
-		}
-		if err := s.storeRecord(ctx, tx, a, obj, row); err != nil {
-			return err
-		}
-		if err := q.RecordClearPending(ctx, tx, dbsqlc.RecordClearPendingParams{
-			TenantID: a.TenantID, PendingActionID: pgtype.Int8{Int64: a.ID, Valid: true},
-		}); err != nil {
-			return err
-		}
-		if err := q.ActionApplied(ctx, tx, dbsqlc.ActionAppliedParams{
-			ResultID: pgtype.Text{String: row.SourceID, Valid: true}, ResultVersion: pgtype.Text{String: row.Version, Valid: true}, ID: a.ID,
-		}); err != nil {
-			return err
-		}
-		if a.Op == string(mapping.OpUpdate) {
-			if err := q.ActionRebase(ctx, tx, dbsqlc.ActionRebaseParams{
+		} else {
+			if err := q.RecordClearPending(ctx, p, dbsqlc.RecordClearPendingParams{
+				TenantID: a.TenantID, PendingActionID: pgtype.Int8{Int64: a.ID, Valid: true},
+			}); err != nil {
+				return err
+			}
+			if err := q.ActionRebase(ctx, p, dbsqlc.ActionRebaseParams{
 				NewVersion: row.Version, TenantID: a.TenantID, Connection: a.Connection, Object: a.Object,
 				Target: a.Target, ID: a.ID, OldVersion: a.ExpectedVersion,
 			}); err != nil {
 				return err
 			}
 		}
-		if err := auditResult(ctx, tx, a, StateApplied, map[string]any{"source_id": row.SourceID, "version": row.Version}); err != nil {
+		if err := q.ActionApplied(ctx, p, dbsqlc.ActionAppliedParams{
+			ResultID: pgtype.Text{String: row.SourceID, Valid: true}, ResultVersion: pgtype.Text{String: row.Version, Valid: true}, ID: a.ID,
+		}); err != nil {
+			return err
+		}
+		if err := auditResult(ctx, p, a, StateApplied, map[string]any{"source_id": row.SourceID, "version": row.Version}); err != nil {
+			return err
+		}
+		if err := s.storeRecord(ctx, p, a, obj, row); err != nil {
 			return err
 		}
 		_, err = river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
@@ -280,13 +279,20 @@ func (s *Service) applied(ctx context.Context, job *river.Job[ApplyArgs], a dbsq
 
 // storeRecord writes the source's record into the cache even when its
 // version equals the cached one (the cached data shows a pending change).
-func (s *Service) storeRecord(ctx context.Context, tx pgx.Tx, a dbsqlc.Action, obj *mapping.Object, row store.Row) error {
-	if err := store.Queries.RecordForceVersion(ctx, tx, dbsqlc.RecordForceVersionParams{
-		TenantID: a.TenantID, Connection: a.Connection, Object: a.Object, SourceID: row.SourceID,
-	}); err != nil {
+// It sends what p has queued first. A create's record is new under the
+// id the source gave it, and shows no pending change.
+func (s *Service) storeRecord(ctx context.Context, p *pipeline, a dbsqlc.Action, obj *mapping.Object, row store.Row) error {
+	if a.Op != string(mapping.OpCreate) {
+		if err := store.Queries.RecordForceVersion(ctx, p, dbsqlc.RecordForceVersionParams{
+			TenantID: a.TenantID, Connection: a.Connection, Object: a.Object, SourceID: row.SourceID,
+		}); err != nil {
+			return err
+		}
+	}
+	if err := p.Flush(ctx); err != nil {
 		return err
 	}
-	_, err := store.UpsertRows(ctx, tx, store.Page{
+	_, err := store.UpsertRows(ctx, p.tx, store.Page{
 		TenantID: a.TenantID, Connection: a.Connection, Object: obj.Name(), SourceObject: obj.SourceObject(), MappingHash: obj.Hash(),
 	}, []store.Row{row})
 	return err
@@ -325,13 +331,13 @@ func (s *Service) conflict(ctx context.Context, job *river.Job[ApplyArgs], a dbs
 		return err
 	}
 	msg := "Someone changed this record after you opened it. Review the current values and submit your change again."
-	return s.settle(ctx, job, a, StateConflict, msg, ce.Error(), func(tx pgx.Tx) error {
+	return s.settle(ctx, job, a, StateConflict, msg, ce.Error(), func(p *pipeline) error {
 		// The cache takes the source's current record; the record keeps
 		// naming the action, which shows it in conflict.
-		if err := s.storeRecord(ctx, tx, a, obj, row); err != nil {
+		if err := s.storeRecord(ctx, p, a, obj, row); err != nil {
 			return err
 		}
-		return store.Queries.RecordMarkPending(ctx, tx, dbsqlc.RecordMarkPendingParams{
+		return store.Queries.RecordMarkPending(ctx, p, dbsqlc.RecordMarkPendingParams{
 			PendingActionID: pgtype.Int8{Int64: a.ID, Valid: true}, TenantID: a.TenantID, Connection: a.Connection,
 			Object: a.Object, SourceID: a.Target,
 		})
@@ -353,7 +359,7 @@ func holds(fields, input map[string]any) bool {
 // settle ends an action as conflict or failed, undoing its pending
 // projection unless extra handles the record, in the transaction that
 // completes the job.
-func (s *Service) settle(ctx context.Context, job *river.Job[ApplyArgs], a dbsqlc.Action, state, msg, detail string, extra func(pgx.Tx) error, conflict ...[]byte) error {
+func (s *Service) settle(ctx context.Context, job *river.Job[ApplyArgs], a dbsqlc.Action, state, msg, detail string, extra func(*pipeline) error, conflict ...[]byte) error {
 	err := pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
 		cur, err := store.Queries.ActionGetForUpdate(ctx, tx, a.ID)
 		if err != nil {
@@ -362,25 +368,29 @@ func (s *Service) settle(ctx context.Context, job *river.Job[ApplyArgs], a dbsql
 		if cur.State != StatePending && cur.State != StateSending {
 			return nil
 		}
+		p := &pipeline{tx: tx}
 		if extra != nil {
-			err = extra(tx)
+			err = extra(p)
 		} else {
-			err = undoProjection(ctx, tx, a)
+			err = undoProjection(ctx, p, a)
 		}
 		if err != nil {
 			return err
 		}
-		p := dbsqlc.ActionSettleParams{
+		sp := dbsqlc.ActionSettleParams{
 			State: state, Message: pgtype.Text{String: msg, Valid: msg != ""},
 			ErrorDetail: pgtype.Text{String: detail, Valid: detail != ""}, ID: a.ID,
 		}
 		if len(conflict) > 0 {
-			p.Conflict = conflict[0]
+			sp.Conflict = conflict[0]
 		}
-		if err := store.Queries.ActionSettle(ctx, tx, p); err != nil {
+		if err := store.Queries.ActionSettle(ctx, p, sp); err != nil {
 			return err
 		}
-		if err := auditResult(ctx, tx, a, state, map[string]any{"message": msg}); err != nil {
+		if err := auditResult(ctx, p, a, state, map[string]any{"message": msg}); err != nil {
+			return err
+		}
+		if err := p.Flush(ctx); err != nil {
 			return err
 		}
 		_, err = river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
@@ -396,7 +406,7 @@ func (s *Service) settle(ctx context.Context, job *river.Job[ApplyArgs], a dbsql
 
 // undoProjection removes a failed create's provisional record, or puts
 // back the data an update's record had before.
-func undoProjection(ctx context.Context, tx pgx.Tx, a dbsqlc.Action) error {
+func undoProjection(ctx context.Context, tx dbsqlc.DBTX, a dbsqlc.Action) error {
 	q := store.Queries
 	if a.Op == string(mapping.OpCreate) {
 		return q.RecordDeleteProvisional(ctx, tx, dbsqlc.RecordDeleteProvisionalParams{
@@ -413,7 +423,7 @@ func undoProjection(ctx context.Context, tx pgx.Tx, a dbsqlc.Action) error {
 
 // auditResult records a write-back outcome in the transaction that
 // settles the action (invariant 7: every write-back result is audited).
-func auditResult(ctx context.Context, tx pgx.Tx, a dbsqlc.Action, state string, after map[string]any) error {
+func auditResult(ctx context.Context, tx dbsqlc.DBTX, a dbsqlc.Action, state string, after map[string]any) error {
 	after["action_id"] = a.ID
 	after["kind"] = a.Kind
 	return audit.Record(ctx, tx, audit.Event{

@@ -101,35 +101,57 @@ func (q *Queries) ActionCountByState(ctx context.Context, db DBTX, tenantID int6
 	return items, nil
 }
 
-const actionEarlierOpen = `-- name: ActionEarlierOpen :one
-SELECT EXISTS (
-    SELECT 1 FROM action
-    WHERE tenant_id = $1 AND connection = $2 AND object = $3 AND target = $4
-      AND id < $5 AND state IN ('pending', 'sending')
-)
+const actionForApply = `-- name: ActionForApply :one
+SELECT a.id, a.tenant_id, a.user_id, a.account_id, a.contact_id, a.actor_refs, a.kind, a.connection, a.object, a.source_object, a.op, a.target, a.input, a.client_key, a.expected_version, a.prior_data, a.state, a.attempts, a.message, a.error_detail, a.conflict, a.result_id, a.result_version, a.created_at, a.updated_at, a.applied_at, EXISTS (
+    SELECT 1 FROM action e
+    WHERE e.tenant_id = a.tenant_id AND e.connection = a.connection AND e.object = a.object AND e.target = a.target
+      AND e.id < a.id AND e.state IN ('pending', 'sending')
+) AS earlier_open
+FROM action a
+WHERE a.id = $1
 `
 
-type ActionEarlierOpenParams struct {
-	TenantID   int64  `json:"tenant_id"`
-	Connection string `json:"connection"`
-	Object     string `json:"object"`
-	Target     string `json:"target"`
-	ID         int64  `json:"id"`
+type ActionForApplyRow struct {
+	Action      Action `json:"action"`
+	EarlierOpen bool   `json:"earlier_open"`
 }
 
-// Whether an action accepted before this one on the same target is not
-// settled yet: actions on one record apply in the order they were accepted.
-func (q *Queries) ActionEarlierOpen(ctx context.Context, db DBTX, arg ActionEarlierOpenParams) (bool, error) {
-	row := db.QueryRow(ctx, actionEarlierOpen,
-		arg.TenantID,
-		arg.Connection,
-		arg.Object,
-		arg.Target,
-		arg.ID,
+// The action a job applies, and whether an action accepted before it on
+// the same target is not settled yet: actions on one record apply in the
+// order they were accepted.
+func (q *Queries) ActionForApply(ctx context.Context, db DBTX, id int64) (ActionForApplyRow, error) {
+	row := db.QueryRow(ctx, actionForApply, id)
+	var i ActionForApplyRow
+	err := row.Scan(
+		&i.Action.ID,
+		&i.Action.TenantID,
+		&i.Action.UserID,
+		&i.Action.AccountID,
+		&i.Action.ContactID,
+		&i.Action.ActorRefs,
+		&i.Action.Kind,
+		&i.Action.Connection,
+		&i.Action.Object,
+		&i.Action.SourceObject,
+		&i.Action.Op,
+		&i.Action.Target,
+		&i.Action.Input,
+		&i.Action.ClientKey,
+		&i.Action.ExpectedVersion,
+		&i.Action.PriorData,
+		&i.Action.State,
+		&i.Action.Attempts,
+		&i.Action.Message,
+		&i.Action.ErrorDetail,
+		&i.Action.Conflict,
+		&i.Action.ResultID,
+		&i.Action.ResultVersion,
+		&i.Action.CreatedAt,
+		&i.Action.UpdatedAt,
+		&i.Action.AppliedAt,
+		&i.EarlierOpen,
 	)
-	var exists bool
-	err := row.Scan(&exists)
-	return exists, err
+	return i, err
 }
 
 const actionGet = `-- name: ActionGet :one
@@ -210,12 +232,14 @@ func (q *Queries) ActionGetForUpdate(ctx context.Context, db DBTX, id int64) (Ac
 
 const actionInsert = `-- name: ActionInsert :one
 INSERT INTO action (
-    tenant_id, user_id, account_id, contact_id, actor_refs, kind, connection, object, source_object,
+    id, tenant_id, user_id, account_id, contact_id, actor_refs, kind, connection, object, source_object,
     op, target, input, client_key, expected_version, prior_data
-) VALUES (
-    $1, $2, $3, $4, $5, $6, $7, $8, $9,
-    $10, $11, $12, $13, $14, $15
-)
+) OVERRIDING SYSTEM VALUE
+SELECT n.id, $1::bigint, $2::text, $3::text, $4::text, $5::jsonb,
+    $6::text, $7::text, $8::text, $9::text, $10::text,
+    CASE WHEN $10::text = 'create' THEN 'pending:' || n.id ELSE $11::text END,
+    $12::jsonb, $13::text, $14::text, $15::jsonb
+FROM (SELECT nextval(pg_get_serial_sequence('action', 'id')) AS id) n
 RETURNING id, tenant_id, user_id, account_id, contact_id, actor_refs, kind, connection, object, source_object, op, target, input, client_key, expected_version, prior_data, state, attempts, message, error_detail, conflict, result_id, result_version, created_at, updated_at, applied_at
 `
 
@@ -237,6 +261,8 @@ type ActionInsertParams struct {
 	PriorData       []byte      `json:"prior_data"`
 }
 
+// A create's target is its provisional id, pending:<id> (ProvisionalID),
+// set here rather than by a second statement.
 func (q *Queries) ActionInsert(ctx context.Context, db DBTX, arg ActionInsertParams) (Action, error) {
 	row := db.QueryRow(ctx, actionInsert,
 		arg.TenantID,
@@ -428,20 +454,6 @@ type ActionRequeueParams struct {
 // Staff retry: back to pending, against the version given.
 func (q *Queries) ActionRequeue(ctx context.Context, db DBTX, arg ActionRequeueParams) error {
 	_, err := db.Exec(ctx, actionRequeue, arg.ExpectedVersion, arg.ID)
-	return err
-}
-
-const actionSetTarget = `-- name: ActionSetTarget :exec
-UPDATE action SET target = $1 WHERE id = $2
-`
-
-type ActionSetTargetParams struct {
-	Target string `json:"target"`
-	ID     int64  `json:"id"`
-}
-
-func (q *Queries) ActionSetTarget(ctx context.Context, db DBTX, arg ActionSetTargetParams) error {
-	_, err := db.Exec(ctx, actionSetTarget, arg.Target, arg.ID)
 	return err
 }
 

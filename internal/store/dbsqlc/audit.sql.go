@@ -12,6 +12,55 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const auditAppend = `-- name: AuditAppend :exec
+INSERT INTO audit_event (
+    tenant_id, occurred_at, actor, actor_kind, account_id, ip, user_agent,
+    action, object, object_id, before, after, request_id
+) VALUES (
+    $1, coalesce($2::timestamptz, clock_timestamp()),
+    $3, $4, $5, $6, $7,
+    $8, $9, $10, $11, $12,
+    $13
+)
+`
+
+type AuditAppendParams struct {
+	TenantID   int64              `json:"tenant_id"`
+	OccurredAt pgtype.Timestamptz `json:"occurred_at"`
+	Actor      string             `json:"actor"`
+	ActorKind  string             `json:"actor_kind"`
+	AccountID  pgtype.Text        `json:"account_id"`
+	Ip         *netip.Addr        `json:"ip"`
+	UserAgent  pgtype.Text        `json:"user_agent"`
+	Action     string             `json:"action"`
+	Object     pgtype.Text        `json:"object"`
+	ObjectID   pgtype.Text        `json:"object_id"`
+	Before     []byte             `json:"before"`
+	After      []byte             `json:"after"`
+	RequestID  pgtype.Text        `json:"request_id"`
+}
+
+// AuditInsert for a writer that needs nothing back, so that it can be
+// sent with other statements in one round trip.
+func (q *Queries) AuditAppend(ctx context.Context, db DBTX, arg AuditAppendParams) error {
+	_, err := db.Exec(ctx, auditAppend,
+		arg.TenantID,
+		arg.OccurredAt,
+		arg.Actor,
+		arg.ActorKind,
+		arg.AccountID,
+		arg.Ip,
+		arg.UserAgent,
+		arg.Action,
+		arg.Object,
+		arg.ObjectID,
+		arg.Before,
+		arg.After,
+		arg.RequestID,
+	)
+	return err
+}
+
 const auditChainHead = `-- name: AuditChainHead :one
 SELECT last_seq, last_hash FROM audit_chain_head WHERE tenant_id = $1
 `
@@ -29,11 +78,11 @@ func (q *Queries) AuditChainHead(ctx context.Context, db DBTX, tenantID int64) (
 }
 
 const auditChainPage = `-- name: AuditChainPage :many
-SELECT id, seq, occurred_at, actor, actor_kind, account_id, ip, user_agent,
+SELECT id, seq::bigint AS seq, occurred_at, actor, actor_kind, account_id, ip, user_agent,
        action, object, object_id, before, after, request_id,
        hash_version, prev_hash, hash
 FROM audit_event
-WHERE tenant_id = $1 AND seq > $2
+WHERE tenant_id = $1 AND seq > $2::bigint
 ORDER BY seq
 LIMIT $3
 `
@@ -59,12 +108,12 @@ type AuditChainPageRow struct {
 	Before      []byte             `json:"before"`
 	After       []byte             `json:"after"`
 	RequestID   pgtype.Text        `json:"request_id"`
-	HashVersion int16              `json:"hash_version"`
+	HashVersion pgtype.Int2        `json:"hash_version"`
 	PrevHash    []byte             `json:"prev_hash"`
 	Hash        []byte             `json:"hash"`
 }
 
-// A tenant's chain in order. pgx returns jsonb as the exact text
+// A tenant's sealed chain in order. pgx returns jsonb as the exact text
 // PostgreSQL prints for it, which is what the hash covers.
 func (q *Queries) AuditChainPage(ctx context.Context, db DBTX, arg AuditChainPageParams) ([]AuditChainPageRow, error) {
 	rows, err := db.Query(ctx, auditChainPage, arg.TenantID, arg.AfterSeq, arg.MaxRows)
@@ -114,7 +163,7 @@ INSERT INTO audit_event (
     $8, $9, $10, $11, $12,
     $13
 )
-RETURNING id, seq, occurred_at, hash
+RETURNING id, occurred_at
 `
 
 type AuditInsertParams struct {
@@ -135,13 +184,12 @@ type AuditInsertParams struct {
 
 type AuditInsertRow struct {
 	ID         int64              `json:"id"`
-	Seq        int64              `json:"seq"`
 	OccurredAt pgtype.Timestamptz `json:"occurred_at"`
-	Hash       []byte             `json:"hash"`
 }
 
-// Audit trail (internal/audit). The chain fields (seq, prev_hash, hash)
-// are set by the audit_event_chain trigger, never by the writer.
+// Audit trail (internal/audit). The event is stored unsealed: the chain
+// fields (seq, hash_version, prev_hash, hash) are set after commit by
+// audit_seal (migration 080), never by the writer.
 func (q *Queries) AuditInsert(ctx context.Context, db DBTX, arg AuditInsertParams) (AuditInsertRow, error) {
 	row := db.QueryRow(ctx, auditInsert,
 		arg.TenantID,
@@ -159,13 +207,21 @@ func (q *Queries) AuditInsert(ctx context.Context, db DBTX, arg AuditInsertParam
 		arg.RequestID,
 	)
 	var i AuditInsertRow
-	err := row.Scan(
-		&i.ID,
-		&i.Seq,
-		&i.OccurredAt,
-		&i.Hash,
-	)
+	err := row.Scan(&i.ID, &i.OccurredAt)
 	return i, err
+}
+
+const auditSeal = `-- name: AuditSeal :one
+SELECT coalesce(audit_seal($1::integer), -1)::bigint AS sealed
+`
+
+// Seals up to max_rows committed events and returns how many; -1 when
+// another session is sealing (migration 080).
+func (q *Queries) AuditSeal(ctx context.Context, db DBTX, maxRows int32) (int64, error) {
+	row := db.QueryRow(ctx, auditSeal, maxRows)
+	var sealed int64
+	err := row.Scan(&sealed)
+	return sealed, err
 }
 
 const auditTenants = `-- name: AuditTenants :many
@@ -195,4 +251,25 @@ func (q *Queries) AuditTenants(ctx context.Context, db DBTX) ([]AuditTenantsRow,
 		return nil, err
 	}
 	return items, nil
+}
+
+const auditUnsealed = `-- name: AuditUnsealed :one
+SELECT count(*) AS events,
+       coalesce(extract(epoch FROM now() - min(recorded_at)), 0)::float8 AS oldest_age_s
+FROM audit_event
+WHERE tenant_id = $1 AND seq IS NULL
+`
+
+type AuditUnsealedRow struct {
+	Events     int64   `json:"events"`
+	OldestAgeS float64 `json:"oldest_age_s"`
+}
+
+// The tenant's committed events that await sealing: how many, and how
+// long ago (at the transaction's start) the oldest was inserted.
+func (q *Queries) AuditUnsealed(ctx context.Context, db DBTX, tenantID int64) (AuditUnsealedRow, error) {
+	row := db.QueryRow(ctx, auditUnsealed, tenantID)
+	var i AuditUnsealedRow
+	err := row.Scan(&i.Events, &i.OldestAgeS)
+	return i, err
 }

@@ -55,7 +55,7 @@ type AuditChainHead struct {
 type AuditEvent struct {
 	ID          int64              `json:"id"`
 	TenantID    int64              `json:"tenant_id"`
-	Seq         int64              `json:"seq"`
+	Seq         pgtype.Int8        `json:"seq"`
 	OccurredAt  pgtype.Timestamptz `json:"occurred_at"`
 	Actor       string             `json:"actor"`
 	ActorKind   string             `json:"actor_kind"`
@@ -68,9 +68,10 @@ type AuditEvent struct {
 	Before      []byte             `json:"before"`
 	After       []byte             `json:"after"`
 	RequestID   pgtype.Text        `json:"request_id"`
-	HashVersion int16              `json:"hash_version"`
+	HashVersion pgtype.Int2        `json:"hash_version"`
 	PrevHash    []byte             `json:"prev_hash"`
 	Hash        []byte             `json:"hash"`
+	RecordedAt  pgtype.Timestamptz `json:"recorded_at"`
 }
 
 type AuthApiToken struct {

@@ -2,17 +2,18 @@
 SELECT * FROM action WHERE tenant_id = @tenant_id AND user_id = @user_id AND client_key = @client_key;
 
 -- name: ActionInsert :one
+-- A create's target is its provisional id, pending:<id> (ProvisionalID),
+-- set here rather than by a second statement.
 INSERT INTO action (
-    tenant_id, user_id, account_id, contact_id, actor_refs, kind, connection, object, source_object,
+    id, tenant_id, user_id, account_id, contact_id, actor_refs, kind, connection, object, source_object,
     op, target, input, client_key, expected_version, prior_data
-) VALUES (
-    @tenant_id, @user_id, @account_id, @contact_id, @actor_refs, @kind, @connection, @object, @source_object,
-    @op, @target, @input, sqlc.narg(client_key), @expected_version, sqlc.narg(prior_data)
-)
+) OVERRIDING SYSTEM VALUE
+SELECT n.id, @tenant_id::bigint, @user_id::text, @account_id::text, @contact_id::text, @actor_refs::jsonb,
+    @kind::text, @connection::text, @object::text, @source_object::text, @op::text,
+    CASE WHEN @op::text = 'create' THEN 'pending:' || n.id ELSE @target::text END,
+    @input::jsonb, sqlc.narg(client_key)::text, @expected_version::text, sqlc.narg(prior_data)::jsonb
+FROM (SELECT nextval(pg_get_serial_sequence('action', 'id')) AS id) n
 RETURNING *;
-
--- name: ActionSetTarget :exec
-UPDATE action SET target = @target WHERE id = @id;
 
 -- name: ActionGet :one
 SELECT * FROM action WHERE id = @id;
@@ -20,14 +21,17 @@ SELECT * FROM action WHERE id = @id;
 -- name: ActionGetForUpdate :one
 SELECT * FROM action WHERE id = @id FOR UPDATE;
 
--- name: ActionEarlierOpen :one
--- Whether an action accepted before this one on the same target is not
--- settled yet: actions on one record apply in the order they were accepted.
-SELECT EXISTS (
-    SELECT 1 FROM action
-    WHERE tenant_id = @tenant_id AND connection = @connection AND object = @object AND target = @target
-      AND id < @id AND state IN ('pending', 'sending')
-);
+-- name: ActionForApply :one
+-- The action a job applies, and whether an action accepted before it on
+-- the same target is not settled yet: actions on one record apply in the
+-- order they were accepted.
+SELECT sqlc.embed(a), EXISTS (
+    SELECT 1 FROM action e
+    WHERE e.tenant_id = a.tenant_id AND e.connection = a.connection AND e.object = a.object AND e.target = a.target
+      AND e.id < a.id AND e.state IN ('pending', 'sending')
+) AS earlier_open
+FROM action a
+WHERE a.id = @id;
 
 -- name: ActionMarkSending :one
 UPDATE action SET state = 'sending', attempts = attempts + 1, updated_at = clock_timestamp()
