@@ -37,6 +37,10 @@ type Page struct {
 	Object       string // portal object
 	SourceObject string // vendor object
 	MappingHash  string
+	// Childless says that no mapping owns records through this object, so
+	// storing it need not wait to give children their owner. The zero
+	// value is the safe one.
+	Childless bool
 }
 
 // UpsertRows stores rows in one statement and returns how many changed.
@@ -99,13 +103,97 @@ func UpsertRows(ctx context.Context, db dbsqlc.DBTX, p Page, rows []Row) (int64,
 	if err != nil {
 		return 0, interpret(err, fmt.Sprintf("upserting %d %s records", n, p.Object))
 	}
-	// Records of this page may be parents whose children arrived first.
-	if _, err := Queries.RecordResolveChildren(ctx, db, dbsqlc.RecordResolveChildrenParams{
-		TenantID: p.TenantID, Connection: p.Connection, ParentObject: pgtype.Text{String: p.Object, Valid: true}, ParentIds: params.SourceIds,
-	}); err != nil {
-		return 0, interpret(err, "resolving children of "+p.Object)
+	if changed == 0 {
+		return 0, nil // nothing new to derive from, nothing derived anew
+	}
+	if err := resolveOwners(ctx, db, p, rows, params.SourceIds); err != nil {
+		return 0, err
 	}
 	return changed, nil
+}
+
+// resolveOwners gives the records just upserted, and the records owned
+// through them, the owner they derive.
+//
+// The upsert resolved owners by a join, but under READ COMMITTED it does
+// not see a parent or cross-reference that a concurrent transaction has
+// not committed yet, and that transaction's fix-up does not see these
+// uncommitted records either: both commit, and the records stay ownerless
+// (or keep a moved parent's old owner) for good. So both sides resolve
+// again under a per-tenant advisory lock held until commit: whichever
+// takes it second runs after the other committed and sees its rows.
+// Records with a derived owner hold it exclusively; transactions that
+// only store what others derive from (parents, cross-references) hold it
+// shared, as they do not race each other. A page of leaf records with
+// their own owner (contacts, accounts) takes no lock at all.
+func resolveOwners(ctx context.Context, db dbsqlc.DBTX, p Page, rows []Row, ids []string) error {
+	var derived dbsqlc.RecordRederiveOwnersParams
+	for _, r := range rows {
+		if r.OwnerAccount == "" && r.OwnerRefKey != "" || r.OwnerParentID != "" {
+			derived.SourceIds = append(derived.SourceIds, r.SourceID)
+			derived.OwnerAccounts = append(derived.OwnerAccounts, r.OwnerAccount)
+			derived.OwnerContacts = append(derived.OwnerContacts, r.OwnerContact)
+		}
+	}
+	switch {
+	case len(derived.SourceIds) > 0:
+		if err := LockOwners(ctx, db, p.TenantID, true); err != nil {
+			return err
+		}
+		derived.TenantID, derived.Connection, derived.Object = p.TenantID, p.Connection, p.Object
+		if _, err := Queries.RecordRederiveOwners(ctx, db, derived); err != nil {
+			return interpret(err, "resolving owners of "+p.Object)
+		}
+	case !p.Childless:
+		if err := LockOwners(ctx, db, p.TenantID, false); err != nil {
+			return err
+		}
+	default:
+		return nil
+	}
+	if p.Childless {
+		return nil
+	}
+	// Records of this page may be parents whose children arrived first.
+	return ResolveChildren(ctx, db, p.TenantID, p.Connection, p.Object, ids)
+}
+
+// LockOwners takes the tenant's owner-resolution lock until the
+// transaction ends (see resolveOwners): exclusive for a transaction that
+// stores records with a derived owner, shared for one that only stores
+// what owners derive from. A transaction takes it once, in one mode.
+func LockOwners(ctx context.Context, db dbsqlc.DBTX, tenantID int64, exclusive bool) error {
+	lock := Queries.RecordOwnerLockShared
+	if exclusive {
+		lock = Queries.RecordOwnerLock
+	}
+	return interpret(lock(ctx, db, tenantID), "taking the owner lock")
+}
+
+// maxOwnerDepth bounds how many generations of children follow a parent
+// (a comment's case's account is two); it also stops a cycle in the data.
+const maxOwnerDepth = 8
+
+// ResolveChildren gives the records owned through these parents their
+// parent's owner, and their own children in turn.
+func ResolveChildren(ctx context.Context, db dbsqlc.DBTX, tenantID int64, connection, object string, ids []string) error {
+	level := map[string][]string{object: ids}
+	for depth := 0; depth < maxOwnerDepth && len(level) > 0; depth++ {
+		next := map[string][]string{}
+		for obj, ids := range level {
+			moved, err := Queries.RecordResolveChildren(ctx, db, dbsqlc.RecordResolveChildrenParams{
+				TenantID: tenantID, Connection: connection, ParentObject: pgtype.Text{String: obj, Valid: true}, ParentIds: ids,
+			})
+			if err != nil {
+				return interpret(err, "resolving children of "+obj)
+			}
+			for _, m := range moved {
+				next[m.Object] = append(next[m.Object], m.SourceID)
+			}
+		}
+		level = next
+	}
+	return nil
 }
 
 // Tombstone marks ids deleted; it returns how many were live.
@@ -159,10 +247,23 @@ func StoreXrefs(ctx context.Context, db dbsqlc.DBTX, tenantID int64, xrefs []Xre
 		p.RefValues = append(p.RefValues, x.Value)
 		p.AccountIds = append(p.AccountIds, x.AccountID)
 	}
-	if err := Queries.AccountXrefUpsertBatch(ctx, db, p); err != nil {
+	added, err := Queries.AccountXrefUpsertBatch(ctx, db, p)
+	if err != nil {
 		return interpret(err, "storing account cross-references")
 	}
-	moved, err := Queries.RecordResolveOwners(ctx, db, dbsqlc.RecordResolveOwnersParams{TenantID: tenantID, Keys: p.Keys, RefValues: p.RefValues})
+	if len(added) == 0 {
+		return nil // records naming them resolved them when they were stored
+	}
+	// Records stored concurrently naming these references resolve them
+	// under the owner lock themselves, or are visible once we hold it.
+	if err := LockOwners(ctx, db, tenantID, false); err != nil {
+		return err
+	}
+	keys, values := make([]string, len(added)), make([]string, len(added))
+	for i, a := range added {
+		keys[i], values[i] = a.Key, a.Value
+	}
+	moved, err := Queries.RecordResolveOwners(ctx, db, dbsqlc.RecordResolveOwnersParams{TenantID: tenantID, Keys: keys, RefValues: values})
 	if err != nil {
 		return interpret(err, "resolving owner references")
 	}
@@ -173,10 +274,8 @@ func StoreXrefs(ctx context.Context, db dbsqlc.DBTX, tenantID int64, xrefs []Xre
 		byParent[k] = append(byParent[k], m.SourceID)
 	}
 	for k, ids := range byParent {
-		if _, err := Queries.RecordResolveChildren(ctx, db, dbsqlc.RecordResolveChildrenParams{
-			TenantID: tenantID, Connection: k.connection, ParentObject: pgtype.Text{String: k.object, Valid: true}, ParentIds: ids,
-		}); err != nil {
-			return interpret(err, "resolving children of "+k.object)
+		if err := ResolveChildren(ctx, db, tenantID, k.connection, k.object, ids); err != nil {
+			return err
 		}
 	}
 	return nil

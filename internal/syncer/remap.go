@@ -77,15 +77,16 @@ func (s *Syncer) Remap(ctx context.Context, connection, object string, progress 
 			p.Datas = append(p.Datas, string(row.Data))
 		}
 		err = pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
+			// Re-deriving owners races concurrent syncs like an upsert does.
+			if err := store.LockOwners(ctx, tx, s.opts.TenantID, true); err != nil {
+				return err
+			}
 			n, err := q.RecordRemapBatch(ctx, tx, p)
 			done += n
 			if err != nil {
 				return err
 			}
-			_, err = q.RecordResolveChildren(ctx, tx, dbsqlc.RecordResolveChildrenParams{
-				TenantID: s.opts.TenantID, Connection: connection, ParentObject: textOf(obj.Name()), ParentIds: p.SourceIds,
-			})
-			return err
+			return store.ResolveChildren(ctx, tx, s.opts.TenantID, connection, obj.Name(), p.SourceIds)
 		})
 		if err != nil {
 			return done, fmt.Errorf("syncer: remap %s %s: %w", connection, object, err)

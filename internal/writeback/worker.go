@@ -288,6 +288,7 @@ func (s *Service) storeRecord(ctx context.Context, tx pgx.Tx, a dbsqlc.Action, o
 	}
 	_, err := store.UpsertRows(ctx, tx, store.Page{
 		TenantID: a.TenantID, Connection: a.Connection, Object: obj.Name(), SourceObject: obj.SourceObject(), MappingHash: obj.Hash(),
+		Childless: !s.opts.Mappings.OwnsThrough(a.Connection, obj.Name()),
 	}, []store.Row{row})
 	return err
 }

@@ -34,12 +34,13 @@ func (q *Queries) AccountXrefUpsert(ctx context.Context, db DBTX, arg AccountXre
 	return err
 }
 
-const accountXrefUpsertBatch = `-- name: AccountXrefUpsertBatch :exec
+const accountXrefUpsertBatch = `-- name: AccountXrefUpsertBatch :many
 INSERT INTO account_xref (tenant_id, key, value, account_id)
 SELECT $1::bigint, u.key, u.value, u.account_id
 FROM (SELECT unnest($2::text[]) AS key, unnest($3::text[]) AS value, unnest($4::text[]) AS account_id) AS u
 ON CONFLICT (tenant_id, key, value) DO UPDATE SET account_id = excluded.account_id
 WHERE account_xref.account_id IS DISTINCT FROM excluded.account_id
+RETURNING key, value
 `
 
 type AccountXrefUpsertBatchParams struct {
@@ -49,19 +50,48 @@ type AccountXrefUpsertBatchParams struct {
 	AccountIds []string `json:"account_ids"`
 }
 
-func (q *Queries) AccountXrefUpsertBatch(ctx context.Context, db DBTX, arg AccountXrefUpsertBatchParams) error {
-	_, err := db.Exec(ctx, accountXrefUpsertBatch,
+type AccountXrefUpsertBatchRow struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Returns the cross-references it added or changed: only those can give
+// records an owner they do not have yet.
+func (q *Queries) AccountXrefUpsertBatch(ctx context.Context, db DBTX, arg AccountXrefUpsertBatchParams) ([]AccountXrefUpsertBatchRow, error) {
+	rows, err := db.Query(ctx, accountXrefUpsertBatch,
 		arg.TenantID,
 		arg.Keys,
 		arg.RefValues,
 		arg.AccountIds,
 	)
-	return err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AccountXrefUpsertBatchRow
+	for rows.Next() {
+		var i AccountXrefUpsertBatchRow
+		if err := rows.Scan(&i.Key, &i.Value); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const recordCount = `-- name: RecordCount :one
-SELECT count(*) FILTER (WHERE deleted_at IS NULL) AS live, count(*) FILTER (WHERE deleted_at IS NOT NULL) AS tombstoned
-FROM record WHERE tenant_id = $1 AND connection = $2 AND source_object = $3
+SELECT count(*) FILTER (WHERE deleted_at IS NULL) AS live, count(*) FILTER (WHERE deleted_at IS NOT NULL) AS tombstoned,
+       count(*) FILTER (WHERE deleted_at IS NULL AND owner_account IS NULL) AS without_owner,
+       count(*) FILTER (WHERE deleted_at IS NULL AND owner_account IS NULL AND (
+           EXISTS (SELECT 1 FROM account_xref x
+                   WHERE x.tenant_id = r.tenant_id AND x.key = r.owner_ref_key AND x.value = r.owner_ref_value)
+        OR EXISTS (SELECT 1 FROM record p
+                   WHERE p.tenant_id = r.tenant_id AND p.connection = r.connection AND p.object = r.owner_parent_object
+                     AND p.source_id = r.owner_parent_id AND p.owner_account IS NOT NULL))) AS owner_derivable
+FROM record r WHERE r.tenant_id = $1 AND r.connection = $2 AND r.source_object = $3
 `
 
 type RecordCountParams struct {
@@ -71,14 +101,24 @@ type RecordCountParams struct {
 }
 
 type RecordCountRow struct {
-	Live       int64 `json:"live"`
-	Tombstoned int64 `json:"tombstoned"`
+	Live           int64 `json:"live"`
+	Tombstoned     int64 `json:"tombstoned"`
+	WithoutOwner   int64 `json:"without_owner"`
+	OwnerDerivable int64 `json:"owner_derivable"`
 }
 
+// without_owner: live records nobody but staff sees (no owner account).
+// owner_derivable: those of them whose owner is known now, through their
+// cross-reference or their parent; anything but 0 is a resolution fault.
 func (q *Queries) RecordCount(ctx context.Context, db DBTX, arg RecordCountParams) (RecordCountRow, error) {
 	row := db.QueryRow(ctx, recordCount, arg.TenantID, arg.Connection, arg.SourceObject)
 	var i RecordCountRow
-	err := row.Scan(&i.Live, &i.Tombstoned)
+	err := row.Scan(
+		&i.Live,
+		&i.Tombstoned,
+		&i.WithoutOwner,
+		&i.OwnerDerivable,
+	)
 	return i, err
 }
 
@@ -184,12 +224,88 @@ func (q *Queries) RecordGet(ctx context.Context, db DBTX, arg RecordGetParams) (
 	return i, err
 }
 
+const recordOwnerLock = `-- name: RecordOwnerLock :exec
+SELECT pg_advisory_xact_lock(20260701, mod($1::bigint, 2147483647)::int)
+`
+
+// Owner resolution is serialised per tenant (see store.resolveOwners):
+// a transaction that stores records owned through another record or a
+// cross-reference holds this exclusively until it commits.
+func (q *Queries) RecordOwnerLock(ctx context.Context, db DBTX, tenantID int64) error {
+	_, err := db.Exec(ctx, recordOwnerLock, tenantID)
+	return err
+}
+
+const recordOwnerLockShared = `-- name: RecordOwnerLockShared :exec
+SELECT pg_advisory_xact_lock_shared(20260701, mod($1::bigint, 2147483647)::int)
+`
+
+// A transaction that stores only what others are owned through (parents,
+// cross-references) holds it shared: those do not race each other.
+func (q *Queries) RecordOwnerLockShared(ctx context.Context, db DBTX, tenantID int64) error {
+	_, err := db.Exec(ctx, recordOwnerLockShared, tenantID)
+	return err
+}
+
 const recordPurgeTombstones = `-- name: RecordPurgeTombstones :execrows
 DELETE FROM record WHERE deleted_at < $1
 `
 
 func (q *Queries) RecordPurgeTombstones(ctx context.Context, db DBTX, before pgtype.Timestamptz) (int64, error) {
 	result, err := db.Exec(ctx, recordPurgeTombstones, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const recordRederiveOwners = `-- name: RecordRederiveOwners :execrows
+WITH d AS (
+    SELECT r.source_id,
+           coalesce(nullif(u.owner_account, ''), x.account_id, p.owner_account) AS owner_account,
+           coalesce(nullif(u.owner_contact, ''), p.owner_contact)               AS owner_contact
+    FROM (
+        SELECT unnest($4::text[])     AS source_id,
+               unnest($5::text[]) AS owner_account,
+               unnest($6::text[]) AS owner_contact
+    ) AS u
+    JOIN record r
+      ON r.tenant_id = $1::bigint AND r.connection = $2::text AND r.object = $3::text
+     AND r.source_id = u.source_id
+    LEFT JOIN account_xref x
+           ON x.tenant_id = r.tenant_id AND x.key = r.owner_ref_key AND x.value = r.owner_ref_value
+    LEFT JOIN record p
+           ON p.tenant_id = r.tenant_id AND p.connection = r.connection
+          AND p.object = r.owner_parent_object AND p.source_id = r.owner_parent_id
+)
+UPDATE record r SET owner_account = d.owner_account, owner_contact = d.owner_contact
+FROM d
+WHERE r.tenant_id = $1::bigint AND r.connection = $2::text AND r.object = $3::text
+  AND r.source_id = d.source_id
+  AND (r.owner_account IS DISTINCT FROM d.owner_account OR r.owner_contact IS DISTINCT FROM d.owner_contact)
+`
+
+type RecordRederiveOwnersParams struct {
+	TenantID      int64    `json:"tenant_id"`
+	Connection    string   `json:"connection"`
+	Object        string   `json:"object"`
+	SourceIds     []string `json:"source_ids"`
+	OwnerAccounts []string `json:"owner_accounts"`
+	OwnerContacts []string `json:"owner_contacts"`
+}
+
+// Derives the owner of records stored earlier in this transaction again,
+// under the owner lock: their parent or cross-reference may have been
+// committed by another transaction after the upsert's snapshot.
+func (q *Queries) RecordRederiveOwners(ctx context.Context, db DBTX, arg RecordRederiveOwnersParams) (int64, error) {
+	result, err := db.Exec(ctx, recordRederiveOwners,
+		arg.TenantID,
+		arg.Connection,
+		arg.Object,
+		arg.SourceIds,
+		arg.OwnerAccounts,
+		arg.OwnerContacts,
+	)
 	if err != nil {
 		return 0, err
 	}
@@ -271,7 +387,7 @@ func (q *Queries) RecordRemapBatch(ctx context.Context, db DBTX, arg RecordRemap
 	return result.RowsAffected(), nil
 }
 
-const recordResolveChildren = `-- name: RecordResolveChildren :execrows
+const recordResolveChildren = `-- name: RecordResolveChildren :many
 UPDATE record c SET owner_account = p.owner_account, owner_contact = p.owner_contact
 FROM record p
 WHERE c.tenant_id = $1 AND c.connection = $2
@@ -279,6 +395,7 @@ WHERE c.tenant_id = $1 AND c.connection = $2
   AND p.tenant_id = c.tenant_id AND p.connection = c.connection
   AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id
   AND (c.owner_account IS DISTINCT FROM p.owner_account OR c.owner_contact IS DISTINCT FROM p.owner_contact)
+RETURNING c.object, c.source_id
 `
 
 type RecordResolveChildrenParams struct {
@@ -288,19 +405,37 @@ type RecordResolveChildrenParams struct {
 	ParentIds    []string    `json:"parent_ids"`
 }
 
+type RecordResolveChildrenRow struct {
+	Object   string `json:"object"`
+	SourceID string `json:"source_id"`
+}
+
 // Children owned through one of these parents take the parent's owner:
-// they may have arrived first, or the parent may have moved.
-func (q *Queries) RecordResolveChildren(ctx context.Context, db DBTX, arg RecordResolveChildrenParams) (int64, error) {
-	result, err := db.Exec(ctx, recordResolveChildren,
+// they may have arrived first, or the parent may have moved. The updated
+// children are returned, so their own children can follow.
+func (q *Queries) RecordResolveChildren(ctx context.Context, db DBTX, arg RecordResolveChildrenParams) ([]RecordResolveChildrenRow, error) {
+	rows, err := db.Query(ctx, recordResolveChildren,
 		arg.TenantID,
 		arg.Connection,
 		arg.ParentObject,
 		arg.ParentIds,
 	)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return result.RowsAffected(), nil
+	defer rows.Close()
+	var items []RecordResolveChildrenRow
+	for rows.Next() {
+		var i RecordResolveChildrenRow
+		if err := rows.Scan(&i.Object, &i.SourceID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const recordResolveOwners = `-- name: RecordResolveOwners :many

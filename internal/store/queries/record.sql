@@ -130,15 +130,28 @@ WHERE r.tenant_id = @tenant_id::bigint AND r.connection = @connection::text AND 
   AND r.source_id = u.source_id;
 
 -- name: RecordCount :one
-SELECT count(*) FILTER (WHERE deleted_at IS NULL) AS live, count(*) FILTER (WHERE deleted_at IS NOT NULL) AS tombstoned
-FROM record WHERE tenant_id = @tenant_id AND connection = @connection AND source_object = @source_object;
+-- without_owner: live records nobody but staff sees (no owner account).
+-- owner_derivable: those of them whose owner is known now, through their
+-- cross-reference or their parent; anything but 0 is a resolution fault.
+SELECT count(*) FILTER (WHERE deleted_at IS NULL) AS live, count(*) FILTER (WHERE deleted_at IS NOT NULL) AS tombstoned,
+       count(*) FILTER (WHERE deleted_at IS NULL AND owner_account IS NULL) AS without_owner,
+       count(*) FILTER (WHERE deleted_at IS NULL AND owner_account IS NULL AND (
+           EXISTS (SELECT 1 FROM account_xref x
+                   WHERE x.tenant_id = r.tenant_id AND x.key = r.owner_ref_key AND x.value = r.owner_ref_value)
+        OR EXISTS (SELECT 1 FROM record p
+                   WHERE p.tenant_id = r.tenant_id AND p.connection = r.connection AND p.object = r.owner_parent_object
+                     AND p.source_id = r.owner_parent_id AND p.owner_account IS NOT NULL))) AS owner_derivable
+FROM record r WHERE r.tenant_id = @tenant_id AND r.connection = @connection AND r.source_object = @source_object;
 
--- name: AccountXrefUpsertBatch :exec
+-- name: AccountXrefUpsertBatch :many
+-- Returns the cross-references it added or changed: only those can give
+-- records an owner they do not have yet.
 INSERT INTO account_xref (tenant_id, key, value, account_id)
 SELECT @tenant_id::bigint, u.key, u.value, u.account_id
 FROM (SELECT unnest(@keys::text[]) AS key, unnest(@ref_values::text[]) AS value, unnest(@account_ids::text[]) AS account_id) AS u
 ON CONFLICT (tenant_id, key, value) DO UPDATE SET account_id = excluded.account_id
-WHERE account_xref.account_id IS DISTINCT FROM excluded.account_id;
+WHERE account_xref.account_id IS DISTINCT FROM excluded.account_id
+RETURNING key, value;
 
 -- name: AccountXrefUpsert :exec
 INSERT INTO account_xref (tenant_id, key, value, account_id)
@@ -157,13 +170,54 @@ WHERE x.tenant_id = @tenant_id AND x.key = page.key AND x.value = page.value
   AND r.owner_account IS DISTINCT FROM x.account_id
 RETURNING r.connection, r.object, r.source_id;
 
--- name: RecordResolveChildren :execrows
+-- name: RecordResolveChildren :many
 -- Children owned through one of these parents take the parent's owner:
--- they may have arrived first, or the parent may have moved.
+-- they may have arrived first, or the parent may have moved. The updated
+-- children are returned, so their own children can follow.
 UPDATE record c SET owner_account = p.owner_account, owner_contact = p.owner_contact
 FROM record p
 WHERE c.tenant_id = @tenant_id AND c.connection = @connection
   AND c.owner_parent_object = @parent_object AND c.owner_parent_id = ANY (@parent_ids::text[])
   AND p.tenant_id = c.tenant_id AND p.connection = c.connection
   AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id
-  AND (c.owner_account IS DISTINCT FROM p.owner_account OR c.owner_contact IS DISTINCT FROM p.owner_contact);
+  AND (c.owner_account IS DISTINCT FROM p.owner_account OR c.owner_contact IS DISTINCT FROM p.owner_contact)
+RETURNING c.object, c.source_id;
+
+-- name: RecordOwnerLock :exec
+-- Owner resolution is serialised per tenant (see store.resolveOwners):
+-- a transaction that stores records owned through another record or a
+-- cross-reference holds this exclusively until it commits.
+SELECT pg_advisory_xact_lock(20260701, mod(@tenant_id::bigint, 2147483647)::int);
+
+-- name: RecordOwnerLockShared :exec
+-- A transaction that stores only what others are owned through (parents,
+-- cross-references) holds it shared: those do not race each other.
+SELECT pg_advisory_xact_lock_shared(20260701, mod(@tenant_id::bigint, 2147483647)::int);
+
+-- name: RecordRederiveOwners :execrows
+-- Derives the owner of records stored earlier in this transaction again,
+-- under the owner lock: their parent or cross-reference may have been
+-- committed by another transaction after the upsert's snapshot.
+WITH d AS (
+    SELECT r.source_id,
+           coalesce(nullif(u.owner_account, ''), x.account_id, p.owner_account) AS owner_account,
+           coalesce(nullif(u.owner_contact, ''), p.owner_contact)               AS owner_contact
+    FROM (
+        SELECT unnest(@source_ids::text[])     AS source_id,
+               unnest(@owner_accounts::text[]) AS owner_account,
+               unnest(@owner_contacts::text[]) AS owner_contact
+    ) AS u
+    JOIN record r
+      ON r.tenant_id = @tenant_id::bigint AND r.connection = @connection::text AND r.object = @object::text
+     AND r.source_id = u.source_id
+    LEFT JOIN account_xref x
+           ON x.tenant_id = r.tenant_id AND x.key = r.owner_ref_key AND x.value = r.owner_ref_value
+    LEFT JOIN record p
+           ON p.tenant_id = r.tenant_id AND p.connection = r.connection
+          AND p.object = r.owner_parent_object AND p.source_id = r.owner_parent_id
+)
+UPDATE record r SET owner_account = d.owner_account, owner_contact = d.owner_contact
+FROM d
+WHERE r.tenant_id = @tenant_id::bigint AND r.connection = @connection::text AND r.object = @object::text
+  AND r.source_id = d.source_id
+  AND (r.owner_account IS DISTINCT FROM d.owner_account OR r.owner_contact IS DISTINCT FROM d.owner_contact);
