@@ -38,7 +38,10 @@ func TestOwnersConvergeUnderConcurrentCommits(t *testing.T) {
 	}
 	type step func(ctx context.Context, tx pgx.Tx) error
 	upsert := func(p store.Page, r store.Row) step {
-		return func(ctx context.Context, tx pgx.Tx) error { _, err := store.UpsertRows(ctx, tx, p, []store.Row{r}); return err }
+		return func(ctx context.Context, tx pgx.Tx) error {
+			_, err := store.UpsertRows(ctx, tx, p, []store.Row{r})
+			return err
+		}
 	}
 	xref := func(ctx context.Context, tx pgx.Tx) error {
 		return store.StoreXrefs(ctx, tx, 1, []store.Xref{{Key: "accounting_customer_id", Value: "58", AccountID: "001A"}})
