@@ -84,6 +84,7 @@ func TestDevStartsStopsAndRestartsOnTheSameData(t *testing.T) {
 	require.Equal(t, []string{"salesforce", "accounting", "inventory"}, info.Connections)
 	require.Eventually(t, func() bool { return syncedCases(t, info) > 0 }, 60*time.Second, 100*time.Millisecond,
 		"the first sync fills the cache")
+	requireOwnersResolved(t, info)
 	requireDemoUsers(t, info, true)
 	requireStatus(t, info.APIURL+"/admin/riverui", "", http.StatusUnauthorized)
 	requireStatus(t, info.APIURL+"/admin/riverui/", info.AdminToken, http.StatusOK)
@@ -254,4 +255,40 @@ func openCase(t *testing.T, info devenv.Info, c *http.Client, jar *cookiejar.Jar
 		return act.State == "applied"
 	}, 30*time.Second, 100*time.Millisecond, "the case reaches the CRM (last state %s)", act.State)
 
+}
+
+// requireOwnersResolved waits until every object has synced once, then
+// requires that no live record lacks an owner its cross-reference or
+// parent names (the first syncs run concurrently; issue 11).
+func requireOwnersResolved(t *testing.T, info devenv.Info) {
+	t.Helper()
+	type object struct {
+		Object         string
+		LastSuccessAt  *time.Time `json:"last_success_at"`
+		OwnerDerivable int64      `json:"owner_derivable"`
+	}
+	var objects []object
+	require.Eventually(t, func() bool {
+		req, err := http.NewRequest(http.MethodGet, info.APIURL+"/admin/sync", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+info.AdminToken)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out struct{ Connections []struct{ Objects []object } }
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		objects = objects[:0]
+		for _, c := range out.Connections {
+			for _, o := range c.Objects {
+				if o.LastSuccessAt == nil {
+					return false
+				}
+				objects = append(objects, o)
+			}
+		}
+		return len(objects) > 0
+	}, 120*time.Second, 200*time.Millisecond, "every object syncs once")
+	for _, o := range objects {
+		require.Zero(t, o.OwnerDerivable, "%s: records without the owner their reference or parent names", o.Object)
+	}
 }
