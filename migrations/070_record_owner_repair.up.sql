@@ -1,6 +1,6 @@
 -- Records stored while their parent or cross-reference was being stored by
 -- a concurrent transaction could miss their owner for good (issue 11);
--- resolution is now serialised per tenant (store.LockOwners). This repairs
+-- resolution is now serialised by owner locks (store.LockDerived). This repairs
 -- what the old code left: cross-references first, then parents, one
 -- generation of children at a time.
 UPDATE record r SET owner_account = x.account_id

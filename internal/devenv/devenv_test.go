@@ -133,12 +133,6 @@ func deps(t *testing.T) app.Deps {
 // syncedCases reads the admin sync view.
 func syncedCases(t *testing.T, info devenv.Info) int64 {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, info.APIURL+"/admin/sync", nil)
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+info.AdminToken)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
 	var out struct {
 		Connections []struct {
 			Connection string
@@ -148,7 +142,7 @@ func syncedCases(t *testing.T, info devenv.Info) int64 {
 			}
 		}
 	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	adminSync(t, info, &out)
 	for _, c := range out.Connections {
 		for _, o := range c.Objects {
 			if c.Connection == "salesforce" && o.Object == "Case" {
@@ -269,14 +263,8 @@ func requireOwnersResolved(t *testing.T, info devenv.Info) {
 	}
 	var objects []object
 	require.Eventually(t, func() bool {
-		req, err := http.NewRequest(http.MethodGet, info.APIURL+"/admin/sync", nil)
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer "+info.AdminToken)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
 		var out struct{ Connections []struct{ Objects []object } }
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		adminSync(t, info, &out)
 		objects = objects[:0]
 		for _, c := range out.Connections {
 			for _, o := range c.Objects {
@@ -291,4 +279,16 @@ func requireOwnersResolved(t *testing.T, info devenv.Info) {
 	for _, o := range objects {
 		require.Zero(t, o.OwnerDerivable, "%s: records without the owner their reference or parent names", o.Object)
 	}
+}
+
+// adminSync decodes the admin sync view into out.
+func adminSync(t *testing.T, info devenv.Info, out any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, info.APIURL+"/admin/sync", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+info.AdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(out))
 }

@@ -1,9 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -120,36 +123,27 @@ func UpsertRows(ctx context.Context, db dbsqlc.DBTX, p Page, rows []Row) (int64,
 // not committed yet, and that transaction's fix-up does not see these
 // uncommitted records either: both commit, and the records stay ownerless
 // (or keep a moved parent's old owner) for good. So both sides resolve
-// again under a per-tenant advisory lock held until commit: whichever
-// takes it second runs after the other committed and sees its rows.
-// Records with a derived owner hold it exclusively; transactions that
-// only store what others derive from (parents, cross-references) hold it
-// shared, as they do not race each other. A page of leaf records with
-// their own owner (contacts, accounts) takes no lock at all.
+// again under an advisory lock held until commit (LockDerived,
+// ResolveChildren, StoreXrefs): whichever takes it second runs after the
+// other committed and sees its rows. A page of records with their own
+// owner that nothing is owned through (accounts, contacts) takes no lock.
 func resolveOwners(ctx context.Context, db dbsqlc.DBTX, p Page, rows []Row, ids []string) error {
 	var derived dbsqlc.RecordRederiveOwnersParams
 	for _, r := range rows {
-		if r.OwnerAccount == "" && r.OwnerRefKey != "" || r.OwnerParentID != "" {
+		if derives(r) {
 			derived.SourceIds = append(derived.SourceIds, r.SourceID)
 			derived.OwnerAccounts = append(derived.OwnerAccounts, r.OwnerAccount)
 			derived.OwnerContacts = append(derived.OwnerContacts, r.OwnerContact)
 		}
 	}
-	switch {
-	case len(derived.SourceIds) > 0:
-		if err := LockOwners(ctx, db, p.TenantID, true); err != nil {
+	if len(derived.SourceIds) > 0 {
+		if err := LockDerived(ctx, db, p.TenantID, p.Connection, rows); err != nil {
 			return err
 		}
 		derived.TenantID, derived.Connection, derived.Object = p.TenantID, p.Connection, p.Object
 		if _, err := Queries.RecordRederiveOwners(ctx, db, derived); err != nil {
 			return interpret(err, "resolving owners of "+p.Object)
 		}
-	case !p.Childless:
-		if err := LockOwners(ctx, db, p.TenantID, false); err != nil {
-			return err
-		}
-	default:
-		return nil
 	}
 	if p.Childless {
 		return nil
@@ -158,16 +152,58 @@ func resolveOwners(ctx context.Context, db dbsqlc.DBTX, p Page, rows []Row, ids 
 	return ResolveChildren(ctx, db, p.TenantID, p.Connection, p.Object, ids)
 }
 
-// LockOwners takes the tenant's owner-resolution lock until the
-// transaction ends (see resolveOwners): exclusive for a transaction that
-// stores records with a derived owner, shared for one that only stores
-// what owners derive from. A transaction takes it once, in one mode.
-func LockOwners(ctx context.Context, db dbsqlc.DBTX, tenantID int64, exclusive bool) error {
+// derives reports whether a row's owner comes from elsewhere.
+func derives(r Row) bool { return r.OwnerAccount == "" && r.OwnerRefKey != "" || r.OwnerParentID != "" }
+
+// The owner locks, one per tenant and source of ownership: the tenant's
+// cross-references, or one parent object of a connection. Only the two
+// sides of one source race each other, so each side holds it shared
+// among its own kind and exclusive against the other:
+//   - records owned through a parent hold the parent object's lock
+//     exclusively; storing parents (and following them to their children)
+//     holds it shared, so cases written back at once do not queue;
+//   - records owned through a cross-reference hold the cross-reference
+//     lock shared; storing new cross-references (accounts, which come
+//     first and are few) holds it exclusively.
+//
+// A transaction takes the locks down the ownership chain (cross-reference,
+// then parent objects, then children), so two of them never wait for each
+// other's locks in a circle.
+func xrefLock(tenantID int64) string { return fmt.Sprintf("%d/xref", tenantID) }
+
+func parentLock(tenantID int64, connection, object string) string {
+	return fmt.Sprintf("%d/%s/%s", tenantID, connection, object)
+}
+
+func lockOwner(ctx context.Context, db dbsqlc.DBTX, key string, exclusive bool) error {
 	lock := Queries.RecordOwnerLockShared
 	if exclusive {
 		lock = Queries.RecordOwnerLock
 	}
-	return interpret(lock(ctx, db, tenantID), "taking the owner lock")
+	return interpret(lock(ctx, db, key), "taking the owner lock "+key)
+}
+
+// LockDerived takes the owner locks a transaction needs before it derives
+// the owner of these rows of a connection (see resolveOwners).
+func LockDerived(ctx context.Context, db dbsqlc.DBTX, tenantID int64, connection string, rows []Row) error {
+	refs, parents := false, map[string]bool{}
+	for _, r := range rows {
+		refs = refs || r.OwnerAccount == "" && r.OwnerRefKey != ""
+		if r.OwnerParentID != "" {
+			parents[r.OwnerParentObject] = true
+		}
+	}
+	if refs {
+		if err := lockOwner(ctx, db, xrefLock(tenantID), false); err != nil {
+			return err
+		}
+	}
+	for _, obj := range slices.Sorted(maps.Keys(parents)) {
+		if err := lockOwner(ctx, db, parentLock(tenantID, connection, obj), true); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // maxOwnerDepth bounds how many generations of children follow a parent
@@ -175,12 +211,17 @@ func LockOwners(ctx context.Context, db dbsqlc.DBTX, tenantID int64, exclusive b
 const maxOwnerDepth = 8
 
 // ResolveChildren gives the records owned through these parents their
-// parent's owner, and their own children in turn.
+// parent's owner, and their own children in turn, each generation under
+// its parent object's owner lock, shared.
 func ResolveChildren(ctx context.Context, db dbsqlc.DBTX, tenantID int64, connection, object string, ids []string) error {
 	level := map[string][]string{object: ids}
 	for depth := 0; depth < maxOwnerDepth && len(level) > 0; depth++ {
 		next := map[string][]string{}
-		for obj, ids := range level {
+		for _, obj := range slices.Sorted(maps.Keys(level)) {
+			ids := level[obj]
+			if err := lockOwner(ctx, db, parentLock(tenantID, connection, obj), false); err != nil {
+				return err
+			}
 			moved, err := Queries.RecordResolveChildren(ctx, db, dbsqlc.RecordResolveChildrenParams{
 				TenantID: tenantID, Connection: connection, ParentObject: pgtype.Text{String: obj, Valid: true}, ParentIds: ids,
 			})
@@ -255,8 +296,8 @@ func StoreXrefs(ctx context.Context, db dbsqlc.DBTX, tenantID int64, xrefs []Xre
 		return nil // records naming them resolved them when they were stored
 	}
 	// Records stored concurrently naming these references resolve them
-	// under the owner lock themselves, or are visible once we hold it.
-	if err := LockOwners(ctx, db, tenantID, false); err != nil {
+	// under the lock themselves, or are visible once we hold it.
+	if err := lockOwner(ctx, db, xrefLock(tenantID), true); err != nil {
 		return err
 	}
 	keys, values := make([]string, len(added)), make([]string, len(added))
@@ -273,7 +314,10 @@ func StoreXrefs(ctx context.Context, db dbsqlc.DBTX, tenantID int64, xrefs []Xre
 		k := parent{m.Connection, m.Object}
 		byParent[k] = append(byParent[k], m.SourceID)
 	}
-	for k, ids := range byParent {
+	for _, k := range slices.SortedFunc(maps.Keys(byParent), func(a, b parent) int {
+		return cmp.Or(cmp.Compare(a.connection, b.connection), cmp.Compare(a.object, b.object))
+	}) {
+		ids := byParent[k]
 		if err := ResolveChildren(ctx, db, tenantID, k.connection, k.object, ids); err != nil {
 			return err
 		}

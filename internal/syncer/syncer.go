@@ -294,7 +294,7 @@ func (s *Syncer) storeRows(ctx context.Context, key dbsqlc.SyncCursorEnsureParam
 
 // retryDeadlock runs a page transaction again when PostgreSQL broke a
 // deadlock by aborting it. One can occur, rarely, between pages that
-// resolve owners (see store.LockOwners): a page that changed a child waits
+// resolve owners (see store.LockDerived): a page that changed a child waits
 // for the owner lock while the holder moves that child to its parent's
 // new owner. The page's rows are still in hand, so it is simply redone.
 func retryDeadlock(f func() error) error {

@@ -225,25 +225,23 @@ func (q *Queries) RecordGet(ctx context.Context, db DBTX, arg RecordGetParams) (
 }
 
 const recordOwnerLock = `-- name: RecordOwnerLock :exec
-SELECT pg_advisory_xact_lock(20260701, mod($1::bigint, 2147483647)::int)
+SELECT pg_advisory_xact_lock(20260701, hashtext($1::text))
 `
 
-// Owner resolution is serialised per tenant (see store.resolveOwners):
-// a transaction that stores records owned through another record or a
-// cross-reference holds this exclusively until it commits.
-func (q *Queries) RecordOwnerLock(ctx context.Context, db DBTX, tenantID int64) error {
-	_, err := db.Exec(ctx, recordOwnerLock, tenantID)
+// Owner resolution is serialised per tenant and source of ownership (the
+// cross-references, or one parent object): see store.LockDerived. Held
+// until the transaction ends.
+func (q *Queries) RecordOwnerLock(ctx context.Context, db DBTX, key string) error {
+	_, err := db.Exec(ctx, recordOwnerLock, key)
 	return err
 }
 
 const recordOwnerLockShared = `-- name: RecordOwnerLockShared :exec
-SELECT pg_advisory_xact_lock_shared(20260701, mod($1::bigint, 2147483647)::int)
+SELECT pg_advisory_xact_lock_shared(20260701, hashtext($1::text))
 `
 
-// A transaction that stores only what others are owned through (parents,
-// cross-references) holds it shared: those do not race each other.
-func (q *Queries) RecordOwnerLockShared(ctx context.Context, db DBTX, tenantID int64) error {
-	_, err := db.Exec(ctx, recordOwnerLockShared, tenantID)
+func (q *Queries) RecordOwnerLockShared(ctx context.Context, db DBTX, key string) error {
+	_, err := db.Exec(ctx, recordOwnerLockShared, key)
 	return err
 }
 

@@ -184,15 +184,13 @@ WHERE c.tenant_id = @tenant_id AND c.connection = @connection
 RETURNING c.object, c.source_id;
 
 -- name: RecordOwnerLock :exec
--- Owner resolution is serialised per tenant (see store.resolveOwners):
--- a transaction that stores records owned through another record or a
--- cross-reference holds this exclusively until it commits.
-SELECT pg_advisory_xact_lock(20260701, mod(@tenant_id::bigint, 2147483647)::int);
+-- Owner resolution is serialised per tenant and source of ownership (the
+-- cross-references, or one parent object): see store.LockDerived. Held
+-- until the transaction ends.
+SELECT pg_advisory_xact_lock(20260701, hashtext(@key::text));
 
 -- name: RecordOwnerLockShared :exec
--- A transaction that stores only what others are owned through (parents,
--- cross-references) holds it shared: those do not race each other.
-SELECT pg_advisory_xact_lock_shared(20260701, mod(@tenant_id::bigint, 2147483647)::int);
+SELECT pg_advisory_xact_lock_shared(20260701, hashtext(@key::text));
 
 -- name: RecordRederiveOwners :execrows
 -- Derives the owner of records stored earlier in this transaction again,
