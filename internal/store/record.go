@@ -102,73 +102,53 @@ func UpsertRows(ctx context.Context, db dbsqlc.DBTX, p Page, rows []Row) (int64,
 	params.OwnerParentObjects, params.OwnerParentIds = params.OwnerParentObjects[:n], params.OwnerParentIds[:n]
 	params.Statuses, params.Datas, params.Raws = params.Statuses[:n], params.Datas[:n], params.Raws[:n]
 	params.SourceVersions, params.SourceModifieds = params.SourceVersions[:n], params.SourceModifieds[:n]
+	// Records owned through a parent or a cross-reference resolve it in
+	// the upsert's join, which must see any that a concurrent transaction
+	// stores: take the owner locks first (see LockDerived).
+	if err := LockDerived(ctx, db, p.TenantID, p.Connection, rows); err != nil {
+		return 0, err
+	}
 	changed, err := Queries.RecordUpsertBatch(ctx, db, params)
 	if err != nil {
 		return 0, interpret(err, fmt.Sprintf("upserting %d %s records", n, p.Object))
 	}
-	if changed == 0 {
-		return 0, nil // nothing new to derive from, nothing derived anew
+	if changed == 0 || p.Childless {
+		return changed, nil
 	}
-	if err := resolveOwners(ctx, db, p, rows, params.SourceIds); err != nil {
+	// Records of this page may be parents whose children arrived first.
+	if err := ResolveChildren(ctx, db, p.TenantID, p.Connection, p.Object, params.SourceIds); err != nil {
 		return 0, err
 	}
 	return changed, nil
 }
 
-// resolveOwners gives the records just upserted, and the records owned
-// through them, the owner they derive.
-//
-// The upsert resolved owners by a join, but under READ COMMITTED it does
-// not see a parent or cross-reference that a concurrent transaction has
-// not committed yet, and that transaction's fix-up does not see these
-// uncommitted records either: both commit, and the records stay ownerless
-// (or keep a moved parent's old owner) for good. So both sides resolve
-// again under an advisory lock held until commit (LockDerived,
-// ResolveChildren, StoreXrefs): whichever takes it second runs after the
-// other committed and sees its rows. A page of records with their own
-// owner that nothing is owned through (accounts, contacts) takes no lock.
-func resolveOwners(ctx context.Context, db dbsqlc.DBTX, p Page, rows []Row, ids []string) error {
-	var derived dbsqlc.RecordRederiveOwnersParams
-	for _, r := range rows {
-		if derives(r) {
-			derived.SourceIds = append(derived.SourceIds, r.SourceID)
-			derived.OwnerAccounts = append(derived.OwnerAccounts, r.OwnerAccount)
-			derived.OwnerContacts = append(derived.OwnerContacts, r.OwnerContact)
-		}
-	}
-	if len(derived.SourceIds) > 0 {
-		if err := LockDerived(ctx, db, p.TenantID, p.Connection, rows); err != nil {
-			return err
-		}
-		derived.TenantID, derived.Connection, derived.Object = p.TenantID, p.Connection, p.Object
-		if _, err := Queries.RecordRederiveOwners(ctx, db, derived); err != nil {
-			return interpret(err, "resolving owners of "+p.Object)
-		}
-	}
-	if p.Childless {
-		return nil
-	}
-	// Records of this page may be parents whose children arrived first.
-	return ResolveChildren(ctx, db, p.TenantID, p.Connection, p.Object, ids)
-}
-
-// derives reports whether a row's owner comes from elsewhere.
-func derives(r Row) bool { return r.OwnerAccount == "" && r.OwnerRefKey != "" || r.OwnerParentID != "" }
-
 // The owner locks, one per tenant and source of ownership: the tenant's
-// cross-references, or one parent object of a connection. Only the two
-// sides of one source race each other, so each side holds it shared
-// among its own kind and exclusive against the other:
-//   - records owned through a parent hold the parent object's lock
-//     exclusively; storing parents (and following them to their children)
-//     holds it shared, so cases written back at once do not queue;
-//   - records owned through a cross-reference hold the cross-reference
-//     lock shared; storing new cross-references (accounts, which come
-//     first and are few) holds it exclusively.
+// cross-references, or one parent object of a connection.
 //
-// A transaction takes the locks down the ownership chain (cross-reference,
-// then parent objects, then children), so two of them never wait for each
-// other's locks in a circle.
+// Owners are resolved by a join when a record is stored, and by a fix-up
+// when its parent or cross-reference is stored or moves. Under READ
+// COMMITTED neither sees what a concurrent transaction has not committed:
+// if both commit, the record stays ownerless (or keeps a moved parent's
+// old owner) for good. So the two sides of one source of ownership
+// exclude each other until commit, and whichever comes second sees the
+// other's rows:
+//   - records owned through a source take its lock before they are
+//     stored (LockDerived), so the upsert's join runs after any
+//     conflicting transaction committed;
+//   - storing a source (new cross-references, or parents followed to
+//     their children) takes the lock before the fix-up, which then sees
+//     every record stored before it.
+//
+// Each side holds it shared among its own kind: records owned through a
+// cross-reference (invoices, payments, orders: the bulk of a sync) hold
+// it shared and the accounts storing new cross-references (few, synced
+// first) exclusively; records owned through a parent (comments) hold the
+// parent object's lock exclusively and parents (cases, which write-back
+// creates at a high rate) shared.
+//
+// Locks are taken down the ownership chain (cross-reference, then parent
+// objects, then children), so no two transactions wait for each other's
+// locks in a circle.
 func xrefLock(tenantID int64) string { return fmt.Sprintf("%d/xref", tenantID) }
 
 func parentLock(tenantID int64, connection, object string) string {
@@ -184,7 +164,7 @@ func lockOwner(ctx context.Context, db dbsqlc.DBTX, key string, exclusive bool) 
 }
 
 // LockDerived takes the owner locks a transaction needs before it derives
-// the owner of these rows of a connection (see resolveOwners).
+// the owner of these rows of a connection, until it ends.
 func LockDerived(ctx context.Context, db dbsqlc.DBTX, tenantID int64, connection string, rows []Row) error {
 	refs, parents := false, map[string]bool{}
 	for _, r := range rows {

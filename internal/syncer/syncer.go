@@ -293,10 +293,11 @@ func (s *Syncer) storeRows(ctx context.Context, key dbsqlc.SyncCursorEnsureParam
 }
 
 // retryDeadlock runs a page transaction again when PostgreSQL broke a
-// deadlock by aborting it. One can occur, rarely, between pages that
-// resolve owners (see store.LockDerived): a page that changed a child waits
-// for the owner lock while the holder moves that child to its parent's
-// new owner. The page's rows are still in hand, so it is simply redone.
+// deadlock by aborting it. Pages take the owner locks (store.LockDerived)
+// before any record lock, but a write-back that already holds a child's
+// row can wait for the lock whose holder moves that child to its parent's
+// new owner; if PostgreSQL picks the page as the victim, the page's rows
+// are still in hand and it is simply redone.
 func retryDeadlock(f func() error) error {
 	var err error
 	for range 3 {

@@ -257,59 +257,6 @@ func (q *Queries) RecordPurgeTombstones(ctx context.Context, db DBTX, before pgt
 	return result.RowsAffected(), nil
 }
 
-const recordRederiveOwners = `-- name: RecordRederiveOwners :execrows
-WITH d AS (
-    SELECT r.source_id,
-           coalesce(nullif(u.owner_account, ''), x.account_id, p.owner_account) AS owner_account,
-           coalesce(nullif(u.owner_contact, ''), p.owner_contact)               AS owner_contact
-    FROM (
-        SELECT unnest($4::text[])     AS source_id,
-               unnest($5::text[]) AS owner_account,
-               unnest($6::text[]) AS owner_contact
-    ) AS u
-    JOIN record r
-      ON r.tenant_id = $1::bigint AND r.connection = $2::text AND r.object = $3::text
-     AND r.source_id = u.source_id
-    LEFT JOIN account_xref x
-           ON x.tenant_id = r.tenant_id AND x.key = r.owner_ref_key AND x.value = r.owner_ref_value
-    LEFT JOIN record p
-           ON p.tenant_id = r.tenant_id AND p.connection = r.connection
-          AND p.object = r.owner_parent_object AND p.source_id = r.owner_parent_id
-)
-UPDATE record r SET owner_account = d.owner_account, owner_contact = d.owner_contact
-FROM d
-WHERE r.tenant_id = $1::bigint AND r.connection = $2::text AND r.object = $3::text
-  AND r.source_id = d.source_id
-  AND (r.owner_account IS DISTINCT FROM d.owner_account OR r.owner_contact IS DISTINCT FROM d.owner_contact)
-`
-
-type RecordRederiveOwnersParams struct {
-	TenantID      int64    `json:"tenant_id"`
-	Connection    string   `json:"connection"`
-	Object        string   `json:"object"`
-	SourceIds     []string `json:"source_ids"`
-	OwnerAccounts []string `json:"owner_accounts"`
-	OwnerContacts []string `json:"owner_contacts"`
-}
-
-// Derives the owner of records stored earlier in this transaction again,
-// under the owner lock: their parent or cross-reference may have been
-// committed by another transaction after the upsert's snapshot.
-func (q *Queries) RecordRederiveOwners(ctx context.Context, db DBTX, arg RecordRederiveOwnersParams) (int64, error) {
-	result, err := db.Exec(ctx, recordRederiveOwners,
-		arg.TenantID,
-		arg.Connection,
-		arg.Object,
-		arg.SourceIds,
-		arg.OwnerAccounts,
-		arg.OwnerContacts,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const recordRemapBatch = `-- name: RecordRemapBatch :execrows
 UPDATE record r SET
     data = u.data::jsonb,
