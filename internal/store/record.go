@@ -102,24 +102,39 @@ func UpsertRows(ctx context.Context, db dbsqlc.DBTX, p Page, rows []Row) (int64,
 	params.OwnerParentObjects, params.OwnerParentIds = params.OwnerParentObjects[:n], params.OwnerParentIds[:n]
 	params.Statuses, params.Datas, params.Raws = params.Statuses[:n], params.Datas[:n], params.Raws[:n]
 	params.SourceVersions, params.SourceModifieds = params.SourceVersions[:n], params.SourceModifieds[:n]
-	// Records owned through a parent or a cross-reference resolve it in
-	// the upsert's join, which must see any that a concurrent transaction
-	// stores: take the owner locks first (see LockDerived).
-	if err := LockDerived(ctx, db, p.TenantID, p.Connection, rows); err != nil {
-		return 0, err
+	// Records owned through a cross-reference resolve it in the upsert's
+	// join, which must see any that a concurrent transaction stores: take
+	// that owner lock first (see xrefLock).
+	if hasRefs(rows) {
+		if err := lockOwner(ctx, db, xrefLock(p.TenantID), false); err != nil {
+			return 0, err
+		}
 	}
-	changed, err := Queries.RecordUpsertBatch(ctx, db, params)
+	res, err := Queries.RecordUpsertBatch(ctx, db, params)
 	if err != nil {
 		return 0, interpret(err, fmt.Sprintf("upserting %d %s records", n, p.Object))
 	}
-	if changed == 0 || p.Childless {
-		return changed, nil
+	if res.Waiting > 0 {
+		// Records stored before their parent: resolve them again under the
+		// parent object's lock, once any parent stored concurrently has
+		// committed, or is visible to that transaction's own fix-up.
+		if err := lockParents(ctx, db, p.TenantID, p.Connection, rows); err != nil {
+			return 0, err
+		}
+		if err := Queries.RecordResolveWaiting(ctx, db, dbsqlc.RecordResolveWaitingParams{
+			TenantID: p.TenantID, Connection: p.Connection, Object: p.Object, SourceIds: params.SourceIds,
+		}); err != nil {
+			return 0, interpret(err, "resolving owners of "+p.Object)
+		}
+	}
+	if res.Changed == 0 || p.Childless {
+		return res.Changed, nil
 	}
 	// Records of this page may be parents whose children arrived first.
 	if err := ResolveChildren(ctx, db, p.TenantID, p.Connection, p.Object, params.SourceIds); err != nil {
 		return 0, err
 	}
-	return changed, nil
+	return res.Changed, nil
 }
 
 // The owner locks, one per tenant and source of ownership: the tenant's
@@ -128,23 +143,20 @@ func UpsertRows(ctx context.Context, db dbsqlc.DBTX, p Page, rows []Row) (int64,
 // Owners are resolved by a join when a record is stored, and by a fix-up
 // when its parent or cross-reference is stored or moves. Under READ
 // COMMITTED neither sees what a concurrent transaction has not committed:
-// if both commit, the record stays ownerless (or keeps a moved parent's
-// old owner) for good. So the two sides of one source of ownership
-// exclude each other until commit, and whichever comes second sees the
-// other's rows:
-//   - records owned through a source take its lock before they are
-//     stored (LockDerived), so the upsert's join runs after any
-//     conflicting transaction committed;
-//   - storing a source (new cross-references, or parents followed to
-//     their children) takes the lock before the fix-up, which then sees
-//     every record stored before it.
-//
-// Each side holds it shared among its own kind: records owned through a
-// cross-reference (invoices, payments, orders: the bulk of a sync) hold
-// it shared and the accounts storing new cross-references (few, synced
-// first) exclusively; records owned through a parent (comments) hold the
-// parent object's lock exclusively and parents (cases, which write-back
-// creates at a high rate) shared.
+// if both commit, the record stays ownerless for good. So the two sides
+// of one source of ownership exclude each other until commit, and
+// whichever comes second sees the other's rows. Each side holds the lock
+// shared among its own kind:
+//   - records owned through a cross-reference (invoices, payments,
+//     orders: the bulk of a sync) take it shared before they are stored,
+//     so their join runs after any conflicting transaction committed (a
+//     moved reference included); accounts storing new cross-references
+//     (few, synced first) take it exclusively before their fix-up;
+//   - records owned through a parent (comments) are stored first, since
+//     their parent's page would wait for the whole of theirs; those that
+//     found no owning parent take the parent object's lock exclusively
+//     and look again. Parents (cases, which write-back creates at a high
+//     rate) take it shared before following their children.
 //
 // Locks are taken down the ownership chain (cross-reference, then parent
 // objects, then children), so no two transactions wait for each other's
@@ -163,19 +175,29 @@ func lockOwner(ctx context.Context, db dbsqlc.DBTX, key string, exclusive bool) 
 	return interpret(lock(ctx, db, key), "taking the owner lock "+key)
 }
 
-// LockDerived takes the owner locks a transaction needs before it derives
-// the owner of these rows of a connection, until it ends.
+// LockDerived takes, until the transaction ends, the owner locks it needs
+// before it derives the owner of these rows of a connection again (a
+// re-map).
 func LockDerived(ctx context.Context, db dbsqlc.DBTX, tenantID int64, connection string, rows []Row) error {
-	refs, parents := false, map[string]bool{}
-	for _, r := range rows {
-		refs = refs || r.OwnerAccount == "" && r.OwnerRefKey != ""
-		if r.OwnerParentID != "" {
-			parents[r.OwnerParentObject] = true
-		}
-	}
-	if refs {
+	if hasRefs(rows) {
 		if err := lockOwner(ctx, db, xrefLock(tenantID), false); err != nil {
 			return err
+		}
+	}
+	return lockParents(ctx, db, tenantID, connection, rows)
+}
+
+func hasRefs(rows []Row) bool {
+	return slices.ContainsFunc(rows, func(r Row) bool { return r.OwnerAccount == "" && r.OwnerRefKey != "" })
+}
+
+// lockParents takes the locks of the objects rows are owned through,
+// exclusively.
+func lockParents(ctx context.Context, db dbsqlc.DBTX, tenantID int64, connection string, rows []Row) error {
+	parents := map[string]bool{}
+	for _, r := range rows {
+		if r.OwnerParentID != "" {
+			parents[r.OwnerParentObject] = true
 		}
 	}
 	for _, obj := range slices.Sorted(maps.Keys(parents)) {

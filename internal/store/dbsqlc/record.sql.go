@@ -428,6 +428,34 @@ func (q *Queries) RecordResolveOwners(ctx context.Context, db DBTX, arg RecordRe
 	return items, nil
 }
 
+const recordResolveWaiting = `-- name: RecordResolveWaiting :exec
+UPDATE record c SET owner_account = p.owner_account, owner_contact = coalesce(c.owner_contact, p.owner_contact)
+FROM record p
+WHERE c.tenant_id = $1 AND c.connection = $2 AND c.object = $3
+  AND c.source_id = ANY ($4::text[]) AND c.owner_account IS NULL
+  AND p.tenant_id = c.tenant_id AND p.connection = c.connection
+  AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id AND p.owner_account IS NOT NULL
+`
+
+type RecordResolveWaitingParams struct {
+	TenantID   int64    `json:"tenant_id"`
+	Connection string   `json:"connection"`
+	Object     string   `json:"object"`
+	SourceIds  []string `json:"source_ids"`
+}
+
+// Records of a page stored before their parent had an owner take it now
+// (under the parent object's owner lock: see store.UpsertRows).
+func (q *Queries) RecordResolveWaiting(ctx context.Context, db DBTX, arg RecordResolveWaitingParams) error {
+	_, err := db.Exec(ctx, recordResolveWaiting,
+		arg.TenantID,
+		arg.Connection,
+		arg.Object,
+		arg.SourceIds,
+	)
+	return err
+}
+
 const recordTombstone = `-- name: RecordTombstone :execrows
 UPDATE record SET deleted_at = coalesce($1::timestamptz, now())
 WHERE tenant_id = $2 AND connection = $3 AND object = $4
@@ -479,7 +507,8 @@ func (q *Queries) RecordTouch(ctx context.Context, db DBTX, arg RecordTouchParam
 	return err
 }
 
-const recordUpsertBatch = `-- name: RecordUpsertBatch :execrows
+const recordUpsertBatch = `-- name: RecordUpsertBatch :one
+WITH up AS (
 INSERT INTO record AS r (
     tenant_id, connection, object, source_id, source_object,
     owner_account, owner_ref_key, owner_ref_value, owner_contact, owner_parent_object, owner_parent_id,
@@ -531,6 +560,11 @@ ON CONFLICT (tenant_id, connection, object, source_id) DO UPDATE SET
 WHERE r.source_version IS DISTINCT FROM excluded.source_version
    OR r.mapping_hash <> excluded.mapping_hash
    OR r.deleted_at IS NOT NULL
+RETURNING r.owner_account, r.owner_parent_id
+)
+SELECT count(*) AS changed,
+       count(*) FILTER (WHERE owner_account IS NULL AND owner_parent_id IS NOT NULL) AS waiting
+FROM up
 `
 
 type RecordUpsertBatchParams struct {
@@ -554,11 +588,17 @@ type RecordUpsertBatchParams struct {
 	SourceModifieds    []pgtype.Timestamptz `json:"source_modifieds"`
 }
 
+type RecordUpsertBatchRow struct {
+	Changed int64 `json:"changed"`
+	Waiting int64 `json:"waiting"`
+}
+
 // One page of mapped records in one statement. A row whose version and
 // mapping hash are unchanged (and which is not a tombstone) is left
-// alone, so overlapping pages cost no writes.
-func (q *Queries) RecordUpsertBatch(ctx context.Context, db DBTX, arg RecordUpsertBatchParams) (int64, error) {
-	result, err := db.Exec(ctx, recordUpsertBatch,
+// alone, so overlapping pages cost no writes. waiting counts the stored
+// records whose parent was not there (or had no owner yet).
+func (q *Queries) RecordUpsertBatch(ctx context.Context, db DBTX, arg RecordUpsertBatchParams) (RecordUpsertBatchRow, error) {
+	row := db.QueryRow(ctx, recordUpsertBatch,
 		arg.TenantID,
 		arg.Connection,
 		arg.Object,
@@ -578,10 +618,9 @@ func (q *Queries) RecordUpsertBatch(ctx context.Context, db DBTX, arg RecordUpse
 		arg.SourceVersions,
 		arg.SourceModifieds,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+	var i RecordUpsertBatchRow
+	err := row.Scan(&i.Changed, &i.Waiting)
+	return i, err
 }
 
 const recordVersions = `-- name: RecordVersions :many

@@ -1,7 +1,9 @@
--- name: RecordUpsertBatch :execrows
+-- name: RecordUpsertBatch :one
 -- One page of mapped records in one statement. A row whose version and
 -- mapping hash are unchanged (and which is not a tombstone) is left
--- alone, so overlapping pages cost no writes.
+-- alone, so overlapping pages cost no writes. waiting counts the stored
+-- records whose parent was not there (or had no owner yet).
+WITH up AS (
 INSERT INTO record AS r (
     tenant_id, connection, object, source_id, source_object,
     owner_account, owner_ref_key, owner_ref_value, owner_contact, owner_parent_object, owner_parent_id,
@@ -52,7 +54,12 @@ ON CONFLICT (tenant_id, connection, object, source_id) DO UPDATE SET
     deleted_at      = NULL
 WHERE r.source_version IS DISTINCT FROM excluded.source_version
    OR r.mapping_hash <> excluded.mapping_hash
-   OR r.deleted_at IS NOT NULL;
+   OR r.deleted_at IS NOT NULL
+RETURNING r.owner_account, r.owner_parent_id
+)
+SELECT count(*) AS changed,
+       count(*) FILTER (WHERE owner_account IS NULL AND owner_parent_id IS NOT NULL) AS waiting
+FROM up;
 
 -- name: RecordTouch :exec
 -- A targeted refresh that found the record unchanged still confirms it.
@@ -191,3 +198,13 @@ SELECT pg_advisory_xact_lock(20260701, hashtext(@key::text));
 
 -- name: RecordOwnerLockShared :exec
 SELECT pg_advisory_xact_lock_shared(20260701, hashtext(@key::text));
+
+-- name: RecordResolveWaiting :exec
+-- Records of a page stored before their parent had an owner take it now
+-- (under the parent object's owner lock: see store.UpsertRows).
+UPDATE record c SET owner_account = p.owner_account, owner_contact = coalesce(c.owner_contact, p.owner_contact)
+FROM record p
+WHERE c.tenant_id = @tenant_id AND c.connection = @connection AND c.object = @object
+  AND c.source_id = ANY (@source_ids::text[]) AND c.owner_account IS NULL
+  AND p.tenant_id = c.tenant_id AND p.connection = c.connection
+  AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id AND p.owner_account IS NOT NULL;
