@@ -107,7 +107,8 @@ func (c *cli) syncStatusCmd() *cobra.Command {
 				return enc.Encode(map[string]any{"connections": st})
 			}
 			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "CONNECTION\tOBJECT\tPORTAL\tRECORDS\tDELETED\tLAST SUCCESS\tLAG\tBREAKER\tQUOTA (MIN/DAY)\tLAST ERROR")
+			fmt.Fprintln(tw, "CONNECTION\tOBJECT\tPORTAL\tRECORDS\tDELETED\tNO OWNER\tOWNER KNOWN\tLAST SUCCESS\tLAG\tBREAKER\tQUOTA (MIN/DAY)\tLAST ERROR")
+			var unresolved []string
 			for _, conn := range st {
 				for _, o := range conn.Objects {
 					last, lag := "never", "-"
@@ -121,11 +122,22 @@ func (c *cli) syncStatusCmd() *cobra.Command {
 					if len(errText) > 60 {
 						errText = errText[:57] + "..."
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s/%s\t%s\n", conn.Connection, o.Object, o.Portal,
-						o.Records, o.Tombstoned, last, lag, conn.Breaker, quota(conn.Quota.Minute), quota(conn.Quota.Day), errText)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s/%s\t%s\n", conn.Connection, o.Object, o.Portal,
+						o.Records, o.Tombstoned, o.WithoutOwner, o.OwnerDerivable, last, lag, conn.Breaker, quota(conn.Quota.Minute), quota(conn.Quota.Day), errText)
+					if o.OwnerDerivable > 0 {
+						unresolved = append(unresolved, fmt.Sprintf("%s %s: %d", conn.Connection, o.Object, o.OwnerDerivable))
+					}
 				}
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			// NO OWNER: records no customer sees. OWNER KNOWN: those of them
+			// whose owner could be derived now, which a settled sync leaves at 0.
+			if len(unresolved) > 0 {
+				fmt.Fprintf(c.stdout, "\nrecords without an owner although their owner is known (customers miss them): %s\n", strings.Join(unresolved, ", "))
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (the same as GET /admin/sync)")

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/internal/dbtest"
@@ -116,4 +118,43 @@ func TestMappingsApplyRemapsStoredRecords(t *testing.T) {
 	code, stdout, _ = portico(t, "--config", cfg, "mappings", "apply")
 	require.Equal(t, exitOK, code)
 	require.Contains(t, stdout, "0 records re-mapped", "a second run finds nothing left")
+}
+
+func TestSyncStatusCountsRecordsWithoutOwner(t *testing.T) {
+	t.Parallel()
+	cfg, _ := simConfig(t)
+	for _, obj := range []string{"Case", "CaseComment"} {
+		code, _, stderr := portico(t, "--config", cfg, "sync", "--connection", "crm", "--object", obj)
+		require.Equal(t, exitOK, code, stderr)
+	}
+	ownerColumns := func() (line string, without, known int) {
+		code, stdout, _ := portico(t, "--config", cfg, "sync", "status")
+		require.Equal(t, exitOK, code)
+		require.Contains(t, stdout, "NO OWNER")
+		line = lineWith(stdout, "crm", "CaseComment")
+		f := strings.Fields(line)
+		require.GreaterOrEqual(t, len(f), 7, line)
+		_, err := fmt.Sscan(f[5]+" "+f[6], &without, &known)
+		require.NoError(t, err, line)
+		return stdout, without, known
+	}
+	out, without0, known := ownerColumns()
+	require.Zero(t, known, "a settled sync leaves no derivable owner unresolved")
+	require.NotContains(t, out, "although their owner is known")
+
+	raw, err := os.ReadFile(cfg)
+	require.NoError(t, err)
+	url := strings.TrimSpace(strings.TrimPrefix(lineWith(string(raw), "database_url:"), "database_url:"))
+	conn, err := pgx.Connect(context.Background(), url)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	tag, err := conn.Exec(context.Background(), `UPDATE record SET owner_account = NULL WHERE source_id =
+		(SELECT min(source_id) FROM record WHERE source_object = 'CaseComment' AND owner_account IS NOT NULL)`)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, tag.RowsAffected())
+
+	out, without, known := ownerColumns()
+	require.Equal(t, without0+1, without)
+	require.Equal(t, 1, known, "the comment's case names its owner")
+	require.Contains(t, out, "although their owner is known (customers miss them): crm CaseComment: 1")
 }

@@ -95,6 +95,7 @@ func TestDevStartsStopsAndRestartsOnTheSameData(t *testing.T) {
 	require.Equal(t, []string{"salesforce", "accounting", "inventory"}, info.Connections)
 	require.Eventually(t, func() bool { return syncedCases(t, info) > 0 }, 60*time.Second, 100*time.Millisecond,
 		"the first sync fills the cache")
+	requireOwnersResolved(t, info)
 	caseID := requireDemoUsers(t, info, true)
 	require.NotEmpty(t, caseID)
 	requireStatus(t, info.APIURL+"/admin/riverui", "", http.StatusUnauthorized)
@@ -160,12 +161,6 @@ func deps(t *testing.T) app.Deps {
 // syncedCases reads the admin sync view.
 func syncedCases(t *testing.T, info devenv.Info) int64 {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, info.APIURL+"/admin/sync", nil)
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+info.AdminToken)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
 	var out struct {
 		Connections []struct {
 			Connection string
@@ -175,7 +170,7 @@ func syncedCases(t *testing.T, info devenv.Info) int64 {
 			}
 		}
 	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	adminSync(t, info, &out)
 	for _, c := range out.Connections {
 		for _, o := range c.Objects {
 			if c.Connection == "salesforce" && o.Object == "Case" {
@@ -334,4 +329,46 @@ func requireWebhooksDelivered(t *testing.T, info devenv.Info) {
 		return st.Webhooks.Sent > 0 && st.Webhooks.Delivered+st.Webhooks.Failed == st.Webhooks.Sent
 	}, 30*time.Second, 50*time.Millisecond)
 	require.Zero(t, st.Webhooks.Failed, "%+v", st.Webhooks)
+}
+
+// requireOwnersResolved waits until every object has synced once, then
+// requires that no live record lacks an owner its cross-reference or
+// parent names (the first syncs run concurrently; issue 11).
+func requireOwnersResolved(t *testing.T, info devenv.Info) {
+	t.Helper()
+	type object struct {
+		Object         string
+		LastSuccessAt  *time.Time `json:"last_success_at"`
+		OwnerDerivable int64      `json:"owner_derivable"`
+	}
+	var objects []object
+	require.Eventually(t, func() bool {
+		var out struct{ Connections []struct{ Objects []object } }
+		adminSync(t, info, &out)
+		objects = objects[:0]
+		for _, c := range out.Connections {
+			for _, o := range c.Objects {
+				if o.LastSuccessAt == nil {
+					return false
+				}
+				objects = append(objects, o)
+			}
+		}
+		return len(objects) > 0
+	}, 120*time.Second, 200*time.Millisecond, "every object syncs once")
+	for _, o := range objects {
+		require.Zero(t, o.OwnerDerivable, "%s: records without the owner their reference or parent names", o.Object)
+	}
+}
+
+// adminSync decodes the admin sync view into out.
+func adminSync(t *testing.T, info devenv.Info, out any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, info.APIURL+"/admin/sync", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+info.AdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(out))
 }

@@ -60,6 +60,17 @@ func (s *Set) BySource(connection, sourceObject string) (*Object, bool) {
 	return o, ok
 }
 
+// OwnsThrough reports whether some mapping of connection owns its records
+// through records of the portal object (a case comment through its case).
+func (s *Set) OwnsThrough(connection, object string) bool {
+	for _, o := range s.objects {
+		if o.connection == connection && o.OwnerParentObject() == object {
+			return true
+		}
+	}
+	return false
+}
+
 // Load compiles the named mapping files of fsys, or every *.yaml at its
 // root when no names are given. It returns Errors listing every problem
 // in every file.

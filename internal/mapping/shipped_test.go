@@ -52,3 +52,14 @@ func TestReadmeDocumentsTheModel(t *testing.T) {
 	require.True(t, strings.Contains(string(b), strings.TrimSpace(mapping.ModelMarkdown())),
 		"mappings/README.md's model section is out of date: paste mapping.ModelMarkdown() into it")
 }
+
+// OwnsThrough decides which pages must give children their owner (and so
+// take the parent object's owner lock).
+func TestOwnsThroughNamesParentObjects(t *testing.T) {
+	t.Parallel()
+	set := loadShipped(t)
+	require.True(t, set.OwnsThrough("salesforce", "case"), "comments are owned through their case")
+	require.True(t, set.OwnsThrough("accounting", "invoice"), "attachments are owned through their invoice")
+	require.False(t, set.OwnsThrough("salesforce", "contact"))
+	require.False(t, set.OwnsThrough("salesforce", "invoice"), "only within one connection")
+}

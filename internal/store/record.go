@@ -1,9 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -37,6 +40,10 @@ type Page struct {
 	Object       string // portal object
 	SourceObject string // vendor object
 	MappingHash  string
+	// Childless says that no mapping owns records through this object, so
+	// storing it need not wait to give children their owner. The zero
+	// value is the safe one.
+	Childless bool
 }
 
 // UpsertRows stores rows in one statement and returns how many changed.
@@ -95,17 +102,141 @@ func UpsertRows(ctx context.Context, db dbsqlc.DBTX, p Page, rows []Row) (int64,
 	params.OwnerParentObjects, params.OwnerParentIds = params.OwnerParentObjects[:n], params.OwnerParentIds[:n]
 	params.Statuses, params.Datas, params.Raws = params.Statuses[:n], params.Datas[:n], params.Raws[:n]
 	params.SourceVersions, params.SourceModifieds = params.SourceVersions[:n], params.SourceModifieds[:n]
-	changed, err := Queries.RecordUpsertBatch(ctx, db, params)
+	// Records owned through a cross-reference resolve it in the upsert's
+	// join, which must see any that a concurrent transaction stores: take
+	// that owner lock first (see xrefLock).
+	if hasRefs(rows) {
+		if err := lockOwner(ctx, db, xrefLock(p.TenantID), false); err != nil {
+			return 0, err
+		}
+	}
+	res, err := Queries.RecordUpsertBatch(ctx, db, params)
 	if err != nil {
 		return 0, interpret(err, fmt.Sprintf("upserting %d %s records", n, p.Object))
 	}
-	// Records of this page may be parents whose children arrived first.
-	if _, err := Queries.RecordResolveChildren(ctx, db, dbsqlc.RecordResolveChildrenParams{
-		TenantID: p.TenantID, Connection: p.Connection, ParentObject: pgtype.Text{String: p.Object, Valid: true}, ParentIds: params.SourceIds,
-	}); err != nil {
-		return 0, interpret(err, "resolving children of "+p.Object)
+	if res.Waiting > 0 {
+		// Records stored before their parent: resolve them again under the
+		// parent object's lock, once any parent stored concurrently has
+		// committed, or is visible to that transaction's own fix-up.
+		if err := lockParents(ctx, db, p.TenantID, p.Connection, rows); err != nil {
+			return 0, err
+		}
+		if err := Queries.RecordResolveWaiting(ctx, db, dbsqlc.RecordResolveWaitingParams{
+			TenantID: p.TenantID, Connection: p.Connection, Object: p.Object, SourceIds: params.SourceIds,
+		}); err != nil {
+			return 0, interpret(err, "resolving owners of "+p.Object)
+		}
 	}
-	return changed, nil
+	if res.Changed == 0 || p.Childless {
+		return res.Changed, nil
+	}
+	// Records of this page may be parents whose children arrived first.
+	if err := ResolveChildren(ctx, db, p.TenantID, p.Connection, p.Object, params.SourceIds); err != nil {
+		return 0, err
+	}
+	return res.Changed, nil
+}
+
+// The owner locks, one per tenant and source of ownership: the tenant's
+// cross-references, or one parent object of a connection.
+//
+// Owners are resolved by a join when a record is stored, and by a fix-up
+// when its parent or cross-reference is stored or moves. Under READ
+// COMMITTED neither sees what a concurrent transaction has not committed:
+// if both commit, the record stays ownerless for good. So the two sides
+// of one source of ownership exclude each other until commit, and
+// whichever comes second sees the other's rows. Each side holds the lock
+// shared among its own kind:
+//   - records owned through a cross-reference (invoices, payments,
+//     orders: the bulk of a sync) take it shared before they are stored,
+//     so their join runs after any conflicting transaction committed (a
+//     moved reference included); accounts storing new cross-references
+//     (few, synced first) take it exclusively before their fix-up;
+//   - records owned through a parent (comments) are stored first, since
+//     their parent's page would wait for the whole of theirs; those that
+//     found no owning parent take the parent object's lock exclusively
+//     and look again. Parents (cases, which write-back creates at a high
+//     rate) take it shared before following their children.
+//
+// Locks are taken down the ownership chain (cross-reference, then parent
+// objects, then children), so no two transactions wait for each other's
+// locks in a circle.
+func xrefLock(tenantID int64) string { return fmt.Sprintf("%d/xref", tenantID) }
+
+func parentLock(tenantID int64, connection, object string) string {
+	return fmt.Sprintf("%d/%s/%s", tenantID, connection, object)
+}
+
+func lockOwner(ctx context.Context, db dbsqlc.DBTX, key string, exclusive bool) error {
+	lock := Queries.RecordOwnerLockShared
+	if exclusive {
+		lock = Queries.RecordOwnerLock
+	}
+	return interpret(lock(ctx, db, key), "taking the owner lock "+key)
+}
+
+// LockDerived takes, until the transaction ends, the owner locks it needs
+// before it derives the owner of these rows of a connection again (a
+// re-map).
+func LockDerived(ctx context.Context, db dbsqlc.DBTX, tenantID int64, connection string, rows []Row) error {
+	if hasRefs(rows) {
+		if err := lockOwner(ctx, db, xrefLock(tenantID), false); err != nil {
+			return err
+		}
+	}
+	return lockParents(ctx, db, tenantID, connection, rows)
+}
+
+func hasRefs(rows []Row) bool {
+	return slices.ContainsFunc(rows, func(r Row) bool { return r.OwnerAccount == "" && r.OwnerRefKey != "" })
+}
+
+// lockParents takes the locks of the objects rows are owned through,
+// exclusively.
+func lockParents(ctx context.Context, db dbsqlc.DBTX, tenantID int64, connection string, rows []Row) error {
+	parents := map[string]bool{}
+	for _, r := range rows {
+		if r.OwnerParentID != "" {
+			parents[r.OwnerParentObject] = true
+		}
+	}
+	for _, obj := range slices.Sorted(maps.Keys(parents)) {
+		if err := lockOwner(ctx, db, parentLock(tenantID, connection, obj), true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maxOwnerDepth bounds how many generations of children follow a parent
+// (a comment's case's account is two); it also stops a cycle in the data.
+const maxOwnerDepth = 8
+
+// ResolveChildren gives the records owned through these parents their
+// parent's owner, and their own children in turn, each generation under
+// its parent object's owner lock, shared.
+func ResolveChildren(ctx context.Context, db dbsqlc.DBTX, tenantID int64, connection, object string, ids []string) error {
+	level := map[string][]string{object: ids}
+	for depth := 0; depth < maxOwnerDepth && len(level) > 0; depth++ {
+		next := map[string][]string{}
+		for _, obj := range slices.Sorted(maps.Keys(level)) {
+			ids := level[obj]
+			if err := lockOwner(ctx, db, parentLock(tenantID, connection, obj), false); err != nil {
+				return err
+			}
+			moved, err := Queries.RecordResolveChildren(ctx, db, dbsqlc.RecordResolveChildrenParams{
+				TenantID: tenantID, Connection: connection, ParentObject: pgtype.Text{String: obj, Valid: true}, ParentIds: ids,
+			})
+			if err != nil {
+				return interpret(err, "resolving children of "+obj)
+			}
+			for _, m := range moved {
+				next[m.Object] = append(next[m.Object], m.SourceID)
+			}
+		}
+		level = next
+	}
+	return nil
 }
 
 // Tombstone marks ids deleted; it returns how many were live.
@@ -159,10 +290,23 @@ func StoreXrefs(ctx context.Context, db dbsqlc.DBTX, tenantID int64, xrefs []Xre
 		p.RefValues = append(p.RefValues, x.Value)
 		p.AccountIds = append(p.AccountIds, x.AccountID)
 	}
-	if err := Queries.AccountXrefUpsertBatch(ctx, db, p); err != nil {
+	added, err := Queries.AccountXrefUpsertBatch(ctx, db, p)
+	if err != nil {
 		return interpret(err, "storing account cross-references")
 	}
-	moved, err := Queries.RecordResolveOwners(ctx, db, dbsqlc.RecordResolveOwnersParams{TenantID: tenantID, Keys: p.Keys, RefValues: p.RefValues})
+	if len(added) == 0 {
+		return nil // records naming them resolved them when they were stored
+	}
+	// Records stored concurrently naming these references resolve them
+	// under the lock themselves, or are visible once we hold it.
+	if err := lockOwner(ctx, db, xrefLock(tenantID), true); err != nil {
+		return err
+	}
+	keys, values := make([]string, len(added)), make([]string, len(added))
+	for i, a := range added {
+		keys[i], values[i] = a.Key, a.Value
+	}
+	moved, err := Queries.RecordResolveOwners(ctx, db, dbsqlc.RecordResolveOwnersParams{TenantID: tenantID, Keys: keys, RefValues: values})
 	if err != nil {
 		return interpret(err, "resolving owner references")
 	}
@@ -172,11 +316,12 @@ func StoreXrefs(ctx context.Context, db dbsqlc.DBTX, tenantID int64, xrefs []Xre
 		k := parent{m.Connection, m.Object}
 		byParent[k] = append(byParent[k], m.SourceID)
 	}
-	for k, ids := range byParent {
-		if _, err := Queries.RecordResolveChildren(ctx, db, dbsqlc.RecordResolveChildrenParams{
-			TenantID: tenantID, Connection: k.connection, ParentObject: pgtype.Text{String: k.object, Valid: true}, ParentIds: ids,
-		}); err != nil {
-			return interpret(err, "resolving children of "+k.object)
+	for _, k := range slices.SortedFunc(maps.Keys(byParent), func(a, b parent) int {
+		return cmp.Or(cmp.Compare(a.connection, b.connection), cmp.Compare(a.object, b.object))
+	}) {
+		ids := byParent[k]
+		if err := ResolveChildren(ctx, db, tenantID, k.connection, k.object, ids); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -60,11 +60,13 @@ func (s *Syncer) Remap(ctx context.Context, connection, object string, progress 
 			return done, nil
 		}
 		p := dbsqlc.RecordRemapBatchParams{MappingHash: obj.Hash(), TenantID: s.opts.TenantID, Connection: connection, Object: obj.Name()}
+		rows := make([]store.Row, 0, len(batch))
 		for _, r := range batch {
 			row, err := MapRecord(obj, connectors.Record{Object: object, ID: r.SourceID, Raw: r.Raw})
 			if err != nil {
 				return done, err
 			}
+			rows = append(rows, row)
 			p.SourceIds = append(p.SourceIds, r.SourceID)
 			p.OwnerAccounts = append(p.OwnerAccounts, row.OwnerAccount)
 			p.OwnerRefKeys = append(p.OwnerRefKeys, row.OwnerRefKey)
@@ -77,15 +79,16 @@ func (s *Syncer) Remap(ctx context.Context, connection, object string, progress 
 			p.Datas = append(p.Datas, string(row.Data))
 		}
 		err = pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
+			// Re-deriving owners races concurrent syncs like an upsert does.
+			if err := store.LockDerived(ctx, tx, s.opts.TenantID, connection, rows); err != nil {
+				return err
+			}
 			n, err := q.RecordRemapBatch(ctx, tx, p)
 			done += n
 			if err != nil {
 				return err
 			}
-			_, err = q.RecordResolveChildren(ctx, tx, dbsqlc.RecordResolveChildrenParams{
-				TenantID: s.opts.TenantID, Connection: connection, ParentObject: textOf(obj.Name()), ParentIds: p.SourceIds,
-			})
-			return err
+			return store.ResolveChildren(ctx, tx, s.opts.TenantID, connection, obj.Name(), p.SourceIds)
 		})
 		if err != nil {
 			return done, fmt.Errorf("syncer: remap %s %s: %w", connection, object, err)

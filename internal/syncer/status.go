@@ -41,10 +41,17 @@ type ObjectStatus struct {
 	LagSeconds    *float64   `json:"lag_seconds"`
 	Records       int64      `json:"records"`
 	Tombstoned    int64      `json:"tombstoned"`
-	LastError     string     `json:"last_error,omitempty"`
-	LastErrorAt   *time.Time `json:"last_error_at,omitempty"`
-	FailingSince  *time.Time `json:"failing_since,omitempty"`
-	Runs          []RunInfo  `json:"last_runs"`
+	// WithoutOwner counts live records with no owner account: no customer
+	// sees them (an invoice whose customer has no portal account, say).
+	WithoutOwner int64 `json:"without_owner"`
+	// OwnerDerivable counts those of them whose owner is known now through
+	// their cross-reference or parent. Anything but 0 after a settled sync
+	// is a fault: customers miss records they own.
+	OwnerDerivable int64      `json:"owner_derivable"`
+	LastError      string     `json:"last_error,omitempty"`
+	LastErrorAt    *time.Time `json:"last_error_at,omitempty"`
+	FailingSince   *time.Time `json:"failing_since,omitempty"`
+	Runs           []RunInfo  `json:"last_runs"`
 }
 
 // RunInfo is the newest run of one kind.
@@ -132,6 +139,7 @@ func (s *Syncer) Status(ctx context.Context, health ConnHealth) ([]ConnectionSta
 			return nil, fmt.Errorf("syncer: %w", err)
 		}
 		os.Records, os.Tombstoned = counts.Live, counts.Tombstoned
+		os.WithoutOwner, os.OwnerDerivable = counts.WithoutOwner, counts.OwnerDerivable
 		out[i].Objects = append(out[i].Objects, os)
 	}
 	return out, nil

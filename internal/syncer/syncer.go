@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -234,46 +235,48 @@ func (s *Syncer) storePage(ctx context.Context, key dbsqlc.SyncCursorEnsureParam
 func (s *Syncer) storeRows(ctx context.Context, key dbsqlc.SyncCursorEnsureParams, obj *mapping.Object, kind Kind, run int64, page *connectors.Page, rows []store.Row, res *Result) error {
 	q := store.Queries
 	var deleted int64
-	err := pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
-		if _, err := q.SyncCursorLock(ctx, tx, dbsqlc.SyncCursorLockParams(key)); err != nil {
-			return err
-		}
-		if _, err := store.UpsertRows(ctx, tx, s.page(key, obj), rows); err != nil {
-			return err
-		}
-		if len(page.Deleted) > 0 {
-			ids := make([]string, len(page.Deleted))
-			for i, d := range page.Deleted {
-				ids[i] = d.ID
-			}
-			n, err := store.Tombstone(ctx, tx, key.TenantID, key.Connection, obj.Name(), ids, time.Time{})
-			if err != nil {
+	err := retryDeadlock(func() error {
+		return pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
+			if _, err := q.SyncCursorLock(ctx, tx, dbsqlc.SyncCursorLockParams(key)); err != nil {
 				return err
 			}
-			deleted = n
-		}
-		if s.accounts[key.Connection+"/"+key.Object] {
-			if err := s.storeXrefs(ctx, tx, key.TenantID, rows); err != nil {
+			if _, err := store.UpsertRows(ctx, tx, s.page(key, obj), rows); err != nil {
 				return err
 			}
-		}
-		if page.Cursor != "" && (kind == KindIncremental || kind == KindFull) {
-			if err := q.SyncCursorAdvance(ctx, tx, dbsqlc.SyncCursorAdvanceParams{
-				Cursor: page.Cursor, TenantID: key.TenantID, Connection: key.Connection, Object: key.Object,
-			}); err != nil {
-				return err
+			if len(page.Deleted) > 0 {
+				ids := make([]string, len(page.Deleted))
+				for i, d := range page.Deleted {
+					ids[i] = d.ID
+				}
+				n, err := store.Tombstone(ctx, tx, key.TenantID, key.Connection, obj.Name(), ids, time.Time{})
+				if err != nil {
+					return err
+				}
+				deleted = n
 			}
-		}
-		if kind == KindFull {
-			next := pgtype.Text{String: page.Next, Valid: page.Next != ""}
-			runID := pgtype.Int8{Int64: run, Valid: page.Next != ""}
-			if err := q.SyncCursorFullProgress(ctx, tx, dbsqlc.SyncCursorFullProgressParams{
-				FullPage: next, FullRunID: runID, TenantID: key.TenantID, Connection: key.Connection, Object: key.Object,
-			}); err != nil {
-				return err
+			if s.accounts[key.Connection+"/"+key.Object] {
+				if err := s.storeXrefs(ctx, tx, key.TenantID, rows); err != nil {
+					return err
+				}
 			}
-		}
-		return q.SyncRunProgress(ctx, tx, dbsqlc.SyncRunProgressParams{Records: int32(len(rows)), Deleted: int32(deleted), ID: run})
+			if page.Cursor != "" && (kind == KindIncremental || kind == KindFull) {
+				if err := q.SyncCursorAdvance(ctx, tx, dbsqlc.SyncCursorAdvanceParams{
+					Cursor: page.Cursor, TenantID: key.TenantID, Connection: key.Connection, Object: key.Object,
+				}); err != nil {
+					return err
+				}
+			}
+			if kind == KindFull {
+				next := pgtype.Text{String: page.Next, Valid: page.Next != ""}
+				runID := pgtype.Int8{Int64: run, Valid: page.Next != ""}
+				if err := q.SyncCursorFullProgress(ctx, tx, dbsqlc.SyncCursorFullProgressParams{
+					FullPage: next, FullRunID: runID, TenantID: key.TenantID, Connection: key.Connection, Object: key.Object,
+				}); err != nil {
+					return err
+				}
+			}
+			return q.SyncRunProgress(ctx, tx, dbsqlc.SyncRunProgressParams{Records: int32(len(rows)), Deleted: int32(deleted), ID: run})
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("syncer: storing %s %s page: %w", key.Connection, key.Object, err)
@@ -289,8 +292,26 @@ func (s *Syncer) storeRows(ctx context.Context, key dbsqlc.SyncCursorEnsureParam
 	return nil
 }
 
+// retryDeadlock runs a page transaction again when PostgreSQL broke a
+// deadlock by aborting it. Pages take the owner locks (store.LockDerived)
+// before any record lock, but a write-back that already holds a child's
+// row can wait for the lock whose holder moves that child to its parent's
+// new owner; if PostgreSQL picks the page as the victim, the page's rows
+// are still in hand and it is simply redone.
+func retryDeadlock(f func() error) error {
+	var err error
+	for range 3 {
+		var pgErr *pgconn.PgError
+		if err = f(); !errors.As(err, &pgErr) || pgErr.Code != "40P01" {
+			return err
+		}
+	}
+	return err
+}
+
 func (s *Syncer) page(key dbsqlc.SyncCursorEnsureParams, obj *mapping.Object) store.Page {
-	return store.Page{TenantID: key.TenantID, Connection: key.Connection, Object: obj.Name(), SourceObject: key.Object, MappingHash: obj.Hash()}
+	return store.Page{TenantID: key.TenantID, Connection: key.Connection, Object: obj.Name(), SourceObject: key.Object, MappingHash: obj.Hash(),
+		Childless: !s.opts.Mappings.OwnsThrough(key.Connection, obj.Name())}
 }
 
 // mapRecords converts source records to cache rows. A record the mapping

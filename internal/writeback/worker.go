@@ -294,6 +294,7 @@ func (s *Service) storeRecord(ctx context.Context, p *pipeline, a dbsqlc.Action,
 	}
 	_, err := store.UpsertRows(ctx, p.tx, store.Page{
 		TenantID: a.TenantID, Connection: a.Connection, Object: obj.Name(), SourceObject: obj.SourceObject(), MappingHash: obj.Hash(),
+		Childless: !s.opts.Mappings.OwnsThrough(a.Connection, obj.Name()),
 	}, []store.Row{row})
 	return err
 }

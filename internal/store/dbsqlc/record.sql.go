@@ -34,12 +34,13 @@ func (q *Queries) AccountXrefUpsert(ctx context.Context, db DBTX, arg AccountXre
 	return err
 }
 
-const accountXrefUpsertBatch = `-- name: AccountXrefUpsertBatch :exec
+const accountXrefUpsertBatch = `-- name: AccountXrefUpsertBatch :many
 INSERT INTO account_xref (tenant_id, key, value, account_id)
 SELECT $1::bigint, u.key, u.value, u.account_id
 FROM (SELECT unnest($2::text[]) AS key, unnest($3::text[]) AS value, unnest($4::text[]) AS account_id) AS u
 ON CONFLICT (tenant_id, key, value) DO UPDATE SET account_id = excluded.account_id
 WHERE account_xref.account_id IS DISTINCT FROM excluded.account_id
+RETURNING key, value
 `
 
 type AccountXrefUpsertBatchParams struct {
@@ -49,19 +50,48 @@ type AccountXrefUpsertBatchParams struct {
 	AccountIds []string `json:"account_ids"`
 }
 
-func (q *Queries) AccountXrefUpsertBatch(ctx context.Context, db DBTX, arg AccountXrefUpsertBatchParams) error {
-	_, err := db.Exec(ctx, accountXrefUpsertBatch,
+type AccountXrefUpsertBatchRow struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Returns the cross-references it added or changed: only those can give
+// records an owner they do not have yet.
+func (q *Queries) AccountXrefUpsertBatch(ctx context.Context, db DBTX, arg AccountXrefUpsertBatchParams) ([]AccountXrefUpsertBatchRow, error) {
+	rows, err := db.Query(ctx, accountXrefUpsertBatch,
 		arg.TenantID,
 		arg.Keys,
 		arg.RefValues,
 		arg.AccountIds,
 	)
-	return err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AccountXrefUpsertBatchRow
+	for rows.Next() {
+		var i AccountXrefUpsertBatchRow
+		if err := rows.Scan(&i.Key, &i.Value); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const recordCount = `-- name: RecordCount :one
-SELECT count(*) FILTER (WHERE deleted_at IS NULL) AS live, count(*) FILTER (WHERE deleted_at IS NOT NULL) AS tombstoned
-FROM record WHERE tenant_id = $1 AND connection = $2 AND source_object = $3
+SELECT count(*) FILTER (WHERE deleted_at IS NULL) AS live, count(*) FILTER (WHERE deleted_at IS NOT NULL) AS tombstoned,
+       count(*) FILTER (WHERE deleted_at IS NULL AND owner_account IS NULL) AS without_owner,
+       count(*) FILTER (WHERE deleted_at IS NULL AND owner_account IS NULL AND (
+           EXISTS (SELECT 1 FROM account_xref x
+                   WHERE x.tenant_id = r.tenant_id AND x.key = r.owner_ref_key AND x.value = r.owner_ref_value)
+        OR EXISTS (SELECT 1 FROM record p
+                   WHERE p.tenant_id = r.tenant_id AND p.connection = r.connection AND p.object = r.owner_parent_object
+                     AND p.source_id = r.owner_parent_id AND p.owner_account IS NOT NULL))) AS owner_derivable
+FROM record r WHERE r.tenant_id = $1 AND r.connection = $2 AND r.source_object = $3
 `
 
 type RecordCountParams struct {
@@ -71,14 +101,24 @@ type RecordCountParams struct {
 }
 
 type RecordCountRow struct {
-	Live       int64 `json:"live"`
-	Tombstoned int64 `json:"tombstoned"`
+	Live           int64 `json:"live"`
+	Tombstoned     int64 `json:"tombstoned"`
+	WithoutOwner   int64 `json:"without_owner"`
+	OwnerDerivable int64 `json:"owner_derivable"`
 }
 
+// without_owner: live records nobody but staff sees (no owner account).
+// owner_derivable: those of them whose owner is known now, through their
+// cross-reference or their parent; anything but 0 is a resolution fault.
 func (q *Queries) RecordCount(ctx context.Context, db DBTX, arg RecordCountParams) (RecordCountRow, error) {
 	row := db.QueryRow(ctx, recordCount, arg.TenantID, arg.Connection, arg.SourceObject)
 	var i RecordCountRow
-	err := row.Scan(&i.Live, &i.Tombstoned)
+	err := row.Scan(
+		&i.Live,
+		&i.Tombstoned,
+		&i.WithoutOwner,
+		&i.OwnerDerivable,
+	)
 	return i, err
 }
 
@@ -184,6 +224,27 @@ func (q *Queries) RecordGet(ctx context.Context, db DBTX, arg RecordGetParams) (
 	return i, err
 }
 
+const recordOwnerLock = `-- name: RecordOwnerLock :exec
+SELECT pg_advisory_xact_lock(20260701, hashtext($1::text))
+`
+
+// Owner resolution is serialised per tenant and source of ownership (the
+// cross-references, or one parent object): see store.LockDerived. Held
+// until the transaction ends.
+func (q *Queries) RecordOwnerLock(ctx context.Context, db DBTX, key string) error {
+	_, err := db.Exec(ctx, recordOwnerLock, key)
+	return err
+}
+
+const recordOwnerLockShared = `-- name: RecordOwnerLockShared :exec
+SELECT pg_advisory_xact_lock_shared(20260701, hashtext($1::text))
+`
+
+func (q *Queries) RecordOwnerLockShared(ctx context.Context, db DBTX, key string) error {
+	_, err := db.Exec(ctx, recordOwnerLockShared, key)
+	return err
+}
+
 const recordPurgeTombstones = `-- name: RecordPurgeTombstones :execrows
 DELETE FROM record WHERE deleted_at < $1
 `
@@ -271,7 +332,7 @@ func (q *Queries) RecordRemapBatch(ctx context.Context, db DBTX, arg RecordRemap
 	return result.RowsAffected(), nil
 }
 
-const recordResolveChildren = `-- name: RecordResolveChildren :execrows
+const recordResolveChildren = `-- name: RecordResolveChildren :many
 UPDATE record c SET owner_account = p.owner_account, owner_contact = p.owner_contact
 FROM record p
 WHERE c.tenant_id = $1 AND c.connection = $2
@@ -279,6 +340,7 @@ WHERE c.tenant_id = $1 AND c.connection = $2
   AND p.tenant_id = c.tenant_id AND p.connection = c.connection
   AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id
   AND (c.owner_account IS DISTINCT FROM p.owner_account OR c.owner_contact IS DISTINCT FROM p.owner_contact)
+RETURNING c.object, c.source_id
 `
 
 type RecordResolveChildrenParams struct {
@@ -288,19 +350,37 @@ type RecordResolveChildrenParams struct {
 	ParentIds    []string    `json:"parent_ids"`
 }
 
+type RecordResolveChildrenRow struct {
+	Object   string `json:"object"`
+	SourceID string `json:"source_id"`
+}
+
 // Children owned through one of these parents take the parent's owner:
-// they may have arrived first, or the parent may have moved.
-func (q *Queries) RecordResolveChildren(ctx context.Context, db DBTX, arg RecordResolveChildrenParams) (int64, error) {
-	result, err := db.Exec(ctx, recordResolveChildren,
+// they may have arrived first, or the parent may have moved. The updated
+// children are returned, so their own children can follow.
+func (q *Queries) RecordResolveChildren(ctx context.Context, db DBTX, arg RecordResolveChildrenParams) ([]RecordResolveChildrenRow, error) {
+	rows, err := db.Query(ctx, recordResolveChildren,
 		arg.TenantID,
 		arg.Connection,
 		arg.ParentObject,
 		arg.ParentIds,
 	)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return result.RowsAffected(), nil
+	defer rows.Close()
+	var items []RecordResolveChildrenRow
+	for rows.Next() {
+		var i RecordResolveChildrenRow
+		if err := rows.Scan(&i.Object, &i.SourceID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const recordResolveOwners = `-- name: RecordResolveOwners :many
@@ -346,6 +426,34 @@ func (q *Queries) RecordResolveOwners(ctx context.Context, db DBTX, arg RecordRe
 		return nil, err
 	}
 	return items, nil
+}
+
+const recordResolveWaiting = `-- name: RecordResolveWaiting :exec
+UPDATE record c SET owner_account = p.owner_account, owner_contact = coalesce(c.owner_contact, p.owner_contact)
+FROM record p
+WHERE c.tenant_id = $1 AND c.connection = $2 AND c.object = $3
+  AND c.source_id = ANY ($4::text[]) AND c.owner_account IS NULL
+  AND p.tenant_id = c.tenant_id AND p.connection = c.connection
+  AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id AND p.owner_account IS NOT NULL
+`
+
+type RecordResolveWaitingParams struct {
+	TenantID   int64    `json:"tenant_id"`
+	Connection string   `json:"connection"`
+	Object     string   `json:"object"`
+	SourceIds  []string `json:"source_ids"`
+}
+
+// Records of a page stored before their parent had an owner take it now
+// (under the parent object's owner lock: see store.UpsertRows).
+func (q *Queries) RecordResolveWaiting(ctx context.Context, db DBTX, arg RecordResolveWaitingParams) error {
+	_, err := db.Exec(ctx, recordResolveWaiting,
+		arg.TenantID,
+		arg.Connection,
+		arg.Object,
+		arg.SourceIds,
+	)
+	return err
 }
 
 const recordTombstone = `-- name: RecordTombstone :execrows
@@ -399,7 +507,8 @@ func (q *Queries) RecordTouch(ctx context.Context, db DBTX, arg RecordTouchParam
 	return err
 }
 
-const recordUpsertBatch = `-- name: RecordUpsertBatch :execrows
+const recordUpsertBatch = `-- name: RecordUpsertBatch :one
+WITH up AS (
 INSERT INTO record AS r (
     tenant_id, connection, object, source_id, source_object,
     owner_account, owner_ref_key, owner_ref_value, owner_contact, owner_parent_object, owner_parent_id,
@@ -451,6 +560,11 @@ ON CONFLICT (tenant_id, connection, object, source_id) DO UPDATE SET
 WHERE r.source_version IS DISTINCT FROM excluded.source_version
    OR r.mapping_hash <> excluded.mapping_hash
    OR r.deleted_at IS NOT NULL
+RETURNING r.owner_account, r.owner_parent_id
+)
+SELECT count(*) AS changed,
+       count(*) FILTER (WHERE owner_account IS NULL AND owner_parent_id IS NOT NULL) AS waiting
+FROM up
 `
 
 type RecordUpsertBatchParams struct {
@@ -474,11 +588,17 @@ type RecordUpsertBatchParams struct {
 	SourceModifieds    []pgtype.Timestamptz `json:"source_modifieds"`
 }
 
+type RecordUpsertBatchRow struct {
+	Changed int64 `json:"changed"`
+	Waiting int64 `json:"waiting"`
+}
+
 // One page of mapped records in one statement. A row whose version and
 // mapping hash are unchanged (and which is not a tombstone) is left
-// alone, so overlapping pages cost no writes.
-func (q *Queries) RecordUpsertBatch(ctx context.Context, db DBTX, arg RecordUpsertBatchParams) (int64, error) {
-	result, err := db.Exec(ctx, recordUpsertBatch,
+// alone, so overlapping pages cost no writes. waiting counts the stored
+// records whose parent was not there (or had no owner yet).
+func (q *Queries) RecordUpsertBatch(ctx context.Context, db DBTX, arg RecordUpsertBatchParams) (RecordUpsertBatchRow, error) {
+	row := db.QueryRow(ctx, recordUpsertBatch,
 		arg.TenantID,
 		arg.Connection,
 		arg.Object,
@@ -498,10 +618,9 @@ func (q *Queries) RecordUpsertBatch(ctx context.Context, db DBTX, arg RecordUpse
 		arg.SourceVersions,
 		arg.SourceModifieds,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+	var i RecordUpsertBatchRow
+	err := row.Scan(&i.Changed, &i.Waiting)
+	return i, err
 }
 
 const recordVersions = `-- name: RecordVersions :many

@@ -1,7 +1,9 @@
--- name: RecordUpsertBatch :execrows
+-- name: RecordUpsertBatch :one
 -- One page of mapped records in one statement. A row whose version and
 -- mapping hash are unchanged (and which is not a tombstone) is left
--- alone, so overlapping pages cost no writes.
+-- alone, so overlapping pages cost no writes. waiting counts the stored
+-- records whose parent was not there (or had no owner yet).
+WITH up AS (
 INSERT INTO record AS r (
     tenant_id, connection, object, source_id, source_object,
     owner_account, owner_ref_key, owner_ref_value, owner_contact, owner_parent_object, owner_parent_id,
@@ -52,7 +54,12 @@ ON CONFLICT (tenant_id, connection, object, source_id) DO UPDATE SET
     deleted_at      = NULL
 WHERE r.source_version IS DISTINCT FROM excluded.source_version
    OR r.mapping_hash <> excluded.mapping_hash
-   OR r.deleted_at IS NOT NULL;
+   OR r.deleted_at IS NOT NULL
+RETURNING r.owner_account, r.owner_parent_id
+)
+SELECT count(*) AS changed,
+       count(*) FILTER (WHERE owner_account IS NULL AND owner_parent_id IS NOT NULL) AS waiting
+FROM up;
 
 -- name: RecordTouch :exec
 -- A targeted refresh that found the record unchanged still confirms it.
@@ -130,15 +137,28 @@ WHERE r.tenant_id = @tenant_id::bigint AND r.connection = @connection::text AND 
   AND r.source_id = u.source_id;
 
 -- name: RecordCount :one
-SELECT count(*) FILTER (WHERE deleted_at IS NULL) AS live, count(*) FILTER (WHERE deleted_at IS NOT NULL) AS tombstoned
-FROM record WHERE tenant_id = @tenant_id AND connection = @connection AND source_object = @source_object;
+-- without_owner: live records nobody but staff sees (no owner account).
+-- owner_derivable: those of them whose owner is known now, through their
+-- cross-reference or their parent; anything but 0 is a resolution fault.
+SELECT count(*) FILTER (WHERE deleted_at IS NULL) AS live, count(*) FILTER (WHERE deleted_at IS NOT NULL) AS tombstoned,
+       count(*) FILTER (WHERE deleted_at IS NULL AND owner_account IS NULL) AS without_owner,
+       count(*) FILTER (WHERE deleted_at IS NULL AND owner_account IS NULL AND (
+           EXISTS (SELECT 1 FROM account_xref x
+                   WHERE x.tenant_id = r.tenant_id AND x.key = r.owner_ref_key AND x.value = r.owner_ref_value)
+        OR EXISTS (SELECT 1 FROM record p
+                   WHERE p.tenant_id = r.tenant_id AND p.connection = r.connection AND p.object = r.owner_parent_object
+                     AND p.source_id = r.owner_parent_id AND p.owner_account IS NOT NULL))) AS owner_derivable
+FROM record r WHERE r.tenant_id = @tenant_id AND r.connection = @connection AND r.source_object = @source_object;
 
--- name: AccountXrefUpsertBatch :exec
+-- name: AccountXrefUpsertBatch :many
+-- Returns the cross-references it added or changed: only those can give
+-- records an owner they do not have yet.
 INSERT INTO account_xref (tenant_id, key, value, account_id)
 SELECT @tenant_id::bigint, u.key, u.value, u.account_id
 FROM (SELECT unnest(@keys::text[]) AS key, unnest(@ref_values::text[]) AS value, unnest(@account_ids::text[]) AS account_id) AS u
 ON CONFLICT (tenant_id, key, value) DO UPDATE SET account_id = excluded.account_id
-WHERE account_xref.account_id IS DISTINCT FROM excluded.account_id;
+WHERE account_xref.account_id IS DISTINCT FROM excluded.account_id
+RETURNING key, value;
 
 -- name: AccountXrefUpsert :exec
 INSERT INTO account_xref (tenant_id, key, value, account_id)
@@ -157,13 +177,34 @@ WHERE x.tenant_id = @tenant_id AND x.key = page.key AND x.value = page.value
   AND r.owner_account IS DISTINCT FROM x.account_id
 RETURNING r.connection, r.object, r.source_id;
 
--- name: RecordResolveChildren :execrows
+-- name: RecordResolveChildren :many
 -- Children owned through one of these parents take the parent's owner:
--- they may have arrived first, or the parent may have moved.
+-- they may have arrived first, or the parent may have moved. The updated
+-- children are returned, so their own children can follow.
 UPDATE record c SET owner_account = p.owner_account, owner_contact = p.owner_contact
 FROM record p
 WHERE c.tenant_id = @tenant_id AND c.connection = @connection
   AND c.owner_parent_object = @parent_object AND c.owner_parent_id = ANY (@parent_ids::text[])
   AND p.tenant_id = c.tenant_id AND p.connection = c.connection
   AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id
-  AND (c.owner_account IS DISTINCT FROM p.owner_account OR c.owner_contact IS DISTINCT FROM p.owner_contact);
+  AND (c.owner_account IS DISTINCT FROM p.owner_account OR c.owner_contact IS DISTINCT FROM p.owner_contact)
+RETURNING c.object, c.source_id;
+
+-- name: RecordOwnerLock :exec
+-- Owner resolution is serialised per tenant and source of ownership (the
+-- cross-references, or one parent object): see store.LockDerived. Held
+-- until the transaction ends.
+SELECT pg_advisory_xact_lock(20260701, hashtext(@key::text));
+
+-- name: RecordOwnerLockShared :exec
+SELECT pg_advisory_xact_lock_shared(20260701, hashtext(@key::text));
+
+-- name: RecordResolveWaiting :exec
+-- Records of a page stored before their parent had an owner take it now
+-- (under the parent object's owner lock: see store.UpsertRows).
+UPDATE record c SET owner_account = p.owner_account, owner_contact = coalesce(c.owner_contact, p.owner_contact)
+FROM record p
+WHERE c.tenant_id = @tenant_id AND c.connection = @connection AND c.object = @object
+  AND c.source_id = ANY (@source_ids::text[]) AND c.owner_account IS NULL
+  AND p.tenant_id = c.tenant_id AND p.connection = c.connection
+  AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id AND p.owner_account IS NOT NULL;

@@ -1,0 +1,2 @@
+-- The repair only set owners the records derive; there is nothing to undo.
+SELECT 1;
