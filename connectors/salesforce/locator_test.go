@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/wire"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
@@ -33,11 +34,11 @@ func TestExpiredLocatorResumes(t *testing.T) {
 	for _, r := range p.Records {
 		seen[r.ID] = true
 	}
-	tok, err := decodeToken(p.Next)
+	tok, err := wire.DecodeToken[pageToken](p.Next)
 	require.NoError(t, err)
 	require.NotEmpty(t, tok.Next)
 	tok.Next = "/services/data/v59.0/query/01gFORGOTTEN-200"
-	page := tok.encode()
+	page := wire.EncodeToken(tok)
 	for {
 		p, err := c.Pull(ctx, connectors.PullRequest{Object: "CaseComment", Limit: 200, Page: page})
 		require.NoError(t, err)
