@@ -138,7 +138,7 @@ func benchTargets(cr fakesource.Credentials, only string) ([]benchTarget, error)
 		if err != nil {
 			return err
 		}
-		c, err := newConn(connectors.Deps{Connection: conn, HTTP: client})
+		c, err := newConn(connectors.Deps{Connection: conn.Connector(), HTTP: client})
 		if err != nil {
 			return err
 		}

@@ -16,7 +16,6 @@ import (
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/httpclient"
 	"github.com/porticohq/portico/connectors/wire"
-	"github.com/porticohq/portico/internal/config"
 )
 
 // Options tunes the connector; zero values mean the defaults.
@@ -32,7 +31,7 @@ type Options struct {
 
 // Connector talks to one QuickBooks company (realm).
 type Connector struct {
-	conn  config.ConnectionConfig
+	conn  connectors.Connection
 	http  connectors.HTTPDoer
 	creds connectors.CredentialStore
 	log   *slog.Logger

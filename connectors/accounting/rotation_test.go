@@ -54,7 +54,7 @@ func TestRotatedTokenStoredBeforeUse(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var clock atomic.Int64
 	c, err := accounting.NewWithOptions(connectors.Deps{
-		Connection:  config.ConnectionConfig{Name: "qb", BaseURL: srv.URL, RefreshToken: "refresh-0", Realm: "42", ClientID: "id", ClientSecret: "s"},
+		Connection:  connectors.Connection{Name: "qb", BaseURL: srv.URL, RefreshToken: "refresh-0", Realm: "42", ClientID: "id", ClientSecret: "s"},
 		HTTP:        srv.Client(),
 		Credentials: store,
 	}, accounting.Options{Now: func() time.Time { return now.Add(time.Duration(clock.Load())) }})
@@ -92,7 +92,7 @@ func TestThrottled403IsRetried(t *testing.T) {
 	conn := config.ConnectionConfig{Name: "qb", BaseURL: srv.URL, AccessToken: "tok", Realm: "42"}
 	client, err := httpclient.New(httpclient.Options{Connection: conn, Transport: srv.Client().Transport})
 	require.NoError(t, err)
-	c, err := accounting.NewWithOptions(connectors.Deps{Connection: conn, HTTP: client}, accounting.Options{})
+	c, err := accounting.NewWithOptions(connectors.Deps{Connection: conn.Connector(), HTTP: client}, accounting.Options{})
 	require.NoError(t, err)
 	start := time.Now()
 	rec, err := c.Get(context.Background(), "Customer", "1")
@@ -121,7 +121,7 @@ func TestSecondWorkerAdoptsStoredToken(t *testing.T) {
 	t.Cleanup(srv.Close)
 	build := func() connectors.Connector {
 		c, err := accounting.NewWithOptions(connectors.Deps{
-			Connection:  config.ConnectionConfig{Name: "qb", BaseURL: srv.URL, RefreshToken: "r0", Realm: "42"},
+			Connection:  connectors.Connection{Name: "qb", BaseURL: srv.URL, RefreshToken: "r0", Realm: "42"},
 			HTTP:        srv.Client(),
 			Credentials: store,
 		}, accounting.Options{})

@@ -193,7 +193,7 @@ func setup(t *testing.T, h Harness, o setupOpts) *env {
 	client, err := httpclient.New(httpclient.Options{Connection: cfg, Metrics: metrics, Transport: l})
 	require.NoError(t, err)
 	creds := &MemoryCredentials{}
-	conn, err := h.New(connectors.Deps{Connection: cfg, HTTP: client, Credentials: creds}, clock.Now)
+	conn, err := h.New(connectors.Deps{Connection: cfg.Connector(), HTTP: client, Credentials: creds}, clock.Now)
 	require.NoError(t, err)
 	return &env{t: t, h: h, clock: clock, sim: sim, srv: srv, cfg: cfg, client: client, conn: conn, creds: creds, lossy: l}
 }

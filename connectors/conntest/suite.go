@@ -401,7 +401,7 @@ func webhook(t *testing.T, h Harness) {
 
 	cfg := e.cfg
 	cfg.WebhookSecret, cfg.Realm = "not-the-secret", "00D000000000000"
-	other, err := h.New(connectors.Deps{Connection: cfg, HTTP: e.client, Credentials: &MemoryCredentials{}}, e.clock.Now)
+	other, err := h.New(connectors.Deps{Connection: cfg.Connector(), HTTP: e.client, Credentials: &MemoryCredentials{}}, e.clock.Now)
 	require.NoError(t, err)
 	_, err = other.(connectors.WebhookVerifier).VerifyWebhook(context.Background(), req)
 	require.ErrorIs(t, err, connectors.ErrInvalidSignature, "a notice for another secret or org is refused")

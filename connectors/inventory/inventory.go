@@ -16,7 +16,6 @@ import (
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/httpclient"
 	"github.com/porticohq/portico/connectors/wire"
-	"github.com/porticohq/portico/internal/config"
 )
 
 // SquareVersion pins the API version the connector was written against.
@@ -36,7 +35,7 @@ type Options struct {
 
 // Connector talks to one Square seller account.
 type Connector struct {
-	conn  config.ConnectionConfig
+	conn  connectors.Connection
 	http  connectors.HTTPDoer
 	creds connectors.CredentialStore
 	log   *slog.Logger

@@ -16,7 +16,6 @@ import (
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/httpclient"
 	"github.com/porticohq/portico/connectors/wire"
-	"github.com/porticohq/portico/internal/config"
 )
 
 // APIVersion is the REST API version the connector speaks.
@@ -45,7 +44,7 @@ type Options struct {
 
 // Connector talks to one Salesforce org.
 type Connector struct {
-	conn  config.ConnectionConfig
+	conn  connectors.Connection
 	http  connectors.HTTPDoer
 	creds connectors.CredentialStore
 	log   *slog.Logger

@@ -51,7 +51,7 @@ func TestShippedMappingsReadConnectorRecords(t *testing.T) {
 			require.NoError(t, err)
 			client, err := httpclient.New(httpclient.Options{Connection: cfg, Metrics: metrics})
 			require.NoError(t, err)
-			conn, err := s.build(connectors.Deps{Connection: cfg, HTTP: client, Credentials: &conntest.MemoryCredentials{}})
+			conn, err := s.build(connectors.Deps{Connection: cfg.Connector(), HTTP: client, Credentials: &conntest.MemoryCredentials{}})
 			require.NoError(t, err)
 			for _, name := range s.want {
 				o, ok := set.BySource(s.typ, name)
