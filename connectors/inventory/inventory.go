@@ -54,11 +54,9 @@ func New(deps connectors.Deps) (connectors.Connector, error) {
 
 // NewWithOptions builds a connector with non-default tuning.
 func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
-	if deps.HTTP == nil {
-		return nil, errors.New("inventory: an HTTP client is required")
-	}
-	if deps.Connection.BaseURL == "" {
-		return nil, errors.New("inventory: base_url is required")
+	log, err := wire.Check("inventory", deps)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Overlap <= 0 {
 		opts.Overlap = 2 * time.Minute
@@ -68,10 +66,6 @@ func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
-	}
-	log := deps.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Connector{conn: deps.Connection, http: deps.HTTP, creds: deps.Credentials, log: log, opts: opts,
 		token: deps.Connection.AccessToken}

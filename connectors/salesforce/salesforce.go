@@ -63,11 +63,9 @@ func New(deps connectors.Deps) (connectors.Connector, error) {
 
 // NewWithOptions builds a connector with non-default tuning.
 func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
-	if deps.HTTP == nil {
-		return nil, errors.New("salesforce: an HTTP client is required")
-	}
-	if deps.Connection.BaseURL == "" {
-		return nil, errors.New("salesforce: base_url is required")
+	log, err := wire.Check("salesforce", deps)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Overlap <= 0 {
 		opts.Overlap = 5 * time.Minute
@@ -80,10 +78,6 @@ func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
-	}
-	log := deps.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Connector{conn: deps.Connection, http: deps.HTTP, creds: deps.Credentials, log: log, opts: opts}
 	c.token = deps.Connection.AccessToken
