@@ -196,9 +196,10 @@ func TestMissingFileIsAnError(t *testing.T) {
 
 func TestConnectionDefaults(t *testing.T) {
 	t.Parallel()
-	cfg, err := config.Load(config.Options{ConnectionTypes: connTypes, 
-		File: writeFile(t, "connections:\n  - name: crm\n    type: salesforce\n    base_url: https://x.example\n    breaker:\n      failures: 3\n"),
-		Env:  []string{},
+	cfg, err := config.Load(config.Options{
+		ConnectionTypes: connTypes,
+		File:            writeFile(t, "connections:\n  - name: crm\n    type: salesforce\n    base_url: https://x.example\n    breaker:\n      failures: 3\n"),
+		Env:             []string{},
 	})
 	require.NoError(t, err)
 	conn, ok := cfg.Connection("crm")
@@ -277,18 +278,20 @@ func collectKeys(prefix string, n *yaml.Node, out map[string]bool) {
 func TestSalesforceWebhookSettings(t *testing.T) {
 	t.Parallel()
 	for _, realm := range []string{"00D7F00000107Xs", "00D7F00000107XsUAI"} {
-		cfg, err := config.Load(config.Options{ConnectionTypes: connTypes, 
-			File: writeFile(t, "connections:\n  - name: crm\n    type: salesforce\n    base_url: https://x.example\n    realm: "+realm+"\n    webhook_secret: Zx8_kq2-Lm4.pQ7~rT9wV1yA\n"),
-			Env:  []string{},
+		cfg, err := config.Load(config.Options{
+			ConnectionTypes: connTypes,
+			File:            writeFile(t, "connections:\n  - name: crm\n    type: salesforce\n    base_url: https://x.example\n    realm: "+realm+"\n    webhook_secret: Zx8_kq2-Lm4.pQ7~rT9wV1yA\n"),
+			Env:             []string{},
 		})
 		require.NoError(t, err, realm)
 		conn, _ := cfg.Connection("crm")
 		require.Equal(t, realm, conn.Realm)
 	}
 	// Other sources sign their notices: their secret is a vendor's key.
-	_, err := config.Load(config.Options{ConnectionTypes: connTypes, 
-		File: writeFile(t, "connections:\n  - name: qb\n    type: accounting\n    base_url: https://x.example\n    webhook_secret: a/b\n"),
-		Env:  []string{},
+	_, err := config.Load(config.Options{
+		ConnectionTypes: connTypes,
+		File:            writeFile(t, "connections:\n  - name: qb\n    type: accounting\n    base_url: https://x.example\n    webhook_secret: a/b\n"),
+		Env:             []string{},
 	})
 	require.NoError(t, err)
 }
