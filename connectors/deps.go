@@ -6,15 +6,13 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
-
-	"github.com/porticohq/portico/internal/config"
 )
 
 // Deps is what cmd/portico hands a connector factory: the connection's
-// configuration, the shared HTTP client every request must go through,
-// the credential store, and a logger.
+// settings, the shared HTTP client every request must go through, the
+// credential store, and a logger.
 type Deps struct {
-	Connection  config.ConnectionConfig
+	Connection  Connection
 	HTTP        HTTPDoer
 	Credentials CredentialStore
 	// Logger already carries the connection attribute (internal/sources
@@ -50,4 +48,24 @@ var ErrNoCredentials = errors.New("no stored credentials")
 type CredentialStore interface {
 	Load(ctx context.Context, connection string) (Credentials, error)
 	Save(ctx context.Context, connection string, c Credentials) error
+}
+
+// Connection is what a connector knows of its configured connection: who
+// it is and how it authenticates. Tuning (retries, breaker, quota,
+// timeouts) is the shared HTTP client's, not the connector's.
+type Connection struct {
+	Name    string
+	BaseURL string
+	// TokenURL is the OAuth2 token endpoint; empty means BaseURL's default.
+	TokenURL     string
+	ClientID     string
+	ClientSecret string
+	// RefreshToken seeds the credential store on first start.
+	RefreshToken string
+	// AccessToken is a static bearer token (Square-style).
+	AccessToken string
+	// Realm is the company or organization id the source names.
+	Realm string
+	// WebhookSecret verifies inbound change notices; empty turns them off.
+	WebhookSecret string
 }

@@ -15,10 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/porticohq/portico/connectors"
-	"github.com/porticohq/portico/connectors/accounting"
 	"github.com/porticohq/portico/connectors/httpclient"
 	"github.com/porticohq/portico/connectors/inventory"
-	"github.com/porticohq/portico/connectors/salesforce"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/fakesource"
 )
@@ -128,8 +126,8 @@ func (c *cli) benchConnectorsCmd() *cobra.Command {
 // client with the default settings, recording what they send.
 func benchTargets(cr fakesource.Credentials, only string) ([]benchTarget, error) {
 	var out []benchTarget
-	add := func(name, object string, limit int, sc fakesource.SystemCredentials,
-		newConn func(connectors.Deps) (connectors.Connector, error), decode func([]byte) (int, error)) error {
+	reg := connectorRegistry()
+	add := func(name, object string, limit int, sc fakesource.SystemCredentials, decode func([]byte) (int, error)) error {
 		conn := config.DefaultConnection(config.ConnectionConfig{Name: "bench-" + name, Type: name, BaseURL: sc.BaseURL,
 			TokenURL: sc.TokenURL, ClientID: sc.ClientID, ClientSecret: sc.ClientSecret, RefreshToken: sc.RefreshToken,
 			AccessToken: sc.AccessToken, Realm: sc.Realm})
@@ -138,7 +136,7 @@ func benchTargets(cr fakesource.Credentials, only string) ([]benchTarget, error)
 		if err != nil {
 			return err
 		}
-		c, err := newConn(connectors.Deps{Connection: conn, HTTP: client})
+		c, err := reg.New(name, connectors.Deps{Connection: conn.Connector(), HTTP: client})
 		if err != nil {
 			return err
 		}
@@ -146,17 +144,17 @@ func benchTargets(cr fakesource.Credentials, only string) ([]benchTarget, error)
 		return nil
 	}
 	if only == "all" || only == "salesforce" {
-		if err := add("salesforce", "CaseComment", 2000, cr.Salesforce, salesforce.New, decodeSalesforce); err != nil {
+		if err := add("salesforce", "CaseComment", 2000, cr.Salesforce, decodeSalesforce); err != nil {
 			return nil, err
 		}
 	}
 	if only == "all" || only == "accounting" {
-		if err := add("accounting", "Invoice", 1000, cr.Accounting, accounting.New, decodeQuickBooks); err != nil {
+		if err := add("accounting", "Invoice", 1000, cr.Accounting, decodeQuickBooks); err != nil {
 			return nil, err
 		}
 	}
 	if only == "all" || only == "inventory" {
-		if err := add("inventory", inventory.ObjOrder, 500, cr.Inventory, inventory.New, decodeSquareOrders); err != nil {
+		if err := add("inventory", inventory.ObjOrder, 500, cr.Inventory, decodeSquareOrders); err != nil {
 			return nil, err
 		}
 	}

@@ -124,7 +124,7 @@ func (c *cli) loadConfig(cmd *cobra.Command) (*config.Config, error) {
 	flags := pflag.NewFlagSet("all", pflag.ContinueOnError)
 	flags.AddFlagSet(cmd.Flags())
 	flags.AddFlagSet(cmd.InheritedFlags())
-	return config.Load(config.Options{File: c.configFile, Flags: flags})
+	return config.Load(config.Options{File: c.configFile, Flags: flags, ConnectionTypes: connectorRegistry().Types()})
 }
 
 // logger builds the process logger from config.

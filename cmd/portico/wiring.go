@@ -3,10 +3,7 @@ package main
 import (
 	"os"
 
-	"github.com/porticohq/portico/connectors"
-	"github.com/porticohq/portico/connectors/accounting"
-	"github.com/porticohq/portico/connectors/inventory"
-	"github.com/porticohq/portico/connectors/salesforce"
+	"github.com/porticohq/portico/connectors/builtin"
 	"github.com/porticohq/portico/internal/app"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/mapping"
@@ -14,13 +11,10 @@ import (
 	"github.com/porticohq/portico/mappings"
 )
 
-// connectorRegistry is the one place connector types are wired.
+// connectorRegistry is the binary's connectors: connectors/builtin holds
+// the one list of types.
 func connectorRegistry() *sources.Registry {
-	reg := connectors.NewRegistry[connectors.Deps]()
-	reg.MustRegister("salesforce", salesforce.New)
-	reg.MustRegister("accounting", accounting.New)
-	reg.MustRegister("inventory", inventory.New)
-	return reg
+	return builtin.Registry()
 }
 
 // loadMappings compiles the configured mapping files, or the shipped ones.

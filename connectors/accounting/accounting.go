@@ -1,7 +1,6 @@
 package accounting
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,7 +15,7 @@ import (
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/httpclient"
-	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/connectors/wire"
 )
 
 // Options tunes the connector; zero values mean the defaults.
@@ -32,11 +31,12 @@ type Options struct {
 
 // Connector talks to one QuickBooks company (realm).
 type Connector struct {
-	conn  config.ConnectionConfig
+	conn  connectors.Connection
 	http  connectors.HTTPDoer
 	creds connectors.CredentialStore
 	log   *slog.Logger
 	opts  Options
+	wire  *wire.Caller
 
 	mu      sync.Mutex
 	token   string
@@ -54,11 +54,9 @@ func New(deps connectors.Deps) (connectors.Connector, error) {
 
 // NewWithOptions builds a connector with non-default tuning.
 func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
-	if deps.HTTP == nil {
-		return nil, errors.New("accounting: an HTTP client is required")
-	}
-	if deps.Connection.BaseURL == "" {
-		return nil, errors.New("accounting: base_url is required")
+	log, err := wire.Check("accounting", deps)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Overlap <= 0 {
 		opts.Overlap = 5 * time.Minute
@@ -69,12 +67,10 @@ func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	log := deps.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Connector{conn: deps.Connection, http: deps.HTTP, creds: deps.Credentials, log: log, opts: opts,
-		token: deps.Connection.AccessToken, realm: deps.Connection.Realm}, nil
+	c := &Connector{conn: deps.Connection, http: deps.HTTP, creds: deps.Credentials, log: log, opts: opts,
+		token: deps.Connection.AccessToken, realm: deps.Connection.Realm}
+	c.wire = &wire.Caller{Name: "accounting", HTTP: deps.HTTP, URL: c.apiURL, Token: c.accessToken, Renew: c.renew}
+	return c, nil
 }
 
 func (c *Connector) tokenURL() string {
@@ -230,113 +226,40 @@ func tokenError(resp *http.Response, tr tokenResponse, body []byte) error {
 	return fmt.Errorf("accounting: token: %w", connectors.Classify(connectors.ErrPermanent, errors.New("answer without access_token")))
 }
 
-// call is one API request under /v3/company/{realm}.
-type call struct {
-	method string
-	path   string
-	query  url.Values
-	body   any
-	write  bool
-	idem   bool
-}
-
-// do sends one call, renewing the token once on 401, and returns the body
-// of a fault-free 2xx response or a classified error.
-func (c *Connector) do(ctx context.Context, k call) ([]byte, error) {
-	var payload []byte
-	if k.body != nil {
-		var err error
-		if payload, err = json.Marshal(k.body); err != nil {
-			return nil, connectors.Classify(connectors.ErrInvalid, fmt.Errorf("accounting: encode body: %w", err))
-		}
-	}
-	tok, err := c.accessToken(ctx)
+// do sends one call under /v3/company/{realm}, renewing the token once on
+// 401, and returns the body of a fault-free 2xx response or a classified
+// error. QuickBooks also throttles with 403 (fault 3001), which the shared
+// client cannot tell from a refusal without reading the body: the call
+// says how (throttled), and the shared client retries it as the 429 it
+// means.
+func (c *Connector) do(ctx context.Context, k wire.Call) ([]byte, error) {
+	k.Throttled = throttled
+	resp, body, err := c.wire.Do(ctx, k)
 	if err != nil {
 		return nil, err
 	}
-	retry := config.DefaultConnection(c.conn).Retry
-	renewed, throttled := false, 0
-	for {
-		resp, body, err := c.send(ctx, k, tok, payload)
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode == http.StatusUnauthorized && !renewed {
-			renewed = true
-			if tok, err = c.renew(ctx, tok); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		err = classifyCall(resp, body, k.method != http.MethodGet)
-		if err == nil {
-			return body, nil
-		}
-		// QuickBooks also throttles with 403 (fault 3001), which the shared
-		// client cannot tell from a refusal without reading the body; treat
-		// it as the 429 it means.
-		var rl *connectors.RateLimitedError
-		if resp.StatusCode == http.StatusForbidden && errors.As(err, &rl) && (k.method == http.MethodGet || k.idem) &&
-			throttled < retry.Max && rl.RetryAfter <= retry.WaitMax {
-			throttled++
-			if werr := sleep(ctx, rl.RetryAfter); werr != nil {
-				return nil, werr
-			}
-			continue
-		}
-		return nil, fmt.Errorf("accounting: %s %s: %w", k.method, k.path, err)
+	if err := classifyCall(resp, body, k.Method != http.MethodGet); err != nil {
+		return nil, c.wire.Errorf(k, err)
 	}
+	return body, nil
 }
 
-func (c *Connector) send(ctx context.Context, k call, tok string, payload []byte) (*http.Response, []byte, error) {
+// throttled recognises fault 3001 on a 403.
+func throttled(resp *http.Response, body []byte) (time.Duration, bool) {
+	var rl *connectors.RateLimitedError
+	if resp.StatusCode == http.StatusForbidden && errors.As(classify(resp, body), &rl) {
+		return rl.RetryAfter, true
+	}
+	return 0, false
+}
+
+// apiURL is where a call's path goes: under the connection's company.
+func (c *Connector) apiURL(path string) (string, error) {
 	c.mu.Lock()
 	realm := c.realm
 	c.mu.Unlock()
 	if realm == "" {
-		return nil, nil, &connectors.InvalidError{Field: "realm", Msg: "the connection has no QuickBooks company id (realm)"}
+		return "", &connectors.InvalidError{Field: "realm", Msg: "the connection has no QuickBooks company id (realm)"}
 	}
-	u := strings.TrimRight(c.conn.BaseURL, "/") + "/v3/company/" + url.PathEscape(realm) + k.path
-	if len(k.query) > 0 {
-		u += "?" + k.query.Encode()
-	}
-	var body io.Reader
-	if payload != nil {
-		body = bytes.NewReader(payload)
-	}
-	req, err := http.NewRequestWithContext(ctx, k.method, u, body)
-	if err != nil {
-		return nil, nil, connectors.Classify(connectors.ErrPermanent, fmt.Errorf("accounting: build request: %w", err))
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Accept", "application/json")
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if k.write {
-		req = httpclient.Write(req)
-	}
-	if k.idem {
-		req = httpclient.Idempotent(req)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, nil, fmt.Errorf("accounting: %s %s: %w", k.method, k.path, err)
-	}
-	defer resp.Body.Close()
-	data, err := httpclient.ReadAll(resp)
-	if err != nil {
-		return nil, nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("accounting: read body: %w", err))
-	}
-	return resp, data, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return strings.TrimRight(c.conn.BaseURL, "/") + "/v3/company/" + url.PathEscape(realm) + path, nil
 }

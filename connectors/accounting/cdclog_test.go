@@ -12,7 +12,6 @@ import (
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/accounting"
 	"github.com/porticohq/portico/connectors/conntest"
-	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
 	"github.com/porticohq/portico/internal/logtest"
@@ -31,7 +30,7 @@ func TestOldCursorIsSaidOncePerConnection(t *testing.T) {
 	cr := sim.Credentials(srv.URL).Accounting
 	rec := logtest.New()
 	c, err := accounting.NewWithOptions(connectors.Deps{
-		Connection: config.ConnectionConfig{Name: "books", Type: "accounting", BaseURL: srv.URL, TokenURL: cr.TokenURL,
+		Connection: connectors.Connection{Name: "books", BaseURL: srv.URL, TokenURL: cr.TokenURL,
 			ClientID: cr.ClientID, ClientSecret: cr.ClientSecret, RefreshToken: cr.RefreshToken, Realm: cr.Realm},
 		HTTP: srv.Client(), Credentials: &conntest.MemoryCredentials{}, Logger: rec.Logger(),
 	}, accounting.Options{Now: clock.Now})

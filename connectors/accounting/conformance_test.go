@@ -9,7 +9,7 @@ import (
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/accounting"
 	"github.com/porticohq/portico/connectors/conntest"
-	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/connectors/conntest/fakesim"
 	"github.com/porticohq/portico/internal/fakesource"
 )
 
@@ -22,17 +22,17 @@ func unique(prefix string) string {
 
 func Harness() conntest.Harness {
 	return conntest.Harness{
-		System: fakesource.Accounting,
-		Type:   "accounting",
-		Connection: func(c fakesource.SystemCredentials) config.ConnectionConfig {
-			return config.ConnectionConfig{BaseURL: c.BaseURL, TokenURL: c.TokenURL, ClientID: c.ClientID,
+		Type: "accounting",
+		Connection: func(src conntest.Source, url string) connectors.Connection {
+			c := fakesim.Of(src).Credentials(url)
+			return connectors.Connection{BaseURL: c.BaseURL, TokenURL: c.TokenURL, ClientID: c.ClientID,
 				ClientSecret: c.ClientSecret, RefreshToken: c.RefreshToken, Realm: c.Realm, WebhookSecret: c.WebhookSecret}
 		},
 		New: func(deps connectors.Deps, now func() time.Time) (connectors.Connector, error) {
 			return accounting.NewWithOptions(deps, accounting.Options{Now: now})
 		},
 		Pull: conntest.Object{Name: "Customer", Sim: "Customer"},
-		CreateSim: func(_ *fakesource.Sim, i int) map[string]any {
+		CreateSim: func(_ conntest.Source, i int) map[string]any {
 			return map[string]any{"DisplayName": unique(fmt.Sprintf("Conformance customer %d", i))}
 		},
 		EditSim: func(i int) map[string]any {
@@ -40,11 +40,12 @@ func Harness() conntest.Harness {
 		},
 		Delete: conntest.Object{Name: "Invoice", Sim: "Invoice"},
 		Write:  conntest.Object{Name: "Customer", Sim: "Customer"},
-		WriteCreate: func(*fakesource.Sim) map[string]any {
+		WriteCreate: func(conntest.Source) map[string]any {
 			return map[string]any{"DisplayName": unique("Portal customer")}
 		},
 		WriteUpdate: map[string]any{"CompanyName": "Conformance Co"},
 		Renews:      true,
+		Source:      fakesim.Start(fakesource.Accounting, 0),
 	}
 }
 

@@ -41,7 +41,7 @@ func TestRotatedTokenSurvivesRestart(t *testing.T) {
 	conn := config.ConnectionConfig{Name: "books", Type: "accounting", BaseURL: srv.URL, TokenURL: cr.TokenURL,
 		ClientID: cr.ClientID, ClientSecret: cr.ClientSecret, RefreshToken: cr.RefreshToken, Realm: cr.Realm}
 	build := func() connectors.Connector {
-		c, err := accounting.NewWithOptions(connectors.Deps{Connection: conn, HTTP: srv.Client(), Credentials: store},
+		c, err := accounting.NewWithOptions(connectors.Deps{Connection: conn.Connector(), HTTP: srv.Client(), Credentials: store},
 			accounting.Options{Now: clock.Now})
 		require.NoError(t, err)
 		return c

@@ -13,7 +13,6 @@ import (
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/conntest"
-	"github.com/porticohq/portico/internal/config"
 )
 
 // TestGoldenFaultKeepsEveryErrorAndBothTexts: the recorded two-error fault
@@ -74,8 +73,8 @@ func qbServer(t *testing.T, exists bool) (*httptest.Server, *[]string) {
 func qbConnector(t *testing.T, srv *httptest.Server) *Connector {
 	t.Helper()
 	c, err := NewWithOptions(connectors.Deps{
-		Connection: config.DefaultConnection(config.ConnectionConfig{Name: "books", BaseURL: srv.URL, Realm: "9130357766902476",
-			ClientID: "id", ClientSecret: "secret", RefreshToken: "refresh"}),
+		Connection: connectors.Connection{Name: "books", BaseURL: srv.URL, Realm: "9130357766902476",
+			ClientID: "id", ClientSecret: "secret", RefreshToken: "refresh"},
 		HTTP: srv.Client(), Credentials: &conntest.MemoryCredentials{},
 	}, Options{})
 	require.NoError(t, err)

@@ -3,7 +3,6 @@ package accounting
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -19,6 +18,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/wire"
 )
 
 // entity is what the connector knows about one QuickBooks entity.
@@ -72,23 +72,6 @@ type pageToken struct {
 
 // rewind is how many positions before the last one a page re-reads.
 func rewind(limit int) int { return min(5, (limit-1)/2) }
-
-func (t pageToken) encode() string {
-	b, _ := json.Marshal(t)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeToken(s string) (pageToken, error) {
-	var t pageToken
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &t)
-	}
-	if err != nil {
-		return t, &connectors.InvalidError{Field: "page", Msg: "not a page token from this connector"}
-	}
-	return t, nil
-}
 
 func parseStamp(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
@@ -179,7 +162,7 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 	}
 	if req.Page != "" {
 		var err error
-		if tok, err = decodeToken(req.Page); err != nil {
+		if tok, err = wire.DecodeToken[pageToken](req.Page); err != nil {
 			return nil, err
 		}
 	}
@@ -236,7 +219,7 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 	}
 	// A short page is the last one.
 	if full {
-		page.Next = next.encode()
+		page.Next = wire.EncodeToken(next)
 	}
 	page.Cursor = req.Cursor
 	if !next.Max.IsZero() {
@@ -247,8 +230,8 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 
 // query reads one page of entity from position start at stamps >= since.
 func (c *Connector) query(ctx context.Context, entity string, since time.Time, start, limit int) ([]connectors.Record, error) {
-	body, err := c.do(ctx, call{method: http.MethodGet, path: "/query",
-		query: url.Values{"query": {buildQuery(entity, since, start, limit)}}})
+	body, err := c.do(ctx, wire.Call{Method: http.MethodGet, Path: "/query",
+		Query: url.Values{"query": {buildQuery(entity, since, start, limit)}}})
 	if err != nil {
 		return nil, err
 	}
@@ -287,8 +270,8 @@ func (c *Connector) deleted(ctx context.Context, entity string, since time.Time)
 		c.noteOldCursor(ctx, entity, since, floor)
 		since = floor
 	}
-	body, err := c.do(ctx, call{method: http.MethodGet, path: "/cdc",
-		query: url.Values{"entities": {entity}, "changedSince": {formatStamp(since)}}})
+	body, err := c.do(ctx, wire.Call{Method: http.MethodGet, Path: "/cdc",
+		Query: url.Values{"entities": {entity}, "changedSince": {formatStamp(since)}}})
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/accounting"
 	"github.com/porticohq/portico/connectors/conntest"
+	"github.com/porticohq/portico/connectors/httpclient"
 	"github.com/porticohq/portico/internal/config"
 )
 
@@ -53,7 +54,7 @@ func TestRotatedTokenStoredBeforeUse(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var clock atomic.Int64
 	c, err := accounting.NewWithOptions(connectors.Deps{
-		Connection:  config.ConnectionConfig{Name: "qb", BaseURL: srv.URL, RefreshToken: "refresh-0", Realm: "42", ClientID: "id", ClientSecret: "s"},
+		Connection:  connectors.Connection{Name: "qb", BaseURL: srv.URL, RefreshToken: "refresh-0", Realm: "42", ClientID: "id", ClientSecret: "s"},
 		HTTP:        srv.Client(),
 		Credentials: store,
 	}, accounting.Options{Now: func() time.Time { return now.Add(time.Duration(clock.Load())) }})
@@ -71,7 +72,7 @@ func TestRotatedTokenStoredBeforeUse(t *testing.T) {
 }
 
 // TestThrottled403IsRetried: QuickBooks' 403 with fault 3001 is a
-// throttle, retried after Retry-After like a 429.
+// throttle, retried after Retry-After like a 429 by the shared client.
 func TestThrottled403IsRetried(t *testing.T) {
 	t.Parallel()
 	var calls atomic.Int64
@@ -86,10 +87,12 @@ func TestThrottled403IsRetried(t *testing.T) {
 		_, _ = w.Write([]byte(`{"Customer":{"Id":"1","SyncToken":"4","MetaData":{"LastUpdatedTime":"2024-01-01T00:00:00-08:00"}}}`))
 	}))
 	t.Cleanup(srv.Close)
-	c, err := accounting.NewWithOptions(connectors.Deps{
-		Connection: config.ConnectionConfig{Name: "qb", BaseURL: srv.URL, AccessToken: "tok", Realm: "42"},
-		HTTP:       srv.Client(),
-	}, accounting.Options{})
+	// The retry is the shared client's (DESIGN: retries live there, not
+	// in each connector); the connector only says how to tell the throttle.
+	conn := config.ConnectionConfig{Name: "qb", BaseURL: srv.URL, AccessToken: "tok", Realm: "42"}
+	client, err := httpclient.New(httpclient.Options{Connection: conn, Transport: srv.Client().Transport})
+	require.NoError(t, err)
+	c, err := accounting.NewWithOptions(connectors.Deps{Connection: conn.Connector(), HTTP: client}, accounting.Options{})
 	require.NoError(t, err)
 	start := time.Now()
 	rec, err := c.Get(context.Background(), "Customer", "1")
@@ -118,7 +121,7 @@ func TestSecondWorkerAdoptsStoredToken(t *testing.T) {
 	t.Cleanup(srv.Close)
 	build := func() connectors.Connector {
 		c, err := accounting.NewWithOptions(connectors.Deps{
-			Connection:  config.ConnectionConfig{Name: "qb", BaseURL: srv.URL, RefreshToken: "r0", Realm: "42"},
+			Connection:  connectors.Connection{Name: "qb", BaseURL: srv.URL, RefreshToken: "r0", Realm: "42"},
 			HTTP:        srv.Client(),
 			Credentials: store,
 		}, accounting.Options{})

@@ -2,15 +2,13 @@ package accounting
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/wire"
 )
 
 // VerifyWebhook implements connectors.WebhookVerifier for QuickBooks
@@ -20,7 +18,7 @@ import (
 // change's Event is its realm, entity, id, operation and lastUpdated.
 func (c *Connector) VerifyWebhook(_ context.Context, req connectors.WebhookRequest) ([]connectors.Change, error) {
 	sig := http.Header(req.Header).Get("intuit-signature")
-	if c.conn.WebhookSecret == "" || !validHMAC(c.conn.WebhookSecret, "", req.Body, sig) {
+	if c.conn.WebhookSecret == "" || !wire.ValidHMAC(c.conn.WebhookSecret, "", req.Body, sig) {
 		return nil, connectors.ErrInvalidSignature
 	}
 	var n struct {
@@ -57,16 +55,4 @@ func (c *Connector) VerifyWebhook(_ context.Context, req connectors.WebhookReque
 		}
 	}
 	return out, nil
-}
-
-// validHMAC checks base64(HMAC-SHA256(key, prefix + body)) in constant time.
-func validHMAC(key, prefix string, body []byte, sig string) bool {
-	got, err := base64.StdEncoding.DecodeString(sig)
-	if err != nil || len(got) == 0 {
-		return false
-	}
-	m := hmac.New(sha256.New, []byte(key))
-	m.Write([]byte(prefix))
-	m.Write(body)
-	return hmac.Equal(got, m.Sum(nil))
 }

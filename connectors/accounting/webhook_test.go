@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/connectors"
-	"github.com/porticohq/portico/internal/config"
 )
 
 // notification is a webhook body in the documented (non-CloudEvents) shape:
@@ -22,7 +21,7 @@ const notification = `{"eventNotifications":[{"realmId":"9130357766902476","data
 
 func TestWebhookEventKeys(t *testing.T) {
 	t.Parallel()
-	c, err := New(connectors.Deps{Connection: config.ConnectionConfig{BaseURL: "http://127.0.0.1:1", Realm: "9130357766902476", WebhookSecret: "verifier"}, HTTP: http.DefaultClient})
+	c, err := New(connectors.Deps{Connection: connectors.Connection{BaseURL: "http://127.0.0.1:1", Realm: "9130357766902476", WebhookSecret: "verifier"}, HTTP: http.DefaultClient})
 	require.NoError(t, err)
 	verify := func(body string) []connectors.Change {
 		m := hmac.New(sha256.New, []byte("verifier"))

@@ -11,6 +11,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/wire"
 )
 
 func path(entity string) string { return "/" + strings.ToLower(entity) }
@@ -36,7 +37,7 @@ func (c *Connector) get(ctx context.Context, object, id string, write bool) (*co
 	if _, err := checkEntity(object); err != nil {
 		return nil, err
 	}
-	body, err := c.do(ctx, call{method: http.MethodGet, path: path(object) + "/" + url.PathEscape(id), write: write})
+	body, err := c.do(ctx, wire.Call{Method: http.MethodGet, Path: path(object) + "/" + url.PathEscape(id), Write: write})
 	if err != nil {
 		return nil, err
 	}
@@ -96,8 +97,8 @@ func (c *Connector) Write(ctx context.Context, w connectors.Write) (*connectors.
 	default:
 		return nil, &connectors.InvalidError{Field: "op", Msg: fmt.Sprintf("unknown write operation %q", w.Op)}
 	}
-	resp, err := c.do(ctx, call{method: http.MethodPost, path: path(w.Object), query: q, body: body,
-		write: true, idem: w.IdempotencyKey != ""})
+	resp, err := c.do(ctx, wire.Call{Method: http.MethodPost, Path: path(w.Object), Query: q, Body: body,
+		Write: true, Idempotent: w.IdempotencyKey != ""})
 	if err != nil {
 		var ce *connectors.ConflictError
 		if errors.As(err, &ce) && w.ID != "" {

@@ -20,34 +20,80 @@ import (
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/httpclient"
 	"github.com/porticohq/portico/internal/config"
-	"github.com/porticohq/portico/internal/fakesource"
-	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
 )
 
 // Object names one object twice: as the connector calls it and as the
-// simulator's staff helpers do.
+// source's controls do.
 type Object struct {
 	Name string // connector object, e.g. "order"
-	Sim  string // simulator object, e.g. "Order"
+	Sim  string // source object, e.g. "Order"
+}
+
+// Source is the simulated source system a connector is checked against:
+// an http.Handler that speaks the vendor's wire format, and the controls
+// the suite drives it with. internal/fakesource's simulators are adapted
+// by conntest/fakesim; a new connector may bring a small one of its own.
+type Source interface {
+	http.Handler
+	// SeedIDs lists the ids of object's seeded records, in seed order.
+	SeedIDs(object string) []string
+	// Live counts object's records that are not deleted.
+	Live(object string) int
+	// Create adds a record as staff would, stamped at stamp (zero: now).
+	Create(object string, fields map[string]any, stamp time.Time) (string, error)
+	// Edit changes a record as staff would: a new version and stamp.
+	Edit(object, id string, fields map[string]any) error
+	// Delete removes a record as staff would.
+	Delete(object, id string) error
+	// Calls counts the answered calls whose endpoint contains endpoint
+	// ("" all; "token" the token endpoint) with status (0 any).
+	Calls(endpoint string, status int) int
+	// Throttled counts answers that throttled the caller (429, or the
+	// source's own way of saying so).
+	Throttled() int
+	// KeyUses is how many times writes presented an idempotency key
+	// containing key.
+	KeyUses(key string) int
+	// Throttle makes every call answer as throttled with Retry-After
+	// retryAfter; 0 turns it off.
+	Throttle(retryAfter time.Duration) error
+	// Outage makes every call answer 503 while on.
+	Outage(on bool) error
+}
+
+// SourceOptions is what a case asks of a fresh source.
+type SourceOptions struct {
+	// Now is the suite's clock; the source stamps records with it and
+	// expires tokens by it.
+	Now func() time.Time
+	// TokenTTL is how long an access token lasts.
+	TokenTTL time.Duration
+	// VisibilityLag delays when a record becomes visible to queries
+	// after its modification stamp.
+	VisibilityLag time.Duration
+	// WebhookURL, when set, receives the source's change notices. A
+	// source that cannot sign its notices posts to WebhookURL/{secret}.
+	WebhookURL string
 }
 
 // Harness tells the suite how to drive one connector.
 type Harness struct {
-	// System is the simulator system: fakesource.Salesforce, Accounting or Inventory.
-	System string
 	// Type is the connection type ("salesforce", ...).
 	Type string
-	// Connection fills the connection settings from the simulator's
-	// credentials (tuning knobs are set by the suite).
-	Connection func(fakesource.SystemCredentials) config.ConnectionConfig
+	// Source starts a fresh source for one case; the suite serves it on
+	// an httptest server.
+	Source func(t *testing.T, o SourceOptions) Source
+	// Connection is the connector's settings for src served at baseURL
+	// (the HTTP client's tuning is set by the suite).
+	Connection func(src Source, baseURL string) connectors.Connection
 	// New builds the connector. now is the suite's clock, shared with the
-	// simulator.
+	// source.
 	New func(deps connectors.Deps, now func() time.Time) (connectors.Connector, error)
 	// Pull is the object of the pull cases; records are created and edited
-	// on it through the simulator.
+	// on it through the source.
 	Pull Object
 	// CreateSim returns fields for a record staff create on Pull.Sim.
-	CreateSim func(sim *fakesource.Sim, i int) map[string]any
+	CreateSim func(src Source, i int) map[string]any
 	// EditSim returns fields for a staff edit of a Pull record.
 	EditSim func(i int) map[string]any
 	// Delete is an object whose deletions the connector reports; empty
@@ -56,13 +102,11 @@ type Harness struct {
 	// Write is a writable object; Create returns its fields for a create,
 	// Update fields for an update.
 	Write       Object
-	WriteCreate func(sim *fakesource.Sim) map[string]any
+	WriteCreate func(src Source) map[string]any
 	WriteUpdate map[string]any
 	// Renews says whether access tokens expire and are renewed (false for
 	// static bearer tokens).
 	Renews bool
-	// Records sizes the simulator (default 400).
-	Records int
 }
 
 // Start is the suite's fixed "now": after every seed record's stamp.
@@ -138,49 +182,40 @@ func (l *lossy) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// env is one case's world: a fresh simulator, its clock, the shared HTTP
+// env is one case's world: a fresh source, its clock, the shared HTTP
 // client and the connector under test.
 type env struct {
 	t      *testing.T
 	h      Harness
 	clock  *Clock
-	sim    *fakesource.Sim
+	src    Source
 	srv    *httptest.Server
 	cfg    config.ConnectionConfig
+	conn   connectors.Connection
 	client *httpclient.Client
-	conn   connectors.Connector
+	c      connectors.Connector
 	creds  *MemoryCredentials
 	lossy  *lossy
 }
 
 type setupOpts struct {
-	sim  func(*fakesource.Options)
+	src  func(*SourceOptions)
 	conn func(*config.ConnectionConfig)
 }
 
 func setup(t *testing.T, h Harness, o setupOpts) *env {
 	t.Helper()
 	clock := &Clock{now: Start}
-	so := fakesource.Options{Seed: 11, Records: 400, Now: clock.Now, TokenTTL: time.Hour}
-	if h.Records > 0 {
-		so.Records = h.Records
+	so := SourceOptions{Now: clock.Now, TokenTTL: time.Hour}
+	if o.src != nil {
+		o.src(&so)
 	}
-	if o.sim != nil {
-		o.sim(&so)
-	}
-	sim, srv := fakesourcetest.Start(t, so)
-	var sc fakesource.SystemCredentials
-	cr := sim.Credentials(srv.URL)
-	switch h.System {
-	case fakesource.Salesforce:
-		sc = cr.Salesforce
-	case fakesource.Accounting:
-		sc = cr.Accounting
-	default:
-		sc = cr.Inventory
-	}
-	cfg := h.Connection(sc)
-	cfg.Name, cfg.Type = "conformance-"+h.Type, h.Type
+	src := h.Source(t, so)
+	srv := httptest.NewServer(src)
+	t.Cleanup(srv.Close)
+	conn := h.Connection(src, srv.URL)
+	conn.Name = "conformance-" + h.Type
+	cfg := config.ConnectionConfig{Name: conn.Name, Type: h.Type}
 	cfg.Retry = config.RetryConfig{Max: 3, WaitMin: 5 * time.Millisecond, WaitMax: 2 * time.Second}
 	cfg.Breaker = config.BreakerConfig{Failures: 3, OpenTimeout: 300 * time.Millisecond}
 	cfg.RequestTimeout = 5 * time.Second
@@ -193,9 +228,9 @@ func setup(t *testing.T, h Harness, o setupOpts) *env {
 	client, err := httpclient.New(httpclient.Options{Connection: cfg, Metrics: metrics, Transport: l})
 	require.NoError(t, err)
 	creds := &MemoryCredentials{}
-	conn, err := h.New(connectors.Deps{Connection: cfg, HTTP: client, Credentials: creds}, clock.Now)
+	c, err := h.New(connectors.Deps{Connection: conn, HTTP: client, Credentials: creds}, clock.Now)
 	require.NoError(t, err)
-	return &env{t: t, h: h, clock: clock, sim: sim, srv: srv, cfg: cfg, client: client, conn: conn, creds: creds, lossy: l}
+	return &env{t: t, h: h, clock: clock, src: src, srv: srv, cfg: cfg, conn: conn, client: client, c: c, creds: creds, lossy: l}
 }
 
 // pulled is everything one pull returned.
@@ -214,7 +249,7 @@ func (e *env) pull(object, cursor string, limit int, between func(page int)) pul
 	out := pulled{records: map[string]connectors.Record{}, deleted: map[string]bool{}}
 	page := ""
 	for {
-		p, err := e.conn.Pull(context.Background(), connectors.PullRequest{Object: object, Cursor: cursor, Page: page, Limit: limit})
+		p, err := e.c.Pull(context.Background(), connectors.PullRequest{Object: object, Cursor: cursor, Page: page, Limit: limit})
 		require.NoError(e.t, err, "page %d", out.pages)
 		out.pages++
 		for _, r := range p.Records {
@@ -242,37 +277,16 @@ func (e *env) pull(object, cursor string, limit int, between func(page int)) pul
 	}
 }
 
-// simIDs lists the simulator's seed ids of object.
-func (e *env) simIDs(object string) []string {
-	var ids []string
-	for i := 0; ; i++ {
-		id, err := e.sim.SeedID(e.h.System, object, i)
-		if err != nil {
-			require.ErrorIs(e.t, err, fakesource.ErrNotFound)
-			return ids
-		}
-		ids = append(ids, id)
-	}
-}
-
-func (e *env) liveCount(object string) int {
-	return e.sim.Stats().Records[e.h.System][object]
-}
-
-func (e *env) create(i int, opts ...fakesource.CreateOption) string {
+func (e *env) create(i int, stamp time.Time) string {
 	e.t.Helper()
-	id, err := e.sim.CreateRecord(e.h.System, e.h.Pull.Sim, e.h.CreateSim(e.sim, i), opts...)
+	id, err := e.src.Create(e.h.Pull.Sim, e.h.CreateSim(e.src, i), stamp)
 	require.NoError(e.t, err)
 	return id
 }
 
 func (e *env) edit(id string, i int) {
 	e.t.Helper()
-	require.NoError(e.t, e.sim.StaffEdit(e.h.System, e.h.Pull.Sim, id, e.h.EditSim(i)))
-}
-
-func (e *env) calls(endpoint string, status int) int {
-	return e.sim.Stats().CallCount(e.h.System, endpoint, status)
+	require.NoError(e.t, e.src.Edit(e.h.Pull.Sim, id, e.h.EditSim(i)))
 }
 
 func key(prefix string) string {

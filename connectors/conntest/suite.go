@@ -15,7 +15,6 @@ import (
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/httpclient"
 	"github.com/porticohq/portico/internal/config"
-	"github.com/porticohq/portico/internal/fakesource"
 )
 
 // Cases names every conformance case, in the order Run runs them.
@@ -52,7 +51,7 @@ func Run(t *testing.T, h Harness) {
 
 func fullPull(t *testing.T, h Harness) {
 	e := setup(t, h, setupOpts{})
-	live := e.liveCount(h.Pull.Sim)
+	live := e.src.Live(h.Pull.Sim)
 	require.Greater(t, live, 20, "the simulator has enough %s records to page", h.Pull.Sim)
 	p := e.pull(h.Pull.Name, "", 20, nil)
 	require.Greater(t, p.pages, 1, "the pull pages (each harness makes pages smaller than the object)")
@@ -63,7 +62,7 @@ func fullPull(t *testing.T, h Harness) {
 		require.Equal(t, p.records[r.ID].Version, r.Version, "record %s repeated with another version", r.ID)
 	}
 	require.Less(t, len(p.seen), 2*live, "repeats stay at query boundaries")
-	for _, id := range e.simIDs(h.Pull.Sim) {
+	for _, id := range e.src.SeedIDs(h.Pull.Sim) {
 		requireHas(t, p.records, id)
 	}
 	require.NotEmpty(t, p.cursor)
@@ -76,7 +75,7 @@ func equalStamps(t *testing.T, h Harness) {
 	stamp := e.clock.Now().Truncate(time.Second)
 	var ids []string
 	for i := range 7 {
-		ids = append(ids, e.create(i, fakesource.WithModstamp(stamp)))
+		ids = append(ids, e.create(i, stamp))
 	}
 	e.clock.Advance(time.Second)
 	inc := e.pull(h.Pull.Name, full.cursor, 3, nil)
@@ -87,16 +86,16 @@ func equalStamps(t *testing.T, h Harness) {
 }
 
 func lateVisible(t *testing.T, h Harness) {
-	e := setup(t, h, setupOpts{sim: func(o *fakesource.Options) { o.VisibilityLag = 30 * time.Second }})
+	e := setup(t, h, setupOpts{src: func(o *SourceOptions) { o.VisibilityLag = 30 * time.Second }})
 	full := e.pull(h.Pull.Name, "", 0, nil)
 	cur, err := time.Parse(time.RFC3339Nano, full.cursor)
 	require.NoError(t, err)
 
 	// Committed late: stamped a minute before the cursor, visible only now.
-	late := e.create(1, fakesource.WithModstamp(cur.Add(-time.Minute)))
+	late := e.create(1, cur.Add(-time.Minute))
 	// Modified now but not visible to queries for another 30 seconds.
 	e.clock.Advance(40 * time.Second)
-	lagging := e.create(2)
+	lagging := e.create(2, time.Time{})
 	e.clock.Advance(5 * time.Second)
 	inc := e.pull(h.Pull.Name, full.cursor, 0, nil)
 	requireHas(t, inc.records, late, "the overlap window catches a late-visible record")
@@ -109,12 +108,12 @@ func lateVisible(t *testing.T, h Harness) {
 
 func editsDuringPaging(t *testing.T, h Harness) {
 	e := setup(t, h, setupOpts{})
-	ids := e.simIDs(h.Pull.Sim)
+	ids := e.src.SeedIDs(h.Pull.Sim)
 	seen := map[string]connectors.Record{}
 	var edited []string
 	page, cursor := "", ""
 	for n := 0; ; n++ {
-		p, err := e.conn.Pull(context.Background(), connectors.PullRequest{Object: h.Pull.Name, Page: page, Limit: 20})
+		p, err := e.c.Pull(context.Background(), connectors.PullRequest{Object: h.Pull.Name, Page: page, Limit: 20})
 		require.NoError(t, err)
 		for _, r := range p.Records {
 			seen[r.ID] = r
@@ -148,7 +147,7 @@ func editsDuringPaging(t *testing.T, h Harness) {
 		requireHas(t, seen, id, "no record is missed by a pull with edits while paging")
 	}
 	for _, id := range edited {
-		cur, err := e.conn.Get(context.Background(), h.Pull.Name, id)
+		cur, err := e.c.Get(context.Background(), h.Pull.Name, id)
 		require.NoError(t, err)
 		require.Equal(t, cur.Version, seen[id].Version, "the edit of %s reached the puller", id)
 	}
@@ -160,11 +159,11 @@ func deletions(t *testing.T, h Harness) {
 	}
 	e := setup(t, h, setupOpts{})
 	full := e.pull(h.Delete.Name, "", 0, nil)
-	ids := e.simIDs(h.Delete.Sim)
+	ids := e.src.SeedIDs(h.Delete.Sim)
 	require.GreaterOrEqual(t, len(ids), 2)
 	gone, kept := ids[len(ids)-1], ids[0]
 	e.clock.Advance(5 * time.Second)
-	require.NoError(t, e.sim.DeleteRecord(h.System, h.Delete.Sim, gone))
+	require.NoError(t, e.src.Delete(h.Delete.Sim, gone))
 	e.clock.Advance(5 * time.Second)
 	inc := e.pull(h.Delete.Name, full.cursor, 0, nil)
 	require.True(t, inc.deleted[gone], "the deletion is reported")
@@ -174,69 +173,61 @@ func deletions(t *testing.T, h Harness) {
 
 func get(t *testing.T, h Harness) {
 	e := setup(t, h, setupOpts{})
-	ids := e.simIDs(h.Pull.Sim)
+	ids := e.src.SeedIDs(h.Pull.Sim)
 	full := e.pull(h.Pull.Name, "", 0, nil)
-	rec, err := e.conn.Get(context.Background(), h.Pull.Name, ids[3])
+	rec, err := e.c.Get(context.Background(), h.Pull.Name, ids[3])
 	require.NoError(t, err)
 	require.Equal(t, ids[3], rec.ID)
 	require.Equal(t, full.records[ids[3]].Version, rec.Version, "Get and Pull agree on the version")
 	require.NotEmpty(t, rec.Raw)
 
-	require.NoError(t, e.sim.DeleteRecord(h.System, h.Pull.Sim, ids[4]))
-	_, err = e.conn.Get(context.Background(), h.Pull.Name, ids[4])
+	require.NoError(t, e.src.Delete(h.Pull.Sim, ids[4]))
+	_, err = e.c.Get(context.Background(), h.Pull.Name, ids[4])
 	require.ErrorIs(t, err, connectors.ErrNotFound)
 }
 
 func createOnce(t *testing.T, h Harness) {
 	e := setup(t, h, setupOpts{})
-	id, err := e.sim.SeedID(h.System, h.Write.Sim, 0)
+	id := e.src.SeedIDs(h.Write.Sim)[0]
+	_, err := e.c.Get(context.Background(), h.Write.Name, id) // authenticate first
 	require.NoError(t, err)
-	_, err = e.conn.Get(context.Background(), h.Write.Name, id) // authenticate first
-	require.NoError(t, err)
-	before := e.liveCount(h.Write.Sim)
+	before := e.src.Live(h.Write.Sim)
 	k := key("conformance-create")
 	e.lossy.armed.Store(true)
-	res, err := e.conn.Write(context.Background(), connectors.Write{Op: connectors.OpCreate, Object: h.Write.Name,
-		Fields: h.WriteCreate(e.sim), IdempotencyKey: k})
+	res, err := e.c.Write(context.Background(), connectors.Write{Op: connectors.OpCreate, Object: h.Write.Name,
+		Fields: h.WriteCreate(e.src), IdempotencyKey: k})
 	e.lossy.armed.Store(false)
 	require.NoError(t, err)
 	require.EqualValues(t, 1, e.lossy.lost.Load(), "the first answer was lost")
 	require.NotEmpty(t, res.ID)
-	require.Equal(t, before+1, e.liveCount(h.Write.Sim), "exactly one record was created")
-	presented := 0
-	for _, w := range e.sim.Stats().Writes {
-		if w.System == h.System && strings.Contains(w.Key, k) {
-			presented += w.Count
-		}
-	}
-	require.Equal(t, 2, presented, "the key was presented twice and applied once")
-	rec, err := e.conn.Get(context.Background(), h.Write.Name, res.ID)
+	require.Equal(t, before+1, e.src.Live(h.Write.Sim), "exactly one record was created")
+	require.Equal(t, 2, e.src.KeyUses(k), "the key was presented twice and applied once")
+	rec, err := e.c.Get(context.Background(), h.Write.Name, res.ID)
 	require.NoError(t, err)
 	require.Equal(t, res.ID, rec.ID)
 }
 
 func staleUpdate(t *testing.T, h Harness) {
 	e := setup(t, h, setupOpts{})
-	id, err := e.sim.SeedID(h.System, h.Write.Sim, 1)
-	require.NoError(t, err)
+	id := e.src.SeedIDs(h.Write.Sim)[1]
 	ctx := context.Background()
-	rec, err := e.conn.Get(ctx, h.Write.Name, id)
+	rec, err := e.c.Get(ctx, h.Write.Name, id)
 	require.NoError(t, err)
 	e.clock.Advance(2 * time.Second)
-	require.NoError(t, e.sim.StaffEdit(h.System, h.Write.Sim, id, h.WriteUpdate))
-	cur, err := e.conn.Get(ctx, h.Write.Name, id)
+	require.NoError(t, e.src.Edit(h.Write.Sim, id, h.WriteUpdate))
+	cur, err := e.c.Get(ctx, h.Write.Name, id)
 	require.NoError(t, err)
 	require.NotEqual(t, rec.Version, cur.Version)
 
 	e.clock.Advance(2 * time.Second)
-	_, err = e.conn.Write(ctx, connectors.Write{Op: connectors.OpUpdate, Object: h.Write.Name, ID: id,
+	_, err = e.c.Write(ctx, connectors.Write{Op: connectors.OpUpdate, Object: h.Write.Name, ID: id,
 		Fields: h.WriteUpdate, ExpectedVersion: rec.Version, IdempotencyKey: key("conformance-stale")})
 	require.ErrorIs(t, err, connectors.ErrConflict)
 	var ce *connectors.ConflictError
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, cur.Version, ce.CurrentVersion, "the conflict carries the source's current version")
 
-	res, err := e.conn.Write(ctx, connectors.Write{Op: connectors.OpUpdate, Object: h.Write.Name, ID: id,
+	res, err := e.c.Write(ctx, connectors.Write{Op: connectors.OpUpdate, Object: h.Write.Name, ID: id,
 		Fields: h.WriteUpdate, ExpectedVersion: cur.Version, IdempotencyKey: key("conformance-fresh")})
 	require.NoError(t, err, "the current version applies")
 	require.Equal(t, id, res.ID)
@@ -244,55 +235,46 @@ func staleUpdate(t *testing.T, h Harness) {
 
 func retryAfter(t *testing.T, h Harness) {
 	e := setup(t, h, setupOpts{})
-	ids := e.simIDs(h.Pull.Sim)
+	ids := e.src.SeedIDs(h.Pull.Sim)
 	ctx := context.Background()
-	_, err := e.conn.Get(ctx, h.Pull.Name, ids[0]) // authenticate first
+	_, err := e.c.Get(ctx, h.Pull.Name, ids[0]) // authenticate first
 	require.NoError(t, err)
-	require.NoError(t, e.sim.SetFaults(h.System, fakesource.Faults{RateLimitRate: 1, RetryAfterSeconds: 1}))
+	require.NoError(t, e.src.Throttle(time.Second))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		deadline := time.Now().Add(5 * time.Second)
-		for time.Now().Before(deadline) && e.limited() == 0 {
+		for time.Now().Before(deadline) && e.src.Throttled() == 0 {
 			time.Sleep(5 * time.Millisecond)
 		}
-		_ = e.sim.SetFaults(h.System, fakesource.Faults{})
+		_ = e.src.Throttle(0)
 	}()
 	start := time.Now()
-	rec, err := e.conn.Get(ctx, h.Pull.Name, ids[1])
+	rec, err := e.c.Get(ctx, h.Pull.Name, ids[1])
 	<-done
 	require.NoError(t, err)
 	require.Equal(t, ids[1], rec.ID)
 	require.GreaterOrEqual(t, time.Since(start), time.Second, "waited for Retry-After")
-	require.GreaterOrEqual(t, e.limited(), 1)
-}
-
-// limited counts throttled answers (429, and QuickBooks' 403 throttle).
-func (e *env) limited() int {
-	n := e.calls("", 429)
-	if e.h.System == fakesource.Accounting {
-		n += e.calls("", 403)
-	}
-	return n
+	require.GreaterOrEqual(t, e.src.Throttled(), 1)
 }
 
 func breaker(t *testing.T, h Harness) {
 	e := setup(t, h, setupOpts{})
-	ids := e.simIDs(h.Pull.Sim)
+	ids := e.src.SeedIDs(h.Pull.Sim)
 	ctx := context.Background()
-	_, err := e.conn.Get(ctx, h.Pull.Name, ids[0])
+	_, err := e.c.Get(ctx, h.Pull.Name, ids[0])
 	require.NoError(t, err)
-	require.NoError(t, e.sim.SetFaults(h.System, fakesource.Faults{OutageSeconds: 3600}))
+	require.NoError(t, e.src.Outage(true))
 	for i := 0; i < e.cfg.Breaker.Failures+2; i++ {
-		_, err := e.conn.Get(ctx, h.Pull.Name, ids[1])
+		_, err := e.c.Get(ctx, h.Pull.Name, ids[1])
 		require.ErrorIs(t, err, connectors.ErrUnavailable)
 	}
 	require.Equal(t, httpclient.BreakerOpen, e.client.Breaker())
-	require.LessOrEqual(t, e.calls("", 503), e.cfg.Breaker.Failures, "the breaker opened within the configured failures")
+	require.LessOrEqual(t, e.src.Calls("", 503), e.cfg.Breaker.Failures, "the breaker opened within the configured failures")
 	require.Eventually(t, func() bool { return e.client.Breaker() == httpclient.BreakerHalfOpen },
 		10*e.cfg.Breaker.OpenTimeout, 10*time.Millisecond, "half-open after the open timeout")
-	require.NoError(t, e.sim.SetFaults(h.System, fakesource.Faults{}))
-	rec, err := e.conn.Get(ctx, h.Pull.Name, ids[1])
+	require.NoError(t, e.src.Outage(false))
+	rec, err := e.c.Get(ctx, h.Pull.Name, ids[1])
 	require.NoError(t, err)
 	require.Equal(t, ids[1], rec.ID)
 	require.Equal(t, httpclient.BreakerClosed, e.client.Breaker())
@@ -302,34 +284,34 @@ func reauth(t *testing.T, h Harness) {
 	if !h.Renews {
 		t.Skip("static bearer token")
 	}
-	e := setup(t, h, setupOpts{sim: func(o *fakesource.Options) { o.TokenTTL = 10 * time.Minute }})
-	ids := e.simIDs(h.Pull.Sim)
+	e := setup(t, h, setupOpts{src: func(o *SourceOptions) { o.TokenTTL = 10 * time.Minute }})
+	ids := e.src.SeedIDs(h.Pull.Sim)
 	ctx := context.Background()
-	_, err := e.conn.Get(ctx, h.Pull.Name, ids[0])
+	_, err := e.c.Get(ctx, h.Pull.Name, ids[0])
 	require.NoError(t, err)
-	tokens := e.calls("token", 0)
+	tokens := e.src.Calls("token", 0)
 	require.GreaterOrEqual(t, tokens, 1)
 	e.clock.Advance(11 * time.Minute)
-	rec, err := e.conn.Get(ctx, h.Pull.Name, ids[1])
+	rec, err := e.c.Get(ctx, h.Pull.Name, ids[1])
 	require.NoError(t, err)
 	require.Equal(t, ids[1], rec.ID)
-	require.Equal(t, tokens+1, e.calls("token", 0), "authenticated again exactly once")
-	require.LessOrEqual(t, e.calls("", 401), 1)
-	_, err = e.conn.Get(ctx, h.Pull.Name, ids[2])
+	require.Equal(t, tokens+1, e.src.Calls("token", 0), "authenticated again exactly once")
+	require.LessOrEqual(t, e.src.Calls("", 401), 1)
+	_, err = e.c.Get(ctx, h.Pull.Name, ids[2])
 	require.NoError(t, err)
-	require.Equal(t, tokens+1, e.calls("token", 0), "the new token is reused")
+	require.Equal(t, tokens+1, e.src.Calls("token", 0), "the new token is reused")
 }
 
 func quota(t *testing.T, h Harness) {
 	e := setup(t, h, setupOpts{conn: func(c *config.ConnectionConfig) {
 		c.Quota = config.QuotaConfig{PerDay: 40, WriteShare: 0.25}
 	}})
-	ids := e.simIDs(h.Pull.Sim)
+	ids := e.src.SeedIDs(h.Pull.Sim)
 	ctx := context.Background()
 	var err error
 	reads := 0
 	for ; reads < 40; reads++ {
-		if _, err = e.conn.Get(ctx, h.Pull.Name, ids[reads%len(ids)]); err != nil {
+		if _, err = e.c.Get(ctx, h.Pull.Name, ids[reads%len(ids)]); err != nil {
 			break
 		}
 	}
@@ -337,13 +319,13 @@ func quota(t *testing.T, h Harness) {
 	require.ErrorAs(t, err, &rl, "background reads stop")
 	require.Greater(t, rl.RetryAfter, time.Duration(0))
 	require.LessOrEqual(t, reads, 30, "reads stop at (1 - write_share) of the budget")
-	served := e.sim.Stats().CallCount(h.System, "", 0)
+	served := e.src.Calls("", 0)
 
-	res, err := e.conn.Write(ctx, connectors.Write{Op: connectors.OpCreate, Object: h.Write.Name,
-		Fields: h.WriteCreate(e.sim), IdempotencyKey: key("conformance-quota")})
+	res, err := e.c.Write(ctx, connectors.Write{Op: connectors.OpCreate, Object: h.Write.Name,
+		Fields: h.WriteCreate(e.src), IdempotencyKey: key("conformance-quota")})
 	require.NoError(t, err, "a customer write still goes through")
 	require.NotEmpty(t, res.ID)
-	require.Greater(t, e.sim.Stats().CallCount(h.System, "", 0), served)
+	require.Greater(t, e.src.Calls("", 0), served)
 	require.False(t, errors.Is(err, connectors.ErrRateLimited))
 }
 
@@ -375,12 +357,12 @@ func webhook(t *testing.T, h Harness) {
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	t.Cleanup(recv.Close)
-	e := setup(t, h, setupOpts{sim: func(o *fakesource.Options) { o.WebhookURL = recv.URL + "/hooks/{system}" }})
-	verifier, ok := e.conn.(connectors.WebhookVerifier)
+	e := setup(t, h, setupOpts{src: func(o *SourceOptions) { o.WebhookURL = recv.URL + "/hooks/conformance" }})
+	verifier, ok := e.c.(connectors.WebhookVerifier)
 	if !ok {
 		t.Skip("the connector does not verify webhooks")
 	}
-	id := e.simIDs(h.Pull.Sim)[2]
+	id := e.src.SeedIDs(h.Pull.Sim)[2]
 	e.edit(id, 5)
 	var d delivery
 	select {
@@ -389,7 +371,7 @@ func webhook(t *testing.T, h Harness) {
 		require.FailNow(t, "the simulator delivered no webhook")
 	}
 	// Sources that cannot sign post to /hooks/{system}/{secret}.
-	secret := strings.TrimPrefix(strings.TrimPrefix(d.url, recv.URL+"/hooks/"+h.System), "/")
+	secret := strings.TrimPrefix(strings.TrimPrefix(d.url, recv.URL+"/hooks/conformance"), "/")
 	req := connectors.WebhookRequest{URL: d.url, Header: d.header, Body: d.body, Secret: secret}
 	changes, err := verifier.VerifyWebhook(context.Background(), req)
 	require.NoError(t, err)
@@ -399,9 +381,9 @@ func webhook(t *testing.T, h Harness) {
 	}
 	require.Contains(t, named, connectors.Change{Object: h.Pull.Name, ID: id}, "the notice names the edited record")
 
-	cfg := e.cfg
-	cfg.WebhookSecret, cfg.Realm = "not-the-secret", "00D000000000000"
-	other, err := h.New(connectors.Deps{Connection: cfg, HTTP: e.client, Credentials: &MemoryCredentials{}}, e.clock.Now)
+	conn := e.conn
+	conn.WebhookSecret, conn.Realm = "not-the-secret", "00D000000000000"
+	other, err := h.New(connectors.Deps{Connection: conn, HTTP: e.client, Credentials: &MemoryCredentials{}}, e.clock.Now)
 	require.NoError(t, err)
 	_, err = other.(connectors.WebhookVerifier).VerifyWebhook(context.Background(), req)
 	require.ErrorIs(t, err, connectors.ErrInvalidSignature, "a notice for another secret or org is refused")

@@ -187,6 +187,11 @@ func (b *Body) Close() error { return nil }
 // Bytes returns the whole body without copying it.
 func (b *Body) Bytes() []byte { return b.b }
 
+func asBody(resp *http.Response) *Body {
+	b, _ := resp.Body.(*Body)
+	return b
+}
+
 // ReadAll returns a response's body: without a copy when this client read
 // it, with io.ReadAll otherwise (a plain *http.Client in tests).
 func ReadAll(resp *http.Response) ([]byte, error) {
@@ -220,7 +225,32 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 	case s == http.StatusRequestTimeout || s >= 500 && s != http.StatusNotImplemented:
 		return callFrom(ctx).safe, nil
 	}
+	if wait, ok := c.throttled(ctx, resp); ok {
+		return wait <= c.cfg.Retry.WaitMax && callFrom(ctx).safe, nil
+	}
 	return false, nil
+}
+
+// throttled asks the request's ThrottleFunc, if any, about an error
+// answer. It reads the body in full and puts it back as a *Body, so that
+// backoff and Do read it again without a copy.
+func (c *Client) throttled(ctx context.Context, resp *http.Response) (time.Duration, bool) {
+	f := callFrom(ctx).throttled
+	if f == nil || resp.StatusCode < 400 {
+		return 0, false
+	}
+	b, ok := resp.Body.(*Body)
+	if !ok {
+		data, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxResponseBytes+1))
+		resp.Body.Close()
+		if err != nil {
+			resp.Body = &Body{Reader: bytes.NewReader(nil)}
+			return 0, false
+		}
+		b = &Body{Reader: bytes.NewReader(data), b: data}
+		resp.Body = b
+	}
+	return f(resp, b.b)
 }
 
 // giveUp returns the last response for the connector to classify, or the
@@ -239,6 +269,13 @@ func backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) t
 	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
 		if wait, ok := RetryAfter(resp.Header); ok {
 			return wait
+		}
+	}
+	if resp != nil && resp.Request != nil {
+		if f, b := callFrom(resp.Request.Context()).throttled, asBody(resp); f != nil && b != nil {
+			if wait, ok := f(resp, b.b); ok {
+				return wait
+			}
 		}
 	}
 	ceiling := maxWait

@@ -328,3 +328,57 @@ func TestTimeoutsOpenBreaker(t *testing.T) {
 	}
 	require.Equal(t, httpclient.BreakerOpen, b.client.Breaker())
 }
+
+// TestThrottleMark: a source that throttles with another status (QuickBooks'
+// 403 with fault 3001) is retried like a 429 when the request says how to
+// tell, by the same rules: a wait within Retry.WaitMax, and only requests
+// safe to repeat.
+func TestThrottleMark(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int64
+	b := setup(t, config.ConnectionConfig{Retry: config.RetryConfig{Max: 3, WaitMin: time.Millisecond, WaitMax: time.Second}},
+		func(w http.ResponseWriter, r *http.Request) {
+			if n.Add(1)%2 == 1 {
+				w.WriteHeader(http.StatusForbidden)
+				_, _ = w.Write([]byte(`throttled ` + r.URL.Query().Get("wait")))
+				return
+			}
+			_, _ = w.Write([]byte(`{"ok":true}`))
+		})
+	throttle := func(req *http.Request) *http.Request {
+		return httpclient.Throttle(req, func(resp *http.Response, body []byte) (time.Duration, bool) {
+			wait, found := strings.CutPrefix(string(body), "throttled ")
+			d, err := time.ParseDuration(wait)
+			return d, found && err == nil
+		})
+	}
+	do := func(method, wait string, marks ...func(*http.Request) *http.Request) *http.Response {
+		req, err := http.NewRequest(method, b.url+"/x?wait="+wait, nil)
+		require.NoError(t, err)
+		for _, m := range marks {
+			req = m(req)
+		}
+		resp, err := b.client.Do(req)
+		require.NoError(t, err)
+		return resp
+	}
+	start := time.Now()
+	require.Equal(t, 200, do(http.MethodGet, "200ms", throttle).StatusCode, "a throttled GET is retried")
+	require.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond, "after the throttle's wait")
+	require.EqualValues(t, 2, b.hits.Load())
+
+	n.Store(0)
+	resp := do(http.MethodGet, "1h", throttle)
+	require.Equal(t, 403, resp.StatusCode, "a wait beyond Retry.WaitMax comes back to the caller")
+	body, err := httpclient.ReadAll(resp)
+	require.NoError(t, err)
+	require.Equal(t, "throttled 1h", string(body), "the body is still there to classify")
+
+	n.Store(0)
+	require.Equal(t, 403, do(http.MethodPost, "1ms", throttle).StatusCode, "a POST without an idempotency key is sent once")
+	n.Store(0)
+	require.Equal(t, 200, do(http.MethodPost, "1ms", throttle, httpclient.Idempotent).StatusCode)
+	n.Store(0)
+	require.Equal(t, 403, do(http.MethodGet, "1ms").StatusCode, "without the mark a 403 is a refusal")
+	require.EqualValues(t, 7, b.hits.Load())
+}

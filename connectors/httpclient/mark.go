@@ -3,6 +3,7 @@ package httpclient
 import (
 	"context"
 	"net/http"
+	"time"
 )
 
 type callKey struct{}
@@ -12,6 +13,7 @@ type call struct {
 	idempotent bool // a write that carries an idempotency key the source honours
 	write      bool // spends the budget reserved for writes
 	safe       bool // set by Client.Do: may be sent again
+	throttled  ThrottleFunc
 }
 
 func callFrom(ctx context.Context) call {
@@ -46,4 +48,17 @@ func safeToRepeat(req *http.Request) bool {
 		return true
 	}
 	return callFrom(req.Context()).idempotent
+}
+
+// ThrottleFunc tells whether an answer is the source throttling the
+// caller although its status is not 429, and how long to wait. body is
+// the whole response body.
+type ThrottleFunc func(resp *http.Response, body []byte) (wait time.Duration, ok bool)
+
+// Throttle marks a request whose source throttles with another status
+// (QuickBooks answers 403 with fault 3001): an answer f recognises is
+// retried like a 429 with Retry-After f's wait, by the same rules (only
+// when safe to repeat, never waiting longer than Retry.WaitMax).
+func Throttle(req *http.Request, f ThrottleFunc) *http.Request {
+	return mark(req, func(c *call) { c.throttled = f })
 }

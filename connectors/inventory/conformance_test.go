@@ -7,33 +7,27 @@ import (
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/conntest"
+	"github.com/porticohq/portico/connectors/conntest/fakesim"
 	"github.com/porticohq/portico/connectors/inventory"
-	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/fakesource"
 )
 
 func Harness() conntest.Harness {
-	location := func(sim *fakesource.Sim) string {
-		id, err := sim.SeedID(fakesource.Inventory, "Location", 0)
-		if err != nil {
-			panic(err)
-		}
-		return id
-	}
-	order := func(sim *fakesource.Sim, i int) map[string]any {
+	location := func(src conntest.Source) string { return fakesim.Of(src).SeedID("Location", 0) }
+	order := func(src conntest.Source, i int) map[string]any {
 		return map[string]any{
-			"location_id": location(sim), "reference_id": fmt.Sprintf("CONF-%d", i), "state": "OPEN",
+			"location_id": location(src), "reference_id": fmt.Sprintf("CONF-%d", i), "state": "OPEN",
 			"line_items": []any{map[string]any{"name": "Portal item", "quantity": "1",
 				"base_price_money": map[string]any{"amount": 1250, "currency": "USD"}}},
 		}
 	}
 	return conntest.Harness{
-		System: fakesource.Inventory,
-		Type:   "inventory",
-		Connection: func(c fakesource.SystemCredentials) config.ConnectionConfig {
+		Type: "inventory",
+		Connection: func(src conntest.Source, url string) connectors.Connection {
+			c := fakesim.Of(src).Credentials(url)
 			// The refresh token, not the static access token, so that
 			// tokens expire and the renewal path is exercised.
-			return config.ConnectionConfig{BaseURL: c.BaseURL, TokenURL: c.TokenURL, ClientID: c.ClientID,
+			return connectors.Connection{BaseURL: c.BaseURL, TokenURL: c.TokenURL, ClientID: c.ClientID,
 				ClientSecret: c.ClientSecret, RefreshToken: c.RefreshToken, WebhookSecret: c.WebhookSecret}
 		},
 		New: func(deps connectors.Deps, now func() time.Time) (connectors.Connector, error) {
@@ -44,10 +38,10 @@ func Harness() conntest.Harness {
 		EditSim:     func(i int) map[string]any { return map[string]any{"reference_id": fmt.Sprintf("EDIT-%d", i)} },
 		Delete:      conntest.Object{Name: inventory.ObjItem, Sim: "Item"},
 		Write:       conntest.Object{Name: inventory.ObjOrder, Sim: "Order"},
-		WriteCreate: func(sim *fakesource.Sim) map[string]any { return order(sim, 99) },
+		WriteCreate: func(src conntest.Source) map[string]any { return order(src, 99) },
 		WriteUpdate: map[string]any{"reference_id": "CONF-UPDATED"},
 		Renews:      true,
-		Records:     1500, // a few catalog items to delete one of
+		Source:      fakesim.Start(fakesource.Inventory, 1500 /* a few catalog items to delete one of */),
 	}
 }
 

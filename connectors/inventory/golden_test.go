@@ -15,7 +15,6 @@ import (
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/inventory"
-	"github.com/porticohq/portico/internal/config"
 )
 
 func examples(t *testing.T) map[string]json.RawMessage {
@@ -61,7 +60,7 @@ func newReplay(t *testing.T) (*replay, *inventory.Connector) {
 	}))
 	t.Cleanup(srv.Close)
 	c, err := inventory.NewWithOptions(connectors.Deps{
-		Connection: config.ConnectionConfig{Name: "sq", Type: "inventory", BaseURL: srv.URL, AccessToken: "tok"},
+		Connection: connectors.Connection{Name: "sq", BaseURL: srv.URL, AccessToken: "tok"},
 		HTTP:       srv.Client(),
 	}, inventory.Options{})
 	require.NoError(t, err)

@@ -9,14 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/httpclient"
-	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/connectors/wire"
 )
 
 // SquareVersion pins the API version the connector was written against.
@@ -36,11 +35,12 @@ type Options struct {
 
 // Connector talks to one Square seller account.
 type Connector struct {
-	conn  config.ConnectionConfig
+	conn  connectors.Connection
 	http  connectors.HTTPDoer
 	creds connectors.CredentialStore
 	log   *slog.Logger
 	opts  Options
+	wire  *wire.Caller
 
 	mu        sync.Mutex
 	token     string
@@ -54,11 +54,9 @@ func New(deps connectors.Deps) (connectors.Connector, error) {
 
 // NewWithOptions builds a connector with non-default tuning.
 func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
-	if deps.HTTP == nil {
-		return nil, errors.New("inventory: an HTTP client is required")
-	}
-	if deps.Connection.BaseURL == "" {
-		return nil, errors.New("inventory: base_url is required")
+	log, err := wire.Check("inventory", deps)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Overlap <= 0 {
 		opts.Overlap = 2 * time.Minute
@@ -69,12 +67,17 @@ func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	log := deps.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	c := &Connector{conn: deps.Connection, http: deps.HTTP, creds: deps.Credentials, log: log, opts: opts,
+		token: deps.Connection.AccessToken}
+	c.wire = &wire.Caller{Name: "inventory", HTTP: deps.HTTP, Token: c.bearer,
+		URL:    func(path string) (string, error) { return strings.TrimRight(c.conn.BaseURL, "/") + path, nil },
+		Header: http.Header{"Square-Version": {SquareVersion}}}
+	// Without a refresh token an expired access token needs the operator:
+	// a 401 is answered as it is.
+	if c.conn.RefreshToken != "" || c.creds != nil {
+		c.wire.Renew = c.renew
 	}
-	return &Connector{conn: deps.Connection, http: deps.HTTP, creds: deps.Credentials, log: log, opts: opts,
-		token: deps.Connection.AccessToken}, nil
+	return c, nil
 }
 
 // bearer returns the access token in use: the configured one, else one
@@ -169,83 +172,15 @@ func (c *Connector) renew(ctx context.Context, stale string) (string, error) {
 	return c.token, nil
 }
 
-// call is one API request.
-type call struct {
-	method string
-	path   string
-	query  url.Values
-	body   any
-	write  bool
-	idem   bool
-}
-
 // do sends one call (renewing an expired token once) and returns the body
 // of a clean 2xx answer or a classified error.
-func (c *Connector) do(ctx context.Context, k call) ([]byte, error) {
-	var payload []byte
-	if k.body != nil {
-		var err error
-		if payload, err = json.Marshal(k.body); err != nil {
-			return nil, connectors.Classify(connectors.ErrInvalid, fmt.Errorf("inventory: encode body: %w", err))
-		}
-	}
-	tok, err := c.bearer(ctx)
+func (c *Connector) do(ctx context.Context, k wire.Call) ([]byte, error) {
+	resp, body, err := c.wire.Do(ctx, k)
 	if err != nil {
 		return nil, err
 	}
-	for attempt := 0; ; attempt++ {
-		resp, body, err := c.send(ctx, k, tok, payload)
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && c.canRenew() {
-			if tok, err = c.renew(ctx, tok); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if err := classify(resp, body); err != nil {
-			return nil, fmt.Errorf("inventory: %s %s: %w", k.method, k.path, err)
-		}
-		return body, nil
+	if err := classify(resp, body); err != nil {
+		return nil, c.wire.Errorf(k, err)
 	}
-}
-
-func (c *Connector) canRenew() bool { return c.conn.RefreshToken != "" || c.creds != nil }
-
-func (c *Connector) send(ctx context.Context, k call, tok string, payload []byte) (*http.Response, []byte, error) {
-	u := strings.TrimRight(c.conn.BaseURL, "/") + k.path
-	if len(k.query) > 0 {
-		u += "?" + k.query.Encode()
-	}
-	var body io.Reader
-	if payload != nil {
-		body = bytes.NewReader(payload)
-	}
-	req, err := http.NewRequestWithContext(ctx, k.method, u, body)
-	if err != nil {
-		return nil, nil, connectors.Classify(connectors.ErrPermanent, fmt.Errorf("inventory: build request: %w", err))
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Square-Version", SquareVersion)
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if k.write {
-		req = httpclient.Write(req)
-	}
-	if k.idem {
-		req = httpclient.Idempotent(req)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, nil, fmt.Errorf("inventory: %s %s: %w", k.method, k.path, err)
-	}
-	defer resp.Body.Close()
-	data, err := httpclient.ReadAll(resp)
-	if err != nil {
-		return nil, nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("inventory: read body: %w", err))
-	}
-	return resp, data, nil
+	return body, nil
 }

@@ -2,7 +2,6 @@ package inventory
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/wire"
 )
 
 // Object names, as the shipped mappings use them.
@@ -64,23 +64,6 @@ type pageToken struct {
 	Max    time.Time `json:"m,omitzero"`
 }
 
-func (t pageToken) encode() string {
-	b, _ := json.Marshal(t)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeToken(s string) (pageToken, error) {
-	var t pageToken
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &t)
-	}
-	if err != nil {
-		return t, &connectors.InvalidError{Field: "page", Msg: "not a page token from this connector"}
-	}
-	return t, nil
-}
-
 // Pull implements connectors.Connector. Each endpoint's cursor pages a
 // search whose start time is fixed for the whole pull.
 func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*connectors.Page, error) {
@@ -97,7 +80,7 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 	}
 	if req.Page != "" {
 		var err error
-		if tok, err = decodeToken(req.Page); err != nil {
+		if tok, err = wire.DecodeToken[pageToken](req.Page); err != nil {
 			return nil, err
 		}
 	}
@@ -139,7 +122,7 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 	}
 	if cursor != "" {
 		tok.Cursor = cursor
-		page.Next = tok.encode()
+		page.Next = wire.EncodeToken(tok)
 	}
 	page.Cursor = req.Cursor
 	if !tok.Max.IsZero() {
@@ -204,7 +187,7 @@ func (c *Connector) searchCatalog(ctx context.Context, object string, tok pageTo
 	if tok.Cursor != "" {
 		body["cursor"] = tok.Cursor
 	}
-	out, err := c.do(ctx, call{method: http.MethodPost, path: "/v2/catalog/search", body: body, idem: true})
+	out, err := c.do(ctx, wire.Call{Method: http.MethodPost, Path: "/v2/catalog/search", Body: body, Idempotent: true})
 	if err != nil {
 		return nil, "", nil, err
 	}
@@ -220,7 +203,7 @@ func (c *Connector) searchCounts(ctx context.Context, tok pageToken, limit int) 
 	if tok.Cursor != "" {
 		body["cursor"] = tok.Cursor
 	}
-	out, err := c.do(ctx, call{method: http.MethodPost, path: "/v2/inventory/counts/batch-retrieve", body: body, idem: true})
+	out, err := c.do(ctx, wire.Call{Method: http.MethodPost, Path: "/v2/inventory/counts/batch-retrieve", Body: body, Idempotent: true})
 	if err != nil {
 		return nil, "", nil, err
 	}
@@ -248,7 +231,7 @@ func (c *Connector) searchOrders(ctx context.Context, tok pageToken, limit int) 
 	if tok.Cursor != "" {
 		body["cursor"] = tok.Cursor
 	}
-	out, err := c.do(ctx, call{method: http.MethodPost, path: "/v2/orders/search", body: body, idem: true})
+	out, err := c.do(ctx, wire.Call{Method: http.MethodPost, Path: "/v2/orders/search", Body: body, Idempotent: true})
 	if err != nil {
 		return nil, "", nil, err
 	}
@@ -264,7 +247,7 @@ func (c *Connector) locationIDs(ctx context.Context) ([]string, error) {
 	if locs != nil {
 		return locs, nil
 	}
-	out, err := c.do(ctx, call{method: http.MethodGet, path: "/v2/locations"})
+	out, err := c.do(ctx, wire.Call{Method: http.MethodGet, Path: "/v2/locations"})
 	if err != nil {
 		return nil, err
 	}

@@ -2,9 +2,6 @@ package inventory
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
@@ -12,6 +9,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/wire"
 )
 
 // VerifyWebhook implements connectors.WebhookVerifier for Square events:
@@ -21,7 +19,7 @@ import (
 // brings the change), so it yields no change.
 func (c *Connector) VerifyWebhook(_ context.Context, req connectors.WebhookRequest) ([]connectors.Change, error) {
 	sig := http.Header(req.Header).Get("x-square-hmacsha256-signature")
-	if c.conn.WebhookSecret == "" || !validHMAC(c.conn.WebhookSecret, req.URL, req.Body, sig) {
+	if c.conn.WebhookSecret == "" || !wire.ValidHMAC(c.conn.WebhookSecret, req.URL, req.Body, sig) {
 		return nil, connectors.ErrInvalidSignature
 	}
 	if !gjson.ValidBytes(req.Body) {
@@ -48,16 +46,4 @@ func (c *Connector) VerifyWebhook(_ context.Context, req connectors.WebhookReque
 		return out, nil
 	}
 	return nil, nil
-}
-
-// validHMAC checks base64(HMAC-SHA256(key, prefix + body)) in constant time.
-func validHMAC(key, prefix string, body []byte, sig string) bool {
-	got, err := base64.StdEncoding.DecodeString(sig)
-	if err != nil || len(got) == 0 {
-		return false
-	}
-	m := hmac.New(sha256.New, []byte(key))
-	m.Write([]byte(prefix))
-	m.Write(body)
-	return hmac.Equal(got, m.Sum(nil))
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/connectors"
-	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/fakesource"
 )
 
@@ -16,7 +15,7 @@ import (
 // with the same one; every change of the notice carries it.
 func TestWebhookEventKeys(t *testing.T) {
 	t.Parallel()
-	c, err := New(connectors.Deps{Connection: config.ConnectionConfig{BaseURL: "http://127.0.0.1:1", WebhookSecret: "sigkey"}, HTTP: http.DefaultClient})
+	c, err := New(connectors.Deps{Connection: connectors.Connection{BaseURL: "http://127.0.0.1:1", WebhookSecret: "sigkey"}, HTTP: http.DefaultClient})
 	require.NoError(t, err)
 	const url = "https://portal.example.com/hooks/inventory"
 	cases := map[string][]connectors.Change{

@@ -11,6 +11,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/wire"
 )
 
 // Get implements connectors.Connector. An inventory count's id is
@@ -41,7 +42,7 @@ func (c *Connector) get(ctx context.Context, object, id string, write bool) (*co
 		}
 		path, q = "/v2/inventory/"+url.PathEscape(obj), url.Values{"location_ids": {loc}}
 	}
-	body, err := c.do(ctx, call{method: http.MethodGet, path: path, query: q, write: write})
+	body, err := c.do(ctx, wire.Call{Method: http.MethodGet, Path: path, Query: q, Write: write})
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +111,7 @@ func (c *Connector) Write(ctx context.Context, w connectors.Write) (*connectors.
 	case w.Op == connectors.OpDelete && w.Object == ObjOrder:
 		return nil, &connectors.InvalidError{Field: "op", Msg: "Square orders are not deleted; update their state to CANCELED"}
 	case w.Op == connectors.OpDelete:
-		_, err := c.do(ctx, call{method: http.MethodDelete, path: "/v2/catalog/object/" + url.PathEscape(w.ID), write: true, idem: true})
+		_, err := c.do(ctx, wire.Call{Method: http.MethodDelete, Path: "/v2/catalog/object/" + url.PathEscape(w.ID), Write: true, Idempotent: true})
 		if err != nil && !isNotFound(err) {
 			return nil, err
 		}
@@ -121,14 +122,14 @@ func (c *Connector) Write(ctx context.Context, w connectors.Write) (*connectors.
 		return nil, &connectors.InvalidError{Field: "id", Msg: "an update needs the record id"}
 	}
 
-	var k call
+	var k wire.Call
 	var key string
 	switch w.Object {
 	case ObjOrder:
 		key = "order"
-		k = call{method: http.MethodPost, path: "/v2/orders", body: map[string]any{"idempotency_key": w.IdempotencyKey, "order": obj}}
+		k = wire.Call{Method: http.MethodPost, Path: "/v2/orders", Body: map[string]any{"idempotency_key": w.IdempotencyKey, "order": obj}}
 		if w.Op == connectors.OpUpdate {
-			k = call{method: http.MethodPut, path: "/v2/orders/" + url.PathEscape(w.ID), body: map[string]any{"idempotency_key": w.IdempotencyKey, "order": obj}}
+			k = wire.Call{Method: http.MethodPut, Path: "/v2/orders/" + url.PathEscape(w.ID), Body: map[string]any{"idempotency_key": w.IdempotencyKey, "order": obj}}
 		}
 	default:
 		key = "catalog_object"
@@ -137,9 +138,9 @@ func (c *Connector) Write(ctx context.Context, w connectors.Write) (*connectors.
 		if w.Op == connectors.OpUpdate {
 			obj["id"] = w.ID
 		}
-		k = call{method: http.MethodPost, path: "/v2/catalog/object", body: map[string]any{"idempotency_key": w.IdempotencyKey, "object": obj}}
+		k = wire.Call{Method: http.MethodPost, Path: "/v2/catalog/object", Body: map[string]any{"idempotency_key": w.IdempotencyKey, "object": obj}}
 	}
-	k.write, k.idem = true, true
+	k.Write, k.Idempotent = true, true
 	body, err := c.do(ctx, k)
 	if err != nil {
 		if ce, ok := asConflict(err); ok && w.ID != "" {

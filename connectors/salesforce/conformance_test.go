@@ -7,30 +7,26 @@ import (
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/conntest"
+	"github.com/porticohq/portico/connectors/conntest/fakesim"
 	"github.com/porticohq/portico/connectors/salesforce"
-	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/fakesource"
 )
 
 func Harness() conntest.Harness {
-	seed := func(sim *fakesource.Sim, object string, i int) string {
-		id, err := sim.SeedID(fakesource.Salesforce, object, i)
-		if err != nil {
-			panic(err)
-		}
-		return id
+	seed := func(src conntest.Source, object string, i int) string {
+		return fakesim.Of(src).SeedID(object, i)
 	}
-	caseFields := func(sim *fakesource.Sim, i int) map[string]any {
+	caseFields := func(src conntest.Source, i int) map[string]any {
 		return map[string]any{
 			"Subject": fmt.Sprintf("Conformance case %d", i), "Status": "New", "Origin": "Web", "Priority": "Medium",
-			"AccountId": seed(sim, "Account", 0), "ContactId": seed(sim, "Contact", 0),
+			"AccountId": seed(src, "Account", 0), "ContactId": seed(src, "Contact", 0),
 		}
 	}
 	return conntest.Harness{
-		System: fakesource.Salesforce,
-		Type:   "salesforce",
-		Connection: func(c fakesource.SystemCredentials) config.ConnectionConfig {
-			return config.ConnectionConfig{BaseURL: c.BaseURL, TokenURL: c.TokenURL, ClientID: c.ClientID,
+		Type: "salesforce",
+		Connection: func(src conntest.Source, url string) connectors.Connection {
+			c := fakesim.Of(src).Credentials(url)
+			return connectors.Connection{BaseURL: c.BaseURL, TokenURL: c.TokenURL, ClientID: c.ClientID,
 				ClientSecret: c.ClientSecret, RefreshToken: c.RefreshToken, Realm: c.Realm, WebhookSecret: c.WebhookSecret}
 		},
 		New: func(deps connectors.Deps, now func() time.Time) (connectors.Connector, error) {
@@ -46,9 +42,10 @@ func Harness() conntest.Harness {
 		},
 		Delete:      conntest.Object{Name: "Case", Sim: "Case"},
 		Write:       conntest.Object{Name: "Case", Sim: "Case"},
-		WriteCreate: func(sim *fakesource.Sim) map[string]any { return caseFields(sim, 99) },
+		WriteCreate: func(src conntest.Source) map[string]any { return caseFields(src, 99) },
 		WriteUpdate: map[string]any{"Status": "Escalated"},
 		Renews:      true,
+		Source:      fakesim.Start(fakesource.Salesforce, 0),
 	}
 }
 

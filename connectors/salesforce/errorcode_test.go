@@ -14,7 +14,6 @@ import (
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/salesforce"
-	"github.com/porticohq/portico/internal/config"
 )
 
 // haltedBody is the error Salesforce gives an operation it rolled back
@@ -55,8 +54,8 @@ func TestUnknownErrorCodeIsKept(t *testing.T) {
 	} {
 		srv := errorServer(t, tc.status, haltedBody)
 		c, err := salesforce.NewWithOptions(connectors.Deps{
-			Connection: config.DefaultConnection(config.ConnectionConfig{Name: "crm", BaseURL: srv.URL,
-				TokenURL: srv.URL + "/services/oauth2/token", ClientID: "id", ClientSecret: "secret", RefreshToken: "refresh"}),
+			Connection: connectors.Connection{Name: "crm", BaseURL: srv.URL,
+				TokenURL: srv.URL + "/services/oauth2/token", ClientID: "id", ClientSecret: "secret", RefreshToken: "refresh"},
 			HTTP: srv.Client(),
 		}, salesforce.Options{})
 		require.NoError(t, err)

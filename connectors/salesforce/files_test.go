@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/connectors"
-	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
 )
@@ -21,7 +20,7 @@ func TestFileOnAnAccountOrACase(t *testing.T) {
 	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 4, Records: 300})
 	cr := sim.Credentials(srv.URL).Salesforce
 	c, err := NewWithOptions(connectors.Deps{
-		Connection: config.ConnectionConfig{Name: "crm", BaseURL: cr.BaseURL, TokenURL: cr.TokenURL,
+		Connection: connectors.Connection{Name: "crm", BaseURL: cr.BaseURL, TokenURL: cr.TokenURL,
 			ClientID: cr.ClientID, ClientSecret: cr.ClientSecret, RefreshToken: cr.RefreshToken},
 		HTTP: srv.Client(),
 	}, Options{})

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/connectors"
-	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/connectors/wire"
 	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
 )
@@ -20,7 +20,7 @@ func TestExpiredLocatorResumes(t *testing.T) {
 	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 4, Records: 3000})
 	cr := sim.Credentials(srv.URL).Salesforce
 	c, err := NewWithOptions(connectors.Deps{
-		Connection: config.ConnectionConfig{Name: "crm", BaseURL: cr.BaseURL, TokenURL: cr.TokenURL,
+		Connection: connectors.Connection{Name: "crm", BaseURL: cr.BaseURL, TokenURL: cr.TokenURL,
 			ClientID: cr.ClientID, ClientSecret: cr.ClientSecret, RefreshToken: cr.RefreshToken},
 		HTTP: srv.Client(),
 	}, Options{})
@@ -33,11 +33,11 @@ func TestExpiredLocatorResumes(t *testing.T) {
 	for _, r := range p.Records {
 		seen[r.ID] = true
 	}
-	tok, err := decodeToken(p.Next)
+	tok, err := wire.DecodeToken[pageToken](p.Next)
 	require.NoError(t, err)
 	require.NotEmpty(t, tok.Next)
 	tok.Next = "/services/data/v59.0/query/01gFORGOTTEN-200"
-	page := tok.encode()
+	page := wire.EncodeToken(tok)
 	for {
 		p, err := c.Pull(ctx, connectors.PullRequest{Object: "CaseComment", Limit: 200, Page: page})
 		require.NoError(t, err)

@@ -2,7 +2,6 @@ package salesforce
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/wire"
 )
 
 // stampLayout is how Salesforce renders datetimes in JSON.
@@ -53,23 +53,6 @@ type pageToken struct {
 	Resume time.Time `json:"r,omitzero"`  // stamp of the last record returned
 	Max    time.Time `json:"m,omitzero"`
 	Count  int       `json:"c,omitempty"` // records of the current query so far
-}
-
-func (t pageToken) encode() string {
-	b, _ := json.Marshal(t)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeToken(s string) (pageToken, error) {
-	var t pageToken
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &t)
-	}
-	if err != nil {
-		return t, &connectors.InvalidError{Field: "page", Msg: "not a page token from this connector"}
-	}
-	return t, nil
 }
 
 // queryResult is one batch of a SOQL query.
@@ -136,18 +119,18 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 	}
 	tok := pageToken{From: since}
 	if req.Page != "" {
-		if tok, err = decodeToken(req.Page); err != nil {
+		if tok, err = wire.DecodeToken[pageToken](req.Page); err != nil {
 			return nil, err
 		}
 	} else if !since.IsZero() {
 		tok.Max = mustStamp(req.Cursor)
 	}
 
-	r := request{method: http.MethodGet, path: tok.Next,
-		header: http.Header{"Sforce-Query-Options": {fmt.Sprintf("batchSize=%d", batch)}}}
+	r := wire.Call{Method: http.MethodGet, Path: tok.Next,
+		Header: http.Header{"Sforce-Query-Options": {fmt.Sprintf("batchSize=%d", batch)}}}
 	if tok.Next == "" {
-		r.path = "/query"
-		r.query = url.Values{"q": {buildSOQL(req.Object, fields, tok.From, tok.After, tok.AfterI, c.opts.QueryLimit)}}
+		r.Path = "/query"
+		r.Query = url.Values{"q": {buildSOQL(req.Object, fields, tok.From, tok.After, tok.AfterI, c.opts.QueryLimit)}}
 		tok.Count, tok.First = 0, time.Time{}
 	}
 	_, body, err := c.do(ctx, r)
@@ -162,8 +145,8 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 			from = tok.From
 		}
 		tok = pageToken{From: from, Max: tok.Max}
-		r = request{method: http.MethodGet, path: "/query", header: r.header,
-			query: url.Values{"q": {buildSOQL(req.Object, fields, from, time.Time{}, "", c.opts.QueryLimit)}}}
+		r = wire.Call{Method: http.MethodGet, Path: "/query", Header: r.Header,
+			Query: url.Values{"q": {buildSOQL(req.Object, fields, from, time.Time{}, "", c.opts.QueryLimit)}}}
 		_, body, err = c.do(ctx, r)
 	}
 	if err != nil {
@@ -204,14 +187,14 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 	switch {
 	case !qr.Done && qr.NextRecordsURL != "":
 		tok.Next = qr.NextRecordsURL
-		page.Next = tok.encode()
+		page.Next = wire.EncodeToken(tok)
 	case tok.Count >= c.opts.QueryLimit && last.ID != "" && tok.First.Equal(last.Modified):
 		// More records share one stamp than a query returns.
-		page.Next = pageToken{After: last.Modified, AfterI: last.ID, Max: tok.Max, Resume: tok.Resume}.encode()
+		page.Next = wire.EncodeToken(pageToken{After: last.Modified, AfterI: last.ID, Max: tok.Max, Resume: tok.Resume})
 	case tok.Count >= c.opts.QueryLimit && last.ID != "":
-		page.Next = pageToken{From: last.Modified, Max: tok.Max, Resume: tok.Resume}.encode()
+		page.Next = wire.EncodeToken(pageToken{From: last.Modified, Max: tok.Max, Resume: tok.Resume})
 	case tok.AfterI != "":
-		page.Next = pageToken{After: tok.After, Max: tok.Max, Resume: tok.Resume}.encode()
+		page.Next = wire.EncodeToken(pageToken{After: tok.After, Max: tok.Max, Resume: tok.Resume})
 	}
 	if !tok.Max.IsZero() {
 		page.Cursor = formatVersion(tok.Max)
@@ -293,7 +276,7 @@ func (c *Connector) deleted(ctx context.Context, object string, start time.Time)
 		"start": {start.UTC().Truncate(time.Minute).Format(time.RFC3339)},
 		"end":   {end.Format(time.RFC3339)},
 	}
-	_, body, err := c.do(ctx, request{method: http.MethodGet, path: "/sobjects/" + object + "/deleted/", query: q})
+	_, body, err := c.do(ctx, wire.Call{Method: http.MethodGet, Path: "/sobjects/" + object + "/deleted/", Query: q})
 	if err != nil {
 		if errors.Is(err, connectors.ErrInvalid) || errors.Is(err, connectors.ErrNotFound) {
 			return c.deletedByQueryAll(ctx, object, start)
@@ -325,7 +308,7 @@ func (c *Connector) deletedByQueryAll(ctx context.Context, object string, start 
 	var out []connectors.Deletion
 	path, q := "/queryAll", url.Values{"q": {soql}}
 	for {
-		_, body, err := c.do(ctx, request{method: http.MethodGet, path: path, query: q})
+		_, body, err := c.do(ctx, wire.Call{Method: http.MethodGet, Path: path, Query: q})
 		if err != nil {
 			return nil, err
 		}

@@ -1,7 +1,6 @@
 package salesforce
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,7 +15,7 @@ import (
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/httpclient"
-	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/connectors/wire"
 )
 
 // APIVersion is the REST API version the connector speaks.
@@ -45,11 +44,12 @@ type Options struct {
 
 // Connector talks to one Salesforce org.
 type Connector struct {
-	conn  config.ConnectionConfig
+	conn  connectors.Connection
 	http  connectors.HTTPDoer
 	creds connectors.CredentialStore
 	log   *slog.Logger
 	opts  Options
+	wire  *wire.Caller
 
 	mu       sync.Mutex
 	token    string
@@ -63,11 +63,9 @@ func New(deps connectors.Deps) (connectors.Connector, error) {
 
 // NewWithOptions builds a connector with non-default tuning.
 func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
-	if deps.HTTP == nil {
-		return nil, errors.New("salesforce: an HTTP client is required")
-	}
-	if deps.Connection.BaseURL == "" {
-		return nil, errors.New("salesforce: base_url is required")
+	log, err := wire.Check("salesforce", deps)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Overlap <= 0 {
 		opts.Overlap = 5 * time.Minute
@@ -81,12 +79,9 @@ func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	log := deps.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	c := &Connector{conn: deps.Connection, http: deps.HTTP, creds: deps.Credentials, log: log, opts: opts}
 	c.token = deps.Connection.AccessToken
+	c.wire = &wire.Caller{Name: "salesforce", HTTP: deps.HTTP, URL: c.restURL, Token: c.currentToken, Renew: c.reauthenticate}
 	return c, nil
 }
 
@@ -210,90 +205,31 @@ func (c *Connector) apiBase() string {
 	return strings.TrimRight(c.conn.BaseURL, "/")
 }
 
-// request describes one REST call.
-type request struct {
-	method string
-	path   string // absolute path, or relative to /services/data/vNN
-	query  url.Values
-	body   any
-	header http.Header
-	write  bool
-	idem   bool
+// restURL is where a call's path goes: an absolute /services/ path, or
+// one relative to /services/data/vNN, under apiBase.
+func (c *Connector) restURL(path string) (string, error) {
+	if !strings.HasPrefix(path, "/services/") {
+		path = "/services/data/" + APIVersion + path
+	}
+	return c.apiBase() + path, nil
+}
+
+// reauthenticate is the Caller's answer to a 401 INVALID_SESSION_ID.
+func (c *Connector) reauthenticate(ctx context.Context, stale string) (string, error) {
+	c.log.InfoContext(ctx, "session expired; authenticating again")
+	return c.authenticate(ctx, stale)
 }
 
 // do sends one call with the current token; on 401 INVALID_SESSION_ID it
 // authenticates once and sends it again. It returns the body of a 2xx (or
 // 300) response and a classified error otherwise.
-func (c *Connector) do(ctx context.Context, r request) (*http.Response, []byte, error) {
-	var payload []byte
-	if r.body != nil {
-		var err error
-		if payload, err = json.Marshal(r.body); err != nil {
-			return nil, nil, connectors.Classify(connectors.ErrInvalid, fmt.Errorf("salesforce: encode body: %w", err))
-		}
-	}
-	tok, err := c.currentToken(ctx)
+func (c *Connector) do(ctx context.Context, r wire.Call) (*http.Response, []byte, error) {
+	resp, body, err := c.wire.Do(ctx, r)
 	if err != nil {
 		return nil, nil, err
 	}
-	for attempt := 0; ; attempt++ {
-		resp, body, err := c.send(ctx, r, tok, payload)
-		if err != nil {
-			return nil, nil, err
-		}
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
-			c.log.InfoContext(ctx, "session expired; authenticating again")
-			if tok, err = c.authenticate(ctx, tok); err != nil {
-				return nil, nil, err
-			}
-			continue
-		}
-		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			return resp, body, nil
-		}
-		return resp, body, fmt.Errorf("salesforce: %s %s: %w", r.method, r.path, classify(resp, body))
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp, body, nil
 	}
-}
-
-func (c *Connector) send(ctx context.Context, r request, tok string, payload []byte) (*http.Response, []byte, error) {
-	u := r.path
-	if !strings.HasPrefix(u, "/services/") {
-		u = "/services/data/" + APIVersion + u
-	}
-	u = c.apiBase() + u
-	if len(r.query) > 0 {
-		u += "?" + r.query.Encode()
-	}
-	var body io.Reader
-	if payload != nil {
-		body = bytes.NewReader(payload)
-	}
-	req, err := http.NewRequestWithContext(ctx, r.method, u, body)
-	if err != nil {
-		return nil, nil, connectors.Classify(connectors.ErrPermanent, fmt.Errorf("salesforce: build request: %w", err))
-	}
-	for k, v := range r.header {
-		req.Header[k] = v
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Accept", "application/json")
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if r.write {
-		req = httpclient.Write(req)
-	}
-	if r.idem {
-		req = httpclient.Idempotent(req)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, nil, fmt.Errorf("salesforce: %s %s: %w", r.method, r.path, err)
-	}
-	defer resp.Body.Close()
-	data, err := httpclient.ReadAll(resp)
-	if err != nil {
-		return nil, nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("salesforce: read body: %w", err))
-	}
-	return resp, data, nil
+	return resp, body, c.wire.Errorf(r, classify(resp, body))
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/connectors"
-	"github.com/porticohq/portico/internal/config"
 )
 
 // outbound renders an outbound message in the shape Salesforce sends
@@ -28,7 +27,7 @@ func outbound(org string, ids ...string) []byte {
 
 func webhookConnector(t *testing.T, realm, secret string) *Connector {
 	t.Helper()
-	c, err := New(connectors.Deps{Connection: config.ConnectionConfig{BaseURL: "http://127.0.0.1:1", Realm: realm, WebhookSecret: secret}, HTTP: http.DefaultClient})
+	c, err := New(connectors.Deps{Connection: connectors.Connection{BaseURL: "http://127.0.0.1:1", Realm: realm, WebhookSecret: secret}, HTTP: http.DefaultClient})
 	require.NoError(t, err)
 	return c.(*Connector)
 }

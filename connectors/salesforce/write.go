@@ -9,6 +9,7 @@ import (
 	"net/url"
 
 	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/wire"
 )
 
 // Get implements connectors.Connector.
@@ -23,7 +24,7 @@ func (c *Connector) get(ctx context.Context, object, id string, write bool) (*co
 	if _, err := c.selectFields(object); err != nil {
 		return nil, err
 	}
-	_, body, err := c.do(ctx, request{method: http.MethodGet, path: "/sobjects/" + object + "/" + url.PathEscape(id), write: write})
+	_, body, err := c.do(ctx, wire.Call{Method: http.MethodGet, Path: "/sobjects/" + object + "/" + url.PathEscape(id), Write: write})
 	if err != nil {
 		return nil, err
 	}
@@ -64,11 +65,11 @@ func (c *Connector) Write(ctx context.Context, w connectors.Write) (*connectors.
 // second one.
 func (c *Connector) create(ctx context.Context, w connectors.Write) (*connectors.WriteResult, error) {
 	fields := withoutID(w.Fields)
-	r := request{method: http.MethodPost, path: "/sobjects/" + w.Object + "/", body: fields, write: true}
+	r := wire.Call{Method: http.MethodPost, Path: "/sobjects/" + w.Object + "/", Body: fields, Write: true}
 	if w.IdempotencyKey != "" {
 		delete(fields, ExternalIDField)
-		r = request{method: http.MethodPatch, path: "/sobjects/" + w.Object + "/" + ExternalIDField + "/" + url.PathEscape(w.IdempotencyKey),
-			body: fields, write: true, idem: true}
+		r = wire.Call{Method: http.MethodPatch, Path: "/sobjects/" + w.Object + "/" + ExternalIDField + "/" + url.PathEscape(w.IdempotencyKey),
+			Body: fields, Write: true, Idempotent: true}
 	}
 	resp, body, err := c.do(ctx, r)
 	if err != nil {
@@ -100,14 +101,14 @@ func (c *Connector) update(ctx context.Context, w connectors.Write) (*connectors
 	if w.ID == "" {
 		return nil, &connectors.InvalidError{Field: "id", Msg: "an update needs the record id"}
 	}
-	r := request{method: http.MethodPatch, path: "/sobjects/" + w.Object + "/" + url.PathEscape(w.ID),
-		body: withoutID(w.Fields), write: true, idem: true, header: http.Header{}}
+	r := wire.Call{Method: http.MethodPatch, Path: "/sobjects/" + w.Object + "/" + url.PathEscape(w.ID),
+		Body: withoutID(w.Fields), Write: true, Idempotent: true, Header: http.Header{}}
 	if w.ExpectedVersion != "" {
 		v, err := parseStamp(w.ExpectedVersion)
 		if err != nil {
 			return nil, &connectors.InvalidError{Field: "expected_version", Msg: err.Error()}
 		}
-		r.header.Set("If-Unmodified-Since", v.UTC().Format(http.TimeFormat))
+		r.Header.Set("If-Unmodified-Since", v.UTC().Format(http.TimeFormat))
 	}
 	if _, _, err := c.do(ctx, r); err != nil {
 		var ce *connectors.ConflictError
@@ -127,7 +128,7 @@ func (c *Connector) delete(ctx context.Context, w connectors.Write) (*connectors
 	if w.ID == "" {
 		return nil, &connectors.InvalidError{Field: "id", Msg: "a delete needs the record id"}
 	}
-	_, _, err := c.do(ctx, request{method: http.MethodDelete, path: "/sobjects/" + w.Object + "/" + url.PathEscape(w.ID), write: true, idem: true})
+	_, _, err := c.do(ctx, wire.Call{Method: http.MethodDelete, Path: "/sobjects/" + w.Object + "/" + url.PathEscape(w.ID), Write: true, Idempotent: true})
 	if err != nil && !errors.Is(err, connectors.ErrNotFound) {
 		return nil, err
 	}
@@ -135,7 +136,7 @@ func (c *Connector) delete(ctx context.Context, w connectors.Write) (*connectors
 }
 
 // result reads the record back for its authoritative version. The write
-// has been applied by then, so a failed read-back is not a failed write:
+// has been applied by then, so a failed read-back is not a failed Write:
 // the result just lacks the version, and the next pull brings it.
 func (c *Connector) result(ctx context.Context, object, id string, created bool) (*connectors.WriteResult, error) {
 	res := &connectors.WriteResult{ID: id, Created: created}

@@ -19,8 +19,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/porticohq/portico/connectors"
-	"github.com/porticohq/portico/connectors/salesforce"
+	"github.com/porticohq/portico/connectors/builtin"
 	"github.com/porticohq/portico/internal/access"
 	"github.com/porticohq/portico/internal/app"
 	"github.com/porticohq/portico/internal/config"
@@ -71,8 +70,7 @@ func start(t *testing.T, webhooks bool, interval time.Duration, tweak ...func(*c
 	for _, f := range tweak {
 		f(&cfg)
 	}
-	reg := connectors.NewRegistry[connectors.Deps]()
-	reg.MustRegister("salesforce", salesforce.New)
+	reg := builtin.Registry()
 	set, err := mapping.Load(mappings.FS())
 	require.NoError(t, err)
 

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/porticohq/portico/connectors"
 )
 
 // Config is the whole of Portico's configuration. Every key is documented in
@@ -248,8 +250,13 @@ func (c *Config) Connection(name string) (ConnectionConfig, bool) {
 	return ConnectionConfig{}, false
 }
 
-// ConnectionTypes are the connector types this build knows.
-var ConnectionTypes = []string{"salesforce", "accounting", "inventory"}
+// Connector is what the connector itself is given of the connection
+// (connectors.Deps.Connection): no tuning, which is the HTTP client's.
+func (c ConnectionConfig) Connector() connectors.Connection {
+	return connectors.Connection{Name: c.Name, BaseURL: c.BaseURL, TokenURL: c.TokenURL, ClientID: c.ClientID,
+		ClientSecret: c.ClientSecret, RefreshToken: c.RefreshToken, AccessToken: c.AccessToken, Realm: c.Realm,
+		WebhookSecret: c.WebhookSecret}
+}
 
 // Error is a configuration error that names the key, and the file and line
 // when the value came from a file. The CLI exits 2 on it.
@@ -296,7 +303,9 @@ func IsConfigError(err error) bool {
 
 // Validate checks every value and returns all problems at once. A missing
 // database URL is not an error here: commands that need one say so.
-func (c *Config) Validate() error {
+// connectionTypes are the connector types this build registers (the
+// connector registry's Types()); a connection of any other type is an error.
+func (c *Config) Validate(connectionTypes []string) error {
 	var errs Errors
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, &Error{Key: key, Msg: fmt.Sprintf(format, args...)})
@@ -399,8 +408,8 @@ func (c *Config) Validate() error {
 			bad(key+".name", "duplicate connection name %q", conn.Name)
 		}
 		seen[conn.Name] = true
-		if !contains(ConnectionTypes, conn.Type) {
-			bad(key+".type", "must be one of %s; got %q", strings.Join(ConnectionTypes, ", "), conn.Type)
+		if !contains(connectionTypes, conn.Type) {
+			bad(key+".type", "must be one of %s; got %q", strings.Join(connectionTypes, ", "), conn.Type)
 		}
 		if u, err := url.Parse(conn.BaseURL); err != nil || u.Scheme == "" || u.Host == "" {
 			bad(key+".base_url", "must be an absolute URL; got %q", conn.BaseURL)

@@ -13,8 +13,24 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/porticohq/portico/connectors/builtin"
 	"github.com/porticohq/portico/internal/config"
 )
+
+// connTypes are the binary's connection types, from its registry.
+var connTypes = builtin.Registry().Types()
+
+// TestConnectionTypesComeFromTheRegistry: config keeps no list of its own;
+// a type is valid when the registry passed in has it, and only then.
+func TestConnectionTypesComeFromTheRegistry(t *testing.T) {
+	t.Parallel()
+	file := writeFile(t, "connections:\n  - name: books\n    type: erp\n    base_url: https://erp.example\n")
+	cfg, err := config.Load(config.Options{File: file, Env: []string{}, ConnectionTypes: []string{"erp"}})
+	require.NoError(t, err)
+	require.Equal(t, "erp", cfg.Connections[0].Type)
+	_, err = config.Load(config.Options{File: file, Env: []string{}, ConnectionTypes: connTypes})
+	require.ErrorContains(t, err, "connections[0].type: must be one of accounting, inventory, salesforce; got \"erp\"")
+}
 
 func writeFile(t *testing.T, body string) string {
 	t.Helper()
@@ -39,7 +55,7 @@ func TestPrecedence(t *testing.T) {
 	file := writeFile(t, "http:\n  addr: 127.0.0.1:1001\n  read_timeout: 3s\nlog:\n  level: warn\nriver:\n  sync_workers: 7\n")
 
 	// The file beats the defaults.
-	cfg, err := config.Load(config.Options{File: file, Env: []string{}})
+	cfg, err := config.Load(config.Options{ConnectionTypes: connTypes, File: file, Env: []string{}})
 	require.NoError(t, err)
 	require.Equal(t, "127.0.0.1:1001", cfg.HTTP.Addr)
 	require.Equal(t, 3*time.Second, cfg.HTTP.ReadTimeout)
@@ -48,14 +64,14 @@ func TestPrecedence(t *testing.T) {
 
 	// The environment beats the file.
 	env := []string{"PORTICO_HTTP_ADDR=127.0.0.1:1002", "PORTICO_LOG_LEVEL=error", "HOME=/x"}
-	cfg, err = config.Load(config.Options{File: file, Env: env})
+	cfg, err = config.Load(config.Options{ConnectionTypes: connTypes, File: file, Env: env})
 	require.NoError(t, err)
 	require.Equal(t, "127.0.0.1:1002", cfg.HTTP.Addr)
 	require.Equal(t, "error", cfg.Log.Level)
 	require.Equal(t, 7, cfg.River.SyncWorkers, "env leaves other file keys alone")
 
 	// Flags beat the environment; unset flags do not.
-	cfg, err = config.Load(config.Options{File: file, Env: env, Flags: flagSet(t, "--http-addr", "127.0.0.1:1003")})
+	cfg, err = config.Load(config.Options{ConnectionTypes: connTypes, File: file, Env: env, Flags: flagSet(t, "--http-addr", "127.0.0.1:1003")})
 	require.NoError(t, err)
 	require.Equal(t, "127.0.0.1:1003", cfg.HTTP.Addr)
 	require.Equal(t, "error", cfg.Log.Level)
@@ -86,7 +102,7 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		{
 			name: "bad connection entry",
 			file: "connections:\n  - name: crm\n    type: sap\n    base_url: not a url\n",
-			want: []string{"connections[0].type: must be one of salesforce, accounting, inventory", "connections[0].base_url: must be an absolute URL"},
+			want: []string{"connections[0].type: must be one of accounting, inventory, salesforce", "connections[0].base_url: must be an absolute URL"},
 		},
 		{
 			name: "unknown key inside a connection",
@@ -152,7 +168,7 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			opts := config.Options{Env: tc.env}
+			opts := config.Options{ConnectionTypes: connTypes, Env: tc.env}
 			if opts.Env == nil {
 				opts.Env = []string{}
 			}
@@ -172,7 +188,7 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 
 func TestMissingFileIsAnError(t *testing.T) {
 	t.Parallel()
-	_, err := config.Load(config.Options{File: filepath.Join(t.TempDir(), "nope.yaml"), Env: []string{}})
+	_, err := config.Load(config.Options{ConnectionTypes: connTypes, File: filepath.Join(t.TempDir(), "nope.yaml"), Env: []string{}})
 	require.Error(t, err)
 	require.True(t, config.IsConfigError(err))
 	require.Contains(t, err.Error(), "nope.yaml")
@@ -181,8 +197,9 @@ func TestMissingFileIsAnError(t *testing.T) {
 func TestConnectionDefaults(t *testing.T) {
 	t.Parallel()
 	cfg, err := config.Load(config.Options{
-		File: writeFile(t, "connections:\n  - name: crm\n    type: salesforce\n    base_url: https://x.example\n    breaker:\n      failures: 3\n"),
-		Env:  []string{},
+		ConnectionTypes: connTypes,
+		File:            writeFile(t, "connections:\n  - name: crm\n    type: salesforce\n    base_url: https://x.example\n    breaker:\n      failures: 3\n"),
+		Env:             []string{},
 	})
 	require.NoError(t, err)
 	conn, ok := cfg.Connection("crm")
@@ -216,7 +233,7 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 	raw, err := os.ReadFile("../../config/portico.example.yaml")
 	require.NoError(t, err)
 
-	_, err = config.Load(config.Options{File: "../../config/portico.example.yaml", Env: []string{}})
+	_, err = config.Load(config.Options{ConnectionTypes: connTypes, File: "../../config/portico.example.yaml", Env: []string{}})
 	require.NoError(t, err, "the example loads as it is")
 
 	// The connection entry is documented commented out; uncomment it.
@@ -262,8 +279,9 @@ func TestSalesforceWebhookSettings(t *testing.T) {
 	t.Parallel()
 	for _, realm := range []string{"00D7F00000107Xs", "00D7F00000107XsUAI"} {
 		cfg, err := config.Load(config.Options{
-			File: writeFile(t, "connections:\n  - name: crm\n    type: salesforce\n    base_url: https://x.example\n    realm: "+realm+"\n    webhook_secret: Zx8_kq2-Lm4.pQ7~rT9wV1yA\n"),
-			Env:  []string{},
+			ConnectionTypes: connTypes,
+			File:            writeFile(t, "connections:\n  - name: crm\n    type: salesforce\n    base_url: https://x.example\n    realm: "+realm+"\n    webhook_secret: Zx8_kq2-Lm4.pQ7~rT9wV1yA\n"),
+			Env:             []string{},
 		})
 		require.NoError(t, err, realm)
 		conn, _ := cfg.Connection("crm")
@@ -271,20 +289,21 @@ func TestSalesforceWebhookSettings(t *testing.T) {
 	}
 	// Other sources sign their notices: their secret is a vendor's key.
 	_, err := config.Load(config.Options{
-		File: writeFile(t, "connections:\n  - name: qb\n    type: accounting\n    base_url: https://x.example\n    webhook_secret: a/b\n"),
-		Env:  []string{},
+		ConnectionTypes: connTypes,
+		File:            writeFile(t, "connections:\n  - name: qb\n    type: accounting\n    base_url: https://x.example\n    webhook_secret: a/b\n"),
+		Env:             []string{},
 	})
 	require.NoError(t, err)
 }
 
 func TestTrustedProxies(t *testing.T) {
 	t.Parallel()
-	cfg, err := config.Load(config.Options{File: writeFile(t, "http:\n  trusted_proxies: [10.0.0.0/8, \"2001:db8::/32\"]\n"), Env: []string{}})
+	cfg, err := config.Load(config.Options{ConnectionTypes: connTypes, File: writeFile(t, "http:\n  trusted_proxies: [10.0.0.0/8, \"2001:db8::/32\"]\n"), Env: []string{}})
 	require.NoError(t, err)
 	require.Equal(t, []string{"10.0.0.0/8", "2001:db8::/32"}, cfg.HTTP.TrustedProxies)
 	require.Empty(t, config.Default().HTTP.TrustedProxies, "no proxy is trusted by default")
 
-	cfg, err = config.Load(config.Options{Env: []string{"PORTICO_HTTP_TRUSTED_PROXIES=10.1.0.0/16,192.0.2.7"}})
+	cfg, err = config.Load(config.Options{ConnectionTypes: connTypes, Env: []string{"PORTICO_HTTP_TRUSTED_PROXIES=10.1.0.0/16,192.0.2.7"}})
 	require.NoError(t, err)
 	require.Equal(t, []string{"10.1.0.0/16", "192.0.2.7"}, cfg.HTTP.TrustedProxies)
 

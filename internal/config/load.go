@@ -110,6 +110,10 @@ type Options struct {
 	Flags *pflag.FlagSet
 	// Env overrides os.Environ, for tests.
 	Env []string
+	// ConnectionTypes are the connector types the binary registers (its
+	// connector registry's Types()); connections of other types are
+	// refused. The registry is the one list: config keeps no copy.
+	ConnectionTypes []string
 }
 
 // Load reads the configuration with the precedence flags, environment,
@@ -186,7 +190,7 @@ func Load(opts Options) (*Config, error) {
 	for i := range cfg.Connections {
 		cfg.Connections[i] = DefaultConnection(cfg.Connections[i])
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.Validate(opts.ConnectionTypes); err != nil {
 		var es Errors
 		if errors.As(err, &es) {
 			for _, e := range es {

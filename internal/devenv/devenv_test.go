@@ -22,10 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/porticohq/portico/connectors"
-	"github.com/porticohq/portico/connectors/accounting"
-	"github.com/porticohq/portico/connectors/inventory"
-	"github.com/porticohq/portico/connectors/salesforce"
+	"github.com/porticohq/portico/connectors/builtin"
 	"github.com/porticohq/portico/internal/app"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/devenv"
@@ -102,7 +99,7 @@ func TestDevStartsStopsAndRestartsOnTheSameData(t *testing.T) {
 	requireStatus(t, info.APIURL+"/admin/riverui/", info.AdminToken, http.StatusOK)
 
 	// dev.yaml reaches the running environment.
-	cfg, err := config.Load(config.Options{File: filepath.Join(dir, "dev.yaml"), Env: []string{}})
+	cfg, err := config.Load(config.Options{File: filepath.Join(dir, "dev.yaml"), Env: []string{}, ConnectionTypes: builtin.Registry().Types()})
 	require.NoError(t, err)
 	require.Equal(t, info.DatabaseURL, cfg.DatabaseURL)
 	require.Equal(t, info.AdminToken, cfg.Admin.Token)
@@ -149,10 +146,7 @@ func TestDevStartsStopsAndRestartsOnTheSameData(t *testing.T) {
 
 func deps(t *testing.T) app.Deps {
 	t.Helper()
-	reg := connectors.NewRegistry[connectors.Deps]()
-	reg.MustRegister("salesforce", salesforce.New)
-	reg.MustRegister("accounting", accounting.New)
-	reg.MustRegister("inventory", inventory.New)
+	reg := builtin.Registry()
 	set, err := mapping.Load(mappings.FS())
 	require.NoError(t, err)
 	return app.Deps{Connectors: reg, Mappings: set}

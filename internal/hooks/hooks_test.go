@@ -67,7 +67,7 @@ func setup(t *testing.T, tweak ...func(*hooks.Handler)) *bundle {
 	conns := map[string]connectors.Connector{}
 	deps := func(c config.ConnectionConfig) connectors.Deps {
 		c.BaseURL = "http://127.0.0.1:1"
-		return connectors.Deps{Connection: c, HTTP: http.DefaultClient}
+		return connectors.Deps{Connection: c.Connector(), HTTP: http.DefaultClient}
 	}
 	conns["salesforce"], err = salesforce.New(deps(config.ConnectionConfig{Realm: orgID[:15], WebhookSecret: sfSecret}))
 	require.NoError(t, err)

@@ -63,7 +63,7 @@ func Open(opts Options) (*Sources, error) {
 			return nil, fmt.Errorf("sources: %s: %w", cfg.Name, err)
 		}
 		conn, err := opts.Registry.New(cfg.Type, connectors.Deps{
-			Connection: cfg, HTTP: client, Credentials: creds, Logger: logger,
+			Connection: cfg.Connector(), HTTP: client, Credentials: creds, Logger: logger,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("sources: %s: %w", cfg.Name, err)

@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/builtin"
 	"github.com/porticohq/portico/connectors/conntest"
-	"github.com/porticohq/portico/connectors/salesforce"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
@@ -20,8 +20,7 @@ func TestQuotaLowAndBreakerState(t *testing.T) {
 	t.Parallel()
 	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 1, Records: 200})
 	cr := sim.Credentials(srv.URL).Salesforce
-	reg := connectors.NewRegistry[connectors.Deps]()
-	reg.MustRegister("salesforce", salesforce.New)
+	reg := builtin.Registry()
 	srcs, err := sources.Open(sources.Options{
 		Connections: []config.ConnectionConfig{{
 			Name: "crm", Type: "salesforce", BaseURL: cr.BaseURL, TokenURL: cr.TokenURL,
@@ -63,8 +62,7 @@ func TestCredentialsFollowTheConfiguredEndpoint(t *testing.T) {
 	store := &conntest.MemoryCredentials{}
 	open := func(sim *fakesource.Sim, url string) *sources.Sources {
 		cr := sim.Credentials(url).Salesforce
-		reg := connectors.NewRegistry[connectors.Deps]()
-		reg.MustRegister("salesforce", salesforce.New)
+		reg := builtin.Registry()
 		srcs, err := sources.Open(sources.Options{
 			Connections: []config.ConnectionConfig{{Name: "crm", Type: "salesforce", BaseURL: cr.BaseURL, TokenURL: cr.TokenURL,
 				ClientID: cr.ClientID, ClientSecret: cr.ClientSecret}},

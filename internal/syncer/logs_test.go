@@ -7,11 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/porticohq/portico/connectors"
-	"github.com/porticohq/portico/connectors/accounting"
+	"github.com/porticohq/portico/connectors/builtin"
 	"github.com/porticohq/portico/connectors/conntest"
-	"github.com/porticohq/portico/connectors/inventory"
-	"github.com/porticohq/portico/connectors/salesforce"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/dbtest"
 	"github.com/porticohq/portico/internal/fakesource"
@@ -38,10 +35,7 @@ func TestSyncPassLogsEachKeyOnce(t *testing.T) {
 			Breaker: config.BreakerConfig{Failures: 1, OpenTimeout: time.Minute},
 			Retry:   config.RetryConfig{Max: 0, WaitMin: time.Millisecond, WaitMax: time.Millisecond}}
 	}
-	reg := connectors.NewRegistry[connectors.Deps]()
-	reg.MustRegister("salesforce", salesforce.New)
-	reg.MustRegister("accounting", accounting.New)
-	reg.MustRegister("inventory", inventory.New)
+	reg := builtin.Registry()
 	rec := logtest.New()
 	srcs, err := sources.Open(sources.Options{
 		Connections: []config.ConnectionConfig{

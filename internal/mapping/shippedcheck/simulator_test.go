@@ -9,11 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/connectors"
-	"github.com/porticohq/portico/connectors/accounting"
+	"github.com/porticohq/portico/connectors/builtin"
 	"github.com/porticohq/portico/connectors/conntest"
 	"github.com/porticohq/portico/connectors/httpclient"
-	"github.com/porticohq/portico/connectors/inventory"
-	"github.com/porticohq/portico/connectors/salesforce"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
@@ -33,13 +31,13 @@ func TestShippedMappingsReadConnectorRecords(t *testing.T) {
 	systems := []struct {
 		typ   string
 		creds fakesource.SystemCredentials
-		build func(connectors.Deps) (connectors.Connector, error)
 		want  []string // source objects the mapping must cover
 	}{
-		{"salesforce", cr.Salesforce, salesforce.New, []string{"Account", "Contact", "Case", "CaseComment", "Knowledge__kav", "ContentVersion", "Quote"}},
-		{"accounting", cr.Accounting, accounting.New, []string{"Invoice", "Payment", "Attachable"}},
-		{"inventory", cr.Inventory, inventory.New, []string{"order", "ITEM_VARIATION", "inventory_count"}},
+		{"salesforce", cr.Salesforce, []string{"Account", "Contact", "Case", "CaseComment", "Knowledge__kav", "ContentVersion", "Quote"}},
+		{"accounting", cr.Accounting, []string{"Invoice", "Payment", "Attachable"}},
+		{"inventory", cr.Inventory, []string{"order", "ITEM_VARIATION", "inventory_count"}},
 	}
+	reg := builtin.Registry()
 	for _, s := range systems {
 		t.Run(s.typ, func(t *testing.T) {
 			t.Parallel()
@@ -51,7 +49,7 @@ func TestShippedMappingsReadConnectorRecords(t *testing.T) {
 			require.NoError(t, err)
 			client, err := httpclient.New(httpclient.Options{Connection: cfg, Metrics: metrics})
 			require.NoError(t, err)
-			conn, err := s.build(connectors.Deps{Connection: cfg, HTTP: client, Credentials: &conntest.MemoryCredentials{}})
+			conn, err := reg.New(s.typ, connectors.Deps{Connection: cfg.Connector(), HTTP: client, Credentials: &conntest.MemoryCredentials{}})
 			require.NoError(t, err)
 			for _, name := range s.want {
 				o, ok := set.BySource(s.typ, name)

@@ -1,0 +1,33 @@
+package connectors_test
+
+import (
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestContractImportsNothingOfPortico: the contract is public and a
+// connector written outside this module implements it, so it must not
+// depend on Portico's internals (its config in particular): a connector
+// gets what it needs as connectors.Connection.
+func TestContractImportsNothingOfPortico(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		parsed, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+		require.NoError(t, err)
+		for _, imp := range parsed.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			require.False(t, strings.HasPrefix(path, "github.com/porticohq/portico/"), "%s imports %s", f, path)
+		}
+	}
+}
