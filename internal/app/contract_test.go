@@ -1,6 +1,9 @@
 package app_test
 
 import (
+	"bytes"
+	"io"
+	"net/http"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
@@ -27,4 +30,22 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 			require.Equal(t, routed, documented, "the routes (left) and openapi.json (right)")
 		})
 	}
+}
+
+// checked sends req with body (nil for none) and checks the exchange
+// against openapi.json. The response's body is read and put back.
+func checked(t *testing.T, client *http.Client, req *http.Request, body []byte) *http.Response {
+	t.Helper()
+	if body != nil {
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.ContentLength = int64(len(body))
+	}
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	got, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(got))
+	apitest.Check(t, apitest.Exchange{Request: req, RequestBody: body, Status: resp.StatusCode, Header: resp.Header, Body: got})
+	return resp
 }
