@@ -144,13 +144,5 @@ func (c *client) token(t *testing.T, scopes ...string) *client {
 	t.Helper()
 	res := c.post("/auth/tokens", map[string]any{"name": strings.Join(scopes, " "), "scopes": scopes})
 	require.Equal(t, http.StatusCreated, res.code, string(res.body))
-	return &client{e: c.e, http: &http.Client{Transport: bearer(res.json(t)["token"].(string))}, email: c.email + " (token)"}
-}
-
-type bearer string
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+string(b))
-	return http.DefaultTransport.RoundTrip(r)
+	return &client{e: c.e, http: &http.Client{}, email: c.email + " (token)", bearer: res.json(t)["token"].(string)}
 }

@@ -11,5 +11,9 @@
 // are handed to the write-back service, which answers with an action (202).
 //
 // Its contract is openapi.json in this directory, served at
-// /api/openapi.json; tests validate every response against it.
+// /api/openapi.json. The document also describes /auth (package auth)
+// and the staff endpoints under /admin (server, syncer, writeback,
+// audit), River UI aside: integrators and staff script those too. The
+// tests of those packages validate what they see against it (apitest),
+// and app's tests hold the routes and the document's operations equal.
 package api

@@ -180,18 +180,17 @@ func TestStaffEditWithoutWebhookIsVisibleWithinThePollingInterval(t *testing.T) 
 func TestOperatorAsksForAFullResync(t *testing.T) {
 	t.Parallel()
 	r := start(t, false, time.Hour)
-	post := func(path, token string) (int, string) {
-		req, err := http.NewRequest(http.MethodPost, r.api+path, nil)
+	send := func(method, path, token string) (int, string) {
+		req, err := http.NewRequest(method, r.api+path, nil)
 		require.NoError(t, err)
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
+		resp := checked(t, http.DefaultClient, req, nil)
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
+	post := func(path, token string) (int, string) { return send(http.MethodPost, path, token) }
 	const token = "test-admin-token-0123456789"
 	r2 := config.Default().River
 	require.EqualValues(t, 8+16+r2.SyncWorkers+r2.WritebackWorkers+r2.NotifyWorkers+r2.DefaultWorkers, r.app.Pool().Config().MaxConns,
@@ -215,6 +214,14 @@ func TestOperatorAsksForAFullResync(t *testing.T) {
 	var audited int
 	require.NoError(t, r.app.Pool().QueryRow(ctx, `SELECT count(*) FROM audit_event WHERE action = 'admin.sync.full' AND object_id = 'salesforce/Case'`).Scan(&audited))
 	require.Equal(t, 1, audited)
+
+	// The status shows the runs, as openapi.json describes them.
+	code, body = send(http.MethodGet, "/admin/sync", token)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, `"kind":"full","state":"succeeded"`)
+	code, body = send(http.MethodGet, "/admin/audit?action=admin.sync.full&limit=5", token)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, `"object_id":"salesforce/Case"`)
 }
 
 // With mail.smtp_url set, an invitation reaches the SMTP server, with the

@@ -108,9 +108,7 @@ func (s *staff) post(path string, body any) *http.Response {
 	req, _ := http.NewRequest(http.MethodPost, s.api+path, bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(auth.CSRFHeader, s.csrf)
-	resp, err := s.client.Do(req)
-	require.NoError(s.t, err)
-	return resp
+	return checked(s.t, s.client, req, b)
 }
 
 // invite has a staff user invite new@acme.test through the API.

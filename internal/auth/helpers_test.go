@@ -24,6 +24,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
+	"github.com/porticohq/portico/internal/api/apitest"
 	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/dbtest"
@@ -296,15 +297,19 @@ func (r reply) fieldPaths() []string {
 // browser's CSRF token goes along when it has one.
 func (br *browser) do(method, path string, body any, hdr ...string) reply {
 	br.t.Helper()
+	var sent []byte
 	var rd io.Reader
 	switch v := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(v)
+		sent = []byte(v)
 	default:
 		raw, err := json.Marshal(v)
 		require.NoError(br.t, err)
-		rd = bytes.NewReader(raw)
+		sent = raw
+	}
+	if body != nil {
+		rd = bytes.NewReader(sent)
 	}
 	req, err := http.NewRequest(method, br.b.srv.URL+path, rd)
 	require.NoError(br.t, err)
@@ -328,6 +333,10 @@ func (br *browser) do(method, path string, body any, hdr ...string) reply {
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(br.t, err)
 	out := reply{status: resp.StatusCode, header: resp.Header, raw: raw}
+	if strings.HasPrefix(path, "/auth/") {
+		// The contract describes /auth; the probe routes are this test's.
+		apitest.Check(br.t, apitest.Exchange{Request: req, RequestBody: sent, Status: resp.StatusCode, Header: resp.Header, Body: raw})
+	}
 	_ = json.Unmarshal(raw, &out.body)
 	return out
 }

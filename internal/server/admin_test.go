@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/porticohq/portico/internal/api/apitest"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/metrics"
 	"github.com/porticohq/portico/internal/server"
@@ -80,6 +81,11 @@ func TestAdminRefusesCrossSiteRequests(t *testing.T) {
 		require.Equal(t, tc.want, resp.StatusCode, "%s: %s", tc.name, b)
 		if tc.want >= 400 {
 			require.Contains(t, string(b), `{"error":{"code":`, tc.name)
+			if !strings.HasPrefix(tc.path, "/admin/riverui") {
+				// The guard's refusals are part of the contract; the stub
+				// behind it is not.
+				apitest.Check(t, apitest.Exchange{Request: req, RequestBody: []byte(tc.body), Status: resp.StatusCode, Header: resp.Header, Body: b})
+			}
 		}
 	}
 	// Reading stays open to a remembered basic auth (River UI's pages).
