@@ -3,8 +3,8 @@
 // another media type, 413 past the size cap, 422 naming the field for a
 // value of the wrong type, an unknown field, text PostgreSQL cannot
 // store (textcheck) or a number beyond float64, and 400 only for a body
-// that is not one JSON object. It writes no response itself: each caller
-// answers in its own error shape.
+// that is not one JSON object. It writes no response itself: a refusal
+// is a *reply.Error, which the caller answers with reply.Replier.Fail.
 package jsonbody
 
 import (
