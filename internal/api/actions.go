@@ -16,6 +16,7 @@ import (
 	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/records"
+	"github.com/porticohq/portico/internal/reply"
 )
 
 // Actions is the write-back service as the API uses it: it accepts a
@@ -96,17 +97,17 @@ const maxIdempotencyKey = 200
 // it, 422 with the mapping's field errors, or 503 when writes are off.
 func (a *API) submit(w http.ResponseWriter, r *http.Request, s Submission) {
 	if a.d.Actions == nil {
-		a.rp.error(w, http.StatusServiceUnavailable, "writes_unavailable", "this server does not accept writes", nil)
+		a.rp.Error(w, r, http.StatusServiceUnavailable, "writes_unavailable", "this server does not accept writes")
 		return
 	}
 	key := r.Header.Get("Idempotency-Key")
 	if len(key) > maxIdempotencyKey || strings.ContainsFunc(key, func(c rune) bool { return c < 0x21 || c > 0x7e }) {
-		a.rp.invalid(w, []FieldError{{Path: "header.Idempotency-Key", Message: "must be at most 200 visible ASCII characters"}})
+		a.rp.Invalid(w, r, reply.Field{Path: "header.Idempotency-Key", Message: "must be at most 200 visible ASCII characters"})
 		return
 	}
 	_, scope, ok := a.object(r.Context(), s.Object)
 	if !ok {
-		a.rp.error(w, http.StatusForbidden, "forbidden", "your role does not allow this", nil)
+		a.rp.Error(w, r, http.StatusForbidden, "forbidden", "your role does not allow this")
 		return
 	}
 	s.Principal, s.Scope, s.IdempotencyKey = auth.PrincipalFrom(r.Context()), scope, key
@@ -115,29 +116,29 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request, s Submission) {
 	var ve *mapping.ValidationError
 	switch {
 	case errors.As(err, &ve):
-		fields := make([]FieldError, len(ve.Fields))
+		fields := make([]reply.Field, len(ve.Fields))
 		for i, f := range ve.Fields {
-			fields[i] = FieldError{Path: f.Path, Message: f.Message}
+			fields[i] = reply.Field{Path: f.Path, Message: f.Message}
 		}
-		a.rp.invalid(w, fields)
+		a.rp.Invalid(w, r, fields...)
 		return
 	case errors.Is(err, ErrActionNotFound):
-		a.rp.notFound(w)
+		a.notFound(w, r)
 		return
 	case errors.Is(err, ErrForbidden):
-		a.rp.error(w, http.StatusForbidden, "forbidden", "your role does not allow this", nil)
+		a.rp.Error(w, r, http.StatusForbidden, "forbidden", "your role does not allow this")
 		return
 	case errors.Is(err, ErrKeyReused):
-		a.rp.invalid(w, []FieldError{{Path: "header.Idempotency-Key", Message: "was already used for a different request"}})
+		a.rp.Invalid(w, r, reply.Field{Path: "header.Idempotency-Key", Message: "was already used for a different request"})
 		return
 	case errors.Is(err, ErrNotOffered):
-		a.rp.error(w, http.StatusNotImplemented, "not_offered", "this installation does not offer this change", nil)
+		a.rp.Error(w, r, http.StatusNotImplemented, "not_offered", "this installation does not offer this change")
 		return
 	case errors.Is(err, ErrNotPossible):
-		a.rp.error(w, http.StatusConflict, "not_possible", err.Error(), nil)
+		a.rp.Error(w, r, http.StatusConflict, "not_possible", err.Error())
 		return
 	case err != nil:
-		a.rp.internal(w, r, err)
+		a.rp.Internal(w, r, err)
 		return
 	}
 	// The change is committed: this process's pages go now, so that the
@@ -148,7 +149,7 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request, s Submission) {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	w.Header().Set("Location", "/api/v1/actions/"+act.ID)
-	a.rp.json(w, http.StatusAccepted, act)
+	a.rp.JSON(w, r, http.StatusAccepted, act)
 }
 
 // resolutions are the answers to a conflict.
@@ -160,17 +161,17 @@ var resolutions = []string{"keep_mine", "keep_theirs"}
 // (200: the source's record stands).
 func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
 	if a.d.Actions == nil {
-		a.rp.error(w, http.StatusServiceUnavailable, "writes_unavailable", "this server does not accept writes", nil)
+		a.rp.Error(w, r, http.StatusServiceUnavailable, "writes_unavailable", "this server does not accept writes")
 		return
 	}
 	var body struct {
 		Resolution string `json:"resolution"`
 	}
-	if !a.rp.decode(w, r, &body) {
+	if !a.decode(w, r, &body) {
 		return
 	}
 	if !slices.Contains(resolutions, body.Resolution) {
-		a.rp.invalid(w, []FieldError{{Path: "resolution", Message: "must be keep_mine or keep_theirs"}})
+		a.rp.Invalid(w, r, reply.Field{Path: "resolution", Message: "must be keep_mine or keep_theirs"})
 		return
 	}
 	id := chi.URLParam(r, "id")
@@ -189,20 +190,20 @@ func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case errors.Is(err, ErrActionNotFound):
-		a.rp.notFound(w)
+		a.notFound(w, r)
 	case errors.Is(err, ErrForbidden):
-		a.rp.error(w, http.StatusForbidden, "forbidden", "only the person who submitted this change, or an account admin, can resolve it", nil)
+		a.rp.Error(w, r, http.StatusForbidden, "forbidden", "only the person who submitted this change, or an account admin, can resolve it")
 	case errors.Is(err, ErrNotPossible):
-		a.rp.error(w, http.StatusConflict, "not_in_conflict", err.Error(), nil)
+		a.rp.Error(w, r, http.StatusConflict, "not_in_conflict", err.Error())
 	case err != nil:
-		a.rp.internal(w, r, err)
+		a.rp.Internal(w, r, err)
 	case body.Resolution == "keep_mine":
 		a.pages.Notify("")
 		w.Header().Set("Location", "/api/v1/actions/"+act.ID)
-		a.rp.json(w, http.StatusAccepted, act)
+		a.rp.JSON(w, r, http.StatusAccepted, act)
 	default:
 		a.pages.Notify("")
-		a.rp.json(w, http.StatusOK, act)
+		a.rp.JSON(w, r, http.StatusOK, act)
 	}
 }
 
@@ -220,19 +221,19 @@ func mustScope(a *API, r *http.Request, object string) access.Scope {
 // action answers GET /actions/{id}.
 func (a *API) action(w http.ResponseWriter, r *http.Request) {
 	if a.d.Actions == nil {
-		a.rp.notFound(w)
+		a.notFound(w, r)
 		return
 	}
 	act, err := a.d.Actions.Get(r.Context(), scopeFrom(r.Context()), chi.URLParam(r, "id"))
 	if errors.Is(err, ErrActionNotFound) {
-		a.rp.notFound(w)
+		a.notFound(w, r)
 		return
 	}
 	if err != nil {
-		a.rp.internal(w, r, err)
+		a.rp.Internal(w, r, err)
 		return
 	}
-	a.rp.get(w, r, act)
+	a.rp.Get(w, r, act)
 }
 
 // audit records a change the API made, with who and from where. A failed

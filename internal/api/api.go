@@ -16,6 +16,7 @@ import (
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/pgnotify"
 	"github.com/porticohq/portico/internal/records"
+	"github.com/porticohq/portico/internal/reply"
 )
 
 // Deps are the API's dependencies.
@@ -41,7 +42,7 @@ type Deps struct {
 // API is the portal API.
 type API struct {
 	d     Deps
-	rp    replier
+	rp    reply.Replier
 	pages *pages
 }
 
@@ -62,7 +63,7 @@ func New(d Deps) (*API, error) {
 		}
 		return nil
 	}
-	return &API{d: d, rp: replier{log: d.Logger}, pages: newPages(d.PageCacheBytes, objectsOf)}, nil
+	return &API{d: d, rp: reply.New(d.Logger), pages: newPages(d.PageCacheBytes, objectsOf)}, nil
 }
 
 // ListenCache keeps rendered list pages in memory until ctx ends, dropped
@@ -91,12 +92,8 @@ func (a *API) PageCacheStats() (live bool, hits, misses int64) {
 func (a *API) Routes() chi.Router {
 	r := chi.NewRouter()
 	r.Use(a.d.Auth.Authenticate, auth.RequireAuthenticated, a.d.Auth.RequireCSRF, a.withScope)
-	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
-		a.rp.error(w, http.StatusNotFound, "not_found", "no such endpoint", nil)
-	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
-		a.rp.error(w, http.StatusMethodNotAllowed, "method_not_allowed", "this endpoint does not take that method", nil)
-	})
+	r.NotFound(a.rp.NoEndpoint)
+	r.MethodNotAllowed(a.rp.NoMethod)
 	read := auth.RequireScope(auth.ScopePortalRead)
 	write := auth.RequireScope(auth.ScopePortalWrite)
 	r.With(read).Get("/me", a.me)
@@ -140,7 +137,7 @@ func (a *API) withScope(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := a.d.Policy.Scope(r.Context(), auth.PrincipalFrom(r.Context()))
 		if err != nil {
-			a.rp.internal(w, r, err)
+			a.rp.Internal(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), scopeKey{}, s)))

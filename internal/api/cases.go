@@ -51,7 +51,7 @@ func (c cases) get(w http.ResponseWriter, r *http.Request) {
 		q.where = `r.data->'fields'->>'case_id' = ` + q.arg(rec.ID)
 		comments, err := c.a.related(r.Context(), q)
 		if err != nil {
-			c.a.rp.internal(w, r, err)
+			c.a.rp.Internal(w, r, err)
 			return
 		}
 		out.Comments = comments
@@ -59,11 +59,11 @@ func (c cases) get(w http.ResponseWriter, r *http.Request) {
 	caseObj, scope, _ := c.a.object(r.Context(), "case")
 	changes, err := c.a.statusChanges(r.Context(), scope, caseObj, rec.ID)
 	if err != nil {
-		c.a.rp.internal(w, r, err)
+		c.a.rp.Internal(w, r, err)
 		return
 	}
 	out.Timeline = timeline(caseObj, out.Record, out.Comments, changes)
-	c.a.rp.get(w, r, out)
+	c.a.rp.Get(w, r, out)
 }
 
 // statusChange is one status change the source confirmed.
@@ -151,11 +151,11 @@ func timeline(obj *mapping.Object, rec Record, comments []Record, changes []stat
 // create opens a case from the intake form; the mapping validates it.
 func (c cases) create(w http.ResponseWriter, r *http.Request) {
 	if _, _, ok := c.a.object(r.Context(), "case"); !ok {
-		c.a.rp.error(w, http.StatusForbidden, "forbidden", "your role cannot open cases", nil)
+		c.a.rp.Error(w, r, http.StatusForbidden, "forbidden", "your role cannot open cases")
 		return
 	}
 	var input map[string]any
-	if !c.a.rp.decode(w, r, &input) {
+	if !c.a.decode(w, r, &input) {
 		return
 	}
 	c.a.submit(w, r, Submission{Object: "case", Op: mapping.OpCreate, Input: jsonNumbers(input)})
@@ -168,7 +168,7 @@ type CommentInput struct {
 
 func (c cases) comment(w http.ResponseWriter, r *http.Request) {
 	if _, _, ok := c.a.object(r.Context(), "case_comment"); !ok {
-		c.a.rp.notFound(w)
+		c.a.notFound(w, r)
 		return
 	}
 	rec, _ := c.a.record(w, r, "case", chi.URLParam(r, "id"))
@@ -176,7 +176,7 @@ func (c cases) comment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in CommentInput
-	if !c.a.rp.decode(w, r, &in) {
+	if !c.a.decode(w, r, &in) {
 		return
 	}
 	input := map[string]any{"case_id": rec.ID}
@@ -192,7 +192,7 @@ func (c cases) close(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rec.Status == "closed" {
-		c.a.rp.error(w, http.StatusConflict, "already_closed", "this case is already closed", nil)
+		c.a.rp.Error(w, r, http.StatusConflict, "already_closed", "this case is already closed")
 		return
 	}
 	c.a.submit(w, r, Submission{Object: "case", Op: mapping.OpUpdate, RecordID: rec.ID, Input: map[string]any{"status": "closed"}})
@@ -205,5 +205,5 @@ func (a *API) emptyBody(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	var none struct{}
-	return a.rp.decode(w, r, &none)
+	return a.decode(w, r, &none)
 }

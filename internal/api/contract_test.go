@@ -102,8 +102,8 @@ func TestContractAuthScripts(t *testing.T) {
 
 	res = admin.post("/auth/invitations", map[string]any{"email": "new@alpha.example", "roles": []string{"member"}})
 	require.Equal(t, http.StatusCreated, res.code, string(res.body))
-	res = admin.post("/auth/invitations", map[string]any{"email": "new2@alpha.example", "roles": []string{"billing"}})
-	require.Equal(t, http.StatusForbidden, res.code, "a role the inviter does not hold: %s", res.body)
+	res = admin.post("/auth/invitations", map[string]any{"email": "new2@alpha.example", "roles": []string{"member"}, "see_child_accounts": true})
+	require.Equal(t, http.StatusForbidden, res.code, "a right the inviter does not hold: %s", res.body)
 	res = admin.do("POST", "/auth/invitations", `{"email":`, nil)
 	require.Equal(t, http.StatusBadRequest, res.code, string(res.body))
 	res = admin.do("POST", "/auth/invitations", "x", http.Header{"Content-Type": {"text/plain"}})

@@ -54,7 +54,7 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) {
 	}
 	var err error
 	if out.Notifications, err = notifications(r.Context(), a.d.Pool, p); err != nil {
-		a.rp.internal(w, r, err)
+		a.rp.Internal(w, r, err)
 		return
 	}
 	if p.AccountID != "" {
@@ -65,12 +65,12 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) {
 				v := view(*rec)
 				out.Account = &v
 			case !errors.Is(err, records.ErrNotFound): // not synced yet: null
-				a.rp.internal(w, r, err)
+				a.rp.Internal(w, r, err)
 				return
 			}
 		}
 	}
-	a.rp.get(w, r, out)
+	a.rp.Get(w, r, out)
 }
 
 func notifications(ctx context.Context, db dbsqlc.DBTX, p *auth.Principal) (Notifications, error) {
@@ -88,7 +88,7 @@ func notifications(ctx context.Context, db dbsqlc.DBTX, p *auth.Principal) (Noti
 // change in the same transaction.
 func (a *API) patchNotifications(w http.ResponseWriter, r *http.Request) {
 	var in NotificationsPatch
-	if !a.rp.decode(w, r, &in) {
+	if !a.decode(w, r, &in) {
 		return
 	}
 	p := auth.PrincipalFrom(r.Context())
@@ -119,8 +119,8 @@ func (a *API) patchNotifications(w http.ResponseWriter, r *http.Request) {
 		}.WithRequest(r))
 	})
 	if err != nil {
-		a.rp.internal(w, r, err)
+		a.rp.Internal(w, r, err)
 		return
 	}
-	a.rp.json(w, http.StatusOK, after)
+	a.rp.JSON(w, r, http.StatusOK, after)
 }

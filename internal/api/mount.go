@@ -3,8 +3,11 @@ package api
 import (
 	_ "embed"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/porticohq/portico/internal/reply"
 )
 
 // OpenAPI is the API's contract, OpenAPI 3.1.
@@ -19,8 +22,6 @@ func (a *API) Mount(r chi.Router, corsOrigins []string) {
 	r.Mount("/auth", CORS(corsOrigins, a.d.Auth.Routes()))
 	r.Mount("/api/v1", CORS(corsOrigins, a.Routes()))
 	r.Method(http.MethodGet, "/api/openapi.json", CORS(corsOrigins, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "public, max-age=300")
-		_, _ = w.Write(OpenAPI)
+		reply.Document(w, OpenAPI, 5*time.Minute)
 	})))
 }

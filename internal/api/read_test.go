@@ -306,8 +306,10 @@ func TestBadJSONValuesAreFieldErrors(t *testing.T) {
 	c := e.user("ada@alpha.example", Alpha, []string{"member", "account_admin"}, false, false)
 	type fieldsBody struct {
 		Error struct {
-			Code   string           `json:"code"`
-			Fields []api.FieldError `json:"fields"`
+			Code   string `json:"code"`
+			Fields []struct {
+				Path string `json:"path"`
+			} `json:"fields"`
 		} `json:"error"`
 	}
 	for _, tc := range []struct{ path, body, field string }{

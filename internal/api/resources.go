@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/textcheck"
 )
 
@@ -34,12 +35,12 @@ func (i invoices) get(w http.ResponseWriter, r *http.Request) {
 		q.where = `r.data->'fields'->'invoice_ids' @> jsonb_build_array(` + q.arg(rec.ID) + `::text)`
 		payments, err := i.a.related(r.Context(), q)
 		if err != nil {
-			i.a.rp.internal(w, r, err)
+			i.a.rp.Internal(w, r, err)
 			return
 		}
 		out.Payments = payments
 	}
-	i.a.rp.get(w, r, out)
+	i.a.rp.Get(w, r, out)
 }
 
 // articles is /articles: knowledge search.
@@ -54,21 +55,21 @@ const maxQuery = 200
 func (ar articles) search(w http.ResponseWriter, r *http.Request) {
 	obj, scope, ok := ar.a.object(r.Context(), "knowledge_article")
 	if !ok {
-		ar.a.rp.get(w, r, List{Data: []Record{}})
+		ar.a.rp.Get(w, r, List{Data: []Record{}})
 		return
 	}
 	text := strings.TrimSpace(r.URL.Query().Get("q"))
 	if len(text) > maxQuery {
-		ar.a.rp.invalid(w, []FieldError{{Path: "q", Message: "must be at most 200 bytes"}})
+		ar.a.rp.Invalid(w, r, reply.Field{Path: "q", Message: "must be at most 200 bytes"})
 		return
 	}
 	if !textcheck.Valid(text) {
-		ar.a.rp.invalid(w, []FieldError{{Path: "q", Message: "must be UTF-8 text without NUL characters"}})
+		ar.a.rp.Invalid(w, r, reply.Field{Path: "q", Message: "must be UTF-8 text without NUL characters"})
 		return
 	}
 	lo, bad := listOptions(obj, r)
 	if len(bad) > 0 {
-		ar.a.rp.invalid(w, bad)
+		ar.a.rp.Invalid(w, r, bad...)
 		return
 	}
 	limit := 20
@@ -85,10 +86,10 @@ func (ar articles) search(w http.ResponseWriter, r *http.Request) {
 	}
 	found, err := ar.a.related(r.Context(), q)
 	if err != nil {
-		ar.a.rp.internal(w, r, err)
+		ar.a.rp.Internal(w, r, err)
 		return
 	}
-	ar.a.rp.get(w, r, List{Data: found})
+	ar.a.rp.Get(w, r, List{Data: found})
 }
 
 // approvals is /approvals: quotes and contracts awaiting a decision.
@@ -98,7 +99,7 @@ func (ap approvals) list(w http.ResponseWriter, r *http.Request) { ap.a.list(w, 
 
 func (ap approvals) get(w http.ResponseWriter, r *http.Request) {
 	if rec, _ := ap.a.record(w, r, "approval_request", chi.URLParam(r, "id")); rec != nil {
-		ap.a.rp.get(w, r, rec)
+		ap.a.rp.Get(w, r, rec)
 	}
 }
 
@@ -110,7 +111,7 @@ func (ap approvals) decide(status string) http.HandlerFunc {
 			return
 		}
 		if rec.Status != "pending" {
-			ap.a.rp.error(w, http.StatusConflict, "not_pending", "this request is not awaiting a decision", nil)
+			ap.a.rp.Error(w, r, http.StatusConflict, "not_pending", "this request is not awaiting a decision")
 			return
 		}
 		ap.a.submit(w, r, Submission{Object: "approval_request", Op: mapping.OpUpdate, RecordID: rec.ID, Input: map[string]any{"status": status}})

@@ -13,6 +13,7 @@ import (
 	"github.com/porticohq/portico/internal/access"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/records"
+	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/textcheck"
 )
 
@@ -81,17 +82,17 @@ func (a *API) object(ctx context.Context, name string) (*mapping.Object, access.
 func (a *API) record(w http.ResponseWriter, r *http.Request, object, id string) (*Record, access.Scope) {
 	_, scope, ok := a.object(r.Context(), object)
 	if !ok || !textcheck.Valid(id) {
-		a.rp.notFound(w)
+		a.notFound(w, r)
 		return nil, scope
 	}
 	fresh, _ := strconv.ParseBool(r.URL.Query().Get("fresh"))
 	rec, err := a.d.Records.Get(r.Context(), scope, object, id, records.GetOptions{Fresh: fresh})
 	if errors.Is(err, records.ErrNotFound) {
-		a.rp.notFound(w)
+		a.notFound(w, r)
 		return nil, scope
 	}
 	if err != nil {
-		a.rp.internal(w, r, err)
+		a.rp.Internal(w, r, err)
 		return nil, scope
 	}
 	v := view(*rec)
@@ -100,20 +101,20 @@ func (a *API) record(w http.ResponseWriter, r *http.Request, object, id string) 
 
 // listOptions parses the list query: status, updated_since, sort, cursor
 // and limit. Bad values are field errors named by parameter.
-func listOptions(obj *mapping.Object, r *http.Request) (records.ListOptions, []FieldError) {
+func listOptions(obj *mapping.Object, r *http.Request) (records.ListOptions, []reply.Field) {
 	q := r.URL.Query()
 	var lo records.ListOptions
-	var bad []FieldError
+	var bad []reply.Field
 	if s := q.Get("status"); s != "" {
 		if _, _, ok := obj.StatusInfo(s); !ok {
-			bad = append(bad, FieldError{Path: "status", Message: "is not a status of " + obj.Name()})
+			bad = append(bad, reply.Field{Path: "status", Message: "is not a status of " + obj.Name()})
 		}
 		lo.Status = s
 	}
 	if s := q.Get("updated_since"); s != "" {
 		t, err := time.Parse(time.RFC3339, s)
 		if err != nil {
-			bad = append(bad, FieldError{Path: "updated_since", Message: "must be an RFC 3339 date-time"})
+			bad = append(bad, reply.Field{Path: "updated_since", Message: "must be an RFC 3339 date-time"})
 		}
 		lo.UpdatedSince = t
 	}
@@ -121,12 +122,12 @@ func listOptions(obj *mapping.Object, r *http.Request) (records.ListOptions, []F
 	case "", "updated_at", "-updated_at":
 		lo.Sort = s
 	default:
-		bad = append(bad, FieldError{Path: "sort", Message: "must be updated_at or -updated_at"})
+		bad = append(bad, reply.Field{Path: "sort", Message: "must be updated_at or -updated_at"})
 	}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 200 {
-			bad = append(bad, FieldError{Path: "limit", Message: "must be an integer from 1 to 200"})
+			bad = append(bad, reply.Field{Path: "limit", Message: "must be an integer from 1 to 200"})
 		}
 		lo.Limit = n
 	}
@@ -139,27 +140,27 @@ func listOptions(obj *mapping.Object, r *http.Request) (records.ListOptions, []F
 func (a *API) list(w http.ResponseWriter, r *http.Request, object string) {
 	obj, scope, ok := a.object(r.Context(), object)
 	if !ok {
-		a.rp.get(w, r, List{Data: []Record{}})
+		a.rp.Get(w, r, List{Data: []Record{}})
 		return
 	}
 	lo, bad := listOptions(obj, r)
 	if len(bad) > 0 {
-		a.rp.invalid(w, bad)
+		a.rp.Invalid(w, r, bad...)
 		return
 	}
 	key := pageKey(scope, object, lo)
 	if p, ok := a.pages.get(key, a.d.Now()); ok {
-		a.rp.raw(w, r, p.body, p.etag)
+		reply.Tagged(w, r, p.body, p.etag)
 		return
 	}
 	ticket := a.pages.begin(group{scope.TenantID, object})
 	page, err := a.d.Records.List(r.Context(), scope, object, lo)
 	if errors.Is(err, records.ErrInvalid) {
-		a.rp.invalid(w, []FieldError{{Path: "cursor", Message: "is not a cursor this API returned"}})
+		a.rp.Invalid(w, r, reply.Field{Path: "cursor", Message: "is not a cursor this API returned"})
 		return
 	}
 	if err != nil {
-		a.rp.internal(w, r, err)
+		a.rp.Internal(w, r, err)
 		return
 	}
 	out := List{Data: make([]Record, len(page.Records))}
@@ -169,14 +170,14 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, object string) {
 	if page.Next != "" {
 		out.NextCursor = &page.Next
 	}
-	body, etag, err := encodeGet(out)
+	body, etag, err := reply.Encode(out)
 	if err != nil {
-		a.rp.internal(w, r, err)
+		a.rp.Internal(w, r, err)
 		return
 	}
 	now := a.d.Now()
 	a.pages.put(ticket, key, rendered{body: body, etag: etag, until: freshUntil(page.Records, now)}, now)
-	a.rp.raw(w, r, body, etag)
+	reply.Tagged(w, r, body, etag)
 }
 
 // simple is a read-only resource whose records carry everything
@@ -190,6 +191,6 @@ func (s simple) list(w http.ResponseWriter, r *http.Request) { s.a.list(w, r, s.
 
 func (s simple) get(w http.ResponseWriter, r *http.Request) {
 	if rec, _ := s.a.record(w, r, s.object, chi.URLParam(r, "id")); rec != nil {
-		s.a.rp.get(w, r, rec)
+		s.a.rp.Get(w, r, rec)
 	}
 }

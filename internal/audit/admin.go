@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"maps"
 	"net/http"
 	"net/netip"
@@ -15,8 +14,9 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/porticohq/portico/internal/reply"
 )
 
 // Listing limits of GET /admin/audit.
@@ -70,12 +70,6 @@ type Page struct {
 	NextCursor string      `json:"next_cursor,omitempty"`
 }
 
-// FieldError names one bad parameter.
-type FieldError struct {
-	Path    string `json:"path"`
-	Message string `json:"message"`
-}
-
 // listQuery is a parsed, validated listing request.
 type listQuery struct {
 	eq       map[string]string // column -> value
@@ -97,11 +91,11 @@ var eqParams = map[string]string{
 	"tenant":     "t.slug",
 }
 
-func parseListQuery(v map[string][]string) (listQuery, []FieldError) {
+func parseListQuery(v map[string][]string) (listQuery, []reply.Field) {
 	q := listQuery{eq: map[string]string{}, limit: DefaultLimit}
-	var errs []FieldError
+	var errs []reply.Field
 	bad := func(path, format string, args ...any) {
-		errs = append(errs, FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+		errs = append(errs, reply.Field{Path: path, Message: fmt.Sprintf(format, args...)})
 	}
 	for name, values := range v {
 		if len(values) != 1 {
@@ -150,7 +144,7 @@ func parseListQuery(v map[string][]string) (listQuery, []FieldError) {
 	if !q.since.IsZero() && !q.until.IsZero() && !q.until.After(q.since) {
 		bad("until", "must be later than since")
 	}
-	slices.SortFunc(errs, func(a, b FieldError) int { return strings.Compare(a.Path, b.Path) })
+	slices.SortFunc(errs, func(a, b reply.Field) int { return strings.Compare(a.Path, b.Path) })
 	return q, errs
 }
 
@@ -197,22 +191,21 @@ func (q listQuery) sql() (string, []any) {
 }
 
 func (l *Log) list(w http.ResponseWriter, r *http.Request) {
+	rp := reply.New(l.logger)
 	q, errs := parseListQuery(r.URL.Query())
 	if len(errs) > 0 {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{
-			"code": "invalid", "message": "bad query parameters: " + errs[0].Path + " " + errs[0].Message, "fields": errs,
-		}})
+		rp.Error(w, r, http.StatusBadRequest, "invalid", "bad query parameters: "+errs[0].Path+" "+errs[0].Message, errs...)
 		return
 	}
 	sql, args := q.sql()
 	rows, err := l.pool.Query(r.Context(), sql, args...)
 	if err != nil {
-		l.fail(w, r, err)
+		rp.Internal(w, r, fmt.Errorf("audit: listing: %w", err))
 		return
 	}
 	events, err := pgx.CollectRows(rows, scanView)
 	if err != nil {
-		l.fail(w, r, err)
+		rp.Internal(w, r, fmt.Errorf("audit: listing: %w", err))
 		return
 	}
 	page := Page{Events: events}
@@ -223,7 +216,7 @@ func (l *Log) list(w http.ResponseWriter, r *http.Request) {
 	if page.Events == nil {
 		page.Events = []EventView{}
 	}
-	writeJSON(w, http.StatusOK, page)
+	rp.JSON(w, r, http.StatusOK, page)
 }
 
 func scanView(row pgx.CollectableRow) (EventView, error) {
@@ -255,14 +248,6 @@ func hexOrNil(b []byte) *string {
 	return &s
 }
 
-func (l *Log) fail(w http.ResponseWriter, r *http.Request, err error) {
-	l.logger.ErrorContext(r.Context(), "audit listing failed",
-		slog.String("request_id", middleware.GetReqID(r.Context())), slog.Any("error", err))
-	writeJSON(w, http.StatusInternalServerError, map[string]any{"error": map[string]string{
-		"code": "internal", "message": "the audit listing failed; see the server log",
-	}})
-}
-
 // Cursors are opaque to clients: the id of the last event shown.
 func encodeCursor(id int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("v1:" + strconv.FormatInt(id, 10)))
@@ -279,10 +264,4 @@ func decodeCursor(s string) (int64, bool) {
 	}
 	id, err := strconv.ParseInt(rest, 10, 64)
 	return id, err == nil && id > 0
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

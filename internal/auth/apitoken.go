@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/store/dbsqlc"
 )
 
@@ -74,10 +75,10 @@ func (s *Service) tokenPrincipal(w http.ResponseWriter, r *http.Request, tok str
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		writeError(w, r, http.StatusUnauthorized, "invalid_token", "the API token is unknown, revoked or expired", nil)
+		s.rp.Error(w, r, http.StatusUnauthorized, "invalid_token", "the API token is unknown, revoked or expired")
 		return
 	case err != nil:
-		s.internal(w, r, fmt.Errorf("api token: %w", err))
+		s.rp.Internal(w, r, fmt.Errorf("api token: %w", err))
 		return
 	}
 	p := principalFromRow(row.AuthUser)
@@ -127,11 +128,11 @@ type tokenCreateRequest struct {
 func (s *Service) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 	p := PrincipalFrom(r.Context())
 	if p.ViaToken() {
-		writeError(w, r, http.StatusForbidden, "forbidden", "an API token cannot create API tokens; log in", nil)
+		s.rp.Error(w, r, http.StatusForbidden, "forbidden", "an API token cannot create API tokens; log in")
 		return
 	}
 	var in tokenCreateRequest
-	if !decode(w, r, &in) {
+	if !s.decode(w, r, &in) {
 		return
 	}
 	v := &ValidationError{}
@@ -159,7 +160,7 @@ func (s *Service) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 		v.add("expires_in_days", "must be between 1 and %d", MaxAPITokenDays)
 	}
 	if v.err() != nil {
-		writeInvalid(w, r, v)
+		s.rp.Invalid(w, r, v.Fields...)
 		return
 	}
 	now := s.now()
@@ -175,14 +176,14 @@ func (s *Service) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		s.internal(w, r, fmt.Errorf("create api token: %w", err))
+		s.rp.Internal(w, r, fmt.Errorf("create api token: %w", err))
 		return
 	}
 	out := apiTokenFromRow(row)
 	out.Token = secret
 	s.audit(r, Event{Action: "auth.token_create", Object: "api_token", ObjectID: strconv.FormatInt(row.ID, 10),
 		Detail: map[string]string{"scopes": strings.Join(scopes, " "), "name": in.Name}})
-	writeJSON(w, http.StatusCreated, out)
+	s.rp.JSON(w, r, http.StatusCreated, out)
 }
 
 func (s *Service) handleTokenList(w http.ResponseWriter, r *http.Request) {
@@ -195,14 +196,14 @@ func (s *Service) handleTokenList(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		s.internal(w, r, fmt.Errorf("list api tokens: %w", err))
+		s.rp.Internal(w, r, fmt.Errorf("list api tokens: %w", err))
 		return
 	}
 	out := make([]APIToken, len(rows))
 	for i, t := range rows {
 		out[i] = apiTokenFromRow(t)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
+	s.rp.JSON(w, r, http.StatusOK, map[string]any{"tokens": out})
 }
 
 // handleTokenRevoke revokes the caller's own token (staff: any of the
@@ -211,7 +212,7 @@ func (s *Service) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
 	p := PrincipalFrom(r.Context())
 	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
 	if err != nil || id <= 0 {
-		writeInvalid(w, r, invalid("id", "must be a positive integer"))
+		s.rp.Invalid(w, r, reply.Field{Path: "id", Message: "must be a positive integer"})
 		return
 	}
 	ctx := r.Context()
@@ -223,10 +224,10 @@ func (s *Service) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
 	})
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		writeError(w, r, http.StatusNotFound, "not_found", "no such API token", nil)
+		s.rp.Error(w, r, http.StatusNotFound, "not_found", "no such API token")
 		return
 	case err != nil:
-		s.internal(w, r, fmt.Errorf("revoke api token: %w", err))
+		s.rp.Internal(w, r, fmt.Errorf("revoke api token: %w", err))
 		return
 	}
 	s.cache.invalidate("k:" + strconv.FormatInt(id, 10)) // here now; elsewhere on the notification

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/store/dbsqlc"
 )
 
@@ -22,12 +23,12 @@ type loginRequest struct {
 // loginFailed is the one answer to every wrong email/password pair, so
 // that a caller cannot tell an unknown email from a wrong password.
 func loginFailed(w http.ResponseWriter, r *http.Request) {
-	writeError(w, r, http.StatusUnauthorized, "invalid_credentials", "the email or password is incorrect", nil)
+	reply.Refuse(w, r, http.StatusUnauthorized, "invalid_credentials", "the email or password is incorrect")
 }
 
 func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	var in loginRequest
-	if !decode(w, r, &in) {
+	if !s.decode(w, r, &in) {
 		return
 	}
 	v := &ValidationError{}
@@ -40,7 +41,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 		v.add("password", "is too long")
 	}
 	if v.err() != nil {
-		writeInvalid(w, r, v)
+		s.rp.Invalid(w, r, v.Fields...)
 		return
 	}
 	ctx := r.Context()
@@ -52,22 +53,22 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	ip := clientIP(r)
 	wait, err := s.lockedOut(ctx, email, ip)
 	if err != nil {
-		s.internal(w, r, err)
+		s.rp.Internal(w, r, err)
 		return
 	}
 	if wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		writeError(w, r, http.StatusTooManyRequests, "too_many_attempts", "too many failed logins; try again later", nil)
+		s.rp.Error(w, r, http.StatusTooManyRequests, "too_many_attempts", "too many failed logins; try again later")
 		return
 	}
 	user, ok, err := s.checkPassword(ctx, email, in.Password)
 	if err != nil {
-		s.internal(w, r, err)
+		s.rp.Internal(w, r, err)
 		return
 	}
 	if !ok {
 		if err := s.recordFailure(ctx, email, ip); err != nil {
-			s.internal(w, r, err)
+			s.rp.Internal(w, r, err)
 			return
 		}
 		s.audit(r, Event{Action: "auth.login_failed", ActorName: email, Object: "user", Detail: map[string]string{"method": "password"}})
@@ -75,7 +76,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.clearFailures(ctx, email); err != nil {
-		s.internal(w, r, err)
+		s.rp.Internal(w, r, err)
 		return
 	}
 	s.prune(ctx)
@@ -86,7 +87,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 func (s *Service) loggedIn(w http.ResponseWriter, r *http.Request, user dbsqlc.AuthUser, method string) bool {
 	csrf, err := s.startSession(w, r, user, method)
 	if err != nil {
-		s.internal(w, r, err)
+		s.rp.Internal(w, r, err)
 		return false
 	}
 	s.audit(r, Event{Action: "auth.login", Actor: actor(user.ID), ActorName: user.Email, AccountID: user.AccountID.String,
@@ -94,7 +95,7 @@ func (s *Service) loggedIn(w http.ResponseWriter, r *http.Request, user dbsqlc.A
 	if method == "oidc" {
 		return true
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": userFromRow(user), "csrf_token": csrf})
+	s.rp.JSON(w, r, http.StatusOK, map[string]any{"user": userFromRow(user), "csrf_token": csrf})
 	return true
 }
 

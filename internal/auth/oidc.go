@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/oauth2"
 
+	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/store/dbsqlc"
 )
 
@@ -53,7 +54,7 @@ func (s *Service) oidcSetup(ctx context.Context) (*oidcClient, error) {
 // nonce and verifier wait in the (pre-login) session.
 func (s *Service) handleOIDCLogin(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.OIDC.IssuerURL == "" {
-		writeError(w, r, http.StatusNotFound, "oidc_disabled", "single sign-on is not configured", nil)
+		s.rp.Error(w, r, http.StatusNotFound, "oidc_disabled", "single sign-on is not configured")
 		return
 	}
 	returnTo := r.URL.Query().Get("return_to")
@@ -61,13 +62,13 @@ func (s *Service) handleOIDCLogin(w http.ResponseWriter, r *http.Request) {
 		returnTo = "/"
 	}
 	if !localPath(returnTo) {
-		writeInvalid(w, r, invalid("return_to", "must be a path on this site, such as /cases"))
+		s.rp.Invalid(w, r, reply.Field{Path: "return_to", Message: "must be a path on this site, such as /cases"})
 		return
 	}
 	c, err := s.oidcSetup(r.Context())
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "auth: oidc unavailable", "err", err)
-		writeError(w, r, http.StatusServiceUnavailable, "oidc_unavailable", "the sign-on provider cannot be reached; try again shortly", nil)
+		s.rp.Fail(w, r, &reply.Error{Status: http.StatusServiceUnavailable, Code: "oidc_unavailable",
+			Message: "the sign-on provider cannot be reached; try again shortly", Cause: fmt.Errorf("auth: oidc unavailable: %w", err)})
 		return
 	}
 	state, nonce, verifier := randomToken(), randomToken(), oauth2.GenerateVerifier()
@@ -120,7 +121,7 @@ func (s *Service) emailVerified(c oidcClaims) bool {
 func (s *Service) handleOIDCCallback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if s.cfg.OIDC.IssuerURL == "" {
-		writeError(w, r, http.StatusNotFound, "oidc_disabled", "single sign-on is not configured", nil)
+		s.rp.Error(w, r, http.StatusNotFound, "oidc_disabled", "single sign-on is not configured")
 		return
 	}
 	// Each value is used once: a replayed callback finds none.
@@ -133,7 +134,7 @@ func (s *Service) handleOIDCCallback(w http.ResponseWriter, r *http.Request) {
 			s.log.WarnContext(ctx, "auth: oidc login refused", "code", code, "err", err)
 		}
 		s.audit(r, Event{Action: "auth.login_failed", Object: "user", Detail: map[string]string{"method": "oidc", "reason": code}})
-		writeError(w, r, http.StatusUnauthorized, code, msg, nil)
+		s.rp.Error(w, r, http.StatusUnauthorized, code, msg)
 	}
 	query := r.URL.Query()
 	if e := query.Get("error"); e != "" {
@@ -179,10 +180,10 @@ func (s *Service) handleOIDCCallback(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		s.audit(r, Event{Action: "auth.login_failed", ActorName: email, Object: "user", Detail: map[string]string{"method": "oidc", "reason": "unknown_user"}})
-		writeError(w, r, http.StatusForbidden, "unknown_user", "no active portal user has this email; ask your account administrator for an invitation", nil)
+		s.rp.Error(w, r, http.StatusForbidden, "unknown_user", "no active portal user has this email; ask your account administrator for an invitation")
 		return
 	case err != nil:
-		s.internal(w, r, err)
+		s.rp.Internal(w, r, err)
 		return
 	}
 	if !s.loggedIn(w, r, user, "oidc") {

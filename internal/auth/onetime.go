@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/store/dbsqlc"
 )
 
@@ -105,12 +106,12 @@ func inviteUser(ctx context.Context, db dbsqlc.DBTX, nu NewUser, now time.Time) 
 
 func (s *Service) handleInvite(w http.ResponseWriter, r *http.Request) {
 	var in inviteRequest
-	if !decode(w, r, &in) {
+	if !s.decode(w, r, &in) {
 		return
 	}
 	p := PrincipalFrom(r.Context())
 	if v := beyondRights(p, in, s.roleCovered); v.err() != nil {
-		writeError(w, r, http.StatusForbidden, "forbidden", "you may grant only rights you hold, in your own account", v.Fields)
+		s.rp.Error(w, r, http.StatusForbidden, "forbidden", "you may grant only rights you hold, in your own account", v.Fields...)
 		return
 	}
 	if !p.Staff {
@@ -133,7 +134,7 @@ func (s *Service) handleInvite(w http.ResponseWriter, r *http.Request) {
 	}
 	s.audit(r, Event{Action: "auth.invite", Object: "user", ObjectID: strconv.FormatInt(user.ID, 10),
 		Detail: map[string]string{"email": user.Email, "account_id": user.AccountID}})
-	writeJSON(w, http.StatusCreated, map[string]any{"user": user})
+	s.rp.JSON(w, r, http.StatusCreated, map[string]any{"user": user})
 }
 
 // beyondRights lists what an invitation would grant beyond the inviter's
@@ -178,12 +179,12 @@ func (s *Service) contactOfAccount(w http.ResponseWriter, r *http.Request, in in
 	if s.contactIn != nil {
 		var err error
 		if ok, err = s.contactIn(r.Context(), s.tenantID, account, contact); err != nil {
-			s.internal(w, r, fmt.Errorf("invite: check contact: %w", err))
+			s.rp.Internal(w, r, fmt.Errorf("invite: check contact: %w", err))
 			return false
 		}
 	}
 	if !ok {
-		writeInvalid(w, r, invalid("contact_id", "no such contact in the account %s", account))
+		s.rp.Invalid(w, r, reply.Field{Path: "contact_id", Message: "no such contact in the account " + account})
 	}
 	return ok
 }
@@ -195,12 +196,12 @@ func (s *Service) userError(w http.ResponseWriter, r *http.Request, err error) b
 	case err == nil:
 		return true
 	case errors.As(err, &v):
-		writeInvalid(w, r, v)
+		s.rp.Invalid(w, r, v.Fields...)
 	case errors.Is(err, ErrDuplicate):
-		writeError(w, r, http.StatusConflict, "conflict", "a user with this email already exists",
-			[]FieldError{{Path: "email", Message: "already has a portal user"}})
+		s.rp.Error(w, r, http.StatusConflict, "conflict", "a user with this email already exists",
+			reply.Field{Path: "email", Message: "already has a portal user"})
 	default:
-		s.internal(w, r, err)
+		s.rp.Internal(w, r, err)
 	}
 	return false
 }
@@ -243,7 +244,7 @@ func (s *Service) redeem(w http.ResponseWriter, r *http.Request, purpose, action
 	if purpose == purposeReset {
 		dst = &in
 	}
-	if !decode(w, r, dst) {
+	if !s.decode(w, r, dst) {
 		return
 	}
 	v := &ValidationError{}
@@ -254,7 +255,7 @@ func (s *Service) redeem(w http.ResponseWriter, r *http.Request, purpose, action
 		v.add("password", "is required")
 	}
 	if v.err() != nil {
-		writeInvalid(w, r, v)
+		s.rp.Invalid(w, r, v.Fields...)
 		return
 	}
 	ctx := r.Context()
@@ -307,13 +308,13 @@ func (s *Service) redeem(w http.ResponseWriter, r *http.Request, purpose, action
 	var ve *ValidationError
 	switch {
 	case errors.Is(err, errBadToken):
-		writeInvalid(w, r, invalid("token", "is invalid, already used or expired"))
+		s.rp.Invalid(w, r, reply.Field{Path: "token", Message: "is invalid, already used or expired"})
 		return
 	case errors.As(err, &ve):
-		writeInvalid(w, r, ve)
+		s.rp.Invalid(w, r, ve.Fields...)
 		return
 	case err != nil:
-		s.internal(w, r, err)
+		s.rp.Internal(w, r, err)
 		return
 	}
 	user.Status = "active"
@@ -326,7 +327,7 @@ func (s *Service) redeem(w http.ResponseWriter, r *http.Request, purpose, action
 		out["api_tokens_revoked"] = len(revoked)
 	}
 	s.audit(r, e)
-	writeJSON(w, http.StatusOK, out)
+	s.rp.JSON(w, r, http.StatusOK, out)
 }
 
 type resetRequest struct {
@@ -337,15 +338,15 @@ type resetRequest struct {
 // which emails have users.
 func (s *Service) handleResetRequest(w http.ResponseWriter, r *http.Request) {
 	var in resetRequest
-	if !decode(w, r, &in) {
+	if !s.decode(w, r, &in) {
 		return
 	}
 	if in.Email == "" {
-		writeInvalid(w, r, invalid("email", "is required"))
+		s.rp.Invalid(w, r, reply.Field{Path: "email", Message: "is required"})
 		return
 	}
 	accepted := func() {
-		writeJSON(w, http.StatusAccepted, map[string]string{"status": "if the email has a portal user, a reset link is on its way"})
+		s.rp.JSON(w, r, http.StatusAccepted, map[string]string{"status": "if the email has a portal user, a reset link is on its way"})
 	}
 	email, err := normalizeEmail(in.Email)
 	if err != nil {

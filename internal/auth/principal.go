@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"slices"
+
+	"github.com/porticohq/portico/internal/reply"
 )
 
 // Principal is who a request acts as.
@@ -73,7 +75,7 @@ func PrincipalFrom(ctx context.Context) *Principal {
 func RequireAuthenticated(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if PrincipalFrom(r.Context()) == nil {
-			writeError(w, r, http.StatusUnauthorized, "unauthenticated", "log in first", nil)
+			reply.Refuse(w, r, http.StatusUnauthorized, "unauthenticated", "log in first")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -86,7 +88,7 @@ func RequireRole(roles ...string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return RequireAuthenticated(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !PrincipalFrom(r.Context()).HasRole(roles...) {
-				writeError(w, r, http.StatusForbidden, "forbidden", "your role does not allow this", nil)
+				reply.Refuse(w, r, http.StatusForbidden, "forbidden", "your role does not allow this")
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -98,7 +100,7 @@ func RequireRole(roles ...string) func(http.Handler) http.Handler {
 func RequireStaff(next http.Handler) http.Handler {
 	return RequireAuthenticated(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !PrincipalFrom(r.Context()).Staff {
-			writeError(w, r, http.StatusForbidden, "forbidden", "staff only", nil)
+			reply.Refuse(w, r, http.StatusForbidden, "forbidden", "staff only")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -110,7 +112,7 @@ func RequireScope(scope string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return RequireAuthenticated(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !PrincipalFrom(r.Context()).Allows(scope) {
-				writeError(w, r, http.StatusForbidden, "insufficient_scope", "this API token lacks the scope "+scope, nil)
+				reply.Refuse(w, r, http.StatusForbidden, "insufficient_scope", "this API token lacks the scope "+scope)
 				return
 			}
 			next.ServeHTTP(w, r)

@@ -26,12 +26,14 @@ import (
 
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/pgnotify"
+	"github.com/porticohq/portico/internal/reply"
 )
 
 // Service is the identity and login service.
 type Service struct {
 	pool        *pgxpool.Pool
 	log         *slog.Logger
+	rp          reply.Replier
 	cfg         config.AuthConfig
 	publicURL   string
 	tenantID    int64
@@ -72,6 +74,7 @@ func New(d Deps) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.rp = reply.New(s.log)
 	if s.insert == nil {
 		client, err := river.NewClient(riverpgxv5.New(d.Pool), &river.Config{Logger: s.log})
 		if err != nil {
@@ -171,7 +174,7 @@ func (s *Service) sessionManager() *scs.SessionManager {
 	sm.Cookie.Secure = strings.HasPrefix(s.publicURL, "https://")
 	sm.Cookie.Path = "/"
 	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
-		s.internal(w, r, fmt.Errorf("session: %w", err))
+		s.rp.Internal(w, r, fmt.Errorf("session: %w", err))
 	}
 	return sm
 }
@@ -239,12 +242,8 @@ func (s *Service) Routes() chi.Router {
 	r := chi.NewRouter()
 	r.Use(s.Authenticate)
 	// Answered in the API's error shape, as everything under /auth is.
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, http.StatusNotFound, "not_found", "no such endpoint", nil)
-	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, http.StatusMethodNotAllowed, "method_not_allowed", "this endpoint does not take that method", nil)
-	})
+	r.NotFound(s.rp.NoEndpoint)
+	r.MethodNotAllowed(s.rp.NoMethod)
 	for _, rt := range authRoutes {
 		var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { rt.handle(s, w, r) })
 		if len(rt.roles) > 0 {
@@ -266,7 +265,7 @@ func (s *Service) Routes() chi.Router {
 func requireSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if PrincipalFrom(r.Context()).ViaToken() {
-			writeError(w, r, http.StatusForbidden, "insufficient_scope", "an API token cannot use this; log in", nil)
+			reply.Refuse(w, r, http.StatusForbidden, "insufficient_scope", "an API token cannot use this; log in")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -305,11 +304,6 @@ func (s *Service) asAPI(ctx context.Context, fn func(tx pgx.Tx) error) error {
 		}
 		return fn(tx)
 	})
-}
-
-func (s *Service) internal(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.ErrorContext(r.Context(), "auth: request failed", slog.String("path", r.URL.Path), slog.Any("err", err))
-	writeError(w, r, http.StatusInternalServerError, "internal", "internal error", nil)
 }
 
 // audit records e; a failing audit log is logged, never shown to the user.

@@ -73,7 +73,7 @@ func (s *Service) sessionPrincipal(next http.Handler) http.Handler {
 		seenAt := time.Unix(0, s.sm.GetInt64(ctx, keySeenAt))
 		if now.Sub(authAt) >= s.cfg.SessionLifetime || now.Sub(seenAt) >= s.cfg.SessionIdleTimeout {
 			if err := s.endSession(ctx, sid); err != nil {
-				s.internal(w, r, err)
+				s.rp.Internal(w, r, err)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -84,13 +84,13 @@ func (s *Service) sessionPrincipal(next http.Handler) http.Handler {
 		case errors.Is(err, pgx.ErrNoRows):
 			// Logged out elsewhere, or the user was disabled.
 			if err := s.sm.Destroy(ctx); err != nil {
-				s.internal(w, r, err)
+				s.rp.Internal(w, r, err)
 				return
 			}
 			next.ServeHTTP(w, r)
 			return
 		case err != nil:
-			s.internal(w, r, fmt.Errorf("session user: %w", err))
+			s.rp.Internal(w, r, fmt.Errorf("session user: %w", err))
 			return
 		}
 		// Refreshing seen-at writes the session back; once a minute is
@@ -201,7 +201,7 @@ func (s *Service) RequireCSRF(next http.Handler) http.Handler {
 		want := s.sm.GetString(r.Context(), keyCSRF)
 		got := r.Header.Get(CSRFHeader)
 		if want == "" || got == "" || subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
-			writeError(w, r, http.StatusForbidden, "csrf", "missing or wrong "+CSRFHeader+" header; get it from GET /auth/csrf", nil)
+			s.rp.Error(w, r, http.StatusForbidden, "csrf", "missing or wrong "+CSRFHeader+" header; get it from GET /auth/csrf")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -211,25 +211,25 @@ func (s *Service) RequireCSRF(next http.Handler) http.Handler {
 func (s *Service) handleCSRF(w http.ResponseWriter, r *http.Request) {
 	p := PrincipalFrom(r.Context())
 	if p.SessionID == "" {
-		writeError(w, r, http.StatusBadRequest, "not_a_session", "API tokens need no CSRF token", nil)
+		s.rp.Error(w, r, http.StatusBadRequest, "not_a_session", "API tokens need no CSRF token")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"csrf_token": s.sm.GetString(r.Context(), keyCSRF)})
+	s.rp.JSON(w, r, http.StatusOK, map[string]string{"csrf_token": s.sm.GetString(r.Context(), keyCSRF)})
 }
 
 func (s *Service) handleMe(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"principal": PrincipalFrom(r.Context())})
+	s.rp.JSON(w, r, http.StatusOK, map[string]any{"principal": PrincipalFrom(r.Context())})
 }
 
 func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) {
 	p := PrincipalFrom(r.Context())
 	if p.SessionID == "" {
-		writeError(w, r, http.StatusBadRequest, "not_a_session", "logout ends browser sessions; revoke an API token with DELETE /auth/tokens/{id}", nil)
+		s.rp.Error(w, r, http.StatusBadRequest, "not_a_session", "logout ends browser sessions; revoke an API token with DELETE /auth/tokens/{id}")
 		return
 	}
 	sid, _ := strconv.ParseInt(p.SessionID, 10, 64)
 	if err := s.endSession(r.Context(), sid); err != nil {
-		s.internal(w, r, err)
+		s.rp.Internal(w, r, err)
 		return
 	}
 	expireCookie(w, CSRFCookie)
@@ -247,7 +247,7 @@ func (s *Service) handleLogoutAll(w http.ResponseWriter, r *http.Request) {
 	p := PrincipalFrom(r.Context())
 	ctx := r.Context()
 	var in logoutAllRequest
-	if r.ContentLength != 0 && !decode(w, r, &in) {
+	if r.ContentLength != 0 && !s.decode(w, r, &in) {
 		return
 	}
 	var revoked []int64
@@ -261,7 +261,7 @@ func (s *Service) handleLogoutAll(w http.ResponseWriter, r *http.Request) {
 		return endAllSessions(ctx, tx, p.UserID)
 	})
 	if err != nil {
-		s.internal(w, r, err)
+		s.rp.Internal(w, r, err)
 		return
 	}
 	// This process forgets them now; the others when the notification
@@ -269,7 +269,7 @@ func (s *Service) handleLogoutAll(w http.ResponseWriter, r *http.Request) {
 	s.cache.invalidate("u:" + strconv.FormatInt(p.UserID, 10))
 	if p.SessionID != "" {
 		if err := s.sm.Destroy(ctx); err != nil {
-			s.internal(w, r, err)
+			s.rp.Internal(w, r, err)
 			return
 		}
 		expireCookie(w, CSRFCookie)

@@ -28,6 +28,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/store"
 	"github.com/porticohq/portico/internal/store/dbsqlc"
 	"github.com/porticohq/portico/internal/syncer"
@@ -87,6 +88,7 @@ func (h *Handler) Routes() chi.Router {
 
 func (h *Handler) receive(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	rp := reply.New(h.Logger)
 	name := chi.URLParam(r, "connection")
 	secret := chi.URLParam(r, "secret")
 	url := strings.TrimRight(h.PublicURL, "/") + r.URL.Path
@@ -94,12 +96,12 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request) {
 	conn, ok := h.Lookup(name)
 	verifier, canVerify := conn.(connectors.WebhookVerifier)
 	if !ok || !canVerify {
-		writeError(w, http.StatusNotFound, "not_found", "no webhook endpoint for this connection")
+		rp.Error(w, r, http.StatusNotFound, "not_found", "no webhook endpoint for this connection")
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "notice body is too large")
+		rp.Error(w, r, http.StatusRequestEntityTooLarge, "too_large", "notice body is too large")
 		return
 	}
 	changes, err := verifier.VerifyWebhook(ctx, connectors.WebhookRequest{URL: url, Header: r.Header, Body: body, Secret: secret})
@@ -107,22 +109,22 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request) {
 		h.Logger.WarnContext(ctx, "webhook with an invalid signature",
 			slog.String("connection", name), slog.String("remote", r.RemoteAddr),
 			slog.String("request_id", middleware.GetReqID(ctx)))
-		writeError(w, http.StatusUnauthorized, "invalid_signature", "signature does not verify")
+		rp.Error(w, r, http.StatusUnauthorized, "invalid_signature", "signature does not verify")
 		return
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid", "cannot read the notice: "+err.Error())
+		rp.Error(w, r, http.StatusBadRequest, "invalid", "cannot read the notice: "+err.Error())
 		return
 	}
 	if len(changes) > maxChanges {
-		writeError(w, http.StatusRequestEntityTooLarge, "too_many", fmt.Sprintf("a notice may name at most %d records", maxChanges))
+		rp.Error(w, r, http.StatusRequestEntityTooLarge, "too_many", fmt.Sprintf("a notice may name at most %d records", maxChanges))
 		return
 	}
 	res, err := h.enqueue(ctx, name, changes)
 	if err != nil {
-		h.Logger.ErrorContext(ctx, "enqueueing webhook refreshes", slog.String("connection", name), slog.String("error", err.Error()))
 		// 503 makes the source retry the notice later.
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "try again")
+		rp.Fail(w, r, &reply.Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "try again",
+			Cause: fmt.Errorf("hooks: enqueueing webhook refreshes for connection %s: %w", name, err)})
 		return
 	}
 	h.prune(ctx)
@@ -138,9 +140,7 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request) {
 		// 2xx stops the source's retries; nothing was enqueued.
 		status = http.StatusOK
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(res)
+	rp.JSON(w, r, status, res)
 }
 
 // redactSecret keeps the secret path segment out of the request log, which
@@ -297,10 +297,4 @@ func (h *Handler) prune(ctx context.Context) {
 	if _, err := store.Queries.WebhookEventsPrune(ctx, h.Pool, h.replayWindow().Seconds()); err != nil {
 		h.Logger.WarnContext(ctx, "pruning seen webhook events", slog.String("error", err.Error()))
 	}
-}
-
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": code, "message": msg, "fields": []any{}}})
 }

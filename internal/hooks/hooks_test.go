@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
@@ -32,6 +33,7 @@ import (
 	"github.com/porticohq/portico/internal/dbtest"
 	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/hooks"
+	"github.com/porticohq/portico/internal/logtest"
 	"github.com/porticohq/portico/internal/store"
 	"github.com/porticohq/portico/internal/syncer"
 )
@@ -88,7 +90,7 @@ func setup(t *testing.T, tweak ...func(*hooks.Handler)) *bundle {
 	}
 	r := chi.NewRouter()
 	// Like the server's request log: it reads the path after the handler.
-	r.Use(func(next http.Handler) http.Handler {
+	r.Use(middleware.RequestID, func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			next.ServeHTTP(w, req.WithContext(req.Context()))
 			b.logged.Store(req.URL.Path)
@@ -304,13 +306,21 @@ func (f *failingInserter) InsertManyTx(ctx context.Context, tx pgx.Tx, params []
 
 func TestFailedEnqueueIsNotRemembered(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	logs := logtest.New()
+	b := setup(t, func(h *hooks.Handler) { h.Logger = logs.Logger() })
 	fi := &failingInserter{Inserter: b.river}
 	fi.fail.Store(true)
 	b.handler.River = fi
 	h, body := b.sqNotice("c4f2a1d0-54a1-4eb0-a98a-3111513fd4fc", "order-2")
 	got := b.post(t, "/hooks/inventory", h, body)
 	require.Equal(t, http.StatusServiceUnavailable, got.status, got.body)
+	require.JSONEq(t, `{"error":{"code":"unavailable","message":"try again"}}`, got.body)
+	failed := logs.Matching("server error")
+	require.Len(t, failed, 1, "the 503 is logged")
+	id, ok := failed[0].Value("request_id")
+	require.True(t, ok && id.String() != "", "with the request id: %v", failed[0].Attrs)
+	cause, _ := failed[0].Value("error")
+	require.Contains(t, cause.String(), "injected failure")
 	got = b.post(t, "/hooks/inventory", h, body)
 	require.Equal(t, http.StatusAccepted, got.status, got.body)
 	require.Equal(t, 1, b.refreshJobs(t))

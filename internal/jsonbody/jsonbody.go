@@ -3,8 +3,8 @@
 // another media type, 413 past the size cap, 422 naming the field for a
 // value of the wrong type, an unknown field, text PostgreSQL cannot
 // store (textcheck) or a number beyond float64, and 400 only for a body
-// that is not one JSON object. It writes no response itself: each caller
-// answers in its own error shape.
+// that is not one JSON object. It writes no response itself: a refusal
+// is a *reply.Error, which the caller answers with reply.Replier.Fail.
 package jsonbody
 
 import (
@@ -18,40 +18,24 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/textcheck"
 )
 
-// Field names one bad input field by its path.
-type Field struct {
-	Path    string `json:"path"`
-	Message string `json:"message"`
-}
-
-// Error is a refused body: the status, code, message and fields to
-// answer with.
-type Error struct {
-	Status  int
-	Code    string
-	Message string
-	Fields  []Field
-}
-
-func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
-
 // Read reads r's body, at most limit bytes of application/json, into dst
 // with Decode.
-func Read(w http.ResponseWriter, r *http.Request, limit int64, dst any) *Error {
+func Read(w http.ResponseWriter, r *http.Request, limit int64, dst any) *reply.Error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send Content-Type: application/json"}
+		return &reply.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send Content-Type: application/json"}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body exceeds %d bytes", limit)}
+		return &reply.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body exceeds %d bytes", limit)}
 	}
 	if err != nil {
-		return &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "reading the body: " + err.Error()}
+		return &reply.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "reading the body: " + err.Error()}
 	}
 	return Decode(body, dst)
 }
@@ -60,7 +44,7 @@ func Read(w http.ResponseWriter, r *http.Request, limit int64, dst any) *Error {
 // after the value, numbers kept as json.Number where dst takes any. The
 // body's raw bytes are checked first, because encoding/json silently
 // turns invalid UTF-8 into U+FFFD.
-func Decode(body []byte, dst any) *Error {
+func Decode(body []byte, dst any) *reply.Error {
 	if p, bad := textcheck.JSON(body); bad {
 		return invalid(p.Path, p.Message)
 	}
@@ -76,18 +60,17 @@ func Decode(body []byte, dst any) *Error {
 	case err == nil:
 		return nil
 	case errors.As(err, &typeErr) && typeErr.Field == "":
-		return &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "the body must be " + jsonType(typeErr.Type)}
+		return &reply.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "the body must be " + jsonType(typeErr.Type)}
 	case errors.As(err, &typeErr):
 		return invalid(typeErr.Field, "must be "+jsonType(typeErr.Type))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return invalid(strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), "is not a known field")
 	}
-	return &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "malformed JSON: " + err.Error()}
+	return &reply.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "malformed JSON: " + err.Error()}
 }
 
-func invalid(path, msg string) *Error {
-	return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid", Message: "some fields are invalid",
-		Fields: []Field{{Path: path, Message: msg}}}
+func invalid(path, msg string) *reply.Error {
+	return reply.Invalid(reply.Field{Path: path, Message: msg})
 }
 
 // jsonType names a Go type as JSON calls it, with its article.

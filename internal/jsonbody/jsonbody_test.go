@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/internal/jsonbody"
+	"github.com/porticohq/portico/internal/reply"
 )
 
 func TestDecode(t *testing.T) {
@@ -20,7 +21,7 @@ func TestDecode(t *testing.T) {
 		Note  *string        `json:"note"`
 		Input map[string]any `json:"input"`
 	}
-	for body, want := range map[string]jsonbody.Field{
+	for body, want := range map[string]reply.Field{
 		`{"email":1}`:                   {Path: "email", Message: "must be a string"},
 		`{"roles":"member"}`:            {Path: "roles", Message: "must be an array"},
 		`{"days":"7"}`:                  {Path: "days", Message: "must be an integer"},
@@ -37,7 +38,7 @@ func TestDecode(t *testing.T) {
 		require.NotNil(t, e, body)
 		require.Equal(t, http.StatusUnprocessableEntity, e.Status, body)
 		require.Equal(t, "invalid", e.Code)
-		require.Equal(t, []jsonbody.Field{want}, e.Fields, body)
+		require.Equal(t, []reply.Field{want}, e.Fields, body)
 	}
 	for _, body := range []string{`{"email":`, `{"email":"a"} {}`, `[1,2]`, `nope`} {
 		var dst in
@@ -52,7 +53,7 @@ func TestDecode(t *testing.T) {
 }
 
 func TestRead(t *testing.T) {
-	read := func(contentType, body string) *jsonbody.Error {
+	read := func(contentType, body string) *reply.Error {
 		r := httptest.NewRequest("POST", "/", strings.NewReader(body))
 		r.Header.Set("Content-Type", contentType)
 		var dst map[string]any

@@ -11,6 +11,7 @@ import (
 
 	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/reply"
 )
 
 // Staff identifies portal users on /admin and checks the CSRF token of
@@ -94,7 +95,7 @@ func requireOperatorAdmin(next http.Handler) http.Handler {
 			unauthorized(w, r)
 			return
 		case !p.Staff || !p.HasRole(auth.RoleOperatorAdmin):
-			adminError(w, http.StatusForbidden, "forbidden", "staff only")
+			reply.Refuse(w, r, http.StatusForbidden, "forbidden", "staff only")
 			return
 		}
 		c := credSession
@@ -102,7 +103,7 @@ func requireOperatorAdmin(next http.Handler) http.Handler {
 			c = credAPIToken
 			scopes := adminScopes(r)
 			if !allowsAny(p, scopes) {
-				adminError(w, http.StatusForbidden, "insufficient_scope", "this API token needs one of the scopes "+strings.Join(scopes, ", "))
+				reply.Refuse(w, r, http.StatusForbidden, "insufficient_scope", "this API token needs one of the scopes "+strings.Join(scopes, ", "))
 				return
 			}
 		}
@@ -134,14 +135,10 @@ func allowsAny(p *auth.Principal, scopes []string) bool {
 	return false
 }
 
-func unauthorized(w http.ResponseWriter, _ *http.Request) {
+func unauthorized(w http.ResponseWriter, r *http.Request) {
 	// Basic, so that a browser asks for the admin token on River UI.
 	w.Header().Set("WWW-Authenticate", `Basic realm="portico admin", charset="UTF-8"`)
-	adminError(w, http.StatusUnauthorized, "unauthorized", "staff credentials required: a staff session, a staff API token or the admin token")
-}
-
-func adminError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
+	reply.Refuse(w, r, http.StatusUnauthorized, "unauthorized", "staff credentials required: a staff session, a staff API token or the admin token")
 }
 
 func safeMethod(m string) bool {
@@ -154,7 +151,7 @@ func safeMethod(m string) bool {
 func (g adminGuard) refuseCrossSite(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !safeMethod(r.Method) && g.crossSite(r) {
-			adminError(w, http.StatusForbidden, "cross_site", "staff endpoints refuse requests from other sites")
+			reply.Refuse(w, r, http.StatusForbidden, "cross_site", "staff endpoints refuse requests from other sites")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -199,7 +196,7 @@ func (g adminGuard) sameOriginWrites(kinds ...credential) func(http.Handler) htt
 			c := credentialFrom(r.Context())
 			for _, k := range kinds {
 				if c == k && !safeMethod(r.Method) && !g.sameOrigin(r) {
-					adminError(w, http.StatusForbidden, "cross_site",
+					reply.Refuse(w, r, http.StatusForbidden, "cross_site",
 						"a change sent with browser credentials needs an Origin header of this site; scripts use Authorization: Bearer")
 					return
 				}
@@ -224,7 +221,7 @@ func jsonBodies(next http.Handler) http.Handler {
 			return
 		}
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			adminError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send Content-Type: application/json")
+			reply.Refuse(w, r, http.StatusUnsupportedMediaType, "unsupported_media_type", "send Content-Type: application/json")
 			return
 		}
 		next.ServeHTTP(w, r)

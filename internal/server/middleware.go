@@ -1,13 +1,15 @@
 package server
 
 import (
-	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/porticohq/portico/internal/reply"
 )
 
 // requestLogger logs one line per request with the request id.
@@ -40,7 +42,7 @@ func requestLogger(logger *slog.Logger) func(http.Handler) http.Handler {
 // recoverer turns a panic into a 500 with the common error shape and logs
 // the stack with the request id. http.ErrAbortHandler is re-panicked, as
 // net/http expects.
-func recoverer(logger *slog.Logger) func(http.Handler) http.Handler {
+func recoverer(rp reply.Replier) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			defer func() {
@@ -51,23 +53,10 @@ func recoverer(logger *slog.Logger) func(http.Handler) http.Handler {
 				if rec == http.ErrAbortHandler {
 					panic(rec)
 				}
-				logger.ErrorContext(r.Context(), "panic serving request",
-					slog.String("request_id", middleware.GetReqID(r.Context())),
-					slog.Any("panic", rec),
-					slog.String("stack", string(debug.Stack())),
-				)
-				writeJSON(w, http.StatusInternalServerError, map[string]any{"error": map[string]string{
-					"code": "internal", "message": "internal error; quote request id " + middleware.GetReqID(r.Context()),
-				}})
+				// Not rp.Internal: a panic is a fault even when the client has gone.
+				rp.Fail(w, r, reply.InternalError(r, fmt.Errorf("server: panic serving request: %v\n%s", rec, debug.Stack())))
 			}()
 			next.ServeHTTP(w, r)
 		})
 	}
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/metrics"
+	"github.com/porticohq/portico/internal/reply"
 )
 
 // ReadyFunc reports whether the server can serve: nil, or the reason not.
@@ -51,26 +52,31 @@ type Options struct {
 // NewRouter builds the router.
 func NewRouter(opts Options) http.Handler {
 	r := chi.NewRouter()
+	rp := reply.New(opts.Logger)
 	httpMetrics := metrics.NewHTTP(opts.Registry)
 	r.Use(
 		securityHeaders(strings.HasPrefix(opts.Config.PublicURL, "https://")),
 		middleware.RequestID,
 		clientIP(opts.Config.TrustedProxies),
 		requestLogger(opts.Logger),
-		recoverer(opts.Logger),
+		recoverer(rp),
 		httpMetrics.Middleware,
 	)
-	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	// Before any route: chi hands these to the sub-routers mounted below
+	// (/admin, /hooks) that set none of their own.
+	r.NotFound(rp.NoEndpoint)
+	r.MethodNotAllowed(rp.NoMethod)
+	r.Get("/healthz", func(w http.ResponseWriter, req *http.Request) {
+		rp.JSON(w, req, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	r.Get("/readyz", func(w http.ResponseWriter, req *http.Request) {
 		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
 		defer cancel()
 		if err := opts.Ready(ctx); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+			rp.JSON(w, req, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		rp.JSON(w, req, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	r.Method(http.MethodGet, "/metrics", metrics.Handler(opts.Registry))
 

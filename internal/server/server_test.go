@@ -148,3 +148,37 @@ func TestSecurityHeadersWithoutHTTPSHaveNoHSTS(t *testing.T) {
 		require.Empty(t, resp.Header.Get("Strict-Transport-Security"), "%s: no HSTS on plain http", path)
 	}
 }
+
+// TestUnknownRoutesAnswerTheErrorShape: a path no route serves, on the
+// top level and under /admin, and a method a path does not take answer in
+// JSON, as the API does, not in net/http's plain text.
+func TestUnknownRoutesAnswerTheErrorShape(t *testing.T) {
+	t.Parallel()
+	srv := setup(t, func(context.Context) error { return nil }, token)
+	bearer := http.Header{"Authorization": {"Bearer " + token}}
+	for _, tc := range []struct {
+		method, path string
+		want         int
+		code         string
+	}{
+		{http.MethodGet, "/nope", http.StatusNotFound, "not_found"},
+		{http.MethodGet, "/admin/nope", http.StatusNotFound, "not_found"},
+		{http.MethodDelete, "/healthz", http.StatusMethodNotAllowed, "method_not_allowed"},
+		{http.MethodGet, "/admin/sync/crm/Case", http.StatusMethodNotAllowed, "method_not_allowed"},
+	} {
+		req, err := http.NewRequest(tc.method, srv.URL+tc.path, nil)
+		require.NoError(t, err)
+		req.Header = bearer.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		var body struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		require.Equal(t, tc.want, resp.StatusCode, "%s %s", tc.method, tc.path)
+		require.Equal(t, "application/json", resp.Header.Get("Content-Type"), "%s %s", tc.method, tc.path)
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&body), "%s %s", tc.method, tc.path)
+		resp.Body.Close()
+		require.Equal(t, tc.code, body.Error.Code, "%s %s", tc.method, tc.path)
+		require.NotEmpty(t, body.Error.Message)
+	}
+}

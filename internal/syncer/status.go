@@ -2,13 +2,13 @@ package syncer
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/store"
 	"github.com/porticohq/portico/internal/store/dbsqlc"
 )
@@ -157,47 +157,41 @@ type AdminRequest struct {
 // has enqueue schedule the sync (and audit who asked) and answers 202.
 func (s *Syncer) AdminRoutes(health ConnHealth, enqueue func(AdminRequest) error) chi.Router {
 	r := chi.NewRouter()
+	rp := reply.New(s.opts.Logger)
 	r.Post("/{connection}/{object}", func(w http.ResponseWriter, req *http.Request) {
 		args := SyncArgs{Connection: chi.URLParam(req, "connection"), Object: chi.URLParam(req, "object"), Mode: Kind(req.URL.Query().Get("mode"))}
 		if args.Mode == "" {
 			args.Mode = KindIncremental
 		}
-		fail := func(status int, code, path, msg string) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(status)
-			_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": code, "message": msg,
-				"fields": []map[string]string{{"path": path, "message": msg}}}})
-		}
 		switch args.Mode {
 		case KindIncremental, KindFull, KindReconcile:
 		default:
-			fail(http.StatusBadRequest, "invalid", "mode", "mode must be incremental, full or reconcile")
+			msg := "mode must be incremental, full or reconcile"
+			rp.Error(w, req, http.StatusBadRequest, "invalid", msg, reply.Field{Path: "mode", Message: msg})
 			return
 		}
 		if _, _, err := s.target(args.Connection, args.Object); err != nil {
-			fail(http.StatusNotFound, "not_found", "object", "no synced object "+args.Object+" on connection "+args.Connection)
+			msg := "no synced object " + args.Object + " on connection " + args.Connection
+			rp.Error(w, req, http.StatusNotFound, "not_found", msg, reply.Field{Path: "object", Message: msg})
 			return
 		}
 		if err := enqueue(AdminRequest{Args: args, Request: req}); err != nil {
-			fail(http.StatusInternalServerError, "internal", "", "could not schedule the sync")
+			rp.Fail(w, req, &reply.Error{Status: http.StatusInternalServerError, Code: "internal", Message: "could not schedule the sync",
+				Cause: fmt.Errorf("syncer: scheduling %s %s: %w", args.Connection, args.Object, err)})
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusAccepted)
-		_ = json.NewEncoder(w).Encode(map[string]any{"scheduled": args})
+		rp.JSON(w, req, http.StatusAccepted, map[string]any{"scheduled": args})
 	})
 	r.Get("/", func(w http.ResponseWriter, req *http.Request) {
 		st, err := s.Status(req.Context(), health)
-		w.Header().Set("Content-Type", "application/json")
 		if err != nil {
-			w.WriteHeader(http.StatusInternalServerError)
-			_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": "internal", "message": "sync status unavailable", "fields": []any{}}})
+			rp.Fail(w, req, &reply.Error{Status: http.StatusInternalServerError, Code: "internal", Message: "sync status unavailable", Cause: err})
 			return
 		}
 		if st == nil {
 			st = []ConnectionStatus{}
 		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"connections": st})
+		rp.JSON(w, req, http.StatusOK, map[string]any{"connections": st})
 	})
 	return r
 }

@@ -5,18 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/store"
 	"github.com/porticohq/portico/internal/store/dbsqlc"
 )
@@ -176,6 +175,7 @@ func (s *Service) adminStep(ctx context.Context, tenantID, id int64, ev audit.Ev
 // retry or discard of one action. tenantID is the tenant the process serves.
 func (s *Service) AdminRoutes(tenantID int64) chi.Router {
 	r := chi.NewRouter()
+	rp := reply.New(s.opts.Logger)
 	r.Get("/", func(w http.ResponseWriter, req *http.Request) {
 		states := []string{StateFailed, StateConflict}
 		if v := req.URL.Query().Get("state"); v != "" {
@@ -184,8 +184,8 @@ func (s *Service) AdminRoutes(tenantID int64) chi.Router {
 				switch st {
 				case StatePending, StateSending, StateApplied, StateConflict, StateFailed, StateRejected:
 				default:
-					writeJSON(w, http.StatusBadRequest, map[string]string{"error": "state: unknown state " + strconv.Quote(st) +
-						"; use failed, conflict, pending, sending, applied or rejected"})
+					badParam(rp, w, req, "state", "unknown state "+strconv.Quote(st)+
+						"; use failed, conflict, pending, sending, applied or rejected")
 					return
 				}
 			}
@@ -194,7 +194,7 @@ func (s *Service) AdminRoutes(tenantID int64) chi.Router {
 		if v := req.URL.Query().Get("after"); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < 0 {
-				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "after: must be an action id"})
+				badParam(rp, w, req, "after", "must be an action id")
 				return
 			}
 			after = n
@@ -202,33 +202,33 @@ func (s *Service) AdminRoutes(tenantID int64) chi.Router {
 		const limit = 200
 		list, err := s.List(req.Context(), tenantID, states, after, limit)
 		if err != nil {
-			s.serverError(w, req, err)
+			rp.Internal(w, req, fmt.Errorf("writeback: admin list: %w", err))
 			return
 		}
 		body := map[string]any{"data": list}
 		if len(list) == limit {
 			body["next_after"] = list[len(list)-1].ID
 		}
-		writeJSON(w, http.StatusOK, body)
+		rp.JSON(w, req, http.StatusOK, body)
 	})
 	step := func(f func(context.Context, int64, int64, audit.Event) (*Action, error)) http.HandlerFunc {
 		return func(w http.ResponseWriter, req *http.Request) {
 			id, err := strconv.ParseInt(chi.URLParam(req, "id"), 10, 64)
 			if err != nil {
-				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "id: must be an action id"})
+				badParam(rp, w, req, "id", "must be an action id")
 				return
 			}
 			ev := audit.Event{Actor: audit.ActorFrom(req.Context(), audit.TokenActor("admin"))}.WithRequest(req)
 			a, err := f(req.Context(), tenantID, id, ev)
 			switch {
 			case errors.Is(err, ErrNotFound):
-				writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+				rp.Error(w, req, http.StatusNotFound, "not_found", err.Error())
 			case errors.Is(err, ErrState):
-				writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+				rp.Error(w, req, http.StatusConflict, "conflict", err.Error())
 			case err != nil:
-				s.serverError(w, req, err)
+				rp.Internal(w, req, err)
 			default:
-				writeJSON(w, http.StatusOK, a)
+				rp.JSON(w, req, http.StatusOK, a)
 			}
 		}
 	}
@@ -237,15 +237,7 @@ func (s *Service) AdminRoutes(tenantID int64) chi.Router {
 	return r
 }
 
-// serverError logs a failure with its request id and answers 500 without
-// the internal detail.
-func (s *Service) serverError(w http.ResponseWriter, req *http.Request, err error) {
-	s.opts.Logger.ErrorContext(req.Context(), "admin actions", slog.String("request_id", middleware.GetReqID(req.Context())), slog.String("error", err.Error()))
-	writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error; see the log for request " + middleware.GetReqID(req.Context())})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+// badParam answers 400 naming the bad query or path parameter.
+func badParam(rp reply.Replier, w http.ResponseWriter, req *http.Request, path, msg string) {
+	rp.Error(w, req, http.StatusBadRequest, "invalid", path+": "+msg, reply.Field{Path: path, Message: msg})
 }

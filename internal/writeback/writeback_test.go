@@ -228,14 +228,31 @@ func TestConflictOnStaleVersion(t *testing.T) {
 		fmt.Sprint(a.ID)).Scan(&audited))
 	require.Equal(t, 1, audited)
 
+	// Errors come in the one shape every JSON endpoint answers.
+	var refused struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+			Fields  []struct {
+				Path string `json:"path"`
+			} `json:"fields"`
+		} `json:"error"`
+	}
 	resp, err = http.Post(fmt.Sprintf("%s/%d/discard", srv.URL, a.ID), "", nil)
 	require.NoError(t, err)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&refused))
 	resp.Body.Close()
 	require.Equal(t, http.StatusConflict, resp.StatusCode, "an applied action cannot be discarded")
+	require.Equal(t, "conflict", refused.Error.Code)
+	require.NotEmpty(t, refused.Error.Message)
 	resp, err = http.Get(srv.URL + "/?state=bogus")
 	require.NoError(t, err)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&refused))
 	resp.Body.Close()
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Equal(t, "invalid", refused.Error.Code)
+	require.Len(t, refused.Error.Fields, 1)
+	require.Equal(t, "state", refused.Error.Fields[0].Path)
 }
 
 // TestDiscardRestoresTheRecord: staff discard a failed update; the record
