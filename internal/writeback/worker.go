@@ -287,13 +287,8 @@ func (s *Service) applied(ctx context.Context, job *river.Job[ApplyArgs], a dbsq
 // pending change.
 func (s *Service) storeRecord(ctx context.Context, p *pipeline, a dbsqlc.Action, obj *mapping.Object, row store.Row) error {
 	q := store.Queries
-	if err := q.RecordStoreApplied(ctx, p, dbsqlc.RecordStoreAppliedParams{
-		TenantID: a.TenantID, Connection: a.Connection, Object: obj.Name(), SourceID: row.SourceID, SourceObject: obj.SourceObject(),
-		OwnerAccount: row.OwnerAccount, OwnerRefKey: row.OwnerRefKey, OwnerRefValue: row.OwnerRefValue, OwnerContact: row.OwnerContact,
-		OwnerParentObject: row.OwnerParentObject, OwnerParentID: row.OwnerParentID,
-		Hidden: row.Hidden, Status: row.Status, Data: row.Data, Raw: row.Raw, SourceVersion: row.Version,
-		SourceModified: pgtype.Timestamptz{Time: row.Modified, Valid: !row.Modified.IsZero()}, MappingHash: obj.Hash(),
-	}); err != nil {
+	page := store.Page{TenantID: a.TenantID, Connection: a.Connection, Object: obj.Name(), SourceObject: obj.SourceObject(), MappingHash: obj.Hash()}
+	if err := q.RecordStoreApplied(ctx, p, store.AppliedParams(page, row)); err != nil {
 		return err
 	}
 	return q.RecordResolveChildrenOf(ctx, p, dbsqlc.RecordResolveChildrenOfParams{

@@ -1,0 +1,115 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/internal/dbtest"
+	"github.com/porticohq/portico/internal/store"
+	"github.com/porticohq/portico/internal/store/dbsqlc"
+)
+
+// explainer runs each :exec statement under EXPLAIN ANALYZE (so it still
+// takes effect) and keeps the most record rows any plan node read.
+type explainer struct {
+	tx      pgx.Tx
+	maxRead float64
+}
+
+func (e *explainer) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	var out []struct{ Plan map[string]any }
+	if err := e.tx.QueryRow(ctx, "EXPLAIN (ANALYZE, FORMAT JSON) "+sql, args...).Scan(&out); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	var walk func(n map[string]any)
+	walk = func(n map[string]any) {
+		if n["Relation Name"] == "record" && n["Node Type"] != "ModifyTable" {
+			rows, _ := n["Actual Rows"].(float64)
+			loops, _ := n["Actual Loops"].(float64)
+			e.maxRead = max(e.maxRead, rows*loops)
+		}
+		kids, _ := n["Plans"].([]any)
+		for _, k := range kids {
+			walk(k.(map[string]any))
+		}
+	}
+	walk(out[0].Plan)
+	return pgconn.CommandTag{}, nil
+}
+
+func (e *explainer) Query(context.Context, string, ...any) (pgx.Rows, error) {
+	panic("explainer: exec only")
+}
+
+func (e *explainer) QueryRow(context.Context, string, ...any) pgx.Row { panic("explainer: exec only") }
+
+// TestStoreAppliedReadsOnlyItsOwnRows: storing a write-back's record
+// resolves its owner (through its parent) and hands it to children that
+// arrived first, reading only the rows involved however many the
+// connection caches. The batch upsert, used for one row, read every
+// record of the connection for each action.
+func TestStoreAppliedReadsOnlyItsOwnRows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Pool(t)
+	q := store.Queries
+	for page := range 4 {
+		rows := make([]store.Row, 500)
+		for i := range rows {
+			rows[i] = row(fmt.Sprintf("500%05d", page*500+i), "ACC1", "1")
+		}
+		_, err := store.UpsertRows(ctx, pool, casePage(), rows)
+		require.NoError(t, err)
+	}
+	comments := store.Page{TenantID: 1, Connection: "crm", Object: "case_comment", SourceObject: "CaseComment", MappingHash: "h"}
+	early := row("00aEARLY", "", "1")
+	early.OwnerParentObject, early.OwnerParentID = "case", "500NEW"
+	_, err := store.UpsertRows(ctx, pool, comments, []store.Row{early})
+	require.NoError(t, err)
+
+	stored := func(page store.Page, r store.Row) float64 {
+		t.Helper()
+		tx, err := pool.Begin(ctx)
+		require.NoError(t, err)
+		defer tx.Rollback(ctx) //nolint:errcheck
+		e := &explainer{tx: tx}
+		require.NoError(t, q.RecordStoreApplied(ctx, e, store.AppliedParams(page, r)))
+		require.NoError(t, q.RecordResolveChildrenOf(ctx, e, dbsqlc.RecordResolveChildrenOfParams{
+			TenantID: page.TenantID, Connection: page.Connection, Object: page.Object, SourceID: r.SourceID,
+		}))
+		require.NoError(t, tx.Commit(ctx))
+		return e.maxRead
+	}
+	var (
+		owner string
+		data  json.RawMessage
+	)
+	lookup := func(id string) {
+		t.Helper()
+		require.NoError(t, pool.QueryRow(ctx, `SELECT coalesce(owner_account, ''), data FROM record WHERE source_id = $1`, id).Scan(&owner, &data))
+	}
+
+	read := stored(casePage(), row("500NEW", "ACC2", "1"))
+	require.LessOrEqual(t, read, 2.0, "rows of record read to store one case among 2,000")
+	lookup("00aEARLY")
+	require.Equal(t, "ACC2", owner, "a comment that arrived first takes the case's owner")
+
+	reply := row("00aREPLY", "", "1")
+	reply.OwnerParentObject, reply.OwnerParentID = "case", "500NEW"
+	read = stored(comments, reply)
+	require.LessOrEqual(t, read, 2.0, "rows of record read to store one comment")
+	lookup("00aREPLY")
+	require.Equal(t, "ACC2", owner, "a comment takes its case's owner")
+
+	again := row("500NEW", "ACC2", "1")
+	again.Data = json.RawMessage(`{"subject":"confirmed"}`)
+	stored(casePage(), again)
+	lookup("500NEW")
+	require.JSONEq(t, `{"subject":"confirmed"}`, string(data), "the source's copy replaces the cached one at the same version")
+}
