@@ -113,3 +113,33 @@ func TestStoreAppliedReadsOnlyItsOwnRows(t *testing.T) {
 	lookup("500NEW")
 	require.JSONEq(t, `{"subject":"confirmed"}`, string(data), "the source's copy replaces the cached one at the same version")
 }
+
+// TestHotInsertsLeaveTheTenantRowAlone: an action, its record and its
+// audit event are inserted without locking the tenant row. A foreign key
+// to tenant locked it (KEY SHARE) from every concurrent writer.
+func TestHotInsertsLeaveTheTenantRowAlone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Pool(t)
+	holder, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	defer holder.Rollback(ctx) //nolint:errcheck
+	_, err = holder.Exec(ctx, `SELECT id FROM tenant WHERE id = 1 FOR UPDATE`)
+	require.NoError(t, err)
+
+	for _, stmt := range []string{
+		`INSERT INTO action (tenant_id, user_id, account_id, actor_refs, kind, connection, object, source_object, op, target, input)
+		 VALUES (1, 'u1', 'a1', '{}', 'create_case', 'crm', 'case', 'Case', 'create', 'pending:1', '{}')`,
+		`INSERT INTO record (tenant_id, connection, object, source_id, source_object, data, raw, mapping_hash)
+		 VALUES (1, 'crm', 'case', '500LOCK', 'Case', '{}', '{}', 'h')`,
+		`INSERT INTO audit_event (tenant_id, actor, actor_kind, action, object) VALUES (1, 'system', 'system', 'action.applied', 'case')`,
+	} {
+		tx, err := pool.Begin(ctx)
+		require.NoError(t, err)
+		_, err = tx.Exec(ctx, `SET LOCAL lock_timeout = '2s'`)
+		require.NoError(t, err)
+		_, err = tx.Exec(ctx, stmt)
+		require.NoError(t, err, "an insert waited on the tenant row: %s", stmt)
+		require.NoError(t, tx.Rollback(ctx))
+	}
+}
