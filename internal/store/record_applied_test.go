@@ -134,12 +134,13 @@ func TestHotInsertsLeaveTheTenantRowAlone(t *testing.T) {
 		 VALUES (1, 'crm', 'case', '500LOCK', 'Case', '{}', '{}', 'h')`,
 		`INSERT INTO audit_event (tenant_id, actor, actor_kind, action, object) VALUES (1, 'system', 'system', 'action.applied', 'case')`,
 	} {
-		tx, err := pool.Begin(ctx)
-		require.NoError(t, err)
-		_, err = tx.Exec(ctx, `SET LOCAL lock_timeout = '2s'`)
-		require.NoError(t, err)
-		_, err = tx.Exec(ctx, stmt)
+		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '2s'`); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, stmt)
+			return err
+		})
 		require.NoError(t, err, "an insert waited on the tenant row: %s", stmt)
-		require.NoError(t, tx.Rollback(ctx))
 	}
 }
