@@ -232,8 +232,8 @@ func (s *Service) applied(ctx context.Context, job *river.Job[ApplyArgs], a dbsq
 		if cur.State != StatePending && cur.State != StateSending {
 			return nil // discarded meanwhile; the source has it, the next sync brings it
 		}
-		// One round trip for the statements that return nothing, then the
-		// record, then the job.
+		// One round trip for the statements that return nothing, the
+		// record among them, then the job.
 		p := &pipeline{tx: tx}
 		if a.Op == string(mapping.OpCreate) {
 			// The provisional record, the only one naming the action, goes;
@@ -267,6 +267,9 @@ func (s *Service) applied(ctx context.Context, job *river.Job[ApplyArgs], a dbsq
 		if err := s.storeRecord(ctx, p, a, obj, row); err != nil {
 			return err
 		}
+		if err := p.Flush(ctx); err != nil {
+			return err
+		}
 		_, err = river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
 		return err
 	})
@@ -278,25 +281,15 @@ func (s *Service) applied(ctx context.Context, job *river.Job[ApplyArgs], a dbsq
 }
 
 // storeRecord writes the source's record into the cache even when its
-// version equals the cached one (the cached data shows a pending change).
-// It sends what p has queued first. A create's record is new under the
-// id the source gave it, and shows no pending change.
+// version equals the cached one (the cached data shows a pending change),
+// then hands its owner to children that arrived first, under sync's owner
+// locks. A create's record is new under the id the source gave it, and
+// shows no pending change.
 func (s *Service) storeRecord(ctx context.Context, p *pipeline, a dbsqlc.Action, obj *mapping.Object, row store.Row) error {
-	if a.Op != string(mapping.OpCreate) {
-		if err := store.Queries.RecordForceVersion(ctx, p, dbsqlc.RecordForceVersionParams{
-			TenantID: a.TenantID, Connection: a.Connection, Object: a.Object, SourceID: row.SourceID,
-		}); err != nil {
-			return err
-		}
-	}
-	if err := p.Flush(ctx); err != nil {
-		return err
-	}
-	_, err := store.UpsertRows(ctx, p.tx, store.Page{
+	return store.StoreApplied(ctx, p, store.Page{
 		TenantID: a.TenantID, Connection: a.Connection, Object: obj.Name(), SourceObject: obj.SourceObject(), MappingHash: obj.Hash(),
 		Childless: !s.opts.Mappings.OwnsThrough(a.Connection, obj.Name()),
-	}, []store.Row{row})
-	return err
+	}, row)
 }
 
 // conflict holds a stale write for resolution. A write whose earlier

@@ -555,30 +555,6 @@ func (q *Queries) RecordForAction(ctx context.Context, db DBTX, arg RecordForAct
 	return i, err
 }
 
-const recordForceVersion = `-- name: RecordForceVersion :exec
-UPDATE record SET source_version = '' WHERE tenant_id = $1 AND connection = $2
-  AND object = $3 AND source_id = $4
-`
-
-type RecordForceVersionParams struct {
-	TenantID   int64  `json:"tenant_id"`
-	Connection string `json:"connection"`
-	Object     string `json:"object"`
-	SourceID   string `json:"source_id"`
-}
-
-// The write-back's authoritative copy replaces a row the upsert would
-// skip (same version, but data showing a pending change).
-func (q *Queries) RecordForceVersion(ctx context.Context, db DBTX, arg RecordForceVersionParams) error {
-	_, err := db.Exec(ctx, recordForceVersion,
-		arg.TenantID,
-		arg.Connection,
-		arg.Object,
-		arg.SourceID,
-	)
-	return err
-}
-
 const recordInsertPending = `-- name: RecordInsertPending :exec
 INSERT INTO record (tenant_id, connection, object, source_id, source_object, owner_account, owner_contact,
                     data, raw, source_modified, mapping_hash, pending_action_id)
@@ -680,4 +656,97 @@ func (q *Queries) RecordSetPending(ctx context.Context, db DBTX, arg RecordSetPe
 		arg.SourceID,
 	)
 	return err
+}
+
+const recordStoreApplied = `-- name: RecordStoreApplied :one
+INSERT INTO record AS r (
+    tenant_id, connection, object, source_id, source_object,
+    owner_account, owner_ref_key, owner_ref_value, owner_contact, owner_parent_object, owner_parent_id,
+    hidden, status, data, raw, source_version, source_modified, synced_at, mapping_hash, deleted_at
+)
+SELECT $1::bigint, $2::text, $3::text, $4::text, $5::text,
+       coalesce(nullif($6::text, ''), x.account_id, p.owner_account),
+       nullif($7::text, ''), nullif($8::text, ''),
+       coalesce(nullif($9::text, ''), p.owner_contact),
+       nullif($10::text, ''), nullif($11::text, ''),
+       $12::boolean, nullif($13::text, ''), $14::jsonb, $15::jsonb, $16::text,
+       $17::timestamptz, now(), $18::text, NULL
+FROM (SELECT 1) AS one
+LEFT JOIN account_xref x
+       ON x.tenant_id = $1::bigint AND x.key = $7::text AND x.value = $8::text
+LEFT JOIN record p
+       ON p.tenant_id = $1::bigint AND p.connection = $2::text
+      AND p.object = nullif($10::text, '') AND p.source_id = nullif($11::text, '')
+ON CONFLICT (tenant_id, connection, object, source_id) DO UPDATE SET
+    source_object   = excluded.source_object,
+    owner_account   = excluded.owner_account,
+    owner_ref_key   = excluded.owner_ref_key,
+    owner_ref_value = excluded.owner_ref_value,
+    owner_contact   = excluded.owner_contact,
+    owner_parent_object = excluded.owner_parent_object,
+    owner_parent_id = excluded.owner_parent_id,
+    hidden          = excluded.hidden,
+    status          = excluded.status,
+    data            = excluded.data,
+    raw             = excluded.raw,
+    source_version  = excluded.source_version,
+    source_modified = excluded.source_modified,
+    synced_at       = excluded.synced_at,
+    mapping_hash    = excluded.mapping_hash,
+    deleted_at      = NULL
+RETURNING (r.owner_account IS NULL AND r.owner_parent_id IS NOT NULL)::boolean AS waiting
+`
+
+type RecordStoreAppliedParams struct {
+	TenantID          int64              `json:"tenant_id"`
+	Connection        string             `json:"connection"`
+	Object            string             `json:"object"`
+	SourceID          string             `json:"source_id"`
+	SourceObject      string             `json:"source_object"`
+	OwnerAccount      string             `json:"owner_account"`
+	OwnerRefKey       string             `json:"owner_ref_key"`
+	OwnerRefValue     string             `json:"owner_ref_value"`
+	OwnerContact      string             `json:"owner_contact"`
+	OwnerParentObject string             `json:"owner_parent_object"`
+	OwnerParentID     string             `json:"owner_parent_id"`
+	Hidden            bool               `json:"hidden"`
+	Status            string             `json:"status"`
+	Data              []byte             `json:"data"`
+	Raw               []byte             `json:"raw"`
+	SourceVersion     string             `json:"source_version"`
+	SourceModified    pgtype.Timestamptz `json:"source_modified"`
+	MappingHash       string             `json:"mapping_hash"`
+}
+
+// The source's record after a write-back, in place of the pending
+// projection, even when its version equals the cached one (the cached
+// data shows the pending change). One row, so the owner comes from
+// index lookups: the batch upsert's joins, planned generically, read
+// every record of the connection for each action.
+// Waiting: owned through a parent that had no owner yet (store.StoreApplied
+// then looks again under the parent object's owner lock).
+func (q *Queries) RecordStoreApplied(ctx context.Context, db DBTX, arg RecordStoreAppliedParams) (bool, error) {
+	row := db.QueryRow(ctx, recordStoreApplied,
+		arg.TenantID,
+		arg.Connection,
+		arg.Object,
+		arg.SourceID,
+		arg.SourceObject,
+		arg.OwnerAccount,
+		arg.OwnerRefKey,
+		arg.OwnerRefValue,
+		arg.OwnerContact,
+		arg.OwnerParentObject,
+		arg.OwnerParentID,
+		arg.Hidden,
+		arg.Status,
+		arg.Data,
+		arg.Raw,
+		arg.SourceVersion,
+		arg.SourceModified,
+		arg.MappingHash,
+	)
+	var waiting bool
+	err := row.Scan(&waiting)
+	return waiting, err
 }

@@ -339,6 +339,9 @@ WHERE c.tenant_id = $1 AND c.connection = $2
   AND c.owner_parent_object = $3 AND c.owner_parent_id = ANY ($4::text[])
   AND p.tenant_id = c.tenant_id AND p.connection = c.connection
   AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id
+  -- Implied by the join, and said again so that the parents are found
+  -- through the primary key, not by reading the connection's records.
+  AND p.object = $3 AND p.source_id = ANY ($4::text[])
   AND (c.owner_account IS DISTINCT FROM p.owner_account OR c.owner_contact IS DISTINCT FROM p.owner_contact)
 RETURNING c.object, c.source_id
 `

@@ -113,8 +113,47 @@ UPDATE record SET pending_action_id = NULL WHERE tenant_id = @tenant_id AND pend
 UPDATE record SET data = @data, pending_action_id = NULL
 WHERE tenant_id = @tenant_id AND pending_action_id = @pending_action_id;
 
--- name: RecordForceVersion :exec
--- The write-back's authoritative copy replaces a row the upsert would
--- skip (same version, but data showing a pending change).
-UPDATE record SET source_version = '' WHERE tenant_id = @tenant_id AND connection = @connection
-  AND object = @object AND source_id = @source_id;
+-- name: RecordStoreApplied :one
+-- The source's record after a write-back, in place of the pending
+-- projection, even when its version equals the cached one (the cached
+-- data shows the pending change). One row, so the owner comes from
+-- index lookups: the batch upsert's joins, planned generically, read
+-- every record of the connection for each action.
+INSERT INTO record AS r (
+    tenant_id, connection, object, source_id, source_object,
+    owner_account, owner_ref_key, owner_ref_value, owner_contact, owner_parent_object, owner_parent_id,
+    hidden, status, data, raw, source_version, source_modified, synced_at, mapping_hash, deleted_at
+)
+SELECT @tenant_id::bigint, @connection::text, @object::text, @source_id::text, @source_object::text,
+       coalesce(nullif(@owner_account::text, ''), x.account_id, p.owner_account),
+       nullif(@owner_ref_key::text, ''), nullif(@owner_ref_value::text, ''),
+       coalesce(nullif(@owner_contact::text, ''), p.owner_contact),
+       nullif(@owner_parent_object::text, ''), nullif(@owner_parent_id::text, ''),
+       @hidden::boolean, nullif(@status::text, ''), @data::jsonb, @raw::jsonb, @source_version::text,
+       @source_modified::timestamptz, now(), @mapping_hash::text, NULL
+FROM (SELECT 1) AS one
+LEFT JOIN account_xref x
+       ON x.tenant_id = @tenant_id::bigint AND x.key = @owner_ref_key::text AND x.value = @owner_ref_value::text
+LEFT JOIN record p
+       ON p.tenant_id = @tenant_id::bigint AND p.connection = @connection::text
+      AND p.object = nullif(@owner_parent_object::text, '') AND p.source_id = nullif(@owner_parent_id::text, '')
+ON CONFLICT (tenant_id, connection, object, source_id) DO UPDATE SET
+    source_object   = excluded.source_object,
+    owner_account   = excluded.owner_account,
+    owner_ref_key   = excluded.owner_ref_key,
+    owner_ref_value = excluded.owner_ref_value,
+    owner_contact   = excluded.owner_contact,
+    owner_parent_object = excluded.owner_parent_object,
+    owner_parent_id = excluded.owner_parent_id,
+    hidden          = excluded.hidden,
+    status          = excluded.status,
+    data            = excluded.data,
+    raw             = excluded.raw,
+    source_version  = excluded.source_version,
+    source_modified = excluded.source_modified,
+    synced_at       = excluded.synced_at,
+    mapping_hash    = excluded.mapping_hash,
+    deleted_at      = NULL
+-- Waiting: owned through a parent that had no owner yet (store.StoreApplied
+-- then looks again under the parent object's owner lock).
+RETURNING (r.owner_account IS NULL AND r.owner_parent_id IS NOT NULL)::boolean AS waiting;

@@ -187,6 +187,9 @@ WHERE c.tenant_id = @tenant_id AND c.connection = @connection
   AND c.owner_parent_object = @parent_object AND c.owner_parent_id = ANY (@parent_ids::text[])
   AND p.tenant_id = c.tenant_id AND p.connection = c.connection
   AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id
+  -- Implied by the join, and said again so that the parents are found
+  -- through the primary key, not by reading the connection's records.
+  AND p.object = @parent_object AND p.source_id = ANY (@parent_ids::text[])
   AND (c.owner_account IS DISTINCT FROM p.owner_account OR c.owner_contact IS DISTINCT FROM p.owner_contact)
 RETURNING c.object, c.source_id;
 
