@@ -193,7 +193,7 @@ func verifyTenant(ctx context.Context, q *dbsqlc.Queries, tx pgx.Tx, tenantID in
 				tail.Events, chain.OldestUnsealed.Round(time.Second), MaxUnsealedAge)})
 	}
 
-	head, err := q.AuditChainHead(ctx, tx, tenantID)
+	head, err := q.AuditChainHeadGet(ctx, tx, tenantID)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		if last != nil {

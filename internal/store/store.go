@@ -11,40 +11,51 @@ import (
 	"github.com/porticohq/portico/internal/store/dbsqlc"
 )
 
+//go:generate go run ./internal/genqueries
+
 // ErrNotFound is returned when a row does not exist.
 var ErrNotFound = errors.New("store: not found")
 
-// ErrDuplicate is returned when a unique constraint rejects a row.
-var ErrDuplicate = errors.New("store: already exists")
+// ErrConflict is returned when a unique constraint rejects a row.
+var ErrConflict = errors.New("store: already exists")
 
-// Queries is the generated query set; it holds no state.
+// ErrForeignKey is returned when a row names a parent that does not exist.
+var ErrForeignKey = errors.New("store: missing referenced row")
+
+// Queries is the raw generated query set, whose errors are not translated.
+//
+// Deprecated: call the package-level functions in queries.go instead; this
+// remains only until internal/writeback is converted.
 var Queries = dbsqlc.New()
 
-// Tenant is one operator company.
-type Tenant = dbsqlc.Tenant
-
-// TenantBySlug finds a tenant.
-func TenantBySlug(ctx context.Context, db dbsqlc.DBTX, slug string) (Tenant, error) {
-	t, err := Queries.TenantBySlug(ctx, db, slug)
-	return t, interpret(err, "tenant "+slug)
-}
-
 // TenantCreate adds a tenant.
-func TenantCreate(ctx context.Context, db dbsqlc.DBTX, slug, name string) (Tenant, error) {
-	t, err := Queries.TenantCreate(ctx, db, dbsqlc.TenantCreateParams{Slug: slug, Name: name})
-	return t, interpret(err, "tenant "+slug)
+func TenantCreate(ctx context.Context, db DBTX, slug, name string) (Tenant, error) {
+	t, err := dbsqlc.New().TenantCreate(ctx, db, dbsqlc.TenantCreateParams{Slug: slug, Name: name})
+	return t, interpretError(err)
 }
 
-// interpret translates driver errors at the storage boundary.
-func interpret(err error, what string) error {
+// interpretError translates driver errors into this package's errors, as
+// River's riverpgxv5 does, so no caller compares pgx errors. The original
+// stays wrapped, so the constraint name remains in the message.
+func interpretError(err error) error {
 	var pgErr *pgconn.PgError
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, pgx.ErrNoRows):
-		return fmt.Errorf("%s: %w", what, ErrNotFound)
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	case errors.As(err, &pgErr) && pgErr.Code == "23505":
-		return fmt.Errorf("%s: %w", what, ErrDuplicate)
+		return fmt.Errorf("%w: %w", ErrConflict, err)
+	case errors.As(err, &pgErr) && pgErr.Code == "23503":
+		return fmt.Errorf("%w: %w", ErrForeignKey, err)
 	}
-	return fmt.Errorf("store: %s: %w", what, err)
+	return err
+}
+
+// interpret is interpretError with what the caller was doing.
+func interpret(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("store: %s: %w", what, interpretError(err))
 }
