@@ -59,3 +59,11 @@ func interpret(err error, what string) error {
 	}
 	return fmt.Errorf("store: %s: %w", what, interpretError(err))
 }
+
+// IsDeadlock says whether PostgreSQL aborted err's transaction to break a
+// deadlock, so the caller may redo it. It reads any error, not only one a
+// store function returned, since the victim may be a commit.
+func IsDeadlock(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "40P01"
+}
