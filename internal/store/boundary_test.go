@@ -14,10 +14,6 @@ import (
 // notYetConverted lists files that still talk to the driver directly. It
 // only shrinks: each entry is a file to convert, not an exemption.
 var notYetConverted = map[string]bool{
-	"internal/api/wiring.go":       true,
-	"internal/dbtest/dbtest.go":    true,
-	"internal/migrate/pgerr.go":    true,
-	"internal/records/records.go":  true,
 	"internal/writeback/action.go": true,
 	"internal/writeback/admin.go":  true,
 	"internal/writeback/worker.go": true,

@@ -85,6 +85,9 @@ type NotificationPreferencePutParams = dbsqlc.NotificationPreferencePutParams
 type AccountXrefUpsertParams = dbsqlc.AccountXrefUpsertParams
 type AccountXrefUpsertBatchParams = dbsqlc.AccountXrefUpsertBatchParams
 type AccountXrefUpsertBatchRow = dbsqlc.AccountXrefUpsertBatchRow
+type RecordContactInAccountParams = dbsqlc.RecordContactInAccountParams
+type RecordContactsByEmailParams = dbsqlc.RecordContactsByEmailParams
+type RecordContactsByEmailRow = dbsqlc.RecordContactsByEmailRow
 type RecordCountParams = dbsqlc.RecordCountParams
 type RecordCountRow = dbsqlc.RecordCountRow
 type RecordCountByMappingHashParams = dbsqlc.RecordCountByMappingHashParams
@@ -456,6 +459,18 @@ func AccountXrefUpsert(ctx context.Context, db DBTX, arg AccountXrefUpsertParams
 // AccountXrefUpsertBatch runs the AccountXrefUpsertBatch query; its error is translated by interpretError.
 func AccountXrefUpsertBatch(ctx context.Context, db DBTX, arg AccountXrefUpsertBatchParams) ([]AccountXrefUpsertBatchRow, error) {
 	r, err := dbsqlc.New().AccountXrefUpsertBatch(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// RecordContactInAccount runs the RecordContactInAccount query; its error is translated by interpretError.
+func RecordContactInAccount(ctx context.Context, db DBTX, arg RecordContactInAccountParams) (bool, error) {
+	r, err := dbsqlc.New().RecordContactInAccount(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// RecordContactsByEmail runs the RecordContactsByEmail query; its error is translated by interpretError.
+func RecordContactsByEmail(ctx context.Context, db DBTX, arg RecordContactsByEmailParams) ([]RecordContactsByEmailRow, error) {
+	r, err := dbsqlc.New().RecordContactsByEmail(ctx, db, arg)
 	return r, interpretError(err)
 }
 

@@ -63,7 +63,15 @@ func interpret(err error, what string) error {
 // IsDeadlock says whether PostgreSQL aborted err's transaction to break a
 // deadlock, so the caller may redo it. It reads any error, not only one a
 // store function returned, since the victim may be a commit.
-func IsDeadlock(err error) bool {
+func IsDeadlock(err error) bool { return SQLState(err) == "40P01" }
+
+// SQLState is the SQLSTATE of the PostgreSQL error in err, or "" if there
+// is none. It serves code that runs DDL rather than queries (migrate,
+// dbtest), so that it too leaves the driver's error types to store.
+func SQLState(err error) string {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "40P01"
+	if errors.As(err, &pgErr) {
+		return pgErr.Code
+	}
+	return ""
 }

@@ -82,6 +82,62 @@ func (q *Queries) AccountXrefUpsertBatch(ctx context.Context, db DBTX, arg Accou
 	return items, nil
 }
 
+const recordContactInAccount = `-- name: RecordContactInAccount :one
+SELECT EXISTS (SELECT 1 FROM record
+WHERE tenant_id = $1 AND object = 'contact' AND source_id = $2 AND owner_account = $3::text
+  AND deleted_at IS NULL AND NOT hidden)
+`
+
+type RecordContactInAccountParams struct {
+	TenantID  int64  `json:"tenant_id"`
+	ContactID string `json:"contact_id"`
+	AccountID string `json:"account_id"`
+}
+
+func (q *Queries) RecordContactInAccount(ctx context.Context, db DBTX, arg RecordContactInAccountParams) (bool, error) {
+	row := db.QueryRow(ctx, recordContactInAccount, arg.TenantID, arg.ContactID, arg.AccountID)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
+const recordContactsByEmail = `-- name: RecordContactsByEmail :many
+SELECT owner_account::text AS account, source_id AS contact FROM record
+WHERE tenant_id = $1 AND object = 'contact' AND deleted_at IS NULL AND NOT hidden
+  AND owner_account IS NOT NULL AND lower(data->'fields'->>'email') = lower($2::text) LIMIT 2
+`
+
+type RecordContactsByEmailParams struct {
+	TenantID int64  `json:"tenant_id"`
+	Email    string `json:"email"`
+}
+
+type RecordContactsByEmailRow struct {
+	Account string `json:"account"`
+	Contact string `json:"contact"`
+}
+
+// At most two contacts: an email shared by several matches none.
+func (q *Queries) RecordContactsByEmail(ctx context.Context, db DBTX, arg RecordContactsByEmailParams) ([]RecordContactsByEmailRow, error) {
+	rows, err := db.Query(ctx, recordContactsByEmail, arg.TenantID, arg.Email)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RecordContactsByEmailRow
+	for rows.Next() {
+		var i RecordContactsByEmailRow
+		if err := rows.Scan(&i.Account, &i.Contact); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const recordCount = `-- name: RecordCount :one
 SELECT count(*) FILTER (WHERE deleted_at IS NULL) AS live, count(*) FILTER (WHERE deleted_at IS NOT NULL) AS tombstoned,
        count(*) FILTER (WHERE deleted_at IS NULL AND owner_account IS NULL) AS without_owner,
