@@ -112,6 +112,7 @@ type SyncCursorEnsureParams = dbsqlc.SyncCursorEnsureParams
 type SyncCursorFailedParams = dbsqlc.SyncCursorFailedParams
 type SyncCursorFullProgressParams = dbsqlc.SyncCursorFullProgressParams
 type SyncCursorGetParams = dbsqlc.SyncCursorGetParams
+type SyncCursorLagsRow = dbsqlc.SyncCursorLagsRow
 type SyncCursorLockParams = dbsqlc.SyncCursorLockParams
 type SyncCursorSucceededParams = dbsqlc.SyncCursorSucceededParams
 type SyncRunFinishParams = dbsqlc.SyncRunFinishParams
@@ -584,6 +585,12 @@ func SyncCursorFullProgress(ctx context.Context, db DBTX, arg SyncCursorFullProg
 // SyncCursorGet runs the SyncCursorGet query; its error is translated by interpretError.
 func SyncCursorGet(ctx context.Context, db DBTX, arg SyncCursorGetParams) (SyncCursor, error) {
 	r, err := dbsqlc.New().SyncCursorGet(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// SyncCursorLags runs the SyncCursorLags query; its error is translated by interpretError.
+func SyncCursorLags(ctx context.Context, db DBTX, tenantID int64) ([]SyncCursorLagsRow, error) {
+	r, err := dbsqlc.New().SyncCursorLags(ctx, db, tenantID)
 	return r, interpretError(err)
 }
 
