@@ -85,6 +85,7 @@ type NotificationPreferencePutParams = dbsqlc.NotificationPreferencePutParams
 type AccountXrefUpsertParams = dbsqlc.AccountXrefUpsertParams
 type AccountXrefUpsertBatchParams = dbsqlc.AccountXrefUpsertBatchParams
 type AccountXrefUpsertBatchRow = dbsqlc.AccountXrefUpsertBatchRow
+type RecordAccountDescendantsParams = dbsqlc.RecordAccountDescendantsParams
 type RecordContactInAccountParams = dbsqlc.RecordContactInAccountParams
 type RecordContactsByEmailParams = dbsqlc.RecordContactsByEmailParams
 type RecordContactsByEmailRow = dbsqlc.RecordContactsByEmailRow
@@ -460,6 +461,12 @@ func AccountXrefUpsert(ctx context.Context, db DBTX, arg AccountXrefUpsertParams
 // AccountXrefUpsertBatch runs the AccountXrefUpsertBatch query; its error is translated by interpretError.
 func AccountXrefUpsertBatch(ctx context.Context, db DBTX, arg AccountXrefUpsertBatchParams) ([]AccountXrefUpsertBatchRow, error) {
 	r, err := dbsqlc.New().AccountXrefUpsertBatch(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// RecordAccountDescendants runs the RecordAccountDescendants query; its error is translated by interpretError.
+func RecordAccountDescendants(ctx context.Context, db DBTX, arg RecordAccountDescendantsParams) ([]string, error) {
+	r, err := dbsqlc.New().RecordAccountDescendants(ctx, db, arg)
 	return r, interpretError(err)
 }
 

@@ -82,6 +82,44 @@ func (q *Queries) AccountXrefUpsertBatch(ctx context.Context, db DBTX, arg Accou
 	return items, nil
 }
 
+const recordAccountDescendants = `-- name: RecordAccountDescendants :many
+WITH RECURSIVE tree(id) AS (
+    SELECT $2::text
+  UNION
+    SELECT a.source_id FROM record a JOIN tree t ON a.data->'fields'->>'parent_account_id' = t.id
+    WHERE a.tenant_id = $3 AND a.object = 'account' AND a.deleted_at IS NULL
+)
+SELECT id::text FROM tree LIMIT $1
+`
+
+type RecordAccountDescendantsParams struct {
+	MaxRows   int32  `json:"max_rows"`
+	AccountID string `json:"account_id"`
+	TenantID  int64  `json:"tenant_id"`
+}
+
+// Walks the cached account records' parent_account_id downwards, the
+// account itself first. UNION (not UNION ALL) stops at a cycle.
+func (q *Queries) RecordAccountDescendants(ctx context.Context, db DBTX, arg RecordAccountDescendantsParams) ([]string, error) {
+	rows, err := db.Query(ctx, recordAccountDescendants, arg.MaxRows, arg.AccountID, arg.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const recordContactInAccount = `-- name: RecordContactInAccount :one
 SELECT EXISTS (SELECT 1 FROM record
 WHERE tenant_id = $1 AND object = 'contact' AND source_id = $2 AND owner_account = $3::text

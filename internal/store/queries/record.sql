@@ -219,3 +219,14 @@ WHERE tenant_id = $1 AND object = 'contact' AND deleted_at IS NULL AND NOT hidde
 SELECT EXISTS (SELECT 1 FROM record
 WHERE tenant_id = $1 AND object = 'contact' AND source_id = sqlc.arg(contact_id) AND owner_account = sqlc.arg(account_id)::text
   AND deleted_at IS NULL AND NOT hidden);
+
+-- name: RecordAccountDescendants :many
+-- Walks the cached account records' parent_account_id downwards, the
+-- account itself first. UNION (not UNION ALL) stops at a cycle.
+WITH RECURSIVE tree(id) AS (
+    SELECT sqlc.arg(account_id)::text
+  UNION
+    SELECT a.source_id FROM record a JOIN tree t ON a.data->'fields'->>'parent_account_id' = t.id
+    WHERE a.tenant_id = sqlc.arg(tenant_id) AND a.object = 'account' AND a.deleted_at IS NULL
+)
+SELECT id::text FROM tree LIMIT sqlc.arg(max_rows);
