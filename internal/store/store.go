@@ -22,12 +22,6 @@ var ErrConflict = errors.New("store: already exists")
 // ErrForeignKey is returned when a row names a parent that does not exist.
 var ErrForeignKey = errors.New("store: missing referenced row")
 
-// Queries is the raw generated query set, whose errors are not translated.
-//
-// Deprecated: call the package-level functions in queries.go instead; this
-// remains only until internal/writeback is converted.
-var Queries = dbsqlc.New()
-
 // TenantCreate adds a tenant.
 func TenantCreate(ctx context.Context, db DBTX, slug, name string) (Tenant, error) {
 	t, err := dbsqlc.New().TenantCreate(ctx, db, dbsqlc.TenantCreateParams{Slug: slug, Name: name})
