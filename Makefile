@@ -53,10 +53,12 @@ $(SQLC):
 ## generate: regenerate the sqlc query code from internal/*/queries/*.sql
 generate: $(SQLC)
 	$(SQLC) generate
+	cd internal/store && $(GO) generate .
 
 ## verify-sqlc: fail when the generated query code is not current
 verify-sqlc: $(SQLC)
 	$(SQLC) diff
+	cd internal/store && $(GO) run ./internal/genqueries && git diff --exit-code queries.go
 
 ## postgres-bin: make sure PostgreSQL server binaries exist (installs the Debian package as root)
 postgres-bin:

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/store"
 )
 
 // Policy decides what a principal may see: its own account, the account's
@@ -20,26 +20,13 @@ type Policy struct {
 	pool *pgxpool.Pool
 	// maxAccounts bounds a hierarchy so that a cycle or a giant tree cannot
 	// turn one request into an unbounded query.
-	maxAccounts int
+	maxAccounts int32
 }
 
 // NewPolicy returns the policy over the cache in pool.
 func NewPolicy(pool *pgxpool.Pool) *Policy {
 	return &Policy{pool: pool, maxAccounts: 10000}
 }
-
-// descendantsSQL walks the cached account records' parent_account_id
-// downwards. UNION (not UNION ALL) stops at a cycle. It runs as the
-// connecting role: the hierarchy decides the scope, so it cannot be
-// filtered by it.
-const descendantsSQL = `
-WITH RECURSIVE tree(id) AS (
-    SELECT $2::text
-  UNION
-    SELECT a.source_id FROM record a JOIN tree t ON a.data->'fields'->>'parent_account_id' = t.id
-    WHERE a.tenant_id = $1 AND a.object = 'account' AND a.deleted_at IS NULL
-)
-SELECT id FROM tree LIMIT $3`
 
 // Scope returns what p may see. The user's own account is always first
 // in Accounts, which Narrow relies on.
@@ -61,11 +48,11 @@ func (pl *Policy) Scope(ctx context.Context, p *auth.Principal) (Scope, error) {
 	if !p.SeeChildAccounts {
 		return s, nil
 	}
-	rows, err := pl.pool.Query(ctx, descendantsSQL, p.TenantID, p.AccountID, pl.maxAccounts)
-	if err != nil {
-		return Scope{}, fmt.Errorf("access: account hierarchy: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	// It runs as the connecting role: the hierarchy decides the scope, so
+	// it cannot be filtered by it.
+	ids, err := store.RecordAccountDescendants(ctx, pl.pool, store.RecordAccountDescendantsParams{
+		TenantID: p.TenantID, AccountID: p.AccountID, MaxRows: pl.maxAccounts,
+	})
 	if err != nil {
 		return Scope{}, fmt.Errorf("access: account hierarchy: %w", err)
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/records"
 	"github.com/porticohq/portico/internal/store"
-	"github.com/porticohq/portico/internal/store/dbsqlc"
 )
 
 // Me is GET /me: who is logged in, for which account, and how they want
@@ -73,9 +72,9 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) {
 	a.rp.Get(w, r, out)
 }
 
-func notifications(ctx context.Context, db dbsqlc.DBTX, p *auth.Principal) (Notifications, error) {
-	row, err := store.Queries.NotificationPreferenceGet(ctx, db, dbsqlc.NotificationPreferenceGetParams{TenantID: p.TenantID, UserID: p.UserID})
-	if errors.Is(err, pgx.ErrNoRows) {
+func notifications(ctx context.Context, db store.DBTX, p *auth.Principal) (Notifications, error) {
+	row, err := store.NotificationPreferenceGet(ctx, db, store.NotificationPreferenceGetParams{TenantID: p.TenantID, UserID: p.UserID})
+	if errors.Is(err, store.ErrNotFound) {
 		return defaultNotifications, nil
 	}
 	if err != nil {
@@ -107,7 +106,7 @@ func (a *API) patchNotifications(w http.ResponseWriter, r *http.Request) {
 				*f.out = *f.in
 			}
 		}
-		if _, err := store.Queries.NotificationPreferencePut(r.Context(), tx, dbsqlc.NotificationPreferencePutParams{
+		if _, err := store.NotificationPreferencePut(r.Context(), tx, store.NotificationPreferencePutParams{
 			UserID: p.UserID, TenantID: p.TenantID, Email: after.Email, CaseUpdates: after.CaseUpdates,
 			OrderUpdates: after.OrderUpdates, InvoiceIssued: after.InvoiceIssued, Approvals: after.Approvals,
 		}); err != nil {

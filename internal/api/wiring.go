@@ -2,16 +2,15 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/store"
 )
 
 // AuthAuditor records the identity service's events (logins, logouts,
@@ -43,14 +42,8 @@ func (aa AuthAuditor) Record(ctx context.Context, e auth.Event) error {
 // several contacts matches none: guessing would hand out an account.
 func ContactByEmail(pool *pgxpool.Pool) func(ctx context.Context, tenantID int64, email string) (string, string, bool, error) {
 	return func(ctx context.Context, tenantID int64, email string) (string, string, bool, error) {
-		rows, err := pool.Query(ctx, `SELECT owner_account, source_id FROM record
-			WHERE tenant_id = $1 AND object = 'contact' AND deleted_at IS NULL AND NOT hidden
-			  AND owner_account IS NOT NULL AND lower(data->'fields'->>'email') = lower($2) LIMIT 2`, tenantID, email)
+		found, err := store.RecordContactsByEmail(ctx, pool, store.RecordContactsByEmailParams{TenantID: tenantID, Email: email})
 		if err != nil {
-			return "", "", false, fmt.Errorf("api: contact by email: %w", err)
-		}
-		found, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct{ Account, Contact string }])
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return "", "", false, fmt.Errorf("api: contact by email: %w", err)
 		}
 		if len(found) != 1 {
@@ -65,10 +58,7 @@ func ContactByEmail(pool *pgxpool.Pool) func(ctx context.Context, tenantID int64
 // the account they are invited into.
 func ContactInAccount(pool *pgxpool.Pool) func(ctx context.Context, tenantID int64, accountID, contactID string) (bool, error) {
 	return func(ctx context.Context, tenantID int64, accountID, contactID string) (bool, error) {
-		var ok bool
-		err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM record
-			WHERE tenant_id = $1 AND object = 'contact' AND source_id = $2 AND owner_account = $3
-			  AND deleted_at IS NULL AND NOT hidden)`, tenantID, contactID, accountID).Scan(&ok)
+		ok, err := store.RecordContactInAccount(ctx, pool, store.RecordContactInAccountParams{TenantID: tenantID, AccountID: accountID, ContactID: contactID})
 		if err != nil {
 			return false, fmt.Errorf("api: contact in account: %w", err)
 		}

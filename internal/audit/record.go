@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/porticohq/portico/internal/store/dbsqlc"
+	"github.com/porticohq/portico/internal/store"
 )
 
 // Appended is what the database assigned to an appended event. Its seq
@@ -25,24 +25,24 @@ type Appended struct {
 // fit). It refuses an invalid event with ErrInvalid and writes nothing.
 // It reads nothing back, so a db that queues statements (a pgx batch)
 // may send it with others in one round trip.
-func Record(ctx context.Context, db dbsqlc.DBTX, e Event) error {
+func Record(ctx context.Context, db store.DBTX, e Event) error {
 	p, err := insertParams(e)
 	if err != nil {
 		return err
 	}
-	if err := dbsqlc.New().AuditAppend(ctx, db, dbsqlc.AuditAppendParams(p)); err != nil {
+	if err := store.AuditAppend(ctx, db, store.AuditAppendParams(p)); err != nil {
 		return fmt.Errorf("audit: recording %s: %w", e.Action, err)
 	}
 	return nil
 }
 
 // Append is Record that also returns the stored row's id and time.
-func Append(ctx context.Context, db dbsqlc.DBTX, e Event) (Appended, error) {
+func Append(ctx context.Context, db store.DBTX, e Event) (Appended, error) {
 	p, err := insertParams(e)
 	if err != nil {
 		return Appended{}, err
 	}
-	row, err := dbsqlc.New().AuditInsert(ctx, db, p)
+	row, err := store.AuditInsert(ctx, db, p)
 	if err != nil {
 		return Appended{}, fmt.Errorf("audit: recording %s: %w", e.Action, err)
 	}
@@ -50,24 +50,24 @@ func Append(ctx context.Context, db dbsqlc.DBTX, e Event) (Appended, error) {
 }
 
 // insertParams validates e and encodes it as stored.
-func insertParams(e Event) (dbsqlc.AuditInsertParams, error) {
+func insertParams(e Event) (store.AuditInsertParams, error) {
 	if err := e.validate(); err != nil {
-		return dbsqlc.AuditInsertParams{}, err
+		return store.AuditInsertParams{}, err
 	}
 	before, err := marshalState("before", e.Before)
 	if err != nil {
-		return dbsqlc.AuditInsertParams{}, err
+		return store.AuditInsertParams{}, err
 	}
 	after, err := marshalState("after", e.After)
 	if err != nil {
-		return dbsqlc.AuditInsertParams{}, err
+		return store.AuditInsertParams{}, err
 	}
 	var ip *netip.Addr
 	if e.IP.IsValid() {
 		a := e.IP.Unmap()
 		ip = &a
 	}
-	return dbsqlc.AuditInsertParams{
+	return store.AuditInsertParams{
 		TenantID:   e.TenantID,
 		OccurredAt: pgtype.Timestamptz{Time: e.OccurredAt, Valid: !e.OccurredAt.IsZero()},
 		Actor:      e.Actor.String(),
@@ -112,8 +112,8 @@ func (l *Log) Record(ctx context.Context, e Event) error {
 
 // In returns a Recorder that appends on db, for handing a transaction to
 // code that only knows the Recorder interface.
-func In(db dbsqlc.DBTX) Recorder { return txRecorder{db} }
+func In(db store.DBTX) Recorder { return txRecorder{db} }
 
-type txRecorder struct{ db dbsqlc.DBTX }
+type txRecorder struct{ db store.DBTX }
 
 func (r txRecorder) Record(ctx context.Context, e Event) error { return Record(ctx, r.db, e) }

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/porticohq/portico/internal/store/dbsqlc"
+	"github.com/porticohq/portico/internal/store"
 )
 
 // DefaultSealInterval is how often a Sealer looks for committed events to
@@ -23,9 +23,9 @@ const sealRetry = 20 * time.Millisecond
 
 // sealPass runs sealing statements until the visible unsealed events are
 // sealed. busy means another session was sealing, and nothing was done.
-func sealPass(ctx context.Context, db dbsqlc.DBTX) (sealed int64, busy bool, err error) {
+func sealPass(ctx context.Context, db store.DBTX) (sealed int64, busy bool, err error) {
 	for {
-		n, err := dbsqlc.New().AuditSeal(ctx, db, sealBatch)
+		n, err := store.AuditSeal(ctx, db, sealBatch)
 		if err != nil {
 			return sealed, false, fmt.Errorf("audit: sealing: %w", err)
 		}
@@ -43,7 +43,7 @@ func sealPass(ctx context.Context, db dbsqlc.DBTX) (sealed int64, busy bool, err
 // chain, waiting while another session seals, and returns how many events
 // it sealed itself. Running processes seal on their own (Sealer); Seal is
 // for `portico audit seal` and tests. Call it outside a transaction.
-func Seal(ctx context.Context, db dbsqlc.DBTX) (int64, error) {
+func Seal(ctx context.Context, db store.DBTX) (int64, error) {
 	for {
 		n, busy, err := sealPass(ctx, db)
 		if err != nil || !busy {
@@ -61,14 +61,14 @@ func Seal(ctx context.Context, db dbsqlc.DBTX) (int64, error) {
 // runs one; an advisory lock lets one of them seal at a time, and the
 // others skip their turn.
 type Sealer struct {
-	db       dbsqlc.DBTX
+	db       store.DBTX
 	interval time.Duration
 	logger   *slog.Logger
 }
 
 // NewSealer returns a sealer on db (a pool) that looks every interval
 // (DefaultSealInterval when zero).
-func NewSealer(db dbsqlc.DBTX, interval time.Duration, logger *slog.Logger) *Sealer {
+func NewSealer(db store.DBTX, interval time.Duration, logger *slog.Logger) *Sealer {
 	if interval <= 0 {
 		interval = DefaultSealInterval
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
-	"github.com/porticohq/portico/internal/store/dbsqlc"
+	"github.com/porticohq/portico/internal/store"
 )
 
 // ErrUnknownTenant means Verify was asked for a tenant that does not exist.
@@ -107,8 +107,7 @@ func Verify(ctx context.Context, db Beginner, slug string) (Report, error) {
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 
-	q := dbsqlc.New()
-	tenants, err := q.AuditTenants(ctx, tx)
+	tenants, err := store.AuditTenants(ctx, tx)
 	if err != nil {
 		return rep, fmt.Errorf("audit: verify: listing tenants: %w", err)
 	}
@@ -118,7 +117,7 @@ func Verify(ctx context.Context, db Beginner, slug string) (Report, error) {
 			continue
 		}
 		found = true
-		chain, problems, err := verifyTenant(ctx, q, tx, t.ID, t.Slug)
+		chain, problems, err := verifyTenant(ctx, tx, t.ID, t.Slug)
 		if err != nil {
 			return rep, err
 		}
@@ -133,10 +132,10 @@ func Verify(ctx context.Context, db Beginner, slug string) (Report, error) {
 	return rep, nil
 }
 
-func verifyTenant(ctx context.Context, q *dbsqlc.Queries, tx pgx.Tx, tenantID int64, slug string) (TenantChain, []Problem, error) {
+func verifyTenant(ctx context.Context, tx pgx.Tx, tenantID int64, slug string) (TenantChain, []Problem, error) {
 	chain := TenantChain{Tenant: slug}
 	var problems []Problem
-	at := func(r dbsqlc.AuditChainPageRow, kind ProblemKind, format string, args ...any) {
+	at := func(r store.AuditChainPageRow, kind ProblemKind, format string, args ...any) {
 		problems = append(problems, Problem{
 			Tenant: slug, ID: r.ID, Seq: r.Seq, OccurredAt: r.OccurredAt.Time, Action: r.Action,
 			Kind: kind, Detail: fmt.Sprintf(format, args...),
@@ -144,13 +143,13 @@ func verifyTenant(ctx context.Context, q *dbsqlc.Queries, tx pgx.Tx, tenantID in
 	}
 
 	prevHash := make([]byte, 32)
-	var last *dbsqlc.AuditChainPageRow
+	var last *store.AuditChainPageRow
 	for {
 		afterSeq := int64(0)
 		if last != nil {
 			afterSeq = last.Seq
 		}
-		rows, err := q.AuditChainPage(ctx, tx, dbsqlc.AuditChainPageParams{TenantID: tenantID, AfterSeq: afterSeq, MaxRows: verifyPage})
+		rows, err := store.AuditChainPage(ctx, tx, store.AuditChainPageParams{TenantID: tenantID, AfterSeq: afterSeq, MaxRows: verifyPage})
 		if err != nil {
 			return chain, nil, fmt.Errorf("audit: verify: reading tenant %s: %w", slug, err)
 		}
@@ -182,7 +181,7 @@ func verifyTenant(ctx context.Context, q *dbsqlc.Queries, tx pgx.Tx, tenantID in
 		}
 	}
 
-	tail, err := q.AuditUnsealed(ctx, tx, tenantID)
+	tail, err := store.AuditUnsealed(ctx, tx, tenantID)
 	if err != nil {
 		return chain, nil, fmt.Errorf("audit: verify: counting the unsealed events of tenant %s: %w", slug, err)
 	}
@@ -193,9 +192,9 @@ func verifyTenant(ctx context.Context, q *dbsqlc.Queries, tx pgx.Tx, tenantID in
 				tail.Events, chain.OldestUnsealed.Round(time.Second), MaxUnsealedAge)})
 	}
 
-	head, err := q.AuditChainHead(ctx, tx, tenantID)
+	head, err := store.AuditChainHeadGet(ctx, tx, tenantID)
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
+	case errors.Is(err, store.ErrNotFound):
 		if last != nil {
 			at(*last, HeadMismatch, "the tenant has events but no chain head")
 		}
@@ -224,7 +223,7 @@ func missing(from, to int64) string {
 	return fmt.Sprintf("events seq %d..%d are missing", from, to)
 }
 
-func rowContent(tenantID int64, r dbsqlc.AuditChainPageRow) chainRow {
+func rowContent(tenantID int64, r store.AuditChainPageRow) chainRow {
 	return chainRow{
 		TenantID: tenantID, Seq: r.Seq, OccurredAt: r.OccurredAt.Time,
 		Actor: r.Actor, ActorKind: r.ActorKind, AccountID: textPtr(r.AccountID),

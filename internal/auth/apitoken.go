@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/porticohq/portico/internal/reply"
-	"github.com/porticohq/portico/internal/store/dbsqlc"
+	"github.com/porticohq/portico/internal/store"
 )
 
 // APITokenPrefix starts every API token, so that scanners and log
@@ -55,7 +55,7 @@ type APIToken struct {
 	Token string `json:"token,omitempty"`
 }
 
-func apiTokenFromRow(t dbsqlc.AuthApiToken) APIToken {
+func apiTokenFromRow(t store.AuthApiToken) APIToken {
 	out := APIToken{ID: t.ID, Name: t.Name, Scopes: t.Scopes, ExpiresAt: t.ExpiresAt.Time, CreatedAt: t.CreatedAt.Time}
 	if t.RevokedAt.Valid {
 		out.RevokedAt = &t.RevokedAt.Time
@@ -73,7 +73,7 @@ func (s *Service) tokenPrincipal(w http.ResponseWriter, r *http.Request, tok str
 	now := s.now()
 	row, err := s.apiToken(ctx, tokenHash(tok), now)
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
+	case errors.Is(err, store.ErrNotFound):
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		s.rp.Error(w, r, http.StatusUnauthorized, "invalid_token", "the API token is unknown, revoked or expired")
 		return
@@ -89,25 +89,25 @@ func (s *Service) tokenPrincipal(w http.ResponseWriter, r *http.Request, tok str
 
 // apiToken returns a live API token and its active user, from the cache
 // when it can. last_used_at is written at most once a minute per token.
-func (s *Service) apiToken(ctx context.Context, hash []byte, now time.Time) (dbsqlc.AuthAPITokenLookupRow, error) {
+func (s *Service) apiToken(ctx context.Context, hash []byte, now time.Time) (store.AuthAPITokenLookupRow, error) {
 	key := string(hash)
 	touch := func(tx pgx.Tx, id int64) error {
-		return q.AuthAPITokenTouch(ctx, tx, dbsqlc.AuthAPITokenTouchParams{ID: id, Now: ts(now), StaleBefore: ts(now.Add(-time.Minute))})
+		return store.AuthAPITokenTouch(ctx, tx, store.AuthAPITokenTouchParams{ID: id, Now: ts(now), StaleBefore: ts(now.Add(-time.Minute))})
 	}
 	if e, ok := s.cache.token(key, now); ok {
 		if now.Sub(e.touched) >= time.Minute {
 			if err := s.asAPI(ctx, func(tx pgx.Tx) error { return touch(tx, e.row.AuthApiToken.ID) }); err != nil {
-				return dbsqlc.AuthAPITokenLookupRow{}, err
+				return store.AuthAPITokenLookupRow{}, err
 			}
 			s.cache.touchedToken(key, now)
 		}
 		return e.row, nil
 	}
 	gen, live := s.cache.begin()
-	var row dbsqlc.AuthAPITokenLookupRow
+	var row store.AuthAPITokenLookupRow
 	err := s.asAPI(ctx, func(tx pgx.Tx) error {
 		var err error
-		row, err = q.AuthAPITokenLookup(ctx, tx, dbsqlc.AuthAPITokenLookupParams{TokenHash: hash, Now: ts(now), TenantID: s.tenantID})
+		row, err = store.AuthAPITokenLookup(ctx, tx, store.AuthAPITokenLookupParams{TokenHash: hash, Now: ts(now), TenantID: s.tenantID})
 		if err != nil {
 			return err
 		}
@@ -165,11 +165,11 @@ func (s *Service) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now()
 	secret := APITokenPrefix + randomToken()
-	var row dbsqlc.AuthApiToken
+	var row store.AuthApiToken
 	ctx := r.Context()
 	err := s.asAPI(ctx, func(tx pgx.Tx) error {
 		var err error
-		row, err = q.AuthAPITokenCreate(ctx, tx, dbsqlc.AuthAPITokenCreateParams{
+		row, err = store.AuthAPITokenCreate(ctx, tx, store.AuthAPITokenCreateParams{
 			UserID: p.UserID, Name: in.Name, TokenHash: tokenHash(secret), Scopes: scopes,
 			ExpiresAt: ts(now.Add(time.Duration(days) * 24 * time.Hour)), Now: ts(now),
 		})
@@ -189,10 +189,10 @@ func (s *Service) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleTokenList(w http.ResponseWriter, r *http.Request) {
 	p := PrincipalFrom(r.Context())
 	ctx := r.Context()
-	var rows []dbsqlc.AuthApiToken
+	var rows []store.AuthApiToken
 	err := s.asAPI(ctx, func(tx pgx.Tx) error {
 		var err error
-		rows, err = q.AuthAPITokenList(ctx, tx, p.UserID)
+		rows, err = store.AuthAPITokenList(ctx, tx, p.UserID)
 		return err
 	})
 	if err != nil {
@@ -217,13 +217,13 @@ func (s *Service) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	err = s.asAPI(ctx, func(tx pgx.Tx) error {
-		_, err := q.AuthAPITokenRevoke(ctx, tx, dbsqlc.AuthAPITokenRevokeParams{
+		_, err := store.AuthAPITokenRevoke(ctx, tx, store.AuthAPITokenRevokeParams{
 			ID: id, TenantID: s.tenantID, UserID: p.UserID, Staff: p.Staff, Now: ts(s.now()),
 		})
 		return err
 	})
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
+	case errors.Is(err, store.ErrNotFound):
 		s.rp.Error(w, r, http.StatusNotFound, "not_found", "no such API token")
 		return
 	case err != nil:

@@ -10,7 +10,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
-	"github.com/porticohq/portico/internal/store/dbsqlc"
+	"github.com/porticohq/portico/internal/store"
 )
 
 // cacheChannel is where migrations 064 and 066's triggers announce a
@@ -53,12 +53,12 @@ type cachedWeb struct {
 }
 
 type cachedUser struct {
-	user dbsqlc.AuthUser
+	user store.AuthUser
 	at   time.Time
 }
 
 type cachedToken struct {
-	row     dbsqlc.AuthAPITokenLookupRow
+	row     store.AuthAPITokenLookupRow
 	at      time.Time
 	touched time.Time // last_used_at written
 }
@@ -99,19 +99,19 @@ func (c *authCache) putWeb(gen uint64, token string, data []byte, now time.Time)
 	c.web[token] = cachedWeb{data: data, at: now}
 }
 
-func (c *authCache) user(sid int64, now time.Time) (dbsqlc.AuthUser, bool) {
+func (c *authCache) user(sid int64, now time.Time) (store.AuthUser, bool) {
 	c.mu.Lock()
 	e, ok := c.users[sid]
 	c.mu.Unlock()
 	if !ok || now.Sub(e.at) >= cacheTTL {
 		c.misses.Add(1)
-		return dbsqlc.AuthUser{}, false
+		return store.AuthUser{}, false
 	}
 	c.hits.Add(1)
 	return e.user, true
 }
 
-func (c *authCache) putUser(gen uint64, sid int64, u dbsqlc.AuthUser, now time.Time) {
+func (c *authCache) putUser(gen uint64, sid int64, u store.AuthUser, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.live || c.gen != gen {
@@ -137,7 +137,7 @@ func (c *authCache) token(hash string, now time.Time) (cachedToken, bool) {
 	return e, true
 }
 
-func (c *authCache) putToken(gen uint64, hash string, row dbsqlc.AuthAPITokenLookupRow, now time.Time) {
+func (c *authCache) putToken(gen uint64, hash string, row store.AuthAPITokenLookupRow, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.live || c.gen != gen {

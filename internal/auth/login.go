@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/porticohq/portico/internal/reply"
-	"github.com/porticohq/portico/internal/store/dbsqlc"
+	"github.com/porticohq/portico/internal/store"
 )
 
 type loginRequest struct {
@@ -84,7 +84,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 // loggedIn starts the session and answers with the user and CSRF token.
-func (s *Service) loggedIn(w http.ResponseWriter, r *http.Request, user dbsqlc.AuthUser, method string) bool {
+func (s *Service) loggedIn(w http.ResponseWriter, r *http.Request, user store.AuthUser, method string) bool {
 	csrf, err := s.startSession(w, r, user, method)
 	if err != nil {
 		s.rp.Internal(w, r, err)
@@ -101,14 +101,14 @@ func (s *Service) loggedIn(w http.ResponseWriter, r *http.Request, user dbsqlc.A
 
 // checkPassword verifies a login. Unknown, disabled, invited and
 // password-less users cost one argon2id verification like everyone else.
-func (s *Service) checkPassword(ctx context.Context, email, password string) (dbsqlc.AuthUser, bool, error) {
-	var user dbsqlc.AuthUser
+func (s *Service) checkPassword(ctx context.Context, email, password string) (store.AuthUser, bool, error) {
+	var user store.AuthUser
 	err := s.asAPI(ctx, func(tx pgx.Tx) error {
 		var err error
-		user, err = q.AuthUserByEmail(ctx, tx, dbsqlc.AuthUserByEmailParams{TenantID: s.tenantID, Email: email})
+		user, err = store.AuthUserByEmail(ctx, tx, store.AuthUserByEmailParams{TenantID: s.tenantID, Email: email})
 		return err
 	})
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return user, false, fmt.Errorf("auth: find user: %w", err)
 	}
 	hash := s.dummyHash
@@ -134,14 +134,14 @@ func (s *Service) lockedOut(ctx context.Context, email, ip string) (time.Duratio
 	var wait time.Duration
 	err := s.asAPI(ctx, func(tx pgx.Tx) error {
 		for key, limit := range map[string]int{emailKey(email): s.throttle.PerEmail, ipKey(ip): s.throttle.PerIP} {
-			n, err := q.AuthLoginFailureCount(ctx, tx, dbsqlc.AuthLoginFailureCountParams{TenantID: s.tenantID, Key: key, Since: ts(since)})
+			n, err := store.AuthLoginFailureCount(ctx, tx, store.AuthLoginFailureCountParams{TenantID: s.tenantID, Key: key, Since: ts(since)})
 			if err != nil {
 				return err
 			}
 			if n < int64(limit) {
 				continue
 			}
-			oldest, err := q.AuthLoginFailureOldest(ctx, tx, dbsqlc.AuthLoginFailureOldestParams{TenantID: s.tenantID, Key: key, Since: ts(since)})
+			oldest, err := store.AuthLoginFailureOldest(ctx, tx, store.AuthLoginFailureOldestParams{TenantID: s.tenantID, Key: key, Since: ts(since)})
 			if err != nil {
 				return err
 			}
@@ -159,7 +159,7 @@ func (s *Service) recordFailure(ctx context.Context, email, ip string) error {
 	now := ts(s.now())
 	return s.asAPI(ctx, func(tx pgx.Tx) error {
 		for _, key := range []string{emailKey(email), ipKey(ip)} {
-			if err := q.AuthLoginFailureRecord(ctx, tx, dbsqlc.AuthLoginFailureRecordParams{TenantID: s.tenantID, Key: key, Now: now}); err != nil {
+			if err := store.AuthLoginFailureRecord(ctx, tx, store.AuthLoginFailureRecordParams{TenantID: s.tenantID, Key: key, Now: now}); err != nil {
 				return fmt.Errorf("auth: record failed login: %w", err)
 			}
 		}
@@ -173,6 +173,6 @@ func (s *Service) recordFailure(ctx context.Context, email, ip string) error {
 func (s *Service) clearFailures(ctx context.Context, email string) error {
 	before := ts(s.now().Add(-s.throttle.Window))
 	return s.asAPI(ctx, func(tx pgx.Tx) error {
-		return q.AuthLoginFailureClear(ctx, tx, dbsqlc.AuthLoginFailureClearParams{TenantID: s.tenantID, Key: emailKey(email), Before: before})
+		return store.AuthLoginFailureClear(ctx, tx, store.AuthLoginFailureClearParams{TenantID: s.tenantID, Key: emailKey(email), Before: before})
 	})
 }

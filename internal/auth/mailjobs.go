@@ -11,7 +11,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/porticohq/portico/internal/jobs"
-	"github.com/porticohq/portico/internal/store/dbsqlc"
+	"github.com/porticohq/portico/internal/store"
 )
 
 // Invitation and password-reset mail is sent by River jobs (internal/mail
@@ -108,12 +108,12 @@ func (s *Service) RequestResetTx(ctx context.Context, tx pgx.Tx, email string) e
 	// Reset mails share the login throttle's budget per email, so that
 	// the form cannot be used to flood someone's inbox.
 	key, now := "reset:"+email, s.now()
-	n, err := q.AuthLoginFailureCount(ctx, tx, dbsqlc.AuthLoginFailureCountParams{
+	n, err := store.AuthLoginFailureCount(ctx, tx, store.AuthLoginFailureCountParams{
 		TenantID: s.tenantID, Key: key, Since: ts(now.Add(-s.throttle.Window))})
 	if err != nil || n >= int64(s.throttle.PerEmail) {
 		return err
 	}
-	if err := q.AuthLoginFailureRecord(ctx, tx, dbsqlc.AuthLoginFailureRecordParams{TenantID: s.tenantID, Key: key, Now: ts(now)}); err != nil {
+	if err := store.AuthLoginFailureRecord(ctx, tx, store.AuthLoginFailureRecordParams{TenantID: s.tenantID, Key: key, Now: ts(now)}); err != nil {
 		return err
 	}
 	return s.enqueueMail(ctx, tx, PasswordResetMailArgs{Email: email})
@@ -123,16 +123,16 @@ func (s *Service) RequestResetTx(ctx context.Context, tx pgx.Tx, email string) e
 // returns its message; ok is false when there is nothing to send (the
 // user activated or was removed meanwhile).
 func (s *Service) InvitationMail(ctx context.Context, args InvitationMailArgs) (m Message, ok bool, err error) {
-	return s.mintMail(ctx, invitationMail, func(tx pgx.Tx) (dbsqlc.AuthUser, error) {
-		return q.AuthUserByID(ctx, tx, args.UserID)
+	return s.mintMail(ctx, invitationMail, func(tx pgx.Tx) (store.AuthUser, error) {
+		return store.AuthUserByID(ctx, tx, args.UserID)
 	})
 }
 
 // ResetMail mints the token of a password-reset job and returns its
 // message; ok is false when the email has no active user.
 func (s *Service) ResetMail(ctx context.Context, args PasswordResetMailArgs) (m Message, ok bool, err error) {
-	return s.mintMail(ctx, resetMail, func(tx pgx.Tx) (dbsqlc.AuthUser, error) {
-		return q.AuthUserByEmail(ctx, tx, dbsqlc.AuthUserByEmailParams{TenantID: s.tenantID, Email: args.Email})
+	return s.mintMail(ctx, resetMail, func(tx pgx.Tx) (store.AuthUser, error) {
+		return store.AuthUserByEmail(ctx, tx, store.AuthUserByEmailParams{TenantID: s.tenantID, Email: args.Email})
 	})
 }
 
@@ -150,10 +150,10 @@ var (
 
 // mintMail issues the token for the user find returns, if they are in the
 // status the mail needs, and commits it before returning the message.
-func (s *Service) mintMail(ctx context.Context, spec mailSpec, find func(pgx.Tx) (dbsqlc.AuthUser, error)) (m Message, ok bool, err error) {
+func (s *Service) mintMail(ctx context.Context, spec mailSpec, find func(pgx.Tx) (store.AuthUser, error)) (m Message, ok bool, err error) {
 	err = s.asAPI(ctx, func(tx pgx.Tx) error {
 		user, err := find(tx)
-		if errors.Is(err, pgx.ErrNoRows) || (err == nil && user.Status != spec.status) {
+		if errors.Is(err, store.ErrNotFound) || (err == nil && user.Status != spec.status) {
 			return nil
 		}
 		if err != nil {

@@ -15,7 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/porticohq/portico/internal/reply"
-	"github.com/porticohq/portico/internal/store/dbsqlc"
+	"github.com/porticohq/portico/internal/store"
 )
 
 type oidcClient struct {
@@ -197,11 +197,11 @@ func (s *Service) handleOIDCCallback(w http.ResponseWriter, r *http.Request) {
 
 // oidcUser maps a verified email to an active portal user, creating a
 // member user for the matching CRM contact when configured to.
-func (s *Service) oidcUser(ctx context.Context, email string) (dbsqlc.AuthUser, error) {
-	var user dbsqlc.AuthUser
+func (s *Service) oidcUser(ctx context.Context, email string) (store.AuthUser, error) {
+	var user store.AuthUser
 	err := s.asAPI(ctx, func(tx pgx.Tx) error {
 		var err error
-		user, err = q.AuthUserByEmail(ctx, tx, dbsqlc.AuthUserByEmailParams{TenantID: s.tenantID, Email: email})
+		user, err = store.AuthUserByEmail(ctx, tx, store.AuthUserByEmailParams{TenantID: s.tenantID, Email: email})
 		return err
 	})
 	switch {
@@ -209,7 +209,7 @@ func (s *Service) oidcUser(ctx context.Context, email string) (dbsqlc.AuthUser, 
 		return user, nil
 	case err == nil:
 		return user, fmt.Errorf("%s is %s: %w", email, user.Status, ErrNotFound)
-	case !errors.Is(err, pgx.ErrNoRows):
+	case !errors.Is(err, store.ErrNotFound):
 		return user, fmt.Errorf("auth: find user: %w", err)
 	case s.cfg.UnknownOIDCEmail != "match_contact" || s.contacts == nil:
 		return user, fmt.Errorf("%s: %w", email, ErrNotFound)

@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/porticohq/portico/internal/reply"
-	"github.com/porticohq/portico/internal/store/dbsqlc"
+	"github.com/porticohq/portico/internal/store"
 )
 
 // Lifetimes of one-time tokens.
@@ -35,12 +35,12 @@ const (
 )
 
 // issueToken stores the hash of a new one-time token and returns the token.
-func issueToken(ctx context.Context, db dbsqlc.DBTX, userID int64, purpose string, now time.Time, ttl time.Duration) (string, error) {
-	if err := q.AuthUserTokensSpend(ctx, db, dbsqlc.AuthUserTokensSpendParams{UserID: userID, Purpose: purpose, Now: ts(now)}); err != nil {
+func issueToken(ctx context.Context, db store.DBTX, userID int64, purpose string, now time.Time, ttl time.Duration) (string, error) {
+	if err := store.AuthUserTokensSpend(ctx, db, store.AuthUserTokensSpendParams{UserID: userID, Purpose: purpose, Now: ts(now)}); err != nil {
 		return "", fmt.Errorf("auth: spend older tokens: %w", err)
 	}
 	tok := randomToken()
-	err := q.AuthUserTokenCreate(ctx, db, dbsqlc.AuthUserTokenCreateParams{
+	err := store.AuthUserTokenCreate(ctx, db, store.AuthUserTokenCreateParams{
 		UserID: userID, Purpose: purpose, TokenHash: tokenHash(tok), ExpiresAt: ts(now.Add(ttl)), Now: ts(now),
 	})
 	if err != nil {
@@ -61,7 +61,7 @@ type inviteRequest struct {
 // Invite creates an invited user (or refreshes the invitation of one not
 // yet activated) and returns the activation link, for the CLI to print.
 // The API mails it instead (InviteTx).
-func Invite(ctx context.Context, db dbsqlc.DBTX, nu NewUser, linkBase string, now time.Time) (User, string, error) {
+func Invite(ctx context.Context, db store.DBTX, nu NewUser, linkBase string, now time.Time) (User, string, error) {
 	row, err := inviteUser(ctx, db, nu, now)
 	if err != nil {
 		return User{}, "", err
@@ -75,30 +75,30 @@ func Invite(ctx context.Context, db dbsqlc.DBTX, nu NewUser, linkBase string, no
 
 // inviteUser creates an invited user, or finds the one whose invitation is
 // refreshed.
-func inviteUser(ctx context.Context, db dbsqlc.DBTX, nu NewUser, now time.Time) (dbsqlc.AuthUser, error) {
+func inviteUser(ctx context.Context, db store.DBTX, nu NewUser, now time.Time) (store.AuthUser, error) {
 	nu.Invited, nu.Password, nu.Now = true, "", now
 	if nu.TenantID == 0 {
 		var err error
 		if nu.TenantID, err = defaultTenant(ctx, db); err != nil {
-			return dbsqlc.AuthUser{}, err
+			return store.AuthUser{}, err
 		}
 	}
 	// The request is checked in full even when it only refreshes an
 	// invitation: a re-invite must not be a way around the checks.
 	params, err := checkNewUser(nu)
 	if err != nil {
-		return dbsqlc.AuthUser{}, err
+		return store.AuthUser{}, err
 	}
 	// Looked up first rather than caught as a unique violation, which
 	// would abort the caller's transaction.
-	row, err := q.AuthUserByEmail(ctx, db, dbsqlc.AuthUserByEmailParams{TenantID: nu.TenantID, Email: params.Email})
+	row, err := store.AuthUserByEmail(ctx, db, store.AuthUserByEmailParams{TenantID: nu.TenantID, Email: params.Email})
 	switch {
 	case err == nil && (row.Status != "invited" || row.Staff != params.Staff || row.AccountID.String != params.AccountID.String):
 		// Active, or pending in another account (or as staff): the same
 		// answer either way, so another account's invitations cannot be
 		// probed, refreshed or taken over.
-		return dbsqlc.AuthUser{}, fmt.Errorf("%s: %w", params.Email, ErrDuplicate)
-	case errors.Is(err, pgx.ErrNoRows):
+		return store.AuthUser{}, fmt.Errorf("%s: %w", params.Email, ErrDuplicate)
+	case errors.Is(err, store.ErrNotFound):
 		row, err = createUser(ctx, db, nu)
 	}
 	return row, err
@@ -261,18 +261,18 @@ func (s *Service) redeem(w http.ResponseWriter, r *http.Request, purpose, action
 	ctx := r.Context()
 	now := s.now()
 	var (
-		user    dbsqlc.AuthUser
+		user    store.AuthUser
 		revoked []int64
 	)
 	err := s.asAPI(ctx, func(tx pgx.Tx) error {
-		uid, err := q.AuthUserTokenUse(ctx, tx, dbsqlc.AuthUserTokenUseParams{TokenHash: tokenHash(in.Token), Purpose: purpose, Now: ts(now)})
-		if errors.Is(err, pgx.ErrNoRows) {
+		uid, err := store.AuthUserTokenUse(ctx, tx, store.AuthUserTokenUseParams{TokenHash: tokenHash(in.Token), Purpose: purpose, Now: ts(now)})
+		if errors.Is(err, store.ErrNotFound) {
 			return errBadToken
 		}
 		if err != nil {
 			return err
 		}
-		if user, err = q.AuthUserByID(ctx, tx, uid); err != nil {
+		if user, err = store.AuthUserByID(ctx, tx, uid); err != nil {
 			return err
 		}
 		if user.Status == "disabled" || (purpose == purposeReset && user.Status != "active") {
@@ -285,11 +285,11 @@ func (s *Service) redeem(w http.ResponseWriter, r *http.Request, purpose, action
 		if err != nil {
 			return err
 		}
-		if err := q.AuthUserSetPassword(ctx, tx, dbsqlc.AuthUserSetPasswordParams{ID: user.ID, PasswordHash: optText(hash), Now: ts(now)}); err != nil {
+		if err := store.AuthUserSetPassword(ctx, tx, store.AuthUserSetPasswordParams{ID: user.ID, PasswordHash: optText(hash), Now: ts(now)}); err != nil {
 			return err
 		}
 		if purpose == purposeReset {
-			if err := q.AuthUserTokensSpend(ctx, tx, dbsqlc.AuthUserTokensSpendParams{UserID: user.ID, Purpose: purpose, Now: ts(now)}); err != nil {
+			if err := store.AuthUserTokensSpend(ctx, tx, store.AuthUserTokensSpendParams{UserID: user.ID, Purpose: purpose, Now: ts(now)}); err != nil {
 				return err
 			}
 			if !in.KeepAPITokens {

@@ -27,6 +27,7 @@ import (
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/pgnotify"
 	"github.com/porticohq/portico/internal/reply"
+	"github.com/porticohq/portico/internal/store"
 )
 
 // Service is the identity and login service.
@@ -281,10 +282,10 @@ func (s *Service) prune(ctx context.Context) {
 		return
 	}
 	err := s.asAPI(ctx, func(tx pgx.Tx) error {
-		if _, err := q.AuthWebSessionsPrune(ctx, tx); err != nil {
+		if _, err := store.AuthWebSessionsPrune(ctx, tx); err != nil {
 			return err
 		}
-		_, err := q.AuthSessionsPrune(ctx, tx, ts(now.Add(-time.Hour)))
+		_, err := store.AuthSessionsPrune(ctx, tx, ts(now.Add(-time.Hour)))
 		return err
 	})
 	if err != nil {

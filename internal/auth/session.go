@@ -14,7 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/porticohq/portico/internal/store/dbsqlc"
+	"github.com/porticohq/portico/internal/store"
 )
 
 // Session keys.
@@ -81,7 +81,7 @@ func (s *Service) sessionPrincipal(next http.Handler) http.Handler {
 		}
 		user, err := s.sessionUser(ctx, sid, now)
 		switch {
-		case errors.Is(err, pgx.ErrNoRows):
+		case errors.Is(err, store.ErrNotFound):
 			// Logged out elsewhere, or the user was disabled.
 			if err := s.sm.Destroy(ctx); err != nil {
 				s.rp.Internal(w, r, err)
@@ -107,15 +107,15 @@ func (s *Service) sessionPrincipal(next http.Handler) http.Handler {
 
 // sessionUser returns the active user behind a login session, from the
 // cache when it can.
-func (s *Service) sessionUser(ctx context.Context, sid int64, now time.Time) (dbsqlc.AuthUser, error) {
+func (s *Service) sessionUser(ctx context.Context, sid int64, now time.Time) (store.AuthUser, error) {
 	if u, ok := s.cache.user(sid, now); ok {
 		return u, nil
 	}
 	gen, live := s.cache.begin()
-	var user dbsqlc.AuthUser
+	var user store.AuthUser
 	err := s.asAPI(ctx, func(tx pgx.Tx) error {
 		var err error
-		user, err = q.AuthSessionUser(ctx, tx, dbsqlc.AuthSessionUserParams{ID: sid, TenantID: s.tenantID})
+		user, err = store.AuthSessionUser(ctx, tx, store.AuthSessionUserParams{ID: sid, TenantID: s.tenantID})
 		return err
 	})
 	if err == nil && live {
@@ -126,7 +126,7 @@ func (s *Service) sessionUser(ctx context.Context, sid int64, now time.Time) (db
 
 // endSession deletes a session's record and the web session itself.
 func (s *Service) endSession(ctx context.Context, sid int64) error {
-	if err := s.asAPI(ctx, func(tx pgx.Tx) error { return q.AuthSessionDelete(ctx, tx, sid) }); err != nil {
+	if err := s.asAPI(ctx, func(tx pgx.Tx) error { return store.AuthSessionDelete(ctx, tx, sid) }); err != nil {
 		return fmt.Errorf("auth: end session: %w", err)
 	}
 	return s.sm.Destroy(ctx)
@@ -134,10 +134,10 @@ func (s *Service) endSession(ctx context.Context, sid int64) error {
 
 // startSession logs user in on this browser. The session token rotates,
 // so a token planted before login (session fixation) is worthless after.
-func (s *Service) startSession(w http.ResponseWriter, r *http.Request, user dbsqlc.AuthUser, method string) (string, error) {
+func (s *Service) startSession(w http.ResponseWriter, r *http.Request, user store.AuthUser, method string) (string, error) {
 	ctx := r.Context()
 	if old := s.sm.GetInt64(ctx, keySID); old != 0 {
-		if err := s.asAPI(ctx, func(tx pgx.Tx) error { return q.AuthSessionDelete(ctx, tx, old) }); err != nil {
+		if err := s.asAPI(ctx, func(tx pgx.Tx) error { return store.AuthSessionDelete(ctx, tx, old) }); err != nil {
 			return "", fmt.Errorf("auth: end previous session: %w", err)
 		}
 	}
@@ -151,14 +151,14 @@ func (s *Service) startSession(w http.ResponseWriter, r *http.Request, user dbsq
 	var sid int64
 	err := s.asAPI(ctx, func(tx pgx.Tx) error {
 		var err error
-		sid, err = q.AuthSessionCreate(ctx, tx, dbsqlc.AuthSessionCreateParams{
+		sid, err = store.AuthSessionCreate(ctx, tx, store.AuthSessionCreateParams{
 			UserID: user.ID, StoreToken: storeToken(s.sm.Token(ctx)), Method: method,
 			Ip: clientIP(r), UserAgent: truncate(r.UserAgent(), 512), Now: ts(now),
 		})
 		if err != nil {
 			return err
 		}
-		return q.AuthUserLoggedIn(ctx, tx, dbsqlc.AuthUserLoggedInParams{ID: user.ID, Now: ts(now)})
+		return store.AuthUserLoggedIn(ctx, tx, store.AuthUserLoggedInParams{ID: user.ID, Now: ts(now)})
 	})
 	if err != nil {
 		return "", fmt.Errorf("auth: record session: %w", err)

@@ -9,11 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
-	"github.com/porticohq/portico/internal/store/dbsqlc"
+	"github.com/porticohq/portico/internal/store"
 )
 
 // ErrNotFound means no such user, token or session.
@@ -21,8 +19,6 @@ var ErrNotFound = errors.New("auth: not found")
 
 // ErrDuplicate means the tenant already has a user with that email.
 var ErrDuplicate = errors.New("auth: a user with this email already exists")
-
-var q = dbsqlc.New()
 
 // User is a portal user as the API shows it (never the password hash).
 type User struct {
@@ -40,7 +36,7 @@ type User struct {
 	LastLoginAt      *time.Time `json:"last_login_at,omitempty"`
 }
 
-func userFromRow(u dbsqlc.AuthUser) User {
+func userFromRow(u store.AuthUser) User {
 	out := User{
 		ID: u.ID, TenantID: u.TenantID, Email: u.Email,
 		AccountID: u.AccountID.String, ContactID: u.ContactID.String,
@@ -54,7 +50,7 @@ func userFromRow(u dbsqlc.AuthUser) User {
 	return out
 }
 
-func principalFromRow(u dbsqlc.AuthUser) *Principal {
+func principalFromRow(u store.AuthUser) *Principal {
 	return &Principal{
 		UserID: u.ID, TenantID: u.TenantID, AccountID: u.AccountID.String, ContactID: u.ContactID.String,
 		Email: u.Email, Roles: u.Roles, Staff: u.Staff, SeeChildAccounts: u.SeeChildAccounts,
@@ -83,7 +79,7 @@ type NewUser struct {
 // CreateUser validates and inserts a user. Bad input is a
 // *ValidationError whose paths are email, password, account_id,
 // contact_id, roles and staff; an existing email is ErrDuplicate.
-func CreateUser(ctx context.Context, db dbsqlc.DBTX, nu NewUser) (User, error) {
+func CreateUser(ctx context.Context, db store.DBTX, nu NewUser) (User, error) {
 	row, err := createUser(ctx, db, nu)
 	if err != nil {
 		return User{}, err
@@ -91,14 +87,14 @@ func CreateUser(ctx context.Context, db dbsqlc.DBTX, nu NewUser) (User, error) {
 	return userFromRow(row), nil
 }
 
-func createUser(ctx context.Context, db dbsqlc.DBTX, nu NewUser) (dbsqlc.AuthUser, error) {
+func createUser(ctx context.Context, db store.DBTX, nu NewUser) (store.AuthUser, error) {
 	params, err := checkNewUser(nu)
 	if err != nil {
-		return dbsqlc.AuthUser{}, err
+		return store.AuthUser{}, err
 	}
 	if params.TenantID == 0 {
 		if params.TenantID, err = defaultTenant(ctx, db); err != nil {
-			return dbsqlc.AuthUser{}, err
+			return store.AuthUser{}, err
 		}
 	}
 	if nu.Password != "" {
@@ -108,13 +104,12 @@ func createUser(ctx context.Context, db dbsqlc.DBTX, nu NewUser) (dbsqlc.AuthUse
 		}
 		hash, err := HashPassword(nu.Password, hp)
 		if err != nil {
-			return dbsqlc.AuthUser{}, err
+			return store.AuthUser{}, err
 		}
 		params.PasswordHash = pgtype.Text{String: hash, Valid: true}
 	}
-	row, err := q.AuthUserCreate(ctx, db, params)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+	row, err := store.AuthUserCreate(ctx, db, params)
+	if errors.Is(err, store.ErrConflict) {
 		return row, fmt.Errorf("%s: %w", params.Email, ErrDuplicate)
 	}
 	if err != nil {
@@ -130,7 +125,7 @@ func (nu NewUser) Validate() error {
 	return err
 }
 
-func checkNewUser(nu NewUser) (dbsqlc.AuthUserCreateParams, error) {
+func checkNewUser(nu NewUser) (store.AuthUserCreateParams, error) {
 	v := &ValidationError{}
 	email, err := normalizeEmail(nu.Email)
 	if err != nil {
@@ -168,7 +163,7 @@ func checkNewUser(nu NewUser) (dbsqlc.AuthUserCreateParams, error) {
 		}
 	}
 	if err := v.err(); err != nil {
-		return dbsqlc.AuthUserCreateParams{}, err
+		return store.AuthUserCreateParams{}, err
 	}
 	now := nu.Now
 	if now.IsZero() {
@@ -178,7 +173,7 @@ func checkNewUser(nu NewUser) (dbsqlc.AuthUserCreateParams, error) {
 	if nu.Invited {
 		status = "invited"
 	}
-	return dbsqlc.AuthUserCreateParams{
+	return store.AuthUserCreateParams{
 		TenantID: nu.TenantID, Email: email, Roles: roles, Staff: nu.Staff,
 		AccountID:        optText(strings.TrimSpace(nu.AccountID)),
 		ContactID:        optText(strings.TrimSpace(nu.ContactID)),
@@ -187,14 +182,14 @@ func checkNewUser(nu NewUser) (dbsqlc.AuthUserCreateParams, error) {
 }
 
 // ListUsers returns the tenant's users, optionally of one account.
-func ListUsers(ctx context.Context, db dbsqlc.DBTX, tenantID int64, accountID string) ([]User, error) {
+func ListUsers(ctx context.Context, db store.DBTX, tenantID int64, accountID string) ([]User, error) {
 	if tenantID == 0 {
 		var err error
 		if tenantID, err = defaultTenant(ctx, db); err != nil {
 			return nil, err
 		}
 	}
-	rows, err := q.AuthUserList(ctx, db, dbsqlc.AuthUserListParams{TenantID: tenantID, AccountID: optText(accountID)})
+	rows, err := store.AuthUserList(ctx, db, store.AuthUserListParams{TenantID: tenantID, AccountID: optText(accountID)})
 	if err != nil {
 		return nil, fmt.Errorf("auth: list users: %w", err)
 	}
@@ -207,7 +202,7 @@ func ListUsers(ctx context.Context, db dbsqlc.DBTX, tenantID int64, accountID st
 
 // DisableUser stops a user from logging in and ends their sessions and
 // API tokens' use (tokens of a disabled user no longer authenticate).
-func DisableUser(ctx context.Context, db dbsqlc.DBTX, tenantID int64, email string, now time.Time) (User, error) {
+func DisableUser(ctx context.Context, db store.DBTX, tenantID int64, email string, now time.Time) (User, error) {
 	if tenantID == 0 {
 		var err error
 		if tenantID, err = defaultTenant(ctx, db); err != nil {
@@ -218,8 +213,8 @@ func DisableUser(ctx context.Context, db dbsqlc.DBTX, tenantID int64, email stri
 	if err != nil {
 		return User{}, invalid("email", "%s", err)
 	}
-	row, err := q.AuthUserSetStatus(ctx, db, dbsqlc.AuthUserSetStatusParams{TenantID: tenantID, Email: norm, Status: "disabled", Now: ts(now)})
-	if errors.Is(err, pgx.ErrNoRows) {
+	row, err := store.AuthUserSetStatus(ctx, db, store.AuthUserSetStatusParams{TenantID: tenantID, Email: norm, Status: "disabled", Now: ts(now)})
+	if errors.Is(err, store.ErrNotFound) {
 		return User{}, fmt.Errorf("%s: %w", norm, ErrNotFound)
 	}
 	if err != nil {
@@ -231,11 +226,11 @@ func DisableUser(ctx context.Context, db dbsqlc.DBTX, tenantID int64, email stri
 	return userFromRow(row), nil
 }
 
-func endAllSessions(ctx context.Context, db dbsqlc.DBTX, userID int64) error {
-	if err := q.AuthWebSessionsDeleteForUser(ctx, db, userID); err != nil {
+func endAllSessions(ctx context.Context, db store.DBTX, userID int64) error {
+	if err := store.AuthWebSessionsDeleteForUser(ctx, db, userID); err != nil {
 		return fmt.Errorf("auth: end sessions: %w", err)
 	}
-	if _, err := q.AuthSessionsDeleteForUser(ctx, db, userID); err != nil {
+	if _, err := store.AuthSessionsDeleteForUser(ctx, db, userID); err != nil {
 		return fmt.Errorf("auth: end sessions: %w", err)
 	}
 	return nil
@@ -243,16 +238,16 @@ func endAllSessions(ctx context.Context, db dbsqlc.DBTX, userID int64) error {
 
 // revokeAPITokens revokes every live API token of a user and returns
 // their ids. Committed, the cache trigger tells every process.
-func revokeAPITokens(ctx context.Context, db dbsqlc.DBTX, userID int64, now time.Time) ([]int64, error) {
-	ids, err := q.AuthAPITokensRevokeForUser(ctx, db, dbsqlc.AuthAPITokensRevokeForUserParams{UserID: userID, Now: ts(now)})
+func revokeAPITokens(ctx context.Context, db store.DBTX, userID int64, now time.Time) ([]int64, error) {
+	ids, err := store.AuthAPITokensRevokeForUser(ctx, db, store.AuthAPITokensRevokeForUserParams{UserID: userID, Now: ts(now)})
 	if err != nil {
 		return nil, fmt.Errorf("auth: revoke api tokens: %w", err)
 	}
 	return ids, nil
 }
 
-func defaultTenant(ctx context.Context, db dbsqlc.DBTX) (int64, error) {
-	t, err := q.TenantBySlug(ctx, db, "default")
+func defaultTenant(ctx context.Context, db store.DBTX) (int64, error) {
+	t, err := store.TenantBySlug(ctx, db, "default")
 	if err != nil {
 		return 0, fmt.Errorf("auth: default tenant: %w", err)
 	}

@@ -20,7 +20,6 @@ import (
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/internal/store"
-	"github.com/porticohq/portico/internal/store/dbsqlc"
 )
 
 // Store implements connectors.CredentialStore.
@@ -59,9 +58,9 @@ func NewStore(pool *pgxpool.Pool, tenant int64, key []byte) (*Store, error) {
 // Load implements connectors.CredentialStore.
 func (s *Store) Load(ctx context.Context, connection string) (connectors.Credentials, error) {
 	var c connectors.Credentials
-	row, err := store.Queries.CredentialGet(ctx, s.pool, dbsqlc.CredentialGetParams{TenantID: s.tenant, Connection: connection})
+	row, err := store.CredentialGet(ctx, s.pool, store.CredentialGetParams{TenantID: s.tenant, Connection: connection})
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) || isNoRows(err) {
+		if errors.Is(err, store.ErrNotFound) {
 			return c, connectors.ErrNoCredentials
 		}
 		return c, fmt.Errorf("credentials: loading %s: %w", connection, err)
@@ -87,7 +86,7 @@ func (s *Store) Save(ctx context.Context, connection string, c connectors.Creden
 		return err
 	}
 	sealed := s.aead.Seal(nil, nonce, plain, []byte(connection))
-	if err := store.Queries.CredentialPut(ctx, s.pool, dbsqlc.CredentialPutParams{
+	if err := store.CredentialPut(ctx, s.pool, store.CredentialPutParams{
 		TenantID: s.tenant, Connection: connection, Nonce: nonce, Sealed: sealed,
 	}); err != nil {
 		return fmt.Errorf("credentials: saving %s: %w", connection, err)

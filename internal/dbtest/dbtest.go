@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -20,11 +19,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/porticohq/portico/internal/migrate"
 	"github.com/porticohq/portico/internal/pgcluster"
+	"github.com/porticohq/portico/internal/store"
 )
 
 // EnvURL names the variable that points tests at an existing server.
@@ -187,8 +186,7 @@ func createFromTemplate(ctx context.Context, conn *pgx.Conn, name string) error 
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		_, err := conn.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+template)
-		var pgErr *pgconn.PgError
-		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" || time.Now().After(deadline) {
+		if err == nil || store.SQLState(err) != "55006" || time.Now().After(deadline) {
 			return err
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -30,7 +30,6 @@ import (
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/store"
-	"github.com/porticohq/portico/internal/store/dbsqlc"
 	"github.com/porticohq/portico/internal/syncer"
 )
 
@@ -237,7 +236,7 @@ func (h *Handler) unseen(ctx context.Context, tx pgx.Tx, name string, changes []
 	if len(events) == 0 {
 		return changes, nil
 	}
-	fresh, err := store.Queries.WebhookEventsSee(ctx, tx, dbsqlc.WebhookEventsSeeParams{
+	fresh, err := store.WebhookEventsSee(ctx, tx, store.WebhookEventsSeeParams{
 		TenantID: h.TenantID, Connection: name, Events: events, WindowSeconds: h.replayWindow().Seconds(),
 	})
 	if err != nil {
@@ -294,7 +293,7 @@ func (h *Handler) prune(ctx context.Context) {
 	if now-last < int64(pruneEvery) || !h.lastPrune.CompareAndSwap(last, now) {
 		return
 	}
-	if _, err := store.Queries.WebhookEventsPrune(ctx, h.Pool, h.replayWindow().Seconds()); err != nil {
+	if _, err := store.WebhookEventsPrune(ctx, h.Pool, h.replayWindow().Seconds()); err != nil {
 		h.Logger.WarnContext(ctx, "pruning seen webhook events", slog.String("error", err.Error()))
 	}
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/porticohq/portico/internal/store"
 )
 
 // NewRegistry returns a registry with the runtime collectors.
@@ -102,19 +104,13 @@ func (c *RiverJobs) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 func (c *RiverJobs) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	rows, err := c.pool.Query(ctx, `SELECT kind, state::text, count(*) FROM river_job GROUP BY kind, state`)
+	counts, err := store.RiverJobCounts(ctx, c.pool)
 	if err != nil {
 		c.logger.WarnContext(ctx, "metrics: counting river jobs", slog.String("error", err.Error()))
 		return
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var kind, state string
-		var n int64
-		if err := rows.Scan(&kind, &state, &n); err != nil {
-			return
-		}
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), kind, state)
+	for _, n := range counts {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n.Count), n.Kind, n.State)
 	}
 }
 

@@ -1,12 +1,5 @@
 package migrate
 
-import (
-	"errors"
+import "github.com/porticohq/portico/internal/store"
 
-	"github.com/jackc/pgx/v5/pgconn"
-)
-
-func isUndefinedTable(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "42P01"
-}
+func isUndefinedTable(err error) bool { return store.SQLState(err) == "42P01" }

@@ -178,13 +178,13 @@ func (rd *Reader) get(ctx context.Context, scope access.Scope, obj *mapping.Obje
 			if err := rows.Err(); err != nil {
 				return err
 			}
-			return pgx.ErrNoRows
+			return ErrNotFound
 		}
 		var err error
 		rec, err = rd.scan(rows, obj, scope)
 		return err
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, ErrNotFound) {
 		return nil, ErrNotFound
 	}
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/porticohq/portico/internal/dbtest"
 	"github.com/porticohq/portico/internal/store"
-	"github.com/porticohq/portico/internal/store/dbsqlc"
 )
 
 // TestActionUpdatedAtNeverPrecedesCreatedAt: a fresh action is updated
@@ -22,10 +21,9 @@ func TestActionUpdatedAtNeverPrecedesCreatedAt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := dbtest.Pool(t)
-	q := store.Queries
 
-	insert := func() dbsqlc.Action {
-		a, err := q.ActionInsert(ctx, pool, dbsqlc.ActionInsertParams{
+	insert := func() store.Action {
+		a, err := store.ActionInsert(ctx, pool, store.ActionInsertParams{
 			TenantID: 1, UserID: "u1", AccountID: "a1", ActorRefs: []byte(`{}`), Kind: "update_case",
 			Connection: "salesforce", Object: "case", SourceObject: "Case", Op: "update", Target: "500x",
 			Input: []byte(`{}`), ExpectedVersion: "v1",
@@ -40,23 +38,23 @@ func TestActionUpdatedAtNeverPrecedesCreatedAt(t *testing.T) {
 	fresh := insert()
 	require.Equal(t, fresh.CreatedAt, fresh.UpdatedAt, "a fresh action was last updated when it was created")
 
-	transitions := map[string]func(tx pgx.Tx, a dbsqlc.Action) error{
-		"sending": func(tx pgx.Tx, a dbsqlc.Action) error { _, err := q.ActionMarkSending(ctx, tx, a.ID); return err },
-		"note": func(tx pgx.Tx, a dbsqlc.Action) error {
-			return q.ActionNote(ctx, tx, dbsqlc.ActionNoteParams{ID: a.ID, ErrorDetail: pgtype.Text{String: "waiting", Valid: true}})
+	transitions := map[string]func(tx pgx.Tx, a store.Action) error{
+		"sending": func(tx pgx.Tx, a store.Action) error { _, err := store.ActionMarkSending(ctx, tx, a.ID); return err },
+		"note": func(tx pgx.Tx, a store.Action) error {
+			return store.ActionNote(ctx, tx, store.ActionNoteParams{ID: a.ID, ErrorDetail: pgtype.Text{String: "waiting", Valid: true}})
 		},
-		"applied": func(tx pgx.Tx, a dbsqlc.Action) error {
-			return q.ActionApplied(ctx, tx, dbsqlc.ActionAppliedParams{ID: a.ID, ResultID: pgtype.Text{String: "500x", Valid: true}})
+		"applied": func(tx pgx.Tx, a store.Action) error {
+			return store.ActionApplied(ctx, tx, store.ActionAppliedParams{ID: a.ID, ResultID: pgtype.Text{String: "500x", Valid: true}})
 		},
-		"settle": func(tx pgx.Tx, a dbsqlc.Action) error {
-			return q.ActionSettle(ctx, tx, dbsqlc.ActionSettleParams{ID: a.ID, State: "failed"})
+		"settle": func(tx pgx.Tx, a store.Action) error {
+			return store.ActionSettle(ctx, tx, store.ActionSettleParams{ID: a.ID, State: "failed"})
 		},
-		"rebase": func(tx pgx.Tx, a dbsqlc.Action) error {
-			return q.ActionRebase(ctx, tx, dbsqlc.ActionRebaseParams{TenantID: 1, Connection: "salesforce", Object: "case",
+		"rebase": func(tx pgx.Tx, a store.Action) error {
+			return store.ActionRebase(ctx, tx, store.ActionRebaseParams{TenantID: 1, Connection: "salesforce", Object: "case",
 				Target: "500x", ID: a.ID - 1, OldVersion: "v1", NewVersion: "v2"})
 		},
-		"requeue": func(tx pgx.Tx, a dbsqlc.Action) error {
-			return q.ActionRequeue(ctx, tx, dbsqlc.ActionRequeueParams{ID: a.ID, ExpectedVersion: "v3"})
+		"requeue": func(tx pgx.Tx, a store.Action) error {
+			return store.ActionRequeue(ctx, tx, store.ActionRequeueParams{ID: a.ID, ExpectedVersion: "v3"})
 		},
 	}
 	for name, apply := range transitions {

@@ -4,8 +4,6 @@ import (
 	"context"
 
 	"github.com/jackc/pgx/v5/pgtype"
-
-	"github.com/porticohq/portico/internal/store/dbsqlc"
 )
 
 // StoreApplied stores the source's record after a write-back in place of
@@ -14,14 +12,14 @@ import (
 // reads one row through the indexes: UpsertRows' generic plan reads every
 // record of the connection for one row. db may queue statements (the
 // write-back's pipeline) as long as it sends the queue before a query.
-func StoreApplied(ctx context.Context, db dbsqlc.DBTX, p Page, r Row) error {
+func StoreApplied(ctx context.Context, db DBTX, p Page, r Row) error {
 	rows := []Row{r}
 	if hasRefs(rows) {
 		if err := lockOwner(ctx, db, xrefLock(p.TenantID), false); err != nil {
 			return err
 		}
 	}
-	waiting, err := Queries.RecordStoreApplied(ctx, db, appliedParams(p, r))
+	waiting, err := RecordStoreApplied(ctx, db, appliedParams(p, r))
 	if err != nil {
 		return interpret(err, "storing the applied "+p.Object)
 	}
@@ -29,7 +27,7 @@ func StoreApplied(ctx context.Context, db dbsqlc.DBTX, p Page, r Row) error {
 		if err := lockParents(ctx, db, p.TenantID, p.Connection, rows); err != nil {
 			return err
 		}
-		if err := Queries.RecordResolveWaiting(ctx, db, dbsqlc.RecordResolveWaitingParams{
+		if err := RecordResolveWaiting(ctx, db, RecordResolveWaitingParams{
 			TenantID: p.TenantID, Connection: p.Connection, Object: p.Object, SourceIds: []string{r.SourceID},
 		}); err != nil {
 			return interpret(err, "resolving the owner of "+p.Object)
@@ -41,8 +39,8 @@ func StoreApplied(ctx context.Context, db dbsqlc.DBTX, p Page, r Row) error {
 	return ResolveChildren(ctx, db, p.TenantID, p.Connection, p.Object, []string{r.SourceID})
 }
 
-func appliedParams(p Page, r Row) dbsqlc.RecordStoreAppliedParams {
-	return dbsqlc.RecordStoreAppliedParams{
+func appliedParams(p Page, r Row) RecordStoreAppliedParams {
+	return RecordStoreAppliedParams{
 		TenantID: p.TenantID, Connection: p.Connection, Object: p.Object, SourceID: r.SourceID, SourceObject: p.SourceObject,
 		OwnerAccount: r.OwnerAccount, OwnerRefKey: r.OwnerRefKey, OwnerRefValue: r.OwnerRefValue, OwnerContact: r.OwnerContact,
 		OwnerParentObject: r.OwnerParentObject, OwnerParentID: r.OwnerParentID,

@@ -48,7 +48,7 @@ type Page struct {
 
 // UpsertRows stores rows in one statement and returns how many changed.
 // Rows whose version and mapping hash are unchanged are not rewritten.
-func UpsertRows(ctx context.Context, db dbsqlc.DBTX, p Page, rows []Row) (int64, error) {
+func UpsertRows(ctx context.Context, db DBTX, p Page, rows []Row) (int64, error) {
 	if len(rows) == 0 {
 		return 0, nil
 	}
@@ -110,7 +110,7 @@ func UpsertRows(ctx context.Context, db dbsqlc.DBTX, p Page, rows []Row) (int64,
 			return 0, err
 		}
 	}
-	res, err := Queries.RecordUpsertBatch(ctx, db, params)
+	res, err := dbsqlc.New().RecordUpsertBatch(ctx, db, params)
 	if err != nil {
 		return 0, interpret(err, fmt.Sprintf("upserting %d %s records", n, p.Object))
 	}
@@ -121,7 +121,7 @@ func UpsertRows(ctx context.Context, db dbsqlc.DBTX, p Page, rows []Row) (int64,
 		if err := lockParents(ctx, db, p.TenantID, p.Connection, rows); err != nil {
 			return 0, err
 		}
-		if err := Queries.RecordResolveWaiting(ctx, db, dbsqlc.RecordResolveWaitingParams{
+		if err := dbsqlc.New().RecordResolveWaiting(ctx, db, dbsqlc.RecordResolveWaitingParams{
 			TenantID: p.TenantID, Connection: p.Connection, Object: p.Object, SourceIds: params.SourceIds,
 		}); err != nil {
 			return 0, interpret(err, "resolving owners of "+p.Object)
@@ -167,10 +167,10 @@ func parentLock(tenantID int64, connection, object string) string {
 	return fmt.Sprintf("%d/%s/%s", tenantID, connection, object)
 }
 
-func lockOwner(ctx context.Context, db dbsqlc.DBTX, key string, exclusive bool) error {
-	lock := Queries.RecordOwnerLockShared
+func lockOwner(ctx context.Context, db DBTX, key string, exclusive bool) error {
+	lock := dbsqlc.New().RecordOwnerLockShared
 	if exclusive {
-		lock = Queries.RecordOwnerLock
+		lock = dbsqlc.New().RecordOwnerLock
 	}
 	return interpret(lock(ctx, db, key), "taking the owner lock "+key)
 }
@@ -178,7 +178,7 @@ func lockOwner(ctx context.Context, db dbsqlc.DBTX, key string, exclusive bool) 
 // LockDerived takes, until the transaction ends, the owner locks it needs
 // before it derives the owner of these rows of a connection again (a
 // re-map).
-func LockDerived(ctx context.Context, db dbsqlc.DBTX, tenantID int64, connection string, rows []Row) error {
+func LockDerived(ctx context.Context, db DBTX, tenantID int64, connection string, rows []Row) error {
 	if hasRefs(rows) {
 		if err := lockOwner(ctx, db, xrefLock(tenantID), false); err != nil {
 			return err
@@ -193,7 +193,7 @@ func hasRefs(rows []Row) bool {
 
 // lockParents takes the locks of the objects rows are owned through,
 // exclusively.
-func lockParents(ctx context.Context, db dbsqlc.DBTX, tenantID int64, connection string, rows []Row) error {
+func lockParents(ctx context.Context, db DBTX, tenantID int64, connection string, rows []Row) error {
 	parents := map[string]bool{}
 	for _, r := range rows {
 		if r.OwnerParentID != "" {
@@ -215,7 +215,7 @@ const maxOwnerDepth = 8
 // ResolveChildren gives the records owned through these parents their
 // parent's owner, and their own children in turn, each generation under
 // its parent object's owner lock, shared.
-func ResolveChildren(ctx context.Context, db dbsqlc.DBTX, tenantID int64, connection, object string, ids []string) error {
+func ResolveChildren(ctx context.Context, db DBTX, tenantID int64, connection, object string, ids []string) error {
 	level := map[string][]string{object: ids}
 	for depth := 0; depth < maxOwnerDepth && len(level) > 0; depth++ {
 		next := map[string][]string{}
@@ -224,7 +224,7 @@ func ResolveChildren(ctx context.Context, db dbsqlc.DBTX, tenantID int64, connec
 			if err := lockOwner(ctx, db, parentLock(tenantID, connection, obj), false); err != nil {
 				return err
 			}
-			moved, err := Queries.RecordResolveChildren(ctx, db, dbsqlc.RecordResolveChildrenParams{
+			moved, err := dbsqlc.New().RecordResolveChildren(ctx, db, dbsqlc.RecordResolveChildrenParams{
 				TenantID: tenantID, Connection: connection, ParentObject: pgtype.Text{String: obj, Valid: true}, ParentIds: ids,
 			})
 			if err != nil {
@@ -240,11 +240,11 @@ func ResolveChildren(ctx context.Context, db dbsqlc.DBTX, tenantID int64, connec
 }
 
 // Tombstone marks ids deleted; it returns how many were live.
-func Tombstone(ctx context.Context, db dbsqlc.DBTX, tenantID int64, connection, object string, ids []string, at time.Time) (int64, error) {
+func Tombstone(ctx context.Context, db DBTX, tenantID int64, connection, object string, ids []string, at time.Time) (int64, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	n, err := Queries.RecordTombstone(ctx, db, dbsqlc.RecordTombstoneParams{
+	n, err := dbsqlc.New().RecordTombstone(ctx, db, dbsqlc.RecordTombstoneParams{
 		TenantID: tenantID, Connection: connection, Object: object, SourceIds: ids,
 		DeletedAt: pgtype.Timestamptz{Time: at, Valid: !at.IsZero()},
 	})
@@ -267,8 +267,8 @@ func (r CachedRecord) SyncedAt() time.Time {
 }
 
 // GetRecord reads one cached record, tombstones included.
-func GetRecord(ctx context.Context, db dbsqlc.DBTX, tenantID int64, connection, object, id string) (CachedRecord, error) {
-	row, err := Queries.RecordGet(ctx, db, dbsqlc.RecordGetParams{TenantID: tenantID, Connection: connection, Object: object, SourceID: id})
+func GetRecord(ctx context.Context, db DBTX, tenantID int64, connection, object, id string) (CachedRecord, error) {
+	row, err := dbsqlc.New().RecordGet(ctx, db, dbsqlc.RecordGetParams{TenantID: tenantID, Connection: connection, Object: object, SourceID: id})
 	return CachedRecord{row}, interpret(err, object+" "+id)
 }
 
@@ -280,7 +280,7 @@ type Xref struct {
 // StoreXrefs records cross-references, then gives their account to the
 // records that name them (they may have arrived first, or the reference
 // may have moved), and to those records' children in turn.
-func StoreXrefs(ctx context.Context, db dbsqlc.DBTX, tenantID int64, xrefs []Xref) error {
+func StoreXrefs(ctx context.Context, db DBTX, tenantID int64, xrefs []Xref) error {
 	if len(xrefs) == 0 {
 		return nil
 	}
@@ -290,7 +290,7 @@ func StoreXrefs(ctx context.Context, db dbsqlc.DBTX, tenantID int64, xrefs []Xre
 		p.RefValues = append(p.RefValues, x.Value)
 		p.AccountIds = append(p.AccountIds, x.AccountID)
 	}
-	added, err := Queries.AccountXrefUpsertBatch(ctx, db, p)
+	added, err := dbsqlc.New().AccountXrefUpsertBatch(ctx, db, p)
 	if err != nil {
 		return interpret(err, "storing account cross-references")
 	}
@@ -306,7 +306,7 @@ func StoreXrefs(ctx context.Context, db dbsqlc.DBTX, tenantID int64, xrefs []Xre
 	for i, a := range added {
 		keys[i], values[i] = a.Key, a.Value
 	}
-	moved, err := Queries.RecordResolveOwners(ctx, db, dbsqlc.RecordResolveOwnersParams{TenantID: tenantID, Keys: keys, RefValues: values})
+	moved, err := dbsqlc.New().RecordResolveOwners(ctx, db, dbsqlc.RecordResolveOwnersParams{TenantID: tenantID, Keys: keys, RefValues: values})
 	if err != nil {
 		return interpret(err, "resolving owner references")
 	}

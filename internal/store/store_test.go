@@ -29,7 +29,7 @@ func TestTenants(t *testing.T) {
 	require.NotEqual(t, def.ID, acme.ID)
 
 	_, err = store.TenantCreate(ctx, pool, "acme", "Acme again")
-	require.ErrorIs(t, err, store.ErrDuplicate)
+	require.ErrorIs(t, err, store.ErrConflict)
 
 	_, err = store.TenantCreate(ctx, pool, "Not A Slug!", "x")
 	require.Error(t, err, "the slug check constraint holds")

@@ -6,6 +6,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/porticohq/portico/internal/store"
 )
 
 // Metrics are the sync metrics. A nil *Metrics records nothing.
@@ -62,17 +64,11 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) { ch <- m.lag }
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	rows, err := m.pool.Query(ctx, `SELECT connection, object, extract(epoch FROM now() - synced_through)
-		FROM sync_cursor WHERE tenant_id = $1 AND synced_through IS NOT NULL`, m.tenant)
+	lags, err := store.SyncCursorLags(ctx, m.pool, m.tenant)
 	if err != nil {
 		return
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var conn, obj string
-		var lag float64
-		if rows.Scan(&conn, &obj, &lag) == nil {
-			ch <- prometheus.MustNewConstMetric(m.lag, prometheus.GaugeValue, lag, conn, obj)
-		}
+	for _, l := range lags {
+		ch <- prometheus.MustNewConstMetric(m.lag, prometheus.GaugeValue, l.LagSeconds, l.Connection, l.Object)
 	}
 }

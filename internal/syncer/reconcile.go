@@ -10,7 +10,6 @@ import (
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/internal/store"
-	"github.com/porticohq/portico/internal/store/dbsqlc"
 )
 
 // Reconcile compares the ids and versions of every live cached record of
@@ -24,10 +23,10 @@ func (s *Syncer) Reconcile(ctx context.Context, connection, object string) (res 
 		return Result{}, err
 	}
 	key := s.cursorKey(connection, object)
-	if _, err := store.Queries.SyncCursorEnsure(ctx, s.opts.Pool, key); err != nil {
+	if _, err := store.SyncCursorEnsure(ctx, s.opts.Pool, key); err != nil {
 		return Result{}, fmt.Errorf("syncer: %w", err)
 	}
-	run, err := s.startRun(ctx, connection, object, KindReconcile, dbsqlc.SyncCursor{})
+	run, err := s.startRun(ctx, connection, object, KindReconcile, store.SyncCursor{})
 	if err != nil {
 		return Result{}, err
 	}
@@ -35,7 +34,7 @@ func (s *Syncer) Reconcile(ctx context.Context, connection, object string) (res 
 	defer func() { s.finishRun(ctx, connection, object, &res, err) }()
 
 	cached := map[string]string{}
-	vrows, err := store.Queries.RecordVersions(ctx, s.opts.Pool, dbsqlc.RecordVersionsParams{
+	vrows, err := store.RecordVersions(ctx, s.opts.Pool, store.RecordVersionsParams{
 		TenantID: key.TenantID, Connection: connection, SourceObject: object,
 	})
 	if err != nil {

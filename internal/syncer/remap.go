@@ -10,7 +10,6 @@ import (
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/internal/jobs"
 	"github.com/porticohq/portico/internal/store"
-	"github.com/porticohq/portico/internal/store/dbsqlc"
 )
 
 // RemapProgress reports a re-map in flight.
@@ -26,7 +25,7 @@ func (s *Syncer) Pending(ctx context.Context, connection, object string) (int64,
 	if err != nil {
 		return 0, err
 	}
-	return store.Queries.RecordCountByMappingHash(ctx, s.opts.Pool, dbsqlc.RecordCountByMappingHashParams{
+	return store.RecordCountByMappingHash(ctx, s.opts.Pool, store.RecordCountByMappingHashParams{
 		TenantID: s.opts.TenantID, Connection: connection, SourceObject: object, CurrentHash: obj.Hash(),
 	})
 }
@@ -45,11 +44,10 @@ func (s *Syncer) Remap(ctx context.Context, connection, object string, progress 
 	if err != nil {
 		return 0, err
 	}
-	q := store.Queries
 	var done int64
 	after := ""
 	for {
-		batch, err := q.RecordsByMappingHash(ctx, s.opts.Pool, dbsqlc.RecordsByMappingHashParams{
+		batch, err := store.RecordsByMappingHash(ctx, s.opts.Pool, store.RecordsByMappingHashParams{
 			TenantID: s.opts.TenantID, Connection: connection, SourceObject: object,
 			CurrentHash: obj.Hash(), AfterID: after, MaxRows: 1000,
 		})
@@ -59,7 +57,7 @@ func (s *Syncer) Remap(ctx context.Context, connection, object string, progress 
 		if len(batch) == 0 {
 			return done, nil
 		}
-		p := dbsqlc.RecordRemapBatchParams{MappingHash: obj.Hash(), TenantID: s.opts.TenantID, Connection: connection, Object: obj.Name()}
+		p := store.RecordRemapBatchParams{MappingHash: obj.Hash(), TenantID: s.opts.TenantID, Connection: connection, Object: obj.Name()}
 		rows := make([]store.Row, 0, len(batch))
 		for _, r := range batch {
 			row, err := MapRecord(obj, connectors.Record{Object: object, ID: r.SourceID, Raw: r.Raw})
@@ -83,7 +81,7 @@ func (s *Syncer) Remap(ctx context.Context, connection, object string, progress 
 			if err := store.LockDerived(ctx, tx, s.opts.TenantID, connection, rows); err != nil {
 				return err
 			}
-			n, err := q.RecordRemapBatch(ctx, tx, p)
+			n, err := store.RecordRemapBatch(ctx, tx, p)
 			done += n
 			if err != nil {
 				return err

@@ -10,7 +10,6 @@ import (
 
 	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/store"
-	"github.com/porticohq/portico/internal/store/dbsqlc"
 )
 
 // ConnHealth reports a connection's breaker and quota.
@@ -68,16 +67,15 @@ type RunInfo struct {
 
 // Status reports every synced object, grouped by connection.
 func (s *Syncer) Status(ctx context.Context, health ConnHealth) ([]ConnectionStatus, error) {
-	q := store.Queries
-	cursors, err := q.SyncCursorList(ctx, s.opts.Pool, s.opts.TenantID)
+	cursors, err := store.SyncCursorList(ctx, s.opts.Pool, s.opts.TenantID)
 	if err != nil {
 		return nil, fmt.Errorf("syncer: %w", err)
 	}
-	byKey := map[string]dbsqlc.SyncCursor{}
+	byKey := map[string]store.SyncCursor{}
 	for _, c := range cursors {
 		byKey[c.Connection+"/"+c.Object] = c
 	}
-	runs, err := q.SyncRunLatest(ctx, s.opts.Pool, s.opts.TenantID)
+	runs, err := store.SyncRunLatest(ctx, s.opts.Pool, s.opts.TenantID)
 	if err != nil {
 		return nil, fmt.Errorf("syncer: %w", err)
 	}
@@ -134,7 +132,7 @@ func (s *Syncer) Status(ctx context.Context, health ConnHealth) ([]ConnectionSta
 				os.FailingSince = &ts
 			}
 		}
-		counts, err := q.RecordCount(ctx, s.opts.Pool, dbsqlc.RecordCountParams{TenantID: s.opts.TenantID, Connection: t.Connection, SourceObject: t.Object})
+		counts, err := store.RecordCount(ctx, s.opts.Pool, store.RecordCountParams{TenantID: s.opts.TenantID, Connection: t.Connection, SourceObject: t.Object})
 		if err != nil {
 			return nil, fmt.Errorf("syncer: %w", err)
 		}

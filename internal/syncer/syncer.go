@@ -11,14 +11,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/store"
-	"github.com/porticohq/portico/internal/store/dbsqlc"
 )
 
 // Kind of sync run.
@@ -163,9 +161,8 @@ func (s *Syncer) pull(ctx context.Context, connection, object string, kind Kind)
 	if err != nil {
 		return Result{}, err
 	}
-	q := store.Queries
 	key := s.cursorKey(connection, object)
-	cur, err := q.SyncCursorEnsure(ctx, s.opts.Pool, dbsqlc.SyncCursorEnsureParams(key))
+	cur, err := store.SyncCursorEnsure(ctx, s.opts.Pool, store.SyncCursorEnsureParams(key))
 	if err != nil {
 		return Result{}, fmt.Errorf("syncer: %w", err)
 	}
@@ -210,7 +207,7 @@ func (s *Syncer) pull(ctx context.Context, connection, object string, kind Kind)
 		}
 	}
 	if kind == KindIncremental || kind == KindFull {
-		err := q.SyncCursorSucceeded(ctx, s.opts.Pool, dbsqlc.SyncCursorSucceededParams{
+		err := store.SyncCursorSucceeded(ctx, s.opts.Pool, store.SyncCursorSucceededParams{
 			SyncedThrough: pgtype.Timestamptz{Time: started, Valid: true},
 			TenantID:      key.TenantID, Connection: key.Connection, Object: key.Object,
 		})
@@ -223,7 +220,7 @@ func (s *Syncer) pull(ctx context.Context, connection, object string, kind Kind)
 
 // storePage maps a page and stores it, its deletions and the advanced
 // cursor in one transaction.
-func (s *Syncer) storePage(ctx context.Context, key dbsqlc.SyncCursorEnsureParams, obj *mapping.Object, kind Kind, run int64, page *connectors.Page, res *Result) error {
+func (s *Syncer) storePage(ctx context.Context, key store.SyncCursorEnsureParams, obj *mapping.Object, kind Kind, run int64, page *connectors.Page, res *Result) error {
 	rows, err := s.mapRecords(obj, page.Records)
 	if err != nil {
 		return err
@@ -232,12 +229,11 @@ func (s *Syncer) storePage(ctx context.Context, key dbsqlc.SyncCursorEnsureParam
 }
 
 // storeRows stores a page's mapped rows, deletions and cursor.
-func (s *Syncer) storeRows(ctx context.Context, key dbsqlc.SyncCursorEnsureParams, obj *mapping.Object, kind Kind, run int64, page *connectors.Page, rows []store.Row, res *Result) error {
-	q := store.Queries
+func (s *Syncer) storeRows(ctx context.Context, key store.SyncCursorEnsureParams, obj *mapping.Object, kind Kind, run int64, page *connectors.Page, rows []store.Row, res *Result) error {
 	var deleted int64
 	err := retryDeadlock(func() error {
 		return pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
-			if _, err := q.SyncCursorLock(ctx, tx, dbsqlc.SyncCursorLockParams(key)); err != nil {
+			if _, err := store.SyncCursorLock(ctx, tx, store.SyncCursorLockParams(key)); err != nil {
 				return err
 			}
 			if _, err := store.UpsertRows(ctx, tx, s.page(key, obj), rows); err != nil {
@@ -260,7 +256,7 @@ func (s *Syncer) storeRows(ctx context.Context, key dbsqlc.SyncCursorEnsureParam
 				}
 			}
 			if page.Cursor != "" && (kind == KindIncremental || kind == KindFull) {
-				if err := q.SyncCursorAdvance(ctx, tx, dbsqlc.SyncCursorAdvanceParams{
+				if err := store.SyncCursorAdvance(ctx, tx, store.SyncCursorAdvanceParams{
 					Cursor: page.Cursor, TenantID: key.TenantID, Connection: key.Connection, Object: key.Object,
 				}); err != nil {
 					return err
@@ -269,13 +265,13 @@ func (s *Syncer) storeRows(ctx context.Context, key dbsqlc.SyncCursorEnsureParam
 			if kind == KindFull {
 				next := pgtype.Text{String: page.Next, Valid: page.Next != ""}
 				runID := pgtype.Int8{Int64: run, Valid: page.Next != ""}
-				if err := q.SyncCursorFullProgress(ctx, tx, dbsqlc.SyncCursorFullProgressParams{
+				if err := store.SyncCursorFullProgress(ctx, tx, store.SyncCursorFullProgressParams{
 					FullPage: next, FullRunID: runID, TenantID: key.TenantID, Connection: key.Connection, Object: key.Object,
 				}); err != nil {
 					return err
 				}
 			}
-			return q.SyncRunProgress(ctx, tx, dbsqlc.SyncRunProgressParams{Records: int32(len(rows)), Deleted: int32(deleted), ID: run})
+			return store.SyncRunProgress(ctx, tx, store.SyncRunProgressParams{Records: int32(len(rows)), Deleted: int32(deleted), ID: run})
 		})
 	})
 	if err != nil {
@@ -301,15 +297,14 @@ func (s *Syncer) storeRows(ctx context.Context, key dbsqlc.SyncCursorEnsureParam
 func retryDeadlock(f func() error) error {
 	var err error
 	for range 3 {
-		var pgErr *pgconn.PgError
-		if err = f(); !errors.As(err, &pgErr) || pgErr.Code != "40P01" {
+		if err = f(); !store.IsDeadlock(err) {
 			return err
 		}
 	}
 	return err
 }
 
-func (s *Syncer) page(key dbsqlc.SyncCursorEnsureParams, obj *mapping.Object) store.Page {
+func (s *Syncer) page(key store.SyncCursorEnsureParams, obj *mapping.Object) store.Page {
 	return store.Page{TenantID: key.TenantID, Connection: key.Connection, Object: obj.Name(), SourceObject: key.Object, MappingHash: obj.Hash(),
 		Childless: !s.opts.Mappings.OwnsThrough(key.Connection, obj.Name())}
 }
@@ -390,12 +385,12 @@ func (s *Syncer) storeXrefs(ctx context.Context, tx pgx.Tx, tenant int64, rows [
 	return store.StoreXrefs(ctx, tx, tenant, xrefs)
 }
 
-func (s *Syncer) cursorKey(connection, object string) dbsqlc.SyncCursorEnsureParams {
-	return dbsqlc.SyncCursorEnsureParams{TenantID: s.opts.TenantID, Connection: connection, Object: object}
+func (s *Syncer) cursorKey(connection, object string) store.SyncCursorEnsureParams {
+	return store.SyncCursorEnsureParams{TenantID: s.opts.TenantID, Connection: connection, Object: object}
 }
 
-func (s *Syncer) startRun(ctx context.Context, connection, object string, kind Kind, _ dbsqlc.SyncCursor) (int64, error) {
-	run, err := store.Queries.SyncRunStart(ctx, s.opts.Pool, dbsqlc.SyncRunStartParams{
+func (s *Syncer) startRun(ctx context.Context, connection, object string, kind Kind, _ store.SyncCursor) (int64, error) {
+	run, err := store.SyncRunStart(ctx, s.opts.Pool, store.SyncRunStartParams{
 		TenantID: s.opts.TenantID, Connection: connection, Object: object, Kind: string(kind),
 	})
 	if err != nil {
@@ -409,7 +404,6 @@ func (s *Syncer) startRun(ctx context.Context, connection, object string, kind K
 func (s *Syncer) finishRun(ctx context.Context, connection, object string, res *Result, runErr error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	q := store.Queries
 	state := "succeeded"
 	var errText pgtype.Text
 	if runErr != nil {
@@ -420,11 +414,11 @@ func (s *Syncer) finishRun(ctx context.Context, connection, object string, res *
 	if res.Kind == KindReconcile && runErr == nil {
 		diffs = pgtype.Int4{Int32: int32(res.Differences), Valid: true}
 	}
-	if _, err := q.SyncRunFinish(ctx, s.opts.Pool, dbsqlc.SyncRunFinishParams{State: state, Error: errText, Differences: diffs, ID: res.RunID}); err != nil {
+	if _, err := store.SyncRunFinish(ctx, s.opts.Pool, store.SyncRunFinishParams{State: state, Error: errText, Differences: diffs, ID: res.RunID}); err != nil {
 		s.opts.Logger.ErrorContext(ctx, "syncer: recording run result", slog.String("error", err.Error()))
 	}
 	if runErr != nil {
-		_ = q.SyncCursorFailed(ctx, s.opts.Pool, dbsqlc.SyncCursorFailedParams{
+		_ = store.SyncCursorFailed(ctx, s.opts.Pool, store.SyncCursorFailedParams{
 			Error: errText, TenantID: s.opts.TenantID, Connection: connection, Object: object,
 		})
 		s.opts.Logger.WarnContext(ctx, "sync run failed", slog.String("connection", connection), slog.String("object", object),
@@ -459,7 +453,7 @@ func (s *Syncer) Refresh(ctx context.Context, connection, object, id string) err
 			return err
 		}
 		if n == 0 {
-			if err := store.Queries.RecordTouch(ctx, tx, dbsqlc.RecordTouchParams{
+			if err := store.RecordTouch(ctx, tx, store.RecordTouchParams{
 				TenantID: key.TenantID, Connection: connection, Object: obj.Name(), SourceID: row.SourceID,
 			}); err != nil {
 				return err
@@ -472,13 +466,13 @@ func (s *Syncer) Refresh(ctx context.Context, connection, object, id string) err
 	})
 }
 
-func (s *Syncer) cursor(ctx context.Context, connection, object string) (dbsqlc.SyncCursor, error) {
-	return store.Queries.SyncCursorEnsure(ctx, s.opts.Pool, s.cursorKey(connection, object))
+func (s *Syncer) cursor(ctx context.Context, connection, object string) (store.SyncCursor, error) {
+	return store.SyncCursorEnsure(ctx, s.opts.Pool, s.cursorKey(connection, object))
 }
 
 // PurgeTombstones deletes records tombstoned before the given time.
 func (s *Syncer) PurgeTombstones(ctx context.Context, before time.Time) (int64, error) {
-	n, err := store.Queries.RecordPurgeTombstones(ctx, s.opts.Pool, pgtype.Timestamptz{Time: before, Valid: true})
+	n, err := store.RecordPurgeTombstones(ctx, s.opts.Pool, pgtype.Timestamptz{Time: before, Valid: true})
 	if err != nil {
 		return 0, fmt.Errorf("syncer: purging tombstones: %w", err)
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
@@ -23,7 +22,6 @@ import (
 	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/store"
-	"github.com/porticohq/portico/internal/store/dbsqlc"
 )
 
 // Kind is what a customer asks for.
@@ -228,7 +226,7 @@ type Conflict struct {
 	CurrentVersion string         `json:"current_version"` // retrying applies the change over this
 }
 
-func toAction(r dbsqlc.Action) Action {
+func toAction(r store.Action) Action {
 	a := Action{
 		ID: r.ID, UserID: r.UserID, AccountID: r.AccountID, Kind: Kind(r.Kind), Connection: r.Connection,
 		Object: r.Object, Target: r.Target, Input: r.Input, State: r.State, Attempts: int(r.Attempts),
@@ -303,25 +301,24 @@ func (s *Service) Submit(ctx context.Context, req Request) (*Action, bool, error
 		return nil, false, err // *mapping.ValidationError names the fields
 	}
 
-	var row dbsqlc.Action
+	var row store.Action
 	err = pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
-		q := store.Queries
-		params := dbsqlc.ActionInsertParams{
+		params := store.ActionInsertParams{
 			TenantID: req.Scope.TenantID, UserID: req.UserID, AccountID: req.AccountID, ContactID: req.ContactID,
 			ActorRefs: refs, Kind: string(req.Kind), Connection: obj.Connection(), Object: obj.Name(),
 			SourceObject: obj.SourceObject(), Op: string(op), Target: req.Target, Input: input,
 			ClientKey: pgtype.Text{String: req.IdempotencyKey, Valid: req.IdempotencyKey != ""},
 		}
-		var cached dbsqlc.RecordForActionRow
+		var cached store.RecordForActionRow
 		owner := req.AccountID
 		if parentObj, field, ok := req.Kind.parent(); ok {
 			// A comment goes only on a case the user can see, and shares
 			// its owner.
 			id, _ := req.Input[field].(string)
-			parent, err := q.RecordForAction(ctx, tx, dbsqlc.RecordForActionParams{
+			parent, err := store.RecordForAction(ctx, tx, store.RecordForActionParams{
 				TenantID: req.Scope.TenantID, Connection: obj.Connection(), Object: parentObj, SourceID: id,
 			})
-			if errors.Is(err, pgx.ErrNoRows) || err == nil && !req.Scope.Staff && !req.Scope.Sees(parent.OwnerAccount.String) {
+			if errors.Is(err, store.ErrNotFound) || err == nil && !req.Scope.Staff && !req.Scope.Sees(parent.OwnerAccount.String) {
 				return fmt.Errorf("%w: %s: %s %s", ErrNotFound, field, parentObj, id)
 			}
 			if err != nil {
@@ -332,10 +329,10 @@ func (s *Service) Submit(ctx context.Context, req Request) (*Action, bool, error
 			}
 		}
 		if op == mapping.OpUpdate {
-			cached, err = q.RecordForAction(ctx, tx, dbsqlc.RecordForActionParams{
+			cached, err = store.RecordForAction(ctx, tx, store.RecordForActionParams{
 				TenantID: req.Scope.TenantID, Connection: obj.Connection(), Object: obj.Name(), SourceID: req.Target,
 			})
-			if errors.Is(err, pgx.ErrNoRows) || err == nil && !req.Scope.Staff && !req.Scope.Sees(cached.OwnerAccount.String) {
+			if errors.Is(err, store.ErrNotFound) || err == nil && !req.Scope.Staff && !req.Scope.Sees(cached.OwnerAccount.String) {
 				return fmt.Errorf("%w: %s %s", ErrNotFound, obj.Name(), req.Target)
 			}
 			if err != nil {
@@ -343,7 +340,7 @@ func (s *Service) Submit(ctx context.Context, req Request) (*Action, bool, error
 			}
 			params.ExpectedVersion, params.PriorData = cached.SourceVersion, cached.Data
 		}
-		if row, err = q.ActionInsert(ctx, tx, params); err != nil { // a create's target is ProvisionalID(row.ID)
+		if row, err = store.ActionInsert(ctx, tx, params); err != nil { // a create's target is ProvisionalID(row.ID)
 			return err
 		}
 		// The projection and the audit in one round trip, then the job.
@@ -354,7 +351,7 @@ func (s *Service) Submit(ctx context.Context, req Request) (*Action, bool, error
 			if err != nil {
 				return err
 			}
-			if err := q.RecordInsertPending(ctx, p, dbsqlc.RecordInsertPendingParams{
+			if err := store.RecordInsertPending(ctx, p, store.RecordInsertPendingParams{
 				TenantID: row.TenantID, Connection: row.Connection, Object: row.Object, SourceID: row.Target,
 				SourceObject: row.SourceObject, OwnerAccount: owner, OwnerContact: req.ContactID,
 				Data: data, MappingHash: obj.Hash(), PendingActionID: pending,
@@ -366,7 +363,7 @@ func (s *Service) Submit(ctx context.Context, req Request) (*Action, bool, error
 			if err != nil {
 				return err
 			}
-			if err := q.RecordSetPending(ctx, p, dbsqlc.RecordSetPendingParams{
+			if err := store.RecordSetPending(ctx, p, store.RecordSetPendingParams{
 				Data: data, PendingActionID: pending, TenantID: row.TenantID, Connection: row.Connection,
 				Object: row.Object, SourceID: row.Target,
 			}); err != nil {
@@ -406,10 +403,10 @@ func (s *Service) Submit(ctx context.Context, req Request) (*Action, bool, error
 // byClientKey returns the action a client key already made, refusing the
 // key for a different action.
 func (s *Service) byClientKey(ctx context.Context, req Request, input []byte) (*Action, error) {
-	row, err := store.Queries.ActionByClientKey(ctx, s.opts.Pool, dbsqlc.ActionByClientKeyParams{
+	row, err := store.ActionByClientKey(ctx, s.opts.Pool, store.ActionByClientKeyParams{
 		TenantID: req.Scope.TenantID, UserID: req.UserID, ClientKey: pgtype.Text{String: req.IdempotencyKey, Valid: true},
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, store.ErrNotFound
 	}
 	if err != nil {
@@ -423,10 +420,9 @@ func (s *Service) byClientKey(ctx context.Context, req Request, input []byte) (*
 	return &a, nil
 }
 
-func isUniqueViolation(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "23505"
-}
+// isUniqueViolation reads the SQLSTATE rather than store.ErrConflict: the
+// error may come from the pipeline's Flush, which store does not translate.
+func isUniqueViolation(err error) bool { return store.SQLState(err) == "23505" }
 
 func sameJSON(a, b []byte) bool {
 	var x, y any
@@ -475,7 +471,7 @@ func project(data []byte, input map[string]any) ([]byte, error) {
 
 // Get returns one action of the tenant.
 func (s *Service) Get(ctx context.Context, tenantID, id int64) (*Action, error) {
-	row, err := store.Queries.ActionGet(ctx, s.opts.Pool, id)
+	row, err := store.ActionGet(ctx, s.opts.Pool, id)
 	if err != nil || row.TenantID != tenantID {
 		return nil, fmt.Errorf("%w: action %d", ErrNotFound, id)
 	}
@@ -486,7 +482,7 @@ func (s *Service) Get(ctx context.Context, tenantID, id int64) (*Action, error) 
 // List returns the tenant's actions in the given states, oldest first,
 // after the id afterID, at most limit.
 func (s *Service) List(ctx context.Context, tenantID int64, states []string, afterID int64, limit int) ([]Action, error) {
-	rows, err := store.Queries.ActionList(ctx, s.opts.Pool, dbsqlc.ActionListParams{
+	rows, err := store.ActionList(ctx, s.opts.Pool, store.ActionListParams{
 		TenantID: tenantID, States: states, AfterID: afterID, MaxRows: int32(limit),
 	})
 	if err != nil {

@@ -17,7 +17,6 @@ import (
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/store"
-	"github.com/porticohq/portico/internal/store/dbsqlc"
 )
 
 // Retry sends a failed or conflicting action again. A conflict is retried
@@ -53,7 +52,7 @@ func (s *Service) Resolve(ctx context.Context, tenantID, id int64, r Resolution,
 	if r != KeepMine && r != KeepTheirs {
 		return nil, fmt.Errorf("%w: resolution must be %s or %s", ErrInvalid, KeepMine, KeepTheirs)
 	}
-	return s.adminStep(ctx, tenantID, id, ev, "action.resolve."+string(r), func(ctx context.Context, tx pgx.Tx, a dbsqlc.Action) error {
+	return s.adminStep(ctx, tenantID, id, ev, "action.resolve."+string(r), func(ctx context.Context, tx pgx.Tx, a store.Action) error {
 		if a.State != StateConflict {
 			return fmt.Errorf("%w: only a conflict can be resolved; this action is %s", ErrState, a.State)
 		}
@@ -64,7 +63,7 @@ func (s *Service) Resolve(ctx context.Context, tenantID, id int64, r Resolution,
 	})
 }
 
-func (s *Service) retry(ctx context.Context, tx pgx.Tx, a dbsqlc.Action) error {
+func (s *Service) retry(ctx context.Context, tx pgx.Tx, a store.Action) error {
 	if a.State != StateFailed && a.State != StateConflict {
 		return fmt.Errorf("%w: a %s action cannot be retried", ErrState, a.State)
 	}
@@ -76,8 +75,7 @@ func (s *Service) retry(ctx context.Context, tx pgx.Tx, a dbsqlc.Action) error {
 		}
 		expected = c.CurrentVersion
 	}
-	q := store.Queries
-	if err := q.ActionRequeue(ctx, tx, dbsqlc.ActionRequeueParams{ExpectedVersion: expected, ID: a.ID}); err != nil {
+	if err := store.ActionRequeue(ctx, tx, store.ActionRequeueParams{ExpectedVersion: expected, ID: a.ID}); err != nil {
 		return err
 	}
 	if err := s.reproject(ctx, tx, a); err != nil {
@@ -88,22 +86,22 @@ func (s *Service) retry(ctx context.Context, tx pgx.Tx, a dbsqlc.Action) error {
 }
 
 // discard settles a failed or conflicting action as rejected with message.
-func discard(message string) func(context.Context, pgx.Tx, dbsqlc.Action) error {
-	return func(ctx context.Context, tx pgx.Tx, a dbsqlc.Action) error {
+func discard(message string) func(context.Context, pgx.Tx, store.Action) error {
+	return func(ctx context.Context, tx pgx.Tx, a store.Action) error {
 		if a.State != StateFailed && a.State != StateConflict {
 			return fmt.Errorf("%w: a %s action cannot be discarded", ErrState, a.State)
 		}
 		var err error
 		if a.State == StateConflict {
 			// The cache already holds the source's current record.
-			err = store.Queries.RecordClearPending(ctx, tx, dbsqlc.RecordClearPendingParams{TenantID: a.TenantID, PendingActionID: pgtype.Int8{Int64: a.ID, Valid: true}})
+			err = store.RecordClearPending(ctx, tx, store.RecordClearPendingParams{TenantID: a.TenantID, PendingActionID: pgtype.Int8{Int64: a.ID, Valid: true}})
 		} else {
 			err = undoProjection(ctx, tx, a)
 		}
 		if err != nil {
 			return err
 		}
-		return store.Queries.ActionSettle(ctx, tx, dbsqlc.ActionSettleParams{
+		return store.ActionSettle(ctx, tx, store.ActionSettleParams{
 			State: StateRejected, Message: pgtype.Text{String: message, Valid: true},
 			ErrorDetail: a.ErrorDetail, Conflict: a.Conflict, ID: a.ID,
 		})
@@ -111,9 +109,9 @@ func discard(message string) func(context.Context, pgx.Tx, dbsqlc.Action) error 
 }
 
 // reproject shows a retried action as pending again.
-func (s *Service) reproject(ctx context.Context, tx pgx.Tx, a dbsqlc.Action) error {
+func (s *Service) reproject(ctx context.Context, tx pgx.Tx, a store.Action) error {
 	if a.Op == string(mapping.OpUpdate) {
-		return store.Queries.RecordMarkPending(ctx, tx, dbsqlc.RecordMarkPendingParams{
+		return store.RecordMarkPending(ctx, tx, store.RecordMarkPendingParams{
 			PendingActionID: pgtype.Int8{Int64: a.ID, Valid: true}, TenantID: a.TenantID, Connection: a.Connection,
 			Object: a.Object, SourceID: a.Target,
 		})
@@ -130,18 +128,18 @@ func (s *Service) reproject(ctx context.Context, tx pgx.Tx, a dbsqlc.Action) err
 	if err != nil {
 		return err
 	}
-	return store.Queries.RecordInsertPending(ctx, tx, dbsqlc.RecordInsertPendingParams{
+	return store.RecordInsertPending(ctx, tx, store.RecordInsertPendingParams{
 		TenantID: a.TenantID, Connection: a.Connection, Object: a.Object, SourceID: a.Target, SourceObject: a.SourceObject,
 		OwnerAccount: a.AccountID, OwnerContact: a.ContactID, Data: data, MappingHash: obj.Hash(),
 		PendingActionID: pgtype.Int8{Int64: a.ID, Valid: true},
 	})
 }
 
-func (s *Service) adminStep(ctx context.Context, tenantID, id int64, ev audit.Event, verb string, step func(context.Context, pgx.Tx, dbsqlc.Action) error) (*Action, error) {
-	var out dbsqlc.Action
+func (s *Service) adminStep(ctx context.Context, tenantID, id int64, ev audit.Event, verb string, step func(context.Context, pgx.Tx, store.Action) error) (*Action, error) {
+	var out store.Action
 	err := pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
-		a, err := store.Queries.ActionGetForUpdate(ctx, tx, id)
-		if errors.Is(err, pgx.ErrNoRows) || err == nil && a.TenantID != tenantID {
+		a, err := store.ActionGetForUpdate(ctx, tx, id)
+		if errors.Is(err, store.ErrNotFound) || err == nil && a.TenantID != tenantID {
 			return fmt.Errorf("%w: action %d", ErrNotFound, id)
 		}
 		if err != nil {
@@ -150,7 +148,7 @@ func (s *Service) adminStep(ctx context.Context, tenantID, id int64, ev audit.Ev
 		if err := step(ctx, tx, a); err != nil {
 			return err
 		}
-		if out, err = store.Queries.ActionGet(ctx, tx, id); err != nil {
+		if out, err = store.ActionGet(ctx, tx, id); err != nil {
 			return err
 		}
 		ev.TenantID, ev.Action, ev.Object, ev.ObjectID, ev.AccountID = tenantID, verb, "action", strconv.FormatInt(id, 10), a.AccountID

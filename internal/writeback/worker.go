@@ -19,7 +19,6 @@ import (
 	"github.com/porticohq/portico/internal/jobs"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/store"
-	"github.com/porticohq/portico/internal/store/dbsqlc"
 	"github.com/porticohq/portico/internal/syncer"
 )
 
@@ -69,7 +68,7 @@ func (s *Service) apply(ctx context.Context, job *river.Job[ApplyArgs]) error {
 	if err == nil || errors.As(err, &snooze) || errors.As(err, &cancel) || ctx.Err() != nil || job.Attempt < job.MaxAttempts {
 		return err
 	}
-	a, gerr := store.Queries.ActionGet(ctx, s.opts.Pool, job.Args.ActionID)
+	a, gerr := store.ActionGet(ctx, s.opts.Pool, job.Args.ActionID)
 	if gerr != nil {
 		return errors.Join(err, gerr)
 	}
@@ -77,10 +76,9 @@ func (s *Service) apply(ctx context.Context, job *river.Job[ApplyArgs]) error {
 }
 
 func (s *Service) applyOnce(ctx context.Context, job *river.Job[ApplyArgs]) error {
-	q := store.Queries
-	row, err := q.ActionForApply(ctx, s.opts.Pool, job.Args.ActionID)
+	row, err := store.ActionForApply(ctx, s.opts.Pool, job.Args.ActionID)
 	a := row.Action
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, store.ErrNotFound) {
 		return river.JobCancel(fmt.Errorf("writeback: action %d does not exist", job.Args.ActionID))
 	}
 	if err != nil {
@@ -131,7 +129,7 @@ func (s *Service) applyOnce(ctx context.Context, job *river.Job[ApplyArgs]) erro
 	if a.Op == string(mapping.OpUpdate) {
 		wr.ID = a.Target
 	}
-	if _, err := q.ActionMarkSending(ctx, s.opts.Pool, a.ID); err != nil {
+	if _, err := store.ActionMarkSending(ctx, s.opts.Pool, a.ID); err != nil {
 		return fmt.Errorf("writeback: marking action %d sending: %w", a.ID, err)
 	}
 	res, err := conn.Write(ctx, wr)
@@ -190,7 +188,7 @@ func (s *Service) backoff(job *river.Job[ApplyArgs]) time.Duration {
 // note records why an action waits, outside any transaction: it is for
 // the admin view and must not fail the job.
 func (s *Service) note(ctx context.Context, id int64, detail string) {
-	if err := store.Queries.ActionNote(ctx, s.opts.Pool, dbsqlc.ActionNoteParams{
+	if err := store.ActionNote(ctx, s.opts.Pool, store.ActionNoteParams{
 		ErrorDetail: pgtype.Text{String: detail, Valid: true}, ID: id,
 	}); err != nil {
 		s.opts.Logger.WarnContext(ctx, "writeback: noting a wait", slog.Int64("action", id), slog.String("error", err.Error()))
@@ -200,7 +198,7 @@ func (s *Service) note(ctx context.Context, id int64, detail string) {
 // applied stores the source's authoritative record in place of the
 // pending projection and marks the action applied, in the transaction
 // that completes the job.
-func (s *Service) applied(ctx context.Context, job *river.Job[ApplyArgs], a dbsqlc.Action, obj *mapping.Object, conn connectors.Connector, id string, rec *connectors.Record) error {
+func (s *Service) applied(ctx context.Context, job *river.Job[ApplyArgs], a store.Action, obj *mapping.Object, conn connectors.Connector, id string, rec *connectors.Record) error {
 	if rec == nil {
 		// The write is done but its read-back was lost: fetch it. If that
 		// fails too, the job runs again and the key makes the write a replay.
@@ -223,9 +221,8 @@ func (s *Service) applied(ctx context.Context, job *river.Job[ApplyArgs], a dbsq
 		// created until a sync says otherwise.
 		row.OwnerAccount = a.AccountID
 	}
-	q := store.Queries
 	err = pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
-		cur, err := q.ActionGetForUpdate(ctx, tx, a.ID)
+		cur, err := store.ActionGetForUpdate(ctx, tx, a.ID)
 		if err != nil {
 			return err
 		}
@@ -238,25 +235,25 @@ func (s *Service) applied(ctx context.Context, job *river.Job[ApplyArgs], a dbsq
 		if a.Op == string(mapping.OpCreate) {
 			// The provisional record, the only one naming the action, goes;
 			// the source's record comes under its own id.
-			if err := q.RecordDeleteProvisional(ctx, p, dbsqlc.RecordDeleteProvisionalParams{
+			if err := store.RecordDeleteProvisional(ctx, p, store.RecordDeleteProvisionalParams{
 				TenantID: a.TenantID, Connection: a.Connection, Object: a.Object, SourceID: a.Target,
 			}); err != nil {
 				return err
 			}
 		} else {
-			if err := q.RecordClearPending(ctx, p, dbsqlc.RecordClearPendingParams{
+			if err := store.RecordClearPending(ctx, p, store.RecordClearPendingParams{
 				TenantID: a.TenantID, PendingActionID: pgtype.Int8{Int64: a.ID, Valid: true},
 			}); err != nil {
 				return err
 			}
-			if err := q.ActionRebase(ctx, p, dbsqlc.ActionRebaseParams{
+			if err := store.ActionRebase(ctx, p, store.ActionRebaseParams{
 				NewVersion: row.Version, TenantID: a.TenantID, Connection: a.Connection, Object: a.Object,
 				Target: a.Target, ID: a.ID, OldVersion: a.ExpectedVersion,
 			}); err != nil {
 				return err
 			}
 		}
-		if err := q.ActionApplied(ctx, p, dbsqlc.ActionAppliedParams{
+		if err := store.ActionApplied(ctx, p, store.ActionAppliedParams{
 			ResultID: pgtype.Text{String: row.SourceID, Valid: true}, ResultVersion: pgtype.Text{String: row.Version, Valid: true}, ID: a.ID,
 		}); err != nil {
 			return err
@@ -285,7 +282,7 @@ func (s *Service) applied(ctx context.Context, job *river.Job[ApplyArgs], a dbsq
 // then hands its owner to children that arrived first, under sync's owner
 // locks. A create's record is new under the id the source gave it, and
 // shows no pending change.
-func (s *Service) storeRecord(ctx context.Context, p *pipeline, a dbsqlc.Action, obj *mapping.Object, row store.Row) error {
+func (s *Service) storeRecord(ctx context.Context, p *pipeline, a store.Action, obj *mapping.Object, row store.Row) error {
 	return store.StoreApplied(ctx, p, store.Page{
 		TenantID: a.TenantID, Connection: a.Connection, Object: obj.Name(), SourceObject: obj.SourceObject(), MappingHash: obj.Hash(),
 		Childless: !s.opts.Mappings.OwnsThrough(a.Connection, obj.Name()),
@@ -296,7 +293,7 @@ func (s *Service) storeRecord(ctx context.Context, p *pipeline, a dbsqlc.Action,
 // attempt did land (its answer was lost) also comes back stale, against
 // the version it produced itself: when the source already holds exactly
 // the customer's change, the action is applied.
-func (s *Service) conflict(ctx context.Context, job *river.Job[ApplyArgs], a dbsqlc.Action, obj *mapping.Object, conn connectors.Connector, input map[string]any, ce *connectors.ConflictError) error {
+func (s *Service) conflict(ctx context.Context, job *river.Job[ApplyArgs], a store.Action, obj *mapping.Object, conn connectors.Connector, input map[string]any, ce *connectors.ConflictError) error {
 	if a.Op != string(mapping.OpUpdate) {
 		// A create has no version to be stale against: the source refused it.
 		return s.settle(ctx, job, a, StateFailed, genericFailure, ce.Error(), nil)
@@ -331,7 +328,7 @@ func (s *Service) conflict(ctx context.Context, job *river.Job[ApplyArgs], a dbs
 		if err := s.storeRecord(ctx, p, a, obj, row); err != nil {
 			return err
 		}
-		return store.Queries.RecordMarkPending(ctx, p, dbsqlc.RecordMarkPendingParams{
+		return store.RecordMarkPending(ctx, p, store.RecordMarkPendingParams{
 			PendingActionID: pgtype.Int8{Int64: a.ID, Valid: true}, TenantID: a.TenantID, Connection: a.Connection,
 			Object: a.Object, SourceID: a.Target,
 		})
@@ -353,9 +350,9 @@ func holds(fields, input map[string]any) bool {
 // settle ends an action as conflict or failed, undoing its pending
 // projection unless extra handles the record, in the transaction that
 // completes the job.
-func (s *Service) settle(ctx context.Context, job *river.Job[ApplyArgs], a dbsqlc.Action, state, msg, detail string, extra func(*pipeline) error, conflict ...[]byte) error {
+func (s *Service) settle(ctx context.Context, job *river.Job[ApplyArgs], a store.Action, state, msg, detail string, extra func(*pipeline) error, conflict ...[]byte) error {
 	err := pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
-		cur, err := store.Queries.ActionGetForUpdate(ctx, tx, a.ID)
+		cur, err := store.ActionGetForUpdate(ctx, tx, a.ID)
 		if err != nil {
 			return err
 		}
@@ -371,14 +368,14 @@ func (s *Service) settle(ctx context.Context, job *river.Job[ApplyArgs], a dbsql
 		if err != nil {
 			return err
 		}
-		sp := dbsqlc.ActionSettleParams{
+		sp := store.ActionSettleParams{
 			State: state, Message: pgtype.Text{String: msg, Valid: msg != ""},
 			ErrorDetail: pgtype.Text{String: detail, Valid: detail != ""}, ID: a.ID,
 		}
 		if len(conflict) > 0 {
 			sp.Conflict = conflict[0]
 		}
-		if err := store.Queries.ActionSettle(ctx, p, sp); err != nil {
+		if err := store.ActionSettle(ctx, p, sp); err != nil {
 			return err
 		}
 		if err := auditResult(ctx, p, a, state, map[string]any{"message": msg}); err != nil {
@@ -400,24 +397,23 @@ func (s *Service) settle(ctx context.Context, job *river.Job[ApplyArgs], a dbsql
 
 // undoProjection removes a failed create's provisional record, or puts
 // back the data an update's record had before.
-func undoProjection(ctx context.Context, tx dbsqlc.DBTX, a dbsqlc.Action) error {
-	q := store.Queries
+func undoProjection(ctx context.Context, tx store.DBTX, a store.Action) error {
 	if a.Op == string(mapping.OpCreate) {
-		return q.RecordDeleteProvisional(ctx, tx, dbsqlc.RecordDeleteProvisionalParams{
+		return store.RecordDeleteProvisional(ctx, tx, store.RecordDeleteProvisionalParams{
 			TenantID: a.TenantID, Connection: a.Connection, Object: a.Object, SourceID: a.Target,
 		})
 	}
 	if len(a.PriorData) == 0 {
-		return q.RecordClearPending(ctx, tx, dbsqlc.RecordClearPendingParams{TenantID: a.TenantID, PendingActionID: pgtype.Int8{Int64: a.ID, Valid: true}})
+		return store.RecordClearPending(ctx, tx, store.RecordClearPendingParams{TenantID: a.TenantID, PendingActionID: pgtype.Int8{Int64: a.ID, Valid: true}})
 	}
-	return q.RecordRestorePrior(ctx, tx, dbsqlc.RecordRestorePriorParams{
+	return store.RecordRestorePrior(ctx, tx, store.RecordRestorePriorParams{
 		Data: a.PriorData, TenantID: a.TenantID, PendingActionID: pgtype.Int8{Int64: a.ID, Valid: true},
 	})
 }
 
 // auditResult records a write-back outcome in the transaction that
 // settles the action (invariant 7: every write-back result is audited).
-func auditResult(ctx context.Context, tx dbsqlc.DBTX, a dbsqlc.Action, state string, after map[string]any) error {
+func auditResult(ctx context.Context, tx store.DBTX, a store.Action, state string, after map[string]any) error {
 	after["action_id"] = a.ID
 	after["kind"] = a.Kind
 	return audit.Record(ctx, tx, audit.Event{

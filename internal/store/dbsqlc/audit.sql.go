@@ -61,18 +61,18 @@ func (q *Queries) AuditAppend(ctx context.Context, db DBTX, arg AuditAppendParam
 	return err
 }
 
-const auditChainHead = `-- name: AuditChainHead :one
+const auditChainHeadGet = `-- name: AuditChainHeadGet :one
 SELECT last_seq, last_hash FROM audit_chain_head WHERE tenant_id = $1
 `
 
-type AuditChainHeadRow struct {
+type AuditChainHeadGetRow struct {
 	LastSeq  int64  `json:"last_seq"`
 	LastHash []byte `json:"last_hash"`
 }
 
-func (q *Queries) AuditChainHead(ctx context.Context, db DBTX, tenantID int64) (AuditChainHeadRow, error) {
-	row := db.QueryRow(ctx, auditChainHead, tenantID)
-	var i AuditChainHeadRow
+func (q *Queries) AuditChainHeadGet(ctx context.Context, db DBTX, tenantID int64) (AuditChainHeadGetRow, error) {
+	row := db.QueryRow(ctx, auditChainHeadGet, tenantID)
+	var i AuditChainHeadGetRow
 	err := row.Scan(&i.LastSeq, &i.LastHash)
 	return i, err
 }

@@ -82,6 +82,100 @@ func (q *Queries) AccountXrefUpsertBatch(ctx context.Context, db DBTX, arg Accou
 	return items, nil
 }
 
+const recordAccountDescendants = `-- name: RecordAccountDescendants :many
+WITH RECURSIVE tree(id) AS (
+    SELECT $2::text
+  UNION
+    SELECT a.source_id FROM record a JOIN tree t ON a.data->'fields'->>'parent_account_id' = t.id
+    WHERE a.tenant_id = $3 AND a.object = 'account' AND a.deleted_at IS NULL
+)
+SELECT id::text FROM tree LIMIT $1
+`
+
+type RecordAccountDescendantsParams struct {
+	MaxRows   int32  `json:"max_rows"`
+	AccountID string `json:"account_id"`
+	TenantID  int64  `json:"tenant_id"`
+}
+
+// Walks the cached account records' parent_account_id downwards, the
+// account itself first. UNION (not UNION ALL) stops at a cycle.
+func (q *Queries) RecordAccountDescendants(ctx context.Context, db DBTX, arg RecordAccountDescendantsParams) ([]string, error) {
+	rows, err := db.Query(ctx, recordAccountDescendants, arg.MaxRows, arg.AccountID, arg.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const recordContactInAccount = `-- name: RecordContactInAccount :one
+SELECT EXISTS (SELECT 1 FROM record
+WHERE tenant_id = $1 AND object = 'contact' AND source_id = $2 AND owner_account = $3::text
+  AND deleted_at IS NULL AND NOT hidden)
+`
+
+type RecordContactInAccountParams struct {
+	TenantID  int64  `json:"tenant_id"`
+	ContactID string `json:"contact_id"`
+	AccountID string `json:"account_id"`
+}
+
+func (q *Queries) RecordContactInAccount(ctx context.Context, db DBTX, arg RecordContactInAccountParams) (bool, error) {
+	row := db.QueryRow(ctx, recordContactInAccount, arg.TenantID, arg.ContactID, arg.AccountID)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
+const recordContactsByEmail = `-- name: RecordContactsByEmail :many
+SELECT owner_account::text AS account, source_id AS contact FROM record
+WHERE tenant_id = $1 AND object = 'contact' AND deleted_at IS NULL AND NOT hidden
+  AND owner_account IS NOT NULL AND lower(data->'fields'->>'email') = lower($2::text) LIMIT 2
+`
+
+type RecordContactsByEmailParams struct {
+	TenantID int64  `json:"tenant_id"`
+	Email    string `json:"email"`
+}
+
+type RecordContactsByEmailRow struct {
+	Account string `json:"account"`
+	Contact string `json:"contact"`
+}
+
+// At most two contacts: an email shared by several matches none.
+func (q *Queries) RecordContactsByEmail(ctx context.Context, db DBTX, arg RecordContactsByEmailParams) ([]RecordContactsByEmailRow, error) {
+	rows, err := db.Query(ctx, recordContactsByEmail, arg.TenantID, arg.Email)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RecordContactsByEmailRow
+	for rows.Next() {
+		var i RecordContactsByEmailRow
+		if err := rows.Scan(&i.Account, &i.Contact); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const recordCount = `-- name: RecordCount :one
 SELECT count(*) FILTER (WHERE deleted_at IS NULL) AS live, count(*) FILTER (WHERE deleted_at IS NOT NULL) AS tombstoned,
        count(*) FILTER (WHERE deleted_at IS NULL AND owner_account IS NULL) AS without_owner,

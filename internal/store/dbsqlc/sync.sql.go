@@ -141,6 +141,37 @@ func (q *Queries) SyncCursorGet(ctx context.Context, db DBTX, arg SyncCursorGetP
 	return i, err
 }
 
+const syncCursorLags = `-- name: SyncCursorLags :many
+SELECT connection, object, extract(epoch FROM now() - synced_through)::float8 AS lag_seconds
+FROM sync_cursor WHERE tenant_id = $1 AND synced_through IS NOT NULL
+`
+
+type SyncCursorLagsRow struct {
+	Connection string  `json:"connection"`
+	Object     string  `json:"object"`
+	LagSeconds float64 `json:"lag_seconds"`
+}
+
+func (q *Queries) SyncCursorLags(ctx context.Context, db DBTX, tenantID int64) ([]SyncCursorLagsRow, error) {
+	rows, err := db.Query(ctx, syncCursorLags, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SyncCursorLagsRow
+	for rows.Next() {
+		var i SyncCursorLagsRow
+		if err := rows.Scan(&i.Connection, &i.Object, &i.LagSeconds); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const syncCursorList = `-- name: SyncCursorList :many
 SELECT tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, failing_since, full_page, full_run_id, updated_at FROM sync_cursor WHERE tenant_id = $1 ORDER BY connection, object
 `

@@ -26,7 +26,7 @@ INSERT INTO audit_event (
     sqlc.narg(request_id)
 );
 
--- name: AuditChainHead :one
+-- name: AuditChainHeadGet :one
 SELECT last_seq, last_hash FROM audit_chain_head WHERE tenant_id = $1;
 
 -- name: AuditChainPage :many

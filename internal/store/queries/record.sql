@@ -211,3 +211,25 @@ WHERE c.tenant_id = @tenant_id AND c.connection = @connection AND c.object = @ob
   AND c.source_id = ANY (@source_ids::text[]) AND c.owner_account IS NULL
   AND p.tenant_id = c.tenant_id AND p.connection = c.connection
   AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id AND p.owner_account IS NOT NULL;
+
+-- name: RecordContactsByEmail :many
+-- At most two contacts: an email shared by several matches none.
+SELECT owner_account::text AS account, source_id AS contact FROM record
+WHERE tenant_id = $1 AND object = 'contact' AND deleted_at IS NULL AND NOT hidden
+  AND owner_account IS NOT NULL AND lower(data->'fields'->>'email') = lower(sqlc.arg(email)::text) LIMIT 2;
+
+-- name: RecordContactInAccount :one
+SELECT EXISTS (SELECT 1 FROM record
+WHERE tenant_id = $1 AND object = 'contact' AND source_id = sqlc.arg(contact_id) AND owner_account = sqlc.arg(account_id)::text
+  AND deleted_at IS NULL AND NOT hidden);
+
+-- name: RecordAccountDescendants :many
+-- Walks the cached account records' parent_account_id downwards, the
+-- account itself first. UNION (not UNION ALL) stops at a cycle.
+WITH RECURSIVE tree(id) AS (
+    SELECT sqlc.arg(account_id)::text
+  UNION
+    SELECT a.source_id FROM record a JOIN tree t ON a.data->'fields'->>'parent_account_id' = t.id
+    WHERE a.tenant_id = sqlc.arg(tenant_id) AND a.object = 'account' AND a.deleted_at IS NULL
+)
+SELECT id::text FROM tree LIMIT sqlc.arg(max_rows);

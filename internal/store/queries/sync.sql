@@ -49,3 +49,7 @@ SELECT * FROM sync_run WHERE id = @id;
 SELECT DISTINCT ON (connection, object, kind) *
 FROM sync_run WHERE tenant_id = @tenant_id
 ORDER BY connection, object, kind, started_at DESC;
+
+-- name: SyncCursorLags :many
+SELECT connection, object, extract(epoch FROM now() - synced_through)::float8 AS lag_seconds
+FROM sync_cursor WHERE tenant_id = $1 AND synced_through IS NOT NULL;
