@@ -220,7 +220,12 @@ func (a *App) wire(ctx context.Context, deps Deps) error {
 	// A sync run ends before River would rescue it as stuck and start it
 	// again beside itself.
 	maxRun := min(syncer.MaxSyncRun, a.cfg.River.RescueStuckJobsAfter*9/10)
-	syncer.Register(a.jobs, a.syncer, a.sources, sc.Interval, sc.Intervals, sc.ReconcileInterval, sc.TombstoneRetention, sc.SlowInterval, maxRun)
+	if err := syncer.Register(a.jobs, a.syncer, syncer.Config{
+		Health: a.sources, Interval: sc.Interval, Intervals: sc.Intervals, ReconcileInterval: sc.ReconcileInterval,
+		TombstoneRetention: sc.TombstoneRetention, SlowInterval: sc.SlowInterval, MaxRun: maxRun,
+	}); err != nil {
+		return err
+	}
 	a.actions = writeback.New(writeback.Options{
 		Pool: a.pool, Mappings: deps.Mappings, Connectors: a.sources.Connectors(), Health: a.sources,
 		Metrics: writeback.NewMetrics(a.registry), Logger: a.logger.With(slog.String("component", "writeback")),

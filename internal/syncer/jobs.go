@@ -166,18 +166,62 @@ func snoozeUnavailable(err error) error {
 	return err
 }
 
+// Config is what Register needs to schedule syncs. Defaults are applied by
+// internal/config; Register only checks the values.
+type Config struct {
+	Health Health // nil: always healthy
+	// Interval is the time between incremental runs of a target;
+	// Intervals overrides it per vendor object.
+	Interval  time.Duration
+	Intervals map[string]time.Duration
+	// ReconcileInterval is the time between reconciliations of a target.
+	ReconcileInterval time.Duration
+	// TombstoneRetention is how long a tombstone is kept before the purge.
+	TombstoneRetention time.Duration
+	// SlowInterval: see SyncWorker.SlowInterval.
+	SlowInterval time.Duration
+	// MaxRun bounds a sync run: see SyncWorker.MaxRun.
+	MaxRun time.Duration
+}
+
+// validate names the first bad field: a zero interval would make River
+// schedule a periodic job without pause.
+func (c Config) validate() error {
+	switch {
+	case c.Interval <= 0:
+		return fmt.Errorf("syncer: Interval must be positive, got %s", c.Interval)
+	case c.ReconcileInterval <= 0:
+		return fmt.Errorf("syncer: ReconcileInterval must be positive, got %s", c.ReconcileInterval)
+	case c.TombstoneRetention <= 0:
+		return fmt.Errorf("syncer: TombstoneRetention must be positive, got %s", c.TombstoneRetention)
+	case c.SlowInterval < 0:
+		return fmt.Errorf("syncer: SlowInterval must not be negative, got %s", c.SlowInterval)
+	case c.MaxRun <= 0:
+		return fmt.Errorf("syncer: MaxRun must be positive, got %s", c.MaxRun)
+	}
+	for obj, d := range c.Intervals {
+		if d <= 0 {
+			return fmt.Errorf("syncer: Intervals[%q] must be positive, got %s", obj, d)
+		}
+	}
+	return nil
+}
+
 // Register adds the sync workers and their periodic schedule: an
-// incremental run per target every interval (intervals per vendor object
-// override it), a reconciliation per target, and the tombstone purge.
-// maxRun bounds a sync run (0: MaxSyncRun).
-func Register(reg *jobs.Registry, s *Syncer, health Health, interval time.Duration, intervals map[string]time.Duration, reconcile, retention, slow, maxRun time.Duration) {
-	river.AddWorker(reg.Workers, &SyncWorker{Syncer: s, Health: health, SlowInterval: slow, MaxRun: maxRun})
+// incremental run per target every cfg.Interval (cfg.Intervals per vendor
+// object override it), a reconciliation per target, and the tombstone
+// purge. It registers nothing if cfg is invalid.
+func Register(reg *jobs.Registry, s *Syncer, cfg Config) error {
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	river.AddWorker(reg.Workers, &SyncWorker{Syncer: s, Health: cfg.Health, SlowInterval: cfg.SlowInterval, MaxRun: cfg.MaxRun})
 	river.AddWorker(reg.Workers, &RefreshWorker{Syncer: s})
-	river.AddWorker(reg.Workers, &PurgeWorker{Syncer: s, Retention: retention})
+	river.AddWorker(reg.Workers, &PurgeWorker{Syncer: s, Retention: cfg.TombstoneRetention})
 	river.AddWorker(reg.Workers, &RemapWorker{Syncer: s})
 	for _, t := range s.Targets() {
-		every := interval
-		if d, ok := intervals[t.Object]; ok {
+		every := cfg.Interval
+		if d, ok := cfg.Intervals[t.Object]; ok {
 			every = d
 		}
 		inc := SyncArgs{Connection: t.Connection, Object: t.Object, Mode: KindIncremental}
@@ -186,7 +230,7 @@ func Register(reg *jobs.Registry, s *Syncer, health Health, interval time.Durati
 			river.NewPeriodicJob(river.PeriodicInterval(every),
 				func() (river.JobArgs, *river.InsertOpts) { return inc, nil },
 				&river.PeriodicJobOpts{RunOnStart: true, ID: "sync:" + t.Connection + ":" + t.Object}),
-			river.NewPeriodicJob(river.PeriodicInterval(reconcile),
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return rec, nil },
 				&river.PeriodicJobOpts{ID: "reconcile:" + t.Connection + ":" + t.Object}),
 		)
@@ -194,6 +238,7 @@ func Register(reg *jobs.Registry, s *Syncer, health Health, interval time.Durati
 	reg.AddPeriodic(river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 		func() (river.JobArgs, *river.InsertOpts) { return PurgeArgs{}, nil },
 		&river.PeriodicJobOpts{ID: "sync_purge"}))
+	return nil
 }
 
 // Inserter inserts jobs (a River client).

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertest"
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/internal/fakesource"
@@ -33,23 +35,31 @@ func TestLowQuotaSlowsBackgroundSyncs(t *testing.T) {
 	b := setup(t, fakesource.Options{Seed: 1, Records: 300})
 	health := &quotaHealth{}
 	w := &syncer.SyncWorker{Syncer: b.syncer, Health: health, SlowInterval: time.Hour}
-	job := &river.Job[syncer.SyncArgs]{Args: syncer.SyncArgs{Connection: "salesforce", Object: "Case", Mode: syncer.KindIncremental}}
+	wk := rivertest.NewWorker(t, riverpgxv5.New(b.pool), &river.Config{}, w)
+	args := syncer.SyncArgs{Connection: "salesforce", Object: "Case", Mode: syncer.KindIncremental}
+	work := func() error {
+		res, err := wk.Work(ctx, t, b.tx(t), args, nil)
+		if err == nil {
+			require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+		}
+		return err
+	}
 
-	require.NoError(t, w.Work(ctx, job))
+	require.NoError(t, work())
 	require.Equal(t, 1, runs(t, b))
 
 	health.low = true
 	calls := b.sim.Stats().CallCount("", "", 0)
-	require.NoError(t, w.Work(ctx, job))
+	require.NoError(t, work())
 	require.Equal(t, 1, runs(t, b), "skipped: synced within the slow interval")
 	require.Equal(t, calls, b.sim.Stats().CallCount("", "", 0), "no source calls spent")
 
 	w.SlowInterval = time.Nanosecond
-	require.NoError(t, w.Work(ctx, job))
+	require.NoError(t, work())
 	require.Equal(t, 2, runs(t, b), "a low budget slows syncs down, it does not stop them")
 
 	health.low = false
 	w.SlowInterval = time.Hour
-	require.NoError(t, w.Work(ctx, job))
+	require.NoError(t, work())
 	require.Equal(t, 3, runs(t, b))
 }
