@@ -526,12 +526,15 @@ func (q *Queries) RecordResolveOwners(ctx context.Context, db DBTX, arg RecordRe
 }
 
 const recordResolveWaiting = `-- name: RecordResolveWaiting :exec
-UPDATE record c SET owner_account = p.owner_account, owner_contact = coalesce(c.owner_contact, p.owner_contact)
-FROM record p
+UPDATE record c SET (owner_account, owner_contact) = (
+    SELECT p.owner_account, coalesce(c.owner_contact, p.owner_contact) FROM record p
+    WHERE p.tenant_id = c.tenant_id AND p.connection = c.connection
+      AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id)
 WHERE c.tenant_id = $1 AND c.connection = $2 AND c.object = $3
   AND c.source_id = ANY ($4::text[]) AND c.owner_account IS NULL
-  AND p.tenant_id = c.tenant_id AND p.connection = c.connection
-  AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id AND p.owner_account IS NOT NULL
+  AND (SELECT p.owner_account FROM record p
+       WHERE p.tenant_id = c.tenant_id AND p.connection = c.connection
+         AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id) IS NOT NULL
 `
 
 type RecordResolveWaitingParams struct {
@@ -542,7 +545,11 @@ type RecordResolveWaitingParams struct {
 }
 
 // Records of a page stored before their parent had an owner take it now
-// (under the parent object's owner lock: see store.UpsertRows).
+// (under the parent object's owner lock: see store.UpsertRows). The
+// parent is read by correlated subqueries, so it is always one primary
+// key probe per record: as a join, the plan of a freshly filled table
+// (no statistics yet) read every record of the connection once per
+// record, for seconds, while holding the parent object's lock.
 func (q *Queries) RecordResolveWaiting(ctx context.Context, db DBTX, arg RecordResolveWaitingParams) error {
 	_, err := db.Exec(ctx, recordResolveWaiting,
 		arg.TenantID,

@@ -204,13 +204,20 @@ SELECT pg_advisory_xact_lock_shared(20260701, hashtext(@key::text));
 
 -- name: RecordResolveWaiting :exec
 -- Records of a page stored before their parent had an owner take it now
--- (under the parent object's owner lock: see store.UpsertRows).
-UPDATE record c SET owner_account = p.owner_account, owner_contact = coalesce(c.owner_contact, p.owner_contact)
-FROM record p
+-- (under the parent object's owner lock: see store.UpsertRows). The
+-- parent is read by correlated subqueries, so it is always one primary
+-- key probe per record: as a join, the plan of a freshly filled table
+-- (no statistics yet) read every record of the connection once per
+-- record, for seconds, while holding the parent object's lock.
+UPDATE record c SET (owner_account, owner_contact) = (
+    SELECT p.owner_account, coalesce(c.owner_contact, p.owner_contact) FROM record p
+    WHERE p.tenant_id = c.tenant_id AND p.connection = c.connection
+      AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id)
 WHERE c.tenant_id = @tenant_id AND c.connection = @connection AND c.object = @object
   AND c.source_id = ANY (@source_ids::text[]) AND c.owner_account IS NULL
-  AND p.tenant_id = c.tenant_id AND p.connection = c.connection
-  AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id AND p.owner_account IS NOT NULL;
+  AND (SELECT p.owner_account FROM record p
+       WHERE p.tenant_id = c.tenant_id AND p.connection = c.connection
+         AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id) IS NOT NULL;
 
 -- name: RecordContactsByEmail :many
 -- At most two contacts: an email shared by several matches none.
