@@ -164,3 +164,46 @@ func TestHotInsertsLeaveTheTenantRowAlone(t *testing.T) {
 		require.NoError(t, err, "an insert waited on the tenant row: %s", stmt)
 	}
 }
+
+// TestResolveWaitingProbesEachParent: a page of comments stored before
+// their cases had an owner takes the owner with one primary key probe
+// per comment, on a freshly filled table without statistics (a full
+// sync's). As a join, the plan read every record of the connection once
+// per comment, for seconds, while holding the case object's owner lock.
+func TestResolveWaitingProbesEachParent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Pool(t)
+	comments := store.Page{TenantID: 1, Connection: "crm", Object: "case_comment", SourceObject: "CaseComment", MappingHash: "h", Childless: true}
+	var waiting, cases []store.Row
+	ids := []string{}
+	for i := range 500 {
+		c := row(fmt.Sprintf("00a%05d", i), "", "1")
+		c.OwnerParentObject, c.OwnerParentID = "case", fmt.Sprintf("500%05d", i)
+		waiting = append(waiting, c)
+		ids = append(ids, c.SourceID)
+	}
+	_, err := store.UpsertRows(ctx, pool, comments, waiting)
+	require.NoError(t, err)
+	for i := range 2000 {
+		cases = append(cases, row(fmt.Sprintf("500%05d", i), "ACC1", "1"))
+	}
+	// Childless, so that storing the cases leaves the comments waiting.
+	noFixup := casePage()
+	noFixup.Childless = true
+	_, err = store.UpsertRows(ctx, pool, noFixup, cases)
+	require.NoError(t, err)
+
+	tx, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx) //nolint:errcheck
+	e := &explainer{tx: tx}
+	require.NoError(t, store.RecordResolveWaiting(ctx, e, store.RecordResolveWaitingParams{
+		TenantID: 1, Connection: "crm", Object: "case_comment", SourceIds: ids,
+	}))
+	require.NoError(t, tx.Commit(ctx))
+	require.LessOrEqual(t, e.maxRead, 2.0*float64(len(ids)), "rows of record read to resolve %d comments", len(ids))
+	var owned int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM record WHERE object = 'case_comment' AND owner_account = 'ACC1'`).Scan(&owned))
+	require.Equal(t, len(ids), owned, "every waiting comment takes its case's owner")
+}
