@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/internal/dbtest"
@@ -194,16 +195,37 @@ func TestResolveWaitingProbesEachParent(t *testing.T) {
 	_, err = store.UpsertRows(ctx, pool, noFixup, cases)
 	require.NoError(t, err)
 
-	tx, err := pool.Begin(ctx)
+	resolve := func(name string, f func(e *explainer) error, account string) {
+		t.Helper()
+		tx, err := pool.Begin(ctx)
+		require.NoError(t, err)
+		defer tx.Rollback(ctx) //nolint:errcheck
+		e := &explainer{tx: tx}
+		require.NoError(t, f(e))
+		require.NoError(t, tx.Commit(ctx))
+		require.LessOrEqual(t, e.maxRead, 2.0*float64(len(ids)), "%s: rows of record read for %d comments", name, len(ids))
+		var owned int
+		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM record WHERE object = 'case_comment' AND owner_account = $1`, account).Scan(&owned))
+		require.Equal(t, len(ids), owned, "%s: every comment takes its case's owner", name)
+	}
+	resolve("waiting", func(e *explainer) error {
+		return store.RecordResolveWaiting(ctx, e, store.RecordResolveWaitingParams{
+			TenantID: 1, Connection: "crm", Object: "case_comment", SourceIds: ids,
+		})
+	}, "ACC1")
+
+	// The cases move: the children fix-up follows them the same way.
+	parents := make([]string, len(cases))
+	for i := range cases {
+		cases[i].OwnerAccount, cases[i].Version = "ACC2", "2"
+		parents[i] = cases[i].SourceID
+	}
+	_, err = store.UpsertRows(ctx, pool, noFixup, cases)
 	require.NoError(t, err)
-	defer tx.Rollback(ctx) //nolint:errcheck
-	e := &explainer{tx: tx}
-	require.NoError(t, store.RecordResolveWaiting(ctx, e, store.RecordResolveWaitingParams{
-		TenantID: 1, Connection: "crm", Object: "case_comment", SourceIds: ids,
-	}))
-	require.NoError(t, tx.Commit(ctx))
-	require.LessOrEqual(t, e.maxRead, 2.0*float64(len(ids)), "rows of record read to resolve %d comments", len(ids))
-	var owned int
-	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM record WHERE object = 'case_comment' AND owner_account = 'ACC1'`).Scan(&owned))
-	require.Equal(t, len(ids), owned, "every waiting comment takes its case's owner")
+	resolve("children", func(e *explainer) error {
+		_, err := store.RecordResolveChildren(ctx, e, store.RecordResolveChildrenParams{
+			TenantID: 1, Connection: "crm", ParentObject: pgtype.Text{String: "case", Valid: true}, ParentIds: parents,
+		})
+		return err
+	}, "ACC2")
 }

@@ -427,16 +427,16 @@ func (q *Queries) RecordRemapBatch(ctx context.Context, db DBTX, arg RecordRemap
 }
 
 const recordResolveChildren = `-- name: RecordResolveChildren :many
-UPDATE record c SET owner_account = p.owner_account, owner_contact = p.owner_contact
-FROM record p
+UPDATE record c SET (owner_account, owner_contact) = (
+    SELECT p.owner_account, p.owner_contact FROM record p
+    WHERE p.tenant_id = c.tenant_id AND p.connection = c.connection
+      AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id)
 WHERE c.tenant_id = $1 AND c.connection = $2
   AND c.owner_parent_object = $3 AND c.owner_parent_id = ANY ($4::text[])
-  AND p.tenant_id = c.tenant_id AND p.connection = c.connection
-  AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id
-  -- Implied by the join, and said again so that the parents are found
-  -- through the primary key, not by reading the connection's records.
-  AND p.object = $3 AND p.source_id = ANY ($4::text[])
-  AND (c.owner_account IS DISTINCT FROM p.owner_account OR c.owner_contact IS DISTINCT FROM p.owner_contact)
+  AND (SELECT p.owner_account IS DISTINCT FROM c.owner_account OR p.owner_contact IS DISTINCT FROM c.owner_contact
+       FROM record p
+       WHERE p.tenant_id = c.tenant_id AND p.connection = c.connection
+         AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id)
 RETURNING c.object, c.source_id
 `
 
@@ -454,7 +454,10 @@ type RecordResolveChildrenRow struct {
 
 // Children owned through one of these parents take the parent's owner:
 // they may have arrived first, or the parent may have moved. The updated
-// children are returned, so their own children can follow.
+// children are returned, so their own children can follow. The parent is
+// read by correlated subqueries, one primary key probe per child (see
+// RecordResolveWaiting); a child whose parent is missing compares NULL
+// and is left alone.
 func (q *Queries) RecordResolveChildren(ctx context.Context, db DBTX, arg RecordResolveChildrenParams) ([]RecordResolveChildrenRow, error) {
 	rows, err := db.Query(ctx, recordResolveChildren,
 		arg.TenantID,

@@ -180,17 +180,20 @@ RETURNING r.connection, r.object, r.source_id;
 -- name: RecordResolveChildren :many
 -- Children owned through one of these parents take the parent's owner:
 -- they may have arrived first, or the parent may have moved. The updated
--- children are returned, so their own children can follow.
-UPDATE record c SET owner_account = p.owner_account, owner_contact = p.owner_contact
-FROM record p
+-- children are returned, so their own children can follow. The parent is
+-- read by correlated subqueries, one primary key probe per child (see
+-- RecordResolveWaiting); a child whose parent is missing compares NULL
+-- and is left alone.
+UPDATE record c SET (owner_account, owner_contact) = (
+    SELECT p.owner_account, p.owner_contact FROM record p
+    WHERE p.tenant_id = c.tenant_id AND p.connection = c.connection
+      AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id)
 WHERE c.tenant_id = @tenant_id AND c.connection = @connection
   AND c.owner_parent_object = @parent_object AND c.owner_parent_id = ANY (@parent_ids::text[])
-  AND p.tenant_id = c.tenant_id AND p.connection = c.connection
-  AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id
-  -- Implied by the join, and said again so that the parents are found
-  -- through the primary key, not by reading the connection's records.
-  AND p.object = @parent_object AND p.source_id = ANY (@parent_ids::text[])
-  AND (c.owner_account IS DISTINCT FROM p.owner_account OR c.owner_contact IS DISTINCT FROM p.owner_contact)
+  AND (SELECT p.owner_account IS DISTINCT FROM c.owner_account OR p.owner_contact IS DISTINCT FROM c.owner_contact
+       FROM record p
+       WHERE p.tenant_id = c.tenant_id AND p.connection = c.connection
+         AND p.object = c.owner_parent_object AND p.source_id = c.owner_parent_id)
 RETURNING c.object, c.source_id;
 
 -- name: RecordOwnerLock :exec
