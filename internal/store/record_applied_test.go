@@ -229,3 +229,39 @@ func TestResolveWaitingProbesEachParent(t *testing.T) {
 		return err
 	}, "ACC2")
 }
+
+// TestUpsertProbesOnlyTheOwnersItNeeds: a page stores its rows reading
+// only the parents and cross-references they name, one key probe each.
+// As joins, the page's plan on a freshly filled table hashed every record
+// of the connection, for pages that name no parent at all.
+func TestUpsertProbesOnlyTheOwnersItNeeds(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Pool(t)
+	for page := range 4 {
+		rows := make([]store.Row, 500)
+		for i := range rows {
+			rows[i] = row(fmt.Sprintf("500%05d", page*500+i), "ACC1", "1")
+		}
+		_, err := store.UpsertRows(ctx, pool, casePage(), rows)
+		require.NoError(t, err)
+	}
+	comments := store.Page{TenantID: 1, Connection: "crm", Object: "case_comment", SourceObject: "CaseComment", MappingHash: "h", Childless: true}
+	var page []store.Row
+	for i := range 200 {
+		c := row(fmt.Sprintf("00a%05d", i), "", "1")
+		c.OwnerParentObject, c.OwnerParentID = "case", fmt.Sprintf("500%05d", i)
+		page = append(page, c)
+	}
+	tx, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx) //nolint:errcheck
+	e := &explainer{tx: tx}
+	_, err = store.UpsertRows(ctx, e, comments, page)
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit(ctx))
+	require.LessOrEqual(t, e.maxRead, float64(len(page)), "rows of record read to store %d comments among 2,000 cases", len(page))
+	var owned int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM record WHERE object = 'case_comment' AND owner_account = 'ACC1'`).Scan(&owned))
+	require.Equal(t, len(page), owned, "every comment takes its case's owner as it is stored")
+}

@@ -622,8 +622,17 @@ INSERT INTO record AS r (
     hidden, status, data, raw, source_version, source_modified, synced_at, mapping_hash, deleted_at
 )
 SELECT $1::bigint, $2::text, $3::text, u.source_id, $4::text,
-       coalesce(nullif(u.owner_account, ''), x.account_id, p.owner_account),
-       nullif(u.owner_ref_key, ''), nullif(u.owner_ref_value, ''), coalesce(nullif(u.owner_contact, ''), p.owner_contact),
+       coalesce(nullif(u.owner_account, ''),
+                (SELECT x.account_id FROM account_xref x
+                 WHERE x.tenant_id = $1::bigint AND x.key = u.owner_ref_key AND x.value = u.owner_ref_value),
+                (SELECT p.owner_account FROM record p
+                 WHERE p.tenant_id = $1::bigint AND p.connection = $2::text
+                   AND p.object = nullif(u.owner_parent_object, '') AND p.source_id = nullif(u.owner_parent_id, ''))),
+       nullif(u.owner_ref_key, ''), nullif(u.owner_ref_value, ''),
+       coalesce(nullif(u.owner_contact, ''),
+                (SELECT p.owner_contact FROM record p
+                 WHERE p.tenant_id = $1::bigint AND p.connection = $2::text
+                   AND p.object = nullif(u.owner_parent_object, '') AND p.source_id = nullif(u.owner_parent_id, ''))),
        nullif(u.owner_parent_object, ''), nullif(u.owner_parent_id, ''),
        u.hidden, nullif(u.status, ''), u.data::jsonb, u.raw::jsonb, u.source_version, u.source_modified,
        now(), $5::text, NULL
@@ -642,11 +651,6 @@ FROM (
            unnest($17::text[])             AS source_version,
            unnest($18::timestamptz[])     AS source_modified
 ) AS u
-LEFT JOIN account_xref x
-       ON x.tenant_id = $1::bigint AND x.key = u.owner_ref_key AND x.value = u.owner_ref_value
-LEFT JOIN record p
-       ON p.tenant_id = $1::bigint AND p.connection = $2::text
-      AND p.object = nullif(u.owner_parent_object, '') AND p.source_id = nullif(u.owner_parent_id, '')
 ON CONFLICT (tenant_id, connection, object, source_id) DO UPDATE SET
     source_object   = excluded.source_object,
     owner_account   = excluded.owner_account,
@@ -703,7 +707,11 @@ type RecordUpsertBatchRow struct {
 // One page of mapped records in one statement. A row whose version and
 // mapping hash are unchanged (and which is not a tombstone) is left
 // alone, so overlapping pages cost no writes. waiting counts the stored
-// records whose parent was not there (or had no owner yet).
+// records whose parent was not there (or had no owner yet). The owner's
+// cross-reference and parent are read by correlated subqueries, a key
+// probe for the rows that need one: as joins, a page's plan on a
+// freshly filled table hashed every cross-reference and every record of
+// the connection, for pages that name neither.
 func (q *Queries) RecordUpsertBatch(ctx context.Context, db DBTX, arg RecordUpsertBatchParams) (RecordUpsertBatchRow, error) {
 	row := db.QueryRow(ctx, recordUpsertBatch,
 		arg.TenantID,
