@@ -49,7 +49,12 @@ func (c *Connector) VerifyWebhook(_ context.Context, req connectors.WebhookReque
 			if _, ok := entities[e.Name]; ok && e.ID != "" {
 				// Notifications carry no id of their own; a change of one
 				// entity at one modification time is one event.
-				event := strings.Join([]string{ev.RealmID, e.Name, e.ID, e.Operation, e.LastUpdated}, "/")
+				// Without lastUpdated two real changes would share a key and
+				// the second would be dropped as a replay: keep it unkeyed.
+				var event string
+				if e.LastUpdated != "" {
+					event = strings.Join([]string{ev.RealmID, e.Name, e.ID, e.Operation, e.LastUpdated}, "/")
+				}
 				out = append(out, connectors.Change{Object: e.Name, ID: e.ID, Event: event})
 			}
 		}

@@ -39,4 +39,7 @@ func TestWebhookEventKeys(t *testing.T) {
 	later := verify(`{"eventNotifications":[{"realmId":"9130357766902476","dataChangeEvent":{"entities":[
 {"name":"Invoice","id":"130","operation":"Update","lastUpdated":"2024-03-05T10:20:00.000-08:00"}]}}]}`)
 	require.NotEqual(t, changes[0].Event, later[0].Event, "a later change of the same invoice is a new event")
+	undated := verify(`{"eventNotifications":[{"realmId":"9130357766902476","dataChangeEvent":{"entities":[
+{"name":"Invoice","id":"130","operation":"Update"}]}}]}`)
+	require.Empty(t, undated[0].Event, "without lastUpdated two changes would share a key: it is never taken for a replay")
 }

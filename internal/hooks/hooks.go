@@ -148,7 +148,10 @@ func redactSecret(r *http.Request, secret string) {
 	if secret == "" {
 		return
 	}
-	r.URL.Path = strings.TrimSuffix(r.URL.Path, secret) + "[secret]"
+	// Replace the last segment whatever its encoding: the secret may reach
+	// chi percent-encoded, and then the decoded path would not end with it.
+	i := strings.LastIndexByte(strings.TrimSuffix(r.URL.Path, "/"), '/')
+	r.URL.Path = r.URL.Path[:i+1] + "[secret]"
 	r.URL.RawPath = ""
 }
 

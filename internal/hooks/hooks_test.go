@@ -3,6 +3,7 @@ package hooks_test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -181,6 +182,14 @@ func TestSalesforceNoticeNeedsTheSecretAndTheExactOrg(t *testing.T) {
 	rivertest.RequireInserted(context.Background(), t, riverpgxv5.New(b.pool),
 		syncer.RefreshArgs{Connection: "salesforce", Object: "Case", ID: ids[0]}, nil)
 	require.Equal(t, "/hooks/salesforce/[secret]", b.logged.Load(), "the request log never sees the secret")
+
+	// The same secret with a character percent-encoded: chi reads it from
+	// the raw path (so it does not match and is refused), and the log
+	// must not show the decoded one either.
+	encoded := "%" + strings.ToUpper(hex.EncodeToString([]byte(sfSecret[:1]))) + sfSecret[1:]
+	got = b.post(t, "/hooks/salesforce/"+encoded, soapHeader, outbound(orgID, ids[1]))
+	require.Equal(t, http.StatusUnauthorized, got.status, got.body)
+	require.Equal(t, "/hooks/salesforce/[secret]", b.logged.Load(), "an encoded secret stays out of the log too")
 }
 
 func TestSalesforceNoticeIsCapped(t *testing.T) {
