@@ -1,3 +1,8 @@
+-- No event may be appended between sealing the tail and requiring the
+-- chain fields again.
+LOCK TABLE audit_event IN SHARE ROW EXCLUSIVE MODE;
+DROP TRIGGER audit_event_insert_unsealed ON audit_event;
+DROP FUNCTION audit_event_insert_unsealed();
 -- Back to linking rows at insert (migration 050): seal what is unsealed
 -- first, so that every row has its chain fields again.
 SELECT audit_seal_tenant(t.tenant_id, 2147483647)

@@ -80,6 +80,9 @@ DECLARE
     e    audit_event%ROWTYPE;
     n    integer := 0;
 BEGIN
+    -- The append-only trigger lets chain fields be set only while this
+    -- is on, so nothing but the sealer links events.
+    PERFORM set_config('portico.audit_sealing', 'on', true);
     SELECT * INTO head FROM audit_chain_head WHERE tenant_id = p_tenant FOR UPDATE;
     IF NOT FOUND THEN
         INSERT INTO audit_chain_head (tenant_id, last_seq, last_hash)
@@ -106,6 +109,7 @@ BEGIN
     IF n > 0 THEN
         UPDATE audit_chain_head SET last_seq = head.last_seq, last_hash = head.last_hash WHERE tenant_id = p_tenant;
     END IF;
+    PERFORM set_config('portico.audit_sealing', 'off', true);
     RETURN n;
 END
 $$;
@@ -144,7 +148,8 @@ DECLARE
     unsealed public.audit_event;
 BEGIN
     IF TG_LEVEL = 'ROW' AND TG_OP = 'UPDATE' THEN
-        IF OLD.seq IS NULL AND NEW.seq IS NOT NULL THEN
+        IF OLD.seq IS NULL AND NEW.seq IS NOT NULL
+           AND coalesce(current_setting('portico.audit_sealing', true), '') = 'on' THEN
             unsealed := NEW;
             unsealed.seq := NULL;
             unsealed.hash_version := NULL;
@@ -172,3 +177,21 @@ BEGIN
     RETURN NEW;
 END
 $$;
+
+-- Writers append unsealed events: only the sealer sets the chain fields,
+-- so no insert can claim a place in the chain the head does not know.
+CREATE FUNCTION audit_event_insert_unsealed() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+AS $$
+BEGIN
+    IF (NEW.seq IS NOT NULL OR NEW.hash_version IS NOT NULL OR NEW.prev_hash IS NOT NULL OR NEW.hash IS NOT NULL)
+       AND coalesce(current_setting('portico.audit_maintenance', true), '') <> 'on' THEN
+        RAISE EXCEPTION 'audit_event: chain fields are set by the sealer only'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER audit_event_insert_unsealed BEFORE INSERT ON audit_event
+    FOR EACH ROW EXECUTE FUNCTION audit_event_insert_unsealed();

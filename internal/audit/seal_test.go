@@ -216,7 +216,7 @@ func TestSealingChangesOnlyTheChainFields(t *testing.T) {
 		`UPDATE audit_event SET seq = 9, hash_version = 1, prev_hash = sha256(''), hash = sha256(''), actor = 'x' WHERE id = $1`:           "append-only",
 		`UPDATE audit_event SET seq = 9, hash_version = 1, prev_hash = sha256(''), hash = sha256(''), recorded_at = now() WHERE id = $1`:   "append-only",
 		`UPDATE audit_event SET seq = 9, hash_version = 1, prev_hash = sha256(''), hash = sha256(''), after = '{"n": 1.00}' WHERE id = $1`: "append-only",
-		`UPDATE audit_event SET seq = 9 WHERE id = $1`: "audit_event_sealed_whole",
+		`UPDATE audit_event SET seq = 9 WHERE id = $1`: "append-only", // outside the sealer at all
 		`DELETE FROM audit_event WHERE id = $1`:        "append-only",
 	} {
 		_, err := b.pool.Exec(ctx, stmt, unsealed.ID)
@@ -249,4 +249,23 @@ func TestSealerRuns(t *testing.T) {
 	require.Equal(t, 2, count(t, b.pool, "seq = 1"))
 	cancel()
 	<-done
+}
+
+// TestOnlyTheSealerSetsChainFields: even the owner role cannot insert an
+// event with chain fields or set them on an unsealed event outside the
+// sealer, so nothing claims a place in the chain its head does not know.
+func TestOnlyTheSealerSetsChainFields(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	_, err := b.pool.Exec(ctx, `INSERT INTO audit_event (tenant_id, actor, actor_kind, action, seq, hash_version, prev_hash, hash)
+		VALUES ($1, 'x', 'user', 'auth.login', 1, 1, sha256(''), sha256(''))`, b.tenant)
+	require.ErrorContains(t, err, "sealer only")
+	_, err = audit.Append(ctx, b.pool, event(b.tenant, "case.update")) // unsealed until sealed below
+	require.NoError(t, err)
+	tag, err := b.pool.Exec(ctx, `UPDATE audit_event SET seq = 99, hash_version = 1, prev_hash = sha256(''), hash = sha256('') WHERE seq IS NULL`)
+	require.ErrorContains(t, err, "append-only", "updated %s", tag)
+	_, err = b.pool.Exec(ctx, `SELECT audit_seal(100)`)
+	require.NoError(t, err)
+	requireClean(t, b.pool, "")
 }
