@@ -1,0 +1,20 @@
+// Package webtest drives a real, headless Chromium for the tests of the
+// portal's pages: one browser per test binary, a fresh incognito browser
+// context per test, helpers for forms, keyboard-only use, viewports and
+// screenshots, and axe-core (vendored under vendor/, embedded) for WCAG 2.2 AA.
+//
+// A test package that uses it calls Main from its TestMain, so that the browser
+// it starts is stopped again:
+//
+//	func TestMain(m *testing.M) { webtest.Main(m) }
+//
+//	func TestHub(t *testing.T) {
+//		p := webtest.New(t)
+//		p.Navigate(srv.URL + "/")
+//		webtest.Check(t, p, "") // axe at 390 and 1280 px, and screenshots
+//	}
+//
+// Without Chromium the tests skip, unless PORTICO_REQUIRE_BROWSER is set
+// (CI sets it), when they fail. The package only drives a browser: it knows
+// nothing about Portico's pages, sessions or data; the page tests bring those.
+package webtest
