@@ -112,7 +112,7 @@ func findChromium() (string, error) {
 func missing(t testing.TB, err error, required bool) {
 	t.Helper()
 	if required {
-		t.Fatalf("webtest: %v; %s is set, so browser tests must run", err, RequireEnv)
+		t.Fatalf("webtest: %v; with %s or %s set, browser tests must run", err, RequireEnv, ChromiumEnv)
 	}
 	t.Skipf("webtest: %v; skipping (set %s=1 to fail instead)", err, RequireEnv)
 }
@@ -125,7 +125,9 @@ func browser(t testing.TB) context.Context {
 	}
 	path, err := findChromium()
 	if err != nil {
-		missing(t, err, os.Getenv(RequireEnv) != "")
+		// A browser named on purpose that is not there is a mistake, not an
+		// absent browser.
+		missing(t, err, os.Getenv(RequireEnv) != "" || os.Getenv(ChromiumEnv) != "")
 	}
 	shared.once.Do(func() { start(path) })
 	if shared.err != nil {

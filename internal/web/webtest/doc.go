@@ -14,6 +14,12 @@
 //		webtest.Check(t, p, "") // axe at 390 and 1280 px, and screenshots
 //	}
 //
+// Start a test's servers before its Page: cleanups run last-first, so the
+// Page closes before the server, and no open stream (server-sent events) keeps
+// httptest.Server.Close waiting. A Page is one tab; a link that opens another
+// window is not followed (and such a window would run JavaScript even for a
+// Page made WithoutJS).
+//
 // Without Chromium the tests skip, unless PORTICO_REQUIRE_BROWSER is set
 // (CI sets it), when they fail. The package only drives a browser: it knows
 // nothing about Portico's pages, sessions or data; the page tests bring those.

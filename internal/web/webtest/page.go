@@ -56,6 +56,7 @@ type Page struct {
 	width   int
 	noJS    bool
 	setup   time.Duration
+	close   context.CancelFunc
 }
 
 // Option changes a Page before its first navigation.
@@ -82,7 +83,7 @@ func New(t testing.TB, opts ...Option) *Page {
 	}
 	ctx, cancel := chromedp.NewContext(parent, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
-	p.ctx = ctx
+	p.ctx, p.close = ctx, cancel
 	// The first Run creates the context and its tab; it must not carry a
 	// deadline, which would close the tab when it passed.
 	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {

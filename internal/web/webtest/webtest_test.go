@@ -427,23 +427,51 @@ func TestWaitFailsAtItsDeadline(t *testing.T) {
 	require.Less(t, time.Since(began), 10*time.Second)
 }
 
-// BenchmarkNewPage measures a test's overhead: a new incognito context and tab.
+// BenchmarkNewPage measures a test's overhead: opening an incognito context
+// and its tab, and closing them again.
 func BenchmarkNewPage(b *testing.B) {
+	New(b).close() // starts the browser
 	for b.Loop() {
-		New(b)
+		New(b).close()
 	}
 }
 
-// BenchmarkAxeSmallPage measures axe on a small page: the injection (once per
-// document) and the run.
-func BenchmarkAxeSmallPage(b *testing.B) {
+// smallPage serves one page of the size of a portal form.
+func smallPage(b *testing.B) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, page("Small", formBody))
 	}))
-	defer srv.Close()
+	b.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// BenchmarkAxeSmallPage measures axe on a fresh document: loading it,
+// injecting axe-core and running it.
+func BenchmarkAxeSmallPage(b *testing.B) {
+	url := smallPage(b)
 	p := New(b)
 	for b.Loop() {
-		p.Navigate(srv.URL)
+		p.Navigate(url)
 		Axe(b, p)
 	}
+}
+
+// BenchmarkAxeRunOnly measures the axe run alone, on a document that already
+// has axe-core: what a second width of Check costs.
+func BenchmarkAxeRunOnly(b *testing.B) {
+	p := New(b)
+	p.Navigate(smallPage(b))
+	Axe(b, p)
+	for b.Loop() {
+		Axe(b, p)
+	}
+}
+
+func TestNewNeedsMain(t *testing.T) {
+	// Not parallel: no other test may open a Page meanwhile.
+	shared.mainCalled.Store(false)
+	defer shared.mainCalled.Store(true)
+	r := record(t, func(tb testing.TB) { New(tb) })
+	require.True(t, r.failed)
+	require.Contains(t, r.text(), "webtest.Main(m)")
 }
