@@ -57,6 +57,7 @@ type Page struct {
 	noJS    bool
 	setup   time.Duration
 	close   context.CancelFunc
+	errs    *browserErrors
 }
 
 // Option changes a Page before its first navigation.
@@ -77,11 +78,11 @@ func New(t testing.TB, opts ...Option) *Page {
 	t.Helper()
 	parent := browser(t)
 	began := time.Now()
-	p := &Page{t: t, timeout: DefaultTimeout}
+	p := &Page{t: t, timeout: DefaultTimeout, errs: &browserErrors{}}
 	for _, o := range opts {
 		o(p)
 	}
-	ctx, cancel := chromedp.NewContext(parent, chromedp.WithNewBrowserContext())
+	ctx, cancel := chromedp.NewContext(parent, chromedp.WithNewBrowserContext(), chromedp.WithListener(p.errs.listen))
 	t.Cleanup(cancel)
 	p.ctx, p.close = ctx, cancel
 	// The first Run creates the context and its tab; it must not carry a

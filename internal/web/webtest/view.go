@@ -100,11 +100,14 @@ func moduleRoot() (string, error) {
 	}
 }
 
-// Check runs axe on the current page at each of Widths, and takes a screenshot
-// at each (labelled as for Screenshot), leaving the viewport as it found it.
-// It is what a page test calls on every page it reaches.
+// Check fails when the browser reported an error on the way to the current
+// page (NoErrors: a refused inline script or style, an uncaught exception),
+// then runs axe at each of Widths and takes a screenshot at each (labelled as
+// for Screenshot), leaving the viewport as it found it. It is what a page test
+// calls on every page it reaches.
 func Check(t testing.TB, p *Page, label string) {
 	t.Helper()
+	NoErrors(t, p)
 	was := p.width
 	for _, w := range Widths {
 		p.SetWidth(w)

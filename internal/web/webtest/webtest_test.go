@@ -78,6 +78,13 @@ func server(t *testing.T) *httptest.Server {
 	mux.HandleFunc("GET /unreachable", func(w http.ResponseWriter, r *http.Request) {
 		html(w, 200, page("Unreachable", `<p><a href="/a">First</a> <span id="hidden" tabindex="-1">Not in the tab order</span> <a href="/b">Last</a></p>`))
 	})
+	mux.HandleFunc("GET /throw.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprint(w, `throw new Error("boom");`)
+	})
+	mux.HandleFunc("GET /throw", func(w http.ResponseWriter, r *http.Request) {
+		html(w, 200, page("Throw", `<p>Text</p><script src="/throw.js"></script>`))
+	})
 	mux.HandleFunc("POST /submit", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, fmt.Sprintf("/done?name=%s&topic=%s&agree=%s",
 			r.PostFormValue("name"), r.PostFormValue("topic"), r.PostFormValue("agree")), http.StatusSeeOther)
@@ -279,6 +286,24 @@ func TestStrictCSPStaysInForce(t *testing.T) {
 	res, err := RunAxe(p)
 	require.NoError(t, err, "axe runs under the strict policy")
 	require.NoError(t, res.Err())
+
+	errs := strings.Join(p.Errors(), "\n")
+	require.Contains(t, errs, "Executing inline script violates", "the refusal is reported")
+	require.Contains(t, errs, "Applying inline style violates")
+	require.Empty(t, p.Errors(), "Errors forgets what it returned")
+}
+
+func TestCheckFailsOnBrowserErrors(t *testing.T) {
+	srv := server(t)
+	p := New(t)
+	p.Navigate(srv.URL + "/")
+	NoErrors(t, p)
+	for path, want := range map[string]string{"/throw": "uncaught Error: boom", "/inline": "Executing inline script violates"} {
+		p.Navigate(srv.URL + path)
+		r := record(t, func(tb testing.TB) { Check(tb, p, "") })
+		require.True(t, r.failed, "%s must fail Check", path)
+		require.Contains(t, r.text(), want)
+	}
 }
 
 func TestKeyboardOnly(t *testing.T) {
