@@ -95,12 +95,18 @@ func RunAxe(p *Page) (AxeResult, error) {
 	r := AxeResult{Width: p.width, Version: strings.TrimSpace(axeVersion)}
 	ctx, cancel := context.WithTimeout(p.ctx, p.timeout)
 	defer cancel()
-	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) (err error) {
 		if p.noJS {
 			if err := scripts(ctx, tg, true); err != nil {
 				return err
 			}
-			defer scripts(context.WithoutCancel(ctx), tg, false)
+			defer func() {
+				// A page left running scripts would make the next no-JS
+				// check a lie, so a failure here fails the run.
+				if off := scripts(context.WithoutCancel(ctx), tg, false); off != nil && err == nil {
+					err = fmt.Errorf("turning scripts off again after axe: %w", off)
+				}
+			}()
 		}
 		loaded, err := chromedp.Evaluate[bool](`typeof window.axe === "object"`)(ctx, tg)
 		if err != nil {

@@ -220,7 +220,8 @@ func (p *Page) navigating(what string, a chromedp.Action[chromedp.Void]) int {
 
 // Fill puts value into the input, textarea or select that sel matches. Text
 // is typed as one insertion, so input events fire as for a person; a select
-// gets the option whose value (or, failing that, text) is value.
+// gets the option whose value (or, failing that, text) is value; a date, time,
+// colour or range input gets value as its value (2026-12-07 for a date).
 func (p *Page) Fill(sel, value string) {
 	p.t.Helper()
 	p.WaitVisible(sel)
@@ -235,12 +236,21 @@ func (p *Page) Fill(sel, value string) {
 			return "select";
 		}
 		if (!("value" in el)) return el.tagName.toLowerCase() + " has no value";
+		if (["date", "datetime-local", "month", "week", "time", "color", "range"].includes(el.type)) {
+			// These take no typed text: a person uses a picker, a test sets the value.
+			el.focus();
+			el.value = v;
+			if (el.value !== v) return el.type + " input refuses " + JSON.stringify(v);
+			el.dispatchEvent(new Event("input", {bubbles: true}));
+			el.dispatchEvent(new Event("change", {bubbles: true}));
+			return "set";
+		}
 		el.focus();
 		el.value = "";
 		return "text";
 	})(%s, %s)`, js(sel), js(value)))
 	switch kind {
-	case "select":
+	case "select", "set":
 	case "text":
 		if value != "" {
 			run(p, "typing into "+sel, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -309,17 +319,25 @@ const maxTabs = 100
 // keyboard-only test moves: it reaches sel only if the tab order does.
 func (p *Page) TabTo(sel string) {
 	p.t.Helper()
-	var path []string
+	var path []string // each element once per stay: a date input keeps the focus for its parts
+	repeats := map[int]int{}
 	for range maxTabs {
 		p.Press(Tab)
 		if p.FocusMatches(sel) {
 			return
 		}
-		f := p.Focused()
-		path = append(path, f.String())
-		if len(path) > 1 && f.String() == path[0] && f.Tag != "body" {
+		f := p.Focused().String()
+		if n := len(path); n > 0 && path[n-1] == f {
+			repeats[n-1]++
+			continue
+		}
+		if len(path) > 1 && f == path[0] {
 			break // the focus went round the page
 		}
+		path = append(path, f)
+	}
+	for i, n := range repeats {
+		path[i] += fmt.Sprintf(" (%d more Tabs)", n)
 	}
 	p.t.Fatalf("webtest: Tab never reached %s; the focus went through:\n  %s", sel, strings.Join(path, "\n  "))
 }

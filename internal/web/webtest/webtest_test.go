@@ -46,6 +46,7 @@ const formBody = `<p>Tell us who you are. <a href="/help">Help</a></p>
 <form id="f" method="post" action="/submit">
 <label for="name">Name</label><input id="name" name="name" autocomplete="name">
 <label for="topic">Topic</label><select id="topic" name="topic"><option value="billing">Billing</option><option value="orders">Orders</option></select>
+<label for="due">Due</label><input id="due" type="date" name="due">
 <label><input id="agree" type="checkbox" name="agree" value="yes"> I agree</label>
 <button type="submit">Send</button>
 </form>`
@@ -85,13 +86,24 @@ func server(t *testing.T) *httptest.Server {
 	mux.HandleFunc("GET /throw", func(w http.ResponseWriter, r *http.Request) {
 		html(w, 200, page("Throw", `<p>Text</p><script src="/throw.js"></script>`))
 	})
+	mux.HandleFunc("GET /trap.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprint(w, `document.getElementById("trap").addEventListener("keydown", e => { if (e.key === "Tab") e.preventDefault(); });`)
+	})
+	mux.HandleFunc("GET /trap", func(w http.ResponseWriter, r *http.Request) {
+		html(w, 200, page("Trap", `<label for="trap">Trap</label><input id="trap"> <a href="/after" id="after">After</a><script src="/trap.js"></script>`))
+	})
 	mux.HandleFunc("POST /submit", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, fmt.Sprintf("/done?name=%s&topic=%s&agree=%s",
-			r.PostFormValue("name"), r.PostFormValue("topic"), r.PostFormValue("agree")), http.StatusSeeOther)
+		http.Redirect(w, r, fmt.Sprintf("/done?name=%s&topic=%s&agree=%s&due=%s",
+			r.PostFormValue("name"), r.PostFormValue("topic"), r.PostFormValue("agree"), r.PostFormValue("due")), http.StatusSeeOther)
 	})
 	mux.HandleFunc("GET /done", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		html(w, 200, page("Sent", fmt.Sprintf(`<p id="result">name=%s topic=%s agree=%s</p>`, q.Get("name"), q.Get("topic"), q.Get("agree"))))
+		result := fmt.Sprintf("name=%s topic=%s agree=%s", q.Get("name"), q.Get("topic"), q.Get("agree"))
+		if q.Get("due") != "" {
+			result += " due=" + q.Get("due")
+		}
+		html(w, 200, page("Sent", `<p id="result">`+result+`</p>`))
 	})
 	mux.HandleFunc("GET /cookie", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Has("set") {
@@ -317,7 +329,7 @@ func TestKeyboardOnly(t *testing.T) {
 	p.Press(ArrowDown) // the next option
 	p.TabTo("#agree")
 	p.ShiftTab()
-	require.True(t, p.FocusMatches("#topic"), "Shift+Tab goes back one field")
+	require.True(t, p.FocusMatches("#due"), "Shift+Tab goes back one field")
 	p.Press(Tab, Space)
 	require.True(t, eval[bool](p, "reading", `document.getElementById("agree").checked`))
 	p.TabTo("#f button")
@@ -339,6 +351,19 @@ func TestTabToFailsWhenOutOfTabOrder(t *testing.T) {
 	require.Contains(t, r.text(), `a "Last"`)
 }
 
+func TestTabToReportsAKeyboardTrap(t *testing.T) {
+	srv := server(t)
+	p := New(t)
+	p.Navigate(srv.URL + "/trap")
+	r := record(t, func(tb testing.TB) {
+		q := *p
+		q.t = tb
+		q.TabTo("#after")
+	})
+	require.True(t, r.failed)
+	require.Contains(t, r.text(), fmt.Sprintf(`input#trap "Trap" (%d more Tabs)`, maxTabs-1))
+}
+
 func TestFormsWithAndWithoutJS(t *testing.T) {
 	srv := server(t)
 	for _, tc := range []struct {
@@ -348,10 +373,10 @@ func TestFormsWithAndWithoutJS(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := New(t, tc.opts...)
 			p.Navigate(srv.URL + "/")
-			p.FillForm("#f", map[string]string{"name": "Grace", "topic": "Orders"})
+			p.FillForm("#f", map[string]string{"name": "Grace", "topic": "Orders", "due": "2026-12-07"})
 			p.Click("#agree")
 			require.Equal(t, 200, p.Submit("#f"))
-			require.Equal(t, "name=Grace topic=orders agree=yes", p.Text("#result"))
+			require.Equal(t, "name=Grace topic=orders agree=yes due=2026-12-07", p.Text("#result"))
 		})
 	}
 }
@@ -363,12 +388,14 @@ func TestWithoutJSRunsNoScript(t *testing.T) {
 	withJS.WaitTrue(`document.documentElement.dataset.js === "ran"`)
 	require.False(t, withJS.Exists("#noscript"), "with scripts on, <noscript> is not parsed")
 
+	// Another site gets another renderer process: scripts stay off there too.
+	otherSite := strings.Replace(server(t).URL, "127.0.0.1", "localhost", 1)
 	p := New(t, WithoutJS())
 	require.False(t, p.JavaScript())
-	for _, path := range []string{"/", "/done"} {
-		p.Navigate(srv.URL + path)
-		require.False(t, eval[bool](p, "reading", `"js" in document.documentElement.dataset`), "%s ran a script", path)
-		if path == "/" {
+	for _, url := range []string{srv.URL + "/", srv.URL + "/done", otherSite + "/done"} {
+		p.Navigate(url)
+		require.False(t, eval[bool](p, "reading", `"js" in document.documentElement.dataset`), "%s ran a script", url)
+		if url == srv.URL+"/" {
 			p.WaitVisible("#noscript")
 			// axe needs scripts for its own run; afterwards the page is
 			// script-free again (the loop's next page checks it).
