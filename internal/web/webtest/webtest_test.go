@@ -337,31 +337,30 @@ func TestKeyboardOnly(t *testing.T) {
 	require.Equal(t, "name=Ada topic=orders agree=yes", p.Text("#result"))
 }
 
-func TestTabToFailsWhenOutOfTabOrder(t *testing.T) {
-	srv := server(t)
-	p := New(t)
-	p.Navigate(srv.URL + "/unreachable")
-	r := record(t, func(tb testing.TB) {
-		q := *p
-		q.t = tb
-		q.TabTo("#hidden")
-	})
-	require.True(t, r.failed)
-	require.Contains(t, r.text(), `a "First"`)
-	require.Contains(t, r.text(), `a "Last"`)
+// failingFor is p with its failures going to tb.
+func failingFor(p *Page, tb testing.TB) *Page {
+	q := *p
+	q.t = tb
+	return &q
 }
 
-func TestTabToReportsAKeyboardTrap(t *testing.T) {
+func TestTabToNamesWhereTheFocusWent(t *testing.T) {
 	srv := server(t)
-	p := New(t)
-	p.Navigate(srv.URL + "/trap")
-	r := record(t, func(tb testing.TB) {
-		q := *p
-		q.t = tb
-		q.TabTo("#after")
-	})
-	require.True(t, r.failed)
-	require.Contains(t, r.text(), fmt.Sprintf(`input#trap "Trap" (%d more Tabs)`, maxTabs-1))
+	for _, tc := range []struct {
+		path, target string
+		want         []string
+	}{
+		{"/unreachable", "#hidden", []string{`a "First"`, `a "Last"`}},
+		{"/trap", "#after", []string{fmt.Sprintf(`input#trap "Trap" (%d more Tabs)`, maxTabs-1)}},
+	} {
+		p := New(t)
+		p.Navigate(srv.URL + tc.path)
+		r := record(t, func(tb testing.TB) { failingFor(p, tb).TabTo(tc.target) })
+		require.True(t, r.failed, tc.path)
+		for _, w := range tc.want {
+			require.Contains(t, r.text(), w)
+		}
+	}
 }
 
 func TestFormsWithAndWithoutJS(t *testing.T) {
@@ -470,8 +469,8 @@ func TestWaitFailsAtItsDeadline(t *testing.T) {
 	p.Navigate(srv.URL + "/")
 	began := time.Now()
 	r := record(t, func(tb testing.TB) {
-		q := *p
-		q.t, q.timeout = tb, 500*time.Millisecond
+		q := failingFor(p, tb)
+		q.timeout = 500 * time.Millisecond
 		q.WaitText("h1", "Not there")
 	})
 	require.True(t, r.failed)
