@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
@@ -55,6 +56,7 @@ type Page struct {
 	timeout time.Duration
 	width   int
 	noJS    bool
+	lang    string
 	setup   time.Duration
 	close   context.CancelFunc
 	errs    *browserErrors
@@ -67,6 +69,11 @@ type Option func(*Page)
 // to show that a flow works as plain HTML forms and links. The harness's own
 // calls into the page (waits, reading the focus, axe) still work.
 func WithoutJS() Option { return func(p *Page) { p.noJS = true } }
+
+// WithLanguage makes the Page's browser ask for pages in lang (an
+// Accept-Language value such as "de-DE,de"), and report it as
+// navigator.language. Without it the browser asks for en-US.
+func WithLanguage(lang string) Option { return func(p *Page) { p.lang = lang } }
 
 // WithTimeout changes the bound of each action and wait (DefaultTimeout).
 func WithTimeout(d time.Duration) Option { return func(p *Page) { p.timeout = d } }
@@ -87,19 +94,34 @@ func New(t testing.TB, opts ...Option) *Page {
 	p.ctx, p.close = ctx, cancel
 	// The first Run creates the context and its tab; it must not carry a
 	// deadline, which would close the tab when it passed.
-	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		if p.noJS {
-			_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
-			return err
-		}
-		return nil
-	})); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Func(p.prepare)); err != nil {
 		t.Fatalf("webtest: opening a browser context: %v", err)
 	}
 	p.id = chromedp.FromContext(ctx).BrowserContextID
 	p.SetWidth(Desktop)
 	p.setup = time.Since(began)
 	return p
+}
+
+// prepare applies the Page's options to its new tab.
+func (p *Page) prepare(ctx context.Context, tg *chromedp.Target) error {
+	if p.noJS {
+		if _, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+			return err
+		}
+	}
+	if p.lang != "" {
+		v, err := cdp.Call(ctx, tg, cdpbrowser.GetVersion, cdp.Empty{})
+		if err != nil {
+			return err
+		}
+		if _, err := cdp.Call(ctx, tg, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{
+			UserAgent: v.UserAgent, AcceptLanguage: p.lang,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Context is the chromedp context of the Page's tab, for what the helpers do

@@ -93,6 +93,9 @@ func server(t *testing.T) *httptest.Server {
 	mux.HandleFunc("GET /trap", func(w http.ResponseWriter, r *http.Request) {
 		html(w, 200, page("Trap", `<label for="trap">Trap</label><input id="trap"> <a href="/after" id="after">After</a><script src="/trap.js"></script>`))
 	})
+	mux.HandleFunc("GET /lang", func(w http.ResponseWriter, r *http.Request) {
+		html(w, 200, page("Language", `<p id="lang">`+r.Header.Get("Accept-Language")+`</p>`))
+	})
 	mux.HandleFunc("POST /submit", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, fmt.Sprintf("/done?name=%s&topic=%s&agree=%s&due=%s",
 			r.PostFormValue("name"), r.PostFormValue("topic"), r.PostFormValue("agree"), r.PostFormValue("due")), http.StatusSeeOther)
@@ -431,6 +434,18 @@ func oneBrowser(t *testing.T) {
 
 func TestOneBrowserA(t *testing.T) { oneBrowser(t) }
 func TestOneBrowserB(t *testing.T) { oneBrowser(t) }
+
+func TestLanguage(t *testing.T) {
+	srv := server(t)
+	p := New(t)
+	p.Navigate(srv.URL + "/lang")
+	require.True(t, strings.HasPrefix(p.Text("#lang"), "en-US"), "the default is English: %q", p.Text("#lang"))
+
+	p = New(t, WithLanguage("de-DE,de"))
+	p.Navigate(srv.URL + "/lang")
+	require.True(t, strings.HasPrefix(p.Text("#lang"), "de-DE"), "asked for German: %q", p.Text("#lang"))
+	require.Equal(t, "de-DE", eval[string](p, "reading", `navigator.language`))
+}
 
 func TestContextsAreIsolated(t *testing.T) {
 	srv := server(t)
