@@ -11,7 +11,7 @@
 //	func TestHub(t *testing.T) {
 //		p := webtest.New(t)
 //		p.Navigate(srv.URL + "/")
-//		webtest.Check(t, p, "") // axe at 390 and 1280 px, and screenshots
+//		webtest.Check(t, p, "") // no browser errors; axe at 390 and 1280 px; screenshots
 //	}
 //
 // Start a test's servers before its Page: cleanups run last-first, so the

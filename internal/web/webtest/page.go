@@ -240,6 +240,20 @@ func (p *Page) navigating(what string, a chromedp.Action[chromedp.Void]) int {
 	return int(resp.Status)
 }
 
+// SetCookie gives the Page's browser context a cookie for url's site (path /,
+// HttpOnly), as a sign-in would: a test that has a session from the API skips
+// the sign-in form.
+func (p *Page) SetCookie(url, name, value string) {
+	p.t.Helper()
+	httpOnly := true
+	run(p, "setting the cookie "+name, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, network.SetCookie, network.SetCookieParams{
+			Name: name, Value: value, URL: url, Path: "/", HTTPOnly: &httpOnly,
+		})
+		return err
+	}))
+}
+
 // Fill puts value into the input, textarea or select that sel matches. Text
 // is typed as one insertion, so input events fire as for a person; a select
 // gets the option whose value (or, failing that, text) is value; a date, time,

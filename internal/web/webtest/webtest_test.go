@@ -456,6 +456,12 @@ func TestContextsAreIsolated(t *testing.T) {
 	require.Equal(t, "one", a.Text("#cookie"))
 	b.Navigate(srv.URL + "/cookie")
 	require.Equal(t, "none", b.Text("#cookie"), "a new context has no cookie of another")
+
+	b.SetCookie(srv.URL, "session", "two")
+	b.Navigate(srv.URL + "/cookie")
+	require.Equal(t, "two", b.Text("#cookie"))
+	a.Navigate(srv.URL + "/cookie")
+	require.Equal(t, "one", a.Text("#cookie"), "SetCookie changes its own context only")
 }
 
 func TestBrowserFlags(t *testing.T) {
