@@ -45,8 +45,6 @@ func usageErr(format string, args ...any) error {
 type cli struct {
 	stdout, stderr io.Writer
 	configFile     string
-	// benchAdminURL is the server benchmarks create databases on.
-	benchAdminURL string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
