@@ -152,3 +152,29 @@ func (c *cli) openPool(cmd *cobra.Command) (*config.Config, *pgxpool.Pool, error
 	}
 	return cfg, pool, nil
 }
+
+// withPool is a RunE that runs f on a pool of the configured database and
+// closes the pool after.
+func (c *cli) withPool(f func(cmd *cobra.Command, cfg *config.Config, pool *pgxpool.Pool) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		cfg, pool, err := c.openPool(cmd)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		return f(cmd, cfg, pool)
+	}
+}
+
+// withApp is a RunE that runs f on the configured app (neither serving
+// nor working) and closes it after.
+func (c *cli) withApp(f func(cmd *cobra.Command, a *app.App) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		a, err := c.openApp(cmd)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		return f(cmd, a)
+	}
+}
