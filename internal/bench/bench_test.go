@@ -56,6 +56,10 @@ func testWorker(ctx context.Context, dbURL, creds string) (*exec.Cmd, error) {
 	return cmd, nil
 }
 
+// The tests that run a bench on a database start whole Portico processes,
+// each with its own pools (and the chaos run a worker process); they run
+// one at a time ("heavy"), so the package stays within a shared server's
+// max_connections and does not crowd the machine's cores.
 func testServer(t *testing.T) Server { return Server{URL: dbtest.ServerURL(t)} }
 
 // run runs a bench and returns its output and the figures of its last
@@ -71,7 +75,7 @@ func run[C any](t *testing.T, f func(context.Context, C, Output) error, cfg C) (
 }
 
 func TestRunRiver(t *testing.T) {
-	t.Parallel()
+	// Not parallel: heavy (see testServer).
 	out, fig := run(t, RunRiver, RiverConfig{Server: testServer(t), Jobs: 20, Trickle: 5})
 	require.Contains(t, out, "river_defaults (fetch_cooldown=100ms")
 	require.Equal(t, "river", fig["bench"])
@@ -104,7 +108,7 @@ func TestRunConnectors(t *testing.T) {
 }
 
 func TestRunAPI(t *testing.T) {
-	t.Parallel()
+	// Not parallel: heavy (see testServer).
 	app := config.Default()
 	out, fig := run(t, RunAPI, APIConfig{Server: testServer(t), App: &app, Deps: testDeps,
 		Cases: 200, Accounts: 10, Big: 400, Dense: true, Concurrency: 2, Duration: 500 * time.Millisecond})
@@ -120,7 +124,7 @@ func TestRunAPI(t *testing.T) {
 }
 
 func TestRunSync(t *testing.T) {
-	t.Parallel()
+	// Not parallel: heavy (see testServer).
 	out, fig := run(t, RunSync, SyncConfig{Server: testServer(t), Deps: testDeps, Records: 300, Edits: 3, Interval: 300 * time.Millisecond})
 	require.Contains(t, out, "baseline: CopyFrom of the same ")
 	require.Equal(t, "sync", fig["bench"])
@@ -135,7 +139,7 @@ func TestRunSync(t *testing.T) {
 }
 
 func TestRunWriteback(t *testing.T) {
-	t.Parallel()
+	// Not parallel: heavy (see testServer).
 	out, fig := run(t, RunWriteback, WritebackConfig{Server: testServer(t), Deps: testDeps, Rate: 20, Duration: time.Second, Actions: 1, PoolConns: 8})
 	require.Contains(t, out, "database pool: 8 connections")
 	require.Contains(t, out, "slowest action per 5 s of the run: 0s:")
@@ -149,7 +153,7 @@ func TestRunWriteback(t *testing.T) {
 }
 
 func TestRunWritebackChaos(t *testing.T) {
-	t.Parallel()
+	// Not parallel: heavy (see testServer).
 	if testing.Short() {
 		t.Skip("kills a worker process and waits for River to rescue its jobs")
 	}
