@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
 	"github.com/porticohq/portico/internal/audit"
+	"github.com/porticohq/portico/internal/config"
 )
 
 func (c *cli) auditCmd() *cobra.Command {
@@ -17,12 +19,7 @@ func (c *cli) auditCmd() *cobra.Command {
 		Use:   "verify",
 		Short: "Recompute the sealed audit hash chains and report the unsealed tail; exits 1 naming any edited or deleted event, or events unsealed for over a minute",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, pool, err := c.openPool(cmd)
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
+		RunE: c.withPool(func(cmd *cobra.Command, _ *config.Config, pool *pgxpool.Pool) error {
 			rep, err := audit.Verify(cmd.Context(), pool, tenant)
 			if errors.Is(err, audit.ErrUnknownTenant) {
 				return usageErr("--tenant: %w", err)
@@ -48,26 +45,21 @@ func (c *cli) auditCmd() *cobra.Command {
 			}
 			fmt.Fprintf(c.stdout, "ok: %d events verified\n", rep.Events)
 			return nil
-		},
+		}),
 	}
 	verify.Flags().StringVar(&tenant, "tenant", "", "verify only this tenant (slug); default every tenant")
 	seal := &cobra.Command{
 		Use:   "seal",
 		Short: "Link every committed unsealed event into its chain now (running Portico processes do this within a second)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, pool, err := c.openPool(cmd)
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
+		RunE: c.withPool(func(cmd *cobra.Command, _ *config.Config, pool *pgxpool.Pool) error {
 			n, err := audit.Seal(cmd.Context(), pool)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(c.stdout, "ok: %d events sealed\n", n)
 			return nil
-		},
+		}),
 	}
 	cmd.AddCommand(verify, seal)
 	return cmd

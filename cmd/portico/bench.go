@@ -1,15 +1,20 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
-	"io"
+	"context"
+	"os"
+	"os/exec"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/porticohq/portico/internal/bench"
+	"github.com/porticohq/portico/internal/config"
 )
 
-// benchCmd groups the benchmarks. Each prints progress for people and, as
-// its last line, one JSON object with its figures (DESIGN.md).
+// benchCmd groups the benchmarks of internal/bench. Each prints progress
+// for people and, as its last line, one JSON object with its figures
+// (DESIGN.md); these commands only turn flags into the bench's Config.
 func (c *cli) benchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -26,12 +31,146 @@ func (c *cli) benchCmd() *cobra.Command {
 	return cmd
 }
 
-// benchResult prints the closing JSON line of a benchmark.
-func benchResult(w io.Writer, figures map[string]any) error {
-	line, err := json.Marshal(figures)
-	if err != nil {
-		return err
+// validator is a bench Config.
+type validator interface{ Validate() error }
+
+// runBench validates cfg (bad usage exits 2); for a bench with a
+// database, loads the configuration and hands it to configured; then runs
+// the bench (a failure exits 1).
+func runBench[C validator](cmd *cobra.Command, c *cli, cfg *C, configured func(*config.Config), run func(context.Context, C, bench.Output) error) error {
+	if err := (*cfg).Validate(); err != nil {
+		return usageErr("%v", err)
 	}
-	_, err = fmt.Fprintln(w, string(line))
-	return err
+	if configured != nil {
+		loaded, err := c.loadConfig(cmd)
+		if err != nil {
+			return err
+		}
+		configured(loaded)
+	}
+	if err := run(cmd.Context(), *cfg, c.benchOutput()); err != nil {
+		return failed(err)
+	}
+	return nil
+}
+
+// benchCommand is the command of a bench whose flags fill cfg.
+func benchCommand[C validator](c *cli, use, short string, cfg *C, configured func(*config.Config), run func(context.Context, C, bench.Output) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runBench(cmd, c, cfg, configured, run)
+		},
+	}
+}
+
+func (c *cli) benchOutput() bench.Output { return bench.Output{Stdout: c.stdout, Stderr: c.stderr} }
+
+// benchServer is where a bench makes its databases: the configured
+// server, or a private cluster when none is configured.
+func (c *cli) benchServer(cfg *config.Config) bench.Server {
+	return bench.Server{URL: cfg.DatabaseURL, Logger: c.logger(cfg)}
+}
+
+// serverInto sets *srv from the loaded configuration.
+func (c *cli) serverInto(srv *bench.Server) func(*config.Config) {
+	return func(loaded *config.Config) { *srv = c.benchServer(loaded) }
+}
+
+func (c *cli) benchRiverCmd() *cobra.Command {
+	var cfg bench.RiverConfig
+	cmd := benchCommand(c, "river", "Queue throughput per worker slot and queue wait: Portico's fetch settings vs River's defaults", &cfg, c.serverInto(&cfg.Server), bench.RunRiver)
+	cmd.Flags().IntVar(&cfg.Jobs, "jobs", 200, "jobs through one worker slot")
+	cmd.Flags().IntVar(&cfg.Trickle, "trickle", 50, "jobs inserted one at a time for the queue-wait figure")
+	return cmd
+}
+
+func (c *cli) benchSyncCmd() *cobra.Command {
+	cfg := bench.SyncConfig{Deps: appDeps}
+	cmd := benchCommand(c, "sync", "Sync ingest vs raw CopyFrom, staff-edit-to-visible latency with and without webhooks, API calls per record", &cfg, c.serverInto(&cfg.Server), bench.RunSync)
+	cmd.Flags().IntVar(&cfg.Records, "records", 340000, "records the simulators are seeded with (the synced share is reported)")
+	cmd.Flags().IntVar(&cfg.Edits, "edits", 200, "staff edits timed for freshness")
+	cmd.Flags().DurationVar(&cfg.Interval, "interval", 2*time.Second, "polling interval for the run without webhooks")
+	return cmd
+}
+
+func (c *cli) benchConnectorsCmd() *cobra.Command {
+	cfg := bench.ConnectorsConfig{Registry: connectorRegistry()}
+	cmd := benchCommand(c, "connectors", "Pull throughput through the connectors and shared HTTP client vs raw net/http + encoding/json", &cfg, nil, bench.RunConnectors)
+	cmd.Flags().IntVar(&cfg.Records, "records", 100000, "records seeded in the simulator (all objects)")
+	cmd.Flags().IntVar(&cfg.Rounds, "rounds", 5, "timed rounds; the best of each side is reported")
+	cmd.Flags().StringVar(&cfg.Only, "connector", "all", "all, salesforce, accounting or inventory")
+	return cmd
+}
+
+func (c *cli) benchMappingCmd() *cobra.Command {
+	var cfg bench.MappingConfig
+	cmd := benchCommand(c, "mapping", "Map a 20-field Case record: records/s per core, vs encoding/json + lookups", &cfg, nil, bench.RunMapping)
+	cmd.Flags().DurationVar(&cfg.Duration, "duration", 3*time.Second, "how long to run each of the engine and the baseline")
+	cmd.Flags().IntVar(&cfg.Workers, "workers", 0, "goroutines mapping in parallel (0: one per core)")
+	return cmd
+}
+
+func (c *cli) benchAPICmd() *cobra.Command {
+	cfg := bench.APIConfig{Deps: appDeps}
+	cmd := benchCommand(c, "api", "GET /api/v1/cases as a logged-in user vs a bare chi handler (requests/s, p99), at two cache sizes", &cfg,
+		func(loaded *config.Config) { cfg.App, cfg.Server = loaded, c.benchServer(loaded) }, bench.RunAPI)
+	cmd.Flags().IntVar(&cfg.Cases, "cases", 10000, "cached cases in the first run")
+	cmd.Flags().IntVar(&cfg.Accounts, "accounts", 500, "accounts the cases belong to")
+	cmd.Flags().BoolVar(&cfg.Dense, "big-dense", false, "put the second run's extra cases into the same accounts (pages of 50 instead of the first run's size) instead of into new accounts at the same density")
+	cmd.Flags().IntVar(&cfg.Big, "big", 1000000, "cached records in the second run (0 skips it)")
+	cmd.Flags().IntVar(&cfg.Concurrency, "concurrency", 64, "concurrent connections")
+	cmd.Flags().DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long each measurement runs")
+	cmd.Flags().StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the first API measurement to this file")
+	return cmd
+}
+
+func (c *cli) benchWritebackCmd() *cobra.Command {
+	cfg := bench.WritebackConfig{Deps: appDeps, WorkerCommand: writebackWorkerCommand}
+	var worker bench.WorkerConfig
+	cmd := &cobra.Command{
+		Use:   "writeback",
+		Short: "Accept-to-applied latency of customer actions (p50, p99) vs Heroku Connect's 10 s batch; --find-max: the highest rate with p99 under 500 ms; --chaos: exactly once through faults and a killed worker",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if worker.DatabaseURL != "" {
+				worker.Deps = appDeps
+				err := bench.RunWritebackWorker(cmd.Context(), worker, c.benchOutput())
+				if bench.IsUsage(err) {
+					return usageErr("%v", err)
+				}
+				return err
+			}
+			return runBench(cmd, c, &cfg, c.serverInto(&cfg.Server), bench.RunWriteback)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&cfg.Rate, "rate", 100, "actions accepted per second")
+	f.DurationVar(&cfg.Duration, "duration", 60*time.Second, "how long to accept actions (latency run)")
+	f.BoolVar(&cfg.Chaos, "chaos", false, "run the chaos check instead: faults, an outage, a worker killed with SIGKILL")
+	f.IntVar(&cfg.Actions, "actions", 2000, "actions in the chaos run")
+	f.DurationVar(&cfg.Outage, "outage", 30*time.Second, "source outage in the chaos run")
+	f.BoolVar(&cfg.FindMax, "find-max", false, "step the rate up (--steps, each held --step-duration) and report the highest at which p99 stays under 500 ms")
+	f.IntSliceVar(&cfg.Steps, "steps", []int{100, 150, 200, 250, 300, 400, 500, 600, 800, 1000}, "rates of the --find-max run, rising")
+	f.DurationVar(&cfg.StepDuration, "step-duration", 20*time.Second, "how long --find-max holds each rate")
+	f.DurationVar(&cfg.Warmup, "warmup", 5*time.Second, "apply actions at the (first) rate for this long before measuring, uncounted (0: none)")
+	f.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the measured actions (not the chaos run) to this file")
+	f.IntVar(&cfg.PoolConns, "pool-max-conns", 24, "database connections of the latency run's process (0: the driver's default, max(4, CPUs))")
+	f.StringVar(&worker.DatabaseURL, "worker-db", "", "internal: run as the chaos run's worker process on this database")
+	f.StringVar(&worker.Credentials, "worker-creds", "", "internal: the simulator's credentials for --worker-db")
+	_ = f.MarkHidden("worker-db")
+	_ = f.MarkHidden("worker-creds")
+	return cmd
+}
+
+// writebackWorkerCommand is the chaos run's worker process: this binary
+// again, as `bench writeback --worker-db`.
+func writebackWorkerCommand(ctx context.Context, dbURL, creds string) (*exec.Cmd, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	return exec.CommandContext(ctx, self, "bench", "writeback", "--worker-db", dbURL, "--worker-creds", creds), nil
 }

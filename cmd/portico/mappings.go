@@ -443,12 +443,7 @@ func (c *cli) mappingsApplyCmd() *cobra.Command {
 		Use:   "apply [--connection NAME]",
 		Short: "Re-map stored records after a mapping change, from their stored payloads (resumable)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.openApp(cmd)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
+		RunE: c.withApp(func(cmd *cobra.Command, a *app.App) error {
 			s := a.Syncer()
 			matched := false
 			var total int64
@@ -474,7 +469,7 @@ func (c *cli) mappingsApplyCmd() *cobra.Command {
 			}
 			fmt.Fprintf(c.stdout, "%d records re-mapped; every stored record is current\n", total)
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&connection, "connection", "", "only this connection")
 	return cmd

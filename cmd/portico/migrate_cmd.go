@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"text/tabwriter"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
+	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/migrate"
 )
 
@@ -15,12 +17,7 @@ func (c *cli) migrateCmd() *cobra.Command {
 		Use:   "up",
 		Short: "Apply River's and Portico's pending migrations (a no-op when current)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, pool, err := c.openPool(cmd)
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
+		RunE: c.withPool(func(cmd *cobra.Command, cfg *config.Config, pool *pgxpool.Pool) error {
 			applied, err := migrate.Up(cmd.Context(), pool, c.logger(cfg))
 			for _, s := range applied {
 				fmt.Fprintf(c.stdout, "applied %s %03d_%s\n", s.Line, s.Version, s.Name)
@@ -32,18 +29,13 @@ func (c *cli) migrateCmd() *cobra.Command {
 				fmt.Fprintln(c.stdout, "database is up to date")
 			}
 			return nil
-		},
+		}),
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use:   "status",
 		Short: "List migrations and whether each is applied; exits 1 when any is pending",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, pool, err := c.openPool(cmd)
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
+		RunE: c.withPool(func(cmd *cobra.Command, _ *config.Config, pool *pgxpool.Pool) error {
 			all, err := migrate.List(cmd.Context(), pool)
 			if err != nil {
 				return err
@@ -68,7 +60,7 @@ func (c *cli) migrateCmd() *cobra.Command {
 				return failed(fmt.Errorf("%d migrations pending: run `portico migrate up`", pending))
 			}
 			return nil
-		},
+		}),
 	})
 	return cmd
 }

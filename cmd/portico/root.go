@@ -45,8 +45,6 @@ func usageErr(format string, args ...any) error {
 type cli struct {
 	stdout, stderr io.Writer
 	configFile     string
-	// benchAdminURL is the server benchmarks create databases on.
-	benchAdminURL string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -153,4 +151,30 @@ func (c *cli) openPool(cmd *cobra.Command) (*config.Config, *pgxpool.Pool, error
 		return nil, nil, err
 	}
 	return cfg, pool, nil
+}
+
+// withPool is a RunE that runs f on a pool of the configured database and
+// closes the pool after.
+func (c *cli) withPool(f func(cmd *cobra.Command, cfg *config.Config, pool *pgxpool.Pool) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		cfg, pool, err := c.openPool(cmd)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		return f(cmd, cfg, pool)
+	}
+}
+
+// withApp is a RunE that runs f on the configured app (neither serving
+// nor working) and closes it after.
+func (c *cli) withApp(f func(cmd *cobra.Command, a *app.App) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		a, err := c.openApp(cmd)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		return f(cmd, a)
+	}
 }

@@ -91,12 +91,7 @@ func (c *cli) syncStatusCmd() *cobra.Command {
 		Use:   "status",
 		Short: "Per connection and object: last success, lag, counts, last error, breaker, quota",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := c.openApp(cmd)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
+		RunE: c.withApp(func(cmd *cobra.Command, a *app.App) error {
 			st, err := a.Syncer().Status(cmd.Context(), a.Sources())
 			if err != nil {
 				return err
@@ -138,7 +133,7 @@ func (c *cli) syncStatusCmd() *cobra.Command {
 				fmt.Fprintf(c.stdout, "\nrecords without an owner although their owner is known (customers miss them): %s\n", strings.Join(unresolved, ", "))
 			}
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (the same as GET /admin/sync)")
 	return cmd

@@ -58,6 +58,8 @@ type AuthUserSetStatusParams = dbsqlc.AuthUserSetStatusParams
 type AuthUserTokenCreateParams = dbsqlc.AuthUserTokenCreateParams
 type AuthUserTokenUseParams = dbsqlc.AuthUserTokenUseParams
 type AuthUserTokensSpendParams = dbsqlc.AuthUserTokensSpendParams
+type BenchActionLatencyBucketsRow = dbsqlc.BenchActionLatencyBucketsRow
+type BenchMarkFreshParams = dbsqlc.BenchMarkFreshParams
 type CredentialGetParams = dbsqlc.CredentialGetParams
 type CredentialGetRow = dbsqlc.CredentialGetRow
 type CredentialPutParams = dbsqlc.CredentialPutParams
@@ -429,6 +431,64 @@ func AuthWebSessionsDeleteForUser(ctx context.Context, db DBTX, userID int64) er
 func AuthWebSessionsPrune(ctx context.Context, db DBTX) (int64, error) {
 	r, err := dbsqlc.New().AuthWebSessionsPrune(ctx, db)
 	return r, interpretError(err)
+}
+
+// BenchActionCount runs the BenchActionCount query; its error is translated by interpretError.
+func BenchActionCount(ctx context.Context, db DBTX, state string) (int64, error) {
+	r, err := dbsqlc.New().BenchActionCount(ctx, db, state)
+	return r, interpretError(err)
+}
+
+// BenchActionLatencies runs the BenchActionLatencies query; its error is translated by interpretError.
+func BenchActionLatencies(ctx context.Context, db DBTX, ids []int64) ([]int64, error) {
+	r, err := dbsqlc.New().BenchActionLatencies(ctx, db, ids)
+	return r, interpretError(err)
+}
+
+// BenchActionLatencyBuckets runs the BenchActionLatencyBuckets query; its error is translated by interpretError.
+func BenchActionLatencyBuckets(ctx context.Context, db DBTX, since pgtype.Timestamptz) ([]BenchActionLatencyBucketsRow, error) {
+	r, err := dbsqlc.New().BenchActionLatencyBuckets(ctx, db, since)
+	return r, interpretError(err)
+}
+
+// BenchActionWaitReasons runs the BenchActionWaitReasons query; its error is translated by interpretError.
+func BenchActionWaitReasons(ctx context.Context, db DBTX) ([]string, error) {
+	r, err := dbsqlc.New().BenchActionWaitReasons(ctx, db)
+	return r, interpretError(err)
+}
+
+// BenchActionsApplied runs the BenchActionsApplied query; its error is translated by interpretError.
+func BenchActionsApplied(ctx context.Context, db DBTX, ids []int64) (int64, error) {
+	r, err := dbsqlc.New().BenchActionsApplied(ctx, db, ids)
+	return r, interpretError(err)
+}
+
+// BenchActionsOpen runs the BenchActionsOpen query; its error is translated by interpretError.
+func BenchActionsOpen(ctx context.Context, db DBTX) (int64, error) {
+	r, err := dbsqlc.New().BenchActionsOpen(ctx, db)
+	return r, interpretError(err)
+}
+
+// BenchCachedRecords runs the BenchCachedRecords query; its error is translated by interpretError.
+func BenchCachedRecords(ctx context.Context, db DBTX, sourceObject string) (int64, error) {
+	r, err := dbsqlc.New().BenchCachedRecords(ctx, db, sourceObject)
+	return r, interpretError(err)
+}
+
+// BenchMarkFresh runs the BenchMarkFresh query; its error is translated by interpretError.
+func BenchMarkFresh(ctx context.Context, db DBTX, arg BenchMarkFreshParams) error {
+	return interpretError(dbsqlc.New().BenchMarkFresh(ctx, db, arg))
+}
+
+// BenchRecordVersion runs the BenchRecordVersion query; its error is translated by interpretError.
+func BenchRecordVersion(ctx context.Context, db DBTX, sourceID string) (string, error) {
+	r, err := dbsqlc.New().BenchRecordVersion(ctx, db, sourceID)
+	return r, interpretError(err)
+}
+
+// BenchRecordsTruncate runs the BenchRecordsTruncate query; its error is translated by interpretError.
+func BenchRecordsTruncate(ctx context.Context, db DBTX) error {
+	return interpretError(dbsqlc.New().BenchRecordsTruncate(ctx, db))
 }
 
 // CredentialGet runs the CredentialGet query; its error is translated by interpretError.

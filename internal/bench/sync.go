@@ -1,0 +1,321 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/porticohq/portico/internal/access"
+	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/fakesource"
+	"github.com/porticohq/portico/internal/records"
+	"github.com/porticohq/portico/internal/store"
+	"github.com/porticohq/portico/internal/syncer"
+)
+
+// SyncConfig is the sync bench, against the simulators:
+//   - ingest: records/s from the simulators over HTTP through connector,
+//     mapping and cache upsert, next to a raw CopyFrom of the same mapped
+//     rows into the same table;
+//   - freshness: from a staff edit to visible in the read API, with and
+//     without webhooks;
+//   - quota: source calls per synced record, and calls per hour at idle.
+type SyncConfig struct {
+	Server Server
+	Deps   DepsFunc
+	// Records seed the simulators (the synced share is reported).
+	Records int
+	// Edits are timed for freshness.
+	Edits int
+	// Interval is the polling interval of the run without webhooks.
+	Interval time.Duration
+}
+
+// Validate names the bad setting.
+func (c SyncConfig) Validate() error {
+	if c.Records < 1 || c.Records > fakesource.MaxRecords || c.Edits < 1 || c.Interval <= 0 {
+		return usage("--records must be 1..%d, --edits and --interval positive", fakesource.MaxRecords)
+	}
+	return nil
+}
+
+// RunSync runs ingest, then freshness with polling and with webhooks, each
+// freshness run on a database of its own.
+func RunSync(ctx context.Context, cfg SyncConfig, out Output) error {
+	return withDatabase(ctx, cfg, cfg.Server, out, func(db *database) error {
+		figures := map[string]any{"bench": "sync"}
+		ing, err := syncIngest(ctx, cfg, out, db.pool, db.url)
+		if err != nil {
+			return err
+		}
+		addFigures(figures, ing)
+		for _, hooks := range []bool{false, true} {
+			freshURL, drop, err := db.extra(ctx, fmt.Sprint("fresh_", hooks))
+			if err != nil {
+				return err
+			}
+			fr, err := syncFreshness(ctx, cfg, out, freshURL, hooks)
+			drop()
+			if err != nil {
+				return err
+			}
+			addFigures(figures, fr)
+		}
+		return writeResult(out.Stdout, figures)
+	})
+}
+
+func addFigures(to, from map[string]any) {
+	for k, v := range from {
+		to[k] = v
+	}
+}
+
+// ingestRun is what a full sync of every target did.
+type ingestRun struct {
+	records int
+	elapsed time.Duration
+	calls   int
+}
+
+// syncIngest times a full sync of every object, its CopyFrom baseline and
+// the calls of an idle polling pass.
+func syncIngest(ctx context.Context, cfg SyncConfig, out Output, pool *pgxpool.Pool, dbURL string) (map[string]any, error) {
+	fmt.Fprintf(out.Stdout, "ingest: seeding the simulators with %d records\n", cfg.Records)
+	st, err := startStack(ctx, dbURL, cfg.Deps, out, fakesource.Options{Seed: 1, Records: cfg.Records}, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer st.stop()
+	run, err := fullSync(ctx, st, out)
+	if err != nil {
+		return nil, err
+	}
+	ingestRate := float64(run.records) / run.elapsed.Seconds()
+	fmt.Fprintf(out.Stdout, "  synced %d records in %s: %.0f records/s, %d source calls\n", run.records, run.elapsed.Round(time.Millisecond), ingestRate, run.calls)
+	copyRate, err := copyBaseline(ctx, pool)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out.Stdout, "  baseline: CopyFrom of the same %d mapped rows into the same table: %.0f records/s\n", run.records, copyRate)
+	perHour, err := idleCalls(ctx, st, out)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{
+		"records":                run.records,
+		"records_per_s":          round1(ingestRate),
+		"baseline_per_s":         round1(copyRate),
+		"ratio":                  round2(ingestRate / copyRate),
+		"calls_per_1000_records": round2(1000 * float64(run.calls) / float64(run.records)),
+		"idle_calls_per_hour":    round1(perHour),
+		"idle_interval_seconds":  st.cfg.Sync.Interval.Seconds(),
+	}, nil
+}
+
+// fullSync syncs every target as the workers do: accounts first (what
+// others resolve their owner through), then every other object at once on
+// as many goroutines as the sync queue has worker slots.
+func fullSync(ctx context.Context, st *stack, out Output) (ingestRun, error) {
+	s := st.app.Syncer()
+	calls0 := st.sim.Stats().CallCount("", "", 0)
+	start := time.Now()
+	var (
+		mu     sync.Mutex
+		synced int
+		errs   []error
+	)
+	syncTarget := func(t syncer.Target) {
+		t0 := time.Now()
+		res, err := s.Full(ctx, t.Connection, t.Object)
+		d := time.Since(t0)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			errs = append(errs, err)
+			return
+		}
+		synced += res.Records
+		fmt.Fprintf(out.Stdout, "  %-10s %-16s %7d records in %7s (%6.0f/s)\n", t.Connection, t.Object, res.Records, d.Round(time.Millisecond), float64(res.Records)/d.Seconds())
+	}
+	queue := make(chan syncer.Target, len(s.Targets()))
+	for _, t := range s.Targets() {
+		if t.Portal == "account" {
+			syncTarget(t)
+			continue
+		}
+		queue <- t
+	}
+	close(queue)
+	var wg sync.WaitGroup
+	for range st.cfg.River.SyncWorkers {
+		wg.Go(func() {
+			for t := range queue {
+				syncTarget(t)
+			}
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return ingestRun{}, errs[0]
+	}
+	return ingestRun{records: synced, elapsed: time.Since(start), calls: st.sim.Stats().CallCount("", "", 0) - calls0}, nil
+}
+
+// copyBaseline reads the cached rows back, empties the table and times a
+// raw CopyFrom of the same rows into it.
+func copyBaseline(ctx context.Context, pool *pgxpool.Pool) (float64, error) {
+	all, err := store.RecordSnapshot(ctx, pool)
+	if err != nil {
+		return 0, err
+	}
+	if len(all) == 0 {
+		return 0, errors.New("bench: nothing was synced")
+	}
+	if err := store.BenchRecordsTruncate(ctx, pool); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	n, err := store.RecordCopyFrom(ctx, pool, all)
+	if err != nil {
+		return 0, err
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// idleCalls counts the calls of a steady-state incremental pass over every
+// object with no changes, which is what each polling interval costs, and
+// returns them per hour.
+func idleCalls(ctx context.Context, st *stack, out Output) (float64, error) {
+	s := st.app.Syncer()
+	calls0 := st.sim.Stats().CallCount("", "", 0)
+	for _, t := range s.Targets() {
+		if _, err := s.Incremental(ctx, t.Connection, t.Object); err != nil {
+			return 0, err
+		}
+	}
+	idlePass := st.sim.Stats().CallCount("", "", 0) - calls0
+	perHour := float64(idlePass) * float64(time.Hour/st.cfg.Sync.Interval)
+	fmt.Fprintf(out.Stdout, "  idle: %d calls per polling pass over %d objects = %.0f calls/hour at a %s interval\n",
+		idlePass, len(s.Targets()), perHour, st.cfg.Sync.Interval)
+	return perHour, nil
+}
+
+// syncFreshness times staff edits until they are visible in the read API.
+func syncFreshness(ctx context.Context, cfg SyncConfig, out Output, dbURL string, hooks bool) (map[string]any, error) {
+	mode, prefix := "polling", "fresh_poll_"
+	if hooks {
+		mode, prefix = "webhooks", "fresh_hook_"
+	}
+	fmt.Fprintf(out.Stdout, "freshness with %s: %d staff edits\n", mode, cfg.Edits)
+	st, err := startFreshStack(ctx, cfg, out, dbURL, hooks)
+	if err != nil {
+		return nil, err
+	}
+	defer st.stop()
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- st.app.Run(runCtx, nil) }()
+	defer func() { cancel(); <-done }()
+
+	caseCount := st.sim.Stats().Records["salesforce"]["Case"]
+	// Wait for the first sync to cover the cases.
+	if err := waitFor(ctx, 2*time.Minute, func() bool { return cachedCases(ctx, st) >= int64(caseCount) }); err != nil {
+		return nil, fmt.Errorf("bench: first sync: %w", err)
+	}
+	calls0 := st.sim.Stats().CallCount("", "", 0)
+	lat, err := timeEdits(ctx, st, cfg.Edits, caseCount, 10*cfg.Interval+30*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	calls := st.sim.Stats().CallCount("", "", 0) - calls0
+	p50, p99 := percentile(lat, 0.5), percentile(lat, 0.99)
+	fmt.Fprintf(out.Stdout, "  edit to visible: p50 %s  p99 %s; %d source calls for %d changed records (%.2f per record)\n",
+		p50, p99, calls, cfg.Edits, float64(calls)/float64(cfg.Edits))
+	figures := map[string]any{prefix + "p50_ms": ms(p50), prefix + "p99_ms": ms(p99), prefix + "calls_per_changed_record": round2(float64(calls) / float64(cfg.Edits))}
+	if !hooks {
+		figures[prefix+"interval_ms"] = ms(cfg.Interval)
+	}
+	return figures, nil
+}
+
+// startFreshStack starts a stack for a freshness run: polling at the
+// configured interval, or webhooks alone.
+func startFreshStack(ctx context.Context, cfg SyncConfig, out Output, dbURL string, hooks bool) (*stack, error) {
+	// The API must be reachable by the simulator's webhooks: pick its
+	// address first.
+	ln, err := listenLoopback()
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	apiURL := "http://" + addr
+	_ = ln.Close() // the app listens on it
+	simOpts := fakesource.Options{Seed: 2, Records: 3000}
+	if hooks {
+		simOpts.WebhookURL = apiURL + "/hooks/{system}"
+	}
+	return startStack(ctx, dbURL, cfg.Deps, out, simOpts, func(c *config.Config) {
+		c.HTTP.Addr = addr
+		c.HTTP.PublicURL = apiURL
+		c.Sync.Interval = cfg.Interval
+		if hooks {
+			c.Sync.Interval = time.Hour // webhooks alone
+		}
+	})
+}
+
+// cachedCases counts the live cached cases.
+func cachedCases(ctx context.Context, st *stack) int64 {
+	n, _ := store.BenchCachedRecords(ctx, st.app.Pool(), "Case")
+	return n
+}
+
+// timeEdits makes edits staff edits of cases, one every 50 ms, and returns
+// how long each took to become visible in the read API, sorted.
+func timeEdits(ctx context.Context, st *stack, edits, caseCount int, timeout time.Duration) ([]time.Duration, error) {
+	reader, staff := st.app.Records(), access.Scope{TenantID: st.app.TenantID(), Staff: true}
+	visibleVersion := func(id string) string {
+		rec, err := reader.Get(ctx, staff, "case", id, records.GetOptions{})
+		if err != nil {
+			return ""
+		}
+		return rec.Version
+	}
+	var (
+		mu  sync.Mutex
+		lat []time.Duration
+		wg  sync.WaitGroup
+	)
+	for i := range edits {
+		id, err := st.sim.SeedID("salesforce", "Case", i%caseCount)
+		if err != nil {
+			return nil, err
+		}
+		before := visibleVersion(id)
+		start := time.Now()
+		if err := st.sim.StaffEdit("salesforce", "Case", id, map[string]any{"Subject": fmt.Sprintf("bench edit %d", i)}); err != nil {
+			return nil, err
+		}
+		wg.Go(func() {
+			if waitFor(ctx, timeout, func() bool { return visibleVersion(id) != before }) == nil {
+				mu.Lock()
+				lat = append(lat, time.Since(start))
+				mu.Unlock()
+			}
+		})
+		time.Sleep(50 * time.Millisecond) // an edit every 50 ms: a steady stream, not a burst
+	}
+	wg.Wait()
+	if len(lat) < edits {
+		return nil, fmt.Errorf("bench: %d of %d edits never became visible", edits-len(lat), edits)
+	}
+	slices.Sort(lat)
+	return lat, nil
+}
