@@ -89,7 +89,7 @@ func TestThrottled403IsRetried(t *testing.T) {
 	t.Cleanup(srv.Close)
 	// The retry is the shared client's (DESIGN: retries live there, not
 	// in each connector); the connector only says how to tell the throttle.
-	conn := config.ConnectionConfig{Name: "qb", BaseURL: srv.URL, AccessToken: "tok", Realm: "42"}
+	conn := config.DefaultConnection(config.ConnectionConfig{Name: "qb", BaseURL: srv.URL, AccessToken: "tok", Realm: "42"})
 	client, err := httpclient.New(httpclient.Options{Connection: conn, Transport: srv.Client().Transport})
 	require.NoError(t, err)
 	c, err := accounting.NewWithOptions(connectors.Deps{Connection: conn.Connector(), HTTP: client}, accounting.Options{})

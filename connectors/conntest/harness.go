@@ -19,7 +19,6 @@ import (
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/httpclient"
-	"github.com/porticohq/portico/internal/config"
 )
 
 // Object names one object twice: as the connector calls it and as the
@@ -190,7 +189,7 @@ type env struct {
 	clock  *Clock
 	src    Source
 	srv    *httptest.Server
-	cfg    config.ConnectionConfig
+	cfg    httpclient.Settings
 	conn   connectors.Connection
 	client *httpclient.Client
 	c      connectors.Connector
@@ -200,7 +199,7 @@ type env struct {
 
 type setupOpts struct {
 	src  func(*SourceOptions)
-	conn func(*config.ConnectionConfig)
+	conn func(*httpclient.Settings)
 }
 
 func setup(t *testing.T, h Harness, o setupOpts) *env {
@@ -215,10 +214,16 @@ func setup(t *testing.T, h Harness, o setupOpts) *env {
 	t.Cleanup(srv.Close)
 	conn := h.Connection(src, srv.URL)
 	conn.Name = "conformance-" + h.Type
-	cfg := config.ConnectionConfig{Name: conn.Name, Type: h.Type}
-	cfg.Retry = config.RetryConfig{Max: 3, WaitMin: 5 * time.Millisecond, WaitMax: 2 * time.Second}
-	cfg.Breaker = config.BreakerConfig{Failures: 3, OpenTimeout: 300 * time.Millisecond}
-	cfg.RequestTimeout = 5 * time.Second
+	// Complete client settings, tuned so that the fault cases finish
+	// quickly; the client fills nothing itself.
+	cfg := httpclient.Settings{
+		Name:             conn.Name,
+		Quota:            httpclient.Quota{WriteShare: 0.2},
+		Breaker:          httpclient.Breaker{Failures: 3, OpenTimeout: 300 * time.Millisecond},
+		Retry:            httpclient.Retry{Max: 3, WaitMin: 5 * time.Millisecond, WaitMax: 2 * time.Second},
+		RequestTimeout:   5 * time.Second,
+		MaxResponseBytes: 32 << 20,
+	}
 	if o.conn != nil {
 		o.conn(&cfg)
 	}

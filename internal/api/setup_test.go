@@ -84,7 +84,9 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	set, err := mapping.Load(mappings.FS())
 	require.NoError(t, err)
 	e := &env{t: t, pool: dbtest.Pool(t), set: set, ids: map[string]map[string][]string{}}
-	svc, err := auth.New(auth.Deps{Pool: e.pool, Config: config.Default().Auth, HashParams: fastHash, Throttle: auth.Throttle{PerEmail: 1000, PerIP: 100000},
+	ac := config.Default().Auth
+	ac.Throttle.PerEmail, ac.Throttle.PerIP = 1000, 100000
+	svc, err := auth.New(auth.Deps{Pool: e.pool, Config: ac, HashParams: fastHash,
 		ContactInAccount: api.ContactInAccount(e.pool), RoleCovered: set.Covers})
 	require.NoError(t, err)
 	reader := records.New(records.Options{Pool: e.pool, Mappings: set})

@@ -50,7 +50,7 @@ func setupB(t testing.TB, opts fakesource.Options) *bundle {
 	}
 	reg := connectorsRegistry(opts.Now)
 	srcs, err := sources.Open(sources.Options{
-		Connections: []config.ConnectionConfig{cfg}, Registry: reg,
+		Connections: []config.ConnectionConfig{config.DefaultConnection(cfg)}, Registry: reg,
 		Credentials: &conntest.MemoryCredentials{}, Logger: slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)
