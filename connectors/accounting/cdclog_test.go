@@ -12,6 +12,7 @@ import (
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/accounting"
 	"github.com/porticohq/portico/connectors/conntest"
+	"github.com/porticohq/portico/connectors/wire"
 	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
 	"github.com/porticohq/portico/internal/logtest"
@@ -33,7 +34,7 @@ func TestOldCursorIsSaidOncePerConnection(t *testing.T) {
 		Connection: connectors.Connection{Name: "books", BaseURL: srv.URL, TokenURL: cr.TokenURL,
 			ClientID: cr.ClientID, ClientSecret: cr.ClientSecret, RefreshToken: cr.RefreshToken, Realm: cr.Realm},
 		HTTP: srv.Client(), Credentials: &conntest.MemoryCredentials{}, Logger: rec.Logger(),
-	}, accounting.Options{Now: clock.Now})
+	}, accounting.Options{Tuning: wire.Tuning{Now: clock.Now}})
 	require.NoError(t, err)
 
 	entities := []string{"Invoice", "Payment", "CreditMemo"}

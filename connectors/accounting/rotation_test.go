@@ -17,6 +17,7 @@ import (
 	"github.com/porticohq/portico/connectors/accounting"
 	"github.com/porticohq/portico/connectors/conntest"
 	"github.com/porticohq/portico/connectors/httpclient"
+	"github.com/porticohq/portico/connectors/wire"
 	"github.com/porticohq/portico/internal/config"
 )
 
@@ -57,7 +58,7 @@ func TestRotatedTokenStoredBeforeUse(t *testing.T) {
 		Connection:  connectors.Connection{Name: "qb", BaseURL: srv.URL, RefreshToken: "refresh-0", Realm: "42", ClientID: "id", ClientSecret: "s"},
 		HTTP:        srv.Client(),
 		Credentials: store,
-	}, accounting.Options{Now: func() time.Time { return now.Add(time.Duration(clock.Load())) }})
+	}, accounting.Options{Tuning: wire.Tuning{Now: func() time.Time { return now.Add(time.Duration(clock.Load())) }}})
 	require.NoError(t, err)
 	for i := range 3 {
 		_, err := c.Get(context.Background(), "Customer", "1")

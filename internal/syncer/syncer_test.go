@@ -17,6 +17,7 @@ import (
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/conntest"
 	"github.com/porticohq/portico/connectors/salesforce"
+	"github.com/porticohq/portico/connectors/wire"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/dbtest"
 	"github.com/porticohq/portico/internal/fakesource"
@@ -66,7 +67,7 @@ func setupB(t testing.TB, opts fakesource.Options) *bundle {
 func connectorsRegistry(now func() time.Time) *sources.Registry {
 	reg := connectors.NewRegistry[connectors.Deps]()
 	reg.MustRegister("salesforce", func(d connectors.Deps) (connectors.Connector, error) {
-		return salesforce.NewWithOptions(d, salesforce.Options{Now: now})
+		return salesforce.NewWithOptions(d, salesforce.Options{Tuning: wire.Tuning{Now: now}})
 	})
 	return reg
 }
