@@ -3,7 +3,6 @@ package accounting_test
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,7 +25,7 @@ import (
 func TestOldCursorIsSaidOncePerConnection(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clock := &clock{now: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
+	clock := conntest.NewClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 3, Records: 300, Now: clock.Now})
 	cr := sim.Credentials(srv.URL).Accounting
 	rec := logtest.New()
@@ -68,21 +67,4 @@ func TestOldCursorIsSaidOncePerConnection(t *testing.T) {
 	gap := rec.Matching("longer ago than change data capture keeps")
 	require.Len(t, gap, len(entities))
 	require.Equal(t, slog.LevelWarn, gap[0].Level)
-}
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }

@@ -111,11 +111,15 @@ type Harness struct {
 // Start is the suite's fixed "now": after every seed record's stamp.
 var Start = time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)
 
-// Clock is a manual clock shared by simulator and connector.
+// Clock is a manual clock shared by simulator and connector, and by any
+// test that moves time by hand. The zero value stands at the zero time.
 type Clock struct {
 	mu  sync.Mutex
 	now time.Time
 }
+
+// NewClock returns a clock standing at at.
+func NewClock(at time.Time) *Clock { return &Clock{now: at} }
 
 // Now returns the current time.
 func (c *Clock) Now() time.Time {

@@ -30,6 +30,7 @@ import (
 	"github.com/porticohq/portico/internal/api/apitest"
 	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/auth/authtest"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/dbtest"
 	"github.com/porticohq/portico/internal/jobs"
@@ -45,9 +46,9 @@ import (
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-var fastHash = auth.HashParams{Memory: 1024, Time: 1, Threads: 1}
+var fastHash = authtest.FastHash
 
-const password = "violet-harbour-lantern-42"
+const password = authtest.Password
 
 // adminToken is the shared bootstrap token of /admin.
 const adminToken = "test-admin-token-0123456789"

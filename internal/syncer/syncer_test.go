@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -131,7 +130,7 @@ func TestFullThenIncrementalConverge(t *testing.T) {
 func TestEqualTimestampsAndLateRecordsAreNotMissed(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clock := &testClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clock := conntest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	b := setup(t, fakesource.Options{Seed: 5, Records: 200, Now: clock.Now, VisibilityLag: 30 * time.Second})
 	clock.Advance(time.Hour) // every seed record is visible
 	_, err := b.syncer.Full(ctx, "salesforce", "Case")
@@ -193,24 +192,6 @@ func cursor(t *testing.T, pool *pgxpool.Pool) string {
 	var c string
 	require.NoError(t, pool.QueryRow(context.Background(), `SELECT cursor FROM sync_cursor WHERE object = 'Case'`).Scan(&c))
 	return c
-}
-
-// testClock is the simulator's clock, moved by the test.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 func fmtSscan(s string, n *int) (int, error) { return fmt.Sscan(s, n) }
