@@ -31,3 +31,25 @@ func TestContractImportsNothingOfPortico(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectorToolkitImportsNoInternals: what a connector written outside
+// this module builds on (the shared HTTP client, the wire helpers, the
+// conformance suite) is public too, so it takes its settings as its own
+// small structs (httpclient.Settings) and never Portico's config or any
+// other internal package.
+func TestConnectorToolkitImportsNoInternals(t *testing.T) {
+	t.Parallel()
+	for _, dir := range []string{"httpclient", "wire", "conntest"} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		require.NoError(t, err)
+		require.NotEmpty(t, files, dir)
+		for _, f := range files {
+			parsed, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+			require.NoError(t, err)
+			for _, imp := range parsed.Imports {
+				path, _ := strconv.Unquote(imp.Path.Value)
+				require.False(t, strings.HasPrefix(path, "github.com/porticohq/portico/internal/"), "%s imports %s", f, path)
+			}
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,25 +17,18 @@ import (
 	"github.com/porticohq/portico/connectors/wire"
 )
 
-// Options tunes the connector; zero values mean the defaults.
+// Options tunes the connector; zero values mean the defaults: an overlap
+// of 5m (QuickBooks stamps have whole seconds) and pages of 1000
+// (MAXRESULTS, QuickBooks' maximum, which also caps a larger PageSize).
 type Options struct {
-	// Overlap is how far before the cursor an incremental pull starts
-	// (default 5m; QuickBooks stamps have whole seconds).
-	Overlap time.Duration
-	// PageSize is MAXRESULTS (default 1000, QuickBooks' maximum).
-	PageSize int
-	// Now is the clock for token expiry (default time.Now).
-	Now func() time.Time
+	wire.Tuning
 }
 
 // Connector talks to one QuickBooks company (realm).
 type Connector struct {
-	conn  connectors.Connection
-	http  connectors.HTTPDoer
-	creds connectors.CredentialStore
-	log   *slog.Logger
-	opts  Options
-	wire  *wire.Caller
+	wire.Base
+	opts Options
+	wire *wire.Caller
 
 	mu      sync.Mutex
 	token   string
@@ -54,30 +46,22 @@ func New(deps connectors.Deps) (connectors.Connector, error) {
 
 // NewWithOptions builds a connector with non-default tuning.
 func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
-	log, err := wire.Check("accounting", deps)
+	base, err := wire.NewBase("accounting", deps)
 	if err != nil {
 		return nil, err
 	}
-	if opts.Overlap <= 0 {
-		opts.Overlap = 5 * time.Minute
-	}
-	if opts.PageSize <= 0 || opts.PageSize > 1000 {
-		opts.PageSize = 1000
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	c := &Connector{conn: deps.Connection, http: deps.HTTP, creds: deps.Credentials, log: log, opts: opts,
-		token: deps.Connection.AccessToken, realm: deps.Connection.Realm}
+	opts.Tuning = opts.WithDefaults(5*time.Minute, 1000)
+	opts.PageSize = min(opts.PageSize, 1000)
+	c := &Connector{Base: base, opts: opts, token: deps.Connection.AccessToken, realm: deps.Connection.Realm}
 	c.wire = &wire.Caller{Name: "accounting", HTTP: deps.HTTP, URL: c.apiURL, Token: c.accessToken, Renew: c.renew}
 	return c, nil
 }
 
 func (c *Connector) tokenURL() string {
-	if c.conn.TokenURL != "" {
-		return c.conn.TokenURL
+	if c.Conn.TokenURL != "" {
+		return c.Conn.TokenURL
 	}
-	return strings.TrimRight(c.conn.BaseURL, "/") + "/oauth2/v1/tokens/bearer"
+	return strings.TrimRight(c.Conn.BaseURL, "/") + "/oauth2/v1/tokens/bearer"
 }
 
 type tokenResponse struct {
@@ -120,9 +104,9 @@ func (c *Connector) renew(ctx context.Context, stale string) (string, error) {
 		return "", err
 	}
 	tr, err := c.exchange(ctx, refresh)
-	if err != nil && errors.Is(err, connectors.ErrAuthExpired) && c.creds != nil {
+	if err != nil && errors.Is(err, connectors.ErrAuthExpired) && c.Creds != nil {
 		// Another worker may have rotated the token since we read it.
-		if cr, lerr := c.creds.Load(ctx, c.conn.Name); lerr == nil && cr.RefreshToken != "" && cr.RefreshToken != refresh {
+		if cr, lerr := c.Creds.Load(ctx, c.Conn.Name); lerr == nil && cr.RefreshToken != "" && cr.RefreshToken != refresh {
 			tr, err = c.exchange(ctx, cr.RefreshToken)
 		}
 	}
@@ -136,13 +120,13 @@ func (c *Connector) renew(ctx context.Context, stale string) (string, error) {
 	if tr.ExpiresIn > 0 {
 		next.Expiry = c.opts.Now().Add(time.Duration(tr.ExpiresIn) * time.Second)
 	}
-	if c.creds != nil {
-		if err := c.creds.Save(ctx, c.conn.Name, next); err != nil {
+	if c.Creds != nil {
+		if err := c.Creds.Save(ctx, c.Conn.Name, next); err != nil {
 			return "", fmt.Errorf("accounting: store rotated refresh token: %w", err)
 		}
 	}
 	c.token, c.expiry, c.refresh = next.AccessToken, next.Expiry, next.RefreshToken
-	c.log.InfoContext(ctx, "access token renewed", "rotated", tr.RefreshToken != "" && tr.RefreshToken != refresh)
+	c.Log.InfoContext(ctx, "access token renewed", "rotated", tr.RefreshToken != "" && tr.RefreshToken != refresh)
 	return c.token, nil
 }
 
@@ -150,10 +134,10 @@ func (c *Connector) renew(ctx context.Context, stale string) (string, error) {
 // stored, if it is still good: renewing again would rotate the refresh
 // token for nothing.
 func (c *Connector) adoptStoredLocked(ctx context.Context, stale string) (string, bool) {
-	if c.creds == nil {
+	if c.Creds == nil {
 		return "", false
 	}
-	cr, err := c.creds.Load(ctx, c.conn.Name)
+	cr, err := c.Creds.Load(ctx, c.Conn.Name)
 	if err != nil || cr.AccessToken == "" || cr.AccessToken == stale || cr.Expiry.IsZero() ||
 		!c.opts.Now().Add(time.Minute).Before(cr.Expiry) {
 		return "", false
@@ -169,8 +153,8 @@ func (c *Connector) adoptStoredLocked(ctx context.Context, stale string) (string
 // may have been rotated by another process), else ours, else the one in
 // the configuration that seeds the store.
 func (c *Connector) refreshTokenLocked(ctx context.Context) (string, error) {
-	if c.creds != nil {
-		cr, err := c.creds.Load(ctx, c.conn.Name)
+	if c.Creds != nil {
+		cr, err := c.Creds.Load(ctx, c.Conn.Name)
 		switch {
 		case err == nil && cr.RefreshToken != "":
 			if cr.Realm != "" && c.realm == "" {
@@ -184,8 +168,8 @@ func (c *Connector) refreshTokenLocked(ctx context.Context) (string, error) {
 	if c.refresh != "" {
 		return c.refresh, nil
 	}
-	if c.conn.RefreshToken != "" {
-		return c.conn.RefreshToken, nil
+	if c.Conn.RefreshToken != "" {
+		return c.Conn.RefreshToken, nil
 	}
 	return "", connectors.Classify(connectors.ErrAuthExpired, errors.New("accounting: no refresh token configured or stored; reconnect the company"))
 }
@@ -197,13 +181,13 @@ func (c *Connector) exchange(ctx context.Context, refresh string) (tokenResponse
 	if err != nil {
 		return tr, connectors.Classify(connectors.ErrPermanent, fmt.Errorf("accounting: token request: %w", err))
 	}
-	req.SetBasicAuth(c.conn.ClientID, c.conn.ClientSecret)
+	req.SetBasicAuth(c.Conn.ClientID, c.Conn.ClientSecret)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	// Not marked idempotent: a lost answer may have rotated the token, and
 	// a blind repeat would spend the old one. The caller retries instead,
 	// after reloading the stored token.
-	resp, err := c.http.Do(httpclient.Write(req))
+	resp, err := c.HTTP.Do(httpclient.Write(req))
 	if err != nil {
 		return tr, fmt.Errorf("accounting: token: %w", err)
 	}
@@ -261,5 +245,5 @@ func (c *Connector) apiURL(path string) (string, error) {
 	if realm == "" {
 		return "", &connectors.InvalidError{Field: "realm", Msg: "the connection has no QuickBooks company id (realm)"}
 	}
-	return strings.TrimRight(c.conn.BaseURL, "/") + "/v3/company/" + url.PathEscape(realm) + path, nil
+	return strings.TrimRight(c.Conn.BaseURL, "/") + "/v3/company/" + url.PathEscape(realm) + path, nil
 }

@@ -3,7 +3,6 @@ package accounting_test
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/accounting"
 	"github.com/porticohq/portico/connectors/conntest"
+	"github.com/porticohq/portico/connectors/wire"
 	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
 	"github.com/porticohq/portico/internal/logtest"
@@ -25,7 +25,7 @@ import (
 func TestOldCursorIsSaidOncePerConnection(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clock := &clock{now: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
+	clock := conntest.NewClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 3, Records: 300, Now: clock.Now})
 	cr := sim.Credentials(srv.URL).Accounting
 	rec := logtest.New()
@@ -33,7 +33,7 @@ func TestOldCursorIsSaidOncePerConnection(t *testing.T) {
 		Connection: connectors.Connection{Name: "books", BaseURL: srv.URL, TokenURL: cr.TokenURL,
 			ClientID: cr.ClientID, ClientSecret: cr.ClientSecret, RefreshToken: cr.RefreshToken, Realm: cr.Realm},
 		HTTP: srv.Client(), Credentials: &conntest.MemoryCredentials{}, Logger: rec.Logger(),
-	}, accounting.Options{Now: clock.Now})
+	}, accounting.Options{Tuning: wire.Tuning{Now: clock.Now}})
 	require.NoError(t, err)
 
 	entities := []string{"Invoice", "Payment", "CreditMemo"}
@@ -67,21 +67,4 @@ func TestOldCursorIsSaidOncePerConnection(t *testing.T) {
 	gap := rec.Matching("longer ago than change data capture keeps")
 	require.Len(t, gap, len(entities))
 	require.Equal(t, slog.LevelWarn, gap[0].Level)
-}
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/porticohq/portico/connectors/accounting"
 	"github.com/porticohq/portico/connectors/conntest"
 	"github.com/porticohq/portico/connectors/conntest/fakesim"
+	"github.com/porticohq/portico/connectors/wire"
 	"github.com/porticohq/portico/internal/fakesource"
 )
 
@@ -29,7 +30,7 @@ func Harness() conntest.Harness {
 				ClientSecret: c.ClientSecret, RefreshToken: c.RefreshToken, Realm: c.Realm, WebhookSecret: c.WebhookSecret}
 		},
 		New: func(deps connectors.Deps, now func() time.Time) (connectors.Connector, error) {
-			return accounting.NewWithOptions(deps, accounting.Options{Now: now})
+			return accounting.NewWithOptions(deps, accounting.Options{Tuning: wire.Tuning{Now: now}})
 		},
 		Pull: conntest.Object{Name: "Customer", Sim: "Customer"},
 		CreateSim: func(_ conntest.Source, i int) map[string]any {

@@ -11,6 +11,7 @@ import (
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/accounting"
 	"github.com/porticohq/portico/connectors/conntest"
+	"github.com/porticohq/portico/connectors/wire"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/credentials"
 	"github.com/porticohq/portico/internal/dbtest"
@@ -42,7 +43,7 @@ func TestRotatedTokenSurvivesRestart(t *testing.T) {
 		ClientID: cr.ClientID, ClientSecret: cr.ClientSecret, RefreshToken: cr.RefreshToken, Realm: cr.Realm}
 	build := func() connectors.Connector {
 		c, err := accounting.NewWithOptions(connectors.Deps{Connection: conn.Connector(), HTTP: srv.Client(), Credentials: store},
-			accounting.Options{Now: clock.Now})
+			accounting.Options{Tuning: wire.Tuning{Now: clock.Now}})
 		require.NoError(t, err)
 		return c
 	}

@@ -283,7 +283,7 @@ func (c *Connector) deleted(ctx context.Context, entity string, since time.Time)
 	c.cdc.mu.Unlock()
 	if n := gjson.GetBytes(body, "CDCResponse.#.QueryResponse.#."+entity+".#").String(); strings.Contains(n, "1000") {
 		// CDC answers at most 1000 changes per entity and does not page.
-		c.log.WarnContext(ctx, "change data capture answer is capped; deletions beyond it are left to reconciliation",
+		c.Log.WarnContext(ctx, "change data capture answer is capped; deletions beyond it are left to reconciliation",
 			"object", entity, "since", since)
 	}
 	return parseCDC(body, entity)
@@ -304,10 +304,10 @@ func (c *Connector) noteOldCursor(ctx context.Context, entity string, since, flo
 	c.cdc.mu.Unlock()
 	switch {
 	case checked && last.Before(floor):
-		c.log.WarnContext(ctx, "deletions were last read longer ago than change data capture keeps; those in between need a reconciliation",
+		c.Log.WarnContext(ctx, "deletions were last read longer ago than change data capture keeps; those in between need a reconciliation",
 			"object", entity, "last_read", last, "since", since)
 	case !checked && first:
-		c.log.InfoContext(ctx, "cursor is older than change data capture keeps (expected after a month without changes or a long stop); older deletions are left to reconciliation",
+		c.Log.InfoContext(ctx, "cursor is older than change data capture keeps (expected after a month without changes or a long stop); older deletions are left to reconciliation",
 			"object", entity, "since", since)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/porticohq/portico/connectors/accounting"
 	"github.com/porticohq/portico/connectors/conntest"
 	"github.com/porticohq/portico/connectors/httpclient"
+	"github.com/porticohq/portico/connectors/wire"
 	"github.com/porticohq/portico/internal/config"
 )
 
@@ -57,7 +58,7 @@ func TestRotatedTokenStoredBeforeUse(t *testing.T) {
 		Connection:  connectors.Connection{Name: "qb", BaseURL: srv.URL, RefreshToken: "refresh-0", Realm: "42", ClientID: "id", ClientSecret: "s"},
 		HTTP:        srv.Client(),
 		Credentials: store,
-	}, accounting.Options{Now: func() time.Time { return now.Add(time.Duration(clock.Load())) }})
+	}, accounting.Options{Tuning: wire.Tuning{Now: func() time.Time { return now.Add(time.Duration(clock.Load())) }}})
 	require.NoError(t, err)
 	for i := range 3 {
 		_, err := c.Get(context.Background(), "Customer", "1")
@@ -89,7 +90,7 @@ func TestThrottled403IsRetried(t *testing.T) {
 	t.Cleanup(srv.Close)
 	// The retry is the shared client's (DESIGN: retries live there, not
 	// in each connector); the connector only says how to tell the throttle.
-	conn := config.ConnectionConfig{Name: "qb", BaseURL: srv.URL, AccessToken: "tok", Realm: "42"}
+	conn := config.DefaultConnection(config.ConnectionConfig{Name: "qb", BaseURL: srv.URL, AccessToken: "tok", Realm: "42"})
 	client, err := httpclient.New(httpclient.Options{Connection: conn, Transport: srv.Client().Transport})
 	require.NoError(t, err)
 	c, err := accounting.NewWithOptions(connectors.Deps{Connection: conn.Connector(), HTTP: client}, accounting.Options{})

@@ -18,7 +18,7 @@ import (
 // change's Event is its realm, entity, id, operation and lastUpdated.
 func (c *Connector) VerifyWebhook(_ context.Context, req connectors.WebhookRequest) ([]connectors.Change, error) {
 	sig := http.Header(req.Header).Get("intuit-signature")
-	if c.conn.WebhookSecret == "" || !wire.ValidHMAC(c.conn.WebhookSecret, "", req.Body, sig) {
+	if c.Conn.WebhookSecret == "" || !wire.ValidHMAC(c.Conn.WebhookSecret, "", req.Body, sig) {
 		return nil, connectors.ErrInvalidSignature
 	}
 	var n struct {

@@ -19,7 +19,6 @@ import (
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/httpclient"
-	"github.com/porticohq/portico/internal/config"
 )
 
 // Object names one object twice: as the connector calls it and as the
@@ -112,11 +111,15 @@ type Harness struct {
 // Start is the suite's fixed "now": after every seed record's stamp.
 var Start = time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)
 
-// Clock is a manual clock shared by simulator and connector.
+// Clock is a manual clock shared by simulator and connector, and by any
+// test that moves time by hand. The zero value stands at the zero time.
 type Clock struct {
 	mu  sync.Mutex
 	now time.Time
 }
+
+// NewClock returns a clock standing at at.
+func NewClock(at time.Time) *Clock { return &Clock{now: at} }
 
 // Now returns the current time.
 func (c *Clock) Now() time.Time {
@@ -190,7 +193,7 @@ type env struct {
 	clock  *Clock
 	src    Source
 	srv    *httptest.Server
-	cfg    config.ConnectionConfig
+	cfg    httpclient.Settings
 	conn   connectors.Connection
 	client *httpclient.Client
 	c      connectors.Connector
@@ -200,7 +203,7 @@ type env struct {
 
 type setupOpts struct {
 	src  func(*SourceOptions)
-	conn func(*config.ConnectionConfig)
+	conn func(*httpclient.Settings)
 }
 
 func setup(t *testing.T, h Harness, o setupOpts) *env {
@@ -215,10 +218,16 @@ func setup(t *testing.T, h Harness, o setupOpts) *env {
 	t.Cleanup(srv.Close)
 	conn := h.Connection(src, srv.URL)
 	conn.Name = "conformance-" + h.Type
-	cfg := config.ConnectionConfig{Name: conn.Name, Type: h.Type}
-	cfg.Retry = config.RetryConfig{Max: 3, WaitMin: 5 * time.Millisecond, WaitMax: 2 * time.Second}
-	cfg.Breaker = config.BreakerConfig{Failures: 3, OpenTimeout: 300 * time.Millisecond}
-	cfg.RequestTimeout = 5 * time.Second
+	// Complete client settings, tuned so that the fault cases finish
+	// quickly; the client fills nothing itself.
+	cfg := httpclient.Settings{
+		Name:             conn.Name,
+		Quota:            httpclient.Quota{WriteShare: 0.2},
+		Breaker:          httpclient.Breaker{Failures: 3, OpenTimeout: 300 * time.Millisecond},
+		Retry:            httpclient.Retry{Max: 3, WaitMin: 5 * time.Millisecond, WaitMax: 2 * time.Second},
+		RequestTimeout:   5 * time.Second,
+		MaxResponseBytes: 32 << 20,
+	}
 	if o.conn != nil {
 		o.conn(&cfg)
 	}

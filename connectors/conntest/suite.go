@@ -14,7 +14,6 @@ import (
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/httpclient"
-	"github.com/porticohq/portico/internal/config"
 )
 
 // Cases names every conformance case, in the order Run runs them.
@@ -303,8 +302,8 @@ func reauth(t *testing.T, h Harness) {
 }
 
 func quota(t *testing.T, h Harness) {
-	e := setup(t, h, setupOpts{conn: func(c *config.ConnectionConfig) {
-		c.Quota = config.QuotaConfig{PerDay: 40, WriteShare: 0.25}
+	e := setup(t, h, setupOpts{conn: func(c *httpclient.Settings) {
+		c.Quota = httpclient.Quota{PerDay: 40, WriteShare: 0.25}
 	}})
 	ids := e.src.SeedIDs(h.Pull.Sim)
 	ctx := context.Background()

@@ -16,14 +16,13 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/porticohq/portico/connectors"
-	"github.com/porticohq/portico/internal/config"
 )
 
 // Options configures one connection's client.
 type Options struct {
-	// Connection supplies Name, Quota, Breaker, Retry, RequestTimeout and
-	// MaxResponseBytes; zero tuning values get config.DefaultConnection's.
-	Connection config.ConnectionConfig
+	// Connection gives the connection's Settings, complete: a zero value
+	// where a setting has no meaning as zero is an error, not a default.
+	Connection SettingsProvider
 	// Metrics receives this connection's series; nil keeps them private.
 	Metrics *Metrics
 	// Logger already carries the connection attribute (internal/sources
@@ -39,7 +38,7 @@ type Options struct {
 // implements connectors.HTTPDoer.
 type Client struct {
 	name    string
-	cfg     config.ConnectionConfig
+	cfg     Settings
 	log     *slog.Logger
 	retry   *retryablehttp.Client
 	breaker *gobreaker.CircuitBreaker[*http.Response]
@@ -69,12 +68,12 @@ func (s BreakerState) String() string {
 
 // New builds the client for one connection.
 func New(opts Options) (*Client, error) {
-	cfg := config.DefaultConnection(opts.Connection)
-	if cfg.Name == "" {
-		return nil, errors.New("httpclient: connection name is required")
+	if opts.Connection == nil {
+		return nil, errors.New("httpclient: Options.Connection is required")
 	}
-	if cfg.Quota.WriteShare < 0 || cfg.Quota.WriteShare >= 1 {
-		return nil, fmt.Errorf("httpclient: quota.write_share must be in [0,1); got %g", cfg.Quota.WriteShare)
+	cfg := opts.Connection.ClientSettings()
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	c := &Client{name: cfg.Name, cfg: cfg, log: opts.Logger, metrics: opts.Metrics}
 	if c.log == nil {

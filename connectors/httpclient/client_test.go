@@ -16,7 +16,6 @@ import (
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/httpclient"
-	"github.com/porticohq/portico/internal/config"
 )
 
 type bundle struct {
@@ -26,7 +25,31 @@ type bundle struct {
 	url    string
 }
 
-func setup(t *testing.T, conn config.ConnectionConfig, h http.HandlerFunc) bundle {
+// quick completes s with settings that keep tests fast: New takes
+// complete settings and fills nothing itself.
+func quick(s httpclient.Settings) httpclient.Settings {
+	if s.Name == "" {
+		s.Name = "test"
+	}
+	if s.Retry.WaitMin == 0 {
+		s.Retry = httpclient.Retry{Max: 3, WaitMin: time.Millisecond, WaitMax: 10 * time.Millisecond}
+	}
+	if s.Breaker.Failures == 0 {
+		s.Breaker = httpclient.Breaker{Failures: 5, OpenTimeout: 30 * time.Second}
+	}
+	if s.Quota.WriteShare == 0 {
+		s.Quota.WriteShare = 0.2
+	}
+	if s.RequestTimeout == 0 {
+		s.RequestTimeout = 5 * time.Second
+	}
+	if s.MaxResponseBytes == 0 {
+		s.MaxResponseBytes = 1 << 20
+	}
+	return s
+}
+
+func setup(t *testing.T, conn httpclient.Settings, h http.HandlerFunc) bundle {
 	t.Helper()
 	var hits atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -37,15 +60,37 @@ func setup(t *testing.T, conn config.ConnectionConfig, h http.HandlerFunc) bundl
 	reg := prometheus.NewRegistry()
 	m, err := httpclient.NewMetrics(reg)
 	require.NoError(t, err)
-	if conn.Name == "" {
-		conn.Name = "test"
-	}
-	if conn.Retry.WaitMin == 0 {
-		conn.Retry = config.RetryConfig{Max: 3, WaitMin: time.Millisecond, WaitMax: 10 * time.Millisecond}
-	}
-	c, err := httpclient.New(httpclient.Options{Connection: conn, Metrics: m})
+	c, err := httpclient.New(httpclient.Options{Connection: quick(conn), Metrics: m})
 	require.NoError(t, err)
 	return bundle{client: c, reg: reg, hits: &hits, url: srv.URL}
+}
+
+// TestNewRefusesIncompleteSettings: the client fills no defaults (the
+// operator's config does, once), so a zero setting is an error naming the
+// key rather than a silent guess.
+func TestNewRefusesIncompleteSettings(t *testing.T) {
+	t.Parallel()
+	_, err := httpclient.New(httpclient.Options{})
+	require.ErrorContains(t, err, "Options.Connection is required")
+	_, err = httpclient.New(httpclient.Options{Connection: httpclient.Settings{Name: "bare"}})
+	require.Error(t, err)
+	for _, key := range []string{"breaker.failures", "breaker.open_timeout", "retry", "request_timeout", "max_response_bytes"} {
+		require.ErrorContains(t, err, key)
+	}
+	for name, tweak := range map[string]func(*httpclient.Settings){
+		"name":               func(s *httpclient.Settings) { s.Name = "" },
+		"quota.write_share":  func(s *httpclient.Settings) { s.Quota.WriteShare = 1 },
+		"quota":              func(s *httpclient.Settings) { s.Quota.PerDay = -1 },
+		"retry":              func(s *httpclient.Settings) { s.Retry.WaitMax = s.Retry.WaitMin / 2 },
+		"max_response_bytes": func(s *httpclient.Settings) { s.MaxResponseBytes = 0 },
+	} {
+		s := quick(httpclient.Settings{})
+		tweak(&s)
+		_, err := httpclient.New(httpclient.Options{Connection: s})
+		require.ErrorContains(t, err, name+":", name)
+	}
+	_, err = httpclient.New(httpclient.Options{Connection: quick(httpclient.Settings{})})
+	require.NoError(t, err, "complete settings are accepted")
 }
 
 func get(t *testing.T, b bundle) (*http.Response, error) {
@@ -91,7 +136,7 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string, labels map[strin
 func TestRetriesSafeRequestsOnly(t *testing.T) {
 	t.Parallel()
 	var n atomic.Int64
-	b := setup(t, config.ConnectionConfig{}, func(w http.ResponseWriter, r *http.Request) {
+	b := setup(t, httpclient.Settings{}, func(w http.ResponseWriter, r *http.Request) {
 		if n.Add(1)%2 == 1 {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
@@ -123,7 +168,7 @@ func TestRetriesSafeRequestsOnly(t *testing.T) {
 func TestRetryAfter(t *testing.T) {
 	t.Parallel()
 	var n atomic.Int64
-	b := setup(t, config.ConnectionConfig{Retry: config.RetryConfig{Max: 2, WaitMin: time.Millisecond, WaitMax: 2 * time.Second}},
+	b := setup(t, httpclient.Settings{Retry: httpclient.Retry{Max: 2, WaitMin: time.Millisecond, WaitMax: 2 * time.Second}},
 		func(w http.ResponseWriter, r *http.Request) {
 			if n.Add(1) == 1 {
 				w.Header().Set("Retry-After", "1")
@@ -161,8 +206,8 @@ func TestBreakerOpensAndHalfOpens(t *testing.T) {
 	t.Parallel()
 	var down atomic.Bool
 	down.Store(true)
-	b := setup(t, config.ConnectionConfig{
-		Breaker: config.BreakerConfig{Failures: 3, OpenTimeout: 150 * time.Millisecond},
+	b := setup(t, httpclient.Settings{
+		Breaker: httpclient.Breaker{Failures: 3, OpenTimeout: 150 * time.Millisecond},
 	}, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("bad") != "" {
 			w.WriteHeader(http.StatusBadRequest)
@@ -222,7 +267,7 @@ func TestQuotaReservesWriteShare(t *testing.T) {
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { srv.Add(1) }))
 	t.Cleanup(ts.Close)
 	c, err := httpclient.New(httpclient.Options{
-		Connection: config.ConnectionConfig{Name: "q", Quota: config.QuotaConfig{PerMinute: 10, PerDay: 1000, WriteShare: 0.2}},
+		Connection: quick(httpclient.Settings{Name: "q", Quota: httpclient.Quota{PerMinute: 10, PerDay: 1000, WriteShare: 0.2}}),
 		Metrics:    m,
 		Now:        func() time.Time { return now },
 	})
@@ -261,7 +306,7 @@ func TestQuotaFromSourceHeader(t *testing.T) {
 	t.Parallel()
 	var used atomic.Int64
 	used.Store(85)
-	b := setup(t, config.ConnectionConfig{Quota: config.QuotaConfig{WriteShare: 0.1}}, func(w http.ResponseWriter, r *http.Request) {
+	b := setup(t, httpclient.Settings{Quota: httpclient.Quota{WriteShare: 0.1}}, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Sforce-Limit-Info", "api-usage="+strconv.FormatInt(used.Add(1), 10)+"/100")
 	})
 	for {
@@ -281,8 +326,8 @@ func TestQuotaFromSourceHeader(t *testing.T) {
 
 func TestResponseCapAndTimeout(t *testing.T) {
 	t.Parallel()
-	b := setup(t, config.ConnectionConfig{MaxResponseBytes: 100, RequestTimeout: 100 * time.Millisecond,
-		Retry: config.RetryConfig{Max: 1, WaitMin: time.Millisecond, WaitMax: time.Millisecond}},
+	b := setup(t, httpclient.Settings{MaxResponseBytes: 100, RequestTimeout: 100 * time.Millisecond,
+		Retry: httpclient.Retry{Max: 1, WaitMin: time.Millisecond, WaitMax: time.Millisecond}},
 		func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Query().Get("slow") != "" {
 				select {
@@ -314,8 +359,8 @@ func TestResponseCapAndTimeout(t *testing.T) {
 // source, even though the client gave up rather than the source erring.
 func TestTimeoutsOpenBreaker(t *testing.T) {
 	t.Parallel()
-	b := setup(t, config.ConnectionConfig{RequestTimeout: 50 * time.Millisecond,
-		Breaker: config.BreakerConfig{Failures: 2, OpenTimeout: time.Minute}},
+	b := setup(t, httpclient.Settings{RequestTimeout: 50 * time.Millisecond,
+		Breaker: httpclient.Breaker{Failures: 2, OpenTimeout: time.Minute}},
 		func(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-r.Context().Done():
@@ -336,7 +381,7 @@ func TestTimeoutsOpenBreaker(t *testing.T) {
 func TestThrottleMark(t *testing.T) {
 	t.Parallel()
 	var n atomic.Int64
-	b := setup(t, config.ConnectionConfig{Retry: config.RetryConfig{Max: 3, WaitMin: time.Millisecond, WaitMax: time.Second}},
+	b := setup(t, httpclient.Settings{Retry: httpclient.Retry{Max: 3, WaitMin: time.Millisecond, WaitMax: time.Second}},
 		func(w http.ResponseWriter, r *http.Request) {
 			if n.Add(1)%2 == 1 {
 				w.WriteHeader(http.StatusForbidden)

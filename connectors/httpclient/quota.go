@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/porticohq/portico/connectors"
-	"github.com/porticohq/portico/internal/config"
 )
 
 // quota is a connection's call budget in fixed minute and day windows
@@ -19,7 +18,7 @@ import (
 // all of it, so a sync backlog never starves a customer's write.
 type quota struct {
 	mu    sync.Mutex
-	cfg   config.QuotaConfig
+	cfg   Quota
 	now   func() time.Time
 	min   window
 	day   window
@@ -44,7 +43,7 @@ type Remaining struct {
 	Day    int `json:"day"`
 }
 
-func newQuota(cfg config.QuotaConfig, now func() time.Time) *quota {
+func newQuota(cfg Quota, now func() time.Time) *quota {
 	return &quota{cfg: cfg, now: now, reads: 1 - cfg.WriteShare}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/porticohq/portico/connectors/conntest"
 	"github.com/porticohq/portico/connectors/conntest/fakesim"
 	"github.com/porticohq/portico/connectors/inventory"
+	"github.com/porticohq/portico/connectors/wire"
 	"github.com/porticohq/portico/internal/fakesource"
 )
 
@@ -31,7 +32,7 @@ func Harness() conntest.Harness {
 				ClientSecret: c.ClientSecret, RefreshToken: c.RefreshToken, WebhookSecret: c.WebhookSecret}
 		},
 		New: func(deps connectors.Deps, now func() time.Time) (connectors.Connector, error) {
-			return inventory.NewWithOptions(deps, inventory.Options{Now: now})
+			return inventory.NewWithOptions(deps, inventory.Options{Tuning: wire.Tuning{Now: now}})
 		},
 		Pull:        conntest.Object{Name: inventory.ObjOrder, Sim: "Order"},
 		CreateSim:   order,

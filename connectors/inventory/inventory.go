@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -21,26 +20,17 @@ import (
 // SquareVersion pins the API version the connector was written against.
 const SquareVersion = "2025-01-23"
 
-// Options tunes the connector; zero values mean the defaults.
+// Options tunes the connector; zero values mean the defaults: an overlap
+// of 2m and pages of 100 (capped per endpoint at what Square allows).
 type Options struct {
-	// Overlap is how far before the cursor an incremental pull starts
-	// (default 2m).
-	Overlap time.Duration
-	// PageSize is the limit asked per page (default 100, capped per
-	// endpoint at what Square allows).
-	PageSize int
-	// Now is the clock (default time.Now).
-	Now func() time.Time
+	wire.Tuning
 }
 
 // Connector talks to one Square seller account.
 type Connector struct {
-	conn  connectors.Connection
-	http  connectors.HTTPDoer
-	creds connectors.CredentialStore
-	log   *slog.Logger
-	opts  Options
-	wire  *wire.Caller
+	wire.Base
+	opts Options
+	wire *wire.Caller
 
 	mu        sync.Mutex
 	token     string
@@ -54,27 +44,18 @@ func New(deps connectors.Deps) (connectors.Connector, error) {
 
 // NewWithOptions builds a connector with non-default tuning.
 func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
-	log, err := wire.Check("inventory", deps)
+	base, err := wire.NewBase("inventory", deps)
 	if err != nil {
 		return nil, err
 	}
-	if opts.Overlap <= 0 {
-		opts.Overlap = 2 * time.Minute
-	}
-	if opts.PageSize <= 0 {
-		opts.PageSize = 100
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	c := &Connector{conn: deps.Connection, http: deps.HTTP, creds: deps.Credentials, log: log, opts: opts,
-		token: deps.Connection.AccessToken}
+	opts.Tuning = opts.WithDefaults(2*time.Minute, 100)
+	c := &Connector{Base: base, opts: opts, token: deps.Connection.AccessToken}
 	c.wire = &wire.Caller{Name: "inventory", HTTP: deps.HTTP, Token: c.bearer,
-		URL:    func(path string) (string, error) { return strings.TrimRight(c.conn.BaseURL, "/") + path, nil },
+		URL:    func(path string) (string, error) { return strings.TrimRight(c.Conn.BaseURL, "/") + path, nil },
 		Header: http.Header{"Square-Version": {SquareVersion}}}
 	// Without a refresh token an expired access token needs the operator:
 	// a 401 is answered as it is.
-	if c.conn.RefreshToken != "" || c.creds != nil {
+	if c.Conn.RefreshToken != "" || c.Creds != nil {
 		c.wire.Renew = c.renew
 	}
 	return c, nil
@@ -89,8 +70,8 @@ func (c *Connector) bearer(ctx context.Context) (string, error) {
 	if tok != "" {
 		return tok, nil
 	}
-	if c.creds != nil {
-		cr, err := c.creds.Load(ctx, c.conn.Name)
+	if c.Creds != nil {
+		cr, err := c.Creds.Load(ctx, c.Conn.Name)
 		switch {
 		case err == nil && cr.AccessToken != "":
 			tok = cr.AccessToken
@@ -102,7 +83,7 @@ func (c *Connector) bearer(ctx context.Context) (string, error) {
 		}
 	}
 	if tok == "" {
-		if c.conn.RefreshToken == "" {
+		if c.Conn.RefreshToken == "" {
 			return "", connectors.Classify(connectors.ErrAuthExpired, errors.New("inventory: no access token configured"))
 		}
 		return c.renew(ctx, "")
@@ -119,27 +100,27 @@ func (c *Connector) renew(ctx context.Context, stale string) (string, error) {
 	if c.token != "" && c.token != stale {
 		return c.token, nil
 	}
-	refresh := c.conn.RefreshToken
-	if c.creds != nil {
-		if cr, err := c.creds.Load(ctx, c.conn.Name); err == nil && cr.RefreshToken != "" {
+	refresh := c.Conn.RefreshToken
+	if c.Creds != nil {
+		if cr, err := c.Creds.Load(ctx, c.Conn.Name); err == nil && cr.RefreshToken != "" {
 			refresh = cr.RefreshToken
 		}
 	}
 	if refresh == "" {
 		return "", connectors.Classify(connectors.ErrAuthExpired, errors.New("inventory: access token rejected and no refresh token configured"))
 	}
-	tokenURL := c.conn.TokenURL
+	tokenURL := c.Conn.TokenURL
 	if tokenURL == "" {
-		tokenURL = strings.TrimRight(c.conn.BaseURL, "/") + "/oauth2/token"
+		tokenURL = strings.TrimRight(c.Conn.BaseURL, "/") + "/oauth2/token"
 	}
-	payload, _ := json.Marshal(map[string]string{"client_id": c.conn.ClientID, "client_secret": c.conn.ClientSecret,
+	payload, _ := json.Marshal(map[string]string{"client_id": c.Conn.ClientID, "client_secret": c.Conn.ClientSecret,
 		"grant_type": "refresh_token", "refresh_token": refresh})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, bytes.NewReader(payload))
 	if err != nil {
 		return "", connectors.Classify(connectors.ErrPermanent, fmt.Errorf("inventory: token request: %w", err))
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(httpclient.Write(httpclient.Idempotent(req)))
+	resp, err := c.HTTP.Do(httpclient.Write(httpclient.Idempotent(req)))
 	if err != nil {
 		return "", fmt.Errorf("inventory: token: %w", err)
 	}
@@ -163,8 +144,8 @@ func (c *Connector) renew(ctx context.Context, stale string) (string, error) {
 	if t, err := time.Parse(time.RFC3339, tr.ExpiresAt); err == nil {
 		cr.Expiry = t
 	}
-	if c.creds != nil {
-		if err := c.creds.Save(ctx, c.conn.Name, cr); err != nil {
+	if c.Creds != nil {
+		if err := c.Creds.Save(ctx, c.Conn.Name, cr); err != nil {
 			return "", fmt.Errorf("inventory: store credentials: %w", err)
 		}
 	}

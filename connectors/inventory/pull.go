@@ -181,33 +181,29 @@ func list(body []byte, key string) ([]gjson.Result, string, error) {
 
 func (c *Connector) searchCatalog(ctx context.Context, object string, tok pageToken, limit int) ([]gjson.Result, string, []byte, error) {
 	body := map[string]any{"object_types": []string{object}, "include_deleted_objects": true, "limit": limit}
-	if !tok.Since.IsZero() {
-		body["begin_time"] = formatTime(tok.Since)
-	}
-	if tok.Cursor != "" {
-		body["cursor"] = tok.Cursor
-	}
-	out, err := c.do(ctx, wire.Call{Method: http.MethodPost, Path: "/v2/catalog/search", Body: body, Idempotent: true})
-	if err != nil {
-		return nil, "", nil, err
-	}
-	items, cursor, err := list(out, "objects")
-	return items, cursor, out, err
+	return c.search(ctx, "/v2/catalog/search", "objects", "begin_time", body, tok)
 }
 
 func (c *Connector) searchCounts(ctx context.Context, tok pageToken, limit int) ([]gjson.Result, string, []byte, error) {
 	body := map[string]any{"states": []string{"IN_STOCK"}, "limit": limit}
+	return c.search(ctx, "/v2/inventory/counts/batch-retrieve", "counts", "updated_after", body, tok)
+}
+
+// search posts one of Square's search bodies with the page's lower bound
+// (under since, the endpoint's name for it) and cursor, and lists the
+// answer's key.
+func (c *Connector) search(ctx context.Context, path, key, since string, body map[string]any, tok pageToken) ([]gjson.Result, string, []byte, error) {
 	if !tok.Since.IsZero() {
-		body["updated_after"] = formatTime(tok.Since)
+		body[since] = formatTime(tok.Since)
 	}
 	if tok.Cursor != "" {
 		body["cursor"] = tok.Cursor
 	}
-	out, err := c.do(ctx, wire.Call{Method: http.MethodPost, Path: "/v2/inventory/counts/batch-retrieve", Body: body, Idempotent: true})
+	out, err := c.do(ctx, wire.Call{Method: http.MethodPost, Path: path, Body: body, Idempotent: true})
 	if err != nil {
 		return nil, "", nil, err
 	}
-	items, cursor, err := list(out, "counts")
+	items, cursor, err := list(out, key)
 	return items, cursor, out, err
 }
 

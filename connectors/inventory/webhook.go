@@ -19,7 +19,7 @@ import (
 // brings the change), so it yields no change.
 func (c *Connector) VerifyWebhook(_ context.Context, req connectors.WebhookRequest) ([]connectors.Change, error) {
 	sig := http.Header(req.Header).Get("x-square-hmacsha256-signature")
-	if c.conn.WebhookSecret == "" || !wire.ValidHMAC(c.conn.WebhookSecret, req.URL, req.Body, sig) {
+	if c.Conn.WebhookSecret == "" || !wire.ValidHMAC(c.Conn.WebhookSecret, req.URL, req.Body, sig) {
 		return nil, connectors.ErrInvalidSignature
 	}
 	if !gjson.ValidBytes(req.Body) {

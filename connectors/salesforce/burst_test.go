@@ -1,4 +1,4 @@
-package salesforce_test
+package salesforce
 
 import (
 	"context"
@@ -7,9 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/connectors"
-	"github.com/porticohq/portico/connectors/salesforce"
 	"github.com/porticohq/portico/internal/fakesource"
-	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
 )
 
 // TestBurstLargerThanQueryLimit: when more records share one stamp than
@@ -17,14 +15,7 @@ import (
 // by Id within the stamp and misses none.
 func TestBurstLargerThanQueryLimit(t *testing.T) {
 	t.Parallel()
-	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 2, Records: 400})
-	cr := sim.Credentials(srv.URL).Salesforce
-	c, err := salesforce.NewWithOptions(connectors.Deps{
-		Connection: connectors.Connection{Name: "crm", BaseURL: cr.BaseURL, TokenURL: cr.TokenURL,
-			ClientID: cr.ClientID, ClientSecret: cr.ClientSecret, RefreshToken: cr.RefreshToken},
-		HTTP: srv.Client(),
-	}, salesforce.Options{QueryLimit: 10})
-	require.NoError(t, err)
+	sim, c := onSim(t, fakesource.Options{Seed: 2, Records: 400}, Options{QueryLimit: 10})
 	seen := map[string]bool{}
 	page, pages := "", 0
 	for {

@@ -9,6 +9,7 @@ import (
 	"github.com/porticohq/portico/connectors/conntest"
 	"github.com/porticohq/portico/connectors/conntest/fakesim"
 	"github.com/porticohq/portico/connectors/salesforce"
+	"github.com/porticohq/portico/connectors/wire"
 	"github.com/porticohq/portico/internal/fakesource"
 )
 
@@ -33,7 +34,7 @@ func Harness() conntest.Harness {
 			// A small query limit makes every pull of the suite's objects
 			// span several queries, not only several batches: the
 			// simulator's batches are 2000 records.
-			return salesforce.NewWithOptions(deps, salesforce.Options{Now: now, QueryLimit: 40})
+			return salesforce.NewWithOptions(deps, salesforce.Options{Tuning: wire.Tuning{Now: now}, QueryLimit: 40})
 		},
 		Pull:      conntest.Object{Name: "Case", Sim: "Case"},
 		CreateSim: caseFields,

@@ -9,7 +9,6 @@ import (
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/internal/fakesource"
-	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
 )
 
 // TestFileOnAnAccountOrACase: a file may be published to an account (the
@@ -17,14 +16,7 @@ import (
 // is refused with the field named.
 func TestFileOnAnAccountOrACase(t *testing.T) {
 	t.Parallel()
-	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 4, Records: 300})
-	cr := sim.Credentials(srv.URL).Salesforce
-	c, err := NewWithOptions(connectors.Deps{
-		Connection: connectors.Connection{Name: "crm", BaseURL: cr.BaseURL, TokenURL: cr.TokenURL,
-			ClientID: cr.ClientID, ClientSecret: cr.ClientSecret, RefreshToken: cr.RefreshToken},
-		HTTP: srv.Client(),
-	}, Options{})
-	require.NoError(t, err)
+	sim, c := onSim(t, fakesource.Options{Seed: 4, Records: 300}, Options{})
 	ctx := context.Background()
 	account, err := sim.SeedID("salesforce", "Account", 0)
 	require.NoError(t, err)

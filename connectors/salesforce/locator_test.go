@@ -9,7 +9,6 @@ import (
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/wire"
 	"github.com/porticohq/portico/internal/fakesource"
-	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
 )
 
 // TestExpiredLocatorResumes: a full pull resumed with a page token whose
@@ -17,14 +16,7 @@ import (
 // returned, and misses nothing.
 func TestExpiredLocatorResumes(t *testing.T) {
 	t.Parallel()
-	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 4, Records: 3000})
-	cr := sim.Credentials(srv.URL).Salesforce
-	c, err := NewWithOptions(connectors.Deps{
-		Connection: connectors.Connection{Name: "crm", BaseURL: cr.BaseURL, TokenURL: cr.TokenURL,
-			ClientID: cr.ClientID, ClientSecret: cr.ClientSecret, RefreshToken: cr.RefreshToken},
-		HTTP: srv.Client(),
-	}, Options{})
-	require.NoError(t, err)
+	sim, c := onSim(t, fakesource.Options{Seed: 4, Records: 3000}, Options{})
 	ctx := context.Background()
 	seen := map[string]bool{}
 	p, err := c.Pull(ctx, connectors.PullRequest{Object: "CaseComment", Limit: 200})

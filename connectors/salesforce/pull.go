@@ -139,7 +139,7 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 		// The server forgot the query (locators expire after minutes of
 		// disuse, e.g. a full sync resumed after a restart): query again
 		// from the last stamp returned; its records repeat, none is lost.
-		c.log.InfoContext(ctx, "query locator expired; querying again from the last stamp", "object", req.Object)
+		c.Log.InfoContext(ctx, "query locator expired; querying again from the last stamp", "object", req.Object)
 		from := tok.Resume
 		if from.IsZero() {
 			from = tok.From

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -25,31 +24,22 @@ const APIVersion = "v59.0"
 const ExternalIDField = "Portico_Action_Id__c"
 
 // Options tunes the connector; the zero value of each field means its
-// default.
+// default: an overlap of 5m, batches of 2000 per page (Salesforce honours
+// 200 to 2000), and the clock for getDeleted's end.
 type Options struct {
-	// Overlap is how far before the cursor an incremental pull starts, to
-	// catch records that share a stamp or become visible late (default 5m).
-	Overlap time.Duration
-	// PageSize is the batch size asked of the server per page (default
-	// 2000; Salesforce honours 200 to 2000).
-	PageSize int
+	wire.Tuning
 	// QueryLimit is the SOQL LIMIT of one query (default 50000); a pull
 	// that reaches it goes on with a new query from the last stamp.
 	QueryLimit int
 	// Fields overrides the selected fields per object.
 	Fields map[string][]string
-	// Now is the clock for getDeleted's end (default time.Now).
-	Now func() time.Time
 }
 
 // Connector talks to one Salesforce org.
 type Connector struct {
-	conn  connectors.Connection
-	http  connectors.HTTPDoer
-	creds connectors.CredentialStore
-	log   *slog.Logger
-	opts  Options
-	wire  *wire.Caller
+	wire.Base
+	opts Options
+	wire *wire.Caller
 
 	mu       sync.Mutex
 	token    string
@@ -63,24 +53,15 @@ func New(deps connectors.Deps) (connectors.Connector, error) {
 
 // NewWithOptions builds a connector with non-default tuning.
 func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
-	log, err := wire.Check("salesforce", deps)
+	base, err := wire.NewBase("salesforce", deps)
 	if err != nil {
 		return nil, err
 	}
-	if opts.Overlap <= 0 {
-		opts.Overlap = 5 * time.Minute
-	}
-	if opts.PageSize <= 0 {
-		opts.PageSize = 2000
-	}
+	opts.Tuning = opts.WithDefaults(5*time.Minute, 2000)
 	if opts.QueryLimit <= 0 {
 		opts.QueryLimit = 50000
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	c := &Connector{conn: deps.Connection, http: deps.HTTP, creds: deps.Credentials, log: log, opts: opts}
-	c.token = deps.Connection.AccessToken
+	c := &Connector{Base: base, opts: opts, token: deps.Connection.AccessToken}
 	c.wire = &wire.Caller{Name: "salesforce", HTTP: deps.HTTP, URL: c.restURL, Token: c.currentToken, Renew: c.reauthenticate}
 	return c, nil
 }
@@ -96,10 +77,10 @@ type tokenResponse struct {
 }
 
 func (c *Connector) tokenURL() string {
-	if c.conn.TokenURL != "" {
-		return c.conn.TokenURL
+	if c.Conn.TokenURL != "" {
+		return c.Conn.TokenURL
 	}
-	return strings.TrimRight(c.conn.BaseURL, "/") + "/services/oauth2/token"
+	return strings.TrimRight(c.Conn.BaseURL, "/") + "/services/oauth2/token"
 }
 
 // currentToken returns a usable access token, loading stored credentials
@@ -111,8 +92,8 @@ func (c *Connector) currentToken(ctx context.Context) (string, error) {
 	if tok != "" {
 		return tok, nil
 	}
-	if c.creds != nil {
-		cr, err := c.creds.Load(ctx, c.conn.Name)
+	if c.Creds != nil {
+		cr, err := c.Creds.Load(ctx, c.Conn.Name)
 		switch {
 		case err == nil && cr.AccessToken != "" && (cr.Expiry.IsZero() || time.Until(cr.Expiry) > time.Minute):
 			c.mu.Lock()
@@ -134,13 +115,13 @@ func (c *Connector) authenticate(ctx context.Context, stale string) (string, err
 	if c.token != "" && c.token != stale {
 		return c.token, nil
 	}
-	refresh := c.conn.RefreshToken
-	if c.creds != nil {
-		if cr, err := c.creds.Load(ctx, c.conn.Name); err == nil && cr.RefreshToken != "" {
+	refresh := c.Conn.RefreshToken
+	if c.Creds != nil {
+		if cr, err := c.Creds.Load(ctx, c.Conn.Name); err == nil && cr.RefreshToken != "" {
 			refresh = cr.RefreshToken
 		}
 	}
-	form := url.Values{"client_id": {c.conn.ClientID}, "client_secret": {c.conn.ClientSecret}}
+	form := url.Values{"client_id": {c.Conn.ClientID}, "client_secret": {c.Conn.ClientSecret}}
 	if refresh != "" {
 		form.Set("grant_type", "refresh_token")
 		form.Set("refresh_token", refresh)
@@ -155,7 +136,7 @@ func (c *Connector) authenticate(ctx context.Context, stale string) (string, err
 	req.Header.Set("Accept", "application/json")
 	// Salesforce refresh tokens do not rotate, so asking twice is harmless;
 	// and authentication must work even when reads have spent their budget.
-	resp, err := c.http.Do(httpclient.Write(httpclient.Idempotent(req)))
+	resp, err := c.HTTP.Do(httpclient.Write(httpclient.Idempotent(req)))
 	if err != nil {
 		return "", fmt.Errorf("salesforce: token: %w", err)
 	}
@@ -166,7 +147,7 @@ func (c *Connector) authenticate(ctx context.Context, stale string) (string, err
 		return "", tokenError(resp, tr, body)
 	}
 	c.token, c.instance = tr.AccessToken, tr.InstanceURL
-	if c.creds != nil {
+	if c.Creds != nil {
 		cr := connectors.Credentials{AccessToken: tr.AccessToken, RefreshToken: refresh, InstanceURL: tr.InstanceURL}
 		if tr.RefreshToken != "" {
 			cr.RefreshToken = tr.RefreshToken
@@ -174,11 +155,11 @@ func (c *Connector) authenticate(ctx context.Context, stale string) (string, err
 		if tr.ExpiresIn > 0 {
 			cr.Expiry = time.Now().Add(time.Duration(tr.ExpiresIn) * time.Second)
 		}
-		if err := c.creds.Save(ctx, c.conn.Name, cr); err != nil {
+		if err := c.Creds.Save(ctx, c.Conn.Name, cr); err != nil {
 			return "", fmt.Errorf("salesforce: store credentials: %w", err)
 		}
 	}
-	c.log.InfoContext(ctx, "authenticated")
+	c.Log.InfoContext(ctx, "authenticated")
 	return c.token, nil
 }
 
@@ -202,7 +183,7 @@ func (c *Connector) apiBase() string {
 	if c.instance != "" {
 		return strings.TrimRight(c.instance, "/")
 	}
-	return strings.TrimRight(c.conn.BaseURL, "/")
+	return strings.TrimRight(c.Conn.BaseURL, "/")
 }
 
 // restURL is where a call's path goes: an absolute /services/ path, or
@@ -216,7 +197,7 @@ func (c *Connector) restURL(path string) (string, error) {
 
 // reauthenticate is the Caller's answer to a 401 INVALID_SESSION_ID.
 func (c *Connector) reauthenticate(ctx context.Context, stale string) (string, error) {
-	c.log.InfoContext(ctx, "session expired; authenticating again")
+	c.Log.InfoContext(ctx, "session expired; authenticating again")
 	return c.authenticate(ctx, stale)
 }
 

@@ -27,7 +27,7 @@ const outboundAck = `<?xml version="1.0" encoding="UTF-8"?>
 // secret (/hooks/{connection}/{secret}), compared in constant time, and
 // the org id must then be the connection's realm exactly.
 func (c *Connector) VerifyWebhook(_ context.Context, req connectors.WebhookRequest) ([]connectors.Change, error) {
-	secret := c.conn.WebhookSecret
+	secret := c.Conn.WebhookSecret
 	if secret == "" || subtle.ConstantTimeCompare([]byte(req.Secret), []byte(secret)) != 1 {
 		return nil, connectors.ErrInvalidSignature
 	}
@@ -35,7 +35,7 @@ func (c *Connector) VerifyWebhook(_ context.Context, req connectors.WebhookReque
 	if err != nil {
 		return nil, err
 	}
-	if !sameOrg(org, c.conn.Realm) {
+	if !sameOrg(org, c.Conn.Realm) {
 		return nil, connectors.ErrInvalidSignature
 	}
 	out := changes[:0]

@@ -142,7 +142,7 @@ func (c *Connector) result(ctx context.Context, object, id string, created bool)
 	res := &connectors.WriteResult{ID: id, Created: created}
 	rec, err := c.get(ctx, object, id, true)
 	if err != nil {
-		c.log.WarnContext(ctx, "read back after write failed", "object", object, "error", err)
+		c.Log.WarnContext(ctx, "read back after write failed", "object", object, "error", err)
 		return res, nil
 	}
 	res.Version, res.Record = rec.Version, rec

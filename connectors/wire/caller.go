@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 
@@ -130,20 +129,4 @@ func (c *Caller) send(ctx context.Context, k Call, tok string, payload []byte) (
 		return nil, nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("%s: read body: %w", c.Name, err))
 	}
 	return resp, data, nil
-}
-
-// Check checks what every connector needs of its deps, an HTTP client and
-// a base URL, and returns the logger to use (one that discards when deps
-// has none).
-func Check(name string, deps connectors.Deps) (*slog.Logger, error) {
-	if deps.HTTP == nil {
-		return nil, fmt.Errorf("%s: an HTTP client is required", name)
-	}
-	if deps.Connection.BaseURL == "" {
-		return nil, fmt.Errorf("%s: base_url is required", name)
-	}
-	if deps.Logger == nil {
-		return slog.New(slog.DiscardHandler), nil
-	}
-	return deps.Logger, nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -82,4 +83,26 @@ func TestValidHMAC(t *testing.T) {
 	require.False(t, wire.ValidHMAC("key", "", []byte("{}"), sig), "the prefix is signed too")
 	require.False(t, wire.ValidHMAC("other", "https://x.example/hook", []byte("{}"), sig))
 	require.False(t, wire.ValidHMAC("", "", nil, ""), "an empty key or signature never verifies")
+}
+
+// TestBaseAndTuning: NewBase refuses deps without a client or a base URL
+// and gives a logger either way; WithDefaults fills only the zero fields.
+func TestBaseAndTuning(t *testing.T) {
+	t.Parallel()
+	_, err := wire.NewBase("notes", connectors.Deps{Connection: connectors.Connection{BaseURL: "https://x.example"}})
+	require.ErrorContains(t, err, "notes: an HTTP client is required")
+	_, err = wire.NewBase("notes", connectors.Deps{HTTP: http.DefaultClient})
+	require.ErrorContains(t, err, "notes: base_url is required")
+	b, err := wire.NewBase("notes", connectors.Deps{HTTP: http.DefaultClient, Connection: connectors.Connection{Name: "n", BaseURL: "https://x.example"}})
+	require.NoError(t, err)
+	require.NotNil(t, b.Log)
+	require.Equal(t, "n", b.Conn.Name)
+
+	tu := wire.Tuning{}.WithDefaults(time.Minute, 100)
+	require.Equal(t, time.Minute, tu.Overlap)
+	require.Equal(t, 100, tu.PageSize)
+	require.NotNil(t, tu.Now)
+	tu = wire.Tuning{Overlap: time.Second, PageSize: 7}.WithDefaults(time.Minute, 100)
+	require.Equal(t, time.Second, tu.Overlap)
+	require.Equal(t, 7, tu.PageSize)
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/porticohq/portico/internal/api/apitest"
 	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/auth/authtest"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/dbtest"
 	"github.com/porticohq/portico/internal/jobs"
@@ -45,9 +46,9 @@ import (
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-var fastHash = auth.HashParams{Memory: 1024, Time: 1, Threads: 1}
+var fastHash = authtest.FastHash
 
-const password = "violet-harbour-lantern-42"
+const password = authtest.Password
 
 // adminToken is the shared bootstrap token of /admin.
 const adminToken = "test-admin-token-0123456789"
@@ -84,7 +85,9 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	set, err := mapping.Load(mappings.FS())
 	require.NoError(t, err)
 	e := &env{t: t, pool: dbtest.Pool(t), set: set, ids: map[string]map[string][]string{}}
-	svc, err := auth.New(auth.Deps{Pool: e.pool, Config: config.Default().Auth, HashParams: fastHash, Throttle: auth.Throttle{PerEmail: 1000, PerIP: 100000},
+	ac := config.Default().Auth
+	ac.Throttle.PerEmail, ac.Throttle.PerIP = 1000, 100000
+	svc, err := auth.New(auth.Deps{Pool: e.pool, Config: ac, HashParams: fastHash,
 		ContactInAccount: api.ContactInAccount(e.pool), RoleCovered: set.Covers})
 	require.NoError(t, err)
 	reader := records.New(records.Options{Pool: e.pool, Mappings: set})

@@ -272,7 +272,6 @@ func (a *App) wirePortal(deps Deps) error {
 		},
 		ContactInAccount: api.ContactInAccount(a.pool),
 		RoleCovered:      deps.Mappings.Covers,
-		Throttle:         auth.Throttle{PerEmail: a.cfg.Auth.Throttle.PerEmail, PerIP: a.cfg.Auth.Throttle.PerIP, Window: a.cfg.Auth.Throttle.Window},
 	})
 	if err != nil {
 		return err

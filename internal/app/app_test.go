@@ -13,7 +13,6 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 	"github.com/porticohq/portico/internal/dbtest"
 	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
+	"github.com/porticohq/portico/internal/logtest"
 	"github.com/porticohq/portico/internal/mail/mailtest"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/records"
@@ -312,8 +312,8 @@ func TestCloseStopsRiverUI(t *testing.T) {
 	cfg.DatabaseURL = dbtest.URL(t)
 	set, err := mapping.Load(mappings.FS())
 	require.NoError(t, err)
-	var logs bytes.Buffer
-	logger := slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logs logtest.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := app.Open(context.Background(), &cfg, logger, app.Mode{Serve: true}, app.Deps{Mappings: set})
 	require.NoError(t, err)
 	// The context outlives the app, as `portico bench api`'s does.
@@ -336,17 +336,6 @@ func goroutinesIn(pkg string) int {
 		}
 	}
 	return n
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 // serveOnly is an API process without connections, served by httptest.

@@ -15,6 +15,9 @@ import (
 type Deps struct {
 	Pool   *pgxpool.Pool
 	Logger *slog.Logger
+	// Config is complete, as config.Load leaves it: New fills no default
+	// and refuses a zero timeout or throttle (config.Default().Auth for
+	// tests).
 	Config config.AuthConfig
 	// PublicURL is http.public_url: the base of invitation and reset links,
 	// and an https URL turns on Secure cookies.
@@ -45,23 +48,9 @@ type Deps struct {
 	Now func() time.Time
 	// HashParams are argon2id's costs; zero means DefaultHashParams.
 	HashParams HashParams
-	// Throttle limits failed logins; zero fields take DefaultThrottle's.
-	Throttle Throttle
 	// HTTPClient reaches the OIDC provider; nil means http.DefaultClient.
 	HTTPClient *http.Client
 }
-
-// Throttle limits failed logins per submitted email and per client
-// address within a sliding window.
-type Throttle struct {
-	PerEmail int
-	PerIP    int
-	Window   time.Duration
-}
-
-// DefaultThrottle allows 5 failures per email and 50 per address in 15
-// minutes.
-var DefaultThrottle = Throttle{PerEmail: 5, PerIP: 50, Window: 15 * time.Minute}
 
 // Message is one outgoing email. Link is the action URL, also inside Body,
 // kept separate so tests and other channels can use it directly: it is a

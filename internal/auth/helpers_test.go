@@ -24,8 +24,10 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
+	"github.com/porticohq/portico/connectors/conntest"
 	"github.com/porticohq/portico/internal/api/apitest"
 	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/auth/authtest"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/dbtest"
 	"github.com/porticohq/portico/internal/mail"
@@ -33,10 +35,9 @@ import (
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-// fastHash keeps tests quick; production uses DefaultHashParams.
-var fastHash = auth.HashParams{Memory: 1024, Time: 1, Threads: 1}
+var fastHash = authtest.FastHash
 
-const goodPassword = "violet-harbour-lantern-42"
+const goodPassword = authtest.Password
 
 // tWriter sends the service's log to the test's.
 type tWriter struct{ t *testing.T }
@@ -44,23 +45,6 @@ type tWriter struct{ t *testing.T }
 func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
-}
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 // mailbox works the service's mail jobs with the mail package's workers,
@@ -158,7 +142,7 @@ type bundle struct {
 	pool  *pgxpool.Pool
 	svc   *auth.Service
 	srv   *httptest.Server
-	clock *clock
+	clock *conntest.Clock
 	mail  *mailbox
 	audit *auditLog
 }
@@ -176,7 +160,7 @@ func setupOn(t *testing.T, pool *pgxpool.Pool, tweak ...func(*auth.Deps)) *bundl
 	t.Helper()
 	b := &bundle{
 		pool:  pool,
-		clock: &clock{now: time.Now().UTC().Truncate(time.Second)},
+		clock: conntest.NewClock(time.Now().UTC().Truncate(time.Second)),
 		mail:  newMailbox(t, pool),
 		audit: &auditLog{},
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/store"
 )
 
@@ -115,7 +116,7 @@ func TestWrongPasswordAndUnknownEmailLookTheSame(t *testing.T) {
 func TestUnknownEmailCostsAPasswordHash(t *testing.T) {
 	b := setup(t, func(d *auth.Deps) {
 		d.HashParams = auth.DefaultHashParams
-		d.Throttle = auth.Throttle{PerEmail: 100, PerIP: 100}
+		d.Config.Throttle.PerEmail, d.Config.Throttle.PerIP = 100, 100
 	})
 	u := b.member(t, "ana@acme.test")
 	hash, err := auth.HashPassword(goodPassword, auth.DefaultHashParams)
@@ -141,7 +142,9 @@ func TestUnknownEmailCostsAPasswordHash(t *testing.T) {
 
 func TestLockoutPerEmail(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(d *auth.Deps) { d.Throttle = auth.Throttle{PerEmail: 3, PerIP: 100, Window: 15 * time.Minute} })
+	b := setup(t, func(d *auth.Deps) {
+		d.Config.Throttle = config.ThrottleConfig{PerEmail: 3, PerIP: 100, Window: 15 * time.Minute}
+	})
 	b.member(t, "ana@acme.test")
 	br := b.browser(t)
 
@@ -165,7 +168,9 @@ func TestLockoutPerEmail(t *testing.T) {
 
 func TestLockoutPerIP(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(d *auth.Deps) { d.Throttle = auth.Throttle{PerEmail: 100, PerIP: 4, Window: time.Hour} })
+	b := setup(t, func(d *auth.Deps) {
+		d.Config.Throttle = config.ThrottleConfig{PerEmail: 100, PerIP: 4, Window: time.Hour}
+	})
 	b.member(t, "ana@acme.test")
 	br := b.browser(t)
 	for _, e := range []string{"a@x.test", "b@x.test", "c@x.test", "d@x.test"} {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,7 +46,7 @@ type Service struct {
 	roleCovered func(held []string, role string) bool
 	now         func() time.Time
 	hash        HashParams
-	throttle    Throttle
+	throttle    config.ThrottleConfig
 	client      *http.Client
 
 	sm    *scs.SessionManager
@@ -70,7 +71,7 @@ func New(d Deps) (*Service, error) {
 	s := &Service{
 		pool: d.Pool, log: d.Logger, cfg: d.Config, publicURL: strings.TrimRight(d.PublicURL, "/"),
 		tenantID: d.TenantID, insert: d.Insert, auditor: d.Auditor, contacts: d.ContactByEmail, contactIn: d.ContactInAccount, roleCovered: d.RoleCovered,
-		now: d.Now, hash: d.HashParams, throttle: d.Throttle, client: d.HTTPClient,
+		now: d.Now, hash: d.HashParams, throttle: d.Config.Throttle, client: d.HTTPClient,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -89,16 +90,11 @@ func New(d Deps) (*Service, error) {
 	if s.hash == (HashParams{}) {
 		s.hash = DefaultHashParams
 	}
-	s.throttle = withThrottleDefaults(s.throttle)
 	if s.client == nil {
 		s.client = http.DefaultClient
 	}
-	if s.cfg.SessionIdleTimeout <= 0 || s.cfg.SessionLifetime <= 0 {
-		def := config.Default().Auth
-		s.cfg.SessionIdleTimeout, s.cfg.SessionLifetime = def.SessionIdleTimeout, def.SessionLifetime
-	}
-	if s.cfg.UnknownOIDCEmail == "" {
-		s.cfg.UnknownOIDCEmail = "refuse"
+	if err := checkConfig(s.cfg); err != nil {
+		return nil, err
 	}
 	if s.cfg.OIDC.IssuerURL != "" && s.cfg.UnknownOIDCEmail == "match_contact" && s.contacts == nil {
 		return nil, errors.New("auth: auth.unknown_oidc_email is match_contact but Deps.ContactByEmail is nil")
@@ -144,17 +140,25 @@ func (s *Service) CacheStats() (live bool, hits, misses int64) {
 	return live, s.cache.hits.Load(), s.cache.misses.Load()
 }
 
-func withThrottleDefaults(t Throttle) Throttle {
-	if t.PerEmail <= 0 {
-		t.PerEmail = DefaultThrottle.PerEmail
+// checkConfig refuses an incomplete auth config: its defaults are filled
+// once, by package config, and a zero here would mean sessions that end at
+// once or a throttle that locks out every login.
+func checkConfig(c config.AuthConfig) error {
+	var errs []error
+	if c.SessionIdleTimeout <= 0 || c.SessionLifetime <= 0 {
+		errs = append(errs, fmt.Errorf("auth.session_idle_timeout and auth.session_lifetime must be positive; got %s and %s",
+			c.SessionIdleTimeout, c.SessionLifetime))
 	}
-	if t.PerIP <= 0 {
-		t.PerIP = DefaultThrottle.PerIP
+	if t := c.Throttle; t.PerEmail <= 0 || t.PerIP <= 0 || t.Window <= 0 {
+		errs = append(errs, fmt.Errorf("auth.throttle needs positive per_email, per_ip and window; got %+v", t))
 	}
-	if t.Window <= 0 {
-		t.Window = DefaultThrottle.Window
+	if !slices.Contains(config.UnknownOIDCEmailModes, c.UnknownOIDCEmail) {
+		errs = append(errs, fmt.Errorf("auth.unknown_oidc_email must be one of %v; got %q", config.UnknownOIDCEmailModes, c.UnknownOIDCEmail))
 	}
-	return t
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("auth: incomplete config (config.Load fills every default): %w", err)
+	}
+	return nil
 }
 
 func (s *Service) sessionManager() *scs.SessionManager {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/config"
 )
 
 func TestInvitationIsSingleUseAndExpires(t *testing.T) {
@@ -258,7 +259,9 @@ func TestCreateUserValidation(t *testing.T) {
 
 func TestPasswordResetMailIsThrottled(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(d *auth.Deps) { d.Throttle = auth.Throttle{PerEmail: 2, PerIP: 100, Window: time.Hour} })
+	b := setup(t, func(d *auth.Deps) {
+		d.Config.Throttle = config.ThrottleConfig{PerEmail: 2, PerIP: 100, Window: time.Hour}
+	})
 	b.member(t, "ana@acme.test")
 	br := b.browser(t)
 	for range 4 {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/httpclient"
 )
 
 // Config is the whole of Portico's configuration. Every key is documented in
@@ -256,6 +257,20 @@ func (c ConnectionConfig) Connector() connectors.Connection {
 	return connectors.Connection{Name: c.Name, BaseURL: c.BaseURL, TokenURL: c.TokenURL, ClientID: c.ClientID,
 		ClientSecret: c.ClientSecret, RefreshToken: c.RefreshToken, AccessToken: c.AccessToken, Realm: c.Realm,
 		WebhookSecret: c.WebhookSecret}
+}
+
+// ClientSettings is what the shared HTTP client is given of the connection
+// (httpclient.Options.Connection): its name and tuning, which Load has
+// completed with DefaultConnection.
+func (c ConnectionConfig) ClientSettings() httpclient.Settings {
+	return httpclient.Settings{
+		Name:             c.Name,
+		Quota:            httpclient.Quota{PerMinute: c.Quota.PerMinute, PerDay: c.Quota.PerDay, WriteShare: c.Quota.WriteShare},
+		Breaker:          httpclient.Breaker{Failures: c.Breaker.Failures, OpenTimeout: c.Breaker.OpenTimeout},
+		Retry:            httpclient.Retry{Max: c.Retry.Max, WaitMin: c.Retry.WaitMin, WaitMax: c.Retry.WaitMax},
+		RequestTimeout:   c.RequestTimeout,
+		MaxResponseBytes: c.MaxResponseBytes,
+	}
 }
 
 // Error is a configuration error that names the key, and the file and line

@@ -3,6 +3,7 @@ package config_test
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/porticohq/portico/connectors/builtin"
+	"github.com/porticohq/portico/connectors/httpclient"
 	"github.com/porticohq/portico/internal/config"
 )
 
@@ -194,19 +196,81 @@ func TestMissingFileIsAnError(t *testing.T) {
 	require.Contains(t, err.Error(), "nope.yaml")
 }
 
-func TestConnectionDefaults(t *testing.T) {
-	t.Parallel()
+// loadCRM loads a file that configures one connection, crm, with extra
+// (indented YAML) beside its name, type and base URL.
+func loadCRM(t *testing.T, extra string) *config.Config {
+	t.Helper()
 	cfg, err := config.Load(config.Options{
 		ConnectionTypes: connTypes,
-		File:            writeFile(t, "connections:\n  - name: crm\n    type: salesforce\n    base_url: https://x.example\n    breaker:\n      failures: 3\n"),
+		File:            writeFile(t, "connections:\n  - name: crm\n    type: salesforce\n    base_url: https://x.example\n"+extra),
 		Env:             []string{},
 	})
 	require.NoError(t, err)
+	return cfg
+}
+
+func TestConnectionDefaults(t *testing.T) {
+	t.Parallel()
+	cfg := loadCRM(t, "    breaker:\n      failures: 3\n")
 	conn, ok := cfg.Connection("crm")
 	require.True(t, ok)
 	require.Equal(t, 3, conn.Breaker.Failures)
 	require.Equal(t, 30*time.Second, conn.Breaker.OpenTimeout)
 	require.InDelta(t, 0.2, conn.Quota.WriteShare, 1e-9)
+}
+
+// zeroMeansSomething are the keys whose empty value is a setting of its
+// own (off, none, derived elsewhere), each said so in the example config.
+// Every other key is filled by Load, so no consumer needs a default of
+// its own.
+var zeroMeansSomething = map[string]bool{
+	"database_url": true, "database_max_conns": true, // dev cluster; sized from the workers
+	"http.public_url": true, "http.cors_origins": true, "http.trusted_proxies": true,
+	"admin.token":          true,
+	"auth.oidc.issuer_url": true, "auth.oidc.client_id": true, "auth.oidc.client_secret": true,
+	"auth.oidc.redirect_url": true, "auth.oidc.trust_email_without_verified_claim": true,
+	"mail.smtp_url": true, "mail.from": true,
+	"secrets.encryption_key": true,
+	"sync.intervals":         true,
+	"mappings.dir":           true,
+	// A connection's credentials and endpoints are the operator's; a zero
+	// call budget is no budget.
+	"connections[].token_url": true, "connections[].client_id": true, "connections[].client_secret": true,
+	"connections[].refresh_token": true, "connections[].access_token": true, "connections[].realm": true,
+	"connections[].webhook_secret": true, "connections[].quota.per_minute": true, "connections[].quota.per_day": true,
+}
+
+// TestLoadedConfigCarriesEveryDefault: after Load, every key but those
+// whose zero value means something is set, so the consumers (auth, the
+// HTTP client, sources, the syncer) validate what they are given and fill
+// nothing themselves; and what the HTTP client is given is accepted.
+func TestLoadedConfigCarriesEveryDefault(t *testing.T) {
+	t.Parallel()
+	cfg := loadCRM(t, "")
+	var zero []string
+	var walk func(key string, v reflect.Value)
+	walk = func(key string, v reflect.Value) {
+		switch {
+		case v.Kind() == reflect.Struct:
+			for i := 0; i < v.NumField(); i++ {
+				tag := v.Type().Field(i).Tag.Get("mapstructure")
+				if key != "" {
+					tag = key + "." + tag
+				}
+				walk(tag, v.Field(i))
+			}
+		case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Struct:
+			require.Equal(t, 1, v.Len(), key)
+			walk(key+"[]", v.Index(0))
+		case v.IsZero() && !zeroMeansSomething[key]:
+			zero = append(zero, key)
+		}
+	}
+	walk("", reflect.ValueOf(*cfg))
+	require.Empty(t, zero, "keys Load leaves unset: give them a default in Default or DefaultConnection")
+
+	_, err := httpclient.New(httpclient.Options{Connection: cfg.Connections[0]})
+	require.NoError(t, err, "the HTTP client accepts a loaded connection as it is")
 }
 
 func TestRedacted(t *testing.T) {

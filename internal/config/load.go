@@ -73,6 +73,9 @@ func Default() Config {
 }
 
 // DefaultConnection fills the zero values of a connection's tuning knobs.
+// It is the one place they are filled: Load applies it to every
+// connection, and the HTTP client and sources take the result as it is
+// (httpclient.New refuses a connection that skipped it).
 func DefaultConnection(c ConnectionConfig) ConnectionConfig {
 	if c.Quota.WriteShare == 0 {
 		c.Quota.WriteShare = 0.2

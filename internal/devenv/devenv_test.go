@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,6 +25,7 @@ import (
 	"github.com/porticohq/portico/internal/app"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/devenv"
+	"github.com/porticohq/portico/internal/logtest"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/mappings"
 )
@@ -73,7 +73,7 @@ func TestDevStartsStopsAndRestartsOnTheSameData(t *testing.T) {
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	ctx := context.Background()
 
-	var out syncBuffer
+	var out logtest.Buffer
 	info, stop := startOut(t, dir, &out)
 	// Nothing installs portico on the PATH: the hint names a command that runs.
 	require.Contains(t, out.String(), "other commands: go run ./cmd/portico --config "+filepath.Join(dir, "dev.yaml"))
@@ -288,24 +288,6 @@ func submit(t *testing.T, info devenv.Info, c *http.Client, jar *cookiejar.Jar, 
 		return act.State != "pending" && act.State != "sending"
 	}, 30*time.Second, 100*time.Millisecond, "%s settles (last state %s)", path, act.State)
 	return act
-}
-
-// syncBuffer is a bytes.Buffer safe for dev's goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // requireWebhooksDelivered: the simulators' notices (the demo case opened

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/auth/authtest"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/dbtest"
 	"github.com/porticohq/portico/internal/mail"
@@ -50,13 +51,13 @@ func setup(t *testing.T) (*env, auth.User, auth.User) {
 	e := &env{pool: pool, log: &mailtest.Log{}}
 	var err error
 	e.svc, err = auth.New(auth.Deps{Pool: pool, Logger: e.log.Logger(), Config: config.Default().Auth,
-		PublicURL: "https://portal.example.com", HashParams: auth.HashParams{Memory: 1024, Time: 1, Threads: 1}})
+		PublicURL: "https://portal.example.com", HashParams: authtest.FastHash})
 	require.NoError(t, err)
 	ctx := context.Background()
 	invited, _, err := auth.Invite(ctx, pool, auth.NewUser{Email: "new@acme.test", AccountID: "001ACME", Roles: []string{auth.RoleMember}}, "https://x", time.Now())
 	require.NoError(t, err)
-	active, err := auth.CreateUser(ctx, pool, auth.NewUser{Email: "ana@acme.test", Password: "violet-harbour-lantern-42",
-		AccountID: "001ACME", Roles: []string{auth.RoleMember}, HashParams: auth.HashParams{Memory: 1024, Time: 1, Threads: 1}})
+	active, err := auth.CreateUser(ctx, pool, auth.NewUser{Email: "ana@acme.test", Password: authtest.Password,
+		AccountID: "001ACME", Roles: []string{auth.RoleMember}, HashParams: authtest.FastHash})
 	require.NoError(t, err)
 	return e, invited, active
 }

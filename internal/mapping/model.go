@@ -1,9 +1,15 @@
 package mapping
 
 import (
+	"bytes"
+	_ "embed"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Type is a portal field type.
@@ -73,7 +79,8 @@ type FieldDef struct {
 }
 
 // ObjectDef is a canonical portal object. API and UI work against these,
-// never against vendor fields.
+// never against vendor fields. In model.yaml each key is the field's name
+// in lower case.
 type ObjectDef struct {
 	Name string
 	Doc  string
@@ -84,7 +91,7 @@ type ObjectDef struct {
 	Embedded bool
 	// RefKeys are account fields other systems' records point at; an
 	// owner relation may resolve through one of them.
-	RefKeys []string
+	RefKeys []string `yaml:"ref_keys"`
 	Fields  []FieldDef
 }
 
@@ -105,177 +112,59 @@ func (d *ObjectDef) HasStatus() bool {
 	return ok && f.Type == TypeEnum && !d.Embedded
 }
 
-func f(name string, t Type, doc string) FieldDef { return FieldDef{Name: name, Type: t, Doc: doc} }
-func req(name string, t Type, doc string) FieldDef {
-	return FieldDef{Name: name, Type: t, Required: true, Doc: doc}
-}
-func list(name, of, doc string) FieldDef {
-	return FieldDef{Name: name, Type: TypeList, Of: of, Doc: doc}
+// modelYAML is the model as data: a table of objects and fields reads
+// better there than as Go literals, and mappings/README.md is rendered
+// from it.
+//
+//go:embed model.yaml
+var modelYAML []byte
+
+// model is modelYAML decoded and checked once; a bad model.yaml fails
+// every test of the package (TestModelIsWellFormed names the problem).
+var model = sync.OnceValues(func() ([]ObjectDef, error) { return parseModel(modelYAML) })
+
+func parseModel(data []byte) ([]ObjectDef, error) {
+	var objs []ObjectDef
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&objs); err != nil {
+		return nil, fmt.Errorf("mapping: model.yaml: %w", err)
+	}
+	names := map[string]bool{}
+	for _, o := range objs {
+		names[o.Name] = true
+	}
+	for _, o := range objs {
+		if o.Name == "" || o.Doc == "" || len(o.Fields) == 0 {
+			return nil, fmt.Errorf("mapping: model.yaml: object %q needs a name, a doc and fields", o.Name)
+		}
+		for _, fd := range o.Fields {
+			switch {
+			case fd.Name == "" || fd.Doc == "" || !fd.Type.known():
+				return nil, fmt.Errorf("mapping: model.yaml: %s.%s needs a name, a doc and a known type (got %q)", o.Name, fd.Name, fd.Type)
+			case fd.Of != "" && (fd.Type != TypeList || !names[fd.Of]):
+				return nil, fmt.Errorf("mapping: model.yaml: %s.%s: of names an object of the model, on a list field", o.Name, fd.Name)
+			}
+		}
+	}
+	sort.Slice(objs, func(i, j int) bool { return objs[i].Name < objs[j].Name })
+	return objs, nil
 }
 
 // Model returns the canonical portal objects, sorted by name. It is a fresh
 // copy each call.
 func Model() []ObjectDef {
-	objs := []ObjectDef{
-		{Name: "account", Doc: "A customer company. The portal account is the CRM account.", Owned: true,
-			RefKeys: []string{"accounting_customer_id", "inventory_customer_id"},
-			Fields: []FieldDef{
-				req("id", TypeID, "CRM account id"),
-				req("name", TypeString, "company name"),
-				f("parent_account_id", TypeID, "parent account, for account hierarchies"),
-				f("industry", TypeString, "industry"),
-				f("city", TypeString, "billing city"),
-				f("phone", TypeString, "main phone"),
-				f("accounting_customer_id", TypeID, "the account's customer id in the accounting system"),
-				f("inventory_customer_id", TypeID, "the account's customer id in the inventory system"),
-			}},
-		{Name: "contact", Doc: "A person at a customer account; portal users are contacts.", Owned: true,
-			Fields: []FieldDef{
-				req("id", TypeID, "contact id"),
-				req("account_id", TypeID, "the contact's account"),
-				f("first_name", TypeString, "first name"),
-				req("last_name", TypeString, "last name"),
-				f("email", TypeEmail, "email address"),
-				f("phone", TypeString, "phone"),
-				f("title", TypeString, "job title"),
-			}},
-		{Name: "case", Doc: "A support request.", Owned: true,
-			Fields: []FieldDef{
-				req("id", TypeID, "case id"),
-				req("number", TypeString, "case number shown to the customer"),
-				req("subject", TypeString, "one-line summary"),
-				f("description", TypeText, "what the customer asked"),
-				req("status", TypeEnum, "where the case stands"),
-				f("priority", TypeEnum, "urgency"),
-				f("type", TypeString, "kind of request"),
-				f("origin", TypeString, "channel the case came in through"),
-				f("account_id", TypeID, "owning account"),
-				f("account_name", TypeString, "owning account's name"),
-				f("contact_id", TypeID, "contact who raised it"),
-				f("contact_name", TypeString, "contact's name"),
-				f("created_at", TypeDateTime, "opened"),
-				f("updated_at", TypeDateTime, "last changed"),
-				f("closed_at", TypeDateTime, "closed"),
-			}},
-		{Name: "case_comment", Doc: "A comment on a case.", Owned: true,
-			Fields: []FieldDef{
-				req("id", TypeID, "comment id"),
-				req("case_id", TypeID, "the case commented on"),
-				req("body", TypeText, "comment text"),
-				f("published", TypeBool, "visible to the customer"),
-				f("author_id", TypeID, "who wrote it"),
-				f("created_at", TypeDateTime, "written"),
-			}},
-		{Name: "knowledge_article", Doc: "A published help article. Public to every portal user.",
-			Fields: []FieldDef{
-				req("id", TypeID, "article id"),
-				req("title", TypeString, "title"),
-				f("summary", TypeText, "summary"),
-				f("url_name", TypeString, "URL slug"),
-				f("body", TypeText, "article body (HTML)"),
-				f("published", TypeBool, "the article is published"),
-			}},
-		{Name: "order", Doc: "A customer order with its lines and shipments.", Owned: true,
-			Fields: []FieldDef{
-				req("id", TypeID, "order id"),
-				f("reference", TypeString, "the customer's own reference (PO number)"),
-				req("status", TypeEnum, "where the order stands"),
-				f("total", TypeNumber, "order total"),
-				f("currency", TypeString, "ISO 4217 currency"),
-				f("location_id", TypeID, "selling location"),
-				f("created_at", TypeDateTime, "placed"),
-				f("updated_at", TypeDateTime, "last changed"),
-				list("lines", "order_line", "ordered items"),
-				list("shipments", "shipment", "shipments"),
-			}},
-		{Name: "order_line", Doc: "One line of an order.", Embedded: true,
-			Fields: []FieldDef{
-				f("id", TypeID, "line id"),
-				req("name", TypeString, "item name"),
-				f("quantity", TypeNumber, "quantity"),
-				f("unit_price", TypeNumber, "price per unit"),
-				f("currency", TypeString, "ISO 4217 currency"),
-				f("product_id", TypeID, "catalog product"),
-			}},
-		{Name: "shipment", Doc: "A shipment of (part of) an order.", Embedded: true,
-			Fields: []FieldDef{
-				f("id", TypeID, "shipment id"),
-				f("status", TypeEnum, "shipment state"),
-				f("carrier", TypeString, "carrier"),
-				f("tracking_number", TypeString, "tracking number"),
-				f("shipped_at", TypeDateTime, "handed to the carrier"),
-				f("recipient", TypeString, "recipient name"),
-			}},
-		{Name: "invoice", Doc: "An invoice; payments are separate objects.", Owned: true,
-			Fields: []FieldDef{
-				req("id", TypeID, "invoice id"),
-				req("number", TypeString, "invoice number"),
-				req("status", TypeEnum, "open, paid, overdue"),
-				f("issued_on", TypeDate, "invoice date"),
-				f("due_on", TypeDate, "due date"),
-				req("total", TypeNumber, "total amount"),
-				f("balance", TypeNumber, "amount still owed"),
-				f("currency", TypeString, "ISO 4217 currency"),
-				list("lines", "invoice_line", "invoice lines"),
-			}},
-		{Name: "invoice_line", Doc: "One line of an invoice.", Embedded: true,
-			Fields: []FieldDef{
-				f("description", TypeText, "description"),
-				req("amount", TypeNumber, "line amount"),
-				f("quantity", TypeNumber, "quantity"),
-				f("unit_price", TypeNumber, "price per unit"),
-				f("product_id", TypeID, "item"),
-			}},
-		{Name: "payment", Doc: "A payment received from the customer.", Owned: true,
-			Fields: []FieldDef{
-				req("id", TypeID, "payment id"),
-				req("amount", TypeNumber, "amount received"),
-				f("paid_on", TypeDate, "payment date"),
-				f("currency", TypeString, "ISO 4217 currency"),
-				list("invoice_ids", "", "invoices this payment settles"),
-			}},
-		{Name: "product", Doc: "A product the customer can order. Public.",
-			Fields: []FieldDef{
-				req("id", TypeID, "product id"),
-				req("name", TypeString, "name"),
-				f("sku", TypeString, "stock keeping unit"),
-				f("description", TypeText, "description"),
-				f("price", TypeNumber, "unit price"),
-				f("currency", TypeString, "ISO 4217 currency"),
-				f("item_id", TypeID, "the product family (catalog item)"),
-			}},
-		{Name: "stock_level", Doc: "How many of a product are in stock at a location. Public.",
-			Fields: []FieldDef{
-				req("id", TypeID, "product and location"),
-				req("product_id", TypeID, "product"),
-				f("location_id", TypeID, "location"),
-				req("quantity", TypeNumber, "quantity in stock"),
-				f("updated_at", TypeDateTime, "counted"),
-			}},
-		{Name: "document", Doc: "A file the customer may download, or uploaded.", Owned: true,
-			Fields: []FieldDef{
-				req("id", TypeID, "document id"),
-				req("title", TypeString, "title"),
-				f("file_name", TypeString, "file name"),
-				f("content_type", TypeString, "file type"),
-				f("size", TypeInt, "size in bytes"),
-				f("related_id", TypeID, "the record it belongs to"),
-				f("content", TypeBinary, "file content (base64), for uploads"),
-			}},
-		{Name: "approval_request", Doc: "A quote or contract waiting for the customer to accept.", Owned: true,
-			Fields: []FieldDef{
-				req("id", TypeID, "request id"),
-				req("name", TypeString, "what is to be approved"),
-				f("kind", TypeString, "quote or contract"),
-				req("status", TypeEnum, "pending, accepted, rejected, ..."),
-				f("total", TypeNumber, "amount"),
-				f("expires_on", TypeDate, "valid until"),
-				f("account_id", TypeID, "account"),
-				f("contact_id", TypeID, "addressed to"),
-			}},
+	objs, err := model()
+	if err != nil {
+		panic(err) // model.yaml is compiled in; TestModelIsWellFormed catches this
 	}
-	sort.Slice(objs, func(i, j int) bool { return objs[i].Name < objs[j].Name })
-	return objs
+	out := make([]ObjectDef, len(objs))
+	for i, o := range objs {
+		o.RefKeys = slices.Clone(o.RefKeys)
+		o.Fields = slices.Clone(o.Fields)
+		out[i] = o
+	}
+	return out
 }
 
 // ModelMarkdown renders the model as the tables in mappings/README.md.

@@ -130,26 +130,7 @@ func (p *scanner) object(t *trieNode, vals []any, depth int) {
 		p.fail("nesting too deep")
 		return
 	}
-	p.i++ // '{'
-	p.ws()
-	if p.i < len(p.s) && p.s[p.i] == '}' {
-		p.i++
-		return
-	}
-	for p.err == nil {
-		p.ws()
-		key, ok := p.str()
-		if !ok {
-			p.fail("expected a member name")
-			return
-		}
-		p.ws()
-		if p.i >= len(p.s) || p.s[p.i] != ':' {
-			p.fail("expected ':'")
-			return
-		}
-		p.i++
-		p.ws()
+	p.members(true, func(key string) {
 		kid := t.kid(key)
 		switch {
 		case kid == nil:
@@ -165,22 +146,74 @@ func (p *scanner) object(t *trieNode, vals []any, depth int) {
 		default:
 			p.skip(depth + 1)
 		}
+	})
+}
+
+// members walks the object whose '{' is at p.i, calling member with each
+// member's name (empty unless names is set: skipping decodes none) once
+// p.i stands at its value; member reads the value. It reports whether
+// the object was well formed.
+func (p *scanner) members(names bool, member func(name string)) bool {
+	return p.elements('}', "object", func() {
+		var name string
+		if names {
+			var ok bool
+			if name, ok = p.str(); !ok {
+				p.fail("expected a member name")
+				return
+			}
+		} else {
+			if p.i >= len(p.s) || p.s[p.i] != '"' {
+				p.fail("expected a member name")
+				return
+			}
+			p.skipString()
+		}
+		p.ws()
+		if p.i >= len(p.s) || p.s[p.i] != ':' {
+			p.fail("expected ':'")
+			return
+		}
+		p.i++
+		p.ws()
+		member(name)
+	})
+}
+
+// elements walks the object or array whose opening bracket is at p.i up
+// to its close, calling element with p.i at each element; element reads
+// it. It reports whether the container was well formed; after the first
+// error it stops.
+func (p *scanner) elements(close byte, what string, element func()) bool {
+	p.i++ // the opening bracket
+	p.ws()
+	if p.i < len(p.s) && p.s[p.i] == close {
+		p.i++
+		return true
+	}
+	for p.err == nil {
+		p.ws()
+		element()
+		if p.err != nil {
+			return false
+		}
 		p.ws()
 		if p.i >= len(p.s) {
-			p.fail("unterminated object")
-			return
+			p.fail("unterminated " + what)
+			return false
 		}
 		switch p.s[p.i] {
 		case ',':
 			p.i++
-		case '}':
+		case close:
 			p.i++
-			return
+			return true
 		default:
-			p.fail("expected ',' or '}'")
-			return
+			p.fail("expected ',' or '" + string(close) + "'")
+			return false
 		}
 	}
+	return false
 }
 
 // fillFrom resolves t's descendants inside an already decoded value.
@@ -333,70 +366,16 @@ func (p *scanner) value(depth int) any {
 		return s
 	case c == '{':
 		m := map[string]any{}
-		p.i++
-		p.ws()
-		if p.i < len(p.s) && p.s[p.i] == '}' {
-			p.i++
-			return m
+		if !p.members(true, func(k string) { m[k] = p.value(depth + 1) }) {
+			return nil
 		}
-		for p.err == nil {
-			p.ws()
-			k, ok := p.str()
-			if !ok {
-				p.fail("expected a member name")
-				return nil
-			}
-			p.ws()
-			if p.i >= len(p.s) || p.s[p.i] != ':' {
-				p.fail("expected ':'")
-				return nil
-			}
-			p.i++
-			p.ws()
-			m[k] = p.value(depth + 1)
-			p.ws()
-			if p.i >= len(p.s) {
-				p.fail("unterminated object")
-				return nil
-			}
-			if p.s[p.i] == '}' {
-				p.i++
-				return m
-			}
-			if p.s[p.i] != ',' {
-				p.fail("expected ',' or '}'")
-				return nil
-			}
-			p.i++
-		}
-		return nil
+		return m
 	case c == '[':
 		l := []any{}
-		p.i++
-		p.ws()
-		if p.i < len(p.s) && p.s[p.i] == ']' {
-			p.i++
-			return l
+		if !p.elements(']', "array", func() { l = append(l, p.value(depth+1)) }) {
+			return nil
 		}
-		for p.err == nil {
-			p.ws()
-			l = append(l, p.value(depth+1))
-			p.ws()
-			if p.i >= len(p.s) {
-				p.fail("unterminated array")
-				return nil
-			}
-			if p.s[p.i] == ']' {
-				p.i++
-				return l
-			}
-			if p.s[p.i] != ',' {
-				p.fail("expected ',' or ']'")
-				return nil
-			}
-			p.i++
-		}
-		return nil
+		return l
 	case c == 't':
 		return p.lit("true", true)
 	case c == 'f':
@@ -520,67 +499,9 @@ func (p *scanner) skip(depth int) {
 	case c == '"':
 		p.skipString()
 	case c == '{':
-		p.i++
-		p.ws()
-		if p.i < len(p.s) && p.s[p.i] == '}' {
-			p.i++
-			return
-		}
-		for p.err == nil {
-			p.ws()
-			if p.i >= len(p.s) || p.s[p.i] != '"' {
-				p.fail("expected a member name")
-				return
-			}
-			p.skipString()
-			p.ws()
-			if p.i >= len(p.s) || p.s[p.i] != ':' {
-				p.fail("expected ':'")
-				return
-			}
-			p.i++
-			p.ws()
-			p.skip(depth + 1)
-			p.ws()
-			if p.i >= len(p.s) {
-				p.fail("unterminated object")
-				return
-			}
-			if p.s[p.i] == '}' {
-				p.i++
-				return
-			}
-			if p.s[p.i] != ',' {
-				p.fail("expected ',' or '}'")
-				return
-			}
-			p.i++
-		}
+		p.members(false, func(string) { p.skip(depth + 1) })
 	case c == '[':
-		p.i++
-		p.ws()
-		if p.i < len(p.s) && p.s[p.i] == ']' {
-			p.i++
-			return
-		}
-		for p.err == nil {
-			p.ws()
-			p.skip(depth + 1)
-			p.ws()
-			if p.i >= len(p.s) {
-				p.fail("unterminated array")
-				return
-			}
-			if p.s[p.i] == ']' {
-				p.i++
-				return
-			}
-			if p.s[p.i] != ',' {
-				p.fail("expected ',' or ']'")
-				return
-			}
-			p.i++
-		}
+		p.elements(']', "array", func() { p.skip(depth + 1) })
 	case c == 't':
 		p.lit("true", nil)
 	case c == 'f':

@@ -34,6 +34,8 @@ type Sources struct {
 
 // Options configure Open.
 type Options struct {
+	// Connections are complete, as config.Load leaves them (every default
+	// filled); Open fills none and refuses an incomplete one.
 	Connections []config.ConnectionConfig
 	Registry    *Registry
 	Credentials connectors.CredentialStore
@@ -56,7 +58,6 @@ func Open(opts Options) (*Sources, error) {
 		creds = fp
 	}
 	for _, cfg := range opts.Connections {
-		cfg = config.DefaultConnection(cfg)
 		logger := opts.Logger.With(slog.String("connection", cfg.Name))
 		client, err := httpclient.New(httpclient.Options{Connection: cfg, Metrics: opts.Metrics, Logger: logger})
 		if err != nil {

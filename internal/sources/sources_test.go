@@ -22,11 +22,11 @@ func TestQuotaLowAndBreakerState(t *testing.T) {
 	cr := sim.Credentials(srv.URL).Salesforce
 	reg := builtin.Registry()
 	srcs, err := sources.Open(sources.Options{
-		Connections: []config.ConnectionConfig{{
+		Connections: []config.ConnectionConfig{config.DefaultConnection(config.ConnectionConfig{
 			Name: "crm", Type: "salesforce", BaseURL: cr.BaseURL, TokenURL: cr.TokenURL,
 			ClientID: cr.ClientID, ClientSecret: cr.ClientSecret,
 			Quota: config.QuotaConfig{PerMinute: 20, WriteShare: 0.2},
-		}},
+		})},
 		Registry: reg, Credentials: &conntest.MemoryCredentials{}, Logger: slog.New(slog.DiscardHandler),
 		QuotaFloor: 0.1,
 	})
@@ -53,6 +53,17 @@ func TestQuotaLowAndBreakerState(t *testing.T) {
 	require.False(t, srcs.QuotaLow("nope"))
 }
 
+// TestOpenRefusesAnIncompleteConnection: Open fills no defaults (config
+// does, once), so a connection that skipped them is an error naming it.
+func TestOpenRefusesAnIncompleteConnection(t *testing.T) {
+	t.Parallel()
+	_, err := sources.Open(sources.Options{
+		Connections: []config.ConnectionConfig{{Name: "crm", Type: "salesforce", BaseURL: "https://crm.example"}},
+		Registry:    builtin.Registry(), Logger: slog.New(slog.DiscardHandler),
+	})
+	require.ErrorContains(t, err, "sources: crm: httpclient: incomplete settings")
+}
+
 // TestCredentialsFollowTheConfiguredEndpoint: pointing a connection at
 // another instance makes the credentials stored for the old one unusable,
 // so the connector authenticates against the new one.
@@ -64,8 +75,8 @@ func TestCredentialsFollowTheConfiguredEndpoint(t *testing.T) {
 		cr := sim.Credentials(url).Salesforce
 		reg := builtin.Registry()
 		srcs, err := sources.Open(sources.Options{
-			Connections: []config.ConnectionConfig{{Name: "crm", Type: "salesforce", BaseURL: cr.BaseURL, TokenURL: cr.TokenURL,
-				ClientID: cr.ClientID, ClientSecret: cr.ClientSecret}},
+			Connections: []config.ConnectionConfig{config.DefaultConnection(config.ConnectionConfig{Name: "crm", Type: "salesforce",
+				BaseURL: cr.BaseURL, TokenURL: cr.TokenURL, ClientID: cr.ClientID, ClientSecret: cr.ClientSecret})},
 			Registry: reg, Credentials: store, Logger: slog.New(slog.DiscardHandler),
 		})
 		require.NoError(t, err)

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/internal/dbtest"
@@ -75,6 +76,23 @@ type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
 
+// poolWithCases is a database whose connection crm caches n cases of
+// account ACC1 (500 a page), so that a plan that reads every record of
+// the connection shows.
+func poolWithCases(t *testing.T, n int) *pgxpool.Pool {
+	t.Helper()
+	pool := dbtest.Pool(t)
+	for start := 0; start < n; start += 500 {
+		rows := make([]store.Row, min(500, n-start))
+		for i := range rows {
+			rows[i] = row(fmt.Sprintf("500%05d", start+i), "ACC1", "1")
+		}
+		_, err := store.UpsertRows(context.Background(), pool, casePage(), rows)
+		require.NoError(t, err)
+	}
+	return pool
+}
+
 // TestStoreAppliedReadsOnlyItsOwnRows: storing a write-back's record
 // resolves its owner (through its parent) and hands it to children that
 // arrived first, reading only the rows involved however many the
@@ -83,15 +101,7 @@ func (r errRow) Scan(...any) error { return r.err }
 func TestStoreAppliedReadsOnlyItsOwnRows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := dbtest.Pool(t)
-	for page := range 4 {
-		rows := make([]store.Row, 500)
-		for i := range rows {
-			rows[i] = row(fmt.Sprintf("500%05d", page*500+i), "ACC1", "1")
-		}
-		_, err := store.UpsertRows(ctx, pool, casePage(), rows)
-		require.NoError(t, err)
-	}
+	pool := poolWithCases(t, 2000)
 	comments := store.Page{TenantID: 1, Connection: "crm", Object: "case_comment", SourceObject: "CaseComment", MappingHash: "h"}
 	early := row("00aEARLY", "", "1")
 	early.OwnerParentObject, early.OwnerParentID = "case", "500NEW"
@@ -237,15 +247,7 @@ func TestResolveWaitingProbesEachParent(t *testing.T) {
 func TestUpsertProbesOnlyTheOwnersItNeeds(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := dbtest.Pool(t)
-	for page := range 4 {
-		rows := make([]store.Row, 500)
-		for i := range rows {
-			rows[i] = row(fmt.Sprintf("500%05d", page*500+i), "ACC1", "1")
-		}
-		_, err := store.UpsertRows(ctx, pool, casePage(), rows)
-		require.NoError(t, err)
-	}
+	pool := poolWithCases(t, 2000)
 	comments := store.Page{TenantID: 1, Connection: "crm", Object: "case_comment", SourceObject: "CaseComment", MappingHash: "h", Childless: true}
 	var page []store.Row
 	for i := range 200 {

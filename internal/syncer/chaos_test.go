@@ -10,19 +10,18 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/porticohq/portico/connectors/conntest"
 	"github.com/porticohq/portico/internal/fakesource"
 )
 
 // offsetClock is real time plus an offset the test moves forward: a
 // 30-second outage of the simulator passes without waiting 30 seconds.
 type offsetClock struct {
-	testClock
+	conntest.Clock // the offset, from the zero time
 }
 
 func (c *offsetClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.now.Sub(time.Time{}))
+	return time.Now().Add(c.Clock.Now().Sub(time.Time{}))
 }
 
 // TestChaosConverges: with 20% 5xx, 429s, connection resets and a 30 s

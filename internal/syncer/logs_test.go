@@ -29,11 +29,11 @@ func TestSyncPassLogsEachKeyOnce(t *testing.T) {
 	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 2, Records: 300})
 	cr := sim.Credentials(srv.URL)
 	conn := func(name string, sc fakesource.SystemCredentials) config.ConnectionConfig {
-		return config.ConnectionConfig{Name: name, Type: name, BaseURL: sc.BaseURL, TokenURL: sc.TokenURL,
+		return config.DefaultConnection(config.ConnectionConfig{Name: name, Type: name, BaseURL: sc.BaseURL, TokenURL: sc.TokenURL,
 			ClientID: sc.ClientID, ClientSecret: sc.ClientSecret, RefreshToken: sc.RefreshToken,
 			AccessToken: sc.AccessToken, Realm: sc.Realm,
 			Breaker: config.BreakerConfig{Failures: 1, OpenTimeout: time.Minute},
-			Retry:   config.RetryConfig{Max: 0, WaitMin: time.Millisecond, WaitMax: time.Millisecond}}
+			Retry:   config.RetryConfig{Max: 0, WaitMin: time.Millisecond, WaitMax: time.Millisecond}})
 	}
 	reg := builtin.Registry()
 	rec := logtest.New()

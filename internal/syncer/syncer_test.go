@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/conntest"
 	"github.com/porticohq/portico/connectors/salesforce"
+	"github.com/porticohq/portico/connectors/wire"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/dbtest"
 	"github.com/porticohq/portico/internal/fakesource"
@@ -50,7 +50,7 @@ func setupB(t testing.TB, opts fakesource.Options) *bundle {
 	}
 	reg := connectorsRegistry(opts.Now)
 	srcs, err := sources.Open(sources.Options{
-		Connections: []config.ConnectionConfig{cfg}, Registry: reg,
+		Connections: []config.ConnectionConfig{config.DefaultConnection(cfg)}, Registry: reg,
 		Credentials: &conntest.MemoryCredentials{}, Logger: slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)
@@ -66,7 +66,7 @@ func setupB(t testing.TB, opts fakesource.Options) *bundle {
 func connectorsRegistry(now func() time.Time) *sources.Registry {
 	reg := connectors.NewRegistry[connectors.Deps]()
 	reg.MustRegister("salesforce", func(d connectors.Deps) (connectors.Connector, error) {
-		return salesforce.NewWithOptions(d, salesforce.Options{Now: now})
+		return salesforce.NewWithOptions(d, salesforce.Options{Tuning: wire.Tuning{Now: now}})
 	})
 	return reg
 }
@@ -130,7 +130,7 @@ func TestFullThenIncrementalConverge(t *testing.T) {
 func TestEqualTimestampsAndLateRecordsAreNotMissed(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clock := &testClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clock := conntest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	b := setup(t, fakesource.Options{Seed: 5, Records: 200, Now: clock.Now, VisibilityLag: 30 * time.Second})
 	clock.Advance(time.Hour) // every seed record is visible
 	_, err := b.syncer.Full(ctx, "salesforce", "Case")
@@ -192,24 +192,6 @@ func cursor(t *testing.T, pool *pgxpool.Pool) string {
 	var c string
 	require.NoError(t, pool.QueryRow(context.Background(), `SELECT cursor FROM sync_cursor WHERE object = 'Case'`).Scan(&c))
 	return c
-}
-
-// testClock is the simulator's clock, moved by the test.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 func fmtSscan(s string, n *int) (int, error) { return fmt.Sscan(s, n) }

@@ -92,7 +92,7 @@ func buildStack(ctx context.Context, pool *pgxpool.Pool, creds fakesource.Creden
 	reg.MustRegister("salesforce", salesforce.New)
 	reg.MustRegister("inventory", inventory.New)
 	srcs, err := sources.Open(sources.Options{
-		Connections: []config.ConnectionConfig{conn, invConn}, Registry: reg,
+		Connections: []config.ConnectionConfig{config.DefaultConnection(conn), config.DefaultConnection(invConn)}, Registry: reg,
 		Credentials: &conntest.MemoryCredentials{}, Logger: logger,
 	})
 	if err != nil {

@@ -1,29 +1,15 @@
 package mailtest
 
 import (
-	"bytes"
 	"log/slog"
-	"sync"
+
+	"github.com/porticohq/portico/internal/logtest"
 )
 
 // Log captures what a process logs at info and above, for tests that
-// check no live link reaches the log.
+// check no live link reaches the log. String is everything logged so far.
 type Log struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *Log) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-// String is everything logged so far.
-func (l *Log) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
+	logtest.Buffer
 }
 
 // Logger writes text lines at info and above to l.
