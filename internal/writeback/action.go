@@ -344,7 +344,7 @@ func (s *Service) Submit(ctx context.Context, req Request) (*Action, bool, error
 			return err
 		}
 		// The projection and the audit in one round trip, then the job.
-		p := &pipeline{tx: tx}
+		p := store.NewPipeline(tx)
 		pending := pgtype.Int8{Int64: row.ID, Valid: true}
 		if op == mapping.OpCreate {
 			data, err := json.Marshal(mapping.Mapped{Object: obj.Name(), ID: row.Target, Fields: readable(obj, req.Input), Hash: obj.Hash()})
@@ -420,8 +420,9 @@ func (s *Service) byClientKey(ctx context.Context, req Request, input []byte) (*
 	return &a, nil
 }
 
-// isUniqueViolation reads the SQLSTATE rather than store.ErrConflict: the
-// error may come from the pipeline's Flush, which store does not translate.
+// isUniqueViolation reads the SQLSTATE rather than store.ErrConflict, so
+// it holds for an error that reaches it through the transaction's commit
+// as well as through a store function.
 func isUniqueViolation(err error) bool { return store.SQLState(err) == "23505" }
 
 func sameJSON(a, b []byte) bool {
