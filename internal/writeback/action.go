@@ -13,7 +13,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -119,9 +118,18 @@ type Health interface {
 	BreakerOpen(connection string) bool
 }
 
+// DB is where the service reads and writes and begins its transactions: a
+// pool in a process. A worker test passes one transaction, so that the
+// worker completes its job in the transaction rivertest holds it in, and
+// all of it rolls back at the end.
+type DB interface {
+	store.DBTX
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
 // Options are the service's dependencies.
 type Options struct {
-	Pool       *pgxpool.Pool
+	Pool       DB
 	Mappings   *mapping.Set
 	Connectors map[string]connectors.Connector // by connection name
 	Health     Health                          // nil: never open
