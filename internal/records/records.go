@@ -159,7 +159,8 @@ func (rd *Reader) get(ctx context.Context, scope access.Scope, obj *mapping.Obje
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}
-	return rd.record(v, obj, scope), nil
+	rec := rd.record(v, obj, scope)
+	return &rec, nil
 }
 
 // ListOptions filter and page a list.
@@ -232,14 +233,15 @@ func (rd *Reader) list(ctx context.Context, scope access.Scope, obj *mapping.Obj
 	}
 	page := &Page{Records: make([]Record, len(views))}
 	for i, v := range views {
-		page.Records[i] = *rd.record(v, obj, scope)
+		page.Records[i] = rd.record(v, obj, scope)
 	}
 	return page, nil
 }
 
-// Related reads up to limit records of a portal object that belong to
+// Related reads up to f.Limit records of a portal object that belong to
 // another record (a case's comments, an invoice's payments) or match a
-// knowledge search, as f selects. Its records are not revalidated.
+// knowledge search, as f selects; the reader fills in f's scope and
+// object. Its records are not revalidated.
 func (rd *Reader) Related(ctx context.Context, scope access.Scope, object string, f store.RecordFilter) ([]Record, error) {
 	obj, ok := rd.visibleObject(scope, object)
 	if !ok {
@@ -272,7 +274,7 @@ func scoped(scope access.Scope, obj *mapping.Object) access.Scope {
 	return scope
 }
 
-func (rd *Reader) record(v store.RecordView, obj *mapping.Object, scope access.Scope) *Record {
+func (rd *Reader) record(v store.RecordView, obj *mapping.Object, scope access.Scope) Record {
 	rec := Record{ID: v.SourceID, Version: v.Version, connection: v.Connection, sourceObject: v.SourceObject}
 	if pa := v.Pending; pa != nil {
 		rec.PendingAction = &PendingAction{ID: pa.ID, Kind: pa.Kind, State: pa.State}
@@ -295,7 +297,7 @@ func (rd *Reader) record(v store.RecordView, obj *mapping.Object, scope access.S
 	rec.staleAt = v.SyncedAt.Add(obj.Freshness())
 	rec.Freshness.Stale = rd.opts.Now().After(rec.staleAt)
 	rec.Freshness.SourceUnavailableSince = v.FailingSince
-	return &rec
+	return rec
 }
 
 // revalidate enqueues a refresh of a stale record; the unique job
