@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/store"
@@ -164,11 +165,14 @@ func (l *Log) list(w http.ResponseWriter, r *http.Request) {
 }
 
 func eventView(row store.AuditListRow) EventView {
-	v := EventView{ID: row.ID, Tenant: row.Tenant, Seq: row.Seq, OccurredAt: row.OccurredAt, Actor: row.Actor,
-		ActorKind: row.ActorKind, AccountID: row.AccountID, UserAgent: row.UserAgent, Action: row.Action,
-		Object: row.Object, ObjectID: row.ObjectID, RequestID: row.RequestID}
-	if row.IP != nil {
-		s := row.IP.String()
+	v := EventView{ID: row.ID, Tenant: row.Tenant, OccurredAt: row.OccurredAt.Time, Actor: row.Actor,
+		ActorKind: row.ActorKind, AccountID: text(row.AccountID), UserAgent: text(row.UserAgent), Action: row.Action,
+		Object: text(row.Object), ObjectID: text(row.ObjectID), RequestID: text(row.RequestID)}
+	if row.Seq.Valid {
+		v.Seq = &row.Seq.Int64
+	}
+	if row.Ip != nil {
+		s := row.Ip.String()
 		v.IP = &s
 	}
 	if row.Before != nil {
@@ -179,6 +183,14 @@ func eventView(row store.AuditListRow) EventView {
 	}
 	v.PrevHash, v.Hash = hexOrNil(row.PrevHash), hexOrNil(row.Hash)
 	return v
+}
+
+// text is a nullable text column as a JSON string or null.
+func text(t pgtype.Text) *string {
+	if !t.Valid {
+		return nil
+	}
+	return &t.String
 }
 
 func hexOrNil(b []byte) *string {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -28,26 +27,11 @@ type AuditFilter struct {
 	Limit        int
 }
 
-// AuditListRow is one event of the audit trail as the staff listing shows
-// it; Seq and the hashes are nil until the event is sealed.
+// AuditListRow is one event of the audit trail with its tenant's slug,
+// as the staff listing shows it.
 type AuditListRow struct {
-	ID         int64
-	Tenant     string
-	Seq        *int64
-	OccurredAt time.Time
-	Actor      string
-	ActorKind  string
-	AccountID  *string
-	IP         *netip.Addr
-	UserAgent  *string
-	Action     string
-	Object     *string
-	ObjectID   *string
-	Before     []byte
-	After      []byte
-	RequestID  *string
-	PrevHash   []byte
-	Hash       []byte
+	AuditEvent
+	Tenant string
 }
 
 // AuditList reads a page of the audit trail. It is built by hand, not by
@@ -92,9 +76,10 @@ func (f AuditFilter) sql() (string, args) {
 	if f.BeforeID > 0 {
 		where = append(where, "e.id < "+a.add(f.BeforeID))
 	}
-	q := `SELECT e.id, t.slug, e.seq, e.occurred_at, e.actor, e.actor_kind, e.account_id,
+	// The columns in the order of AuditEvent's fields, then the slug.
+	q := `SELECT e.id, e.tenant_id, e.seq, e.occurred_at, e.actor, e.actor_kind, e.account_id,
 		e.ip, e.user_agent, e.action, e.object, e.object_id, e.before, e.after, e.request_id,
-		e.prev_hash, e.hash
+		e.hash_version, e.prev_hash, e.hash, e.recorded_at, t.slug
 		FROM audit_event e JOIN tenant t ON t.id = e.tenant_id`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
