@@ -10,11 +10,11 @@ package access
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/porticohq/portico/internal/store"
 )
 
 // Scope is what one request may see.
@@ -60,64 +60,14 @@ func Tx(ctx context.Context, pool *pgxpool.Pool, s Scope, fn func(pgx.Tx) error)
 
 // Apply sets the scope on a transaction that is already open.
 func Apply(ctx context.Context, tx pgx.Tx, s Scope) error {
-	if s.Staff {
-		return nil
-	}
-	args, err := s.settings()
-	if err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, applySQL, args...); err != nil {
-		return fmt.Errorf("access: applying scope: %w", err)
+	if err := store.ApplyScope(ctx, tx, s.Store()); err != nil {
+		return fmt.Errorf("access: %w", err)
 	}
 	return nil
 }
 
-const applySQL = `SELECT set_config('role', 'portico_api', true),
-		set_config('portico.tenant_id', $1, true),
-		set_config('portico.account_ids', $2, true),
-		set_config('portico.public_objects', $3, true)`
-
-func (s Scope) settings() ([]any, error) {
-	for _, a := range s.Accounts {
-		if strings.Contains(a, ",") {
-			return nil, fmt.Errorf("access: account id %q contains a comma", a)
-		}
-	}
-	return []any{strconv.FormatInt(s.TenantID, 10), strings.Join(s.Accounts, ","), strings.Join(s.PublicObjects, ",")}, nil
-}
-
-// Read runs one read-only query under the scope in a single round trip:
-// the settings and the query go in one pipeline, which PostgreSQL runs as
-// one implicit transaction, so the settings hold for the query and end
-// with it, exactly as in Tx. scan reads the rows.
-func Read(ctx context.Context, pool *pgxpool.Pool, s Scope, sql string, args []any, scan func(pgx.Rows) error) error {
-	b := &pgx.Batch{}
-	if !s.Staff {
-		settings, err := s.settings()
-		if err != nil {
-			return err
-		}
-		b.Queue(applySQL, settings...)
-	}
-	b.Queue(sql, args...)
-	br := pool.SendBatch(ctx, b)
-	if !s.Staff {
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return fmt.Errorf("access: applying scope: %w", err)
-		}
-	}
-	rows, err := br.Query()
-	if err == nil {
-		err = scan(rows)
-		rows.Close()
-		if err == nil {
-			err = rows.Err()
-		}
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	return err
+// Store returns the settings row-level security enforces for s, for the
+// store's scoped reads.
+func (s Scope) Store() store.Scope {
+	return store.Scope{TenantID: s.TenantID, Accounts: s.Accounts, PublicObjects: s.PublicObjects, Staff: s.Staff}
 }

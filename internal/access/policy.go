@@ -74,26 +74,6 @@ func (s Scope) Narrow(hierarchy bool) Scope {
 	return s
 }
 
-// OwnerFilter is the predicate that limits rows of the record table
-// (aliased by alias) to the scope, for the few queries the records reader
-// does not run itself. arg binds a value and returns its placeholder.
-// Public objects have no owner; their predicate is owner_account IS NULL.
-func (s Scope) OwnerFilter(alias string, public bool, arg func(any) string) string {
-	switch {
-	case public:
-		return alias + ".owner_account IS NULL"
-	case s.Staff:
-		return "true"
-	case len(s.Accounts) == 1:
-		// Equality, not ANY: PostgreSQL 15 reads the owner index in list
-		// order only for an equality on the account (ANY sorts every row
-		// of the account).
-		return alias + ".owner_account = " + arg(s.Accounts[0])
-	default:
-		return alias + ".owner_account = ANY (" + arg(s.Accounts) + ")"
-	}
-}
-
 // For returns the scope for one portal object, and false when the
 // scope's roles may not see the object at all (callers answer 404 or an
 // empty list, as for a foreign record).

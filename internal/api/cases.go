@@ -6,16 +6,14 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/tidwall/gjson"
 
 	"github.com/porticohq/portico/internal/access"
 	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/store"
 )
 
 // cases is /cases: support requests, their comments and timeline.
@@ -46,10 +44,7 @@ func (c cases) get(w http.ResponseWriter, r *http.Request) {
 	}
 	out := CaseDetail{Record: *rec, Comments: []Record{}}
 	if obj, scope, ok := c.a.object(r.Context(), "case_comment"); ok {
-		q := &query{obj: obj, scope: scope, limit: maxRelated,
-			order: `coalesce(r.source_modified, '-infinity'), r.source_id`}
-		q.where = `r.data->'fields'->>'case_id' = ` + q.arg(rec.ID)
-		comments, err := c.a.related(r.Context(), q)
+		comments, err := c.a.related(r.Context(), obj, scope, store.RecordFilter{CaseID: rec.ID, Order: store.OldestFirst, Limit: maxRelated})
 		if err != nil {
 			c.a.rp.Internal(w, r, err)
 			return
@@ -66,36 +61,12 @@ func (c cases) get(w http.ResponseWriter, r *http.Request) {
 	c.a.rp.Get(w, r, out)
 }
 
-// statusChange is one status change the source confirmed.
-type statusChange struct {
-	status string
-	at     time.Time
-}
-
 // statusChanges reads a record's status history (migration 067) under
 // the scope, oldest first.
-func (a *API) statusChanges(ctx context.Context, scope access.Scope, obj *mapping.Object, id string) ([]statusChange, error) {
-	q := &query{scope: scope}
-	sql := `SELECT h.status, h.at FROM record_status_change h
-		JOIN record r ON r.tenant_id = h.tenant_id AND r.connection = h.connection AND r.object = h.object AND r.source_id = h.source_id
-		WHERE h.tenant_id = ` + q.arg(scope.TenantID) + ` AND h.object = ` + q.arg(obj.Name()) + ` AND h.source_id = ` + q.arg(id) + `
-		  AND r.deleted_at IS NULL AND ` + scope.OwnerFilter("r", obj.Public(), q.arg) + `
-		ORDER BY h.at, h.id LIMIT ` + strconv.Itoa(maxRelated)
-	var out []statusChange
-	err := access.Read(ctx, a.d.Pool, scope, sql, q.args, func(rows pgx.Rows) error {
-		for rows.Next() {
-			var status pgtype.Text
-			var ch statusChange
-			if err := rows.Scan(&status, &ch.at); err != nil {
-				return err
-			}
-			ch.status = status.String
-			out = append(out, ch)
-		}
-		return rows.Err()
-	})
+func (a *API) statusChanges(ctx context.Context, scope access.Scope, obj *mapping.Object, id string) ([]store.StatusChange, error) {
+	out, err := store.ScopedStatusChanges(ctx, a.d.Pool, scope.Store(), obj.Name(), obj.Public(), id, maxRelated)
 	if err != nil {
-		return nil, fmt.Errorf("api: status history: %w", err)
+		return nil, fmt.Errorf("api: %w", err)
 	}
 	return out, nil
 }
@@ -104,7 +75,7 @@ func (a *API) statusChanges(ctx context.Context, scope access.Scope, obj *mappin
 // status change the source confirmed (changes), when it closed, and where
 // it stands now when that is not a confirmed change yet (a customer's
 // pending close, or a case first seen after its last change).
-func timeline(obj *mapping.Object, rec Record, comments []Record, changes []statusChange) []TimelineStep {
+func timeline(obj *mapping.Object, rec Record, comments []Record, changes []store.StatusChange) []TimelineStep {
 	steps := []TimelineStep{}
 	label := func(status string) string {
 		l, _, _ := obj.StatusInfo(status)
@@ -129,14 +100,14 @@ func timeline(obj *mapping.Object, rec Record, comments []Record, changes []stat
 	closedAt, closed := at(rec.Fields, "closed_at")
 	closed = closed && rec.Status == "closed"
 	for _, ch := range changes {
-		if ch.status == "" || ch.status == "closed" && closed {
+		if ch.Status == "" || ch.Status == "closed" && closed {
 			continue // the closed step says it, at closed_at
 		}
-		steps = append(steps, TimelineStep{At: ch.at, Kind: "status", Status: ch.status, Label: label(ch.status)})
+		steps = append(steps, TimelineStep{At: ch.At, Kind: "status", Status: ch.Status, Label: label(ch.Status)})
 	}
 	last := "new"
 	if len(changes) > 0 {
-		last = changes[len(changes)-1].status
+		last = changes[len(changes)-1].Status
 	}
 	switch {
 	case closed:

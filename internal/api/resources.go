@@ -9,6 +9,7 @@ import (
 
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/reply"
+	"github.com/porticohq/portico/internal/store"
 	"github.com/porticohq/portico/internal/textcheck"
 )
 
@@ -30,10 +31,7 @@ func (i invoices) get(w http.ResponseWriter, r *http.Request) {
 	}
 	out := InvoiceDetail{Record: *rec, Payments: []Record{}}
 	if obj, scope, ok := i.a.object(r.Context(), "payment"); ok {
-		q := &query{obj: obj, scope: scope, limit: maxRelated,
-			order: `coalesce(r.source_modified, '-infinity'), r.source_id`}
-		q.where = `r.data->'fields'->'invoice_ids' @> jsonb_build_array(` + q.arg(rec.ID) + `::text)`
-		payments, err := i.a.related(r.Context(), q)
+		payments, err := i.a.related(r.Context(), obj, scope, store.RecordFilter{InvoiceID: rec.ID, Order: store.OldestFirst, Limit: maxRelated})
 		if err != nil {
 			i.a.rp.Internal(w, r, err)
 			return
@@ -76,15 +74,11 @@ func (ar articles) search(w http.ResponseWriter, r *http.Request) {
 	if lo.Limit > 0 {
 		limit = lo.Limit
 	}
-	q := &query{obj: obj, scope: scope, limit: limit}
-	if text == "" {
-		q.where, q.order = "true", `coalesce(r.source_modified, '-infinity') DESC, r.source_id`
-	} else {
-		tsq := `websearch_to_tsquery('english', ` + q.arg(text) + `)`
-		q.where = `record_article_search(r.data) @@ ` + tsq
-		q.order = `ts_rank(record_article_search(r.data), ` + tsq + `) DESC, r.source_id`
+	f := store.RecordFilter{Order: store.NewestFirst, Limit: limit}
+	if text != "" {
+		f.Search, f.Order = text, store.BestMatch
 	}
-	found, err := ar.a.related(r.Context(), q)
+	found, err := ar.a.related(r.Context(), obj, scope, f)
 	if err != nil {
 		ar.a.rp.Internal(w, r, err)
 		return

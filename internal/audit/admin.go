@@ -5,18 +5,17 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/http"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/porticohq/portico/internal/reply"
+	"github.com/porticohq/portico/internal/store"
 )
 
 // Listing limits of GET /admin/audit.
@@ -70,29 +69,18 @@ type Page struct {
 	NextCursor string      `json:"next_cursor,omitempty"`
 }
 
-// listQuery is a parsed, validated listing request.
-type listQuery struct {
-	eq       map[string]string // column -> value
-	action   string
-	prefix   bool
-	since    time.Time
-	until    time.Time
-	beforeID int64
-	limit    int
+// eqParams maps query parameters to the filter fields they match exactly.
+var eqParams = map[string]func(*store.AuditFilter) *string{
+	"actor":      func(f *store.AuditFilter) *string { return &f.Actor },
+	"actor_kind": func(f *store.AuditFilter) *string { return &f.ActorKind },
+	"account":    func(f *store.AuditFilter) *string { return &f.Account },
+	"object":     func(f *store.AuditFilter) *string { return &f.Object },
+	"object_id":  func(f *store.AuditFilter) *string { return &f.ObjectID },
+	"tenant":     func(f *store.AuditFilter) *string { return &f.Tenant },
 }
 
-// eqParams maps query parameters to the columns they match exactly.
-var eqParams = map[string]string{
-	"actor":      "e.actor",
-	"actor_kind": "e.actor_kind",
-	"account":    "e.account_id",
-	"object":     "e.object",
-	"object_id":  "e.object_id",
-	"tenant":     "t.slug",
-}
-
-func parseListQuery(v map[string][]string) (listQuery, []reply.Field) {
-	q := listQuery{eq: map[string]string{}, limit: DefaultLimit}
+func parseListQuery(v map[string][]string) (store.AuditFilter, []reply.Field) {
+	q := store.AuditFilter{Limit: DefaultLimit}
 	var errs []reply.Field
 	bad := func(path, format string, args ...any) {
 		errs = append(errs, reply.Field{Path: path, Message: fmt.Sprintf(format, args...)})
@@ -103,17 +91,17 @@ func parseListQuery(v map[string][]string) (listQuery, []reply.Field) {
 			continue
 		}
 		val := values[0]
-		if col, ok := eqParams[name]; ok {
+		if field, ok := eqParams[name]; ok {
 			if val == "" {
 				bad(name, "must not be empty")
 			}
-			q.eq[col] = val
+			*field(&q) = val
 			continue
 		}
 		switch name {
 		case "action":
-			q.action, q.prefix = strings.CutSuffix(val, ".*")
-			if !actionRE.MatchString(q.action) && !(q.prefix && isActionPrefix(q.action)) {
+			q.Action, q.ActionPrefix = strings.CutSuffix(val, ".*")
+			if !actionRE.MatchString(q.Action) && !(q.ActionPrefix && isActionPrefix(q.Action)) {
 				bad(name, "must be an action such as case.create, or a prefix such as auth.*")
 			}
 		case "since", "until":
@@ -121,27 +109,27 @@ func parseListQuery(v map[string][]string) (listQuery, []reply.Field) {
 			if err != nil {
 				bad(name, "must be an RFC 3339 time such as 2026-01-02T15:04:05Z")
 			} else if name == "since" {
-				q.since = t
+				q.Since = t
 			} else {
-				q.until = t
+				q.Until = t
 			}
 		case "cursor":
 			id, ok := decodeCursor(val)
 			if !ok {
 				bad(name, "is not a cursor returned by this listing")
 			}
-			q.beforeID = id
+			q.BeforeID = id
 		case "limit":
 			n, err := strconv.Atoi(val)
 			if err != nil || n < 1 || n > MaxLimit {
 				bad(name, "must be a whole number from 1 to %d", MaxLimit)
 			}
-			q.limit = n
+			q.Limit = n
 		default:
 			bad(name, "unknown parameter")
 		}
 	}
-	if !q.since.IsZero() && !q.until.IsZero() && !q.until.After(q.since) {
+	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Until.After(q.Since) {
 		bad("until", "must be later than since")
 	}
 	slices.SortFunc(errs, func(a, b reply.Field) int { return strings.Compare(a.Path, b.Path) })
@@ -151,45 +139,6 @@ func parseListQuery(v map[string][]string) (listQuery, []reply.Field) {
 // isActionPrefix accepts a first segment alone as a prefix: "auth.*".
 func isActionPrefix(s string) bool { return actionRE.MatchString(s + ".x") }
 
-// sql builds the listing query; every value is a parameter.
-func (q listQuery) sql() (string, []any) {
-	var where []string
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	// Sorted so that equal filters give equal SQL (pgx caches statements).
-	for _, col := range slices.Sorted(maps.Keys(q.eq)) {
-		where = append(where, col+" = "+arg(q.eq[col]))
-	}
-	if q.action != "" {
-		if q.prefix {
-			where = append(where, "starts_with(e.action, "+arg(q.action+".")+")")
-		} else {
-			where = append(where, "e.action = "+arg(q.action))
-		}
-	}
-	if !q.since.IsZero() {
-		where = append(where, "e.occurred_at >= "+arg(q.since))
-	}
-	if !q.until.IsZero() {
-		where = append(where, "e.occurred_at < "+arg(q.until))
-	}
-	if q.beforeID > 0 {
-		where = append(where, "e.id < "+arg(q.beforeID))
-	}
-	sql := `SELECT e.id, t.slug, e.seq, e.occurred_at, e.actor, e.actor_kind, e.account_id,
-		e.ip, e.user_agent, e.action, e.object, e.object_id, e.before, e.after, e.request_id,
-		e.prev_hash, e.hash
-		FROM audit_event e JOIN tenant t ON t.id = e.tenant_id`
-	if len(where) > 0 {
-		sql += " WHERE " + strings.Join(where, " AND ")
-	}
-	sql += " ORDER BY e.id DESC LIMIT " + arg(q.limit+1)
-	return sql, args
-}
-
 func (l *Log) list(w http.ResponseWriter, r *http.Request) {
 	rp := reply.New(l.logger)
 	q, errs := parseListQuery(r.URL.Query())
@@ -197,47 +146,51 @@ func (l *Log) list(w http.ResponseWriter, r *http.Request) {
 		rp.Error(w, r, http.StatusBadRequest, "invalid", "bad query parameters: "+errs[0].Path+" "+errs[0].Message, errs...)
 		return
 	}
-	sql, args := q.sql()
-	rows, err := l.pool.Query(r.Context(), sql, args...)
+	limit := q.Limit
+	q.Limit++ // one more tells whether a next page exists
+	found, err := store.AuditList(r.Context(), l.pool, q)
 	if err != nil {
-		rp.Internal(w, r, fmt.Errorf("audit: listing: %w", err))
+		rp.Internal(w, r, fmt.Errorf("audit: %w", err))
 		return
 	}
-	events, err := pgx.CollectRows(rows, scanView)
-	if err != nil {
-		rp.Internal(w, r, fmt.Errorf("audit: listing: %w", err))
-		return
+	page := Page{Events: make([]EventView, len(found))}
+	for i, row := range found {
+		page.Events[i] = eventView(row)
 	}
-	page := Page{Events: events}
-	if len(events) > q.limit {
-		page.Events = events[:q.limit]
-		page.NextCursor = encodeCursor(page.Events[q.limit-1].ID)
-	}
-	if page.Events == nil {
-		page.Events = []EventView{}
+	if len(page.Events) > limit {
+		page.Events = page.Events[:limit]
+		page.NextCursor = encodeCursor(page.Events[limit-1].ID)
 	}
 	rp.JSON(w, r, http.StatusOK, page)
 }
 
-func scanView(row pgx.CollectableRow) (EventView, error) {
-	var v EventView
-	var ip *netip.Addr
-	var before, after []byte
-	var prev, hash []byte
-	err := row.Scan(&v.ID, &v.Tenant, &v.Seq, &v.OccurredAt, &v.Actor, &v.ActorKind, &v.AccountID,
-		&ip, &v.UserAgent, &v.Action, &v.Object, &v.ObjectID, &before, &after, &v.RequestID, &prev, &hash)
-	if ip != nil {
-		s := ip.String()
+func eventView(row store.AuditListRow) EventView {
+	v := EventView{ID: row.ID, Tenant: row.Tenant, OccurredAt: row.OccurredAt.Time, Actor: row.Actor,
+		ActorKind: row.ActorKind, AccountID: text(row.AccountID), UserAgent: text(row.UserAgent), Action: row.Action,
+		Object: text(row.Object), ObjectID: text(row.ObjectID), RequestID: text(row.RequestID)}
+	if row.Seq.Valid {
+		v.Seq = &row.Seq.Int64
+	}
+	if row.Ip != nil {
+		s := row.Ip.String()
 		v.IP = &s
 	}
-	if before != nil {
-		v.Before = before
+	if row.Before != nil {
+		v.Before = row.Before
 	}
-	if after != nil {
-		v.After = after
+	if row.After != nil {
+		v.After = row.After
 	}
-	v.PrevHash, v.Hash = hexOrNil(prev), hexOrNil(hash)
-	return v, err
+	v.PrevHash, v.Hash = hexOrNil(row.PrevHash), hexOrNil(row.Hash)
+	return v
+}
+
+// text is a nullable text column as a JSON string or null.
+func text(t pgtype.Text) *string {
+	if !t.Valid {
+		return nil
+	}
+	return &t.String
 }
 
 func hexOrNil(b []byte) *string {

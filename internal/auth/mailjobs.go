@@ -71,14 +71,14 @@ func (PasswordResetMailArgs) InsertOpts() river.InsertOpts {
 // owner, not to portico_api: the transaction leaves the API role for this
 // one insert and returns to the role it had.
 func (s *Service) enqueueMail(ctx context.Context, tx pgx.Tx, args river.JobArgs) error {
-	var role string
-	if err := tx.QueryRow(ctx, "SELECT current_setting('role'), set_config('role', 'none', true)").Scan(&role, new(string)); err != nil {
+	left, err := store.RoleSuspend(ctx, tx)
+	if err != nil {
 		return fmt.Errorf("auth: queue mail: %w", err)
 	}
 	if _, err := s.insert(ctx, tx, args, nil); err != nil {
 		return fmt.Errorf("auth: queue mail: %w", err)
 	}
-	if _, err := tx.Exec(ctx, "SELECT set_config('role', $1, true)", role); err != nil {
+	if err := store.RoleRestore(ctx, tx, left.Role); err != nil {
 		return fmt.Errorf("auth: queue mail: %w", err)
 	}
 	return nil

@@ -302,9 +302,7 @@ func (s *Service) prune(ctx context.Context) {
 // queries hold only the grants and policies of migrations 040 and 041.
 func (s *Service) asAPI(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, "SELECT set_config('portico.tenant_id', $1, true), set_config('role', 'portico_api', true)",
-			strconv.FormatInt(s.tenantID, 10))
-		if err != nil {
+		if err := store.RoleAsAPITenant(ctx, tx, strconv.FormatInt(s.tenantID, 10)); err != nil {
 			return fmt.Errorf("auth: set role: %w", err)
 		}
 		return fn(tx)

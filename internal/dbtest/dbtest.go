@@ -77,8 +77,7 @@ func URL(t testing.TB) string {
 	}
 	t.Cleanup(func() {
 		_ = admin(context.Background(), func(conn *pgx.Conn) error {
-			_, err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			return err
+			return store.DatabaseDrop(context.Background(), conn, name)
 		})
 	})
 	return withDatabase(name)
@@ -103,15 +102,13 @@ func EmptyURL(t testing.TB) string {
 	name := "portico_empty_" + randomHex(6)
 	ctx := context.Background()
 	if err := admin(ctx, func(conn *pgx.Conn) error {
-		_, err := conn.Exec(ctx, "CREATE DATABASE "+name)
-		return err
+		return store.DatabaseCreate(ctx, conn, name, "")
 	}); err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
 	t.Cleanup(func() {
 		_ = admin(context.Background(), func(conn *pgx.Conn) error {
-			_, err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			return err
+			return store.DatabaseDrop(context.Background(), conn, name)
 		})
 	})
 	return withDatabase(name)
@@ -144,8 +141,7 @@ func setup() error {
 
 	template = "portico_tmpl_" + randomHex(6)
 	if err := admin(ctx, func(conn *pgx.Conn) error {
-		_, err := conn.Exec(ctx, "CREATE DATABASE "+template)
-		return err
+		return store.DatabaseCreate(ctx, conn, template, "")
 	}); err != nil {
 		return fmt.Errorf("creating template: %w", err)
 	}
@@ -167,8 +163,7 @@ func teardown() {
 	}
 	if template != "" {
 		_ = admin(context.Background(), func(conn *pgx.Conn) error {
-			_, err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+template+" WITH (FORCE)")
-			return err
+			return store.DatabaseDrop(context.Background(), conn, template)
 		})
 	}
 	if cluster != nil {
@@ -185,7 +180,7 @@ func teardown() {
 func createFromTemplate(ctx context.Context, conn *pgx.Conn, name string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		_, err := conn.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+template)
+		err := store.DatabaseCreate(ctx, conn, name, template)
 		if err == nil || store.SQLState(err) != "55006" || time.Now().After(deadline) {
 			return err
 		}

@@ -29,6 +29,7 @@ import (
 	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/migrate"
 	"github.com/porticohq/portico/internal/pgcluster"
+	"github.com/porticohq/portico/internal/store"
 )
 
 // Info is what .portico/dev.json holds (DESIGN.md, "Surfaces that
@@ -244,12 +245,12 @@ func ensureDatabase(ctx context.Context, adminURL, name string) error {
 		return fmt.Errorf("devenv: %w", err)
 	}
 	defer conn.Close(ctx)
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+	exists, err := store.DatabaseExists(ctx, conn, name)
+	if err != nil {
 		return fmt.Errorf("devenv: %w", err)
 	}
 	if !exists {
-		if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		if err := store.DatabaseCreate(ctx, conn, name, ""); err != nil {
 			return fmt.Errorf("devenv: %w", err)
 		}
 	}

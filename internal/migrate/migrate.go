@@ -21,6 +21,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
 
+	"github.com/porticohq/portico/internal/store"
 	"github.com/porticohq/portico/migrations"
 )
 
@@ -86,10 +87,10 @@ func Up(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) ([]Status,
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockID); err != nil {
+	if err := store.AdvisoryLock(ctx, conn, lockID); err != nil {
 		return nil, fmt.Errorf("migrate: lock: %w", err)
 	}
-	defer func() { _, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockID) }()
+	defer func() { _ = store.AdvisoryUnlock(context.WithoutCancel(ctx), conn, lockID) }()
 
 	var applied []Status
 	rm, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: logger})
@@ -104,17 +105,14 @@ func Up(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) ([]Status,
 		applied = append(applied, Status{Line: "river", Version: v.Version, Name: v.Name})
 	}
 
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS portico_migration (
-		version    integer PRIMARY KEY,
-		name       text NOT NULL,
-		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+	if err := store.MigrationTableEnsure(ctx, conn); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	all, err := Load()
 	if err != nil {
 		return nil, err
 	}
-	done, err := appliedVersions(ctx, conn.Conn())
+	done, err := appliedVersions(ctx, conn)
 	if err != nil {
 		return nil, err
 	}
@@ -123,11 +121,7 @@ func Up(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) ([]Status,
 			continue
 		}
 		err := pgx.BeginFunc(ctx, conn.Conn(), func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, m.Up); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, `INSERT INTO portico_migration (version, name) VALUES ($1, $2)`, m.Version, m.Name)
-			return err
+			return store.MigrationApply(ctx, tx, m.Version, m.Name, m.Up)
 		})
 		if err != nil {
 			return applied, fmt.Errorf("migrate: %03d_%s: %w", m.Version, m.Name, err)
@@ -196,26 +190,10 @@ func Check(ctx context.Context, pool *pgxpool.Pool) error {
 	return nil
 }
 
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
-func appliedVersions(ctx context.Context, q querier) (map[int]time.Time, error) {
-	rows, err := q.Query(ctx, `SELECT version, applied_at FROM portico_migration`)
+func appliedVersions(ctx context.Context, db store.DBTX) (map[int]time.Time, error) {
+	done, err := store.MigrationVersions(ctx, db)
 	if err != nil {
-		if isUndefinedTable(err) {
-			return map[int]time.Time{}, nil
-		}
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	out := map[int]time.Time{}
-	for rows.Next() {
-		var v int
-		var at time.Time
-		if err := rows.Scan(&v, &at); err != nil {
-			return nil, err
-		}
-		out[v] = at
-	}
-	return out, rows.Err()
+	return done, nil
 }

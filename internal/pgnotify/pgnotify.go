@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/porticohq/portico/internal/store"
 )
 
 // Subscriber is a cache kept current by notifications.
@@ -53,7 +55,7 @@ func listenOnce(ctx context.Context, pool *pgxpool.Pool, subs map[string]Subscri
 	}
 	defer conn.Close(context.Background())
 	for channel := range subs {
-		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+		if err := store.Listen(ctx, conn, channel); err != nil {
 			return err
 		}
 	}

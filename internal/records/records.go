@@ -18,13 +18,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/tidwall/gjson"
 
 	"github.com/porticohq/portico/internal/access"
 	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/store"
 	"github.com/porticohq/portico/internal/syncer"
 	"github.com/porticohq/portico/internal/textcheck"
 )
@@ -123,13 +123,6 @@ type GetOptions struct {
 	Fresh bool
 }
 
-const selectCols = `r.connection, r.source_object, r.source_id, r.owner_account, r.data, r.source_version,
-	r.source_modified, greatest(r.synced_at, c.synced_through), c.failing_since, pa.id, pa.kind, pa.state`
-
-const fromJoin = ` FROM record r LEFT JOIN sync_cursor c
-	ON c.tenant_id = r.tenant_id AND c.connection = r.connection AND c.object = r.source_object
-	LEFT JOIN action pa ON pa.id = r.pending_action_id `
-
 // Get reads one record of a portal object by id. Outside the scope it is
 // ErrNotFound, exactly as if it did not exist.
 func (rd *Reader) Get(ctx context.Context, scope access.Scope, object, id string, opts GetOptions) (*Record, error) {
@@ -158,39 +151,16 @@ func (rd *Reader) Get(ctx context.Context, scope access.Scope, object, id string
 }
 
 func (rd *Reader) get(ctx context.Context, scope access.Scope, obj *mapping.Object, id string) (*Record, error) {
-	q := `SELECT ` + selectCols + fromJoin + `
-		WHERE r.tenant_id = $1 AND r.object = $2 AND r.source_id = $3
-		  AND r.deleted_at IS NULL AND NOT r.hidden`
-	args := []any{scope.TenantID, obj.Name(), id}
-	switch {
-	case obj.Public():
-		q += ` AND r.owner_account IS NULL`
-	case !scope.Staff:
-		q += ` AND ` + scope.OwnerFilter("r", false, func(v any) string {
-			args = append(args, v)
-			return fmt.Sprintf("$%d", len(args))
-		})
-	}
 	// One round trip: the scope's settings and the query in one pipeline.
-	var rec *Record
-	err := access.Read(ctx, rd.opts.Pool, scoped(scope, obj), q, args, func(rows pgx.Rows) error {
-		if !rows.Next() {
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			return ErrNotFound
-		}
-		var err error
-		rec, err = rd.scan(rows, obj, scope)
-		return err
-	})
-	if errors.Is(err, ErrNotFound) {
+	v, err := store.ScopedRecord(ctx, rd.opts.Pool, scoped(scope, obj).Store(), obj.Name(), obj.Public(), id)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}
-	return rec, nil
+	rec := rd.record(v, obj, scope)
+	return &rec, nil
 }
 
 // ListOptions filter and page a list.
@@ -229,55 +199,21 @@ func (rd *Reader) List(ctx context.Context, scope access.Scope, object string, l
 	default:
 		return nil, fmt.Errorf("%w: sort must be updated_at or -updated_at", ErrInvalid)
 	}
-	q := `SELECT ` + selectCols + fromJoin + `
-		WHERE r.tenant_id = $1 AND r.object = $2 AND r.deleted_at IS NULL AND NOT r.hidden`
-	args := []any{scope.TenantID, obj.Name()}
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
-	}
-	switch {
-	case obj.Public():
-		q += ` AND r.owner_account IS NULL`
-	case !scope.Staff:
-		q += ` AND ` + scope.OwnerFilter("r", false, arg)
-	}
-	if lo.Status != "" {
-		q += ` AND r.status IS NOT NULL AND r.data->>'status' = ` + arg(lo.Status)
-	}
-	if !lo.UpdatedSince.IsZero() {
-		q += ` AND r.source_modified >= ` + arg(lo.UpdatedSince)
+	f := store.RecordFilter{Scope: scoped(scope, obj).Store(), Object: obj.Name(), Public: obj.Public(),
+		Status: lo.Status, UpdatedSince: lo.UpdatedSince, Limit: lo.Limit + 1}
+	if !desc {
+		f.Order = store.OldestFirst
 	}
 	if lo.Cursor != "" {
 		at, id, err := decodeCursor(lo.Cursor)
 		if err != nil {
 			return nil, err
 		}
-		op := ">"
-		if desc {
-			op = "<"
-		}
-		q += fmt.Sprintf(` AND (coalesce(r.source_modified, '-infinity'), r.source_id) %s (%s, %s)`, op, arg(at), arg(id))
+		f.After = &store.RecordCursor{At: at, ID: id}
 	}
-	dir := "ASC"
-	if desc {
-		dir = "DESC"
-	}
-	q += fmt.Sprintf(` ORDER BY coalesce(r.source_modified, '-infinity') %s, r.source_id %s LIMIT %d`, dir, dir, lo.Limit+1)
-
-	page := &Page{Records: []Record{}}
-	err := access.Read(ctx, rd.opts.Pool, scoped(scope, obj), q, args, func(rows pgx.Rows) error {
-		for rows.Next() {
-			rec, err := rd.scan(rows, obj, scope)
-			if err != nil {
-				return err
-			}
-			page.Records = append(page.Records, *rec)
-		}
-		return rows.Err()
-	})
+	page, err := rd.list(ctx, scope, obj, f)
 	if err != nil {
-		return nil, fmt.Errorf("records: %w", err)
+		return nil, err
 	}
 	if len(page.Records) > lo.Limit {
 		page.Records = page.Records[:lo.Limit]
@@ -288,6 +224,35 @@ func (rd *Reader) List(ctx context.Context, scope access.Scope, object string, l
 		rd.revalidate(ctx, obj, &page.Records[i])
 	}
 	return page, nil
+}
+
+func (rd *Reader) list(ctx context.Context, scope access.Scope, obj *mapping.Object, f store.RecordFilter) (*Page, error) {
+	views, err := store.ScopedRecords(ctx, rd.opts.Pool, f)
+	if err != nil {
+		return nil, fmt.Errorf("records: %w", err)
+	}
+	page := &Page{Records: make([]Record, len(views))}
+	for i, v := range views {
+		page.Records[i] = rd.record(v, obj, scope)
+	}
+	return page, nil
+}
+
+// Related reads up to f.Limit records of a portal object that belong to
+// another record (a case's comments, an invoice's payments) or match a
+// knowledge search, as f selects; the reader fills in f's scope and
+// object. Its records are not revalidated.
+func (rd *Reader) Related(ctx context.Context, scope access.Scope, object string, f store.RecordFilter) ([]Record, error) {
+	obj, ok := rd.visibleObject(scope, object)
+	if !ok {
+		return []Record{}, nil
+	}
+	f.Scope, f.Object, f.Public = scoped(scope, obj).Store(), obj.Name(), obj.Public()
+	page, err := rd.list(ctx, scope, obj, f)
+	if err != nil {
+		return nil, err
+	}
+	return page.Records, nil
 }
 
 func (rd *Reader) visibleObject(scope access.Scope, object string) (*mapping.Object, bool) {
@@ -309,26 +274,10 @@ func scoped(scope access.Scope, obj *mapping.Object) access.Scope {
 	return scope
 }
 
-type scanner interface{ Scan(dest ...any) error }
-
-func (rd *Reader) scan(row scanner, obj *mapping.Object, scope access.Scope) (*Record, error) {
-	var (
-		rec       Record
-		account   pgtype.Text
-		data      []byte
-		modified  pgtype.Timestamptz
-		synced    pgtype.Timestamptz
-		failingAt pgtype.Timestamptz
-		paID      pgtype.Int8
-		paKind    pgtype.Text
-		paState   pgtype.Text
-	)
-	if err := row.Scan(&rec.connection, &rec.sourceObject, &rec.ID, &account, &data, &rec.Version, &modified, &synced, &failingAt,
-		&paID, &paKind, &paState); err != nil {
-		return nil, err
-	}
-	if paID.Valid {
-		rec.PendingAction = &PendingAction{ID: paID.Int64, Kind: paKind.String, State: paState.String}
+func (rd *Reader) record(v store.RecordView, obj *mapping.Object, scope access.Scope) Record {
+	rec := Record{ID: v.SourceID, Version: v.Version, connection: v.Connection, sourceObject: v.SourceObject}
+	if pa := v.Pending; pa != nil {
+		rec.PendingAction = &PendingAction{ID: pa.ID, Kind: pa.Kind, State: pa.State}
 	}
 	// An object fed by several connections (documents) has one mapping
 	// per connection: use the record's own.
@@ -340,18 +289,15 @@ func (rd *Reader) scan(row scanner, obj *mapping.Object, scope access.Scope) (*R
 		roles = []string{mapping.RoleOperatorAdmin}
 	}
 	rec.Object = obj.Name()
-	rec.Account = account.String
-	shown := obj.Show(roles, data)
+	rec.Account = v.OwnerAccount
+	shown := obj.Show(roles, v.Data)
 	rec.Status, rec.StatusLabel, rec.NextStep, rec.Fields = shown.Status, shown.StatusLabel, shown.NextStep, shown.Fields
-	rec.Modified = modified.Time
-	rec.Freshness.SyncedAt = synced.Time
-	rec.staleAt = synced.Time.Add(obj.Freshness())
+	rec.Modified = v.Modified
+	rec.Freshness.SyncedAt = v.SyncedAt
+	rec.staleAt = v.SyncedAt.Add(obj.Freshness())
 	rec.Freshness.Stale = rd.opts.Now().After(rec.staleAt)
-	if failingAt.Valid {
-		t := failingAt.Time
-		rec.Freshness.SourceUnavailableSince = &t
-	}
-	return &rec, nil
+	rec.Freshness.SourceUnavailableSince = v.FailingSince
+	return rec
 }
 
 // revalidate enqueues a refresh of a stale record; the unique job

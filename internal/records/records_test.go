@@ -266,3 +266,37 @@ func TestListPagesRecordsWithoutAModificationTime(t *testing.T) {
 		require.Equal(t, 1, n, "%s listed once", id)
 	}
 }
+
+// TestRelatedReadsACasesCommentsInScope: Related reads the comments of one
+// case, oldest first, only within the scope, with the records' own
+// freshness, and nothing of another case.
+func TestRelatedReadsACasesCommentsInScope(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	obj, ok := b.set.Object("case_comment")
+	require.True(t, ok)
+	comment := func(id, caseID, account string, minute int) store.Row {
+		data, err := json.Marshal(mapping.Mapped{Object: "case_comment", ID: id, Fields: map[string]any{"case_id": caseID, "body": "b-" + id}})
+		require.NoError(t, err)
+		return store.Row{SourceID: id, OwnerAccount: account, Data: data, Raw: json.RawMessage(`{}`), Version: "v1",
+			Modified: time.Date(2026, 1, 1, 0, minute, 0, 0, time.UTC)}
+	}
+	_, err := store.UpsertRows(ctx, b.pool, store.Page{TenantID: 1, Connection: "salesforce", Object: "case_comment", SourceObject: "CaseComment", MappingHash: obj.Hash()},
+		[]store.Row{comment("c2", "case1", "acc1", 2), comment("c1", "case1", "acc1", 1), comment("c3", "case2", "acc1", 3), comment("c4", "case1", "acc2", 4)})
+	require.NoError(t, err)
+
+	got, err := b.reader.Related(ctx, member("acc1"), "case_comment", store.RecordFilter{CaseID: "case1", Order: store.OldestFirst, Limit: 10})
+	require.NoError(t, err)
+	var ids []string
+	for _, r := range got {
+		ids = append(ids, r.ID)
+		require.Equal(t, "case_comment", r.Object)
+		require.False(t, r.Freshness.SyncedAt.IsZero())
+	}
+	require.Equal(t, []string{"c1", "c2"}, ids, "case1's comments of acc1, oldest first")
+
+	got, err = b.reader.Related(ctx, access.Scope{TenantID: 1, Roles: []string{"billing"}}, "case_comment", store.RecordFilter{CaseID: "case1", Limit: 10})
+	require.NoError(t, err)
+	require.Empty(t, got, "a role that cannot see comments reads none")
+}

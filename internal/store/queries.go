@@ -110,6 +110,7 @@ type RecordVersionsParams = dbsqlc.RecordVersionsParams
 type RecordVersionsRow = dbsqlc.RecordVersionsRow
 type RecordsByMappingHashParams = dbsqlc.RecordsByMappingHashParams
 type RecordsByMappingHashRow = dbsqlc.RecordsByMappingHashRow
+type RoleSuspendRow = dbsqlc.RoleSuspendRow
 type SyncCursorAdvanceParams = dbsqlc.SyncCursorAdvanceParams
 type SyncCursorEnsureParams = dbsqlc.SyncCursorEnsureParams
 type SyncCursorFailedParams = dbsqlc.SyncCursorFailedParams
@@ -502,6 +503,16 @@ func CredentialPut(ctx context.Context, db DBTX, arg CredentialPutParams) error 
 	return interpretError(dbsqlc.New().CredentialPut(ctx, db, arg))
 }
 
+// AdvisoryLock runs the AdvisoryLock query; its error is translated by interpretError.
+func AdvisoryLock(ctx context.Context, db DBTX, id int64) error {
+	return interpretError(dbsqlc.New().AdvisoryLock(ctx, db, id))
+}
+
+// AdvisoryUnlock runs the AdvisoryUnlock query; its error is translated by interpretError.
+func AdvisoryUnlock(ctx context.Context, db DBTX, id int64) error {
+	return interpretError(dbsqlc.New().AdvisoryUnlock(ctx, db, id))
+}
+
 // NotificationPreferenceGet runs the NotificationPreferenceGet query; its error is translated by interpretError.
 func NotificationPreferenceGet(ctx context.Context, db DBTX, arg NotificationPreferenceGetParams) (NotificationPreference, error) {
 	r, err := dbsqlc.New().NotificationPreferenceGet(ctx, db, arg)
@@ -529,6 +540,11 @@ func AccountXrefUpsertBatch(ctx context.Context, db DBTX, arg AccountXrefUpsertB
 func RecordAccountDescendants(ctx context.Context, db DBTX, arg RecordAccountDescendantsParams) ([]string, error) {
 	r, err := dbsqlc.New().RecordAccountDescendants(ctx, db, arg)
 	return r, interpretError(err)
+}
+
+// RecordAnalyze runs the RecordAnalyze query; its error is translated by interpretError.
+func RecordAnalyze(ctx context.Context, db DBTX) error {
+	return interpretError(dbsqlc.New().RecordAnalyze(ctx, db))
 }
 
 // RecordContactInAccount runs the RecordContactInAccount query; its error is translated by interpretError.
@@ -626,6 +642,22 @@ func RecordVersions(ctx context.Context, db DBTX, arg RecordVersionsParams) ([]R
 // RecordsByMappingHash runs the RecordsByMappingHash query; its error is translated by interpretError.
 func RecordsByMappingHash(ctx context.Context, db DBTX, arg RecordsByMappingHashParams) ([]RecordsByMappingHashRow, error) {
 	r, err := dbsqlc.New().RecordsByMappingHash(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// RoleAsAPITenant runs the RoleAsAPITenant query; its error is translated by interpretError.
+func RoleAsAPITenant(ctx context.Context, db DBTX, tenantID string) error {
+	return interpretError(dbsqlc.New().RoleAsAPITenant(ctx, db, tenantID))
+}
+
+// RoleRestore runs the RoleRestore query; its error is translated by interpretError.
+func RoleRestore(ctx context.Context, db DBTX, role string) error {
+	return interpretError(dbsqlc.New().RoleRestore(ctx, db, role))
+}
+
+// RoleSuspend runs the RoleSuspend query; its error is translated by interpretError.
+func RoleSuspend(ctx context.Context, db DBTX) (RoleSuspendRow, error) {
+	r, err := dbsqlc.New().RoleSuspend(ctx, db)
 	return r, interpretError(err)
 }
 

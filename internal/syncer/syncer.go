@@ -571,7 +571,7 @@ func (a *analyzer) wrote(ctx context.Context, pool *pgxpool.Pool, n int, logger 
 	if !due {
 		return
 	}
-	if _, err := pool.Exec(ctx, `ANALYZE record`); err != nil {
+	if err := store.RecordAnalyze(ctx, pool); err != nil {
 		logger.WarnContext(ctx, "syncer: analyzing the cache", slog.String("error", err.Error()))
 	}
 	a.mu.Lock()

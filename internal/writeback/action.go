@@ -13,7 +13,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -119,9 +118,18 @@ type Health interface {
 	BreakerOpen(connection string) bool
 }
 
+// DB is where the service reads and writes and begins its transactions: a
+// pool in a process. A worker test passes one transaction, so that the
+// worker completes its job in the transaction rivertest holds it in, and
+// all of it rolls back at the end.
+type DB interface {
+	store.DBTX
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
 // Options are the service's dependencies.
 type Options struct {
-	Pool       *pgxpool.Pool
+	Pool       DB
 	Mappings   *mapping.Set
 	Connectors map[string]connectors.Connector // by connection name
 	Health     Health                          // nil: never open
@@ -257,137 +265,27 @@ func ProvisionalID(actionID int64) string { return "pending:" + strconv.FormatIn
 // whether this call created it: a retried submission with the same client
 // idempotency key returns the first action and creates nothing.
 func (s *Service) Submit(ctx context.Context, req Request) (*Action, bool, error) {
-	objName, op, ok := req.Kind.spec()
-	if !ok {
-		return nil, false, fmt.Errorf("%w: unknown kind %q", ErrInvalid, req.Kind)
-	}
-	obj, ok := objectFor(s.opts.Mappings, objName, op, func(c string) bool { _, ok := s.opts.Connectors[c]; return ok })
-	if !ok {
-		return nil, false, fmt.Errorf("%w: %s is not offered: no configured connection's mapping allows %s of %s", ErrInvalid, req.Kind, op, objName)
-	}
-	if !req.Scope.Staff && !obj.VisibleTo(req.Scope.Roles) {
-		return nil, false, fmt.Errorf("%w: %s", ErrForbidden, req.Kind)
-	}
-	if req.UserID == "" || req.AccountID == "" || req.Scope.TenantID == 0 {
-		return nil, false, fmt.Errorf("%w: tenant, user and account are required", ErrInvalid)
-	}
-	if req.Input == nil {
-		req.Input = map[string]any{}
-	}
-	switch {
-	case op == mapping.OpCreate && req.Target != "":
-		return nil, false, fmt.Errorf("%w: target: a %s names no target", ErrInvalid, req.Kind)
-	case op == mapping.OpUpdate && req.Target == "":
-		return nil, false, fmt.Errorf("%w: target: a %s needs the record's id", ErrInvalid, req.Kind)
-	case op == mapping.OpUpdate && strings.HasPrefix(req.Target, "pending:"):
-		return nil, false, fmt.Errorf("%w: target: the record is still being created; try again once it is", ErrInvalid)
-	case req.Kind == KindUpdateContact && req.Target != req.ContactID:
-		return nil, false, fmt.Errorf("%w: a user may update only their own contact details", ErrForbidden)
-	}
-	input, err := json.Marshal(req.Input)
+	sub, err := s.check(req)
 	if err != nil {
-		return nil, false, fmt.Errorf("%w: input: %v", ErrInvalid, err)
+		return nil, false, err
 	}
 	if req.IdempotencyKey != "" {
-		if a, err := s.byClientKey(ctx, req, input); err == nil || !errors.Is(err, store.ErrNotFound) {
+		if a, err := s.byClientKey(ctx, sub.req, sub.input); err == nil || !errors.Is(err, store.ErrNotFound) {
 			return a, false, err
 		}
 	}
-	refs, err := json.Marshal(req.Refs)
-	if err != nil || req.Refs == nil {
-		refs = []byte("{}")
+	if err := sub.checkMapping(); err != nil {
+		return nil, false, err
 	}
-	if _, err := obj.ToSource(op, req.Input, mapping.Actor{AccountID: req.AccountID, ContactID: req.ContactID, Refs: req.Refs}); err != nil {
-		return nil, false, err // *mapping.ValidationError names the fields
-	}
-
 	var row store.Action
 	err = pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
-		params := store.ActionInsertParams{
-			TenantID: req.Scope.TenantID, UserID: req.UserID, AccountID: req.AccountID, ContactID: req.ContactID,
-			ActorRefs: refs, Kind: string(req.Kind), Connection: obj.Connection(), Object: obj.Name(),
-			SourceObject: obj.SourceObject(), Op: string(op), Target: req.Target, Input: input,
-			ClientKey: pgtype.Text{String: req.IdempotencyKey, Valid: req.IdempotencyKey != ""},
-		}
-		var cached store.RecordForActionRow
-		owner := req.AccountID
-		if parentObj, field, ok := req.Kind.parent(); ok {
-			// A comment goes only on a case the user can see, and shares
-			// its owner.
-			id, _ := req.Input[field].(string)
-			parent, err := store.RecordForAction(ctx, tx, store.RecordForActionParams{
-				TenantID: req.Scope.TenantID, Connection: obj.Connection(), Object: parentObj, SourceID: id,
-			})
-			if errors.Is(err, store.ErrNotFound) || err == nil && !req.Scope.Staff && !req.Scope.Sees(parent.OwnerAccount.String) {
-				return fmt.Errorf("%w: %s: %s %s", ErrNotFound, field, parentObj, id)
-			}
-			if err != nil {
-				return err
-			}
-			if parent.OwnerAccount.Valid {
-				owner = parent.OwnerAccount.String
-			}
-		}
-		if op == mapping.OpUpdate {
-			cached, err = store.RecordForAction(ctx, tx, store.RecordForActionParams{
-				TenantID: req.Scope.TenantID, Connection: obj.Connection(), Object: obj.Name(), SourceID: req.Target,
-			})
-			if errors.Is(err, store.ErrNotFound) || err == nil && !req.Scope.Staff && !req.Scope.Sees(cached.OwnerAccount.String) {
-				return fmt.Errorf("%w: %s %s", ErrNotFound, obj.Name(), req.Target)
-			}
-			if err != nil {
-				return err
-			}
-			params.ExpectedVersion, params.PriorData = cached.SourceVersion, cached.Data
-		}
-		if row, err = store.ActionInsert(ctx, tx, params); err != nil { // a create's target is ProvisionalID(row.ID)
-			return err
-		}
-		// The projection and the audit in one round trip, then the job.
-		p := &pipeline{tx: tx}
-		pending := pgtype.Int8{Int64: row.ID, Valid: true}
-		if op == mapping.OpCreate {
-			data, err := json.Marshal(mapping.Mapped{Object: obj.Name(), ID: row.Target, Fields: readable(obj, req.Input), Hash: obj.Hash()})
-			if err != nil {
-				return err
-			}
-			if err := store.RecordInsertPending(ctx, p, store.RecordInsertPendingParams{
-				TenantID: row.TenantID, Connection: row.Connection, Object: row.Object, SourceID: row.Target,
-				SourceObject: row.SourceObject, OwnerAccount: owner, OwnerContact: req.ContactID,
-				Data: data, MappingHash: obj.Hash(), PendingActionID: pending,
-			}); err != nil {
-				return err
-			}
-		} else {
-			data, err := project(cached.Data, readable(obj, req.Input))
-			if err != nil {
-				return err
-			}
-			if err := store.RecordSetPending(ctx, p, store.RecordSetPendingParams{
-				Data: data, PendingActionID: pending, TenantID: row.TenantID, Connection: row.Connection,
-				Object: row.Object, SourceID: row.Target,
-			}); err != nil {
-				return err
-			}
-		}
-		if req.Audit.Action != "" {
-			ev := req.Audit
-			ev.ObjectID = row.Target
-			ev.After = map[string]any{"action_id": row.ID, "kind": row.Kind, "input": req.Input}
-			if err := audit.Record(ctx, p, ev); err != nil {
-				return err
-			}
-		}
-		if err := p.Flush(ctx); err != nil {
-			return err
-		}
-		_, err := s.opts.Insert(ctx, tx, ApplyArgs{ActionID: row.ID}, nil)
+		row, err = s.accept(ctx, tx, sub)
 		return err
 	})
 	if err != nil {
 		if req.IdempotencyKey != "" && isUniqueViolation(err) {
 			// A concurrent submission with the same key won the race.
-			a, err := s.byClientKey(ctx, req, input)
+			a, err := s.byClientKey(ctx, sub.req, sub.input)
 			return a, false, err
 		}
 		if errors.Is(err, ErrNotFound) {
@@ -398,6 +296,187 @@ func (s *Service) Submit(ctx context.Context, req Request) (*Action, bool, error
 	s.opts.Metrics.transition(row.Kind, StatePending)
 	a := toAction(row)
 	return &a, true, nil
+}
+
+// submission is a request that passed the checks that need no database,
+// with what accepting it needs.
+type submission struct {
+	req   Request
+	obj   *mapping.Object
+	op    mapping.Op
+	input []byte // req.Input as JSON
+}
+
+// check refuses a request that can never be accepted as made: an unknown
+// or unoffered kind, roles that do not allow it, missing ids, a target
+// where there must be none or none where there must be one.
+func (s *Service) check(req Request) (*submission, error) {
+	objName, op, ok := req.Kind.spec()
+	if !ok {
+		return nil, fmt.Errorf("%w: unknown kind %q", ErrInvalid, req.Kind)
+	}
+	obj, ok := objectFor(s.opts.Mappings, objName, op, func(c string) bool { _, ok := s.opts.Connectors[c]; return ok })
+	if !ok {
+		return nil, fmt.Errorf("%w: %s is not offered: no configured connection's mapping allows %s of %s", ErrInvalid, req.Kind, op, objName)
+	}
+	if !req.Scope.Staff && !obj.VisibleTo(req.Scope.Roles) {
+		return nil, fmt.Errorf("%w: %s", ErrForbidden, req.Kind)
+	}
+	if req.UserID == "" || req.AccountID == "" || req.Scope.TenantID == 0 {
+		return nil, fmt.Errorf("%w: tenant, user and account are required", ErrInvalid)
+	}
+	if req.Input == nil {
+		req.Input = map[string]any{}
+	}
+	switch {
+	case op == mapping.OpCreate && req.Target != "":
+		return nil, fmt.Errorf("%w: target: a %s names no target", ErrInvalid, req.Kind)
+	case op == mapping.OpUpdate && req.Target == "":
+		return nil, fmt.Errorf("%w: target: a %s needs the record's id", ErrInvalid, req.Kind)
+	case op == mapping.OpUpdate && strings.HasPrefix(req.Target, "pending:"):
+		return nil, fmt.Errorf("%w: target: the record is still being created; try again once it is", ErrInvalid)
+	case req.Kind == KindUpdateContact && req.Target != req.ContactID:
+		return nil, fmt.Errorf("%w: a user may update only their own contact details", ErrForbidden)
+	}
+	input, err := json.Marshal(req.Input)
+	if err != nil {
+		return nil, fmt.Errorf("%w: input: %v", ErrInvalid, err)
+	}
+	return &submission{req: req, obj: obj, op: op, input: input}, nil
+}
+
+// checkMapping validates the input against the mapping's write direction;
+// a *mapping.ValidationError names the fields.
+func (sub *submission) checkMapping() error {
+	req := sub.req
+	_, err := sub.obj.ToSource(sub.op, req.Input, mapping.Actor{AccountID: req.AccountID, ContactID: req.ContactID, Refs: req.Refs})
+	return err
+}
+
+// accept stores the action in tx with everything that must commit with
+// it: the parent and target checks, the action row, the pending
+// projection in the cache, the audit event and the write-back job.
+func (s *Service) accept(ctx context.Context, tx pgx.Tx, sub *submission) (store.Action, error) {
+	owner, err := sub.parentOwner(ctx, tx)
+	if err != nil {
+		return store.Action{}, err
+	}
+	params := sub.insertParams()
+	var cached store.RecordForActionRow
+	if sub.op == mapping.OpUpdate {
+		if cached, err = sub.target(ctx, tx); err != nil {
+			return store.Action{}, err
+		}
+		params.ExpectedVersion, params.PriorData = cached.SourceVersion, cached.Data
+	}
+	row, err := store.ActionInsert(ctx, tx, params) // a create's target is ProvisionalID(row.ID)
+	if err != nil {
+		return store.Action{}, err
+	}
+	// The projection and the audit in one round trip, then the job.
+	p := store.NewPipeline(tx)
+	if err := sub.project(ctx, p, row, owner, cached.Data); err != nil {
+		return store.Action{}, err
+	}
+	if err := sub.audit(ctx, p, row); err != nil {
+		return store.Action{}, err
+	}
+	if err := p.Flush(ctx); err != nil {
+		return store.Action{}, err
+	}
+	_, err = s.opts.Insert(ctx, tx, ApplyArgs{ActionID: row.ID}, nil)
+	return row, err
+}
+
+func (sub *submission) insertParams() store.ActionInsertParams {
+	req, obj := sub.req, sub.obj
+	refs, err := json.Marshal(req.Refs)
+	if err != nil || req.Refs == nil {
+		refs = []byte("{}")
+	}
+	return store.ActionInsertParams{
+		TenantID: req.Scope.TenantID, UserID: req.UserID, AccountID: req.AccountID, ContactID: req.ContactID,
+		ActorRefs: refs, Kind: string(req.Kind), Connection: obj.Connection(), Object: obj.Name(),
+		SourceObject: obj.SourceObject(), Op: string(sub.op), Target: req.Target, Input: sub.input,
+		ClientKey: pgtype.Text{String: req.IdempotencyKey, Valid: req.IdempotencyKey != ""},
+	}
+}
+
+// parentOwner returns the owner of what the action creates. A comment goes
+// only on a case the user can see, and shares its owner; anything else
+// belongs to the user's account.
+func (sub *submission) parentOwner(ctx context.Context, tx pgx.Tx) (string, error) {
+	req := sub.req
+	parentObj, field, ok := req.Kind.parent()
+	if !ok {
+		return req.AccountID, nil
+	}
+	id, _ := req.Input[field].(string)
+	parent, err := store.RecordForAction(ctx, tx, store.RecordForActionParams{
+		TenantID: req.Scope.TenantID, Connection: sub.obj.Connection(), Object: parentObj, SourceID: id,
+	})
+	if errors.Is(err, store.ErrNotFound) || err == nil && !req.Scope.Staff && !req.Scope.Sees(parent.OwnerAccount.String) {
+		return "", fmt.Errorf("%w: %s: %s %s", ErrNotFound, field, parentObj, id)
+	}
+	if err != nil {
+		return "", err
+	}
+	if parent.OwnerAccount.Valid {
+		return parent.OwnerAccount.String, nil
+	}
+	return req.AccountID, nil
+}
+
+// target reads the cached record an update changes, if the user can see
+// it.
+func (sub *submission) target(ctx context.Context, tx pgx.Tx) (store.RecordForActionRow, error) {
+	req, obj := sub.req, sub.obj
+	cached, err := store.RecordForAction(ctx, tx, store.RecordForActionParams{
+		TenantID: req.Scope.TenantID, Connection: obj.Connection(), Object: obj.Name(), SourceID: req.Target,
+	})
+	if errors.Is(err, store.ErrNotFound) || err == nil && !req.Scope.Staff && !req.Scope.Sees(cached.OwnerAccount.String) {
+		return store.RecordForActionRow{}, fmt.Errorf("%w: %s %s", ErrNotFound, obj.Name(), req.Target)
+	}
+	return cached, err
+}
+
+// project shows the action in the cache while it is pending: a create adds
+// a provisional record owned by owner, an update merges the input into the
+// cached record's data (prior).
+func (sub *submission) project(ctx context.Context, db store.DBTX, row store.Action, owner string, prior []byte) error {
+	obj := sub.obj
+	pending := pgtype.Int8{Int64: row.ID, Valid: true}
+	if sub.op == mapping.OpCreate {
+		data, err := json.Marshal(mapping.Mapped{Object: obj.Name(), ID: row.Target, Fields: readable(obj, sub.req.Input), Hash: obj.Hash()})
+		if err != nil {
+			return err
+		}
+		return store.RecordInsertPending(ctx, db, store.RecordInsertPendingParams{
+			TenantID: row.TenantID, Connection: row.Connection, Object: row.Object, SourceID: row.Target,
+			SourceObject: row.SourceObject, OwnerAccount: owner, OwnerContact: sub.req.ContactID,
+			Data: data, MappingHash: obj.Hash(), PendingActionID: pending,
+		})
+	}
+	data, err := project(prior, readable(obj, sub.req.Input))
+	if err != nil {
+		return err
+	}
+	return store.RecordSetPending(ctx, db, store.RecordSetPendingParams{
+		Data: data, PendingActionID: pending, TenantID: row.TenantID, Connection: row.Connection,
+		Object: row.Object, SourceID: row.Target,
+	})
+}
+
+// audit records the request's audit event, if it has one, with the
+// action's id and kind added.
+func (sub *submission) audit(ctx context.Context, db store.DBTX, row store.Action) error {
+	if sub.req.Audit.Action == "" {
+		return nil
+	}
+	ev := sub.req.Audit
+	ev.ObjectID = row.Target
+	ev.After = map[string]any{"action_id": row.ID, "kind": row.Kind, "input": sub.req.Input}
+	return audit.Record(ctx, db, ev)
 }
 
 // byClientKey returns the action a client key already made, refusing the
@@ -420,8 +499,9 @@ func (s *Service) byClientKey(ctx context.Context, req Request, input []byte) (*
 	return &a, nil
 }
 
-// isUniqueViolation reads the SQLSTATE rather than store.ErrConflict: the
-// error may come from the pipeline's Flush, which store does not translate.
+// isUniqueViolation reads the SQLSTATE rather than store.ErrConflict, so
+// it holds for an error that reaches it through the transaction's commit
+// as well as through a store function.
 func isUniqueViolation(err error) bool { return store.SQLState(err) == "23505" }
 
 func sameJSON(a, b []byte) bool {

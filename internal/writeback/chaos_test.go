@@ -109,7 +109,7 @@ func TestChaosEveryActionAppliedOnce(t *testing.T) {
 	// The accepting side (an API server) only inserts jobs.
 	front, err := buildStack(ctx, pool, cr, stackOptions{}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
-	e := &env{stack: front, pool: pool, sim: sim, creds: cr}
+	e := &env{stack: front, pool: pool, db: pool, sim: sim, creds: cr}
 	chaos := fakesource.Faults{ErrorRate: 0.2, RateLimitRate: 0.05, RetryAfterSeconds: 1, LatencyMinMS: 5, LatencyMaxMS: 40}
 	require.NoError(t, sim.SetFaults(fakesource.Salesforce, chaos))
 	cases0 := sim.Stats().Records[fakesource.Salesforce]["Case"]

@@ -56,6 +56,8 @@ type stackOptions struct {
 	authWait      time.Duration
 	// wrap, if set, stands between the service and each connector.
 	wrap func(connectors.Connector) connectors.Connector
+	// creds, if set, changes the simulator's credentials the stack uses.
+	creds func(*fakesource.Credentials)
 }
 
 // stack is the write-back of one process: connectors over the simulated
@@ -68,6 +70,37 @@ type stack struct {
 }
 
 func buildStack(ctx context.Context, pool *pgxpool.Pool, creds fakesource.Credentials, o stackOptions, logger *slog.Logger) (*stack, error) {
+	var st *stack
+	st, err := buildService(pool, creds, o, logger, func(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+		return st.river.InsertTx(ctx, tx, args, opts)
+	})
+	if err != nil {
+		return nil, err
+	}
+	jreg := jobs.NewRegistry()
+	writeback.Register(jreg, st.svc)
+	rc := config.Default().River
+	rc.FetchPollInterval = 50 * time.Millisecond
+	rc.FetchCooldown = 10 * time.Millisecond
+	if o.workers > 0 {
+		rc.WritebackWorkers = o.workers
+	}
+	if o.rescueAfter > 0 {
+		rc.RescueStuckJobsAfter = o.rescueAfter
+	}
+	st.river, err = jobs.NewClient(pool, rc, jreg, jobs.Work, logger)
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// buildService builds the write-back service on db with connectors over
+// the simulated sources; insert inserts its jobs.
+func buildService(db writeback.DB, creds fakesource.Credentials, o stackOptions, logger *slog.Logger, insert writeback.InsertFunc) (*stack, error) {
+	if o.creds != nil {
+		o.creds(&creds)
+	}
 	cr := creds.Salesforce
 	if o.retryMax == 0 {
 		o.retryMax = 2
@@ -114,35 +147,20 @@ func buildStack(ctx context.Context, pool *pgxpool.Pool, creds fakesource.Creden
 		}
 	}
 	st.svc = writeback.New(writeback.Options{
-		Pool: pool, Mappings: set, Connectors: conns, Health: health, Logger: logger,
+		Pool: db, Mappings: set, Connectors: conns, Health: health, Logger: logger,
 		MaxWait: 2 * time.Second, OrderWait: 20 * time.Millisecond, JobTimeout: o.jobTimeout,
-		Metrics: o.metrics, AuthWait: o.authWait,
-		Insert: func(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
-			return st.river.InsertTx(ctx, tx, args, opts)
-		},
+		Metrics: o.metrics, AuthWait: o.authWait, Insert: insert,
 	})
-	jreg := jobs.NewRegistry()
-	writeback.Register(jreg, st.svc)
-	rc := config.Default().River
-	rc.FetchPollInterval = 50 * time.Millisecond
-	rc.FetchCooldown = 10 * time.Millisecond
-	if o.workers > 0 {
-		rc.WritebackWorkers = o.workers
-	}
-	if o.rescueAfter > 0 {
-		rc.RescueStuckJobsAfter = o.rescueAfter
-	}
-	st.river, err = jobs.NewClient(pool, rc, jreg, jobs.Work, logger)
-	if err != nil {
-		return nil, err
-	}
 	return st, nil
 }
 
 // env is one test's database, simulator and running stack.
 type env struct {
 	*stack
-	pool   *pgxpool.Pool
+	pool *pgxpool.Pool
+	// db is where the test reads what the service wrote: the pool, or the
+	// transaction a worker test runs in.
+	db     writeback.DB
 	sim    *fakesource.Sim
 	creds  fakesource.Credentials
 	health *switchHealth
@@ -152,7 +170,7 @@ func newEnv(t *testing.T, o stackOptions) *env {
 	t.Helper()
 	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 5, Records: 500})
 	pool := dbtest.Pool(t)
-	e := &env{pool: pool, sim: sim, creds: sim.Credentials(srv.URL), health: &switchHealth{}}
+	e := &env{pool: pool, db: pool, sim: sim, creds: sim.Credentials(srv.URL), health: &switchHealth{}}
 	if o.health == nil {
 		o.health = e.health
 	}
@@ -236,9 +254,21 @@ func (e *env) waitState(t *testing.T, id int64, state string, within time.Durati
 func (e *env) cachedData(t *testing.T, object, id string) (data map[string]any, pending *int64) {
 	t.Helper()
 	var raw []byte
-	err := e.pool.QueryRow(context.Background(),
+	err := e.db.QueryRow(context.Background(),
 		`SELECT data, pending_action_id FROM record WHERE object = $1 AND source_id = $2`, object, id).Scan(&raw, &pending)
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(raw, &data))
 	return data, pending
+}
+
+// requireTitle checks that the source's contact and its cached record both
+// hold title, and that no action is pending on the record.
+func (e *env) requireTitle(t *testing.T, contact, title string) {
+	t.Helper()
+	src, err := e.sim.Record(fakesource.Salesforce, "Contact", contact)
+	require.NoError(t, err)
+	require.Equal(t, title, src["Title"])
+	data, pending := e.cachedData(t, "contact", contact)
+	require.Equal(t, title, data["fields"].(map[string]any)["title"])
+	require.Nil(t, pending)
 }

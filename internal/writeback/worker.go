@@ -231,7 +231,7 @@ func (s *Service) applied(ctx context.Context, job *river.Job[ApplyArgs], a stor
 		}
 		// One round trip for the statements that return nothing, the
 		// record among them, then the job.
-		p := &pipeline{tx: tx}
+		p := store.NewPipeline(tx)
 		if a.Op == string(mapping.OpCreate) {
 			// The provisional record, the only one naming the action, goes;
 			// the source's record comes under its own id.
@@ -282,7 +282,7 @@ func (s *Service) applied(ctx context.Context, job *river.Job[ApplyArgs], a stor
 // then hands its owner to children that arrived first, under sync's owner
 // locks. A create's record is new under the id the source gave it, and
 // shows no pending change.
-func (s *Service) storeRecord(ctx context.Context, p *pipeline, a store.Action, obj *mapping.Object, row store.Row) error {
+func (s *Service) storeRecord(ctx context.Context, p *store.Pipeline, a store.Action, obj *mapping.Object, row store.Row) error {
 	return store.StoreApplied(ctx, p, store.Page{
 		TenantID: a.TenantID, Connection: a.Connection, Object: obj.Name(), SourceObject: obj.SourceObject(), MappingHash: obj.Hash(),
 		Childless: !s.opts.Mappings.OwnsThrough(a.Connection, obj.Name()),
@@ -322,7 +322,7 @@ func (s *Service) conflict(ctx context.Context, job *river.Job[ApplyArgs], a sto
 		return err
 	}
 	msg := "Someone changed this record after you opened it. Review the current values and submit your change again."
-	return s.settle(ctx, job, a, StateConflict, msg, ce.Error(), func(p *pipeline) error {
+	return s.settle(ctx, job, a, StateConflict, msg, ce.Error(), func(p *store.Pipeline) error {
 		// The cache takes the source's current record; the record keeps
 		// naming the action, which shows it in conflict.
 		if err := s.storeRecord(ctx, p, a, obj, row); err != nil {
@@ -350,7 +350,7 @@ func holds(fields, input map[string]any) bool {
 // settle ends an action as conflict or failed, undoing its pending
 // projection unless extra handles the record, in the transaction that
 // completes the job.
-func (s *Service) settle(ctx context.Context, job *river.Job[ApplyArgs], a store.Action, state, msg, detail string, extra func(*pipeline) error, conflict ...[]byte) error {
+func (s *Service) settle(ctx context.Context, job *river.Job[ApplyArgs], a store.Action, state, msg, detail string, extra func(*store.Pipeline) error, conflict ...[]byte) error {
 	err := pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
 		cur, err := store.ActionGetForUpdate(ctx, tx, a.ID)
 		if err != nil {
@@ -359,7 +359,7 @@ func (s *Service) settle(ctx context.Context, job *river.Job[ApplyArgs], a store
 		if cur.State != StatePending && cur.State != StateSending {
 			return nil
 		}
-		p := &pipeline{tx: tx}
+		p := store.NewPipeline(tx)
 		if extra != nil {
 			err = extra(p)
 		} else {

@@ -120,6 +120,16 @@ func (q *Queries) RecordAccountDescendants(ctx context.Context, db DBTX, arg Rec
 	return items, nil
 }
 
+const recordAnalyze = `-- name: RecordAnalyze :exec
+ANALYZE record
+`
+
+// Refreshes the planner's statistics of the cache after a large write.
+func (q *Queries) RecordAnalyze(ctx context.Context, db DBTX) error {
+	_, err := db.Exec(ctx, recordAnalyze)
+	return err
+}
+
 const recordContactInAccount = `-- name: RecordContactInAccount :one
 SELECT EXISTS (SELECT 1 FROM record
 WHERE tenant_id = $1 AND object = 'contact' AND source_id = $2 AND owner_account = $3::text

@@ -251,3 +251,7 @@ WITH RECURSIVE tree(id) AS (
     WHERE a.tenant_id = sqlc.arg(tenant_id) AND a.object = 'account' AND a.deleted_at IS NULL
 )
 SELECT id::text FROM tree LIMIT sqlc.arg(max_rows);
+
+-- name: RecordAnalyze :exec
+-- Refreshes the planner's statistics of the cache after a large write.
+ANALYZE record;

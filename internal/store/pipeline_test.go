@@ -1,4 +1,4 @@
-package writeback
+package store_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/internal/dbtest"
+	"github.com/porticohq/portico/internal/store"
 )
 
 // TestPipeline: queued statements run in order before anything that reads,
@@ -21,7 +22,7 @@ func TestPipeline(t *testing.T) {
 	require.NoError(t, err)
 
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		p := &pipeline{tx: tx}
+		p := store.NewPipeline(tx)
 		for _, n := range []int{1, 2} {
 			_, err := p.Exec(ctx, `INSERT INTO piped VALUES ($1)`, n)
 			require.NoError(t, err)
@@ -40,15 +41,16 @@ func TestPipeline(t *testing.T) {
 	require.NoError(t, err)
 
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		p := &pipeline{tx: tx}
+		p := store.NewPipeline(tx)
 		_, _ = p.Exec(ctx, `INSERT INTO piped VALUES (3)`)
 		_, _ = p.Exec(ctx, `INSERT INTO piped VALUES (2)`) // a duplicate
 		_, _ = p.Exec(ctx, `INSERT INTO piped VALUES (4)`)
 		return p.Flush(ctx)
 	})
 	require.ErrorContains(t, err, "duplicate key")
+	require.ErrorIs(t, err, store.ErrConflict, "the pipeline translates the error")
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		p := &pipeline{tx: tx}
+		p := store.NewPipeline(tx)
 		_, _ = p.Exec(ctx, `INSERT INTO piped VALUES (2)`)
 		var n int
 		return p.QueryRow(ctx, `SELECT 1`).Scan(&n)
