@@ -119,7 +119,7 @@ func (db *database) create(ctx context.Context, suffix string) (string, func(), 
 		return "", nil, err
 	}
 	defer admin.Close(ctx)
-	if err := store.DatabaseCreate(ctx, admin, name); err != nil {
+	if err := store.DatabaseCreate(ctx, admin, name, ""); err != nil {
 		return "", nil, fmt.Errorf("bench: %w", err)
 	}
 	adminURL := db.adminURL

@@ -10,27 +10,6 @@ import (
 // static queries of queries/bench.sql, so that nothing outside store runs
 // SQL.
 
-// DatabaseCreate creates an empty database. The name is an identifier,
-// which no query parameter can carry, so the statement is built here.
-func DatabaseCreate(ctx context.Context, db DBTX, name string) error {
-	_, err := db.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
-	return interpret(err, "create database")
-}
-
-// DatabaseDrop drops a database, closing its connections; one that does
-// not exist is no error. The name is an identifier, as for DatabaseCreate.
-func DatabaseDrop(ctx context.Context, db DBTX, name string) error {
-	_, err := db.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-	return interpret(err, "drop database")
-}
-
-// RecordAnalyze refreshes the planner's statistics of the cache. ANALYZE,
-// VACUUM and CHECKPOINT are utility statements, not queries sqlc compiles.
-func RecordAnalyze(ctx context.Context, db DBTX) error {
-	_, err := db.Exec(ctx, "ANALYZE record")
-	return interpret(err, "analyze record")
-}
-
 // RecordSettle leaves the cache as a settled database has it: vacuumed,
 // analyzed and checkpointed, so that autovacuum and the checkpointer do not
 // run during a measurement. VACUUM cannot run inside a transaction, so db
