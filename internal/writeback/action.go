@@ -288,11 +288,30 @@ func (s *Service) Submit(ctx context.Context, req Request) (*Action, bool, error
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: input: %v", ErrInvalid, err)
 	}
-	if req.IdempotencyKey != "" {
-		if a, err := s.byClientKey(ctx, req, input); err == nil || !errors.Is(err, store.ErrNotFound) {
-			return a, false, err
-		}
+	if req.IdempotencyKey == "" {
+		return s.accept(ctx, req, obj, op, input)
 	}
+	// The client key is looked up only when accepting fails: a retried
+	// submission fails on the key's unique index (or before it, when what
+	// it names has changed since) and then finds the first action, while a
+	// first submission, nearly every one, costs no lookup.
+	a, created, err := s.accept(ctx, req, obj, op, input)
+	if err == nil {
+		return a, created, nil
+	}
+	switch prev, perr := s.byClientKey(ctx, req, input); {
+	case perr == nil:
+		return prev, false, nil
+	case errors.Is(perr, ErrKeyReused):
+		return nil, false, perr
+	}
+	return nil, false, err
+}
+
+// accept validates an action against its mapping and accepts it: the
+// action, its pending projection, its audit event and its job in one
+// transaction.
+func (s *Service) accept(ctx context.Context, req Request, obj *mapping.Object, op mapping.Op, input []byte) (*Action, bool, error) {
 	refs, err := json.Marshal(req.Refs)
 	if err != nil || req.Refs == nil {
 		refs = []byte("{}")
@@ -385,11 +404,6 @@ func (s *Service) Submit(ctx context.Context, req Request) (*Action, bool, error
 		return err
 	})
 	if err != nil {
-		if req.IdempotencyKey != "" && isUniqueViolation(err) {
-			// A concurrent submission with the same key won the race.
-			a, err := s.byClientKey(ctx, req, input)
-			return a, false, err
-		}
 		if errors.Is(err, ErrNotFound) {
 			return nil, false, err
 		}
@@ -419,10 +433,6 @@ func (s *Service) byClientKey(ctx context.Context, req Request, input []byte) (*
 	a := toAction(row)
 	return &a, nil
 }
-
-// isUniqueViolation reads the SQLSTATE rather than store.ErrConflict: the
-// error may come from the pipeline's Flush, which store does not translate.
-func isUniqueViolation(err error) bool { return store.SQLState(err) == "23505" }
 
 func sameJSON(a, b []byte) bool {
 	var x, y any
