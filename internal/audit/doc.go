@@ -22,7 +22,7 @@
 // DefaultSealInterval, gives the committed unsealed events of each tenant
 // the next seqs, in id order of what it can see: it reads them under the
 // tenant's chain head lock, computes their hashes in Go (hashV1) and sets
-// seq, prev_hash and hash with one statement (audit_seal_link, migration
+// seq, prev_hash and hash with one call (audit_seal_link, migration
 // 084). A transaction-level advisory lock lets one session seal at a time,
 // fleet-wide; the chain head's row lock serialises sealers of a tenant in
 // any case, so the chain cannot fork. An event whose transaction commits

@@ -77,7 +77,7 @@ func sealOnce(ctx context.Context, db Beginner, max int64) (n int64, busy bool, 
 
 // sealTenant links up to max of the tenant's oldest committed unsealed
 // events, in id order, after its chain head: the hashes are computed
-// here (hashV1) and set with one statement (audit_seal_link). The head
+// here (hashV1) and set with one call (audit_seal_link). The head
 // stays locked until the transaction ends.
 func sealTenant(ctx context.Context, tx pgx.Tx, tenant, max int64) (int64, error) {
 	head, err := store.AuditChainHeadLock(ctx, tx, tenant)

@@ -317,9 +317,9 @@ func TestSealLinkRefusesWhatIsNotTheNextUnsealed(t *testing.T) {
 		return err
 	}
 	require.ErrorContains(t, link(b.tenant, 0, mine.ID), "is not at seq 0", "the head is at 1")
-	require.ErrorContains(t, link(b.tenant, 1, mine.ID, theirs.ID), "only 1 of the 2", "another tenant's event")
-	require.ErrorContains(t, link(b.tenant, 1, mine.ID, sealed.ID), "only 1 of the 2", "an event already sealed")
-	require.ErrorContains(t, link(b.tenant, 1, mine.ID, mine.ID), "only 1 of the 2", "the same event twice")
+	require.ErrorContains(t, link(b.tenant, 1, mine.ID, theirs.ID), "is not an unsealed event of tenant", "another tenant's event")
+	require.ErrorContains(t, link(b.tenant, 1, mine.ID, sealed.ID), "is not an unsealed event of tenant", "an event already sealed")
+	require.ErrorContains(t, link(b.tenant, 1, mine.ID, mine.ID), "is not an unsealed event of tenant", "the same event twice")
 	require.ErrorContains(t, link(b.tenant, 1), "0 event ids")
 	require.Equal(t, 2, count(t, b.pool, "seq IS NULL"), "nothing was linked")
 	requireClean(t, b.pool, "")
