@@ -125,10 +125,12 @@ func TestRecordChainsEveryFieldAndVerifies(t *testing.T) {
 	require.Equal(t, hashes[0], prev, "each row links to the previous row's hash")
 	require.Equal(t, time.Date(2026, 1, 2, 2, 4, 5, 123456000, time.UTC), appended[3].OccurredAt.UTC(), "a given time is kept, to the microsecond")
 
-	// Verify recomputes every hash in Go from the documented encoding; the
-	// sealer computed them in SQL. Agreement on these awkward values
-	// (jsonb key order and numbers, IPv6 forms, unicode, NULLs) is the
-	// check that the two implementations match.
+	// The sealer computed every hash in Go; audit_hash_v1, the SQL side of
+	// the encoding written apart from it (and the sealer of migration
+	// 080), must give the same. Agreement on these awkward values (jsonb
+	// key order and numbers, IPv6 forms, unicode, NULLs) is the check
+	// that the two implementations match.
+	require.Zero(t, count(t, b.pool, "hash IS DISTINCT FROM audit_hash_v1(audit_event)"), "Go and SQL hash alike")
 	rep := requireClean(t, b.pool, "")
 	require.EqualValues(t, 5, rep.Events)
 	require.Len(t, rep.Chains, 2)
@@ -207,6 +209,7 @@ func TestAPIRoleAppendsOwnTenantOnly(t *testing.T) {
 	require.NoError(t, err)
 	for _, stmt := range []string{`UPDATE audit_event SET actor = 'x'`, `DELETE FROM audit_event`, `TRUNCATE audit_event`,
 		`UPDATE audit_chain_head SET last_seq = 0`, `SELECT audit_seal(10)`, `SELECT audit_seal_tenant(1, 10)`,
+		`SELECT audit_seal_link(1, 0, '{1}', ARRAY[sha256('')])`,
 		fmt.Sprintf(`INSERT INTO audit_event (tenant_id, actor, actor_kind, action, seq, hash_version, prev_hash, hash)
 			VALUES (%d, 'x', 'user', 'auth.login', 1, 1, sha256(''), sha256(''))`, b.tenant),
 		fmt.Sprintf(`INSERT INTO audit_event (tenant_id, actor, actor_kind, action, recorded_at) VALUES (%d, 'x', 'user', 'auth.login', now())`, b.tenant),

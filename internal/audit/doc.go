@@ -19,10 +19,11 @@
 // Writers append events unsealed, in their own transaction, and never
 // wait for each other: an insert takes no lock on the chain. Sealing
 // happens after commit. A Sealer runs in every Portico process and, every
-// DefaultSealInterval, calls the database function audit_seal (migration
-// 080), which gives the committed unsealed events of each tenant the next
-// seqs and computes prev_hash and hash, in id order of what it can see.
-// A transaction-level advisory lock lets one session seal at a time,
+// DefaultSealInterval, gives the committed unsealed events of each tenant
+// the next seqs, in id order of what it can see: it reads them under the
+// tenant's chain head lock, computes their hashes in Go (hashV1) and sets
+// seq, prev_hash and hash with one call (audit_seal_link, migration
+// 084). A transaction-level advisory lock lets one session seal at a time,
 // fleet-wide; the chain head's row lock serialises sealers of a tenant in
 // any case, so the chain cannot fork. An event whose transaction commits
 // after a later id was already sealed is sealed in a later pass, with a
@@ -105,9 +106,11 @@
 // Rows of a tenant form a chain in seq order (1, 2, 3, ...): each row's
 // prev_hash equals the previous row's hash, and audit_chain_head holds
 // the last seq and hash, so a deleted last row shows as well. hash_version
-// names the encoding of each row; only version 1 exists. The SQL side of
-// this encoding is the audit_hash_v1 function the sealer calls; the Go
-// side, written independently from this description, is what Verify runs.
+// names the encoding of each row; only version 1 exists. The Go side of
+// this encoding (hashV1), written from this description, is what the
+// sealer and Verify run; the SQL side, written apart from it, is the
+// audit_hash_v1 function (migration 080, which sealed with it until
+// migration 084), and a test holds the two to the same hashes.
 //
 // Personal fields to be encrypted per subject (DESIGN.md invariant 10)
 // are hashed as stored, so an erased key leaves the chain verifiable.

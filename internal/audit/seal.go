@@ -2,9 +2,12 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/porticohq/portico/internal/store"
 )
@@ -13,7 +16,7 @@ import (
 // seal: an event is in the chain well within a second of its commit.
 const DefaultSealInterval = 200 * time.Millisecond
 
-// sealBatch bounds the events one sealing statement links, and so how
+// sealBatch bounds the events one sealing transaction links, and so how
 // long it holds the chain heads.
 const sealBatch = 1000
 
@@ -21,15 +24,16 @@ const sealBatch = 1000
 // session seals.
 const sealRetry = 20 * time.Millisecond
 
-// sealPass runs sealing statements until the visible unsealed events are
-// sealed. busy means another session was sealing, and nothing was done.
-func sealPass(ctx context.Context, db store.DBTX) (sealed int64, busy bool, err error) {
+// sealPass runs sealing transactions until the visible unsealed events
+// are sealed. busy means another session was sealing, and nothing was
+// done.
+func sealPass(ctx context.Context, db Beginner) (sealed int64, busy bool, err error) {
 	for {
-		n, err := store.AuditSeal(ctx, db, sealBatch)
+		n, busy, err := sealOnce(ctx, db, sealBatch)
 		if err != nil {
 			return sealed, false, fmt.Errorf("audit: sealing: %w", err)
 		}
-		if n < 0 {
+		if busy {
 			return sealed, sealed == 0, nil
 		}
 		sealed += n
@@ -39,11 +43,81 @@ func sealPass(ctx context.Context, db store.DBTX) (sealed int64, busy bool, err 
 	}
 }
 
+// sealOnce seals up to max committed events over every tenant in one
+// transaction, under the fleet-wide sealing lock; busy when another
+// session holds it.
+func sealOnce(ctx context.Context, db Beginner, max int64) (n int64, busy bool, err error) {
+	err = pgx.BeginTxFunc(ctx, db, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
+		locked, err := store.AuditSealLock(ctx, tx)
+		if err != nil || !locked {
+			busy = err == nil
+			return err
+		}
+		tenants, err := store.AuditUnsealedTenants(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, t := range tenants {
+			if n >= max {
+				break
+			}
+			k, err := sealTenant(ctx, tx, t, max-n)
+			if err != nil {
+				return fmt.Errorf("tenant %d: %w", t, err)
+			}
+			n += k
+		}
+		return nil
+	})
+	if err != nil || busy {
+		return 0, busy, err
+	}
+	return n, false, nil
+}
+
+// sealTenant links up to max of the tenant's oldest committed unsealed
+// events, in id order, after its chain head: the hashes are computed
+// here (hashV1) and set with one call (audit_seal_link). The head
+// stays locked until the transaction ends.
+func sealTenant(ctx context.Context, tx pgx.Tx, tenant, max int64) (int64, error) {
+	head, err := store.AuditChainHeadLock(ctx, tx, tenant)
+	if errors.Is(err, store.ErrNotFound) {
+		if err := store.AuditChainHeadEnsure(ctx, tx, tenant); err != nil {
+			return 0, err
+		}
+		head, err = store.AuditChainHeadLock(ctx, tx, tenant)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("locking the chain head: %w", err)
+	}
+	rows, err := store.AuditUnsealedPage(ctx, tx, store.AuditUnsealedPageParams{TenantID: tenant, MaxRows: int32(max)})
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	ids := make([]int64, len(rows))
+	hashes := make([][]byte, len(rows))
+	prev := head.LastHash
+	for i, r := range rows {
+		ids[i] = r.ID
+		hashes[i] = hashV1(chainRow{
+			TenantID: tenant, Seq: head.LastSeq + int64(i) + 1, OccurredAt: r.OccurredAt.Time,
+			Actor: r.Actor, ActorKind: r.ActorKind, AccountID: textPtr(r.AccountID),
+			IP: r.Ip, UserAgent: textPtr(r.UserAgent), Action: r.Action,
+			Object: textPtr(r.Object), ObjectID: textPtr(r.ObjectID),
+			Before: r.Before, After: r.After, RequestID: textPtr(r.RequestID),
+			PrevHash: prev,
+		})
+		prev = hashes[i]
+	}
+	n, err := store.AuditSealLink(ctx, tx, store.AuditSealLinkParams{TenantID: tenant, AfterSeq: head.LastSeq, Ids: ids, Hashes: hashes})
+	return int64(n), err
+}
+
 // Seal links every event committed before the call into its tenant's
 // chain, waiting while another session seals, and returns how many events
 // it sealed itself. Running processes seal on their own (Sealer); Seal is
 // for `portico audit seal` and tests. Call it outside a transaction.
-func Seal(ctx context.Context, db store.DBTX) (int64, error) {
+func Seal(ctx context.Context, db Beginner) (int64, error) {
 	for {
 		n, busy, err := sealPass(ctx, db)
 		if err != nil || !busy {
@@ -61,14 +135,14 @@ func Seal(ctx context.Context, db store.DBTX) (int64, error) {
 // runs one; an advisory lock lets one of them seal at a time, and the
 // others skip their turn.
 type Sealer struct {
-	db       store.DBTX
+	db       Beginner
 	interval time.Duration
 	logger   *slog.Logger
 }
 
 // NewSealer returns a sealer on db (a pool) that looks every interval
 // (DefaultSealInterval when zero).
-func NewSealer(db store.DBTX, interval time.Duration, logger *slog.Logger) *Sealer {
+func NewSealer(db Beginner, interval time.Duration, logger *slog.Logger) *Sealer {
 	if interval <= 0 {
 		interval = DefaultSealInterval
 	}

@@ -269,3 +269,58 @@ func TestOnlyTheSealerSetsChainFields(t *testing.T) {
 	require.NoError(t, err)
 	requireClean(t, b.pool, "")
 }
+
+// TestChainSealedInSQLContinuesInGo: events sealed by migration 080's SQL
+// sealer (audit_seal) and then by the Go sealer form one chain that
+// verifies, and the Go sealer continues from the SQL one's head.
+func TestChainSealedInSQLContinuesInGo(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	for range 3 {
+		require.NoError(t, b.log.Record(ctx, event(b.tenant, "case.create")))
+	}
+	var n int64
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT audit_seal(100)`).Scan(&n))
+	require.EqualValues(t, 3, n, "sealed in SQL")
+	later, err := audit.Append(ctx, b.pool, event(b.tenant, "case.update"))
+	require.NoError(t, err)
+	n, err = audit.Seal(ctx, b.pool)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n, "sealed in Go")
+	seq, _ := chainOf(t, b.pool, later.ID)
+	require.EqualValues(t, 4, seq)
+	rep := requireClean(t, b.pool, "default")
+	require.EqualValues(t, 4, rep.Events)
+	require.EqualValues(t, 4, rep.Chains[0].HeadSeq)
+}
+
+// TestSealLinkRefusesWhatIsNotTheNextUnsealed: audit_seal_link sets chain
+// fields only on unsealed events of its tenant, after the head's own seq,
+// and changes nothing when any of a batch is wrong.
+func TestSealLinkRefusesWhatIsNotTheNextUnsealed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	sealed := seed(t, b, 1)[0]
+	mine, err := audit.Append(ctx, b.pool, event(b.tenant, "case.update"))
+	require.NoError(t, err)
+	theirs, err := audit.Append(ctx, b.pool, event(b.other, "case.update"))
+	require.NoError(t, err)
+	h := make([]byte, 32)
+	link := func(tenant, after int64, ids ...int64) error {
+		hashes := make([][]byte, len(ids))
+		for i := range hashes {
+			hashes[i] = h
+		}
+		_, err := b.pool.Exec(ctx, `SELECT audit_seal_link($1, $2, $3, $4)`, tenant, after, ids, hashes)
+		return err
+	}
+	require.ErrorContains(t, link(b.tenant, 0, mine.ID), "is not at seq 0", "the head is at 1")
+	require.ErrorContains(t, link(b.tenant, 1, mine.ID, theirs.ID), "is not an unsealed event of tenant", "another tenant's event")
+	require.ErrorContains(t, link(b.tenant, 1, mine.ID, sealed.ID), "is not an unsealed event of tenant", "an event already sealed")
+	require.ErrorContains(t, link(b.tenant, 1, mine.ID, mine.ID), "is not an unsealed event of tenant", "the same event twice")
+	require.ErrorContains(t, link(b.tenant, 1), "0 event ids")
+	require.Equal(t, 2, count(t, b.pool, "seq IS NULL"), "nothing was linked")
+	requireClean(t, b.pool, "")
+}

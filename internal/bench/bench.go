@@ -63,6 +63,12 @@ func (o Output) errorLogger() *slog.Logger {
 
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(ctx context.Context, timeout time.Duration, cond func() bool) error {
+	return pollFor(ctx, timeout, 5*time.Millisecond, cond)
+}
+
+// pollFor is waitFor checking every interval: for a condition that costs
+// the system under measurement something to check.
+func pollFor(ctx context.Context, timeout, every time.Duration, cond func() bool) error {
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
@@ -71,7 +77,7 @@ func waitFor(ctx context.Context, timeout time.Duration, cond func() bool) error
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(every):
 		}
 	}
 	return nil

@@ -31,12 +31,16 @@ type RecordSetPendingParams = dbsqlc.RecordSetPendingParams
 type RecordStoreAppliedParams = dbsqlc.RecordStoreAppliedParams
 type AuditAppendParams = dbsqlc.AuditAppendParams
 type AuditChainHeadGetRow = dbsqlc.AuditChainHeadGetRow
+type AuditChainHeadLockRow = dbsqlc.AuditChainHeadLockRow
 type AuditChainPageParams = dbsqlc.AuditChainPageParams
 type AuditChainPageRow = dbsqlc.AuditChainPageRow
 type AuditInsertParams = dbsqlc.AuditInsertParams
 type AuditInsertRow = dbsqlc.AuditInsertRow
+type AuditSealLinkParams = dbsqlc.AuditSealLinkParams
 type AuditTenantsRow = dbsqlc.AuditTenantsRow
 type AuditUnsealedRow = dbsqlc.AuditUnsealedRow
+type AuditUnsealedPageParams = dbsqlc.AuditUnsealedPageParams
+type AuditUnsealedPageRow = dbsqlc.AuditUnsealedPageRow
 type AuthAPITokenCreateParams = dbsqlc.AuthAPITokenCreateParams
 type AuthAPITokenLookupParams = dbsqlc.AuthAPITokenLookupParams
 type AuthAPITokenLookupRow = dbsqlc.AuthAPITokenLookupRow
@@ -59,6 +63,7 @@ type AuthUserTokenCreateParams = dbsqlc.AuthUserTokenCreateParams
 type AuthUserTokenUseParams = dbsqlc.AuthUserTokenUseParams
 type AuthUserTokensSpendParams = dbsqlc.AuthUserTokensSpendParams
 type BenchActionLatencyBucketsRow = dbsqlc.BenchActionLatencyBucketsRow
+type BenchActionsAppliedParams = dbsqlc.BenchActionsAppliedParams
 type BenchMarkFreshParams = dbsqlc.BenchMarkFreshParams
 type CredentialGetParams = dbsqlc.CredentialGetParams
 type CredentialGetRow = dbsqlc.CredentialGetRow
@@ -245,9 +250,20 @@ func AuditAppend(ctx context.Context, db DBTX, arg AuditAppendParams) error {
 	return interpretError(dbsqlc.New().AuditAppend(ctx, db, arg))
 }
 
+// AuditChainHeadEnsure runs the AuditChainHeadEnsure query; its error is translated by interpretError.
+func AuditChainHeadEnsure(ctx context.Context, db DBTX, tenantID int64) error {
+	return interpretError(dbsqlc.New().AuditChainHeadEnsure(ctx, db, tenantID))
+}
+
 // AuditChainHeadGet runs the AuditChainHeadGet query; its error is translated by interpretError.
 func AuditChainHeadGet(ctx context.Context, db DBTX, tenantID int64) (AuditChainHeadGetRow, error) {
 	r, err := dbsqlc.New().AuditChainHeadGet(ctx, db, tenantID)
+	return r, interpretError(err)
+}
+
+// AuditChainHeadLock runs the AuditChainHeadLock query; its error is translated by interpretError.
+func AuditChainHeadLock(ctx context.Context, db DBTX, tenantID int64) (AuditChainHeadLockRow, error) {
+	r, err := dbsqlc.New().AuditChainHeadLock(ctx, db, tenantID)
 	return r, interpretError(err)
 }
 
@@ -263,9 +279,15 @@ func AuditInsert(ctx context.Context, db DBTX, arg AuditInsertParams) (AuditInse
 	return r, interpretError(err)
 }
 
-// AuditSeal runs the AuditSeal query; its error is translated by interpretError.
-func AuditSeal(ctx context.Context, db DBTX, maxRows int32) (int64, error) {
-	r, err := dbsqlc.New().AuditSeal(ctx, db, maxRows)
+// AuditSealLink runs the AuditSealLink query; its error is translated by interpretError.
+func AuditSealLink(ctx context.Context, db DBTX, arg AuditSealLinkParams) (int32, error) {
+	r, err := dbsqlc.New().AuditSealLink(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// AuditSealLock runs the AuditSealLock query; its error is translated by interpretError.
+func AuditSealLock(ctx context.Context, db DBTX) (bool, error) {
+	r, err := dbsqlc.New().AuditSealLock(ctx, db)
 	return r, interpretError(err)
 }
 
@@ -278,6 +300,18 @@ func AuditTenants(ctx context.Context, db DBTX) ([]AuditTenantsRow, error) {
 // AuditUnsealed runs the AuditUnsealed query; its error is translated by interpretError.
 func AuditUnsealed(ctx context.Context, db DBTX, tenantID int64) (AuditUnsealedRow, error) {
 	r, err := dbsqlc.New().AuditUnsealed(ctx, db, tenantID)
+	return r, interpretError(err)
+}
+
+// AuditUnsealedPage runs the AuditUnsealedPage query; its error is translated by interpretError.
+func AuditUnsealedPage(ctx context.Context, db DBTX, arg AuditUnsealedPageParams) ([]AuditUnsealedPageRow, error) {
+	r, err := dbsqlc.New().AuditUnsealedPage(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// AuditUnsealedTenants runs the AuditUnsealedTenants query; its error is translated by interpretError.
+func AuditUnsealedTenants(ctx context.Context, db DBTX) ([]int64, error) {
+	r, err := dbsqlc.New().AuditUnsealedTenants(ctx, db)
 	return r, interpretError(err)
 }
 
@@ -459,8 +493,8 @@ func BenchActionWaitReasons(ctx context.Context, db DBTX) ([]string, error) {
 }
 
 // BenchActionsApplied runs the BenchActionsApplied query; its error is translated by interpretError.
-func BenchActionsApplied(ctx context.Context, db DBTX, ids []int64) (int64, error) {
-	r, err := dbsqlc.New().BenchActionsApplied(ctx, db, ids)
+func BenchActionsApplied(ctx context.Context, db DBTX, arg BenchActionsAppliedParams) (int64, error) {
+	r, err := dbsqlc.New().BenchActionsApplied(ctx, db, arg)
 	return r, interpretError(err)
 }
 

@@ -18,7 +18,8 @@ import (
 
 // explainer runs each statement once under EXPLAIN ANALYZE in a
 // savepoint it rolls back, keeping the most record rows any plan node
-// read, then runs it for real.
+// read (those it returned and those its filter removed), then runs it
+// for real.
 type explainer struct {
 	tx      pgx.Tx
 	maxRead float64
@@ -39,8 +40,9 @@ func (e *explainer) explain(ctx context.Context, sql string, args ...any) error 
 	walk = func(n map[string]any) {
 		if n["Relation Name"] == "record" && n["Node Type"] != "ModifyTable" {
 			rows, _ := n["Actual Rows"].(float64)
+			removed, _ := n["Rows Removed by Filter"].(float64)
 			loops, _ := n["Actual Loops"].(float64)
-			e.maxRead = max(e.maxRead, rows*loops)
+			e.maxRead = max(e.maxRead, (rows+removed)*loops)
 		}
 		kids, _ := n["Plans"].([]any)
 		for _, k := range kids {

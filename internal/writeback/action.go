@@ -269,33 +269,44 @@ func (s *Service) Submit(ctx context.Context, req Request) (*Action, bool, error
 	if err != nil {
 		return nil, false, err
 	}
-	if req.IdempotencyKey != "" {
-		if a, err := s.byClientKey(ctx, sub.req, sub.input); err == nil || !errors.Is(err, store.ErrNotFound) {
-			return a, false, err
-		}
+	a, err := s.submit(ctx, sub)
+	if err == nil || req.IdempotencyKey == "" {
+		return a, err == nil, err
 	}
+	// The client key is looked up only when accepting fails: a retried
+	// submission fails on the key's unique index (or before it, when what
+	// it names has changed since) and then finds the first action, while a
+	// first submission, nearly every one, costs no lookup.
+	switch prev, perr := s.byClientKey(ctx, sub.req, sub.input); {
+	case perr == nil:
+		return prev, false, nil
+	case errors.Is(perr, ErrKeyReused):
+		return nil, false, perr
+	}
+	return nil, false, err
+}
+
+// submit checks a submission against its mapping and accepts it in one
+// transaction.
+func (s *Service) submit(ctx context.Context, sub *submission) (*Action, error) {
 	if err := sub.checkMapping(); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	var row store.Action
-	err = pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
+		var err error
 		row, err = s.accept(ctx, tx, sub)
 		return err
 	})
 	if err != nil {
-		if req.IdempotencyKey != "" && isUniqueViolation(err) {
-			// A concurrent submission with the same key won the race.
-			a, err := s.byClientKey(ctx, sub.req, sub.input)
-			return a, false, err
-		}
 		if errors.Is(err, ErrNotFound) {
-			return nil, false, err
+			return nil, err
 		}
-		return nil, false, fmt.Errorf("writeback: accepting %s: %w", req.Kind, err)
+		return nil, fmt.Errorf("writeback: accepting %s: %w", sub.req.Kind, err)
 	}
 	s.opts.Metrics.transition(row.Kind, StatePending)
 	a := toAction(row)
-	return &a, true, nil
+	return &a, nil
 }
 
 // submission is a request that passed the checks that need no database,

@@ -61,6 +61,17 @@ func (q *Queries) AuditAppend(ctx context.Context, db DBTX, arg AuditAppendParam
 	return err
 }
 
+const auditChainHeadEnsure = `-- name: AuditChainHeadEnsure :exec
+INSERT INTO audit_chain_head (tenant_id, last_seq, last_hash)
+VALUES ($1, 0, '\x0000000000000000000000000000000000000000000000000000000000000000')
+ON CONFLICT (tenant_id) DO NOTHING
+`
+
+func (q *Queries) AuditChainHeadEnsure(ctx context.Context, db DBTX, tenantID int64) error {
+	_, err := db.Exec(ctx, auditChainHeadEnsure, tenantID)
+	return err
+}
+
 const auditChainHeadGet = `-- name: AuditChainHeadGet :one
 SELECT last_seq, last_hash FROM audit_chain_head WHERE tenant_id = $1
 `
@@ -73,6 +84,25 @@ type AuditChainHeadGetRow struct {
 func (q *Queries) AuditChainHeadGet(ctx context.Context, db DBTX, tenantID int64) (AuditChainHeadGetRow, error) {
 	row := db.QueryRow(ctx, auditChainHeadGet, tenantID)
 	var i AuditChainHeadGetRow
+	err := row.Scan(&i.LastSeq, &i.LastHash)
+	return i, err
+}
+
+const auditChainHeadLock = `-- name: AuditChainHeadLock :one
+SELECT last_seq, last_hash FROM audit_chain_head WHERE tenant_id = $1 FOR UPDATE
+`
+
+type AuditChainHeadLockRow struct {
+	LastSeq  int64  `json:"last_seq"`
+	LastHash []byte `json:"last_hash"`
+}
+
+// The tenant's chain head, locked by its sealer until commit. The
+// statements after it take their snapshots once the lock is held, so a
+// sealer that waited sees what the one before it sealed.
+func (q *Queries) AuditChainHeadLock(ctx context.Context, db DBTX, tenantID int64) (AuditChainHeadLockRow, error) {
+	row := db.QueryRow(ctx, auditChainHeadLock, tenantID)
+	var i AuditChainHeadLockRow
 	err := row.Scan(&i.LastSeq, &i.LastHash)
 	return i, err
 }
@@ -211,17 +241,42 @@ func (q *Queries) AuditInsert(ctx context.Context, db DBTX, arg AuditInsertParam
 	return i, err
 }
 
-const auditSeal = `-- name: AuditSeal :one
-SELECT coalesce(audit_seal($1::integer), -1)::bigint AS sealed
+const auditSealLink = `-- name: AuditSealLink :one
+SELECT audit_seal_link($1::bigint, $2::bigint, $3::bigint[], $4::bytea[])::integer AS sealed
 `
 
-// Seals up to max_rows committed events and returns how many; -1 when
-// another session is sealing (migration 080).
-func (q *Queries) AuditSeal(ctx context.Context, db DBTX, maxRows int32) (int64, error) {
-	row := db.QueryRow(ctx, auditSeal, maxRows)
-	var sealed int64
+type AuditSealLinkParams struct {
+	TenantID int64    `json:"tenant_id"`
+	AfterSeq int64    `json:"after_seq"`
+	Ids      []int64  `json:"ids"`
+	Hashes   [][]byte `json:"hashes"`
+}
+
+// Links the events (in order) with the hashes the sealer computed, after
+// the head's seq (migration 084); returns how many.
+func (q *Queries) AuditSealLink(ctx context.Context, db DBTX, arg AuditSealLinkParams) (int32, error) {
+	row := db.QueryRow(ctx, auditSealLink,
+		arg.TenantID,
+		arg.AfterSeq,
+		arg.Ids,
+		arg.Hashes,
+	)
+	var sealed int32
 	err := row.Scan(&sealed)
 	return sealed, err
+}
+
+const auditSealLock = `-- name: AuditSealLock :one
+SELECT pg_try_advisory_xact_lock(hashtextextended('portico.audit_seal', 0)) AS locked
+`
+
+// One sealer at a time fleet-wide, until the transaction ends; false
+// when another session seals (the same lock as audit_seal, migration 080).
+func (q *Queries) AuditSealLock(ctx context.Context, db DBTX) (bool, error) {
+	row := db.QueryRow(ctx, auditSealLock)
+	var locked bool
+	err := row.Scan(&locked)
+	return locked, err
 }
 
 const auditTenants = `-- name: AuditTenants :many
@@ -272,4 +327,94 @@ func (q *Queries) AuditUnsealed(ctx context.Context, db DBTX, tenantID int64) (A
 	var i AuditUnsealedRow
 	err := row.Scan(&i.Events, &i.OldestAgeS)
 	return i, err
+}
+
+const auditUnsealedPage = `-- name: AuditUnsealedPage :many
+SELECT id, occurred_at, actor, actor_kind, account_id, ip, user_agent,
+       action, object, object_id, before, after, request_id
+FROM audit_event
+WHERE tenant_id = $1 AND seq IS NULL
+ORDER BY id
+LIMIT $2
+`
+
+type AuditUnsealedPageParams struct {
+	TenantID int64 `json:"tenant_id"`
+	MaxRows  int32 `json:"max_rows"`
+}
+
+type AuditUnsealedPageRow struct {
+	ID         int64              `json:"id"`
+	OccurredAt pgtype.Timestamptz `json:"occurred_at"`
+	Actor      string             `json:"actor"`
+	ActorKind  string             `json:"actor_kind"`
+	AccountID  pgtype.Text        `json:"account_id"`
+	Ip         *netip.Addr        `json:"ip"`
+	UserAgent  pgtype.Text        `json:"user_agent"`
+	Action     string             `json:"action"`
+	Object     pgtype.Text        `json:"object"`
+	ObjectID   pgtype.Text        `json:"object_id"`
+	Before     []byte             `json:"before"`
+	After      []byte             `json:"after"`
+	RequestID  pgtype.Text        `json:"request_id"`
+}
+
+// The tenant's oldest committed unsealed events, with what the hash
+// covers (jsonb as the text PostgreSQL prints, as AuditChainPage).
+func (q *Queries) AuditUnsealedPage(ctx context.Context, db DBTX, arg AuditUnsealedPageParams) ([]AuditUnsealedPageRow, error) {
+	rows, err := db.Query(ctx, auditUnsealedPage, arg.TenantID, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AuditUnsealedPageRow
+	for rows.Next() {
+		var i AuditUnsealedPageRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.OccurredAt,
+			&i.Actor,
+			&i.ActorKind,
+			&i.AccountID,
+			&i.Ip,
+			&i.UserAgent,
+			&i.Action,
+			&i.Object,
+			&i.ObjectID,
+			&i.Before,
+			&i.After,
+			&i.RequestID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const auditUnsealedTenants = `-- name: AuditUnsealedTenants :many
+SELECT DISTINCT tenant_id FROM audit_event WHERE seq IS NULL ORDER BY tenant_id
+`
+
+func (q *Queries) AuditUnsealedTenants(ctx context.Context, db DBTX) ([]int64, error) {
+	rows, err := db.Query(ctx, auditUnsealedTenants)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var tenant_id int64
+		if err := rows.Scan(&tenant_id); err != nil {
+			return nil, err
+		}
+		items = append(items, tenant_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

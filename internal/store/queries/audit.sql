@@ -43,10 +43,39 @@ LIMIT @max_rows;
 -- name: AuditTenants :many
 SELECT id, slug FROM tenant ORDER BY id;
 
--- name: AuditSeal :one
--- Seals up to max_rows committed events and returns how many; -1 when
--- another session is sealing (migration 080).
-SELECT coalesce(audit_seal(@max_rows::integer), -1)::bigint AS sealed;
+-- name: AuditSealLock :one
+-- One sealer at a time fleet-wide, until the transaction ends; false
+-- when another session seals (the same lock as audit_seal, migration 080).
+SELECT pg_try_advisory_xact_lock(hashtextextended('portico.audit_seal', 0)) AS locked;
+
+-- name: AuditUnsealedTenants :many
+SELECT DISTINCT tenant_id FROM audit_event WHERE seq IS NULL ORDER BY tenant_id;
+
+-- name: AuditChainHeadEnsure :exec
+INSERT INTO audit_chain_head (tenant_id, last_seq, last_hash)
+VALUES (@tenant_id, 0, '\x0000000000000000000000000000000000000000000000000000000000000000')
+ON CONFLICT (tenant_id) DO NOTHING;
+
+-- name: AuditChainHeadLock :one
+-- The tenant's chain head, locked by its sealer until commit. The
+-- statements after it take their snapshots once the lock is held, so a
+-- sealer that waited sees what the one before it sealed.
+SELECT last_seq, last_hash FROM audit_chain_head WHERE tenant_id = $1 FOR UPDATE;
+
+-- name: AuditUnsealedPage :many
+-- The tenant's oldest committed unsealed events, with what the hash
+-- covers (jsonb as the text PostgreSQL prints, as AuditChainPage).
+SELECT id, occurred_at, actor, actor_kind, account_id, ip, user_agent,
+       action, object, object_id, before, after, request_id
+FROM audit_event
+WHERE tenant_id = @tenant_id AND seq IS NULL
+ORDER BY id
+LIMIT @max_rows;
+
+-- name: AuditSealLink :one
+-- Links the events (in order) with the hashes the sealer computed, after
+-- the head's seq (migration 084); returns how many.
+SELECT audit_seal_link(@tenant_id::bigint, @after_seq::bigint, @ids::bigint[], @hashes::bytea[])::integer AS sealed;
 
 -- name: AuditUnsealed :one
 -- The tenant's committed events that await sealing: how many, and how

@@ -1,0 +1,11 @@
+-- record_mapping_idx (tenant_id, connection, object, mapping_hash) served
+-- no query: re-mapping looks for "mapping_hash <> current" by
+-- source_object, which no btree index condition can use, and the primary
+-- key already leads with (tenant_id, connection). It did harm: on a table
+-- without statistics (fresh, or filled faster than autovacuum analyzes)
+-- the planner rates "every record of the object, filtered" through it as
+-- cheap as the primary key's one row, and chose it for the key lookups
+-- of every write-back (deleting a create's provisional record, storing
+-- the applied record, resolving children), reading the object's records
+-- on each. It was also one more index written by every record insert.
+DROP INDEX record_mapping_idx;
