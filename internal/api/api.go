@@ -144,6 +144,11 @@ func (a *API) withScope(next http.Handler) http.Handler {
 	})
 }
 
+// Scoped puts the principal's access scope in the request's context, as
+// /api/v1 does: the portal's pages read and write under it through
+// Record, Records, Case and Submit.
+func (a *API) Scoped(next http.Handler) http.Handler { return a.withScope(next) }
+
 func scopeFrom(ctx context.Context) access.Scope {
 	s, _ := ctx.Value(scopeKey{}).(access.Scope)
 	return s

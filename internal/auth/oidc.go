@@ -186,7 +186,8 @@ func (s *Service) handleOIDCCallback(w http.ResponseWriter, r *http.Request) {
 		s.rp.Internal(w, r, err)
 		return
 	}
-	if !s.loggedIn(w, r, user, "oidc") {
+	if _, err := s.loggedIn(w, r, user, "oidc"); err != nil {
+		s.rp.Internal(w, r, err)
 		return
 	}
 	if returnTo == "" {

@@ -222,20 +222,54 @@ func (s *Service) handleMe(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) {
-	p := PrincipalFrom(r.Context())
-	if p.SessionID == "" {
+	if PrincipalFrom(r.Context()).SessionID == "" {
 		s.rp.Error(w, r, http.StatusBadRequest, "not_a_session", "logout ends browser sessions; revoke an API token with DELETE /auth/tokens/{id}")
 		return
 	}
-	sid, _ := strconv.ParseInt(p.SessionID, 10, 64)
-	if err := s.endSession(r.Context(), sid); err != nil {
+	if err := s.Logout(w, r); err != nil {
 		s.rp.Internal(w, r, err)
 		return
 	}
-	expireCookie(w, CSRFCookie)
-	s.audit(r, Event{Action: "auth.logout", Object: "session", ObjectID: p.SessionID})
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// Logout ends the request's browser session, if it has one, and audits it.
+func (s *Service) Logout(w http.ResponseWriter, r *http.Request) error {
+	p := PrincipalFrom(r.Context())
+	if p == nil || p.SessionID == "" {
+		return nil
+	}
+	sid, _ := strconv.ParseInt(p.SessionID, 10, 64)
+	if err := s.endSession(r.Context(), sid); err != nil {
+		return err
+	}
+	expireCookie(w, CSRFCookie)
+	s.audit(r, Event{Action: "auth.logout", Object: "session", ObjectID: p.SessionID})
+	return nil
+}
+
+// FormToken is the synchronizer token a page puts in its forms: the
+// session's CSRF token. A visitor who has not logged in gets one kept in
+// a session of their own, so that the sign-in, activation and reset forms
+// carry one too (logging in replaces it).
+func (s *Service) FormToken(ctx context.Context) string {
+	if tok := s.sm.GetString(ctx, keyCSRF); tok != "" {
+		return tok
+	}
+	tok := randomToken()
+	s.sm.Put(ctx, keyCSRF, tok)
+	return tok
+}
+
+// CheckFormToken reports whether got is the session's CSRF token; false
+// when the session has none.
+func (s *Service) CheckFormToken(ctx context.Context, got string) bool {
+	want := s.sm.GetString(ctx, keyCSRF)
+	return want != "" && got != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
+}
+
+// SingleSignOn reports whether OIDC single sign-on is configured.
+func (s *Service) SingleSignOn() bool { return s.cfg.OIDC.IssuerURL != "" }
 
 // logoutAllRequest is the optional body of POST /auth/logout-all: API
 // tokens end with the sessions unless the user keeps them.

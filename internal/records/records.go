@@ -195,7 +195,14 @@ func (rd *Reader) get(ctx context.Context, scope access.Scope, obj *mapping.Obje
 
 // ListOptions filter and page a list.
 type ListOptions struct {
-	Status       string    // mapped status value
+	Status string // mapped status value
+	// StatusNot leaves out records in this mapped status ("closed": the
+	// open ones).
+	StatusNot string
+	// Search keeps records one of whose SearchFields contains it, case
+	// insensitively. The caller names only fields the scope's roles see.
+	Search       string
+	SearchFields []string
 	UpdatedSince time.Time // records modified at or after
 	// Sort is "-updated_at" (default, newest first) or "updated_at".
 	Sort   string
@@ -245,6 +252,17 @@ func (rd *Reader) List(ctx context.Context, scope access.Scope, object string, l
 	if lo.Status != "" {
 		q += ` AND r.status IS NOT NULL AND r.data->>'status' = ` + arg(lo.Status)
 	}
+	if lo.StatusNot != "" {
+		q += ` AND r.data->>'status' IS DISTINCT FROM ` + arg(lo.StatusNot)
+	}
+	if lo.Search != "" && len(lo.SearchFields) > 0 {
+		pattern := arg("%" + likeEscaper.Replace(lo.Search) + "%")
+		var ors []string
+		for _, f := range lo.SearchFields {
+			ors = append(ors, `r.data->'fields'->>`+arg(f)+` ILIKE `+pattern)
+		}
+		q += ` AND (` + strings.Join(ors, ` OR `) + `)`
+	}
 	if !lo.UpdatedSince.IsZero() {
 		q += ` AND r.source_modified >= ` + arg(lo.UpdatedSince)
 	}
@@ -289,6 +307,9 @@ func (rd *Reader) List(ctx context.Context, scope access.Scope, object string, l
 	}
 	return page, nil
 }
+
+// likeEscaper makes a search string match itself in ILIKE.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 func (rd *Reader) visibleObject(scope access.Scope, object string) (*mapping.Object, bool) {
 	obj, ok := rd.opts.Mappings.Object(object)

@@ -16,6 +16,7 @@ type ActionCountByStateRow = dbsqlc.ActionCountByStateRow
 type ActionForApplyRow = dbsqlc.ActionForApplyRow
 type ActionInsertParams = dbsqlc.ActionInsertParams
 type ActionListParams = dbsqlc.ActionListParams
+type ActionListByUserParams = dbsqlc.ActionListByUserParams
 type ActionNoteParams = dbsqlc.ActionNoteParams
 type ActionRebaseParams = dbsqlc.ActionRebaseParams
 type ActionRequeueParams = dbsqlc.ActionRequeueParams
@@ -166,6 +167,12 @@ func ActionInsert(ctx context.Context, db DBTX, arg ActionInsertParams) (Action,
 // ActionList runs the ActionList query; its error is translated by interpretError.
 func ActionList(ctx context.Context, db DBTX, arg ActionListParams) ([]Action, error) {
 	r, err := dbsqlc.New().ActionList(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// ActionListByUser runs the ActionListByUser query; its error is translated by interpretError.
+func ActionListByUser(ctx context.Context, db DBTX, arg ActionListByUserParams) ([]Action, error) {
+	r, err := dbsqlc.New().ActionListByUser(ctx, db, arg)
 	return r, interpretError(err)
 }
 
