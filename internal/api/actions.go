@@ -130,7 +130,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, e *reply.Error) {
 }
 
 // Submit hands a customer action to the write-back service, as the
-// request's principal under its scope (Scoped), and returns it with
+// request's principal under its scope (WithScope), and returns it with
 // whether this call created it. A refusal is a *reply.Error: 422 with the
 // mapping's field errors, 404 for a missing or foreign record, 403, 409,
 // 501, 503 when writes are off, or 500. The JSON API and the portal's
@@ -180,7 +180,7 @@ func errForbidden(msg string) *reply.Error {
 
 // MyActions returns the request's principal's own actions in states
 // (e.g. conflict, failed), newest first, under the request's scope
-// (Scoped); none when writes are off.
+// (WithScope); none when writes are off.
 func (a *API) MyActions(ctx context.Context, states []string, limit int) ([]Action, error) {
 	if a.d.Actions == nil {
 		return []Action{}, nil

@@ -53,7 +53,7 @@ func (c cases) get(w http.ResponseWriter, r *http.Request) {
 }
 
 // Case reads a case with its published comments and timeline under the
-// request's scope (Scoped); ErrNotFound as Record.
+// request's scope (WithScope); ErrNotFound as Record.
 func (a *API) Case(ctx context.Context, id string) (*CaseDetail, error) {
 	rec, err := a.Record(ctx, "case", id, false)
 	if err != nil {

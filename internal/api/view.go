@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -98,7 +99,7 @@ func (a *API) record(w http.ResponseWriter, r *http.Request, object, id string) 
 // whose object the user's roles do not reach: all answered alike.
 var ErrNotFound = errors.New("api: no such record")
 
-// Record reads one record of object under the request's scope (Scoped);
+// Record reads one record of object under the request's scope (WithScope);
 // fresh reads through to the source first. ErrNotFound for a missing,
 // foreign or unreachable record. The JSON API and the pages read through it.
 func (a *API) Record(ctx context.Context, object, id string, fresh bool) (*Record, error) {
@@ -192,15 +193,32 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, object string) {
 }
 
 // Records reads a page of object's records under the request's scope
-// (Scoped), bypassing the page cache; records.ErrInvalid for a bad
+// (WithScope), bypassing the page cache; records.ErrInvalid for a bad
 // cursor. An object the roles do not reach lists nothing.
 func (a *API) Records(ctx context.Context, object string, lo records.ListOptions) (List, error) {
-	_, scope, ok := a.object(ctx, object)
+	obj, scope, ok := a.object(ctx, object)
 	if !ok {
+		return List{Data: []Record{}}, nil
+	}
+	// Searching a field the roles cannot see would tell its values.
+	probe := map[string]any{}
+	for _, f := range lo.SearchFields {
+		probe[f] = ""
+	}
+	seen := obj.VisibleFields(scope.Roles, probe)
+	lo.SearchFields = slices.DeleteFunc(slices.Clone(lo.SearchFields), func(f string) bool { _, ok := seen[f]; return !ok })
+	if lo.Search != "" && len(lo.SearchFields) == 0 {
 		return List{Data: []Record{}}, nil
 	}
 	out, _, err := a.listPage(ctx, scope, object, lo)
 	return out, err
+}
+
+// Reaches reports whether the request's roles (WithScope) reach object at
+// all: the pages show a block or a menu entry only then.
+func (a *API) Reaches(ctx context.Context, object string) bool {
+	_, _, ok := a.object(ctx, object)
+	return ok
 }
 
 func (a *API) listPage(ctx context.Context, scope access.Scope, object string, lo records.ListOptions) (List, *records.Page, error) {
