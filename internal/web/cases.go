@@ -22,6 +22,8 @@ func (wb *Web) caseRoutes() chi.Router {
 	r.NotFound(wb.notFound)
 	r.MethodNotAllowed(wb.notFound)
 	r.Get("/", wb.caseList)
+	r.Get("/new", wb.newCase)
+	r.Post("/", wb.createCase)
 	r.Get("/{id}", wb.caseDetail)
 	r.Post("/{id}/comments", wb.caseComment)
 	r.Post("/{id}/close", wb.caseClose)
@@ -42,6 +44,7 @@ type caseListPage struct {
 	Fresh                string
 	Down                 bool
 	Next                 string // the next page's URL
+	CanCreate            bool
 }
 
 type statusOption struct{ Value, Label string }
@@ -49,8 +52,12 @@ type statusOption struct{ Value, Label string }
 func (wb *Web) caseList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	p := caseListPage{State: q.Get("state"), Status: q.Get("status"), Query: strings.TrimSpace(q.Get("q"))}
+	_, p.CanCreate, _ = wb.newCaseForm(r)
 	v := wb.newView(r, key("cases.title"), nil)
 	v.Section = "cases"
+	if q.Get("sent") == "case" {
+		v.Notice = key("case.case_sent")
+	}
 	obj, _ := wb.d.Mappings.Object("case")
 	for _, s := range obj.Statuses() {
 		label, _, _ := obj.StatusInfo(s)
@@ -204,11 +211,7 @@ func (wb *Web) caseAction(w http.ResponseWriter, r *http.Request, what string, b
 		return
 	}
 	s := build(rec)
-	// The form's key, if it is one this page could have made: a bad one
-	// only loses the double-submit protection.
-	if k := r.PostForm.Get("idempotency_key"); len(k) <= 200 && !strings.ContainsFunc(k, func(c rune) bool { return c < 0x21 || c > 0x7e }) {
-		s.IdempotencyKey = k
-	}
+	s.IdempotencyKey = formIdempotencyKey(r)
 	_, _, e := wb.d.API.Submit(r, s)
 	switch {
 	case e == nil:

@@ -22,8 +22,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/text/language"
 
+	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/writeback"
+	"github.com/porticohq/portico/mappings"
 )
 
 // keyUse finds the message keys the templates name: .L.T "key" and
@@ -44,6 +46,18 @@ func usedKeys(t *testing.T) map[string]bool {
 	for _, s := range []string{writeback.StatePending, writeback.StateSending, writeback.StateApplied, writeback.StateConflict,
 		writeback.StateFailed, writeback.StateRejected} {
 		keys["action.state."+s] = true
+	}
+	// The new case form's labels and choices, from the intake schema.
+	set, err := mapping.Load(mappings.FS())
+	require.NoError(t, err)
+	obj, _ := set.Object("case")
+	fields, err := intakeForm(obj.IntakeSchema(mapping.OpCreate))
+	require.NoError(t, err)
+	for _, f := range fields {
+		keys[f.Label("case")] = true
+		for _, v := range f.Enum {
+			keys[f.Choice("case", v)] = true
+		}
 	}
 	names, err := filepath.Glob("templates/*.html")
 	require.NoError(t, err)

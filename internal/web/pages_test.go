@@ -365,3 +365,46 @@ func TestFreshnessWordsInTime(t *testing.T) {
 	require.Contains(t, b.get("/cases").body, "Wird aktualisiert … (zuletzt aktualisiert vor 3 Stunden)")
 	_ = time.Second
 }
+
+func TestNewCaseFormFromTheIntakeSchema(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	b := e.signedIn("mark@alpha.test", apitest.Alpha, auth.RoleMember)
+	require.Contains(t, b.get("/cases").body, `href="/cases/new"`)
+	form := b.get("/cases/new")
+	require.Equal(t, http.StatusOK, form.code)
+	// The schema's rules are the browser's: required, lengths, choices.
+	require.Contains(t, form.body, `<input type="text" value="" required minlength="1" maxlength="255" id="f-subject" name="subject">`)
+	require.Contains(t, form.body, `<textarea rows="6" maxlength="32000" id="f-description" name="description">`)
+	require.Contains(t, form.body, `<option value="medium" selected>Medium</option>`, "the schema's default")
+	require.Contains(t, form.body, `<label for="f-priority">Priority</label>`)
+	require.Less(t, strings.Index(form.body, `id="f-subject"`), strings.Index(form.body, `id="f-description"`), "required fields first")
+	checkPageHeaders(t, form)
+	checkLandmarks(t, form.body)
+
+	// What the mapping refuses comes back beside its field, the rest kept.
+	long := strings.Repeat("x", 41)
+	bad := b.post("/cases", url.Values{"subject": {""}, "type": {long}, "description": {"It smokes"}, "priority": {"high"}})
+	require.Equal(t, http.StatusUnprocessableEntity, bad.code, bad.body)
+	require.Contains(t, bad.body, `aria-invalid="true" aria-describedby="f-subject-error"`)
+	require.Contains(t, bad.body, `id="f-subject-error"`)
+	require.Contains(t, bad.body, `id="f-type-error"`)
+	require.Contains(t, bad.body, ">It smokes</textarea>")
+	require.Contains(t, bad.body, `<option value="high" selected>High</option>`)
+	require.Zero(t, e.actions(t, "create_case"), "bad input changes nothing")
+
+	key := regexp.MustCompile(`name="idempotency_key" value="(web-[^"]+)"`).FindStringSubmatch(form.body)[1]
+	good := url.Values{"subject": {"Router blinks red"}, "description": {"Since Monday"}, "priority": {"high"}, "idempotency_key": {key}}
+	res := b.post("/cases", good)
+	require.Equal(t, http.StatusSeeOther, res.code, res.body)
+	require.Equal(t, "/cases?sent=case", res.location())
+	require.Contains(t, b.get(res.location()).body, "Your case is being sent.")
+	require.Equal(t, http.StatusSeeOther, b.post("/cases", good).code)
+	require.Equal(t, 1, e.actions(t, "create_case"), "the same form sent twice is one case")
+
+	// A role that cannot open cases gets no form.
+	bill := e.signedIn("bill@alpha.test", apitest.Alpha, auth.RoleBilling)
+	require.Equal(t, http.StatusForbidden, bill.get("/cases/new").code)
+	require.Equal(t, http.StatusForbidden, bill.post("/cases", good).code)
+	require.Equal(t, 1, e.actions(t, "create_case"))
+}
