@@ -268,6 +268,20 @@ func (s *Service) CheckFormToken(ctx context.Context, got string) bool {
 	return want != "" && got != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
 }
 
+// SetLocale keeps the language a user chose for the portal's pages (a
+// tag such as "de"; "" follows the browser). Their cached sessions see it
+// at once here and at the commit's notification elsewhere.
+func (s *Service) SetLocale(ctx context.Context, userID int64, locale string) error {
+	err := s.asAPI(ctx, func(tx pgx.Tx) error {
+		return store.AuthUserSetLocale(ctx, tx, store.AuthUserSetLocaleParams{ID: userID, TenantID: s.tenantID, Locale: locale, Now: ts(s.now())})
+	})
+	if err != nil {
+		return fmt.Errorf("auth: set locale: %w", err)
+	}
+	s.cache.invalidate("u:" + strconv.FormatInt(userID, 10))
+	return nil
+}
+
 // SingleSignOn reports whether OIDC single sign-on is configured.
 func (s *Service) SingleSignOn() bool { return s.cfg.OIDC.IssuerURL != "" }
 
@@ -278,15 +292,26 @@ type logoutAllRequest struct {
 }
 
 func (s *Service) handleLogoutAll(w http.ResponseWriter, r *http.Request) {
-	p := PrincipalFrom(r.Context())
-	ctx := r.Context()
 	var in logoutAllRequest
 	if r.ContentLength != 0 && !s.decode(w, r, &in) {
 		return
 	}
+	if _, err := s.LogoutEverywhere(w, r, in.KeepAPITokens); err != nil {
+		s.rp.Internal(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// LogoutEverywhere ends every session of the request's user, this one
+// included, and unless keepAPITokens revokes their API tokens; it returns
+// how many tokens it revoked.
+func (s *Service) LogoutEverywhere(w http.ResponseWriter, r *http.Request, keepAPITokens bool) (int, error) {
+	p := PrincipalFrom(r.Context())
+	ctx := r.Context()
 	var revoked []int64
 	err := s.asAPI(ctx, func(tx pgx.Tx) error {
-		if !in.KeepAPITokens {
+		if !keepAPITokens {
 			var err error
 			if revoked, err = revokeAPITokens(ctx, tx, p.UserID, s.now()); err != nil {
 				return err
@@ -295,22 +320,20 @@ func (s *Service) handleLogoutAll(w http.ResponseWriter, r *http.Request) {
 		return endAllSessions(ctx, tx, p.UserID)
 	})
 	if err != nil {
-		s.rp.Internal(w, r, err)
-		return
+		return 0, err
 	}
 	// This process forgets them now; the others when the notification
 	// of the commit reaches them.
 	s.cache.invalidate("u:" + strconv.FormatInt(p.UserID, 10))
 	if p.SessionID != "" {
 		if err := s.sm.Destroy(ctx); err != nil {
-			s.rp.Internal(w, r, err)
-			return
+			return 0, err
 		}
 		expireCookie(w, CSRFCookie)
 	}
 	s.audit(r, Event{Action: "auth.logout_all", Object: "user", ObjectID: strconv.FormatInt(p.UserID, 10),
 		Detail: map[string]string{"api_tokens_revoked": strconv.Itoa(len(revoked))}})
-	w.WriteHeader(http.StatusNoContent)
+	return len(revoked), nil
 }
 
 func expireCookie(w http.ResponseWriter, name string) {

@@ -54,6 +54,7 @@ type AuthUserByEmailParams = dbsqlc.AuthUserByEmailParams
 type AuthUserCreateParams = dbsqlc.AuthUserCreateParams
 type AuthUserListParams = dbsqlc.AuthUserListParams
 type AuthUserLoggedInParams = dbsqlc.AuthUserLoggedInParams
+type AuthUserSetLocaleParams = dbsqlc.AuthUserSetLocaleParams
 type AuthUserSetPasswordParams = dbsqlc.AuthUserSetPasswordParams
 type AuthUserSetStatusParams = dbsqlc.AuthUserSetStatusParams
 type AuthUserTokenCreateParams = dbsqlc.AuthUserTokenCreateParams
@@ -398,6 +399,11 @@ func AuthUserList(ctx context.Context, db DBTX, arg AuthUserListParams) ([]AuthU
 // AuthUserLoggedIn runs the AuthUserLoggedIn query; its error is translated by interpretError.
 func AuthUserLoggedIn(ctx context.Context, db DBTX, arg AuthUserLoggedInParams) error {
 	return interpretError(dbsqlc.New().AuthUserLoggedIn(ctx, db, arg))
+}
+
+// AuthUserSetLocale runs the AuthUserSetLocale query; its error is translated by interpretError.
+func AuthUserSetLocale(ctx context.Context, db DBTX, arg AuthUserSetLocaleParams) error {
+	return interpretError(dbsqlc.New().AuthUserSetLocale(ctx, db, arg))
 }
 
 // AuthUserSetPassword runs the AuthUserSetPassword query; its error is translated by interpretError.

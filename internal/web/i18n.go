@@ -56,9 +56,14 @@ func loadCatalogs() (*catalogs, error) {
 	return c, nil
 }
 
-// pick chooses the language of a request: the visitor's choice, then
-// Accept-Language, then English.
+// pick chooses the language of a request: the signed-in user's setting,
+// the visitor's choice, then Accept-Language, then English.
 func (c *catalogs) pick(r *http.Request) language.Tag {
+	if p := signedIn(r); p != nil {
+		if tag, ok := supported(p.Locale); ok {
+			return tag
+		}
+	}
 	if ck, err := r.Cookie(LangCookie); err == nil {
 		if tag, ok := supported(ck.Value); ok {
 			return tag

@@ -408,3 +408,22 @@ func TestNewCaseFormFromTheIntakeSchema(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, bill.post("/cases", good).code)
 	require.Equal(t, 1, e.actions(t, "create_case"))
 }
+
+func TestLanguageIsTheUsersSetting(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	b := e.signedIn("mark@alpha.test", apitest.Alpha, auth.RoleMember)
+	b.get("/cases")
+	res := b.post("/language", url.Values{"lang": {"de"}, "next": {"/cases"}})
+	require.Equal(t, http.StatusSeeOther, res.code)
+	require.Equal(t, "/cases", res.location())
+	require.Contains(t, b.get("/cases").body, "<h1>Anfragen</h1>")
+
+	// Another browser, asking for English: the user's setting wins once
+	// signed in.
+	other := e.browser()
+	other.lang = "en"
+	require.Contains(t, other.get("/sign-in").body, "<h1>Sign in</h1>")
+	other.signIn("mark@alpha.test")
+	require.Contains(t, other.get("/").body, "<h1>Ihre Übersicht</h1>")
+}

@@ -37,6 +37,8 @@ func (wb *Web) signInPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v := wb.signInView(r, r.URL.Query().Get("next"))
 	switch {
+	case r.URL.Query().Get("signed_out") == "everywhere":
+		v.Notice = key("signin.signed_out_everywhere")
 	case r.URL.Query().Has("signed_out"):
 		v.Notice = key("signin.signed_out")
 	case r.URL.Query().Has("activated"):
@@ -94,6 +96,21 @@ func (wb *Web) signOut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/sign-in?signed_out=1", http.StatusSeeOther)
+}
+
+// signOutEverywhere ends every session of the user, on every device, and
+// revokes their API tokens, through the same service as POST
+// /auth/logout-all.
+func (wb *Web) signOutEverywhere(w http.ResponseWriter, r *http.Request) {
+	if signedIn(r) == nil {
+		http.Redirect(w, r, "/sign-in", http.StatusSeeOther)
+		return
+	}
+	if _, err := wb.d.Auth.LogoutEverywhere(w, r, false); err != nil {
+		wb.internal(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/sign-in?signed_out=everywhere", http.StatusSeeOther)
 }
 
 // tokenPage is the form that spends an invitation's or a reset's token.
@@ -181,13 +198,20 @@ func (wb *Web) resetRequest(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, auth.ResetPath+"?sent=1", http.StatusSeeOther)
 }
 
-// setLanguage keeps the visitor's choice of language for a year and goes
-// back to the page they chose it on.
+// setLanguage keeps the choice of language: in the user's settings when
+// signed in, and in a cookie for a year (the sign-in pages before), then
+// goes back to the page it was chosen on.
 func (wb *Web) setLanguage(w http.ResponseWriter, r *http.Request) {
 	tag, ok := supported(r.PostForm.Get("lang"))
 	if !ok {
 		wb.fail(w, r, reply.Invalid(reply.Field{Path: "lang", Message: "is not a language of the portal"}))
 		return
+	}
+	if p := signedIn(r); p != nil {
+		if err := wb.d.Auth.SetLocale(r.Context(), p.UserID, tag.String()); err != nil {
+			wb.internal(w, r, err)
+			return
+		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: LangCookie, Value: tag.String(), Path: "/", MaxAge: 365 * 24 * 3600,
 		SameSite: http.SameSiteLaxMode, HttpOnly: true, Secure: r.TLS != nil})

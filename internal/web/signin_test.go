@@ -176,3 +176,18 @@ func TestResetPassword(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, b.post("/sign-in", url.Values{"email": {"mark@alpha.test"}, "password": {password}}).code)
 	require.Equal(t, http.StatusSeeOther, b.post("/sign-in", url.Values{"email": {"mark@alpha.test"}, "password": {"fresh-password-9931"}}).code)
 }
+
+func TestSignOutEverywhere(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.user("mark@alpha.test", apitest.Alpha, auth.RoleMember)
+	phone, laptop := e.browser(), e.browser()
+	phone.signIn("mark@alpha.test")
+	laptop.signIn("mark@alpha.test")
+	res := laptop.post("/sign-out-everywhere", nil)
+	require.Equal(t, http.StatusSeeOther, res.code)
+	require.Equal(t, "/sign-in?signed_out=everywhere", res.location())
+	require.Contains(t, laptop.get(res.location()).body, "You have signed out on every device")
+	waitFor(t, func() bool { return phone.get("/").code == http.StatusSeeOther })
+	require.Equal(t, http.StatusSeeOther, laptop.get("/").code)
+}

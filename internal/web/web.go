@@ -74,6 +74,7 @@ func (wb *Web) Mount(r chi.Router, notFound http.HandlerFunc) {
 		r.Get("/sign-in", wb.signInPage)
 		r.Post("/sign-in", wb.signIn)
 		r.Post("/sign-out", wb.signOut)
+		r.Post("/sign-out-everywhere", wb.signOutEverywhere)
 		r.Get("/activate", wb.activatePage)
 		r.Post("/activate", wb.activate)
 		r.Get("/reset-password", wb.resetPage)
