@@ -33,6 +33,9 @@ type Actions interface {
 	// for someone else's action (unless an account admin), ErrNotPossible
 	// when the action is not a conflict.
 	Resolve(ctx context.Context, p *auth.Principal, scope access.Scope, id, resolution string, ev audit.Event) (*Action, error)
+	// Mine returns the principal's own actions in states, newest first,
+	// at most limit, leaving out those the scope no longer sees.
+	Mine(ctx context.Context, p *auth.Principal, scope access.Scope, states []string, limit int) ([]Action, error)
 }
 
 // Errors an Actions implementation returns besides *mapping.ValidationError.
@@ -96,21 +99,51 @@ const maxIdempotencyKey = 200
 // submit hands an action to the write-back service and answers 202 with
 // it, 422 with the mapping's field errors, or 503 when writes are off.
 func (a *API) submit(w http.ResponseWriter, r *http.Request, s Submission) {
-	if a.d.Actions == nil {
-		a.rp.Error(w, r, http.StatusServiceUnavailable, "writes_unavailable", "this server does not accept writes")
-		return
-	}
 	key := r.Header.Get("Idempotency-Key")
 	if len(key) > maxIdempotencyKey || strings.ContainsFunc(key, func(c rune) bool { return c < 0x21 || c > 0x7e }) {
 		a.rp.Invalid(w, r, reply.Field{Path: "header.Idempotency-Key", Message: "must be at most 200 visible ASCII characters"})
 		return
 	}
-	_, scope, ok := a.object(r.Context(), s.Object)
-	if !ok {
-		a.rp.Error(w, r, http.StatusForbidden, "forbidden", "your role does not allow this")
+	s.IdempotencyKey = key
+	act, created, e := a.Submit(r, s)
+	if e != nil {
+		if e.Status == http.StatusUnprocessableEntity && len(e.Fields) == 1 && e.Fields[0].Path == "idempotency_key" {
+			e.Fields[0].Path = "header.Idempotency-Key"
+		}
+		a.fail(w, r, e)
 		return
 	}
-	s.Principal, s.Scope, s.IdempotencyKey = auth.PrincipalFrom(r.Context()), scope, key
+	if !created {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	w.Header().Set("Location", "/api/v1/actions/"+act.ID)
+	a.rp.JSON(w, r, http.StatusAccepted, act)
+}
+
+// fail answers e; a 500 for a client that has gone is not an error.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, e *reply.Error) {
+	if e.Status == http.StatusInternalServerError && e.Cause != nil {
+		a.rp.Internal(w, r, e.Cause)
+		return
+	}
+	a.rp.Fail(w, r, e)
+}
+
+// Submit hands a customer action to the write-back service, as the
+// request's principal under its scope (WithScope), and returns it with
+// whether this call created it. A refusal is a *reply.Error: 422 with the
+// mapping's field errors, 404 for a missing or foreign record, 403, 409,
+// 501, 503 when writes are off, or 500. The JSON API and the portal's
+// pages submit through it.
+func (a *API) Submit(r *http.Request, s Submission) (*Action, bool, *reply.Error) {
+	if a.d.Actions == nil {
+		return nil, false, &reply.Error{Status: http.StatusServiceUnavailable, Code: "writes_unavailable", Message: "this server does not accept writes"}
+	}
+	_, scope, ok := a.object(r.Context(), s.Object)
+	if !ok {
+		return nil, false, errForbidden("your role does not allow this")
+	}
+	s.Principal, s.Scope = auth.PrincipalFrom(r.Context()), scope
 	s.Audit = a.auditEvent(r, audit.Event{Action: "action.submit", Object: s.Object})
 	act, created, err := a.d.Actions.Submit(r.Context(), s)
 	var ve *mapping.ValidationError
@@ -120,36 +153,39 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request, s Submission) {
 		for i, f := range ve.Fields {
 			fields[i] = reply.Field{Path: f.Path, Message: f.Message}
 		}
-		a.rp.Invalid(w, r, fields...)
-		return
+		return nil, false, reply.Invalid(fields...)
 	case errors.Is(err, ErrActionNotFound):
-		a.notFound(w, r)
-		return
+		return nil, false, notFoundError()
 	case errors.Is(err, ErrForbidden):
-		a.rp.Error(w, r, http.StatusForbidden, "forbidden", "your role does not allow this")
-		return
+		return nil, false, errForbidden("your role does not allow this")
 	case errors.Is(err, ErrKeyReused):
-		a.rp.Invalid(w, r, reply.Field{Path: "header.Idempotency-Key", Message: "was already used for a different request"})
-		return
+		return nil, false, reply.Invalid(reply.Field{Path: "idempotency_key", Message: "was already used for a different request"})
 	case errors.Is(err, ErrNotOffered):
-		a.rp.Error(w, r, http.StatusNotImplemented, "not_offered", "this installation does not offer this change")
-		return
+		return nil, false, &reply.Error{Status: http.StatusNotImplemented, Code: "not_offered", Message: "this installation does not offer this change"}
 	case errors.Is(err, ErrNotPossible):
-		a.rp.Error(w, r, http.StatusConflict, "not_possible", err.Error())
-		return
+		return nil, false, &reply.Error{Status: http.StatusConflict, Code: "not_possible", Message: err.Error()}
 	case err != nil:
-		a.rp.Internal(w, r, err)
-		return
+		return nil, false, reply.InternalError(r, err)
 	}
 	// The change is committed: this process's pages go now, so that the
 	// user's next list shows it (other processes drop theirs when the
 	// commit's notification reaches them).
 	a.pages.Notify("")
-	if !created {
-		w.Header().Set("Idempotent-Replayed", "true")
+	return act, created, nil
+}
+
+func errForbidden(msg string) *reply.Error {
+	return &reply.Error{Status: http.StatusForbidden, Code: "forbidden", Message: msg}
+}
+
+// MyActions returns the request's principal's own actions in states
+// (e.g. conflict, failed), newest first, under the request's scope
+// (WithScope); none when writes are off.
+func (a *API) MyActions(ctx context.Context, states []string, limit int) ([]Action, error) {
+	if a.d.Actions == nil {
+		return []Action{}, nil
 	}
-	w.Header().Set("Location", "/api/v1/actions/"+act.ID)
-	a.rp.JSON(w, r, http.StatusAccepted, act)
+	return a.d.Actions.Mine(ctx, auth.PrincipalFrom(ctx), scopeFrom(ctx), states, limit)
 }
 
 // resolutions are the answers to a conflict.

@@ -135,13 +135,24 @@ type scopeKey struct{}
 // see; handlers narrow it per object with Scope.For.
 func (a *API) withScope(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := a.d.Policy.Scope(r.Context(), auth.PrincipalFrom(r.Context()))
+		ctx, err := a.WithScope(r.Context())
 		if err != nil {
 			a.rp.Internal(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), scopeKey{}, s)))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// WithScope returns ctx with the principal's access scope, as /api/v1
+// puts it in every request's: the portal's pages read and write under it
+// through Record, Records, Case, Submit and MyActions.
+func (a *API) WithScope(ctx context.Context) (context.Context, error) {
+	s, err := a.d.Policy.Scope(ctx, auth.PrincipalFrom(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return context.WithValue(ctx, scopeKey{}, s), nil
 }
 
 func scopeFrom(ctx context.Context) access.Scope {

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -38,27 +39,38 @@ type TimelineStep struct {
 func (c cases) list(w http.ResponseWriter, r *http.Request) { c.a.list(w, r, "case") }
 
 func (c cases) get(w http.ResponseWriter, r *http.Request) {
-	rec, _ := c.a.record(w, r, "case", chi.URLParam(r, "id"))
-	if rec == nil {
-		return
+	out, err := c.a.Case(r.Context(), chi.URLParam(r, "id"))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		c.a.notFound(w, r)
+	case err != nil:
+		c.a.rp.Internal(w, r, err)
+	default:
+		c.a.rp.Get(w, r, out)
+	}
+}
+
+// Case reads a case with its published comments and timeline under the
+// request's scope (WithScope); ErrNotFound as Record.
+func (a *API) Case(ctx context.Context, id string) (*CaseDetail, error) {
+	rec, err := a.Record(ctx, "case", id, false)
+	if err != nil {
+		return nil, err
 	}
 	out := CaseDetail{Record: *rec, Comments: []Record{}}
-	if obj, scope, ok := c.a.object(r.Context(), "case_comment"); ok {
-		comments, err := c.a.related(r.Context(), obj, scope, store.RecordFilter{CaseID: rec.ID, Order: store.OldestFirst, Limit: maxRelated})
-		if err != nil {
-			c.a.rp.Internal(w, r, err)
-			return
+	if obj, scope, ok := a.object(ctx, "case_comment"); ok {
+		filter := store.RecordFilter{CaseID: rec.ID, Order: store.OldestFirst, Limit: maxRelated}
+		if out.Comments, err = a.related(ctx, obj, scope, filter); err != nil {
+			return nil, err
 		}
-		out.Comments = comments
 	}
-	caseObj, scope, _ := c.a.object(r.Context(), "case")
-	changes, err := c.a.statusChanges(r.Context(), scope, caseObj, rec.ID)
+	caseObj, scope, _ := a.object(ctx, "case")
+	changes, err := a.statusChanges(ctx, scope, caseObj, rec.ID)
 	if err != nil {
-		c.a.rp.Internal(w, r, err)
-		return
+		return nil, err
 	}
 	out.Timeline = timeline(caseObj, out.Record, out.Comments, changes)
-	c.a.rp.Get(w, r, out)
+	return &out, nil
 }
 
 // statusChanges reads a record's status history (migration 067) under

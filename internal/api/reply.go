@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/porticohq/portico/internal/jsonbody"
+	"github.com/porticohq/portico/internal/reply"
 )
 
 // maxBody caps a request body. The largest write, a document upload, has
@@ -13,7 +14,12 @@ const maxBody = 64 << 10
 // notFound is the one answer for a record that does not exist and for one
 // outside the scope: the same body, so that ids cannot be probed.
 func (a *API) notFound(w http.ResponseWriter, r *http.Request) {
-	a.rp.Error(w, r, http.StatusNotFound, "not_found", "no such record")
+	a.rp.Fail(w, r, notFoundError())
+}
+
+// notFoundError is the answer for a missing or foreign record.
+func notFoundError() *reply.Error {
+	return &reply.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such record"}
 }
 
 // decode reads one JSON object into dst (jsonbody.Read: 415, 413, 422

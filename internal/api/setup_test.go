@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,11 +19,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/porticohq/portico/connectors"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
-
 	"github.com/porticohq/portico/internal/access"
 	"github.com/porticohq/portico/internal/api"
 	"github.com/porticohq/portico/internal/api/apitest"
@@ -33,13 +27,10 @@ import (
 	"github.com/porticohq/portico/internal/auth/authtest"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/dbtest"
-	"github.com/porticohq/portico/internal/jobs"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/metrics"
 	"github.com/porticohq/portico/internal/records"
 	"github.com/porticohq/portico/internal/server"
-	"github.com/porticohq/portico/internal/store"
-	"github.com/porticohq/portico/internal/syncer"
 	"github.com/porticohq/portico/internal/writeback"
 	"github.com/porticohq/portico/mappings"
 )
@@ -53,12 +44,11 @@ const password = authtest.Password
 // adminToken is the shared bootstrap token of /admin.
 const adminToken = "test-admin-token-0123456789"
 
-// Accounts of the fixture: Parent is Alpha's parent account; Beta stands
-// alone. Every record id embeds its account's letter so a leak is obvious.
+// Accounts of the fixture (apitest).
 const (
-	Parent = "001P00000000001AAA"
-	Alpha  = "001A00000000001AAA"
-	Beta   = "001B00000000001AAA"
+	Parent = apitest.Parent
+	Alpha  = apitest.Alpha
+	Beta   = apitest.Beta
 )
 
 type env struct {
@@ -93,20 +83,7 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	reader := records.New(records.Options{Pool: e.pool, Mappings: set})
 	var wb *writeback.Service
 	if !o.noWrites {
-		var rc *river.Client[pgx.Tx]
-		wb = writeback.New(writeback.Options{
-			Pool: e.pool, Mappings: set,
-			// Submit only checks that the connection exists; nothing here
-			// applies actions.
-			Connectors: map[string]connectors.Connector{"salesforce": nil, "accounting": nil, "inventory": nil},
-			Insert: func(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
-				return rc.InsertTx(ctx, tx, args, opts)
-			},
-		})
-		reg := jobs.NewRegistry()
-		writeback.Register(reg, wb)
-		rc, err = jobs.NewClient(e.pool, config.Default().River, reg, jobs.InsertOnly, slog.New(slog.DiscardHandler))
-		require.NoError(t, err)
+		wb = apitest.Writeback(t, e.pool, set)
 		e.actions = api.Writeback{Service: wb, Pool: e.pool, Mappings: set}
 	}
 	e.api, err = api.New(api.Deps{Pool: e.pool, Records: reader, Mappings: set, Policy: access.NewPolicy(e.pool), Auth: svc,
@@ -150,133 +127,31 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-var epoch = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+var epoch = apitest.Epoch
 
-func sfTime(t time.Time) string { return t.Format("2006-01-02T15:04:05.000+0000") }
+// The fixture's raw source records (apitest).
+var (
+	sfTime    = apitest.SFTime
+	sfAccount = apitest.SFAccount
+	sfCase    = apitest.SFCase
+	sfComment = apitest.SFComment
+	sfQuote   = apitest.SFQuote
+	sfArticle = apitest.SFArticle
+	qbInvoice = apitest.QBInvoice
+	qbPayment = apitest.QBPayment
+	sqOrder   = apitest.SQOrder
+)
 
-// put maps raw source records through the shipped mapping and stores
-// them, owned by account (set directly, as the cache does once a
-// reference or parent resolves).
+// put stores raw source records owned by account (apitest.Fixture.Put).
 func (e *env) put(connection, sourceObject, account string, raws ...map[string]any) []string {
 	e.t.Helper()
-	obj, ok := e.set.BySource(connection, sourceObject)
-	require.True(e.t, ok, sourceObject)
-	var rows []store.Row
-	var ids []string
-	for i, raw := range raws {
-		b, err := json.Marshal(raw)
-		require.NoError(e.t, err)
-		m, err := obj.ToPortal(b)
-		require.NoError(e.t, err)
-		mod := epoch.Add(time.Duration(len(e.ids[account][obj.Name()])+i) * time.Hour)
-		row, err := syncer.MapRecord(obj, connectors.Record{Object: sourceObject, ID: m.ID, Version: "v1", Modified: mod, Raw: b})
-		require.NoError(e.t, err)
-		if !obj.Public() {
-			row.OwnerAccount, row.OwnerRefKey, row.OwnerRefValue = account, "", ""
-		}
-		rows = append(rows, row)
-		ids = append(ids, m.ID)
-	}
-	_, err := store.UpsertRows(context.Background(), e.pool, store.Page{TenantID: 1, Connection: connection, Object: obj.Name(), SourceObject: sourceObject, MappingHash: obj.Hash()}, rows)
-	require.NoError(e.t, err)
-	if e.ids[account] == nil {
-		e.ids[account] = map[string][]string{}
-	}
-	e.ids[account][obj.Name()] = append(e.ids[account][obj.Name()], ids...)
-	return ids
+	return e.fixture().Put(connection, sourceObject, account, raws...)
 }
 
-func (e *env) seed() {
-	e.t.Helper()
-	e.put("salesforce", "Account", Parent, sfAccount(Parent, "Parent Holdings", ""))
-	e.put("salesforce", "Account", Alpha, sfAccount(Alpha, "Alpha Ltd", Parent))
-	e.put("salesforce", "Account", Beta, sfAccount(Beta, "Beta GmbH", ""))
-	for _, acc := range []string{Parent, Alpha, Beta} {
-		l := acc[3:4] // P, A or B
-		var cases []map[string]any
-		for i := range 3 {
-			status := []string{"New", "Working", "Closed"}[i]
-			cases = append(cases, sfCase(fmt.Sprintf("500%s00000000%03d", l, i), acc, status))
-		}
-		caseIDs := e.put("salesforce", "Case", acc, cases...)
-		e.put("salesforce", "CaseComment", acc,
-			sfComment("00a"+l+"00000000001", caseIDs[0], "We are on it", true),
-			sfComment("00a"+l+"00000000002", caseIDs[0], "Internal note", false),
-			sfComment("00a"+l+"00000000003", caseIDs[1], "Please send logs", true))
-		e.put("salesforce", "Quote", acc,
-			sfQuote("0Q0"+l+"00000000001", acc, "Presented"), sfQuote("0Q0"+l+"00000000002", acc, "Accepted"),
-			sfQuote("0Q0"+l+"00000000003", acc, "Draft"))
-		inv := e.put("accounting", "Invoice", acc, qbInvoice("9"+l+"1", 100, 40), qbInvoice("9"+l+"2", 50, 0))
-		e.put("accounting", "Payment", acc, qbPayment("8"+l+"1", 60, inv[0]), qbPayment("8"+l+"2", 50, inv[1]))
-		e.put("inventory", "order", acc, sqOrder("ORD"+l+"1", "OPEN"), sqOrder("ORD"+l+"2", "COMPLETED"))
-	}
-	e.put("salesforce", "Knowledge__kav", "",
-		sfArticle("ka0000000000001", "Resetting your router", "Turn it off and on", "Unplug the router for ten seconds.", "Online"),
-		sfArticle("ka0000000000002", "Billing questions", "Invoices and payments", "Your invoice lists every router you rented.", "Online"),
-		sfArticle("ka0000000000003", "Draft router secrets", "Not yet", "router router router", "Draft"))
-}
+func (e *env) seed() { e.fixture().Seed() }
 
-func sfAccount(id, name, parent string) map[string]any {
-	m := map[string]any{"attributes": map[string]any{"type": "Account"}, "Id": id, "Name": name,
-		"SystemModstamp": sfTime(epoch), "LastModifiedDate": sfTime(epoch), "QuickBooks_Customer_Id__c": "qb-" + id}
-	if parent != "" {
-		m["ParentId"] = parent
-	}
-	return m
-}
-
-func sfCase(id, account, status string) map[string]any {
-	m := map[string]any{"attributes": map[string]any{"type": "Case"}, "Id": id, "CaseNumber": "0000" + id[len(id)-4:],
-		"Subject": "Printer on fire " + id, "Description": "It smokes", "Status": status, "Priority": "High",
-		"AccountId": account, "ContactId": "003" + account[3:], "CreatedDate": sfTime(epoch),
-		"SystemModstamp": sfTime(epoch.Add(time.Hour)), "LastModifiedDate": sfTime(epoch.Add(time.Hour))}
-	if status == "Closed" {
-		m["ClosedDate"] = sfTime(epoch.Add(2 * time.Hour))
-	}
-	return m
-}
-
-func sfComment(id, caseID, body string, published bool) map[string]any {
-	return map[string]any{"attributes": map[string]any{"type": "CaseComment"}, "Id": id, "ParentId": caseID, "CommentBody": body,
-		"IsPublished": published, "CreatedById": "005000000000001", "CreatedDate": sfTime(epoch.Add(30 * time.Minute)),
-		"SystemModstamp": sfTime(epoch.Add(30 * time.Minute))}
-}
-
-func sfQuote(id, account, status string) map[string]any {
-	return map[string]any{"attributes": map[string]any{"type": "Quote"}, "Id": id, "Name": "Quote " + id, "Status": status,
-		"GrandTotal": 1200.5, "ExpirationDate": "2026-06-30", "AccountId": account, "ContactId": "003" + account[3:],
-		"SystemModstamp": sfTime(epoch), "LastModifiedDate": sfTime(epoch)}
-}
-
-func sfArticle(id, title, summary, body, status string) map[string]any {
-	return map[string]any{"attributes": map[string]any{"type": "Knowledge__kav"}, "Id": id, "Title": title, "Summary": summary,
-		"UrlName": strings.ToLower(strings.ReplaceAll(title, " ", "-")), "ArticleBody__c": body, "PublishStatus": status,
-		"SystemModstamp": sfTime(epoch), "LastModifiedDate": sfTime(epoch)}
-}
-
-func qbInvoice(id string, total, balance float64) map[string]any {
-	return map[string]any{"Id": id, "DocNumber": "INV-" + id, "TxnDate": "2026-02-01", "DueDate": "2026-03-01",
-		"TotalAmt": total, "Balance": balance, "CurrencyRef": map[string]any{"value": "USD"}, "CustomerRef": map[string]any{"value": "58"},
-		"SyncToken": "0", "MetaData": map[string]any{"LastUpdatedTime": "2026-02-01T10:00:00-08:00"},
-		"Line": []any{map[string]any{"DetailType": "SalesItemLineDetail", "Amount": total, "Description": "Router rental",
-			"SalesItemLineDetail": map[string]any{"Qty": 1, "UnitPrice": total, "ItemRef": map[string]any{"value": "7"}}}}}
-}
-
-func qbPayment(id string, amount float64, invoice string) map[string]any {
-	return map[string]any{"Id": id, "TotalAmt": amount, "TxnDate": "2026-02-10", "CurrencyRef": map[string]any{"value": "USD"},
-		"CustomerRef": map[string]any{"value": "58"}, "SyncToken": "0", "MetaData": map[string]any{"LastUpdatedTime": "2026-02-10T10:00:00-08:00"},
-		"Line": []any{map[string]any{"Amount": amount, "LinkedTxn": []any{map[string]any{"TxnId": invoice, "TxnType": "Invoice"}}}}}
-}
-
-func sqOrder(id, state string) map[string]any {
-	return map[string]any{"id": id, "customer_id": "SQ" + id, "state": state, "version": 1, "location_id": "L1",
-		"created_at": "2026-02-01T10:00:00Z", "updated_at": "2026-02-02T10:00:00Z",
-		"total_money": map[string]any{"amount": 2500, "currency": "USD"},
-		"line_items": []any{map[string]any{"uid": "li1", "name": "Router", "quantity": "1", "catalog_object_id": "P1",
-			"base_price_money": map[string]any{"amount": 2500, "currency": "USD"}}},
-		"fulfillments": []any{map[string]any{"uid": "f1", "type": "SHIPMENT", "state": "COMPLETED",
-			"shipment_details": map[string]any{"carrier": "UPS", "tracking_number": "1Z999", "shipped_at": "2026-02-02T09:00:00Z",
-				"recipient": map[string]any{"display_name": "Ada"}}}}}
+func (e *env) fixture() *apitest.Fixture {
+	return &apitest.Fixture{T: e.t, Pool: e.pool, Set: e.set, IDs: e.ids}
 }
 
 // client is a logged-in user.

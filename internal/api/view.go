@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -80,14 +81,10 @@ func (a *API) object(ctx context.Context, name string) (*mapping.Object, access.
 // record reads one record under the scope; it answers 404 itself (and
 // returns nil) for a missing, foreign or unreachable record.
 func (a *API) record(w http.ResponseWriter, r *http.Request, object, id string) (*Record, access.Scope) {
-	_, scope, ok := a.object(r.Context(), object)
-	if !ok || !textcheck.Valid(id) {
-		a.notFound(w, r)
-		return nil, scope
-	}
+	_, scope, _ := a.object(r.Context(), object)
 	fresh, _ := strconv.ParseBool(r.URL.Query().Get("fresh"))
-	rec, err := a.d.Records.Get(r.Context(), scope, object, id, records.GetOptions{Fresh: fresh})
-	if errors.Is(err, records.ErrNotFound) {
+	rec, err := a.Record(r.Context(), object, id, fresh)
+	if errors.Is(err, ErrNotFound) {
 		a.notFound(w, r)
 		return nil, scope
 	}
@@ -95,8 +92,30 @@ func (a *API) record(w http.ResponseWriter, r *http.Request, object, id string) 
 		a.rp.Internal(w, r, err)
 		return nil, scope
 	}
+	return rec, scope
+}
+
+// ErrNotFound is a record that does not exist, is outside the scope, or
+// whose object the user's roles do not reach: all answered alike.
+var ErrNotFound = errors.New("api: no such record")
+
+// Record reads one record of object under the request's scope (WithScope);
+// fresh reads through to the source first. ErrNotFound for a missing,
+// foreign or unreachable record. The JSON API and the pages read through it.
+func (a *API) Record(ctx context.Context, object, id string, fresh bool) (*Record, error) {
+	_, scope, ok := a.object(ctx, object)
+	if !ok || !textcheck.Valid(id) {
+		return nil, ErrNotFound
+	}
+	rec, err := a.d.Records.Get(ctx, scope, object, id, records.GetOptions{Fresh: fresh})
+	if errors.Is(err, records.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
 	v := view(*rec)
-	return &v, scope
+	return &v, nil
 }
 
 // listOptions parses the list query: status, updated_since, sort, cursor
@@ -154,7 +173,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, object string) {
 		return
 	}
 	ticket := a.pages.begin(group{scope.TenantID, object})
-	page, err := a.d.Records.List(r.Context(), scope, object, lo)
+	out, page, err := a.listPage(r.Context(), scope, object, lo)
 	if errors.Is(err, records.ErrInvalid) {
 		a.rp.Invalid(w, r, reply.Field{Path: "cursor", Message: "is not a cursor this API returned"})
 		return
@@ -162,13 +181,6 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, object string) {
 	if err != nil {
 		a.rp.Internal(w, r, err)
 		return
-	}
-	out := List{Data: make([]Record, len(page.Records))}
-	for i, rec := range page.Records {
-		out.Data[i] = view(rec)
-	}
-	if page.Next != "" {
-		out.NextCursor = &page.Next
 	}
 	body, etag, err := reply.Encode(out)
 	if err != nil {
@@ -178,6 +190,50 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, object string) {
 	now := a.d.Now()
 	a.pages.put(ticket, key, rendered{body: body, etag: etag, until: freshUntil(page.Records, now)}, now)
 	reply.Tagged(w, r, body, etag)
+}
+
+// Records reads a page of object's records under the request's scope
+// (WithScope), bypassing the page cache; records.ErrInvalid for a bad
+// cursor. An object the roles do not reach lists nothing.
+func (a *API) Records(ctx context.Context, object string, lo records.ListOptions) (List, error) {
+	obj, scope, ok := a.object(ctx, object)
+	if !ok {
+		return List{Data: []Record{}}, nil
+	}
+	// Searching a field the roles cannot see would tell its values.
+	probe := map[string]any{}
+	for _, f := range lo.SearchFields {
+		probe[f] = ""
+	}
+	seen := obj.VisibleFields(scope.Roles, probe)
+	lo.SearchFields = slices.DeleteFunc(slices.Clone(lo.SearchFields), func(f string) bool { _, ok := seen[f]; return !ok })
+	if lo.Search != "" && len(lo.SearchFields) == 0 {
+		return List{Data: []Record{}}, nil
+	}
+	out, _, err := a.listPage(ctx, scope, object, lo)
+	return out, err
+}
+
+// Reaches reports whether the request's roles (WithScope) reach object at
+// all: the pages show a block or a menu entry only then.
+func (a *API) Reaches(ctx context.Context, object string) bool {
+	_, _, ok := a.object(ctx, object)
+	return ok
+}
+
+func (a *API) listPage(ctx context.Context, scope access.Scope, object string, lo records.ListOptions) (List, *records.Page, error) {
+	page, err := a.d.Records.List(ctx, scope, object, lo)
+	if err != nil {
+		return List{}, nil, err
+	}
+	out := List{Data: make([]Record, len(page.Records))}
+	for i, rec := range page.Records {
+		out.Data[i] = view(rec)
+	}
+	if page.Next != "" {
+		out.NextCursor = &page.Next
+	}
+	return out, page, nil
 }
 
 // simple is a read-only resource whose records carry everything

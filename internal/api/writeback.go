@@ -74,6 +74,26 @@ func (wb Writeback) Get(ctx context.Context, scope access.Scope, id string) (*Ac
 	return shownAction(*a, obj, roles), nil
 }
 
+// Mine implements Actions: the principal's own actions in states that the
+// scope may still see, newest first.
+func (wb Writeback) Mine(ctx context.Context, p *auth.Principal, scope access.Scope, states []string, limit int) ([]Action, error) {
+	acts, err := wb.Service.ListByUser(ctx, scope.TenantID, strconvI(p.UserID), states, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := []Action{}
+	for _, a := range acts {
+		obj, ok := wb.Mappings.For(a.Connection, a.Object)
+		if !ok {
+			continue
+		}
+		if s, ok := scope.For(obj); ok && s.Sees(a.AccountID) {
+			out = append(out, *shownAction(a, obj, scope.Roles))
+		}
+	}
+	return out, nil
+}
+
 // visible reads an action the scope may see: the user's roles reach its
 // object, and the object's scope (narrowed to the user's own account
 // unless the object follows the hierarchy) sees its account. Anything

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -39,10 +40,12 @@ import (
 	"github.com/porticohq/portico/internal/migrate"
 	"github.com/porticohq/portico/internal/pgnotify"
 	"github.com/porticohq/portico/internal/records"
+	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/server"
 	"github.com/porticohq/portico/internal/sources"
 	"github.com/porticohq/portico/internal/store"
 	"github.com/porticohq/portico/internal/syncer"
+	"github.com/porticohq/portico/internal/web"
 	"github.com/porticohq/portico/internal/writeback"
 )
 
@@ -83,6 +86,7 @@ type App struct {
 	actions *writeback.Service
 	api     *api.API
 	auth    *auth.Service
+	portal  *web.Web
 
 	ui            *riverUI // set by Handler; Close stops it
 	mailer        mail.Sender
@@ -287,9 +291,23 @@ func (a *App) wirePortal(deps Deps) error {
 	if err != nil {
 		return err
 	}
+	a.portal, err = web.New(web.Deps{API: a.api, Auth: authSvc, Mappings: deps.Mappings,
+		Logger: a.logger.With(slog.String("component", "web")), SignOnName: signOnName(a.cfg.Auth.OIDC.IssuerURL)})
+	if err != nil {
+		return err
+	}
 	metrics.RegisterCache(a.registry, "sessions", authSvc.CacheStats)
 	metrics.RegisterCache(a.registry, "pages", a.api.PageCacheStats)
 	return nil
+}
+
+// signOnName names the single sign-on provider on the sign-in page: the
+// issuer's host ("Sign in with login.example.com").
+func signOnName(issuer string) string {
+	if u, err := url.Parse(issuer); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return issuer
 }
 
 // adminSync schedules an operator's sync and audits it with the job, in
@@ -400,6 +418,7 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 		Mount: func(r chi.Router) {
 			r.Mount("/hooks", hooksHandler.Routes())
 			a.api.Mount(r, a.cfg.HTTP.CORSOrigins)
+			a.portal.Mount(r, reply.New(a.logger).NoEndpoint)
 		},
 		MountAdmin: func(r chi.Router) {
 			r.Mount("/sync", a.syncer.AdminRoutes(a.sources, a.adminSync))

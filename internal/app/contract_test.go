@@ -49,3 +49,38 @@ func checked(t *testing.T, client *http.Client, req *http.Request, body []byte) 
 	apitest.Check(t, apitest.Exchange{Request: req, RequestBody: body, Status: resp.StatusCode, Header: resp.Header, Body: got})
 	return resp
 }
+
+// The portal is served at the root of the same server: its pages carry
+// the strict page policy on top of the server's headers, and a browser's
+// unknown path gets the portal's 404 page while a script's keeps the
+// API's error shape.
+func TestPortalIsMountedAtTheRoot(t *testing.T) {
+	t.Parallel()
+	_, srv := serveOnly(t)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(path, accept string) (*http.Response, string) {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		require.NoError(t, err)
+		req.Header.Set("Accept", accept)
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp, string(b)
+	}
+	resp, _ := get("/", "text/html")
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Equal(t, "/sign-in", resp.Header.Get("Location"))
+	resp, body := get("/sign-in", "text/html")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, body, `action="/sign-in"`)
+	require.Contains(t, resp.Header.Get("Content-Security-Policy"), "script-src 'self'")
+	require.Equal(t, "DENY", resp.Header.Get("X-Frame-Options"))
+	resp, body = get("/nowhere", "text/html")
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	require.Contains(t, body, "Page not found")
+	resp, _ = get("/nowhere", "application/json")
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+}

@@ -26,77 +26,106 @@ func loginFailed(w http.ResponseWriter, r *http.Request) {
 	reply.Refuse(w, r, http.StatusUnauthorized, "invalid_credentials", "the email or password is incorrect")
 }
 
+// ErrBadCredentials is the one answer to every wrong email/password pair,
+// so that a caller cannot tell an unknown email from a wrong password.
+var ErrBadCredentials = errors.New("auth: the email or password is incorrect")
+
+// LockedOut is a login refused by the throttle: too many failures for the
+// email or the client address. Wait is how long until the next attempt.
+type LockedOut struct{ Wait time.Duration }
+
+func (e *LockedOut) Error() string {
+	return fmt.Sprintf("auth: too many failed logins; try again in %s", e.Wait.Round(time.Second))
+}
+
 func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	var in loginRequest
 	if !s.decode(w, r, &in) {
 		return
 	}
+	user, csrf, err := s.Login(w, r, in.Email, in.Password)
+	var (
+		ve     *ValidationError
+		locked *LockedOut
+	)
+	switch {
+	case errors.As(err, &ve):
+		s.rp.Invalid(w, r, ve.Fields...)
+	case errors.As(err, &locked):
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(locked.Wait.Seconds()))))
+		s.rp.Error(w, r, http.StatusTooManyRequests, "too_many_attempts", "too many failed logins; try again later")
+	case errors.Is(err, ErrBadCredentials):
+		loginFailed(w, r)
+	case err != nil:
+		s.rp.Internal(w, r, err)
+	default:
+		s.rp.JSON(w, r, http.StatusOK, map[string]any{"user": user, "csrf_token": csrf})
+	}
+}
+
+// Login checks a password login, throttled per email and per client
+// address, and starts a browser session on w. It returns the user and the
+// session's CSRF token; a *ValidationError for missing fields, a
+// *LockedOut, or ErrBadCredentials. The JSON login and the portal's
+// sign-in form both log in through it.
+func (s *Service) Login(w http.ResponseWriter, r *http.Request, email, password string) (User, string, error) {
 	v := &ValidationError{}
-	if in.Email == "" {
+	if email == "" {
 		v.add("email", "is required")
 	}
-	if in.Password == "" {
+	if password == "" {
 		v.add("password", "is required")
-	} else if len(in.Password) > 4*MaxPasswordLength {
+	} else if len(password) > 4*MaxPasswordLength {
 		v.add("password", "is too long")
 	}
-	if v.err() != nil {
-		s.rp.Invalid(w, r, v.Fields...)
-		return
+	if err := v.err(); err != nil {
+		return User{}, "", err
 	}
 	ctx := r.Context()
 	// Malformed emails are throttled and answered like unknown ones.
-	email, err := normalizeEmail(in.Email)
-	if err != nil {
-		email = in.Email
+	if norm, err := normalizeEmail(email); err == nil {
+		email = norm
 	}
 	ip := clientIP(r)
 	wait, err := s.lockedOut(ctx, email, ip)
 	if err != nil {
-		s.rp.Internal(w, r, err)
-		return
+		return User{}, "", err
 	}
 	if wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		s.rp.Error(w, r, http.StatusTooManyRequests, "too_many_attempts", "too many failed logins; try again later")
-		return
+		return User{}, "", &LockedOut{Wait: wait}
 	}
-	user, ok, err := s.checkPassword(ctx, email, in.Password)
+	user, ok, err := s.checkPassword(ctx, email, password)
 	if err != nil {
-		s.rp.Internal(w, r, err)
-		return
+		return User{}, "", err
 	}
 	if !ok {
 		if err := s.recordFailure(ctx, email, ip); err != nil {
-			s.rp.Internal(w, r, err)
-			return
+			return User{}, "", err
 		}
 		s.audit(r, Event{Action: "auth.login_failed", ActorName: email, Object: "user", Detail: map[string]string{"method": "password"}})
-		loginFailed(w, r)
-		return
+		return User{}, "", ErrBadCredentials
 	}
 	if err := s.clearFailures(ctx, email); err != nil {
-		s.rp.Internal(w, r, err)
-		return
+		return User{}, "", err
 	}
 	s.prune(ctx)
-	s.loggedIn(w, r, user, "password")
+	csrf, err := s.loggedIn(w, r, user, "password")
+	if err != nil {
+		return User{}, "", err
+	}
+	return userFromRow(user), csrf, nil
 }
 
-// loggedIn starts the session and answers with the user and CSRF token.
-func (s *Service) loggedIn(w http.ResponseWriter, r *http.Request, user store.AuthUser, method string) bool {
+// loggedIn starts the session and audits the login; it returns the
+// session's CSRF token.
+func (s *Service) loggedIn(w http.ResponseWriter, r *http.Request, user store.AuthUser, method string) (string, error) {
 	csrf, err := s.startSession(w, r, user, method)
 	if err != nil {
-		s.rp.Internal(w, r, err)
-		return false
+		return "", err
 	}
 	s.audit(r, Event{Action: "auth.login", Actor: actor(user.ID), ActorName: user.Email, AccountID: user.AccountID.String,
 		Object: "user", ObjectID: strconv.FormatInt(user.ID, 10), Detail: map[string]string{"method": method}})
-	if method == "oidc" {
-		return true
-	}
-	s.rp.JSON(w, r, http.StatusOK, map[string]any{"user": userFromRow(user), "csrf_token": csrf})
-	return true
+	return csrf, nil
 }
 
 // checkPassword verifies a login. Unknown, disabled, invited and

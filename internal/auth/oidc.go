@@ -80,6 +80,10 @@ func (s *Service) handleOIDCLogin(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, c.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), http.StatusFound)
 }
 
+// LocalPath reports whether s is a path on this site and nothing else,
+// for any return-to value (the portal's sign-in page takes one too).
+func LocalPath(s string) bool { return localPath(s) }
+
 // localPath reports whether a return_to value is a path on this site and
 // nothing else: anything more would make the login an open redirect.
 // Browsers drop tabs and newlines and read a backslash as a slash, so
@@ -186,7 +190,8 @@ func (s *Service) handleOIDCCallback(w http.ResponseWriter, r *http.Request) {
 		s.rp.Internal(w, r, err)
 		return
 	}
-	if !s.loggedIn(w, r, user, "oidc") {
+	if _, err := s.loggedIn(w, r, user, "oidc"); err != nil {
+		s.rp.Internal(w, r, err)
 		return
 	}
 	if returnTo == "" {

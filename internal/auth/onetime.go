@@ -236,8 +236,7 @@ func (s *Service) handleResetConfirm(w http.ResponseWriter, r *http.Request) {
 
 var errBadToken = errors.New("auth: token invalid, used or expired")
 
-// redeem spends a one-time token and sets the password, in one
-// transaction: a refused password leaves the token unspent.
+// redeem answers an activation or a password reset from its JSON body.
 func (s *Service) redeem(w http.ResponseWriter, r *http.Request, purpose, action string) {
 	var in resetConfirmRequest
 	var dst any = &in.tokenPasswordRequest // activation has no tokens to keep
@@ -247,6 +246,43 @@ func (s *Service) redeem(w http.ResponseWriter, r *http.Request, purpose, action
 	if !s.decode(w, r, dst) {
 		return
 	}
+	user, revoked, err := s.setPassword(r, purpose, action, in)
+	var ve *ValidationError
+	switch {
+	case errors.As(err, &ve):
+		s.rp.Invalid(w, r, ve.Fields...)
+		return
+	case err != nil:
+		s.rp.Internal(w, r, err)
+		return
+	}
+	out := map[string]any{"user": user}
+	if purpose == purposeReset {
+		out["api_tokens_revoked"] = revoked
+	}
+	s.rp.JSON(w, r, http.StatusOK, out)
+}
+
+// Activate sets the first password of an invited user from the token of
+// their invitation. A bad token or password is a *ValidationError naming
+// "token" or "password", and spends nothing.
+func (s *Service) Activate(r *http.Request, token, password string) (User, error) {
+	u, _, err := s.setPassword(r, purposeInvitation, "auth.activate",
+		resetConfirmRequest{tokenPasswordRequest: tokenPasswordRequest{Token: token, Password: password}})
+	return u, err
+}
+
+// ResetPassword sets a new password from a reset token, ends the user's
+// sessions and, unless keepAPITokens, revokes their API tokens (it
+// returns how many). Errors as Activate.
+func (s *Service) ResetPassword(r *http.Request, token, password string, keepAPITokens bool) (User, int, error) {
+	return s.setPassword(r, purposeReset, "auth.password_reset",
+		resetConfirmRequest{tokenPasswordRequest: tokenPasswordRequest{Token: token, Password: password}, KeepAPITokens: keepAPITokens})
+}
+
+// setPassword spends a one-time token and sets the password, in one
+// transaction: a refused password leaves the token unspent.
+func (s *Service) setPassword(r *http.Request, purpose, action string, in resetConfirmRequest) (User, int, error) {
 	v := &ValidationError{}
 	if in.Token == "" {
 		v.add("token", "is required")
@@ -254,9 +290,8 @@ func (s *Service) redeem(w http.ResponseWriter, r *http.Request, purpose, action
 	if in.Password == "" {
 		v.add("password", "is required")
 	}
-	if v.err() != nil {
-		s.rp.Invalid(w, r, v.Fields...)
-		return
+	if err := v.err(); err != nil {
+		return User{}, 0, err
 	}
 	ctx := r.Context()
 	now := s.now()
@@ -302,32 +337,24 @@ func (s *Service) redeem(w http.ResponseWriter, r *http.Request, purpose, action
 		}
 		return nil
 	})
-	if err == nil && purpose == purposeReset {
-		s.cache.invalidate("u:" + strconv.FormatInt(user.ID, 10))
+	if errors.Is(err, errBadToken) {
+		return User{}, 0, invalid("token", "is invalid, already used or expired")
 	}
-	var ve *ValidationError
-	switch {
-	case errors.Is(err, errBadToken):
-		s.rp.Invalid(w, r, reply.Field{Path: "token", Message: "is invalid, already used or expired"})
-		return
-	case errors.As(err, &ve):
-		s.rp.Invalid(w, r, ve.Fields...)
-		return
-	case err != nil:
-		s.rp.Internal(w, r, err)
-		return
+	if err != nil {
+		return User{}, 0, err
+	}
+	if purpose == purposeReset {
+		s.cache.invalidate("u:" + strconv.FormatInt(user.ID, 10))
 	}
 	user.Status = "active"
 	user.PasswordHash.Valid = true
 	e := Event{Action: action, Actor: actor(user.ID), ActorName: user.Email, AccountID: user.AccountID.String,
 		Object: "user", ObjectID: strconv.FormatInt(user.ID, 10)}
-	out := map[string]any{"user": userFromRow(user)}
 	if purpose == purposeReset {
 		e.Detail = map[string]string{"api_tokens_revoked": strconv.Itoa(len(revoked))}
-		out["api_tokens_revoked"] = len(revoked)
 	}
 	s.audit(r, e)
-	s.rp.JSON(w, r, http.StatusOK, out)
+	return userFromRow(user), len(revoked), nil
 }
 
 type resetRequest struct {
@@ -341,21 +368,27 @@ func (s *Service) handleResetRequest(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &in) {
 		return
 	}
-	if in.Email == "" {
-		s.rp.Invalid(w, r, reply.Field{Path: "email", Message: "is required"})
+	var ve *ValidationError
+	if err := s.RequestPasswordReset(r.Context(), in.Email); errors.As(err, &ve) {
+		s.rp.Invalid(w, r, ve.Fields...)
 		return
 	}
-	accepted := func() {
-		s.rp.JSON(w, r, http.StatusAccepted, map[string]string{"status": "if the email has a portal user, a reset link is on its way"})
+	s.rp.JSON(w, r, http.StatusAccepted, map[string]string{"status": "if the email has a portal user, a reset link is on its way"})
+}
+
+// RequestPasswordReset queues a reset mail if email belongs to an active
+// user. Only a missing email is an error (*ValidationError): whether the
+// email has a user is never told, and a failure to queue is logged.
+func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
+	if email == "" {
+		return invalid("email", "is required")
 	}
-	email, err := normalizeEmail(in.Email)
+	email, err := normalizeEmail(email)
 	if err != nil {
-		accepted()
-		return
+		return nil
 	}
-	ctx := r.Context()
 	if err := s.asAPI(ctx, func(tx pgx.Tx) error { return s.RequestResetTx(ctx, tx, email) }); err != nil {
 		s.log.ErrorContext(ctx, "auth: password reset", "err", err)
 	}
-	accepted()
+	return nil
 }

@@ -25,6 +25,9 @@ type Principal struct {
 	TokenID     int64    `json:"token_id,omitempty"`
 	// SessionID is set for browser sessions (cookie authentication).
 	SessionID string `json:"session_id,omitempty"`
+	// Locale is the language the user chose for the portal's pages; ""
+	// follows the browser. (Not in the API's answers yet.)
+	Locale string `json:"-"`
 }
 
 // Account roles and the staff role.

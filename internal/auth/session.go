@@ -222,20 +222,68 @@ func (s *Service) handleMe(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) {
-	p := PrincipalFrom(r.Context())
-	if p.SessionID == "" {
+	if PrincipalFrom(r.Context()).SessionID == "" {
 		s.rp.Error(w, r, http.StatusBadRequest, "not_a_session", "logout ends browser sessions; revoke an API token with DELETE /auth/tokens/{id}")
 		return
 	}
-	sid, _ := strconv.ParseInt(p.SessionID, 10, 64)
-	if err := s.endSession(r.Context(), sid); err != nil {
+	if err := s.Logout(w, r); err != nil {
 		s.rp.Internal(w, r, err)
 		return
 	}
-	expireCookie(w, CSRFCookie)
-	s.audit(r, Event{Action: "auth.logout", Object: "session", ObjectID: p.SessionID})
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// Logout ends the request's browser session, if it has one, and audits it.
+func (s *Service) Logout(w http.ResponseWriter, r *http.Request) error {
+	p := PrincipalFrom(r.Context())
+	if p == nil || p.SessionID == "" {
+		return nil
+	}
+	sid, _ := strconv.ParseInt(p.SessionID, 10, 64)
+	if err := s.endSession(r.Context(), sid); err != nil {
+		return err
+	}
+	expireCookie(w, CSRFCookie)
+	s.audit(r, Event{Action: "auth.logout", Object: "session", ObjectID: p.SessionID})
+	return nil
+}
+
+// FormToken is the synchronizer token a page puts in its forms: the
+// session's CSRF token. A visitor who has not logged in gets one kept in
+// a session of their own, so that the sign-in, activation and reset forms
+// carry one too (logging in replaces it).
+func (s *Service) FormToken(ctx context.Context) string {
+	if tok := s.sm.GetString(ctx, keyCSRF); tok != "" {
+		return tok
+	}
+	tok := randomToken()
+	s.sm.Put(ctx, keyCSRF, tok)
+	return tok
+}
+
+// CheckFormToken reports whether got is the session's CSRF token; false
+// when the session has none.
+func (s *Service) CheckFormToken(ctx context.Context, got string) bool {
+	want := s.sm.GetString(ctx, keyCSRF)
+	return want != "" && got != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
+}
+
+// SetLocale keeps the language a user chose for the portal's pages (a
+// tag such as "de"; "" follows the browser). Their cached sessions see it
+// at once here and at the commit's notification elsewhere.
+func (s *Service) SetLocale(ctx context.Context, userID int64, locale string) error {
+	err := s.asAPI(ctx, func(tx pgx.Tx) error {
+		return store.AuthUserSetLocale(ctx, tx, store.AuthUserSetLocaleParams{ID: userID, TenantID: s.tenantID, Locale: locale, Now: ts(s.now())})
+	})
+	if err != nil {
+		return fmt.Errorf("auth: set locale: %w", err)
+	}
+	s.cache.invalidate("u:" + strconv.FormatInt(userID, 10))
+	return nil
+}
+
+// SingleSignOn reports whether OIDC single sign-on is configured.
+func (s *Service) SingleSignOn() bool { return s.cfg.OIDC.IssuerURL != "" }
 
 // logoutAllRequest is the optional body of POST /auth/logout-all: API
 // tokens end with the sessions unless the user keeps them.
@@ -244,15 +292,26 @@ type logoutAllRequest struct {
 }
 
 func (s *Service) handleLogoutAll(w http.ResponseWriter, r *http.Request) {
-	p := PrincipalFrom(r.Context())
-	ctx := r.Context()
 	var in logoutAllRequest
 	if r.ContentLength != 0 && !s.decode(w, r, &in) {
 		return
 	}
+	if _, err := s.LogoutEverywhere(w, r, in.KeepAPITokens); err != nil {
+		s.rp.Internal(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// LogoutEverywhere ends every session of the request's user, this one
+// included, and unless keepAPITokens revokes their API tokens; it returns
+// how many tokens it revoked.
+func (s *Service) LogoutEverywhere(w http.ResponseWriter, r *http.Request, keepAPITokens bool) (int, error) {
+	p := PrincipalFrom(r.Context())
+	ctx := r.Context()
 	var revoked []int64
 	err := s.asAPI(ctx, func(tx pgx.Tx) error {
-		if !in.KeepAPITokens {
+		if !keepAPITokens {
 			var err error
 			if revoked, err = revokeAPITokens(ctx, tx, p.UserID, s.now()); err != nil {
 				return err
@@ -261,22 +320,20 @@ func (s *Service) handleLogoutAll(w http.ResponseWriter, r *http.Request) {
 		return endAllSessions(ctx, tx, p.UserID)
 	})
 	if err != nil {
-		s.rp.Internal(w, r, err)
-		return
+		return 0, err
 	}
 	// This process forgets them now; the others when the notification
 	// of the commit reaches them.
 	s.cache.invalidate("u:" + strconv.FormatInt(p.UserID, 10))
 	if p.SessionID != "" {
 		if err := s.sm.Destroy(ctx); err != nil {
-			s.rp.Internal(w, r, err)
-			return
+			return 0, err
 		}
 		expireCookie(w, CSRFCookie)
 	}
 	s.audit(r, Event{Action: "auth.logout_all", Object: "user", ObjectID: strconv.FormatInt(p.UserID, 10),
 		Detail: map[string]string{"api_tokens_revoked": strconv.Itoa(len(revoked))}})
-	w.WriteHeader(http.StatusNoContent)
+	return len(revoked), nil
 }
 
 func expireCookie(w http.ResponseWriter, name string) {

@@ -53,7 +53,7 @@ func userFromRow(u store.AuthUser) User {
 func principalFromRow(u store.AuthUser) *Principal {
 	return &Principal{
 		UserID: u.ID, TenantID: u.TenantID, AccountID: u.AccountID.String, ContactID: u.ContactID.String,
-		Email: u.Email, Roles: u.Roles, Staff: u.Staff, SeeChildAccounts: u.SeeChildAccounts,
+		Email: u.Email, Roles: u.Roles, Staff: u.Staff, SeeChildAccounts: u.SeeChildAccounts, Locale: u.Locale,
 	}
 }
 

@@ -176,6 +176,10 @@ func Run(ctx context.Context, cfg *config.Config, deps app.Deps, logger *slog.Lo
 			return
 		}
 		fmt.Fprintf(out, "Portico is running: %s\n", info.APIURL)
+		fmt.Fprintf(out, "  Portal:     %s/ (sign in as a demo user; their passwords are in %s)\n", info.APIURL, filepath.Join(dir, "dev.json"))
+		for _, u := range info.Users {
+			fmt.Fprintf(out, "    %-40s %s\n", u.Email, strings.Join(u.Roles, ", "))
+		}
 		fmt.Fprintf(out, "  River UI:   %s/admin/riverui (user: any, password: the admin token in %s)\n", info.APIURL, filepath.Join(dir, "dev.json"))
 		fmt.Fprintf(out, "  other commands: %s --config %s <command>\n", cliCommand(), filepath.Join(dir, "dev.yaml"))
 		fmt.Fprintln(out, "Press Ctrl-C to stop.")

@@ -77,6 +77,11 @@ func TestDevStartsStopsAndRestartsOnTheSameData(t *testing.T) {
 	info, stop := startOut(t, dir, &out)
 	// Nothing installs portico on the PATH: the hint names a command that runs.
 	require.Contains(t, out.String(), "other commands: go run ./cmd/portico --config "+filepath.Join(dir, "dev.yaml"))
+	// It opens on the portal, with the demo logins.
+	require.Contains(t, out.String(), "Portal:     "+info.APIURL+"/ ")
+	for _, u := range info.Users {
+		require.Contains(t, out.String(), u.Email)
+	}
 	require.FileExists(t, filepath.Join(dir, "dev.json"))
 	require.FileExists(t, filepath.Join(dir, "dev.yaml"))
 	var onDisk devenv.Info

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"cmp"
 	"regexp"
 	"slices"
 	"sync"
@@ -187,6 +188,19 @@ func (o *Object) Writable(op Op) bool {
 func (o *Object) StatusInfo(status string) (label, next string, ok bool) {
 	si, ok := o.statuses[status]
 	return si.Label, si.NextStep, ok
+}
+
+// Statuses lists the object's portal status values, ordered by their
+// labels (for a filter a customer picks from).
+func (o *Object) Statuses() []string {
+	out := make([]string, 0, len(o.statuses))
+	for s := range o.statuses {
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b string) int {
+		return cmp.Or(cmp.Compare(o.statuses[a].Label, o.statuses[b].Label), cmp.Compare(a, b))
+	})
+	return out
 }
 
 // FieldNames lists the portal fields the mapping reads, in file order.

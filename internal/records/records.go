@@ -165,7 +165,14 @@ func (rd *Reader) get(ctx context.Context, scope access.Scope, obj *mapping.Obje
 
 // ListOptions filter and page a list.
 type ListOptions struct {
-	Status       string    // mapped status value
+	Status string // mapped status value
+	// StatusNot leaves out records in this mapped status ("closed": the
+	// open ones).
+	StatusNot string
+	// Search keeps records one of whose SearchFields contains it, case
+	// insensitively. The caller names only fields the scope's roles see.
+	Search       string
+	SearchFields []string
 	UpdatedSince time.Time // records modified at or after
 	// Sort is "-updated_at" (default, newest first) or "updated_at".
 	Sort   string
@@ -200,7 +207,8 @@ func (rd *Reader) List(ctx context.Context, scope access.Scope, object string, l
 		return nil, fmt.Errorf("%w: sort must be updated_at or -updated_at", ErrInvalid)
 	}
 	f := store.RecordFilter{Scope: scoped(scope, obj).Store(), Object: obj.Name(), Public: obj.Public(),
-		Status: lo.Status, UpdatedSince: lo.UpdatedSince, Limit: lo.Limit + 1}
+		Status: lo.Status, StatusNot: lo.StatusNot, Contains: lo.Search, ContainsFields: lo.SearchFields,
+		UpdatedSince: lo.UpdatedSince, Limit: lo.Limit + 1}
 	if !desc {
 		f.Order = store.OldestFirst
 	}

@@ -48,10 +48,16 @@ func (rp Replier) Invalid(w http.ResponseWriter, r *http.Request, fields ...Fiel
 
 // Fail answers e; a 5xx is logged with the request id and e's cause.
 func (rp Replier) Fail(w http.ResponseWriter, r *http.Request, e *Error) {
+	rp.Log(r, e)
+	writeError(w, e)
+}
+
+// Log logs e with the request id when it is a 5xx, as Fail does, for a
+// handler that shows e in another form (the portal's HTML pages).
+func (rp Replier) Log(r *http.Request, e *Error) {
 	if e.Status >= 500 {
 		rp.logServerError(r, e.Status, e.Code, e.Message, e.Cause)
 	}
-	writeError(w, e)
 }
 
 // Internal answers 500 and logs err with the request id. When the client

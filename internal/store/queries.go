@@ -16,6 +16,7 @@ type ActionCountByStateRow = dbsqlc.ActionCountByStateRow
 type ActionForApplyRow = dbsqlc.ActionForApplyRow
 type ActionInsertParams = dbsqlc.ActionInsertParams
 type ActionListParams = dbsqlc.ActionListParams
+type ActionListByUserParams = dbsqlc.ActionListByUserParams
 type ActionNoteParams = dbsqlc.ActionNoteParams
 type ActionRebaseParams = dbsqlc.ActionRebaseParams
 type ActionRequeueParams = dbsqlc.ActionRequeueParams
@@ -57,6 +58,7 @@ type AuthUserByEmailParams = dbsqlc.AuthUserByEmailParams
 type AuthUserCreateParams = dbsqlc.AuthUserCreateParams
 type AuthUserListParams = dbsqlc.AuthUserListParams
 type AuthUserLoggedInParams = dbsqlc.AuthUserLoggedInParams
+type AuthUserSetLocaleParams = dbsqlc.AuthUserSetLocaleParams
 type AuthUserSetPasswordParams = dbsqlc.AuthUserSetPasswordParams
 type AuthUserSetStatusParams = dbsqlc.AuthUserSetStatusParams
 type AuthUserTokenCreateParams = dbsqlc.AuthUserTokenCreateParams
@@ -174,6 +176,12 @@ func ActionInsert(ctx context.Context, db DBTX, arg ActionInsertParams) (Action,
 // ActionList runs the ActionList query; its error is translated by interpretError.
 func ActionList(ctx context.Context, db DBTX, arg ActionListParams) ([]Action, error) {
 	r, err := dbsqlc.New().ActionList(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// ActionListByUser runs the ActionListByUser query; its error is translated by interpretError.
+func ActionListByUser(ctx context.Context, db DBTX, arg ActionListByUserParams) ([]Action, error) {
+	r, err := dbsqlc.New().ActionListByUser(ctx, db, arg)
 	return r, interpretError(err)
 }
 
@@ -428,6 +436,11 @@ func AuthUserList(ctx context.Context, db DBTX, arg AuthUserListParams) ([]AuthU
 // AuthUserLoggedIn runs the AuthUserLoggedIn query; its error is translated by interpretError.
 func AuthUserLoggedIn(ctx context.Context, db DBTX, arg AuthUserLoggedInParams) error {
 	return interpretError(dbsqlc.New().AuthUserLoggedIn(ctx, db, arg))
+}
+
+// AuthUserSetLocale runs the AuthUserSetLocale query; its error is translated by interpretError.
+func AuthUserSetLocale(ctx context.Context, db DBTX, arg AuthUserSetLocaleParams) error {
+	return interpretError(dbsqlc.New().AuthUserSetLocale(ctx, db, arg))
 }
 
 // AuthUserSetPassword runs the AuthUserSetPassword query; its error is translated by interpretError.

@@ -66,8 +66,14 @@ type RecordFilter struct {
 	Scope  Scope
 	Object string
 	Public bool // an ownerless object: only records without an owner
-	// Status keeps records whose mapped status is Status.
-	Status string
+	// Status keeps records whose mapped status is Status, StatusNot those
+	// whose status is not StatusNot (or that have none).
+	Status    string
+	StatusNot string
+	// Contains keeps records where any of ContainsFields, mapped fields,
+	// holds Contains as literal text, case-insensitively.
+	Contains       string
+	ContainsFields []string
 	// UpdatedSince keeps records modified at or after it.
 	UpdatedSince time.Time
 	After        *RecordCursor
@@ -150,6 +156,17 @@ func (f RecordFilter) sql() (string, args) {
 	if f.Status != "" {
 		and(`r.status IS NOT NULL AND r.data->>'status' = ` + a.add(f.Status))
 	}
+	if f.StatusNot != "" {
+		and(`r.data->>'status' IS DISTINCT FROM ` + a.add(f.StatusNot))
+	}
+	if f.Contains != "" && len(f.ContainsFields) > 0 {
+		pattern := a.add("%" + likeEscaper.Replace(f.Contains) + "%")
+		ors := make([]string, len(f.ContainsFields))
+		for i, field := range f.ContainsFields {
+			ors[i] = `r.data->'fields'->>` + a.add(field) + ` ILIKE ` + pattern
+		}
+		and(`(` + strings.Join(ors, ` OR `) + `)`)
+	}
 	if !f.UpdatedSince.IsZero() {
 		and(`r.source_modified >= ` + a.add(f.UpdatedSince))
 	}
@@ -182,6 +199,9 @@ func (f RecordFilter) sql() (string, args) {
 	fmt.Fprintf(&q, ` LIMIT %d`, f.Limit)
 	return q.String(), a
 }
+
+// likeEscaper makes a text match itself in ILIKE.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 func scanRecordView(rows pgx.Rows, v *RecordView) error {
 	var (

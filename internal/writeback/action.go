@@ -579,9 +579,25 @@ func (s *Service) List(ctx context.Context, tenantID int64, states []string, aft
 	if err != nil {
 		return nil, fmt.Errorf("writeback: listing actions: %w", err)
 	}
+	return toActions(rows), nil
+}
+
+func toActions(rows []store.Action) []Action {
 	out := make([]Action, len(rows))
 	for i, r := range rows {
 		out[i] = toAction(r)
 	}
-	return out, nil
+	return out
+}
+
+// ListByUser returns one user's actions in the given states, newest
+// first, at most limit.
+func (s *Service) ListByUser(ctx context.Context, tenantID int64, userID string, states []string, limit int) ([]Action, error) {
+	rows, err := store.ActionListByUser(ctx, s.opts.Pool, store.ActionListByUserParams{
+		TenantID: tenantID, UserID: userID, States: states, MaxRows: int32(limit),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("writeback: listing a user's actions: %w", err)
+	}
+	return toActions(rows), nil
 }

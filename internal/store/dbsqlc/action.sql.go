@@ -379,6 +379,75 @@ func (q *Queries) ActionList(ctx context.Context, db DBTX, arg ActionListParams)
 	return items, nil
 }
 
+const actionListByUser = `-- name: ActionListByUser :many
+SELECT id, tenant_id, user_id, account_id, contact_id, actor_refs, kind, connection, object, source_object, op, target, input, client_key, expected_version, prior_data, state, attempts, message, error_detail, conflict, result_id, result_version, created_at, updated_at, applied_at FROM action
+WHERE tenant_id = $1 AND state = ANY ($2::text[]) AND user_id = $3
+ORDER BY id DESC
+LIMIT $4
+`
+
+type ActionListByUserParams struct {
+	TenantID int64    `json:"tenant_id"`
+	States   []string `json:"states"`
+	UserID   string   `json:"user_id"`
+	MaxRows  int32    `json:"max_rows"`
+}
+
+// One user's actions in the given states, newest first (the portal's
+// status hub: changes in conflict or failed). Few actions end in those
+// states, so the state index finds them.
+func (q *Queries) ActionListByUser(ctx context.Context, db DBTX, arg ActionListByUserParams) ([]Action, error) {
+	rows, err := db.Query(ctx, actionListByUser,
+		arg.TenantID,
+		arg.States,
+		arg.UserID,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Action
+	for rows.Next() {
+		var i Action
+		if err := rows.Scan(
+			&i.ID,
+			&i.TenantID,
+			&i.UserID,
+			&i.AccountID,
+			&i.ContactID,
+			&i.ActorRefs,
+			&i.Kind,
+			&i.Connection,
+			&i.Object,
+			&i.SourceObject,
+			&i.Op,
+			&i.Target,
+			&i.Input,
+			&i.ClientKey,
+			&i.ExpectedVersion,
+			&i.PriorData,
+			&i.State,
+			&i.Attempts,
+			&i.Message,
+			&i.ErrorDetail,
+			&i.Conflict,
+			&i.ResultID,
+			&i.ResultVersion,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.AppliedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const actionMarkSending = `-- name: ActionMarkSending :one
 UPDATE action SET state = 'sending', attempts = attempts + 1, updated_at = clock_timestamp()
 WHERE id = $1 AND state IN ('pending', 'sending')

@@ -85,7 +85,7 @@ func (q *Queries) AuthAPITokenList(ctx context.Context, db DBTX, userID int64) (
 }
 
 const authAPITokenLookup = `-- name: AuthAPITokenLookup :one
-SELECT t.id, t.user_id, t.name, t.token_hash, t.scopes, t.expires_at, t.revoked_at, t.last_used_at, t.created_at, u.id, u.tenant_id, u.email, u.password_hash, u.account_id, u.contact_id, u.roles, u.staff, u.see_child_accounts, u.status, u.created_at, u.updated_at, u.last_login_at FROM auth_api_token t JOIN auth_user u ON u.id = t.user_id
+SELECT t.id, t.user_id, t.name, t.token_hash, t.scopes, t.expires_at, t.revoked_at, t.last_used_at, t.created_at, u.id, u.tenant_id, u.email, u.password_hash, u.account_id, u.contact_id, u.roles, u.staff, u.see_child_accounts, u.status, u.created_at, u.updated_at, u.last_login_at, u.locale FROM auth_api_token t JOIN auth_user u ON u.id = t.user_id
 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2
   AND u.tenant_id = $3 AND u.status = 'active'
 `
@@ -129,6 +129,7 @@ func (q *Queries) AuthAPITokenLookup(ctx context.Context, db DBTX, arg AuthAPITo
 		&i.AuthUser.CreatedAt,
 		&i.AuthUser.UpdatedAt,
 		&i.AuthUser.LastLoginAt,
+		&i.AuthUser.Locale,
 	)
 	return i, err
 }
@@ -319,7 +320,7 @@ func (q *Queries) AuthSessionDelete(ctx context.Context, db DBTX, id int64) erro
 }
 
 const authSessionUser = `-- name: AuthSessionUser :one
-SELECT u.id, u.tenant_id, u.email, u.password_hash, u.account_id, u.contact_id, u.roles, u.staff, u.see_child_accounts, u.status, u.created_at, u.updated_at, u.last_login_at FROM auth_session s JOIN auth_user u ON u.id = s.user_id
+SELECT u.id, u.tenant_id, u.email, u.password_hash, u.account_id, u.contact_id, u.roles, u.staff, u.see_child_accounts, u.status, u.created_at, u.updated_at, u.last_login_at, u.locale FROM auth_session s JOIN auth_user u ON u.id = s.user_id
 WHERE s.id = $1 AND u.tenant_id = $2 AND u.status = 'active'
 `
 
@@ -347,6 +348,7 @@ func (q *Queries) AuthSessionUser(ctx context.Context, db DBTX, arg AuthSessionU
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LastLoginAt,
+		&i.Locale,
 	)
 	return i, err
 }
@@ -378,7 +380,7 @@ func (q *Queries) AuthSessionsPrune(ctx context.Context, db DBTX, before pgtype.
 }
 
 const authUserByEmail = `-- name: AuthUserByEmail :one
-SELECT id, tenant_id, email, password_hash, account_id, contact_id, roles, staff, see_child_accounts, status, created_at, updated_at, last_login_at FROM auth_user WHERE tenant_id = $1 AND email = $2
+SELECT id, tenant_id, email, password_hash, account_id, contact_id, roles, staff, see_child_accounts, status, created_at, updated_at, last_login_at, locale FROM auth_user WHERE tenant_id = $1 AND email = $2
 `
 
 type AuthUserByEmailParams struct {
@@ -403,12 +405,13 @@ func (q *Queries) AuthUserByEmail(ctx context.Context, db DBTX, arg AuthUserByEm
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LastLoginAt,
+		&i.Locale,
 	)
 	return i, err
 }
 
 const authUserByID = `-- name: AuthUserByID :one
-SELECT id, tenant_id, email, password_hash, account_id, contact_id, roles, staff, see_child_accounts, status, created_at, updated_at, last_login_at FROM auth_user WHERE id = $1
+SELECT id, tenant_id, email, password_hash, account_id, contact_id, roles, staff, see_child_accounts, status, created_at, updated_at, last_login_at, locale FROM auth_user WHERE id = $1
 `
 
 func (q *Queries) AuthUserByID(ctx context.Context, db DBTX, id int64) (AuthUser, error) {
@@ -428,6 +431,7 @@ func (q *Queries) AuthUserByID(ctx context.Context, db DBTX, id int64) (AuthUser
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LastLoginAt,
+		&i.Locale,
 	)
 	return i, err
 }
@@ -435,7 +439,7 @@ func (q *Queries) AuthUserByID(ctx context.Context, db DBTX, id int64) (AuthUser
 const authUserCreate = `-- name: AuthUserCreate :one
 INSERT INTO auth_user (tenant_id, email, password_hash, account_id, contact_id, roles, staff, see_child_accounts, status, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6::text[], $7, $8, $9, $10, $10)
-RETURNING id, tenant_id, email, password_hash, account_id, contact_id, roles, staff, see_child_accounts, status, created_at, updated_at, last_login_at
+RETURNING id, tenant_id, email, password_hash, account_id, contact_id, roles, staff, see_child_accounts, status, created_at, updated_at, last_login_at, locale
 `
 
 type AuthUserCreateParams struct {
@@ -479,12 +483,13 @@ func (q *Queries) AuthUserCreate(ctx context.Context, db DBTX, arg AuthUserCreat
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LastLoginAt,
+		&i.Locale,
 	)
 	return i, err
 }
 
 const authUserList = `-- name: AuthUserList :many
-SELECT id, tenant_id, email, password_hash, account_id, contact_id, roles, staff, see_child_accounts, status, created_at, updated_at, last_login_at FROM auth_user
+SELECT id, tenant_id, email, password_hash, account_id, contact_id, roles, staff, see_child_accounts, status, created_at, updated_at, last_login_at, locale FROM auth_user
 WHERE tenant_id = $1 AND ($2::text IS NULL OR account_id = $2)
 ORDER BY email
 `
@@ -517,6 +522,7 @@ func (q *Queries) AuthUserList(ctx context.Context, db DBTX, arg AuthUserListPar
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.LastLoginAt,
+			&i.Locale,
 		); err != nil {
 			return nil, err
 		}
@@ -542,6 +548,29 @@ func (q *Queries) AuthUserLoggedIn(ctx context.Context, db DBTX, arg AuthUserLog
 	return err
 }
 
+const authUserSetLocale = `-- name: AuthUserSetLocale :exec
+UPDATE auth_user SET locale = $1, updated_at = $2
+WHERE id = $3 AND tenant_id = $4
+`
+
+type AuthUserSetLocaleParams struct {
+	Locale   string             `json:"locale"`
+	Now      pgtype.Timestamptz `json:"now"`
+	ID       int64              `json:"id"`
+	TenantID int64              `json:"tenant_id"`
+}
+
+// The language a user chose for the portal's pages (” follows the browser).
+func (q *Queries) AuthUserSetLocale(ctx context.Context, db DBTX, arg AuthUserSetLocaleParams) error {
+	_, err := db.Exec(ctx, authUserSetLocale,
+		arg.Locale,
+		arg.Now,
+		arg.ID,
+		arg.TenantID,
+	)
+	return err
+}
+
 const authUserSetPassword = `-- name: AuthUserSetPassword :exec
 UPDATE auth_user SET password_hash = $1, status = 'active', updated_at = $2
 WHERE id = $3
@@ -561,7 +590,7 @@ func (q *Queries) AuthUserSetPassword(ctx context.Context, db DBTX, arg AuthUser
 const authUserSetStatus = `-- name: AuthUserSetStatus :one
 UPDATE auth_user SET status = $1, updated_at = $2
 WHERE tenant_id = $3 AND email = $4
-RETURNING id, tenant_id, email, password_hash, account_id, contact_id, roles, staff, see_child_accounts, status, created_at, updated_at, last_login_at
+RETURNING id, tenant_id, email, password_hash, account_id, contact_id, roles, staff, see_child_accounts, status, created_at, updated_at, last_login_at, locale
 `
 
 type AuthUserSetStatusParams struct {
@@ -593,6 +622,7 @@ func (q *Queries) AuthUserSetStatus(ctx context.Context, db DBTX, arg AuthUserSe
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LastLoginAt,
+		&i.Locale,
 	)
 	return i, err
 }

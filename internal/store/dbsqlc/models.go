@@ -117,6 +117,7 @@ type AuthUser struct {
 	CreatedAt        pgtype.Timestamptz `json:"created_at"`
 	UpdatedAt        pgtype.Timestamptz `json:"updated_at"`
 	LastLoginAt      pgtype.Timestamptz `json:"last_login_at"`
+	Locale           string             `json:"locale"`
 }
 
 type AuthUserToken struct {

@@ -75,6 +75,15 @@ WHERE tenant_id = @tenant_id AND state = ANY (@states::text[]) AND id > @after_i
 ORDER BY id
 LIMIT @max_rows;
 
+-- name: ActionListByUser :many
+-- One user's actions in the given states, newest first (the portal's
+-- status hub: changes in conflict or failed). Few actions end in those
+-- states, so the state index finds them.
+SELECT * FROM action
+WHERE tenant_id = @tenant_id AND state = ANY (@states::text[]) AND user_id = @user_id
+ORDER BY id DESC
+LIMIT @max_rows;
+
 -- name: ActionCountByState :many
 SELECT state, count(*)::bigint AS n FROM action WHERE tenant_id = @tenant_id GROUP BY state ORDER BY state;
 

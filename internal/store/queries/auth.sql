@@ -18,6 +18,11 @@ ORDER BY email;
 UPDATE auth_user SET password_hash = @password_hash, status = 'active', updated_at = @now
 WHERE id = @id;
 
+-- name: AuthUserSetLocale :exec
+-- The language a user chose for the portal's pages ('' follows the browser).
+UPDATE auth_user SET locale = @locale, updated_at = @now
+WHERE id = @id AND tenant_id = @tenant_id;
+
 -- name: AuthUserSetStatus :one
 UPDATE auth_user SET status = @status, updated_at = @now
 WHERE tenant_id = @tenant_id AND email = @email

@@ -1,0 +1,20 @@
+// Package web is the customer portal's pages: server-rendered
+// html/template pages (one layout, partials, one file per page under
+// templates/) and the static files they use (plain CSS, a small script and
+// the vendored htmx), all embedded in the binary.
+//
+// It owns presentation only. Every page reads and writes through the same
+// services as the JSON API: identity through internal/auth (login, logout,
+// activation, resets, the session's CSRF token), records and actions
+// through internal/api's service methods (Record, Records, Case, Submit,
+// MyActions) under the access policy's scope. It holds no SQL and no
+// second read path; errors are internal/reply's types, rendered as HTML.
+//
+// Every flow works as plain HTML: forms POST and answer 303 to the page
+// that shows the result, or re-render with the fields at fault (422).
+// htmx, when the browser runs it, swaps only the main region and the
+// script moves focus and announces the change; nothing depends on it.
+// Every page carries a strict Content-Security-Policy (scripts and styles
+// from this origin only, no inline code) besides the server's security
+// headers, and every form a synchronizer CSRF token.
+package web

@@ -1,0 +1,35 @@
+package web
+
+import (
+	"strings"
+
+	"github.com/porticohq/portico/internal/reply"
+)
+
+// knownMessages are field messages of the services that the catalogs
+// translate; any other message is shown as the service wrote it.
+var knownMessages = map[string]string{
+	"is required":                         key("field.required"),
+	"is invalid, already used or expired": key("token.bad"),
+}
+
+// fieldErrors are the services' field errors by form field name, in the
+// page's language. A path "input.subject" or "subject" is the field
+// "subject".
+func fieldErrors(l *loc, fields []reply.Field) map[string]string {
+	out := map[string]string{}
+	for _, f := range fields {
+		name := strings.TrimPrefix(f.Path, "input.")
+		msg := f.Message
+		if k, ok := knownMessages[msg]; ok {
+			msg = l.T(k)
+		} else if strings.HasPrefix(msg, "field.") {
+			msg = l.T(msg)
+		}
+		if prev, ok := out[name]; ok {
+			msg = prev + "; " + msg
+		}
+		out[name] = msg
+	}
+	return out
+}

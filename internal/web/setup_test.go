@@ -1,0 +1,207 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/internal/access"
+	"github.com/porticohq/portico/internal/api"
+	"github.com/porticohq/portico/internal/api/apitest"
+	"github.com/porticohq/portico/internal/audit"
+	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/dbtest"
+	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/metrics"
+	"github.com/porticohq/portico/internal/records"
+	"github.com/porticohq/portico/internal/reply"
+	"github.com/porticohq/portico/internal/server"
+	"github.com/porticohq/portico/internal/web"
+	"github.com/porticohq/portico/mappings"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+var fastHash = auth.HashParams{Memory: 1024, Time: 1, Threads: 1}
+
+const password = "violet-harbour-lantern-42"
+
+// env is the portal over a seeded cache, served by the production router.
+type env struct {
+	t    *testing.T
+	pool *pgxpool.Pool
+	set  *mapping.Set
+	auth *auth.Service
+	srv  *httptest.Server
+	fx   *apitest.Fixture
+}
+
+type options struct {
+	throttle config.ThrottleConfig
+	oidc     bool
+}
+
+func setup(t *testing.T, opts ...func(*options)) *env {
+	t.Helper()
+	o := options{throttle: config.ThrottleConfig{PerEmail: 1000, PerIP: 100000, Window: 15 * time.Minute}}
+	for _, f := range opts {
+		f(&o)
+	}
+	set, err := mapping.Load(mappings.FS())
+	require.NoError(t, err)
+	e := &env{t: t, pool: dbtest.Pool(t), set: set}
+	cfg := config.Default().Auth
+	if o.oidc {
+		cfg.OIDC = config.OIDCConfig{IssuerURL: "https://sso.example.test", ClientID: "portal"}
+	}
+	cfg.Throttle = o.throttle
+	e.auth, err = auth.New(auth.Deps{Pool: e.pool, Config: cfg, HashParams: fastHash,
+		ContactInAccount: api.ContactInAccount(e.pool), RoleCovered: set.Covers})
+	require.NoError(t, err)
+	wb := apitest.Writeback(t, e.pool, set)
+	a, err := api.New(api.Deps{Pool: e.pool, Records: records.New(records.Options{Pool: e.pool, Mappings: set}), Mappings: set,
+		Policy: access.NewPolicy(e.pool), Auth: e.auth, Actions: api.Writeback{Service: wb, Pool: e.pool, Mappings: set},
+		Audit: audit.New(e.pool, slog.New(slog.DiscardHandler))})
+	require.NoError(t, err)
+	portal, err := web.New(web.Deps{API: a, Auth: e.auth, Mappings: set, SignOnName: "Example SSO",
+		Logger: slog.New(slog.NewTextHandler(tWriter{t}, nil))})
+	require.NoError(t, err)
+	// Sessions are cached as in production.
+	ctx, cancel := context.WithCancel(context.Background())
+	var listeners sync.WaitGroup
+	listeners.Go(func() { e.auth.ListenCache(ctx) })
+	t.Cleanup(func() { cancel(); listeners.Wait() })
+	h := server.NewRouter(server.Options{
+		Config: config.Default().HTTP, Logger: slog.New(slog.DiscardHandler), Registry: metrics.NewRegistry(),
+		Staff: e.auth, Mount: func(r chi.Router) {
+			a.Mount(r, nil)
+			portal.Mount(r, reply.New(nil).NoEndpoint)
+		},
+	})
+	e.srv = httptest.NewServer(h)
+	t.Cleanup(e.srv.Close)
+	e.fx = &apitest.Fixture{T: t, Pool: e.pool, Set: set, IDs: map[string]map[string][]string{}}
+	e.fx.Seed()
+	return e
+}
+
+// tWriter sends the portal's log to the test's.
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// user creates an active user of account with roles.
+func (e *env) user(email, account string, roles ...string) {
+	e.t.Helper()
+	_, err := auth.CreateUser(context.Background(), e.pool, auth.NewUser{Email: email, Password: password, Roles: roles,
+		AccountID: account, ContactID: "003" + account[3:], HashParams: fastHash})
+	require.NoError(e.t, err)
+}
+
+// signedIn creates a user and signs them in on a new browser.
+func (e *env) signedIn(email, account, role string) *browser {
+	e.t.Helper()
+	e.user(email, account, role)
+	b := e.browser()
+	b.signIn(email)
+	return b
+}
+
+// browser is one browser: cookies, no script, redirects not followed so
+// that tests see each 303.
+type browser struct {
+	e    *env
+	c    *http.Client
+	lang string
+	// csrf is the synchronizer token of the last page that had a form.
+	csrf string
+}
+
+func (e *env) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{e: e, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// page is one answer.
+type page struct {
+	code   int
+	header http.Header
+	body   string
+}
+
+func (p page) location() string { return p.header.Get("Location") }
+
+var csrfInput = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+func (b *browser) do(req *http.Request) page {
+	b.e.t.Helper()
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	if b.lang != "" {
+		req.Header.Set("Accept-Language", b.lang)
+	}
+	res, err := b.c.Do(req)
+	require.NoError(b.e.t, err)
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	require.NoError(b.e.t, err)
+	p := page{code: res.StatusCode, header: res.Header, body: string(body)}
+	if m := csrfInput.FindStringSubmatch(p.body); m != nil {
+		b.csrf = m[1]
+	}
+	return p
+}
+
+func (b *browser) get(path string) page {
+	b.e.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, b.e.srv.URL+path, nil)
+	require.NoError(b.e.t, err)
+	return b.do(req)
+}
+
+// post sends a form with the last page's CSRF token, as the browser would.
+func (b *browser) post(path string, form url.Values) page {
+	b.e.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if !form.Has("csrf_token") {
+		form.Set("csrf_token", b.csrf)
+	}
+	req, err := http.NewRequest(http.MethodPost, b.e.srv.URL+path, strings.NewReader(form.Encode()))
+	require.NoError(b.e.t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+// signIn signs in through the form and lands on the status hub.
+func (b *browser) signIn(email string) {
+	b.e.t.Helper()
+	b.get("/sign-in")
+	res := b.post("/sign-in", url.Values{"email": {email}, "password": {password}})
+	require.Equal(b.e.t, http.StatusSeeOther, res.code, res.body)
+	require.Equal(b.e.t, "/", res.location())
+	require.Equal(b.e.t, http.StatusOK, b.get("/").code)
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	require.Eventually(t, cond, 10*time.Second, 10*time.Millisecond)
+}

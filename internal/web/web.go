@@ -1,0 +1,198 @@
+package web
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/porticohq/portico/internal/api"
+	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/reply"
+)
+
+// Deps are the portal's dependencies: the services the JSON API uses.
+type Deps struct {
+	API      *api.API
+	Auth     *auth.Service
+	Mappings *mapping.Set
+	Logger   *slog.Logger
+	Now      func() time.Time
+	// SignOnName names the single sign-on provider on the sign-in page
+	// ("Sign in with <name>") when auth has OIDC configured.
+	SignOnName string
+}
+
+// Web is the portal's pages.
+type Web struct {
+	d      Deps
+	rp     reply.Replier
+	pages  *pages
+	assets assets
+	cats   *catalogs
+}
+
+// New loads the templates, catalogs and static files; an error here is a
+// defect of the build, not of the deployment.
+func New(d Deps) (*Web, error) {
+	if d.API == nil || d.Auth == nil || d.Mappings == nil {
+		return nil, errors.New("web: Deps.API, Auth and Mappings are required")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	wb := &Web{d: d, rp: reply.New(d.Logger)}
+	var err error
+	if wb.assets, err = loadAssets(); err != nil {
+		return nil, err
+	}
+	if wb.cats, err = loadCatalogs(); err != nil {
+		return nil, err
+	}
+	if wb.pages, err = loadPages(); err != nil {
+		return nil, err
+	}
+	return wb, nil
+}
+
+// Mount adds the portal's pages to r at the root, one sub-router per
+// resource, and answers paths no route serves with the portal's 404 page
+// when a browser asks (HTML), else with notFound.
+func (wb *Web) Mount(r chi.Router, notFound http.HandlerFunc) {
+	r.Get(StaticPrefix+"{hash}/*", wb.assets.serve)
+	r.Group(func(r chi.Router) {
+		r.Use(pageHeaders, wb.d.Auth.Authenticate, wb.forms)
+		r.Get("/sign-in", wb.signInPage)
+		r.Post("/sign-in", wb.signIn)
+		r.Post("/sign-out", wb.signOut)
+		r.Post("/sign-out-everywhere", wb.signOutEverywhere)
+		r.Get("/activate", wb.activatePage)
+		r.Post("/activate", wb.activate)
+		r.Get("/reset-password", wb.resetPage)
+		r.Post("/reset-password", wb.reset)
+		r.Post("/reset-password/request", wb.resetRequest)
+		r.Post("/language", wb.setLanguage)
+		r.Group(func(r chi.Router) {
+			r.Use(wb.requireUser, wb.scoped)
+			r.Get("/", wb.home)
+			r.Mount("/cases", wb.caseRoutes())
+		})
+	})
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		if !wantsHTML(r) {
+			notFound(w, r)
+			return
+		}
+		pageHeaders(http.HandlerFunc(wb.noPage)).ServeHTTP(w, r)
+	})
+}
+
+// Content-Security-Policy of every page: scripts, styles and images from
+// this origin only, no inline code of either kind, forms to this origin,
+// and no framing.
+const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// pageHeaders sets the pages' policy over the server's (which has set the
+// other security headers on every response already), and keeps pages out
+// of shared caches: they show one user's records.
+func pageHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", pageCSP)
+		h.Set("Cache-Control", "no-store")
+		h.Add("Vary", "Cookie, Accept-Language, HX-Request")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// wantsHTML reports whether a request for an unknown path comes from a
+// browser, which gets the 404 page; scripts get the API's JSON answer.
+func wantsHTML(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// maxForm bounds a form body: every form here is a few short fields.
+const maxForm = 64 << 10
+
+// csrfField is the synchronizer token's form field.
+const csrfField = "csrf_token"
+
+// forms parses every POST's form, bounded, and refuses it without the
+// session's synchronizer token.
+func (wb *Web) forms(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			next.ServeHTTP(w, r)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		if err := r.ParseForm(); err != nil {
+			wb.fail(w, r, &reply.Error{Status: http.StatusBadRequest, Code: "bad_form", Message: "the form could not be read"})
+			return
+		}
+		if !wb.d.Auth.CheckFormToken(r.Context(), r.PostForm.Get(csrfField)) {
+			wb.fail(w, r, &reply.Error{Status: http.StatusForbidden, Code: "csrf", Message: key("error.csrf")})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireUser sends a visitor who has not signed in to the sign-in page,
+// to come back here after. Pages are for browser sessions: an API token
+// does not open them.
+func (wb *Web) requireUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := auth.PrincipalFrom(r.Context()); p == nil || p.SessionID == "" {
+			target := "/sign-in"
+			if r.Method == http.MethodGet && r.URL.RequestURI() != "/" {
+				target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+			}
+			http.Redirect(w, r, target, http.StatusSeeOther)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// scoped puts the user's access scope in the request, as /api/v1 does.
+func (wb *Web) scoped(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, err := wb.d.API.WithScope(r.Context())
+		if err != nil {
+			wb.internal(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// returnPath is where to go after signing in: next when it is a path on
+// this site, else home.
+func returnPath(next string) string {
+	if next != "" && auth.LocalPath(next) {
+		return next
+	}
+	return "/"
+}
+
+// systemName names a connection for customers: "salesforce" is
+// "Salesforce".
+func systemName(connection string) string {
+	if connection == "" {
+		return ""
+	}
+	r := []rune(connection)
+	r[0] = unicode.ToUpper(r[0])
+	return string(r)
+}
