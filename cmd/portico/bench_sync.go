@@ -293,7 +293,7 @@ func (c *cli) benchFreshness(ctx context.Context, dbURL string, edits int, inter
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- st.app.Run(runCtx, nil) }()
-	defer func() { cancel(); <-done }()
+	defer func() { cancel(); <-done }() //nolint:errcheck // waits for Run to return; its error after the cancel is not the bench's
 
 	pool := st.app.Pool()
 	reader, staff := st.app.Records(), access.Scope{TenantID: st.app.TenantID(), Staff: true}

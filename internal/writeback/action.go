@@ -286,7 +286,7 @@ func (s *Service) Submit(ctx context.Context, req Request) (*Action, bool, error
 	}
 	input, err := json.Marshal(req.Input)
 	if err != nil {
-		return nil, false, fmt.Errorf("%w: input: %v", ErrInvalid, err)
+		return nil, false, fmt.Errorf("%w: input: %w", ErrInvalid, err)
 	}
 	if req.IdempotencyKey != "" {
 		if a, err := s.byClientKey(ctx, req, input); err == nil || !errors.Is(err, store.ErrNotFound) {

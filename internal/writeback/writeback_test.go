@@ -445,7 +445,7 @@ func TestOrderUpdateCarriesSquareVersion(t *testing.T) {
 	b, _, err := e.svc.Submit(ctx, c.request(writeback.KindUpdateOrder, orderID, map[string]any{"reference": "PO-2"}, ""))
 	require.NoError(t, err)
 	require.Equal(t, a.ResultVersion, b.ExpectedVersion, "the cache held the applied version")
-	b = e.waitState(t, b.ID, writeback.StateConflict, 15*time.Second)
+	e.waitState(t, b.ID, writeback.StateConflict, 15*time.Second)
 	src, err = e.sim.Record(fakesource.Inventory, "Order", orderID)
 	require.NoError(t, err)
 	require.Equal(t, "PO-1", src["reference_id"])
