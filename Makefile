@@ -4,11 +4,14 @@ GO ?= go
 BIN := $(CURDIR)/bin
 SQLC_VERSION := v1.31.1
 SQLC := $(BIN)/sqlc
+# golangci-lint's version is pinned like sqlc's; its settings are in .golangci.yml.
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT := $(BIN)/golangci-lint
 # Fuzz targets run briefly by `make test` (package:FuzzName).
 FUZZ_TARGETS := ./internal/mapping:FuzzParse ./internal/mapping:FuzzEval
 FUZZ_TIME ?= 10s
 
-.PHONY: dev test build vet fmt-check race fuzz generate verify-sqlc postgres-bin clean
+.PHONY: dev test build vet lint fmt-check race fuzz generate verify-sqlc postgres-bin clean
 
 ## dev: run Portico on its embedded default (private PostgreSQL, API, workers, simulators)
 # The recipe execs the built binary (no `go run` in between), so make's child is dev itself:
@@ -21,8 +24,8 @@ dev: postgres-bin
 	$(GO) build -o $(BIN)/portico ./cmd/portico
 	exec $(BIN)/portico dev $(DEV_FLAGS)
 
-## test: everything CI checks: formatting, vet, generated code, the race-enabled suite, short fuzzing
-test: postgres-bin fmt-check vet verify-sqlc race fuzz
+## test: everything CI checks: formatting, vet, lint, generated code, the race-enabled suite, short fuzzing
+test: postgres-bin fmt-check vet lint verify-sqlc race fuzz
 
 build:
 	$(GO) build -o $(BIN)/portico ./cmd/portico
@@ -30,6 +33,16 @@ build:
 
 vet:
 	$(GO) vet ./...
+
+## lint: golangci-lint with the linters .golangci.yml lists (installs the pinned version into bin/)
+# The check reinstalls a bin/golangci-lint of another version too, so a bump of
+# GOLANGCI_LINT_VERSION takes effect without `make clean`.
+lint:
+	@if [ "$$($(GOLANGCI_LINT) version --short 2>/dev/null)" != "$(GOLANGCI_LINT_VERSION:v%=%)" ]; then \
+		echo "installing golangci-lint $(GOLANGCI_LINT_VERSION) into $(BIN)"; \
+		GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION); \
+	fi
+	$(GOLANGCI_LINT) run ./...
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

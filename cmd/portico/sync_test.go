@@ -76,7 +76,7 @@ func TestSyncCommand(t *testing.T) {
 	code, _, _ = portico(t, "--config", cfg, "sync", "--connection", "crm", "--full", "--reconcile")
 	require.Equal(t, exitUsage, code)
 
-	sim.SetFaults(fakesource.Salesforce, fakesource.Faults{ErrorRate: 1})
+	require.NoError(t, sim.SetFaults(fakesource.Salesforce, fakesource.Faults{ErrorRate: 1}))
 	code, stdout, _ = portico(t, "--config", cfg, "sync", "--connection", "crm", "--object", "case")
 	require.Equal(t, exitFailed, code, "a failed sync is never reported as a success")
 	require.Contains(t, stdout, "crm Case: FAILED")

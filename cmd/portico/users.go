@@ -19,9 +19,9 @@ import (
 
 // userFlags are the flags create and invite share.
 type userFlags struct {
-	tenant, email, account, contact string
-	roles                           []string
-	staff, seeChildren              bool
+	email, account, contact string
+	roles                   []string
+	staff, seeChildren      bool
 }
 
 func (f *userFlags) bind(cmd *cobra.Command) {

@@ -67,7 +67,7 @@ func TestUsersCommands(t *testing.T) {
 	require.Equal(t, exitOK, code, errOut)
 	require.Contains(t, out, "/activate?token=")
 
-	code, out, errOut = porticoStdin(t, "", "--database-url", db, "users", "disable", "--email", "ana@acme.test")
+	code, _, errOut = porticoStdin(t, "", "--database-url", db, "users", "disable", "--email", "ana@acme.test")
 	require.Equal(t, exitOK, code, errOut)
 	code, _, errOut = porticoStdin(t, "", "--database-url", db, "users", "disable", "--email", "ghost@acme.test")
 	require.Equal(t, exitUsage, code, errOut)

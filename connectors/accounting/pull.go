@@ -361,7 +361,7 @@ func parseCDCXML(body []byte, entity string) ([]connectors.Deletion, error) {
 	var out []connectors.Deletion
 	for {
 		tok, err := dec.Token()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
 		if err != nil {

@@ -244,12 +244,11 @@ func setup(t *testing.T, h Harness, o setupOpts) *env {
 
 // pulled is everything one pull returned.
 type pulled struct {
-	records  map[string]connectors.Record // last version seen per id
-	seen     []connectors.Record
-	deleted  map[string]bool
-	cursor   string
-	pages    int
-	maxStamp time.Time
+	records map[string]connectors.Record // last version seen per id
+	seen    []connectors.Record
+	deleted map[string]bool
+	cursor  string
+	pages   int
 }
 
 // pull runs one pull to its end, optionally calling between after each page.

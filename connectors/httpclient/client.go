@@ -342,11 +342,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var sf *statusFailure
 	switch {
 	case errors.As(err, &sf):
-		err = nil
+		// Counted against the breaker; the response itself goes back.
 	case errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests):
 		c.quota.refund()
 		c.metrics.request(c.name, "breaker_open")
-		return nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("%s: %w (%v)", c.name, errBreaker, err))
+		return nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("%s: %w (%v)", c.name, errBreaker, err)) //nolint:errorlint // callers match errBreaker and the class; gobreaker's error is detail
 	case err != nil:
 		c.metrics.request(c.name, "error")
 		return nil, err

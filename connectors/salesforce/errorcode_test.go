@@ -63,7 +63,7 @@ func TestUnknownErrorCodeIsKept(t *testing.T) {
 			Fields: map[string]any{"Status": "Working"}, IdempotencyKey: "k1"})
 		require.ErrorIs(t, err, tc.class, "status %d", tc.status)
 		require.Equal(t, "PROCESSING_HALTED", connectors.Code(err), "status %d: %v", tc.status, err)
-		if tc.class == connectors.ErrInvalid {
+		if errors.Is(tc.class, connectors.ErrInvalid) {
 			var ie *connectors.InvalidError
 			require.True(t, errors.As(err, &ie))
 			require.Contains(t, ie.Msg, "The transaction was rolled back")

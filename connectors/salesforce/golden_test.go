@@ -55,7 +55,7 @@ func TestGoldenErrors(t *testing.T) {
 			}
 			for _, other := range []error{connectors.ErrRateLimited, connectors.ErrUnavailable, connectors.ErrAuthExpired,
 				connectors.ErrConflict, connectors.ErrNotFound, connectors.ErrInvalid, connectors.ErrPermanent} {
-				if other != tc.class {
+				if !errors.Is(other, tc.class) {
 					require.False(t, errors.Is(err, other), "also matches %v", other)
 				}
 			}

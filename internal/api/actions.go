@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -282,18 +281,6 @@ func (a *API) auditEvent(r *http.Request, e audit.Event) audit.Event {
 	e.TenantID, e.AccountID = p.TenantID, p.AccountID
 	e.Actor = actorOf(p)
 	return e.WithRequest(r)
-}
-
-func (a *API) audit(r *http.Request, e audit.Event) {
-	if a.d.Audit == nil {
-		return
-	}
-	p := auth.PrincipalFrom(r.Context())
-	e.TenantID, e.AccountID = p.TenantID, p.AccountID
-	e.Actor = actorOf(p)
-	if err := a.d.Audit.Record(r.Context(), e.WithRequest(r)); err != nil {
-		a.d.Logger.ErrorContext(r.Context(), "api: audit", slog.String("action", e.Action), slog.String("error", err.Error()))
-	}
 }
 
 func actorOf(p *auth.Principal) audit.Actor {

@@ -51,11 +51,11 @@ func (wb Writeback) Submit(ctx context.Context, s Submission) (*Action, bool, er
 	case errors.Is(err, writeback.ErrNotFound):
 		return nil, false, ErrActionNotFound
 	case errors.Is(err, writeback.ErrForbidden):
-		return nil, false, fmt.Errorf("%w: %v", ErrForbidden, err)
+		return nil, false, fmt.Errorf("%w: %v", ErrForbidden, err) //nolint:errorlint // the API's own error classifies; the write-back error is its message only
 	case errors.Is(err, writeback.ErrKeyReused):
 		return nil, false, ErrKeyReused
 	case errors.Is(err, writeback.ErrInvalid) && (strings.Contains(err.Error(), "not offered") || strings.Contains(err.Error(), "unknown kind")):
-		return nil, false, fmt.Errorf("%w: %v", ErrNotOffered, err)
+		return nil, false, fmt.Errorf("%w: %v", ErrNotOffered, err) //nolint:errorlint // the API's own error classifies; the write-back error is its message only
 	case errors.Is(err, writeback.ErrInvalid):
 		return nil, false, fmt.Errorf("%w: %s", ErrNotPossible, strings.TrimPrefix(err.Error(), writeback.ErrInvalid.Error()+": "))
 	case err != nil:

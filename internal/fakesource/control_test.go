@@ -105,7 +105,10 @@ func TestFaultsLatencyResetAndSlowBody(t *testing.T) {
 	req, err := http.NewRequest("GET", e.url+"/v2/locations", nil)
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+e.cr.Inventory.AccessToken)
-	_, err = (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+	reset, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+	if err == nil {
+		reset.Body.Close()
+	}
 	require.Error(t, err, "the connection was reset")
 	resets := 0
 	for _, c := range e.sim.Stats().Calls {

@@ -192,7 +192,7 @@ func (s *Sim) checkBearer(w http.ResponseWriter, r *http.Request, system string)
 	h := r.Header.Get("Authorization")
 	tok, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok {
-		tok, ok = strings.CutPrefix(h, "OAuth ") // Salesforce accepts both
+		tok, _ = strings.CutPrefix(h, "OAuth ") // Salesforce accepts both
 	}
 	s.mu.Lock()
 	st := s.tokenStatusLocked(system, strings.TrimSpace(tok))

@@ -249,7 +249,7 @@ func TestSalesforceQueryErrorsAndFilters(t *testing.T) {
 	code, _, body = query("SELECT Id FROM Nope")
 	require.Equal(t, http.StatusBadRequest, code)
 	require.Contains(t, string(body), "INVALID_TYPE")
-	code, _, body = query("SELECT Id FROM Case WHERE SystemModstamp > '2024-01-01T00:00:00Z'")
+	code, _, _ = query("SELECT Id FROM Case WHERE SystemModstamp > '2024-01-01T00:00:00Z'")
 	require.Equal(t, http.StatusBadRequest, code, "quoted datetimes are rejected like Salesforce does")
 	code, _, body = query("SELEKT Id FROM Case")
 	require.Equal(t, http.StatusBadRequest, code)

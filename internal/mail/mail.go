@@ -44,7 +44,7 @@ type SMTP struct {
 func New(rawURL, from string) (*SMTP, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" || u.Port() == "" {
-		return nil, errors.New("mail: the SMTP URL must be smtp://user:password@host:port or smtps://...")
+		return nil, errors.New("mail: the SMTP URL must be smtp://user:password@host:port or smtps://user:password@host:port")
 	}
 	addr, err := mail.ParseAddress(from)
 	if err != nil {

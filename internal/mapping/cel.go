@@ -59,10 +59,9 @@ func buildEnvs() (*envs, error) {
 
 // program is one compiled expression.
 type program struct {
-	src     string
-	prg     cel.Program
-	uses    map[string]bool // variables the expression references
-	usesAny bool
+	src  string
+	prg  cel.Program
+	uses map[string]bool // variables the expression references
 }
 
 // celIssue is a compile problem at a 1-based line and 0-based column of

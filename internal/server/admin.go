@@ -31,10 +31,6 @@ const (
 	credSession                           // a staff user's browser session
 )
 
-// ambient credentials are sent by the browser on its own, to whichever
-// site asks: a request carrying one may have been forged by another page.
-func (c credential) ambient() bool { return c == credAdminBasic || c == credSession }
-
 type credentialKey struct{}
 
 func credentialFrom(ctx context.Context) credential {

@@ -50,7 +50,7 @@ func recoverer(rp reply.Replier) func(http.Handler) http.Handler {
 				if rec == nil {
 					return
 				}
-				if rec == http.ErrAbortHandler {
+				if rec == http.ErrAbortHandler { //nolint:errorlint // recover() gives the value itself, and net/http compares it with == too
 					panic(rec)
 				}
 				// Not rp.Internal: a panic is a fault even when the client has gone.

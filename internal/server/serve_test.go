@@ -53,7 +53,10 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 	cancel()
 	// Shutdown has begun once new connections are refused.
 	require.Eventually(t, func() bool {
-		_, err := http.Get("http://" + addr + "/healthz")
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
 		return err != nil
 	}, 5*time.Second, 10*time.Millisecond)
 	close(release)

@@ -114,7 +114,7 @@ func TestStoreAppliedReadsOnlyItsOwnRows(t *testing.T) {
 		t.Helper()
 		tx, err := pool.Begin(ctx)
 		require.NoError(t, err)
-		defer tx.Rollback(ctx) //nolint:errcheck
+		defer tx.Rollback(ctx) //nolint:errcheck // cleanup only: its error (the transaction may have ended) says nothing about the test
 		e := &explainer{tx: tx}
 		require.NoError(t, store.StoreApplied(ctx, e, page, r))
 		require.NoError(t, tx.Commit(ctx))
@@ -157,7 +157,7 @@ func TestHotInsertsLeaveTheTenantRowAlone(t *testing.T) {
 	pool := dbtest.Pool(t)
 	holder, err := pool.Begin(ctx)
 	require.NoError(t, err)
-	defer holder.Rollback(ctx) //nolint:errcheck
+	defer holder.Rollback(ctx) //nolint:errcheck // cleanup only: its error (the transaction may have ended) says nothing about the test
 	_, err = holder.Exec(ctx, `SELECT id FROM tenant WHERE id = 1 FOR UPDATE`)
 	require.NoError(t, err)
 
@@ -211,7 +211,7 @@ func TestResolveWaitingProbesEachParent(t *testing.T) {
 		t.Helper()
 		tx, err := pool.Begin(ctx)
 		require.NoError(t, err)
-		defer tx.Rollback(ctx) //nolint:errcheck
+		defer tx.Rollback(ctx) //nolint:errcheck // cleanup only: its error (the transaction may have ended) says nothing about the test
 		e := &explainer{tx: tx}
 		require.NoError(t, f(e))
 		require.NoError(t, tx.Commit(ctx))
@@ -259,7 +259,7 @@ func TestUpsertProbesOnlyTheOwnersItNeeds(t *testing.T) {
 	}
 	tx, err := pool.Begin(ctx)
 	require.NoError(t, err)
-	defer tx.Rollback(ctx) //nolint:errcheck
+	defer tx.Rollback(ctx) //nolint:errcheck // cleanup only: its error (the transaction may have ended) says nothing about the test
 	e := &explainer{tx: tx}
 	_, err = store.UpsertRows(ctx, e, comments, page)
 	require.NoError(t, err)

@@ -41,7 +41,7 @@ func TestAPIRoleCannotWriteTenants(t *testing.T) {
 	pool := dbtest.Pool(t)
 	tx, err := pool.Begin(ctx)
 	require.NoError(t, err)
-	defer tx.Rollback(ctx)
+	defer func() { _ = tx.Rollback(ctx) }()
 	_, err = tx.Exec(ctx, `SET LOCAL ROLE portico_api`)
 	require.NoError(t, err)
 	_, err = store.TenantBySlug(ctx, tx, "default")

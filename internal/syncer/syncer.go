@@ -542,8 +542,6 @@ func (p *prefetcher) stop() {
 	}
 }
 
-func textOf(s string) pgtype.Text { return pgtype.Text{String: s, Valid: true} }
-
 // analyzer refreshes the cache table's statistics while a sync fills it.
 // PostgreSQL plans the page upserts from statistics (and caches the
 // plans); autovacuum analyzes far too late for a bulk load, and plans

@@ -164,7 +164,7 @@ func TestFailedRunIsReportedAndChangesNothing(t *testing.T) {
 	cur0 := cursor(t, b.pool)
 	live0, _ := b.count(t, "Case")
 
-	b.sim.SetFaults("salesforce", fakesource.Faults{ErrorRate: 1})
+	require.NoError(t, b.sim.SetFaults("salesforce", fakesource.Faults{ErrorRate: 1}))
 	_, err = b.syncer.Incremental(ctx, "salesforce", "Case")
 	require.Error(t, err)
 	_, err = b.syncer.Reconcile(ctx, "salesforce", "Case")

@@ -351,7 +351,7 @@ func (s *Service) check(req Request) (*submission, error) {
 	}
 	input, err := json.Marshal(req.Input)
 	if err != nil {
-		return nil, fmt.Errorf("%w: input: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: input: %w", ErrInvalid, err)
 	}
 	return &submission{req: req, obj: obj, op: op, input: input}, nil
 }
