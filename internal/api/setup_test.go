@@ -131,15 +131,8 @@ var epoch = apitest.Epoch
 
 // The fixture's raw source records (apitest).
 var (
-	sfTime    = apitest.SFTime
-	sfAccount = apitest.SFAccount
-	sfCase    = apitest.SFCase
-	sfComment = apitest.SFComment
-	sfQuote   = apitest.SFQuote
-	sfArticle = apitest.SFArticle
-	qbInvoice = apitest.QBInvoice
-	qbPayment = apitest.QBPayment
-	sqOrder   = apitest.SQOrder
+	sfTime = apitest.SFTime
+	sfCase = apitest.SFCase
 )
 
 // put stores raw source records owned by account (apitest.Fixture.Put).

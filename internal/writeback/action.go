@@ -510,11 +510,6 @@ func (s *Service) byClientKey(ctx context.Context, req Request, input []byte) (*
 	return &a, nil
 }
 
-// isUniqueViolation reads the SQLSTATE rather than store.ErrConflict, so
-// it holds for an error that reaches it through the transaction's commit
-// as well as through a store function.
-func isUniqueViolation(err error) bool { return store.SQLState(err) == "23505" }
-
 func sameJSON(a, b []byte) bool {
 	var x, y any
 	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
