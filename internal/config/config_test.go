@@ -378,3 +378,14 @@ func TestTrustedProxies(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "10.0.0.0/8", p.String())
 }
+
+// TestTestSuiteVariablesAreNotConfig: the browser tests' PORTICO_ variables
+// (CI exports PORTICO_REQUIRE_BROWSER for the whole run) are not refused as
+// unknown keys, while a misspelt key still is.
+func TestTestSuiteVariablesAreNotConfig(t *testing.T) {
+	env := []string{"PORTICO_REQUIRE_BROWSER=1", "PORTICO_SCREENSHOTS=shots", "PORTICO_CHROMIUM=/usr/bin/chromium"}
+	_, err := config.Load(config.Options{ConnectionTypes: connTypes, Env: env})
+	require.NoError(t, err)
+	_, err = config.Load(config.Options{ConnectionTypes: connTypes, Env: append(env, "PORTICO_SCREENSHOT=shots")})
+	require.ErrorContains(t, err, "PORTICO_SCREENSHOT: unknown environment variable")
+}

@@ -159,7 +159,7 @@ func Load(opts Options) (*Config, error) {
 			continue
 		}
 		key := strings.ToLower(strings.TrimPrefix(name, EnvPrefix+"_"))
-		if key == "config" {
+		if key == "config" || notConfigEnv[name] {
 			continue
 		}
 		known := knownEnvKey(key)
@@ -258,6 +258,15 @@ func leafKeys(prefix string, t reflect.Type) []string {
 }
 
 // knownEnvKey maps an env suffix such as "http_read_timeout" to its key.
+// notConfigEnv are the PORTICO_ variables that are not configuration but
+// steer the test suite (internal/web/webtest): a process started beside
+// the tests, or a developer's shell exporting them, is not refused.
+var notConfigEnv = map[string]bool{
+	"PORTICO_REQUIRE_BROWSER": true, // browser tests fail instead of skipping without Chromium
+	"PORTICO_CHROMIUM":        true, // the Chromium binary browser tests start
+	"PORTICO_SCREENSHOTS":     true, // where browser tests write screenshots
+}
+
 func knownEnvKey(suffix string) string {
 	for _, key := range leafKeys("", reflect.TypeOf(Config{})) {
 		if strings.ReplaceAll(key, ".", "_") == suffix {
