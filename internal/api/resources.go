@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -25,20 +27,34 @@ type InvoiceDetail struct {
 func (i invoices) list(w http.ResponseWriter, r *http.Request) { i.a.list(w, r, "invoice") }
 
 func (i invoices) get(w http.ResponseWriter, r *http.Request) {
-	rec, _ := i.a.record(w, r, "invoice", chi.URLParam(r, "id"))
-	if rec == nil {
-		return
+	out, err := i.a.Invoice(r.Context(), chi.URLParam(r, "id"))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		i.a.notFound(w, r)
+	case err != nil:
+		i.a.rp.Internal(w, r, err)
+	default:
+		i.a.rp.Get(w, r, out)
+	}
+}
+
+// Invoice reads one invoice with its payments under the request's scope
+// (WithScope); ErrNotFound for a missing, foreign or unreachable one. The
+// JSON API and the pages read through it.
+func (a *API) Invoice(ctx context.Context, id string) (*InvoiceDetail, error) {
+	rec, err := a.Record(ctx, "invoice", id, false)
+	if err != nil {
+		return nil, err
 	}
 	out := InvoiceDetail{Record: *rec, Payments: []Record{}}
-	if obj, scope, ok := i.a.object(r.Context(), "payment"); ok {
-		payments, err := i.a.related(r.Context(), obj, scope, store.RecordFilter{InvoiceID: rec.ID, Order: store.OldestFirst, Limit: maxRelated})
+	if obj, scope, ok := a.object(ctx, "payment"); ok {
+		payments, err := a.related(ctx, obj, scope, store.RecordFilter{InvoiceID: rec.ID, Order: store.OldestFirst, Limit: maxRelated})
 		if err != nil {
-			i.a.rp.Internal(w, r, err)
-			return
+			return nil, err
 		}
 		out.Payments = payments
 	}
-	i.a.rp.Get(w, r, out)
+	return &out, nil
 }
 
 // articles is /articles: knowledge search.
@@ -51,7 +67,7 @@ const maxQuery = 200
 // full-text search over title (weighted highest), summary and body; with
 // no q, the newest articles.
 func (ar articles) search(w http.ResponseWriter, r *http.Request) {
-	obj, scope, ok := ar.a.object(r.Context(), "knowledge_article")
+	obj, _, ok := ar.a.object(r.Context(), "knowledge_article")
 	if !ok {
 		ar.a.rp.Get(w, r, List{Data: []Record{}})
 		return
@@ -70,20 +86,30 @@ func (ar articles) search(w http.ResponseWriter, r *http.Request) {
 		ar.a.rp.Invalid(w, r, bad...)
 		return
 	}
-	limit := 20
-	if lo.Limit > 0 {
-		limit = lo.Limit
-	}
-	f := store.RecordFilter{Order: store.NewestFirst, Limit: limit}
-	if text != "" {
-		f.Search, f.Order = text, store.BestMatch
-	}
-	found, err := ar.a.related(r.Context(), obj, scope, f)
+	found, err := ar.a.Articles(r.Context(), text, lo.Limit)
 	if err != nil {
 		ar.a.rp.Internal(w, r, err)
 		return
 	}
 	ar.a.rp.Get(w, r, List{Data: found})
+}
+
+// Articles searches the published articles the request's roles reach
+// (WithScope) for text, best match first; with no text, the newest.
+// limit 0 is 20. The JSON API and the pages search through it.
+func (a *API) Articles(ctx context.Context, text string, limit int) ([]Record, error) {
+	obj, scope, ok := a.object(ctx, "knowledge_article")
+	if !ok {
+		return []Record{}, nil
+	}
+	if limit <= 0 {
+		limit = 20
+	}
+	f := store.RecordFilter{Order: store.NewestFirst, Limit: limit}
+	if text != "" {
+		f.Search, f.Order = text, store.BestMatch
+	}
+	return a.related(ctx, obj, scope, f)
 }
 
 // approvals is /approvals: quotes and contracts awaiting a decision.
