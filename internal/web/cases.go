@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,9 +17,7 @@ import (
 
 // caseRoutes is /cases: the list, a case, and what a customer does to it.
 func (wb *Web) caseRoutes() chi.Router {
-	r := chi.NewRouter()
-	r.NotFound(wb.notFound)
-	r.MethodNotAllowed(wb.notFound)
+	r := wb.router()
 	r.Get("/", wb.caseList)
 	r.Get("/new", wb.newCase)
 	r.Post("/", wb.createCase)
@@ -87,13 +84,8 @@ func (wb *Web) caseList(w http.ResponseWriter, r *http.Request) {
 		wb.render(w, r, http.StatusUnprocessableEntity, "cases", v)
 		return
 	}
-	list, err := wb.d.API.Records(r.Context(), "case", lo)
-	if errors.Is(err, records.ErrInvalid) {
-		wb.fail(w, r, reply.Invalid(reply.Field{Path: "cursor", Message: "is not a cursor this page made"}))
-		return
-	}
-	if err != nil {
-		wb.internal(w, r, err)
+	list, ok := wb.readList(w, r, "case", lo)
+	if !ok {
 		return
 	}
 	system := wb.system("case")

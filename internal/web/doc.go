@@ -6,8 +6,12 @@
 // It owns presentation only. Every page reads and writes through the same
 // services as the JSON API: identity through internal/auth (login, logout,
 // activation, resets, the session's CSRF token), records and actions
-// through internal/api's service methods (Record, Records, Case, Submit,
-// MyActions) under the access policy's scope. It holds no SQL and no
+// through internal/api's service methods (Record, Records, Case, Invoice,
+// Articles, Submit, MyActions) under the access policy's scope; the menu
+// and the hub's blocks show what the user's roles reach (API.Reaches).
+// Text from a source or a user is always printed escaped: search matches
+// are marked with <mark> around escaped text, and an article's rich text
+// is rendered as plain text, not sanitized. It holds no SQL and no
 // second read path; errors are internal/reply's types, rendered as HTML.
 //
 // Every flow works as plain HTML: forms POST and answer 303 to the page

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -45,22 +46,15 @@ var hubBlocks = []hubBlock{
 		item: func(l *loc, rec api.Record) item {
 			return item{Title: str(rec, "subject"), Href: "/cases/" + rec.ID, Detail: l.T("case.number", str(rec, "number"))}
 		}},
-	{id: "orders", object: "order", title: key("hub.orders"), empty: key("hub.orders_empty"),
+	{id: "orders", object: "order", title: key("hub.orders"), empty: key("hub.orders_empty"), more: "/orders",
 		opts: records.ListOptions{Status: "open", Limit: hubLimit},
 		item: func(l *loc, rec api.Record) item {
-			return item{Title: l.T("order.title", firstOf(rec, "reference", "id")), Detail: l.Money(num(rec, "total"), str(rec, "currency"))}
+			return item{Title: l.T("order.title", firstOf(rec, "reference", "id")), Href: "/orders/" + url.PathEscape(rec.ID), Detail: l.Money(num(rec, "total"), str(rec, "currency"))}
 		}},
-	{id: "invoices", object: "invoice", title: key("hub.invoices"), empty: key("hub.invoices_empty"),
-		opts: records.ListOptions{StatusNot: "paid", Limit: hubLimit},
-		item: func(l *loc, rec api.Record) item {
-			return item{Title: l.T("invoice.title", str(rec, "number")),
-				Detail: l.T("invoice.due", l.Money(num(rec, "balance"), str(rec, "currency")), dateField(l, rec, "due_on"))}
-		}},
-	{id: "approvals", object: "approval_request", title: key("hub.approvals"), empty: key("hub.approvals_empty"),
-		opts: records.ListOptions{Status: "pending", Limit: hubLimit},
-		item: func(l *loc, rec api.Record) item {
-			return item{Title: str(rec, "name"), Detail: l.Money(num(rec, "total"), str(rec, "currency"))}
-		}},
+	{id: "invoices", object: "invoice", title: key("hub.invoices"), empty: key("hub.invoices_empty"), more: "/invoices",
+		opts: records.ListOptions{StatusNot: "paid", Limit: hubLimit}, item: invoiceItem},
+	{id: "approvals", object: "approval_request", title: key("hub.approvals"), empty: key("hub.approvals_empty"), more: "/approvals",
+		opts: records.ListOptions{Status: "pending", Limit: hubLimit}, item: approvalList.item},
 }
 
 // home is the status hub: each block the user's roles reach, read
@@ -207,8 +201,10 @@ func firstOf(rec api.Record, fields ...string) string {
 }
 
 // dateField formats a date field ("2026-03-01" or a timestamp).
-func dateField(l *loc, rec api.Record, field string) string {
-	s := str(rec, field)
+func dateField(l *loc, rec api.Record, field string) string { return dateString(l, str(rec, field)) }
+
+// dateString formats a date or a timestamp; anything else stays as it is.
+func dateString(l *loc, s string) string {
 	for _, layout := range []string{time.DateOnly, time.RFC3339} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return l.Date(t)

@@ -28,7 +28,7 @@ var templateFS embed.FS
 type pages struct{ byName map[string]*template.Template }
 
 func loadPages() (*pages, error) {
-	base := template.New("layout.html").Funcs(template.FuncMap{"field": fieldOf})
+	base := template.New("layout.html").Funcs(template.FuncMap{"field": fieldOf, "linesOf": linesOf})
 	var err error
 	if base, err = base.ParseFS(templateFS, "templates/layout.html", "templates/_*.html"); err != nil {
 		return nil, fmt.Errorf("web: templates: %w", err)
@@ -73,6 +73,8 @@ type view struct {
 	Page      any
 	// Here is the page's own path, where choosing a language returns to.
 	Here string
+	// Nav is the menu, by the user's roles.
+	Nav []navEntry
 }
 
 // formField is one form field as a template shows it: its value, and its
@@ -86,12 +88,22 @@ func fieldOf(v *view, name string) formField {
 	return formField{Name: name, ID: "f-" + name, ErrorID: "f-" + name + "-error", Value: v.Form[name], Error: v.Fields[name]}
 }
 
+// linesView is what the "lines" partial gets: a table of lines.
+type linesView struct {
+	L     *loc
+	Lines []orderLine
+}
+
+// linesOf is the template function `linesOf .L .Page.Lines`.
+func linesOf(l *loc, lines []orderLine) linesView { return linesView{l, lines} }
+
 // newView is a page's data with what every page shows.
 func (wb *Web) newView(r *http.Request, title string, page any) *view {
 	return &view{
 		L: wb.cats.loc(wb.cats.pick(r), wb.d.Now()), Assets: wb.assets, User: signedIn(r),
 		CSRF: wb.d.Auth.FormToken(r.Context()), Title: title, Fields: map[string]string{},
 		RequestID: middleware.GetReqID(r.Context()), Form: map[string]string{}, Page: page, Here: here(r),
+		Nav: wb.nav(r),
 	}
 }
 

@@ -85,6 +85,10 @@ func (wb *Web) Mount(r chi.Router, notFound http.HandlerFunc) {
 			r.Use(wb.requireUser, wb.scoped)
 			r.Get("/", wb.home)
 			r.Mount("/cases", wb.caseRoutes())
+			r.Mount("/orders", wb.orderRoutes())
+			r.Mount("/invoices", wb.invoiceRoutes())
+			r.Mount("/approvals", wb.approvalRoutes())
+			r.Mount("/knowledge", wb.knowledgeRoutes())
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,172 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/porticohq/portico/internal/api"
+	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/records"
+	"github.com/porticohq/portico/internal/reply"
+	"github.com/porticohq/portico/internal/textcheck"
+	"github.com/porticohq/portico/internal/writeback"
+)
+
+// approvalRoutes is /approvals: the quotes awaiting the user's decision,
+// one quote, and the decision.
+func (wb *Web) approvalRoutes() chi.Router {
+	r := wb.router()
+	r.Get("/", func(w http.ResponseWriter, r *http.Request) { wb.showList(w, r, approvalList) })
+	r.Get("/{id}", wb.approvalDetail)
+	r.Post("/{id}/approve", wb.approve)
+	r.Post("/{id}/reject", wb.reject)
+	return r
+}
+
+var approvalList = listSpec{object: "approval_request", section: "approvals", path: "/approvals",
+	title: key("approvals.title"), empty: key("approvals.empty"),
+	states: []listState{
+		{value: "pending", label: key("approvals.state_pending"), opts: records.ListOptions{Status: "pending"}},
+		{value: "all", label: key("approvals.state_all")},
+	},
+	item: func(l *loc, rec api.Record) item {
+		return item{Title: str(rec, "name"), Href: "/approvals/" + url.PathEscape(rec.ID),
+			Detail: l.T("approval.summary", l.Money(num(rec, "total"), str(rec, "currency")), dateField(l, rec, "expires_on"))}
+	}}
+
+// maxReason bounds a rejection's reason, as the mapping does.
+const maxReason = 1000
+
+// approvalPage is one request: exactly what a decision applies to.
+type approvalPage struct {
+	Rec                        *api.Record
+	Name, Kind, Total, Expires string
+	CanDecide                  bool // awaiting a decision: the buttons show
+	Pending                    string
+	Fresh                      string
+	Down                       bool
+	Key                        string
+}
+
+func (wb *Web) approvalDetail(w http.ResponseWriter, r *http.Request) {
+	wb.showApproval(w, r, http.StatusOK, nil)
+}
+
+// showApproval renders a request; a missing and a foreign one are the
+// same 404 page. bad holds the decision's errors (422 inline, else an
+// alert).
+func (wb *Web) showApproval(w http.ResponseWriter, r *http.Request, status int, bad *reply.Error) {
+	rec, err := wb.d.API.Record(r.Context(), "approval_request", chi.URLParam(r, "id"), false)
+	if wb.readFailed(w, r, err) {
+		return
+	}
+	v := wb.newView(r, key("approval.page_title"), nil)
+	v.Section = "approvals"
+	l := v.L
+	p := approvalPage{Rec: rec, Name: str(*rec, "name"), Kind: l.T("approval.kind." + kindOf(*rec)),
+		Total: l.Money(num(*rec, "total"), str(*rec, "currency")), Expires: dateField(l, *rec, "expires_on"),
+		Key: formKey()}
+	system := wb.system("approval_request")
+	p.Fresh, p.Down = freshWords(l, rec.Freshness, system)
+	p.Pending = pendingWords(l, rec.Freshness.PendingAction, system)
+	// A decision on its way is not decided twice from a second tab.
+	p.CanDecide = rec.Status == "pending" && rec.Freshness.PendingAction == nil
+	switch {
+	case bad != nil && bad.Status == http.StatusUnprocessableEntity:
+		v.Fields = fieldErrors(l, bad.Fields)
+		if msg, ok := v.Fields["decision_reason"]; ok {
+			delete(v.Fields, "decision_reason")
+			v.Fields["reason"] = msg
+		}
+		v.Alert = key("form.fix_fields")
+		v.Form["reason"] = r.PostForm.Get("reason")
+	case bad != nil:
+		v.Alert = key("approval.not_possible")
+	}
+	switch r.URL.Query().Get("sent") {
+	case "approve":
+		v.Notice = key("approval.approve_sent")
+	case "reject":
+		v.Notice = key("approval.reject_sent")
+	}
+	v.Page = p
+	wb.render(w, r, status, "approval", v)
+}
+
+func kindOf(rec api.Record) string {
+	if k := str(rec, "kind"); k == "quote" || k == "contract" {
+		return k
+	}
+	return "other"
+}
+
+// approve accepts the request through the write-back (decide_approval),
+// as POST /api/v1/approvals/{id}/approve does.
+func (wb *Web) approve(w http.ResponseWriter, r *http.Request) {
+	wb.decide(w, r, "approve", map[string]any{"status": "accepted"})
+}
+
+// reject rejects it with the customer's reason, which is required.
+func (wb *Web) reject(w http.ResponseWriter, r *http.Request) {
+	reason := strings.TrimSpace(r.PostForm.Get("reason"))
+	switch {
+	case reason == "":
+		wb.showApproval(w, r, http.StatusUnprocessableEntity, reply.Invalid(reply.Field{Path: "reason", Message: "is required"}))
+		return
+	case utf8.RuneCountInString(reason) > maxReason || !textcheck.Valid(reason):
+		wb.showApproval(w, r, http.StatusUnprocessableEntity,
+			reply.Invalid(reply.Field{Path: "reason", Message: key("field.reason_too_long")}))
+		return
+	}
+	wb.decide(w, r, "reject", map[string]any{"status": "rejected", "decision_reason": reason})
+}
+
+// decide submits a decision on a pending request and goes back to it
+// (303), or shows it again with what was wrong.
+func (wb *Web) decide(w http.ResponseWriter, r *http.Request, what string, input map[string]any) {
+	rec, err := wb.d.API.Record(r.Context(), "approval_request", chi.URLParam(r, "id"), false)
+	if wb.readFailed(w, r, err) {
+		return
+	}
+	done := "/approvals/" + url.PathEscape(rec.ID) + "?sent=" + what
+	switch pa := rec.Freshness.PendingAction; {
+	case rec.Status == input["status"] && pa != nil && pa.Kind == string(writeback.KindDecideApproval):
+		// The record shows the decision on its way: this one again (a
+		// double submit, a second tab) is the same decision, not another.
+		http.Redirect(w, r, done, http.StatusSeeOther)
+		return
+	case rec.Status != "pending":
+		wb.showApproval(w, r, http.StatusConflict, &reply.Error{Status: http.StatusConflict, Code: "not_pending"})
+		return
+	}
+	s := api.Submission{Object: "approval_request", Op: mapping.OpUpdate, RecordID: rec.ID, Input: input,
+		IdempotencyKey: formIdempotencyKey(r)}
+	_, _, e := wb.d.API.Submit(r, s)
+	switch {
+	case e == nil:
+		http.Redirect(w, r, done, http.StatusSeeOther)
+	case e.Status == http.StatusNotFound:
+		wb.notFound(w, r)
+	case keyReused(e):
+		// Approve and reject share the page's key: the other button of a
+		// page already decided on is one decision too many.
+		wb.showApproval(w, r, http.StatusConflict, &reply.Error{Status: http.StatusConflict, Code: "decided"})
+	case e.Status == http.StatusUnprocessableEntity || e.Status == http.StatusConflict:
+		wb.showApproval(w, r, e.Status, e)
+	default:
+		wb.fail(w, r, e)
+	}
+}
+
+func keyReused(e *reply.Error) bool {
+	for _, f := range e.Fields {
+		if f.Path == "idempotency_key" {
+			return true
+		}
+	}
+	return false
+}
