@@ -27,11 +27,9 @@ func signInForm(t *testing.T, p *webtest.Page, base, email string) {
 	require.Equal(t, http.StatusOK, p.Navigate(base+"/sign-in"))
 	p.Fill("#f-email", email)
 	p.Fill("#f-password", password)
-	if p.JavaScript() {
-		p.Click(`form[action="/sign-in"] button[type=submit]`)
-	} else {
-		require.Equal(t, http.StatusOK, p.Submit(`form[action="/sign-in"]`))
-	}
+	// Not sent by htmx even with JavaScript: signing in changes the header
+	// too, not only the main region.
+	require.Equal(t, http.StatusOK, p.Submit(`form[action="/sign-in"]`))
 	p.WaitText("h1", "Your overview")
 	require.Equal(t, base+"/", p.URL())
 }
@@ -148,6 +146,112 @@ func TestBrowserEveryPageIsAccessible(t *testing.T) {
 				require.Equal(t, pg.status, p.Navigate(base+pg.path), pg.path)
 				check(t, p, pg.label, pg.status)
 			}
+		})
+	}
+}
+
+// send submits the form that form matches as a person would: with
+// JavaScript, htmx sends it and swaps the main region, so the test waits for
+// what the next page shows (wait, in sel); without, the browser loads the
+// next document.
+func send(t *testing.T, p *webtest.Page, form, sel, wait string) {
+	t.Helper()
+	if p.JavaScript() {
+		p.Click(form + ` button[type=submit]`)
+	} else {
+		p.Submit(form)
+	}
+	p.WaitText(sel, wait)
+}
+
+// follow follows the link sel matches, boosted by htmx or not, and waits for
+// the next page's heading.
+func follow(t *testing.T, p *webtest.Page, sel, h1 string) {
+	t.Helper()
+	if p.JavaScript() {
+		p.Click(sel)
+	} else {
+		require.Equal(t, http.StatusOK, p.ClickNavigate(sel))
+	}
+	p.WaitText("#main h1", h1)
+}
+
+// TestBrowserCaseFlows signs in, opens a case from the new-case form,
+// comments on a case and closes it, meets a foreign case's 404 page and signs
+// out: with JavaScript (htmx swaps the main region) and without (plain forms
+// and links).
+func TestBrowserCaseFlows(t *testing.T) {
+	e := setup(t)
+	base := e.srv.URL
+	for i, mode := range []struct {
+		name string
+		opts []webtest.Option
+	}{{"javascript", nil}, {"no javascript", []webtest.Option{webtest.WithoutJS()}}} {
+		t.Run(mode.name, func(t *testing.T) {
+			email := fmt.Sprintf("mark%d@alpha.test", i)
+			e.user(email, apitest.Alpha, auth.RoleMember)
+			p := webtest.New(t, mode.opts...)
+			require.Equal(t, !strings.HasPrefix(mode.name, "no"), p.JavaScript())
+
+			signInForm(t, p, base, email)
+			require.Contains(t, p.Text("header .who"), email, "the header shows who is signed in")
+			require.True(t, p.Exists(`header nav a[href="/cases"]`), "the header has the menu")
+
+			// A new case from the form.
+			follow(t, p, `header nav a[href="/cases"]`, "Cases")
+			require.Equal(t, "/cases", evalJS[string](t, p, `document.querySelector("header nav a[aria-current=page]").getAttribute("href")`),
+				"the menu marks the page it is on")
+			require.True(t, strings.HasPrefix(p.Title(), "Cases"), p.Title())
+			require.Equal(t, "/cases", evalJS[string](t, p, `document.querySelector("footer [name=next]").value`),
+				"choosing a language comes back to this page")
+			follow(t, p, `a[href="/cases/new"]`, "New case")
+			subject := "Router blinks red " + mode.name
+			p.Fill("#f-subject", subject)
+			p.Fill("#f-description", "Since Monday, every few minutes.")
+			p.Fill("#f-priority", "high")
+			before := e.actions(t, "create_case")
+			send(t, p, `form[action="/cases"]`, "#main .notice", "Your case is being sent.")
+			require.Equal(t, base+"/cases?sent=case", p.URL())
+			require.Equal(t, before+1, e.actions(t, "create_case"))
+			check(t, p, "case-sent", 0)
+
+			// A comment: an empty one comes back with its error beside the field.
+			id := e.fx.IDs[apitest.Alpha]["case"][i]
+			follow(t, p, `a[href="/cases/`+id+`"]`, "Printer on fire "+id)
+			before = e.actions(t, "add_case_comment")
+			send(t, p, `form[action$="/comments"]`, "#f-body-error", "empty")
+			require.Equal(t, "true", evalJS[string](t, p, `document.querySelector("#f-body").getAttribute("aria-invalid")`))
+			require.Zero(t, e.actions(t, "add_case_comment")-before, "bad input changes nothing")
+			if p.JavaScript() {
+				// After the swap settles, the focus is on the alert.
+				p.WaitTrue(`document.activeElement.matches("[role=alert]")`)
+			}
+			check(t, p, "comment-invalid", http.StatusUnprocessableEntity)
+			p.Fill("#f-body", "Here are the logs.")
+			send(t, p, `form[action$="/comments"]`, "#main .notice", "Your comment is being sent.")
+			require.Equal(t, base+"/cases/"+id+"?sent=comment", p.URL())
+			require.Equal(t, before+1, e.actions(t, "add_case_comment"))
+			check(t, p, "comment-sent", 0)
+
+			// Close it.
+			before = e.actions(t, "close_case")
+			send(t, p, `form[action$="/close"]`, "#main .notice", "Your request to close the case is being sent.")
+			require.Contains(t, p.Text(".status-box"), "Your change is being sent.")
+			require.Equal(t, before+1, e.actions(t, "close_case"))
+			check(t, p, "close-sent", 0)
+
+			// Another account's case is the portal's 404 page, naming nothing of it.
+			foreign := e.fx.IDs[apitest.Beta]["case"][0]
+			require.Equal(t, http.StatusNotFound, p.Navigate(base+"/cases/"+foreign))
+			require.Equal(t, "Page not found", p.Text("#main h1"))
+			require.NotContains(t, evalJS[string](t, p, `document.documentElement.outerHTML`), foreign)
+			check(t, p, "foreign-case", http.StatusNotFound)
+
+			// Sign out: the session ends.
+			require.Equal(t, http.StatusOK, p.ClickNavigate(`form[action="/sign-out"] button:not([formaction])`))
+			p.WaitText("#main .notice", "You have signed out.")
+			require.Equal(t, http.StatusOK, p.Navigate(base+"/"))
+			require.Equal(t, base+"/sign-in", p.URL(), "signed out, the hub asks to sign in")
 		})
 	}
 }
