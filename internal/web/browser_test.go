@@ -1,10 +1,13 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
@@ -252,6 +255,120 @@ func TestBrowserCaseFlows(t *testing.T) {
 			p.WaitText("#main .notice", "You have signed out.")
 			require.Equal(t, http.StatusOK, p.Navigate(base+"/"))
 			require.Equal(t, base+"/sign-in", p.URL(), "signed out, the hub asks to sign in")
+		})
+	}
+}
+
+// TestBrowserNewCaseByKeyboard opens a case without a pointer: Tab to each
+// control, type, Enter; the focus must land on what each swap brought.
+func TestBrowserNewCaseByKeyboard(t *testing.T) {
+	e := setup(t)
+	e.user("kim@alpha.test", apitest.Alpha, auth.RoleMember)
+	p := webtest.New(t)
+	signInForm(t, p, e.srv.URL, "kim@alpha.test")
+
+	// The skip link comes first and moves the focus to the main region.
+	p.Press(webtest.Tab)
+	require.True(t, p.FocusMatches("a.skip-link"), "the first Tab reaches the skip link, not %s", p.Focused())
+	p.Press(webtest.Enter)
+	p.WaitTrue(`document.activeElement.id === "main"`)
+
+	p.TabTo(`#main a[href="/cases"]`)
+	p.Press(webtest.Enter)
+	p.WaitText("#main h1", "Cases")
+	p.WaitTrue(`document.activeElement === document.querySelector("#main h1")`)
+
+	p.TabTo(`a[href="/cases/new"]`)
+	p.Press(webtest.Enter)
+	p.WaitText("#main h1", "New case")
+	p.WaitTrue(`document.activeElement === document.querySelector("#main h1")`)
+
+	// Sent empty, the browser keeps the form and puts the focus on the field
+	// to fill in.
+	p.TabTo(`form[action="/cases"] button[type=submit]`)
+	p.Press(webtest.Enter)
+	p.WaitTrue(`document.activeElement.id === "f-subject"`)
+	require.Zero(t, e.actions(t, "create_case"))
+
+	p.Type("Scanner jams on page two")
+	p.TabTo("#f-description")
+	p.Type("Every second sheet.")
+	p.TabTo("#f-priority")
+	was := evalJS[string](t, p, `document.activeElement.value`)
+	p.Press(webtest.ArrowDown)
+	now := evalJS[string](t, p, `document.activeElement.value`)
+	require.NotEqual(t, was, now, "the arrow keys choose a priority")
+	p.TabTo(`form[action="/cases"] button[type=submit]`)
+	p.Press(webtest.Enter)
+
+	p.WaitText("#main .notice", "Your case is being sent.")
+	p.WaitTrue(`document.activeElement === document.querySelector("#main h1")`)
+	p.WaitText("#live", "Your case is being sent.")
+	require.Equal(t, 1, e.actions(t, "create_case"))
+	webtest.Check(t, p, "")
+}
+
+// TestBrowserPasswordMails resets a password with the link the reset mail
+// carries, and activates an invitation with the link its mail carries.
+func TestBrowserPasswordMails(t *testing.T) {
+	e := setup(t)
+	base := e.srv.URL
+	for _, mode := range []struct {
+		name string
+		opts []webtest.Option
+	}{{"javascript", nil}, {"no javascript", []webtest.Option{webtest.WithoutJS()}}} {
+		t.Run(mode.name, func(t *testing.T) {
+			email := strings.ReplaceAll(mode.name, " ", "-") + "@alpha.test"
+			e.user(email, apitest.Alpha, auth.RoleMember)
+			p := webtest.New(t, mode.opts...)
+
+			// Ask for the mail.
+			require.Equal(t, http.StatusOK, p.Navigate(base+"/sign-in"))
+			follow(t, p, `a[href="/reset-password"]`, "Reset your password")
+			p.Fill("#f-email", email)
+			send(t, p, `form[action="/reset-password/request"]`, "#main .notice", "a link to reset the password is on its way")
+			check(t, p, "reset-sent", 0)
+
+			// The worker mints the link the mail carries.
+			msg, ok, err := e.auth.ResetMail(context.Background(), auth.PasswordResetMailArgs{Email: email})
+			require.NoError(t, err)
+			require.True(t, ok)
+			link, err := url.Parse(msg.Link)
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, p.Navigate(base+link.RequestURI()))
+			require.Equal(t, "Choose a new password", p.Text("#main h1"))
+
+			// Two passwords that differ come back with the error beside the field.
+			p.Fill("#f-password", "fresh-password-9931")
+			p.Fill("#f-password_confirm", "fresh-password-0000")
+			send(t, p, `form[action="/reset-password"]`, "#f-password_confirm-error", "not the same")
+			check(t, p, "reset-mismatch", http.StatusUnprocessableEntity)
+			p.Fill("#f-password", "fresh-password-9931")
+			p.Fill("#f-password_confirm", "fresh-password-9931")
+			send(t, p, `form[action="/reset-password"]`, "#main .notice", "Your password has been changed.")
+			require.Equal(t, base+"/sign-in?reset=1", p.URL())
+
+			p.Fill("#f-email", email)
+			p.Fill("#f-password", "fresh-password-9931")
+			require.Equal(t, http.StatusOK, p.Submit(`form[action="/sign-in"]`))
+			p.WaitText("#main h1", "Your overview")
+			p.ClickNavigate(`form[action="/sign-out"] button:not([formaction])`)
+
+			// An invitation's link opens the activation form.
+			invited := "new-" + email
+			_, link2, err := auth.Invite(context.Background(), e.pool, auth.NewUser{Email: invited, Roles: []string{auth.RoleMember},
+				AccountID: apitest.Alpha, ContactID: "003" + apitest.Alpha[3:], HashParams: fastHash}, base, time.Now())
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, p.Navigate(link2))
+			require.Equal(t, "Activate your account", p.Text("#main h1"))
+			check(t, p, "activate", 0)
+			p.Fill("#f-password", "a-long-new-secret-77")
+			p.Fill("#f-password_confirm", "a-long-new-secret-77")
+			send(t, p, `form[action="/activate"]`, "#main .notice", "Your account is ready.")
+			p.Fill("#f-email", invited)
+			p.Fill("#f-password", "a-long-new-secret-77")
+			require.Equal(t, http.StatusOK, p.Submit(`form[action="/sign-in"]`))
+			p.WaitText("#main h1", "Your overview")
 		})
 	}
 }
