@@ -75,12 +75,14 @@ var roleBlocks = []struct {
 // TestBrowserEveryPageIsAccessible visits every page of the portal, signed
 // out and signed in as each role, and checks each.
 func TestBrowserEveryPageIsAccessible(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	base := e.srv.URL
 	alphaCase := e.fx.IDs[apitest.Alpha]["case"][0]
 	foreignCase := e.fx.IDs[apitest.Beta]["case"][0]
 
 	t.Run("signed out", func(t *testing.T) {
+		t.Parallel()
 		p := webtest.New(t)
 		for _, pg := range []struct {
 			label, path string
@@ -110,9 +112,12 @@ func TestBrowserEveryPageIsAccessible(t *testing.T) {
 	})
 
 	for _, rb := range roleBlocks {
+		e.user(rb.role+"@alpha.test", apitest.Alpha, rb.role)
+	}
+	for _, rb := range roleBlocks {
 		t.Run(rb.role, func(t *testing.T) {
+			t.Parallel()
 			email := rb.role + "@alpha.test"
-			e.user(email, apitest.Alpha, rb.role)
 			p := webtest.New(t)
 			signInForm(t, p, base, email)
 			require.Equal(t, rb.blocks, evalJS[[]string](t, p, `[...document.querySelectorAll("section.block")].map(s => s.id)`), "the hub's blocks")
@@ -179,17 +184,21 @@ func follow(t *testing.T, p *webtest.Page, sel, h1 string) {
 	p.WaitText("#main h1", h1)
 }
 
+// jsModes are the two ways a flow must work: with htmx, and as plain HTML.
+var jsModes = []struct {
+	name string
+	opts []webtest.Option
+}{{"javascript", nil}, {"no javascript", []webtest.Option{webtest.WithoutJS()}}}
+
 // TestBrowserCaseFlows signs in, opens a case from the new-case form,
 // comments on a case and closes it, meets a foreign case's 404 page and signs
 // out: with JavaScript (htmx swaps the main region) and without (plain forms
 // and links).
 func TestBrowserCaseFlows(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	base := e.srv.URL
-	for i, mode := range []struct {
-		name string
-		opts []webtest.Option
-	}{{"javascript", nil}, {"no javascript", []webtest.Option{webtest.WithoutJS()}}} {
+	for i, mode := range jsModes {
 		t.Run(mode.name, func(t *testing.T) {
 			email := fmt.Sprintf("mark%d@alpha.test", i)
 			e.user(email, apitest.Alpha, auth.RoleMember)
@@ -262,6 +271,7 @@ func TestBrowserCaseFlows(t *testing.T) {
 // TestBrowserNewCaseByKeyboard opens a case without a pointer: Tab to each
 // control, type, Enter; the focus must land on what each swap brought.
 func TestBrowserNewCaseByKeyboard(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	e.user("kim@alpha.test", apitest.Alpha, auth.RoleMember)
 	p := webtest.New(t)
@@ -311,12 +321,10 @@ func TestBrowserNewCaseByKeyboard(t *testing.T) {
 // TestBrowserPasswordMails resets a password with the link the reset mail
 // carries, and activates an invitation with the link its mail carries.
 func TestBrowserPasswordMails(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	base := e.srv.URL
-	for _, mode := range []struct {
-		name string
-		opts []webtest.Option
-	}{{"javascript", nil}, {"no javascript", []webtest.Option{webtest.WithoutJS()}}} {
+	for _, mode := range jsModes {
 		t.Run(mode.name, func(t *testing.T) {
 			email := strings.ReplaceAll(mode.name, " ", "-") + "@alpha.test"
 			e.user(email, apitest.Alpha, auth.RoleMember)
