@@ -42,7 +42,9 @@ var (
 // private cluster if one was started. Use it as the package's TestMain:
 //
 //	func TestMain(m *testing.M) { dbtest.Main(m) }
-func Main(m *testing.M) {
+//
+// m is a *testing.M, or another harness's wrapper of one (webtest.Wrap).
+func Main(m interface{ Run() int }) {
 	code := m.Run()
 	teardown()
 	os.Exit(code)

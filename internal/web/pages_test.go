@@ -62,15 +62,7 @@ func blocks(body string) []string {
 func TestHubBlocksFollowRoles(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	for _, tc := range []struct {
-		role   string
-		blocks []string
-	}{
-		{auth.RoleMember, []string{"cases", "orders", "actions"}},
-		{auth.RoleBilling, []string{"invoices", "actions"}},
-		{auth.RolePurchasing, []string{"orders", "approvals", "actions"}},
-		{auth.RoleAccountAdmin, []string{"cases", "orders", "invoices", "approvals", "actions"}},
-	} {
+	for _, tc := range roleBlocks {
 		email := tc.role + "@alpha.test"
 		e.user(email, apitest.Alpha, tc.role)
 		b := e.browser()

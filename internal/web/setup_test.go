@@ -31,10 +31,13 @@ import (
 	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/server"
 	"github.com/porticohq/portico/internal/web"
+	"github.com/porticohq/portico/internal/web/webtest"
 	"github.com/porticohq/portico/mappings"
 )
 
-func TestMain(m *testing.M) { dbtest.Main(m) }
+// The browser tests (browser_test.go) share one browser, stopped after the
+// tests and before the database.
+func TestMain(m *testing.M) { dbtest.Main(webtest.Wrap(m)) }
 
 var fastHash = auth.HashParams{Memory: 1024, Time: 1, Threads: 1}
 

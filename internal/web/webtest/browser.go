@@ -78,16 +78,31 @@ var shared struct {
 
 // Main runs the tests of m and then stops the browser, if a test started it.
 // Call it from TestMain; New fails a test of a binary that does not.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Wrap(m).Run()) }
+
+// Runner runs a binary's tests and returns the exit code: a *testing.M, or
+// what Wrap makes of one.
+type Runner interface{ Run() int }
+
+// Wrap is Main for a TestMain that another harness's Main ends, such as
+// dbtest.Main: running what it returns runs the tests of m and then stops
+// the browser, if a test started it.
+//
+//	func TestMain(m *testing.M) { dbtest.Main(webtest.Wrap(m)) }
+func Wrap(m Runner) Runner { return wrapped{m} }
+
+type wrapped struct{ m Runner }
+
+func (w wrapped) Run() int {
 	shared.mainCalled.Store(true)
-	code := m.Run()
+	code := w.m.Run()
 	if err := shutdown(); err != nil {
 		fmt.Fprintln(os.Stderr, "webtest: stopping chromium:", err)
 		if code == 0 {
 			code = 1
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // findChromium returns the first browser binary there is, with $PORTICO_CHROMIUM

@@ -8,6 +8,11 @@
 //
 //	func TestMain(m *testing.M) { webtest.Main(m) }
 //
+// A package whose tests also need dbtest's databases wraps m instead, so that
+// the browser stops after the tests and before the database:
+//
+//	func TestMain(m *testing.M) { dbtest.Main(webtest.Wrap(m)) }
+//
 //	func TestHub(t *testing.T) {
 //		p := webtest.New(t)
 //		p.Navigate(srv.URL + "/")
