@@ -48,6 +48,10 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
+// Teardown is what Main does after the tests, for a TestMain that another
+// harness runs: func TestMain(m *testing.M) { webtest.Main(m, dbtest.Teardown) }.
+func Teardown() { teardown() }
+
 // Pool returns a pool on a new, fully migrated database of the test's own,
 // dropped when the test ends.
 func Pool(t testing.TB) *pgxpool.Pool {

@@ -33,10 +33,12 @@ import (
 	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/server"
 	"github.com/porticohq/portico/internal/web"
+	"github.com/porticohq/portico/internal/web/webtest"
 	"github.com/porticohq/portico/mappings"
 )
 
-func TestMain(m *testing.M) { dbtest.Main(m) }
+// TestMain stops the browser of the browser tests, then the databases.
+func TestMain(m *testing.M) { webtest.Main(m, dbtest.Teardown) }
 
 var fastHash = auth.HashParams{Memory: 1024, Time: 1, Threads: 1}
 

@@ -76,11 +76,15 @@ var shared struct {
 	err           error
 }
 
-// Main runs the tests of m and then stops the browser, if a test started it.
+// Main runs the tests of m and then stops the browser, if a test started it,
+// and runs after (another harness's teardown, such as dbtest.Teardown).
 // Call it from TestMain; New fails a test of a binary that does not.
-func Main(m *testing.M) {
+func Main(m *testing.M, after ...func()) {
 	shared.mainCalled.Store(true)
 	code := m.Run()
+	for _, f := range after {
+		f()
+	}
 	if err := shutdown(); err != nil {
 		fmt.Fprintln(os.Stderr, "webtest: stopping chromium:", err)
 		if code == 0 {
