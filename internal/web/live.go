@@ -210,7 +210,9 @@ func (wb *Web) LiveStreams() (live bool, open int) { return wb.live.isLive(), wb
 // ("record"), or when news may have been missed ("resync"). It sends ids
 // the user already holds, never data, and only after reading the action or
 // record again under the user's current scope. A comment line every
-// heartbeat keeps proxies from closing it.
+// heartbeat keeps proxies from closing it; the stream ends at the first
+// heartbeat or event after the session has (signed out, here or
+// everywhere).
 func (wb *Web) events(w http.ResponseWriter, r *http.Request) {
 	p := signedIn(r)
 	if p == nil {
@@ -263,6 +265,9 @@ func (wb *Web) events(w http.ResponseWriter, r *http.Request) {
 		case <-wb.live.closed:
 			return
 		case <-tick.C:
+			if !wb.d.Auth.SessionActive(r.Context()) {
+				return // signed out, here or elsewhere
+			}
 			msg = ": heartbeat\n\n"
 		case ev := <-s.events:
 			var ok bool
@@ -278,8 +283,11 @@ func (wb *Web) events(w http.ResponseWriter, r *http.Request) {
 
 // check reads what ev names again under the user's current scope and
 // returns the message to send ("" for none); false ends the stream: the
-// user no longer sees the record it watches.
+// session ended, or the user no longer sees the record it watches.
 func (wb *Web) check(r *http.Request, ev liveEvent) (string, bool) {
+	if !wb.d.Auth.SessionActive(r.Context()) {
+		return "", false
+	}
 	ctx, err := wb.d.API.WithScope(r.Context())
 	if err != nil {
 		return "", r.Context().Err() == nil

@@ -266,3 +266,24 @@ func TestLiveHeartbeatsDisconnectCapAndShutdown(t *testing.T) {
 	_, res = bea.openStream("/events")
 	require.Equal(t, http.StatusServiceUnavailable, res.StatusCode)
 }
+
+func TestLiveEndsWhenSignedOut(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(o *options) { o.heartbeat = 20 * time.Millisecond })
+	mark := e.signedIn("mark@alpha.test", apitest.Alpha, auth.RoleMember)
+	other := e.browser()
+	other.signIn("mark@alpha.test")
+	s := mark.stream("/events")
+	e.waitStreams(1)
+	// Signing out everywhere from another browser ends this one's stream.
+	other.get("/")
+	require.Equal(t, http.StatusSeeOther, other.post("/sign-out-everywhere", nil).code)
+	select {
+	case <-s.ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream outlived its session")
+	}
+	e.waitStreams(0)
+	_, res := mark.openStream("/events")
+	require.Equal(t, http.StatusUnauthorized, res.StatusCode)
+}
