@@ -23,7 +23,8 @@ import (
 // sse is one open event stream as a browser's EventSource reads it.
 type sse struct {
 	t      *testing.T
-	res    *http.Response
+	header http.Header
+	body   io.ReadCloser
 	cancel context.CancelFunc
 	events chan sseEvent
 	// ended is closed when the server ends the stream.
@@ -37,14 +38,14 @@ type sseEvent struct{ name, data string }
 // must answer 200.
 func (b *browser) stream(path string) *sse {
 	b.e.t.Helper()
-	s, res := b.openStream(path)
-	require.NotNil(b.e.t, s, "status %d", res.StatusCode)
+	s, code := b.openStream(path)
+	require.NotNil(b.e.t, s, "status %d", code)
 	return s
 }
 
-// openStream opens path and returns the stream, or nil and the answer
-// when it is not one.
-func (b *browser) openStream(path string) (*sse, *http.Response) {
+// openStream opens path and returns the stream, or nil and the status
+// of an answer that is not one.
+func (b *browser) openStream(path string) (*sse, int) {
 	t := b.e.t
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -58,17 +59,17 @@ func (b *browser) openStream(path string) (*sse, *http.Response) {
 		_, _ = io.Copy(io.Discard, res.Body)
 		res.Body.Close()
 		cancel()
-		return nil, res
+		return nil, res.StatusCode
 	}
-	s := &sse{t: t, res: res, cancel: cancel, events: make(chan sseEvent, 64), ended: make(chan struct{})}
+	s := &sse{t: t, header: res.Header, body: res.Body, cancel: cancel, events: make(chan sseEvent, 64), ended: make(chan struct{})}
 	t.Cleanup(s.close)
 	go s.read()
-	return s, res
+	return s, res.StatusCode
 }
 
 func (s *sse) read() {
 	defer close(s.ended)
-	sc := bufio.NewScanner(s.res.Body)
+	sc := bufio.NewScanner(s.body)
 	var ev sseEvent
 	for sc.Scan() {
 		line := sc.Text()
@@ -91,7 +92,7 @@ func (s *sse) read() {
 // close is the browser going away.
 func (s *sse) close() {
 	s.cancel()
-	s.res.Body.Close()
+	s.body.Close()
 }
 
 // next is the next event other than comments and resyncs.
@@ -163,8 +164,8 @@ func TestLiveCaseTurnsReceivedWhenApplied(t *testing.T) {
 	beaAction := e.lastAction()
 
 	ms := mark.stream("/events?case=" + alphaCase)
-	require.Equal(t, "text/event-stream", ms.res.Header.Get("Content-Type"))
-	require.Contains(t, ms.res.Header.Get("Content-Security-Policy"), "default-src 'none'", "served through the production router")
+	require.Equal(t, "text/event-stream", ms.header.Get("Content-Type"))
+	require.Contains(t, ms.header.Get("Content-Security-Policy"), "default-src 'none'", "served through the production router")
 	bs := bea.stream("/events?case=" + betaCase)
 	e.waitStreams(2)
 
@@ -215,12 +216,12 @@ func TestLiveRefusesWhatTheUserCannotSee(t *testing.T) {
 	e := setup(t)
 	mark := e.signedIn("mark@alpha.test", apitest.Alpha, auth.RoleMember)
 	betaCase := e.fx.IDs[apitest.Beta]["case"][0]
-	_, res := mark.openStream("/events?case=" + betaCase)
-	require.Equal(t, http.StatusNotFound, res.StatusCode, "a foreign case is a missing one")
-	_, res = mark.openStream("/events?case=500A0000000NONE")
-	require.Equal(t, http.StatusNotFound, res.StatusCode)
-	_, res = e.browser().openStream("/events")
-	require.Equal(t, http.StatusUnauthorized, res.StatusCode)
+	_, code := mark.openStream("/events?case=" + betaCase)
+	require.Equal(t, http.StatusNotFound, code, "a foreign case is a missing one")
+	_, code = mark.openStream("/events?case=500A0000000NONE")
+	require.Equal(t, http.StatusNotFound, code)
+	_, code = e.browser().openStream("/events")
+	require.Equal(t, http.StatusUnauthorized, code)
 }
 
 func TestLiveHeartbeatsDisconnectCapAndShutdown(t *testing.T) {
@@ -230,8 +231,8 @@ func TestLiveHeartbeatsDisconnectCapAndShutdown(t *testing.T) {
 	a := mark.stream("/events")
 	b := mark.stream("/events")
 	e.waitStreams(2)
-	_, res := mark.openStream("/events")
-	require.Equal(t, http.StatusTooManyRequests, res.StatusCode, "a third stream of one user")
+	_, code := mark.openStream("/events")
+	require.Equal(t, http.StatusTooManyRequests, code, "a third stream of one user")
 	// Another user is not counted against Mark.
 	bea := e.signedIn("bea@beta.test", apitest.Beta, auth.RoleMember)
 	c := bea.stream("/events")
@@ -263,8 +264,8 @@ func TestLiveHeartbeatsDisconnectCapAndShutdown(t *testing.T) {
 		}
 	}
 	e.waitStreams(0)
-	_, res = bea.openStream("/events")
-	require.Equal(t, http.StatusServiceUnavailable, res.StatusCode)
+	_, code = bea.openStream("/events")
+	require.Equal(t, http.StatusServiceUnavailable, code)
 }
 
 func TestLiveEndsWhenSignedOut(t *testing.T) {
@@ -284,6 +285,6 @@ func TestLiveEndsWhenSignedOut(t *testing.T) {
 		t.Fatal("the stream outlived its session")
 	}
 	e.waitStreams(0)
-	_, res := mark.openStream("/events")
-	require.Equal(t, http.StatusUnauthorized, res.StatusCode)
+	_, code := mark.openStream("/events")
+	require.Equal(t, http.StatusUnauthorized, code)
 }
