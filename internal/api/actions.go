@@ -187,6 +187,16 @@ func (a *API) MyActions(ctx context.Context, states []string, limit int) ([]Acti
 	return a.d.Actions.Mine(ctx, auth.PrincipalFrom(ctx), scopeFrom(ctx), states, limit)
 }
 
+// Action returns one action under the request's scope (WithScope):
+// ErrActionNotFound for a missing one, one the scope does not see, or
+// when writes are off. The portal's live updates check through it.
+func (a *API) Action(ctx context.Context, id string) (*Action, error) {
+	if a.d.Actions == nil {
+		return nil, ErrActionNotFound
+	}
+	return a.d.Actions.Get(ctx, scopeFrom(ctx), id)
+}
+
 // resolutions are the answers to a conflict.
 var resolutions = []string{"keep_mine", "keep_theirs"}
 

@@ -393,7 +393,11 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 		subs = map[string]pgnotify.Subscriber{}
 	}
 	maps.Copy(subs, a.api.CacheSubscriptions())
+	// The portal's event streams share it too, and end when the server
+	// stops, so that they do not hold its shutdown open.
+	maps.Copy(subs, a.portal.LiveSubscriptions())
 	a.listeners.Go(func() { pgnotify.Listen(lctx, a.pool, subs, a.logger) })
+	a.listeners.Go(func() { <-lctx.Done(); a.portal.CloseLive() })
 	a.stopListeners = cancel
 	hooksHandler := &hooks.Handler{
 		Lookup: func(name string) (connectors.Connector, bool) {

@@ -105,6 +105,29 @@ func (s *Service) sessionPrincipal(next http.Handler) http.Handler {
 	})
 }
 
+// SessionActive reports whether the browser session of a request that
+// Authenticate identified is still valid now: not signed out (here or
+// everywhere), its user still active, its lifetime not over. It reads
+// like Authenticate (from the session cache when it can) but writes
+// nothing, so that a long-lived request (an event stream) can check it
+// from time to time without keeping the session alive.
+func (s *Service) SessionActive(ctx context.Context) bool {
+	p := PrincipalFrom(ctx)
+	if p == nil || p.SessionID == "" {
+		return false
+	}
+	sid := s.sm.GetInt64(ctx, keySID)
+	if sid == 0 || strconv.FormatInt(sid, 10) != p.SessionID {
+		return false
+	}
+	now := s.now()
+	if now.Sub(time.Unix(0, s.sm.GetInt64(ctx, keyAuthAt))) >= s.cfg.SessionLifetime {
+		return false
+	}
+	_, err := s.sessionUser(ctx, sid, now)
+	return err == nil
+}
+
 // sessionUser returns the active user behind a login session, from the
 // cache when it can.
 func (s *Service) sessionUser(ctx context.Context, sid int64, now time.Time) (store.AuthUser, error) {

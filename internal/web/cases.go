@@ -89,10 +89,11 @@ func (wb *Web) caseList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	system := wb.system("case")
+	got := wb.received(r.Context(), "case")
 	for _, rec := range list.Data {
 		p.Items = append(p.Items, item{Title: str(rec, "subject"), Href: "/cases/" + rec.ID,
 			Detail: v.L.T("case.number", str(rec, "number")), Status: rec.Status, Label: rec.StatusLabel, Next: rec.NextStep,
-			Pending: pendingWords(v.L, rec.Freshness.PendingAction, system)})
+			Pending: pendingOrReceived(v.L, rec, got, system)})
 	}
 	p.Fresh, p.Down = wb.freshness(v.L, "case", list.Data)
 	if list.NextCursor != nil {
@@ -141,7 +142,7 @@ func (wb *Web) showCase(w http.ResponseWriter, r *http.Request, status int, bad 
 		CanComment: wb.d.API.Reaches(r.Context(), "case_comment"), Key: formKey()}
 	system := wb.system("case")
 	p.Fresh, p.Down = freshWords(v.L, c.Freshness, system)
-	p.Pending = pendingWords(v.L, c.Freshness.PendingAction, system)
+	p.Pending = pendingOrReceived(v.L, c.Record, wb.received(r.Context(), "case"), system)
 	bodies := map[string]string{}
 	for _, cm := range c.Comments {
 		bodies[cm.ID] = str(cm, "body")

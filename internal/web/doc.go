@@ -21,4 +21,12 @@
 // Every page carries a strict Content-Security-Policy (scripts and styles
 // from this origin only, no inline code) besides the server's security
 // headers, and every form a synchronizer CSRF token.
+//
+// Live updates (live.go): GET /events is a Server-Sent Events stream per
+// open page, fed by the process's one LISTEN connection (internal/pgnotify,
+// channel portico_live, ids only) and fanned out in memory. A stream hears
+// of the user's own actions and of the case it names, each read again
+// under the user's scope before anything is sent; portal.js turns an event
+// into "portico:live", on which the marked parts of the page re-read
+// themselves with htmx. Without JavaScript the page is right on reload.
 package web

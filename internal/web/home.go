@@ -1,6 +1,8 @@
 package web
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"sync"
@@ -179,6 +181,18 @@ func pendingWords(l *loc, pa *api.ActionRef, system string) string {
 	}
 }
 
+// pendingOrReceived is pendingWords, or "Received by <System>" for a
+// record the user's change reached lately (received).
+func pendingOrReceived(l *loc, rec api.Record, received map[string]bool, system string) string {
+	if w := pendingWords(l, rec.Freshness.PendingAction, system); w != "" {
+		return w
+	}
+	if received[rec.ID] {
+		return l.T("pending.received", system)
+	}
+	return ""
+}
+
 // system names the system of record of a portal object.
 func (wb *Web) system(object string) string {
 	if obj, ok := wb.d.Mappings.Object(object); ok {
@@ -211,4 +225,38 @@ func dateString(l *loc, s string) string {
 		}
 	}
 	return s
+}
+
+// receivedFor is how long a page says "Received by <System>" of the
+// user's change after the source took it: the pending mark is gone from
+// the record by then, and the words confirm what happened to it.
+const receivedFor = 10 * time.Minute
+
+// received names the records (by id) of the object whose change by this
+// user the source took within receivedFor: the record changed, the one
+// created (the source's id), or the case a comment went to.
+func (wb *Web) received(ctx context.Context, object string) map[string]bool {
+	acts, err := wb.d.API.MyActions(ctx, []string{"applied"}, 20)
+	out := map[string]bool{}
+	if err != nil {
+		// The words are a courtesy: the page is right without them.
+		wb.d.Logger.WarnContext(ctx, "reading the user's applied actions", slog.String("error", err.Error()))
+		return out
+	}
+	since := wb.d.Now().Add(-receivedFor)
+	for _, a := range acts {
+		if a.Applied == nil || a.Applied.Before(since) {
+			continue
+		}
+		switch {
+		case a.Object == object && a.ResultID != nil:
+			out[*a.ResultID] = true
+			out[a.Target] = true
+		case a.Object == object+"_comment":
+			if id, ok := a.Input[object+"_id"].(string); ok {
+				out[id] = true
+			}
+		}
+	}
+	return out
 }

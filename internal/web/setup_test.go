@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -27,6 +28,7 @@ import (
 	"github.com/porticohq/portico/internal/dbtest"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/metrics"
+	"github.com/porticohq/portico/internal/pgnotify"
 	"github.com/porticohq/portico/internal/records"
 	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/server"
@@ -51,11 +53,15 @@ type env struct {
 	auth *auth.Service
 	srv  *httptest.Server
 	fx   *apitest.Fixture
+	web  *web.Web
 }
 
 type options struct {
 	throttle config.ThrottleConfig
 	oidc     bool
+	// heartbeat and maxStreams set the live updates' (0: defaults).
+	heartbeat  time.Duration
+	maxStreams int
 }
 
 func setup(t *testing.T, opts ...func(*options)) *env {
@@ -81,12 +87,18 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 		Audit: audit.New(e.pool, slog.New(slog.DiscardHandler))})
 	require.NoError(t, err)
 	portal, err := web.New(web.Deps{API: a, Auth: e.auth, Mappings: set, SignOnName: "Example SSO",
-		Logger: slog.New(slog.NewTextHandler(tWriter{t}, nil))})
+		Logger:        slog.New(slog.NewTextHandler(tWriter{t}, nil)),
+		LiveHeartbeat: o.heartbeat, LiveMaxPerUser: o.maxStreams})
 	require.NoError(t, err)
-	// Sessions are cached as in production.
+	e.web = portal
+	// Sessions are cached, and live updates fed, by one listener as in
+	// production.
 	ctx, cancel := context.WithCancel(context.Background())
+	subs := map[string]pgnotify.Subscriber{}
+	maps.Copy(subs, e.auth.CacheSubscriptions())
+	maps.Copy(subs, portal.LiveSubscriptions())
 	var listeners sync.WaitGroup
-	listeners.Go(func() { e.auth.ListenCache(ctx) })
+	listeners.Go(func() { pgnotify.Listen(ctx, e.pool, subs, slog.New(slog.DiscardHandler)) })
 	t.Cleanup(func() { cancel(); listeners.Wait() })
 	h := server.NewRouter(server.Options{
 		Config: config.Default().HTTP, Logger: slog.New(slog.DiscardHandler), Registry: metrics.NewRegistry(),
@@ -97,6 +109,8 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	})
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
+	// Open event streams end first, as when a server stops.
+	t.Cleanup(portal.CloseLive)
 	e.fx = &apitest.Fixture{T: t, Pool: e.pool, Set: set, IDs: map[string]map[string][]string{}}
 	e.fx.Seed()
 	return e

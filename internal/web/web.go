@@ -24,6 +24,11 @@ type Deps struct {
 	Mappings *mapping.Set
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// LiveHeartbeat is how often an idle event stream sends a comment
+	// line (default 15 s); LiveMaxPerUser caps one user's open streams in
+	// this process (default 8).
+	LiveHeartbeat  time.Duration
+	LiveMaxPerUser int
 	// SignOnName names the single sign-on provider on the sign-in page
 	// ("Sign in with <name>") when auth has OIDC configured.
 	SignOnName string
@@ -36,6 +41,9 @@ type Web struct {
 	pages  *pages
 	assets assets
 	cats   *catalogs
+	// live fans the listener's notifications out to open event streams.
+	live      *hub
+	heartbeat time.Duration
 }
 
 // New loads the templates, catalogs and static files; an error here is a
@@ -50,7 +58,13 @@ func New(d Deps) (*Web, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	wb := &Web{d: d, rp: reply.New(d.Logger)}
+	if d.LiveHeartbeat <= 0 {
+		d.LiveHeartbeat = defaultHeartbeat
+	}
+	if d.LiveMaxPerUser <= 0 {
+		d.LiveMaxPerUser = defaultMaxPerUser
+	}
+	wb := &Web{d: d, rp: reply.New(d.Logger), live: newHub(d.LiveMaxPerUser), heartbeat: d.LiveHeartbeat}
 	var err error
 	if wb.assets, err = loadAssets(); err != nil {
 		return nil, err
@@ -81,6 +95,7 @@ func (wb *Web) Mount(r chi.Router, notFound http.HandlerFunc) {
 		r.Post("/reset-password", wb.reset)
 		r.Post("/reset-password/request", wb.resetRequest)
 		r.Post("/language", wb.setLanguage)
+		r.Get("/events", wb.events)
 		r.Group(func(r chi.Router) {
 			r.Use(wb.requireUser, wb.scoped)
 			r.Get("/", wb.home)
