@@ -18,9 +18,7 @@ import (
 
 // caseRoutes is /cases: the list, a case, and what a customer does to it.
 func (wb *Web) caseRoutes() chi.Router {
-	r := chi.NewRouter()
-	r.NotFound(wb.notFound)
-	r.MethodNotAllowed(wb.notFound)
+	r := wb.subRouter()
 	r.Get("/", wb.caseList)
 	r.Get("/new", wb.newCase)
 	r.Post("/", wb.createCase)

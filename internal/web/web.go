@@ -85,6 +85,7 @@ func (wb *Web) Mount(r chi.Router, notFound http.HandlerFunc) {
 			r.Use(wb.requireUser, wb.scoped)
 			r.Get("/", wb.home)
 			r.Mount("/cases", wb.caseRoutes())
+			r.Mount("/conflicts", wb.conflictRoutes())
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
@@ -94,6 +95,15 @@ func (wb *Web) Mount(r chi.Router, notFound http.HandlerFunc) {
 		}
 		pageHeaders(http.HandlerFunc(wb.noPage)).ServeHTTP(w, r)
 	})
+}
+
+// subRouter is a resource's router: a path or method it does not serve
+// is the portal's 404 page.
+func (wb *Web) subRouter() chi.Router {
+	r := chi.NewRouter()
+	r.NotFound(wb.notFound)
+	r.MethodNotAllowed(wb.notFound)
+	return r
 }
 
 // Content-Security-Policy of every page: scripts, styles and images from
