@@ -10,7 +10,9 @@ import (
 
 	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/records"
+	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/store"
 )
 
@@ -122,4 +124,58 @@ func (a *API) patchNotifications(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.rp.JSON(w, r, http.StatusOK, after)
+}
+
+// ContactPatch is the body of PATCH /me/contact: the user's own contact
+// details to change (only the fields sent).
+type ContactPatch struct {
+	FirstName *string `json:"first_name"`
+	LastName  *string `json:"last_name"`
+	Phone     *string `json:"phone"`
+	Title     *string `json:"title"`
+}
+
+// Input is the patch as a write-back's input: the fields sent.
+func (c ContactPatch) Input() map[string]any {
+	in := map[string]any{}
+	for name, v := range map[string]*string{"first_name": c.FirstName, "last_name": c.LastName, "phone": c.Phone, "title": c.Title} {
+		if v != nil {
+			in[name] = *v
+		}
+	}
+	return in
+}
+
+// patchContact answers PATCH /me/contact: an update_contact write-back of
+// the user's own contact (202), validated by the contact mapping (422).
+func (a *API) patchContact(w http.ResponseWriter, r *http.Request) {
+	if MyContactID(r.Context()) == "" {
+		a.notFound(w, r)
+		return
+	}
+	var in ContactPatch
+	if !a.decode(w, r, &in) {
+		return
+	}
+	if len(in.Input()) == 0 {
+		a.rp.Invalid(w, r, reply.Field{Path: "body", Message: "names no field to change"})
+		return
+	}
+	a.submit(w, r, a.ContactUpdate(r.Context(), in.Input()))
+}
+
+// ContactUpdate is the submission that changes the request's user's own
+// contact details to input (their contact's fields); a user without a
+// contact (staff) gets the answer for a record that does not exist.
+func (a *API) ContactUpdate(ctx context.Context, input map[string]any) Submission {
+	return Submission{Object: "contact", Op: mapping.OpUpdate, RecordID: MyContactID(ctx), Input: input}
+}
+
+// MyContactID is the request's user's own contact; "" for none, which no
+// record has.
+func MyContactID(ctx context.Context) string {
+	if p := auth.PrincipalFrom(ctx); p != nil {
+		return p.ContactID
+	}
+	return ""
 }
