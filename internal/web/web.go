@@ -86,6 +86,7 @@ func (wb *Web) Mount(r chi.Router, notFound http.HandlerFunc) {
 			r.Get("/", wb.home)
 			r.Mount("/cases", wb.caseRoutes())
 			r.Mount("/conflicts", wb.conflictRoutes())
+			r.Mount("/profile", wb.profileRoutes())
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
