@@ -87,6 +87,7 @@ func (wb *Web) Mount(r chi.Router, notFound http.HandlerFunc) {
 			r.Mount("/cases", wb.caseRoutes())
 			r.Mount("/conflicts", wb.conflictRoutes())
 			r.Mount("/profile", wb.profileRoutes())
+			r.Mount("/account", wb.accountRoutes())
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
