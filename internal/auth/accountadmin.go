@@ -88,20 +88,5 @@ func (s *Service) ResendInvitation(r *http.Request, id int64) (User, error) {
 	if u.Status != "invited" {
 		return User{}, fmt.Errorf("%s is %s: %w", u.Email, u.Status, ErrNotInvited)
 	}
-	in := inviteRequest{Email: u.Email, AccountID: u.AccountID, ContactID: u.ContactID, Roles: u.Roles, SeeChildAccounts: u.SeeChildAccounts}
-	if v := beyondRights(PrincipalFrom(ctx), in, s.roleCovered); v.err() != nil {
-		return User{}, fmt.Errorf("%w: %w", ErrForbidden, v)
-	}
-	err = s.asAPI(ctx, func(tx pgx.Tx) error {
-		var err error
-		u, err = s.InviteTx(ctx, tx, NewUser{TenantID: s.tenantID, Email: u.Email, AccountID: u.AccountID, ContactID: u.ContactID,
-			Roles: u.Roles, SeeChildAccounts: u.SeeChildAccounts})
-		return err
-	})
-	if err != nil {
-		return User{}, err
-	}
-	s.audit(r, Event{Action: "auth.invite", Object: "user", ObjectID: strconv.FormatInt(u.ID, 10),
-		Detail: map[string]string{"email": u.Email, "account_id": u.AccountID}})
-	return u, nil
+	return s.InviteUser(r, InviteRequest{Email: u.Email, ContactID: u.ContactID, Roles: u.Roles, SeeChildAccounts: u.SeeChildAccounts})
 }

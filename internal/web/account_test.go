@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"testing"
 	"time"
@@ -43,6 +44,7 @@ func TestAccountAdminUsers(t *testing.T) {
 	ctx := context.Background()
 	e, mark, bea := setupMarkAndBea(t)
 	admin := e.signedIn("alice@alpha.test", apitest.Alpha, auth.RoleAccountAdmin)
+	e.fx.Put("salesforce", "Contact", apitest.Alpha, apitest.SFContact(apitest.Alpha, "Alice", "Admin"))
 	_, _, err := auth.Invite(ctx, e.pool, auth.NewUser{Email: "ivy@alpha.test", AccountID: apitest.Alpha, ContactID: "003" + apitest.Alpha[3:],
 		Roles: []string{auth.RoleMember}}, "https://portal.test", time.Now())
 	require.NoError(t, err)
@@ -102,6 +104,7 @@ func TestAccountAdminResendWithinOwnRights(t *testing.T) {
 	ctx := context.Background()
 	e := setup(t)
 	admin := e.signedIn("alice@alpha.test", apitest.Alpha, auth.RoleAccountAdmin)
+	e.fx.Put("salesforce", "Contact", apitest.Alpha, apitest.SFContact(apitest.Alpha, "Alice", "Admin"))
 	_, _, err := auth.Invite(ctx, e.pool, auth.NewUser{Email: "staffish@alpha.test", AccountID: apitest.Alpha, ContactID: "003" + apitest.Alpha[3:],
 		Roles: []string{auth.RoleAccountAdmin}, SeeChildAccounts: true}, "https://portal.test", time.Now())
 	require.NoError(t, err)
@@ -110,4 +113,44 @@ func TestAccountAdminResendWithinOwnRights(t *testing.T) {
 	res := admin.post("/account/users/"+e.userID(t, "staffish@alpha.test")+"/resend", nil)
 	require.Equal(t, http.StatusForbidden, res.code, "the admin does not see child accounts, so cannot grant it")
 	require.Equal(t, before, e.invitationMails(t))
+}
+
+// An account admin invites into their own account; bad input is named
+// beside its field, and an email already in use too.
+func TestAccountAdminInvites(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	admin := e.signedIn("alice@alpha.test", apitest.Alpha, auth.RoleAccountAdmin)
+	e.user("bea@beta.test", apitest.Beta, auth.RoleMember)
+	admin.get("/account/users")
+	before := e.invitationMails(t)
+
+	bad := admin.post("/account/users", url.Values{"email": {"not-an-email"}, "roles": {"member"}})
+	require.Equal(t, http.StatusUnprocessableEntity, bad.code, bad.body)
+	require.Contains(t, bad.body, `id="f-email-error"`)
+	require.Contains(t, bad.body, `value="member" checked`, "the choice stays")
+	bad = admin.post("/account/users", url.Values{"email": {"new@alpha.test"}, "roles": {"superuser"}})
+	require.Equal(t, http.StatusUnprocessableEntity, bad.code, bad.body)
+	require.Contains(t, bad.body, `id="f-roles-error"`)
+	taken := admin.post("/account/users", url.Values{"email": {"bea@beta.test"}, "roles": {"member"}})
+	require.Equal(t, http.StatusConflict, taken.code)
+	require.Contains(t, taken.body, "This email already has a portal user.")
+	require.Equal(t, before, e.invitationMails(t))
+
+	res := admin.post("/account/users", url.Values{"email": {"new@alpha.test"}, "roles": {"member"}})
+	require.Equal(t, http.StatusSeeOther, res.code, res.body)
+	require.Equal(t, "invited", e.userStatus(t, "new@alpha.test"))
+	var account string
+	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT account_id FROM auth_user WHERE email = 'new@alpha.test'`).Scan(&account))
+	require.Equal(t, apitest.Alpha, account, "into the admin's own account")
+	require.Equal(t, before+1, e.invitationMails(t))
+	require.Contains(t, admin.get(res.location()).body, "new@alpha.test")
+
+	// A member may not invite: the 403 page, and nobody is invited.
+	mark := e.signedIn("mark@alpha.test", apitest.Alpha, auth.RoleMember)
+	res = mark.post("/account/users", url.Values{"email": {"sneaky@alpha.test"}, "roles": {"member"}})
+	require.Equal(t, http.StatusForbidden, res.code)
+	var n int
+	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*) FROM auth_user WHERE email = 'sneaky@alpha.test'`).Scan(&n))
+	require.Zero(t, n)
 }

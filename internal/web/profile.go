@@ -151,12 +151,7 @@ func (wb *Web) profileTokenCreate(w http.ResponseWriter, r *http.Request) {
 	var v *auth.ValidationError
 	switch {
 	case errors.As(err, &v):
-		for i, f := range v.Fields {
-			if strings.HasPrefix(f.Path, "scopes[") {
-				v.Fields[i].Path = "scopes"
-			}
-		}
-		wb.showProfile(w, r, http.StatusUnprocessableEntity, reply.Invalid(v.Fields...), "")
+		wb.showProfile(w, r, http.StatusUnprocessableEntity, reply.Invalid(formPaths(v.Fields)...), "")
 	case err != nil:
 		wb.internal(w, r, err)
 	default:
