@@ -154,3 +154,22 @@ func TestAccountAdminInvites(t *testing.T) {
 	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*) FROM auth_user WHERE email = 'sneaky@alpha.test'`).Scan(&n))
 	require.Zero(t, n)
 }
+
+// The new pages have the strict policy and what every page needs to be
+// usable without sight or pointer.
+func TestProfileConflictAndAccountPagesPolicyAndLandmarks(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.fx.Put("salesforce", "Contact", apitest.Alpha, apitest.SFContact(apitest.Alpha, "Alice", "Admin"))
+	admin := e.signedIn("alice@alpha.test", apitest.Alpha, auth.RoleAccountAdmin)
+	alphaCase := e.fx.IDs[apitest.Alpha]["case"][0]
+	admin.get("/cases/" + alphaCase)
+	require.Equal(t, http.StatusSeeOther, admin.post("/cases/"+alphaCase+"/close", nil).code)
+	id := e.conflicted(t, "alice@alpha.test", "close_case", `{"status": "closed"}`, `{"status": "in_progress"}`)
+	for _, path := range []string{"/conflicts", "/conflicts/" + id, "/profile", "/account/users"} {
+		res := admin.get(path)
+		require.Equal(t, http.StatusOK, res.code, path)
+		checkPageHeaders(t, res)
+		checkLandmarks(t, res.body)
+	}
+}
