@@ -92,6 +92,24 @@ func (a *API) patchNotifications(w http.ResponseWriter, r *http.Request) {
 	if !a.decode(w, r, &in) {
 		return
 	}
+	after, err := a.SetNotifications(r, in)
+	if err != nil {
+		a.rp.Internal(w, r, err)
+		return
+	}
+	a.rp.JSON(w, r, http.StatusOK, after)
+}
+
+// Notifications are the context's user's notification preferences.
+func (a *API) Notifications(ctx context.Context) (Notifications, error) {
+	return notifications(ctx, a.d.Pool, auth.PrincipalFrom(ctx))
+}
+
+// SetNotifications changes the request's user's own preferences (the
+// fields in is not nil for) and audits the change in the same
+// transaction; it returns the preferences now. PATCH /me/notifications
+// and the portal's profile page change them through it.
+func (a *API) SetNotifications(r *http.Request, in NotificationsPatch) (Notifications, error) {
 	p := auth.PrincipalFrom(r.Context())
 	var after Notifications
 	err := pgx.BeginFunc(r.Context(), a.d.Pool, func(tx pgx.Tx) error {
@@ -119,11 +137,7 @@ func (a *API) patchNotifications(w http.ResponseWriter, r *http.Request) {
 			Object: "user", ObjectID: strconvI(p.UserID), Before: before, After: after,
 		}.WithRequest(r))
 	})
-	if err != nil {
-		a.rp.Internal(w, r, err)
-		return
-	}
-	a.rp.JSON(w, r, http.StatusOK, after)
+	return after, err
 }
 
 // ContactPatch is the body of PATCH /me/contact: the user's own contact

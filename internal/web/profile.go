@@ -19,6 +19,7 @@ func (wb *Web) profileRoutes() chi.Router {
 	r := wb.subRouter()
 	r.Get("/", wb.profile)
 	r.Post("/contact", wb.profileContact)
+	r.Post("/notifications", wb.profileNotifications)
 	r.Post("/tokens", wb.profileTokenCreate)
 	r.Post("/tokens/{id}/revoke", wb.profileTokenRevoke)
 	return r
@@ -41,6 +42,36 @@ type profilePage struct {
 	NewToken   string
 	Scopes     []string
 	Key        string
+	// Notify are the notification preferences, in form order.
+	Notify []notifyOption
+}
+
+// notifyOption is one notification preference: its form field and
+// whether it is on.
+type notifyOption struct {
+	Name string
+	On   bool
+}
+
+// notifyFields are the preferences' form fields, as PATCH
+// /api/v1/me/notifications names them.
+var notifyFields = []string{"email", "case_updates", "order_updates", "invoice_issued", "approvals"}
+
+// notifyPatch is the posted form as a patch: a box not ticked is off.
+func notifyPatch(form map[string][]string) api.NotificationsPatch {
+	on := func(name string) *bool { b := len(form[name]) > 0; return &b }
+	return api.NotificationsPatch{Email: on("email"), CaseUpdates: on("case_updates"), OrderUpdates: on("order_updates"),
+		InvoiceIssued: on("invoice_issued"), Approvals: on("approvals")}
+}
+
+// profileNotifications saves the notification preferences, as PATCH
+// /api/v1/me/notifications does.
+func (wb *Web) profileNotifications(w http.ResponseWriter, r *http.Request) {
+	if _, err := wb.d.API.SetNotifications(r, notifyPatch(r.PostForm)); err != nil {
+		wb.internal(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/profile?sent=notifications#notifications", http.StatusSeeOther)
 }
 
 type tokenRow struct {
@@ -75,6 +106,14 @@ func (wb *Web) showProfile(w http.ResponseWriter, r *http.Request, status int, b
 			return
 		}
 	}
+	n, err := wb.d.API.Notifications(r.Context())
+	if err != nil {
+		wb.internal(w, r, err)
+		return
+	}
+	for i, on := range []bool{n.Email, n.CaseUpdates, n.OrderUpdates, n.InvoiceIssued, n.Approvals} {
+		p.Notify = append(p.Notify, notifyOption{Name: notifyFields[i], On: on})
+	}
 	tokens, err := wb.d.Auth.APITokens(r.Context())
 	if err != nil {
 		wb.internal(w, r, err)
@@ -99,6 +138,8 @@ func (wb *Web) showProfile(w http.ResponseWriter, r *http.Request, status int, b
 	switch r.URL.Query().Get("sent") {
 	case "contact":
 		v.Notice = key("profile.contact_sent")
+	case "notifications":
+		v.Notice = key("profile.notifications_saved")
 	case "revoked":
 		v.Notice = key("profile.token_revoked")
 	}

@@ -115,3 +115,23 @@ func bearer(t *testing.T, e *env, token string) int {
 	_ = res.Body.Close()
 	return res.StatusCode
 }
+
+// Notification preferences are shown and saved as PATCH
+// /api/v1/me/notifications saves them: a box not ticked is off.
+func TestProfileNotifications(t *testing.T) {
+	t.Parallel()
+	e, mark, bea := setupMarkAndBea(t)
+	page := mark.get("/profile")
+	require.Contains(t, page.body, `name="order_updates" value="on" checked`, "defaults: everything")
+	res := mark.post("/profile/notifications", url.Values{"email": {"on"}, "case_updates": {"on"}, "invoice_issued": {"on"}, "approvals": {"on"}})
+	require.Equal(t, http.StatusSeeOther, res.code, res.body)
+	after := mark.get(res.location())
+	require.Contains(t, after.body, `name="order_updates" value="on">`)
+	require.Contains(t, after.body, `name="case_updates" value="on" checked`)
+	require.Contains(t, after.body, "Your notification preferences were saved.")
+	var orders bool
+	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT order_updates FROM notification_preference p
+		JOIN auth_user u ON u.id = p.user_id WHERE u.email = 'mark@alpha.test'`).Scan(&orders))
+	require.False(t, orders)
+	require.Contains(t, bea.get("/profile").body, `name="order_updates" value="on" checked`, "Bea's are her own")
+}
