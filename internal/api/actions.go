@@ -187,16 +187,6 @@ func (a *API) MyActions(ctx context.Context, states []string, limit int) ([]Acti
 	return a.d.Actions.Mine(ctx, auth.PrincipalFrom(ctx), scopeFrom(ctx), states, limit)
 }
 
-// Action returns one action under the request's scope (WithScope):
-// ErrActionNotFound for a missing one, one the scope does not see, or
-// when writes are off. The portal's live updates check through it.
-func (a *API) Action(ctx context.Context, id string) (*Action, error) {
-	if a.d.Actions == nil {
-		return nil, ErrActionNotFound
-	}
-	return a.d.Actions.Get(ctx, scopeFrom(ctx), id)
-}
-
 // resolutions are the answers to a conflict.
 var resolutions = []string{"keep_mine", "keep_theirs"}
 
@@ -215,11 +205,31 @@ func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
 	if !a.decode(w, r, &body) {
 		return
 	}
-	if !slices.Contains(resolutions, body.Resolution) {
-		a.rp.Invalid(w, r, reply.Field{Path: "resolution", Message: "must be keep_mine or keep_theirs"})
-		return
+	act, e := a.Resolve(r, chi.URLParam(r, "id"), body.Resolution)
+	switch {
+	case e != nil:
+		a.fail(w, r, e)
+	case body.Resolution == "keep_mine":
+		w.Header().Set("Location", "/api/v1/actions/"+act.ID)
+		a.rp.JSON(w, r, http.StatusAccepted, act)
+	default:
+		a.rp.JSON(w, r, http.StatusOK, act)
 	}
-	id := chi.URLParam(r, "id")
+}
+
+// Resolve settles the request's user's conflict id with resolution
+// ("keep_mine" or "keep_theirs"), under the request's scope (WithScope).
+// A refusal is a *reply.Error: 422 naming resolution, 404 for a missing or
+// foreign action (or one whose record the user no longer reaches), 403
+// for someone else's action, 409 when it is not a conflict, 503 when
+// writes are off. The JSON API and the portal's pages resolve through it.
+func (a *API) Resolve(r *http.Request, id, resolution string) (*Action, *reply.Error) {
+	if a.d.Actions == nil {
+		return nil, &reply.Error{Status: http.StatusServiceUnavailable, Code: "writes_unavailable", Message: "this server does not accept writes"}
+	}
+	if !slices.Contains(resolutions, resolution) {
+		return nil, reply.Invalid(reply.Field{Path: "resolution", Message: "must be keep_mine or keep_theirs"})
+	}
 	// Resolving sends the change again: the user must still reach the
 	// record it changes (a role lost, or the record moved to another
 	// account since, answers as for a record that does not exist).
@@ -231,25 +241,33 @@ func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil {
 		ev := a.auditEvent(r, audit.Event{})
-		act, err = a.d.Actions.Resolve(r.Context(), auth.PrincipalFrom(r.Context()), scopeFrom(r.Context()), id, body.Resolution, ev)
+		act, err = a.d.Actions.Resolve(r.Context(), auth.PrincipalFrom(r.Context()), scopeFrom(r.Context()), id, resolution, ev)
 	}
 	switch {
 	case errors.Is(err, ErrActionNotFound):
-		a.notFound(w, r)
+		return nil, notFoundError()
 	case errors.Is(err, ErrForbidden):
-		a.rp.Error(w, r, http.StatusForbidden, "forbidden", "only the person who submitted this change, or an account admin, can resolve it")
+		return nil, errForbidden("only the person who submitted this change, or an account admin, can resolve it")
 	case errors.Is(err, ErrNotPossible):
-		a.rp.Error(w, r, http.StatusConflict, "not_in_conflict", err.Error())
+		return nil, &reply.Error{Status: http.StatusConflict, Code: "not_in_conflict", Message: err.Error()}
 	case err != nil:
-		a.rp.Internal(w, r, err)
-	case body.Resolution == "keep_mine":
-		a.pages.Notify("")
-		w.Header().Set("Location", "/api/v1/actions/"+act.ID)
-		a.rp.JSON(w, r, http.StatusAccepted, act)
-	default:
-		a.pages.Notify("")
-		a.rp.JSON(w, r, http.StatusOK, act)
+		return nil, reply.InternalError(r, err)
 	}
+	a.pages.Notify("")
+	return act, nil
+}
+
+// Action returns one action the request's user may see under the
+// request's scope (WithScope), or ErrNotFound for a missing or foreign one.
+func (a *API) Action(ctx context.Context, id string) (*Action, error) {
+	if a.d.Actions == nil {
+		return nil, ErrNotFound
+	}
+	act, err := a.d.Actions.Get(ctx, scopeFrom(ctx), id)
+	if errors.Is(err, ErrActionNotFound) {
+		return nil, ErrNotFound
+	}
+	return act, err
 }
 
 // mustScope is the request's scope for object; a role that cannot see the

@@ -98,6 +98,7 @@ func (a *API) Routes() chi.Router {
 	write := auth.RequireScope(auth.ScopePortalWrite)
 	r.With(read).Get("/me", a.me)
 	r.With(write).Patch("/me/notifications", a.patchNotifications)
+	r.With(write).Patch("/me/contact", a.patchContact)
 	r.Route("/cases", func(r chi.Router) {
 		c := cases{a}
 		r.With(read).Get("/", c.list)

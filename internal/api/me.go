@@ -10,7 +10,9 @@ import (
 
 	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/records"
+	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/store"
 )
 
@@ -90,6 +92,24 @@ func (a *API) patchNotifications(w http.ResponseWriter, r *http.Request) {
 	if !a.decode(w, r, &in) {
 		return
 	}
+	after, err := a.SetNotifications(r, in)
+	if err != nil {
+		a.rp.Internal(w, r, err)
+		return
+	}
+	a.rp.JSON(w, r, http.StatusOK, after)
+}
+
+// Notifications are the context's user's notification preferences.
+func (a *API) Notifications(ctx context.Context) (Notifications, error) {
+	return notifications(ctx, a.d.Pool, auth.PrincipalFrom(ctx))
+}
+
+// SetNotifications changes the request's user's own preferences (the
+// fields in is not nil for) and audits the change in the same
+// transaction; it returns the preferences now. PATCH /me/notifications
+// and the portal's profile page change them through it.
+func (a *API) SetNotifications(r *http.Request, in NotificationsPatch) (Notifications, error) {
 	p := auth.PrincipalFrom(r.Context())
 	var after Notifications
 	err := pgx.BeginFunc(r.Context(), a.d.Pool, func(tx pgx.Tx) error {
@@ -117,9 +137,59 @@ func (a *API) patchNotifications(w http.ResponseWriter, r *http.Request) {
 			Object: "user", ObjectID: strconvI(p.UserID), Before: before, After: after,
 		}.WithRequest(r))
 	})
-	if err != nil {
-		a.rp.Internal(w, r, err)
+	return after, err
+}
+
+// ContactPatch is the body of PATCH /me/contact: the user's own contact
+// details to change (only the fields sent).
+type ContactPatch struct {
+	FirstName *string `json:"first_name"`
+	LastName  *string `json:"last_name"`
+	Phone     *string `json:"phone"`
+	Title     *string `json:"title"`
+}
+
+// Input is the patch as a write-back's input: the fields sent.
+func (c ContactPatch) Input() map[string]any {
+	in := map[string]any{}
+	for name, v := range map[string]*string{"first_name": c.FirstName, "last_name": c.LastName, "phone": c.Phone, "title": c.Title} {
+		if v != nil {
+			in[name] = *v
+		}
+	}
+	return in
+}
+
+// patchContact answers PATCH /me/contact: an update_contact write-back of
+// the user's own contact (202), validated by the contact mapping (422).
+func (a *API) patchContact(w http.ResponseWriter, r *http.Request) {
+	if MyContactID(r.Context()) == "" {
+		a.notFound(w, r)
 		return
 	}
-	a.rp.JSON(w, r, http.StatusOK, after)
+	var in ContactPatch
+	if !a.decode(w, r, &in) {
+		return
+	}
+	if len(in.Input()) == 0 {
+		a.rp.Invalid(w, r, reply.Field{Path: "body", Message: "names no field to change"})
+		return
+	}
+	a.submit(w, r, a.ContactUpdate(r.Context(), in.Input()))
+}
+
+// ContactUpdate is the submission that changes the request's user's own
+// contact details to input (their contact's fields); a user without a
+// contact (staff) gets the answer for a record that does not exist.
+func (a *API) ContactUpdate(ctx context.Context, input map[string]any) Submission {
+	return Submission{Object: "contact", Op: mapping.OpUpdate, RecordID: MyContactID(ctx), Input: input}
+}
+
+// MyContactID is the request's user's own contact; "" for none, which no
+// record has.
+func MyContactID(ctx context.Context) string {
+	if p := auth.PrincipalFrom(ctx); p != nil {
+		return p.ContactID
+	}
+	return ""
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/internal/api/apitest"
 )
 
 func TestWritesAnswer202WithTheActionThroughWriteback(t *testing.T) {
@@ -215,4 +217,38 @@ func TestActionsFollowTheirObjectsVisibility(t *testing.T) {
 	var state string
 	require.NoError(t, e.pool.QueryRow(ctx, `SELECT state FROM action WHERE id = $1`, closeID).Scan(&state))
 	require.Equal(t, "conflict", state, "nothing was sent again")
+}
+
+// PATCH /me/contact changes the user's own contact details through an
+// update_contact write-back; the contact mapping's rules answer 422 naming
+// the field, and a user without a contact (staff) has nothing to change.
+func TestUpdateOwnContact(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := setup(t)
+	e.put("salesforce", "Contact", Alpha, apitest.SFContact(Alpha, "Ada", "Lovelace"))
+	ada := e.user("ada@alpha.example", Alpha, []string{"member"}, false, false)
+	staff := e.user("sam@portico.example", "", nil, false, true)
+
+	res := ada.do("PATCH", "/api/v1/me/contact", map[string]any{"phone": "+44 20 7946 0000", "title": "Head of IT"}, nil)
+	require.Equal(t, http.StatusAccepted, res.code, string(res.body))
+	act := res.json(t)
+	require.Equal(t, "update_contact", act["kind"])
+	require.Equal(t, "003"+Alpha[3:], act["target"])
+	require.Equal(t, map[string]any{"phone": "+44 20 7946 0000", "title": "Head of IT"}, act["input"])
+
+	for body, field := range map[string]string{
+		`{"phone": "call me"}`:  "phone",
+		`{"last_name": ""}`:     "last_name",
+		`{"email": "x@y.test"}`: "email",
+		`{}`:                    "body",
+	} {
+		bad := ada.do("PATCH", "/api/v1/me/contact", body, nil)
+		require.Equal(t, http.StatusUnprocessableEntity, bad.code, body+": "+string(bad.body))
+		require.Contains(t, fieldPaths(t, bad), field, body)
+	}
+	require.Equal(t, http.StatusNotFound, staff.do("PATCH", "/api/v1/me/contact", map[string]any{"phone": "1"}, nil).code)
+	var n int
+	require.NoError(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM action WHERE kind = 'update_contact'`).Scan(&n))
+	require.Equal(t, 1, n, "refused changes leave no action")
 }

@@ -34,6 +34,8 @@ var kinds = map[[2]string]writeback.Kind{
 	// Closing a case is an update of the case's status (the mapping allows
 	// only "closed").
 	{"case", "update"}: writeback.KindCloseCase,
+	// A contact's update is the user's own details (PATCH /me/contact).
+	{"contact", "update"}: writeback.KindUpdateContact,
 }
 
 // Submit implements Actions.

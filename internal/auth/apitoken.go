@@ -17,6 +17,9 @@ import (
 	"github.com/porticohq/portico/internal/store"
 )
 
+// ErrForbidden is something the principal may not do.
+var ErrForbidden = errors.New("auth: not allowed")
+
 // APITokenPrefix starts every API token, so that scanners and log
 // filters can recognise a leaked one.
 const APITokenPrefix = "pt_"
@@ -119,21 +122,43 @@ func (s *Service) apiToken(ctx context.Context, hash []byte, now time.Time) (sto
 	return row, err
 }
 
-type tokenCreateRequest struct {
+// TokenRequest is a new API token: its name, scopes and lifetime (0 for
+// DefaultAPITokenDays).
+type TokenRequest struct {
 	Name          string   `json:"name"`
 	Scopes        []string `json:"scopes"`
 	ExpiresInDays int      `json:"expires_in_days"`
 }
 
 func (s *Service) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
-	p := PrincipalFrom(r.Context())
-	if p.ViaToken() {
+	var in TokenRequest
+	if PrincipalFrom(r.Context()).ViaToken() {
 		s.rp.Error(w, r, http.StatusForbidden, "forbidden", "an API token cannot create API tokens; log in")
 		return
 	}
-	var in tokenCreateRequest
 	if !s.decode(w, r, &in) {
 		return
+	}
+	out, err := s.CreateAPIToken(r, in)
+	var v *ValidationError
+	switch {
+	case errors.As(err, &v):
+		s.rp.Invalid(w, r, v.Fields...)
+	case err != nil:
+		s.rp.Internal(w, r, err)
+	default:
+		s.rp.JSON(w, r, http.StatusCreated, out)
+	}
+}
+
+// CreateAPIToken creates an API token of the request's browser-session
+// user and returns it with its secret (Token), which is never shown
+// again. Bad input is a *ValidationError naming the field; a caller that
+// signed in with an API token is ErrForbidden.
+func (s *Service) CreateAPIToken(r *http.Request, in TokenRequest) (APIToken, error) {
+	p := PrincipalFrom(r.Context())
+	if p == nil || p.ViaToken() {
+		return APIToken{}, fmt.Errorf("%w: an API token cannot create API tokens", ErrForbidden)
 	}
 	v := &ValidationError{}
 	in.Name = strings.TrimSpace(in.Name)
@@ -159,9 +184,8 @@ func (s *Service) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 	if days < 1 || days > MaxAPITokenDays {
 		v.add("expires_in_days", "must be between 1 and %d", MaxAPITokenDays)
 	}
-	if v.err() != nil {
-		s.rp.Invalid(w, r, v.Fields...)
-		return
+	if err := v.err(); err != nil {
+		return APIToken{}, err
 	}
 	now := s.now()
 	secret := APITokenPrefix + randomToken()
@@ -176,19 +200,27 @@ func (s *Service) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		s.rp.Internal(w, r, fmt.Errorf("create api token: %w", err))
-		return
+		return APIToken{}, fmt.Errorf("create api token: %w", err)
 	}
 	out := apiTokenFromRow(row)
 	out.Token = secret
 	s.audit(r, Event{Action: "auth.token_create", Object: "api_token", ObjectID: strconv.FormatInt(row.ID, 10),
 		Detail: map[string]string{"scopes": strings.Join(scopes, " "), "name": in.Name}})
-	s.rp.JSON(w, r, http.StatusCreated, out)
+	return out, nil
 }
 
 func (s *Service) handleTokenList(w http.ResponseWriter, r *http.Request) {
-	p := PrincipalFrom(r.Context())
-	ctx := r.Context()
+	out, err := s.APITokens(r.Context())
+	if err != nil {
+		s.rp.Internal(w, r, err)
+		return
+	}
+	s.rp.JSON(w, r, http.StatusOK, map[string]any{"tokens": out})
+}
+
+// APITokens lists the context's user's own API tokens, revoked ones too.
+func (s *Service) APITokens(ctx context.Context) ([]APIToken, error) {
+	p := PrincipalFrom(ctx)
 	var rows []store.AuthApiToken
 	err := s.asAPI(ctx, func(tx pgx.Tx) error {
 		var err error
@@ -196,27 +228,39 @@ func (s *Service) handleTokenList(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		s.rp.Internal(w, r, fmt.Errorf("list api tokens: %w", err))
-		return
+		return nil, fmt.Errorf("list api tokens: %w", err)
 	}
 	out := make([]APIToken, len(rows))
 	for i, t := range rows {
 		out[i] = apiTokenFromRow(t)
 	}
-	s.rp.JSON(w, r, http.StatusOK, map[string]any{"tokens": out})
+	return out, nil
 }
 
 // handleTokenRevoke revokes the caller's own token (staff: any of the
 // tenant's). Someone else's token id answers 404, as an unknown one does.
 func (s *Service) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
-	p := PrincipalFrom(r.Context())
 	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
 	if err != nil || id <= 0 {
 		s.rp.Invalid(w, r, reply.Field{Path: "id", Message: "must be a positive integer"})
 		return
 	}
+	switch err := s.RevokeAPIToken(r, id); {
+	case errors.Is(err, ErrNotFound):
+		s.rp.Error(w, r, http.StatusNotFound, "not_found", "no such API token")
+	case err != nil:
+		s.rp.Internal(w, r, err)
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// RevokeAPIToken revokes the request's user's own token id (staff: any of
+// the tenant's); someone else's, or an unknown one, is ErrNotFound.
+func (s *Service) RevokeAPIToken(r *http.Request, id int64) error {
+	p := PrincipalFrom(r.Context())
 	ctx := r.Context()
-	err = s.asAPI(ctx, func(tx pgx.Tx) error {
+	err := s.asAPI(ctx, func(tx pgx.Tx) error {
 		_, err := store.AuthAPITokenRevoke(ctx, tx, store.AuthAPITokenRevokeParams{
 			ID: id, TenantID: s.tenantID, UserID: p.UserID, Staff: p.Staff, Now: ts(s.now()),
 		})
@@ -224,13 +268,11 @@ func (s *Service) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
 	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		s.rp.Error(w, r, http.StatusNotFound, "not_found", "no such API token")
-		return
+		return ErrNotFound
 	case err != nil:
-		s.rp.Internal(w, r, fmt.Errorf("revoke api token: %w", err))
-		return
+		return fmt.Errorf("revoke api token: %w", err)
 	}
 	s.cache.invalidate("k:" + strconv.FormatInt(id, 10)) // here now; elsewhere on the notification
 	s.audit(r, Event{Action: "auth.token_revoke", Object: "api_token", ObjectID: strconv.FormatInt(id, 10)})
-	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -49,7 +49,7 @@ func issueToken(ctx context.Context, db store.DBTX, userID int64, purpose string
 	return tok, nil
 }
 
-type inviteRequest struct {
+type InviteRequest struct {
 	Email            string   `json:"email"`
 	AccountID        string   `json:"account_id"`
 	ContactID        string   `json:"contact_id"`
@@ -105,20 +105,41 @@ func inviteUser(ctx context.Context, db store.DBTX, nu NewUser, now time.Time) (
 }
 
 func (s *Service) handleInvite(w http.ResponseWriter, r *http.Request) {
-	var in inviteRequest
+	var in InviteRequest
 	if !s.decode(w, r, &in) {
 		return
 	}
-	p := PrincipalFrom(r.Context())
-	if v := beyondRights(p, in, s.roleCovered); v.err() != nil {
+	user, err := s.InviteUser(r, in)
+	var v *ValidationError
+	if errors.Is(err, ErrForbidden) && errors.As(err, &v) {
 		s.rp.Error(w, r, http.StatusForbidden, "forbidden", "you may grant only rights you hold, in your own account", v.Fields...)
 		return
+	}
+	if !s.userError(w, r, err) {
+		return
+	}
+	s.rp.JSON(w, r, http.StatusCreated, map[string]any{"user": user})
+}
+
+// InviteUser invites a user (or refreshes the invitation of one not yet
+// activated) and queues the invitation mail, as the request's principal:
+// an account admin invites into their own account only, granting only
+// rights they hold (else an error wrapping ErrForbidden and a
+// *ValidationError naming the fields). Bad input is a *ValidationError,
+// an email already used ErrDuplicate.
+func (s *Service) InviteUser(r *http.Request, in InviteRequest) (User, error) {
+	p := PrincipalFrom(r.Context())
+	if p == nil || !p.HasRole(RoleAccountAdmin, RoleOperatorAdmin) || (!p.Staff && p.AccountID == "") {
+		return User{}, fmt.Errorf("%w: only an account admin or an operator admin invites", ErrForbidden)
+	}
+	if v := beyondRights(p, in, s.roleCovered); v.err() != nil {
+		return User{}, fmt.Errorf("%w: %w", ErrForbidden, v)
 	}
 	if !p.Staff {
 		in.AccountID = p.AccountID
 	}
-	if !s.contactOfAccount(w, r, in) {
-		return
+	if err := s.contactOfAccount(r.Context(), in); err != nil {
+		return User{}, err
 	}
 	nu := NewUser{TenantID: s.tenantID, Email: in.Email, AccountID: in.AccountID, ContactID: in.ContactID,
 		Roles: in.Roles, Staff: in.Staff, SeeChildAccounts: in.SeeChildAccounts}
@@ -129,12 +150,12 @@ func (s *Service) handleInvite(w http.ResponseWriter, r *http.Request) {
 		user, err = s.InviteTx(ctx, tx, nu)
 		return err
 	})
-	if !s.userError(w, r, err) {
-		return
+	if err != nil {
+		return User{}, err
 	}
 	s.audit(r, Event{Action: "auth.invite", Object: "user", ObjectID: strconv.FormatInt(user.ID, 10),
 		Detail: map[string]string{"email": user.Email, "account_id": user.AccountID}})
-	s.rp.JSON(w, r, http.StatusCreated, map[string]any{"user": user})
+	return user, nil
 }
 
 // beyondRights lists what an invitation would grant beyond the inviter's
@@ -143,7 +164,7 @@ func (s *Service) handleInvite(w http.ResponseWriter, r *http.Request) {
 // covered says the mappings give that role nothing the inviter's roles do
 // not reach; unknown roles are left to checkNewUser) and the child accounts
 // only if they see them.
-func beyondRights(p *Principal, in inviteRequest, covered func(held []string, role string) bool) *ValidationError {
+func beyondRights(p *Principal, in InviteRequest, covered func(held []string, role string) bool) *ValidationError {
 	v := &ValidationError{}
 	if p.Staff {
 		return v
@@ -167,26 +188,24 @@ func beyondRights(p *Principal, in inviteRequest, covered func(held []string, ro
 }
 
 // contactOfAccount refuses a contact_id that is not a contact of the
-// account invited into, with the same answer whether the contact belongs
-// to another account or does not exist. It answers the request and
-// returns false when refused.
-func (s *Service) contactOfAccount(w http.ResponseWriter, r *http.Request, in inviteRequest) bool {
+// account invited into (a *ValidationError), with the same answer whether
+// the contact belongs to another account or does not exist.
+func (s *Service) contactOfAccount(ctx context.Context, in InviteRequest) error {
 	account, contact := strings.TrimSpace(in.AccountID), strings.TrimSpace(in.ContactID)
 	if contact == "" || account == "" || in.Staff {
-		return true // nothing to check, or checkNewUser refuses it
+		return nil // nothing to check, or checkNewUser refuses it
 	}
 	ok := false
 	if s.contactIn != nil {
 		var err error
-		if ok, err = s.contactIn(r.Context(), s.tenantID, account, contact); err != nil {
-			s.rp.Internal(w, r, fmt.Errorf("invite: check contact: %w", err))
-			return false
+		if ok, err = s.contactIn(ctx, s.tenantID, account, contact); err != nil {
+			return fmt.Errorf("invite: check contact: %w", err)
 		}
 	}
 	if !ok {
-		s.rp.Invalid(w, r, reply.Field{Path: "contact_id", Message: "no such contact in the account " + account})
+		return invalid("contact_id", "no such contact in the account %s", account)
 	}
-	return ok
+	return nil
 }
 
 // userError answers a CreateUser-style error; it returns true when err is nil.

@@ -11,6 +11,7 @@ import (
 var knownMessages = map[string]string{
 	"is required":                         key("field.required"),
 	"is invalid, already used or expired": key("token.bad"),
+	"must be keep_mine or keep_theirs":    key("field.resolution_choose"),
 }
 
 // fieldErrors are the services' field errors by form field name, in the

@@ -117,7 +117,9 @@ func actionsBlock(l *loc, acts []api.Action) *block {
 		} else if a.Message != nil {
 			it.Next = *a.Message
 		}
-		if a.Object == "case" && a.Target != "" && !isPendingTarget(a.Target) {
+		if a.State == "conflict" {
+			it.Href = "/conflicts/" + a.ID
+		} else if a.Object == "case" && a.Target != "" && !isPendingTarget(a.Target) {
 			it.Href = "/cases/" + a.Target
 		}
 		it.Detail = l.DateTime(a.Created)

@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/porticohq/portico/internal/api"
+	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/records"
 	"github.com/porticohq/portico/internal/reply"
 )
@@ -125,6 +126,7 @@ func errForbidden() *reply.Error {
 type navEntry struct {
 	Section, Href, Label string // Label is a message key
 	object               string // shown only when the roles reach it ("" always)
+	role                 string // shown only to users holding it ("" always)
 }
 
 var navEntries = []navEntry{
@@ -134,13 +136,19 @@ var navEntries = []navEntry{
 	{Section: "invoices", Href: "/invoices", Label: key("nav.invoices"), object: "invoice"},
 	{Section: "approvals", Href: "/approvals", Label: key("nav.approvals"), object: "approval_request"},
 	{Section: "knowledge", Href: "/knowledge", Label: key("nav.knowledge"), object: "knowledge_article"},
+	{Section: "profile", Href: "/profile", Label: key("nav.profile")},
+	{Section: "account", Href: "/account/users", Label: key("nav.account"), role: auth.RoleAccountAdmin},
 }
 
 // nav is the menu for the request's roles: the same test as the hub's
 // blocks (API.Reaches).
 func (wb *Web) nav(r *http.Request) []navEntry {
 	var out []navEntry
+	user := signedIn(r)
 	for _, e := range navEntries {
+		if e.role != "" && (user == nil || !user.HasRole(e.role)) {
+			continue
+		}
 		if e.object == "" || wb.d.API.Reaches(r.Context(), e.object) {
 			out = append(out, e)
 		}

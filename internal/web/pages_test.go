@@ -110,14 +110,22 @@ func TestHubShowsWhatIsOpenWithNextStepAndFreshness(t *testing.T) {
 	require.Contains(t, res.body, "40,00 USD fällig am 01.03.2026")
 }
 
-func TestHubListsMyChangesThatFailed(t *testing.T) {
-	t.Parallel()
-	e := setup(t)
+// setupMarkAndBea is the portal with Mark (a member of Alpha) and Bea (a
+// member of Beta) signed in.
+func setupMarkAndBea(t *testing.T) (e *env, mark, bea *browser) {
+	t.Helper()
+	e = setup(t)
 	e.user("mark@alpha.test", apitest.Alpha, auth.RoleMember)
 	e.user("bea@beta.test", apitest.Beta, auth.RoleMember)
-	mark, bea := e.browser(), e.browser()
+	mark, bea = e.browser(), e.browser()
 	mark.signIn("mark@alpha.test")
 	bea.signIn("bea@beta.test")
+	return e, mark, bea
+}
+
+func TestHubListsMyChangesThatFailed(t *testing.T) {
+	t.Parallel()
+	e, mark, bea := setupMarkAndBea(t)
 	alphaCase, betaCase := e.fx.IDs[apitest.Alpha]["case"][0], e.fx.IDs[apitest.Beta]["case"][0]
 	mark.get("/cases/" + alphaCase)
 	require.Equal(t, http.StatusSeeOther, mark.post("/cases/"+alphaCase+"/comments", url.Values{"body": {"mine"}}).code)

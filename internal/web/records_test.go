@@ -33,10 +33,10 @@ func TestMenuFollowsRoles(t *testing.T) {
 		role  string
 		links []string
 	}{
-		{auth.RoleMember, []string{"/", "/cases", "/orders", "/knowledge"}},
-		{auth.RoleBilling, []string{"/", "/invoices", "/knowledge"}},
-		{auth.RolePurchasing, []string{"/", "/orders", "/approvals", "/knowledge"}},
-		{auth.RoleAccountAdmin, []string{"/", "/cases", "/orders", "/invoices", "/approvals", "/knowledge"}},
+		{auth.RoleMember, []string{"/", "/cases", "/orders", "/knowledge", "/profile"}},
+		{auth.RoleBilling, []string{"/", "/invoices", "/knowledge", "/profile"}},
+		{auth.RolePurchasing, []string{"/", "/orders", "/approvals", "/knowledge", "/profile"}},
+		{auth.RoleAccountAdmin, []string{"/", "/cases", "/orders", "/invoices", "/approvals", "/knowledge", "/profile", "/account/users"}},
 	} {
 		b := e.signedIn(tc.role+"@alpha.test", apitest.Alpha, tc.role)
 		require.Equal(t, tc.links, navLinks(b.get("/").body), tc.role)

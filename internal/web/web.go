@@ -104,6 +104,9 @@ func (wb *Web) Mount(r chi.Router, notFound http.HandlerFunc) {
 			r.Mount("/invoices", wb.invoiceRoutes())
 			r.Mount("/approvals", wb.approvalRoutes())
 			r.Mount("/knowledge", wb.knowledgeRoutes())
+			r.Mount("/conflicts", wb.conflictRoutes())
+			r.Mount("/profile", wb.profileRoutes())
+			r.Mount("/account", wb.accountRoutes())
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

@@ -130,6 +130,14 @@ func SFCase(id, account, status string) map[string]any {
 	return m
 }
 
+// SFContact is a raw Salesforce Contact of account: the contact the
+// users of account are ("003" and the account id's tail).
+func SFContact(account, first, last string) map[string]any {
+	return map[string]any{"attributes": map[string]any{"type": "Contact"}, "Id": "003" + account[3:], "AccountId": account,
+		"FirstName": first, "LastName": last, "Email": strings.ToLower(first) + "@example.test", "Phone": "+1 555 0100",
+		"Title": "Buyer", "SystemModstamp": SFTime(Epoch), "LastModifiedDate": SFTime(Epoch)}
+}
+
 // SFComment is a raw Salesforce CaseComment.
 func SFComment(id, caseID, body string, published bool) map[string]any {
 	return map[string]any{"attributes": map[string]any{"type": "CaseComment"}, "Id": id, "ParentId": caseID, "CommentBody": body,
