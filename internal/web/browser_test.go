@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -226,12 +227,15 @@ func TestBrowserCaseFlows(t *testing.T) {
 			require.Equal(t, base+"/cases?sent=case", p.URL())
 			require.Equal(t, before+1, e.actions(t, "create_case"))
 			check(t, p, "case-sent", 0)
+			require.False(t, evalJS[bool](t, p, `[...document.querySelectorAll("#main li")].some(li =>
+				li.textContent.includes(`+strconv.Quote(subject)+`) && li.querySelector(".detail"))`),
+				"a case not yet numbered shows no empty case number")
 
 			// A comment: an empty one comes back with its error beside the field.
 			id := e.fx.IDs[apitest.Alpha]["case"][i]
 			follow(t, p, `a[href="/cases/`+id+`"]`, "Printer on fire "+id)
 			before = e.actions(t, "add_case_comment")
-			send(t, p, `form[action$="/comments"]`, "#f-body-error", "empty")
+			send(t, p, `form[action$="/comments"]`, "#f-body-error", "This field is required.")
 			require.Equal(t, "true", evalJS[string](t, p, `document.querySelector("#f-body").getAttribute("aria-invalid")`))
 			require.Zero(t, e.actions(t, "add_case_comment")-before, "bad input changes nothing")
 			if p.JavaScript() {

@@ -92,7 +92,7 @@ func (wb *Web) caseList(w http.ResponseWriter, r *http.Request) {
 	got := wb.received(r.Context(), "case")
 	for _, rec := range list.Data {
 		p.Items = append(p.Items, item{Title: str(rec, "subject"), Href: "/cases/" + rec.ID,
-			Detail: v.L.T("case.number", str(rec, "number")), Status: rec.Status, Label: rec.StatusLabel, Next: rec.NextStep,
+			Detail: caseNumber(v.L, rec), Status: rec.Status, Label: rec.StatusLabel, Next: rec.NextStep,
 			Pending: pendingOrReceived(v.L, rec, got, system)})
 	}
 	p.Fresh, p.Down = wb.freshness(v.L, "case", list.Data)
@@ -216,4 +216,14 @@ func (wb *Web) caseAction(w http.ResponseWriter, r *http.Request, what string, b
 	default:
 		wb.fail(w, r, e)
 	}
+}
+
+// caseNumber is "Case number 00001234", or nothing for a case the source
+// has not numbered yet (one still being sent).
+func caseNumber(l *loc, rec api.Record) string {
+	n := str(rec, "number")
+	if n == "" {
+		return ""
+	}
+	return l.T("case.number", n)
 }

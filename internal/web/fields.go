@@ -10,6 +10,7 @@ import (
 // translate; any other message is shown as the service wrote it.
 var knownMessages = map[string]string{
 	"is required":                         key("field.required"),
+	"must not be empty":                   key("field.required"),
 	"is invalid, already used or expired": key("token.bad"),
 	"must be keep_mine or keep_theirs":    key("field.resolution_choose"),
 }
@@ -21,7 +22,9 @@ func fieldErrors(l *loc, fields []reply.Field) map[string]string {
 	out := map[string]string{}
 	for _, f := range fields {
 		name := strings.TrimPrefix(f.Path, "input.")
-		msg := f.Message
+		// A mapping's message starts with the field's source name
+		// ("body must not be empty"); the form shows it beside the field.
+		msg := strings.TrimPrefix(f.Message, name+" ")
 		if k, ok := knownMessages[msg]; ok {
 			msg = l.T(k)
 		} else if strings.HasPrefix(msg, "field.") {

@@ -46,7 +46,7 @@ var hubBlocks = []hubBlock{
 	{id: "cases", object: "case", title: key("hub.cases"), empty: key("hub.cases_empty"), more: "/cases",
 		opts: records.ListOptions{StatusNot: "closed", Limit: hubLimit},
 		item: func(l *loc, rec api.Record) item {
-			return item{Title: str(rec, "subject"), Href: "/cases/" + rec.ID, Detail: l.T("case.number", str(rec, "number"))}
+			return item{Title: str(rec, "subject"), Href: "/cases/" + rec.ID, Detail: caseNumber(l, rec)}
 		}},
 	{id: "orders", object: "order", title: key("hub.orders"), empty: key("hub.orders_empty"), more: "/orders",
 		opts: records.ListOptions{Status: "open", Limit: hubLimit},

@@ -202,6 +202,8 @@ func TestCaseDetailTimelineCommentAndClose(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, bad.code, bad.body)
 	require.Contains(t, bad.body, `aria-describedby="f-body-error"`)
 	require.Contains(t, bad.body, `id="f-body-error"`)
+	require.Contains(t, bad.body, "This field is required.", "in the page's words")
+	require.NotContains(t, bad.body, "body must not be empty", "not the mapping's, which names an internal field")
 
 	key := regexp.MustCompile(`name="idempotency_key" value="(web-[^"]+)"`).FindStringSubmatch(res.body)[1]
 	form := url.Values{"body": {"Here are the logs"}, "idempotency_key": {key}}
