@@ -32,6 +32,10 @@ type AxeResult struct {
 	Width      int
 	Version    string
 	Violations []AxeViolation
+	// Overflow is how many px the document is wider than the viewport:
+	// anything above 0 makes a phone scroll sideways, which WCAG 1.4.10
+	// (reflow) forbids and axe does not check.
+	Overflow int
 }
 
 // AxeViolation is one rule that failed, with every element that failed it.
@@ -54,10 +58,13 @@ type AxeNode struct {
 // impact, what it asks for, its help page, and each element by selector and
 // HTML with axe's summary of what to fix.
 func (r AxeResult) Err() error {
-	if len(r.Violations) == 0 {
+	if len(r.Violations) == 0 && r.Overflow <= 0 {
 		return nil
 	}
 	var b strings.Builder
+	if r.Overflow > 0 {
+		fmt.Fprintf(&b, "%s is %d px wider than the %d px viewport: it scrolls sideways (WCAG 1.4.10 reflow)\n", r.URL, r.Overflow, r.Width)
+	}
 	fmt.Fprintf(&b, "axe-core %s: %d violation(s) on %s at %d px:", r.Version, len(r.Violations), r.URL, r.Width)
 	for _, v := range r.Violations {
 		fmt.Fprintf(&b, "\n- %s (%s): %s\n  %s", v.ID, v.Impact, v.Help, v.HelpURL)
@@ -122,6 +129,12 @@ func RunAxe(p *Page) (AxeResult, error) {
 			return fmt.Errorf("running axe: %w", err)
 		}
 		r.URL, r.Violations = found.URL, found.Violations
+		// Against the emulated width, not innerWidth: a phone widens its
+		// layout viewport to fit content that overflows.
+		r.Overflow, err = chromedp.Evaluate[int](fmt.Sprintf(`document.documentElement.scrollWidth - %d`, p.width))(ctx, tg)
+		if err != nil {
+			return fmt.Errorf("measuring the page's width: %w", err)
+		}
 		return nil
 	}))
 	return r, err
