@@ -678,7 +678,8 @@ ON CONFLICT (tenant_id, connection, object, source_id) DO UPDATE SET
     synced_at       = excluded.synced_at,
     mapping_hash    = excluded.mapping_hash,
     deleted_at      = NULL
-WHERE r.source_version IS DISTINCT FROM excluded.source_version
+WHERE $19::boolean
+   OR r.source_version IS DISTINCT FROM excluded.source_version
    OR r.mapping_hash <> excluded.mapping_hash
    OR r.deleted_at IS NOT NULL
 RETURNING r.owner_account, r.owner_parent_id
@@ -707,6 +708,7 @@ type RecordUpsertBatchParams struct {
 	Raws               []string             `json:"raws"`
 	SourceVersions     []string             `json:"source_versions"`
 	SourceModifieds    []pgtype.Timestamptz `json:"source_modifieds"`
+	Force              bool                 `json:"force"`
 }
 
 type RecordUpsertBatchRow struct {
@@ -716,7 +718,9 @@ type RecordUpsertBatchRow struct {
 
 // One page of mapped records in one statement. A row whose version and
 // mapping hash are unchanged (and which is not a tombstone) is left
-// alone, so overlapping pages cost no writes. waiting counts the stored
+// alone, so overlapping pages cost no writes, unless force is set: the
+// source's record after a write-back replaces the pending projection
+// even when its version equals the cached one. waiting counts the stored
 // records whose parent was not there (or had no owner yet). The owner's
 // cross-reference and parent are read by correlated subqueries, a key
 // probe for the rows that need one: as joins, a page's plan on a
@@ -742,6 +746,7 @@ func (q *Queries) RecordUpsertBatch(ctx context.Context, db DBTX, arg RecordUpse
 		arg.Raws,
 		arg.SourceVersions,
 		arg.SourceModifieds,
+		arg.Force,
 	)
 	var i RecordUpsertBatchRow
 	err := row.Scan(&i.Changed, &i.Waiting)

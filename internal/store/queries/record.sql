@@ -1,7 +1,9 @@
 -- name: RecordUpsertBatch :one
 -- One page of mapped records in one statement. A row whose version and
 -- mapping hash are unchanged (and which is not a tombstone) is left
--- alone, so overlapping pages cost no writes. waiting counts the stored
+-- alone, so overlapping pages cost no writes, unless force is set: the
+-- source's record after a write-back replaces the pending projection
+-- even when its version equals the cached one. waiting counts the stored
 -- records whose parent was not there (or had no owner yet). The owner's
 -- cross-reference and parent are read by correlated subqueries, a key
 -- probe for the rows that need one: as joins, a page's plan on a
@@ -60,7 +62,8 @@ ON CONFLICT (tenant_id, connection, object, source_id) DO UPDATE SET
     synced_at       = excluded.synced_at,
     mapping_hash    = excluded.mapping_hash,
     deleted_at      = NULL
-WHERE r.source_version IS DISTINCT FROM excluded.source_version
+WHERE @force::boolean
+   OR r.source_version IS DISTINCT FROM excluded.source_version
    OR r.mapping_hash <> excluded.mapping_hash
    OR r.deleted_at IS NOT NULL
 RETURNING r.owner_account, r.owner_parent_id
