@@ -30,21 +30,14 @@ SELECT @tenant_id::bigint, @connection::text, @object::text, u.source_id, @sourc
        nullif(u.owner_parent_object, ''), nullif(u.owner_parent_id, ''),
        u.hidden, nullif(u.status, ''), u.data::jsonb, u.raw::jsonb, u.source_version, u.source_modified,
        now(), @mapping_hash::text, NULL
-FROM (
-    SELECT unnest(@source_ids::text[])                  AS source_id,
-           unnest(@owner_accounts::text[])              AS owner_account,
-           unnest(@owner_ref_keys::text[])              AS owner_ref_key,
-           unnest(@owner_ref_values::text[])            AS owner_ref_value,
-           unnest(@owner_contacts::text[])              AS owner_contact,
-           unnest(@owner_parent_objects::text[])        AS owner_parent_object,
-           unnest(@owner_parent_ids::text[])            AS owner_parent_id,
-           unnest(@hiddens::boolean[])                  AS hidden,
-           unnest(@statuses::text[])                    AS status,
-           unnest(@datas::text[])                       AS data,
-           unnest(@raws::text[])                        AS raw,
-           unnest(@source_versions::text[])             AS source_version,
-           unnest(@source_modifieds::timestamptz[])     AS source_modified
-) AS u
+FROM ROWS FROM (unnest(@source_ids::text[]), unnest(@owner_accounts::text[]),
+                unnest(@owner_ref_keys::text[]), unnest(@owner_ref_values::text[]),
+                unnest(@owner_contacts::text[]), unnest(@owner_parent_objects::text[]),
+                unnest(@owner_parent_ids::text[]), unnest(@hiddens::boolean[]), unnest(@statuses::text[]),
+                unnest(@datas::text[]), unnest(@raws::text[]), unnest(@source_versions::text[]),
+                unnest(@source_modifieds::timestamptz[]))
+     AS u (source_id, owner_account, owner_ref_key, owner_ref_value, owner_contact, owner_parent_object,
+           owner_parent_id, hidden, status, data, raw, source_version, source_modified)
 ON CONFLICT (tenant_id, connection, object, source_id) DO UPDATE SET
     source_object   = excluded.source_object,
     owner_account   = excluded.owner_account,
@@ -127,18 +120,13 @@ UPDATE record r SET
     hidden = u.hidden,
     status = nullif(u.status, ''),
     mapping_hash = @mapping_hash::text
-FROM (
-    SELECT unnest(@source_ids::text[])           AS source_id,
-           unnest(@owner_accounts::text[])       AS owner_account,
-           unnest(@owner_ref_keys::text[])       AS owner_ref_key,
-           unnest(@owner_ref_values::text[])     AS owner_ref_value,
-           unnest(@owner_contacts::text[])       AS owner_contact,
-           unnest(@owner_parent_objects::text[]) AS owner_parent_object,
-           unnest(@owner_parent_ids::text[])     AS owner_parent_id,
-           unnest(@hiddens::boolean[])           AS hidden,
-           unnest(@statuses::text[])             AS status,
-           unnest(@datas::text[])                AS data
-) AS u
+FROM ROWS FROM (unnest(@source_ids::text[]), unnest(@owner_accounts::text[]),
+                unnest(@owner_ref_keys::text[]), unnest(@owner_ref_values::text[]),
+                unnest(@owner_contacts::text[]), unnest(@owner_parent_objects::text[]),
+                unnest(@owner_parent_ids::text[]), unnest(@hiddens::boolean[]), unnest(@statuses::text[]),
+                unnest(@datas::text[]))
+     AS u (source_id, owner_account, owner_ref_key, owner_ref_value, owner_contact, owner_parent_object,
+           owner_parent_id, hidden, status, data)
 LEFT JOIN account_xref x
        ON x.tenant_id = @tenant_id::bigint AND x.key = nullif(u.owner_ref_key, '') AND x.value = nullif(u.owner_ref_value, '')
 LEFT JOIN record p
