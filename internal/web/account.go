@@ -12,22 +12,6 @@ import (
 	"github.com/porticohq/portico/internal/reply"
 )
 
-// accountRoutes is /account: an account admin's users of their account.
-func (wb *Web) accountRoutes() chi.Router {
-	r := wb.router()
-	r.Get("/users", wb.accountUsers)
-	r.Post("/users", wb.accountInvite)
-	r.Post("/users/{id}/disable", wb.accountUserAction(func(r *http.Request, id int64) error {
-		_, err := wb.d.Auth.DisableAccountUser(r, id)
-		return err
-	}, "disabled"))
-	r.Post("/users/{id}/resend", wb.accountUserAction(func(r *http.Request, id int64) error {
-		_, err := wb.d.Auth.ResendInvitation(r, id)
-		return err
-	}, "resent"))
-	return r
-}
-
 // userRow is one user of the account as the list shows them.
 type userRow struct {
 	ID                                int64

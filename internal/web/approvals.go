@@ -16,17 +16,6 @@ import (
 	"github.com/porticohq/portico/internal/writeback"
 )
 
-// approvalRoutes is /approvals: the quotes awaiting the user's decision,
-// one quote, and the decision.
-func (wb *Web) approvalRoutes() chi.Router {
-	r := wb.router()
-	r.Get("/", func(w http.ResponseWriter, r *http.Request) { wb.showList(w, r, approvalList) })
-	r.Get("/{id}", wb.approvalDetail)
-	r.Post("/{id}/approve", wb.approve)
-	r.Post("/{id}/reject", wb.reject)
-	return r
-}
-
 var approvalList = listSpec{object: "approval_request", section: "approvals", path: "/approvals",
 	title: key("approvals.title"), empty: key("approvals.empty"),
 	states: []listState{
@@ -46,10 +35,8 @@ type approvalPage struct {
 	Rec                        *api.Record
 	Name, Kind, Total, Expires string
 	CanDecide                  bool // awaiting a decision: the buttons show
-	Pending                    string
-	Fresh                      string
-	Down                       bool
 	Key                        string
+	freshness
 }
 
 func (wb *Web) approvalDetail(w http.ResponseWriter, r *http.Request) {
@@ -70,9 +57,7 @@ func (wb *Web) showApproval(w http.ResponseWriter, r *http.Request, status int, 
 	p := approvalPage{Rec: rec, Name: str(*rec, "name"), Kind: l.T("approval.kind." + kindOf(*rec)),
 		Total: l.Money(num(*rec, "total"), str(*rec, "currency")), Expires: dateField(l, *rec, "expires_on"),
 		Key: formKey()}
-	system := wb.system("approval_request")
-	p.Fresh, p.Down = freshWords(l, rec.Freshness, system)
-	p.Pending = pendingWords(l, rec.Freshness.PendingAction, system)
+	p.freshness = wb.recordFreshness(l, rec.Freshness, "approval_request")
 	// A decision on its way is not decided twice from a second tab.
 	p.CanDecide = rec.Status == "pending" && rec.Freshness.PendingAction == nil
 	switch {

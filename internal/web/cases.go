@@ -15,18 +15,6 @@ import (
 	"github.com/porticohq/portico/internal/textcheck"
 )
 
-// caseRoutes is /cases: the list, a case, and what a customer does to it.
-func (wb *Web) caseRoutes() chi.Router {
-	r := wb.router()
-	r.Get("/", wb.caseList)
-	r.Get("/new", wb.newCase)
-	r.Post("/", wb.createCase)
-	r.Get("/{id}", wb.caseDetail)
-	r.Post("/{id}/comments", wb.caseComment)
-	r.Post("/{id}/close", wb.caseClose)
-	return r
-}
-
 // caseSearchFields are what the search box matches.
 var caseSearchFields = []string{"subject", "number"}
 

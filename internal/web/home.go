@@ -150,6 +150,22 @@ func (wb *Web) freshness(l *loc, object string, recs []api.Record) (string, bool
 	return freshWords(l, oldest, wb.system(object))
 }
 
+// freshness is what a record's page says of its freshness and of the
+// user's change to it.
+type freshness struct {
+	Fresh, Pending string
+	Down           bool // its system is down: the last known data
+}
+
+// recordFreshness reads f as words, for a record of object.
+func (wb *Web) recordFreshness(l *loc, f api.Freshness, object string) freshness {
+	system := wb.system(object)
+	var out freshness
+	out.Fresh, out.Down = freshWords(l, f, system)
+	out.Pending = pendingWords(l, f.PendingAction, system)
+	return out
+}
+
 // freshWords says how fresh one value is: "Updated 12 seconds ago",
 // "Updating…" while a stale read refreshes, or that its system is down
 // and this is the last known data. The bool is true for the last.
