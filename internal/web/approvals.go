@@ -60,23 +60,11 @@ func (wb *Web) showApproval(w http.ResponseWriter, r *http.Request, status int, 
 	p.freshness = wb.recordFreshness(l, rec.Freshness, "approval_request")
 	// A decision on its way is not decided twice from a second tab.
 	p.CanDecide = rec.Status == "pending" && rec.Freshness.PendingAction == nil
-	switch {
-	case bad != nil && bad.Status == http.StatusUnprocessableEntity:
-		v.Fields = fieldErrors(l, bad.Fields)
-		if msg, ok := v.Fields["decision_reason"]; ok {
-			delete(v.Fields, "decision_reason")
-			v.Fields["reason"] = msg
-		}
-		v.Alert = key("form.fix_fields")
-		v.Form["reason"] = r.PostForm.Get("reason")
-	case bad != nil:
-		v.Alert = key("approval.not_possible")
-	}
-	switch r.URL.Query().Get("sent") {
-	case "approve":
-		v.Notice = key("approval.approve_sent")
-	case "reject":
-		v.Notice = key("approval.reject_sent")
+	v.outcome(r, bad, "reason", key("approval.not_possible"),
+		map[string]string{"approve": key("approval.approve_sent"), "reject": key("approval.reject_sent")})
+	if msg, ok := v.Fields["decision_reason"]; ok {
+		delete(v.Fields, "decision_reason")
+		v.Fields["reason"] = msg
 	}
 	v.Page = p
 	wb.render(w, r, status, "approval", v)
