@@ -196,22 +196,57 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, object string) {
 // (WithScope), bypassing the page cache; records.ErrInvalid for a bad
 // cursor. An object the roles do not reach lists nothing.
 func (a *API) Records(ctx context.Context, object string, lo records.ListOptions) (List, error) {
-	obj, scope, ok := a.object(ctx, object)
-	if !ok {
-		return List{Data: []Record{}}, nil
+	lists, err := a.RecordLists(ctx, []ListQuery{{Object: object, Options: lo}})
+	if err != nil {
+		return List{}, err
 	}
-	// Searching a field the roles cannot see would tell its values.
-	probe := map[string]any{}
-	for _, f := range lo.SearchFields {
-		probe[f] = ""
+	return lists[0], nil
+}
+
+// ListQuery is one list of RecordLists.
+type ListQuery struct {
+	Object  string
+	Options records.ListOptions
+}
+
+// RecordLists reads a page for each query as Records reads one, in one
+// round trip to the database: the status hub's blocks.
+func (a *API) RecordLists(ctx context.Context, qs []ListQuery) ([]List, error) {
+	out := make([]List, len(qs))
+	var reqs []records.ListRequest
+	var read []int // the queries read, by request
+	for i, q := range qs {
+		obj, scope, ok := a.object(ctx, q.Object)
+		if !ok {
+			out[i] = List{Data: []Record{}}
+			continue
+		}
+		// Searching a field the roles cannot see would tell its values.
+		lo := q.Options
+		probe := map[string]any{}
+		for _, f := range lo.SearchFields {
+			probe[f] = ""
+		}
+		seen := obj.VisibleFields(scope.Roles, probe)
+		lo.SearchFields = slices.DeleteFunc(slices.Clone(lo.SearchFields), func(f string) bool { _, ok := seen[f]; return !ok })
+		if lo.Search != "" && len(lo.SearchFields) == 0 {
+			out[i] = List{Data: []Record{}}
+			continue
+		}
+		reqs = append(reqs, records.ListRequest{Scope: scope, Object: q.Object, Options: lo})
+		read = append(read, i)
 	}
-	seen := obj.VisibleFields(scope.Roles, probe)
-	lo.SearchFields = slices.DeleteFunc(slices.Clone(lo.SearchFields), func(f string) bool { _, ok := seen[f]; return !ok })
-	if lo.Search != "" && len(lo.SearchFields) == 0 {
-		return List{Data: []Record{}}, nil
+	if len(reqs) == 0 {
+		return out, nil
 	}
-	out, _, err := a.listPage(ctx, scope, object, lo)
-	return out, err
+	pages, err := a.d.Records.ListMany(ctx, reqs)
+	if err != nil {
+		return nil, err
+	}
+	for k, i := range read {
+		out[i] = listOf(pages[k])
+	}
+	return out, nil
 }
 
 // Reaches reports whether the request's roles (WithScope) reach object at
@@ -226,6 +261,11 @@ func (a *API) listPage(ctx context.Context, scope access.Scope, object string, l
 	if err != nil {
 		return List{}, nil, err
 	}
+	return listOf(page), page, nil
+}
+
+// listOf is a page of records as the API shows it.
+func listOf(page *records.Page) List {
 	out := List{Data: make([]Record, len(page.Records))}
 	for i, rec := range page.Records {
 		out.Data[i] = view(rec)
@@ -233,7 +273,7 @@ func (a *API) listPage(ctx context.Context, scope access.Scope, object string, l
 	if page.Next != "" {
 		out.NextCursor = &page.Next
 	}
-	return out, page, nil
+	return out
 }
 
 // simple is a read-only resource whose records carry everything
