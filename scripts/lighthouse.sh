@@ -46,10 +46,11 @@ for (const c of ["performance", "accessibility", "best-practices"]) {
     if (ref.weight > 0 && a.score !== null && a.score < 1) short.push(c + ":" + a.id + "=" + a.score);
   }
 }
+const console_ = ((r.audits["errors-in-console"].details || {}).items || []).map((i) => i.source + ": " + i.description);
 const m = (id) => r.audits[id] && r.audits[id].numericValue !== undefined ? Math.round(r.audits[id].numericValue) : null;
 console.log(JSON.stringify({url: r.finalDisplayedUrl, requested: r.requestedUrl, performance: score("performance"),
   accessibility: score("accessibility"), best_practices: score("best-practices"),
   fcp_ms: m("first-contentful-paint"), lcp_ms: m("largest-contentful-paint"), tbt_ms: m("total-blocking-time"),
-  cls: r.audits["cumulative-layout-shift"].numericValue, short}));
+  cls: r.audits["cumulative-layout-shift"].numericValue, short, console: console_}));
 ' "$(cd "$out" && pwd)/$i.report.json"
 done

@@ -139,6 +139,7 @@ func (c *cli) benchWebCmd() *cobra.Command {
 	f.BoolVar(&cfg.Uncached, "uncached", false, "measure only the hub with the page cache off (and the baseline)")
 	f.BoolVar(&cfg.Lighthouse, "lighthouse", false, "also run Lighthouse 12.2.3 (mobile preset) on the hub and a case page, signed in (needs node, npm and chromium)")
 	f.StringVar(&cfg.LighthouseScript, "lighthouse-script", "scripts/lighthouse.sh", "the script that runs Lighthouse")
+	f.StringVar(&cfg.LighthouseOut, "lighthouse-out", "", "keep Lighthouse's full reports in this directory")
 	return cmd
 }
 

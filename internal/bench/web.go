@@ -48,6 +48,9 @@ type WebConfig struct {
 	// and a case page after the load measurements.
 	Lighthouse       bool
 	LighthouseScript string
+	// LighthouseOut keeps Lighthouse's full reports (N.report.json) there;
+	// empty discards them.
+	LighthouseOut string
 }
 
 // Validate names the bad setting.

@@ -23,6 +23,7 @@ type lighthouseScore struct {
 	TBT           int      `json:"tbt_ms"`
 	CLS           float64  `json:"cls"`
 	Short         []string `json:"short"`
+	Console       []string `json:"console,omitempty"`
 }
 
 // lighthouse runs Lighthouse (mobile preset) on the hub and on caseHref,
@@ -33,11 +34,15 @@ func (b *webBench) lighthouse(ctx context.Context, caseHref string) (map[string]
 	if caseHref == "" {
 		return nil, errors.New("lighthouse: the hub lists no case to open")
 	}
-	dir, err := os.MkdirTemp("", "portico-lighthouse-")
-	if err != nil {
-		return nil, err
+	dir := b.cfg.LighthouseOut
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "portico-lighthouse-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
 	}
-	defer os.RemoveAll(dir)
 	pages := []struct{ name, path string }{{"hub", "/"}, {"case", caseHref}}
 	args := []string{dir, b.cookie}
 	for _, p := range pages {
@@ -65,6 +70,9 @@ func (b *webBench) lighthouse(ctx context.Context, caseHref string) (map[string]
 			pages[i].name, s.Performance, s.Accessibility, s.BestPractices, s.FCP, s.LCP, s.TBT, s.CLS)
 		if len(s.Short) > 0 {
 			fmt.Fprintf(b.out.Stdout, "        short of full marks: %s\n", strings.Join(s.Short, ", "))
+		}
+		for _, c := range s.Console {
+			fmt.Fprintf(b.out.Stdout, "        console: %s\n", c)
 		}
 		out[pages[i].name] = s
 		met = met && s.Performance >= 95 && s.Accessibility == 100 && s.BestPractices == 100
