@@ -196,7 +196,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, object string) {
 // (WithScope), bypassing the page cache; records.ErrInvalid for a bad
 // cursor. An object the roles do not reach lists nothing.
 func (a *API) Records(ctx context.Context, object string, lo records.ListOptions) (List, error) {
-	lists, err := a.RecordLists(ctx, []ListQuery{{Object: object, Options: lo}})
+	lists, err := a.recordLists(ctx, []ListQuery{{Object: object, Options: lo}}, false)
 	if err != nil {
 		return List{}, err
 	}
@@ -209,12 +209,26 @@ type ListQuery struct {
 	Options records.ListOptions
 }
 
-// RecordLists reads a page for each query as Records reads one, in one
-// round trip to the database: the status hub's blocks.
+// RecordLists reads a page for each query as Records reads one, but
+// through the page cache, as the JSON API's lists: a page it holds comes
+// from memory, the others are read in one round trip to the database and
+// kept. The status hub reads its blocks so; a change to an object drops
+// its pages, so a first view after a sync reads them.
 func (a *API) RecordLists(ctx context.Context, qs []ListQuery) ([]List, error) {
+	return a.recordLists(ctx, qs, true)
+}
+
+// listRead is a list recordLists reads from the database.
+type listRead struct {
+	i      int // its query
+	key    string
+	ticket ticket
+}
+
+func (a *API) recordLists(ctx context.Context, qs []ListQuery, cached bool) ([]List, error) {
 	out := make([]List, len(qs))
 	var reqs []records.ListRequest
-	var read []int // the queries read, by request
+	var reads []listRead
 	for i, q := range qs {
 		obj, scope, ok := a.object(ctx, q.Object)
 		if !ok {
@@ -233,8 +247,16 @@ func (a *API) RecordLists(ctx context.Context, qs []ListQuery) ([]List, error) {
 			out[i] = List{Data: []Record{}}
 			continue
 		}
+		read := listRead{i: i}
+		if cached {
+			read.key = pageKey(scope, q.Object, lo)
+			if p, ok := a.pages.get(read.key, a.d.Now()); ok && json.Unmarshal(p.body, &out[i]) == nil {
+				continue
+			}
+			read.ticket = a.pages.begin(group{scope.TenantID, q.Object})
+		}
 		reqs = append(reqs, records.ListRequest{Scope: scope, Object: q.Object, Options: lo})
-		read = append(read, i)
+		reads = append(reads, read)
 	}
 	if len(reqs) == 0 {
 		return out, nil
@@ -243,8 +265,16 @@ func (a *API) RecordLists(ctx context.Context, qs []ListQuery) ([]List, error) {
 	if err != nil {
 		return nil, err
 	}
-	for k, i := range read {
-		out[i] = listOf(pages[k])
+	now := a.d.Now()
+	for k, read := range reads {
+		out[read.i] = listOf(pages[k])
+		if !cached {
+			continue
+		}
+		// Kept as the JSON API keeps the same page: one entry serves both.
+		if body, etag, err := reply.Encode(out[read.i]); err == nil {
+			a.pages.put(read.ticket, read.key, rendered{body: body, etag: etag, until: freshUntil(pages[k].Records, now)}, now)
+		}
 	}
 	return out, nil
 }
