@@ -156,14 +156,14 @@ func (b *apiBench) startServers(ctx context.Context, deps app.Deps) error {
 	acfg.DatabaseURL = b.pool.Config().ConnString()
 	acfg.Connections = nil
 	acfg.Log.Level = "warn"
-	a, url, err := b.serveApp(ctx, acfg, deps)
+	a, url, err := serveApp(ctx, acfg, deps, b.out, &b.stops)
 	if err != nil {
 		return err
 	}
 	b.app, b.apiURL = a, url
 	ucfg := acfg
 	ucfg.HTTP.PageCacheMB = 0
-	if _, b.uncached, err = b.serveApp(ctx, ucfg, deps); err != nil {
+	if _, b.uncached, err = serveApp(ctx, ucfg, deps, b.out, &b.stops); err != nil {
 		return err
 	}
 	fixed := []byte(`{"data":[],"next_cursor":null}` + "\n")
@@ -181,9 +181,10 @@ func (b *apiBench) startServers(ctx context.Context, deps app.Deps) error {
 	return nil
 }
 
-// serveApp opens an API process and serves it on a loopback port.
-func (b *apiBench) serveApp(ctx context.Context, cfg config.Config, deps app.Deps) (*app.App, string, error) {
-	a, err := app.Open(ctx, &cfg, b.out.warnLogger(), app.Mode{Serve: true}, deps)
+// serveApp opens a serving process with cfg and serves it on a loopback
+// port; the function that stops both goes on stops.
+func serveApp(ctx context.Context, cfg config.Config, deps app.Deps, out Output, stops *[]func()) (*app.App, string, error) {
+	a, err := app.Open(ctx, &cfg, out.warnLogger(), app.Mode{Serve: true}, deps)
 	if err != nil {
 		return nil, "", err
 	}
@@ -197,7 +198,7 @@ func (b *apiBench) serveApp(ctx context.Context, cfg config.Config, deps app.Dep
 		a.Close()
 		return nil, "", err
 	}
-	b.stops = append(b.stops, func() { stop(); a.Close() })
+	*stops = append(*stops, func() { stop(); a.Close() })
 	return a, url, nil
 }
 

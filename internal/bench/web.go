@@ -12,7 +12,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/porticohq/portico/internal/app"
 	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/devenv"
@@ -174,14 +173,14 @@ func (b *webBench) startServers(ctx context.Context) (devenv.User, error) {
 	acfg.DatabaseURL = b.st.cfg.DatabaseURL
 	acfg.Connections = nil
 	acfg.Log.Level = "warn"
-	a, url, err := b.serveApp(ctx, acfg, deps)
+	a, url, err := serveApp(ctx, acfg, deps, b.out, &b.stops)
 	if err != nil {
 		return devenv.User{}, err
 	}
 	b.hubURL = url
 	ucfg := acfg
 	ucfg.HTTP.PageCacheMB = 0
-	if _, b.uncached, err = b.serveApp(ctx, ucfg, deps); err != nil {
+	if _, b.uncached, err = serveApp(ctx, ucfg, deps, b.out, &b.stops); err != nil {
 		return devenv.User{}, err
 	}
 	b.portal = a.Portal()
@@ -205,27 +204,6 @@ func (b *webBench) serveBaseline(counts map[string]int) error {
 	b.bareURL = url
 	b.stops = append(b.stops, stop)
 	return nil
-}
-
-// serveApp opens a serving process on the bench's database and serves it
-// on a loopback port.
-func (b *webBench) serveApp(ctx context.Context, cfg config.Config, deps app.Deps) (*app.App, string, error) {
-	a, err := app.Open(ctx, &cfg, b.out.warnLogger(), app.Mode{Serve: true}, deps)
-	if err != nil {
-		return nil, "", err
-	}
-	h, err := a.Handler(ctx)
-	if err != nil {
-		a.Close()
-		return nil, "", err
-	}
-	url, stop, err := serveLoopback(h)
-	if err != nil {
-		a.Close()
-		return nil, "", err
-	}
-	b.stops = append(b.stops, func() { stop(); a.Close() })
-	return a, url, nil
 }
 
 // hubCheck is what one read of the hub showed.
