@@ -150,7 +150,7 @@ func Run(ctx context.Context, cfg *config.Config, deps app.Deps, logger *slog.Lo
 	defer a.Close()
 	users := []User{}
 	if sim != nil {
-		if users, err = demoUsers(ctx, a.Pool(), sim, cfg.Admin.Token); err != nil {
+		if users, err = DemoUsers(ctx, a.Pool(), sim, cfg.Admin.Token); err != nil {
 			return err
 		}
 	}

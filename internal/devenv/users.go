@@ -61,11 +61,11 @@ func demoAccounts(sim *fakesource.Sim) (parent, child, other string, contacts ma
 	return parent, child, other, contacts, nil
 }
 
-// demoUsers creates the demo logins (once: a later run finds them) in two
+// DemoUsers creates the demo logins (once: a later run finds them) in two
 // customer accounts, the first with a parent account whose admin sees
 // both, and one staff user. Passwords derive from the dev directory's
 // admin token, so they survive restarts and differ between machines.
-func demoUsers(ctx context.Context, pool *pgxpool.Pool, sim *fakesource.Sim, adminToken string) ([]User, error) {
+func DemoUsers(ctx context.Context, pool *pgxpool.Pool, sim *fakesource.Sim, adminToken string) ([]User, error) {
 	parent, child, other, contacts, err := demoAccounts(sim)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -59,36 +60,36 @@ var hubBlocks = []hubBlock{
 		opts: records.ListOptions{Status: "pending", Limit: hubLimit}, item: approvalList.item},
 }
 
-// home is the status hub: each block the user's roles reach, read
-// concurrently (each read is one round trip).
+// home is the status hub: each block the user's roles reach. The blocks'
+// records are read in one round trip to the database, and the user's
+// troubled actions beside it: two connections per view, not one per
+// block, which under load queue for the pool.
 func (wb *Web) home(w http.ResponseWriter, r *http.Request) {
 	v := wb.newView(r, key("hub.title"), nil)
 	v.Section = "home"
 	ctx := r.Context()
 	var (
-		blocks []*block
-		lists  []api.List
-		errs   []error
-		wg     sync.WaitGroup
-		specs  []hubBlock
+		blocks   []*block
+		specs    []hubBlock
+		qs       []api.ListQuery
+		lists    []api.List
+		troubled []api.Action
+		listErr  error
+		actErr   error
+		wg       sync.WaitGroup
 	)
 	for _, hb := range hubBlocks {
 		if wb.d.API.Reaches(ctx, hb.object) {
 			specs = append(specs, hb)
+			qs = append(qs, api.ListQuery{Object: hb.object, Options: hb.opts})
 		}
 	}
-	lists, errs = make([]api.List, len(specs)), make([]error, len(specs)+1)
-	for i, hb := range specs {
-		wg.Go(func() { lists[i], errs[i] = wb.d.API.Records(ctx, hb.object, hb.opts) })
-	}
-	var troubled []api.Action
-	wg.Go(func() { troubled, errs[len(specs)] = wb.d.API.MyActions(ctx, []string{"conflict", "failed"}, hubLimit) })
+	wg.Go(func() { troubled, actErr = wb.d.API.MyActions(ctx, []string{"conflict", "failed"}, hubLimit) })
+	lists, listErr = wb.d.API.RecordLists(ctx, qs)
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			wb.internal(w, r, err)
-			return
-		}
+	if err := errors.Join(listErr, actErr); err != nil {
+		wb.internal(w, r, err)
+		return
 	}
 	for i, hb := range specs {
 		b := &block{ID: hb.id, Title: hb.title, Empty: hb.empty, More: hb.more}

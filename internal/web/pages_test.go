@@ -321,7 +321,21 @@ func TestEveryPageHasTheStrictPolicyAndLandmarks(t *testing.T) {
 		res := b.get(path)
 		checkPageHeaders(t, res)
 		checkLandmarks(t, res.body)
+		checkIcon(t, b, res.body)
 	}
+}
+
+// checkIcon: a page names its icon, which is served; without one the
+// browser asks for /favicon.ico, whose 404 is an error in its console
+// (Lighthouse's Best Practices counts it).
+func checkIcon(t *testing.T, b *browser, body string) {
+	t.Helper()
+	m := regexp.MustCompile(`<link rel="icon" href="(/static/[^"]+)" type="image/svg\+xml">`).FindStringSubmatch(body)
+	require.NotNil(t, m, "the page names its icon")
+	res := b.get(m[1])
+	require.Equal(t, http.StatusOK, res.code)
+	require.Equal(t, "image/svg+xml", res.header.Get("Content-Type"))
+	require.Contains(t, res.body, "<svg")
 }
 
 // checkLandmarks checks what every page needs to be usable without sight
