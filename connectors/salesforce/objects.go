@@ -30,12 +30,16 @@ var objects = map[string]object{
 	"Knowledge__kav": {fields: []string{"Title", "Summary", "UrlName", "ArticleBody__c", "PublishStatus", "Language", "VersionNumber", "KnowledgeArticleId", "IsLatestVersion"}},
 	"ContentVersion": {writable: true, fields: []string{"Title", "PathOnClient", "FileType", "ContentSize",
 		"FirstPublishLocationId", "ContentDocumentId", "VersionNumber", "IsLatest"}},
+	// CurrencyIsoCode exists in multi-currency orgs only; a single-currency
+	// org sets Fields for Quote and QuoteLineItem without it.
 	"Quote": {writable: true, fields: []string{"Name", "QuoteNumber", "Status", "AccountId", "ContactId",
-		"Subtotal", "Discount", "GrandTotal", "TotalPrice", "ExpirationDate"}},
+		"CurrencyIsoCode", "Subtotal", "Discount", "GrandTotal", "TotalPrice", "ExpirationDate"}},
+	"QuoteLineItem": {fields: []string{"QuoteId", "LineNumber", "Product2Id", "Description", "Quantity", "UnitPrice",
+		"ListPrice", "Subtotal", "Discount", "TotalPrice", "CurrencyIsoCode", "SortOrder"}},
 }
 
 // objectOrder is the order Objects reports them in.
-var objectOrder = []string{"Account", "Contact", "Case", "CaseComment", "Knowledge__kav", "ContentVersion", "Quote"}
+var objectOrder = []string{"Account", "Contact", "Case", "CaseComment", "Knowledge__kav", "ContentVersion", "Quote", "QuoteLineItem"}
 
 // Objects implements connectors.Connector.
 func (c *Connector) Objects(context.Context) ([]connectors.ObjectInfo, error) {
