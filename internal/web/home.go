@@ -11,6 +11,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/porticohq/portico/internal/api"
+	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/records"
 )
 
@@ -82,7 +83,12 @@ func (wb *Web) home(w http.ResponseWriter, r *http.Request) {
 		wg.Go(func() { lists[i], errs[i] = wb.d.API.Records(ctx, hb.object, hb.opts) })
 	}
 	var troubled []api.Action
-	wg.Go(func() { troubled, errs[len(specs)] = wb.d.API.MyActions(ctx, []string{"conflict", "failed"}, hubLimit) })
+	// Staff make no changes through the portal (theirs are /admin's), so
+	// their hub has no block of them.
+	customer := !auth.PrincipalFrom(ctx).Staff
+	if customer {
+		wg.Go(func() { troubled, errs[len(specs)] = wb.d.API.MyActions(ctx, []string{"conflict", "failed"}, hubLimit) })
+	}
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
@@ -101,7 +107,9 @@ func (wb *Web) home(w http.ResponseWriter, r *http.Request) {
 		b.Fresh, b.Down = wb.freshness(v.L, hb.object, lists[i].Data)
 		blocks = append(blocks, b)
 	}
-	blocks = append(blocks, actionsBlock(v.L, troubled))
+	if customer {
+		blocks = append(blocks, actionsBlock(v.L, troubled))
+	}
 	v.Page = blocks
 	wb.render(w, r, http.StatusOK, "home", v)
 }
