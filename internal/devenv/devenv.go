@@ -193,9 +193,13 @@ func Run(ctx context.Context, cfg *config.Config, deps app.Deps, logger *slog.Lo
 			return
 		}
 		fmt.Fprintf(out, "Portico is running: %s\n", info.APIURL)
-		fmt.Fprintf(out, "  Portal:     %s/ (sign in as a demo user; also in %s)\n", info.APIURL, filepath.Join(dir, "dev.json"))
+		fmt.Fprintf(out, "  Portal:     %s/ (sign in as one of the demo users)\n", info.APIURL)
+		if len(info.Users) > 0 {
+			// The demo users share one password.
+			fmt.Fprintf(out, "  Demo users: password %s (also in %s)\n", info.Users[0].Password, filepath.Join(dir, "dev.json"))
+		}
 		for _, u := range info.Users {
-			fmt.Fprintf(out, "    %-36s %-22s password %s\n", u.Email, strings.Join(u.Roles, ", "), u.Password)
+			fmt.Fprintf(out, "    %-36s %s\n", u.Email, strings.Join(u.Roles, ", "))
 		}
 		fmt.Fprintf(out, "  River UI:   %s/admin/riverui (user: any, password: the admin token in %s)\n", info.APIURL, filepath.Join(dir, "dev.json"))
 		fmt.Fprintf(out, "  other commands: %s --config %s <command>\n", cliCommand(), filepath.Join(dir, "dev.yaml"))

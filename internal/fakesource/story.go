@@ -80,14 +80,27 @@ func (s *Sim) TellStory() (Story, error) {
 	child, other, parentIdx := c.child, c.other, c.parent
 	today := s.now().UTC().Truncate(24 * time.Hour)
 	staff := sfID("005", 1)
+	cases := s.store.object(Salesforce, "Case")
 	sfEdit := func(obj string, r *record, fields map[string]any) {
 		if r != nil && !r.deleted {
 			s.sfUpdateLocked(s.store.object(Salesforce, obj), r, fields)
 		}
 	}
-	sfCreate := func(obj string, fields map[string]any) string {
+	now := s.now().UTC()
+	// sfCreate enters a record made at created (the story's past).
+	sfCreate := func(obj string, created time.Time, fields map[string]any) string {
 		o := s.store.object(Salesforce, obj)
-		return s.createLocked(o, sfComplete(o, fields), time.Time{}).id
+		return s.createAtLocked(o, sfComplete(o, fields), time.Time{}, created).id
+	}
+	// storyCase reopens a seed case as the story's, opened at created.
+	storyCase := func(r *record, created time.Time, fields map[string]any) {
+		s.unpublishCommentsLocked(r)
+		n := s.updateLocked(cases, r, func(n *record) {
+			mergeFields(n.fields, fields)
+			n.fields["IsClosed"], n.fields["ClosedDate"] = false, nil
+			n.created = created.Truncate(time.Millisecond)
+		})
+		s.sfIndexLocked(cases, n)
 	}
 
 	// The people.
@@ -105,23 +118,24 @@ func (s *Sim) TellStory() (Story, error) {
 		s.settleLocked(a, keep)
 	}
 	// Cases: Mark's waits for him, Alice's is in progress, Owen's is new.
-	s.unpublishCommentsLocked(waiting)
-	sfEdit("Case", waiting, map[string]any{"Subject": storySubject, "Status": "Waiting on Customer", "Priority": "High", "Type": "Problem",
-		"Origin": "Web", "Description": "The grinder at our front counter rattles loudly since Monday and the grind is uneven. A video is attached."})
-	sfCreate("CaseComment", map[string]any{"ParentId": waiting.id, "CommentBody": "Thank you, we received your video and are looking into it.",
+	storyCase(waiting, now.Add(-74*time.Hour), map[string]any{"Subject": storySubject, "Status": "Waiting on Customer",
+		"Priority": "High", "Type": "Problem", "Origin": "Web",
+		"Description": "The grinder at our front counter rattles loudly since Monday and the grind is uneven. A video is attached."})
+	sfCreate("CaseComment", now.Add(-50*time.Hour), map[string]any{"ParentId": waiting.id,
+		"CommentBody": "Thank you, we received your video and are looking into it.", "IsPublished": true, "CreatedById": staff})
+	sfCreate("CaseComment", now.Add(-3*time.Hour), map[string]any{"ParentId": waiting.id, "CommentBody": storyQuestion,
 		"IsPublished": true, "CreatedById": staff})
-	sfCreate("CaseComment", map[string]any{"ParentId": waiting.id, "CommentBody": storyQuestion, "IsPublished": true, "CreatedById": staff})
 	if c := caseOf(cc[0]); c != nil {
-		s.unpublishCommentsLocked(c)
-		sfEdit("Case", c, map[string]any{"Subject": "Cold brew kits arrived without filter papers", "Status": "Working", "Priority": "Medium",
-			"Type": "Problem", "Origin": "Email", "Description": "Order PO-CAFE-0417 came without the filter papers for the six cold brew kits."})
-		sfCreate("CaseComment", map[string]any{"ParentId": c.id, "CommentBody": "We are packing the missing filter papers; they leave with the next shipment.",
-			"IsPublished": true, "CreatedById": staff})
+		storyCase(c, now.Add(-6*24*time.Hour), map[string]any{"Subject": "Cold brew kits arrived without filter papers",
+			"Status": "Working", "Priority": "Medium", "Type": "Problem", "Origin": "Email",
+			"Description": "Order PO-CAFE-0409 came without the filter papers for the six cold brew kits."})
+		sfCreate("CaseComment", now.Add(-5*24*time.Hour), map[string]any{"ParentId": c.id,
+			"CommentBody": "We are packing the missing filter papers; they leave with your next order.", "IsPublished": true, "CreatedById": staff})
 	}
 	if c := caseOf(oc[1]); c != nil {
-		s.unpublishCommentsLocked(c)
-		sfEdit("Case", c, map[string]any{"Subject": "Milk frother leaks at the steam wand", "Status": "New", "Priority": "Medium",
-			"Type": "Problem", "Origin": "Web", "Description": "Since last week water drips from the steam wand of the milk frother."})
+		storyCase(c, now.Add(-20*time.Hour), map[string]any{"Subject": "Milk frother leaks at the steam wand", "Status": "New",
+			"Priority": "Medium", "Type": "Problem", "Origin": "Web",
+			"Description": "Since last week water drips from the steam wand of the milk frother."})
 	}
 	// Quotes awaiting a decision.
 	s.storyQuoteLocked(st.Child, st.People[0].Contact, "Q-CAFE-2 Second espresso station", "USD", today.AddDate(0, 0, 21), []storyLine{
@@ -396,5 +410,5 @@ func (s *Sim) storyOrderLocked(a int, reference, carrier string, shipped time.Ti
 		"state": "OPEN",
 	}
 	sqOrderTotals(f)
-	s.createLocked(s.store.object(Inventory, "Order"), f, time.Time{})
+	s.createAtLocked(s.store.object(Inventory, "Order"), f, time.Time{}, shipped.Add(-40*time.Hour))
 }

@@ -41,7 +41,7 @@ func TestStoryIsToldOnceAndLinkedAcrossTheSystems(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "Waiting on Customer", waiting["Status"])
 	require.Equal(t, st.People[1].Contact, waiting["ContactId"], "Mark's case")
-	page := sfQuery(t, sf, "SELECT Id, CommentBody, IsPublished, SystemModstamp FROM CaseComment WHERE ParentId = '"+st.WaitingCase+"' ORDER BY SystemModstamp, Id")
+	page := sfQuery(t, sf, "SELECT Id, CommentBody, IsPublished, CreatedDate, SystemModstamp FROM CaseComment WHERE ParentId = '"+st.WaitingCase+"' ORDER BY SystemModstamp, Id")
 	var published []string
 	for _, r := range page {
 		if r["IsPublished"] == true {
@@ -50,6 +50,13 @@ func TestStoryIsToldOnceAndLinkedAcrossTheSystems(t *testing.T) {
 	}
 	require.NotEmpty(t, published)
 	require.Equal(t, st.Question, published[len(published)-1])
+	// Told in order: the case was opened days before support asked.
+	for _, r := range page {
+		if r["IsPublished"] == true {
+			require.Less(t, waiting["CreatedDate"].(string), r["CreatedDate"].(string))
+		}
+	}
+	require.Less(t, page[len(page)-1]["CreatedDate"].(string), waiting["SystemModstamp"].(string))
 
 	// Each presented quote's lines add up to it, in its currency.
 	for i, q := range st.Quotes {
@@ -93,6 +100,8 @@ func TestStoryIsToldOnceAndLinkedAcrossTheSystems(t *testing.T) {
 		ship := orders[0].(map[string]any)["fulfillments"].([]any)[0].(map[string]any)
 		require.Equal(t, "COMPLETED", ship["state"], "it has left")
 		require.NotEmpty(t, ship["shipment_details"].(map[string]any)["tracking_url"])
+		require.Less(t, orders[0].(map[string]any)["created_at"].(string), ship["shipment_details"].(map[string]any)["shipped_at"].(string),
+			"placed before it shipped")
 	}
 
 	// Told once: a second telling changes nothing.
