@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/conntest"
 )
 
 // interaction is one recorded request/response of a VCR cassette.
@@ -48,12 +49,7 @@ func (i interaction) response() *http.Response {
 	return &http.Response{StatusCode: i.Response.Status.Code, Header: http.Header(i.Response.Headers)}
 }
 
-func fixture(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	require.NoError(t, err)
-	return b
-}
+var fixture = conntest.Fixture
 
 // TestGoldenQueryPaging replays the recorded paged queries: every page
 // parses, a full page asks for more, and the short (or empty) page ends.

@@ -4,22 +4,16 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/conntest"
 )
 
-func fixture(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	require.NoError(t, err)
-	return b
-}
+var fixture = conntest.Fixture
 
 // TestGoldenErrors maps every recorded error body to its class.
 func TestGoldenErrors(t *testing.T) {

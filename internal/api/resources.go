@@ -29,15 +29,19 @@ type InvoiceDetail struct {
 
 func (i invoices) list(w http.ResponseWriter, r *http.Request) { i.a.list(w, r, "invoice") }
 
-func (i invoices) get(w http.ResponseWriter, r *http.Request) {
-	out, err := i.a.Invoice(r.Context(), chi.URLParam(r, "id"))
-	switch {
-	case errors.Is(err, ErrNotFound):
-		i.a.notFound(w, r)
-	case err != nil:
-		i.a.rp.Internal(w, r, err)
-	default:
-		i.a.rp.Get(w, r, out)
+// detail answers GET /{id} with what read finds under the request's
+// scope: the same 404 for a missing and a foreign id.
+func detail[T any](a *API, read func(context.Context, string) (T, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		out, err := read(r.Context(), chi.URLParam(r, "id"))
+		switch {
+		case errors.Is(err, ErrNotFound):
+			a.notFound(w, r)
+		case err != nil:
+			a.rp.Internal(w, r, err)
+		default:
+			a.rp.Get(w, r, out)
+		}
 	}
 }
 

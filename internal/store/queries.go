@@ -29,7 +29,6 @@ type RecordInsertPendingParams = dbsqlc.RecordInsertPendingParams
 type RecordMarkPendingParams = dbsqlc.RecordMarkPendingParams
 type RecordRestorePriorParams = dbsqlc.RecordRestorePriorParams
 type RecordSetPendingParams = dbsqlc.RecordSetPendingParams
-type RecordStoreAppliedParams = dbsqlc.RecordStoreAppliedParams
 type AuditAppendParams = dbsqlc.AuditAppendParams
 type AuditChainHeadGetRow = dbsqlc.AuditChainHeadGetRow
 type AuditChainHeadLockRow = dbsqlc.AuditChainHeadLockRow
@@ -245,12 +244,6 @@ func RecordRestorePrior(ctx context.Context, db DBTX, arg RecordRestorePriorPara
 // RecordSetPending runs the RecordSetPending query; its error is translated by interpretError.
 func RecordSetPending(ctx context.Context, db DBTX, arg RecordSetPendingParams) error {
 	return interpretError(dbsqlc.New().RecordSetPending(ctx, db, arg))
-}
-
-// RecordStoreApplied runs the RecordStoreApplied query; its error is translated by interpretError.
-func RecordStoreApplied(ctx context.Context, db DBTX, arg RecordStoreAppliedParams) (bool, error) {
-	r, err := dbsqlc.New().RecordStoreApplied(ctx, db, arg)
-	return r, interpretError(err)
 }
 
 // AuditAppend runs the AuditAppend query; its error is translated by interpretError.
