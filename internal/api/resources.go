@@ -130,17 +130,11 @@ type ApprovalDetail struct {
 	Lines []Record `json:"lines"`
 }
 
+// get answers GET /approvals/{id}, reading through to the source first
+// with ?fresh=true.
 func (ap approvals) get(w http.ResponseWriter, r *http.Request) {
 	fresh, _ := strconv.ParseBool(r.URL.Query().Get("fresh"))
-	out, err := ap.a.Approval(r.Context(), chi.URLParam(r, "id"), fresh)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		ap.a.notFound(w, r)
-	case err != nil:
-		ap.a.rp.Internal(w, r, err)
-	default:
-		ap.a.rp.Get(w, r, out)
-	}
+	detail(ap.a, func(ctx context.Context, id string) (*ApprovalDetail, error) { return ap.a.Approval(ctx, id, fresh) })(w, r)
 }
 
 // Approval reads one approval request with its lines (approval_line,
