@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/tidwall/gjson"
 
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/reply"
@@ -121,10 +124,40 @@ type approvals struct{ a *API }
 
 func (ap approvals) list(w http.ResponseWriter, r *http.Request) { ap.a.list(w, r, "approval_request") }
 
+// ApprovalDetail is an approval request with its lines, in their order.
+type ApprovalDetail struct {
+	Record
+	Lines []Record `json:"lines"`
+}
+
+// get answers GET /approvals/{id}, reading through to the source first
+// with ?fresh=true.
 func (ap approvals) get(w http.ResponseWriter, r *http.Request) {
-	if rec, _ := ap.a.record(w, r, "approval_request", chi.URLParam(r, "id")); rec != nil {
-		ap.a.rp.Get(w, r, rec)
+	fresh, _ := strconv.ParseBool(r.URL.Query().Get("fresh"))
+	detail(ap.a, func(ctx context.Context, id string) (*ApprovalDetail, error) { return ap.a.Approval(ctx, id, fresh) })(w, r)
+}
+
+// Approval reads one approval request with its lines (approval_line,
+// where the mapping has them) under the request's scope (WithScope);
+// ErrNotFound for a missing, foreign or unreachable one. The JSON API and
+// the approval page read through it.
+func (a *API) Approval(ctx context.Context, id string, fresh bool) (*ApprovalDetail, error) {
+	rec, err := a.Record(ctx, "approval_request", id, fresh)
+	if err != nil {
+		return nil, err
 	}
+	out := ApprovalDetail{Record: *rec, Lines: []Record{}}
+	if obj, scope, ok := a.object(ctx, "approval_line"); ok {
+		lines, err := a.related(ctx, obj, scope, store.RecordFilter{ApprovalID: rec.ID, Order: store.OldestFirst, Limit: maxRelated})
+		if err != nil {
+			return nil, err
+		}
+		sort.SliceStable(lines, func(i, j int) bool {
+			return gjson.GetBytes(lines[i].Fields, "position").Float() < gjson.GetBytes(lines[j].Fields, "position").Float()
+		})
+		out.Lines = lines
+	}
+	return &out, nil
 }
 
 // decide accepts or rejects a pending request.

@@ -252,3 +252,31 @@ func TestUpdateOwnContact(t *testing.T) {
 	require.NoError(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM action WHERE kind = 'update_contact'`).Scan(&n))
 	require.Equal(t, 1, n, "refused changes leave no action")
 }
+
+// An approval request carries its lines, in their positions' order, and
+// in the quote's currency; another account's quote (and so its lines)
+// is a 404, and the lines are not an object of their own for a role the
+// request is hidden from.
+func TestApprovalCarriesItsLines(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	buyer := e.user("buyer@beta.example", Beta, []string{"purchasing"}, false, false)
+	member := e.user("member@beta.example", Beta, []string{"member"}, false, false)
+
+	rec := buyer.get("/api/v1/approvals/0Q0B00000000001").json(t)
+	require.Equal(t, "EUR", rec["fields"].(map[string]any)["currency"])
+	lines := rec["lines"].([]any)
+	require.Len(t, lines, 2)
+	var names []string
+	for _, l := range lines {
+		f := l.(map[string]any)["fields"].(map[string]any)
+		require.Equal(t, "0Q0B00000000001", f["approval_id"])
+		require.Equal(t, "EUR", f["currency"])
+		names = append(names, f["name"].(string))
+	}
+	require.Equal(t, []string{"Router rental, 12 months", "Installation"}, names, "in position order")
+	require.Empty(t, buyer.get("/api/v1/approvals/0Q0B00000000002").json(t)["lines"], "a quote without lines has an empty list")
+
+	require.Equal(t, http.StatusNotFound, buyer.get("/api/v1/approvals/0Q0A00000000001").code, "another account's quote")
+	require.Equal(t, http.StatusNotFound, member.get("/api/v1/approvals/0Q0B00000000001").code, "a role without approvals")
+}

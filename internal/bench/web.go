@@ -151,7 +151,7 @@ func (b *webBench) run(ctx context.Context, db *database) (map[string]any, error
 // configured, and with the page cache off) and the bare baseline, and
 // signs the account admin in; it returns that user.
 func (b *webBench) startServers(ctx context.Context) (devenv.User, error) {
-	users, err := devenv.DemoUsers(ctx, b.st.app.Pool(), b.st.sim, "portico bench web")
+	users, _, err := devenv.DemoUsers(ctx, b.st.app.Pool(), b.st.sim, "portico bench web")
 	if err != nil {
 		return devenv.User{}, err
 	}

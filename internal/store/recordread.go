@@ -79,9 +79,11 @@ type RecordFilter struct {
 	UpdatedSince time.Time
 	After        *RecordCursor
 	// CaseID keeps the comments of one case, InvoiceID the payments of
-	// one invoice (each through its index of migration 060).
-	CaseID    string
-	InvoiceID string
+	// one invoice (each through its index of migration 060), ApprovalID
+	// the lines of one approval request (migration 090).
+	CaseID     string
+	InvoiceID  string
+	ApprovalID string
 	// Search keeps knowledge articles matching a web-search query and
 	// sorts them by rank.
 	Search string
@@ -234,6 +236,9 @@ func (f RecordFilter) sql() (string, args) {
 	}
 	if f.CaseID != "" {
 		and(`r.data->'fields'->>'case_id' = ` + a.add(f.CaseID))
+	}
+	if f.ApprovalID != "" {
+		and(`r.data->'fields'->>'approval_id' = ` + a.add(f.ApprovalID))
 	}
 	if f.InvoiceID != "" {
 		and(`r.data->'fields'->'invoice_ids' @> jsonb_build_array(` + a.add(f.InvoiceID) + `::text)`)

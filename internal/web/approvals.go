@@ -34,8 +34,10 @@ const maxReason = 1000
 type approvalPage struct {
 	Rec                        *api.Record
 	Name, Kind, Total, Expires string
-	CanDecide                  bool // awaiting a decision: the buttons show
-	Key                        string
+	// Lines are the request's lines in the request's currency.
+	Lines     []orderLine
+	CanDecide bool // awaiting a decision: the buttons show
+	Key       string
 	freshness
 }
 
@@ -47,16 +49,17 @@ func (wb *Web) approvalDetail(w http.ResponseWriter, r *http.Request) {
 // same 404 page. bad holds the decision's errors (422 inline, else an
 // alert).
 func (wb *Web) showApproval(w http.ResponseWriter, r *http.Request, status int, bad *reply.Error) {
-	rec, err := wb.d.API.Record(r.Context(), "approval_request", chi.URLParam(r, "id"), false)
+	detail, err := wb.d.API.Approval(r.Context(), chi.URLParam(r, "id"), false)
 	if wb.readFailed(w, r, err) {
 		return
 	}
+	rec := &detail.Record
 	v := wb.newView(r, key("approval.page_title"), nil)
 	v.Section = "approvals"
 	l := v.L
 	p := approvalPage{Rec: rec, Name: str(*rec, "name"), Kind: l.T("approval.kind." + kindOf(*rec)),
 		Total: l.Money(num(*rec, "total"), str(*rec, "currency")), Expires: dateField(l, *rec, "expires_on"),
-		Key: formKey()}
+		Key: formKey(), Lines: approvalLines(l, *rec, detail.Lines)}
 	p.freshness = wb.recordFreshness(l, rec.Freshness, "approval_request")
 	// A decision on its way is not decided twice from a second tab.
 	p.CanDecide = rec.Status == "pending" && rec.Freshness.PendingAction == nil
@@ -68,6 +71,25 @@ func (wb *Web) showApproval(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	v.Page = p
 	wb.render(w, r, status, "approval", v)
+}
+
+// approvalLines are a request's lines as the lines table shows them, in
+// the request's currency (a line's own where the request has none).
+func approvalLines(l *loc, rec api.Record, lines []api.Record) []orderLine {
+	out := make([]orderLine, 0, len(lines))
+	for _, ln := range lines {
+		cur := str(rec, "currency")
+		if cur == "" {
+			cur = str(ln, "currency")
+		}
+		name := str(ln, "name")
+		if pct := num(ln, "discount_percent"); pct != 0 {
+			name = l.T("lines.with_discount", name, l.Quantity(pct))
+		}
+		out = append(out, orderLine{Name: name, Quantity: l.Quantity(num(ln, "quantity")),
+			UnitPrice: l.Money(num(ln, "unit_price"), cur), Amount: l.Money(num(ln, "total"), cur)})
+	}
+	return out
 }
 
 func kindOf(rec api.Record) string {

@@ -12,6 +12,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/porticohq/portico/internal/api"
+	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/records"
 )
 
@@ -84,7 +85,12 @@ func (wb *Web) home(w http.ResponseWriter, r *http.Request) {
 			qs = append(qs, api.ListQuery{Object: hb.object, Options: hb.opts})
 		}
 	}
-	wg.Go(func() { troubled, actErr = wb.d.API.MyActions(ctx, []string{"conflict", "failed"}, hubLimit) })
+	// Staff make no changes through the portal (theirs are /admin's), so
+	// their hub has no block of them.
+	customer := !auth.PrincipalFrom(ctx).Staff
+	if customer {
+		wg.Go(func() { troubled, actErr = wb.d.API.MyActions(ctx, []string{"conflict", "failed"}, hubLimit) })
+	}
 	lists, listErr = wb.d.API.RecordLists(ctx, qs)
 	wg.Wait()
 	if err := errors.Join(listErr, actErr); err != nil {
@@ -102,7 +108,9 @@ func (wb *Web) home(w http.ResponseWriter, r *http.Request) {
 		b.Fresh, b.Down = wb.freshness(v.L, hb.object, lists[i].Data)
 		blocks = append(blocks, b)
 	}
-	blocks = append(blocks, actionsBlock(v.L, troubled))
+	if customer {
+		blocks = append(blocks, actionsBlock(v.L, troubled))
+	}
 	v.Page = blocks
 	wb.render(w, r, http.StatusOK, "home", v)
 }

@@ -55,7 +55,7 @@ func (wb *Web) invoiceDetail(w http.ResponseWriter, r *http.Request) {
 		Paid: rec.Status == "paid"}
 	p.Rec = inv
 	for _, ln := range gjson.GetBytes(rec.Fields, "lines").Array() {
-		p.Lines = append(p.Lines, orderLine{Name: ln.Get("description").String(), Quantity: ln.Get("quantity").String(),
+		p.Lines = append(p.Lines, orderLine{Name: ln.Get("description").String(), Quantity: l.Quantity(ln.Get("quantity").Float()),
 			UnitPrice: l.Money(ln.Get("unit_price").Float(), cur), Amount: l.Money(ln.Get("amount").Float(), cur)})
 	}
 	for _, pm := range inv.Payments {

@@ -51,7 +51,7 @@ func (wb *Web) orderDetail(w http.ResponseWriter, r *http.Request) {
 		Total: l.Money(num(*rec, "total"), str(*rec, "currency")), Placed: dateField(l, *rec, "created_at")}
 	for _, ln := range gjson.GetBytes(rec.Fields, "lines").Array() {
 		qty, price, cur := ln.Get("quantity").Float(), ln.Get("unit_price").Float(), ln.Get("currency").String()
-		p.Lines = append(p.Lines, orderLine{Name: ln.Get("name").String(), Quantity: ln.Get("quantity").String(),
+		p.Lines = append(p.Lines, orderLine{Name: ln.Get("name").String(), Quantity: l.Quantity(ln.Get("quantity").Float()),
 			UnitPrice: l.Money(price, cur), Amount: l.Money(qty*price, cur)})
 	}
 	for _, sh := range gjson.GetBytes(rec.Fields, "shipments").Array() {

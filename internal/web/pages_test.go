@@ -72,6 +72,14 @@ func TestHubBlocksFollowRoles(t *testing.T) {
 		require.Equal(t, tc.blocks, blocks(res.body), tc.role)
 		e.noForeign(t, res.body, apitest.Alpha)
 	}
+	// Staff see every object's block, and no block of changes: they make
+	// none through the portal.
+	_, err := auth.CreateUser(context.Background(), e.pool, auth.NewUser{Email: "staff@operator.test", Password: password,
+		Roles: []string{auth.RoleOperatorAdmin}, Staff: true, HashParams: fastHash})
+	require.NoError(t, err)
+	b := e.browser()
+	b.signIn("staff@operator.test")
+	require.Equal(t, []string{"cases", "orders", "invoices", "approvals"}, blocks(b.get("/").body))
 }
 
 func TestHubShowsWhatIsOpenWithNextStepAndFreshness(t *testing.T) {

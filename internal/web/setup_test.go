@@ -62,6 +62,8 @@ type options struct {
 	// heartbeat and maxStreams set the live updates' (0: defaults).
 	heartbeat  time.Duration
 	maxStreams int
+	// now is the portal's clock (nil: the time).
+	now func() time.Time
 }
 
 func setup(t *testing.T, opts ...func(*options)) *env {
@@ -88,7 +90,7 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	require.NoError(t, err)
 	portal, err := web.New(web.Deps{API: a, Auth: e.auth, Mappings: set, SignOnName: "Example SSO",
 		Logger:        slog.New(slog.NewTextHandler(tWriter{t}, nil)),
-		LiveHeartbeat: o.heartbeat, LiveMaxPerUser: o.maxStreams})
+		LiveHeartbeat: o.heartbeat, LiveMaxPerUser: o.maxStreams, Now: o.now})
 	require.NoError(t, err)
 	e.web = portal
 	// Sessions are cached, and live updates fed, by one listener as in
