@@ -72,7 +72,11 @@ func (wb *Web) showAccountFor(w http.ResponseWriter, r *http.Request, status int
 	v.Section = "account"
 	p := accountPage{Roles: auth.AccountRoles, Chosen: map[string]bool{}}
 	for _, u := range users {
-		row := userRow{ID: u.ID, Email: u.Email, Roles: strings.Join(u.Roles, ", "), Status: u.Status,
+		labels := make([]string, len(u.Roles))
+		for i, role := range u.Roles {
+			labels[i] = v.L.T("role." + role)
+		}
+		row := userRow{ID: u.ID, Email: u.Email, Roles: strings.Join(labels, ", "), Status: u.Status,
 			StatusLabel: v.L.T("account.status." + u.Status), Self: u.ID == v.User.UserID}
 		if u.LastLoginAt != nil {
 			row.LastLogin = v.L.DateTime(*u.LastLoginAt)
