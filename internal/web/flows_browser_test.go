@@ -1,15 +1,27 @@
 package web_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"mime/quotedprintable"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertest"
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/internal/api/apitest"
 	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/mail"
+	"github.com/porticohq/portico/internal/mail/mailtest"
 	"github.com/porticohq/portico/internal/web/webtest"
 )
 
@@ -67,6 +79,99 @@ func TestBrowserApprovalFlows(t *testing.T) {
 			require.Equal(t, 1, withReason, "the reason goes with the decision")
 			require.True(t, strings.HasPrefix(p.Title(), "Approval"), p.Title())
 			check(t, p, "reject-sent", 0)
+		})
+	}
+}
+
+// mailedLink works the invitation mail jobs queued so far, as the worker
+// process does, delivering over SMTP to the test's server, and returns
+// the link in the one mail sent to email.
+func (e *env) mailedLink(t *testing.T, smtp *mailtest.Server, email string) *url.URL {
+	t.Helper()
+	ctx := context.Background()
+	sender, err := mail.New("smtp://"+smtp.Addr(), "Portal <portal@example.com>")
+	require.NoError(t, err)
+	w := rivertest.NewWorker(t, riverpgxv5.New(nil), &river.Config{}, mail.NewInvitationWorker(e.auth, sender, nil))
+	rows, err := e.pool.Query(ctx, `SELECT args FROM river_job WHERE kind = $1 ORDER BY id`, auth.InvitationMailArgs{}.Kind())
+	require.NoError(t, err)
+	jobs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	require.NoError(t, err)
+	for _, raw := range jobs {
+		var args auth.InvitationMailArgs
+		require.NoError(t, json.Unmarshal(raw, &args))
+		require.NoError(t, pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
+			_, err := w.Work(ctx, t, tx, args, nil)
+			return err
+		}))
+	}
+	msgs, _, _ := smtp.Snapshot()
+	var found []string
+	for _, m := range msgs {
+		head, body, _ := strings.Cut(m, "\n\n")
+		if !strings.Contains(head, "\nTo: "+email+"\n") {
+			continue
+		}
+		decoded, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(body)))
+		require.NoError(t, err)
+		found = append(found, regexp.MustCompile(`https?://\S+/activate\?token=\S+`).FindString(string(decoded)))
+	}
+	require.Len(t, found, 1, "one invitation mail to %s", email)
+	link, err := url.Parse(found[0])
+	require.NoError(t, err)
+	return link
+}
+
+// TestBrowserInviteAndActivate: an account admin invites a user from the
+// users page and gives them a second role there; the invited user opens
+// the link of the mail the SMTP server received, chooses a password and
+// signs in to the hub their roles make. With JavaScript and without.
+func TestBrowserInviteAndActivate(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	base := e.srv.URL
+	smtp := mailtest.Start(t)
+	for i, mode := range jsModes {
+		t.Run(mode.name, func(t *testing.T) {
+			admin := fmt.Sprintf("alice%d@alpha.test", i)
+			e.user(admin, apitest.Alpha, auth.RoleAccountAdmin)
+			p := webtest.New(t, mode.opts...)
+			signInForm(t, p, base, admin)
+			follow(t, p, `header nav a[href="/account/users"]`, "Users of your account")
+
+			// Sent without a role, the choice is asked for beside the roles.
+			invited := fmt.Sprintf("new%d@alpha.test", i)
+			p.Fill("#f-email", invited)
+			send(t, p, `form[action="/account/users"]`, "#f-roles-error", "")
+			require.Equal(t, invited, evalJS[string](t, p, `document.querySelector("#f-email").value`), "what was typed stays")
+			check(t, p, "invite-invalid", http.StatusUnprocessableEntity)
+			p.Click(`#invite input[value="member"]`)
+			send(t, p, `form[action="/account/users"]`, "#main .notice", "The invitation is on its way.")
+			require.Contains(t, p.Text("#main .users"), invited)
+			check(t, p, "invited", 0)
+
+			// A second role for the invited user, from their row.
+			id := e.userID(t, invited)
+			roles := `form[action="/account/users/` + id + `/roles"]`
+			p.Click(`details:has(` + roles + `) > summary`)
+			p.Click(roles + ` input[value="billing"]`)
+			send(t, p, roles, "#main .notice", "The roles were changed.")
+			require.Equal(t, []string{"member", "billing"}, e.roles(t, invited))
+
+			// The invited user's mail, its link, a password, the hub.
+			link := e.mailedLink(t, smtp, invited)
+			q := webtest.New(t, mode.opts...)
+			require.Equal(t, http.StatusOK, q.Navigate(base+link.RequestURI()))
+			require.Equal(t, "Activate your account", q.Text("#main h1"))
+			q.Fill("#f-password", "a-long-new-secret-77")
+			q.Fill("#f-password_confirm", "a-long-new-secret-77")
+			send(t, q, `form[action="/activate"]`, "#main .notice", "Your account is ready.")
+			q.Fill("#f-email", invited)
+			q.Fill("#f-password", "a-long-new-secret-77")
+			require.Equal(t, http.StatusOK, q.Submit(`form[action="/sign-in"]`))
+			q.WaitText("#main h1", "Your overview")
+			require.Equal(t, []string{"cases", "orders", "invoices", "actions"},
+				evalJS[[]string](t, q, `[...document.querySelectorAll("section.block")].map(s => s.id)`), "a member's and billing's blocks")
+			require.Equal(t, "active", e.userStatus(t, invited))
 		})
 	}
 }
