@@ -175,3 +175,45 @@ func TestBrowserInviteAndActivate(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserApproveByKeyboard approves a quote without a pointer: Tab to
+// each control, Enter or Space; after each htmx swap the focus must be on
+// what the swap brought (the heading, or the alert of a refused form).
+func TestBrowserApproveByKeyboard(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.user("pat@alpha.test", apitest.Alpha, auth.RolePurchasing)
+	p := webtest.New(t)
+	signInForm(t, p, e.srv.URL, "pat@alpha.test")
+	quote := "0Q0A00000000001"
+
+	p.Press(webtest.Tab)
+	require.True(t, p.FocusMatches("a.skip-link"), "the first Tab reaches the skip link, not %s", p.Focused())
+	p.Press(webtest.Enter)
+	p.WaitTrue(`document.activeElement.id === "main"`)
+
+	// From the hub's approvals block to the quote.
+	p.TabTo(`#approvals a[href="/approvals/` + quote + `"]`)
+	p.Press(webtest.Enter)
+	p.WaitText("#main h1", "Quote "+quote)
+	p.WaitTrue(`document.activeElement === document.querySelector("#main h1")`)
+
+	// Reject without a reason: the alert takes the focus, nothing is sent.
+	p.TabTo(`form[action$="/reject"] button[type=submit]`)
+	p.Press(webtest.Space)
+	p.WaitText("#f-reason-error", "This field is required.")
+	p.WaitTrue(`document.activeElement.matches("#main [role=alert]")`)
+	all, _ := e.decisions(t, "")
+	require.Zero(t, all)
+
+	// Approve: from the alert at the top, on down to its button.
+	p.TabTo(`form[action$="/approve"] button[type=submit]`)
+	p.Press(webtest.Enter)
+	p.WaitText("#main .notice", "Your approval is being sent.")
+	p.WaitTrue(`document.activeElement === document.querySelector("#main h1")`)
+	p.WaitText("#live", "Your approval is being sent.")
+	require.Equal(t, e.srv.URL+"/approvals/"+quote+"?sent=approve", p.URL())
+	all, _ = e.decisions(t, "")
+	require.Equal(t, 1, all)
+	check(t, p, "", http.StatusUnprocessableEntity) // the refused reject is the one error logged
+}
