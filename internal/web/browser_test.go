@@ -332,25 +332,12 @@ func TestBrowserCaseFlows(t *testing.T) {
 func TestBrowserNewCaseByKeyboard(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	e.user("kim@alpha.test", apitest.Alpha, auth.RoleMember)
-	p := webtest.New(t)
-	signInForm(t, p, e.srv.URL, "kim@alpha.test")
+	p := e.signedInPage(t, "kim@alpha.test", auth.RoleMember)
 
 	// The skip link comes first and moves the focus to the main region.
-	p.Press(webtest.Tab)
-	require.True(t, p.FocusMatches("a.skip-link"), "the first Tab reaches the skip link, not %s", p.Focused())
-	p.Press(webtest.Enter)
-	p.WaitTrue(`document.activeElement.id === "main"`)
-
-	p.TabTo(`#main a[href="/cases"]`)
-	p.Press(webtest.Enter)
-	p.WaitText("#main h1", "Cases")
-	p.WaitTrue(`document.activeElement === document.querySelector("#main h1")`)
-
-	p.TabTo(`a[href="/cases/new"]`)
-	p.Press(webtest.Enter)
-	p.WaitText("#main h1", "New case")
-	p.WaitTrue(`document.activeElement === document.querySelector("#main h1")`)
+	skipToMain(t, p)
+	enterLink(t, p, `#main a[href="/cases"]`, "Cases")
+	enterLink(t, p, `a[href="/cases/new"]`, "New case")
 
 	// Sent empty, the browser keeps the form and puts the focus on the field
 	// to fill in.

@@ -41,10 +41,7 @@ func TestBrowserApprovalFlows(t *testing.T) {
 	}
 	for i, mode := range jsModes {
 		t.Run(mode.name, func(t *testing.T) {
-			email := fmt.Sprintf("pat%d@alpha.test", i)
-			e.user(email, apitest.Alpha, auth.RolePurchasing)
-			p := webtest.New(t, mode.opts...)
-			signInForm(t, p, base, email)
+			p := e.signedInPage(t, fmt.Sprintf("pat%d@alpha.test", i), auth.RolePurchasing, mode.opts...)
 			approve, reject := quotes[2*i], quotes[2*i+1]
 
 			// From the hub's block to the quote: what is approved, exactly.
@@ -132,10 +129,7 @@ func TestBrowserInviteAndActivate(t *testing.T) {
 	smtp := mailtest.Start(t)
 	for i, mode := range jsModes {
 		t.Run(mode.name, func(t *testing.T) {
-			admin := fmt.Sprintf("alice%d@alpha.test", i)
-			e.user(admin, apitest.Alpha, auth.RoleAccountAdmin)
-			p := webtest.New(t, mode.opts...)
-			signInForm(t, p, base, admin)
+			p := e.signedInPage(t, fmt.Sprintf("alice%d@alpha.test", i), auth.RoleAccountAdmin, mode.opts...)
 			follow(t, p, `header nav a[href="/account/users"]`, "Users of your account")
 
 			// Sent without a role, the choice is asked for beside the roles.
@@ -182,21 +176,12 @@ func TestBrowserInviteAndActivate(t *testing.T) {
 func TestBrowserApproveByKeyboard(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	e.user("pat@alpha.test", apitest.Alpha, auth.RolePurchasing)
-	p := webtest.New(t)
-	signInForm(t, p, e.srv.URL, "pat@alpha.test")
+	p := e.signedInPage(t, "pat@alpha.test", auth.RolePurchasing)
 	quote := "0Q0A00000000001"
-
-	p.Press(webtest.Tab)
-	require.True(t, p.FocusMatches("a.skip-link"), "the first Tab reaches the skip link, not %s", p.Focused())
-	p.Press(webtest.Enter)
-	p.WaitTrue(`document.activeElement.id === "main"`)
+	skipToMain(t, p)
 
 	// From the hub's approvals block to the quote.
-	p.TabTo(`#approvals a[href="/approvals/` + quote + `"]`)
-	p.Press(webtest.Enter)
-	p.WaitText("#main h1", "Quote "+quote)
-	p.WaitTrue(`document.activeElement === document.querySelector("#main h1")`)
+	enterLink(t, p, `#approvals a[href="/approvals/`+quote+`"]`, "Quote "+quote)
 
 	// Reject without a reason: the alert takes the focus, nothing is sent.
 	p.TabTo(`form[action$="/reject"] button[type=submit]`)
@@ -216,4 +201,34 @@ func TestBrowserApproveByKeyboard(t *testing.T) {
 	all, _ = e.decisions(t, "")
 	require.Equal(t, 1, all)
 	check(t, p, "", http.StatusUnprocessableEntity) // the refused reject is the one error logged
+}
+
+// signedInPage is a new browser page signed in through the form as a new
+// user of Alpha with role.
+func (e *env) signedInPage(t *testing.T, email, role string, opts ...webtest.Option) *webtest.Page {
+	t.Helper()
+	e.user(email, apitest.Alpha, role)
+	p := webtest.New(t, opts...)
+	signInForm(t, p, e.srv.URL, email)
+	return p
+}
+
+// skipToMain is the first Tab of a keyboard user: it reaches the skip
+// link, whose Enter moves the focus to the main region.
+func skipToMain(t *testing.T, p *webtest.Page) {
+	t.Helper()
+	p.Press(webtest.Tab)
+	require.True(t, p.FocusMatches("a.skip-link"), "the first Tab reaches the skip link, not %s", p.Focused())
+	p.Press(webtest.Enter)
+	p.WaitTrue(`document.activeElement.id === "main"`)
+}
+
+// enterLink tabs to the link sel and follows it with Enter; the next
+// page's heading h1 must take the focus.
+func enterLink(t *testing.T, p *webtest.Page, sel, h1 string) {
+	t.Helper()
+	p.TabTo(sel)
+	p.Press(webtest.Enter)
+	p.WaitText("#main h1", h1)
+	p.WaitTrue(`document.activeElement === document.querySelector("#main h1")`)
 }
