@@ -413,16 +413,7 @@ func TestBrowserPasswordMails(t *testing.T) {
 			_, link2, err := auth.Invite(context.Background(), e.pool, auth.NewUser{Email: invited, Roles: []string{auth.RoleMember},
 				AccountID: apitest.Alpha, ContactID: "003" + apitest.Alpha[3:], HashParams: fastHash}, base, time.Now())
 			require.NoError(t, err)
-			require.Equal(t, http.StatusOK, p.Navigate(link2))
-			require.Equal(t, "Activate your account", p.Text("#main h1"))
-			check(t, p, "activate", 0)
-			p.Fill("#f-password", "a-long-new-secret-77")
-			p.Fill("#f-password_confirm", "a-long-new-secret-77")
-			send(t, p, `form[action="/activate"]`, "#main .notice", "Your account is ready.")
-			p.Fill("#f-email", invited)
-			p.Fill("#f-password", "a-long-new-secret-77")
-			require.Equal(t, http.StatusOK, p.Submit(`form[action="/sign-in"]`))
-			p.WaitText("#main h1", "Your overview")
+			activate(t, p, link2, invited)
 		})
 	}
 }

@@ -154,15 +154,7 @@ func TestBrowserInviteAndActivate(t *testing.T) {
 			// The invited user's mail, its link, a password, the hub.
 			link := e.mailedLink(t, smtp, invited)
 			q := webtest.New(t, mode.opts...)
-			require.Equal(t, http.StatusOK, q.Navigate(base+link.RequestURI()))
-			require.Equal(t, "Activate your account", q.Text("#main h1"))
-			q.Fill("#f-password", "a-long-new-secret-77")
-			q.Fill("#f-password_confirm", "a-long-new-secret-77")
-			send(t, q, `form[action="/activate"]`, "#main .notice", "Your account is ready.")
-			q.Fill("#f-email", invited)
-			q.Fill("#f-password", "a-long-new-secret-77")
-			require.Equal(t, http.StatusOK, q.Submit(`form[action="/sign-in"]`))
-			q.WaitText("#main h1", "Your overview")
+			activate(t, q, base+link.RequestURI(), invited)
 			require.Equal(t, []string{"cases", "orders", "invoices", "actions"},
 				evalJS[[]string](t, q, `[...document.querySelectorAll("section.block")].map(s => s.id)`), "a member's and billing's blocks")
 			require.Equal(t, "active", e.userStatus(t, invited))
@@ -231,4 +223,20 @@ func enterLink(t *testing.T, p *webtest.Page, sel, h1 string) {
 	p.Press(webtest.Enter)
 	p.WaitText("#main h1", h1)
 	p.WaitTrue(`document.activeElement === document.querySelector("#main h1")`)
+}
+
+// activate opens an invitation's link, chooses a password, and signs in
+// with it to the status hub.
+func activate(t *testing.T, p *webtest.Page, link, email string) {
+	t.Helper()
+	require.Equal(t, http.StatusOK, p.Navigate(link))
+	require.Equal(t, "Activate your account", p.Text("#main h1"))
+	check(t, p, "activate", 0)
+	p.Fill("#f-password", "a-long-new-secret-77")
+	p.Fill("#f-password_confirm", "a-long-new-secret-77")
+	send(t, p, `form[action="/activate"]`, "#main .notice", "Your account is ready.")
+	p.Fill("#f-email", email)
+	p.Fill("#f-password", "a-long-new-secret-77")
+	require.Equal(t, http.StatusOK, p.Submit(`form[action="/sign-in"]`))
+	p.WaitText("#main h1", "Your overview")
 }
