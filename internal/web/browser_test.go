@@ -128,6 +128,10 @@ func TestBrowserEveryPageIsAccessible(t *testing.T) {
 			`{"last_name": "Admin", "title": "Head of purchasing"}`)
 	}
 	due := e.fx.IDs[apitest.Alpha]["invoice"][0]
+	// The inventory system is down: the order pages say so, in their look.
+	_, err := e.pool.Exec(context.Background(), `INSERT INTO sync_cursor (tenant_id, connection, object, synced_through, failing_since)
+		VALUES (1, 'inventory', 'order', now() - interval '1 hour', now() - interval '5 minutes')`)
+	require.NoError(t, err)
 	type pg struct {
 		label, path string
 		status      int
@@ -209,6 +213,9 @@ func TestBrowserEveryPageIsAccessible(t *testing.T) {
 			for _, pg := range pages {
 				require.Equal(t, pg.status, p.Navigate(base+pg.path), pg.path)
 				check(t, p, pg.label, pg.status)
+				if strings.HasPrefix(pg.path, "/orders/") {
+					require.Contains(t, p.Text("#main .fresh.down"), "Inventory is unavailable since", "checked with the source down")
+				}
 			}
 		})
 	}
