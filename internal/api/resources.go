@@ -160,18 +160,42 @@ func (a *API) Approval(ctx context.Context, id string, fresh bool) (*ApprovalDet
 	return &out, nil
 }
 
-// decide accepts or rejects a pending request.
+// DecisionInput is the optional body of POST /approvals/{id}/reject: why
+// the customer rejects it, written to the source with the decision.
+type DecisionInput struct {
+	DecisionReason *string `json:"decision_reason"`
+}
+
+// decide accepts or rejects a pending request; a rejection may carry its
+// reason (the mapping bounds its length), an approval takes no body.
 func (ap approvals) decide(status string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		rec, _ := ap.a.record(w, r, "approval_request", chi.URLParam(r, "id"))
-		if rec == nil || !ap.a.emptyBody(w, r) {
+		if rec == nil {
+			return
+		}
+		input := map[string]any{"status": status}
+		if status == "rejected" {
+			var in DecisionInput
+			if r.ContentLength != 0 && !ap.a.decode(w, r, &in) {
+				return
+			}
+			if in.DecisionReason != nil {
+				reason := strings.TrimSpace(*in.DecisionReason)
+				if reason == "" || !textcheck.Valid(reason) {
+					ap.a.rp.Invalid(w, r, reply.Field{Path: "decision_reason", Message: "must be text, not empty; leave it out to give no reason"})
+					return
+				}
+				input["decision_reason"] = reason
+			}
+		} else if !ap.a.emptyBody(w, r) {
 			return
 		}
 		if rec.Status != "pending" {
 			ap.a.rp.Error(w, r, http.StatusConflict, "not_pending", "this request is not awaiting a decision")
 			return
 		}
-		ap.a.submit(w, r, Submission{Object: "approval_request", Op: mapping.OpUpdate, RecordID: rec.ID, Input: map[string]any{"status": status}})
+		ap.a.submit(w, r, Submission{Object: "approval_request", Op: mapping.OpUpdate, RecordID: rec.ID, Input: input})
 	}
 }
 

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -279,4 +280,37 @@ func TestApprovalCarriesItsLines(t *testing.T) {
 
 	require.Equal(t, http.StatusNotFound, buyer.get("/api/v1/approvals/0Q0A00000000001").code, "another account's quote")
 	require.Equal(t, http.StatusNotFound, member.get("/api/v1/approvals/0Q0B00000000001").code, "a role without approvals")
+}
+
+// A rejection carries the customer's reason to the write-back; a blank
+// one is refused, naming the field, and changes nothing.
+func TestApprovalRejectPassesTheReason(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	buyer := e.user("buyer@alpha.example", Alpha, []string{"purchasing"}, false, false)
+	count := func() (all, withReason int) {
+		require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*), count(*) FILTER (WHERE input->>'decision_reason' = 'Too dear')
+			FROM action WHERE kind = 'decide_approval'`).Scan(&all, &withReason))
+		return all, withReason
+	}
+
+	bad := buyer.post("/api/v1/approvals/0Q0A00000000001/reject", map[string]any{"decision_reason": "   "})
+	require.Equal(t, http.StatusUnprocessableEntity, bad.code, string(bad.body))
+	require.Equal(t, "decision_reason", bad.json(t)["error"].(map[string]any)["fields"].([]any)[0].(map[string]any)["path"])
+	long := buyer.post("/api/v1/approvals/0Q0A00000000001/reject", map[string]any{"decision_reason": strings.Repeat("x", 1001)})
+	require.Equal(t, http.StatusUnprocessableEntity, long.code, "the mapping's limit")
+	require.Equal(t, http.StatusUnprocessableEntity, buyer.post("/api/v1/approvals/0Q0A00000000001/reject", map[string]any{"reason": "x"}).code,
+		"an unknown field is named, not dropped")
+	all, _ := count()
+	require.Zero(t, all, "bad input changes nothing")
+
+	res := buyer.post("/api/v1/approvals/0Q0A00000000001/reject", map[string]any{"decision_reason": " Too dear "})
+	require.Equal(t, http.StatusAccepted, res.code, string(res.body))
+	all, withReason := count()
+	require.Equal(t, 1, all)
+	require.Equal(t, 1, withReason, "the reason is written with the decision, trimmed")
+
+	// Approving takes no reason.
+	require.Equal(t, http.StatusUnprocessableEntity,
+		buyer.post("/api/v1/approvals/0Q0A00000000002/approve", map[string]any{"decision_reason": "x"}).code)
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/porticohq/portico/internal/server"
 	"github.com/porticohq/portico/internal/web"
 	"github.com/porticohq/portico/internal/web/webtest"
+	"github.com/porticohq/portico/internal/writeback"
 	"github.com/porticohq/portico/mappings"
 )
 
@@ -64,6 +65,9 @@ type options struct {
 	maxStreams int
 	// now is the portal's clock (nil: the time).
 	now func() time.Time
+	// writeback, when set, builds the write-back service (default: one
+	// that accepts actions and applies none).
+	writeback func(t *testing.T, pool *pgxpool.Pool, set *mapping.Set) *writeback.Service
 }
 
 func setup(t *testing.T, opts ...func(*options)) *env {
@@ -83,7 +87,12 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	e.auth, err = auth.New(auth.Deps{Pool: e.pool, Config: cfg, HashParams: fastHash,
 		ContactInAccount: api.ContactInAccount(e.pool), RoleCovered: set.Covers})
 	require.NoError(t, err)
-	wb := apitest.Writeback(t, e.pool, set)
+	if o.writeback == nil {
+		o.writeback = func(t *testing.T, pool *pgxpool.Pool, set *mapping.Set) *writeback.Service {
+			return apitest.Writeback(t, pool, set)
+		}
+	}
+	wb := o.writeback(t, e.pool, set)
 	a, err := api.New(api.Deps{Pool: e.pool, Records: records.New(records.Options{Pool: e.pool, Mappings: set}), Mappings: set,
 		Policy: access.NewPolicy(e.pool), Auth: e.auth, Actions: api.Writeback{Service: wb, Pool: e.pool, Mappings: set},
 		Audit: audit.New(e.pool, slog.New(slog.DiscardHandler))})

@@ -159,6 +159,7 @@ func (wb *Web) Mount(r chi.Router, notFound http.HandlerFunc) {
 					_, err := wb.d.Auth.DisableAccountUser(r, id)
 					return err
 				}, "disabled"))
+				r.Post("/users/{id}/roles", wb.accountUserRoles)
 				r.Post("/users/{id}/resend", wb.accountUserAction(func(r *http.Request, id int64) error {
 					_, err := wb.d.Auth.ResendInvitation(r, id)
 					return err
