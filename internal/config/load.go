@@ -38,6 +38,8 @@ func Default() Config {
 			ShutdownTimeout: 20 * time.Second,
 			PageCacheMB:     64,
 		},
+		// The portal stylesheet's own colours (internal/web/static/portal.css).
+		Brand: BrandConfig{PrimaryColor: "#1d4ed8", AccentColor: "#0f766e"},
 		Auth: AuthConfig{
 			SessionIdleTimeout: 30 * time.Minute,
 			SessionLifetime:    12 * time.Hour,
