@@ -25,6 +25,16 @@ type Brand struct {
 	SupportURL   string
 }
 
+// The portal stylesheet's own colours (internal/web/static/portal.css),
+// the brand's defaults.
+const (
+	DefaultPrimary = "#1d4ed8"
+	DefaultAccent  = "#0f766e"
+)
+
+// Default is the brand of a deployment that sets none.
+func Default() Brand { return Brand{PrimaryColor: DefaultPrimary, AccentColor: DefaultAccent} }
+
 // Fields are the brand's settable fields by their key, which config
 // writes as brand.<key> and `portico brand set` as --<key with dashes>.
 var Fields = []string{"name", "primary_color", "accent_color", "support_email", "support_phone", "support_url"}

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/text/language"
 
+	"github.com/porticohq/portico/internal/brand"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/writeback"
@@ -221,6 +222,7 @@ func TestServerErrorPageQuotesTheRequestID(t *testing.T) {
 	// for a visitor, with the view built by hand.
 	h := middleware.RequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := &view{L: wb.cats.loc(language.English, time.Now()), Assets: wb.assets, Title: key("error.500.heading"),
+			Brand:  brand.NewSite(brand.Default(), nil),
 			Fields: map[string]string{}, Form: map[string]string{}, RequestID: middleware.GetReqID(r.Context()), Here: "/",
 			Page: errorPage{Status: 500, Heading: key("error.500.heading"), Text: key("error.500.text")}}
 		wb.render(w, r, http.StatusInternalServerError, "error", v)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/porticohq/portico/internal/api"
 	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/brand"
 	"github.com/porticohq/portico/internal/reply"
 )
 
@@ -75,6 +76,18 @@ type view struct {
 	Here string
 	// Nav is the menu, by the user's roles.
 	Nav []navEntry
+	// Brand is the deployment's branding, Support its contact as links.
+	Brand   *brand.Site
+	Support []contact
+}
+
+// BrandName is the brand's name, else "Customer portal" in the page's
+// language.
+func (v *view) BrandName() string {
+	if v.Brand.Name != "" {
+		return v.Brand.Name
+	}
+	return v.L.T("brand.name")
 }
 
 // formField is one form field as a template shows it: its value, and its
@@ -99,8 +112,10 @@ func linesOf(l *loc, lines []orderLine) linesView { return linesView{l, lines} }
 
 // newView is a page's data with what every page shows.
 func (wb *Web) newView(r *http.Request, title string, page any) *view {
+	site := wb.d.Brand.Get()
 	return &view{
-		L: wb.cats.loc(wb.cats.pick(r), wb.d.Now()), Assets: wb.assets, User: signedIn(r),
+		Brand: site, Support: support(site),
+		L:     wb.cats.loc(wb.cats.pick(r), wb.d.Now()), Assets: wb.assets, User: signedIn(r),
 		CSRF: wb.d.Auth.FormToken(r.Context()), Title: title, Fields: map[string]string{},
 		RequestID: middleware.GetReqID(r.Context()), Form: map[string]string{}, Page: page, Here: here(r),
 		Nav: wb.nav(r),
@@ -176,6 +191,7 @@ func (wb *Web) fail(w http.ResponseWriter, r *http.Request, e *reply.Error) {
 		p.Heading, p.Text = key("error.400.heading"), key("error.400.text")
 	}
 	v := wb.newView(r, p.Heading, p)
+	v.Section = "error" // its body names the support contact
 	// Not the path asked for: a foreign id's page must not differ from a
 	// missing one's in anything.
 	v.Here = "/"

@@ -24,6 +24,7 @@ import (
 	"github.com/porticohq/portico/internal/api/apitest"
 	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/brand"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/dbtest"
 	"github.com/porticohq/portico/internal/mapping"
@@ -62,6 +63,8 @@ type options struct {
 	// heartbeat and maxStreams set the live updates' (0: defaults).
 	heartbeat  time.Duration
 	maxStreams int
+	// brand is the deployment's branding (nil: the default).
+	brand *brand.Current
 }
 
 func setup(t *testing.T, opts ...func(*options)) *env {
@@ -88,7 +91,7 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	require.NoError(t, err)
 	portal, err := web.New(web.Deps{API: a, Auth: e.auth, Mappings: set, SignOnName: "Example SSO",
 		Logger:        slog.New(slog.NewTextHandler(tWriter{t}, nil)),
-		LiveHeartbeat: o.heartbeat, LiveMaxPerUser: o.maxStreams})
+		LiveHeartbeat: o.heartbeat, LiveMaxPerUser: o.maxStreams, Brand: o.brand})
 	require.NoError(t, err)
 	e.web = portal
 	// Sessions are cached, and live updates fed, by one listener as in
