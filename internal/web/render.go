@@ -115,7 +115,7 @@ func (wb *Web) newView(r *http.Request, title string, page any) *view {
 	site := wb.d.Brand.Get()
 	return &view{
 		Brand: site, Support: support(site),
-		L:     wb.cats.loc(wb.cats.pick(r), wb.d.Now()), Assets: wb.assets, User: signedIn(r),
+		L: wb.cats.loc(wb.cats.pick(r), wb.d.Now()), Assets: wb.assets, User: signedIn(r),
 		CSRF: wb.d.Auth.FormToken(r.Context()), Title: title, Fields: map[string]string{},
 		RequestID: middleware.GetReqID(r.Context()), Form: map[string]string{}, Page: page, Here: here(r),
 		Nav: wb.nav(r),
