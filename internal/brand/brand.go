@@ -40,7 +40,7 @@ func Default() Brand { return Brand{PrimaryColor: DefaultPrimary, AccentColor: D
 var Fields = []string{"name", "primary_color", "accent_color", "support_email", "support_phone", "support_url"}
 
 // Get returns the field named key.
-func (b *Brand) Get(key string) string { return *b.field(key) }
+func (b Brand) Get(key string) string { return *b.field(key) }
 
 // Set sets the field named key.
 func (b *Brand) Set(key, value string) { *b.field(key) = value }

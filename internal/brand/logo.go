@@ -42,8 +42,13 @@ func (l *Logo) Ext() string {
 	return ""
 }
 
+// ErrNotALogo is wrapped by every refusal of CheckLogo: what was given is
+// not a logo the portal serves (as against a logo URL that could not be
+// fetched).
+var ErrNotALogo = errors.New("not a logo")
+
 // ErrLogoTooBig is a logo over MaxLogoBytes.
-var ErrLogoTooBig = fmt.Errorf("the logo is over %d KiB", MaxLogoBytes>>10)
+var ErrLogoTooBig = fmt.Errorf("the logo is over %d KiB: %w", MaxLogoBytes>>10, ErrNotALogo)
 
 // CheckLogo reads what b is: a PNG, SVG, WebP or JPEG image of at most
 // MaxLogoBytes, or an error saying what it is instead.
@@ -52,7 +57,7 @@ func CheckLogo(b []byte) (*Logo, error) {
 		return nil, ErrLogoTooBig
 	}
 	if len(b) == 0 {
-		return nil, errors.New("the logo is empty")
+		return nil, fmt.Errorf("the logo is empty: %w", ErrNotALogo)
 	}
 	m := mimetype.Detect(b)
 	for _, t := range logoTypes {
@@ -60,8 +65,17 @@ func CheckLogo(b []byte) (*Logo, error) {
 			return &Logo{Body: b, Type: t.mime, Hash: hash(b)}, nil
 		}
 	}
-	return nil, fmt.Errorf("the logo must be a PNG, SVG, WebP or JPEG image; this is %s", m.String())
+	return nil, &notALogo{m.String()}
 }
+
+// notALogo is an image of another type, or no image.
+type notALogo struct{ is string }
+
+func (e *notALogo) Error() string {
+	return "the logo must be a PNG, SVG, WebP or JPEG image; this is " + e.is
+}
+
+func (e *notALogo) Unwrap() error { return ErrNotALogo }
 
 // Doer sends a request (connectors/httpclient's Client, with its
 // timeouts, retries and response cap).
