@@ -235,3 +235,25 @@ func TestServerErrorPageQuotesTheRequestID(t *testing.T) {
 	require.Contains(t, w.Body.String(), "Something went wrong on our side")
 	require.Contains(t, w.Body.String(), "<code>req-4242</code>")
 }
+
+// TestHubRoutesByAccount: a hub's stream is told of its own accounts'
+// records of the objects it shows, and of nothing else: another account,
+// another tenant, an object without a block.
+func TestHubRoutesByAccount(t *testing.T) {
+	h := newHub(8)
+	s, err := h.subscribe(userKey{1, "7"}, nil, &hubWatch{accounts: []string{"001A"}, blocks: map[string]string{"case": "cases"}})
+	require.NoError(t, err)
+	staff, err := h.subscribe(userKey{1, "8"}, nil, &hubWatch{accounts: []string{"*"}, blocks: map[string]string{"case": "cases"}})
+	require.NoError(t, err)
+	for _, p := range []string{"h:1:case:001B", "h:2:case:001A", "h:1:invoice:001A", "h:1:case", "h:x:case:001A", "r:1:case:001A"} {
+		h.Notify(p)
+	}
+	require.Empty(t, s.events)
+	require.Len(t, staff.events, 1, "every account of the tenant: 001B's case")
+	h.Notify("h:1:case:001A")
+	require.Equal(t, liveEvent{kind: "hub", id: "cases", object: "case", account: "001A"}, <-s.events)
+	h.unsubscribe(s)
+	h.Notify("h:1:case:001A")
+	require.Empty(t, s.events)
+	require.Equal(t, 1, h.count())
+}

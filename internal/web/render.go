@@ -29,7 +29,7 @@ var templateFS embed.FS
 type pages struct{ byName map[string]*template.Template }
 
 func loadPages() (*pages, error) {
-	base := template.New("layout.html").Funcs(template.FuncMap{"field": fieldOf, "linesOf": linesOf})
+	base := template.New("layout.html").Funcs(template.FuncMap{"field": fieldOf, "linesOf": linesOf, "hubBlock": hubBlockOf})
 	var err error
 	if base, err = base.ParseFS(templateFS, "templates/layout.html", "templates/_*.html"); err != nil {
 		return nil, fmt.Errorf("web: templates: %w", err)

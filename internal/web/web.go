@@ -109,6 +109,7 @@ func (wb *Web) Mount(r chi.Router, notFound http.HandlerFunc) {
 		r.Group(func(r chi.Router) {
 			r.Use(wb.requireUser, wb.scoped)
 			r.Get("/", wb.home)
+			r.Get("/hub/{block}", wb.hubBlockPage)
 			r.Mount("/cases", wb.caseRoutes())
 			r.Mount("/orders", wb.orderRoutes())
 			r.Mount("/invoices", wb.invoiceRoutes())
