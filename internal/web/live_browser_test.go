@@ -80,6 +80,11 @@ func TestLiveHubBlockRefreshesWithoutReload(t *testing.T) {
 	p.WaitTrue(`window.sameDocument === true`)
 	p.WaitTrue(`document.getElementById("orders").dataset.untouched === "yes"`)
 	webtest.Check(t, p, "hub-live")
+	// A refreshed block's links still open pages as the rest do (htmx,
+	// the same document, the focus on the new heading).
+	p.Click(`#cases a[href="/cases/500A00000000777"]`)
+	p.WaitText("#main h1", "Printer on fire 500A00000000777")
+	p.WaitTrue(`window.sameDocument === true && document.activeElement === document.querySelector("#main h1")`)
 }
 
 // TestLiveCaseShowsASyncedCommentWithoutReload: a staff comment the sync
