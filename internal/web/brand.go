@@ -63,13 +63,13 @@ type contact struct {
 func support(s *brand.Site) []contact {
 	var out []contact
 	if e := s.SupportEmail; e != "" {
-		out = append(out, contact{Kind: "email", Text: e, Href: template.URL("mailto:" + e)}) //nolint:gosec // a checked address
+		out = append(out, contact{Kind: "email", Text: e, Href: template.URL("mailto:" + e)})
 	}
 	if p := s.SupportPhone; p != "" {
-		out = append(out, contact{Kind: "phone", Text: p, Href: template.URL(brand.PhoneHref(p))}) //nolint:gosec // digits and +
+		out = append(out, contact{Kind: "phone", Text: p, Href: template.URL(brand.PhoneHref(p))})
 	}
 	if u := s.SupportURL; u != "" {
-		out = append(out, contact{Kind: "web", Text: u, Href: template.URL(u)}) //nolint:gosec // a checked http(s) URL
+		out = append(out, contact{Kind: "web", Text: u, Href: template.URL(u)})
 	}
 	return out
 }

@@ -24,12 +24,7 @@ func TestLiveStatusChangesWithoutReload(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, mark.post("/cases/"+alphaCase+"/close", url.Values{"idempotency_key": {"close-b"}}).code)
 	action := e.lastAction()
 
-	p := webtest.New(t)
-	site, err := url.Parse(e.srv.URL)
-	require.NoError(t, err)
-	for _, c := range mark.c.Jar.Cookies(site) {
-		p.SetCookie(e.srv.URL, c.Name, c.Value)
-	}
+	p := browserOf(t, e, mark)
 	require.Equal(t, http.StatusOK, p.Navigate(e.srv.URL+"/cases/"+alphaCase))
 	p.WaitText("#case-status", "Your change is being sent.")
 	p.WaitTrue(`(window.sameDocument = true) === true`)
