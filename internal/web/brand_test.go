@@ -33,15 +33,15 @@ func acme(t *testing.T) *brand.Current {
 
 func withBrand(c *brand.Current) func(*options) { return func(o *options) { o.brand = c } }
 
-// fetch gets path without a session and returns the answer and its body.
-func (e *env) fetch(path string) (*http.Response, string) {
+// fetch gets path without a session.
+func (e *env) fetch(path string) page {
 	e.t.Helper()
 	res, err := http.Get(e.srv.URL + path)
 	require.NoError(e.t, err)
 	defer res.Body.Close()
 	body, err := io.ReadAll(res.Body)
 	require.NoError(e.t, err)
-	return res, string(body)
+	return page{code: res.StatusCode, header: res.Header, body: string(body)}
 }
 
 func TestBrandOnEveryPage(t *testing.T) {
@@ -88,9 +88,9 @@ func TestDefaultBrandHasNoContact(t *testing.T) {
 	require.Contains(t, p.body, "<title>Sign in · Customer portal</title>")
 	require.NotContains(t, p.body, `class="support"`)
 	require.NotContains(t, p.body, `class="logo"`)
-	css, body := e.fetch(brand.NewSite(brand.Default(), nil).StylesheetPath())
-	require.Equal(t, http.StatusOK, css.StatusCode)
-	require.Contains(t, body, "--primary: #1d4ed8;")
+	css := e.fetch(brand.NewSite(brand.Default(), nil).StylesheetPath())
+	require.Equal(t, http.StatusOK, css.code)
+	require.Contains(t, css.body, "--primary: #1d4ed8;")
 }
 
 func TestBrandStylesheetAndLogoUnderHashedURLs(t *testing.T) {
@@ -99,19 +99,19 @@ func TestBrandStylesheetAndLogoUnderHashedURLs(t *testing.T) {
 	site := cur.Get()
 	e := setup(t, withBrand(cur))
 
-	res, body := e.fetch(site.StylesheetPath())
-	require.Equal(t, http.StatusOK, res.StatusCode)
-	require.Equal(t, "text/css; charset=utf-8", res.Header.Get("Content-Type"))
-	require.Equal(t, "public, max-age=31536000, immutable", res.Header.Get("Cache-Control"))
-	require.Equal(t, ":root {\n  --primary: #0b5394;\n  --accent: #8a4b08;\n}\n", body)
+	css := e.fetch(site.StylesheetPath())
+	require.Equal(t, http.StatusOK, css.code)
+	require.Equal(t, "text/css; charset=utf-8", css.header.Get("Content-Type"))
+	require.Equal(t, "public, max-age=31536000, immutable", css.header.Get("Cache-Control"))
+	require.Equal(t, ":root {\n  --primary: #0b5394;\n  --accent: #8a4b08;\n}\n", css.body)
 
-	res, body = e.fetch(site.LogoPath())
-	require.Equal(t, http.StatusOK, res.StatusCode)
-	require.Equal(t, "image/svg+xml", res.Header.Get("Content-Type"))
-	require.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"))
-	require.Equal(t, "default-src 'none'; style-src 'unsafe-inline'; sandbox", res.Header.Get("Content-Security-Policy"))
-	require.Equal(t, "public, max-age=31536000, immutable", res.Header.Get("Cache-Control"))
-	require.Equal(t, acmeLogo, body)
+	logo := e.fetch(site.LogoPath())
+	require.Equal(t, http.StatusOK, logo.code)
+	require.Equal(t, "image/svg+xml", logo.header.Get("Content-Type"))
+	require.Equal(t, "nosniff", logo.header.Get("X-Content-Type-Options"))
+	require.Equal(t, "default-src 'none'; style-src 'unsafe-inline'; sandbox", logo.header.Get("Content-Security-Policy"))
+	require.Equal(t, "public, max-age=31536000, immutable", logo.header.Get("Cache-Control"))
+	require.Equal(t, acmeLogo, logo.body)
 
 	// Another brand: new URLs; the old ones are not found, never the new
 	// content under an old name a browser keeps for a year.
@@ -119,14 +119,12 @@ func TestBrandStylesheetAndLogoUnderHashedURLs(t *testing.T) {
 	b.PrimaryColor = "#1d4ed8"
 	cur.Set(brand.NewSite(b, nil))
 	for _, old := range []string{site.StylesheetPath(), site.LogoPath(), "/static/brand-0000000000000000.css", "/static/logo-x.svg"} {
-		res, _ = e.fetch(old)
-		require.Equal(t, http.StatusNotFound, res.StatusCode, old)
+		require.Equal(t, http.StatusNotFound, e.fetch(old).code, old)
 	}
 	page := e.browser().get("/sign-in")
 	require.Contains(t, page.body, cur.Get().StylesheetPath())
 	require.NotContains(t, page.body, `class="logo"`)
-	res, _ = e.fetch(cur.Get().StylesheetPath())
-	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Equal(t, http.StatusOK, e.fetch(cur.Get().StylesheetPath()).code)
 }
 
 // TestBrowserBrandedPagesAreAccessible: with a deployment's brand (its
