@@ -104,10 +104,11 @@ func (c *cli) rootCmd() *cobra.Command {
 		c.syncCmd(),
 		c.connectorsCmd(),
 		c.usersCmd(),
+		c.brandCmd(),
 		c.versionCmd(),
 	)
 	// Each subsystem's command group lives in its own file (mappings.go,
-	// connectors.go, sync.go, users.go, audit.go) and is added above.
+	// connectors.go, sync.go, users.go, brand.go, audit.go) and is added above.
 	return root
 }
 

@@ -286,6 +286,25 @@ func (a *API) Reaches(ctx context.Context, object string) bool {
 	return ok
 }
 
+// Audience is whose records of object the request's scope (WithScope)
+// shows: the account ids, or every account (all) for staff; ok is false
+// when the roles do not reach object. The portal's live updates listen
+// for exactly these.
+func (a *API) Audience(ctx context.Context, object string) (accounts []string, all, ok bool) {
+	_, scope, ok := a.object(ctx, object)
+	if !ok {
+		return nil, false, false
+	}
+	return slices.Clone(scope.Accounts), scope.Staff, true
+}
+
+// SeesAccount reports whether the request's scope (WithScope) shows the
+// records of object owned by account.
+func (a *API) SeesAccount(ctx context.Context, object, account string) bool {
+	_, scope, ok := a.object(ctx, object)
+	return ok && scope.Sees(account)
+}
+
 func (a *API) listPage(ctx context.Context, scope access.Scope, object string, lo records.ListOptions) (List, *records.Page, error) {
 	page, err := a.d.Records.List(ctx, scope, object, lo)
 	if err != nil {

@@ -30,6 +30,7 @@ import (
 	"github.com/porticohq/portico/internal/api"
 	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/brand"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/credentials"
 	"github.com/porticohq/portico/internal/hooks"
@@ -87,6 +88,10 @@ type App struct {
 	api     *api.API
 	auth    *auth.Service
 	portal  *web.Web
+	// brand is the portal's branding, read again on a change
+	// (brandReload, fed by the listener).
+	brand       *brand.Current
+	brandReload *brandReloader
 
 	ui            *riverUI // set by Handler; Close stops it
 	mailer        mail.Sender
@@ -249,11 +254,11 @@ func (a *App) wire(ctx context.Context, deps Deps) error {
 		Refresh: a.syncer.Refresh, Health: a.sources, FreshTimeout: sc.FreshTimeout,
 		Logger: a.logger,
 	})
-	return a.wirePortal(deps)
+	return a.wirePortal(ctx, deps)
 }
 
 // wirePortal builds the portal's identity service and API.
-func (a *App) wirePortal(deps Deps) error {
+func (a *App) wirePortal(ctx context.Context, deps Deps) error {
 	// Without SMTP, mail is not sent, and printed only by portico dev.
 	switch {
 	case a.cfg.Mail.SMTPURL != "":
@@ -291,7 +296,22 @@ func (a *App) wirePortal(deps Deps) error {
 	if err != nil {
 		return err
 	}
-	a.portal, err = web.New(web.Deps{API: a.api, Auth: authSvc, Mappings: deps.Mappings,
+	var fetch brand.Doer
+	if a.cfg.Brand.LogoURL != "" {
+		if fetch, err = BrandFetcher(); err != nil {
+			return err
+		}
+	}
+	loadBrand := func(ctx context.Context) (*brand.Site, error) {
+		return BrandSite(ctx, a.pool, a.tenant, a.cfg.Brand, fetch, a.logger.With(slog.String("component", "brand")))
+	}
+	site, err := loadBrand(ctx)
+	if err != nil {
+		return err
+	}
+	a.brand = brand.NewCurrent(site)
+	a.brandReload = newBrandReloader(loadBrand, a.brand, a.logger.With(slog.String("component", "brand")))
+	a.portal, err = web.New(web.Deps{API: a.api, Auth: authSvc, Mappings: deps.Mappings, Brand: a.brand,
 		Logger: a.logger.With(slog.String("component", "web")), SignOnName: signOnName(a.cfg.Auth.OIDC.IssuerURL)})
 	if err != nil {
 		return err
@@ -399,6 +419,8 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 	// The portal's event streams share it too, and end when the server
 	// stops, so that they do not hold its shutdown open.
 	maps.Copy(subs, a.portal.LiveSubscriptions())
+	subs[BrandChannel] = a.brandReload
+	a.listeners.Go(func() { a.brandReload.run(lctx) })
 	a.listeners.Go(func() { pgnotify.Listen(lctx, a.pool, subs, a.logger) })
 	a.listeners.Go(func() { <-lctx.Done(); a.portal.CloseLive() })
 	a.stopListeners = cancel

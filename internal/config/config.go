@@ -8,11 +8,13 @@ import (
 	"net/mail"
 	"net/netip"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/httpclient"
+	"github.com/porticohq/portico/internal/brand"
 )
 
 // Config is the whole of Portico's configuration. Every key is documented in
@@ -30,6 +32,7 @@ type Config struct {
 	Admin       AdminConfig        `mapstructure:"admin"`
 	Auth        AuthConfig         `mapstructure:"auth"`
 	Mail        MailConfig         `mapstructure:"mail"`
+	Brand       BrandConfig        `mapstructure:"brand"`
 	River       RiverConfig        `mapstructure:"river"`
 	Secrets     SecretsConfig      `mapstructure:"secrets"`
 	Connections []ConnectionConfig `mapstructure:"connections"`
@@ -81,6 +84,45 @@ type MailConfig struct {
 	SMTPURL string `mapstructure:"smtp_url"`
 	// From is the sender address.
 	From string `mapstructure:"from"`
+}
+
+// BrandConfig is the portal's branding (internal/brand). What `portico
+// brand set` stored in the database overrides it field by field.
+type BrandConfig struct {
+	// Name is shown in the header, the title and the error pages; empty
+	// is "Customer portal" in the page's language.
+	Name string `mapstructure:"name"`
+	// PrimaryColor and AccentColor are #rrggbb; each must reach WCAG AA
+	// contrast (4.5:1) on the backgrounds the portal sets it on.
+	PrimaryColor string `mapstructure:"primary_color"`
+	AccentColor  string `mapstructure:"accent_color"`
+	// The support contact shown in the footer and on the error pages;
+	// each may be empty.
+	SupportEmail string `mapstructure:"support_email"`
+	SupportPhone string `mapstructure:"support_phone"`
+	SupportURL   string `mapstructure:"support_url"`
+	// Logo is an image file (PNG, SVG, WebP or JPEG, at most 256 KiB);
+	// LogoURL is one fetched once and served from the cache. At most one.
+	Logo    string `mapstructure:"logo"`
+	LogoURL string `mapstructure:"logo_url"`
+}
+
+// Brand is the configured brand's fields (internal/brand).
+func (b BrandConfig) Brand() brand.Brand {
+	return brand.Brand{Name: b.Name, PrimaryColor: b.PrimaryColor, AccentColor: b.AccentColor,
+		SupportEmail: b.SupportEmail, SupportPhone: b.SupportPhone, SupportURL: b.SupportURL}
+}
+
+// ReadLogo reads and checks the logo file; nil without one.
+func (b BrandConfig) ReadLogo() (*brand.Logo, error) {
+	if b.Logo == "" {
+		return nil, nil
+	}
+	body, err := os.ReadFile(b.Logo)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the logo: %w", err)
+	}
+	return brand.CheckLogo(body)
 }
 
 // AdminConfig holds the shared admin token, accepted on /admin beside
@@ -410,6 +452,7 @@ func (c *Config) Validate(connectionTypes []string) error {
 			bad("mail.from", "must be the sender's email address when mail.smtp_url is set; got %q", c.Mail.From)
 		}
 	}
+	validateBrand(&c.Brand, bad)
 	if c.Admin.Token != "" && len(c.Admin.Token) < 16 {
 		bad("admin.token", "must be at least 16 characters")
 	}
@@ -526,6 +569,34 @@ func validateAuth(c *Config, bad func(key, format string, args ...any)) {
 		}
 	case c.HTTP.PublicURL == "":
 		bad("auth.oidc.redirect_url", "is required when http.public_url is empty")
+	}
+}
+
+// validateBrand checks the brand's fields (colours normalized to
+// #rrggbb in b), and that the logo file is one.
+func validateBrand(b *BrandConfig, bad func(key, format string, args ...any)) {
+	br := b.Brand()
+	for _, e := range br.Check() {
+		bad("brand."+e.Field, "%s", e.Msg)
+	}
+	b.PrimaryColor, b.AccentColor = br.PrimaryColor, br.AccentColor
+	if b.PrimaryColor == "" {
+		bad("brand.primary_color", "is required")
+	}
+	if b.AccentColor == "" {
+		bad("brand.accent_color", "is required")
+	}
+	switch {
+	case b.Logo != "" && b.LogoURL != "":
+		bad("brand.logo_url", "is set beside brand.logo: give one")
+	case b.Logo != "":
+		if _, err := b.ReadLogo(); err != nil {
+			bad("brand.logo", "%v", err)
+		}
+	case b.LogoURL != "":
+		if err := brand.CheckLogoURL(b.LogoURL); err != nil {
+			bad("brand.logo_url", "%v", err)
+		}
 	}
 }
 

@@ -153,6 +153,23 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 			want: []string{"connections[0].realm: is required with webhook_secret"},
 		},
 		{
+			name: "brand colours under WCAG AA contrast, named with the pair and ratio",
+			file: "brand:\n  name: Acme\n  primary_color: \"#7fbfff\"\n  accent_color: \"#767676\"\n",
+			want: []string{":3: brand.primary_color: primary #7fbfff on white: contrast 1.9:1, WCAG AA needs 4.5:1",
+				":4: brand.accent_color: accent #767676 on the status box grey #f3f4f6: contrast 4.1:1, WCAG AA needs 4.5:1"},
+		},
+		{
+			name: "bad brand contact and a logo that is not an image",
+			file: "brand:\n  support_email: help\n  support_url: ftp://help.example\n  logo: " + notImage + "\n",
+			want: []string{":2: brand.support_email: must be an email address", ":3: brand.support_url: must be an http(s) URL",
+				":4: brand.logo: the logo must be a PNG, SVG, WebP or JPEG image; this is text/plain"},
+		},
+		{
+			name: "two logos",
+			file: "brand:\n  logo: " + notImage + "\n  logo_url: https://cdn.example/logo.png\n",
+			want: []string{":3: brand.logo_url: is set beside brand.logo"},
+		},
+		{
 			name: "unknown environment variable",
 			env:  []string{"PORTICO_HTTP_ADRESS=x"},
 			want: []string{"PORTICO_HTTP_ADRESS: unknown environment variable"},
@@ -186,6 +203,35 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 			}
 		})
 	}
+}
+
+// notImage is a text file named as a logo.
+var notImage = func() string {
+	dir, err := os.MkdirTemp("", "brand")
+	if err != nil {
+		panic(err)
+	}
+	p := filepath.Join(dir, "logo.png")
+	if err := os.WriteFile(p, []byte("not a picture\n"), 0o600); err != nil {
+		panic(err)
+	}
+	return p
+}()
+
+func TestBrandFromConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	logo := filepath.Join(dir, "logo.svg")
+	require.NoError(t, os.WriteFile(logo, []byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"/>`), 0o600))
+	cfg, err := config.Load(config.Options{ConnectionTypes: connTypes, Env: []string{"PORTICO_BRAND_NAME=Acme Service"},
+		File: writeFile(t, "brand:\n  primary_color: \"#0B5394\"\n  support_email: help@acme.example\n  logo: "+logo+"\n")})
+	require.NoError(t, err)
+	require.Equal(t, "Acme Service", cfg.Brand.Name)
+	require.Equal(t, "#0b5394", cfg.Brand.PrimaryColor, "normalized")
+	require.Equal(t, "#0f766e", cfg.Brand.AccentColor, "the default")
+	l, err := cfg.Brand.ReadLogo()
+	require.NoError(t, err)
+	require.Equal(t, "image/svg+xml", l.Type)
 }
 
 func TestMissingFileIsAnError(t *testing.T) {
@@ -230,6 +276,9 @@ var zeroMeansSomething = map[string]bool{
 	"auth.oidc.issuer_url": true, "auth.oidc.client_id": true, "auth.oidc.client_secret": true,
 	"auth.oidc.redirect_url": true, "auth.oidc.trust_email_without_verified_claim": true,
 	"mail.smtp_url": true, "mail.from": true,
+	// The catalogs' name; no contact; no logo.
+	"brand.name": true, "brand.support_email": true, "brand.support_phone": true, "brand.support_url": true,
+	"brand.logo": true, "brand.logo_url": true,
 	"secrets.encryption_key": true,
 	"sync.intervals":         true,
 	"mappings.dir":           true,

@@ -14,6 +14,8 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 	"gopkg.in/yaml.v3"
+
+	"github.com/porticohq/portico/internal/brand"
 )
 
 // DefaultFile is read when --config is not given and the file exists.
@@ -38,6 +40,7 @@ func Default() Config {
 			ShutdownTimeout: 20 * time.Second,
 			PageCacheMB:     64,
 		},
+		Brand: BrandConfig{PrimaryColor: brand.DefaultPrimary, AccentColor: brand.DefaultAccent},
 		Auth: AuthConfig{
 			SessionIdleTimeout: 30 * time.Minute,
 			SessionLifetime:    12 * time.Hour,

@@ -68,6 +68,8 @@ type AuthUserTokensSpendParams = dbsqlc.AuthUserTokensSpendParams
 type BenchActionLatencyBucketsRow = dbsqlc.BenchActionLatencyBucketsRow
 type BenchActionsAppliedParams = dbsqlc.BenchActionsAppliedParams
 type BenchMarkFreshParams = dbsqlc.BenchMarkFreshParams
+type BrandLogoCachePutParams = dbsqlc.BrandLogoCachePutParams
+type BrandSettingSetParams = dbsqlc.BrandSettingSetParams
 type CredentialGetParams = dbsqlc.CredentialGetParams
 type CredentialGetRow = dbsqlc.CredentialGetRow
 type CredentialPutParams = dbsqlc.CredentialPutParams
@@ -82,6 +84,8 @@ type AuthSession = dbsqlc.AuthSession
 type AuthUser = dbsqlc.AuthUser
 type AuthUserToken = dbsqlc.AuthUserToken
 type AuthWebSession = dbsqlc.AuthWebSession
+type BrandLogoCache = dbsqlc.BrandLogoCache
+type BrandSetting = dbsqlc.BrandSetting
 type ConnectionCredential = dbsqlc.ConnectionCredential
 type NotificationPreference = dbsqlc.NotificationPreference
 type Record = dbsqlc.Record
@@ -544,6 +548,34 @@ func BenchRecordVersion(ctx context.Context, db DBTX, sourceID string) (string, 
 // BenchRecordsTruncate runs the BenchRecordsTruncate query; its error is translated by interpretError.
 func BenchRecordsTruncate(ctx context.Context, db DBTX) error {
 	return interpretError(dbsqlc.New().BenchRecordsTruncate(ctx, db))
+}
+
+// BrandLogoCacheGet runs the BrandLogoCacheGet query; its error is translated by interpretError.
+func BrandLogoCacheGet(ctx context.Context, db DBTX, url string) (BrandLogoCache, error) {
+	r, err := dbsqlc.New().BrandLogoCacheGet(ctx, db, url)
+	return r, interpretError(err)
+}
+
+// BrandLogoCachePut runs the BrandLogoCachePut query; its error is translated by interpretError.
+func BrandLogoCachePut(ctx context.Context, db DBTX, arg BrandLogoCachePutParams) error {
+	return interpretError(dbsqlc.New().BrandLogoCachePut(ctx, db, arg))
+}
+
+// BrandSettingGet runs the BrandSettingGet query; its error is translated by interpretError.
+func BrandSettingGet(ctx context.Context, db DBTX, tenantID int64) (BrandSetting, error) {
+	r, err := dbsqlc.New().BrandSettingGet(ctx, db, tenantID)
+	return r, interpretError(err)
+}
+
+// BrandSettingReset runs the BrandSettingReset query; its error is translated by interpretError.
+func BrandSettingReset(ctx context.Context, db DBTX, tenantID int64) (int64, error) {
+	r, err := dbsqlc.New().BrandSettingReset(ctx, db, tenantID)
+	return r, interpretError(err)
+}
+
+// BrandSettingSet runs the BrandSettingSet query; its error is translated by interpretError.
+func BrandSettingSet(ctx context.Context, db DBTX, arg BrandSettingSetParams) error {
+	return interpretError(dbsqlc.New().BrandSettingSet(ctx, db, arg))
 }
 
 // CredentialGet runs the CredentialGet query; its error is translated by interpretError.

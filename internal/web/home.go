@@ -112,7 +112,7 @@ func (wb *Web) home(w http.ResponseWriter, r *http.Request) {
 		blocks = append(blocks, actionsBlock(v.L, troubled))
 	}
 	v.Page = blocks
-	wb.render(w, r, http.StatusOK, "home", v)
+	wb.renderHub(w, r, v)
 }
 
 // actionsBlock lists the user's changes that need them: in conflict with

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/text/language"
 
+	"github.com/porticohq/portico/internal/brand"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/writeback"
@@ -221,6 +222,7 @@ func TestServerErrorPageQuotesTheRequestID(t *testing.T) {
 	// for a visitor, with the view built by hand.
 	h := middleware.RequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := &view{L: wb.cats.loc(language.English, time.Now()), Assets: wb.assets, Title: key("error.500.heading"),
+			Brand:  brand.NewSite(brand.Default(), nil),
 			Fields: map[string]string{}, Form: map[string]string{}, RequestID: middleware.GetReqID(r.Context()), Here: "/",
 			Page: errorPage{Status: 500, Heading: key("error.500.heading"), Text: key("error.500.text")}}
 		wb.render(w, r, http.StatusInternalServerError, "error", v)
@@ -232,4 +234,26 @@ func TestServerErrorPageQuotesTheRequestID(t *testing.T) {
 	require.Equal(t, http.StatusInternalServerError, w.Code)
 	require.Contains(t, w.Body.String(), "Something went wrong on our side")
 	require.Contains(t, w.Body.String(), "<code>req-4242</code>")
+}
+
+// TestHubRoutesByAccount: a hub's stream is told of its own accounts'
+// records of the objects it shows, and of nothing else: another account,
+// another tenant, an object without a block.
+func TestHubRoutesByAccount(t *testing.T) {
+	h := newHub(8)
+	s, err := h.subscribe(userKey{1, "7"}, nil, &hubWatch{accounts: []string{"001A"}, blocks: map[string]string{"case": "cases"}})
+	require.NoError(t, err)
+	staff, err := h.subscribe(userKey{1, "8"}, nil, &hubWatch{accounts: []string{"*"}, blocks: map[string]string{"case": "cases"}})
+	require.NoError(t, err)
+	for _, p := range []string{"h:1:case:001B", "h:2:case:001A", "h:1:invoice:001A", "h:1:case", "h:x:case:001A", "r:1:case:001A"} {
+		h.Notify(p)
+	}
+	require.Empty(t, s.events)
+	require.Len(t, staff.events, 1, "every account of the tenant: 001B's case")
+	h.Notify("h:1:case:001A")
+	require.Equal(t, liveEvent{kind: "hub", id: "cases", object: "case", account: "001A"}, <-s.events)
+	h.unsubscribe(s)
+	h.Notify("h:1:case:001A")
+	require.Empty(t, s.events)
+	require.Equal(t, 1, h.count())
 }

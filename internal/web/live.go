@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -14,7 +15,10 @@ import (
 
 // LiveChannel is where migration 086's triggers announce, at commit, that
 // an action's state changed ("a:<tenant>:<action id>:<user id>") or a
-// cached record's content did ("r:<tenant>:<object>:<source id>").
+// cached record's content did ("r:<tenant>:<object>:<source id>"; since
+// 088 also for the parent of a child that arrived, a case's comment), and
+// 088's that records of an object and account arrived or changed
+// ("h:<tenant>:<object>:<owner account>", once per statement for inserts).
 const LiveChannel = "portico_live"
 
 // Defaults of the live updates.
@@ -39,17 +43,36 @@ type recordKey struct {
 	object, id string
 }
 
-// liveEvent is what a stream is told: an action of its user, or the
-// record it watches, changed ("resync": anything may have).
+// accountKey is one account of one tenant; account "*" stands for every
+// account (a staff user's hub).
+type accountKey struct {
+	tenant  int64
+	account string
+}
+
+// liveEvent is what a stream is told: an action of its user, the record
+// it watches, or records of one object and account its hub shows changed
+// ("resync": anything may have).
 type liveEvent struct {
-	kind string // action, record, resync
-	id   string
+	kind string // action, record, hub, resync
+	id   string // the action's or record's id; for hub, the block
+	// object and account name the records a hub event is about.
+	object, account string
+}
+
+// hubWatch is what a status hub's stream listens for: the accounts whose
+// records it may show, and the block of each object it shows.
+type hubWatch struct {
+	accounts []string
+	blocks   map[string]string // object -> block id
 }
 
 // stream is one open event stream.
 type stream struct {
 	user   userKey
 	record *recordKey
+	hub    *hubWatch
+	tenant int64
 	events chan liveEvent
 }
 
@@ -61,6 +84,7 @@ type hub struct {
 	mu         sync.Mutex
 	byUser     map[userKey]map[*stream]struct{}
 	byRecord   map[recordKey]map[*stream]struct{}
+	byAccount  map[accountKey]map[*stream]struct{}
 	live       bool
 	closed     chan struct{}
 	closeOnce  sync.Once
@@ -69,14 +93,15 @@ type hub struct {
 
 func newHub(maxPerUser int) *hub {
 	return &hub{byUser: map[userKey]map[*stream]struct{}{}, byRecord: map[recordKey]map[*stream]struct{}{},
-		closed: make(chan struct{}), maxPerUser: maxPerUser}
+		byAccount: map[accountKey]map[*stream]struct{}{}, closed: make(chan struct{}), maxPerUser: maxPerUser}
 }
 
 // errTooMany is a user over the cap of open streams.
 var errTooMany = errors.New("web: too many live streams for this user")
 
-// subscribe opens a stream for user, watching record when not nil.
-func (h *hub) subscribe(user userKey, record *recordKey) (*stream, error) {
+// subscribe opens a stream for user, watching record or a hub's records
+// when not nil.
+func (h *hub) subscribe(user userKey, record *recordKey, hw *hubWatch) (*stream, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	select {
@@ -87,10 +112,15 @@ func (h *hub) subscribe(user userKey, record *recordKey) (*stream, error) {
 	if len(h.byUser[user]) >= h.maxPerUser {
 		return nil, errTooMany
 	}
-	s := &stream{user: user, record: record, events: make(chan liveEvent, liveBuffer)}
+	s := &stream{user: user, record: record, hub: hw, tenant: user.tenant, events: make(chan liveEvent, liveBuffer)}
 	add(h.byUser, user, s)
 	if record != nil {
 		add(h.byRecord, *record, s)
+	}
+	if hw != nil {
+		for _, a := range hw.accounts {
+			add(h.byAccount, accountKey{user.tenant, a}, s)
+		}
 	}
 	return s, nil
 }
@@ -101,6 +131,11 @@ func (h *hub) unsubscribe(s *stream) {
 	remove(h.byUser, s.user, s)
 	if s.record != nil {
 		remove(h.byRecord, *s.record, s)
+	}
+	if s.hub != nil {
+		for _, a := range s.hub.accounts {
+			remove(h.byAccount, accountKey{s.tenant, a}, s)
+		}
 	}
 }
 
@@ -175,6 +210,14 @@ func (h *hub) Notify(payload string) {
 		for s := range h.byRecord[recordKey{tenant, a, b}] {
 			s.send(liveEvent{kind: "record", id: b})
 		}
+	case "h": // object, then owner account
+		for _, acct := range []string{b, "*"} {
+			for s := range h.byAccount[accountKey{tenant, acct}] {
+				if block := s.hub.blocks[a]; block != "" {
+					s.send(liveEvent{kind: "hub", id: block, object: a, account: b})
+				}
+			}
+		}
 	}
 }
 
@@ -207,9 +250,12 @@ func (wb *Web) LiveStreams() (live bool, open int) { return wb.live.isLive(), wb
 // events is GET /events: a Server-Sent Events stream telling a signed-in
 // user's page to read again when one of the user's own actions changes
 // state ("action"), when the case named by ?case= changes at the source
-// ("record"), or when news may have been missed ("resync"). It sends ids
-// the user already holds, never data, and only after reading the action or
-// record again under the user's current scope. A comment line every
+// or gains a comment ("record"), when records of a block of the status
+// hub (?hub=1) arrive or change ("hub", with the block's id; the user's
+// own actions are the "actions" block's), or when news may have been
+// missed ("resync"). It sends ids the user already holds and block names,
+// never data, and only after reading the action or record again, or
+// checking the account, under the user's current scope. A comment line every
 // heartbeat keeps proxies from closing it; the stream ends at the first
 // heartbeat or event after the session has (signed out, here or
 // everywhere).
@@ -234,7 +280,11 @@ func (wb *Web) events(w http.ResponseWriter, r *http.Request) {
 		}
 		watch = &recordKey{p.TenantID, "case", rec.ID}
 	}
-	s, err := wb.live.subscribe(user, watch)
+	var hw *hubWatch
+	if r.URL.Query().Get("hub") != "" {
+		hw = wb.hubWatch(r.Context())
+	}
+	s, err := wb.live.subscribe(user, watch, hw)
 	switch {
 	case errors.Is(err, errTooMany):
 		w.Header().Set("Retry-After", "60")
@@ -271,7 +321,7 @@ func (wb *Web) events(w http.ResponseWriter, r *http.Request) {
 			msg = ": heartbeat\n\n"
 		case ev := <-s.events:
 			var ok bool
-			if msg, ok = wb.check(r, ev); !ok {
+			if msg, ok = wb.check(r, s, ev); !ok {
 				return
 			}
 		}
@@ -284,7 +334,7 @@ func (wb *Web) events(w http.ResponseWriter, r *http.Request) {
 // check reads what ev names again under the user's current scope and
 // returns the message to send ("" for none); false ends the stream: the
 // session ended, or the user no longer sees the record it watches.
-func (wb *Web) check(r *http.Request, ev liveEvent) (string, bool) {
+func (wb *Web) check(r *http.Request, s *stream, ev liveEvent) (string, bool) {
 	if !wb.d.Auth.SessionActive(r.Context()) {
 		return "", false
 	}
@@ -297,6 +347,15 @@ func (wb *Web) check(r *http.Request, ev liveEvent) (string, bool) {
 		if _, err := wb.d.API.Action(ctx, ev.id); err != nil {
 			return "", true
 		}
+		if s.hub != nil {
+			// On the hub, the user's changes are a block of their own.
+			return "event: hub\ndata: actions\n\n", true
+		}
+	case "hub":
+		if !wb.d.API.SeesAccount(ctx, ev.object, ev.account) {
+			return "", true // not this user's: nothing is said of it
+		}
+		return "event: hub\ndata: " + ev.id + "\n\n", true
 	case "record":
 		_, err := wb.d.API.Record(ctx, "case", ev.id, false)
 		if errors.Is(err, api.ErrNotFound) {
@@ -321,4 +380,32 @@ func (wb *Web) write(w http.ResponseWriter, rc *http.ResponseController, msg str
 		return false
 	}
 	return rc.Flush() == nil
+}
+
+// hubWatch is what the user's status hub listens for: the blocks their
+// roles reach (home.go's hubBlocks) and the accounts whose records those
+// show; nil when they reach none.
+func (wb *Web) hubWatch(ctx context.Context) *hubWatch {
+	hw := &hubWatch{blocks: map[string]string{}}
+	seen := map[string]bool{}
+	for _, hb := range hubBlocks {
+		accounts, all, ok := wb.d.API.Audience(ctx, hb.object)
+		if !ok {
+			continue
+		}
+		hw.blocks[hb.object] = hb.id
+		if all {
+			accounts = []string{"*"}
+		}
+		for _, a := range accounts {
+			if !seen[a] {
+				seen[a] = true
+				hw.accounts = append(hw.accounts, a)
+			}
+		}
+	}
+	if len(hw.blocks) == 0 {
+		return nil
+	}
+	return hw
 }

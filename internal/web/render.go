@@ -17,6 +17,7 @@ import (
 
 	"github.com/porticohq/portico/internal/api"
 	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/brand"
 	"github.com/porticohq/portico/internal/reply"
 )
 
@@ -28,7 +29,7 @@ var templateFS embed.FS
 type pages struct{ byName map[string]*template.Template }
 
 func loadPages() (*pages, error) {
-	base := template.New("layout.html").Funcs(template.FuncMap{"field": fieldOf, "linesOf": linesOf, "textarea": textareaOf})
+	base := template.New("layout.html").Funcs(template.FuncMap{"field": fieldOf, "linesOf": linesOf, "textarea": textareaOf, "hubBlock": hubBlockOf})
 	var err error
 	if base, err = base.ParseFS(templateFS, "templates/layout.html", "templates/_*.html"); err != nil {
 		return nil, fmt.Errorf("web: templates: %w", err)
@@ -75,6 +76,18 @@ type view struct {
 	Here string
 	// Nav is the menu, by the user's roles.
 	Nav []navEntry
+	// Brand is the deployment's branding, Support its contact as links.
+	Brand   *brand.Site
+	Support []contact
+}
+
+// BrandName is the brand's name, else "Customer portal" in the page's
+// language.
+func (v *view) BrandName() string {
+	if v.Brand.Name != "" {
+		return v.Brand.Name
+	}
+	return v.L.T("brand.name")
 }
 
 // formField is one form field as a template shows it: its value, and its
@@ -130,7 +143,9 @@ func (v *view) outcome(r *http.Request, bad *reply.Error, field, refused string,
 
 // newView is a page's data with what every page shows.
 func (wb *Web) newView(r *http.Request, title string, page any) *view {
+	site := wb.d.Brand.Get()
 	return &view{
+		Brand: site, Support: support(site),
 		L: wb.cats.loc(wb.cats.pick(r), wb.d.Now()), Assets: wb.assets, User: signedIn(r),
 		CSRF: wb.d.Auth.FormToken(r.Context()), Title: title, Fields: map[string]string{},
 		RequestID: middleware.GetReqID(r.Context()), Form: map[string]string{}, Page: page, Here: here(r),
@@ -207,6 +222,7 @@ func (wb *Web) fail(w http.ResponseWriter, r *http.Request, e *reply.Error) {
 		p.Heading, p.Text = key("error.400.heading"), key("error.400.text")
 	}
 	v := wb.newView(r, p.Heading, p)
+	v.Section = "error" // its body names the support contact
 	// Not the path asked for: a foreign id's page must not differ from a
 	// missing one's in anything.
 	v.Here = "/"

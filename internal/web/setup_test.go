@@ -24,6 +24,7 @@ import (
 	"github.com/porticohq/portico/internal/api/apitest"
 	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/brand"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/dbtest"
 	"github.com/porticohq/portico/internal/mapping"
@@ -68,6 +69,8 @@ type options struct {
 	// writeback, when set, builds the write-back service (default: one
 	// that accepts actions and applies none).
 	writeback func(t *testing.T, pool *pgxpool.Pool, set *mapping.Set) *writeback.Service
+	// brand is the deployment's branding (nil: the default).
+	brand *brand.Current
 }
 
 func setup(t *testing.T, opts ...func(*options)) *env {
@@ -99,7 +102,7 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	require.NoError(t, err)
 	portal, err := web.New(web.Deps{API: a, Auth: e.auth, Mappings: set, SignOnName: "Example SSO",
 		Logger:        slog.New(slog.NewTextHandler(tWriter{t}, nil)),
-		LiveHeartbeat: o.heartbeat, LiveMaxPerUser: o.maxStreams, Now: o.now})
+		LiveHeartbeat: o.heartbeat, LiveMaxPerUser: o.maxStreams, Now: o.now, Brand: o.brand})
 	require.NoError(t, err)
 	e.web = portal
 	// Sessions are cached, and live updates fed, by one listener as in

@@ -14,6 +14,7 @@ import (
 
 	"github.com/porticohq/portico/internal/api"
 	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/brand"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/reply"
 )
@@ -30,6 +31,9 @@ type Deps struct {
 	// this process (default 8).
 	LiveHeartbeat  time.Duration
 	LiveMaxPerUser int
+	// Brand is the deployment's branding, which may change while serving;
+	// nil is brand.Default().
+	Brand *brand.Current
 	// SignOnName names the single sign-on provider on the sign-in page
 	// ("Sign in with <name>") when auth has OIDC configured.
 	SignOnName string
@@ -59,6 +63,9 @@ func New(d Deps) (*Web, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.Brand == nil {
+		d.Brand = brand.NewCurrent(brand.NewSite(brand.Default(), nil))
+	}
 	if d.LiveHeartbeat <= 0 {
 		d.LiveHeartbeat = defaultHeartbeat
 	}
@@ -84,6 +91,8 @@ func New(d Deps) (*Web, error) {
 // when a browser asks (HTML), else with notFound.
 func (wb *Web) Mount(r chi.Router, notFound http.HandlerFunc) {
 	r.With(compress).Get(StaticPrefix+"{hash}/*", wb.assets.serve)
+	r.With(compress).Get(StaticPrefix+"brand-{hash}.css", wb.brandStylesheet)
+	r.Get(StaticPrefix+"logo-{file}", wb.brandLogo)
 	r.Group(func(r chi.Router) {
 		r.Use(compress, pageHeaders, wb.d.Auth.Authenticate, wb.forms)
 		r.Get("/sign-in", wb.signInPage)
@@ -100,6 +109,7 @@ func (wb *Web) Mount(r chi.Router, notFound http.HandlerFunc) {
 		r.Group(func(r chi.Router) {
 			r.Use(wb.requireUser, wb.scoped)
 			r.Get("/", wb.home)
+			r.Get("/hub/{block}", wb.hubBlockPage)
 			// /cases: the list, a case, and what a customer does to it.
 			wb.resource(r, "/cases", func(r chi.Router) {
 				r.Get("/", wb.caseList)

@@ -136,6 +136,27 @@ type AuthWebSession struct {
 	Expiry pgtype.Timestamptz `json:"expiry"`
 }
 
+type BrandLogoCache struct {
+	Url         string             `json:"url"`
+	Body        []byte             `json:"body"`
+	ContentType string             `json:"content_type"`
+	FetchedAt   pgtype.Timestamptz `json:"fetched_at"`
+}
+
+type BrandSetting struct {
+	TenantID     int64              `json:"tenant_id"`
+	Name         pgtype.Text        `json:"name"`
+	PrimaryColor pgtype.Text        `json:"primary_color"`
+	AccentColor  pgtype.Text        `json:"accent_color"`
+	SupportEmail pgtype.Text        `json:"support_email"`
+	SupportPhone pgtype.Text        `json:"support_phone"`
+	SupportUrl   pgtype.Text        `json:"support_url"`
+	Logo         []byte             `json:"logo"`
+	LogoType     pgtype.Text        `json:"logo_type"`
+	LogoUrl      pgtype.Text        `json:"logo_url"`
+	UpdatedAt    pgtype.Timestamptz `json:"updated_at"`
+}
+
 type ConnectionCredential struct {
 	TenantID   int64              `json:"tenant_id"`
 	Connection string             `json:"connection"`
