@@ -313,3 +313,26 @@ func Fixture(t testing.TB, name string) []byte {
 	}
 	return b
 }
+
+// GoldenError is a recorded error answer and what a connector must make of
+// it.
+type GoldenError struct {
+	File   string // under testdata
+	Status int
+	Class  error  // its class, and it is of no other
+	Code   string // the source's code for it (InvalidError.Code), if any
+	Detail string // what the test finds in it: a piece of the message, or the field named
+}
+
+// RequireOnlyClass fails unless err is of class and of no other of the
+// connector error classes.
+func RequireOnlyClass(t testing.TB, err, class error) {
+	t.Helper()
+	require.ErrorIs(t, err, class)
+	for _, other := range []error{connectors.ErrRateLimited, connectors.ErrUnavailable, connectors.ErrAuthExpired,
+		connectors.ErrConflict, connectors.ErrNotFound, connectors.ErrInvalid, connectors.ErrPermanent} {
+		if !errors.Is(other, class) {
+			require.False(t, errors.Is(err, other), "%v also matches %v", err, other)
+		}
+	}
+}

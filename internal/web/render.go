@@ -114,14 +114,18 @@ func textareaOf(f formField, label string, rows, maxLength int) textarea {
 	return textarea{Field: f, Label: label, Rows: rows, Max: maxLength}
 }
 
-// linesView is what the "lines" partial gets: a table of lines.
+// linesView is what the "lines" partial gets: a section with a table of
+// lines, or the words for none.
 type linesView struct {
-	L     *loc
-	Lines []orderLine
+	L            *loc
+	Lines        []orderLine
+	Title, Empty string
 }
 
-// linesOf is the template function `linesOf .L .Page.Lines`.
-func linesOf(l *loc, lines []orderLine) linesView { return linesView{l, lines} }
+// linesOf is the template function `linesOf .L .Page.Lines (.L.T "order.lines") (.L.T "order.no_lines")`.
+func linesOf(l *loc, lines []orderLine, title, empty string) linesView {
+	return linesView{L: l, Lines: lines, Title: title, Empty: empty}
+}
 
 // outcome shows what became of a form posted on a record's page: a
 // refusal's messages beside its fields, keeping what was typed in field,
