@@ -28,6 +28,9 @@ const (
 	byToken    = "token"
 	byArticle  = "article"
 	noID       = ""
+	// byBlock is a hub block's fragment: it names a block of the user's
+	// own records, each checked for foreign values.
+	byBlock = "block"
 	// notAPage is a route the suite does not request: static files, and
 	// the forms of signed-out visitors, which name no record.
 	notAPage = "-"
@@ -39,6 +42,9 @@ const (
 // why not.
 var pageRoutes = map[string]string{
 	"GET /static/{hash}/*":             notAPage,
+	"GET /static/brand-{hash}.css":     notAPage, // the deployment's colours, the same for everyone
+	"GET /static/logo-{file}":          notAPage, // the deployment's logo
+	"GET /hub/{block}":                 byBlock,
 	"GET /sign-in":                     notAPage,
 	"POST /sign-in":                    notAPage,
 	"POST /sign-out":                   notAPage,
@@ -142,6 +148,13 @@ func TestPagesAccessSuite(t *testing.T) {
 			kind := pageRoutes[route]
 			switch kind {
 			case notAPage:
+				continue
+			case byBlock:
+				for _, block := range []string{"cases", "orders", "invoices", "approvals", "actions", "nothing"} {
+					res := b.fetch(method, strings.Replace(pattern, "{block}", block, 1), true)
+					require.Contains(t, []int{http.StatusOK, http.StatusNotFound}, res.code, "%s %s as %s", method, block, rb.role)
+					e.noForeignValues(t, res.body, foreignValues)
+				}
 				continue
 			case noID:
 				for _, hx := range []bool{false, true} {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,11 +51,15 @@ type simulated struct {
 	// jobs is each action's newest write-back job.
 	mu   sync.Mutex
 	jobs map[int64]*rivertype.JobRow
+	// ahead is how far the simulated CRM's clock runs ahead of the time
+	// (staffEdit moves it on).
+	ahead atomic.Int64
 }
 
 // withSimulator makes setup's write-back the one of s.
 func withSimulator(t *testing.T, s *simulated) func(*options) {
-	s.sim, s.srv = fakesourcetest.Start(t, fakesource.Options{Seed: 7, Records: 300})
+	s.sim, s.srv = fakesourcetest.Start(t, fakesource.Options{Seed: 7, Records: 300,
+		Now: func() time.Time { return time.Now().Add(time.Duration(s.ahead.Load())) }})
 	return func(o *options) {
 		o.writeback = func(t *testing.T, pool *pgxpool.Pool, set *mapping.Set) *writeback.Service {
 			s.build(t, pool, set)
@@ -110,9 +115,12 @@ func (s *simulated) contact(t *testing.T, i int) (contact, account string) {
 }
 
 // staffEdit changes a record at the source through the simulator's HTTP
-// control API, as someone at the company would in the CRM.
+// control API, as someone at the company would in the CRM, a few seconds
+// after the portal read it: Salesforce compares If-Unmodified-Since to the
+// second, so an edit within the second of the read would not be newer.
 func (s *simulated) staffEdit(t *testing.T, object, id string, fields map[string]any) {
 	t.Helper()
+	s.ahead.Add(int64(2 * time.Second))
 	body, err := json.Marshal(fields)
 	require.NoError(t, err)
 	req, err := http.NewRequest(http.MethodPatch, s.srv.URL+"/_sim/salesforce/"+object+"/"+id, bytes.NewReader(body))
