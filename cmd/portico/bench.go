@@ -27,6 +27,7 @@ func (c *cli) benchCmd() *cobra.Command {
 		c.benchMappingCmd(),
 		c.benchAPICmd(),
 		c.benchWritebackCmd(),
+		c.benchWebCmd(),
 	)
 	return cmd
 }
@@ -124,6 +125,21 @@ func (c *cli) benchAPICmd() *cobra.Command {
 	cmd.Flags().IntVar(&cfg.Concurrency, "concurrency", 64, "concurrent connections")
 	cmd.Flags().DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long each measurement runs")
 	cmd.Flags().StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the first API measurement to this file")
+	return cmd
+}
+
+func (c *cli) benchWebCmd() *cobra.Command {
+	cfg := bench.WebConfig{Deps: appDeps}
+	cmd := benchCommand(c, "web", "The status hub (GET /) as a signed-in demo user vs a bare chi handler rendering its template (requests/s, p50, p99), with the page cache on and off; --lighthouse adds Lighthouse's scores", &cfg,
+		func(loaded *config.Config) { cfg.App, cfg.Server = loaded, c.benchServer(loaded) }, bench.RunWeb)
+	f := cmd.Flags()
+	f.IntSliceVar(&cfg.Conns, "conns", []int{64, 8}, "concurrent connections of each measurement, the first the headline's (the page cache off is measured at each)")
+	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long each measurement runs")
+	f.IntVar(&cfg.Records, "records", 2000, "records the simulated sources are seeded with and synced into the cache (as portico dev)")
+	f.BoolVar(&cfg.Uncached, "uncached", false, "measure only the hub with the page cache off (and the baseline)")
+	f.BoolVar(&cfg.Lighthouse, "lighthouse", false, "also run Lighthouse 12.2.3 (mobile preset) on the hub and a case page, signed in (needs node, npm and chromium)")
+	f.StringVar(&cfg.LighthouseScript, "lighthouse-script", "scripts/lighthouse.sh", "the script that runs Lighthouse")
+	f.StringVar(&cfg.LighthouseOut, "lighthouse-out", "", "keep Lighthouse's full reports in this directory")
 	return cmd
 }
 

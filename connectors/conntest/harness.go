@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -299,4 +301,38 @@ func (e *env) edit(id string, i int) {
 
 func key(prefix string) string {
 	return fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano())
+}
+
+// Fixture reads testdata/name of the calling package's directory: a
+// recorded response or a vendor's example.
+func Fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// GoldenError is a recorded error answer and what a connector must make of
+// it.
+type GoldenError struct {
+	File   string // under testdata
+	Status int
+	Class  error  // its class, and it is of no other
+	Code   string // the source's code for it (InvalidError.Code), if any
+	Detail string // what the test finds in it: a piece of the message, or the field named
+}
+
+// RequireOnlyClass fails unless err is of class and of no other of the
+// connector error classes.
+func RequireOnlyClass(t testing.TB, err, class error) {
+	t.Helper()
+	require.ErrorIs(t, err, class)
+	for _, other := range []error{connectors.ErrRateLimited, connectors.ErrUnavailable, connectors.ErrAuthExpired,
+		connectors.ErrConflict, connectors.ErrNotFound, connectors.ErrInvalid, connectors.ErrPermanent} {
+		if !errors.Is(other, class) {
+			require.False(t, errors.Is(err, other), "%v also matches %v", err, other)
+		}
+	}
 }

@@ -2,6 +2,8 @@ package salesforce
 
 import (
 	"context"
+	"errors"
+	"strings"
 
 	"github.com/porticohq/portico/connectors"
 )
@@ -30,12 +32,15 @@ var objects = map[string]object{
 	"Knowledge__kav": {fields: []string{"Title", "Summary", "UrlName", "ArticleBody__c", "PublishStatus", "Language", "VersionNumber", "KnowledgeArticleId", "IsLatestVersion"}},
 	"ContentVersion": {writable: true, fields: []string{"Title", "PathOnClient", "FileType", "ContentSize",
 		"FirstPublishLocationId", "ContentDocumentId", "VersionNumber", "IsLatest"}},
+	// CurrencyIsoCode exists in multi-currency orgs only (multiCurrencyFields).
 	"Quote": {writable: true, fields: []string{"Name", "QuoteNumber", "Status", "AccountId", "ContactId",
-		"Subtotal", "Discount", "GrandTotal", "TotalPrice", "ExpirationDate"}},
+		"CurrencyIsoCode", "Subtotal", "Discount", "GrandTotal", "TotalPrice", "ExpirationDate"}},
+	"QuoteLineItem": {fields: []string{"QuoteId", "LineNumber", "Product2Id", "Description", "Quantity", "UnitPrice",
+		"ListPrice", "Subtotal", "Discount", "TotalPrice", "CurrencyIsoCode", "SortOrder"}},
 }
 
 // objectOrder is the order Objects reports them in.
-var objectOrder = []string{"Account", "Contact", "Case", "CaseComment", "Knowledge__kav", "ContentVersion", "Quote"}
+var objectOrder = []string{"Account", "Contact", "Case", "CaseComment", "Knowledge__kav", "ContentVersion", "Quote", "QuoteLineItem"}
 
 // Objects implements connectors.Connector.
 func (c *Connector) Objects(context.Context) ([]connectors.ObjectInfo, error) {
@@ -49,6 +54,11 @@ func (c *Connector) Objects(context.Context) ([]connectors.ObjectInfo, error) {
 	return out, nil
 }
 
+// multiCurrencyFields exist only in orgs with multiple currencies: in any
+// other, a query naming one fails with INVALID_FIELD, and the connector
+// leaves them out of that object's queries from then on (singleCurrency).
+var multiCurrencyFields = []string{"CurrencyIsoCode"}
+
 func (c *Connector) selectFields(name string) ([]string, error) {
 	o, ok := objects[name]
 	if !ok {
@@ -58,13 +68,38 @@ func (c *Connector) selectFields(name string) ([]string, error) {
 	if f, ok := c.opts.Fields[name]; ok {
 		fields = f
 	}
+	c.mu.Lock()
+	single := c.singleCurrency[name]
+	c.mu.Unlock()
 	out := append([]string(nil), systemFields...)
 	for _, f := range fields {
-		if !contains(out, f) {
+		if !contains(out, f) && !(single && contains(multiCurrencyFields, f)) {
 			out = append(out, f)
 		}
 	}
 	return out, nil
+}
+
+// noMultiCurrency reports whether err is the org refusing a multi-currency
+// field of object that the query named, and if so remembers to leave
+// those fields out.
+func (c *Connector) noMultiCurrency(object string, fields []string, err error) bool {
+	var ie *connectors.InvalidError
+	if !errors.As(err, &ie) || ie.Code != "INVALID_FIELD" {
+		return false
+	}
+	for _, f := range multiCurrencyFields {
+		if contains(fields, f) && strings.Contains(ie.Msg, "'"+f+"'") {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			if c.singleCurrency == nil {
+				c.singleCurrency = map[string]bool{}
+			}
+			c.singleCurrency[object] = true
+			return true
+		}
+	}
+	return false
 }
 
 func contains(list []string, s string) bool {

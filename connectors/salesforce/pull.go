@@ -149,6 +149,15 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 			Query: url.Values{"q": {buildSOQL(req.Object, fields, from, time.Time{}, "", c.opts.QueryLimit)}}}
 		_, body, err = c.do(ctx, r)
 	}
+	if err != nil && tok.Next == "" && c.noMultiCurrency(req.Object, fields, err) {
+		// A single-currency org: the same query without the currency.
+		c.Log.InfoContext(ctx, "the org has one currency; querying without CurrencyIsoCode", "object", req.Object)
+		if fields, err = c.selectFields(req.Object); err != nil {
+			return nil, err
+		}
+		r.Query = url.Values{"q": {buildSOQL(req.Object, fields, tok.From, tok.After, tok.AfterI, c.opts.QueryLimit)}}
+		_, body, err = c.do(ctx, r)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -44,6 +44,9 @@ type Connector struct {
 	mu       sync.Mutex
 	token    string
 	instance string // instance_url from the token response
+	// singleCurrency names the objects whose queries leave out
+	// multiCurrencyFields: the org refused them.
+	singleCurrency map[string]bool
 }
 
 // New is the registry factory.

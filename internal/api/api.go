@@ -102,7 +102,7 @@ func (a *API) Routes() chi.Router {
 	r.Route("/cases", func(r chi.Router) {
 		c := cases{a}
 		r.With(read).Get("/", c.list)
-		r.With(read).Get("/{id}", c.get)
+		r.With(read).Get("/{id}", detail(a, a.Case))
 		r.With(write).Post("/", c.create)
 		r.With(write).Post("/{id}/comments", c.comment)
 		r.With(write).Post("/{id}/close", c.close)
@@ -115,7 +115,7 @@ func (a *API) Routes() chi.Router {
 	r.Route("/invoices", func(r chi.Router) {
 		inv := invoices{a}
 		r.With(read).Get("/", inv.list)
-		r.With(read).Get("/{id}", inv.get)
+		r.With(read).Get("/{id}", detail(a, a.Invoice))
 	})
 	r.With(read).Get("/articles", articles{a}.search)
 	r.Route("/approvals", func(r chi.Router) {

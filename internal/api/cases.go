@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -37,18 +36,6 @@ type TimelineStep struct {
 }
 
 func (c cases) list(w http.ResponseWriter, r *http.Request) { c.a.list(w, r, "case") }
-
-func (c cases) get(w http.ResponseWriter, r *http.Request) {
-	out, err := c.a.Case(r.Context(), chi.URLParam(r, "id"))
-	switch {
-	case errors.Is(err, ErrNotFound):
-		c.a.notFound(w, r)
-	case err != nil:
-		c.a.rp.Internal(w, r, err)
-	default:
-		c.a.rp.Get(w, r, out)
-	}
-}
 
 // Case reads a case with its published comments and timeline under the
 // request's scope (WithScope); ErrNotFound as Record.

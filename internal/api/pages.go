@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -209,7 +210,7 @@ func pageKey(s access.Scope, object string, lo records.ListOptions) string {
 			b.WriteString(strconv.Quote(v))
 		}
 	}
-	for _, v := range []string{s.Contact, object, lo.Status, lo.Sort, lo.Cursor, strconv.Itoa(lo.Limit)} {
+	for _, v := range []string{s.Contact, object, lo.Status, lo.StatusNot, lo.Search, fmt.Sprintf("%q", lo.SearchFields), lo.Sort, lo.Cursor, strconv.Itoa(lo.Limit)} {
 		b.WriteByte('|')
 		b.WriteString(strconv.Quote(v))
 	}

@@ -9,6 +9,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/internal/api"
+	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/records"
 )
 
 // List pages come from memory once rendered, are shared by users with the
@@ -104,3 +108,58 @@ func TestPageCache(t *testing.T) {
 }
 
 func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
+
+// The status hub's lists (RecordLists) go through the same page cache:
+// each list is kept under its own options, a page the JSON API rendered
+// serves them and the other way round, and a change drops them. Records
+// bypasses the cache.
+func TestRecordListsThroughThePageCache(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ada := e.user("ada@alpha.example", Alpha, []string{"member"}, false, false)
+	var me struct {
+		ID int64 `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal(ada.get("/api/v1/me").body, &me))
+	ctx, err := e.api.WithScope(auth.WithPrincipal(context.Background(),
+		&auth.Principal{UserID: me.ID, TenantID: 1, AccountID: Alpha, ContactID: "003" + Alpha[3:], Roles: []string{"member"}}))
+	require.NoError(t, err)
+	hits := func() int64 { _, h, _ := e.api.PageCacheStats(); return h }
+	qs := []api.ListQuery{
+		{Object: "case", Options: records.ListOptions{Limit: 5}},
+		{Object: "case", Options: records.ListOptions{StatusNot: "closed", Limit: 5}},
+	}
+	h0 := hits()
+	first, err := e.api.RecordLists(ctx, qs)
+	require.NoError(t, err)
+	require.Equal(t, h0, hits(), "nothing kept yet: a page per options, not one for both")
+	require.NotEmpty(t, first[0].Data)
+	again, err := e.api.RecordLists(ctx, qs)
+	require.NoError(t, err)
+	require.Equal(t, asJSON(t, first), asJSON(t, again))
+	require.Equal(t, h0+2, hits(), "both from memory")
+	api1 := ada.get("/api/v1/cases?limit=5")
+	require.Equal(t, h0+3, hits(), "the JSON API's page of the same options is the same entry")
+	var list api.List
+	require.NoError(t, json.Unmarshal(api1.body, &list))
+	require.Equal(t, asJSON(t, first[0]), asJSON(t, list))
+
+	_, err = e.api.Records(ctx, "case", records.ListOptions{Limit: 5})
+	require.NoError(t, err)
+	require.Equal(t, h0+3, hits(), "Records reads the database")
+
+	_, err = e.pool.Exec(ctx, `UPDATE record SET data = jsonb_set(data, '{fields,subject}', '"Changed by staff"')
+		WHERE tenant_id = 1 AND object = 'case' AND source_id = $1`, first[1].Data[0].ID)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		lists, err := e.api.RecordLists(ctx, qs)
+		return err == nil && strings.Contains(string(lists[1].Data[0].Fields), "Changed by staff")
+	}, 5*time.Second, 5*time.Millisecond, "a change drops the kept lists")
+}
+
+func asJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
+}

@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/tidwall/gjson"
 
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/reply"
@@ -26,15 +29,19 @@ type InvoiceDetail struct {
 
 func (i invoices) list(w http.ResponseWriter, r *http.Request) { i.a.list(w, r, "invoice") }
 
-func (i invoices) get(w http.ResponseWriter, r *http.Request) {
-	out, err := i.a.Invoice(r.Context(), chi.URLParam(r, "id"))
-	switch {
-	case errors.Is(err, ErrNotFound):
-		i.a.notFound(w, r)
-	case err != nil:
-		i.a.rp.Internal(w, r, err)
-	default:
-		i.a.rp.Get(w, r, out)
+// detail answers GET /{id} with what read finds under the request's
+// scope: the same 404 for a missing and a foreign id.
+func detail[T any](a *API, read func(context.Context, string) (T, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		out, err := read(r.Context(), chi.URLParam(r, "id"))
+		switch {
+		case errors.Is(err, ErrNotFound):
+			a.notFound(w, r)
+		case err != nil:
+			a.rp.Internal(w, r, err)
+		default:
+			a.rp.Get(w, r, out)
+		}
 	}
 }
 
@@ -117,24 +124,78 @@ type approvals struct{ a *API }
 
 func (ap approvals) list(w http.ResponseWriter, r *http.Request) { ap.a.list(w, r, "approval_request") }
 
-func (ap approvals) get(w http.ResponseWriter, r *http.Request) {
-	if rec, _ := ap.a.record(w, r, "approval_request", chi.URLParam(r, "id")); rec != nil {
-		ap.a.rp.Get(w, r, rec)
-	}
+// ApprovalDetail is an approval request with its lines, in their order.
+type ApprovalDetail struct {
+	Record
+	Lines []Record `json:"lines"`
 }
 
-// decide accepts or rejects a pending request.
+// get answers GET /approvals/{id}, reading through to the source first
+// with ?fresh=true.
+func (ap approvals) get(w http.ResponseWriter, r *http.Request) {
+	fresh, _ := strconv.ParseBool(r.URL.Query().Get("fresh"))
+	detail(ap.a, func(ctx context.Context, id string) (*ApprovalDetail, error) { return ap.a.Approval(ctx, id, fresh) })(w, r)
+}
+
+// Approval reads one approval request with its lines (approval_line,
+// where the mapping has them) under the request's scope (WithScope);
+// ErrNotFound for a missing, foreign or unreachable one. The JSON API and
+// the approval page read through it.
+func (a *API) Approval(ctx context.Context, id string, fresh bool) (*ApprovalDetail, error) {
+	rec, err := a.Record(ctx, "approval_request", id, fresh)
+	if err != nil {
+		return nil, err
+	}
+	out := ApprovalDetail{Record: *rec, Lines: []Record{}}
+	if obj, scope, ok := a.object(ctx, "approval_line"); ok {
+		lines, err := a.related(ctx, obj, scope, store.RecordFilter{ApprovalID: rec.ID, Order: store.OldestFirst, Limit: maxRelated})
+		if err != nil {
+			return nil, err
+		}
+		sort.SliceStable(lines, func(i, j int) bool {
+			return gjson.GetBytes(lines[i].Fields, "position").Float() < gjson.GetBytes(lines[j].Fields, "position").Float()
+		})
+		out.Lines = lines
+	}
+	return &out, nil
+}
+
+// DecisionInput is the optional body of POST /approvals/{id}/reject: why
+// the customer rejects it, written to the source with the decision.
+type DecisionInput struct {
+	DecisionReason *string `json:"decision_reason"`
+}
+
+// decide accepts or rejects a pending request; a rejection may carry its
+// reason (the mapping bounds its length), an approval takes no body.
 func (ap approvals) decide(status string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		rec, _ := ap.a.record(w, r, "approval_request", chi.URLParam(r, "id"))
-		if rec == nil || !ap.a.emptyBody(w, r) {
+		if rec == nil {
+			return
+		}
+		input := map[string]any{"status": status}
+		if status == "rejected" {
+			var in DecisionInput
+			if r.ContentLength != 0 && !ap.a.decode(w, r, &in) {
+				return
+			}
+			if in.DecisionReason != nil {
+				reason := strings.TrimSpace(*in.DecisionReason)
+				if reason == "" || !textcheck.Valid(reason) {
+					ap.a.rp.Invalid(w, r, reply.Field{Path: "decision_reason", Message: "must be text, not empty; leave it out to give no reason"})
+					return
+				}
+				input["decision_reason"] = reason
+			}
+		} else if !ap.a.emptyBody(w, r) {
 			return
 		}
 		if rec.Status != "pending" {
 			ap.a.rp.Error(w, r, http.StatusConflict, "not_pending", "this request is not awaiting a decision")
 			return
 		}
-		ap.a.submit(w, r, Submission{Object: "approval_request", Op: mapping.OpUpdate, RecordID: rec.ID, Input: map[string]any{"status": status}})
+		ap.a.submit(w, r, Submission{Object: "approval_request", Op: mapping.OpUpdate, RecordID: rec.ID, Input: input})
 	}
 }
 

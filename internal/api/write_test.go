@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -251,4 +252,65 @@ func TestUpdateOwnContact(t *testing.T) {
 	var n int
 	require.NoError(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM action WHERE kind = 'update_contact'`).Scan(&n))
 	require.Equal(t, 1, n, "refused changes leave no action")
+}
+
+// An approval request carries its lines, in their positions' order, and
+// in the quote's currency; another account's quote (and so its lines)
+// is a 404, and the lines are not an object of their own for a role the
+// request is hidden from.
+func TestApprovalCarriesItsLines(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	buyer := e.user("buyer@beta.example", Beta, []string{"purchasing"}, false, false)
+	member := e.user("member@beta.example", Beta, []string{"member"}, false, false)
+
+	rec := buyer.get("/api/v1/approvals/0Q0B00000000001").json(t)
+	require.Equal(t, "EUR", rec["fields"].(map[string]any)["currency"])
+	lines := rec["lines"].([]any)
+	require.Len(t, lines, 2)
+	var names []string
+	for _, l := range lines {
+		f := l.(map[string]any)["fields"].(map[string]any)
+		require.Equal(t, "0Q0B00000000001", f["approval_id"])
+		require.Equal(t, "EUR", f["currency"])
+		names = append(names, f["name"].(string))
+	}
+	require.Equal(t, []string{"Router rental, 12 months", "Installation"}, names, "in position order")
+	require.Empty(t, buyer.get("/api/v1/approvals/0Q0B00000000002").json(t)["lines"], "a quote without lines has an empty list")
+
+	require.Equal(t, http.StatusNotFound, buyer.get("/api/v1/approvals/0Q0A00000000001").code, "another account's quote")
+	require.Equal(t, http.StatusNotFound, member.get("/api/v1/approvals/0Q0B00000000001").code, "a role without approvals")
+}
+
+// A rejection carries the customer's reason to the write-back; a blank
+// one is refused, naming the field, and changes nothing.
+func TestApprovalRejectPassesTheReason(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	buyer := e.user("buyer@alpha.example", Alpha, []string{"purchasing"}, false, false)
+	count := func() (all, withReason int) {
+		require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*), count(*) FILTER (WHERE input->>'decision_reason' = 'Too dear')
+			FROM action WHERE kind = 'decide_approval'`).Scan(&all, &withReason))
+		return all, withReason
+	}
+
+	bad := buyer.post("/api/v1/approvals/0Q0A00000000001/reject", map[string]any{"decision_reason": "   "})
+	require.Equal(t, http.StatusUnprocessableEntity, bad.code, string(bad.body))
+	require.Equal(t, "decision_reason", bad.json(t)["error"].(map[string]any)["fields"].([]any)[0].(map[string]any)["path"])
+	long := buyer.post("/api/v1/approvals/0Q0A00000000001/reject", map[string]any{"decision_reason": strings.Repeat("x", 1001)})
+	require.Equal(t, http.StatusUnprocessableEntity, long.code, "the mapping's limit")
+	require.Equal(t, http.StatusUnprocessableEntity, buyer.post("/api/v1/approvals/0Q0A00000000001/reject", map[string]any{"reason": "x"}).code,
+		"an unknown field is named, not dropped")
+	all, _ := count()
+	require.Zero(t, all, "bad input changes nothing")
+
+	res := buyer.post("/api/v1/approvals/0Q0A00000000001/reject", map[string]any{"decision_reason": " Too dear "})
+	require.Equal(t, http.StatusAccepted, res.code, string(res.body))
+	all, withReason := count()
+	require.Equal(t, 1, all)
+	require.Equal(t, 1, withReason, "the reason is written with the decision, trimmed")
+
+	// Approving takes no reason.
+	require.Equal(t, http.StatusUnprocessableEntity,
+		buyer.post("/api/v1/approvals/0Q0A00000000002/approve", map[string]any{"decision_reason": "x"}).code)
 }

@@ -363,6 +363,9 @@ func (a *App) TenantID() int64 { return a.tenant }
 // API is the portal API (nil unless serving).
 func (a *App) API() *api.API { return a.api }
 
+// Portal is the customer portal's pages (nil unless serving).
+func (a *App) Portal() *web.Web { return a.portal }
+
 // Sealer links committed audit events into their chains (Run does it;
 // a benchmark that starts River on its own runs it too).
 func (a *App) Sealer() *audit.Sealer {

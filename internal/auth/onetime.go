@@ -177,7 +177,7 @@ func beyondRights(p *Principal, in InviteRequest, covered func(held []string, ro
 	}
 	for i, role := range in.Roles {
 		role = strings.TrimSpace(role) // as checkNewUser takes it
-		if slices.Contains(AccountRoles, role) && !p.HasRole(role) && (covered == nil || !covered(p.Roles, role)) {
+		if slices.Contains(AccountRoles, role) && !grantable(p, role, covered) {
 			v.add(fmt.Sprintf("roles[%d]", i), "you do not hold the role %s", role)
 		}
 	}
@@ -185,6 +185,12 @@ func beyondRights(p *Principal, in InviteRequest, covered func(held []string, ro
 		v.add("see_child_accounts", "you do not see the child accounts yourself")
 	}
 	return v
+}
+
+// grantable reports whether p may grant role: staff any, an account user
+// a role they hold, or one whose rights covered says their roles reach.
+func grantable(p *Principal, role string, covered func(held []string, role string) bool) bool {
+	return p.Staff || p.HasRole(role) || (covered != nil && covered(p.Roles, role))
 }
 
 // contactOfAccount refuses a contact_id that is not a contact of the

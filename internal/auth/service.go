@@ -225,6 +225,8 @@ var authRoutes = []authRoute{
 	{method: "POST", pattern: "/logout-all", access: AccessSession, handle: (*Service).handleLogoutAll},
 	{method: "POST", pattern: "/invitations", access: ScopeAdminWrite, roles: []string{RoleAccountAdmin, RoleOperatorAdmin},
 		handle: (*Service).handleInvite},
+	{method: "PUT", pattern: "/users/{id}/roles", access: ScopeAdminWrite, roles: []string{RoleAccountAdmin},
+		handle: (*Service).handleUserRoles},
 	{method: "GET", pattern: "/tokens", access: AccessSession, handle: (*Service).handleTokenList},
 	{method: "POST", pattern: "/tokens", access: AccessSession, handle: (*Service).handleTokenCreate},
 	{method: "DELETE", pattern: "/tokens/{id}", access: AccessSession, handle: (*Service).handleTokenRevoke},

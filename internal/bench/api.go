@@ -156,14 +156,14 @@ func (b *apiBench) startServers(ctx context.Context, deps app.Deps) error {
 	acfg.DatabaseURL = b.pool.Config().ConnString()
 	acfg.Connections = nil
 	acfg.Log.Level = "warn"
-	a, url, err := b.serveApp(ctx, acfg, deps)
+	a, url, err := serveApp(ctx, acfg, deps, b.out, &b.stops)
 	if err != nil {
 		return err
 	}
 	b.app, b.apiURL = a, url
 	ucfg := acfg
 	ucfg.HTTP.PageCacheMB = 0
-	if _, b.uncached, err = b.serveApp(ctx, ucfg, deps); err != nil {
+	if _, b.uncached, err = serveApp(ctx, ucfg, deps, b.out, &b.stops); err != nil {
 		return err
 	}
 	fixed := []byte(`{"data":[],"next_cursor":null}` + "\n")
@@ -181,9 +181,10 @@ func (b *apiBench) startServers(ctx context.Context, deps app.Deps) error {
 	return nil
 }
 
-// serveApp opens an API process and serves it on a loopback port.
-func (b *apiBench) serveApp(ctx context.Context, cfg config.Config, deps app.Deps) (*app.App, string, error) {
-	a, err := app.Open(ctx, &cfg, b.out.warnLogger(), app.Mode{Serve: true}, deps)
+// serveApp opens a serving process with cfg and serves it on a loopback
+// port; the function that stops both goes on stops.
+func serveApp(ctx context.Context, cfg config.Config, deps app.Deps, out Output, stops *[]func()) (*app.App, string, error) {
+	a, err := app.Open(ctx, &cfg, out.warnLogger(), app.Mode{Serve: true}, deps)
 	if err != nil {
 		return nil, "", err
 	}
@@ -197,7 +198,7 @@ func (b *apiBench) serveApp(ctx context.Context, cfg config.Config, deps app.Dep
 		a.Close()
 		return nil, "", err
 	}
-	b.stops = append(b.stops, func() { stop(); a.Close() })
+	*stops = append(*stops, func() { stop(); a.Close() })
 	return a, url, nil
 }
 
@@ -444,10 +445,10 @@ type load struct {
 }
 
 // generate runs do from n goroutines for d and reports throughput and
-// latency percentiles.
+// latency percentiles. Requests still running at the end finish
+// uncounted, rather than being cut off: a cancelled request would make
+// the server log a failure that is the load generator's.
 func generate(ctx context.Context, n int, d time.Duration, do func(context.Context) error) load {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
 	var (
 		mu   sync.Mutex
 		lat  []time.Duration
@@ -455,9 +456,10 @@ func generate(ctx context.Context, n int, d time.Duration, do func(context.Conte
 		wg   sync.WaitGroup
 	)
 	start := time.Now()
+	end := start.Add(d)
 	for range n {
 		wg.Go(func() {
-			mine, bad := loadWorker(ctx, do)
+			mine, bad := loadWorker(ctx, end, do)
 			mu.Lock()
 			lat = append(lat, mine...)
 			errs += bad
@@ -465,7 +467,7 @@ func generate(ctx context.Context, n int, d time.Duration, do func(context.Conte
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed := min(time.Since(start), d)
 	slices.Sort(lat)
 	l := load{requests: len(lat), errors: errs, perSec: float64(len(lat)) / elapsed.Seconds()}
 	if len(lat) > 0 {
@@ -474,16 +476,17 @@ func generate(ctx context.Context, n int, d time.Duration, do func(context.Conte
 	return l
 }
 
-// loadWorker calls do until ctx ends and returns the latencies of the
-// calls that succeeded and how many failed.
-func loadWorker(ctx context.Context, do func(context.Context) error) ([]time.Duration, int) {
+// loadWorker calls do until end (or until ctx ends) and returns the
+// latencies of the calls that finished by end and succeeded, and how many
+// failed.
+func loadWorker(ctx context.Context, end time.Time, do func(context.Context) error) ([]time.Duration, int) {
 	mine := make([]time.Duration, 0, 4096)
 	bad := 0
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && time.Now().Before(end) {
 		t0 := time.Now()
 		err := do(ctx)
-		if ctx.Err() != nil {
-			break // a request cut off by the deadline counts for nothing
+		if ctx.Err() != nil || time.Now().After(end) {
+			break // a request that ends after the deadline counts for nothing
 		}
 		if err != nil {
 			bad++

@@ -123,6 +123,25 @@ func TestRunAPI(t *testing.T) {
 	require.Zero(t, fig["errors"])
 }
 
+func TestRunWeb(t *testing.T) {
+	// Not parallel: heavy (see testServer).
+	app := config.Default()
+	out, fig := run(t, RunWeb, WebConfig{Server: testServer(t), App: &app, Deps: testDeps, Records: 300,
+		Conns: []int{2, 1}, Duration: 300 * time.Millisecond})
+	require.Contains(t, out, "status hub of alice.admin@demo.portico.test (account_admin): cases ")
+	require.Contains(t, out, "bare chi, same template")
+	require.Equal(t, "web", fig["bench"])
+	for _, k := range []string{"requests_per_s", "p50_ms", "p99_ms", "baseline_per_s", "baseline_p99_ms", "ratio",
+		"uncached_requests_per_s", "uncached_p99_ms", "uncached_low_requests_per_s", "uncached_low_p99_ms", "hub_bytes_gzip"} {
+		require.Positive(t, fig[k], k)
+	}
+	require.EqualValues(t, 1, fig["low_conns"])
+	require.Len(t, fig["runs"], 6, "baseline, hub and hub uncached at each of 2 and 1 connections")
+	require.Len(t, fig["loadavg_start"], 3)
+	require.Contains(t, fig, "goal_met")
+	require.Zero(t, fig["errors"])
+}
+
 func TestRunSync(t *testing.T) {
 	// Not parallel: heavy (see testServer).
 	out, fig := run(t, RunSync, SyncConfig{Server: testServer(t), Deps: testDeps, Records: 300, Edits: 3, Interval: 300 * time.Millisecond})
@@ -193,6 +212,7 @@ func TestValidate(t *testing.T) {
 		ConnectorsConfig{Records: 1, Rounds: 1, Only: "all"},
 		APIConfig{Cases: 10, Accounts: 10, Concurrency: 1, Duration: time.Second},
 		SyncConfig{Records: 1, Edits: 1, Interval: time.Second},
+		WebConfig{Records: 100, Conns: []int{64, 8}, Duration: time.Second},
 		wb,
 	}
 	for _, c := range ok {
@@ -202,16 +222,18 @@ func TestValidate(t *testing.T) {
 	findMax.FindMax, chaosMax.FindMax, chaosMax.Chaos, falling.FindMax, falling.Steps = true, true, true, true, []int{20, 10}
 	require.NoError(t, findMax.Validate())
 	bad := map[string]interface{ Validate() error }{
-		"--jobs":        RiverConfig{Jobs: 0, Trickle: 1},
-		"--workers":     MappingConfig{Duration: time.Second, Workers: -1},
-		"--connector":   ConnectorsConfig{Records: 1, Rounds: 1, Only: "erp"},
-		"--records":     ConnectorsConfig{Records: 0, Rounds: 1, Only: "all"},
-		"--accounts":    APIConfig{Cases: 10, Accounts: 11, Concurrency: 1, Duration: time.Second},
-		"--big":         APIConfig{Cases: 10, Accounts: 10, Big: 10, Concurrency: 1, Duration: time.Second},
-		"--interval":    SyncConfig{Records: 1, Edits: 1},
-		"--rate":        WritebackConfig{Rate: 1001, Duration: time.Second, Actions: 1},
-		"separate runs": chaosMax,
-		"--steps":       falling,
+		"--jobs":              RiverConfig{Jobs: 0, Trickle: 1},
+		"--workers":           MappingConfig{Duration: time.Second, Workers: -1},
+		"--connector":         ConnectorsConfig{Records: 1, Rounds: 1, Only: "erp"},
+		"--records":           ConnectorsConfig{Records: 0, Rounds: 1, Only: "all"},
+		"--accounts":          APIConfig{Cases: 10, Accounts: 11, Concurrency: 1, Duration: time.Second},
+		"--big":               APIConfig{Cases: 10, Accounts: 10, Big: 10, Concurrency: 1, Duration: time.Second},
+		"--interval":          SyncConfig{Records: 1, Edits: 1},
+		"--conns":             WebConfig{Records: 100, Conns: []int{64, 0}, Duration: time.Second},
+		"--lighthouse-script": WebConfig{Records: 100, Conns: []int{8}, Duration: time.Second, Lighthouse: true},
+		"--rate":              WritebackConfig{Rate: 1001, Duration: time.Second, Actions: 1},
+		"separate runs":       chaosMax,
+		"--steps":             falling,
 	}
 	for want, c := range bad {
 		err := c.Validate()

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -148,12 +149,17 @@ func Run(ctx context.Context, cfg *config.Config, deps app.Deps, logger *slog.Lo
 		return err
 	}
 	defer a.Close()
-	users := []User{}
+	users, fresh := []User{}, []User{}
 	if sim != nil {
-		if users, err = demoUsers(ctx, a.Pool(), sim, cfg.Admin.Token); err != nil {
+		if users, fresh, err = DemoUsers(ctx, a.Pool(), sim, cfg.Admin.Token); err != nil {
 			return err
 		}
 	}
+	// The demo conflicts are made in the background; they end with Run.
+	var story sync.WaitGroup
+	defer story.Wait()
+	storyCtx, stopStory := context.WithCancel(ctx)
+	defer stopStory()
 
 	// dev.json and dev.yaml describe a running environment; they go when
 	// we do.
@@ -171,14 +177,29 @@ func Run(ctx context.Context, cfg *config.Config, deps app.Deps, logger *slog.Lo
 		for _, c := range cfg.Connections {
 			info.Connections = append(info.Connections, c.Name)
 		}
+		if sim != nil {
+			// Told now that the API takes the simulators' webhooks.
+			if _, err := sim.TellStory(); err != nil {
+				logger.Error("devenv: telling the demo story", slog.String("error", err.Error()))
+			}
+			story.Go(func() {
+				if err := demoConflicts(storyCtx, info.APIURL, sim, fresh); err != nil && storyCtx.Err() == nil {
+					logger.Warn("devenv: the demo users' conflicts", slog.String("error", err.Error()))
+				}
+			})
+		}
 		if err := writeFiles(dir, cfg, addr, info); err != nil {
 			logger.Error("devenv: writing dev.json", slog.String("error", err.Error()))
 			return
 		}
 		fmt.Fprintf(out, "Portico is running: %s\n", info.APIURL)
-		fmt.Fprintf(out, "  Portal:     %s/ (sign in as a demo user; their passwords are in %s)\n", info.APIURL, filepath.Join(dir, "dev.json"))
+		fmt.Fprintf(out, "  Portal:     %s/ (sign in as one of the demo users)\n", info.APIURL)
+		if len(info.Users) > 0 {
+			// The demo users share one password.
+			fmt.Fprintf(out, "  Demo users: password %s (also in %s)\n", info.Users[0].Password, filepath.Join(dir, "dev.json"))
+		}
 		for _, u := range info.Users {
-			fmt.Fprintf(out, "    %-40s %s\n", u.Email, strings.Join(u.Roles, ", "))
+			fmt.Fprintf(out, "    %-36s %s\n", u.Email, strings.Join(u.Roles, ", "))
 		}
 		fmt.Fprintf(out, "  River UI:   %s/admin/riverui (user: any, password: the admin token in %s)\n", info.APIURL, filepath.Join(dir, "dev.json"))
 		fmt.Fprintf(out, "  other commands: %s --config %s <command>\n", cliCommand(), filepath.Join(dir, "dev.yaml"))

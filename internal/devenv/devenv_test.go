@@ -82,6 +82,7 @@ func TestDevStartsStopsAndRestartsOnTheSameData(t *testing.T) {
 	for _, u := range info.Users {
 		require.Contains(t, out.String(), u.Email)
 	}
+	require.Contains(t, out.String(), "Demo users: password "+info.Users[0].Password, "the demo logins are printed with their password")
 	require.FileExists(t, filepath.Join(dir, "dev.json"))
 	require.FileExists(t, filepath.Join(dir, "dev.yaml"))
 	var onDisk devenv.Info

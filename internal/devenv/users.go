@@ -13,89 +13,58 @@ import (
 	"github.com/porticohq/portico/internal/fakesource"
 )
 
-// maxScan bounds the search of the simulator's seed for demo accounts.
-const maxScan = 2000
-
-// demoAccounts finds, in the simulated CRM's seed, an account with a
-// parent account and a second, unrelated account, with one contact of
-// each where it has one.
-func demoAccounts(sim *fakesource.Sim) (parent, child, other string, contacts map[string]string, err error) {
-	parentOf := map[string]string{}
-	for i := range maxScan {
-		id, err := sim.SeedID(fakesource.Salesforce, "Account", i)
-		if err != nil {
-			break
-		}
-		rec, err := sim.Record(fakesource.Salesforce, "Account", id)
-		if err != nil {
-			return "", "", "", nil, err
-		}
-		p, _ := rec["ParentId"].(string)
-		parentOf[id] = p
-		if child == "" && p != "" {
-			child, parent = id, p
-		}
-	}
-	for id, p := range parentOf {
-		if id != parent && id != child && p != parent && p != child && parentOf[parent] != id && (other == "" || id < other) {
-			other = id
-		}
-	}
-	if child == "" || other == "" {
-		return "", "", "", nil, errors.New("devenv: the simulated CRM has no account hierarchy to demonstrate")
-	}
-	contacts = map[string]string{}
-	for i := range maxScan * 3 {
-		id, err := sim.SeedID(fakesource.Salesforce, "Contact", i)
-		if err != nil {
-			break
-		}
-		rec, err := sim.Record(fakesource.Salesforce, "Contact", id)
-		if err != nil {
-			return "", "", "", nil, err
-		}
-		if acc, _ := rec["AccountId"].(string); acc != "" && contacts[acc] == "" {
-			contacts[acc] = id
-		}
-	}
-	return parent, child, other, contacts, nil
+// demoRoles are the roles of the story's people (fakesource.Story.People),
+// by email.
+var demoRoles = map[string]struct {
+	roles    []string
+	children bool
+}{
+	"alice.admin@demo.portico.test":    {roles: []string{auth.RoleAccountAdmin}},
+	"mark.member@demo.portico.test":    {roles: []string{auth.RoleMember}},
+	"bianca.billing@demo.portico.test": {roles: []string{auth.RoleBilling, auth.RolePurchasing}},
+	"owen.member@demo.portico.test":    {roles: []string{auth.RoleMember}},
+	"paula.parent@demo.portico.test":   {roles: []string{auth.RoleAccountAdmin}, children: true},
 }
 
-// demoUsers creates the demo logins (once: a later run finds them) in two
-// customer accounts, the first with a parent account whose admin sees
-// both, and one staff user. Passwords derive from the dev directory's
-// admin token, so they survive restarts and differ between machines.
-func demoUsers(ctx context.Context, pool *pgxpool.Pool, sim *fakesource.Sim, adminToken string) ([]User, error) {
-	parent, child, other, contacts, err := demoAccounts(sim)
+const staffEmail = "sam.staff@demo.portico.test"
+
+// DemoUsers creates the demo logins (once: a later run finds them): the
+// people of the simulators' demo story, in two customer accounts, the
+// first with a parent account whose admin sees both, and one staff user.
+// Each is their own contact. Passwords derive from the dev directory's
+// admin token, so they survive restarts and differ between machines. The
+// customer users created by this call (not found) are returned too.
+func DemoUsers(ctx context.Context, pool *pgxpool.Pool, sim *fakesource.Sim, adminToken string) (all, created []User, err error) {
+	cast, err := sim.Cast()
 	if err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("devenv: the demo story: %w", err)
 	}
 	sum := sha256.Sum256([]byte("portico demo users " + adminToken))
 	password := "demo-" + hex.EncodeToString(sum[:8])
-	type spec struct {
-		email, account string
-		roles          []string
-		children       bool
-		staff          bool
-	}
-	specs := []spec{
-		{email: "alice.admin@demo.portico.test", account: child, roles: []string{auth.RoleAccountAdmin}},
-		{email: "mark.member@demo.portico.test", account: child, roles: []string{auth.RoleMember}},
-		{email: "bianca.billing@demo.portico.test", account: other, roles: []string{auth.RoleBilling, auth.RolePurchasing}},
-		{email: "owen.member@demo.portico.test", account: other, roles: []string{auth.RoleMember}},
-		{email: "paula.parent@demo.portico.test", account: parent, roles: []string{auth.RoleAccountAdmin}, children: true},
-		{email: "sam.staff@demo.portico.test", roles: []string{auth.RoleOperatorAdmin}, staff: true},
-	}
-	users := make([]User, 0, len(specs))
-	for _, s := range specs {
-		_, err := auth.CreateUser(ctx, pool, auth.NewUser{
-			Email: s.email, Password: password, AccountID: s.account, ContactID: contacts[s.account],
-			Roles: s.roles, Staff: s.staff, SeeChildAccounts: s.children,
-		})
-		if err != nil && !errors.Is(err, auth.ErrDuplicate) {
-			return nil, fmt.Errorf("devenv: demo user %s: %w", s.email, err)
+	add := func(nu auth.NewUser) error {
+		_, err := auth.CreateUser(ctx, pool, nu)
+		switch {
+		case errors.Is(err, auth.ErrDuplicate):
+		case err != nil:
+			return fmt.Errorf("devenv: demo user %s: %w", nu.Email, err)
+		case !nu.Staff:
+			created = append(created, User{Email: nu.Email, Password: password, Account: nu.AccountID, Roles: nu.Roles})
 		}
-		users = append(users, User{Email: s.email, Password: password, Account: s.account, Roles: s.roles})
+		all = append(all, User{Email: nu.Email, Password: password, Account: nu.AccountID, Roles: nu.Roles})
+		return nil
 	}
-	return users, nil
+	for _, p := range cast.People {
+		r, ok := demoRoles[p.Email]
+		if !ok {
+			return nil, nil, fmt.Errorf("devenv: the demo story's %s has no demo roles", p.Email)
+		}
+		if err := add(auth.NewUser{Email: p.Email, Password: password, AccountID: p.Account, ContactID: p.Contact,
+			Roles: r.roles, SeeChildAccounts: r.children}); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := add(auth.NewUser{Email: staffEmail, Password: password, Roles: []string{auth.RoleOperatorAdmin}, Staff: true}); err != nil {
+		return nil, nil, err
+	}
+	return all, created, nil
 }

@@ -36,8 +36,11 @@
 //
 // Object names are the vendors' (case-insensitive in the helpers and /_sim/ paths):
 //
-//   - salesforce: Account, Contact, Case, CaseComment, Knowledge__kav, ContentVersion, Quote.
-//     Ids are 18-character with the real key prefixes (001, 003, 500, 00a, ka0, 068, 0Q0).
+//   - salesforce: Account, Contact, Case, CaseComment, Knowledge__kav, ContentVersion, Quote,
+//     QuoteLineItem. Ids are 18-character with the real key prefixes (001, 003, 500, 00a, ka0,
+//     068, 0Q0, 0QL). A quote's Subtotal, Discount (an amount) and GrandTotal are its lines'
+//     sums; quotes and lines carry CurrencyIsoCode (a multi-currency org: USD, EUR, GBP).
+//     There is no Product2: a line's Description names its product.
 //     Account.QuickBooks_Customer_Id__c and Account.Square_Customer_Id__c hold the linked
 //     customers' ids. Portico_Action_Id__c is an external-id field on every object
 //     (deviation: real orgs cannot add custom fields to CaseComment).
@@ -49,8 +52,8 @@
 //     ItemVariation (catalog), InventoryCount (one per variation and location; its /_sim/
 //     id is "<variation id>:<location id>").
 //
-// Options.Records is split per account: 2 contacts, 2 cases, 3 case comments, 0.5 files,
-// 0.5 quotes; 1 QuickBooks customer, 2 invoices, 1 payment, 0.2 credit memos, 0.2
+// Options.Records is split per account: 2 contacts, 2 cases, 2 case comments, 0.5 files,
+// 0.5 quotes, 1 quote line (2 per quote); 1 QuickBooks customer, 2 invoices, 1 payment, 0.2 credit memos, 0.2
 // attachments; 1 Square customer, 2 orders; and per 20 accounts 1 article and 1 catalog
 // item with 2 variations and 6 inventory counts. That is one account per ~17 records;
 // rounding leftovers go to CaseComment, so the objects add up to Records exactly

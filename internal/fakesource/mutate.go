@@ -56,13 +56,22 @@ func (s *Sim) updateLocked(o *objectState, rec *record, patch func(r *record)) *
 
 // createLocked stores a new record; a zero stamp means "now".
 func (s *Sim) createLocked(o *objectState, fields map[string]any, stamp time.Time) *record {
+	return s.createAtLocked(o, fields, stamp, time.Time{})
+}
+
+// createAtLocked is createLocked for a record whose creation date is created (zero: its
+// stamp), as for records entered after the fact: the demo story's.
+func (s *Sim) createAtLocked(o *objectState, fields map[string]any, stamp, created time.Time) *record {
 	seq := o.newSeq()
 	if stamp.IsZero() {
 		stamp = s.nextStampLocked(o.def.system, time.Time{})
 	} else {
 		stamp = stamp.UTC().Truncate(stampResolution(o.def.system))
 	}
-	r := &record{seq: seq, id: o.def.idOf(seq), created: stamp, stamp: stamp, fields: fields}
+	if created.IsZero() {
+		created = stamp
+	}
+	r := &record{seq: seq, id: o.def.idOf(seq), created: created.UTC().Truncate(stampResolution(o.def.system)), stamp: stamp, fields: fields}
 	switch {
 	case o.def.system == Inventory && o.def.name == "Order":
 		r.version = 1

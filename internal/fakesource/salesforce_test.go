@@ -81,7 +81,7 @@ func sfLogin(t testing.TB, base string, cr fakesource.Credentials) *client {
 
 func TestSalesforceQueryPagesToTheEnd(t *testing.T) {
 	t.Parallel()
-	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 1, Records: 40000})
+	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 1, Records: 50000})
 	c := sfLogin(t, srv.URL, sim.Credentials(srv.URL))
 	q := url.QueryEscape("SELECT Id, CommentBody, Parent.CaseNumber, SystemModstamp FROM CaseComment WHERE SystemModstamp >= 2024-01-01T00:00:00Z ORDER BY SystemModstamp, Id")
 	path := "/services/data/v59.0/query?q=" + q

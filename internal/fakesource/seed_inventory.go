@@ -16,6 +16,16 @@ var (
 	orderStates   = []string{"OPEN", "OPEN", "COMPLETED", "COMPLETED", "COMPLETED", "CANCELED"}
 )
 
+// sqPrice is catalog variation v's price in cents.
+func (w *world) sqPrice(v int) int64 {
+	return int64(500 + newRnd(w.seed, tagOf("sq-price"), v).intn(20000))
+}
+
+// sqItemName is catalog item it's name.
+func sqItemName(it int) string {
+	return fmt.Sprintf("%s %d", products[it%len(products)], it/len(products)+1)
+}
+
 func (w *world) buildInventory() {
 	nA := w.count(Salesforce, "Account")
 	nOrd := w.count(Inventory, "Order")
@@ -48,8 +58,7 @@ func (w *world) buildInventory() {
 		}
 	}, func(_ int, r *rnd) int64 { return int64(r.intn(3)) }, "given_name")
 
-	price := func(v int) int64 { return int64(500 + newRnd(w.seed, tagOf("sq-price"), v).intn(20000)) }
-	itemName := func(it int) string { return fmt.Sprintf("%s %d", products[it%len(products)], it/len(products)+1) }
+	price, itemName := w.sqPrice, sqItemName
 	varName := func(v int) string { return variants[v%len(variants)] }
 
 	w.def(Inventory, "Item", itemID, itemSeq, func(i int, r *rnd, _ time.Time) map[string]any {

@@ -143,18 +143,66 @@ func (w *world) buildSalesforce() {
 	}, nil, sfRequiredFields["ContentVersion"]...)
 
 	qID, qSeq := sfIDOf("0Q0")
+	qlID, qlSeq := sfIDOf("0QL")
+	nQL := w.count(Salesforce, "QuoteLineItem")
+	// quoteTotals sums quote q's seed lines, so a quote's amounts are its lines'.
+	quoteTotals := func(q int) (sub, total float64) {
+		for k := firstChild(q, nQL, nQ); k < nQL && parent(k, nQL, nQ) == q; k++ {
+			l := quoteLine(w.seed, k)
+			sub += l.subtotal()
+			total += l.total()
+		}
+		return money(sub), money(total)
+	}
 	w.def(Salesforce, "Quote", qID, qSeq, func(i int, r *rnd, st time.Time) map[string]any {
 		a := parent(i, nQ, nA)
-		sub := money(200 + r.float()*9800)
-		disc := money(sub * float64(r.intn(3)*5) / 100)
+		sub, total := quoteTotals(i)
 		return map[string]any{
 			"Name": fmt.Sprintf("Q-%05d %s", i+1, pick(r, products)), "QuoteNumber": fmt.Sprintf("%08d", i+1),
 			"Status": pick(r, quoteStatuses), "AccountId": acctID(int64(a)),
-			"ContactId": contactID(int64(firstChild(a, nC, nA))),
-			"Subtotal":  sub, "Discount": disc, "GrandTotal": money(sub - disc), "TotalPrice": money(sub - disc),
+			"ContactId":       contactID(int64(firstChild(a, nC, nA))),
+			"CurrencyIsoCode": "USD",
+			"Subtotal":        sub, "Discount": money(sub - total), "GrandTotal": total, "TotalPrice": total,
 			"ExpirationDate": sfDate(st.Add(30 * 24 * time.Hour)),
 		}
 	}, nil, sfRequiredFields["Quote"]...)
+
+	w.def(Salesforce, "QuoteLineItem", qlID, qlSeq, func(k int, _ *rnd, _ time.Time) map[string]any {
+		q := parent(k, nQL, nQ)
+		return quoteLine(w.seed, k).fields(qID(int64(q)), k-firstChild(q, nQL, nQ), k)
+	}, nil, sfRequiredFields["QuoteLineItem"]...)
+}
+
+// seedQuoteLine is one quote line's values, drawn from (seed, line index) alone so that
+// its quote can sum its lines without generating them.
+type seedQuoteLine struct {
+	product       string
+	qty           float64
+	unit, list    float64
+	discountPct   float64
+	productNumber int
+}
+
+func quoteLine(seed int64, k int) seedQuoteLine {
+	r := newRnd(seed, tagOf("sf-quote-line"), k)
+	list := money(20 + r.float()*980)
+	l := seedQuoteLine{product: pick(r, products), qty: float64(1 + r.intn(12)), list: list, discountPct: float64(r.intn(3) * 5)}
+	l.unit = list
+	l.productNumber = r.intn(40)
+	return l
+}
+
+func (l seedQuoteLine) subtotal() float64 { return money(l.qty * l.unit) }
+func (l seedQuoteLine) total() float64    { return money(l.qty * l.unit * (1 - l.discountPct/100)) }
+
+// fields renders the line as Salesforce stores it: the n-th line of quote quoteID.
+func (l seedQuoteLine) fields(quoteID string, n, k int) map[string]any {
+	return map[string]any{
+		"QuoteId": quoteID, "LineNumber": fmt.Sprintf("%08d", k+1), "Product2Id": sfID("01t", int64(l.productNumber)),
+		"Description": l.product, "Quantity": l.qty, "UnitPrice": l.unit, "ListPrice": l.list,
+		"Subtotal": l.subtotal(), "Discount": l.discountPct, "TotalPrice": l.total(),
+		"CurrencyIsoCode": "USD", "SortOrder": n + 1,
+	}
 }
 
 // sfTime formats a Salesforce datetime: 2013-05-07T22:07:19.000+0000.

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-var sfPrefixes = map[string]string{"Account": "001", "Contact": "003", "Case": "500", "CaseComment": "00a", "Knowledge__kav": "ka0", "ContentVersion": "068", "Quote": "0Q0"}
+var sfPrefixes = map[string]string{"Account": "001", "Contact": "003", "Case": "500", "CaseComment": "00a", "Knowledge__kav": "ka0", "ContentVersion": "068", "Quote": "0Q0", "QuoteLineItem": "0QL"}
 
 // sfFieldType guesses a field's Salesforce type from its name and schema.
 func sfFieldType(obj, f string) string {
@@ -16,11 +16,17 @@ func sfFieldType(obj, f string) string {
 		return "id"
 	case sc.picklists[f] != nil:
 		return "picklist"
-	case sc.lookups[f].target != "" || f == "CreatedById" || f == "LastModifiedById" || f == "ContentDocumentId" || f == "KnowledgeArticleId":
+	case f == "Discount" && obj == "QuoteLineItem":
+		return "percent"
+	case f == "Quantity":
+		return "double"
+	case f == "SortOrder":
+		return "int"
+	case sc.lookups[f].target != "" || f == "Product2Id" || f == "CreatedById" || f == "LastModifiedById" || f == "ContentDocumentId" || f == "KnowledgeArticleId":
 		return "reference"
 	case strings.HasPrefix(f, "Is"):
 		return "boolean"
-	case f == "ExpirationDate":
+	case f == "ExpirationDate" || f == "ServiceDate":
 		return "date"
 	case strings.HasSuffix(f, "Date") || f == "SystemModstamp":
 		return "datetime"
@@ -32,7 +38,7 @@ func sfFieldType(obj, f string) string {
 		return "email"
 	case f == "Website":
 		return "url"
-	case f == "GrandTotal" || f == "Subtotal" || f == "Discount" || f == "TotalPrice":
+	case f == "GrandTotal" || f == "Subtotal" || f == "Discount" || f == "TotalPrice" || f == "UnitPrice" || f == "ListPrice":
 		return "currency"
 	case f == "ContentSize" || (f == "VersionNumber" && obj == "Knowledge__kav"):
 		return "int"
@@ -100,6 +106,7 @@ func sfRequired(obj string) []string {
 var sfRequiredFields = map[string][]string{
 	"Account": {"Name"}, "Contact": {"LastName"}, "Case": {"Subject"}, "CaseComment": {"ParentId", "CommentBody"},
 	"Knowledge__kav": {"Title", "UrlName"}, "ContentVersion": {"Title", "PathOnClient"}, "Quote": {"Name"},
+	"QuoteLineItem": {"QuoteId", "Quantity", "UnitPrice"},
 }
 
 func (s *Sim) sfDescribeHandler(w http.ResponseWriter, r *http.Request, obj string, full bool) {

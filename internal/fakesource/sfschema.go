@@ -47,6 +47,9 @@ type sfLookup struct {
 	also []string
 }
 
+// sfCurrencies are the simulated org's active currencies.
+var sfCurrencies = []string{"USD", "EUR", "GBP"}
+
 var sfSystemFields = []string{"Id", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp"}
 
 var sfSchemas = map[string]*sfObject{
@@ -95,11 +98,22 @@ var sfSchemas = map[string]*sfObject{
 		extIDs:   []string{"Portico_Action_Id__c"},
 	},
 	"Quote": {
-		fields:    []string{"Name", "QuoteNumber", "Status", "AccountId", "ContactId", "Subtotal", "Discount", "GrandTotal", "TotalPrice", "ExpirationDate", "Portico_Action_Id__c"},
+		// CurrencyIsoCode exists in multi-currency orgs; the simulated org is one.
+		fields:    []string{"Name", "QuoteNumber", "Status", "AccountId", "ContactId", "CurrencyIsoCode", "Subtotal", "Discount", "GrandTotal", "TotalPrice", "ExpirationDate", "Portico_Action_Id__c"},
 		readOnly:  []string{"QuoteNumber", "Subtotal", "GrandTotal", "TotalPrice"},
-		picklists: map[string][]string{"Status": {"Draft", "Needs Review", "Presented", "Accepted", "Denied"}},
+		picklists: map[string][]string{"Status": {"Draft", "Needs Review", "Presented", "Accepted", "Denied"}, "CurrencyIsoCode": sfCurrencies},
 		lookups:   map[string]sfLookup{"AccountId": {rel: "Account", target: "Account"}, "ContactId": {rel: "Contact", target: "Contact"}},
 		extIDs:    []string{"Portico_Action_Id__c"},
+	},
+	"QuoteLineItem": {
+		// A line takes its quote's currency (read-only, as in Salesforce); Subtotal is
+		// Quantity x UnitPrice and TotalPrice the Subtotal less the Discount percentage.
+		// Product2Id names a product the simulator does not serve (no Product2 object):
+		// Description carries the product's name.
+		fields:   []string{"QuoteId", "LineNumber", "Product2Id", "Description", "Quantity", "UnitPrice", "ListPrice", "Subtotal", "Discount", "TotalPrice", "CurrencyIsoCode", "SortOrder", "Portico_Action_Id__c"},
+		readOnly: []string{"LineNumber", "Subtotal", "TotalPrice", "CurrencyIsoCode"},
+		lookups:  map[string]sfLookup{"QuoteId": {rel: "Quote", target: "Quote"}},
+		extIDs:   []string{"Portico_Action_Id__c"},
 	},
 }
 
@@ -233,11 +247,24 @@ func sfComplete(o *objectState, in map[string]any) map[string]any {
 		if out["Status"] == nil {
 			out["Status"] = "Draft"
 		}
+		if out["CurrencyIsoCode"] == nil {
+			out["CurrencyIsoCode"] = "USD"
+		}
 		for _, k := range []string{"Subtotal", "Discount", "GrandTotal", "TotalPrice"} {
 			if out[k] == nil {
 				out[k] = 0.0
 			}
 		}
+	case "QuoteLineItem":
+		// Deviation: Salesforce takes the quote's currency; the simulator does not look
+		// the quote up on create and uses the org's default.
+		out["LineNumber"] = fmt.Sprintf("%08d", seq+1)
+		out["CurrencyIsoCode"] = "USD"
+		qty, _ := out["Quantity"].(float64)
+		unit, _ := out["UnitPrice"].(float64)
+		disc, _ := out["Discount"].(float64)
+		out["Subtotal"] = money(qty * unit)
+		out["TotalPrice"] = money(qty * unit * (1 - disc/100))
 	case "Knowledge__kav":
 		out["VersionNumber"] = 1
 		out["KnowledgeArticleId"] = sfID("kA0", seq)
@@ -266,7 +293,7 @@ func sfTypeError(obj, field string, v any) string {
 	switch typ {
 	case "boolean":
 		_, ok = v.(bool)
-	case "currency", "double", "int":
+	case "currency", "double", "int", "percent":
 		_, ok = v.(float64)
 	case "date":
 		sv, isStr := v.(string)

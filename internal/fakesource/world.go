@@ -30,10 +30,11 @@ var weights = []struct {
 	{Salesforce, "Account", 1, false},
 	{Salesforce, "Contact", 2, false},
 	{Salesforce, "Case", 2, false},
-	{Salesforce, "CaseComment", 3, false},
+	{Salesforce, "CaseComment", 2, false},
 	{Salesforce, "Knowledge__kav", 0.05, true},
 	{Salesforce, "ContentVersion", 0.5, false},
 	{Salesforce, "Quote", 0.5, false},
+	{Salesforce, "QuoteLineItem", 1, false}, // = 2 per quote
 	{Accounting, "Customer", 1, false},
 	{Accounting, "Invoice", 2, false},
 	{Accounting, "Payment", 1, false},
@@ -152,7 +153,7 @@ func (w *world) defs() []*objectDef {
 
 // objectNames lists each system's objects in a stable order.
 var objectNames = map[string][]string{
-	Salesforce: {"Account", "Contact", "Case", "CaseComment", "Knowledge__kav", "ContentVersion", "Quote"},
+	Salesforce: {"Account", "Contact", "Case", "CaseComment", "Knowledge__kav", "ContentVersion", "Quote", "QuoteLineItem"},
 	Accounting: {"Customer", "Invoice", "Payment", "CreditMemo", "Attachable"},
 	Inventory:  {"Location", "Customer", "Order", "Item", "ItemVariation", "InventoryCount"},
 }

@@ -109,7 +109,7 @@ objects:
 		got = append(got, e.Error())
 	}
 	require.Equal(t, []string{
-		`many.yaml:4:3: unknown portal object "gizmo" (known: account, approval_request, case, case_comment, contact, document, invoice, knowledge_article, order, payment, product, stock_level)`,
+		`many.yaml:4:3: unknown portal object "gizmo" (known: account, approval_line, approval_request, case, case_comment, contact, document, invoice, knowledge_article, order, payment, product, stock_level)`,
 		`many.yaml:5:3: case: missing owner relation (owner: {account: <source path>, contact: <source path>, hierarchy: true|false})`,
 		`many.yaml:5:3: case: missing status (a label and next_step for every status value)`,
 		`many.yaml:6:13: source: missing key (the source id field, e.g. Id)`,

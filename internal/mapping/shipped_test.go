@@ -60,6 +60,7 @@ func TestOwnsThroughNamesParentObjects(t *testing.T) {
 	set := loadShipped(t)
 	require.True(t, set.OwnsThrough("salesforce", "case"), "comments are owned through their case")
 	require.True(t, set.OwnsThrough("accounting", "invoice"), "attachments are owned through their invoice")
+	require.True(t, set.OwnsThrough("salesforce", "approval_request"), "quote lines are owned through their quote")
 	require.False(t, set.OwnsThrough("salesforce", "contact"))
 	require.False(t, set.OwnsThrough("salesforce", "invoice"), "only within one connection")
 }

@@ -188,15 +188,95 @@ type Page struct {
 
 // List reads a page of a portal object's records within the scope.
 func (rd *Reader) List(ctx context.Context, scope access.Scope, object string, lo ListOptions) (*Page, error) {
+	pages, err := rd.ListMany(ctx, []ListRequest{{Scope: scope, Object: object, Options: lo}})
+	if err != nil {
+		return nil, err
+	}
+	return pages[0], nil
+}
+
+// ListRequest is one list of ListMany: a page of Object's records within
+// Scope.
+type ListRequest struct {
+	Scope   access.Scope
+	Object  string
+	Options ListOptions
+}
+
+// ListMany reads a page for each request, as List reads one, in one round
+// trip to the database (a page that shows several objects, such as the
+// status hub, reads them all at once). The requests are one principal's:
+// their scopes are all staff or all not.
+func (rd *Reader) ListMany(ctx context.Context, reqs []ListRequest) ([]*Page, error) {
+	pages := make([]*Page, len(reqs))
+	objs := make([]*mapping.Object, len(reqs))
+	var filters []store.RecordFilter
+	var read []int // the requests read, by filter
+	for i, req := range reqs {
+		obj, f, err := rd.filter(req.Scope, req.Object, &reqs[i].Options)
+		if err != nil {
+			return nil, err
+		}
+		if obj == nil {
+			pages[i] = &Page{Records: []Record{}}
+			continue
+		}
+		objs[i] = obj
+		filters = append(filters, f)
+		read = append(read, i)
+	}
+	if len(filters) == 0 {
+		return pages, nil
+	}
+	views, err := store.ScopedRecordLists(ctx, rd.opts.Pool, filters)
+	if err != nil {
+		return nil, fmt.Errorf("records: %w", err)
+	}
+	for k, i := range read {
+		obj, lo := objs[i], reqs[i].Options
+		page := rd.page(views[k], obj, reqs[i].Scope)
+		if len(page.Records) > lo.Limit {
+			page.Records = page.Records[:lo.Limit]
+			last := page.Records[lo.Limit-1]
+			page.Next = encodeCursor(last.Modified, last.ID)
+		}
+		for j := range page.Records {
+			rd.revalidate(ctx, obj, &page.Records[j])
+		}
+		pages[i] = page
+	}
+	return pages, nil
+}
+
+func (rd *Reader) list(ctx context.Context, scope access.Scope, obj *mapping.Object, f store.RecordFilter) (*Page, error) {
+	views, err := store.ScopedRecords(ctx, rd.opts.Pool, f)
+	if err != nil {
+		return nil, fmt.Errorf("records: %w", err)
+	}
+	return rd.page(views, obj, scope), nil
+}
+
+func (rd *Reader) page(views []store.RecordView, obj *mapping.Object, scope access.Scope) *Page {
+	page := &Page{Records: make([]Record, len(views))}
+	for i, v := range views {
+		page.Records[i] = rd.record(v, obj, scope)
+	}
+	return page
+}
+
+// filter is the store's filter for a list of object; a nil object for one
+// the scope does not reach (an empty list). It fills in lo's default
+// limit.
+func (rd *Reader) filter(scope access.Scope, object string, lo *ListOptions) (*mapping.Object, store.RecordFilter, error) {
 	obj, ok := rd.visibleObject(scope, object)
 	if !ok {
-		return &Page{Records: []Record{}}, nil
+		return nil, store.RecordFilter{}, nil
 	}
 	if lo.Limit == 0 {
 		lo.Limit = 50
 	}
 	if lo.Limit < 1 || lo.Limit > 200 {
-		return nil, fmt.Errorf("%w: limit must be between 1 and 200", ErrInvalid)
+		return nil, store.RecordFilter{}, fmt.Errorf("%w: limit must be between 1 and 200", ErrInvalid)
 	}
 	desc := true
 	switch lo.Sort {
@@ -204,7 +284,7 @@ func (rd *Reader) List(ctx context.Context, scope access.Scope, object string, l
 	case "updated_at":
 		desc = false
 	default:
-		return nil, fmt.Errorf("%w: sort must be updated_at or -updated_at", ErrInvalid)
+		return nil, store.RecordFilter{}, fmt.Errorf("%w: sort must be updated_at or -updated_at", ErrInvalid)
 	}
 	f := store.RecordFilter{Scope: scoped(scope, obj).Store(), Object: obj.Name(), Public: obj.Public(),
 		Status: lo.Status, StatusNot: lo.StatusNot, Contains: lo.Search, ContainsFields: lo.SearchFields,
@@ -215,35 +295,11 @@ func (rd *Reader) List(ctx context.Context, scope access.Scope, object string, l
 	if lo.Cursor != "" {
 		at, id, err := decodeCursor(lo.Cursor)
 		if err != nil {
-			return nil, err
+			return nil, store.RecordFilter{}, err
 		}
 		f.After = &store.RecordCursor{At: at, ID: id}
 	}
-	page, err := rd.list(ctx, scope, obj, f)
-	if err != nil {
-		return nil, err
-	}
-	if len(page.Records) > lo.Limit {
-		page.Records = page.Records[:lo.Limit]
-		last := page.Records[lo.Limit-1]
-		page.Next = encodeCursor(last.Modified, last.ID)
-	}
-	for i := range page.Records {
-		rd.revalidate(ctx, obj, &page.Records[i])
-	}
-	return page, nil
-}
-
-func (rd *Reader) list(ctx context.Context, scope access.Scope, obj *mapping.Object, f store.RecordFilter) (*Page, error) {
-	views, err := store.ScopedRecords(ctx, rd.opts.Pool, f)
-	if err != nil {
-		return nil, fmt.Errorf("records: %w", err)
-	}
-	page := &Page{Records: make([]Record, len(views))}
-	for i, v := range views {
-		page.Records[i] = rd.record(v, obj, scope)
-	}
-	return page, nil
+	return obj, f, nil
 }
 
 // Related reads up to f.Limit records of a portal object that belong to

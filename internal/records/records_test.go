@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -299,4 +300,87 @@ func TestRelatedReadsACasesCommentsInScope(t *testing.T) {
 	got, err = b.reader.Related(ctx, access.Scope{TenantID: 1, Roles: []string{"billing"}}, "case_comment", store.RecordFilter{CaseID: "case1", Limit: 10})
 	require.NoError(t, err)
 	require.Empty(t, got, "a role that cannot see comments reads none")
+}
+
+// roundTrips counts what a pool sends: batches (one round trip each) and
+// single queries.
+type roundTrips struct {
+	mu             sync.Mutex
+	batches, other int
+}
+
+func (c *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.other++
+	return ctx
+}
+
+func (c *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (c *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.batches++
+	return ctx
+}
+
+func (c *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (c *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+func (c *roundTrips) counts() (int, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.batches, c.other
+}
+
+// TestListManyReadsEveryListInOneRoundTrip: the status hub's lists, each
+// under its own scope, come back as List answers each, from one batch.
+func TestListManyReadsEveryListInOneRoundTrip(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	b.addCases(t, "ACC1", 4, "500A")
+	b.addCases(t, "ACC2", 3, "500B")
+	cfg, err := pgxpool.ParseConfig(b.pool.Config().ConnString())
+	require.NoError(t, err)
+	trips := &roundTrips{}
+	cfg.ConnConfig.Tracer = trips
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	require.NoError(t, pool.Ping(ctx))
+	reader := records.New(records.Options{Pool: pool, Mappings: b.set, Now: func() time.Time { return b.now }})
+
+	reqs := []records.ListRequest{
+		{Scope: member("ACC1"), Object: "case", Options: records.ListOptions{Limit: 2}},
+		{Scope: member("ACC2"), Object: "case"},
+		{Scope: member("ACC2"), Object: "case", Options: records.ListOptions{StatusNot: "in_progress"}},
+		{Scope: member("ACC1"), Object: "no_such_object"},
+		{Scope: member("ACC1", "ACC2"), Object: "case", Options: records.ListOptions{Sort: "updated_at", Limit: 5}},
+	}
+	b0, q0 := trips.counts()
+	pages, err := reader.ListMany(ctx, reqs)
+	require.NoError(t, err)
+	b1, q1 := trips.counts()
+	require.Equal(t, 1, b1-b0, "one batch")
+	require.Equal(t, q0, q1, "and nothing else")
+	require.Len(t, pages, len(reqs))
+	for i, req := range reqs {
+		one, err := reader.List(ctx, req.Scope, req.Object, req.Options)
+		require.NoError(t, err)
+		require.Equal(t, one, pages[i], "request %d answers as List does", i)
+	}
+	require.Len(t, pages[0].Records, 2)
+	require.NotEmpty(t, pages[0].Next)
+	require.Len(t, pages[1].Records, 3)
+	require.Equal(t, "ACC2", pages[1].Records[0].Account)
+	require.Empty(t, pages[2].Records)
+	require.Empty(t, pages[3].Records)
+	require.Len(t, pages[4].Records, 5)
+
+	_, err = reader.ListMany(ctx, []records.ListRequest{{Scope: member("ACC1"), Object: "case"}, {Scope: access.Scope{TenantID: 1, Staff: true}, Object: "case"}})
+	require.ErrorContains(t, err, "staff and customer scopes in one read")
+	_, err = reader.ListMany(ctx, []records.ListRequest{{Scope: member("ACC1"), Object: "case"}, {Scope: member("ACC1"), Object: "case", Options: records.ListOptions{Cursor: "garbage"}}})
+	require.ErrorIs(t, err, records.ErrInvalid)
 }

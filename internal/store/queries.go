@@ -29,7 +29,6 @@ type RecordInsertPendingParams = dbsqlc.RecordInsertPendingParams
 type RecordMarkPendingParams = dbsqlc.RecordMarkPendingParams
 type RecordRestorePriorParams = dbsqlc.RecordRestorePriorParams
 type RecordSetPendingParams = dbsqlc.RecordSetPendingParams
-type RecordStoreAppliedParams = dbsqlc.RecordStoreAppliedParams
 type AuditAppendParams = dbsqlc.AuditAppendParams
 type AuditChainHeadGetRow = dbsqlc.AuditChainHeadGetRow
 type AuditChainHeadLockRow = dbsqlc.AuditChainHeadLockRow
@@ -48,6 +47,7 @@ type AuthAPITokenLookupRow = dbsqlc.AuthAPITokenLookupRow
 type AuthAPITokenRevokeParams = dbsqlc.AuthAPITokenRevokeParams
 type AuthAPITokenTouchParams = dbsqlc.AuthAPITokenTouchParams
 type AuthAPITokensRevokeForUserParams = dbsqlc.AuthAPITokensRevokeForUserParams
+type AuthAccountAdminsLockParams = dbsqlc.AuthAccountAdminsLockParams
 type AuthLoginFailureClearParams = dbsqlc.AuthLoginFailureClearParams
 type AuthLoginFailureCountParams = dbsqlc.AuthLoginFailureCountParams
 type AuthLoginFailureOldestParams = dbsqlc.AuthLoginFailureOldestParams
@@ -60,6 +60,7 @@ type AuthUserListParams = dbsqlc.AuthUserListParams
 type AuthUserLoggedInParams = dbsqlc.AuthUserLoggedInParams
 type AuthUserSetLocaleParams = dbsqlc.AuthUserSetLocaleParams
 type AuthUserSetPasswordParams = dbsqlc.AuthUserSetPasswordParams
+type AuthUserSetRolesParams = dbsqlc.AuthUserSetRolesParams
 type AuthUserSetStatusParams = dbsqlc.AuthUserSetStatusParams
 type AuthUserTokenCreateParams = dbsqlc.AuthUserTokenCreateParams
 type AuthUserTokenUseParams = dbsqlc.AuthUserTokenUseParams
@@ -251,12 +252,6 @@ func RecordSetPending(ctx context.Context, db DBTX, arg RecordSetPendingParams) 
 	return interpretError(dbsqlc.New().RecordSetPending(ctx, db, arg))
 }
 
-// RecordStoreApplied runs the RecordStoreApplied query; its error is translated by interpretError.
-func RecordStoreApplied(ctx context.Context, db DBTX, arg RecordStoreAppliedParams) (bool, error) {
-	r, err := dbsqlc.New().RecordStoreApplied(ctx, db, arg)
-	return r, interpretError(err)
-}
-
 // AuditAppend runs the AuditAppend query; its error is translated by interpretError.
 func AuditAppend(ctx context.Context, db DBTX, arg AuditAppendParams) error {
 	return interpretError(dbsqlc.New().AuditAppend(ctx, db, arg))
@@ -362,6 +357,12 @@ func AuthAPITokensRevokeForUser(ctx context.Context, db DBTX, arg AuthAPITokensR
 	return r, interpretError(err)
 }
 
+// AuthAccountAdminsLock runs the AuthAccountAdminsLock query; its error is translated by interpretError.
+func AuthAccountAdminsLock(ctx context.Context, db DBTX, arg AuthAccountAdminsLockParams) ([]int64, error) {
+	r, err := dbsqlc.New().AuthAccountAdminsLock(ctx, db, arg)
+	return r, interpretError(err)
+}
+
 // AuthLoginFailureClear runs the AuthLoginFailureClear query; its error is translated by interpretError.
 func AuthLoginFailureClear(ctx context.Context, db DBTX, arg AuthLoginFailureClearParams) error {
 	return interpretError(dbsqlc.New().AuthLoginFailureClear(ctx, db, arg))
@@ -450,6 +451,12 @@ func AuthUserSetLocale(ctx context.Context, db DBTX, arg AuthUserSetLocaleParams
 // AuthUserSetPassword runs the AuthUserSetPassword query; its error is translated by interpretError.
 func AuthUserSetPassword(ctx context.Context, db DBTX, arg AuthUserSetPasswordParams) error {
 	return interpretError(dbsqlc.New().AuthUserSetPassword(ctx, db, arg))
+}
+
+// AuthUserSetRoles runs the AuthUserSetRoles query; its error is translated by interpretError.
+func AuthUserSetRoles(ctx context.Context, db DBTX, arg AuthUserSetRolesParams) (AuthUser, error) {
+	r, err := dbsqlc.New().AuthUserSetRoles(ctx, db, arg)
+	return r, interpretError(err)
 }
 
 // AuthUserSetStatus runs the AuthUserSetStatus query; its error is translated by interpretError.

@@ -49,6 +49,11 @@ type Page struct {
 // UpsertRows stores rows in one statement and returns how many changed.
 // Rows whose version and mapping hash are unchanged are not rewritten.
 func UpsertRows(ctx context.Context, db DBTX, p Page, rows []Row) (int64, error) {
+	return upsertRows(ctx, db, p, rows, false)
+}
+
+// upsertRows is UpsertRows; force rewrites rows whose version is unchanged.
+func upsertRows(ctx context.Context, db DBTX, p Page, rows []Row, force bool) (int64, error) {
 	if len(rows) == 0 {
 		return 0, nil
 	}
@@ -58,6 +63,7 @@ func UpsertRows(ctx context.Context, db DBTX, p Page, rows []Row) (int64, error)
 		Object:             p.Object,
 		SourceObject:       p.SourceObject,
 		MappingHash:        p.MappingHash,
+		Force:              force,
 		SourceIds:          make([]string, len(rows)),
 		OwnerAccounts:      make([]string, len(rows)),
 		OwnerRefKeys:       make([]string, len(rows)),

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -78,9 +79,11 @@ type RecordFilter struct {
 	UpdatedSince time.Time
 	After        *RecordCursor
 	// CaseID keeps the comments of one case, InvoiceID the payments of
-	// one invoice (each through its index of migration 060).
-	CaseID    string
-	InvoiceID string
+	// one invoice (each through its index of migration 060), ApprovalID
+	// the lines of one approval request (migration 090).
+	CaseID     string
+	InvoiceID  string
+	ApprovalID string
 	// Search keeps knowledge articles matching a web-search query and
 	// sorts them by rank.
 	Search string
@@ -125,22 +128,83 @@ func ScopedRecord(ctx context.Context, pool *pgxpool.Pool, s Scope, object strin
 // ScopedRecords reads a page of one portal object's live records under the
 // scope.
 func ScopedRecords(ctx context.Context, pool *pgxpool.Pool, f RecordFilter) ([]RecordView, error) {
-	q, a := f.sql()
-	out := make([]RecordView, 0, min(f.Limit, 64))
-	err := readScoped(ctx, pool, f.Scope, q, a, func(rows pgx.Rows) error {
-		for rows.Next() {
-			var v RecordView
-			if err := scanRecordView(rows, &v); err != nil {
+	pages, err := ScopedRecordLists(ctx, pool, []RecordFilter{f})
+	if err != nil {
+		return nil, err
+	}
+	return pages[0], nil
+}
+
+// ScopedRecordLists reads a page for each filter in one round trip, as
+// ScopedRecords reads one: the queries, each after its scope's settings
+// (queued again only where they differ from the query before's), go in
+// one pipeline, which PostgreSQL runs as one implicit transaction. The
+// filters' scopes are all staff or all not (one principal's reads).
+func ScopedRecordLists(ctx context.Context, pool *pgxpool.Pool, filters []RecordFilter) ([][]RecordView, error) {
+	b := &pgx.Batch{}
+	settings := make([]bool, 0, 2*len(filters)) // per queued statement: the scope's settings?
+	var prev string
+	for _, f := range filters {
+		if f.Scope.Staff != filters[0].Scope.Staff {
+			return nil, errors.New("store: listing records: staff and customer scopes in one read")
+		}
+		if !f.Scope.Staff {
+			set, err := f.Scope.settings()
+			if err != nil {
+				return nil, err
+			}
+			if key := fmt.Sprint(set...); key != prev {
+				b.Queue(scopeSQL, set...)
+				settings, prev = append(settings, true), key
+			}
+		}
+		q, a := f.sql()
+		b.Queue(q, a...)
+		settings = append(settings, false)
+	}
+	out := make([][]RecordView, 0, len(filters))
+	br := pool.SendBatch(ctx, b)
+	err := func() error {
+		for _, isSettings := range settings {
+			if isSettings {
+				if _, err := br.Exec(); err != nil {
+					return fmt.Errorf("applying scope: %w", err)
+				}
+				continue
+			}
+			page, err := scanRecordViews(br)
+			if err != nil {
 				return err
 			}
-			out = append(out, v)
+			out = append(out, page)
 		}
-		return rows.Err()
-	})
+		return nil
+	}()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
-		return nil, fmt.Errorf("store: listing records: %w", err)
+		return nil, fmt.Errorf("store: listing records: %w", interpretError(err))
 	}
 	return out, nil
+}
+
+// scanRecordViews reads the rows of the batch's next query.
+func scanRecordViews(br pgx.BatchResults) ([]RecordView, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]RecordView, 0, 16)
+	for rows.Next() {
+		var v RecordView
+		if err := scanRecordView(rows, &v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 func (f RecordFilter) sql() (string, args) {
@@ -172,6 +236,9 @@ func (f RecordFilter) sql() (string, args) {
 	}
 	if f.CaseID != "" {
 		and(`r.data->'fields'->>'case_id' = ` + a.add(f.CaseID))
+	}
+	if f.ApprovalID != "" {
+		and(`r.data->'fields'->>'approval_id' = ` + a.add(f.ApprovalID))
 	}
 	if f.InvoiceID != "" {
 		and(`r.data->'fields'->'invoice_ids' @> jsonb_build_array(` + a.add(f.InvoiceID) + `::text)`)

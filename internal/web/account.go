@@ -12,28 +12,14 @@ import (
 	"github.com/porticohq/portico/internal/reply"
 )
 
-// accountRoutes is /account: an account admin's users of their account.
-func (wb *Web) accountRoutes() chi.Router {
-	r := wb.router()
-	r.Get("/users", wb.accountUsers)
-	r.Post("/users", wb.accountInvite)
-	r.Post("/users/{id}/disable", wb.accountUserAction(func(r *http.Request, id int64) error {
-		_, err := wb.d.Auth.DisableAccountUser(r, id)
-		return err
-	}, "disabled"))
-	r.Post("/users/{id}/resend", wb.accountUserAction(func(r *http.Request, id int64) error {
-		_, err := wb.d.Auth.ResendInvitation(r, id)
-		return err
-	}, "resent"))
-	return r
-}
-
 // userRow is one user of the account as the list shows them.
 type userRow struct {
 	ID                                int64
 	Email, Roles, Status, StatusLabel string
 	LastLogin                         string
 	Self, CanDisable, CanResend       bool
+	// Has marks the roles the user holds, as the roles form ticks them.
+	Has map[string]bool
 }
 
 func (wb *Web) accountUsers(w http.ResponseWriter, r *http.Request) {
@@ -46,11 +32,21 @@ type accountPage struct {
 	Roles []string
 	// Chosen are the roles ticked in a refused invitation.
 	Chosen map[string]bool
+	// RolesFor is the user whose roles form was refused, RolesError why.
+	RolesFor   int64
+	RolesError string
 }
 
 // showAccount renders the users page with status; bad are an
 // invitation's field errors, shown inline.
 func (wb *Web) showAccount(w http.ResponseWriter, r *http.Request, status int, bad []reply.Field) {
+	wb.showAccountFor(w, r, status, bad, 0)
+}
+
+// showAccountFor is showAccount; when rolesFor names a user, bad are the
+// errors of that user's roles form, shown in their row with what was
+// ticked.
+func (wb *Web) showAccountFor(w http.ResponseWriter, r *http.Request, status int, bad []reply.Field, rolesFor int64) {
 	users, err := wb.d.Auth.AccountUsers(r.Context())
 	if wb.authFailed(w, r, err) {
 		return
@@ -59,16 +55,34 @@ func (wb *Web) showAccount(w http.ResponseWriter, r *http.Request, status int, b
 	v.Section = "account"
 	p := accountPage{Roles: auth.AccountRoles, Chosen: map[string]bool{}}
 	for _, u := range users {
-		row := userRow{ID: u.ID, Email: u.Email, Roles: strings.Join(u.Roles, ", "), Status: u.Status,
+		labels := make([]string, len(u.Roles))
+		for i, role := range u.Roles {
+			labels[i] = v.L.T("role." + role)
+		}
+		row := userRow{ID: u.ID, Email: u.Email, Roles: strings.Join(labels, ", "), Status: u.Status,
 			StatusLabel: v.L.T("account.status." + u.Status), Self: u.ID == v.User.UserID}
 		if u.LastLoginAt != nil {
 			row.LastLogin = v.L.DateTime(*u.LastLoginAt)
 		}
 		row.CanDisable = !row.Self && u.Status != "disabled"
 		row.CanResend = u.Status == "invited"
+		row.Has = map[string]bool{}
+		held := u.Roles
+		if u.ID == rolesFor {
+			held = r.PostForm["roles"]
+		}
+		for _, role := range held {
+			row.Has[role] = true
+		}
 		p.Users = append(p.Users, row)
 	}
-	if bad != nil {
+	switch {
+	case bad != nil && rolesFor != 0:
+		p.RolesFor = rolesFor
+		// The handler names one message key for the form.
+		p.RolesError = v.L.T(bad[0].Message)
+		v.Alert = key("form.fix_fields")
+	case bad != nil:
 		v.Fields = fieldErrors(v.L, bad)
 		v.Alert = key("form.fix_fields")
 		v.Form["email"] = r.PostForm.Get("email")
@@ -83,6 +97,8 @@ func (wb *Web) showAccount(w http.ResponseWriter, r *http.Request, status int, b
 		v.Notice = key("account.invitation_resent")
 	case "invited":
 		v.Notice = key("account.invited")
+	case "roles":
+		v.Notice = key("account.roles_changed")
 	}
 	v.Page = p
 	wb.render(w, r, status, "account", v)
@@ -105,6 +121,36 @@ func (wb *Web) accountInvite(w http.ResponseWriter, r *http.Request) {
 		wb.showAccount(w, r, status, formPaths(v.Fields))
 	case errors.Is(err, auth.ErrDuplicate):
 		wb.showAccount(w, r, http.StatusConflict, []reply.Field{{Path: "email", Message: key("field.email_taken")}})
+	default:
+		wb.authFailed(w, r, err)
+	}
+}
+
+// accountUserRoles sets the roles of one user of the account through the
+// auth service, within its limits: a role the admin may not grant is the
+// 403 status, bad input (no role, the account's last admin) 422, each
+// named in the user's row; a user of another account is the 404 page.
+func (wb *Web) accountUserRoles(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil || id <= 0 {
+		wb.notFound(w, r)
+		return
+	}
+	_, err = wb.d.Auth.SetAccountUserRoles(r, id, r.PostForm["roles"])
+	var v *auth.ValidationError
+	switch {
+	case err == nil:
+		http.Redirect(w, r, "/account/users?done=roles", http.StatusSeeOther)
+	case errors.Is(err, auth.ErrForbidden) && errors.As(err, &v):
+		wb.showAccountFor(w, r, http.StatusForbidden, []reply.Field{{Path: "roles", Message: key("account.role_not_yours")}}, id)
+	case errors.Is(err, auth.ErrLastAdmin):
+		wb.showAccountFor(w, r, http.StatusUnprocessableEntity, []reply.Field{{Path: "roles", Message: key("account.last_admin")}}, id)
+	case errors.As(err, &v):
+		msg := key("field.choose")
+		if len(r.PostForm["roles"]) == 0 {
+			msg = key("field.choose_role")
+		}
+		wb.showAccountFor(w, r, http.StatusUnprocessableEntity, []reply.Field{{Path: "roles", Message: msg}}, id)
 	default:
 		wb.authFailed(w, r, err)
 	}

@@ -173,3 +173,59 @@ func TestProfileConflictAndAccountPagesPolicyAndLandmarks(t *testing.T) {
 		checkLandmarks(t, res.body)
 	}
 }
+
+func (e *env) roles(t *testing.T, email string) []string {
+	t.Helper()
+	var roles []string
+	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT roles FROM auth_user WHERE email = $1`, email).Scan(&roles))
+	return roles
+}
+
+// An account admin changes a user's roles from the users page: the user's
+// menu follows at once; no role, or the account's last admin stepping
+// down, is named in that user's row and changes nothing; another
+// account's user is the 404 page, another role gets the 403 page.
+func TestAccountAdminChangesRoles(t *testing.T) {
+	t.Parallel()
+	e, mark, bea := setupMarkAndBea(t)
+	admin := e.signedIn("alice@alpha.test", apitest.Alpha, auth.RoleAccountAdmin)
+	markID, aliceID := e.userID(t, "mark@alpha.test"), e.userID(t, "alice@alpha.test")
+
+	list := admin.get("/account/users")
+	require.Contains(t, list.body, `action="/account/users/`+markID+`/roles"`)
+	require.Regexp(t, `action="/account/users/`+markID+`/roles"(?s:.*?)value="member" checked`, list.body)
+
+	res := admin.post("/account/users/"+markID+"/roles", url.Values{"roles": {"member", "billing"}})
+	require.Equal(t, http.StatusSeeOther, res.code, res.body)
+	require.Equal(t, "/account/users?done=roles", res.location())
+	require.Contains(t, admin.get(res.location()).body, "The roles were changed.")
+	require.Equal(t, []string{"member", "billing"}, e.roles(t, "mark@alpha.test"))
+	waitFor(t, func() bool { return contains(navLinks(mark.get("/").body), "/invoices") })
+
+	// Refusals are named in the user's row, with what was ticked.
+	bad := admin.post("/account/users/"+markID+"/roles", url.Values{})
+	require.Equal(t, http.StatusUnprocessableEntity, bad.code, bad.body)
+	require.Contains(t, bad.body, `<fieldset aria-describedby="f-roles-`+markID+`-error">`)
+	require.Contains(t, bad.body, `id="f-roles-`+markID+`-error">Please choose at least one role.</p>`)
+	bad = admin.post("/account/users/"+markID+"/roles", url.Values{"roles": {"member", "pilot"}})
+	require.Equal(t, http.StatusUnprocessableEntity, bad.code, bad.body)
+	require.Contains(t, bad.body, `id="f-roles-`+markID+`-error">Please choose one of the options.</p>`)
+	bad = admin.post("/account/users/"+aliceID+"/roles", url.Values{"roles": {"member"}})
+	require.Equal(t, http.StatusUnprocessableEntity, bad.code, bad.body)
+	require.Contains(t, bad.body, "Your account needs an active account admin.")
+	require.Regexp(t, `action="/account/users/`+aliceID+`/roles"(?s:.*?)value="member" checked`, bad.body, "the choice stays")
+	require.Equal(t, []string{"account_admin"}, e.roles(t, "alice@alpha.test"))
+	require.Equal(t, []string{"member", "billing"}, e.roles(t, "mark@alpha.test"))
+
+	// Another account's user: the same 404 as a missing one; other roles: 403.
+	missing := admin.post("/account/users/999999/roles", url.Values{"roles": {"member"}})
+	require.Equal(t, http.StatusNotFound, missing.code)
+	foreign := admin.post("/account/users/"+e.userID(t, "bea@beta.test")+"/roles", url.Values{"roles": {"account_admin"}})
+	require.Equal(t, http.StatusNotFound, foreign.code)
+	require.Equal(t, missing.body, foreign.body)
+	require.Equal(t, []string{"member"}, e.roles(t, "bea@beta.test"))
+	mark.get("/")
+	require.Equal(t, http.StatusForbidden, mark.post("/account/users/"+markID+"/roles", url.Values{"roles": {"account_admin"}}).code)
+	require.Equal(t, []string{"member", "billing"}, e.roles(t, "mark@alpha.test"))
+	_ = bea
+}

@@ -16,17 +16,6 @@ import (
 	"github.com/porticohq/portico/internal/writeback"
 )
 
-// approvalRoutes is /approvals: the quotes awaiting the user's decision,
-// one quote, and the decision.
-func (wb *Web) approvalRoutes() chi.Router {
-	r := wb.router()
-	r.Get("/", func(w http.ResponseWriter, r *http.Request) { wb.showList(w, r, approvalList) })
-	r.Get("/{id}", wb.approvalDetail)
-	r.Post("/{id}/approve", wb.approve)
-	r.Post("/{id}/reject", wb.reject)
-	return r
-}
-
 var approvalList = listSpec{object: "approval_request", section: "approvals", path: "/approvals",
 	title: key("approvals.title"), empty: key("approvals.empty"),
 	states: []listState{
@@ -45,11 +34,11 @@ const maxReason = 1000
 type approvalPage struct {
 	Rec                        *api.Record
 	Name, Kind, Total, Expires string
-	CanDecide                  bool // awaiting a decision: the buttons show
-	Pending                    string
-	Fresh                      string
-	Down                       bool
-	Key                        string
+	// Lines are the request's lines in the request's currency.
+	Lines     []orderLine
+	CanDecide bool // awaiting a decision: the buttons show
+	Key       string
+	freshness
 }
 
 func (wb *Web) approvalDetail(w http.ResponseWriter, r *http.Request) {
@@ -60,41 +49,47 @@ func (wb *Web) approvalDetail(w http.ResponseWriter, r *http.Request) {
 // same 404 page. bad holds the decision's errors (422 inline, else an
 // alert).
 func (wb *Web) showApproval(w http.ResponseWriter, r *http.Request, status int, bad *reply.Error) {
-	rec, err := wb.d.API.Record(r.Context(), "approval_request", chi.URLParam(r, "id"), false)
+	detail, err := wb.d.API.Approval(r.Context(), chi.URLParam(r, "id"), false)
 	if wb.readFailed(w, r, err) {
 		return
 	}
+	rec := &detail.Record
 	v := wb.newView(r, key("approval.page_title"), nil)
 	v.Section = "approvals"
 	l := v.L
 	p := approvalPage{Rec: rec, Name: str(*rec, "name"), Kind: l.T("approval.kind." + kindOf(*rec)),
 		Total: l.Money(num(*rec, "total"), str(*rec, "currency")), Expires: dateField(l, *rec, "expires_on"),
-		Key: formKey()}
-	system := wb.system("approval_request")
-	p.Fresh, p.Down = freshWords(l, rec.Freshness, system)
-	p.Pending = pendingWords(l, rec.Freshness.PendingAction, system)
+		Key: formKey(), Lines: approvalLines(l, *rec, detail.Lines)}
+	p.freshness = wb.recordFreshness(l, rec.Freshness, "approval_request")
 	// A decision on its way is not decided twice from a second tab.
 	p.CanDecide = rec.Status == "pending" && rec.Freshness.PendingAction == nil
-	switch {
-	case bad != nil && bad.Status == http.StatusUnprocessableEntity:
-		v.Fields = fieldErrors(l, bad.Fields)
-		if msg, ok := v.Fields["decision_reason"]; ok {
-			delete(v.Fields, "decision_reason")
-			v.Fields["reason"] = msg
-		}
-		v.Alert = key("form.fix_fields")
-		v.Form["reason"] = r.PostForm.Get("reason")
-	case bad != nil:
-		v.Alert = key("approval.not_possible")
-	}
-	switch r.URL.Query().Get("sent") {
-	case "approve":
-		v.Notice = key("approval.approve_sent")
-	case "reject":
-		v.Notice = key("approval.reject_sent")
+	v.outcome(r, bad, "reason", key("approval.not_possible"),
+		map[string]string{"approve": key("approval.approve_sent"), "reject": key("approval.reject_sent")})
+	if msg, ok := v.Fields["decision_reason"]; ok {
+		delete(v.Fields, "decision_reason")
+		v.Fields["reason"] = msg
 	}
 	v.Page = p
 	wb.render(w, r, status, "approval", v)
+}
+
+// approvalLines are a request's lines as the lines table shows them, in
+// the request's currency (a line's own where the request has none).
+func approvalLines(l *loc, rec api.Record, lines []api.Record) []orderLine {
+	out := make([]orderLine, 0, len(lines))
+	for _, ln := range lines {
+		cur := str(rec, "currency")
+		if cur == "" {
+			cur = str(ln, "currency")
+		}
+		name := str(ln, "name")
+		if pct := num(ln, "discount_percent"); pct != 0 {
+			name = l.T("lines.with_discount", name, l.Quantity(pct))
+		}
+		out = append(out, orderLine{Name: name, Quantity: l.Quantity(num(ln, "quantity")),
+			UnitPrice: l.Money(num(ln, "unit_price"), cur), Amount: l.Money(num(ln, "total"), cur)})
+	}
+	return out
 }
 
 func kindOf(rec api.Record) string {

@@ -112,8 +112,76 @@ func TestBrowserEveryPageIsAccessible(t *testing.T) {
 		check(t, p, "sign-in-failed", http.StatusUnauthorized)
 	})
 
+	// Each role's user has a change in conflict, so that the conflict
+	// pages show one.
+	e.fx.Put("salesforce", "Contact", apitest.Alpha, apitest.SFContact(apitest.Alpha, "Alice", "Admin"))
+	conflicts := map[string]string{}
 	for _, rb := range roleBlocks {
-		e.user(rb.role+"@alpha.test", apitest.Alpha, rb.role)
+		email := rb.role + "@alpha.test"
+		b := e.signedIn(email, apitest.Alpha, rb.role)
+		b.get("/profile")
+		res := b.post("/profile/contact", url.Values{"first_name": {"Alice"}, "last_name": {"Admin-" + rb.role}, "phone": {"+1 555 0100"}, "title": {"Buyer"}})
+		require.Equal(t, http.StatusSeeOther, res.code, res.body)
+		b.get("/profile")
+		require.Equal(t, http.StatusOK, b.post("/profile/tokens", url.Values{"name": {"Nightly export of " + rb.role}, "scopes": {"portal:read"}}).code)
+		conflicts[rb.role] = e.conflicted(t, email, "update_contact", `{"last_name": "Admin-`+rb.role+`", "title": "Buyer"}`,
+			`{"last_name": "Admin", "title": "Head of purchasing"}`)
+	}
+	due := e.fx.IDs[apitest.Alpha]["invoice"][0]
+	// The inventory system is down: the order pages say so, in their look.
+	_, err := e.pool.Exec(context.Background(), `INSERT INTO sync_cursor (tenant_id, connection, object, synced_through, failing_since)
+		VALUES (1, 'inventory', 'order', now() - interval '1 hour', now() - interval '5 minutes')`)
+	require.NoError(t, err)
+	type pg struct {
+		label, path string
+		status      int
+	}
+	// sections are the pages of each part of the portal, for a role that
+	// sees it; a role that does not gets the 403 page of its list.
+	sections := map[string][]pg{
+		"cases": {
+			{"cases", "/cases", http.StatusOK},
+			{"cases-closed", "/cases?state=closed", http.StatusOK},
+			{"cases-filtered", "/cases?state=all&status=in_progress&q=fire", http.StatusOK},
+			{"cases-none", "/cases?state=all&q=nothing-like-this", http.StatusOK},
+			{"cases-bad-filter", "/cases?status=exploded", http.StatusUnprocessableEntity},
+			{"case", "/cases/" + alphaCase, http.StatusOK},
+			{"case-closed", "/cases/" + e.fx.IDs[apitest.Alpha]["case"][2], http.StatusOK},
+			{"new-case", "/cases/new", http.StatusOK},
+		},
+		"orders": {
+			{"orders", "/orders", http.StatusOK},
+			{"orders-all", "/orders?state=all", http.StatusOK},
+			{"order", "/orders/ORDA1", http.StatusOK},
+		},
+		"invoices": {
+			{"invoices", "/invoices", http.StatusOK},
+			{"invoices-paid", "/invoices?state=paid", http.StatusOK},
+			{"invoices-bad-filter", "/invoices?state=overdue", http.StatusUnprocessableEntity},
+			{"invoice", "/invoices/" + due, http.StatusOK},
+		},
+		"approvals": {
+			{"approvals", "/approvals", http.StatusOK},
+			{"approvals-all", "/approvals?state=all", http.StatusOK},
+			{"approval", "/approvals/0Q0A00000000001", http.StatusOK},
+			{"approval-decided", "/approvals/0Q0A00000000002", http.StatusOK},
+		},
+		"account": {
+			{"account-users", "/account/users", http.StatusOK},
+		},
+	}
+	forbidden := map[string]pg{
+		"cases":     {"new-case-forbidden", "/cases/new", http.StatusForbidden},
+		"orders":    {"orders-forbidden", "/orders", http.StatusForbidden},
+		"invoices":  {"invoices-forbidden", "/invoices", http.StatusForbidden},
+		"approvals": {"approvals-forbidden", "/approvals", http.StatusForbidden},
+		"account":   {"account-forbidden", "/account/users", http.StatusForbidden},
+	}
+	sees := map[string][]string{
+		auth.RoleMember:       {"cases", "orders"},
+		auth.RoleBilling:      {"invoices"},
+		auth.RolePurchasing:   {"orders", "approvals"},
+		auth.RoleAccountAdmin: {"cases", "orders", "invoices", "approvals", "account"},
 	}
 	for _, rb := range roleBlocks {
 		t.Run(rb.role, func(t *testing.T) {
@@ -124,36 +192,30 @@ func TestBrowserEveryPageIsAccessible(t *testing.T) {
 			require.Equal(t, rb.blocks, evalJS[[]string](t, p, `[...document.querySelectorAll("section.block")].map(s => s.id)`), "the hub's blocks")
 			webtest.Check(t, p, "hub")
 
-			pages := []struct {
-				label, path string
-				status      int
-			}{
+			pages := []pg{
 				{"not-found", "/cases/500A99999999999", http.StatusNotFound},
 				{"foreign-case", "/cases/" + foreignCase, http.StatusNotFound},
+				{"knowledge", "/knowledge", http.StatusOK},
+				{"knowledge-results", "/knowledge?q=router", http.StatusOK},
+				{"knowledge-none", "/knowledge?q=nothing-like-this", http.StatusOK},
+				{"article", "/knowledge/ka0000000000001", http.StatusOK},
+				{"conflicts", "/conflicts", http.StatusOK},
+				{"conflict", "/conflicts/" + conflicts[rb.role], http.StatusOK},
+				{"profile", "/profile", http.StatusOK},
 			}
-			if contains(rb.blocks, "cases") {
-				pages = append(pages, []struct {
-					label, path string
-					status      int
-				}{
-					{"cases", "/cases", http.StatusOK},
-					{"cases-closed", "/cases?state=closed", http.StatusOK},
-					{"cases-filtered", "/cases?state=all&status=in_progress&q=fire", http.StatusOK},
-					{"cases-none", "/cases?state=all&q=nothing-like-this", http.StatusOK},
-					{"cases-bad-filter", "/cases?status=exploded", http.StatusUnprocessableEntity},
-					{"case", "/cases/" + alphaCase, http.StatusOK},
-					{"case-closed", "/cases/" + e.fx.IDs[apitest.Alpha]["case"][2], http.StatusOK},
-					{"new-case", "/cases/new", http.StatusOK},
-				}...)
-			} else {
-				pages = append(pages, struct {
-					label, path string
-					status      int
-				}{"new-case-forbidden", "/cases/new", http.StatusForbidden})
+			for _, section := range []string{"cases", "orders", "invoices", "approvals", "account"} {
+				if contains(sees[rb.role], section) {
+					pages = append(pages, sections[section]...)
+				} else {
+					pages = append(pages, forbidden[section])
+				}
 			}
 			for _, pg := range pages {
 				require.Equal(t, pg.status, p.Navigate(base+pg.path), pg.path)
 				check(t, p, pg.label, pg.status)
+				if strings.HasPrefix(pg.path, "/orders/") {
+					require.Contains(t, p.Text("#main .fresh.down"), "Inventory is unavailable since", "checked with the source down")
+				}
 			}
 		})
 	}
@@ -277,25 +339,12 @@ func TestBrowserCaseFlows(t *testing.T) {
 func TestBrowserNewCaseByKeyboard(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	e.user("kim@alpha.test", apitest.Alpha, auth.RoleMember)
-	p := webtest.New(t)
-	signInForm(t, p, e.srv.URL, "kim@alpha.test")
+	p := e.signedInPage(t, "kim@alpha.test", auth.RoleMember)
 
 	// The skip link comes first and moves the focus to the main region.
-	p.Press(webtest.Tab)
-	require.True(t, p.FocusMatches("a.skip-link"), "the first Tab reaches the skip link, not %s", p.Focused())
-	p.Press(webtest.Enter)
-	p.WaitTrue(`document.activeElement.id === "main"`)
-
-	p.TabTo(`#main a[href="/cases"]`)
-	p.Press(webtest.Enter)
-	p.WaitText("#main h1", "Cases")
-	p.WaitTrue(`document.activeElement === document.querySelector("#main h1")`)
-
-	p.TabTo(`a[href="/cases/new"]`)
-	p.Press(webtest.Enter)
-	p.WaitText("#main h1", "New case")
-	p.WaitTrue(`document.activeElement === document.querySelector("#main h1")`)
+	skipToMain(t, p)
+	enterLink(t, p, `#main a[href="/cases"]`, "Cases")
+	enterLink(t, p, `a[href="/cases/new"]`, "New case")
 
 	// Sent empty, the browser keeps the form and puts the focus on the field
 	// to fill in.
@@ -371,16 +420,7 @@ func TestBrowserPasswordMails(t *testing.T) {
 			_, link2, err := auth.Invite(context.Background(), e.pool, auth.NewUser{Email: invited, Roles: []string{auth.RoleMember},
 				AccountID: apitest.Alpha, ContactID: "003" + apitest.Alpha[3:], HashParams: fastHash}, base, time.Now())
 			require.NoError(t, err)
-			require.Equal(t, http.StatusOK, p.Navigate(link2))
-			require.Equal(t, "Activate your account", p.Text("#main h1"))
-			check(t, p, "activate", 0)
-			p.Fill("#f-password", "a-long-new-secret-77")
-			p.Fill("#f-password_confirm", "a-long-new-secret-77")
-			send(t, p, `form[action="/activate"]`, "#main .notice", "Your account is ready.")
-			p.Fill("#f-email", invited)
-			p.Fill("#f-password", "a-long-new-secret-77")
-			require.Equal(t, http.StatusOK, p.Submit(`form[action="/sign-in"]`))
-			p.WaitText("#main h1", "Your overview")
+			activate(t, p, link2, invited)
 		})
 	}
 }

@@ -15,18 +15,6 @@ import (
 	"github.com/porticohq/portico/internal/textcheck"
 )
 
-// caseRoutes is /cases: the list, a case, and what a customer does to it.
-func (wb *Web) caseRoutes() chi.Router {
-	r := wb.router()
-	r.Get("/", wb.caseList)
-	r.Get("/new", wb.newCase)
-	r.Post("/", wb.createCase)
-	r.Get("/{id}", wb.caseDetail)
-	r.Post("/{id}/comments", wb.caseComment)
-	r.Post("/{id}/close", wb.caseClose)
-	return r
-}
-
 // caseSearchFields are what the search box matches.
 var caseSearchFields = []string{"subject", "number"}
 
@@ -161,20 +149,8 @@ func (wb *Web) showCase(w http.ResponseWriter, r *http.Request, status int, bad 
 		}
 		p.Timeline = append(p.Timeline, step)
 	}
-	switch {
-	case bad != nil && bad.Status == http.StatusUnprocessableEntity:
-		v.Fields = fieldErrors(v.L, bad.Fields)
-		v.Alert = key("form.fix_fields")
-		v.Form["body"] = r.PostForm.Get("body")
-	case bad != nil:
-		v.Alert = key("case.not_possible")
-	}
-	switch r.URL.Query().Get("sent") {
-	case "comment":
-		v.Notice = key("case.comment_sent")
-	case "close":
-		v.Notice = key("case.close_sent")
-	}
+	v.outcome(r, bad, "body", key("case.not_possible"),
+		map[string]string{"comment": key("case.comment_sent"), "close": key("case.close_sent")})
 	v.Page = p
 	wb.render(w, r, status, "case", v)
 }

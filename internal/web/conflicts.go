@@ -14,16 +14,6 @@ import (
 	"github.com/porticohq/portico/internal/reply"
 )
 
-// conflictRoutes is /conflicts: the user's changes that met a newer
-// version at the source, and the choice between theirs and the source's.
-func (wb *Web) conflictRoutes() chi.Router {
-	r := wb.router()
-	r.Get("/", wb.conflictList)
-	r.Get("/{id}", wb.conflictDetail)
-	r.Post("/{id}/resolve", wb.conflictResolve)
-	return r
-}
-
 // maxConflicts bounds the list: a user rarely has more than a few.
 const maxConflicts = 100
 

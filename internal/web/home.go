@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/porticohq/portico/internal/api"
+	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/records"
 )
 
@@ -59,36 +61,41 @@ var hubBlocks = []hubBlock{
 		opts: records.ListOptions{Status: "pending", Limit: hubLimit}, item: approvalList.item},
 }
 
-// home is the status hub: each block the user's roles reach, read
-// concurrently (each read is one round trip).
+// home is the status hub: each block the user's roles reach. The blocks'
+// records are read in one round trip to the database, and the user's
+// troubled actions beside it: two connections per view, not one per
+// block, which under load queue for the pool.
 func (wb *Web) home(w http.ResponseWriter, r *http.Request) {
 	v := wb.newView(r, key("hub.title"), nil)
 	v.Section = "home"
 	ctx := r.Context()
 	var (
-		blocks []*block
-		lists  []api.List
-		errs   []error
-		wg     sync.WaitGroup
-		specs  []hubBlock
+		blocks   []*block
+		specs    []hubBlock
+		qs       []api.ListQuery
+		lists    []api.List
+		troubled []api.Action
+		listErr  error
+		actErr   error
+		wg       sync.WaitGroup
 	)
 	for _, hb := range hubBlocks {
 		if wb.d.API.Reaches(ctx, hb.object) {
 			specs = append(specs, hb)
+			qs = append(qs, api.ListQuery{Object: hb.object, Options: hb.opts})
 		}
 	}
-	lists, errs = make([]api.List, len(specs)), make([]error, len(specs)+1)
-	for i, hb := range specs {
-		wg.Go(func() { lists[i], errs[i] = wb.d.API.Records(ctx, hb.object, hb.opts) })
+	// Staff make no changes through the portal (theirs are /admin's), so
+	// their hub has no block of them.
+	customer := !auth.PrincipalFrom(ctx).Staff
+	if customer {
+		wg.Go(func() { troubled, actErr = wb.d.API.MyActions(ctx, []string{"conflict", "failed"}, hubLimit) })
 	}
-	var troubled []api.Action
-	wg.Go(func() { troubled, errs[len(specs)] = wb.d.API.MyActions(ctx, []string{"conflict", "failed"}, hubLimit) })
+	lists, listErr = wb.d.API.RecordLists(ctx, qs)
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			wb.internal(w, r, err)
-			return
-		}
+	if err := errors.Join(listErr, actErr); err != nil {
+		wb.internal(w, r, err)
+		return
 	}
 	for i, hb := range specs {
 		b := &block{ID: hb.id, Title: hb.title, Empty: hb.empty, More: hb.more}
@@ -101,7 +108,9 @@ func (wb *Web) home(w http.ResponseWriter, r *http.Request) {
 		b.Fresh, b.Down = wb.freshness(v.L, hb.object, lists[i].Data)
 		blocks = append(blocks, b)
 	}
-	blocks = append(blocks, actionsBlock(v.L, troubled))
+	if customer {
+		blocks = append(blocks, actionsBlock(v.L, troubled))
+	}
 	v.Page = blocks
 	wb.renderHub(w, r, v)
 }
@@ -148,6 +157,22 @@ func (wb *Web) freshness(l *loc, object string, recs []api.Record) (string, bool
 		oldest.Stale = oldest.Stale || f.Stale
 	}
 	return freshWords(l, oldest, wb.system(object))
+}
+
+// freshness is what a record's page says of its freshness and of the
+// user's change to it.
+type freshness struct {
+	Fresh, Pending string
+	Down           bool // its system is down: the last known data
+}
+
+// recordFreshness reads f as words, for a record of object.
+func (wb *Web) recordFreshness(l *loc, f api.Freshness, object string) freshness {
+	system := wb.system(object)
+	var out freshness
+	out.Fresh, out.Down = freshWords(l, f, system)
+	out.Pending = pendingWords(l, f.PendingAction, system)
+	return out
 }
 
 // freshWords says how fresh one value is: "Updated 12 seconds ago",

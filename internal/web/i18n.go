@@ -11,6 +11,7 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 	"golang.org/x/text/message/catalog"
+	"golang.org/x/text/number"
 )
 
 // The portal's languages: English first, the fallback.
@@ -119,6 +120,12 @@ func (l *loc) N(key string, n int, args ...any) string {
 
 // Number formats n with the language's separators.
 func (l *loc) Number(n float64) string { return l.p.Sprintf("%.2f", n) }
+
+// Quantity formats a count of units with the language's separators and
+// no more decimals than it has (2, 1.5, 1,000 / 2, 1,5, 1.000).
+func (l *loc) Quantity(n float64) string {
+	return l.p.Sprint(number.Decimal(n, number.MaxFractionDigits(3)))
+}
 
 // Money formats an amount and its currency code.
 func (l *loc) Money(amount float64, currency string) string {

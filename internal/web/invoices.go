@@ -11,15 +11,6 @@ import (
 	"github.com/porticohq/portico/internal/records"
 )
 
-// invoiceRoutes is /invoices: the list (due or paid) and one invoice
-// with its payments.
-func (wb *Web) invoiceRoutes() chi.Router {
-	r := wb.router()
-	r.Get("/", func(w http.ResponseWriter, r *http.Request) { wb.showList(w, r, invoiceList) })
-	r.Get("/{id}", wb.invoiceDetail)
-	return r
-}
-
 var invoiceList = listSpec{object: "invoice", section: "invoices", path: "/invoices", title: key("invoices.title"), empty: key("invoices.empty"),
 	states: []listState{
 		{value: "due", label: key("invoices.state_due"), opts: records.ListOptions{StatusNot: "paid"}},
@@ -45,8 +36,7 @@ type invoicePage struct {
 	Paid                             bool
 	Lines                            []orderLine
 	Payments                         []payment
-	Fresh, Pending                   string
-	Down                             bool
+	freshness
 }
 
 type payment struct{ On, Amount string }
@@ -65,15 +55,13 @@ func (wb *Web) invoiceDetail(w http.ResponseWriter, r *http.Request) {
 		Paid: rec.Status == "paid"}
 	p.Rec = inv
 	for _, ln := range gjson.GetBytes(rec.Fields, "lines").Array() {
-		p.Lines = append(p.Lines, orderLine{Name: ln.Get("description").String(), Quantity: ln.Get("quantity").String(),
+		p.Lines = append(p.Lines, orderLine{Name: ln.Get("description").String(), Quantity: l.Quantity(ln.Get("quantity").Float()),
 			UnitPrice: l.Money(ln.Get("unit_price").Float(), cur), Amount: l.Money(ln.Get("amount").Float(), cur)})
 	}
 	for _, pm := range inv.Payments {
 		p.Payments = append(p.Payments, payment{On: dateField(l, pm, "paid_on"), Amount: l.Money(num(pm, "amount"), str(pm, "currency"))})
 	}
-	system := wb.system("invoice")
-	p.Fresh, p.Down = freshWords(l, rec.Freshness, system)
-	p.Pending = pendingWords(l, rec.Freshness.PendingAction, system)
+	p.freshness = wb.recordFreshness(l, rec.Freshness, "invoice")
 	v.Page = p
 	wb.render(w, r, http.StatusOK, "invoice", v)
 }

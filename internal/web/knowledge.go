@@ -13,15 +13,6 @@ import (
 	"github.com/porticohq/portico/internal/textcheck"
 )
 
-// knowledgeRoutes is /knowledge: search with the matches marked, and an
-// article.
-func (wb *Web) knowledgeRoutes() chi.Router {
-	r := wb.router()
-	r.Get("/", wb.knowledgeSearch)
-	r.Get("/{id}", wb.article)
-	return r
-}
-
 // span is a piece of text, marked when it matches the search. Templates
 // print Text escaped, inside <mark> when Hit: no text from a source or a
 // user ever becomes markup.

@@ -13,13 +13,19 @@ import (
 	"github.com/porticohq/portico/internal/reply"
 )
 
-// router is a resource's sub-router: a path or method it does not serve
-// is the portal's 404 page.
-func (wb *Web) router() chi.Router {
-	r := chi.NewRouter()
-	r.NotFound(wb.notFound)
-	r.MethodNotAllowed(wb.notFound)
-	return r
+// resource mounts a resource's sub-router at path, with the routes
+// routes adds: a path or method it does not serve is the portal's 404 page.
+func (wb *Web) resource(r chi.Router, path string, routes func(chi.Router)) {
+	sub := chi.NewRouter()
+	sub.NotFound(wb.notFound)
+	sub.MethodNotAllowed(wb.notFound)
+	routes(sub)
+	r.Mount(path, sub)
+}
+
+// list serves one of the simple record lists.
+func (wb *Web) list(spec listSpec) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { wb.showList(w, r, spec) }
 }
 
 // listSpec is one of the simple record lists (orders, invoices,

@@ -11,15 +11,6 @@ import (
 	"github.com/porticohq/portico/internal/records"
 )
 
-// orderRoutes is /orders: the list and one order with its lines and
-// shipments.
-func (wb *Web) orderRoutes() chi.Router {
-	r := wb.router()
-	r.Get("/", func(w http.ResponseWriter, r *http.Request) { wb.showList(w, r, orderList) })
-	r.Get("/{id}", wb.orderDetail)
-	return r
-}
-
 var orderList = listSpec{object: "order", section: "orders", path: "/orders", title: key("orders.title"), empty: key("orders.empty"),
 	states: []listState{
 		{value: "open", label: key("orders.state_open"), opts: records.ListOptions{Status: "open"}},
@@ -36,8 +27,7 @@ type orderPage struct {
 	Title, Total, Placed string
 	Lines                []orderLine
 	Shipments            []shipment
-	Fresh, Pending       string
-	Down                 bool
+	freshness
 }
 
 type orderLine struct{ Name, Quantity, UnitPrice, Amount string }
@@ -61,7 +51,7 @@ func (wb *Web) orderDetail(w http.ResponseWriter, r *http.Request) {
 		Total: l.Money(num(*rec, "total"), str(*rec, "currency")), Placed: dateField(l, *rec, "created_at")}
 	for _, ln := range gjson.GetBytes(rec.Fields, "lines").Array() {
 		qty, price, cur := ln.Get("quantity").Float(), ln.Get("unit_price").Float(), ln.Get("currency").String()
-		p.Lines = append(p.Lines, orderLine{Name: ln.Get("name").String(), Quantity: ln.Get("quantity").String(),
+		p.Lines = append(p.Lines, orderLine{Name: ln.Get("name").String(), Quantity: l.Quantity(ln.Get("quantity").Float()),
 			UnitPrice: l.Money(price, cur), Amount: l.Money(qty*price, cur)})
 	}
 	for _, sh := range gjson.GetBytes(rec.Fields, "shipments").Array() {
@@ -70,9 +60,7 @@ func (wb *Web) orderDetail(w http.ResponseWriter, r *http.Request) {
 			Shipped: dateString(l, sh.Get("shipped_at").String()), Recipient: sh.Get("recipient").String(),
 			Tracking: webURL(sh.Get("tracking_url").String())})
 	}
-	system := wb.system("order")
-	p.Fresh, p.Down = freshWords(l, rec.Freshness, system)
-	p.Pending = pendingWords(l, rec.Freshness.PendingAction, system)
+	p.freshness = wb.recordFreshness(l, rec.Freshness, "order")
 	v.Page = p
 	wb.render(w, r, http.StatusOK, "order", v)
 }

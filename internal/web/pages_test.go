@@ -72,6 +72,14 @@ func TestHubBlocksFollowRoles(t *testing.T) {
 		require.Equal(t, tc.blocks, blocks(res.body), tc.role)
 		e.noForeign(t, res.body, apitest.Alpha)
 	}
+	// Staff see every object's block, and no block of changes: they make
+	// none through the portal.
+	_, err := auth.CreateUser(context.Background(), e.pool, auth.NewUser{Email: "staff@operator.test", Password: password,
+		Roles: []string{auth.RoleOperatorAdmin}, Staff: true, HashParams: fastHash})
+	require.NoError(t, err)
+	b := e.browser()
+	b.signIn("staff@operator.test")
+	require.Equal(t, []string{"cases", "orders", "invoices", "approvals"}, blocks(b.get("/").body))
 }
 
 func TestHubShowsWhatIsOpenWithNextStepAndFreshness(t *testing.T) {
@@ -321,7 +329,21 @@ func TestEveryPageHasTheStrictPolicyAndLandmarks(t *testing.T) {
 		res := b.get(path)
 		checkPageHeaders(t, res)
 		checkLandmarks(t, res.body)
+		checkIcon(t, b, res.body)
 	}
+}
+
+// checkIcon: a page names its icon, which is served; without one the
+// browser asks for /favicon.ico, whose 404 is an error in its console
+// (Lighthouse's Best Practices counts it).
+func checkIcon(t *testing.T, b *browser, body string) {
+	t.Helper()
+	m := regexp.MustCompile(`<link rel="icon" href="(/static/[^"]+)" type="image/svg\+xml">`).FindStringSubmatch(body)
+	require.NotNil(t, m, "the page names its icon")
+	res := b.get(m[1])
+	require.Equal(t, http.StatusOK, res.code)
+	require.Equal(t, "image/svg+xml", res.header.Get("Content-Type"))
+	require.Contains(t, res.body, "<svg")
 }
 
 // checkLandmarks checks what every page needs to be usable without sight

@@ -13,18 +13,6 @@ import (
 	"github.com/porticohq/portico/internal/reply"
 )
 
-// profileRoutes is /profile: the user's own contact details, API tokens
-// and language.
-func (wb *Web) profileRoutes() chi.Router {
-	r := wb.router()
-	r.Get("/", wb.profile)
-	r.Post("/contact", wb.profileContact)
-	r.Post("/notifications", wb.profileNotifications)
-	r.Post("/tokens", wb.profileTokenCreate)
-	r.Post("/tokens/{id}/revoke", wb.profileTokenRevoke)
-	return r
-}
-
 // contactFields are the contact details a user may change, in form order.
 var contactFields = []string{"first_name", "last_name", "phone", "title"}
 
@@ -35,13 +23,11 @@ type profilePage struct {
 	// synced yet.
 	HasContact bool
 	Email      string
-	Pending    string
-	Fresh      string
-	Down       bool
 	Tokens     []tokenRow
 	NewToken   string
-	Scopes     []string
-	Key        string
+	freshness
+	Scopes []string
+	Key    string
 	// Notify are the notification preferences, in form order.
 	Notify []notifyOption
 }
@@ -98,9 +84,7 @@ func (wb *Web) showProfile(w http.ResponseWriter, r *http.Request, status int, b
 			for _, f := range contactFields {
 				v.Form[f] = str(*rec, f)
 			}
-			system := wb.system("contact")
-			p.Fresh, p.Down = freshWords(v.L, rec.Freshness, system)
-			p.Pending = pendingWords(v.L, rec.Freshness.PendingAction, system)
+			p.freshness = wb.recordFreshness(v.L, rec.Freshness, "contact")
 		case !errors.Is(err, api.ErrNotFound):
 			wb.internal(w, r, err)
 			return

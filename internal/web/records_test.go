@@ -173,13 +173,13 @@ func TestApprovalShowsWhatIsApprovedAndApprovesOnce(t *testing.T) {
 	e.goodPage(t, list)
 	require.Contains(t, list.body, `href="/approvals/`+pending+`"`)
 	require.NotContains(t, list.body, `href="/approvals/`+accepted+`"`, "decided already")
-	require.Contains(t, list.body, "1,200.50, valid until Jun 30, 2026")
+	require.Contains(t, list.body, "1,200.50 USD, valid until Jun 30, 2026", "in the quote's currency")
 	require.Contains(t, b.get("/approvals?state=all").body, `href="/approvals/`+accepted+`"`)
 
 	res := b.get("/approvals/" + pending)
 	e.goodPage(t, res)
 	require.Contains(t, res.body, "<h1>Quote "+pending+"</h1>")
-	require.Contains(t, res.body, "<dt>Total</dt><dd><strong>1,200.50</strong></dd>")
+	require.Contains(t, res.body, "<dt>Total</dt><dd><strong>1,200.50 USD</strong></dd>")
 	require.Contains(t, res.body, "<dt>Valid until</dt><dd>Jun 30, 2026</dd>")
 	require.Contains(t, res.body, `action="/approvals/`+pending+`/approve"`)
 	require.Contains(t, res.body, `action="/approvals/`+pending+`/reject"`)
@@ -209,6 +209,36 @@ func TestApprovalShowsWhatIsApprovedAndApprovesOnce(t *testing.T) {
 	require.Equal(t, http.StatusConflict, b.post("/approvals/"+accepted+"/approve", url.Values{"idempotency_key": {"web-x"}}).code)
 	all, _ = e.decisions(t, "")
 	require.Equal(t, 1, all)
+}
+
+// The approval page lists what is being approved line by line, in the
+// quote's currency (from the source's CurrencyIsoCode), in the page's
+// language; a quote without lines says so.
+func TestApprovalShowsItsLinesInTheQuotesCurrency(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	b := e.signedIn("pia@beta.test", apitest.Beta, auth.RolePurchasing)
+	res := b.get("/approvals/0Q0B00000000001")
+	require.Equal(t, http.StatusOK, res.code, res.body)
+	checkLandmarks(t, res.body)
+	e.noForeign(t, res.body, apitest.Beta)
+	row := func(cells ...string) string {
+		return `<tr><td>` + cells[0] + `</td><td class="num">` + cells[1] + `</td><td class="num">` + cells[2] + `</td><td class="num">` + cells[3] + `</td></tr>`
+	}
+	rental := row("Router rental, 12 months", "2", "450.25 EUR", "900.50 EUR")
+	install := row("Installation", "1", "300.00 EUR", "300.00 EUR")
+	require.Contains(t, res.body, rental+install, "both lines, in their positions' order")
+	require.Contains(t, res.body, "<dt>Total</dt><dd><strong>1,200.50 EUR</strong></dd>")
+
+	b.lang = "de"
+	de := b.get("/approvals/0Q0B00000000001").body
+	require.Contains(t, de, row("Router rental, 12 months", "2", "450,25 EUR", "900,50 EUR")+row("Installation", "1", "300,00 EUR", "300,00 EUR"))
+	require.Contains(t, de, "<strong>1.200,50 EUR</strong>")
+	require.Contains(t, de, "<th scope=\"col\" class=\"num\">Einzelpreis</th>")
+
+	b.lang = ""
+	e.fx.Put("salesforce", "Quote", apitest.Beta, apitest.SFQuote("0Q0B00000000009", apitest.Beta, "Presented"))
+	require.Contains(t, b.get("/approvals/0Q0B00000000009").body, "This request lists no items.")
 }
 
 func TestApprovalRejectNeedsAReason(t *testing.T) {

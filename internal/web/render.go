@@ -29,7 +29,7 @@ var templateFS embed.FS
 type pages struct{ byName map[string]*template.Template }
 
 func loadPages() (*pages, error) {
-	base := template.New("layout.html").Funcs(template.FuncMap{"field": fieldOf, "linesOf": linesOf, "hubBlock": hubBlockOf})
+	base := template.New("layout.html").Funcs(template.FuncMap{"field": fieldOf, "linesOf": linesOf, "textarea": textareaOf, "hubBlock": hubBlockOf})
 	var err error
 	if base, err = base.ParseFS(templateFS, "templates/layout.html", "templates/_*.html"); err != nil {
 		return nil, fmt.Errorf("web: templates: %w", err)
@@ -101,14 +101,49 @@ func fieldOf(v *view, name string) formField {
 	return formField{Name: name, ID: "f-" + name, ErrorID: "f-" + name + "-error", Value: v.Form[name], Error: v.Fields[name]}
 }
 
-// linesView is what the "lines" partial gets: a table of lines.
-type linesView struct {
-	L     *loc
-	Lines []orderLine
+// textarea is what the "textarea" partial gets: a required text area
+// with its label.
+type textarea struct {
+	Field     formField
+	Label     string
+	Rows, Max int
 }
 
-// linesOf is the template function `linesOf .L .Page.Lines`.
-func linesOf(l *loc, lines []orderLine) linesView { return linesView{l, lines} }
+// textareaOf is the template function `textarea (field $ "body") (.L.T "field.comment") 4 4000`.
+func textareaOf(f formField, label string, rows, maxLength int) textarea {
+	return textarea{Field: f, Label: label, Rows: rows, Max: maxLength}
+}
+
+// linesView is what the "lines" partial gets: a section with a table of
+// lines, or the words for none.
+type linesView struct {
+	L            *loc
+	Lines        []orderLine
+	Title, Empty string
+}
+
+// linesOf is the template function `linesOf .L .Page.Lines (.L.T "order.lines") (.L.T "order.no_lines")`.
+func linesOf(l *loc, lines []orderLine, title, empty string) linesView {
+	return linesView{L: l, Lines: lines, Title: title, Empty: empty}
+}
+
+// outcome shows what became of a form posted on a record's page: a
+// refusal's messages beside its fields, keeping what was typed in field,
+// or refused in words; after the redirect, the notice of what was sent
+// (?sent= names it in sent).
+func (v *view) outcome(r *http.Request, bad *reply.Error, field, refused string, sent map[string]string) {
+	switch {
+	case bad != nil && bad.Status == http.StatusUnprocessableEntity:
+		v.Fields = fieldErrors(v.L, bad.Fields)
+		v.Alert = key("form.fix_fields")
+		v.Form[field] = r.PostForm.Get(field)
+	case bad != nil:
+		v.Alert = refused
+	}
+	if n, ok := sent[r.URL.Query().Get("sent")]; ok {
+		v.Notice = n
+	}
+}
 
 // newView is a page's data with what every page shows.
 func (wb *Web) newView(r *http.Request, title string, page any) *view {

@@ -35,6 +35,7 @@ import (
 	"github.com/porticohq/portico/internal/server"
 	"github.com/porticohq/portico/internal/web"
 	"github.com/porticohq/portico/internal/web/webtest"
+	"github.com/porticohq/portico/internal/writeback"
 	"github.com/porticohq/portico/mappings"
 )
 
@@ -63,6 +64,11 @@ type options struct {
 	// heartbeat and maxStreams set the live updates' (0: defaults).
 	heartbeat  time.Duration
 	maxStreams int
+	// now is the portal's clock (nil: the time).
+	now func() time.Time
+	// writeback, when set, builds the write-back service (default: one
+	// that accepts actions and applies none).
+	writeback func(t *testing.T, pool *pgxpool.Pool, set *mapping.Set) *writeback.Service
 	// brand is the deployment's branding (nil: the default).
 	brand *brand.Current
 }
@@ -84,14 +90,19 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	e.auth, err = auth.New(auth.Deps{Pool: e.pool, Config: cfg, HashParams: fastHash,
 		ContactInAccount: api.ContactInAccount(e.pool), RoleCovered: set.Covers})
 	require.NoError(t, err)
-	wb := apitest.Writeback(t, e.pool, set)
+	if o.writeback == nil {
+		o.writeback = func(t *testing.T, pool *pgxpool.Pool, set *mapping.Set) *writeback.Service {
+			return apitest.Writeback(t, pool, set)
+		}
+	}
+	wb := o.writeback(t, e.pool, set)
 	a, err := api.New(api.Deps{Pool: e.pool, Records: records.New(records.Options{Pool: e.pool, Mappings: set}), Mappings: set,
 		Policy: access.NewPolicy(e.pool), Auth: e.auth, Actions: api.Writeback{Service: wb, Pool: e.pool, Mappings: set},
 		Audit: audit.New(e.pool, slog.New(slog.DiscardHandler))})
 	require.NoError(t, err)
 	portal, err := web.New(web.Deps{API: a, Auth: e.auth, Mappings: set, SignOnName: "Example SSO",
 		Logger:        slog.New(slog.NewTextHandler(tWriter{t}, nil)),
-		LiveHeartbeat: o.heartbeat, LiveMaxPerUser: o.maxStreams, Brand: o.brand})
+		LiveHeartbeat: o.heartbeat, LiveMaxPerUser: o.maxStreams, Now: o.now, Brand: o.brand})
 	require.NoError(t, err)
 	e.web = portal
 	// Sessions are cached, and live updates fed, by one listener as in

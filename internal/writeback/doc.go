@@ -18,7 +18,9 @@
 //     own reason, in words a customer can read;
 //   - actions on one record apply in the order they were accepted;
 //   - the applied record from the source replaces the pending projection
-//     in the same transaction that completes the job.
+//     in the same transaction that settles the action. River completes
+//     the job after that, in its batches: a job run again because its
+//     completion was lost finds its action settled and does nothing.
 //
 // It owns the action table and the /admin/actions routes. The portal's
 // HTTP API calls Submit, Get and List; it does not touch the table.

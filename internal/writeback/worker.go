@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/internal/audit"
@@ -72,7 +71,7 @@ func (s *Service) apply(ctx context.Context, job *river.Job[ApplyArgs]) error {
 	if gerr != nil {
 		return errors.Join(err, gerr)
 	}
-	return s.settle(ctx, job, a, StateFailed, genericFailure, "gave up after "+strconv.Itoa(job.Attempt)+" attempts: "+err.Error(), nil)
+	return s.settle(ctx, a, StateFailed, genericFailure, "gave up after "+strconv.Itoa(job.Attempt)+" attempts: "+err.Error(), nil)
 }
 
 func (s *Service) applyOnce(ctx context.Context, job *river.Job[ApplyArgs]) error {
@@ -91,7 +90,7 @@ func (s *Service) applyOnce(ctx context.Context, job *river.Job[ApplyArgs]) erro
 	conn, connOK := s.opts.Connectors[a.Connection]
 	obj, objOK := s.opts.Mappings.For(a.Connection, a.Object)
 	if !connOK || !objOK {
-		return s.settle(ctx, job, a, StateFailed, genericFailure,
+		return s.settle(ctx, a, StateFailed, genericFailure,
 			fmt.Sprintf("connection %s or its mapping of %s is no longer configured", a.Connection, a.Object), nil)
 	}
 	if row.EarlierOpen {
@@ -104,7 +103,7 @@ func (s *Service) applyOnce(ctx context.Context, job *river.Job[ApplyArgs]) erro
 
 	var input, refs map[string]any
 	if err := json.Unmarshal(a.Input, &input); err != nil {
-		return s.settle(ctx, job, a, StateFailed, genericFailure, "stored input: "+err.Error(), nil)
+		return s.settle(ctx, a, StateFailed, genericFailure, "stored input: "+err.Error(), nil)
 	}
 	actor := mapping.Actor{AccountID: a.AccountID, ContactID: a.ContactID, Refs: map[string]string{}}
 	if json.Unmarshal(a.ActorRefs, &refs) == nil {
@@ -120,7 +119,7 @@ func (s *Service) applyOnce(ctx context.Context, job *river.Job[ApplyArgs]) erro
 		if errors.As(err, &ve) && len(ve.Fields) > 0 {
 			msg = ve.Fields[0].Message
 		}
-		return s.settle(ctx, job, a, StateFailed, msg, err.Error(), nil)
+		return s.settle(ctx, a, StateFailed, msg, err.Error(), nil)
 	}
 	wr := connectors.Write{
 		Op: connectors.Op(a.Op), Object: a.SourceObject, Fields: fields,
@@ -165,11 +164,11 @@ func (s *Service) applyOnce(ctx context.Context, job *river.Job[ApplyArgs]) erro
 		if msg == "" {
 			msg = genericFailure
 		}
-		return s.settle(ctx, job, a, StateFailed, msg, err.Error(), nil)
+		return s.settle(ctx, a, StateFailed, msg, err.Error(), nil)
 	case errors.Is(err, connectors.ErrNotFound):
-		return s.settle(ctx, job, a, StateFailed, "The record no longer exists.", err.Error(), nil)
+		return s.settle(ctx, a, StateFailed, "The record no longer exists.", err.Error(), nil)
 	case errors.Is(err, connectors.ErrPermanent):
-		return s.settle(ctx, job, a, StateFailed, genericFailure, err.Error(), nil)
+		return s.settle(ctx, a, StateFailed, genericFailure, err.Error(), nil)
 	}
 	s.note(ctx, a.ID, "retrying: "+err.Error())
 	return fmt.Errorf("writeback: action %d: %w", a.ID, err)
@@ -196,8 +195,9 @@ func (s *Service) note(ctx context.Context, id int64, detail string) {
 }
 
 // applied stores the source's authoritative record in place of the
-// pending projection and marks the action applied, in the transaction
-// that completes the job.
+// pending projection and marks the action applied, in one transaction.
+// River completes the job once this returns (the settled action makes a
+// rerun a no-op), in its batches rather than one statement a job here.
 func (s *Service) applied(ctx context.Context, job *river.Job[ApplyArgs], a store.Action, obj *mapping.Object, conn connectors.Connector, id string, rec *connectors.Record) error {
 	if rec == nil {
 		// The write is done but its read-back was lost: fetch it. If that
@@ -264,11 +264,7 @@ func (s *Service) applied(ctx context.Context, job *river.Job[ApplyArgs], a stor
 		if err := s.storeRecord(ctx, p, a, obj, row); err != nil {
 			return err
 		}
-		if err := p.Flush(ctx); err != nil {
-			return err
-		}
-		_, err = river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
-		return err
+		return p.Flush(ctx)
 	})
 	if err != nil {
 		return fmt.Errorf("writeback: storing applied action %d: %w", a.ID, err)
@@ -296,7 +292,7 @@ func (s *Service) storeRecord(ctx context.Context, p *store.Pipeline, a store.Ac
 func (s *Service) conflict(ctx context.Context, job *river.Job[ApplyArgs], a store.Action, obj *mapping.Object, conn connectors.Connector, input map[string]any, ce *connectors.ConflictError) error {
 	if a.Op != string(mapping.OpUpdate) {
 		// A create has no version to be stale against: the source refused it.
-		return s.settle(ctx, job, a, StateFailed, genericFailure, ce.Error(), nil)
+		return s.settle(ctx, a, StateFailed, genericFailure, ce.Error(), nil)
 	}
 	cur, err := conn.Get(ctx, a.SourceObject, a.Target)
 	if err != nil {
@@ -308,7 +304,7 @@ func (s *Service) conflict(ctx context.Context, job *river.Job[ApplyArgs], a sto
 	}
 	m, err := obj.ToPortal(cur.Raw)
 	if err != nil {
-		return s.settle(ctx, job, a, StateFailed, genericFailure, "mapping the current record: "+err.Error(), nil)
+		return s.settle(ctx, a, StateFailed, genericFailure, "mapping the current record: "+err.Error(), nil)
 	}
 	if a.Attempts > 0 && holds(m.Fields, input) {
 		return s.applied(ctx, job, a, obj, conn, cur.ID, cur)
@@ -322,7 +318,7 @@ func (s *Service) conflict(ctx context.Context, job *river.Job[ApplyArgs], a sto
 		return err
 	}
 	msg := "Someone changed this record after you opened it. Review the current values and submit your change again."
-	return s.settle(ctx, job, a, StateConflict, msg, ce.Error(), func(p *store.Pipeline) error {
+	return s.settle(ctx, a, StateConflict, msg, ce.Error(), func(p *store.Pipeline) error {
 		// The cache takes the source's current record; the record keeps
 		// naming the action, which shows it in conflict.
 		if err := s.storeRecord(ctx, p, a, obj, row); err != nil {
@@ -348,9 +344,8 @@ func holds(fields, input map[string]any) bool {
 }
 
 // settle ends an action as conflict or failed, undoing its pending
-// projection unless extra handles the record, in the transaction that
-// completes the job.
-func (s *Service) settle(ctx context.Context, job *river.Job[ApplyArgs], a store.Action, state, msg, detail string, extra func(*store.Pipeline) error, conflict ...[]byte) error {
+// projection unless extra handles the record, in one transaction.
+func (s *Service) settle(ctx context.Context, a store.Action, state, msg, detail string, extra func(*store.Pipeline) error, conflict ...[]byte) error {
 	err := pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
 		cur, err := store.ActionGetForUpdate(ctx, tx, a.ID)
 		if err != nil {
@@ -381,11 +376,7 @@ func (s *Service) settle(ctx context.Context, job *river.Job[ApplyArgs], a store
 		if err := auditResult(ctx, p, a, state, map[string]any{"message": msg}); err != nil {
 			return err
 		}
-		if err := p.Flush(ctx); err != nil {
-			return err
-		}
-		_, err = river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
-		return err
+		return p.Flush(ctx)
 	})
 	if err != nil {
 		return fmt.Errorf("writeback: settling action %d as %s: %w", a.ID, state, err)

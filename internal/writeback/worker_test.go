@@ -384,3 +384,30 @@ func TestCloseCaseApplies(t *testing.T) {
 	require.Equal(t, 1, u.count(t, `SELECT count(*) FROM audit_event WHERE action = 'action.applied' AND object_id = $1 AND actor_kind = 'system'`, caseID),
 		"the result is audited")
 }
+
+// TestJobRunAgainAfterItsActionSettledDoesNothing: River completes a job
+// after the transaction that settles its action, so a crash in between
+// runs the job again. That run finds the action applied and writes
+// nothing: no second source write, no second audit entry, no change.
+func TestJobRunAgainAfterItsActionSettledDoesNothing(t *testing.T) {
+	t.Parallel()
+	u := newUnit(t, stackOptions{})
+	c := u.customer(t, 1)
+	a := u.submit(t, c.request(writeback.KindCreateCase, "", map[string]any{"subject": "Once"}, ""))
+	job := u.job(t, a.ID)
+	res, err := u.workJob(t, job)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	first := u.action(t, a.ID)
+	require.Equal(t, writeback.StateApplied, first.State)
+
+	// The completion was lost: the job is available again.
+	_, err = u.tx.Exec(context.Background(), `UPDATE river_job SET state = 'available', finalized_at = NULL WHERE id = $1`, job.ID)
+	require.NoError(t, err)
+	res, err = u.workJob(t, job)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.Equal(t, first, u.action(t, a.ID))
+	require.Equal(t, 1, sfWrites(u.sim, writeback.SourceKey(1, a.ID)), "one source write")
+	require.Equal(t, 1, u.count(t, `SELECT count(*) FROM audit_event WHERE action = 'action.applied'`))
+}

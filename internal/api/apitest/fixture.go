@@ -76,7 +76,7 @@ func (e *Fixture) Put(connection, sourceObject, account string, raws ...map[stri
 
 // Seed stores the standard world: for each of Parent, Alpha and Beta
 // three cases (new, working, closed) with comments (one unpublished),
-// three quotes, two invoices with payments and two orders; and three
+// three quotes (the presented one with two lines), two invoices with payments and two orders; and three
 // public articles (one a draft).
 func (e *Fixture) Seed() {
 	e.T.Helper()
@@ -98,6 +98,11 @@ func (e *Fixture) Seed() {
 		e.Put("salesforce", "Quote", acc,
 			SFQuote("0Q0"+l+"00000000001", acc, "Presented"), SFQuote("0Q0"+l+"00000000002", acc, "Accepted"),
 			SFQuote("0Q0"+l+"00000000003", acc, "Draft"))
+		// The presented quote's lines, stored in the other order than
+		// their positions: 2 x 450.25 + 300 = the quote's 1200.50.
+		e.Put("salesforce", "QuoteLineItem", acc,
+			SFQuoteLine("0QL"+l+"00000000002", "0Q0"+l+"00000000001", acc, 2, "Installation", 1, 300),
+			SFQuoteLine("0QL"+l+"00000000001", "0Q0"+l+"00000000001", acc, 1, "Router rental, 12 months", 2, 450.25))
 		inv := e.Put("accounting", "Invoice", acc, QBInvoice("9"+l+"1", 100, 40), QBInvoice("9"+l+"2", 50, 0))
 		e.Put("accounting", "Payment", acc, QBPayment("8"+l+"1", 60, inv[0]), QBPayment("8"+l+"2", 50, inv[1]))
 		e.Put("inventory", "order", acc, SQOrder("ORD"+l+"1", "OPEN"), SQOrder("ORD"+l+"2", "COMPLETED"))
@@ -145,10 +150,27 @@ func SFComment(id, caseID, body string, published bool) map[string]any {
 		"SystemModstamp": SFTime(Epoch.Add(30 * time.Minute))}
 }
 
-// SFQuote is a raw Salesforce Quote.
+// SFQuote is a raw Salesforce Quote, in euros for Beta and in dollars
+// for the others.
 func SFQuote(id, account, status string) map[string]any {
 	return map[string]any{"attributes": map[string]any{"type": "Quote"}, "Id": id, "Name": "Quote " + id, "Status": status,
-		"GrandTotal": 1200.5, "ExpirationDate": "2026-06-30", "AccountId": account, "ContactId": "003" + account[3:],
+		"GrandTotal": 1200.5, "CurrencyIsoCode": quoteCurrency(account), "ExpirationDate": "2026-06-30", "AccountId": account,
+		"ContactId": "003" + account[3:], "SystemModstamp": SFTime(Epoch), "LastModifiedDate": SFTime(Epoch)}
+}
+
+func quoteCurrency(account string) string {
+	if account == Beta {
+		return "EUR"
+	}
+	return "USD"
+}
+
+// SFQuoteLine is a raw Salesforce QuoteLineItem of quote, the pos-th
+// line, in the quote's currency.
+func SFQuoteLine(id, quote, account string, pos int, name string, qty, unit float64) map[string]any {
+	return map[string]any{"attributes": map[string]any{"type": "QuoteLineItem"}, "Id": id, "QuoteId": quote,
+		"Description": name, "Quantity": qty, "UnitPrice": unit, "Subtotal": qty * unit, "Discount": 0.0, "TotalPrice": qty * unit,
+		"CurrencyIsoCode": quoteCurrency(account), "SortOrder": pos, "Product2Id": "01t000000000001",
 		"SystemModstamp": SFTime(Epoch), "LastModifiedDate": SFTime(Epoch)}
 }
 

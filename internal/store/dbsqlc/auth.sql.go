@@ -215,6 +215,40 @@ func (q *Queries) AuthAPITokensRevokeForUser(ctx context.Context, db DBTX, arg A
 	return items, nil
 }
 
+const authAccountAdminsLock = `-- name: AuthAccountAdminsLock :many
+SELECT id FROM auth_user
+WHERE tenant_id = $1 AND account_id = $2 AND status = 'active' AND 'account_admin' = ANY (roles)
+ORDER BY id
+FOR UPDATE
+`
+
+type AuthAccountAdminsLockParams struct {
+	TenantID  int64       `json:"tenant_id"`
+	AccountID pgtype.Text `json:"account_id"`
+}
+
+// The active account admins of an account, locked so that two admins
+// taking the role from each other at once cannot leave it without one.
+func (q *Queries) AuthAccountAdminsLock(ctx context.Context, db DBTX, arg AuthAccountAdminsLockParams) ([]int64, error) {
+	rows, err := db.Query(ctx, authAccountAdminsLock, arg.TenantID, arg.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const authLoginFailureClear = `-- name: AuthLoginFailureClear :exec
 DELETE FROM auth_login_failure WHERE tenant_id = $1 AND (key = $2 OR at < $3)
 `
@@ -585,6 +619,46 @@ type AuthUserSetPasswordParams struct {
 func (q *Queries) AuthUserSetPassword(ctx context.Context, db DBTX, arg AuthUserSetPasswordParams) error {
 	_, err := db.Exec(ctx, authUserSetPassword, arg.PasswordHash, arg.Now, arg.ID)
 	return err
+}
+
+const authUserSetRoles = `-- name: AuthUserSetRoles :one
+UPDATE auth_user SET roles = $1::text[], updated_at = $2
+WHERE id = $3 AND tenant_id = $4
+RETURNING id, tenant_id, email, password_hash, account_id, contact_id, roles, staff, see_child_accounts, status, created_at, updated_at, last_login_at, locale
+`
+
+type AuthUserSetRolesParams struct {
+	Roles    []string           `json:"roles"`
+	Now      pgtype.Timestamptz `json:"now"`
+	ID       int64              `json:"id"`
+	TenantID int64              `json:"tenant_id"`
+}
+
+func (q *Queries) AuthUserSetRoles(ctx context.Context, db DBTX, arg AuthUserSetRolesParams) (AuthUser, error) {
+	row := db.QueryRow(ctx, authUserSetRoles,
+		arg.Roles,
+		arg.Now,
+		arg.ID,
+		arg.TenantID,
+	)
+	var i AuthUser
+	err := row.Scan(
+		&i.ID,
+		&i.TenantID,
+		&i.Email,
+		&i.PasswordHash,
+		&i.AccountID,
+		&i.ContactID,
+		&i.Roles,
+		&i.Staff,
+		&i.SeeChildAccounts,
+		&i.Status,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.LastLoginAt,
+		&i.Locale,
+	)
+	return i, err
 }
 
 const authUserSetStatus = `-- name: AuthUserSetStatus :one

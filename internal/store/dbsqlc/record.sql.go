@@ -373,18 +373,13 @@ UPDATE record r SET
     hidden = u.hidden,
     status = nullif(u.status, ''),
     mapping_hash = $1::text
-FROM (
-    SELECT unnest($5::text[])           AS source_id,
-           unnest($6::text[])       AS owner_account,
-           unnest($7::text[])       AS owner_ref_key,
-           unnest($8::text[])     AS owner_ref_value,
-           unnest($9::text[])       AS owner_contact,
-           unnest($10::text[]) AS owner_parent_object,
-           unnest($11::text[])     AS owner_parent_id,
-           unnest($12::boolean[])           AS hidden,
-           unnest($13::text[])             AS status,
-           unnest($14::text[])                AS data
-) AS u
+FROM ROWS FROM (unnest($5::text[]), unnest($6::text[]),
+                unnest($7::text[]), unnest($8::text[]),
+                unnest($9::text[]), unnest($10::text[]),
+                unnest($11::text[]), unnest($12::boolean[]), unnest($13::text[]),
+                unnest($14::text[]))
+     AS u (source_id, owner_account, owner_ref_key, owner_ref_value, owner_contact, owner_parent_object,
+           owner_parent_id, hidden, status, data)
 LEFT JOIN account_xref x
        ON x.tenant_id = $2::bigint AND x.key = nullif(u.owner_ref_key, '') AND x.value = nullif(u.owner_ref_value, '')
 LEFT JOIN record p
@@ -646,21 +641,14 @@ SELECT $1::bigint, $2::text, $3::text, u.source_id, $4::text,
        nullif(u.owner_parent_object, ''), nullif(u.owner_parent_id, ''),
        u.hidden, nullif(u.status, ''), u.data::jsonb, u.raw::jsonb, u.source_version, u.source_modified,
        now(), $5::text, NULL
-FROM (
-    SELECT unnest($6::text[])                  AS source_id,
-           unnest($7::text[])              AS owner_account,
-           unnest($8::text[])              AS owner_ref_key,
-           unnest($9::text[])            AS owner_ref_value,
-           unnest($10::text[])              AS owner_contact,
-           unnest($11::text[])        AS owner_parent_object,
-           unnest($12::text[])            AS owner_parent_id,
-           unnest($13::boolean[])                  AS hidden,
-           unnest($14::text[])                    AS status,
-           unnest($15::text[])                       AS data,
-           unnest($16::text[])                        AS raw,
-           unnest($17::text[])             AS source_version,
-           unnest($18::timestamptz[])     AS source_modified
-) AS u
+FROM ROWS FROM (unnest($6::text[]), unnest($7::text[]),
+                unnest($8::text[]), unnest($9::text[]),
+                unnest($10::text[]), unnest($11::text[]),
+                unnest($12::text[]), unnest($13::boolean[]), unnest($14::text[]),
+                unnest($15::text[]), unnest($16::text[]), unnest($17::text[]),
+                unnest($18::timestamptz[]))
+     AS u (source_id, owner_account, owner_ref_key, owner_ref_value, owner_contact, owner_parent_object,
+           owner_parent_id, hidden, status, data, raw, source_version, source_modified)
 ON CONFLICT (tenant_id, connection, object, source_id) DO UPDATE SET
     source_object   = excluded.source_object,
     owner_account   = excluded.owner_account,
@@ -678,7 +666,8 @@ ON CONFLICT (tenant_id, connection, object, source_id) DO UPDATE SET
     synced_at       = excluded.synced_at,
     mapping_hash    = excluded.mapping_hash,
     deleted_at      = NULL
-WHERE r.source_version IS DISTINCT FROM excluded.source_version
+WHERE $19::boolean
+   OR r.source_version IS DISTINCT FROM excluded.source_version
    OR r.mapping_hash <> excluded.mapping_hash
    OR r.deleted_at IS NOT NULL
 RETURNING r.owner_account, r.owner_parent_id
@@ -707,6 +696,7 @@ type RecordUpsertBatchParams struct {
 	Raws               []string             `json:"raws"`
 	SourceVersions     []string             `json:"source_versions"`
 	SourceModifieds    []pgtype.Timestamptz `json:"source_modifieds"`
+	Force              bool                 `json:"force"`
 }
 
 type RecordUpsertBatchRow struct {
@@ -716,7 +706,9 @@ type RecordUpsertBatchRow struct {
 
 // One page of mapped records in one statement. A row whose version and
 // mapping hash are unchanged (and which is not a tombstone) is left
-// alone, so overlapping pages cost no writes. waiting counts the stored
+// alone, so overlapping pages cost no writes, unless force is set: the
+// source's record after a write-back replaces the pending projection
+// even when its version equals the cached one. waiting counts the stored
 // records whose parent was not there (or had no owner yet). The owner's
 // cross-reference and parent are read by correlated subqueries, a key
 // probe for the rows that need one: as joins, a page's plan on a
@@ -742,6 +734,7 @@ func (q *Queries) RecordUpsertBatch(ctx context.Context, db DBTX, arg RecordUpse
 		arg.Raws,
 		arg.SourceVersions,
 		arg.SourceModifieds,
+		arg.Force,
 	)
 	var i RecordUpsertBatchRow
 	err := row.Scan(&i.Changed, &i.Waiting)

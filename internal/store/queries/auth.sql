@@ -28,6 +28,19 @@ UPDATE auth_user SET status = @status, updated_at = @now
 WHERE tenant_id = @tenant_id AND email = @email
 RETURNING *;
 
+-- name: AuthUserSetRoles :one
+UPDATE auth_user SET roles = @roles::text[], updated_at = @now
+WHERE id = @id AND tenant_id = @tenant_id
+RETURNING *;
+
+-- name: AuthAccountAdminsLock :many
+-- The active account admins of an account, locked so that two admins
+-- taking the role from each other at once cannot leave it without one.
+SELECT id FROM auth_user
+WHERE tenant_id = @tenant_id AND account_id = @account_id AND status = 'active' AND 'account_admin' = ANY (roles)
+ORDER BY id
+FOR UPDATE;
+
 -- name: AuthUserLoggedIn :exec
 UPDATE auth_user SET last_login_at = @now WHERE id = @id;
 

@@ -1,7 +1,9 @@
 -- name: RecordUpsertBatch :one
 -- One page of mapped records in one statement. A row whose version and
 -- mapping hash are unchanged (and which is not a tombstone) is left
--- alone, so overlapping pages cost no writes. waiting counts the stored
+-- alone, so overlapping pages cost no writes, unless force is set: the
+-- source's record after a write-back replaces the pending projection
+-- even when its version equals the cached one. waiting counts the stored
 -- records whose parent was not there (or had no owner yet). The owner's
 -- cross-reference and parent are read by correlated subqueries, a key
 -- probe for the rows that need one: as joins, a page's plan on a
@@ -28,21 +30,14 @@ SELECT @tenant_id::bigint, @connection::text, @object::text, u.source_id, @sourc
        nullif(u.owner_parent_object, ''), nullif(u.owner_parent_id, ''),
        u.hidden, nullif(u.status, ''), u.data::jsonb, u.raw::jsonb, u.source_version, u.source_modified,
        now(), @mapping_hash::text, NULL
-FROM (
-    SELECT unnest(@source_ids::text[])                  AS source_id,
-           unnest(@owner_accounts::text[])              AS owner_account,
-           unnest(@owner_ref_keys::text[])              AS owner_ref_key,
-           unnest(@owner_ref_values::text[])            AS owner_ref_value,
-           unnest(@owner_contacts::text[])              AS owner_contact,
-           unnest(@owner_parent_objects::text[])        AS owner_parent_object,
-           unnest(@owner_parent_ids::text[])            AS owner_parent_id,
-           unnest(@hiddens::boolean[])                  AS hidden,
-           unnest(@statuses::text[])                    AS status,
-           unnest(@datas::text[])                       AS data,
-           unnest(@raws::text[])                        AS raw,
-           unnest(@source_versions::text[])             AS source_version,
-           unnest(@source_modifieds::timestamptz[])     AS source_modified
-) AS u
+FROM ROWS FROM (unnest(@source_ids::text[]), unnest(@owner_accounts::text[]),
+                unnest(@owner_ref_keys::text[]), unnest(@owner_ref_values::text[]),
+                unnest(@owner_contacts::text[]), unnest(@owner_parent_objects::text[]),
+                unnest(@owner_parent_ids::text[]), unnest(@hiddens::boolean[]), unnest(@statuses::text[]),
+                unnest(@datas::text[]), unnest(@raws::text[]), unnest(@source_versions::text[]),
+                unnest(@source_modifieds::timestamptz[]))
+     AS u (source_id, owner_account, owner_ref_key, owner_ref_value, owner_contact, owner_parent_object,
+           owner_parent_id, hidden, status, data, raw, source_version, source_modified)
 ON CONFLICT (tenant_id, connection, object, source_id) DO UPDATE SET
     source_object   = excluded.source_object,
     owner_account   = excluded.owner_account,
@@ -60,7 +55,8 @@ ON CONFLICT (tenant_id, connection, object, source_id) DO UPDATE SET
     synced_at       = excluded.synced_at,
     mapping_hash    = excluded.mapping_hash,
     deleted_at      = NULL
-WHERE r.source_version IS DISTINCT FROM excluded.source_version
+WHERE @force::boolean
+   OR r.source_version IS DISTINCT FROM excluded.source_version
    OR r.mapping_hash <> excluded.mapping_hash
    OR r.deleted_at IS NOT NULL
 RETURNING r.owner_account, r.owner_parent_id
@@ -124,18 +120,13 @@ UPDATE record r SET
     hidden = u.hidden,
     status = nullif(u.status, ''),
     mapping_hash = @mapping_hash::text
-FROM (
-    SELECT unnest(@source_ids::text[])           AS source_id,
-           unnest(@owner_accounts::text[])       AS owner_account,
-           unnest(@owner_ref_keys::text[])       AS owner_ref_key,
-           unnest(@owner_ref_values::text[])     AS owner_ref_value,
-           unnest(@owner_contacts::text[])       AS owner_contact,
-           unnest(@owner_parent_objects::text[]) AS owner_parent_object,
-           unnest(@owner_parent_ids::text[])     AS owner_parent_id,
-           unnest(@hiddens::boolean[])           AS hidden,
-           unnest(@statuses::text[])             AS status,
-           unnest(@datas::text[])                AS data
-) AS u
+FROM ROWS FROM (unnest(@source_ids::text[]), unnest(@owner_accounts::text[]),
+                unnest(@owner_ref_keys::text[]), unnest(@owner_ref_values::text[]),
+                unnest(@owner_contacts::text[]), unnest(@owner_parent_objects::text[]),
+                unnest(@owner_parent_ids::text[]), unnest(@hiddens::boolean[]), unnest(@statuses::text[]),
+                unnest(@datas::text[]))
+     AS u (source_id, owner_account, owner_ref_key, owner_ref_value, owner_contact, owner_parent_object,
+           owner_parent_id, hidden, status, data)
 LEFT JOIN account_xref x
        ON x.tenant_id = @tenant_id::bigint AND x.key = nullif(u.owner_ref_key, '') AND x.value = nullif(u.owner_ref_value, '')
 LEFT JOIN record p

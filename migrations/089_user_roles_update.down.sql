@@ -1,0 +1,1 @@
+REVOKE UPDATE (roles) ON auth_user FROM portico_api;

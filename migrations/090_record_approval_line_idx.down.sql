@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS record_approval_line_idx;
