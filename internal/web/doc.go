@@ -25,8 +25,16 @@
 // Live updates (live.go): GET /events is a Server-Sent Events stream per
 // open page, fed by the process's one LISTEN connection (internal/pgnotify,
 // channel portico_live, ids only) and fanned out in memory. A stream hears
-// of the user's own actions and of the case it names, each read again
-// under the user's scope before anything is sent; portal.js turns an event
-// into "portico:live", on which the marked parts of the page re-read
-// themselves with htmx. Without JavaScript the page is right on reload.
+// of the user's own actions and of the case it names (its comments too),
+// each read again under the user's scope before anything is sent; portal.js
+// turns an event into "portico:live", on which the marked parts of the page
+// re-read themselves with htmx. The status hub's stream hears of records
+// of the accounts its user sees, checks the account again, and names only
+// the block to read again (GET /hub/{block}, the hub handler rendering one
+// block). Without JavaScript the page is right on reload.
+//
+// Branding (brand.go): the deployment's name, contact and logo are in the
+// layout; its colours come from a stylesheet of CSS custom properties and
+// the logo from its own URL, both named by their content's hash
+// (internal/brand builds them; they may change while serving).
 package web
