@@ -210,6 +210,7 @@ func (a *App) wire(ctx context.Context, deps Deps) error {
 	}
 	a.sources, err = sources.Open(sources.Options{
 		Connections: a.cfg.Connections, Registry: deps.Connectors, Credentials: creds,
+		Fields:  SourcePaths(deps.Mappings, a.cfg.Connections),
 		Metrics: httpMetrics, Logger: a.logger, QuotaFloor: a.cfg.Sync.QuotaFloor,
 	})
 	if err != nil {
@@ -502,4 +503,14 @@ func (a *App) stopRiver() error {
 	hardCtx, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel2()
 	return a.river.StopAndCancel(hardCtx)
+}
+
+// SourcePaths is what each connection's mappings read, for the connectors'
+// select lists.
+func SourcePaths(set *mapping.Set, conns []config.ConnectionConfig) map[string]map[string][]string {
+	out := make(map[string]map[string][]string, len(conns))
+	for _, c := range conns {
+		out[c.Name] = set.SourcePaths(c.Name)
+	}
+	return out
 }
