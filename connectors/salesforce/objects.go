@@ -29,7 +29,10 @@ var syncFields = []string{"Id", "CreatedDate", "LastModifiedDate", "SystemModsta
 // field or a related record's field needs a mapping, not a change here.
 var objects = map[string]object{
 	"Account": {fields: []string{"Name", "Type", "ParentId", "Industry", "BillingStreet", "BillingCity",
-		"BillingState", "BillingPostalCode", "BillingCountry", "Phone", "Website", "AccountNumber", "OwnerId"}},
+		"BillingState", "BillingPostalCode", "BillingCountry", "Phone", "Website", "AccountNumber", "OwnerId",
+		// Links to the same customer in the other systems (shipped mappings
+		// use them); an org without them loses them in dropMissing.
+		"QuickBooks_Customer_Id__c", "Square_Customer_Id__c"}},
 	"Contact": {writable: true, fields: []string{"AccountId", "FirstName", "LastName", "Name", "Email", "Phone",
 		"Title", "MailingCity", "OwnerId"}},
 	"Case": {writable: true, fields: []string{"CaseNumber", "Subject", "Description", "Status", "IsClosed",
