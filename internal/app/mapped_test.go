@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io/fs"
 	"net/http"
-	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,12 +45,7 @@ func mappingsWith(t *testing.T, lines ...string) *mapping.Set {
 }
 
 // customer is a customer's browser, logged in.
-type customer struct {
-	t      *testing.T
-	api    string
-	client *http.Client
-	csrf   string
-}
+type customer struct{ *staff }
 
 func loginCustomer(t *testing.T, r *running, account, contact string) *customer {
 	t.Helper()
@@ -59,18 +53,7 @@ func loginCustomer(t *testing.T, r *running, account, contact string) *customer 
 	_, err := auth.CreateUser(context.Background(), r.app.Pool(), auth.NewUser{Email: email, Password: password,
 		AccountID: account, ContactID: contact, Roles: []string{"member"}})
 	require.NoError(t, err)
-	jar, _ := cookiejar.New(nil)
-	c := &customer{t: t, api: r.api, client: &http.Client{Jar: jar}}
-	s := &staff{t: t, api: r.api, client: c.client}
-	resp := s.post("/auth/login", map[string]string{"email": email, "password": password})
-	var login struct {
-		CSRF string `json:"csrf_token"`
-	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&login))
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	c.csrf = login.CSRF
-	return c
+	return &customer{logIn(t, r.api, email, password)}
 }
 
 // caseFields is GET /api/v1/cases/{id}'s fields.
