@@ -467,6 +467,16 @@ func (a *App) Run(ctx context.Context, onListen func(addr string)) error {
 		} else if n > 0 {
 			a.logger.InfoContext(ctx, "mappings changed: re-mapping stored records", slog.Int("objects", n))
 		}
+		// A mapping that reads a new source field needs it fetched: a
+		// resumable full sync of the object.
+		if due, err := a.syncer.EnqueueRepulls(ctx, a.river); err != nil {
+			a.logger.WarnContext(ctx, "enqueueing re-pulls", slog.String("error", err.Error()))
+		} else {
+			for _, r := range due {
+				a.logger.InfoContext(ctx, "mapping reads new source fields: full re-pull queued",
+					slog.String("connection", r.Connection), slog.String("object", r.Object), slog.String("paths", strings.Join(r.Paths, ", ")))
+			}
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
