@@ -163,3 +163,28 @@ type Change struct {
 	ID     string `json:"id"`
 	Event  string `json:"event,omitempty"`
 }
+
+// SetupChecker is implemented by connectors that can check a connection's
+// setup beyond what a pull shows, against the source's own schema: the
+// mapped fields the source lacks, and what idempotent writes rely on.
+// `portico connectors check` prints every note; a SetupFail note fails the
+// check.
+type SetupChecker interface {
+	CheckSetup(ctx context.Context) ([]SetupNote, error)
+}
+
+// SetupNote is one finding of CheckSetup.
+type SetupNote struct {
+	Object string     `json:"object"`
+	Level  SetupLevel `json:"level"`
+	Msg    string     `json:"msg"`
+}
+
+// SetupLevel grades a SetupNote.
+type SetupLevel string
+
+const (
+	SetupOK   SetupLevel = "ok"   // as it should be
+	SetupWarn SetupLevel = "warn" // works, in a weaker way the note explains
+	SetupFail SetupLevel = "fail" // does not work until fixed
+)

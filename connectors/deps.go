@@ -68,4 +68,15 @@ type Connection struct {
 	Realm string
 	// WebhookSecret verifies inbound change notices; empty turns them off.
 	WebhookSecret string
+	// Fields lists, per source object, the source paths the loaded mappings
+	// read (dotted for a related record's field: "Account.Name"; "*" when a
+	// transform reads the whole record). A connector that can choose what a
+	// read returns builds its select from them, plus what the sync itself
+	// needs; for an object not listed, or with a nil map, it reads its own
+	// default fields.
+	Fields map[string][]string
+	// Settings are the connector's own keys from the connection's `settings:`
+	// (each connector documents and checks its keys; an unknown key is an
+	// error of the factory).
+	Settings map[string]string
 }

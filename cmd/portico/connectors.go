@@ -49,23 +49,37 @@ func (c *cli) connectorsCheckCmd() *cobra.Command {
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "check",
-		Short: "Authenticate, read a page of every object, and show quota and breaker state",
-		Long: "check authenticates against the connection's source, pulls one page of each object,\n" +
-			"and prints what it saw, the call budget left and the circuit breaker state. It exits 1\n" +
-			"with the source's own error message when anything fails, and 2 for an unknown connection.",
+		Short: "Authenticate, read a page of every object, check the setup, and show quota and breaker state",
+		Long: "check authenticates against each configured connection's source (or only --connection's),\n" +
+			"pulls one page of each object with the fields the mappings read, checks the source's setup\n" +
+			"against its own schema where the connector can (Salesforce: mapped fields the org lacks, the\n" +
+			"external-id field of idempotent creates and the fallback in force without it), and prints\n" +
+			"what it saw, the call budget left and the circuit breaker state. It exits 1 with the source's\n" +
+			"own error message when any connection fails, and 2 for an unknown connection.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := c.loadConfig(cmd)
 			if err != nil {
 				return err
 			}
-			conn, ok := cfg.Connection(name)
-			if !ok {
-				known := make([]string, 0, len(cfg.Connections))
-				for _, k := range cfg.Connections {
-					known = append(known, k.Name)
+			conns := cfg.Connections
+			if name != "" {
+				conn, ok := cfg.Connection(name)
+				if !ok {
+					known := make([]string, 0, len(cfg.Connections))
+					for _, k := range cfg.Connections {
+						known = append(known, k.Name)
+					}
+					return usageErr("connectors check: unknown connection %q (configured: %s)", name, strings.Join(known, ", "))
 				}
-				return usageErr("connectors check: unknown connection %q (configured: %s)", name, strings.Join(known, ", "))
+				conns = []config.ConnectionConfig{conn}
+			}
+			if len(conns) == 0 {
+				return usageErr("connectors check: no connections are configured")
+			}
+			set, err := loadMappings(cfg)
+			if err != nil {
+				return err
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
@@ -74,18 +88,29 @@ func (c *cli) connectorsCheckCmd() *cobra.Command {
 				return failed(err)
 			}
 			defer closeStore()
-			srcs, err := sources.Open(sources.Options{Connections: []config.ConnectionConfig{conn},
+			srcs, err := sources.Open(sources.Options{Connections: conns, Fields: app.SourcePaths(set, conns),
 				Registry: connectorRegistry(), Credentials: creds, Logger: c.logger(cfg)})
 			if err != nil {
 				return usageErr("connectors check: %v", err)
 			}
-			src, _ := srcs.Get(name)
-			return c.check(ctx, c.stdout, src)
+			var errs []error
+			for i, conn := range conns {
+				if i > 0 {
+					fmt.Fprintln(c.stdout)
+				}
+				src, _ := srcs.Get(conn.Name)
+				if err := c.check(ctx, c.stdout, src); err != nil {
+					errs = append(errs, err)
+				}
+			}
+			if len(errs) > 0 {
+				return failed(errors.Join(errs...))
+			}
+			return nil
 		},
 	}
-	cmd.Flags().StringVar(&name, "connection", "", "connection name (required)")
+	cmd.Flags().StringVar(&name, "connection", "", "check only this connection (default: every configured one)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "give up after this long")
-	_ = cmd.MarkFlagRequired("connection")
 	return cmd
 }
 
@@ -148,6 +173,21 @@ func (c *cli) check(ctx context.Context, w io.Writer, src *sources.Source) error
 			sample = fmt.Sprintf("  e.g. %s (version %s)", r.ID, r.Version)
 		}
 		fmt.Fprintf(w, "  %-18s ok    %d%s records on the first page%s\n", o.Name, len(page.Records), more, sample)
+	}
+	if sc, ok := src.Connector.(connectors.SetupChecker); ok && firstErr == nil {
+		notes, err := sc.CheckSetup(ctx)
+		for _, n := range notes {
+			fmt.Fprintf(w, "  %-18s %-5s %s\n", n.Object, n.Level, n.Msg)
+			if n.Level == connectors.SetupFail && firstErr == nil {
+				firstErr = fmt.Errorf("connectors check: %s %s: %s", src.Config.Name, n.Object, n.Msg)
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(w, "  %-18s FAIL  %v\n", "setup", err)
+			if firstErr == nil {
+				firstErr = fmt.Errorf("connectors check: %s: setup: %w", src.Config.Name, err)
+			}
+		}
 	}
 	q := src.Client.Quota()
 	fmt.Fprintf(w, "quota remaining: minute=%s day=%s\n", budget(q.Minute), budget(q.Day))

@@ -47,8 +47,43 @@ func TestConnectorsCheck(t *testing.T) {
 	require.Equal(t, exitUsage, code)
 	require.Contains(t, stderr, `unknown connection "nope"`)
 
-	code, _, _ = portico(t, "--config", file, "connectors", "check")
-	require.Equal(t, exitUsage, code, "--connection is required")
+	// Without --connection every configured connection is checked, and
+	// one failure fails the whole check.
+	code, stdout, stderr = portico(t, "--config", file, "connectors", "check")
+	require.Equal(t, exitFailed, code, stdout)
+	for _, name := range []string{"crm", "books", "shop", "crm-bad"} {
+		require.Contains(t, stdout, "connection "+name+" (")
+	}
+	require.Contains(t, stderr, "invalid_client")
+	good := writeConfig(t, "connections:\n"+conn("crm", "salesforce", cr.Salesforce, cr.Salesforce.ClientSecret)+
+		conn("shop", "inventory", cr.Inventory, cr.Inventory.ClientSecret))
+	code, stdout, stderr = portico(t, "--config", good, "connectors", "check")
+	require.Equal(t, exitOK, code, stdout+stderr)
+	require.Contains(t, stdout, "connection crm (")
+	require.Contains(t, stdout, "connection shop (")
+	require.Contains(t, stdout, "creates upsert by the external-id field Portico_Action_Id__c")
+	code, _, stderr = portico(t, "--config", writeConfig(t, "connections: []\n"), "connectors", "check")
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "no connections are configured")
+}
+
+// An org without Portico's custom fields passes the check, which says
+// what is missing, how to add it, and which weaker strategy creates use
+// until then; and a mapped field the org lacks is named.
+func TestConnectorsCheckNamesWhatTheOrgLacks(t *testing.T) {
+	t.Parallel()
+	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 5, Records: 300, SalesforceWithoutPorticoFields: true})
+	c := sim.Credentials(srv.URL).Salesforce
+	file := writeConfig(t, fmt.Sprintf("connections:\n  - name: salesforce\n    type: salesforce\n    base_url: %s\n    token_url: %s\n    client_id: %s\n    client_secret: %q\n    refresh_token: %s\n",
+		c.BaseURL, c.TokenURL, c.ClientID, c.ClientSecret, c.RefreshToken))
+	code, stdout, stderr := portico(t, "--config", file, "connectors", "check")
+	require.Equal(t, exitOK, code, stdout+stderr)
+	require.NotContains(t, stdout, "FAIL")
+	require.Contains(t, stdout, "the org lacks the external-id field Case.Portico_Action_Id__c")
+	require.Contains(t, stdout, "tick Unique and External ID")
+	require.Contains(t, stdout, "weaker marker strategy")
+	require.Contains(t, stdout, "Case.Description")
+	require.Contains(t, stdout, "the org lacks QuickBooks_Customer_Id__c, Square_Customer_Id__c, which the mappings read", "the shipped account mapping reads them")
 }
 
 func TestBenchConnectorsLastLineIsJSON(t *testing.T) {

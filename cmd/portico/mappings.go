@@ -468,6 +468,18 @@ func (c *cli) mappingsApplyCmd() *cobra.Command {
 				return usageErr("no mapped objects for connection %q", connection)
 			}
 			fmt.Fprintf(c.stdout, "%d records re-mapped; every stored record is current\n", total)
+			// A new source field is in no stored payload: only a re-pull
+			// brings it.
+			due, err := s.EnqueueRepulls(cmd.Context(), a.River())
+			if err != nil {
+				return failed(err)
+			}
+			for _, r := range due {
+				if connection == "" || r.Connection == connection {
+					fmt.Fprintf(c.stdout, "%s %s: the mapping reads new source fields (%s): a full re-pull is queued; until it ends they are empty (see portico sync status)\n",
+						r.Connection, r.Object, strings.Join(r.Paths, ", "))
+				}
+			}
 			return nil
 		}),
 	}

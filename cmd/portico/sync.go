@@ -132,6 +132,18 @@ func (c *cli) syncStatusCmd() *cobra.Command {
 			if len(unresolved) > 0 {
 				fmt.Fprintf(c.stdout, "\nrecords without an owner although their owner is known (customers miss them): %s\n", strings.Join(unresolved, ", "))
 			}
+			for _, conn := range st {
+				for _, o := range conn.Objects {
+					switch {
+					case len(o.NewSourcePaths) > 0 && o.FullSyncInProgress:
+						fmt.Fprintf(c.stdout, "\n%s %s: full re-pull for new source fields (%s) in progress; it resumes from its last stored page\n", conn.Connection, o.Object, strings.Join(o.NewSourcePaths, ", "))
+					case len(o.NewSourcePaths) > 0:
+						fmt.Fprintf(c.stdout, "\n%s %s: full re-pull for new source fields (%s) due: a worker starts it (or: portico sync --connection %s --object %s --full)\n", conn.Connection, o.Object, strings.Join(o.NewSourcePaths, ", "), conn.Connection, o.Object)
+					case o.FullSyncInProgress:
+						fmt.Fprintf(c.stdout, "\n%s %s: full sync in progress; it resumes from its last stored page\n", conn.Connection, o.Object)
+					}
+				}
+			}
 			return nil
 		}),
 	}

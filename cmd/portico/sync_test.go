@@ -158,3 +158,30 @@ func TestSyncStatusCountsRecordsWithoutOwner(t *testing.T) {
 	require.Equal(t, 1, known, "the comment's case names its owner")
 	require.Contains(t, out, "although their owner is known (customers miss them): crm CaseComment: 1")
 }
+
+// A mapping that reads a new source field: mappings apply says a full
+// re-pull is queued, sync status shows it due until a full sync ran.
+func TestMappingsApplyQueuesARepullForANewSourceField(t *testing.T) {
+	t.Parallel()
+	cfg, _, dir := simConfigDir(t)
+	code, _, stderr := portico(t, "--config", cfg, "sync", "--connection", "crm", "--object", "Case")
+	require.Equal(t, exitOK, code, stderr)
+	raw, err := os.ReadFile(filepath.Join(dir, "crm.yaml"))
+	require.NoError(t, err)
+	const anchor = "      account_name: Account.Name\n"
+	require.Contains(t, string(raw), anchor)
+	writeFileIn(t, dir, "crm.yaml", strings.Replace(string(raw), anchor, anchor+"      x_owner_email: {source: Owner.Email, type: string}\n", 1))
+
+	code, stdout, stderr := portico(t, "--config", cfg, "mappings", "apply")
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, stdout, "crm Case: the mapping reads new source fields (Owner.Email): a full re-pull is queued")
+	code, stdout, _ = portico(t, "--config", cfg, "sync", "status")
+	require.Equal(t, exitOK, code)
+	require.Contains(t, stdout, "crm Case: full re-pull for new source fields (Owner.Email) due")
+
+	code, _, stderr = portico(t, "--config", cfg, "sync", "--connection", "crm", "--object", "Case", "--full")
+	require.Equal(t, exitOK, code, stderr)
+	code, stdout, _ = portico(t, "--config", cfg, "sync", "status")
+	require.Equal(t, exitOK, code)
+	require.NotContains(t, stdout, "re-pull")
+}

@@ -2,6 +2,7 @@ package salesforce
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,9 +16,9 @@ import (
 )
 
 // An org with one currency has no CurrencyIsoCode: its first query naming
-// it is refused (INVALID_FIELD, as Salesforce answers), and the connector
-// pulls the quotes without it from then on; the other objects' queries
-// keep their fields.
+// it is refused (INVALID_FIELD, as Salesforce answers), its describe does
+// not list it, and the connector pulls the quotes without it from then
+// on; the other objects' queries keep their fields.
 func TestPullWithoutCurrencyInASingleCurrencyOrg(t *testing.T) {
 	t.Parallel()
 	sim, err := fakesource.New(fakesource.Options{Seed: 1, Records: 300})
@@ -32,7 +33,24 @@ func TestPullWithoutCurrencyInASingleCurrencyOrg(t *testing.T) {
 			_, _ = w.Write([]byte(`[{"message":"\nSELECT Id, CurrencyIsoCode FROM Quote\n           ^\nERROR at Row:1:Column:12\nNo such column 'CurrencyIsoCode' on entity 'Quote'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.","errorCode":"INVALID_FIELD"}]`))
 			return
 		}
-		sim.Handler().ServeHTTP(w, r)
+		if !strings.HasSuffix(r.URL.Path, "/describe") {
+			sim.Handler().ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		sim.Handler().ServeHTTP(rec, r)
+		var d map[string]any
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &d))
+		var kept []any
+		for _, f := range d["fields"].([]any) {
+			if f.(map[string]any)["name"] != "CurrencyIsoCode" {
+				kept = append(kept, f)
+			}
+		}
+		d["fields"] = kept
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(rec.Code)
+		require.NoError(t, json.NewEncoder(w).Encode(d))
 	}))
 	t.Cleanup(srv.Close)
 	cr := sim.Credentials(srv.URL).Salesforce

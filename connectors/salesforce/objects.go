@@ -2,37 +2,45 @@ package salesforce
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/wire"
 )
 
 // object is what the connector knows about one sObject.
 type object struct {
 	writable bool
-	fields   []string // besides Id and the system stamps
+	fields   []string // read when no mapping names the object's fields; besides syncFields
 }
 
-// systemFields are selected from every object.
-// ExternalIDField is among them: it ties a record to the portal action
-// that created it.
-var systemFields = []string{"Id", "CreatedDate", "LastModifiedDate", "SystemModstamp", ExternalIDField}
+// syncFields are selected from every object: what the sync itself needs
+// (the key, the version and the modification stamps).
+var syncFields = []string{"Id", "CreatedDate", "LastModifiedDate", "SystemModstamp"}
 
+// objects are the sObjects the connector syncs. Their field lists are the
+// defaults: when the loaded mappings name an object's fields
+// (connectors.Connection.Fields), those are selected instead, so a custom
+// field or a related record's field needs a mapping, not a change here.
 var objects = map[string]object{
 	"Account": {fields: []string{"Name", "Type", "ParentId", "Industry", "BillingStreet", "BillingCity",
 		"BillingState", "BillingPostalCode", "BillingCountry", "Phone", "Website", "AccountNumber", "OwnerId",
-		// Links to the same customer in the other systems (shipped mappings use them).
+		// Links to the same customer in the other systems (shipped mappings
+		// use them); an org without them loses them in dropMissing.
 		"QuickBooks_Customer_Id__c", "Square_Customer_Id__c"}},
 	"Contact": {writable: true, fields: []string{"AccountId", "FirstName", "LastName", "Name", "Email", "Phone",
 		"Title", "MailingCity", "OwnerId"}},
 	"Case": {writable: true, fields: []string{"CaseNumber", "Subject", "Description", "Status", "IsClosed",
-		"ClosedDate", "Priority", "Origin", "Type", "AccountId", "ContactId", "OwnerId", ExternalIDField}},
+		"ClosedDate", "Priority", "Origin", "Type", "AccountId", "ContactId", "OwnerId"}},
 	"CaseComment":    {writable: true, fields: []string{"ParentId", "CommentBody", "IsPublished", "CreatedById"}},
 	"Knowledge__kav": {fields: []string{"Title", "Summary", "UrlName", "ArticleBody__c", "PublishStatus", "Language", "VersionNumber", "KnowledgeArticleId", "IsLatestVersion"}},
 	"ContentVersion": {writable: true, fields: []string{"Title", "PathOnClient", "FileType", "ContentSize",
 		"FirstPublishLocationId", "ContentDocumentId", "VersionNumber", "IsLatest"}},
-	// CurrencyIsoCode exists in multi-currency orgs only (multiCurrencyFields).
 	"Quote": {writable: true, fields: []string{"Name", "QuoteNumber", "Status", "AccountId", "ContactId",
 		"CurrencyIsoCode", "Subtotal", "Discount", "GrandTotal", "TotalPrice", "ExpirationDate"}},
 	"QuoteLineItem": {fields: []string{"QuoteId", "LineNumber", "Product2Id", "Description", "Quantity", "UnitPrice",
@@ -54,59 +62,162 @@ func (c *Connector) Objects(context.Context) ([]connectors.ObjectInfo, error) {
 	return out, nil
 }
 
-// multiCurrencyFields exist only in orgs with multiple currencies: in any
-// other, a query naming one fails with INVALID_FIELD, and the connector
-// leaves them out of that object's queries from then on (singleCurrency).
-var multiCurrencyFields = []string{"CurrencyIsoCode"}
+// fieldName is a field or a relationship path ("Account.Name",
+// "Owner.Email") as SOQL names them; nothing else reaches a query.
+var fieldName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$`)
 
-func (c *Connector) selectFields(name string) ([]string, error) {
-	o, ok := objects[name]
-	if !ok {
-		return nil, &connectors.InvalidError{Field: "object", Msg: "unknown Salesforce object " + name, Code: "INVALID_TYPE"}
-	}
-	fields := o.fields
-	if f, ok := c.opts.Fields[name]; ok {
-		fields = f
-	}
-	c.mu.Lock()
-	single := c.singleCurrency[name]
-	c.mu.Unlock()
-	out := append([]string(nil), systemFields...)
-	for _, f := range fields {
-		if !contains(out, f) && !(single && contains(multiCurrencyFields, f)) {
-			out = append(out, f)
+// wholeRecord is what connectors.Connection.Fields lists when a transform
+// reads the whole record.
+const wholeRecord = "*"
+
+// planSelects fixes each object's select list: syncFields, then the mapped
+// paths (or the defaults), then Options.Fields' additions.
+func planSelects(mapped map[string][]string, extra map[string][]string) (map[string][]string, error) {
+	out := make(map[string][]string, len(objects))
+	for name, o := range objects {
+		list := slices.Clone(syncFields)
+		add := func(fs []string) error {
+			for _, f := range fs {
+				if f == wholeRecord {
+					for _, d := range o.fields {
+						if !containsFold(list, d) {
+							list = append(list, d)
+						}
+					}
+					continue
+				}
+				if !fieldName.MatchString(f) {
+					return fmt.Errorf("salesforce: %s: %q is not a Salesforce field or relationship path", name, f)
+				}
+				if !containsFold(list, f) {
+					list = append(list, f)
+				}
+			}
+			return nil
 		}
+		paths, ok := mapped[name]
+		if !ok {
+			paths = []string{wholeRecord}
+		}
+		if err := add(paths); err != nil {
+			return nil, err
+		}
+		if err := add(extra[name]); err != nil {
+			return nil, err
+		}
+		out[name] = list
 	}
 	return out, nil
 }
 
-// noMultiCurrency reports whether err is the org refusing a multi-currency
-// field of object that the query named, and if so remembers to leave
-// those fields out.
-func (c *Connector) noMultiCurrency(object string, fields []string, err error) bool {
-	var ie *connectors.InvalidError
-	if !errors.As(err, &ie) || ie.Code != "INVALID_FIELD" {
-		return false
+// selectFields is what a read of object selects: the planned list, less
+// the fields the org turned out to lack (dropMissing).
+func (c *Connector) selectFields(name string) ([]string, error) {
+	if _, ok := objects[name]; !ok {
+		return nil, &connectors.InvalidError{Field: "object", Msg: "unknown Salesforce object " + name, Code: "INVALID_TYPE"}
 	}
-	for _, f := range multiCurrencyFields {
-		if contains(fields, f) && strings.Contains(ie.Msg, "'"+f+"'") {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			if c.singleCurrency == nil {
-				c.singleCurrency = map[string]bool{}
-			}
-			c.singleCurrency[object] = true
-			return true
-		}
-	}
-	return false
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.selects[name], nil
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
+func containsFold(list []string, s string) bool {
+	return slices.ContainsFunc(list, func(v string) bool { return strings.EqualFold(v, s) })
+}
+
+func contains(list []string, s string) bool { return slices.Contains(list, s) }
+
+// describeResult is the part of an sObject describe the connector reads.
+type describeResult struct {
+	Fields []describeField `json:"fields"`
+}
+
+type describeField struct {
+	Name             string `json:"name"`
+	Type             string `json:"type"`
+	RelationshipName string `json:"relationshipName"`
+	ExternalID       bool   `json:"externalId"`
+	Filterable       bool   `json:"filterable"`
+	Createable       bool   `json:"createable"`
+}
+
+// field finds a field by name, as Salesforce does: ignoring case.
+func (d *describeResult) field(name string) (describeField, bool) {
+	for _, f := range d.Fields {
+		if strings.EqualFold(f.Name, name) {
+			return f, true
 		}
 	}
-	return false
+	return describeField{}, false
+}
+
+// has says whether the org knows a field or the relationship a path
+// starts with.
+func (d *describeResult) has(path string) bool {
+	rel, _, dotted := strings.Cut(path, ".")
+	if !dotted {
+		_, ok := d.field(path)
+		return ok
+	}
+	return slices.ContainsFunc(d.Fields, func(f describeField) bool { return strings.EqualFold(f.RelationshipName, rel) })
+}
+
+// describe reads (once per connector) the org's describe of object.
+func (c *Connector) describe(ctx context.Context, object string, write bool) (*describeResult, error) {
+	c.mu.Lock()
+	d, ok := c.described[object]
+	c.mu.Unlock()
+	if ok {
+		return d, nil
+	}
+	_, body, err := c.do(ctx, wire.Call{Method: http.MethodGet, Path: "/sobjects/" + object + "/describe", Write: write})
+	if err != nil {
+		return nil, err
+	}
+	d = &describeResult{}
+	if err := json.Unmarshal(body, d); err != nil {
+		return nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("salesforce: decode describe of %s: %w", object, err))
+	}
+	c.mu.Lock()
+	c.described[object] = d
+	c.mu.Unlock()
+	return d, nil
+}
+
+// dropMissing answers a query the org refused for a field it lacks
+// (INVALID_FIELD): it reads the describe and drops from object's select
+// list every field the org does not have, so pulls go on without them
+// (their mapped values stay null) instead of failing every time. A
+// mapping that names a field the org lacks is reported by
+// `portico connectors check`. It reports whether it dropped anything.
+func (c *Connector) dropMissing(ctx context.Context, object string, write bool) (bool, error) {
+	d, err := c.describe(ctx, object, write)
+	if err != nil {
+		return false, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var kept, dropped []string
+	for _, f := range c.selects[object] {
+		if contains(syncFields, f) || d.has(f) {
+			kept = append(kept, f)
+		} else {
+			dropped = append(dropped, f)
+		}
+	}
+	if len(dropped) == 0 {
+		return false, nil
+	}
+	c.selects[object] = kept
+	c.missing[object] = append(c.missing[object], dropped...)
+	c.Log.WarnContext(ctx, "the org lacks mapped fields; reading the object without them", "object", object, "fields", strings.Join(dropped, ", "))
+	return true, nil
+}
+
+// Missing lists the mapped fields of object the org turned out to lack
+// (dropped from its reads), for `portico connectors check`.
+func (c *Connector) Missing(object string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.missing[object])
 }

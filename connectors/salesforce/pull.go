@@ -100,10 +100,10 @@ func subSlices(body []byte, array gjson.Result) []json.RawMessage {
 // incremental pull also carries the deletions since the cursor (minus the
 // overlap).
 func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*connectors.Page, error) {
-	fields, err := c.selectFields(req.Object)
-	if err != nil {
+	if _, err := c.selectFields(req.Object); err != nil {
 		return nil, err
 	}
+	var err error
 	batch := req.Limit
 	if batch <= 0 {
 		batch = c.opts.PageSize
@@ -126,14 +126,17 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 		tok.Max = mustStamp(req.Cursor)
 	}
 
-	r := wire.Call{Method: http.MethodGet, Path: tok.Next,
-		Header: http.Header{"Sforce-Query-Options": {fmt.Sprintf("batchSize=%d", batch)}}}
+	header := http.Header{"Sforce-Query-Options": {fmt.Sprintf("batchSize=%d", batch)}}
+	var body []byte
 	if tok.Next == "" {
-		r.Path = "/query"
-		r.Query = url.Values{"q": {buildSOQL(req.Object, fields, tok.From, tok.After, tok.AfterI, c.opts.QueryLimit)}}
+		from, after, afterI := tok.From, tok.After, tok.AfterI
+		body, err = c.query(ctx, req.Object, false, header, func(fields []string) string {
+			return buildSOQL(req.Object, fields, from, after, afterI, c.opts.QueryLimit)
+		})
 		tok.Count, tok.First = 0, time.Time{}
+	} else {
+		_, body, err = c.do(ctx, wire.Call{Method: http.MethodGet, Path: tok.Next, Header: header})
 	}
-	_, body, err := c.do(ctx, r)
 	var ie *connectors.InvalidError
 	if err != nil && tok.Next != "" && errors.As(err, &ie) && ie.Code == "INVALID_QUERY_LOCATOR" {
 		// The server forgot the query (locators expire after minutes of
@@ -145,18 +148,9 @@ func (c *Connector) Pull(ctx context.Context, req connectors.PullRequest) (*conn
 			from = tok.From
 		}
 		tok = pageToken{From: from, Max: tok.Max}
-		r = wire.Call{Method: http.MethodGet, Path: "/query", Header: r.Header,
-			Query: url.Values{"q": {buildSOQL(req.Object, fields, from, time.Time{}, "", c.opts.QueryLimit)}}}
-		_, body, err = c.do(ctx, r)
-	}
-	if err != nil && tok.Next == "" && c.noMultiCurrency(req.Object, fields, err) {
-		// A single-currency org: the same query without the currency.
-		c.Log.InfoContext(ctx, "the org has one currency; querying without CurrencyIsoCode", "object", req.Object)
-		if fields, err = c.selectFields(req.Object); err != nil {
-			return nil, err
-		}
-		r.Query = url.Values{"q": {buildSOQL(req.Object, fields, tok.From, tok.After, tok.AfterI, c.opts.QueryLimit)}}
-		_, body, err = c.do(ctx, r)
+		body, err = c.query(ctx, req.Object, false, header, func(fields []string) string {
+			return buildSOQL(req.Object, fields, from, time.Time{}, "", c.opts.QueryLimit)
+		})
 	}
 	if err != nil {
 		return nil, err
@@ -218,9 +212,31 @@ func mustStamp(s string) time.Time {
 	return t
 }
 
-// buildSOQL writes the pull query. Object and field names come from this
-// package's tables, never from input, and datetimes and ids are formatted
-// here, so nothing needs escaping beyond the id literal.
+// query sends the first call of a SOQL query that selects object's
+// fields. When the org refuses a selected field (INVALID_FIELD), it drops
+// the fields the org lacks (dropMissing) and asks once more.
+func (c *Connector) query(ctx context.Context, object string, write bool, header http.Header, soql func(fields []string) string) ([]byte, error) {
+	for attempt := 0; ; attempt++ {
+		fields, err := c.selectFields(object)
+		if err != nil {
+			return nil, err
+		}
+		_, body, err := c.do(ctx, wire.Call{Method: http.MethodGet, Path: "/query", Header: header, Write: write,
+			Query: url.Values{"q": {soql(fields)}}})
+		var ie *connectors.InvalidError
+		if err == nil || attempt > 0 || !errors.As(err, &ie) || ie.Code != "INVALID_FIELD" {
+			return body, err
+		}
+		if dropped, derr := c.dropMissing(ctx, object, write); derr != nil || !dropped {
+			return nil, err
+		}
+	}
+}
+
+// buildSOQL writes the pull query. Object and field names are checked
+// against fieldName when the connector is built (mapped paths included),
+// and datetimes and ids are formatted here, so nothing needs escaping
+// beyond the id literal.
 func buildSOQL(object string, fields []string, since, after time.Time, afterID string, limit int) string {
 	var where []string
 	if !since.IsZero() {
@@ -342,7 +358,11 @@ func (c *Connector) deletedByQueryAll(ctx context.Context, object string, start 
 // FullPullSOQL is the query a full pull of object starts with (for
 // benchmarks and diagnostics that want to send the same request).
 func FullPullSOQL(object string, opts Options) (string, error) {
-	c := &Connector{opts: opts}
+	selects, err := planSelects(nil, opts.Fields)
+	if err != nil {
+		return "", err
+	}
+	c := &Connector{opts: opts, selects: selects}
 	fields, err := c.selectFields(object)
 	if err != nil {
 		return "", err

@@ -20,8 +20,14 @@ import (
 // APIVersion is the REST API version the connector speaks.
 const APIVersion = "v59.0"
 
-// ExternalIDField holds the idempotency key of records Portico creates.
+// ExternalIDField is the default external-id field that holds the
+// idempotency key of records Portico creates (settings.external_id_field
+// names another, or none).
 const ExternalIDField = "Portico_Action_Id__c"
+
+// defaultMarkers are the default settings.marker_fields: where a create
+// leaves its key when the org lacks the external-id field.
+const defaultMarkers = "Case:Description,CaseComment:CommentBody"
 
 // Options tunes the connector; the zero value of each field means its
 // default: an overlap of 5m, batches of 2000 per page (Salesforce honours
@@ -31,7 +37,8 @@ type Options struct {
 	// QueryLimit is the SOQL LIMIT of one query (default 50000); a pull
 	// that reaches it goes on with a new query from the last stamp.
 	QueryLimit int
-	// Fields overrides the selected fields per object.
+	// Fields adds fields to what is selected per object (besides the
+	// mapped paths, or the defaults).
 	Fields map[string][]string
 }
 
@@ -41,12 +48,17 @@ type Connector struct {
 	opts Options
 	wire *wire.Caller
 
-	mu       sync.Mutex
-	token    string
-	instance string // instance_url from the token response
-	// singleCurrency names the objects whose queries leave out
-	// multiCurrencyFields: the org refused them.
-	singleCurrency map[string]bool
+	// extID is the external-id field of idempotent creates ("" for none);
+	// markers the field per object where a create leaves its key without it.
+	extID   string
+	markers map[string]string
+
+	mu        sync.Mutex
+	token     string
+	instance  string // instance_url from the token response
+	selects   map[string][]string
+	missing   map[string][]string // mapped fields the org lacks, dropped from selects
+	described map[string]*describeResult
 }
 
 // New is the registry factory.
@@ -64,9 +76,50 @@ func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
 	if opts.QueryLimit <= 0 {
 		opts.QueryLimit = 50000
 	}
-	c := &Connector{Base: base, opts: opts, token: deps.Connection.AccessToken}
+	selects, err := planSelects(deps.Connection.Fields, opts.Fields)
+	if err != nil {
+		return nil, &connectors.InvalidError{Field: "fields", Msg: err.Error()}
+	}
+	extID, markers, err := parseSettings(deps.Connection.Settings)
+	if err != nil {
+		return nil, err
+	}
+	c := &Connector{Base: base, opts: opts, token: deps.Connection.AccessToken, extID: extID, markers: markers,
+		selects: selects, missing: map[string][]string{}, described: map[string]*describeResult{}}
 	c.wire = &wire.Caller{Name: "salesforce", HTTP: deps.HTTP, URL: c.restURL, Token: c.currentToken, Renew: c.reauthenticate}
 	return c, nil
+}
+
+// parseSettings reads the connection's settings: external_id_field and
+// marker_fields ("Object:Field,..."). An unknown key is an error.
+func parseSettings(set map[string]string) (string, map[string]string, error) {
+	extID, markerList := ExternalIDField, defaultMarkers
+	for k, v := range set {
+		switch k {
+		case "external_id_field":
+			extID = strings.TrimSpace(v)
+		case "marker_fields":
+			markerList = v
+		default:
+			return "", nil, &connectors.InvalidError{Field: "settings." + k, Msg: "unknown salesforce setting (known: external_id_field, marker_fields)"}
+		}
+	}
+	if extID != "" && !fieldName.MatchString(extID) || strings.Contains(extID, ".") {
+		return "", nil, &connectors.InvalidError{Field: "settings.external_id_field", Msg: fmt.Sprintf("%q is not a Salesforce field name", extID)}
+	}
+	markers := map[string]string{}
+	for _, pair := range strings.Split(markerList, ",") {
+		if pair = strings.TrimSpace(pair); pair == "" {
+			continue
+		}
+		obj, field, ok := strings.Cut(pair, ":")
+		obj, field = strings.TrimSpace(obj), strings.TrimSpace(field)
+		if _, known := objects[obj]; !ok || !known || !fieldName.MatchString(field) || strings.Contains(field, ".") {
+			return "", nil, &connectors.InvalidError{Field: "settings.marker_fields", Msg: fmt.Sprintf("%q is not Object:Field with a synced object and a field name", pair)}
+		}
+		markers[obj] = field
+	}
+	return extID, markers, nil
 }
 
 // tokenResponse is the OAuth2 token endpoint's answer.

@@ -215,6 +215,7 @@ func (a *App) wire(ctx context.Context, deps Deps) error {
 	}
 	a.sources, err = sources.Open(sources.Options{
 		Connections: a.cfg.Connections, Registry: deps.Connectors, Credentials: creds,
+		Fields:  SourcePaths(deps.Mappings, a.cfg.Connections),
 		Metrics: httpMetrics, Logger: a.logger, QuotaFloor: a.cfg.Sync.QuotaFloor,
 	})
 	if err != nil {
@@ -491,6 +492,16 @@ func (a *App) Run(ctx context.Context, onListen func(addr string)) error {
 		} else if n > 0 {
 			a.logger.InfoContext(ctx, "mappings changed: re-mapping stored records", slog.Int("objects", n))
 		}
+		// A mapping that reads a new source field needs it fetched: a
+		// resumable full sync of the object.
+		if due, err := a.syncer.EnqueueRepulls(ctx, a.river); err != nil {
+			a.logger.WarnContext(ctx, "enqueueing re-pulls", slog.String("error", err.Error()))
+		} else {
+			for _, r := range due {
+				a.logger.InfoContext(ctx, "mapping reads new source fields: full re-pull queued",
+					slog.String("connection", r.Connection), slog.String("object", r.Object), slog.String("paths", strings.Join(r.Paths, ", ")))
+			}
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -527,4 +538,14 @@ func (a *App) stopRiver() error {
 	hardCtx, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel2()
 	return a.river.StopAndCancel(hardCtx)
+}
+
+// SourcePaths is what each connection's mappings read, for the connectors'
+// select lists.
+func SourcePaths(set *mapping.Set, conns []config.ConnectionConfig) map[string]map[string][]string {
+	out := make(map[string]map[string][]string, len(conns))
+	for _, c := range conns {
+		out[c.Name] = set.SourcePaths(c.Name)
+	}
+	return out
 }

@@ -43,6 +43,25 @@ type running struct {
 // start runs serve and work in-process over a simulated Salesforce.
 func start(t *testing.T, webhooks bool, interval time.Duration, tweak ...func(*config.Config)) *running {
 	t.Helper()
+	set, err := mapping.Load(mappings.FS())
+	require.NoError(t, err)
+	return startWith(t, world{webhooks: webhooks, interval: interval, mappings: set}, tweak...)
+}
+
+// world is what startWith runs over: the simulated org, what happens in it
+// before Portico starts, and the mappings.
+type world struct {
+	webhooks bool
+	interval time.Duration
+	sim      func(*fakesource.Options)
+	before   func(*fakesource.Sim)
+	mappings *mapping.Set
+}
+
+// startWith is start over a world of the test's own.
+func startWith(t *testing.T, w world, tweak ...func(*config.Config)) *running {
+	t.Helper()
+	webhooks, interval := w.webhooks, w.interval
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().String()
@@ -53,7 +72,13 @@ func start(t *testing.T, webhooks bool, interval time.Duration, tweak ...func(*c
 	if webhooks {
 		opts.WebhookURL = api + "/hooks/{system}"
 	}
+	if w.sim != nil {
+		w.sim(&opts)
+	}
 	sim, srv := fakesourcetest.Start(t, opts)
+	if w.before != nil {
+		w.before(sim)
+	}
 	cr := sim.Credentials(srv.URL).Salesforce
 	cfg := config.Default()
 	cfg.DatabaseURL = dbtest.URL(t)
@@ -71,8 +96,7 @@ func start(t *testing.T, webhooks bool, interval time.Duration, tweak ...func(*c
 		f(&cfg)
 	}
 	reg := builtin.Registry()
-	set, err := mapping.Load(mappings.FS())
-	require.NoError(t, err)
+	set := w.mappings
 
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.Open(ctx, &cfg, slog.New(slog.DiscardHandler), app.Mode{Serve: true, Work: true}, app.Deps{Connectors: reg, Mappings: set})

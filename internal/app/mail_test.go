@@ -90,9 +90,15 @@ func loginStaff(t *testing.T, pool *pgxpool.Pool, api string) *staff {
 	t.Helper()
 	_, err := auth.CreateUser(context.Background(), pool, auth.NewUser{Email: "ops@operator.test", Password: staffPassword, Staff: true})
 	require.NoError(t, err)
+	return logIn(t, api, "ops@operator.test", staffPassword)
+}
+
+// logIn is a new browser logged in as email.
+func logIn(t *testing.T, api, email, password string) *staff {
+	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	s := &staff{t: t, api: api, client: &http.Client{Jar: jar}}
-	resp := s.post("/auth/login", map[string]string{"email": "ops@operator.test", "password": staffPassword})
+	resp := s.post("/auth/login", map[string]string{"email": email, "password": password})
 	var login struct {
 		CSRF string `json:"csrf_token"`
 	}

@@ -213,6 +213,9 @@ type ConnectionConfig struct {
 	// the secret last segment of the endpoint URL
 	// (/hooks/{name}/{webhook_secret}). Empty turns webhooks off.
 	WebhookSecret string `mapstructure:"webhook_secret"`
+	// Settings are the connector's own keys (connectors/README.md lists
+	// them per type), e.g. salesforce's external_id_field.
+	Settings map[string]string `mapstructure:"settings"`
 
 	Quota   QuotaConfig   `mapstructure:"quota"`
 	Breaker BreakerConfig `mapstructure:"breaker"`
@@ -298,7 +301,7 @@ func (c *Config) Connection(name string) (ConnectionConfig, bool) {
 func (c ConnectionConfig) Connector() connectors.Connection {
 	return connectors.Connection{Name: c.Name, BaseURL: c.BaseURL, TokenURL: c.TokenURL, ClientID: c.ClientID,
 		ClientSecret: c.ClientSecret, RefreshToken: c.RefreshToken, AccessToken: c.AccessToken, Realm: c.Realm,
-		WebhookSecret: c.WebhookSecret}
+		WebhookSecret: c.WebhookSecret, Settings: c.Settings}
 }
 
 // ClientSettings is what the shared HTTP client is given of the connection

@@ -287,6 +287,7 @@ var zeroMeansSomething = map[string]bool{
 	"connections[].token_url": true, "connections[].client_id": true, "connections[].client_secret": true,
 	"connections[].refresh_token": true, "connections[].access_token": true, "connections[].realm": true,
 	"connections[].webhook_secret": true, "connections[].quota.per_minute": true, "connections[].quota.per_day": true,
+	"connections[].settings": true, // empty: the connector's defaults
 }
 
 // TestLoadedConfigCarriesEveryDefault: after Load, every key but those

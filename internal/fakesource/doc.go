@@ -43,7 +43,11 @@
 //     There is no Product2: a line's Description names its product.
 //     Account.QuickBooks_Customer_Id__c and Account.Square_Customer_Id__c hold the linked
 //     customers' ids. Portico_Action_Id__c is an external-id field on every object
-//     (deviation: real orgs cannot add custom fields to CaseComment).
+//     (deviation: real orgs cannot add custom fields to CaseComment). Options'
+//     SalesforceWithoutPorticoFields removes those three, as in an org where no admin added
+//     them; SalesforceCustomFields adds text custom fields (Region__c) per object, which
+//     writes, staff edits, queries (Rel.Field paths come back nested, as Salesforce
+//     returns them) and describe all know.
 //   - accounting: Customer, Invoice, Payment, CreditMemo, Attachable. Customer i is account
 //     i's customer; its Notes say "Salesforce Account <id>"; sub-customers have ParentRef
 //     and Job=true. Payments link to invoices (Line[].LinkedTxn); paid invoices have Balance 0.

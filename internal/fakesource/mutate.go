@@ -252,7 +252,7 @@ func (s *Sim) renderLocked(o *objectState, r *record) map[string]any {
 func (s *Sim) validateFields(o *objectState, fields map[string]any, create bool) error {
 	switch o.def.system {
 	case Salesforce:
-		if code, msg, f := sfValidate(o, fields, create); code != "" {
+		if code, msg, f := s.sf.validate(o, fields, create); code != "" {
 			return fmt.Errorf("%w: %s: %s (%s)", ErrInvalid, code, msg, strings.Join(f, ","))
 		}
 	default:
@@ -276,7 +276,7 @@ func (s *Sim) validateFields(o *objectState, fields map[string]any, create bool)
 func (s *Sim) completeFields(o *objectState, f map[string]any) map[string]any {
 	switch {
 	case o.def.system == Salesforce:
-		return sfComplete(o, f)
+		return s.sf.complete(o, f)
 	case o.def.system == Accounting:
 		s.qbDefaults(o, f)
 	case o.def.name == "Order":

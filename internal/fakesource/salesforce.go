@@ -218,7 +218,7 @@ func (s *Sim) sfCheckQueryLocked(q *soqlQuery) (string, string) {
 		q.Fields[i] = canon
 	}
 	for i, c := range q.Where {
-		canon, ok := sfCanon(obj, c.Field)
+		canon, ok := s.sf.canon(obj, c.Field)
 		if !ok {
 			return "INVALID_FIELD", noSuchColumn(c.Field, obj)
 		}
@@ -239,9 +239,9 @@ func (s *Sim) sfCheckQueryLocked(q *soqlQuery) (string, string) {
 func (s *Sim) sfCanonPath(obj, path string) (string, bool) {
 	rel, field, dotted := strings.Cut(path, ".")
 	if !dotted {
-		return sfCanon(obj, path)
+		return s.sf.canon(obj, path)
 	}
-	_, lk, ok := sfLookupFor(obj, rel)
+	_, lk, ok := s.sf.lookupFor(obj, rel)
 	if !ok {
 		return "", false
 	}
@@ -253,7 +253,7 @@ func (s *Sim) sfCanonPath(obj, path string) (string, bool) {
 		}
 		return "", false
 	}
-	c, ok := sfCanon(lk.target, field)
+	c, ok := s.sf.canon(lk.target, field)
 	return lk.rel + "." + c, ok
 }
 
@@ -597,7 +597,7 @@ func sfSystemValue(r *record, f string) any {
 // sfRender renders every field of a record, as GET /sobjects/{Obj}/{Id} does.
 func (s *Sim) sfRender(o *objectState, r *record, version string) omap {
 	out := omap{{"attributes", sfAttributes(o.def.name, version, r.id)}, {"Id", r.id}, {"IsDeleted", r.deleted}}
-	for _, f := range sfSchemas[o.def.name].fields {
+	for _, f := range s.sf[o.def.name].fields {
 		out = append(out, kv{f, r.fields[f]})
 	}
 	for _, f := range sfSystemFields[2:] {
@@ -627,7 +627,7 @@ func (s *Sim) sfProject(o *objectState, r *record, version string, fields []stri
 			st = &relState{at: len(out)}
 			rels[rel] = st
 			out = append(out, kv{rel, nil})
-			if fld, lk, ok := sfLookupFor(o.def.name, rel); ok {
+			if fld, lk, ok := s.sf.lookupFor(o.def.name, rel); ok {
 				id, _ := sfGet(r, fld).(string)
 				switch {
 				case id == "":
@@ -669,8 +669,8 @@ func sfGet(r *record, f string) any {
 }
 
 // sfLookupFor resolves a relationship name, including the audit lookups every object has.
-func sfLookupFor(obj, rel string) (string, sfLookup, bool) {
-	for fld, lk := range sfSchemas[obj].lookups {
+func (sch sfSchema) lookupFor(obj, rel string) (string, sfLookup, bool) {
+	for fld, lk := range sch[obj].lookups {
 		if strings.EqualFold(lk.rel, rel) {
 			return fld, lk, true
 		}

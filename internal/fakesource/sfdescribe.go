@@ -9,8 +9,8 @@ import (
 var sfPrefixes = map[string]string{"Account": "001", "Contact": "003", "Case": "500", "CaseComment": "00a", "Knowledge__kav": "ka0", "ContentVersion": "068", "Quote": "0Q0", "QuoteLineItem": "0QL"}
 
 // sfFieldType guesses a field's Salesforce type from its name and schema.
-func sfFieldType(obj, f string) string {
-	sc := sfSchemas[obj]
+func (sch sfSchema) fieldType(obj, f string) string {
+	sc := sch[obj]
 	switch {
 	case f == "Id":
 		return "id"
@@ -59,13 +59,13 @@ func sfObjectInfo(obj, version string) omap {
 	}
 }
 
-func sfDescribe(obj, version string) omap {
-	sc := sfSchemas[obj]
+func (sch sfSchema) describe(obj, version string) omap {
+	sc := sch[obj]
 	var fields []any
 	all := append(append([]string{}, sfSystemFields[:2]...), sc.fields...)
 	all = append(all, sfSystemFields[2:]...)
 	for _, f := range all {
-		typ := sfFieldType(obj, f)
+		typ := sch.fieldType(obj, f)
 		system := slices.Contains(sfSystemFields, f)
 		writable := !system && !slices.Contains(sc.readOnly, f)
 		ext := slices.Contains(sc.extIDs, f)
@@ -125,7 +125,7 @@ func (s *Sim) sfDescribeHandler(w http.ResponseWriter, r *http.Request, obj stri
 		return
 	}
 	if full {
-		writeJSON(w, http.StatusOK, sfDescribe(canon, v))
+		writeJSON(w, http.StatusOK, s.sf.describe(canon, v))
 		return
 	}
 	writeJSON(w, http.StatusOK, omap{{"objectDescribe", sfObjectInfo(canon, v)}, {"recentItems", []any{}}})

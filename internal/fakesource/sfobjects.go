@@ -67,13 +67,13 @@ func (s *Sim) sfReadBody(w http.ResponseWriter, r *http.Request) (map[string]any
 // sfCheckWriteLocked validates a body and its lookups; it writes the error and returns false.
 func (s *Sim) sfCheckWriteLocked(w http.ResponseWriter, o *objectState, body map[string]any, cur *record) bool {
 	create := cur == nil
-	if code, msg, fields := sfValidate(o, body, create); code != "" {
+	if code, msg, fields := s.sf.validate(o, body, create); code != "" {
 		sfError(w, http.StatusBadRequest, code, msg, fields...)
 		return false
 	}
 	for k, v := range body {
-		canon, _ := sfCanon(o.def.name, k)
-		lk, ok := sfSchemas[o.def.name].lookups[canon]
+		canon, _ := s.sf.canon(o.def.name, k)
+		lk, ok := s.sf[o.def.name].lookups[canon]
 		id, isStr := v.(string)
 		if !ok || lk.target == "User" || v == nil {
 			continue
@@ -94,7 +94,7 @@ func (s *Sim) sfCheckWriteLocked(w http.ResponseWriter, o *objectState, body map
 			return false
 		}
 	}
-	for _, ext := range sfSchemas[o.def.name].extIDs {
+	for _, ext := range s.sf[o.def.name].extIDs {
 		if v, ok := lookupFold(body, ext); ok && v != nil {
 			if dup := s.sfFindExtLocked(o, ext, fmt.Sprint(v)); dup != nil && (cur == nil || dup.seq != cur.seq) {
 				sfError(w, http.StatusBadRequest, "DUPLICATE_VALUE", fmt.Sprintf("duplicate value found: %s duplicates value on record with id: %s", ext, dup.id), ext)
@@ -116,7 +116,7 @@ func (s *Sim) sfCreate(w http.ResponseWriter, r *http.Request, obj string) {
 	if o == nil || !s.sfCheckWriteLocked(w, o, body, nil) {
 		return
 	}
-	rec := s.createLocked(o, sfComplete(o, body), time.Time{})
+	rec := s.createLocked(o, s.sf.complete(o, body), time.Time{})
 	s.sfIndexLocked(o, rec)
 	writeJSON(w, http.StatusCreated, omap{{"id", rec.id}, {"success", true}, {"errors", []any{}}})
 }
@@ -178,7 +178,7 @@ func (s *Sim) sfByID(w http.ResponseWriter, r *http.Request, method, obj, id str
 func (s *Sim) sfSelect(o *objectState, rec *record, version, list string, _ omap) omap {
 	var fields []string
 	for _, f := range strings.Split(list, ",") {
-		c, ok := sfCanon(o.def.name, strings.TrimSpace(f))
+		c, ok := s.sf.canon(o.def.name, strings.TrimSpace(f))
 		if !ok {
 			return nil
 		}
@@ -212,7 +212,7 @@ func (s *Sim) sfPreconditionLocked(w http.ResponseWriter, r *http.Request, o *ob
 func (s *Sim) sfUpdateLocked(o *objectState, rec *record, body map[string]any) *record {
 	n := s.updateLocked(o, rec, func(n *record) {
 		for k, v := range body {
-			c, _ := sfCanon(o.def.name, k)
+			c, _ := s.sf.canon(o.def.name, k)
 			n.fields[c] = deepCopy(v)
 		}
 	})
@@ -238,7 +238,7 @@ func sfExtKey(obj, field, value string) string {
 }
 
 func (s *Sim) sfIndexLocked(o *objectState, r *record) {
-	for _, ext := range sfSchemas[o.def.name].extIDs {
+	for _, ext := range s.sf[o.def.name].extIDs {
 		if v := r.fields[ext]; v != nil && v != "" {
 			s.extIndex[sfExtKey(o.def.name, ext, fmt.Sprint(v))] = r.seq
 		}
@@ -247,7 +247,7 @@ func (s *Sim) sfIndexLocked(o *objectState, r *record) {
 
 // sfFindExtLocked finds the live record whose external-id field equals value.
 func (s *Sim) sfFindExtLocked(o *objectState, field, value string) *record {
-	canon, _ := sfCanon(o.def.name, field)
+	canon, _ := s.sf.canon(o.def.name, field)
 	check := func(seq int64) *record {
 		r := o.get(o.def.idOf(seq))
 		if r != nil && !r.deleted && strings.EqualFold(fmt.Sprint(r.fields[canon]), value) {
@@ -294,8 +294,8 @@ func (s *Sim) sfByExt(w http.ResponseWriter, r *http.Request, method, obj, field
 	if o == nil {
 		return
 	}
-	canon, ok := sfCanon(o.def.name, field)
-	if !ok || !containsStr(sfSchemas[o.def.name].extIDs, canon) {
+	canon, ok := s.sf.canon(o.def.name, field)
+	if !ok || !containsStr(s.sf[o.def.name].extIDs, canon) {
 		sfError(w, http.StatusNotFound, "NOT_FOUND", "Provided external ID field does not exist or is not accessible: "+field)
 		return
 	}
@@ -330,7 +330,7 @@ func (s *Sim) sfByExt(w http.ResponseWriter, r *http.Request, method, obj, field
 		if !s.sfCheckWriteLocked(w, o, body, nil) {
 			return
 		}
-		rec = s.createLocked(o, sfComplete(o, body), time.Time{})
+		rec = s.createLocked(o, s.sf.complete(o, body), time.Time{})
 		s.sfIndexLocked(o, rec)
 		out := omap{{"id", rec.id}, {"success", true}, {"errors", []any{}}}
 		if newAPI {

@@ -3,6 +3,7 @@ package fakesource
 import (
 	"encoding/base64"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -52,7 +53,12 @@ var sfCurrencies = []string{"USD", "EUR", "GBP"}
 
 var sfSystemFields = []string{"Id", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp"}
 
-var sfSchemas = map[string]*sfObject{
+// sfSchema is the sObjects of one simulated org.
+type sfSchema map[string]*sfObject
+
+// sfSchemas is the default org: every field the shipped mappings name,
+// Portico's own custom fields included.
+var sfSchemas = sfSchema{
 	"Account": {
 		fields:  []string{"Name", "Type", "ParentId", "Industry", "BillingStreet", "BillingCity", "BillingState", "BillingPostalCode", "BillingCountry", "Phone", "Website", "AccountNumber", "OwnerId", "QuickBooks_Customer_Id__c", "Square_Customer_Id__c", "Portico_Action_Id__c"},
 		lookups: map[string]sfLookup{"ParentId": {rel: "Parent", target: "Account"}, "OwnerId": {rel: "Owner", target: "User"}},
@@ -118,8 +124,8 @@ var sfSchemas = map[string]*sfObject{
 }
 
 // sfCanon maps a case-insensitive field name to its canonical name.
-func sfCanon(obj, field string) (string, bool) {
-	sc := sfSchemas[obj]
+func (sch sfSchema) canon(obj, field string) (string, bool) {
+	sc := sch[obj]
 	for _, f := range sfSystemFields {
 		if strings.EqualFold(f, field) {
 			return f, true
@@ -147,11 +153,11 @@ func noSuchColumn(field, obj string) string {
 }
 
 // sfValidate checks a create/update body; it returns an error code, message and fields.
-func sfValidate(o *objectState, fields map[string]any, create bool) (string, string, []string) {
-	sc := sfSchemas[o.def.name]
+func (sch sfSchema) validate(o *objectState, fields map[string]any, create bool) (string, string, []string) {
+	sc := sch[o.def.name]
 	var bad []string
 	for k, v := range fields {
-		canon, ok := sfCanon(o.def.name, k)
+		canon, ok := sch.canon(o.def.name, k)
 		if !ok {
 			return "INVALID_FIELD", fmt.Sprintf("No such column '%s' on sobject of type %s", k, o.def.name), []string{k}
 		}
@@ -159,7 +165,7 @@ func sfValidate(o *objectState, fields map[string]any, create bool) (string, str
 			bad = append(bad, canon)
 			continue
 		}
-		if msg := sfTypeError(o.def.name, canon, v); msg != "" {
+		if msg := sch.typeError(o.def.name, canon, v); msg != "" {
 			return "JSON_PARSER_ERROR", msg, []string{canon}
 		}
 		if allowed, ok := sc.picklists[canon]; ok && v != nil {
@@ -197,13 +203,13 @@ func lookupFold(m map[string]any, key string) (any, bool) {
 }
 
 // sfComplete canonicalizes field names and fills the defaults Salesforce would.
-func sfComplete(o *objectState, in map[string]any) map[string]any {
+func (sch sfSchema) complete(o *objectState, in map[string]any) map[string]any {
 	out := map[string]any{}
-	for _, f := range sfSchemas[o.def.name].fields {
+	for _, f := range sch[o.def.name].fields {
 		out[f] = nil
 	}
 	for k, v := range in {
-		if c, ok := sfCanon(o.def.name, k); ok {
+		if c, ok := sch.canon(o.def.name, k); ok {
 			out[c] = v
 		}
 	}
@@ -284,11 +290,11 @@ func nz(v any) any {
 }
 
 // sfTypeError checks a JSON value against the field's type, as Salesforce's deserializer does.
-func sfTypeError(obj, field string, v any) string {
+func (sch sfSchema) typeError(obj, field string, v any) string {
 	if v == nil {
 		return ""
 	}
-	typ := sfFieldType(obj, field)
+	typ := sch.fieldType(obj, field)
 	var ok bool
 	switch typ {
 	case "boolean":
@@ -311,3 +317,41 @@ func sfTypeError(obj, field string, v any) string {
 	}
 	return fmt.Sprintf("Cannot deserialize instance of %s from %v value %v at [%s]", typ, fmt.Sprintf("%T", v), v, field)
 }
+
+// porticoFields are the custom fields a real org has only once an admin
+// adds them: Portico's external id and the cross-references to the other
+// systems.
+var porticoFields = []string{"Portico_Action_Id__c", "QuickBooks_Customer_Id__c", "Square_Customer_Id__c"}
+
+// newSFSchema is the default org changed by the options: without
+// Portico's own custom fields, and with the extra custom fields given.
+func newSFSchema(without bool, extra map[string][]string) (sfSchema, error) {
+	out := sfSchema{}
+	for name, o := range sfSchemas {
+		c := *o
+		c.fields = slices.Clone(o.fields)
+		c.extIDs = slices.Clone(o.extIDs)
+		if without {
+			c.fields = slices.DeleteFunc(c.fields, func(f string) bool { return slices.Contains(porticoFields, f) })
+			c.extIDs = slices.DeleteFunc(c.extIDs, func(f string) bool { return slices.Contains(porticoFields, f) })
+		}
+		out[name] = &c
+	}
+	for obj, fields := range extra {
+		o, ok := out[obj]
+		if !ok {
+			return nil, fmt.Errorf("%w: custom fields on unknown Salesforce object %q", ErrInvalid, obj)
+		}
+		for _, f := range fields {
+			if !customField.MatchString(f) {
+				return nil, fmt.Errorf("%w: %s.%s is not a custom field name (Name__c)", ErrInvalid, obj, f)
+			}
+			if _, dup := out.canon(obj, f); !dup {
+				o.fields = append(o.fields, f)
+			}
+		}
+	}
+	return out, nil
+}
+
+var customField = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*__c$`)

@@ -53,6 +53,14 @@ type Options struct {
 	// issued, idempotent answers) is journaled there and New replays it over the seed.
 	// A journal written with another Seed or Records is set aside. Empty: memory only.
 	StateDir string
+	// SalesforceWithoutPorticoFields simulates an org where no admin added
+	// Portico's custom fields (Portico_Action_Id__c, QuickBooks_Customer_Id__c,
+	// Square_Customer_Id__c): queries naming them fail and describe lacks them.
+	SalesforceWithoutPorticoFields bool
+	// SalesforceCustomFields adds custom fields (Name__c) per sObject, e.g.
+	// {"Case": {"Region__c"}}: text fields that writes, staff edits, queries and
+	// describe know.
+	SalesforceCustomFields map[string][]string
 }
 
 // SystemCredentials is what a connector configuration needs to reach one simulated system.
@@ -103,6 +111,7 @@ type Sim struct {
 	runID       uint64 // makes event ids unique across simulator runs
 	baseURL     string // learned from the first request when unknown
 	journal     *journal
+	sf          sfSchema // the simulated org's sObjects
 }
 
 // New builds a simulator with its seed data.
@@ -131,7 +140,12 @@ func New(opts Options) (*Sim, error) {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: 5 * time.Second}
 	}
+	sf, err := newSFSchema(opts.SalesforceWithoutPorticoFields, opts.SalesforceCustomFields)
+	if err != nil {
+		return nil, err
+	}
 	s := &Sim{opts: opts, rng: newLockedRand(opts.Seed), runID: randomRunID()}
+	s.sf = sf
 	s.hooks = newWebhooks(s)
 	s.resetLocked()
 	if opts.StateDir != "" {

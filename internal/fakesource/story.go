@@ -90,7 +90,7 @@ func (s *Sim) TellStory() (Story, error) {
 	// sfCreate enters a record made at created (the story's past).
 	sfCreate := func(obj string, created time.Time, fields map[string]any) string {
 		o := s.store.object(Salesforce, obj)
-		return s.createAtLocked(o, sfComplete(o, fields), time.Time{}, created).id
+		return s.createAtLocked(o, s.sf.complete(o, fields), time.Time{}, created).id
 	}
 	// storyCase reopens a seed case as the story's, opened at created.
 	storyCase := func(r *record, created time.Time, fields map[string]any) {
@@ -320,12 +320,12 @@ func (s *Sim) storyQuoteLocked(account, contact, name, currency string, expires 
 		sub += money(l.qty * l.unit)
 		total += money(l.qty * l.unit * (1 - l.discountPct/100))
 	}
-	q := sfComplete(quotes, map[string]any{"Name": name, "Status": "Presented", "AccountId": account, "ContactId": contact,
+	q := s.sf.complete(quotes, map[string]any{"Name": name, "Status": "Presented", "AccountId": account, "ContactId": contact,
 		"CurrencyIsoCode": currency, "ExpirationDate": sfDate(expires)})
 	q["Subtotal"], q["Discount"], q["GrandTotal"], q["TotalPrice"] = money(sub), money(sub-total), money(total), money(total)
 	qr := s.createLocked(quotes, q, time.Time{})
 	for n, l := range lines {
-		f := sfComplete(items, map[string]any{"QuoteId": qr.id, "Description": l.product, "Quantity": l.qty, "UnitPrice": l.unit,
+		f := s.sf.complete(items, map[string]any{"QuoteId": qr.id, "Description": l.product, "Quantity": l.qty, "UnitPrice": l.unit,
 			"ListPrice": l.unit, "Discount": l.discountPct, "SortOrder": n + 1, "Product2Id": sfID("01t", int64(n))})
 		f["CurrencyIsoCode"] = currency
 		s.createLocked(items, f, time.Time{})

@@ -264,3 +264,42 @@ func joinPath(p []string) string {
 	}
 	return s
 }
+
+// ReadsWholeRecord is the path SourcePaths lists when a transform reads the
+// whole source record (CEL's record variable), so no list of paths can
+// name every field it uses: the connector then reads its default fields
+// as well.
+const ReadsWholeRecord = "*"
+
+// SourcePaths lists the distinct source paths the mapping reads (key,
+// version, modified, owner, include and every read field), dotted as
+// written ("Region__c", "Account.Name"), in the order first used;
+// ReadsWholeRecord is last when a transform reads the whole record.
+// Connectors build their select lists from it.
+func (o *Object) SourcePaths() []string {
+	out := make([]string, 0, len(o.paths)+1)
+	for _, p := range o.paths {
+		out = append(out, joinPath(p))
+	}
+	if o.needsRecord {
+		out = append(out, ReadsWholeRecord)
+	}
+	return out
+}
+
+// SourcePaths maps each source object of connection to the paths its
+// mapping reads (Object.SourcePaths). An object no mapping reads is not
+// listed.
+func (s *Set) SourcePaths(connection string) map[string][]string {
+	out := map[string][]string{}
+	for _, o := range s.objects {
+		if o.connection == connection {
+			out[o.source] = append(out[o.source], o.SourcePaths()...)
+		}
+	}
+	for k, v := range out {
+		slices.Sort(v)
+		out[k] = slices.Compact(v)
+	}
+	return out
+}

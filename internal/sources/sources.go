@@ -41,6 +41,10 @@ type Options struct {
 	Credentials connectors.CredentialStore
 	Metrics     *httpclient.Metrics // nil: not exported
 	Logger      *slog.Logger
+	// Fields gives each connection, by name, the source paths its mappings
+	// read per source object (mapping.Set.SourcePaths): connectors select
+	// them. A connection not listed reads its connector's default fields.
+	Fields map[string]map[string][]string
 	// QuotaFloor is the share of the read budget below which QuotaLow
 	// reports true.
 	QuotaFloor float64
@@ -63,8 +67,10 @@ func Open(opts Options) (*Sources, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sources: %s: %w", cfg.Name, err)
 		}
+		cc := cfg.Connector()
+		cc.Fields = opts.Fields[cfg.Name]
 		conn, err := opts.Registry.New(cfg.Type, connectors.Deps{
-			Connection: cfg.Connector(), HTTP: client, Credentials: creds, Logger: logger,
+			Connection: cc, HTTP: client, Credentials: creds, Logger: logger,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("sources: %s: %w", cfg.Name, err)

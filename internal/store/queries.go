@@ -130,6 +130,7 @@ type SyncCursorFullProgressParams = dbsqlc.SyncCursorFullProgressParams
 type SyncCursorGetParams = dbsqlc.SyncCursorGetParams
 type SyncCursorLagsRow = dbsqlc.SyncCursorLagsRow
 type SyncCursorLockParams = dbsqlc.SyncCursorLockParams
+type SyncCursorPulledWithParams = dbsqlc.SyncCursorPulledWithParams
 type SyncCursorSucceededParams = dbsqlc.SyncCursorSucceededParams
 type SyncRunFinishParams = dbsqlc.SyncRunFinishParams
 type SyncRunProgressParams = dbsqlc.SyncRunProgressParams
@@ -790,6 +791,11 @@ func SyncCursorList(ctx context.Context, db DBTX, tenantID int64) ([]SyncCursor,
 func SyncCursorLock(ctx context.Context, db DBTX, arg SyncCursorLockParams) (SyncCursor, error) {
 	r, err := dbsqlc.New().SyncCursorLock(ctx, db, arg)
 	return r, interpretError(err)
+}
+
+// SyncCursorPulledWith runs the SyncCursorPulledWith query; its error is translated by interpretError.
+func SyncCursorPulledWith(ctx context.Context, db DBTX, arg SyncCursorPulledWithParams) error {
+	return interpretError(dbsqlc.New().SyncCursorPulledWith(ctx, db, arg))
 }
 
 // SyncCursorSucceeded runs the SyncCursorSucceeded query; its error is translated by interpretError.

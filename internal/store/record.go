@@ -44,12 +44,17 @@ type Page struct {
 	// storing it need not wait to give children their owner. The zero
 	// value is the safe one.
 	Childless bool
+	// Rewrite stores rows whose version and mapping hash are unchanged too:
+	// a re-pull for new source fields, whose payloads carry what the stored
+	// ones lack.
+	Rewrite bool
 }
 
 // UpsertRows stores rows in one statement and returns how many changed.
-// Rows whose version and mapping hash are unchanged are not rewritten.
+// Rows whose version and mapping hash are unchanged are not rewritten,
+// unless p.Rewrite.
 func UpsertRows(ctx context.Context, db DBTX, p Page, rows []Row) (int64, error) {
-	return upsertRows(ctx, db, p, rows, false)
+	return upsertRows(ctx, db, p, rows, p.Rewrite)
 }
 
 // upsertRows is UpsertRows; force rewrites rows whose version is unchanged.

@@ -51,6 +51,13 @@ type ObjectStatus struct {
 	LastErrorAt    *time.Time `json:"last_error_at,omitempty"`
 	FailingSince   *time.Time `json:"failing_since,omitempty"`
 	Runs           []RunInfo  `json:"last_runs"`
+	// NewSourcePaths are the source paths the mapping reads that the stored
+	// payloads were not pulled with: a full re-pull (EnqueueRepulls) is due
+	// or running, and those fields are empty until it ends.
+	NewSourcePaths []string `json:"new_source_paths,omitempty"`
+	// FullSyncInProgress: a full sync stopped part-way resumes from its
+	// last stored page.
+	FullSyncInProgress bool `json:"full_sync_in_progress,omitempty"`
 }
 
 // RunInfo is the newest run of one kind.
@@ -130,6 +137,10 @@ func (s *Syncer) Status(ctx context.Context, health ConnHealth) ([]ConnectionSta
 			if c.FailingSince.Valid {
 				ts := c.FailingSince.Time
 				os.FailingSince = &ts
+			}
+			os.FullSyncInProgress = c.FullPage.Valid
+			if obj, ok := s.opts.Mappings.BySource(t.Connection, t.Object); ok {
+				os.NewSourcePaths = newPaths(obj.SourcePaths(), c.SourcePaths)
 			}
 		}
 		counts, err := store.RecordCount(ctx, s.opts.Pool, store.RecordCountParams{TenantID: s.opts.TenantID, Connection: t.Connection, SourceObject: t.Object})

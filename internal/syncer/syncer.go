@@ -177,6 +177,9 @@ func (s *Syncer) pull(ctx context.Context, connection, object string, kind Kind)
 	res = Result{RunID: run, Kind: kind}
 	defer func() { s.finishRun(ctx, connection, object, &res, err) }()
 
+	// A full run while the mapping reads paths the stored payloads lack
+	// rewrites every record, unchanged versions included.
+	repull := kind == KindFull && len(newPaths(obj.SourcePaths(), cur.SourcePaths)) > 0
 	req := connectors.PullRequest{Object: object, Cursor: cur.Cursor, Limit: s.opts.PageSize}
 	if kind == KindFull {
 		req.Cursor = ""
@@ -199,7 +202,7 @@ func (s *Syncer) pull(ctx context.Context, connection, object string, kind Kind)
 			req.Page = page.Next
 			pages.fetch(req)
 		}
-		if err := s.storeRows(ctx, key, obj, kind, run, page, f.rows, &res); err != nil {
+		if err := s.storeRows(ctx, key, obj, kind, run, page, f.rows, repull, &res); err != nil {
 			return res, err
 		}
 		if page.Next == "" {
@@ -214,6 +217,15 @@ func (s *Syncer) pull(ctx context.Context, connection, object string, kind Kind)
 		if err != nil {
 			return res, fmt.Errorf("syncer: %w", err)
 		}
+		// A full run's payloads carry every path the mapping reads now;
+		// an object whose paths were not known takes them as its start.
+		if kind == KindFull || cur.SourcePaths == nil {
+			if err := store.SyncCursorPulledWith(ctx, s.opts.Pool, store.SyncCursorPulledWithParams{
+				SourcePaths: obj.SourcePaths(), TenantID: key.TenantID, Connection: key.Connection, Object: key.Object,
+			}); err != nil {
+				return res, fmt.Errorf("syncer: %w", err)
+			}
+		}
 	}
 	return res, nil
 }
@@ -225,18 +237,21 @@ func (s *Syncer) storePage(ctx context.Context, key store.SyncCursorEnsureParams
 	if err != nil {
 		return err
 	}
-	return s.storeRows(ctx, key, obj, kind, run, page, rows, res)
+	return s.storeRows(ctx, key, obj, kind, run, page, rows, false, res)
 }
 
 // storeRows stores a page's mapped rows, deletions and cursor.
-func (s *Syncer) storeRows(ctx context.Context, key store.SyncCursorEnsureParams, obj *mapping.Object, kind Kind, run int64, page *connectors.Page, rows []store.Row, res *Result) error {
+// rewrite stores unchanged versions too (a re-pull for new source fields).
+func (s *Syncer) storeRows(ctx context.Context, key store.SyncCursorEnsureParams, obj *mapping.Object, kind Kind, run int64, page *connectors.Page, rows []store.Row, rewrite bool, res *Result) error {
 	var deleted int64
 	err := retryDeadlock(func() error {
 		return pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
 			if _, err := store.SyncCursorLock(ctx, tx, store.SyncCursorLockParams(key)); err != nil {
 				return err
 			}
-			if _, err := store.UpsertRows(ctx, tx, s.page(key, obj), rows); err != nil {
+			p := s.page(key, obj)
+			p.Rewrite = rewrite
+			if _, err := store.UpsertRows(ctx, tx, p, rows); err != nil {
 				return err
 			}
 			if len(page.Deleted) > 0 {

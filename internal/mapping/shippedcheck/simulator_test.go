@@ -49,7 +49,9 @@ func TestShippedMappingsReadConnectorRecords(t *testing.T) {
 			require.NoError(t, err)
 			client, err := httpclient.New(httpclient.Options{Connection: cfg, Metrics: metrics})
 			require.NoError(t, err)
-			conn, err := reg.New(s.typ, connectors.Deps{Connection: cfg.Connector(), HTTP: client, Credentials: &conntest.MemoryCredentials{}})
+			cc := cfg.Connector()
+			cc.Fields = set.SourcePaths(s.typ) // as the app wires it
+			conn, err := reg.New(s.typ, connectors.Deps{Connection: cc, HTTP: client, Credentials: &conntest.MemoryCredentials{}})
 			require.NoError(t, err)
 			for _, name := range s.want {
 				o, ok := set.BySource(s.typ, name)
@@ -62,6 +64,9 @@ func TestShippedMappingsReadConnectorRecords(t *testing.T) {
 					require.NoError(t, err)
 					require.Empty(t, m.Problems, "%s.%s %s", s.typ, name, r.Raw)
 					require.Equal(t, r.ID, m.ID)
+					if s.typ == "salesforce" && name == "Case" {
+						require.NotEmpty(t, m.Fields["account_name"], "the mapped relationship path Account.Name is selected: %s", r.Raw)
+					}
 					if !o.Public() {
 						require.True(t, m.OwnerAccount != "" || m.OwnerRef != nil || m.OwnerParent != nil, "%s.%s %s has no owner", s.typ, name, r.ID)
 					}

@@ -224,6 +224,7 @@ type SyncCursor struct {
 	FullPage      pgtype.Text        `json:"full_page"`
 	FullRunID     pgtype.Int8        `json:"full_run_id"`
 	UpdatedAt     pgtype.Timestamptz `json:"updated_at"`
+	SourcePaths   []string           `json:"source_paths"`
 }
 
 type SyncRun struct {

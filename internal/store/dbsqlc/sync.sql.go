@@ -36,7 +36,7 @@ func (q *Queries) SyncCursorAdvance(ctx context.Context, db DBTX, arg SyncCursor
 const syncCursorEnsure = `-- name: SyncCursorEnsure :one
 INSERT INTO sync_cursor (tenant_id, connection, object) VALUES ($1, $2, $3)
 ON CONFLICT (tenant_id, connection, object) DO UPDATE SET tenant_id = excluded.tenant_id
-RETURNING tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, failing_since, full_page, full_run_id, updated_at
+RETURNING tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, failing_since, full_page, full_run_id, updated_at, source_paths
 `
 
 type SyncCursorEnsureParams struct {
@@ -61,6 +61,7 @@ func (q *Queries) SyncCursorEnsure(ctx context.Context, db DBTX, arg SyncCursorE
 		&i.FullPage,
 		&i.FullRunID,
 		&i.UpdatedAt,
+		&i.SourcePaths,
 	)
 	return i, err
 }
@@ -112,7 +113,7 @@ func (q *Queries) SyncCursorFullProgress(ctx context.Context, db DBTX, arg SyncC
 }
 
 const syncCursorGet = `-- name: SyncCursorGet :one
-SELECT tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, failing_since, full_page, full_run_id, updated_at FROM sync_cursor WHERE tenant_id = $1 AND connection = $2 AND object = $3
+SELECT tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, failing_since, full_page, full_run_id, updated_at, source_paths FROM sync_cursor WHERE tenant_id = $1 AND connection = $2 AND object = $3
 `
 
 type SyncCursorGetParams struct {
@@ -137,6 +138,7 @@ func (q *Queries) SyncCursorGet(ctx context.Context, db DBTX, arg SyncCursorGetP
 		&i.FullPage,
 		&i.FullRunID,
 		&i.UpdatedAt,
+		&i.SourcePaths,
 	)
 	return i, err
 }
@@ -173,7 +175,7 @@ func (q *Queries) SyncCursorLags(ctx context.Context, db DBTX, tenantID int64) (
 }
 
 const syncCursorList = `-- name: SyncCursorList :many
-SELECT tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, failing_since, full_page, full_run_id, updated_at FROM sync_cursor WHERE tenant_id = $1 ORDER BY connection, object
+SELECT tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, failing_since, full_page, full_run_id, updated_at, source_paths FROM sync_cursor WHERE tenant_id = $1 ORDER BY connection, object
 `
 
 func (q *Queries) SyncCursorList(ctx context.Context, db DBTX, tenantID int64) ([]SyncCursor, error) {
@@ -198,6 +200,7 @@ func (q *Queries) SyncCursorList(ctx context.Context, db DBTX, tenantID int64) (
 			&i.FullPage,
 			&i.FullRunID,
 			&i.UpdatedAt,
+			&i.SourcePaths,
 		); err != nil {
 			return nil, err
 		}
@@ -210,7 +213,7 @@ func (q *Queries) SyncCursorList(ctx context.Context, db DBTX, tenantID int64) (
 }
 
 const syncCursorLock = `-- name: SyncCursorLock :one
-SELECT tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, failing_since, full_page, full_run_id, updated_at FROM sync_cursor WHERE tenant_id = $1 AND connection = $2 AND object = $3 FOR UPDATE
+SELECT tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, failing_since, full_page, full_run_id, updated_at, source_paths FROM sync_cursor WHERE tenant_id = $1 AND connection = $2 AND object = $3 FOR UPDATE
 `
 
 type SyncCursorLockParams struct {
@@ -237,8 +240,33 @@ func (q *Queries) SyncCursorLock(ctx context.Context, db DBTX, arg SyncCursorLoc
 		&i.FullPage,
 		&i.FullRunID,
 		&i.UpdatedAt,
+		&i.SourcePaths,
 	)
 	return i, err
+}
+
+const syncCursorPulledWith = `-- name: SyncCursorPulledWith :exec
+UPDATE sync_cursor SET source_paths = $1::text[]
+WHERE tenant_id = $2 AND connection = $3 AND object = $4
+`
+
+type SyncCursorPulledWithParams struct {
+	SourcePaths []string `json:"source_paths"`
+	TenantID    int64    `json:"tenant_id"`
+	Connection  string   `json:"connection"`
+	Object      string   `json:"object"`
+}
+
+// Records the source paths the stored payloads now carry: after a full
+// run, or the first success of an object whose paths were not known.
+func (q *Queries) SyncCursorPulledWith(ctx context.Context, db DBTX, arg SyncCursorPulledWithParams) error {
+	_, err := db.Exec(ctx, syncCursorPulledWith,
+		arg.SourcePaths,
+		arg.TenantID,
+		arg.Connection,
+		arg.Object,
+	)
+	return err
 }
 
 const syncCursorSucceeded = `-- name: SyncCursorSucceeded :exec

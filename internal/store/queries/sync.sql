@@ -53,3 +53,9 @@ ORDER BY connection, object, kind, started_at DESC;
 -- name: SyncCursorLags :many
 SELECT connection, object, extract(epoch FROM now() - synced_through)::float8 AS lag_seconds
 FROM sync_cursor WHERE tenant_id = $1 AND synced_through IS NOT NULL;
+
+-- name: SyncCursorPulledWith :exec
+-- Records the source paths the stored payloads now carry: after a full
+-- run, or the first success of an object whose paths were not known.
+UPDATE sync_cursor SET source_paths = @source_paths::text[]
+WHERE tenant_id = @tenant_id AND connection = @connection AND object = @object;

@@ -1,0 +1,1 @@
+ALTER TABLE sync_cursor DROP COLUMN source_paths;
