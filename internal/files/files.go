@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/internal/store"
 )
 
@@ -454,4 +455,17 @@ func (s *Service) SetAction(ctx context.Context, fileID, actionID int64) error {
 // Delete removes a file and its content.
 func (s *Service) Delete(ctx context.Context, id int64) error {
 	return store.FileDelete(ctx, s.opts.Pool, id)
+}
+
+// ForAction returns a file as a write-back sends it to the source, and
+// whether it may be sent (never a quarantined file); store.ErrNotFound for
+// none of the tenant's.
+func (s *Service) ForAction(ctx context.Context, tenantID, fileID int64) (*connectors.File, bool, error) {
+	f, err := s.Get(ctx, tenantID, fileID)
+	if err != nil {
+		return nil, false, err
+	}
+	return &connectors.File{Name: f.Name, ContentType: f.ContentType, Size: f.Size, Open: func(ctx context.Context) (io.ReadSeeker, error) {
+		return s.Open(ctx, *f)
+	}}, f.Servable(), nil
 }
