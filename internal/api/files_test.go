@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/internal/files/clamdtest"
 )
 
 var pdfBytes = []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
@@ -190,4 +192,32 @@ func TestInvoiceUpload(t *testing.T) {
 	require.Equal(t, "document", act["object"])
 	got := admin.get("/api/v1/invoices/9A1/files")
 	require.Len(t, got.json(t)["data"], 1)
+}
+
+// TestUploadInfected: through the real clamd, EICAR is refused with the
+// reason, kept as quarantined, never listed for download and never sent
+// (no action); a clean file passes as clean.
+func TestUploadInfected(t *testing.T) {
+	t.Parallel()
+	scanner := clamdtest.Start(t)
+	e := setup(t, func(o *options) { o.scanner = scanner })
+	ada := e.user("ada@alpha.example", Alpha, []string{"member"}, false, false)
+	path := "/api/v1/cases/500A00000000000/files"
+	res := ada.upload(path, "eicar.txt", "text/plain", []byte(clamdtest.EICAR))
+	require.Equal(t, http.StatusUnprocessableEntity, res.code, string(res.body))
+	msg, field := errorCode(t, res)
+	require.Contains(t, msg, "infected")
+	require.Contains(t, msg, clamdtest.Signature)
+	require.Equal(t, "file", field)
+	list := ada.get(path).json(t)["data"].([]any)
+	require.Len(t, list, 1, "kept, as quarantined")
+	q := list[0].(map[string]any)
+	require.Equal(t, "quarantined", q["state"])
+	require.Nil(t, q["action_id"], "never sent to the source")
+	require.Empty(t, q["url"])
+	require.Equal(t, http.StatusNotFound, ada.get("/api/v1/files/"+q["id"].(string)).code)
+
+	res = ada.upload(path, "a.pdf", "application/pdf", pdfBytes)
+	require.Equal(t, http.StatusAccepted, res.code, string(res.body))
+	require.Equal(t, "clean", res.json(t)["file"].(map[string]any)["state"])
 }

@@ -68,6 +68,7 @@ type options struct {
 	noWrites bool
 	// fileMax caps uploads (0: files.DefaultMaxBytes).
 	fileMax int64
+	scanner files.Scanner
 }
 
 func setup(t *testing.T, opts ...func(*options)) *env {
@@ -90,7 +91,7 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 		wb = apitest.Writeback(t, e.pool, set)
 		e.actions = api.Writeback{Service: wb, Pool: e.pool, Mappings: set}
 	}
-	e.files = files.New(files.Options{Pool: e.pool, MaxBytes: o.fileMax})
+	e.files = files.New(files.Options{Pool: e.pool, MaxBytes: o.fileMax, Scanner: o.scanner})
 	e.api, err = api.New(api.Deps{Pool: e.pool, Records: reader, Mappings: set, Policy: access.NewPolicy(e.pool), Auth: svc,
 		Actions: e.actions, Files: e.files, Audit: audit.New(e.pool, slog.New(slog.DiscardHandler)), Logger: slog.New(slog.NewTextHandler(tWriter{t}, nil)),
 		PageCacheBytes: 8 << 20})
