@@ -334,6 +334,12 @@ func (s *Service) check(req Request) (*submission, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown kind %q", ErrInvalid, req.Kind)
 	}
+	if req.Kind == KindAttachFile && req.Connection == "" {
+		// A file goes to the system that holds its record.
+		if parent, ok := s.opts.Mappings.Object(req.ParentObject); ok {
+			req.Connection = parent.Connection()
+		}
+	}
 	obj, ok := objectFor(s.opts.Mappings, objName, op, func(c string) bool {
 		_, ok := s.opts.Connectors[c]
 		return ok && (req.Connection == "" || c == req.Connection)
