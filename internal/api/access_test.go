@@ -55,6 +55,11 @@ func TestAccessSuite(t *testing.T) {
 		res := c.post("/api/v1/cases", map[string]any{"subject": "Help " + acc})
 		require.Equal(t, http.StatusAccepted, res.code, string(res.body))
 		e.ids[acc]["action"] = append(e.ids[acc]["action"], res.json(t)["id"].(string))
+		// And one file on the account's first case, so that foreign file
+		// ids are tried too.
+		up := c.upload("/api/v1/cases/"+e.ids[acc]["case"][0]+"/files", "a.pdf", "application/pdf", pdfBytes)
+		require.Equal(t, http.StatusAccepted, up.code, string(up.body))
+		e.ids[acc]["file"] = append(e.ids[acc]["file"], up.json(t)["file"].(map[string]any)["id"].(string))
 	}
 	personas = append(personas, persona{name: "staff", roles: []string{"operator_admin"}, staff: true, sees: all})
 	notFound := []byte(`{"error":{"code":"not_found","message":"no such record"}}` + "\n")
@@ -82,6 +87,8 @@ func TestAccessSuite(t *testing.T) {
 					{"POST", "/api/v1/cases/%s/comments"}, {"POST", "/api/v1/cases/%s/close"},
 					{"POST", "/api/v1/approvals/%s/approve"}, {"POST", "/api/v1/approvals/%s/reject"},
 					{"POST", "/api/v1/actions/%s/resolve"},
+					{"GET", "/api/v1/files/%s"}, {"GET", "/api/v1/cases/%s/files"}, {"GET", "/api/v1/invoices/%s/files"},
+					{"POST", "/api/v1/cases/%s/files"}, {"POST", "/api/v1/invoices/%s/files"},
 				} {
 					var body any
 					if ep.method == "POST" {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
@@ -65,9 +66,53 @@ func fileInfo(f files.File) FileInfo {
 	return out
 }
 
-// multipartSlack is what a multipart body may carry beyond the file: the
-// boundaries, the part headers and small fields.
-const multipartSlack = 64 << 10
+// documents is the document mapping that takes files for records of
+// parent: the one of parent's connection, if it accepts creates.
+func (a *API) documents(parent *mapping.Object) (*mapping.Object, bool) {
+	doc, ok := a.d.Mappings.For(parent.Connection(), "document")
+	return doc, ok && doc.Writable(mapping.OpCreate)
+}
+
+// CanAttach reports whether the request's principal (WithScope) may attach
+// files to records of object: the installation stores files and takes
+// them on such records, and the principal's roles reach both the object
+// and its documents. The pages show the upload form only then.
+func (a *API) CanAttach(ctx context.Context, object string) bool {
+	if a.d.Files == nil || a.d.Actions == nil {
+		return false
+	}
+	parent, _, ok := a.object(ctx, object)
+	if !ok {
+		return false
+	}
+	doc, ok := a.documents(parent)
+	if !ok {
+		return false
+	}
+	_, ok = scopeFrom(ctx).For(doc)
+	return ok
+}
+
+// MaxUploadBytes is the most an upload's request body may carry: the file
+// cap and the multipart form around it; 0 when files are off.
+func (a *API) MaxUploadBytes() int64 {
+	if a.d.Files == nil {
+		return 0
+	}
+	return a.d.Files.MaxBytes() + MultipartSlack
+}
+
+// MaxFileBytes is the upload cap of one file; 0 when files are off.
+func (a *API) MaxFileBytes() int64 {
+	if a.d.Files == nil {
+		return 0
+	}
+	return a.d.Files.MaxBytes()
+}
+
+// MultipartSlack is what a multipart body may carry beyond the file: the
+// boundaries, the part headers and small fields (the CSRF token).
+const MultipartSlack = 64 << 10
 
 // maxFilesListed bounds a record's file list.
 const maxFilesListed = 200
@@ -96,6 +141,14 @@ func (a *API) uploadTo(object string) http.HandlerFunc {
 // not attach files, 413, 415, 422 naming the field, 400 for an interrupted
 // upload, 503 when files or the scanner are unavailable.
 func (a *API) Upload(r *http.Request, object, id string) (*FileUpload, *reply.Error) {
+	return a.UploadParts(r, nil, object, id)
+}
+
+// UploadParts is Upload for a multipart body whose reader the caller has
+// already begun (the pages check the form's CSRF token in its first part):
+// the file is found among the parts mr has left. A nil mr reads the
+// request as Upload does.
+func (a *API) UploadParts(r *http.Request, mr *multipart.Reader, object, id string) (*FileUpload, *reply.Error) {
 	ctx := r.Context()
 	if a.d.Files == nil || a.d.Actions == nil {
 		return nil, &reply.Error{Status: http.StatusServiceUnavailable, Code: "files_unavailable", Message: "this server does not accept files"}
@@ -104,8 +157,8 @@ func (a *API) Upload(r *http.Request, object, id string) (*FileUpload, *reply.Er
 	if !ok {
 		return nil, notFoundError()
 	}
-	doc, ok := a.d.Mappings.For(parent.Connection(), "document")
-	if !ok || !doc.Writable(mapping.OpCreate) {
+	doc, ok := a.documents(parent)
+	if !ok {
 		return nil, &reply.Error{Status: http.StatusNotImplemented, Code: "not_offered", Message: "this installation does not accept files on a " + object}
 	}
 	rec, err := a.Record(ctx, object, id, false)
@@ -115,10 +168,10 @@ func (a *API) Upload(r *http.Request, object, id string) (*FileUpload, *reply.Er
 	if err != nil {
 		return nil, reply.InternalError(r, err)
 	}
-	if _, ok := scopeFrom(ctx).For(doc); !ok {
+	if !a.CanAttach(ctx, object) {
 		return nil, errForbidden("your role cannot attach files here")
 	}
-	body, e := a.uploadBody(r)
+	body, e := a.uploadBody(r, mr)
 	if e != nil {
 		return nil, e
 	}
@@ -162,9 +215,12 @@ type uploadBody struct {
 
 // uploadBody finds the file in a request: the "file" part of a multipart
 // form (small fields before it are skipped), or the raw body.
-func (a *API) uploadBody(r *http.Request) (*uploadBody, *reply.Error) {
+func (a *API) uploadBody(r *http.Request, mr *multipart.Reader) (*uploadBody, *reply.Error) {
 	limit := a.d.Files.MaxBytes()
 	ct, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mr != nil {
+		return a.filePart(r, mr)
+	}
 	if ct != "multipart/form-data" {
 		name := r.URL.Query().Get("filename")
 		if r.ContentLength > limit {
@@ -172,7 +228,7 @@ func (a *API) uploadBody(r *http.Request) (*uploadBody, *reply.Error) {
 		}
 		return &uploadBody{r: r.Body, name: name, declared: r.Header.Get("Content-Type"), size: r.ContentLength}, nil
 	}
-	if r.ContentLength > limit+multipartSlack {
+	if r.ContentLength > limit+MultipartSlack {
 		return nil, uploadRefusal(r, tooLarge(limit))
 	}
 	if params["boundary"] == "" {
@@ -182,6 +238,11 @@ func (a *API) uploadBody(r *http.Request) (*uploadBody, *reply.Error) {
 	if err != nil {
 		return nil, reply.Invalid(reply.Field{Path: "header.Content-Type", Message: err.Error()})
 	}
+	return a.filePart(r, mr)
+}
+
+// filePart finds the part named "file" among mr's parts.
+func (a *API) filePart(r *http.Request, mr *multipart.Reader) (*uploadBody, *reply.Error) {
 	for {
 		part, err := mr.NextRawPart()
 		if errors.Is(err, io.EOF) {
@@ -212,7 +273,8 @@ func uploadRefusal(r *http.Request, err error) *reply.Error {
 	var rf *files.Refusal
 	switch {
 	case errors.As(err, &rf):
-		return &reply.Error{Status: rf.Status, Code: rf.Code, Message: rf.Message, Fields: []reply.Field{{Path: rf.Field, Message: rf.Message}}}
+		// The refusal is the Cause, for the pages to say it in words.
+		return &reply.Error{Status: rf.Status, Code: rf.Code, Message: rf.Message, Fields: []reply.Field{{Path: rf.Field, Message: rf.Message}}, Cause: rf}
 	case errors.Is(err, files.ErrScanUnavailable):
 		return &reply.Error{Status: http.StatusServiceUnavailable, Code: "scan_unavailable", Message: "the malware scan is unavailable; nothing was stored, try again later", Cause: err}
 	case r.Context().Err() != nil:

@@ -24,6 +24,7 @@ func (wb *Web) caseRoutes() chi.Router {
 	r.Get("/{id}", wb.caseDetail)
 	r.Post("/{id}/comments", wb.caseComment)
 	r.Post("/{id}/close", wb.caseClose)
+	r.Post("/{id}/files", wb.caseUpload)
 	return r
 }
 
@@ -118,6 +119,11 @@ type casePage struct {
 	CanComment  bool
 	// Key is the idempotency key of this rendering's forms.
 	Key string
+	// Files are the case's files; CanUpload shows the upload form, whose
+	// limit MaxSize says.
+	Files     []fileRow
+	CanUpload bool
+	MaxSize   string
 }
 
 type timelineStep struct {
@@ -141,6 +147,12 @@ func (wb *Web) showCase(w http.ResponseWriter, r *http.Request, status int, bad 
 		Description: str(c.Record, "description"), Closed: c.Status == "closed",
 		CanComment: wb.d.API.Reaches(r.Context(), "case_comment"), Key: formKey()}
 	system := wb.system("case")
+	if p.Files, err = wb.filesOf(r, v.L, "case", c.ID); wb.readFailed(w, r, err) {
+		return
+	}
+	if p.CanUpload = wb.d.API.CanAttach(r.Context(), "case"); p.CanUpload {
+		p.MaxSize = sizeWords(v.L, wb.d.API.MaxFileBytes())
+	}
 	p.Fresh, p.Down = freshWords(v.L, c.Freshness, system)
 	p.Pending = pendingOrReceived(v.L, c.Record, wb.received(r.Context(), "case"), system)
 	bodies := map[string]string{}
@@ -162,6 +174,9 @@ func (wb *Web) showCase(w http.ResponseWriter, r *http.Request, status int, bad 
 		p.Timeline = append(p.Timeline, step)
 	}
 	switch {
+	case bad != nil && isUpload(r):
+		reason := uploadReason(v.L, bad)
+		v.Fields["file"], v.Alert, v.Problem = reason, key("files.refused"), []any{reason}
 	case bad != nil && bad.Status == http.StatusUnprocessableEntity:
 		v.Fields = fieldErrors(v.L, bad.Fields)
 		v.Alert = key("form.fix_fields")
@@ -174,6 +189,8 @@ func (wb *Web) showCase(w http.ResponseWriter, r *http.Request, status int, bad 
 		v.Notice = key("case.comment_sent")
 	case "close":
 		v.Notice = key("case.close_sent")
+	case "file":
+		v.Notice = key("files.sent")
 	}
 	v.Page = p
 	wb.render(w, r, status, "case", v)
