@@ -109,8 +109,11 @@ func (c Clamd) Ping(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", ErrScanUnavailable, err)
 	}
 	reply, err := readReply(conn)
-	if err != nil || reply != "PONG" {
-		return fmt.Errorf("%w: PING answered %q: %v", ErrScanUnavailable, reply, err)
+	if err != nil {
+		return fmt.Errorf("%w: PING: %w", ErrScanUnavailable, err)
+	}
+	if reply != "PONG" {
+		return fmt.Errorf("%w: PING answered %q", ErrScanUnavailable, reply)
 	}
 	return nil
 }
