@@ -121,6 +121,7 @@ const maxFilesListed = 200
 // action, or the refusal.
 func (a *API) uploadTo(object string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		a.AllowTransfer(w, a.MaxUploadBytes())
 		up, e := a.Upload(r, object, chi.URLParam(r, "id"))
 		if e != nil {
 			a.fail(w, r, e)
@@ -382,8 +383,24 @@ func (a *API) download(w http.ResponseWriter, r *http.Request) {
 // download links through it and ServeFile.
 func (a *API) OpenFile(ctx context.Context, id string) (*files.File, error) { return a.file(ctx, id) }
 
+// minTransferRate is the slowest client an upload or download is given
+// time for: the server's read and write timeouts (seconds, made for JSON)
+// would cut off a 25 MB file on a slow line.
+const minTransferRate = 64 << 10 // bytes per second
+
+// AllowTransfer extends the connection's read and write deadlines so that
+// n bytes can move at minTransferRate, plus a minute for the rest.
+func (a *API) AllowTransfer(w http.ResponseWriter, n int64) {
+	rc := http.NewResponseController(w)
+	until := time.Now().Add(time.Minute + time.Duration(n/minTransferRate)*time.Second)
+	// Not every writer has deadlines (a recorder in a test): nothing to extend then.
+	_ = rc.SetReadDeadline(until)
+	_ = rc.SetWriteDeadline(until)
+}
+
 // ServeFile streams a file OpenFile returned.
 func (a *API) ServeFile(w http.ResponseWriter, r *http.Request, f *files.File) {
+	a.AllowTransfer(w, f.Size)
 	content, err := a.d.Files.Open(r.Context(), *f)
 	if err != nil {
 		a.rp.Internal(w, r, err)

@@ -3,11 +3,14 @@ package api_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/textproto"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -220,4 +223,43 @@ func TestUploadInfected(t *testing.T) {
 	res = ada.upload(path, "a.pdf", "application/pdf", pdfBytes)
 	require.Equal(t, http.StatusAccepted, res.code, string(res.body))
 	require.Equal(t, "clean", res.json(t)["file"].(map[string]any)["state"])
+}
+
+// slowBody trickles its bytes: a client on a slow line.
+type slowBody struct {
+	data  []byte
+	every time.Duration
+}
+
+func (s *slowBody) Read(p []byte) (int, error) {
+	if len(s.data) == 0 {
+		return 0, io.EOF
+	}
+	time.Sleep(s.every) // the line's pace, not a wait for a condition
+	n := copy(p[:min(len(p), 64)], s.data)
+	s.data = s.data[n:]
+	return n, nil
+}
+
+// TestSlowUploadOutlivesServerTimeouts: the server's read and write
+// timeouts are sized for JSON; an upload slower than them still arrives.
+func TestSlowUploadOutlivesServerTimeouts(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ada := e.user("ada@alpha.example", Alpha, []string{"member"}, false, false)
+	srv := httptest.NewUnstartedServer(e.srv.Config.Handler)
+	srv.Config.ReadTimeout, srv.Config.WriteTimeout = 200*time.Millisecond, 200*time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+	// 6 pieces, 100ms apart: 600ms, three times the timeouts.
+	body := &slowBody{data: bytes.Repeat([]byte("slow line\n"), 38), every: 100 * time.Millisecond}
+	req, err := http.NewRequest("POST", srv.URL+"/api/v1/cases/500A00000000000/files?filename=slow.txt", body)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("X-CSRF-Token", ada.csrf)
+	res, err := ada.http.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	got, _ := io.ReadAll(res.Body)
+	require.Equal(t, http.StatusAccepted, res.StatusCode, string(got))
 }

@@ -67,6 +67,7 @@ func (wb *Web) caseUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := chi.URLParam(r, "id")
+	wb.d.API.AllowTransfer(w, wb.d.API.MaxUploadBytes())
 	_, e := wb.d.API.UploadParts(r, mr, "case", id)
 	switch {
 	case e == nil:
