@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"time"
 )
 
@@ -112,6 +113,18 @@ type Write struct {
 	// ExpectedVersion, where the source supports it, makes a write against
 	// a changed record fail with a ConflictError.
 	ExpectedVersion string
+	// File, on a create of a file object (ContentVersion, Attachable), is
+	// the content to upload: streamed, never held whole in memory.
+	File *File
+}
+
+// File is content a write uploads. Open returns it from its start; a
+// retried request opens (or seeks) it again.
+type File struct {
+	Name        string
+	ContentType string
+	Size        int64
+	Open        func(ctx context.Context) (io.ReadSeeker, error)
 }
 
 // WriteResult is the source's answer to a write.

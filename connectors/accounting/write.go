@@ -71,6 +71,9 @@ func (c *Connector) Write(ctx context.Context, w connectors.Write) (*connectors.
 	case connectors.OpCreate:
 		delete(body, "Id")
 		delete(body, "SyncToken")
+		if w.File != nil {
+			return c.upload(ctx, w, body, q)
+		}
 	case connectors.OpUpdate, connectors.OpDelete:
 		if w.ID == "" {
 			return nil, &connectors.InvalidError{Field: "id", Msg: "an update or delete needs the record id"}

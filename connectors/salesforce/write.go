@@ -75,6 +75,9 @@ func (c *Connector) Write(ctx context.Context, w connectors.Write) (*connectors.
 	}
 	switch w.Op {
 	case connectors.OpCreate:
+		if w.File != nil {
+			return c.createFile(ctx, w)
+		}
 		return c.create(ctx, w)
 	case connectors.OpUpdate:
 		return c.update(ctx, w)

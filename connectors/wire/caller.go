@@ -21,7 +21,10 @@ type Call struct {
 	Path  string
 	Query url.Values
 	// Body, when not nil, is sent as JSON.
-	Body   any
+	Body any
+	// Raw, when not nil, is sent instead of Body as it is: a multipart
+	// upload streamed from its reader (Multipart).
+	Raw    *Raw
 	Header http.Header
 	// Write spends the quota share reserved for customer writes
 	// (httpclient.Write); Idempotent says the source honours the call's
@@ -78,6 +81,12 @@ func (c *Caller) Do(ctx context.Context, k Call) (*http.Response, []byte, error)
 	return c.send(ctx, k, tok, payload)
 }
 
+// rawBody is a Raw body as a request body net/http keeps as it is, still
+// seekable for the retrying client to rewind.
+type rawBody struct{ io.ReadSeeker }
+
+func (rawBody) Close() error { return nil }
+
 // Errorf wraps a classified error with the connector's name and the call.
 func (c *Caller) Errorf(k Call, err error) error {
 	return fmt.Errorf("%s: %s %s: %w", c.Name, k.Method, k.Path, err)
@@ -95,9 +104,19 @@ func (c *Caller) send(ctx context.Context, k Call, tok string, payload []byte) (
 	if payload != nil {
 		body = bytes.NewReader(payload)
 	}
+	if k.Raw != nil {
+		if _, err := k.Raw.Body.Seek(0, io.SeekStart); err != nil {
+			return nil, nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("%s: rewind body: %w", c.Name, err))
+		}
+		body = rawBody{k.Raw.Body}
+	}
 	req, err := http.NewRequestWithContext(ctx, k.Method, u, body)
 	if err != nil {
 		return nil, nil, connectors.Classify(connectors.ErrPermanent, fmt.Errorf("%s: build request: %w", c.Name, err))
+	}
+	if k.Raw != nil {
+		req.ContentLength = k.Raw.Length
+		req.Header.Set("Content-Type", k.Raw.ContentType)
 	}
 	for h, v := range c.Header {
 		req.Header[h] = v

@@ -59,7 +59,11 @@ type Submission struct {
 	Op        mapping.Op
 	// RecordID is the record an update changes; empty for creates.
 	RecordID string
-	Input    map[string]any
+	// Connection and ParentObject place a file: the system holding the
+	// record it is attached to, and that record's object.
+	Connection   string
+	ParentObject string
+	Input        map[string]any
 	// IdempotencyKey, when the client sent one, makes a retried request
 	// return the first request's action instead of a second one.
 	IdempotencyKey string
@@ -139,6 +143,14 @@ func (a *API) Submit(r *http.Request, s Submission) (*Action, bool, *reply.Error
 		return nil, false, &reply.Error{Status: http.StatusServiceUnavailable, Code: "writes_unavailable", Message: "this server does not accept writes"}
 	}
 	_, scope, ok := a.object(r.Context(), s.Object)
+	if s.Connection != "" {
+		// An object fed by several connections (documents): the roles of
+		// the one written to decide.
+		var obj *mapping.Object
+		if obj, ok = a.d.Mappings.For(s.Connection, s.Object); ok {
+			scope, ok = scopeFrom(r.Context()).For(obj)
+		}
+	}
 	if !ok {
 		return nil, false, errForbidden("your role does not allow this")
 	}

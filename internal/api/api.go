@@ -13,6 +13,7 @@ import (
 	"github.com/porticohq/portico/internal/access"
 	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/files"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/pgnotify"
 	"github.com/porticohq/portico/internal/records"
@@ -30,6 +31,9 @@ type Deps struct {
 	Auth *auth.Service
 	// Actions is the write-back service; nil answers writes with 503.
 	Actions Actions
+	// Files stores, scans and reads uploaded files; nil refuses uploads
+	// (503) and finds no file.
+	Files *files.Service
 	// Audit records the API's own changes (nil: not recorded).
 	Audit  *audit.Log
 	Logger *slog.Logger
@@ -106,6 +110,8 @@ func (a *API) Routes() chi.Router {
 		r.With(write).Post("/", c.create)
 		r.With(write).Post("/{id}/comments", c.comment)
 		r.With(write).Post("/{id}/close", c.close)
+		r.With(read).Get("/{id}/files", a.filesOf("case"))
+		r.With(write).Post("/{id}/files", a.uploadTo("case"))
 	})
 	r.Route("/orders", func(r chi.Router) {
 		o := simple{a, "order"}
@@ -116,7 +122,10 @@ func (a *API) Routes() chi.Router {
 		inv := invoices{a}
 		r.With(read).Get("/", inv.list)
 		r.With(read).Get("/{id}", detail(a, a.Invoice))
+		r.With(read).Get("/{id}/files", a.filesOf("invoice"))
+		r.With(write).Post("/{id}/files", a.uploadTo("invoice"))
 	})
+	r.With(read).Get("/files/{id}", a.download)
 	r.With(read).Get("/articles", articles{a}.search)
 	r.Route("/approvals", func(r chi.Router) {
 		ap := approvals{a}

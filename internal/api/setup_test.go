@@ -27,6 +27,7 @@ import (
 	"github.com/porticohq/portico/internal/auth/authtest"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/dbtest"
+	"github.com/porticohq/portico/internal/files"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/metrics"
 	"github.com/porticohq/portico/internal/records"
@@ -58,12 +59,16 @@ type env struct {
 	srv     *httptest.Server
 	api     *api.API
 	actions api.Actions
+	files   *files.Service
 	// ids are every seeded record id by account and object.
 	ids map[string]map[string][]string
 }
 
 type options struct {
 	noWrites bool
+	// fileMax caps uploads (0: files.DefaultMaxBytes).
+	fileMax int64
+	scanner files.Scanner
 }
 
 func setup(t *testing.T, opts ...func(*options)) *env {
@@ -86,8 +91,9 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 		wb = apitest.Writeback(t, e.pool, set)
 		e.actions = api.Writeback{Service: wb, Pool: e.pool, Mappings: set}
 	}
+	e.files = files.New(files.Options{Pool: e.pool, MaxBytes: o.fileMax, Scanner: o.scanner})
 	e.api, err = api.New(api.Deps{Pool: e.pool, Records: reader, Mappings: set, Policy: access.NewPolicy(e.pool), Auth: svc,
-		Actions: e.actions, Audit: audit.New(e.pool, slog.New(slog.DiscardHandler)), Logger: slog.New(slog.NewTextHandler(tWriter{t}, nil)),
+		Actions: e.actions, Files: e.files, Audit: audit.New(e.pool, slog.New(slog.DiscardHandler)), Logger: slog.New(slog.NewTextHandler(tWriter{t}, nil)),
 		PageCacheBytes: 8 << 20})
 	require.NoError(t, err)
 	// The session and page caches run, as in production.

@@ -36,6 +36,9 @@ var kinds = map[[2]string]writeback.Kind{
 	{"case", "update"}: writeback.KindCloseCase,
 	// A contact's update is the user's own details (PATCH /me/contact).
 	{"contact", "update"}: writeback.KindUpdateContact,
+	// A file uploaded to a record (POST /{object}/{id}/files); the input
+	// names the stored file.
+	{"document", "create"}: writeback.KindAttachFile,
 }
 
 // Submit implements Actions.
@@ -47,6 +50,7 @@ func (wb Writeback) Submit(ctx context.Context, s Submission) (*Action, bool, er
 	a, created, err := wb.Service.Submit(ctx, writeback.Request{
 		Scope: s.Scope, UserID: strconvI(s.Principal.UserID), AccountID: s.Principal.AccountID,
 		ContactID: s.Principal.ContactID, Kind: kind, Target: s.RecordID, Input: s.Input,
+		Connection: s.Connection, ParentObject: s.ParentObject,
 		IdempotencyKey: s.IdempotencyKey, Audit: s.Audit,
 	})
 	switch {

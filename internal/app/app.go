@@ -33,6 +33,7 @@ import (
 	"github.com/porticohq/portico/internal/brand"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/credentials"
+	"github.com/porticohq/portico/internal/files"
 	"github.com/porticohq/portico/internal/hooks"
 	"github.com/porticohq/portico/internal/jobs"
 	"github.com/porticohq/portico/internal/mail"
@@ -85,6 +86,7 @@ type App struct {
 	records *records.Reader
 	audit   *audit.Log
 	actions *writeback.Service
+	files   *files.Service
 	api     *api.API
 	auth    *auth.Service
 	portal  *web.Web
@@ -236,8 +238,9 @@ func (a *App) wire(ctx context.Context, deps Deps) error {
 	}); err != nil {
 		return err
 	}
+	a.files = a.openFiles(ctx)
 	a.actions = writeback.New(writeback.Options{
-		Pool: a.pool, Mappings: deps.Mappings, Connectors: a.sources.Connectors(), Health: a.sources,
+		Pool: a.pool, Mappings: deps.Mappings, Connectors: a.sources.Connectors(), Health: a.sources, Files: a.files,
 		Metrics: writeback.NewMetrics(a.registry), Logger: a.logger.With(slog.String("component", "writeback")),
 		// A write must time out before River would rescue it as stuck.
 		JobTimeout: min(2*time.Minute, a.cfg.River.RescueStuckJobsAfter/2),
@@ -256,6 +259,26 @@ func (a *App) wire(ctx context.Context, deps Deps) error {
 		Logger: a.logger,
 	})
 	return a.wirePortal(ctx, deps)
+}
+
+// openFiles builds the upload store; a serving process says at start
+// whether uploads are scanned (dev and production alike).
+func (a *App) openFiles(ctx context.Context) *files.Service {
+	fc := a.cfg.Files
+	var scanner files.Scanner
+	network, address, ok := fc.Clamd.Network()
+	if ok {
+		scanner = files.Clamd{Network: network, Address: address, Timeout: fc.Clamd.Timeout}
+	}
+	if a.mode.Serve {
+		if ok {
+			a.logger.InfoContext(ctx, "uploads are scanned for malware by clamd", slog.String("clamd", fc.Clamd.Address))
+		} else {
+			a.logger.WarnContext(ctx, "files.clamd.address is not set: uploads are NOT scanned for malware (they are kept as unscanned)")
+		}
+	}
+	return files.New(files.Options{Pool: a.pool, Scanner: scanner, MaxBytes: int64(fc.MaxMB) << 20, Types: fc.Types,
+		Logger: a.logger.With(slog.String("component", "files"))})
 }
 
 // wirePortal builds the portal's identity service and API.
@@ -290,7 +313,7 @@ func (a *App) wirePortal(ctx context.Context, deps Deps) error {
 	mail.Register(a.jobs.Workers, authSvc, a.mailer, a.logger.With(slog.String("component", "mail")))
 	a.api, err = api.New(api.Deps{
 		Pool: a.pool, Records: a.records, Mappings: deps.Mappings, Policy: access.NewPolicy(a.pool), Auth: authSvc,
-		Actions: api.Writeback{Service: a.actions, Pool: a.pool, Mappings: deps.Mappings}, Audit: a.audit,
+		Actions: api.Writeback{Service: a.actions, Pool: a.pool, Mappings: deps.Mappings}, Audit: a.audit, Files: a.files,
 		Logger:         a.logger.With(slog.String("component", "api")),
 		PageCacheBytes: a.cfg.HTTP.PageCacheMB << 20,
 	})

@@ -429,3 +429,24 @@ func TestSecurityHeadersOnEveryRoute(t *testing.T) {
 		require.Contains(t, h.Get("Strict-Transport-Security"), "max-age=", name)
 	}
 }
+
+// TestServeSaysWhetherUploadsAreScanned: without clamd a serving process
+// warns at start that uploads are not scanned; with it, it names it.
+func TestServeSaysWhetherUploadsAreScanned(t *testing.T) {
+	t.Parallel()
+	set, err := mapping.Load(mappings.FS())
+	require.NoError(t, err)
+	for _, c := range []struct{ address, want string }{
+		{"", "uploads are NOT scanned for malware"},
+		{"tcp:127.0.0.1:3310", "uploads are scanned for malware by clamd"},
+	} {
+		cfg := config.Default()
+		cfg.DatabaseURL = dbtest.URL(t)
+		cfg.Files.Clamd.Address = c.address
+		var logs logtest.Buffer
+		a, err := app.Open(context.Background(), &cfg, slog.New(slog.NewTextHandler(&logs, nil)), app.Mode{Serve: true}, app.Deps{Mappings: set})
+		require.NoError(t, err)
+		a.Close()
+		require.Contains(t, logs.String(), c.want)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"mime"
 	"net"
 	"net/mail"
 	"net/netip"
@@ -38,6 +39,7 @@ type Config struct {
 	Connections []ConnectionConfig `mapstructure:"connections"`
 	Sync        SyncConfig         `mapstructure:"sync"`
 	Mappings    MappingsConfig     `mapstructure:"mappings"`
+	Files       FilesConfig        `mapstructure:"files"`
 	Dev         DevConfig          `mapstructure:"dev"`
 }
 
@@ -277,6 +279,32 @@ type MappingsConfig struct {
 	Dir string `mapstructure:"dir"`
 }
 
+// FilesConfig configures uploads (internal/files).
+type FilesConfig struct {
+	// MaxMB caps one upload, in MiB (a larger one is refused with 413).
+	MaxMB int `mapstructure:"max_mb"`
+	// Types are the content types (as sniffed from the content) accepted
+	// per portal object the files attach to (case, invoice, ...); an
+	// object not listed accepts files.DefaultTypes.
+	Types map[string][]string `mapstructure:"types"`
+	Clamd ClamdConfig         `mapstructure:"clamd"`
+}
+
+// ClamdConfig points at the clamd that scans every upload.
+type ClamdConfig struct {
+	// Address is unix:/path/to/clamd.ctl or tcp:host:3310; empty turns
+	// scanning off (serve, run and dev say so at start).
+	Address string `mapstructure:"address"`
+	// Timeout bounds one scan.
+	Timeout time.Duration `mapstructure:"timeout"`
+}
+
+// Network splits Address into the dial network and address.
+func (c ClamdConfig) Network() (network, address string, ok bool) {
+	network, address, ok = strings.Cut(c.Address, ":")
+	return network, address, ok && (network == "unix" || network == "tcp") && address != ""
+}
+
 // DevConfig configures `portico dev`.
 type DevConfig struct {
 	// Dir holds the private cluster and the dev.json/dev.yaml files.
@@ -440,6 +468,7 @@ func (c *Config) Validate(connectionTypes []string) error {
 		}
 	}
 	validateAuth(c, bad)
+	validateFiles(c.Files, bad)
 	if k := c.Secrets.EncryptionKey; k != "" && !is32Base64(k) {
 		bad("secrets.encryption_key", "must be 32 random bytes, base64 encoded (e.g. openssl rand -base64 32)")
 	}
@@ -600,6 +629,25 @@ func validateBrand(b *BrandConfig, bad func(key, format string, args ...any)) {
 		if err := brand.CheckLogoURL(b.LogoURL); err != nil {
 			bad("brand.logo_url", "%v", err)
 		}
+	}
+}
+
+func validateFiles(f FilesConfig, bad func(key, format string, args ...any)) {
+	if f.MaxMB < 1 || f.MaxMB > 10240 {
+		bad("files.max_mb", "must be between 1 and 10240 MiB; got %d", f.MaxMB)
+	}
+	for obj, types := range f.Types {
+		for i, t := range types {
+			if mt, _, err := mime.ParseMediaType(t); err != nil || mt != strings.ToLower(t) || !strings.Contains(mt, "/") {
+				bad(fmt.Sprintf("files.types.%s[%d]", obj, i), "must be a content type such as application/pdf, without parameters; got %q", t)
+			}
+		}
+	}
+	if _, _, ok := f.Clamd.Network(); f.Clamd.Address != "" && !ok {
+		bad("files.clamd.address", "must be unix:/path/to/clamd.ctl or tcp:host:port; got %q", f.Clamd.Address)
+	}
+	if f.Clamd.Timeout <= 0 {
+		bad("files.clamd.timeout", "must be a positive duration such as 2m; got %s", f.Clamd.Timeout)
 	}
 }
 

@@ -122,6 +122,11 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 			want: []string{":3: auth.throttle.per_email: must be between 1 and 1000", ":4: auth.throttle.window: must be between 1m and 24h"},
 		},
 		{
+			name: "bad upload settings with their lines",
+			file: "files:\n  max_mb: 0\n  types:\n    invoice: [application/pdf, PDF]\n  clamd:\n    address: localhost:3310\n",
+			want: []string{":2: files.max_mb: must be between 1 and 10240", "files.types.invoice[1]: must be a content type", ":6: files.clamd.address: must be unix:"},
+		},
+		{
 			name: "bad trusted proxy named by its entry and line",
 			file: "http:\n  trusted_proxies:\n    - 10.0.0.0/8\n    - 10.0.0.0/33\n    - proxy.internal\n",
 			want: []string{":4: http.trusted_proxies[1]: must be a CIDR", ":5: http.trusted_proxies[2]: must be a CIDR", `"proxy.internal"`},
@@ -282,6 +287,8 @@ var zeroMeansSomething = map[string]bool{
 	"secrets.encryption_key": true,
 	"sync.intervals":         true,
 	"mappings.dir":           true,
+	"files.types":            true, // files.DefaultTypes
+	"files.clamd.address":    true, // scanning off
 	// A connection's credentials and endpoints are the operator's; a zero
 	// call budget is no budget.
 	"connections[].token_url": true, "connections[].client_id": true, "connections[].client_secret": true,

@@ -71,7 +71,8 @@ func Default() Config {
 			SlowInterval:       10 * time.Minute,
 			FreshTimeout:       3 * time.Second,
 		},
-		Dev: DevConfig{Dir: ".portico", Records: 2000, Seed: 1},
+		Files: FilesConfig{MaxMB: 25, Clamd: ClamdConfig{Timeout: 2 * time.Minute}},
+		Dev:   DevConfig{Dir: ".portico", Records: 2000, Seed: 1},
 	}
 }
 

@@ -23,6 +23,7 @@ func (s *Sim) accountingRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /v3/company/{realm}/cdc", s.api(Accounting, "GET cdc", kindAPI, s.qbRealmCheck(s.qbCDC)))
 	mux.Handle("GET /v3/company/{realm}/{entity}/{id}", s.api(Accounting, "GET {entity}/{id}", kindAPI, s.qbRealmCheck(s.qbGet)))
 	mux.Handle("POST /v3/company/{realm}/{entity}", s.api(Accounting, "POST {entity}", kindAPI, s.qbRealmCheck(s.qbWrite)))
+	mux.Handle("POST /v3/company/{realm}/upload", s.api(Accounting, "POST upload", kindAPI, s.qbRealmCheck(s.qbUpload)))
 }
 
 func (s *Sim) qbRealmCheck(h http.HandlerFunc) http.HandlerFunc {
@@ -101,7 +102,9 @@ func qbRender(o *objectState, r *record) map[string]any {
 	}
 	out := make(map[string]any, len(r.fields)+5)
 	for k, v := range r.fields {
-		out[k] = v
+		if !strings.HasPrefix(k, "Sim_") { // the simulator's own bookkeeping (Sim_MD5 of an upload)
+			out[k] = v
+		}
 	}
 	out["domain"] = "QBO"
 	out["sparse"] = false

@@ -2,8 +2,14 @@ package fakesource
 
 import (
 	"bytes"
+	"crypto/md5" //nolint:gosec // Salesforce's ContentVersion.Checksum is an MD5
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -106,7 +112,13 @@ func (s *Sim) sfCheckWriteLocked(w http.ResponseWriter, o *objectState, body map
 }
 
 func (s *Sim) sfCreate(w http.ResponseWriter, r *http.Request, obj string) {
-	body, ok := s.sfReadBody(w, r)
+	var blob *sfBlob
+	body, ok := map[string]any(nil), false
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
+		body, blob, ok = sfReadMultipart(w, r, obj)
+	} else {
+		body, ok = s.sfReadBody(w, r)
+	}
 	if !ok {
 		return
 	}
@@ -116,7 +128,11 @@ func (s *Sim) sfCreate(w http.ResponseWriter, r *http.Request, obj string) {
 	if o == nil || !s.sfCheckWriteLocked(w, o, body, nil) {
 		return
 	}
-	rec := s.createLocked(o, s.sf.complete(o, body), time.Time{})
+	fields := s.sf.complete(o, body)
+	if blob != nil {
+		fields["ContentSize"], fields["Checksum"] = int(blob.size), blob.md5
+	}
+	rec := s.createLocked(o, fields, time.Time{})
 	s.sfIndexLocked(o, rec)
 	writeJSON(w, http.StatusCreated, omap{{"id", rec.id}, {"success", true}, {"errors", []any{}}})
 }
@@ -454,4 +470,59 @@ func (s *Sim) sfVersionData(w http.ResponseWriter, obj, id string) {
 	w.Header().Set("Content-Length", strconv.Itoa(size))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(bytes.Repeat([]byte("portico "), size/8+1)[:size])
+}
+
+// sfBlob is what the simulator keeps of an uploaded file: its size and
+// MD5 (ContentVersion.Checksum), not its bytes.
+type sfBlob struct {
+	size int64
+	md5  string
+}
+
+// sfReadMultipart reads Salesforce's multipart insert of a ContentVersion
+// ("Insert or Update Blob Data"): the record as JSON in the part
+// entity_content, then the file in the part VersionData, streamed through
+// (only its size and MD5 are kept).
+func sfReadMultipart(w http.ResponseWriter, r *http.Request, obj string) (map[string]any, *sfBlob, bool) {
+	bad := func(msg string) (map[string]any, *sfBlob, bool) {
+		sfError(w, http.StatusBadRequest, "INVALID_MULTIPART_REQUEST", msg)
+		return nil, nil, false
+	}
+	if canon, _ := sfCanonObject(obj); canon != "ContentVersion" {
+		return bad("multipart requests are supported for blob objects such as ContentVersion only")
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return bad(err.Error())
+	}
+	var body map[string]any
+	var blob *sfBlob
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return bad("the multipart body cannot be read: " + err.Error())
+		}
+		switch part.FormName() {
+		case "entity_content":
+			if err := json.NewDecoder(io.LimitReader(part, 1<<20)).Decode(&body); err != nil || body == nil {
+				return bad("entity_content must be a JSON object")
+			}
+		case "VersionData":
+			h := md5.New()
+			n, err := io.Copy(h, part)
+			if err != nil {
+				return bad("the binary part was cut off: " + err.Error())
+			}
+			blob = &sfBlob{size: n, md5: hex.EncodeToString(h.Sum(nil))}
+		}
+	}
+	if body == nil || blob == nil {
+		return bad("a ContentVersion insert needs the parts entity_content and VersionData")
+	}
+	delete(body, "attributes")
+	delete(body, "VersionData")
+	return body, blob, true
 }

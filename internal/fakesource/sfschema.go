@@ -98,8 +98,9 @@ var sfSchemas = sfSchema{
 	"ContentVersion": {
 		// VersionData takes the file as base64 on create; the simulator keeps only its size
 		// and answers the field with the URL of the binary, as Salesforce does.
-		fields:   []string{"Title", "PathOnClient", "FileType", "ContentSize", "VersionData", "FirstPublishLocationId", "ContentDocumentId", "VersionNumber", "IsLatest", "Portico_Action_Id__c"},
-		readOnly: []string{"FileType", "ContentSize", "ContentDocumentId", "VersionNumber", "IsLatest"},
+		// The multipart insert streams the file instead; Checksum is its MD5.
+		fields:   []string{"Title", "PathOnClient", "FileType", "ContentSize", "VersionData", "FirstPublishLocationId", "ContentDocumentId", "VersionNumber", "IsLatest", "Checksum", "Portico_Action_Id__c"},
+		readOnly: []string{"FileType", "ContentSize", "ContentDocumentId", "VersionNumber", "IsLatest", "Checksum"},
 		lookups:  map[string]sfLookup{"FirstPublishLocationId": {rel: "FirstPublishLocation", target: "Case", also: []string{"Account"}}},
 		extIDs:   []string{"Portico_Action_Id__c"},
 	},

@@ -183,6 +183,13 @@ func (o *Object) Writable(op Op) bool {
 	return false
 }
 
+// FieldWritable reports whether the mapping lets customers set the field
+// name on op.
+func (o *Object) FieldWritable(op Op, name string) bool {
+	f := o.fieldByName(name)
+	return f != nil && f.dir.allows(op)
+}
+
 // StatusInfo returns the customer-facing label and next step of a portal
 // status value.
 func (o *Object) StatusInfo(status string) (label, next string, ok bool) {

@@ -74,6 +74,15 @@ type CredentialGetParams = dbsqlc.CredentialGetParams
 type CredentialGetRow = dbsqlc.CredentialGetRow
 type CredentialPutParams = dbsqlc.CredentialPutParams
 type DBTX = dbsqlc.DBTX
+type FileChunkGetParams = dbsqlc.FileChunkGetParams
+type FileChunkInsertParams = dbsqlc.FileChunkInsertParams
+type FileCountsRow = dbsqlc.FileCountsRow
+type FileGetParams = dbsqlc.FileGetParams
+type FileInsertParams = dbsqlc.FileInsertParams
+type FileListByRecordParams = dbsqlc.FileListByRecordParams
+type FileSetActionParams = dbsqlc.FileSetActionParams
+type FileSourceConfirmedParams = dbsqlc.FileSourceConfirmedParams
+type FileStoredParams = dbsqlc.FileStoredParams
 type AccountXref = dbsqlc.AccountXref
 type Action = dbsqlc.Action
 type AuditChainHead = dbsqlc.AuditChainHead
@@ -87,6 +96,8 @@ type AuthWebSession = dbsqlc.AuthWebSession
 type BrandLogoCache = dbsqlc.BrandLogoCache
 type BrandSetting = dbsqlc.BrandSetting
 type ConnectionCredential = dbsqlc.ConnectionCredential
+type File = dbsqlc.File
+type FileChunk = dbsqlc.FileChunk
 type NotificationPreference = dbsqlc.NotificationPreference
 type Record = dbsqlc.Record
 type RecordStatusChange = dbsqlc.RecordStatusChange
@@ -598,6 +609,68 @@ func AdvisoryLock(ctx context.Context, db DBTX, id int64) error {
 // AdvisoryUnlock runs the AdvisoryUnlock query; its error is translated by interpretError.
 func AdvisoryUnlock(ctx context.Context, db DBTX, id int64) error {
 	return interpretError(dbsqlc.New().AdvisoryUnlock(ctx, db, id))
+}
+
+// FileByID runs the FileByID query; its error is translated by interpretError.
+func FileByID(ctx context.Context, db DBTX, id int64) (File, error) {
+	r, err := dbsqlc.New().FileByID(ctx, db, id)
+	return r, interpretError(err)
+}
+
+// FileChunkGet runs the FileChunkGet query; its error is translated by interpretError.
+func FileChunkGet(ctx context.Context, db DBTX, arg FileChunkGetParams) ([]byte, error) {
+	r, err := dbsqlc.New().FileChunkGet(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// FileChunkInsert runs the FileChunkInsert query; its error is translated by interpretError.
+func FileChunkInsert(ctx context.Context, db DBTX, arg FileChunkInsertParams) error {
+	return interpretError(dbsqlc.New().FileChunkInsert(ctx, db, arg))
+}
+
+// FileCounts runs the FileCounts query; its error is translated by interpretError.
+func FileCounts(ctx context.Context, db DBTX) (FileCountsRow, error) {
+	r, err := dbsqlc.New().FileCounts(ctx, db)
+	return r, interpretError(err)
+}
+
+// FileDelete runs the FileDelete query; its error is translated by interpretError.
+func FileDelete(ctx context.Context, db DBTX, id int64) error {
+	return interpretError(dbsqlc.New().FileDelete(ctx, db, id))
+}
+
+// FileGet runs the FileGet query; its error is translated by interpretError.
+func FileGet(ctx context.Context, db DBTX, arg FileGetParams) (File, error) {
+	r, err := dbsqlc.New().FileGet(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// FileInsert runs the FileInsert query; its error is translated by interpretError.
+func FileInsert(ctx context.Context, db DBTX, arg FileInsertParams) (File, error) {
+	r, err := dbsqlc.New().FileInsert(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// FileListByRecord runs the FileListByRecord query; its error is translated by interpretError.
+func FileListByRecord(ctx context.Context, db DBTX, arg FileListByRecordParams) ([]File, error) {
+	r, err := dbsqlc.New().FileListByRecord(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// FileSetAction runs the FileSetAction query; its error is translated by interpretError.
+func FileSetAction(ctx context.Context, db DBTX, arg FileSetActionParams) error {
+	return interpretError(dbsqlc.New().FileSetAction(ctx, db, arg))
+}
+
+// FileSourceConfirmed runs the FileSourceConfirmed query; its error is translated by interpretError.
+func FileSourceConfirmed(ctx context.Context, db DBTX, arg FileSourceConfirmedParams) error {
+	return interpretError(dbsqlc.New().FileSourceConfirmed(ctx, db, arg))
+}
+
+// FileStored runs the FileStored query; its error is translated by interpretError.
+func FileStored(ctx context.Context, db DBTX, arg FileStoredParams) (File, error) {
+	r, err := dbsqlc.New().FileStored(ctx, db, arg)
+	return r, interpretError(err)
 }
 
 // NotificationPreferenceGet runs the NotificationPreferenceGet query; its error is translated by interpretError.

@@ -106,6 +106,11 @@ type casePage struct {
 	CanComment  bool
 	// Key is the idempotency key of this rendering's forms.
 	Key string
+	// Files are the case's files; CanUpload shows the upload form, whose
+	// limit MaxSize says.
+	Files     []fileRow
+	CanUpload bool
+	MaxSize   string
 }
 
 type timelineStep struct {
@@ -129,6 +134,12 @@ func (wb *Web) showCase(w http.ResponseWriter, r *http.Request, status int, bad 
 		Description: str(c.Record, "description"), Closed: c.Status == "closed",
 		CanComment: wb.d.API.Reaches(r.Context(), "case_comment"), Key: formKey()}
 	system := wb.system("case")
+	if p.Files, err = wb.filesOf(r, v.L, "case", c.ID); wb.readFailed(w, r, err) {
+		return
+	}
+	if p.CanUpload = wb.d.API.CanAttach(r.Context(), "case"); p.CanUpload {
+		p.MaxSize = sizeWords(v.L, wb.d.API.MaxFileBytes())
+	}
 	p.Fresh, p.Down = freshWords(v.L, c.Freshness, system)
 	p.Pending = pendingOrReceived(v.L, c.Record, wb.received(r.Context(), "case"), system)
 	bodies := map[string]string{}
@@ -149,8 +160,13 @@ func (wb *Web) showCase(w http.ResponseWriter, r *http.Request, status int, bad 
 		}
 		p.Timeline = append(p.Timeline, step)
 	}
+	if bad != nil && isUpload(r) {
+		reason := uploadReason(v.L, bad)
+		v.Fields["file"], v.Alert, v.Problem = reason, key("files.refused"), []any{reason}
+		bad = nil
+	}
 	v.outcome(r, bad, "body", key("case.not_possible"),
-		map[string]string{"comment": key("case.comment_sent"), "close": key("case.close_sent")})
+		map[string]string{"comment": key("case.comment_sent"), "close": key("case.close_sent"), "file": key("files.sent")})
 	v.Page = p
 	wb.render(w, r, status, "case", v)
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/porticohq/portico/internal/brand"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/dbtest"
+	"github.com/porticohq/portico/internal/files"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/metrics"
 	"github.com/porticohq/portico/internal/pgnotify"
@@ -71,6 +72,8 @@ type options struct {
 	writeback func(t *testing.T, pool *pgxpool.Pool, set *mapping.Set) *writeback.Service
 	// brand is the deployment's branding (nil: the default).
 	brand *brand.Current
+	// scanner scans uploads (nil: none).
+	scanner files.Scanner
 }
 
 func setup(t *testing.T, opts ...func(*options)) *env {
@@ -98,7 +101,7 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	wb := o.writeback(t, e.pool, set)
 	a, err := api.New(api.Deps{Pool: e.pool, Records: records.New(records.Options{Pool: e.pool, Mappings: set}), Mappings: set,
 		Policy: access.NewPolicy(e.pool), Auth: e.auth, Actions: api.Writeback{Service: wb, Pool: e.pool, Mappings: set},
-		Audit: audit.New(e.pool, slog.New(slog.DiscardHandler))})
+		Audit: audit.New(e.pool, slog.New(slog.DiscardHandler)), Files: files.New(files.Options{Pool: e.pool, Scanner: o.scanner})})
 	require.NoError(t, err)
 	portal, err := web.New(web.Deps{API: a, Auth: e.auth, Mappings: set, SignOnName: "Example SSO",
 		Logger:        slog.New(slog.NewTextHandler(tWriter{t}, nil)),

@@ -1,8 +1,12 @@
 package web
 
 import (
+	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -118,6 +122,7 @@ func (wb *Web) Mount(r chi.Router, notFound http.HandlerFunc) {
 				r.Get("/{id}", wb.caseDetail)
 				r.Post("/{id}/comments", wb.caseComment)
 				r.Post("/{id}/close", wb.caseClose)
+				r.Post("/{id}/files", wb.caseUpload)
 			})
 			// /orders: the list and one order with its lines and
 			// shipments.
@@ -240,6 +245,10 @@ func (wb *Web) forms(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
+			wb.multipartForm(w, r, next)
+			return
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 		if err := r.ParseForm(); err != nil {
 			wb.fail(w, r, &reply.Error{Status: http.StatusBadRequest, Code: "bad_form", Message: "the form could not be read"})
@@ -251,6 +260,41 @@ func (wb *Web) forms(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// multipartForm admits a file upload's form: bounded by the upload cap,
+// its first part must be the synchronizer token (the form puts it first),
+// and the rest is left unread for the handler to stream (multipartFrom).
+func (wb *Web) multipartForm(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	limit := wb.d.API.MaxUploadBytes()
+	if limit == 0 {
+		limit = maxForm
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		wb.fail(w, r, &reply.Error{Status: http.StatusBadRequest, Code: "bad_form", Message: "the form could not be read"})
+		return
+	}
+	part, err := mr.NextPart()
+	var token []byte
+	if err == nil && part.FormName() == csrfField {
+		token, err = io.ReadAll(io.LimitReader(part, 1024))
+	}
+	if err != nil || !wb.d.Auth.CheckFormToken(r.Context(), string(token)) {
+		wb.fail(w, r, &reply.Error{Status: http.StatusForbidden, Code: "csrf", Message: key("error.csrf")})
+		return
+	}
+	next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), multipartKey{}, mr)))
+}
+
+type multipartKey struct{}
+
+// multipartFrom is the rest of a multipart form multipartForm admitted;
+// nil for any other request.
+func multipartFrom(r *http.Request) *multipart.Reader {
+	mr, _ := r.Context().Value(multipartKey{}).(*multipart.Reader)
+	return mr
 }
 
 // requireUser sends a visitor who has not signed in to the sign-in page,

@@ -132,10 +132,12 @@ type Options struct {
 	Pool       DB
 	Mappings   *mapping.Set
 	Connectors map[string]connectors.Connector // by connection name
-	Health     Health                          // nil: never open
-	Insert     InsertFunc
-	Metrics    *Metrics // nil: not exported
-	Logger     *slog.Logger
+	// Files opens the stored files attach_file actions send (nil: none).
+	Files   Files
+	Health  Health // nil: never open
+	Insert  InsertFunc
+	Metrics *Metrics // nil: not exported
+	Logger  *slog.Logger
 	// OrderWait is how long an action waits for an earlier one on the
 	// same record before looking again (default 100ms).
 	OrderWait time.Duration
@@ -185,6 +187,12 @@ type Request struct {
 	// Refs are the account's reference keys for other systems.
 	Refs map[string]string
 	Kind Kind
+	// Connection, when set, picks the mapping of that connection: a file
+	// goes to the system that holds the record it is attached to.
+	Connection string
+	// ParentObject is the portal object an attach_file's file belongs to
+	// (case, invoice): its related_id must be such a record the user sees.
+	ParentObject string
 	// Target is the source id of the record an update changes; empty for
 	// creates.
 	Target string
@@ -326,7 +334,16 @@ func (s *Service) check(req Request) (*submission, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown kind %q", ErrInvalid, req.Kind)
 	}
-	obj, ok := objectFor(s.opts.Mappings, objName, op, func(c string) bool { _, ok := s.opts.Connectors[c]; return ok })
+	if req.Kind == KindAttachFile && req.Connection == "" {
+		// A file goes to the system that holds its record.
+		if parent, ok := s.opts.Mappings.Object(req.ParentObject); ok {
+			req.Connection = parent.Connection()
+		}
+	}
+	obj, ok := objectFor(s.opts.Mappings, objName, op, func(c string) bool {
+		_, ok := s.opts.Connectors[c]
+		return ok && (req.Connection == "" || c == req.Connection)
+	})
 	if !ok {
 		return nil, fmt.Errorf("%w: %s is not offered: no configured connection's mapping allows %s of %s", ErrInvalid, req.Kind, op, objName)
 	}
@@ -349,6 +366,9 @@ func (s *Service) check(req Request) (*submission, error) {
 	case req.Kind == KindUpdateContact && req.Target != req.ContactID:
 		return nil, fmt.Errorf("%w: a user may update only their own contact details", ErrForbidden)
 	}
+	if _, err := fileRef(req.Kind, req.Input); err != nil {
+		return nil, err
+	}
 	input, err := json.Marshal(req.Input)
 	if err != nil {
 		return nil, fmt.Errorf("%w: input: %w", ErrInvalid, err)
@@ -356,11 +376,54 @@ func (s *Service) check(req Request) (*submission, error) {
 	return &submission{req: req, obj: obj, op: op, input: input}, nil
 }
 
+// FileField is the attach_file input naming the stored file (internal/files)
+// by id: the action holds this reference, never the content, and the
+// worker streams the file to the source.
+const FileField = "file_id"
+
+// fileRef returns an attach_file's file id, which it must have; other
+// kinds have none (0).
+func fileRef(k Kind, input map[string]any) (int64, error) {
+	if k != KindAttachFile {
+		return 0, nil
+	}
+	var id int64
+	switch v := input[FileField].(type) {
+	case int64:
+		id = v
+	case int:
+		id = int64(v)
+	case float64:
+		id = int64(v)
+	case json.Number:
+		id, _ = v.Int64()
+	}
+	if id <= 0 {
+		return 0, fmt.Errorf("%w: %s: an attach_file names its stored file", ErrInvalid, FileField)
+	}
+	return id, nil
+}
+
+// mappingInput is the input the mapping sees: without the file reference,
+// which is Portico's, not a field of the source.
+func mappingInput(k Kind, input map[string]any) map[string]any {
+	if k != KindAttachFile {
+		return input
+	}
+	out := make(map[string]any, len(input))
+	for k, v := range input {
+		if k != FileField {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 // checkMapping validates the input against the mapping's write direction;
 // a *mapping.ValidationError names the fields.
 func (sub *submission) checkMapping() error {
 	req := sub.req
-	_, err := sub.obj.ToSource(sub.op, req.Input, mapping.Actor{AccountID: req.AccountID, ContactID: req.ContactID, Refs: req.Refs})
+	_, err := sub.obj.ToSource(sub.op, mappingInput(req.Kind, req.Input), mapping.Actor{AccountID: req.AccountID, ContactID: req.ContactID, Refs: req.Refs})
 	return err
 }
 
@@ -419,6 +482,9 @@ func (sub *submission) insertParams() store.ActionInsertParams {
 func (sub *submission) parentOwner(ctx context.Context, tx pgx.Tx) (string, error) {
 	req := sub.req
 	parentObj, field, ok := req.Kind.parent()
+	if req.Kind == KindAttachFile {
+		parentObj, field, ok = req.ParentObject, "related_id", true
+	}
 	if !ok {
 		return req.AccountID, nil
 	}

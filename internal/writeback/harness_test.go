@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/accounting"
 	"github.com/porticohq/portico/connectors/conntest"
 	"github.com/porticohq/portico/connectors/inventory"
 	"github.com/porticohq/portico/connectors/salesforce"
@@ -24,6 +25,7 @@ import (
 	"github.com/porticohq/portico/internal/dbtest"
 	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
+	"github.com/porticohq/portico/internal/files"
 	"github.com/porticohq/portico/internal/jobs"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/sources"
@@ -64,6 +66,7 @@ type stackOptions struct {
 // CRM, the service and a working River client.
 type stack struct {
 	svc   *writeback.Service
+	files *files.Service
 	river *river.Client[pgx.Tx]
 	srcs  *sources.Sources
 	set   *mapping.Set
@@ -121,11 +124,18 @@ func buildService(db writeback.DB, creds fakesource.Credentials, o stackOptions,
 		ClientID: inv.ClientID, ClientSecret: inv.ClientSecret, RefreshToken: inv.RefreshToken, AccessToken: inv.AccessToken,
 		Breaker: conn.Breaker, Retry: conn.Retry, RequestTimeout: conn.RequestTimeout,
 	}
+	acc := creds.Accounting
+	accConn := config.ConnectionConfig{
+		Name: "accounting", Type: "accounting", BaseURL: acc.BaseURL, TokenURL: acc.TokenURL,
+		ClientID: acc.ClientID, ClientSecret: acc.ClientSecret, RefreshToken: acc.RefreshToken, Realm: acc.Realm,
+		Breaker: conn.Breaker, Retry: conn.Retry, RequestTimeout: conn.RequestTimeout,
+	}
 	reg := connectors.NewRegistry[connectors.Deps]()
 	reg.MustRegister("salesforce", salesforce.New)
 	reg.MustRegister("inventory", inventory.New)
+	reg.MustRegister("accounting", accounting.New)
 	srcs, err := sources.Open(sources.Options{
-		Connections: []config.ConnectionConfig{config.DefaultConnection(conn), config.DefaultConnection(invConn)}, Registry: reg,
+		Connections: []config.ConnectionConfig{config.DefaultConnection(conn), config.DefaultConnection(invConn), config.DefaultConnection(accConn)}, Registry: reg,
 		Credentials: &conntest.MemoryCredentials{}, Logger: logger,
 	})
 	if err != nil {
@@ -146,8 +156,9 @@ func buildService(db writeback.DB, creds fakesource.Credentials, o stackOptions,
 			conns[name] = o.wrap(c)
 		}
 	}
+	st.files = files.New(files.Options{Pool: db})
 	st.svc = writeback.New(writeback.Options{
-		Pool: db, Mappings: set, Connectors: conns, Health: health, Logger: logger,
+		Pool: db, Mappings: set, Connectors: conns, Health: health, Logger: logger, Files: st.files,
 		MaxWait: 2 * time.Second, OrderWait: 20 * time.Millisecond, JobTimeout: o.jobTimeout,
 		Metrics: o.metrics, AuthWait: o.authWait, Insert: insert,
 	})

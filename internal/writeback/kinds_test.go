@@ -25,6 +25,8 @@ func TestEveryKindIsOfferedByTheShippedMappings(t *testing.T) {
 	}
 	_, _, ok := Kind("nope").spec()
 	require.False(t, ok)
-	_, ok = objectFor(set, "document", mapping.OpCreate, func(c string) bool { return c != "salesforce" })
-	require.False(t, ok, "only the CRM's documents take uploads")
+	_, ok = objectFor(set, "document", mapping.OpCreate, func(c string) bool { return c == "accounting" })
+	require.True(t, ok, "invoice attachments go to accounting")
+	_, ok = objectFor(set, "document", mapping.OpCreate, func(c string) bool { return c == "inventory" })
+	require.False(t, ok, "the commerce system takes no files")
 }

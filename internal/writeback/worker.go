@@ -111,7 +111,7 @@ func (s *Service) applyOnce(ctx context.Context, job *river.Job[ApplyArgs]) erro
 			actor.Refs[k] = fmt.Sprint(v)
 		}
 	}
-	fields, err := obj.ToSource(mapping.Op(a.Op), input, actor)
+	fields, err := obj.ToSource(mapping.Op(a.Op), mappingInput(Kind(a.Kind), input), actor)
 	if err != nil {
 		// The mapping changed since the action was accepted.
 		var ve *mapping.ValidationError
@@ -127,6 +127,13 @@ func (s *Service) applyOnce(ctx context.Context, job *river.Job[ApplyArgs]) erro
 	}
 	if a.Op == string(mapping.OpUpdate) {
 		wr.ID = a.Target
+	}
+	if wr.File, err = s.file(ctx, a, input); err != nil {
+		var refused *fileRefused
+		if errors.As(err, &refused) {
+			return s.settle(ctx, a, StateFailed, refused.msg, err.Error(), nil)
+		}
+		return err
 	}
 	if _, err := store.ActionMarkSending(ctx, s.opts.Pool, a.ID); err != nil {
 		return fmt.Errorf("writeback: marking action %d sending: %w", a.ID, err)
@@ -260,6 +267,14 @@ func (s *Service) applied(ctx context.Context, job *river.Job[ApplyArgs], a stor
 		}
 		if err := auditResult(ctx, p, a, StateApplied, map[string]any{"source_id": row.SourceID, "version": row.Version}); err != nil {
 			return err
+		}
+		if a.Kind == string(KindAttachFile) {
+			if err := store.FileSourceConfirmed(ctx, p, store.FileSourceConfirmedParams{
+				ActionID: pgtype.Int8{Int64: a.ID, Valid: true}, SourceID: pgtype.Text{String: row.SourceID, Valid: true},
+				SourceVersion: pgtype.Text{String: row.Version, Valid: true},
+			}); err != nil {
+				return err
+			}
 		}
 		if err := s.storeRecord(ctx, p, a, obj, row); err != nil {
 			return err

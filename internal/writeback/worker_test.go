@@ -271,25 +271,44 @@ func TestFailedReauthenticationWaitsAndAlerts(t *testing.T) {
 	require.Zero(t, sfWrites(u.sim, writeback.SourceKey(1, a.ID)), "nothing reached the source")
 }
 
-// TestAttachFileKeepsContentOutOfTheCache: a file's content goes to the
-// source, never into the cached projection, which shows the rest at once;
-// the job is inserted with the action.
-func TestAttachFileKeepsContentOutOfTheCache(t *testing.T) {
+// TestAttachFileNamesItsFile: an attach_file names a stored file by id and
+// must; content in its input is refused by the mapping, so it never enters
+// the action or the cache; the pending document shows no file reference.
+func TestAttachFileNamesItsFile(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	u := newUnit(t, stackOptions{})
-	c := u.customer(t, 0)
-	a := u.submit(t, c.request(writeback.KindAttachFile, "",
-		map[string]any{"title": "Invoice scan", "file_name": "scan.txt", "content": "aGVsbG8="}, ""))
+	c, caseID := u.caseCustomer(t, 0)
+	u.cache(t, "Case", caseID)
+	input := map[string]any{"title": "Invoice scan", "file_name": "scan.txt", "related_id": caseID}
+	req := c.request(writeback.KindAttachFile, "", input, "")
+	req.ParentObject = "case"
+	_, _, err := u.svc.Submit(context.Background(), req)
+	require.ErrorIs(t, err, writeback.ErrInvalid, "no file named")
+
+	input["file_id"] = int64(42)
+	input["content"] = "aGVsbG8="
+	_, _, err = u.svc.Submit(context.Background(), req)
+	var ve *mapping.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, "content", ve.Fields[0].Path)
+
+	delete(input, "content")
+	a := u.submit(t, req)
+	require.JSONEq(t, `{"title":"Invoice scan","file_name":"scan.txt","related_id":"`+caseID+`","file_id":42}`, string(a.Input))
 	data, _ := u.cachedData(t, "document", a.Target)
 	fields := data["fields"].(map[string]any)
 	require.Equal(t, "Invoice scan", fields["title"])
-	require.NotContains(t, fields, "content")
-	job := rivertest.RequireInsertedTx[*riverpgxv5.Driver](ctx, t, u.tx, writeback.ApplyArgs{}, &rivertest.RequireInsertedOpts{Queue: "writeback", MaxAttempts: 25})
-	require.Equal(t, a.ID, job.Args.ActionID)
-	// Applying it is not checked here: the shipped mapping files the
-	// document under the account (FirstPublishLocationId), which the
-	// simulator accepts only as a case id.
+	require.NotContains(t, fields, "file_id")
+
+	// Another account's case is not found.
+	other, otherCase := u.caseCustomer(t, 1)
+	for other.account == c.account {
+		other, otherCase = u.caseCustomer(t, 2)
+	}
+	u.cache(t, "Case", otherCase)
+	input["related_id"] = otherCase
+	_, _, err = u.svc.Submit(context.Background(), req)
+	require.ErrorIs(t, err, writeback.ErrNotFound)
 }
 
 // TestOrderUpdateCarriesSquareVersion: an order update is applied with

@@ -165,6 +165,34 @@ type ConnectionCredential struct {
 	UpdatedAt  pgtype.Timestamptz `json:"updated_at"`
 }
 
+type File struct {
+	ID            int64              `json:"id"`
+	TenantID      int64              `json:"tenant_id"`
+	StorageKey    string             `json:"storage_key"`
+	Connection    string             `json:"connection"`
+	Object        string             `json:"object"`
+	RecordID      string             `json:"record_id"`
+	OwnerAccount  string             `json:"owner_account"`
+	UploadedBy    string             `json:"uploaded_by"`
+	FileName      string             `json:"file_name"`
+	ContentType   string             `json:"content_type"`
+	Size          int64              `json:"size"`
+	Sha256        []byte             `json:"sha256"`
+	State         string             `json:"state"`
+	ScanResult    pgtype.Text        `json:"scan_result"`
+	ActionID      pgtype.Int8        `json:"action_id"`
+	SourceID      pgtype.Text        `json:"source_id"`
+	SourceVersion pgtype.Text        `json:"source_version"`
+	SyncedAt      pgtype.Timestamptz `json:"synced_at"`
+	CreatedAt     pgtype.Timestamptz `json:"created_at"`
+}
+
+type FileChunk struct {
+	FileID int64  `json:"file_id"`
+	N      int32  `json:"n"`
+	Data   []byte `json:"data"`
+}
+
 type NotificationPreference struct {
 	UserID        int64              `json:"user_id"`
 	TenantID      int64              `json:"tenant_id"`

@@ -1,0 +1,199 @@
+package files_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/porticohq/portico/internal/dbtest"
+	"github.com/porticohq/portico/internal/files"
+	"github.com/porticohq/portico/internal/files/clamdtest"
+	"github.com/porticohq/portico/internal/store"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+var pdf = []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+
+type bundle struct {
+	pool *pgxpool.Pool
+	svc  *files.Service
+}
+
+func setup(t *testing.T, opts files.Options) bundle {
+	t.Helper()
+	pool := dbtest.Pool(t)
+	opts.Pool = pool
+	return bundle{pool: pool, svc: files.New(opts)}
+}
+
+func upload(name, declared string, body io.Reader) files.Upload {
+	return files.Upload{TenantID: 1, Connection: "salesforce", Object: "case", RecordID: "500A", OwnerAccount: "001A",
+		UploadedBy: "7", Name: name, DeclaredType: declared, DeclaredSize: -1, Body: body}
+}
+
+func (b bundle) count(t *testing.T) (files, chunks int) {
+	t.Helper()
+	n, err := store.FileCounts(context.Background(), b.pool)
+	require.NoError(t, err)
+	return int(n.Files), int(n.Chunks)
+}
+
+func refusal(t *testing.T, err error) *files.Refusal {
+	t.Helper()
+	var r *files.Refusal
+	require.ErrorAs(t, err, &r)
+	return r
+}
+
+// TestStoreAndReadBack: a 3 MiB file goes in as chunks and comes back the
+// same, whole and from an offset (a Range request's Seek).
+func TestStoreAndReadBack(t *testing.T) {
+	t.Parallel()
+	b := setup(t, files.Options{})
+	ctx := context.Background()
+	content := append(append([]byte{}, pdf...), make([]byte, 3<<20)...)
+	_, _ = rand.Read(content[len(pdf):])
+	f, err := b.svc.Store(ctx, upload("report.pdf", "application/pdf", iotest.HalfReader(bytes.NewReader(content))))
+	require.NoError(t, err)
+	require.Equal(t, "application/pdf", f.ContentType)
+	require.Equal(t, files.StateUnscanned, f.State, "no scanner configured: kept as unscanned")
+	require.Equal(t, int64(len(content)), f.Size)
+	require.Len(t, f.Key, 32)
+	require.NotContains(t, f.Key, "report")
+	_, chunks := b.count(t)
+	require.Equal(t, 4, chunks)
+
+	got, err := b.svc.Get(ctx, 1, f.ID)
+	require.NoError(t, err)
+	r, err := b.svc.Open(ctx, *got)
+	require.NoError(t, err)
+	all, err := io.ReadAll(r)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(content, all))
+	_, err = r.Seek(files.ChunkSize+10, io.SeekStart)
+	require.NoError(t, err)
+	part := make([]byte, files.ChunkSize)
+	_, err = io.ReadFull(r, part)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(content[files.ChunkSize+10:2*files.ChunkSize+10], part))
+
+	_, err = b.svc.Get(ctx, 2, f.ID)
+	require.ErrorIs(t, err, store.ErrNotFound, "another tenant's file id is not found")
+}
+
+// TestRefusals: each check refuses with its status, field and words, in
+// the documented order, and stores nothing.
+func TestRefusals(t *testing.T) {
+	t.Parallel()
+	b := setup(t, files.Options{MaxBytes: 1 << 20, Types: map[string][]string{"invoice": {"application/pdf"}}})
+	ctx := context.Background()
+	big := append(append([]byte{}, pdf...), make([]byte, 1<<20)...)
+	cases := []struct {
+		name   string
+		up     files.Upload
+		status int
+		code   string
+		field  string
+		words  []string
+	}{
+		{"declared too large", func() files.Upload {
+			u := upload("a.pdf", "application/pdf", bytes.NewReader(pdf))
+			u.DeclaredSize = 2 << 20
+			return u
+		}(),
+			413, "too_large", "file", []string{"1 MB"}},
+		{"streamed too large", upload("a.pdf", "application/pdf", bytes.NewReader(big)), 413, "too_large", "file", []string{"1 MB"}},
+		{"declared pdf, content text", upload("a.pdf", "application/pdf", strings.NewReader("just text")), 415, "type_mismatch", "file",
+			[]string{"application/pdf", "text/plain"}},
+		{"not allowed for the object", func() files.Upload {
+			u := upload("a.txt", "text/plain", strings.NewReader("just text"))
+			u.Object = "invoice"
+			return u
+		}(), 415, "type_not_allowed", "file", []string{"text/plain", "invoice"}},
+		{"html is not allowed", upload("a.html", "", strings.NewReader("<html><script>alert(1)</script></html>")), 415, "type_not_allowed", "file", []string{"text/html"}},
+		{"path separator", upload("../etc/passwd", "text/plain", strings.NewReader("x")), 422, "bad_name", "file_name", []string{"separator"}},
+		{"backslash", upload(`c:\x.txt`, "text/plain", strings.NewReader("x")), 422, "bad_name", "file_name", []string{"separator"}},
+		{"control character", upload("a\nb.txt", "text/plain", strings.NewReader("x")), 422, "bad_name", "file_name", []string{"control"}},
+		{"zero bytes", upload("a.txt", "text/plain", strings.NewReader("")), 422, "empty", "file", []string{"empty"}},
+		{"interrupted", upload("a.pdf", "application/pdf", io.MultiReader(bytes.NewReader(big[:5000]), iotest.ErrReader(io.ErrUnexpectedEOF))),
+			400, "incomplete", "file", []string{"interrupted"}},
+	}
+	for _, c := range cases {
+		_, err := b.svc.Store(ctx, c.up)
+		r := refusal(t, err)
+		require.Equal(t, c.status, r.Status, c.name)
+		require.Equal(t, c.code, r.Code, c.name)
+		require.Equal(t, c.field, r.Field, c.name)
+		for _, w := range c.words {
+			require.Contains(t, r.Message, w, c.name)
+		}
+	}
+	nf, nc := b.count(t)
+	require.Zero(t, nf, "a refused upload stores no file")
+	require.Zero(t, nc)
+}
+
+// TestDeclaredTypesThatAgree: a browser's octet-stream, an alias, and a
+// parent type of the sniffed one are not mismatches.
+func TestDeclaredTypesThatAgree(t *testing.T) {
+	t.Parallel()
+	b := setup(t, files.Options{})
+	for _, declared := range []string{"", "application/octet-stream", "application/pdf; name=a.pdf", "APPLICATION/PDF", "application/x-pdf"} {
+		_, err := b.svc.Store(context.Background(), upload("a.pdf", declared, bytes.NewReader(pdf)))
+		require.NoError(t, err, declared)
+	}
+	_, err := b.svc.Store(context.Background(), upload("a.csv", "text/plain", strings.NewReader("a,b\n1,2\n3,4\n")))
+	require.NoError(t, err, "csv declared as its parent text/plain")
+}
+
+// TestClamd scans through the real clamd: EICAR is quarantined with the
+// signature named, clean content is clean, both in one pass while stored.
+func TestClamd(t *testing.T) {
+	t.Parallel()
+	scanner := clamdtest.Start(t)
+	b := setup(t, files.Options{Scanner: scanner})
+	ctx := context.Background()
+
+	f, err := b.svc.Store(ctx, upload("report.pdf", "application/pdf", bytes.NewReader(pdf)))
+	require.NoError(t, err)
+	require.Equal(t, files.StateClean, f.State)
+
+	_, err = b.svc.Store(ctx, upload("eicar.txt", "text/plain", strings.NewReader(clamdtest.EICAR)))
+	r := refusal(t, err)
+	require.Equal(t, "infected", r.Code)
+	require.Equal(t, 422, r.Status)
+	require.Contains(t, r.Message, clamdtest.Signature)
+	require.NotNil(t, r.File)
+	q, err := b.svc.Get(ctx, 1, r.File.ID)
+	require.NoError(t, err)
+	require.Equal(t, files.StateQuarantined, q.State)
+	require.Equal(t, clamdtest.Signature, q.ScanResult)
+	_, err = b.svc.Open(ctx, *q)
+	require.ErrorIs(t, err, store.ErrNotFound, "a quarantined file is never served")
+
+	// A large clean file streams through both in one read.
+	big := append(append([]byte{}, pdf...), make([]byte, 5<<20)...)
+	f, err = b.svc.Store(ctx, upload("big.pdf", "application/pdf", bytes.NewReader(big)))
+	require.NoError(t, err)
+	require.Equal(t, int64(len(big)), f.Size)
+}
+
+// TestScannerDown: a configured scanner that cannot answer refuses the
+// upload and stores nothing.
+func TestScannerDown(t *testing.T) {
+	t.Parallel()
+	b := setup(t, files.Options{Scanner: files.Clamd{Network: "unix", Address: t.TempDir() + "/none.sock"}})
+	_, err := b.svc.Store(context.Background(), upload("report.pdf", "application/pdf", bytes.NewReader(pdf)))
+	require.True(t, errors.Is(err, files.ErrScanUnavailable), "%v", err)
+	nf, _ := b.count(t)
+	require.Zero(t, nf)
+}

@@ -1,0 +1,2 @@
+DROP TABLE file_chunk;
+DROP TABLE file;
