@@ -436,11 +436,12 @@ func TestTrustedProxies(t *testing.T) {
 	require.Equal(t, "10.0.0.0/8", p.String())
 }
 
-// TestTestSuiteVariablesAreNotConfig: the browser tests' PORTICO_ variables
-// (CI exports PORTICO_REQUIRE_BROWSER for the whole run) are not refused as
-// unknown keys, while a misspelt key still is.
+// TestTestSuiteVariablesAreNotConfig: the test suite's PORTICO_ variables
+// (CI exports PORTICO_REQUIRE_BROWSER and PORTICO_REQUIRE_CLAMD for the
+// whole run) are not refused as unknown keys, while a misspelt key still is.
 func TestTestSuiteVariablesAreNotConfig(t *testing.T) {
-	env := []string{"PORTICO_REQUIRE_BROWSER=1", "PORTICO_SCREENSHOTS=shots", "PORTICO_CHROMIUM=/usr/bin/chromium"}
+	env := []string{"PORTICO_REQUIRE_BROWSER=1", "PORTICO_SCREENSHOTS=shots", "PORTICO_CHROMIUM=/usr/bin/chromium",
+		"PORTICO_REQUIRE_CLAMD=1", "PORTICO_CLAMD=/usr/sbin/clamd", "PORTICO_CHAOS_RECORDS=100", "PORTICO_WRITEBACK_CHAOS_ACTIONS=10"}
 	_, err := config.Load(config.Options{ConnectionTypes: connTypes, Env: env})
 	require.NoError(t, err)
 	_, err = config.Load(config.Options{ConnectionTypes: connTypes, Env: append(env, "PORTICO_SCREENSHOT=shots")})

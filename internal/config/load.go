@@ -263,12 +263,17 @@ func leafKeys(prefix string, t reflect.Type) []string {
 
 // knownEnvKey maps an env suffix such as "http_read_timeout" to its key.
 // notConfigEnv are the PORTICO_ variables that are not configuration but
-// steer the test suite (internal/web/webtest): a process started beside
-// the tests, or a developer's shell exporting them, is not refused.
+// steer the test suite (internal/web/webtest, internal/files/clamdtest,
+// the chaos tests): a process started beside the tests, or a developer's
+// shell exporting them, is not refused.
 var notConfigEnv = map[string]bool{
-	"PORTICO_REQUIRE_BROWSER": true, // browser tests fail instead of skipping without Chromium
-	"PORTICO_CHROMIUM":        true, // the Chromium binary browser tests start
-	"PORTICO_SCREENSHOTS":     true, // where browser tests write screenshots
+	"PORTICO_REQUIRE_BROWSER":         true, // browser tests fail instead of skipping without Chromium
+	"PORTICO_CHROMIUM":                true, // the Chromium binary browser tests start
+	"PORTICO_SCREENSHOTS":             true, // where browser tests write screenshots
+	"PORTICO_REQUIRE_CLAMD":           true, // scanner tests fail instead of skipping without clamd
+	"PORTICO_CLAMD":                   true, // the clamd binary scanner tests start
+	"PORTICO_CHAOS_RECORDS":           true, // the sync chaos test's volume
+	"PORTICO_WRITEBACK_CHAOS_ACTIONS": true, // the write-back chaos test's volume
 }
 
 func knownEnvKey(suffix string) string {

@@ -1,8 +1,10 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -63,6 +65,7 @@ var pageRoutes = map[string]string{
 	"GET /cases/{id}":                  byCase,
 	"POST /cases/{id}/comments":        byCase,
 	"POST /cases/{id}/close":           byCase,
+	"POST /cases/{id}/files":           byCase,
 	"GET /orders":                      noID,
 	"GET /orders/{id}":                 byOrder,
 	"GET /invoices":                    noID,
@@ -216,13 +219,27 @@ func (b *browser) fetch(method, path string, hx bool) page {
 	b.e.t.Helper()
 	var req *http.Request
 	var err error
-	if method == http.MethodPost {
+	switch {
+	case method == http.MethodPost && strings.HasSuffix(path, "/files"):
+		// An upload: the form token first, then a small text file.
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		require.NoError(b.e.t, mw.WriteField("csrf_token", b.csrf))
+		fw, err := mw.CreateFormFile("file", "note.txt")
+		require.NoError(b.e.t, err)
+		_, err = fw.Write([]byte("a note for the case\n"))
+		require.NoError(b.e.t, err)
+		require.NoError(b.e.t, mw.Close())
+		req, err = http.NewRequest(method, b.e.srv.URL+path, &body)
+		require.NoError(b.e.t, err)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+	case method == http.MethodPost:
 		form := url.Values{"csrf_token": {b.csrf}, "body": {"a comment"}, "reason": {"too dear"}, "resolution": {"keep_mine"},
 			"roles": {auth.RoleAccountAdmin}, "idempotency_key": {"web-" + fmt.Sprint(time.Now().UnixNano())}}
 		req, err = http.NewRequest(method, b.e.srv.URL+path, strings.NewReader(form.Encode()))
 		require.NoError(b.e.t, err)
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	} else {
+	default:
 		req, err = http.NewRequest(method, b.e.srv.URL+path, nil)
 		require.NoError(b.e.t, err)
 	}
@@ -252,6 +269,7 @@ func (e *env) fingerprint(t *testing.T) string {
 		(SELECT string_agg(id || ':' || state || ':' || coalesce(expected_version, ''), ',' ORDER BY id) FROM action),
 		(SELECT string_agg(id || ':' || status || ':' || array_to_string(roles, '+'), ',' ORDER BY id) FROM auth_user),
 		(SELECT count(*) FROM auth_api_token WHERE revoked_at IS NOT NULL),
-		(SELECT count(*) FROM river_job))`).Scan(&s))
+		(SELECT count(*) FROM river_job),
+		(SELECT count(*) FROM file))`).Scan(&s))
 	return s
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"slices"
@@ -32,13 +33,17 @@ func (wb *Web) HubBaseline(items map[string]int) http.Handler {
 	}
 	t := wb.pages.byName["home"]
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v := &view{L: wb.cats.loc(language.English, wb.d.Now()), Assets: wb.assets, User: user, CSRF: "baseline-csrf-token-0123456789abcdef",
-			Title: key("hub.title"), Section: "home", Fields: map[string]string{}, Form: map[string]string{}, Page: blocks, Here: "/",
-			Nav: navEntries}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		if err := t.ExecuteTemplate(w, "layout.html", v); err != nil {
+		site := wb.d.Brand.Get()
+		v := &view{Brand: site, Support: support(site), L: wb.cats.loc(language.English, wb.d.Now()), Assets: wb.assets, User: user,
+			CSRF: "baseline-csrf-token-0123456789abcdef", Title: key("hub.title"), Section: "home", Fields: map[string]string{},
+			Form: map[string]string{}, Page: blocks, Here: "/", Nav: navEntries}
+		var buf bytes.Buffer
+		if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
 		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(buf.Bytes())
 	})
 	return compress(h)
 }
