@@ -16,12 +16,12 @@ func TestMappingsCheck(t *testing.T) {
 	t.Parallel()
 	code, stdout, stderr := portico(t, "mappings", "check")
 	require.Equal(t, exitOK, code, stderr)
-	require.Contains(t, stdout, "ok: 13 object mappings in the shipped mappings")
+	require.Contains(t, stdout, "ok: 14 object mappings in the shipped mappings")
 	require.Contains(t, stdout, "case               salesforce  Case")
 
 	code, stdout, _ = portico(t, "mappings", "check", "../../mappings")
 	require.Equal(t, exitOK, code)
-	require.Contains(t, stdout, "ok: 13 object mappings in ../../mappings/accounting.yaml, ../../mappings/inventory.yaml, ../../mappings/salesforce.yaml")
+	require.Contains(t, stdout, "ok: 14 object mappings in ../../mappings/accounting.yaml, ../../mappings/inventory.yaml, ../../mappings/salesforce.yaml")
 
 	bad := filepath.Join(testdataMapping, "broken", "write_without_validation.yaml")
 	code, stdout, stderr = portico(t, "mappings", "check", bad, filepath.Join(testdataMapping, "broken", "missing_owner.yaml"))
