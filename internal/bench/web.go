@@ -112,6 +112,11 @@ func (b *webBench) run(ctx context.Context, db *database) (map[string]any, error
 	}
 	b.st = st
 	b.stops = append(b.stops, st.stop)
+	// The demo story, so that the hub measured is the one `portico dev`
+	// shows: every block of the account admin's hub holds something.
+	if _, err := st.sim.TellStory(); err != nil {
+		return nil, err
+	}
 	synced, err := fullSync(ctx, st, Output{Stdout: io.Discard, Stderr: b.out.Stderr})
 	if err != nil {
 		return nil, err
