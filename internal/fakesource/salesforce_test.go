@@ -331,6 +331,14 @@ func TestSalesforceWritesAndConcurrency(t *testing.T) {
 	_, _, body = c.do("GET", "/services/data/v59.0/sobjects/Case/"+id, nil)
 	require.Equal(t, after["SystemModstamp"], decode(t, body)["SystemModstamp"], "rejected writes changed nothing")
 
+	// stale_next_write: someone edits just before the write, within the
+	// second of the writer's read (the clock stands still): still stale.
+	code, hdr, _ = c.do("GET", "/services/data/v59.0/sobjects/Case/"+id, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.NoError(t, e.sim.SetFaults(fakesource.Salesforce, fakesource.Faults{StaleNextWrite: true}))
+	code, _, body = c.do("PATCH", "/services/data/v59.0/sobjects/Case/"+id, map[string]any{"Subject": "Mine"}, "If-Unmodified-Since", hdr.Get("Last-Modified"))
+	require.Equal(t, http.StatusPreconditionFailed, code, string(body))
+
 	// upsert replays create nothing new
 	before2 := e.sim.Stats().Records["salesforce"]["Case"]
 	code, _, body = c.do("PATCH", "/services/data/v59.0/sobjects/Case/Portico_Action_Id__c/act-42", map[string]any{"Subject": "From the portal"})

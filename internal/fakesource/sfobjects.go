@@ -205,7 +205,11 @@ func (s *Sim) sfSelect(o *objectState, rec *record, version, list string, _ omap
 
 // sfPreconditionLocked applies the stale_next_write fault and If-Unmodified-Since.
 func (s *Sim) sfPreconditionLocked(w http.ResponseWriter, r *http.Request, o *objectState, rec *record) (*record, bool) {
-	if s.takeStaleNextWriteLocked(Salesforce) {
+	// The fault's edit comes after the writer's read even when both fall in
+	// one second, which If-Unmodified-Since (to the second) cannot tell:
+	// a write that names a version is stale then.
+	edited := s.takeStaleNextWriteLocked(Salesforce)
+	if edited {
 		rec = s.concurrentEditLocked(o, rec)
 	}
 	if h := r.Header.Get("If-Unmodified-Since"); h != "" {
@@ -214,7 +218,7 @@ func (s *Sim) sfPreconditionLocked(w http.ResponseWriter, r *http.Request, o *ob
 			sfError(w, http.StatusBadRequest, "INVALID_HEADER_TYPE", "If-Unmodified-Since is not a valid HTTP date: "+h)
 			return rec, false
 		}
-		if rec.stamp.Truncate(time.Second).After(t) {
+		if edited || rec.stamp.Truncate(time.Second).After(t) {
 			w.Header().Set("Last-Modified", rec.stamp.UTC().Format(http.TimeFormat))
 			sfError(w, http.StatusPreconditionFailed, "PRECONDITION_FAILED",
 				fmt.Sprintf("The record was modified after %s (LastModifiedDate %s).", h, sfTime(rec.stamp)))

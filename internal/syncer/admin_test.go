@@ -1,6 +1,7 @@
 package syncer_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/connectors"
@@ -51,4 +53,25 @@ func TestAdminSyncErrorsAreLoggedAndShaped(t *testing.T) {
 	require.NotEmpty(t, id.String())
 	cause, _ := failed[0].Value("error")
 	require.Contains(t, cause.String(), "queue is gone")
+}
+
+// TestRefreshOfAnUnmappedObjectIsCancelled: a webhook names every object
+// its source changed (QuickBooks' Customer, which no shipped mapping
+// reads); its refresh is cancelled, not retried 25 times.
+func TestRefreshOfAnUnmappedObjectIsCancelled(t *testing.T) {
+	t.Parallel()
+	set, err := mapping.Load(mappings.FS())
+	require.NoError(t, err)
+	s := syncer.New(syncer.Options{Mappings: set, Logger: logtest.New().Logger(),
+		Connectors: map[string]connectors.Connector{"accounting": nil}})
+	w := &syncer.RefreshWorker{Syncer: s}
+	for _, args := range []syncer.RefreshArgs{
+		{Connection: "accounting", Object: "Customer", ID: "1"},
+		{Connection: "gone", Object: "Invoice", ID: "1"},
+	} {
+		err := w.Work(context.Background(), &river.Job[syncer.RefreshArgs]{Args: args})
+		var cancel *river.JobCancelError
+		require.ErrorAs(t, err, &cancel, "%+v", args)
+		require.ErrorIs(t, err, syncer.ErrNotSynced)
+	}
 }

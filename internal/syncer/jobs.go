@@ -129,8 +129,14 @@ type RefreshWorker struct {
 }
 
 // Work implements river.Worker.
+// A refresh of an object nothing syncs (a webhook names every object its
+// source changed) is cancelled: running it again cannot succeed.
 func (w *RefreshWorker) Work(ctx context.Context, job *river.Job[RefreshArgs]) error {
-	return snoozeUnavailable(w.Syncer.Refresh(ctx, job.Args.Connection, job.Args.Object, job.Args.ID))
+	err := w.Syncer.Refresh(ctx, job.Args.Connection, job.Args.Object, job.Args.ID)
+	if errors.Is(err, ErrNotSynced) {
+		return river.JobCancel(err)
+	}
+	return snoozeUnavailable(err)
 }
 
 // PurgeWorker works PurgeArgs.

@@ -133,14 +133,19 @@ type Target struct {
 	Portal     string `json:"portal"` // portal object
 }
 
+// ErrNotSynced is a connection or source object that nothing syncs: no
+// such connection, or no mapping reads the object. A webhook names every
+// object its source changed, mapped or not.
+var ErrNotSynced = errors.New("not synced")
+
 func (s *Syncer) target(connection, object string) (connectors.Connector, *mapping.Object, error) {
 	conn, ok := s.opts.Connectors[connection]
 	if !ok {
-		return nil, nil, fmt.Errorf("syncer: unknown connection %q", connection)
+		return nil, nil, fmt.Errorf("syncer: unknown connection %q: %w", connection, ErrNotSynced)
 	}
 	obj, ok := s.opts.Mappings.BySource(connection, object)
 	if !ok {
-		return nil, nil, fmt.Errorf("syncer: no mapping for %s object %q", connection, object)
+		return nil, nil, fmt.Errorf("syncer: no mapping for %s object %q: %w", connection, object, ErrNotSynced)
 	}
 	return conn, obj, nil
 }
