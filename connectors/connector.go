@@ -119,7 +119,9 @@ type Write struct {
 }
 
 // File is content a write uploads. Open returns it from its start; a
-// retried request opens (or seeks) it again.
+// retried request opens (or seeks) it again. A reader that is also an
+// io.Closer (the file store's, which reads ahead on a connection of its
+// own) is closed by the connector when the write is done with it.
 type File struct {
 	Name        string
 	ContentType string
@@ -133,6 +135,24 @@ type WriteResult struct {
 	Version string  `json:"version"`
 	Created bool    `json:"created"`
 	Record  *Record `json:"record,omitempty"` // the authoritative record, when returned
+}
+
+// FileReader is implemented by connectors that read a synced file's
+// content from the source on demand, for downloads the cache has only
+// the metadata of.
+type FileReader interface {
+	// ReadFile opens the content of the file record id of the source
+	// object (a ContentVersion's VersionData, an Attachable's download);
+	// the caller closes it. Errors are classified as every call's.
+	ReadFile(ctx context.Context, object, id string) (io.ReadCloser, error)
+}
+
+// Content is what a FileReader may return: the content as it streams
+// from the source, with the length the source announced (-1: unknown),
+// which a download then trusts over the synced metadata's.
+type Content struct {
+	io.ReadCloser
+	Length int64
 }
 
 // WebhookVerifier is implemented by connectors whose source pushes change
@@ -201,3 +221,40 @@ const (
 	SetupWarn SetupLevel = "warn" // works, in a weaker way the note explains
 	SetupFail SetupLevel = "fail" // does not work until fixed
 )
+
+// ChangeProber is implemented by connectors whose source can say in one
+// call whether several objects changed since their cursors (Salesforce
+// Composite counts up to 25 sub-requests as one call). The syncer asks it
+// while objects are idle, and pulls only those that changed.
+type ChangeProber interface {
+	// ProbeChanges answers each probe in order. A sub-request the source
+	// refused is an Err of its own, classified like a Pull's error, and
+	// never reads as "unchanged"; an error of the whole call is returned.
+	ProbeChanges(ctx context.Context, probes []Probe) ([]ProbeResult, error)
+}
+
+// Probe asks whether an object changed since its last pull: a record
+// modified after Cursor (a Pull cursor), or one deleted since Since (when
+// the last successful pull started).
+type Probe struct {
+	Object string
+	Cursor string
+	Since  time.Time
+}
+
+// ProbeResult is one probe's answer.
+type ProbeResult struct {
+	Object  string
+	Changed bool
+	Err     error
+}
+
+// ErasureRequester is implemented by connectors whose source accepts a
+// request to erase a person's record (GDPR Art. 17): the source owns the
+// record, so Portico asks rather than deletes. RequestErasure names the
+// record by its vendor object and id and returns the source's reference
+// for the request. Without it, an erasure leaves staff a task instead
+// (internal/privacy).
+type ErasureRequester interface {
+	RequestErasure(ctx context.Context, object, id string) (string, error)
+}

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/internal/audit"
@@ -17,10 +16,7 @@ import (
 func TestAuditVerify(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := dbtest.URL(t)
-	pool, err := pgxpool.New(ctx, url)
-	require.NoError(t, err)
-	defer pool.Close()
+	pool, url := dbtest.PoolURL(t)
 	log := audit.New(pool, slog.New(slog.DiscardHandler))
 	var ids []int64
 	for i := range 4 {

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/porticohq/portico/internal/app"
+	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/brand"
 )
 
@@ -65,7 +66,7 @@ func (c *cli) brandCmd() *cobra.Command {
 				return err
 			}
 			return c.withUsersDB(cmd, tenantOf(cmd), func(ctx context.Context, pool *pgxpool.Pool, tenantID int64) error {
-				if err := app.SaveBrand(ctx, pool, tenantID, b, logo, logoURL); err != nil {
+				if err := app.SaveBrandAudited(ctx, pool, tenantID, b, logo, logoURL, audit.Event{Actor: cliActor}); err != nil {
 					return err
 				}
 				fmt.Fprintln(c.stdout, "brand stored")
@@ -138,7 +139,7 @@ func (c *cli) brandCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return c.withUsersDB(cmd, tenantOf(cmd), func(ctx context.Context, pool *pgxpool.Pool, tenantID int64) error {
-				had, err := app.ResetBrand(ctx, pool, tenantID)
+				had, err := app.ResetBrandAudited(ctx, pool, tenantID, audit.Event{Actor: cliActor})
 				if err != nil {
 					return err
 				}

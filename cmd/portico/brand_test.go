@@ -95,4 +95,11 @@ func TestBrandCommands(t *testing.T) {
 	require.Equal(t, exitOK, code, errOut)
 	require.Contains(t, out, "stored brand dropped")
 	nothingStored()
+	code, out, errOut = brandCLI("reset")
+	require.Equal(t, exitOK, code, errOut)
+	require.Contains(t, out, "no brand was stored")
+
+	// Each change is in the audit log, made from the command line; the
+	// refused ones, and the reset that found nothing, left nothing.
+	require.Equal(t, []string{"staff:cli brand.set brand:brand", "staff:cli brand.set brand:brand", "staff:cli brand.reset brand:brand"}, auditTrail(t, db))
 }

@@ -21,7 +21,7 @@ import (
 // connectorsCmd groups the connection diagnostics.
 func (c *cli) connectorsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "connectors", Short: "Inspect the configured source connections"}
-	cmd.AddCommand(c.connectorsCheckCmd(), c.connectorsListCmd())
+	cmd.AddCommand(c.connectorsCheckCmd(), c.connectorsListCmd(), c.connectorsConnectCmd())
 	return cmd
 }
 
@@ -88,7 +88,7 @@ func (c *cli) connectorsCheckCmd() *cobra.Command {
 				return failed(err)
 			}
 			defer closeStore()
-			srcs, err := sources.Open(sources.Options{Connections: conns, Fields: app.SourcePaths(set, conns),
+			srcs, err := sources.Open(ctx, sources.Options{Connections: conns, Fields: app.SourcePaths(set, conns),
 				Registry: connectorRegistry(), Credentials: creds, Logger: c.logger(cfg)})
 			if err != nil {
 				return usageErr("connectors check: %v", err)
@@ -204,4 +204,39 @@ func budget(n int) string {
 		return "unlimited"
 	}
 	return fmt.Sprint(n)
+}
+
+// openSource opens one configured connection as the sync would (its
+// credentials from the encrypted store when a database and key are
+// configured, the mapped fields selected); done releases it.
+func (c *cli) openSource(ctx context.Context, cmd *cobra.Command, name string) (*sources.Source, func(), error) {
+	cfg, err := c.loadConfig(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, ok := cfg.Connection(name)
+	if !ok {
+		known := make([]string, 0, len(cfg.Connections))
+		for _, k := range cfg.Connections {
+			known = append(known, k.Name)
+		}
+		return nil, nil, usageErr("unknown connection %q (configured: %s)", name, strings.Join(known, ", "))
+	}
+	set, err := loadMappings(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	creds, closeStore, err := checkCredentials(ctx, cfg)
+	if err != nil {
+		return nil, nil, failed(err)
+	}
+	conns := []config.ConnectionConfig{conn}
+	srcs, err := sources.Open(ctx, sources.Options{Connections: conns, Fields: app.SourcePaths(set, conns),
+		Registry: connectorRegistry(), Credentials: creds, Logger: c.logger(cfg)})
+	if err != nil {
+		closeStore()
+		return nil, nil, usageErr("%v", err)
+	}
+	src, _ := srcs.Get(name)
+	return src, closeStore, nil
 }

@@ -105,4 +105,24 @@ func TestBenchConnectorsLastLineIsJSON(t *testing.T) {
 
 	code, _, _ = portico(t, "bench", "connectors", "--connector", "erp")
 	require.Equal(t, exitUsage, code)
+
+	// The cost of wider selects: the shipped case mapping's paths and 60.
+	for _, sel := range []string{"shipped", "60"} {
+		code, stdout, stderr = portico(t, "bench", "connectors", "--connector", "salesforce", "--records", "3000", "--rounds", "1", "--select", sel)
+		require.Equal(t, exitOK, code, stderr)
+		lines = strings.Split(strings.TrimSpace(stdout), "\n")
+		var wide map[string]any
+		require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &wide), stdout)
+		require.Equal(t, sel, wide["select"])
+		sf := wide["connectors"].(map[string]any)["salesforce"].(map[string]any)
+		require.Equal(t, "Case", sf["object"])
+		if sel == "60" {
+			require.GreaterOrEqual(t, sf["selected_paths"], 60.0, "60 fields, and the stamps sync reads")
+		} else {
+			require.Less(t, sf["selected_paths"], 60.0, "the shipped case mapping reads fewer")
+		}
+		require.Positive(t, wide["ratio"])
+	}
+	code, _, _ = portico(t, "bench", "connectors", "--select", "all")
+	require.Equal(t, exitUsage, code)
 }

@@ -10,9 +10,11 @@ import (
 	"syscall"
 )
 
-func main() {
+func main() { os.Exit(cliMain(os.Args[1:])) }
+
+// cliMain runs the CLI as a process does: until SIGINT or SIGTERM.
+func cliMain(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	defer stop()
+	return run(ctx, args, os.Stdout, os.Stderr)
 }

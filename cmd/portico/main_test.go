@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -13,7 +16,16 @@ import (
 	"github.com/porticohq/portico/internal/dbtest"
 )
 
-func TestMain(m *testing.M) { dbtest.Main(m) }
+// TestMain runs the tests, or the CLI: a process that a command starts
+// of os.Executable() (the soak's serve and worker processes) is this test
+// binary, given the CLI's arguments rather than the test flags that `go
+// test` always passes.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && !strings.HasPrefix(os.Args[1], "-test.") {
+		os.Exit(cliMain(os.Args[1:]))
+	}
+	dbtest.Main(m)
+}
 
 // portico runs the CLI in-process and returns its exit code and output.
 func portico(t *testing.T, args ...string) (int, string, string) {
@@ -98,4 +110,33 @@ func TestMigrateUpTwiceAndStatus(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n")[1:] {
 		require.Contains(t, line, "applied", line)
 	}
+}
+
+// TestHealthExitsByReadiness: the container's health check exits 0 when
+// the process answers /readyz with 200, 1 when it answers otherwise or not
+// at all, 2 on a bad URL.
+func TestHealthExitsByReadiness(t *testing.T) {
+	t.Parallel()
+	ready := true
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !ready {
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	health := func(url string) int {
+		code, _, _ := portico(t, "health", "--url", url)
+		return code
+	}
+	require.Equal(t, 0, health(srv.URL+"/readyz"))
+	mu.Lock()
+	ready = false
+	mu.Unlock()
+	require.Equal(t, 1, health(srv.URL+"/readyz"))
+	srv.Close()
+	require.Equal(t, 1, health(srv.URL+"/readyz"), "nothing listening")
+	require.Equal(t, 2, health("::not a url"))
 }

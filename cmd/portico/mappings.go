@@ -13,12 +13,15 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/internal/app"
+	"github.com/porticohq/portico/internal/mapcheck"
 	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/sources"
 	"github.com/porticohq/portico/mappings"
 )
 
@@ -36,6 +39,7 @@ func (c *cli) mappingsCmd() *cobra.Command {
 		c.mappingsPreviewCmd(&files),
 		c.mappingsSchemaCmd(&files),
 		c.mappingsApplyCmd(),
+		c.mappingsScaffoldCmd(),
 	)
 	return cmd
 }
@@ -106,13 +110,25 @@ func (c *cli) mappingErr(err error) error {
 }
 
 func (c *cli) mappingsCheckCmd(files *[]string) *cobra.Command {
-	return &cobra.Command{
-		Use:   "check [FILES|DIRS]",
+	var connection string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "check [FILES|DIRS] [--connection NAME]",
 		Short: "Compile mapping files; list every error with file:line:col (exit 1) or confirm they are clean",
+		Long: "check compiles the mapping files and lists every error with its file:line:col.\n" +
+			"With --connection it also checks the connection's mappings against the source's own schema\n" +
+			"(Salesforce: the org's describe of each sObject; QuickBooks and Square: the connector's copy of\n" +
+			"the vendor's published entity shapes, as they have no describe call): each mapped path exists,\n" +
+			"its type fits the portal field and the transform reading it, a written field may be created or\n" +
+			"updated, a picklist has every value the mapping's values name, and a create sets every field\n" +
+			"the source requires. Each problem is listed at the mapping's file:line:col (exit 1).",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			set, from, err := c.loadMappingSet(cmd, append(args, *files...))
 			if err != nil {
 				return c.mappingErr(err)
+			}
+			if connection != "" {
+				return c.checkAgainstSource(cmd, set, connection, timeout)
 			}
 			w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "OBJECT\tCONNECTION\tSOURCE\tFRESHNESS\tWRITES\tHASH")
@@ -135,6 +151,39 @@ func (c *cli) mappingsCheckCmd(files *[]string) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&connection, "connection", "", "also check this connection's mappings against the source's own schema")
+	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "give up on the source after this long")
+	return cmd
+}
+
+// checkAgainstSource checks the mappings fed by connection against the
+// source's describe, listing each problem at its file:line:col.
+func (c *cli) checkAgainstSource(cmd *cobra.Command, set *mapping.Set, connection string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+	defer cancel()
+	_, d, done, err := c.openDescriber(ctx, cmd, connection, "mappings check")
+	if err != nil {
+		return err
+	}
+	defer done()
+	res, err := mapcheck.Check(ctx, set, connection, d)
+	if err != nil {
+		return failed(fmt.Errorf("mappings check: %s: %w", connection, err))
+	}
+	if res.Objects == 0 {
+		return usageErr("mappings check: no mapping reads connection %q", connection)
+	}
+	for _, p := range res.Problems {
+		fmt.Fprintln(c.stdout, p.Error())
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintln(c.stdout, "note: "+n)
+	}
+	if len(res.Problems) > 0 {
+		return failed(fmt.Errorf("mappings check: %d problem(s) against %s's schema", len(res.Problems), connection))
+	}
+	fmt.Fprintf(c.stdout, "ok: %d object mappings match %s's schema\n", res.Objects, connection)
+	return nil
 }
 
 // pickObject finds the mapping for --object (and --connection when
@@ -496,4 +545,89 @@ func bar(done, total int64) string {
 	filled := int(done * width / total)
 	filled = min(filled, width)
 	return fmt.Sprintf("[%s%s] %d/%d", strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, total)
+}
+
+// mappingsScaffoldCmd writes a starting mapping of one source object from
+// the source's describe.
+func (c *cli) mappingsScaffoldCmd() *cobra.Command {
+	var connection, object, as, out string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "scaffold --connection NAME --object SOURCE_OBJECT [--as PORTAL_OBJECT] [--out FILE]",
+		Short: "Write a starting mapping of a source object from the source's own schema, for the integrator to trim",
+		Long: "scaffold describes the source object and writes a mapping of it onto a portal object: the\n" +
+			"portal fields matched to source fields by name, picklists as enum values, the owner from the\n" +
+			"references to accounts and contacts, and every other scalar field as a custom portal field\n" +
+			"(x_...), each with a comment giving the source's type and label. What cannot be matched is\n" +
+			"marked TODO with a placeholder, so `portico mappings check --connection` accepts the file as\n" +
+			"written. It prints the mapping, or writes it to --out (never over an existing file).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if connection == "" || object == "" {
+				return usageErr("mappings scaffold: --connection and --object are required")
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			src, d, done, err := c.openDescriber(ctx, cmd, connection, "mappings scaffold")
+			if err != nil {
+				return err
+			}
+			defer done()
+			in := mapcheck.ScaffoldInput{Connection: connection, Type: src.Config.Type, Object: object, Portal: as}
+			if objs, err := src.Connector.Objects(ctx); err == nil {
+				for _, o := range objs {
+					if o.Name == object {
+						in.Info = &o
+					}
+				}
+			}
+			b, err := mapcheck.Scaffold(ctx, d, in)
+			if err != nil {
+				if errors.Is(err, connectors.ErrNotFound) || errors.Is(err, connectors.ErrInvalid) {
+					return usageErr("mappings scaffold: %v", err)
+				}
+				if strings.Contains(err.Error(), "portal object") {
+					return usageErr("mappings scaffold: %v", err)
+				}
+				return failed(fmt.Errorf("mappings scaffold: %w", err))
+			}
+			if out == "" {
+				_, err = c.stdout.Write(b)
+				return err
+			}
+			f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+			if err != nil {
+				return usageErr("mappings scaffold: %v", err)
+			}
+			if _, err := f.Write(b); err != nil {
+				f.Close()
+				return failed(err)
+			}
+			if err := f.Close(); err != nil {
+				return failed(err)
+			}
+			fmt.Fprintf(c.stdout, "wrote %s: trim it, then run portico mappings check --connection %s\n", out, connection)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&connection, "connection", "", "the connection whose source to describe")
+	cmd.Flags().StringVar(&object, "object", "", "the source object, e.g. Case, Invoice, order")
+	cmd.Flags().StringVar(&as, "as", "", "the portal object to map it onto (default: the source object's name in snake case)")
+	cmd.Flags().StringVar(&out, "out", "", "write the mapping to this new file instead of printing it")
+	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "give up on the source after this long")
+	return cmd
+}
+
+// openDescriber opens a connection whose connector describes its source.
+func (c *cli) openDescriber(ctx context.Context, cmd *cobra.Command, connection, what string) (*sources.Source, connectors.Describer, func(), error) {
+	src, done, err := c.openSource(ctx, cmd, connection)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	d, ok := src.Connector.(connectors.Describer)
+	if !ok {
+		done()
+		return nil, nil, nil, usageErr("%s: the %s connector of %q cannot describe its source", what, src.Config.Type, connection)
+	}
+	return src, d, done, nil
 }

@@ -105,10 +105,13 @@ func (c *cli) rootCmd() *cobra.Command {
 		c.connectorsCmd(),
 		c.usersCmd(),
 		c.brandCmd(),
+		c.documentsCmd(),
+		c.privacyCmd(),
 		c.versionCmd(),
+		c.healthCmd(),
 	)
 	// Each subsystem's command group lives in its own file (mappings.go,
-	// connectors.go, sync.go, users.go, brand.go, audit.go) and is added above.
+	// connectors.go, sync.go, users.go, brand.go, audit.go, privacy.go) and is added above.
 	return root
 }
 

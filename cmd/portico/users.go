@@ -5,14 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
 	"github.com/porticohq/portico/internal/app"
+	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/store"
 )
@@ -122,7 +125,14 @@ func (c *cli) usersCmd() *cobra.Command {
 			}
 			return c.withUsersDB(cmd, tenantOf(cmd), func(ctx context.Context, pool *pgxpool.Pool, tenantID int64) error {
 				nu.TenantID = tenantID
-				u, err := auth.CreateUser(ctx, pool, nu)
+				var u auth.User
+				err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+					var err error
+					if u, err = auth.CreateUser(ctx, tx, nu); err != nil {
+						return err
+					}
+					return auditUser(ctx, tx, "auth.user_create", u)
+				})
 				if err != nil {
 					return userErr(err)
 				}
@@ -152,7 +162,15 @@ func (c *cli) usersCmd() *cobra.Command {
 				base = "http://" + cfg.HTTP.Addr
 			}
 			return c.withUsersDB(cmd, tenantOf(cmd), func(ctx context.Context, pool *pgxpool.Pool, tenantID int64) error {
-				u, link, err := auth.Invite(ctx, pool, inf.newUser(tenantID), base, time.Now())
+				var u auth.User
+				var link string
+				err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+					var err error
+					if u, link, err = auth.Invite(ctx, tx, inf.newUser(tenantID), base, time.Now()); err != nil {
+						return err
+					}
+					return auditUser(ctx, tx, "auth.invite", u)
+				})
 				if err != nil {
 					return userErr(err)
 				}
@@ -200,7 +218,14 @@ func (c *cli) usersCmd() *cobra.Command {
 				return usageErr("--email: is required")
 			}
 			return c.withUsersDB(cmd, tenantOf(cmd), func(ctx context.Context, pool *pgxpool.Pool, tenantID int64) error {
-				u, err := auth.DisableUser(ctx, pool, tenantID, email, time.Now())
+				var u auth.User
+				err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+					var err error
+					if u, err = auth.DisableUser(ctx, tx, tenantID, email, time.Now()); err != nil {
+						return err
+					}
+					return auditUser(ctx, tx, "auth.user_disable", u)
+				})
 				if err != nil {
 					return userErr(err)
 				}
@@ -213,6 +238,15 @@ func (c *cli) usersCmd() *cobra.Command {
 
 	cmd.AddCommand(create, invite, list, disable)
 	return cmd
+}
+
+// auditUser records a change to user u made from the command line, as
+// the console's staff changes are recorded: the user, their account,
+// roles and status after it.
+func auditUser(ctx context.Context, tx pgx.Tx, action string, u auth.User) error {
+	return audit.Record(ctx, tx, audit.Event{TenantID: u.TenantID, Actor: cliActor, AccountID: u.AccountID, Action: action,
+		Object: "user", ObjectID: strconv.FormatInt(u.ID, 10),
+		After: map[string]any{"email": u.Email, "account_id": u.AccountID, "roles": u.Roles, "status": u.Status}})
 }
 
 func dash(s string) string {

@@ -89,4 +89,9 @@ func TestUsersCommands(t *testing.T) {
 	code, _, errOut = porticoStdin(t, "", "--database-url", db, "users", "list", "--tenant", "nope")
 	require.Equal(t, exitUsage, code)
 	require.Contains(t, errOut, "--tenant")
+
+	// Each change is in the audit log, made from the command line; the
+	// refused ones left nothing.
+	require.Equal(t, []string{"staff:cli auth.user_create user:1", "staff:cli auth.user_create user:2", "staff:cli auth.invite user:4",
+		"staff:cli auth.user_disable user:1"}, auditTrail(t, db))
 }

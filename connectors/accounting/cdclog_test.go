@@ -13,7 +13,6 @@ import (
 	"github.com/porticohq/portico/connectors/conntest"
 	"github.com/porticohq/portico/connectors/wire"
 	"github.com/porticohq/portico/internal/fakesource"
-	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
 	"github.com/porticohq/portico/internal/logtest"
 )
 
@@ -26,15 +25,8 @@ func TestOldCursorIsSaidOncePerConnection(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	clock := conntest.NewClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
-	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 3, Records: 300, Now: clock.Now})
-	cr := sim.Credentials(srv.URL).Accounting
 	rec := logtest.New()
-	c, err := accounting.NewWithOptions(connectors.Deps{
-		Connection: connectors.Connection{Name: "books", BaseURL: srv.URL, TokenURL: cr.TokenURL,
-			ClientID: cr.ClientID, ClientSecret: cr.ClientSecret, RefreshToken: cr.RefreshToken, Realm: cr.Realm},
-		HTTP: srv.Client(), Credentials: &conntest.MemoryCredentials{}, Logger: rec.Logger(),
-	}, accounting.Options{Tuning: wire.Tuning{Now: clock.Now}})
-	require.NoError(t, err)
+	_, c := onSim(t, fakesource.Options{Seed: 3, Records: 300, Now: clock.Now}, accounting.Options{Tuning: wire.Tuning{Now: clock.Now}}, rec.Logger())
 
 	entities := []string{"Invoice", "Payment", "CreditMemo"}
 	cursors := map[string]string{}

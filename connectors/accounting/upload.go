@@ -30,17 +30,13 @@ func (c *Connector) upload(ctx context.Context, w connectors.Write, meta map[str
 	if err != nil {
 		return nil, &connectors.InvalidError{Msg: "the attachment's fields cannot be encoded: " + err.Error()}
 	}
-	content, err := w.File.Open(ctx)
+	raw, done, err := wire.FileUpload(ctx, w.File,
+		wire.Part{Name: "file_content_01", FileName: fmt.Sprint(meta["FileName"]), ContentType: w.File.ContentType},
+		wire.Part{Name: "file_metadata_01", FileName: "attachment.json", ContentType: "application/json", Data: metadata})
 	if err != nil {
-		return nil, fmt.Errorf("accounting: opening the file: %w", err)
+		return nil, fmt.Errorf("accounting: %w", err)
 	}
-	raw, err := wire.Multipart(
-		wire.Part{Name: "file_metadata_01", FileName: "attachment.json", ContentType: "application/json", Data: metadata},
-		wire.Part{Name: "file_content_01", FileName: fmt.Sprint(meta["FileName"]), ContentType: w.File.ContentType, Content: content, Size: w.File.Size},
-	)
-	if err != nil {
-		return nil, connectors.Classify(connectors.ErrPermanent, fmt.Errorf("accounting: multipart body: %w", err))
-	}
+	defer done()
 	body, err := c.do(ctx, wire.Call{Method: http.MethodPost, Path: "/upload", Query: q, Raw: raw, Write: true, Idempotent: q.Get("requestid") != ""})
 	if err != nil {
 		return nil, err

@@ -13,9 +13,7 @@ import (
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/accounting"
-	"github.com/porticohq/portico/connectors/conntest"
 	"github.com/porticohq/portico/internal/fakesource"
-	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
 )
 
 // TestUploadAttachable: a create of an Attachable with a File goes as
@@ -26,12 +24,7 @@ import (
 func TestUploadAttachable(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 3, Records: 100})
-	cr := sim.Credentials(srv.URL).Accounting
-	c, err := accounting.New(connectors.Deps{Connection: connectors.Connection{Name: "books", BaseURL: srv.URL, TokenURL: cr.TokenURL,
-		ClientID: cr.ClientID, ClientSecret: cr.ClientSecret, RefreshToken: cr.RefreshToken, Realm: cr.Realm},
-		HTTP: srv.Client(), Credentials: &conntest.MemoryCredentials{}})
-	require.NoError(t, err)
+	sim, c := onSim(t, fakesource.Options{Seed: 3, Records: 100}, accounting.Options{}, nil)
 	invoice, err := sim.SeedID(fakesource.Accounting, "Invoice", 0)
 	require.NoError(t, err)
 	content := make([]byte, 200<<10)

@@ -14,6 +14,10 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/porticohq/portico/connectors"
 )
@@ -32,6 +36,34 @@ type Options struct {
 	Transport http.RoundTripper
 	// Now is the quota clock; nil means time.Now.
 	Now func() time.Time
+	// Budget is the call budget; nil means one in this process's memory
+	// from the connection's Quota settings.
+	Budget Budget
+	// Signal shares the breaker's trips and probes with other processes;
+	// nil keeps the breaker to this process.
+	Signal BreakerSignal
+}
+
+// BreakerSignal shares one connection's breaker across processes. The
+// client's own breaker (gobreaker) stays the state machine of this
+// process; the signal carries its trips to the others and lets one
+// process at a time, across all of them, send the probe.
+type BreakerSignal interface {
+	// Admit is asked before each call this process's breaker would let
+	// through. ok false refuses the call (another process saw the source
+	// down); probe true makes it the fleet's one trial call, whose outcome
+	// goes to ProbeDone.
+	Admit(ctx context.Context) (probe, ok bool)
+	// ProbeDone reports the probe's outcome: sent false when it never
+	// left (this process's breaker refused it).
+	ProbeDone(ctx context.Context, sent, healthy bool)
+	// Tripped says this process's breaker opened; Recovered that it
+	// closed again. Both are called under the breaker's lock and must not
+	// block.
+	Tripped()
+	Recovered()
+	// State is the fleet's view and the process that tripped it.
+	State() (state BreakerState, trippedBy string)
 }
 
 // Client sends a connection's requests. It is safe for concurrent use and
@@ -42,7 +74,8 @@ type Client struct {
 	log     *slog.Logger
 	retry   *retryablehttp.Client
 	breaker *gobreaker.CircuitBreaker[*http.Response]
-	quota   *quota
+	quota   Budget
+	signal  BreakerSignal
 	metrics *Metrics
 }
 
@@ -75,7 +108,7 @@ func New(opts Options) (*Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	c := &Client{name: cfg.Name, cfg: cfg, log: opts.Logger, metrics: opts.Metrics}
+	c := &Client{name: cfg.Name, cfg: cfg, log: opts.Logger, metrics: opts.Metrics, quota: opts.Budget, signal: opts.Signal}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -86,7 +119,9 @@ func New(opts Options) (*Client, error) {
 	if now == nil {
 		now = time.Now
 	}
-	c.quota = newQuota(cfg.Quota, now)
+	if c.quota == nil {
+		c.quota = newQuota(cfg.Quota, now)
+	}
 	failures := uint32(cfg.Breaker.Failures)
 	c.breaker = gobreaker.NewCircuitBreaker[*http.Response](gobreaker.Settings{
 		Name:        cfg.Name,
@@ -97,6 +132,15 @@ func New(opts Options) (*Client, error) {
 		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
 		OnStateChange: func(_ string, from, to gobreaker.State) {
 			c.log.Warn("circuit breaker changed state", "from", from.String(), "to", to.String())
+			if c.signal == nil {
+				return
+			}
+			switch to {
+			case gobreaker.StateOpen:
+				c.signal.Tripped()
+			case gobreaker.StateClosed:
+				c.signal.Recovered()
+			}
 		},
 	})
 	base := opts.Transport
@@ -116,6 +160,12 @@ func New(opts Options) (*Client, error) {
 		CheckRetry:   c.checkRetry,
 		Backoff:      backoff,
 		ErrorHandler: giveUp,
+		// Each attempt after the first is an event on the call's span.
+		RequestLogHook: func(_ retryablehttp.Logger, req *http.Request, attempt int) {
+			if attempt > 0 {
+				trace.SpanFromContext(req.Context()).AddEvent("retry", trace.WithAttributes(attribute.Int("attempt", attempt)))
+			}
+		},
 	}
 	c.metrics.add(c)
 	return c, nil
@@ -125,40 +175,63 @@ func New(opts Options) (*Client, error) {
 func (c *Client) Name() string { return c.name }
 
 // Breaker reports the breaker's current state (an open breaker whose
-// timeout has passed reports half-open).
+// timeout has passed reports half-open): with a shared signal, the worse
+// of this process's and the fleet's.
 func (c *Client) Breaker() BreakerState {
+	s, _ := c.BreakerTrippedBy()
+	return s
+}
+
+// BreakerTrippedBy is Breaker with the process that tripped the fleet's
+// breaker ("" when it is closed, or when there is no shared signal and
+// this process's own breaker tripped).
+func (c *Client) BreakerTrippedBy() (BreakerState, string) {
+	local := BreakerClosed
 	switch c.breaker.State() {
 	case gobreaker.StateHalfOpen:
-		return BreakerHalfOpen
+		local = BreakerHalfOpen
 	case gobreaker.StateOpen:
-		return BreakerOpen
+		local = BreakerOpen
 	}
-	return BreakerClosed
+	if c.signal == nil {
+		return local, ""
+	}
+	fleet, by := c.signal.State()
+	return max(local, fleet), by
 }
 
 // Quota reports what is left of the call budget.
-func (c *Client) Quota() Remaining { return c.quota.remaining() }
+func (c *Client) Quota() Remaining { return c.quota.Remaining() }
 
 // Do sends req with retries, breaker and quota, and returns the response
-// with its body fully read (at most MaxResponseBytes). A response of any
+// with its body fully read (at most MaxResponseBytes), except a
+// successful answer to a request marked Stream. A response of any
 // status is returned as is for the connector to classify from its body;
 // errors are classified (connectors.ErrUnavailable for transport failures
 // and an open breaker, *connectors.RateLimitedError for an exhausted
 // budget, connectors.ErrPermanent for an oversized body) or are the
 // context's own error.
-func (c *Client) Do(req *http.Request) (*http.Response, error) {
+func (c *Client) Do(req *http.Request) (resp *http.Response, err error) {
+	if ctx, span := startSpan(req, c.name); span.IsRecording() {
+		defer func() { endSpan(span, resp, err) }()
+		req = req.WithContext(ctx)
+		propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Header))
+	}
 	safe := safeToRepeat(req)
 	req = mark(req, func(k *call) { k.safe = safe })
 	rreq, err := retryablehttp.FromRequest(req)
 	if err != nil {
 		return nil, connectors.Classify(connectors.ErrPermanent, fmt.Errorf("%s: build request: %w", c.name, err))
 	}
-	resp, err := c.retry.Do(rreq)
+	resp, err = c.retry.Do(rreq)
 	if err != nil {
 		if ctxErr := req.Context().Err(); ctxErr != nil {
 			return nil, fmt.Errorf("%s: %w", c.name, ctxErr)
 		}
 		return nil, err
+	}
+	if callFrom(req.Context()).stream && resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp, nil // the caller reads and closes it (Stream)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxResponseBytes+1))
@@ -172,6 +245,40 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	resp.Body = &Body{Reader: bytes.NewReader(body), b: body}
 	resp.ContentLength = int64(len(body))
 	return resp, nil
+}
+
+// startSpan starts the call's client span below the span in the request's
+// context, from that span's provider: no span there, no cost here. The
+// package stays free of Portico's internals, so it uses the OpenTelemetry
+// API directly.
+func startSpan(req *http.Request, conn string) (context.Context, trace.Span) {
+	ctx := req.Context()
+	parent := trace.SpanFromContext(ctx)
+	if !parent.IsRecording() {
+		return ctx, parent
+	}
+	return parent.TracerProvider().Tracer("github.com/porticohq/portico/connectors/httpclient").Start(ctx,
+		conn+" "+req.Method, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(
+			attribute.String("connection", conn),
+			attribute.String("http.request.method", req.Method),
+			attribute.String("url.path", req.URL.Path),
+			attribute.String("server.address", req.URL.Host),
+		))
+}
+
+func endSpan(span trace.Span, resp *http.Response, err error) {
+	if resp != nil {
+		span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
+		if resp.StatusCode >= 500 {
+			span.SetStatus(codes.Error, resp.Status)
+		}
+	}
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
 }
 
 // Body is a response body the client has already read in full.
@@ -325,11 +432,28 @@ type transport struct {
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c := t.c
-	if err := c.quota.take(callFrom(req.Context()).write); err != nil {
+	ctx := req.Context()
+	write := callFrom(ctx).write
+	if err := c.quota.Take(ctx, write); err != nil {
 		c.metrics.request(c.name, "quota_exhausted")
-		return nil, err
+		var rl *connectors.RateLimitedError
+		if errors.As(err, &rl) || ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("%s: quota: %w", c.name, err))
 	}
+	probe := false
+	if c.signal != nil && c.breaker.State() != gobreaker.StateOpen {
+		var ok bool
+		if probe, ok = c.signal.Admit(ctx); !ok {
+			c.quota.Refund(ctx, write)
+			c.metrics.request(c.name, "breaker_open")
+			return nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("%s: %w (another process saw the source down)", c.name, errBreaker))
+		}
+	}
+	sent := false
 	resp, err := c.breaker.Execute(func() (*http.Response, error) {
+		sent = true
 		resp, err := t.base.RoundTrip(req)
 		if err != nil {
 			return nil, err
@@ -340,11 +464,16 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	})
 	var sf *statusFailure
+	if probe {
+		// A caller giving up says nothing about the source: the probe
+		// goes back unused, as when it was never sent.
+		c.signal.ProbeDone(ctx, sent && !errors.Is(err, context.Canceled), err == nil)
+	}
 	switch {
 	case errors.As(err, &sf):
 		// Counted against the breaker; the response itself goes back.
 	case errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests):
-		c.quota.refund()
+		c.quota.Refund(ctx, write)
 		c.metrics.request(c.name, "breaker_open")
 		return nil, connectors.Classify(connectors.ErrUnavailable, fmt.Errorf("%s: %w (%v)", c.name, errBreaker, err)) //nolint:errorlint // callers match errBreaker and the class; gobreaker's error is detail
 	case err != nil:
@@ -352,6 +481,6 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	c.metrics.request(c.name, strconv.Itoa(resp.StatusCode))
-	c.quota.observe(resp.Header)
+	observe(ctx, c.quota, resp.Header)
 	return resp, nil
 }

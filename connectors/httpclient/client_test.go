@@ -3,6 +3,7 @@ package httpclient_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -426,4 +427,39 @@ func TestThrottleMark(t *testing.T) {
 	n.Store(0)
 	require.Equal(t, 403, do(http.MethodGet, "1ms").StatusCode, "without the mark a 403 is a refusal")
 	require.EqualValues(t, 7, b.hits.Load())
+}
+
+// TestStreamHandsOnTheBody: a successful answer to a request marked
+// Stream comes back unread and past max_response_bytes, for the caller
+// to read; an error answer to one is read and capped as any other.
+func TestStreamHandsOnTheBody(t *testing.T) {
+	t.Parallel()
+	b := setup(t, httpclient.Settings{MaxResponseBytes: 100}, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("fail") != "" {
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte("gone"))
+			return
+		}
+		_, _ = w.Write([]byte(strings.Repeat("x", 1000)))
+	})
+	req, _ := http.NewRequest(http.MethodGet, b.url+"/file", nil)
+	resp, err := b.client.Do(httpclient.Stream(req))
+	require.NoError(t, err)
+	_, read := resp.Body.(*httpclient.Body)
+	require.False(t, read, "the body is handed on unread")
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Len(t, body, 1000)
+
+	req, _ = http.NewRequest(http.MethodGet, b.url+"/file?fail=1", nil)
+	resp, err = b.client.Do(httpclient.Stream(req))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	got, err := httpclient.ReadAll(resp)
+	require.NoError(t, err)
+	require.Equal(t, "gone", string(got))
+
+	_, err = get(t, b)
+	require.ErrorContains(t, err, "max_response_bytes", "unmarked, the cap holds")
 }

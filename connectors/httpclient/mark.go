@@ -14,6 +14,7 @@ type call struct {
 	write      bool // spends the budget reserved for writes
 	safe       bool // set by Client.Do: may be sent again
 	throttled  ThrottleFunc
+	stream     bool // a 2xx answer's body is handed on unread
 }
 
 func callFrom(ctx context.Context) call {
@@ -33,6 +34,15 @@ func mark(req *http.Request, f func(*call)) *http.Request {
 // safe; any other request without this mark is sent at most once.
 func Idempotent(req *http.Request) *http.Request {
 	return mark(req, func(c *call) { c.idempotent = true })
+}
+
+// Stream marks a request whose successful (2xx) answer is streamed: Do
+// returns it with its body unread and not bounded by MaxResponseBytes,
+// for the caller to read and close (a file's content). Any other answer
+// is read in full as usual, for the connector to classify. The
+// settings' RequestTimeout still bounds the whole exchange, body included.
+func Stream(req *http.Request) *http.Request {
+	return mark(req, func(c *call) { c.stream = true })
 }
 
 // Write marks a request as a customer write: it may spend the share of the

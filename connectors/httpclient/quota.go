@@ -1,6 +1,7 @@
 package httpclient
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net/http"
@@ -11,6 +12,25 @@ import (
 
 	"github.com/porticohq/portico/connectors"
 )
+
+// Budget is a connection's call budget. The client keeps its own in
+// memory (per process) unless Options.Budget gives one shared by every
+// process (Portico's internal/fleet keeps it in PostgreSQL).
+type Budget interface {
+	// Take spends one call before it is sent, or returns a
+	// *connectors.RateLimitedError saying how long to wait (any other
+	// error is classified too: the caller snoozes). A write may spend the
+	// share reserved for writes.
+	Take(ctx context.Context, write bool) error
+	// Refund returns a call Take granted that was never sent (the breaker
+	// refused it).
+	Refund(ctx context.Context, write bool)
+	// Observe receives the source's own report of its usage (used of
+	// limit calls in its daily window), e.g. Sforce-Limit-Info.
+	Observe(ctx context.Context, used, limit int)
+	// Remaining reports what is left for writes; -1 means no limit.
+	Remaining() Remaining
+}
 
 // quota is a connection's call budget in fixed minute and day windows
 // (UTC), tightened by what the source reports about its own daily usage.
@@ -64,8 +84,8 @@ func (q *quota) allowed(limit int, write bool) int {
 	return int(math.Floor(float64(limit) * q.reads))
 }
 
-// take spends one call or says how long to wait for the next window.
-func (q *quota) take(write bool) error {
+// Take spends one call or says how long to wait for the next window.
+func (q *quota) Take(_ context.Context, write bool) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	now := q.now()
@@ -100,8 +120,8 @@ func (q *quota) take(write bool) error {
 	return nil
 }
 
-// refund returns a call that never reached the source (breaker open).
-func (q *quota) refund() {
+// Refund returns a call that never reached the source (breaker open).
+func (q *quota) Refund(context.Context, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.min.used = max(0, q.min.used-1)
@@ -111,15 +131,18 @@ func (q *quota) refund() {
 	}
 }
 
-// observe reads the source's usage headers.
-func (q *quota) observe(h http.Header) {
-	used, limit, ok := parseLimitInfo(h.Get("Sforce-Limit-Info"))
-	if !ok {
-		return
-	}
+// Observe takes the source's own count.
+func (q *quota) Observe(_ context.Context, used, limit int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.src = sourceUsage{seen: true, used: used, max: limit}
+}
+
+// observe hands the source's usage headers, if any, to the budget.
+func observe(ctx context.Context, b Budget, h http.Header) {
+	if used, limit, ok := parseLimitInfo(h.Get("Sforce-Limit-Info")); ok {
+		b.Observe(ctx, used, limit)
+	}
 }
 
 // parseLimitInfo parses Salesforce's "api-usage=18/5000" (other
@@ -144,8 +167,8 @@ func parseLimitInfo(v string) (used, limit int, ok bool) {
 	return 0, 0, false
 }
 
-// remaining reports what writes could still spend.
-func (q *quota) remaining() Remaining {
+// Remaining reports what writes could still spend.
+func (q *quota) Remaining() Remaining {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.roll(q.now())

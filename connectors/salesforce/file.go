@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -38,17 +39,13 @@ func (c *Connector) createFile(ctx context.Context, w connectors.Write) (*connec
 	if err != nil {
 		return nil, &connectors.InvalidError{Msg: "the file's fields cannot be encoded: " + err.Error()}
 	}
-	content, err := w.File.Open(ctx)
+	raw, done, err := wire.FileUpload(ctx, w.File,
+		wire.Part{Name: "VersionData", FileName: w.File.Name, ContentType: "application/octet-stream"},
+		wire.Part{Name: "entity_content", ContentType: "application/json", Data: entity})
 	if err != nil {
-		return nil, fmt.Errorf("salesforce: opening the file: %w", err)
+		return nil, fmt.Errorf("salesforce: %w", err)
 	}
-	raw, err := wire.Multipart(
-		wire.Part{Name: "entity_content", ContentType: "application/json", Data: entity},
-		wire.Part{Name: "VersionData", FileName: w.File.Name, ContentType: "application/octet-stream", Content: content, Size: w.File.Size},
-	)
-	if err != nil {
-		return nil, connectors.Classify(connectors.ErrPermanent, fmt.Errorf("salesforce: multipart body: %w", err))
-	}
+	defer done()
 	resp, body, err := c.do(ctx, wire.Call{Method: http.MethodPost, Path: "/sobjects/ContentVersion/", Raw: raw, Write: true, Idempotent: w.IdempotencyKey != ""})
 	var inv *connectors.InvalidError
 	if errors.As(err, &inv) && inv.Code == "DUPLICATE_VALUE" && strings.EqualFold(inv.Field, ExternalIDField) && w.IdempotencyKey != "" {
@@ -88,4 +85,19 @@ func savedID(body []byte) (string, error) {
 		return "", connectors.Classify(connectors.ErrPermanent, fmt.Errorf("salesforce: save result without id: %s", body))
 	}
 	return sr.ID, nil
+}
+
+// ReadFile reads a ContentVersion's content (its VersionData) through the
+// shared client, so the breaker, retries and quota apply as to any read,
+// and streams it: the body is handed on as it arrives, never held whole
+// nor bounded by the client's max_response_bytes.
+func (c *Connector) ReadFile(ctx context.Context, object, id string) (io.ReadCloser, error) {
+	if object != "ContentVersion" {
+		return nil, &connectors.InvalidError{Field: "object", Msg: "files are read as ContentVersion, not " + object}
+	}
+	resp, _, err := c.do(ctx, wire.Call{Method: http.MethodGet, Path: "/sobjects/ContentVersion/" + url.PathEscape(id) + "/VersionData", Stream: true})
+	if err != nil {
+		return nil, err
+	}
+	return &connectors.Content{ReadCloser: resp.Body, Length: resp.ContentLength}, nil
 }

@@ -129,16 +129,29 @@ func contains(list []string, s string) bool { return slices.Contains(list, s) }
 
 // describeResult is the part of an sObject describe the connector reads.
 type describeResult struct {
+	Name   string          `json:"name"`
+	Label  string          `json:"label"`
 	Fields []describeField `json:"fields"`
 }
 
 type describeField struct {
-	Name             string `json:"name"`
-	Type             string `json:"type"`
-	RelationshipName string `json:"relationshipName"`
-	ExternalID       bool   `json:"externalId"`
-	Filterable       bool   `json:"filterable"`
-	Createable       bool   `json:"createable"`
+	Name               string   `json:"name"`
+	Label              string   `json:"label"`
+	Type               string   `json:"type"`
+	Length             int      `json:"length"`
+	RelationshipName   string   `json:"relationshipName"`
+	ReferenceTo        []string `json:"referenceTo"`
+	ExternalID         bool     `json:"externalId"`
+	Filterable         bool     `json:"filterable"`
+	Createable         bool     `json:"createable"`
+	Updateable         bool     `json:"updateable"`
+	Nillable           bool     `json:"nillable"`
+	DefaultedOnCreate  bool     `json:"defaultedOnCreate"`
+	RestrictedPicklist bool     `json:"restrictedPicklist"`
+	PicklistValues     []struct {
+		Value  string `json:"value"`
+		Active bool   `json:"active"`
+	} `json:"picklistValues"`
 }
 
 // field finds a field by name, as Salesforce does: ignoring case.

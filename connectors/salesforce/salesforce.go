@@ -52,6 +52,9 @@ type Connector struct {
 	// markers the field per object where a create leaves its key without it.
 	extID   string
 	markers map[string]string
+	// jwt, when the connection's settings configure it, authenticates by
+	// the JWT bearer flow instead of a refresh token.
+	jwt *jwtBearer
 
 	mu        sync.Mutex
 	token     string
@@ -80,11 +83,15 @@ func NewWithOptions(deps connectors.Deps, opts Options) (*Connector, error) {
 	if err != nil {
 		return nil, &connectors.InvalidError{Field: "fields", Msg: err.Error()}
 	}
-	extID, markers, err := parseSettings(deps.Connection.Settings)
+	jwtFlow, settings, err := parseJWT(deps.Connection.Settings)
 	if err != nil {
 		return nil, err
 	}
-	c := &Connector{Base: base, opts: opts, token: deps.Connection.AccessToken, extID: extID, markers: markers,
+	extID, markers, err := parseSettings(settings)
+	if err != nil {
+		return nil, err
+	}
+	c := &Connector{Base: base, opts: opts, token: deps.Connection.AccessToken, extID: extID, markers: markers, jwt: jwtFlow,
 		selects: selects, missing: map[string][]string{}, described: map[string]*describeResult{}}
 	c.wire = &wire.Caller{Name: "salesforce", HTTP: deps.HTTP, URL: c.restURL, Token: c.currentToken, Renew: c.reauthenticate}
 	return c, nil
@@ -101,7 +108,7 @@ func parseSettings(set map[string]string) (string, map[string]string, error) {
 		case "marker_fields":
 			markerList = v
 		default:
-			return "", nil, &connectors.InvalidError{Field: "settings." + k, Msg: "unknown salesforce setting (known: external_id_field, marker_fields)"}
+			return "", nil, &connectors.InvalidError{Field: "settings." + k, Msg: "unknown salesforce setting (known: external_id_field, marker_fields, jwt_key_file, jwt_user, jwt_audience)"}
 		}
 	}
 	if extID != "" && !fieldName.MatchString(extID) || strings.Contains(extID, ".") {
@@ -178,10 +185,18 @@ func (c *Connector) authenticate(ctx context.Context, stale string) (string, err
 		}
 	}
 	form := url.Values{"client_id": {c.Conn.ClientID}, "client_secret": {c.Conn.ClientSecret}}
-	if refresh != "" {
+	switch {
+	case c.jwt != nil:
+		a, err := c.jwt.assertion(c.Conn.ClientID, c.opts.Now())
+		if err != nil {
+			return "", connectors.Classify(connectors.ErrPermanent, fmt.Errorf("salesforce: sign the JWT assertion: %w", err))
+		}
+		form = url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {a}}
+		refresh = ""
+	case refresh != "":
 		form.Set("grant_type", "refresh_token")
 		form.Set("refresh_token", refresh)
-	} else {
+	default:
 		form.Set("grant_type", "client_credentials")
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.tokenURL(), strings.NewReader(form.Encode()))

@@ -34,6 +34,10 @@ type Call struct {
 	// Throttled, when set, tells a throttle the source answers with a
 	// status other than 429 (httpclient.Throttle).
 	Throttled httpclient.ThrottleFunc
+	// Stream hands a successful (2xx) answer back with its body unread
+	// (httpclient.Stream): Do then returns no body bytes, and the caller
+	// reads and closes resp.Body.
+	Stream bool
 }
 
 // Caller sends a connector's calls through the shared HTTP client.
@@ -56,7 +60,8 @@ type Caller struct {
 }
 
 // Do sends k with a bearer token and returns the response with its whole
-// body, whatever the status: the connector classifies it. A 401 renews
+// body, whatever the status: the connector classifies it (a successful
+// answer to a Stream call comes back unread instead). A 401 renews
 // the token once and sends again. The error is a classified transport
 // failure, an unencodable body or the token's own error.
 func (c *Caller) Do(ctx context.Context, k Call) (*http.Response, []byte, error) {
@@ -138,9 +143,15 @@ func (c *Caller) send(ctx context.Context, k Call, tok string, payload []byte) (
 	if k.Throttled != nil {
 		req = httpclient.Throttle(req, k.Throttled)
 	}
+	if k.Stream {
+		req = httpclient.Stream(req)
+	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return nil, nil, c.Errorf(k, err)
+	}
+	if k.Stream && resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp, nil, nil
 	}
 	defer resp.Body.Close()
 	data, err := httpclient.ReadAll(resp)

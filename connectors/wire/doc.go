@@ -2,7 +2,8 @@
 // HTTP client: sending one JSON call with a bearer token and
 // re-authenticating once on 401 (Caller), the opaque page tokens a pull
 // continues with (EncodeToken, DecodeToken), and the HMAC check of
-// signed webhooks (ValidHMAC); and what every connector keeps of its deps
+// signed webhooks (ValidHMAC), the multipart body of a file upload
+// (Multipart, FileUpload); and what every connector keeps of its deps
 // (Base) and tunes alike (Tuning). A connector keeps only what is
 // vendor-specific: its URLs, its token endpoint, how it classifies an
 // answer.

@@ -2,11 +2,14 @@ package wire
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net/textproto"
+
+	"github.com/porticohq/portico/connectors"
 )
 
 // Part is one part of a multipart upload: small bytes (Data) or content
@@ -127,3 +130,26 @@ func (c *concat) Seek(offset int64, whence int) (int64, error) {
 // Close makes the body an io.ReadCloser that net/http keeps as it is (and
 // retryablehttp then rewinds by seeking); the segments are the caller's.
 func (c *concat) Close() error { return nil }
+
+// FileUpload opens f and lays it out as a multipart body (see Multipart):
+// the small parts first, then file, whose Content and Size are f's. The
+// caller calls done once the request has been sent, which closes a
+// reader that is also an io.Closer (see connectors.File). A body that
+// cannot be laid out is a permanent failure: retrying cannot help.
+func FileUpload(ctx context.Context, f *connectors.File, file Part, fields ...Part) (raw *Raw, done func(), err error) {
+	content, err := f.Open(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the file: %w", err)
+	}
+	done = func() {}
+	if c, ok := content.(io.Closer); ok {
+		done = func() { _ = c.Close() }
+	}
+	file.Content, file.Size = content, f.Size
+	raw, err = Multipart(append(fields, file)...)
+	if err != nil {
+		done()
+		return nil, nil, connectors.Classify(connectors.ErrPermanent, fmt.Errorf("multipart body: %w", err))
+	}
+	return raw, done, nil
+}

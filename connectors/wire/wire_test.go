@@ -5,8 +5,13 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -105,4 +110,49 @@ func TestBaseAndTuning(t *testing.T) {
 	tu = wire.Tuning{Overlap: time.Second, PageSize: 7}.WithDefaults(time.Minute, 100)
 	require.Equal(t, time.Second, tu.Overlap)
 	require.Equal(t, 7, tu.PageSize)
+}
+
+// closingReader is a file reader that is also an io.Closer, as the file
+// store's is.
+type closingReader struct {
+	*strings.Reader
+	closed atomic.Int32
+}
+
+func (r *closingReader) Close() error { r.closed.Add(1); return nil }
+
+// TestFileUploadStreamsTheFileAndClosesIt: the small parts come first and
+// the file's content last; done closes a reader that closes, once; a file
+// that cannot be opened names the cause.
+func TestFileUploadStreamsTheFileAndClosesIt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	content := &closingReader{Reader: strings.NewReader("%PDF-1.7 body")}
+	f := &connectors.File{Name: "a.pdf", ContentType: "application/pdf", Size: content.Size(),
+		Open: func(context.Context) (io.ReadSeeker, error) { return content, nil }}
+	raw, done, err := wire.FileUpload(ctx, f, wire.Part{Name: "file", FileName: "a.pdf", ContentType: "application/pdf"},
+		wire.Part{Name: "meta", ContentType: "application/json", Data: []byte(`{"x":1}`)})
+	require.NoError(t, err)
+	_, params, err := mime.ParseMediaType(raw.ContentType)
+	require.NoError(t, err)
+	mr := multipart.NewReader(raw.Body, params["boundary"])
+	var got []string
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		b, err := io.ReadAll(p)
+		require.NoError(t, err)
+		got = append(got, p.FormName()+"="+string(b))
+	}
+	require.Equal(t, []string{`meta={"x":1}`, "file=%PDF-1.7 body"}, got)
+	require.Zero(t, content.closed.Load(), "open while the request may still read it")
+	done()
+	require.EqualValues(t, 1, content.closed.Load())
+
+	f.Open = func(context.Context) (io.ReadSeeker, error) { return nil, errors.New("gone") }
+	_, _, err = wire.FileUpload(ctx, f, wire.Part{Name: "file"})
+	require.ErrorContains(t, err, "opening the file: gone")
 }

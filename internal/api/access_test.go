@@ -35,7 +35,7 @@ type persona struct {
 // Positive controls (its own records are found) keep the suite honest.
 func TestAccessSuite(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
+	e := setup(t, withSigning) // the signing routes answer foreign ids too
 	all := []string{Parent, Alpha, Beta}
 	var personas []persona
 	for _, acc := range []string{Alpha, Beta} {
@@ -50,8 +50,12 @@ func TestAccessSuite(t *testing.T) {
 	)
 	// One submitted action per account, so that foreign action ids are
 	// tried too.
+	docOn := map[string]string{} // a synced document's record
 	for i, acc := range all {
 		c := e.user(fmt.Sprintf("submitter%d@example.com", i), acc, []string{"member"}, false, false)
+		// And one inbox notice of the submitter's, so that another user's
+		// notice ids are tried too.
+		e.ids[acc]["notice"] = append(e.ids[acc]["notice"], e.notice(e.userID(fmt.Sprintf("submitter%d@example.com", i)), "N"+acc))
 		res := c.post("/api/v1/cases", map[string]any{"subject": "Help " + acc})
 		require.Equal(t, http.StatusAccepted, res.code, string(res.body))
 		e.ids[acc]["action"] = append(e.ids[acc]["action"], res.json(t)["id"].(string))
@@ -61,8 +65,26 @@ func TestAccessSuite(t *testing.T) {
 		require.Equal(t, http.StatusAccepted, up.code, string(up.body))
 		e.ids[acc]["file"] = append(e.ids[acc]["file"], up.json(t)["file"].(map[string]any)["id"].(string))
 		e.ids[acc]["action"] = append(e.ids[acc]["action"], up.json(t)["action"].(map[string]any)["id"].(string))
+		// And documents synced from the source, on that case and on the
+		// account, so that foreign documents are tried on every route.
+		onCase := fmt.Sprintf("068%s0000000%dAAA", acc[3:4], i)
+		onAccount := fmt.Sprintf("068%s0000000%dBBB", acc[3:4], i)
+		for doc, to := range map[string]string{onCase: e.ids[acc]["case"][0], onAccount: acc} {
+			e.put("salesforce", "ContentVersion", acc, map[string]any{"Id": doc, "SystemModstamp": sfTime(epoch),
+				"LastModifiedDate": sfTime(epoch), "Title": "Doc", "PathOnClient": "doc.pdf", "FileType": "PDF",
+				"ContentSize": 10, "FirstPublishLocationId": to})
+			e.ids[acc]["document"] = append(e.ids[acc]["document"], doc)
+			docOn[doc] = to
+		}
 	}
 	personas = append(personas, persona{name: "staff", roles: []string{"operator_admin"}, staff: true, sees: all})
+	// One disabled webhook per account: only an account admin manages
+	// webhooks, its own account's alone (a parent's admin not its
+	// children's), so every other account's is foreign to everyone.
+	hooks := map[string]string{}
+	for _, acc := range all {
+		hooks[acc] = e.foreignHook(acc)
+	}
 	notFound := []byte(`{"error":{"code":"not_found","message":"no such record"}}` + "\n")
 	var attempts, positives atomic.Int64
 	var wg sync.WaitGroup
@@ -95,6 +117,12 @@ func TestAccessSuite(t *testing.T) {
 					{"POST", "/api/v1/actions/%s/resolve"},
 					{"GET", "/api/v1/files/%s"}, {"GET", "/api/v1/cases/%s/files"}, {"GET", "/api/v1/invoices/%s/files"},
 					{"POST", "/api/v1/cases/%s/files"}, {"POST", "/api/v1/invoices/%s/files"},
+					{"GET", "/api/v1/cases/%s/document.pdf"}, {"GET", "/api/v1/orders/%s/document.pdf"},
+					{"GET", "/api/v1/invoices/%s/document.pdf"}, {"GET", "/api/v1/approvals/%s/document.pdf"},
+					{"GET", "/api/v1/approvals/%s/files"}, {"POST", "/api/v1/approvals/%s/sign"},
+					{"GET", "/api/v1/approvals/%s/files"}, {"POST", "/api/v1/approvals/%s/files"},
+					{"PATCH", "/api/v1/uploads/%s"}, {"DELETE", "/api/v1/uploads/%s"},
+					{"POST", "/api/v1/me/notifications/%s/read"}, {"GET", "/api/v1/me/exports/%s"},
 				} {
 					var body any
 					if ep.method == "POST" {
@@ -112,6 +140,56 @@ func TestAccessSuite(t *testing.T) {
 						t.Errorf("%s: %s %s answered %d %s", p.name, ep.method, fmt.Sprintf(ep.path, id), res.code, res.body)
 					}
 				}
+				// A synced document's download: on its own (foreign)
+				// record, on the persona's own records and profile.
+				paths := []string{"/api/v1/me/files/" + url.PathEscape(id)}
+				if to, ok := docOn[id]; ok {
+					paths = append(paths, "/api/v1/cases/"+url.PathEscape(to)+"/files/"+url.PathEscape(id))
+				}
+				for _, acc := range p.sees {
+					paths = append(paths, "/api/v1/cases/"+e.ids[acc]["case"][0]+"/files/"+url.PathEscape(id),
+						"/api/v1/invoices/"+e.ids[acc]["invoice"][0]+"/files/"+url.PathEscape(id))
+				}
+				for _, path := range paths {
+					res := c.get(path)
+					attempts.Add(1)
+					if res.code != http.StatusNotFound || string(res.body) != string(notFound) {
+						t.Errorf("%s: GET %s answered %d %s", p.name, path, res.code, res.body)
+					}
+				}
+			}
+			// Every webhook route with every other account's webhook: the
+			// one 404 for an account admin, the 403 of a role that manages
+			// no webhooks for anyone else, whatever the id.
+			admin := !p.staff && slices.Contains(p.roles, "account_admin")
+			for acc, id := range hooks {
+				if acc == p.account {
+					continue
+				}
+				for _, ep := range []struct{ method, path string }{
+					{"GET", "/api/v1/webhooks/%s"}, {"DELETE", "/api/v1/webhooks/%s"}, {"POST", "/api/v1/webhooks/%s/enable"},
+					{"POST", "/api/v1/webhooks/%s/rotate-secret"}, {"POST", "/api/v1/webhooks/%s/ping"},
+				} {
+					res := c.do(ep.method, fmt.Sprintf(ep.path, id), nil, nil)
+					attempts.Add(1)
+					if admin && (res.code != http.StatusNotFound || string(res.body) != string(notFound)) || !admin && res.code != http.StatusForbidden {
+						t.Errorf("%s: %s %s answered %d %s", p.name, ep.method, fmt.Sprintf(ep.path, id), res.code, res.body)
+					}
+				}
+			}
+			// Positive control: an account admin lists its own account's
+			// webhook, and no other.
+			if res := c.get("/api/v1/webhooks"); admin {
+				var list struct {
+					Data []struct {
+						ID string `json:"id"`
+					} `json:"data"`
+				}
+				require.NoError(t, json.Unmarshal(res.body, &list))
+				if len(list.Data) != 1 || list.Data[0].ID != hooks[p.account] {
+					t.Errorf("%s: GET /api/v1/webhooks answered %d %s", p.name, res.code, res.body)
+				}
+				positives.Add(1)
 			}
 			// Random list queries: every record returned, and every record
 			// embedded in it, belongs to an account the persona sees.
@@ -139,6 +217,19 @@ func TestAccessSuite(t *testing.T) {
 					positives.Add(1)
 				}
 			}
+			// Positive control: the persona's own case lists its synced
+			// document (to the roles that see cases).
+			for _, acc := range p.sees {
+				if !p.staff && !slices.Contains(p.roles, "member") && !slices.Contains(p.roles, "account_admin") {
+					break
+				}
+				res := c.get("/api/v1/cases/" + e.ids[acc]["case"][0] + "/files")
+				attempts.Add(1)
+				if !strings.Contains(string(res.body), `"origin":"source"`) {
+					t.Errorf("%s: GET case files of %s does not list its synced document: %d %s", p.name, acc, res.code, res.body)
+				}
+				positives.Add(1)
+			}
 			// Detail pages embed related records: check those too.
 			for _, acc := range p.sees {
 				for _, id := range e.ids[acc]["case"] {
@@ -153,6 +244,19 @@ func TestAccessSuite(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	// Nobody marked another user's notice read.
+	for i := range all {
+		u := e.userID(fmt.Sprintf("submitter%d@example.com", i))
+		n, err := e.notify.Unread(context.Background(), 1, u)
+		require.NoError(t, err)
+		require.Equal(t, 1, n, "submitter%d's notice was marked read by someone else", i)
+	}
+	// Nobody changed another account's webhook.
+	var changed, left int
+	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE disabled_at IS NULL
+		OR secret <> 'whsec-0123456789abcdef' OR last_delivery_at IS NOT NULL), count(*) FROM notify_webhook`).Scan(&changed, &left))
+	require.Zero(t, changed, "a webhook was changed by someone of another account")
+	require.Equal(t, len(hooks), left, "a webhook was removed by someone of another account")
 	t.Logf("%d attempts, %d records returned, none foreign", attempts.Load(), positives.Load())
 	require.GreaterOrEqual(t, attempts.Load(), int64(1000))
 	require.Positive(t, positives.Load(), "the suite must see the personas' own records, or it proves nothing")

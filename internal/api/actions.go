@@ -178,6 +178,12 @@ func (a *API) Submit(r *http.Request, s Submission) (*Action, bool, *reply.Error
 	case err != nil:
 		return nil, false, reply.InternalError(r, err)
 	}
+	if s.Object == "approval_request" && s.Op == mapping.OpUpdate && created {
+		if rec, err := a.Record(r.Context(), s.Object, s.RecordID, false); err == nil {
+			status, _ := s.Input["status"].(string)
+			a.decided(r, rec, status)
+		}
+	}
 	// The change is committed: this process's pages go now, so that the
 	// user's next list shows it (other processes drop theirs when the
 	// commit's notification reaches them).
@@ -192,11 +198,34 @@ func errForbidden(msg string) *reply.Error {
 // MyActions returns the request's principal's own actions in states
 // (e.g. conflict, failed), newest first, under the request's scope
 // (WithScope); none when writes are off.
+//
+// The list is kept with the list pages (pages.go) until an action of the
+// tenant changes: the status hub asks for it on every view, and it rarely
+// changes.
 func (a *API) MyActions(ctx context.Context, states []string, limit int) ([]Action, error) {
 	if a.d.Actions == nil {
 		return []Action{}, nil
 	}
-	return a.d.Actions.Mine(ctx, auth.PrincipalFrom(ctx), scopeFrom(ctx), states, limit)
+	p, scope := auth.PrincipalFrom(ctx), scopeFrom(ctx)
+	if p == nil {
+		return []Action{}, nil
+	}
+	key := pageKey(scope, actionsObject, records.ListOptions{Status: strings.Join(states, ","), Limit: limit}) + "|user " + strconvI(p.UserID)
+	if e, ok := a.pages.get(key, a.d.Now()); ok {
+		if acts, ok := e.value.([]Action); ok {
+			return acts, nil
+		}
+	}
+	ticket := a.pages.begin(group{scope.TenantID, actionsObject})
+	acts, err := a.d.Actions.Mine(ctx, p, scope, states, limit)
+	if err != nil {
+		return nil, err
+	}
+	if body, etag, err := reply.Encode(acts); err == nil {
+		now := a.d.Now()
+		a.pages.put(ticket, key, rendered{body: body, etag: etag, until: now.Add(pageTTL), value: acts}, now)
+	}
+	return acts, nil
 }
 
 // resolutions are the answers to a conflict.

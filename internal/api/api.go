@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -10,19 +11,31 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/internal/access"
+	"github.com/porticohq/portico/internal/approval"
 	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/auth"
+	"github.com/porticohq/portico/internal/brand"
+	"github.com/porticohq/portico/internal/documents"
 	"github.com/porticohq/portico/internal/files"
 	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/notify"
 	"github.com/porticohq/portico/internal/pgnotify"
+	"github.com/porticohq/portico/internal/privacy"
 	"github.com/porticohq/portico/internal/records"
 	"github.com/porticohq/portico/internal/reply"
+	"github.com/porticohq/portico/internal/reports"
+	"github.com/porticohq/portico/internal/seal"
 )
 
 // Deps are the API's dependencies.
 type Deps struct {
-	Pool     *pgxpool.Pool
+	Pool *pgxpool.Pool
+	// Read picks the pool of a read that tolerates replica lag (a case's
+	// status history; records come through Records, which has its own);
+	// nil reads Pool.
+	Read     func(ctx context.Context) *pgxpool.Pool
 	Records  *records.Reader
 	Mappings *mapping.Set
 	Policy   *access.Policy
@@ -34,10 +47,31 @@ type Deps struct {
 	// Files stores, scans and reads uploaded files; nil refuses uploads
 	// (503) and finds no file.
 	Files *files.Service
+	// SourceFiles finds the connector that reads a synced document's
+	// content from its connection's source; nil (or false) answers such
+	// downloads with 503.
+	SourceFiles func(connection string) (connectors.FileReader, bool)
+	// Approvals keeps requests' states and signatures, Sealer seals signed
+	// documents with the operator's certificate: signing is offered when
+	// both are set and the mapping says sign: true (Signs).
+	Approvals *approval.Service
+	Sealer    *seal.Signer
+	// Brand is the portal's brand, which generated documents carry (nil:
+	// the default brand).
+	Brand *brand.Current
 	// Audit records the API's own changes (nil: not recorded).
-	Audit  *audit.Log
-	Logger *slog.Logger
-	Now    func() time.Time
+	Audit *audit.Log
+	// Events records the portal events the reports count (knowledge
+	// views, status lookups) off the request path; nil records none.
+	Events *reports.Recorder
+	// Notify serves the user's inbox and notification preferences, as
+	// the inbox pages do; nil: no inbox (404).
+	Notify *notify.Service
+	// Privacy serves "download my data", as the profile page does; nil:
+	// none (404).
+	Privacy *privacy.Service
+	Logger  *slog.Logger
+	Now     func() time.Time
 	// PageCacheBytes is the memory for rendered list pages (pages.go);
 	// they are kept only while ListenCache runs.
 	PageCacheBytes int
@@ -45,9 +79,10 @@ type Deps struct {
 
 // API is the portal API.
 type API struct {
-	d     Deps
-	rp    reply.Replier
-	pages *pages
+	d         Deps
+	rp        reply.Replier
+	pages     *pages
+	resumable *resumable
 }
 
 // New returns the API.
@@ -61,13 +96,21 @@ func New(d Deps) (*API, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.Read == nil {
+		d.Read = func(context.Context) *pgxpool.Pool { return d.Pool }
+	}
 	objectsOf := func(connection, sourceObject string) []string {
 		if o, ok := d.Mappings.BySource(connection, sourceObject); ok {
 			return []string{o.Name()}
 		}
 		return nil
 	}
-	return &API{d: d, rp: reply.New(d.Logger), pages: newPages(d.PageCacheBytes, objectsOf)}, nil
+	a := &API{d: d, rp: reply.New(d.Logger), pages: newPages(d.PageCacheBytes, objectsOf)}
+	var err error
+	if a.resumable, err = newResumable(a); err != nil {
+		return nil, fmt.Errorf("api: resumable uploads: %w", err)
+	}
+	return a, nil
 }
 
 // ListenCache keeps rendered list pages in memory until ctx ends, dropped
@@ -101,38 +144,86 @@ func (a *API) Routes() chi.Router {
 	read := auth.RequireScope(auth.ScopePortalRead)
 	write := auth.RequireScope(auth.ScopePortalWrite)
 	r.With(read).Get("/me", a.me)
-	r.With(write).Patch("/me/notifications", a.patchNotifications)
+	r.Route("/me/notifications", func(r chi.Router) {
+		n := notices{a}
+		r.With(read).Get("/", n.list)
+		// The coarse switches of the profile page (me.go).
+		r.With(write).Patch("/", a.patchNotifications)
+		r.With(write).Post("/read", n.readAll)
+		r.With(write).Post("/{id}/read", n.read)
+	})
+	r.Route("/me/notification-preferences", func(r chi.Router) {
+		n := notices{a}
+		r.With(read).Get("/", n.prefs)
+		r.With(write).Put("/", n.putPrefs)
+	})
+	r.Route("/me/exports", func(r chi.Router) {
+		x := exports{a}
+		r.With(write).Post("/", x.request)
+		r.With(read).Get("/{token}", x.download)
+	})
+	r.Route("/webhooks", func(r chi.Router) {
+		h := webhooks{a}
+		r.With(read).Get("/", h.list)
+		r.With(write).Post("/", h.create)
+		r.With(read).Get("/{id}", h.get)
+		r.With(write).Delete("/{id}", h.remove)
+		r.With(write).Post("/{id}/enable", h.enable)
+		r.With(write).Post("/{id}/rotate-secret", h.rotate)
+		r.With(write).Post("/{id}/ping", h.ping)
+	})
 	r.With(write).Patch("/me/contact", a.patchContact)
+	// The files of the user's own account (the profile page's uploads).
+	r.With(read).Get("/me/files", a.filesOf("account", myAccountOf))
+	r.With(write).Post("/me/files", a.uploadTo("account", myAccountOf))
+	r.With(read).Get("/me/files/{doc}", a.sourceFile("account", myAccountOf))
 	r.Route("/cases", func(r chi.Router) {
 		c := cases{a}
 		r.With(read).Get("/", c.list)
-		r.With(read).Get("/{id}", detail(a, a.Case))
+		r.With(read).Get("/{id}", detail(a, "case", a.Case))
 		r.With(write).Post("/", c.create)
 		r.With(write).Post("/{id}/comments", c.comment)
 		r.With(write).Post("/{id}/close", c.close)
-		r.With(read).Get("/{id}/files", a.filesOf("case"))
-		r.With(write).Post("/{id}/files", a.uploadTo("case"))
+		r.With(read).Get("/{id}/files", a.filesOf("case", urlID))
+		r.With(write).Post("/{id}/files", a.uploadTo("case", urlID))
+		r.With(read).Get("/{id}/files/{doc}", a.sourceFile("case", urlID))
+		r.With(read).Get("/{id}/document.pdf", a.documentOf(documents.Case))
 	})
 	r.Route("/orders", func(r chi.Router) {
 		o := simple{a, "order"}
 		r.With(read).Get("/", o.list)
 		r.With(read).Get("/{id}", o.get)
+		r.With(read).Get("/{id}/document.pdf", a.documentOf(documents.Order))
 	})
 	r.Route("/invoices", func(r chi.Router) {
 		inv := invoices{a}
 		r.With(read).Get("/", inv.list)
-		r.With(read).Get("/{id}", detail(a, a.Invoice))
-		r.With(read).Get("/{id}/files", a.filesOf("invoice"))
-		r.With(write).Post("/{id}/files", a.uploadTo("invoice"))
+		r.With(read).Get("/{id}", detail(a, "invoice", a.Invoice))
+		r.With(read).Get("/{id}/files", a.filesOf("invoice", urlID))
+		r.With(write).Post("/{id}/files", a.uploadTo("invoice", urlID))
+		r.With(read).Get("/{id}/files/{doc}", a.sourceFile("invoice", urlID))
+		r.With(read).Get("/{id}/document.pdf", a.documentOf(documents.Invoice))
 	})
 	r.With(read).Get("/files/{id}", a.download)
+	r.Route("/uploads", func(r chi.Router) {
+		r.Use(write)
+		r.Post("/", a.resumable.ServeHTTP)
+		r.Head("/{upload}", a.resumable.ServeHTTP)
+		r.Patch("/{upload}", a.resumable.ServeHTTP)
+		r.Delete("/{upload}", a.resumable.ServeHTTP)
+	})
 	r.With(read).Get("/articles", articles{a}.search)
 	r.Route("/approvals", func(r chi.Router) {
 		ap := approvals{a}
 		r.With(read).Get("/", ap.list)
 		r.With(read).Get("/{id}", ap.get)
+		r.With(read).Get("/{id}/document.pdf", a.documentOf(documents.Quote))
 		r.With(write).Post("/{id}/approve", ap.decide("accepted"))
 		r.With(write).Post("/{id}/reject", ap.decide("rejected"))
+		r.With(write).Post("/{id}/sign", ap.sign)
+		r.With(read).Get("/{id}/files", a.filesOf("approval_request", urlID))
+		r.With(write).Post("/{id}/files", a.uploadTo("approval_request", urlID))
+		r.With(read).Get("/{id}/files/{doc}", a.sourceFile("approval_request", urlID))
 	})
 	r.With(read).Get("/actions/{id}", a.action)
 	r.With(write).Post("/actions/{id}/resolve", a.resolve)

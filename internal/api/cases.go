@@ -63,7 +63,7 @@ func (a *API) Case(ctx context.Context, id string) (*CaseDetail, error) {
 // statusChanges reads a record's status history (migration 067) under
 // the scope, oldest first.
 func (a *API) statusChanges(ctx context.Context, scope access.Scope, obj *mapping.Object, id string) ([]store.StatusChange, error) {
-	out, err := store.ScopedStatusChanges(ctx, a.d.Pool, scope.Store(), obj.Name(), obj.Public(), id, maxRelated)
+	out, err := store.ScopedStatusChanges(ctx, a.d.Read(ctx), scope.Store(), obj.Name(), obj.Public(), id, maxRelated)
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}

@@ -38,6 +38,10 @@ type FileInfo struct {
 	ActionID    *string    `json:"action_id"`
 	CreatedAt   time.Time  `json:"created_at"`
 	URL         string     `json:"url"` // the download, when it may be downloaded
+	// Origin says where the content is: "portal" (uploaded here, kept
+	// by Portico) or "source" (synced from the source, read through on
+	// download).
+	Origin string `json:"origin"`
 }
 
 // FileUpload is the answer to an upload: the stored file and the action
@@ -49,7 +53,7 @@ type FileUpload struct {
 
 func fileInfo(f files.File) FileInfo {
 	out := FileInfo{ID: strconvI(f.ID), Name: f.Name, ContentType: f.ContentType, Size: f.Size, State: f.State,
-		Object: f.Object, RecordID: f.RecordID, SyncedAt: f.SyncedAt, CreatedAt: f.CreatedAt}
+		Object: f.Object, RecordID: f.RecordID, SyncedAt: f.SyncedAt, CreatedAt: f.CreatedAt, Origin: "portal"}
 	if f.ScanResult != "" {
 		out.ScanResult = &f.ScanResult
 	}
@@ -117,12 +121,12 @@ const MultipartSlack = 64 << 10
 // maxFilesListed bounds a record's file list.
 const maxFilesListed = 200
 
-// uploadTo answers POST /{object}/{id}/files: 202 with the file and its
-// action, or the refusal.
-func (a *API) uploadTo(object string) http.HandlerFunc {
+// uploadTo answers POST /{object}/{id}/files (and /me/files): 202 with
+// the file and its action, or the refusal.
+func (a *API) uploadTo(object string, id recordOf) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		a.AllowTransfer(w, a.MaxUploadBytes())
-		up, e := a.Upload(r, object, chi.URLParam(r, "id"))
+		up, e := a.Upload(r, object, id(r))
 		if e != nil {
 			a.fail(w, r, e)
 			return
@@ -150,6 +154,29 @@ func (a *API) Upload(r *http.Request, object, id string) (*FileUpload, *reply.Er
 // the file is found among the parts mr has left. A nil mr reads the
 // request as Upload does.
 func (a *API) UploadParts(r *http.Request, mr *multipart.Reader, object, id string) (*FileUpload, *reply.Error) {
+	t, e := a.uploadTarget(r, object, id)
+	if e != nil {
+		return nil, e
+	}
+	body, e := a.uploadBody(r, mr)
+	if e != nil {
+		return nil, e
+	}
+	return a.attach(r, t, body)
+}
+
+// target is a record that the request's principal may attach files to.
+type target struct {
+	object      string
+	parent, doc *mapping.Object
+	rec         *Record
+}
+
+// uploadTarget checks that the request's principal may attach a file to
+// the record: 503 when files are off, 404 for a missing or foreign
+// record, 501 when the installation takes no files on the object, 403 for
+// roles that may not attach.
+func (a *API) uploadTarget(r *http.Request, object, id string) (*target, *reply.Error) {
 	ctx := r.Context()
 	if a.d.Files == nil || a.d.Actions == nil {
 		return nil, &reply.Error{Status: http.StatusServiceUnavailable, Code: "files_unavailable", Message: "this server does not accept files"}
@@ -172,25 +199,30 @@ func (a *API) UploadParts(r *http.Request, mr *multipart.Reader, object, id stri
 	if !a.CanAttach(ctx, object) {
 		return nil, errForbidden("your role cannot attach files here")
 	}
-	body, e := a.uploadBody(r, mr)
-	if e != nil {
-		return nil, e
-	}
+	return &target{object: object, parent: parent, doc: doc, rec: rec}, nil
+}
+
+// attach stores body for t, scans it, and submits the action that sends
+// it to the source; the file goes with a refused action.
+func (a *API) attach(r *http.Request, t *target, body *uploadBody) (*FileUpload, *reply.Error) {
+	ctx := r.Context()
 	p := auth.PrincipalFrom(ctx)
 	f, err := a.d.Files.Store(ctx, files.Upload{
-		TenantID: scopeFrom(ctx).TenantID, Connection: parent.Connection(), Object: object, RecordID: rec.ID,
-		OwnerAccount: rec.AccountID, UploadedBy: strconvI(p.UserID), Name: body.name, DeclaredType: body.declared,
+		TenantID: scopeFrom(ctx).TenantID, Connection: t.parent.Connection(), Object: t.object, RecordID: t.rec.ID,
+		OwnerAccount: t.rec.AccountID, UploadedBy: strconvI(p.UserID), Name: body.name, DeclaredType: body.declared,
 		DeclaredSize: body.size, Body: body.r,
 	})
+	return a.attached(r, t, f, err)
+}
+
+// attached submits the write-back of a file stored for t (Store's or
+// Complete's outcome), or answers the refusal.
+func (a *API) attached(r *http.Request, t *target, f *files.File, err error) (*FileUpload, *reply.Error) {
+	ctx := r.Context()
 	if err != nil {
 		return nil, uploadRefusal(r, err)
 	}
-	input := map[string]any{"file_name": f.Name, "related_id": rec.ID, "title": f.Name}
-	if !doc.FieldWritable(mapping.OpCreate, "title") {
-		delete(input, "title")
-	}
-	input["file_id"] = f.ID
-	act, _, e := a.Submit(r, Submission{Object: "document", Op: mapping.OpCreate, Connection: parent.Connection(), ParentObject: object, Input: input})
+	act, e := a.attachFile(r, t.parent, t.rec, f)
 	if e != nil {
 		// The file goes with the refused action: nothing is left behind.
 		if derr := a.d.Files.Delete(context.WithoutCancel(ctx), f.ID); derr != nil {
@@ -198,12 +230,31 @@ func (a *API) UploadParts(r *http.Request, mr *multipart.Reader, object, id stri
 		}
 		return nil, e
 	}
+	f.ActionID, _ = strconv.ParseInt(act.ID, 10, 64)
+	return &FileUpload{File: fileInfo(*f), Action: act}, nil
+}
+
+// attachFile submits the action that sends a stored file to the source as
+// a document on rec (a record of parent), and names the action on the file.
+func (a *API) attachFile(r *http.Request, parent *mapping.Object, rec *Record, f *files.File) (*Action, *reply.Error) {
+	doc, ok := a.documents(parent)
+	if !ok {
+		return nil, &reply.Error{Status: http.StatusNotImplemented, Code: "not_offered", Message: "this installation does not accept files on a " + parent.Name()}
+	}
+	input := map[string]any{"file_name": f.Name, "related_id": rec.ID, "title": f.Name}
+	if !doc.FieldWritable(mapping.OpCreate, "title") {
+		delete(input, "title")
+	}
+	input["file_id"] = f.ID
+	act, _, e := a.Submit(r, Submission{Object: "document", Op: mapping.OpCreate, Connection: parent.Connection(), ParentObject: parent.Name(), Input: input})
+	if e != nil {
+		return nil, e
+	}
 	actionID, _ := strconv.ParseInt(act.ID, 10, 64)
-	if err := a.d.Files.SetAction(ctx, f.ID, actionID); err != nil {
+	if err := a.d.Files.SetAction(r.Context(), f.ID, actionID); err != nil {
 		return nil, reply.InternalError(r, err)
 	}
-	f.ActionID = actionID
-	return &FileUpload{File: fileInfo(*f), Action: act}, nil
+	return act, nil
 }
 
 // uploadBody is the file a request carries.
@@ -264,6 +315,23 @@ func (a *API) filePart(r *http.Request, mr *multipart.Reader) (*uploadBody, *rep
 	}
 }
 
+// refusalDetails are the values a refusal's message names.
+func refusalDetails(rf *files.Refusal) map[string]string {
+	d := map[string]string{}
+	if rf.Limit > 0 {
+		d["limit"] = strconv.FormatInt(rf.Limit, 10)
+	}
+	for k, v := range map[string]string{"declared": rf.Declared, "sniffed": rf.Sniffed, "signature": rf.Signature} {
+		if v != "" {
+			d[k] = v
+		}
+	}
+	if len(d) == 0 {
+		return nil
+	}
+	return d
+}
+
 func tooLarge(limit int64) *files.Refusal {
 	return &files.Refusal{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Field: "file", Limit: limit,
 		Message: "the file is larger than the limit of " + strconv.FormatInt(limit>>20, 10) + " MB"}
@@ -274,8 +342,10 @@ func uploadRefusal(r *http.Request, err error) *reply.Error {
 	var rf *files.Refusal
 	switch {
 	case errors.As(err, &rf):
-		// The refusal is the Cause, for the pages to say it in words.
-		return &reply.Error{Status: rf.Status, Code: rf.Code, Message: rf.Message, Fields: []reply.Field{{Path: rf.Field, Message: rf.Message}}, Cause: rf}
+		// The refusal is the Cause, for the pages to say it in words, and
+		// its values the Details, for a script to.
+		return &reply.Error{Status: rf.Status, Code: rf.Code, Message: rf.Message, Fields: []reply.Field{{Path: rf.Field, Message: rf.Message}},
+			Details: refusalDetails(rf), Cause: rf}
 	case errors.Is(err, files.ErrScanUnavailable):
 		return &reply.Error{Status: http.StatusServiceUnavailable, Code: "scan_unavailable", Message: "the malware scan is unavailable; nothing was stored, try again later", Cause: err}
 	case r.Context().Err() != nil:
@@ -284,10 +354,28 @@ func uploadRefusal(r *http.Request, err error) *reply.Error {
 	return reply.InternalError(r, err)
 }
 
-// filesOf answers GET /{object}/{id}/files.
-func (a *API) filesOf(object string) http.HandlerFunc {
+// MyAccount is the account whose files the request's principal keeps on
+// their profile: their own account, the CRM record the portal account
+// is; empty for staff, who have none.
+func MyAccount(ctx context.Context) string {
+	if p := auth.PrincipalFrom(ctx); p != nil {
+		return p.AccountID
+	}
+	return ""
+}
+
+// recordOf is where a route finds the record: its {id}, or the
+// principal's own account (/me/files).
+type recordOf func(*http.Request) string
+
+func urlID(r *http.Request) string { return chi.URLParam(r, "id") }
+
+func myAccountOf(r *http.Request) string { return MyAccount(r.Context()) }
+
+// filesOf answers GET /{object}/{id}/files (and /me/files).
+func (a *API) filesOf(object string, id recordOf) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		list, err := a.Files(r.Context(), object, chi.URLParam(r, "id"))
+		list, err := a.Files(r.Context(), object, id(r))
 		if errors.Is(err, ErrNotFound) {
 			a.notFound(w, r)
 			return
@@ -321,8 +409,21 @@ func (a *API) Files(ctx context.Context, object, id string) ([]FileInfo, error) 
 	if err != nil {
 		return nil, err
 	}
+	local := map[string]bool{}
 	for _, f := range list {
 		out = append(out, fileInfo(f))
+		if f.SourceID != "" {
+			local[f.SourceID] = true
+		}
+	}
+	synced, err := a.syncedDocuments(ctx, parent.Connection(), object, rec.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range synced {
+		if !local[d.ID] { // an upload the source confirmed is listed once, as the upload
+			out = append(out, d)
+		}
 	}
 	return out, nil
 }
@@ -406,16 +507,25 @@ func (a *API) ServeFile(w http.ResponseWriter, r *http.Request, f *files.File) {
 		a.rp.Internal(w, r, err)
 		return
 	}
+	if c, ok := content.(io.Closer); ok {
+		defer c.Close() // stops a read-ahead a Range or a gone client left
+	}
 	h := w.Header()
-	h.Set("Content-Type", f.ContentType)
-	h.Set("Content-Disposition", attachment(f.Name))
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", downloadPolicy)
-	h.Set("Cache-Control", "private, no-cache")
+	downloadHeaders(h, f.ContentType, f.Name)
 	if len(f.SHA256) > 0 {
 		h.Set("ETag", `"`+hex.EncodeToString(f.SHA256)+`"`)
 	}
 	http.ServeContent(w, r, "", f.CreatedAt, content)
+}
+
+// downloadHeaders are every download's: its type, an attachment with a
+// safe name, nothing sniffed, nothing run, nothing cached for others.
+func downloadHeaders(h http.Header, contentType, name string) {
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Disposition", attachment(name))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", downloadPolicy)
+	h.Set("Cache-Control", "private, no-cache")
 }
 
 // attachment is the Content-Disposition of a download: the stored name

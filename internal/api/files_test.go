@@ -181,6 +181,7 @@ func TestUploadRefusals(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, res.code, string(res.body))
 
 	require.Empty(t, ada.get("/api/v1/cases/500A00000000000/files").json(t)["data"], "nothing was stored")
+	require.Equal(t, rows{}, e.rows(t), "no file, chunk or action row")
 }
 
 // TestInvoiceUpload: a file on an invoice goes to the accounting system

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/porticohq/portico/internal/access"
 	"github.com/porticohq/portico/internal/records"
+	"github.com/porticohq/portico/internal/replica"
 )
 
 // PagesChannel is where migration 068's triggers announce, at commit,
@@ -60,13 +62,32 @@ type rendered struct {
 	body  []byte
 	etag  string
 	until time.Time
+	// value is what body encodes, decoded (a List, or a user's []Action):
+	// shared by every reader, who must not change it. The pages read it
+	// so, without decoding body again on each view.
+	value any
 }
+
+// actionsObject is the group of a tenant's cached action lists (MyActions):
+// any change to an action of the tenant drops them. No portal object has
+// this name.
+const actionsObject = "\x00actions"
 
 // ticket is what a render started from.
 type ticket struct {
 	g          group
 	epoch, gen uint64
 	keep       bool
+}
+
+// readContext is ctx for the render's reads: a page that will be kept is
+// read from the primary, since the primary's notifications are what drop
+// it, and a replica may not have replayed the change notified yet.
+func (t ticket) readContext(ctx context.Context) context.Context {
+	if t.keep {
+		return replica.Primary(ctx)
+	}
+	return ctx
 }
 
 // pageTTL bounds a page's life even without notifications.
@@ -97,8 +118,11 @@ func (p *pages) Notify(payload string) {
 	switch {
 	case err != nil:
 		p.dropAll()
-	case kind == "r" || kind == "a":
+	case kind == "r":
 		p.dropGroup(group{tenant, rest})
+	case kind == "a":
+		p.dropGroup(group{tenant, rest})
+		p.dropGroup(group{tenant, actionsObject})
 	case kind == "c" && p.objectsOf != nil:
 		connection, sourceObject, _ := strings.Cut(rest, ":")
 		for _, o := range p.objectsOf(connection, sourceObject) {

@@ -163,3 +163,56 @@ func asJSON(t *testing.T, v any) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+// A user's actions in conflict or failed (MyActions, on every view of the
+// status hub) are kept with the list pages, for that user alone, and
+// dropped when an action of the tenant changes, in this process or
+// another (the change below is written straight into the database).
+func TestMyActionsThroughThePageCache(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := setup(t)
+	scoped := func(c *client) context.Context {
+		var me struct {
+			User struct {
+				ID int64 `json:"user_id"`
+			} `json:"user"`
+		}
+		require.NoError(t, json.Unmarshal(c.get("/api/v1/me").body, &me))
+		require.NotZero(t, me.User.ID)
+		sctx, err := e.api.WithScope(auth.WithPrincipal(ctx,
+			&auth.Principal{UserID: me.User.ID, TenantID: 1, AccountID: Alpha, ContactID: "003" + Alpha[3:], Roles: []string{"member"}}))
+		require.NoError(t, err)
+		return sctx
+	}
+	ada := e.user("ada@alpha.example", Alpha, []string{"member"}, false, false)
+	amy := e.user("amy@alpha.example", Alpha, []string{"member"}, false, false)
+	adaCtx, amyCtx := scoped(ada), scoped(amy)
+	troubled := []string{"conflict", "failed"}
+	hits := func() int64 { _, h, _ := e.api.PageCacheStats(); return h }
+	mine := func(c context.Context) []api.Action {
+		acts, err := e.api.MyActions(c, troubled, 5)
+		require.NoError(t, err)
+		return acts
+	}
+
+	closed := ada.post("/api/v1/cases/500A00000000001/close", nil)
+	require.Equal(t, http.StatusAccepted, closed.code)
+	id := closed.json(t)["id"].(string)
+	require.Empty(t, mine(adaCtx))
+	h0 := hits()
+	require.Empty(t, mine(adaCtx))
+	require.Equal(t, h0+1, hits(), "the second read is served from memory")
+	require.Empty(t, mine(amyCtx))
+	require.Equal(t, h0+1, hits(), "another user of the same scope has a list of their own")
+
+	_, err := e.pool.Exec(ctx, `UPDATE action SET state = 'conflict',
+		conflict = '{"yours": {"status": "closed"}, "current": {"status": "in_progress"}, "current_version": "v2"}' WHERE id = $1`, id)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { acts := mine(adaCtx); return len(acts) == 1 && acts[0].ID == id },
+		5*time.Second, 5*time.Millisecond, "the conflict shows once the action's change is notified")
+	require.Empty(t, mine(amyCtx), "and only to its author")
+	h1 := hits()
+	require.Len(t, mine(adaCtx), 1)
+	require.Equal(t, h1+1, hits(), "kept again")
+}

@@ -31,15 +31,17 @@ func (i invoices) list(w http.ResponseWriter, r *http.Request) { i.a.list(w, r, 
 
 // detail answers GET /{id} with what read finds under the request's
 // scope: the same 404 for a missing and a foreign id.
-func detail[T any](a *API, read func(context.Context, string) (T, error)) http.HandlerFunc {
+func detail[T any](a *API, object string, read func(context.Context, string) (T, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		out, err := read(r.Context(), chi.URLParam(r, "id"))
+		id := chi.URLParam(r, "id")
+		out, err := read(r.Context(), id)
 		switch {
 		case errors.Is(err, ErrNotFound):
 			a.notFound(w, r)
 		case err != nil:
 			a.rp.Internal(w, r, err)
 		default:
+			a.Viewed(r.Context(), object, id)
 			a.rp.Get(w, r, out)
 		}
 	}
@@ -124,17 +126,19 @@ type approvals struct{ a *API }
 
 func (ap approvals) list(w http.ResponseWriter, r *http.Request) { ap.a.list(w, r, "approval_request") }
 
-// ApprovalDetail is an approval request with its lines, in their order.
+// ApprovalDetail is an approval request with its lines, in their order,
+// and where it stands.
 type ApprovalDetail struct {
 	Record
-	Lines []Record `json:"lines"`
+	Lines    []Record       `json:"lines"`
+	Approval ApprovalStatus `json:"approval"`
 }
 
 // get answers GET /approvals/{id}, reading through to the source first
 // with ?fresh=true.
 func (ap approvals) get(w http.ResponseWriter, r *http.Request) {
 	fresh, _ := strconv.ParseBool(r.URL.Query().Get("fresh"))
-	detail(ap.a, func(ctx context.Context, id string) (*ApprovalDetail, error) { return ap.a.Approval(ctx, id, fresh) })(w, r)
+	detail(ap.a, "approval_request", func(ctx context.Context, id string) (*ApprovalDetail, error) { return ap.a.Approval(ctx, id, fresh) })(w, r)
 }
 
 // Approval reads one approval request with its lines (approval_line,
@@ -156,6 +160,9 @@ func (a *API) Approval(ctx context.Context, id string, fresh bool) (*ApprovalDet
 			return gjson.GetBytes(lines[i].Fields, "position").Float() < gjson.GetBytes(lines[j].Fields, "position").Float()
 		})
 		out.Lines = lines
+	}
+	if out.Approval, err = a.approvalStatus(ctx, rec); err != nil {
+		return nil, err
 	}
 	return &out, nil
 }
@@ -195,8 +202,29 @@ func (ap approvals) decide(status string) http.HandlerFunc {
 			ap.a.rp.Error(w, r, http.StatusConflict, "not_pending", "this request is not awaiting a decision")
 			return
 		}
+		if e := ap.a.MayDecideNow(r, rec, status); e != nil {
+			ap.a.fail(w, r, e)
+			return
+		}
 		ap.a.submit(w, r, Submission{Object: "approval_request", Op: mapping.OpUpdate, RecordID: rec.ID, Input: input})
 	}
+}
+
+// MayDecideNow refuses a decision on a pending request that cannot be
+// made as asked: a role the mapping does not let decide (403), an
+// approval that must be a signature (409 signature_required: POST
+// /approvals/{id}/sign), a request the state machine no longer takes a
+// decision on (409: expired, withdrawn). The API and the pages check it
+// before they submit; the submitted decision's state follows in Submit.
+func (a *API) MayDecideNow(r *http.Request, rec *Record, status string) *reply.Error {
+	switch {
+	case !a.MayDecide(r.Context(), "approval_request"):
+		return errForbidden("your role cannot decide this request")
+	case status == "accepted" && a.Signs("approval_request"):
+		return &reply.Error{Status: http.StatusConflict, Code: "signature_required",
+			Message: "this request is approved by signing it: POST /api/v1/approvals/" + rec.ID + "/sign"}
+	}
+	return a.decidable(r, rec)
 }
 
 // jsonNumbers turns the json.Numbers of a decoded body into int64 or

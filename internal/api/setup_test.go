@@ -16,21 +16,32 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
+	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/internal/access"
 	"github.com/porticohq/portico/internal/api"
 	"github.com/porticohq/portico/internal/api/apitest"
+	"github.com/porticohq/portico/internal/approval"
 	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/auth/authtest"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/dbtest"
 	"github.com/porticohq/portico/internal/files"
+	"github.com/porticohq/portico/internal/jobs"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/metrics"
+	"github.com/porticohq/portico/internal/notify"
+	"github.com/porticohq/portico/internal/privacy"
 	"github.com/porticohq/portico/internal/records"
+	"github.com/porticohq/portico/internal/reports"
+	"github.com/porticohq/portico/internal/seal/sealtest"
 	"github.com/porticohq/portico/internal/server"
 	"github.com/porticohq/portico/internal/writeback"
 	"github.com/porticohq/portico/mappings"
@@ -60,6 +71,15 @@ type env struct {
 	api     *api.API
 	actions api.Actions
 	files   *files.Service
+	// events records the portal events the reports count.
+	events *reports.Recorder
+	// notify serves the inbox and preferences (its events are not
+	// dispatched here: tests place notices themselves); privacy serves
+	// "download my data", whose queued exports land in exports for the
+	// test to build (buildExports).
+	notify  *notify.Service
+	privacy *privacy.Service
+	exports chan privacy.ExportArgs
 	// ids are every seeded record id by account and object.
 	ids map[string]map[string][]string
 }
@@ -69,7 +89,20 @@ type options struct {
 	// fileMax caps uploads (0: files.DefaultMaxBytes).
 	fileMax int64
 	scanner files.Scanner
+	// signing turns on approvals' states and signatures, with a test
+	// certificate and apitest.Documents.
+	signing bool
+	// sourceFiles reads synced documents' content (api.Deps.SourceFiles).
+	sourceFiles func(connection string) (connectors.FileReader, bool)
+	// deliver runs River's notify queue with notify's real workers, so
+	// that webhook deliveries are posted (otherwise jobs are dropped).
+	deliver bool
 }
+
+// withDelivery works the notify queue: webhooks receive their deliveries.
+func withDelivery(o *options) { o.deliver = true }
+
+func withSigning(o *options) { o.signing = true }
 
 func setup(t *testing.T, opts ...func(*options)) *env {
 	t.Helper()
@@ -80,10 +113,14 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	set, err := mapping.Load(mappings.FS())
 	require.NoError(t, err)
 	e := &env{t: t, pool: dbtest.Pool(t), set: set, ids: map[string]map[string][]string{}}
+	e.events = reports.NewRecorder(e.pool, 1, slog.New(slog.DiscardHandler))
 	ac := config.Default().Auth
 	ac.Throttle.PerEmail, ac.Throttle.PerIP = 1000, 100000
 	svc, err := auth.New(auth.Deps{Pool: e.pool, Config: ac, HashParams: fastHash,
-		ContactInAccount: api.ContactInAccount(e.pool), RoleCovered: set.Covers})
+		ContactInAccount: api.ContactInAccount(e.pool), RoleCovered: set.Covers,
+		SignedIn: func(userID int64, accountID string) {
+			e.events.Record(reports.Event{Kind: reports.SignIn, UserID: userID, AccountID: accountID})
+		}})
 	require.NoError(t, err)
 	reader := records.New(records.Options{Pool: e.pool, Mappings: set})
 	var wb *writeback.Service
@@ -92,15 +129,40 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 		e.actions = api.Writeback{Service: wb, Pool: e.pool, Mappings: set}
 	}
 	e.files = files.New(files.Options{Pool: e.pool, MaxBytes: o.fileMax, Scanner: o.scanner})
-	e.api, err = api.New(api.Deps{Pool: e.pool, Records: reader, Mappings: set, Policy: access.NewPolicy(e.pool), Auth: svc,
+	var queue *river.Client[pgx.Tx] // the notify queue, withDelivery
+	e.notify, err = notify.New(notify.Options{Pool: e.pool, Records: reader, Policy: access.NewPolicy(e.pool),
+		SigningKey: bytes.Repeat([]byte("k"), 32), Events: e.events, WebhookMaxFailures: 10, WebhookPrivateTargets: true,
+		Insert: func(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+			if queue == nil {
+				return nil, nil
+			}
+			return queue.InsertTx(ctx, tx, args, opts)
+		}})
+	require.NoError(t, err)
+	if o.deliver {
+		queue = notifyQueue(t, e.pool, e.notify)
+	}
+	e.exports = make(chan privacy.ExportArgs, 16)
+	e.privacy = privacy.New(privacy.Options{Pool: e.pool, TenantID: 1,
+		Insert: func(_ context.Context, _ pgx.Tx, args river.JobArgs, _ *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+			e.exports <- args.(privacy.ExportArgs)
+			return &rivertype.JobInsertResult{Job: &rivertype.JobRow{}}, nil
+		}})
+	deps := api.Deps{Pool: e.pool, Records: reader, Mappings: set, Policy: access.NewPolicy(e.pool), Auth: svc,
 		Actions: e.actions, Files: e.files, Audit: audit.New(e.pool, slog.New(slog.DiscardHandler)), Logger: slog.New(slog.NewTextHandler(tWriter{t}, nil)),
-		PageCacheBytes: 8 << 20})
+		PageCacheBytes: 8 << 20, Events: e.events, Notify: e.notify, Privacy: e.privacy, SourceFiles: o.sourceFiles}
+	if o.signing {
+		// The fixture's quotes expire on 2026-06-30: its clock is before.
+		deps.Approvals, deps.Sealer = approval.New(e.pool, func() time.Time { return epoch }), sealtest.Signer(t, false)
+	}
+	e.api, err = api.New(deps)
 	require.NoError(t, err)
 	// The session and page caches run, as in production.
 	ctx, cancel := context.WithCancel(context.Background())
 	var listeners sync.WaitGroup
 	listeners.Go(func() { svc.ListenCache(ctx) })
 	listeners.Go(func() { e.api.ListenCache(ctx) })
+	listeners.Go(func() { e.events.Run(ctx) })
 	t.Cleanup(func() { cancel(); listeners.Wait() })
 	require.Eventually(t, func() bool {
 		authLive, _, _ := svc.CacheStats()
@@ -114,6 +176,7 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 		RiverUI: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "river ui") }),
 		MountAdmin: func(r chi.Router) {
 			r.Mount("/audit", audit.AdminRoutes(audit.New(e.pool, slog.New(slog.DiscardHandler))))
+			r.Mount("/reports", reports.AdminRoutes(reports.New(e.pool, 1), slog.New(slog.DiscardHandler)))
 			if wb != nil {
 				r.Mount("/actions", wb.AdminRoutes(1))
 			}
@@ -123,6 +186,29 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	t.Cleanup(e.srv.Close)
 	e.seed()
 	return e
+}
+
+// notifyQueue works the notify queue with notify's workers until the
+// test ends.
+func notifyQueue(t *testing.T, pool *pgxpool.Pool, svc *notify.Service) *river.Client[pgx.Tx] {
+	t.Helper()
+	reg := jobs.NewRegistry()
+	notify.Register(reg, svc, time.Hour)
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+		Queues: map[string]river.QueueConfig{jobs.QueueNotify: {MaxWorkers: 2}}, Workers: reg.Workers,
+		FetchPollInterval: 20 * time.Millisecond, FetchCooldown: 5 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	require.NoError(t, client.Start(ctx))
+	t.Cleanup(func() {
+		stop, done := context.WithTimeout(context.Background(), 10*time.Second)
+		defer done()
+		_ = client.Stop(stop)
+		cancel()
+	})
+	return client
 }
 
 // tWriter sends the API's log to the test's.

@@ -12,9 +12,12 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/porticohq/portico/internal/access"
+	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/records"
+	"github.com/porticohq/portico/internal/replica"
 	"github.com/porticohq/portico/internal/reply"
+	"github.com/porticohq/portico/internal/reports"
 	"github.com/porticohq/portico/internal/textcheck"
 )
 
@@ -95,6 +98,32 @@ func (a *API) record(w http.ResponseWriter, r *http.Request, object, id string) 
 	return rec, scope
 }
 
+// lookupObjects are the objects whose detail view is a status lookup: a
+// customer finding out where their request stands without asking staff.
+var lookupObjects = map[string]bool{"case": true, "order": true, "invoice": true, "approval_request": true, "shipment": true}
+
+// Viewed records that the request's user read one record, for the
+// self-service report (internal/reports): a knowledge article is a
+// knowledge view, a case, order, invoice or approval a status lookup.
+// It only queues the event. The JSON API's and the pages' detail
+// handlers call it once per view; internal reads do not.
+func (a *API) Viewed(ctx context.Context, object, id string) {
+	kind := reports.StatusLookup
+	switch {
+	case a.d.Events == nil:
+		return
+	case object == "knowledge_article":
+		kind = reports.KnowledgeView
+	case !lookupObjects[object]:
+		return
+	}
+	e := reports.Event{Kind: kind, Object: object, Subject: id}
+	if p := auth.PrincipalFrom(ctx); p != nil {
+		e.UserID, e.AccountID = p.UserID, p.AccountID
+	}
+	a.d.Events.Record(e)
+}
+
 // ErrNotFound is a record that does not exist, is outside the scope, or
 // whose object the user's roles do not reach: all answered alike.
 var ErrNotFound = errors.New("api: no such record")
@@ -173,7 +202,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, object string) {
 		return
 	}
 	ticket := a.pages.begin(group{scope.TenantID, object})
-	out, page, err := a.listPage(r.Context(), scope, object, lo)
+	out, page, err := a.listPage(ticket.readContext(r.Context()), scope, object, lo)
 	if errors.Is(err, records.ErrInvalid) {
 		a.rp.Invalid(w, r, reply.Field{Path: "cursor", Message: "is not a cursor this API returned"})
 		return
@@ -188,7 +217,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, object string) {
 		return
 	}
 	now := a.d.Now()
-	a.pages.put(ticket, key, rendered{body: body, etag: etag, until: freshUntil(page.Records, now)}, now)
+	a.pages.put(ticket, key, rendered{body: body, etag: etag, until: freshUntil(page.Records, now), value: out}, now)
 	reply.Tagged(w, r, body, etag)
 }
 
@@ -229,6 +258,7 @@ func (a *API) recordLists(ctx context.Context, qs []ListQuery, cached bool) ([]L
 	out := make([]List, len(qs))
 	var reqs []records.ListRequest
 	var reads []listRead
+	kept := false // a page read will be kept in memory
 	for i, q := range qs {
 		obj, scope, ok := a.object(ctx, q.Object)
 		if !ok {
@@ -250,16 +280,23 @@ func (a *API) recordLists(ctx context.Context, qs []ListQuery, cached bool) ([]L
 		read := listRead{i: i}
 		if cached {
 			read.key = pageKey(scope, q.Object, lo)
-			if p, ok := a.pages.get(read.key, a.d.Now()); ok && json.Unmarshal(p.body, &out[i]) == nil {
-				continue
+			if p, ok := a.pages.get(read.key, a.d.Now()); ok {
+				if l, ok := p.value.(List); ok {
+					out[i] = l
+					continue
+				}
 			}
 			read.ticket = a.pages.begin(group{scope.TenantID, q.Object})
+			kept = kept || read.ticket.keep
 		}
 		reqs = append(reqs, records.ListRequest{Scope: scope, Object: q.Object, Options: lo})
 		reads = append(reads, read)
 	}
 	if len(reqs) == 0 {
 		return out, nil
+	}
+	if kept {
+		ctx = replica.Primary(ctx)
 	}
 	pages, err := a.d.Records.ListMany(ctx, reqs)
 	if err != nil {
@@ -273,7 +310,7 @@ func (a *API) recordLists(ctx context.Context, qs []ListQuery, cached bool) ([]L
 		}
 		// Kept as the JSON API keeps the same page: one entry serves both.
 		if body, etag, err := reply.Encode(out[read.i]); err == nil {
-			a.pages.put(read.ticket, read.key, rendered{body: body, etag: etag, until: freshUntil(pages[k].Records, now)}, now)
+			a.pages.put(read.ticket, read.key, rendered{body: body, etag: etag, until: freshUntil(pages[k].Records, now), value: out[read.i]}, now)
 		}
 	}
 	return out, nil
@@ -336,6 +373,7 @@ func (s simple) list(w http.ResponseWriter, r *http.Request) { s.a.list(w, r, s.
 
 func (s simple) get(w http.ResponseWriter, r *http.Request) {
 	if rec, _ := s.a.record(w, r, s.object, chi.URLParam(r, "id")); rec != nil {
+		s.a.Viewed(r.Context(), s.object, rec.ID)
 		s.a.rp.Get(w, r, rec)
 	}
 }

@@ -22,14 +22,34 @@ func (aa AuthAuditor) Record(ctx context.Context, e auth.Event) error {
 	actor := audit.UserActor("anonymous")
 	if id, ok := strings.CutPrefix(e.Actor, "user:"); ok && id != "" {
 		actor = audit.UserActor(id)
+	} else if id, ok := strings.CutPrefix(e.Actor, "staff:"); ok && id != "" {
+		actor = audit.StaffActor(id) // a staff change (auth.Service.Staff*)
+	} else if id, ok := strings.CutPrefix(e.Actor, "token:"); ok && id != "" {
+		actor = audit.TokenActor(id) // the admin token on /admin/users
 	}
-	after := map[string]any{"email": e.ActorName}
+	// The actor's address is kept where it says who tried (nobody was
+	// signed in) or whom the event is about (the actor's own user); a
+	// signed-in actor acting on someone else is named by id alone, so
+	// their address is not sealed under the other person's key
+	// (audit.Event.Subject).
+	after := map[string]any{}
+	subject := ""
+	if e.ActorName != "" && (actor.ID == "anonymous" || e.Object == "user" && e.ObjectID == actor.ID) {
+		after["email"] = e.ActorName
+		if actor.ID == "anonymous" {
+			subject = audit.EmailSubject(e.ActorName)
+		}
+	}
 	for k, v := range e.Detail {
 		after[k] = v
 	}
 	ev := audit.Event{
 		TenantID: e.TenantID, OccurredAt: e.At, Actor: actor, AccountID: e.AccountID,
 		UserAgent: e.UserAgent, Action: e.Action, Object: e.Object, ObjectID: e.ObjectID, After: after,
+		Subject: subject,
+	}
+	if e.Before != nil {
+		ev.Before = e.Before
 	}
 	if ip, err := netip.ParseAddr(e.IP); err == nil {
 		ev.IP = ip

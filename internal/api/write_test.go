@@ -72,6 +72,14 @@ func TestApprovalDecisionShowsAsPendingOnTheRecord(t *testing.T) {
 
 	require.Equal(t, http.StatusNotFound, member.post("/api/v1/approvals/0Q0A00000000001/approve", nil).code, "members do not see approvals")
 	require.Equal(t, http.StatusConflict, buyer.post("/api/v1/approvals/0Q0A00000000002/approve", nil).code, "already accepted")
+	accepted := buyer.get("/api/v1/approvals/0Q0A00000000002").json(t)["approval"].(map[string]any)
+	require.Equal(t, "approved", accepted["state"], "accepted at the source")
+	require.Equal(t, false, accepted["pending"])
+	require.Nil(t, accepted["signed_document"])
+	awaiting := buyer.get("/api/v1/approvals/0Q0A00000000001").json(t)["approval"].(map[string]any)
+	require.Equal(t, "awaiting", awaiting["state"])
+	require.Equal(t, false, awaiting["pending"])
+	require.Nil(t, awaiting["signed_document"])
 
 	res := buyer.post("/api/v1/approvals/0Q0A00000000001/approve", nil)
 	require.Equal(t, http.StatusAccepted, res.code, string(res.body))
@@ -83,6 +91,10 @@ func TestApprovalDecisionShowsAsPendingOnTheRecord(t *testing.T) {
 	pending := rec["freshness"].(map[string]any)["pending_action"].(map[string]any)
 	require.Equal(t, act["id"], pending["id"])
 	require.Equal(t, "pending", pending["state"])
+	sent := rec["approval"].(map[string]any)
+	require.Equal(t, "sent", sent["state"], "the decision is on its way to the source")
+	require.Equal(t, "approved", sent["step"])
+	require.Equal(t, true, sent["pending"])
 
 	require.Equal(t, http.StatusConflict, buyer.post("/api/v1/approvals/0Q0A00000000001/reject", nil).code, "decided already")
 }

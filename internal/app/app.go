@@ -23,30 +23,40 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/httpclient"
 	"github.com/porticohq/portico/internal/access"
 	"github.com/porticohq/portico/internal/api"
+	"github.com/porticohq/portico/internal/approval"
 	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/brand"
 	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/connect"
 	"github.com/porticohq/portico/internal/credentials"
 	"github.com/porticohq/portico/internal/files"
+	"github.com/porticohq/portico/internal/fleet"
 	"github.com/porticohq/portico/internal/hooks"
 	"github.com/porticohq/portico/internal/jobs"
 	"github.com/porticohq/portico/internal/mail"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/metrics"
 	"github.com/porticohq/portico/internal/migrate"
+	"github.com/porticohq/portico/internal/notify"
 	"github.com/porticohq/portico/internal/pgnotify"
+	"github.com/porticohq/portico/internal/privacy"
 	"github.com/porticohq/portico/internal/records"
+	"github.com/porticohq/portico/internal/replica"
 	"github.com/porticohq/portico/internal/reply"
+	"github.com/porticohq/portico/internal/reports"
+	"github.com/porticohq/portico/internal/seal"
 	"github.com/porticohq/portico/internal/server"
 	"github.com/porticohq/portico/internal/sources"
 	"github.com/porticohq/portico/internal/store"
 	"github.com/porticohq/portico/internal/syncer"
+	"github.com/porticohq/portico/internal/tracing"
 	"github.com/porticohq/portico/internal/web"
 	"github.com/porticohq/portico/internal/writeback"
 )
@@ -68,32 +78,51 @@ type Deps struct {
 	// DevMail is set by `portico dev`: without mail.smtp_url, mail is
 	// printed to the log, marked as dev mail, instead of not being sent.
 	DevMail bool
+	// Tracing replaces the provider built from tracing.* (tests record
+	// spans in memory); nil builds it from config.
+	Tracing *tracing.Provider
 }
 
 // App is one Portico process.
 type App struct {
-	cfg      *config.Config
-	logger   *slog.Logger
-	pool     *pgxpool.Pool
+	cfg    *config.Config
+	logger *slog.Logger
+	pool   *pgxpool.Pool
+	// reads routes the API's lag-tolerant reads to database.read_url's
+	// replica (nil pool there: all to pool).
+	reads    *replica.Router
 	registry *prometheus.Registry
 	jobs     *jobs.Registry
 	river    *river.Client[pgx.Tx]
 	mode     Mode
+	tracing  *tracing.Provider
 
 	tenant  int64
+	creds   connectors.CredentialStore // nil without connections
+	fleet   *fleet.Fleet
 	sources *sources.Sources
 	syncer  *syncer.Syncer
 	records *records.Reader
 	audit   *audit.Log
 	actions *writeback.Service
 	files   *files.Service
-	api     *api.API
-	auth    *auth.Service
-	portal  *web.Web
+	// approvals keeps approval requests' states and signatures.
+	approvals *approval.Service
+	api       *api.API
+	auth      *auth.Service
+	portal    *web.Web
+	notify    *notify.Service
+	privacy   *privacy.Service
+	reports   *reports.Service
+	// events batches the portal events the reports count (Handler runs
+	// it while serving).
+	events *reports.Recorder
 	// brand is the portal's branding, read again on a change
 	// (brandReload, fed by the listener).
 	brand       *brand.Current
 	brandReload *brandReloader
+	// brandSvc changes the stored brand for staff (console, /admin/brand).
+	brandSvc *BrandService
 
 	ui            *riverUI // set by Handler; Close stops it
 	mailer        mail.Sender
@@ -107,25 +136,54 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, mode Mod
 	if cfg.DatabaseURL == "" {
 		return nil, ErrNoDatabase
 	}
-	pool, err := openPool(ctx, cfg.DatabaseURL, poolSize(cfg, mode))
+	tp := deps.Tracing
+	if tp == nil {
+		var err error
+		if tp, err = tracing.New(ctx, cfg.Tracing); err != nil {
+			return nil, err
+		}
+	}
+	if tp.On() {
+		// Log lines written with a span's context carry its trace id
+		// (off, no context holds one).
+		logger = slog.New(tracing.LogHandler(logger.Handler()))
+	}
+	pool, err := openPool(ctx, "database_url", cfg.DatabaseURL, poolSize(cfg, mode), tp.On())
 	if err != nil {
+		_ = tp.Shutdown(ctx)
 		return nil, err
 	}
 	if err := migrate.Check(ctx, pool); err != nil {
 		pool.Close()
+		_ = tp.Shutdown(ctx)
+		return nil, err
+	}
+	if err := checkListen(ctx, pool, mode); err != nil {
+		pool.Close()
+		_ = tp.Shutdown(ctx)
+		return nil, err
+	}
+	reads, err := openReplica(ctx, cfg, mode, pool, tp.On(), logger)
+	if err != nil {
+		pool.Close()
+		_ = tp.Shutdown(ctx)
 		return nil, err
 	}
 	a := &App{
 		cfg:      cfg,
 		logger:   logger,
 		pool:     pool,
+		reads:    reads,
 		registry: metrics.NewRegistry(),
 		jobs:     jobs.NewRegistry(),
 		mode:     mode,
+		tracing:  tp,
 	}
 	a.registry.MustRegister(metrics.NewRiverJobs(pool, logger))
+	a.registry.MustRegister(reads.Collectors()...)
 	if err := a.wire(ctx, deps); err != nil {
-		pool.Close()
+		a.closeFleet()
+		a.closePools()
 		return nil, err
 	}
 
@@ -133,15 +191,70 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, mode Mod
 	if mode.Work {
 		clientMode = jobs.Work
 	}
-	if a.river, err = jobs.NewClient(pool, cfg.River, a.jobs, clientMode, logger); err != nil {
-		pool.Close()
+	var mw []rivertype.Middleware
+	if tp.On() {
+		mw = append(mw, tracing.NewRiver(tp))
+	}
+	if a.river, err = jobs.NewClient(pool, cfg.River, a.jobs, clientMode, logger, mw...); err != nil {
+		a.closeFleet()
+		a.closePools()
 		return nil, err
 	}
 	return a, nil
 }
 
 // OpenPool opens a pgx pool and checks the server answers.
-func OpenPool(ctx context.Context, url string) (*pgxpool.Pool, error) { return openPool(ctx, url, 0) }
+func OpenPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	return openPool(ctx, "database_url", url, 0, false)
+}
+
+// checkListen refuses workers a connection that cannot LISTEN (a
+// transaction-mode pooler): River's job notifications, the shared
+// breaker's signal and the notification dispatch need one that can, and
+// the workers' session state (advisory locks, River's leader) needs a
+// session of its own. serve copes: its caches stay off (pgnotify).
+func checkListen(ctx context.Context, pool *pgxpool.Pool, mode Mode) error {
+	if !mode.Work {
+		return nil
+	}
+	err := pgnotify.Probe(ctx, pool, pgnotify.ProbeTimeout)
+	switch {
+	case errors.Is(err, pgnotify.ErrCannotListen):
+		return &config.Error{Key: "database_url", Msg: "cannot LISTEN through this connection (a transaction-mode pooler such as PgBouncer with pool_mode = transaction?): " +
+			"worker and run need a direct or session-pooled connection to PostgreSQL; only serve may go through a transaction pooler (docs/operations.md)"}
+	case err != nil:
+		return fmt.Errorf("app: checking that the connection can LISTEN: %w", err)
+	}
+	return nil
+}
+
+// openReplica opens database.read_url's pool for a serving process (the
+// workers read and write the primary only); without one, every read goes
+// to the primary.
+func openReplica(ctx context.Context, cfg *config.Config, mode Mode, primary *pgxpool.Pool, traced bool, logger *slog.Logger) (*replica.Router, error) {
+	opts := replica.Options{Primary: primary, MaxLag: cfg.Database.MaxReplicaLag,
+		Secure: strings.HasPrefix(cfg.HTTP.PublicURL, "https://"), Logger: logger.With(slog.String("component", "replica"))}
+	if cfg.Database.ReadURL == "" || !mode.Serve {
+		return replica.New(opts), nil
+	}
+	size := poolSize(cfg, Mode{Serve: true})
+	pool, err := openPool(ctx, "database.read_url", cfg.Database.ReadURL, size, traced)
+	if err != nil {
+		return nil, err
+	}
+	opts.Replica = pool
+	logger.InfoContext(ctx, "lists and details are read from the replica while its lag stays under database.max_replica_lag",
+		slog.String("replica", pool.Config().ConnConfig.Host), slog.Duration("max_replica_lag", cfg.Database.MaxReplicaLag))
+	return replica.New(opts), nil
+}
+
+// closePools releases the replica's pool and the primary's.
+func (a *App) closePools() {
+	if p := a.reads.ReplicaPool(); p != nil {
+		p.Close()
+	}
+	a.pool.Close()
+}
 
 // poolSize is the connections a process needs: one per River worker slot
 // it runs, plus room for API requests and River's own housekeeping. pgx's
@@ -162,10 +275,14 @@ func poolSize(cfg *config.Config, mode Mode) int32 {
 	return int32(n)
 }
 
-func openPool(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error) {
+// traced adds a span per query below the span in the query's context.
+func openPool(ctx context.Context, key, url string, maxConns int32, traced bool) (*pgxpool.Pool, error) {
 	pcfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, &config.Error{Key: "database_url", Msg: "cannot parse: " + err.Error()}
+		return nil, &config.Error{Key: key, Msg: "cannot parse: " + err.Error()}
+	}
+	if traced {
+		pcfg.ConnConfig.Tracer = tracing.Pgx{}
 	}
 	if maxConns > 0 && !strings.Contains(url, "pool_max_conns") {
 		pcfg.MaxConns = maxConns
@@ -191,6 +308,8 @@ func (a *App) wire(ctx context.Context, deps Deps) error {
 	}
 	a.tenant = tenant.ID
 	a.audit = audit.New(a.pool, a.logger)
+	a.reports = reports.New(a.pool, a.tenant)
+	a.events = reports.NewRecorder(a.pool, a.tenant, a.logger.With(slog.String("component", "reports")))
 
 	var creds connectors.CredentialStore
 	if len(a.cfg.Connections) > 0 {
@@ -204,6 +323,7 @@ func (a *App) wire(ctx context.Context, deps Deps) error {
 		if creds, err = credentials.NewStore(a.pool, a.tenant, key); err != nil {
 			return err
 		}
+		a.creds = creds
 	}
 	if deps.Connectors == nil {
 		deps.Connectors = connectors.NewRegistry[connectors.Deps]()
@@ -215,10 +335,14 @@ func (a *App) wire(ctx context.Context, deps Deps) error {
 	if err != nil {
 		return err
 	}
-	a.sources, err = sources.Open(sources.Options{
+	// Every process shares each connection's call budget and breaker
+	// trips through the database.
+	a.fleet = fleet.New(fleet.Options{Pool: a.pool, Lease: a.cfg.Sync.QuotaLease, Logger: a.logger.With(slog.String("component", "fleet"))})
+	a.registry.MustRegister(fleet.NewCollector(a.fleet))
+	a.sources, err = sources.Open(ctx, sources.Options{
 		Connections: a.cfg.Connections, Registry: deps.Connectors, Credentials: creds,
 		Fields:  SourcePaths(deps.Mappings, a.cfg.Connections),
-		Metrics: httpMetrics, Logger: a.logger, QuotaFloor: a.cfg.Sync.QuotaFloor,
+		Metrics: httpMetrics, Logger: a.logger, QuotaFloor: a.cfg.Sync.QuotaFloor, Fleet: a.fleet,
 	})
 	if err != nil {
 		return err
@@ -238,7 +362,9 @@ func (a *App) wire(ctx context.Context, deps Deps) error {
 	}); err != nil {
 		return err
 	}
-	a.files = a.openFiles(ctx)
+	if a.files, err = a.openFiles(ctx); err != nil {
+		return err
+	}
 	a.actions = writeback.New(writeback.Options{
 		Pool: a.pool, Mappings: deps.Mappings, Connectors: a.sources.Connectors(), Health: a.sources, Files: a.files,
 		Metrics: writeback.NewMetrics(a.registry), Logger: a.logger.With(slog.String("component", "writeback")),
@@ -249,8 +375,25 @@ func (a *App) wire(ctx context.Context, deps Deps) error {
 		},
 	})
 	writeback.Register(a.jobs, a.actions)
+	// Approval requests' states follow their records: withdrawn at the
+	// source, presented again, expired, decided there.
+	a.approvals = approval.New(a.pool, nil)
+	approval.Register(a.jobs, a.approvals, time.Minute)
+	// Personal data is a registry of parts: a subsystem that keeps more
+	// of it adds its part here, and export, erasure, purge and the record
+	// of processing take it in.
+	parts := &privacy.Registry{}
+	parts.MustRegister(privacy.Builtin(a.files)...)
+	a.privacy = privacy.New(privacy.Options{
+		Pool: a.pool, TenantID: a.tenant, Registry: parts, Connectors: a.sources.Connectors(), Config: a.cfg.Privacy,
+		Logger: a.logger.With(slog.String("component", "privacy")),
+		Insert: func(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+			return a.river.InsertTx(ctx, tx, args, opts)
+		},
+	})
+	privacy.Register(a.jobs, a.privacy)
 	a.records = records.New(records.Options{
-		Pool: a.pool, Mappings: deps.Mappings,
+		Pool: a.pool, Read: a.reads.Read, Mappings: deps.Mappings,
 		Enqueue: func(ctx context.Context, args syncer.RefreshArgs) error {
 			_, err := a.river.Insert(ctx, args, nil)
 			return err
@@ -263,7 +406,7 @@ func (a *App) wire(ctx context.Context, deps Deps) error {
 
 // openFiles builds the upload store; a serving process says at start
 // whether uploads are scanned (dev and production alike).
-func (a *App) openFiles(ctx context.Context) *files.Service {
+func (a *App) openFiles(ctx context.Context) (*files.Service, error) {
 	fc := a.cfg.Files
 	var scanner files.Scanner
 	network, address, ok := fc.Clamd.Network()
@@ -277,8 +420,62 @@ func (a *App) openFiles(ctx context.Context) *files.Service {
 			a.logger.WarnContext(ctx, "files.clamd.address is not set: uploads are NOT scanned for malware (they are kept as unscanned)")
 		}
 	}
-	return files.New(files.Options{Pool: a.pool, Scanner: scanner, MaxBytes: int64(fc.MaxMB) << 20, Types: fc.Types,
-		Logger: a.logger.With(slog.String("component", "files"))})
+	opts := files.Options{Pool: a.pool, Scanner: scanner, MaxBytes: int64(fc.MaxMB) << 20, Types: fc.Types,
+		Logger: a.logger.With(slog.String("component", "files"))}
+	if fc.Store == "s3" {
+		s3 := fc.S3
+		blobs, err := files.NewS3Blobs(files.S3Options{Endpoint: s3.Endpoint, Bucket: s3.Bucket, Region: s3.Region, Prefix: s3.Prefix,
+			AccessKeyID: s3.AccessKeyID, SecretAccessKey: s3.SecretAccessKey, Insecure: s3.Insecure})
+		if err != nil {
+			return nil, err
+		}
+		if a.mode.Serve {
+			if err := blobs.Check(ctx); err != nil {
+				return nil, err
+			}
+			a.logger.InfoContext(ctx, "file content is kept in S3", slog.String("endpoint", s3.Endpoint), slog.String("bucket", s3.Bucket))
+		}
+		opts.Blobs = blobs
+	}
+	if fc.Store == "dir" {
+		blobs, err := files.NewDirBlobs(fc.Dir)
+		if err != nil {
+			return nil, err
+		}
+		if err := blobs.Check(ctx); err != nil {
+			return nil, err
+		}
+		if a.mode.Serve {
+			a.logger.InfoContext(ctx, "file content is kept in a directory", slog.String("dir", fc.Dir))
+		}
+		opts.Blobs = blobs
+	}
+	return files.New(opts), nil
+}
+
+// openSealer loads the operator's sealing certificate, if configured; serve
+// says at start whether approvals the mapping marks sign: true are signed.
+func (a *App) openSealer(ctx context.Context, set *mapping.Set) (*seal.Signer, error) {
+	sc := a.cfg.Signing
+	var signer *seal.Signer
+	if sc.CertFile != "" {
+		var err error
+		if signer, err = seal.LoadSigner(sc.CertFile, sc.KeyFile); err != nil {
+			return nil, &config.Error{Key: "signing.cert_file", Msg: err.Error()}
+		}
+	}
+	obj, signs := set.Object("approval_request")
+	if !a.mode.Serve || !signs || !obj.Sign() {
+		return signer, nil
+	}
+	switch {
+	case signer == nil:
+		a.logger.WarnContext(ctx, "signing.cert_file is not set: approvals the mapping marks sign: true are taken WITHOUT a signature")
+	default:
+		a.logger.InfoContext(ctx, "approvals are signed and sealed", slog.String("certificate", signer.Cert.Subject.String()),
+			slog.Time("not_after", signer.Cert.NotAfter))
+	}
+	return signer, nil
 }
 
 // wirePortal builds the portal's identity service and API.
@@ -305,18 +502,16 @@ func (a *App) wirePortal(ctx context.Context, deps Deps) error {
 		},
 		ContactInAccount: api.ContactInAccount(a.pool),
 		RoleCovered:      deps.Mappings.Covers,
+		SignedIn: func(userID int64, accountID string) {
+			a.events.Record(reports.Event{Kind: reports.SignIn, UserID: userID, AccountID: accountID})
+		},
 	})
 	if err != nil {
 		return err
 	}
 	a.auth = authSvc
 	mail.Register(a.jobs.Workers, authSvc, a.mailer, a.logger.With(slog.String("component", "mail")))
-	a.api, err = api.New(api.Deps{
-		Pool: a.pool, Records: a.records, Mappings: deps.Mappings, Policy: access.NewPolicy(a.pool), Auth: authSvc,
-		Actions: api.Writeback{Service: a.actions, Pool: a.pool, Mappings: deps.Mappings}, Audit: a.audit, Files: a.files,
-		Logger:         a.logger.With(slog.String("component", "api")),
-		PageCacheBytes: a.cfg.HTTP.PageCacheMB << 20,
-	})
+	sealer, err := a.openSealer(ctx, deps.Mappings)
 	if err != nil {
 		return err
 	}
@@ -335,8 +530,42 @@ func (a *App) wirePortal(ctx context.Context, deps Deps) error {
 	}
 	a.brand = brand.NewCurrent(site)
 	a.brandReload = newBrandReloader(loadBrand, a.brand, a.logger.With(slog.String("component", "brand")))
+	a.brandSvc = NewBrandService(a.pool, a.tenant, a.cfg.Brand, a.brand, fetch, a.logger.With(slog.String("component", "brand")))
+	// The notifications come before the API, which serves the inbox.
+	if err := a.wireNotify(deps.Mappings); err != nil {
+		return err
+	}
+	a.api, err = api.New(api.Deps{
+		Pool: a.pool, Read: a.reads.Read, Records: a.records, Mappings: deps.Mappings, Policy: access.NewPolicy(a.pool), Auth: authSvc,
+		Actions: api.Writeback{Service: a.actions, Pool: a.pool, Mappings: deps.Mappings}, Audit: a.audit, Files: a.files,
+		Approvals: a.approvals, Sealer: sealer,
+		SourceFiles: func(name string) (connectors.FileReader, bool) {
+			src, ok := a.sources.Get(name)
+			if !ok {
+				return nil, false
+			}
+			fr, ok := src.Connector.(connectors.FileReader)
+			return fr, ok
+		},
+		Brand:  a.brand,
+		Events: a.events,
+		Notify: a.notify, Privacy: a.privacy,
+		Logger:         a.logger.With(slog.String("component", "api")),
+		PageCacheBytes: a.cfg.HTTP.PageCacheMB << 20,
+	})
+	if err != nil {
+		return err
+	}
 	a.portal, err = web.New(web.Deps{API: a.api, Auth: authSvc, Mappings: deps.Mappings, Brand: a.brand,
-		Logger: a.logger.With(slog.String("component", "web")), SignOnName: signOnName(a.cfg.Auth.OIDC.IssuerURL)})
+		Logger: a.logger.With(slog.String("component", "web")), SignOnName: signOnName(a.cfg.Auth.OIDC.IssuerURL),
+		Notify: a.notify, Privacy: a.privacy,
+
+		Reports: a.reports, StaffActions: a.actions, TenantID: a.tenant, Audit: a.audit,
+		Users: func(ctx context.Context, account string) ([]auth.User, error) {
+			return auth.ListUsers(ctx, a.pool, a.tenant, account)
+		},
+		SyncStatus: func(ctx context.Context) ([]syncer.ConnectionStatus, error) { return a.syncer.Status(ctx, a.sources) },
+		Connect:    a.consoleConnect(), BrandEditor: a.brandSvc})
 	if err != nil {
 		return err
 	}
@@ -356,6 +585,17 @@ func signOnName(issuer string) string {
 
 // adminSync schedules an operator's sync and audits it with the job, in
 // one transaction.
+// consoleConnect runs the console's Connect buttons: the connections'
+// consent flows, answering to the portal's callback and storing the
+// tokens where the connectors read them; nil without connections.
+func (a *App) consoleConnect() web.ConnectFlows {
+	if a.creds == nil {
+		return nil
+	}
+	return &connect.Console{Conns: a.cfg.Connections, Store: sources.Fingerprinted(a.creds, a.cfg.Connections),
+		Callback: strings.TrimRight(a.cfg.HTTP.PublicURL, "/") + "/console/connect/callback"}
+}
+
 func (a *App) adminSync(req syncer.AdminRequest) error {
 	ctx := req.Request.Context()
 	return pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
@@ -374,6 +614,12 @@ func (a *App) Syncer() *syncer.Syncer { return a.syncer }
 
 // Sources are the opened connections.
 func (a *App) Sources() *sources.Sources { return a.sources }
+
+// Config is the configuration the app was opened with.
+func (a *App) Config() *config.Config { return a.cfg }
+
+// Privacy is the GDPR service (the CLI's `portico privacy`).
+func (a *App) Privacy() *privacy.Service { return a.privacy }
 
 // Records is the read API.
 func (a *App) Records() *records.Reader { return a.records }
@@ -412,7 +658,32 @@ func (a *App) Close() {
 		a.stopListeners()
 	}
 	a.listeners.Wait()
-	a.pool.Close()
+	a.closeFleet()
+	a.closePools()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.tracing.Shutdown(ctx); err != nil {
+		a.logger.Warn("flushing traces", slog.String("error", err.Error()))
+	}
+}
+
+// httpTracer is the provider for request spans, nil when tracing is off.
+func (a *App) httpTracer() trace.TracerProvider {
+	if !a.tracing.On() {
+		return nil
+	}
+	return a.tracing
+}
+
+// closeFleet gives back the calls this process leased from the shared
+// budgets.
+func (a *App) closeFleet() {
+	if a.fleet == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	a.fleet.Close(ctx)
 }
 
 // Ready reports whether this process can serve: the database answers and
@@ -444,9 +715,18 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 	// stops, so that they do not hold its shutdown open.
 	maps.Copy(subs, a.portal.LiveSubscriptions())
 	subs[BrandChannel] = a.brandReload
+	maps.Copy(subs, a.fleet.Subscriptions())
+	if a.mode.Work {
+		subs[notify.Channel] = a.notify.Subscriber()
+	}
+	// The header's unread count comes from memory while this connection
+	// tells of inbox changes.
+	maps.Copy(subs, a.notify.UnreadSubscriptions())
 	a.listeners.Go(func() { a.brandReload.run(lctx) })
 	a.listeners.Go(func() { pgnotify.Listen(lctx, a.pool, subs, a.logger) })
 	a.listeners.Go(func() { <-lctx.Done(); a.portal.CloseLive() })
+	a.listeners.Go(func() { a.events.Run(lctx) })
+	a.listeners.Go(func() { a.reads.Run(lctx) })
 	a.stopListeners = cancel
 	hooksHandler := &hooks.Handler{
 		Lookup: func(name string) (connectors.Connector, bool) {
@@ -459,8 +739,10 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 		Pool: a.pool, TenantID: a.tenant, River: a.river,
 		PublicURL: a.cfg.HTTP.PublicURL,
 		Logger:    a.logger,
+		Synced:    a.syncer.Syncs,
 	}
-	return server.NewRouter(server.Options{
+	// A read right after the client's own write goes to the primary.
+	return a.reads.Middleware(server.NewRouter(server.Options{
 		Config:     a.cfg.HTTP,
 		Logger:     a.logger,
 		Registry:   a.registry,
@@ -468,6 +750,7 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 		AdminToken: a.cfg.Admin.Token,
 		Staff:      a.auth,
 		RiverUI:    ui,
+		Tracer:     a.httpTracer(),
 		Mount: func(r chi.Router) {
 			r.Mount("/hooks", hooksHandler.Routes())
 			a.api.Mount(r, a.cfg.HTTP.CORSOrigins)
@@ -477,8 +760,18 @@ func (a *App) Handler(ctx context.Context) (http.Handler, error) {
 			r.Mount("/sync", a.syncer.AdminRoutes(a.sources, a.adminSync))
 			r.Mount("/audit", audit.AdminRoutes(a.audit))
 			r.Mount("/actions", a.actions.AdminRoutes(a.tenant))
+			r.Mount("/privacy", a.privacy.AdminRoutes())
+			r.Mount("/reports", reports.AdminRoutes(a.reports, a.logger))
+			r.Mount("/users", a.auth.AdminRoutes(func(r *http.Request) string { return adminActor(r).String() }))
+			r.Mount("/brand", a.brandSvc.AdminRoutes(adminActor, a.logger))
 		},
-	}), nil
+	})), nil
+}
+
+// adminActor is who acts on an /admin request: the staff member, else the
+// shared admin token.
+func adminActor(r *http.Request) audit.Actor {
+	return audit.ActorFrom(r.Context(), audit.TokenActor("admin"))
 }
 
 // Run runs the selected parts until ctx ends, then stops them: the HTTP
@@ -500,6 +793,24 @@ func (a *App) Run(ctx context.Context, onListen func(addr string)) error {
 	// advisory lock lets one seal at a time.
 	wg.Go(func() { a.Sealer().Run(ctx) })
 
+	if a.mode.Work && !a.mode.Serve {
+		// A worker hears of other processes' breaker trips and of new
+		// notification events at once, on one LISTEN connection (a
+		// serving process listens in Handler, with its caches).
+		subs := a.fleet.Subscriptions()
+		subs[notify.Channel] = a.notify.Subscriber()
+		a.startListener(ctx, subs)
+		if addr := a.cfg.River.MetricsAddr; addr != "" {
+			hcfg := a.cfg.HTTP
+			hcfg.Addr = addr
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[1] = server.Serve(ctx, hcfg, server.MetricsRouter(a.logger, a.registry), a.logger, onListen)
+				cancel() // as the API server's: a failed listener takes the process down
+			}()
+		}
+	}
 	if a.mode.Work {
 		if err := a.river.Start(ctx); err != nil {
 			return fmt.Errorf("app: starting workers: %w", err)
@@ -525,6 +836,11 @@ func (a *App) Run(ctx context.Context, onListen func(addr string)) error {
 					slog.String("connection", r.Connection), slog.String("object", r.Object), slog.String("paths", strings.Join(r.Paths, ", ")))
 			}
 		}
+		// Every worker process dispatches notification events; they share
+		// them through row locks.
+		// A serving process's one LISTEN connection feeds them (Handler);
+		// a worker alone listens for them itself.
+		wg.Go(func() { _ = a.notify.Run(ctx, a.cfg.Notify.Poll, false) })
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -533,6 +849,19 @@ func (a *App) Run(ctx context.Context, onListen func(addr string)) error {
 		}()
 	}
 	if a.mode.Serve {
+		// Resumable uploads left unfinished are deleted (any instance may).
+		expire := a.cfg.Files.Resumable.Expire
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			files.TusStore{Pool: a.pool}.Sweep(ctx, expire, min(expire/4, time.Hour), func(n int64, err error) {
+				if err != nil {
+					a.logger.WarnContext(ctx, "expiring resumable uploads", slog.String("error", err.Error()))
+					return
+				}
+				a.logger.InfoContext(ctx, "expired unfinished resumable uploads", slog.Int64("uploads", n))
+			})
+		}()
 		h, err := a.Handler(ctx)
 		if err != nil {
 			cancel()
@@ -548,6 +877,13 @@ func (a *App) Run(ctx context.Context, onListen func(addr string)) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// startListener listens for subs until ctx ends or the app closes.
+func (a *App) startListener(ctx context.Context, subs map[string]pgnotify.Subscriber) {
+	lctx, cancel := context.WithCancel(ctx)
+	a.stopListeners = cancel
+	a.listeners.Go(func() { pgnotify.Listen(lctx, a.pool, subs, a.logger) })
 }
 
 func (a *App) stopRiver() error {

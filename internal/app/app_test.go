@@ -21,18 +21,26 @@ import (
 	"github.com/porticohq/portico/connectors/builtin"
 	"github.com/porticohq/portico/internal/access"
 	"github.com/porticohq/portico/internal/app"
+	"github.com/porticohq/portico/internal/app/apptest"
+	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/dbtest"
+	"github.com/porticohq/portico/internal/devenv"
 	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
 	"github.com/porticohq/portico/internal/logtest"
 	"github.com/porticohq/portico/internal/mail/mailtest"
 	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/proctest"
 	"github.com/porticohq/portico/internal/records"
+	"github.com/porticohq/portico/internal/tracing"
 	"github.com/porticohq/portico/mappings"
 )
 
-func TestMain(m *testing.M) { dbtest.Main(m) }
+func TestMain(m *testing.M) {
+	proctest.Child(workerEnv, runWorkerChild)
+	dbtest.Main(proctest.Main(m))
+}
 
 type running struct {
 	app *app.App
@@ -56,17 +64,25 @@ type world struct {
 	sim      func(*fakesource.Options)
 	before   func(*fakesource.Sim)
 	mappings *mapping.Set
+	// tracing records spans (nil: tracing off); logs receives the app's
+	// log lines (nil: discarded).
+	tracing *tracing.Provider
+	logs    io.Writer
+	// databaseURL is the database Portico runs on (empty: one of
+	// dbtest's).
+	databaseURL string
 }
 
 // startWith is start over a world of the test's own.
 func startWith(t *testing.T, w world, tweak ...func(*config.Config)) *running {
 	t.Helper()
 	webhooks, interval := w.webhooks, w.interval
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	api := "http://" + addr
+	url := w.databaseURL
+	if url == "" {
+		url = dbtest.URL(t)
+	}
+	cfg := apptest.Config(t, url)
+	api := cfg.HTTP.PublicURL
 
 	opts := fakesource.Options{Seed: 4, Records: 600, WebhookSecret: "hook-secret"}
 	if webhooks {
@@ -80,37 +96,17 @@ func startWith(t *testing.T, w world, tweak ...func(*config.Config)) *running {
 		w.before(sim)
 	}
 	cr := sim.Credentials(srv.URL).Salesforce
-	cfg := config.Default()
-	cfg.DatabaseURL = dbtest.URL(t)
-	cfg.HTTP.Addr = addr
-	cfg.HTTP.PublicURL = api
-	cfg.Admin.Token = "test-admin-token-0123456789"
-	cfg.Secrets.EncryptionKey = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 	cfg.Sync.Interval = interval
-	cfg.Connections = []config.ConnectionConfig{config.DefaultConnection(config.ConnectionConfig{
-		Name: "salesforce", Type: "salesforce", BaseURL: cr.BaseURL, TokenURL: cr.TokenURL,
-		ClientID: cr.ClientID, ClientSecret: cr.ClientSecret, RefreshToken: cr.RefreshToken,
-		WebhookSecret: cr.WebhookSecret, Realm: cr.Realm,
-	})}
+	cfg.Connections = []config.ConnectionConfig{devenv.SimConnection(fakesource.Salesforce, cr)}
 	for _, f := range tweak {
 		f(&cfg)
 	}
-	reg := builtin.Registry()
-	set := w.mappings
-
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.Open(ctx, &cfg, slog.New(slog.DiscardHandler), app.Mode{Serve: true, Work: true}, app.Deps{Connectors: reg, Mappings: set})
-	require.NoError(t, err)
-	listening := make(chan struct{})
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx, func(string) { close(listening) }) }()
-	<-listening
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-		a.Close()
-	})
-	r := &running{app: a, sim: sim, api: api}
+	logger := slog.New(slog.DiscardHandler)
+	if w.logs != nil {
+		logger = slog.New(slog.NewJSONHandler(w.logs, nil))
+	}
+	p := apptest.Start(t, &cfg, logger, app.Mode{Serve: true, Work: true}, app.Deps{Connectors: builtin.Registry(), Mappings: w.mappings, Tracing: w.tracing})
+	r := &running{app: p.App, sim: sim, api: api}
 	cases := sim.Stats().Records["salesforce"]["Case"]
 	require.Eventually(t, func() bool { return r.casesCached(t) == cases }, 30*time.Second, 20*time.Millisecond, "first sync")
 	return r
@@ -312,13 +308,21 @@ func TestForwardedForIsBelievedOnlyFromTrustedProxies(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, login("127.0.0.2", fmt.Sprintf("1.2.3.4, 203.0.113.%d", i+1), i))
 	}
 
-	rows, err := r.app.Pool().Query(context.Background(), `SELECT host(ip), after->>'email' FROM audit_event WHERE action = 'auth.login_failed' ORDER BY id`)
+	// The typed address is sealed under its email subject (invariant 10).
+	rows, err := r.app.Pool().Query(context.Background(), `SELECT tenant_id, host(ip), after FROM audit_event WHERE action = 'auth.login_failed' ORDER BY id`)
 	require.NoError(t, err)
 	var got []string
 	for rows.Next() {
-		var ip, email string
-		require.NoError(t, rows.Scan(&ip, &email))
-		got = append(got, ip+" "+email)
+		var tenant int64
+		var ip string
+		var sealed []byte
+		require.NoError(t, rows.Scan(&tenant, &ip, &sealed))
+		require.NotContains(t, string(sealed), "@")
+		after, err := audit.NewOpener(r.app.Pool(), tenant).JSON(context.Background(), "after", sealed)
+		require.NoError(t, err)
+		var v struct{ Email string }
+		require.NoError(t, json.Unmarshal(after, &v))
+		got = append(got, ip+" "+v.Email)
 	}
 	require.NoError(t, rows.Err())
 	require.Equal(t, []string{

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/porticohq/portico/connectors/httpclient"
+	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/brand"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/store"
@@ -19,11 +22,7 @@ const BrandChannel = "portico_brand"
 
 // StoredBrand is what `portico brand set` stored for a tenant: the fields
 // set (others empty), and the logo with where it came from.
-type StoredBrand struct {
-	brand.Brand
-	Logo    *brand.Logo
-	LogoURL string // "" for an uploaded logo
-}
+type StoredBrand = brand.Stored
 
 // LoadStoredBrand reads the tenant's stored brand; ok is false when
 // nothing is stored.
@@ -44,6 +43,47 @@ func LoadStoredBrand(ctx context.Context, db store.DBTX, tenantID int64) (sb Sto
 		}
 	}
 	return sb, true, nil
+}
+
+// SaveBrandAudited is SaveBrand in a transaction with its audit event
+// (brand.set, what was stored before and after), as `portico brand set`
+// changes it: ev names who acts.
+func SaveBrandAudited(ctx context.Context, pool *pgxpool.Pool, tenantID int64, b brand.Brand, logo *brand.Logo, logoURL string, ev audit.Event) error {
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		before, _, err := LoadStoredBrand(ctx, tx, tenantID)
+		if err != nil {
+			return err
+		}
+		if err := SaveBrand(ctx, tx, tenantID, b, logo, logoURL); err != nil {
+			return err
+		}
+		after, _, err := LoadStoredBrand(ctx, tx, tenantID)
+		if err != nil {
+			return err
+		}
+		ev.TenantID, ev.Action, ev.Object, ev.ObjectID = tenantID, "brand.set", "brand", "brand"
+		ev.Before, ev.After = brandAudit(before), brandAudit(after)
+		return audit.Record(ctx, tx, ev)
+	})
+}
+
+// ResetBrandAudited drops the stored brand with its audit event
+// (brand.reset, what was stored); had is false, and nothing is recorded,
+// when nothing was.
+func ResetBrandAudited(ctx context.Context, pool *pgxpool.Pool, tenantID int64, ev audit.Event) (had bool, err error) {
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		before, ok, err := LoadStoredBrand(ctx, tx, tenantID)
+		if err != nil || !ok {
+			return err
+		}
+		if had, err = ResetBrand(ctx, tx, tenantID); err != nil || !had {
+			return err
+		}
+		ev.TenantID, ev.Action, ev.Object, ev.ObjectID = tenantID, "brand.reset", "brand", "brand"
+		ev.Before = brandAudit(before)
+		return audit.Record(ctx, tx, ev)
+	})
+	return had, err
 }
 
 // SaveBrand stores the fields of b that are set, over what is stored, and

@@ -7,12 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"mime/quotedprintable"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/internal/app"
+	"github.com/porticohq/portico/internal/app/apptest"
 	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/dbtest"
@@ -28,52 +27,19 @@ import (
 	"github.com/porticohq/portico/mappings"
 )
 
-// portal is one Portico process with no connections.
-type portal struct {
-	app  *app.App
-	api  string
-	stop func()
-}
-
-func openPortal(t *testing.T, dbURL string, mode app.Mode, logger *slog.Logger, deps app.Deps, tweak func(*config.Config)) *portal {
+// openPortal runs one Portico process with no connections and the
+// shipped mappings on dbURL.
+func openPortal(t *testing.T, dbURL string, mode app.Mode, logger *slog.Logger, deps app.Deps, tweak func(*config.Config)) *apptest.Portal {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	cfg := config.Default()
-	cfg.DatabaseURL = dbURL
-	cfg.HTTP.Addr = addr
-	cfg.HTTP.PublicURL = "http://" + addr
-	cfg.Admin.Token = "test-admin-token-0123456789"
+	cfg := apptest.Config(t, dbURL)
 	if tweak != nil {
 		tweak(&cfg)
 	}
+	var err error
 	if deps.Mappings, err = mapping.Load(mappings.FS()); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.Open(ctx, &cfg, logger, mode, deps)
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	listening := make(chan struct{})
-	go func() {
-		done <- a.Run(ctx, func(string) { close(listening) })
-	}()
-	if mode.Serve {
-		<-listening
-	}
-	var once sync.Once
-	p := &portal{app: a, api: "http://" + addr}
-	p.stop = func() {
-		once.Do(func() {
-			cancel()
-			require.NoError(t, <-done)
-			a.Close()
-		})
-	}
-	t.Cleanup(p.stop)
-	return p
+	return apptest.Start(t, &cfg, logger, mode, deps)
 }
 
 const staffPassword = "violet-harbour-lantern-42"
@@ -118,9 +84,9 @@ func (s *staff) post(path string, body any) *http.Response {
 }
 
 // invite has a staff user invite new@acme.test through the API.
-func invite(t *testing.T, p *portal) {
+func invite(t *testing.T, p *apptest.Portal) {
 	t.Helper()
-	loginStaff(t, p.app.Pool(), p.api).invite()
+	loginStaff(t, p.App.Pool(), p.URL).invite()
 }
 
 func (s *staff) invite() {
@@ -129,8 +95,8 @@ func (s *staff) invite() {
 	require.Equal(s.t, http.StatusCreated, resp.StatusCode)
 }
 
-func mailJobStates(t *testing.T, p *portal) []string {
-	rows, err := p.app.Pool().Query(context.Background(), `SELECT state::text FROM river_job WHERE queue = 'notify' ORDER BY id`)
+func mailJobStates(t *testing.T, p *apptest.Portal) []string {
+	rows, err := p.App.Pool().Query(context.Background(), `SELECT state::text FROM river_job WHERE queue = 'notify' ORDER BY id`)
 	require.NoError(t, err)
 	defer rows.Close()
 	var states []string
@@ -184,14 +150,14 @@ func TestInvitationMailSurvivesARestart(t *testing.T) {
 	serve := openPortal(t, db, app.Mode{Serve: true}, slog.New(slog.DiscardHandler), app.Deps{}, withSMTP)
 	invite(t, serve)
 	require.Equal(t, []string{"available"}, mailJobStates(t, serve), "serve inserts the job and works none")
-	serve.stop()
+	serve.Stop()
 	msgs, _, _ := smtpd.Snapshot()
 	require.Empty(t, msgs, "nothing was sent before a worker ran")
 
 	worker := openPortal(t, db, app.Mode{Serve: true, Work: true}, slog.New(slog.DiscardHandler), app.Deps{}, withSMTP)
 	link := activationLink(t, smtpd)
 	require.Eventually(t, func() bool { s := mailJobStates(t, worker); return len(s) == 1 && s[0] == "completed" }, 10*time.Second, 10*time.Millisecond)
-	activate(t, worker.api, link)
+	activate(t, worker.URL, link)
 }
 
 // Without mail.smtp_url, no process logs a live link at info: the

@@ -3,6 +3,8 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"html"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -70,6 +72,25 @@ func (c *customer) caseFields(id string) map[string]any {
 	return rec.Fields
 }
 
+// casePage is the case's page, as the customer's browser gets it.
+func (c *customer) casePage(id string) string {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.api+"/cases/"+id, nil)
+	req.Header.Set("Accept", "text/html")
+	resp, err := c.client.Do(req) // a page: not in openapi.json
+	require.NoError(c.t, err)
+	defer resp.Body.Close()
+	require.Equal(c.t, http.StatusOK, resp.StatusCode)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(c.t, err)
+	return string(b)
+}
+
+// fact is how the case page shows a labelled value.
+func fact(label, value string) string {
+	return "<dt>" + html.EscapeString(label) + "</dt><dd>" + html.EscapeString(value) + "</dd>"
+}
+
 // Custom and relationship fields work with no Go change: a copy of the
 // shipped mappings adds the org's custom field Region__c and the related
 // owner's Owner.Email to cases (Account.Name is already mapped), and the
@@ -101,6 +122,9 @@ func TestMappedCustomAndRelationshipFieldsReachTheAPI(t *testing.T) {
 	require.Equal(t, "EMEA", f["x_region"], "after the pull")
 	require.Equal(t, acct["Name"], f["account_name"], "after the pull")
 	require.Contains(t, f["x_owner_email"], "@", "after the pull")
+	page := c.casePage(caseID)
+	require.Contains(t, page, fact("Region", "EMEA"), "the case page, after the pull")
+	require.Contains(t, page, fact("Account", acct["Name"].(string)), "the case page, after the pull")
 
 	require.NoError(t, r.sim.StaffEdit(fakesource.Salesforce, "Case", caseID, map[string]any{"Region__c": "APAC", "Subject": "Refreshed"}))
 	require.Eventually(t, func() bool { return r.subject(t, caseID) == "Refreshed" }, 10*time.Second, 10*time.Millisecond, "the targeted refresh")
@@ -108,6 +132,9 @@ func TestMappedCustomAndRelationshipFieldsReachTheAPI(t *testing.T) {
 	require.Equal(t, "APAC", f["x_region"], "after the refresh")
 	require.Equal(t, acct["Name"], f["account_name"], "the refresh keeps the related record's field")
 	require.Contains(t, f["x_owner_email"], "@", "after the refresh")
+	page = c.casePage(caseID)
+	require.Contains(t, page, fact("Region", "APAC"), "the case page, after the refresh")
+	require.Contains(t, page, fact("Account", acct["Name"].(string)), "the case page keeps the related record's field after the refresh")
 	require.Zero(t, r.sim.Stats().CallCount(fakesource.Salesforce, "GET sobjects/{Obj}/{Id}", 0), "refreshes query, they do not GET the sObject")
 }
 

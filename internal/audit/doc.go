@@ -9,10 +9,10 @@
 // the Recorder interface. The package also verifies chains (Verify, behind
 // `portico audit verify`) and serves the staff listing (AdminRoutes).
 //
-// It must not log or store secrets: Before and After are stored as given,
-// so the caller redacts them first (Redact helps). It owns the tables
-// audit_event and audit_chain_head (migrations 050 and 080) and nothing
-// else.
+// It must not log or store secrets: Before and After are stored as given
+// (sealed when they concern a person), so the caller redacts them first
+// (Redact helps). It owns the tables audit_event, audit_chain_head and
+// audit_subject_key (migrations 050, 080 and 101) and nothing else.
 //
 // # Storage and guarantees
 //
@@ -112,6 +112,22 @@
 // audit_hash_v1 function (migration 080, which sealed with it until
 // migration 084), and a test holds the two to the same hashes.
 //
-// Personal fields to be encrypted per subject (DESIGN.md invariant 10)
-// are hashed as stored, so an erased key leaves the chain verifiable.
+// # Personal fields
+//
+// Personal fields are encrypted per data subject (DESIGN.md invariant
+// 10, subject.go): Before, After and UserAgent of an event about a person
+// (Event.Subject, else the user the event changes, else the user who
+// acted) are sealed with AES-256-GCM under that person's key in
+// audit_subject_key (migration 101) before the row is written. The hash
+// covers them as stored, ciphertext and all, so the encoding above is
+// unchanged and needs no new version: erasure (ShredSubjects) deletes the
+// key and touches no event, the chain still verifies, and a tampered row
+// is still named. Rows written before migration 101 hold their fields in
+// clear and keep verifying as they are: sealing them now would change
+// what their hashes cover and break the chain they are anchored in. An
+// erasure counts the person's events still in clear and reports them
+// (internal/privacy), so staff know what a key cannot reach. The client address (ip) stays in clear
+// as security evidence, and actor, object and ids are pseudonymous ids.
+// The staff listing (AdminRoutes) shows sealed fields opened, or
+// {"erased":true} once the key is gone.
 package audit

@@ -128,6 +128,11 @@ type Event struct {
 	ObjectID string
 	Before   any
 	After    any
+	// Subject is the data subject the event is about (UserSubject,
+	// EmailSubject), whose key seals Before, After and UserAgent. Empty
+	// means the user the event changes (Object "user"), else the portal
+	// user who acted, else nobody: the event is stored in clear.
+	Subject string
 }
 
 // maxUserAgent bounds a client-controlled header before it is stored.

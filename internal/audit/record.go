@@ -23,11 +23,15 @@ type Appended struct {
 // Record appends e on db: pass the transaction that makes the audited
 // change so both commit together (a *pgxpool.Pool, pgx.Conn or pgx.Tx all
 // fit). It refuses an invalid event with ErrInvalid and writes nothing.
-// It reads nothing back, so a db that queues statements (a pgx batch)
-// may send it with others in one round trip.
+// An event about a person (Event.Subject) has its personal fields sealed
+// under the person's key, which is read (or made) on db first; an event
+// about nobody reads nothing back.
 func Record(ctx context.Context, db store.DBTX, e Event) error {
 	p, err := insertParams(e)
 	if err != nil {
+		return err
+	}
+	if err := sealEvent(ctx, db, e, &p); err != nil {
 		return err
 	}
 	if err := store.AuditAppend(ctx, db, store.AuditAppendParams(p)); err != nil {
@@ -40,6 +44,9 @@ func Record(ctx context.Context, db store.DBTX, e Event) error {
 func Append(ctx context.Context, db store.DBTX, e Event) (Appended, error) {
 	p, err := insertParams(e)
 	if err != nil {
+		return Appended{}, err
+	}
+	if err := sealEvent(ctx, db, e, &p); err != nil {
 		return Appended{}, err
 	}
 	row, err := store.AuditInsert(ctx, db, p)

@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/porticohq/portico/internal/reply"
-	"github.com/porticohq/portico/internal/store"
 )
 
 // ErrNotInvited is a user whose invitation cannot be sent again: they
@@ -135,26 +134,7 @@ func (s *Service) SetAccountUserRoles(r *http.Request, id int64, roles []string)
 	if err := beyond.err(); err != nil {
 		return User{}, fmt.Errorf("%w: %w", ErrForbidden, err)
 	}
-	err = s.asAPI(ctx, func(tx pgx.Tx) error {
-		if slices.Contains(u.Roles, RoleAccountAdmin) && !slices.Contains(want, RoleAccountAdmin) {
-			admins, err := store.AuthAccountAdminsLock(ctx, tx, store.AuthAccountAdminsLockParams{TenantID: u.TenantID,
-				AccountID: optText(u.AccountID)})
-			if err != nil {
-				return fmt.Errorf("auth: account admins: %w", err)
-			}
-			if !slices.ContainsFunc(admins, func(a int64) bool { return a != u.ID }) {
-				return fmt.Errorf("%w: %w", ErrLastAdmin,
-					invalid("roles", "the account needs an active %s; make another user one first", RoleAccountAdmin))
-			}
-		}
-		row, err := store.AuthUserSetRoles(ctx, tx, store.AuthUserSetRolesParams{ID: u.ID, TenantID: u.TenantID, Roles: want, Now: ts(s.now())})
-		if err != nil {
-			return fmt.Errorf("auth: set roles: %w", err)
-		}
-		u = userFromRow(row)
-		return nil
-	})
-	if err != nil {
+	if u, err = s.setRoles(ctx, u, want); err != nil {
 		return User{}, err
 	}
 	s.audit(r, Event{Action: "auth.user_roles", Object: "user", ObjectID: strconv.FormatInt(u.ID, 10),

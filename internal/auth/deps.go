@@ -31,6 +31,10 @@ type Deps struct {
 	// client on Pool. internal/mail works the jobs.
 	Insert  InsertFunc
 	Auditor Auditor // nil: events are only logged at debug
+	// SignedIn, if set, is told of every sign-in (password or single
+	// sign-on) after its session starts, for the reports' active users;
+	// it must return at once (reports.Recorder queues).
+	SignedIn func(userID int64, accountID string)
 	// ContactByEmail finds the CRM contact for an email, for single sign-on
 	// with auth.unknown_oidc_email: match_contact.
 	ContactByEmail func(ctx context.Context, tenantID int64, email string) (accountID, contactID string, ok bool, err error)
@@ -84,4 +88,7 @@ type Event struct {
 	Object   string // "user", "session" or "api_token"
 	ObjectID string
 	Detail   map[string]string
+	// Before is what a change replaced (a user's roles or status before
+	// a staff change); nil for none.
+	Before map[string]string
 }

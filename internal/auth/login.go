@@ -125,6 +125,9 @@ func (s *Service) loggedIn(w http.ResponseWriter, r *http.Request, user store.Au
 	}
 	s.audit(r, Event{Action: "auth.login", Actor: actor(user.ID), ActorName: user.Email, AccountID: user.AccountID.String,
 		Object: "user", ObjectID: strconv.FormatInt(user.ID, 10), Detail: map[string]string{"method": method}})
+	if s.signedIn != nil {
+		s.signedIn(user.ID, user.AccountID.String)
+	}
 	return csrf, nil
 }
 

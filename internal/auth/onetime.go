@@ -138,24 +138,30 @@ func (s *Service) InviteUser(r *http.Request, in InviteRequest) (User, error) {
 	if !p.Staff {
 		in.AccountID = p.AccountID
 	}
-	if err := s.contactOfAccount(r.Context(), in); err != nil {
-		return User{}, err
-	}
-	nu := NewUser{TenantID: s.tenantID, Email: in.Email, AccountID: in.AccountID, ContactID: in.ContactID,
-		Roles: in.Roles, Staff: in.Staff, SeeChildAccounts: in.SeeChildAccounts}
-	var user User
-	ctx := r.Context()
-	err := s.asAPI(ctx, func(tx pgx.Tx) error {
-		var err error
-		user, err = s.InviteTx(ctx, tx, nu)
-		return err
-	})
+	user, err := s.invite(r.Context(), in)
 	if err != nil {
 		return User{}, err
 	}
 	s.audit(r, Event{Action: "auth.invite", Object: "user", ObjectID: strconv.FormatInt(user.ID, 10),
 		Detail: map[string]string{"email": user.Email, "account_id": user.AccountID}})
 	return user, nil
+}
+
+// invite checks the contact of in against its account, then invites as
+// InviteTx does; the caller has checked the inviter's rights.
+func (s *Service) invite(ctx context.Context, in InviteRequest) (User, error) {
+	if err := s.contactOfAccount(ctx, in); err != nil {
+		return User{}, err
+	}
+	nu := NewUser{TenantID: s.tenantID, Email: in.Email, AccountID: in.AccountID, ContactID: in.ContactID,
+		Roles: in.Roles, Staff: in.Staff, SeeChildAccounts: in.SeeChildAccounts}
+	var user User
+	err := s.asAPI(ctx, func(tx pgx.Tx) error {
+		var err error
+		user, err = s.InviteTx(ctx, tx, nu)
+		return err
+	})
+	return user, err
 }
 
 // beyondRights lists what an invitation would grant beyond the inviter's

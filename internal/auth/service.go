@@ -41,6 +41,7 @@ type Service struct {
 	tenantID    int64
 	insert      InsertFunc
 	auditor     Auditor
+	signedIn    func(userID int64, accountID string)
 	contacts    func(ctx context.Context, tenantID int64, email string) (string, string, bool, error)
 	contactIn   func(ctx context.Context, tenantID int64, accountID, contactID string) (bool, error)
 	roleCovered func(held []string, role string) bool
@@ -70,7 +71,7 @@ func New(d Deps) (*Service, error) {
 	}
 	s := &Service{
 		pool: d.Pool, log: d.Logger, cfg: d.Config, publicURL: strings.TrimRight(d.PublicURL, "/"),
-		tenantID: d.TenantID, insert: d.Insert, auditor: d.Auditor, contacts: d.ContactByEmail, contactIn: d.ContactInAccount, roleCovered: d.RoleCovered,
+		tenantID: d.TenantID, insert: d.Insert, auditor: d.Auditor, signedIn: d.SignedIn, contacts: d.ContactByEmail, contactIn: d.ContactInAccount, roleCovered: d.RoleCovered,
 		now: d.Now, hash: d.HashParams, throttle: d.Config.Throttle, client: d.HTTPClient,
 	}
 	if s.log == nil {

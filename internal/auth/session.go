@@ -23,6 +23,7 @@ const (
 	keySID      = "sid"
 	keyAuthAt   = "auth_at" // unix nanoseconds of login
 	keySeenAt   = "seen_at" // unix nanoseconds of the last request
+	keyMethod   = "method"  // how the user signed in: password or oidc
 	keyCSRF     = "csrf"
 	keyState    = "oidc_state"
 	keyNonce    = "oidc_nonce"
@@ -128,6 +129,22 @@ func (s *Service) SessionActive(ctx context.Context) bool {
 	return err == nil
 }
 
+// SignIn says how and when the person behind a request's browser session
+// signed in (the evidence of a signature); ok is false for a request
+// without one (an API token). A session begun before the method was
+// kept says "unknown".
+func (s *Service) SignIn(ctx context.Context) (method string, at time.Time, ok bool) {
+	p := PrincipalFrom(ctx)
+	if p == nil || p.SessionID == "" {
+		return "", time.Time{}, false
+	}
+	at = time.Unix(0, s.sm.GetInt64(ctx, keyAuthAt)).UTC()
+	if method = s.sm.GetString(ctx, keyMethod); method == "" {
+		method = "unknown"
+	}
+	return method, at, true
+}
+
 // sessionUser returns the active user behind a login session, from the
 // cache when it can.
 func (s *Service) sessionUser(ctx context.Context, sid int64, now time.Time) (store.AuthUser, error) {
@@ -191,6 +208,7 @@ func (s *Service) startSession(w http.ResponseWriter, r *http.Request, user stor
 	s.sm.Put(ctx, keySID, sid)
 	s.sm.Put(ctx, keyAuthAt, now.UnixNano())
 	s.sm.Put(ctx, keySeenAt, now.UnixNano())
+	s.sm.Put(ctx, keyMethod, method)
 	s.sm.Put(ctx, keyCSRF, csrf)
 	http.SetCookie(w, &http.Cookie{
 		Name: CSRFCookie, Value: csrf, Path: "/", SameSite: http.SameSiteLaxMode,

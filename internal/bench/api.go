@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"runtime/pprof"
 	"slices"
 	"sync"
 	"time"
@@ -231,13 +229,12 @@ func (b *apiBench) measure(ctx context.Context, label, base, cookie string) load
 // startProfile starts the CPU profile, if one was asked for; it runs
 // until the bench ends.
 func (b *apiBench) startProfile() {
-	if b.cfg.CPUProfile == "" {
+	stop, err := profileCPU(b.cfg.CPUProfile)
+	if err != nil {
+		fmt.Fprintln(b.out.Stderr, err)
 		return
 	}
-	f, err := os.Create(b.cfg.CPUProfile)
-	if err == nil && pprof.StartCPUProfile(f) == nil {
-		b.stops = append(b.stops, func() { pprof.StopCPUProfile(); _ = f.Close() })
-	}
+	b.stops = append(b.stops, stop)
 }
 
 // measureFirst measures the bare handler, the API and the API without its
@@ -367,24 +364,39 @@ func seedCase(obj *mapping.Object, i int, acc string) (store.Row, error) {
 // apiLogin logs in through POST /auth/login and returns the Cookie header
 // that carries the session.
 func apiLogin(ctx context.Context, base, email, password string) (string, error) {
+	s, err := apiSession(ctx, base, email, password)
+	return s.cookie, err
+}
+
+// session is a signed-in user's Cookie header and CSRF token.
+type session struct{ cookie, csrf string }
+
+// apiSession logs in through POST /auth/login and returns the session.
+func apiSession(ctx context.Context, base, email, password string) (session, error) {
 	body, _ := json.Marshal(map[string]string{"email": email, "password": password})
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/auth/login", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return "", err
+		return session{}, err
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(res.Body)
-		return "", fmt.Errorf("login: %d %s", res.StatusCode, b)
+		return session{}, fmt.Errorf("login: %d %s", res.StatusCode, b)
+	}
+	var login struct {
+		CSRF string `json:"csrf_token"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&login); err != nil {
+		return session{}, fmt.Errorf("login: %w", err)
 	}
 	for _, ck := range res.Cookies() {
 		if ck.Name == auth.SessionCookie {
-			return ck.Name + "=" + ck.Value, nil
+			return session{cookie: ck.Name + "=" + ck.Value, csrf: login.CSRF}, nil
 		}
 	}
-	return "", errors.New("login: no session cookie")
+	return session{}, errors.New("login: no session cookie")
 }
 
 // getCases is the measured request: GET /api/v1/cases on base.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/porticohq/portico/internal/app"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/dbtest"
+	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/mappings"
 )
@@ -95,6 +97,16 @@ func TestRunMapping(t *testing.T) {
 	require.Positive(t, fig["ratio"])
 }
 
+func TestRunTracing(t *testing.T) {
+	t.Parallel()
+	_, fig := run(t, RunTracing, TracingConfig{Duration: 100 * time.Millisecond})
+	require.Equal(t, "tracing", fig["bench"])
+	for _, k := range []string{"off_per_s", "on_per_s", "ratio"} {
+		require.Positive(t, fig[k], k)
+	}
+	require.Error(t, RunTracing(context.Background(), TracingConfig{}, Output{}), "no duration is bad usage")
+}
+
 func TestRunConnectors(t *testing.T) {
 	t.Parallel()
 	_, fig := run(t, RunConnectors, ConnectorsConfig{Registry: builtin.Registry(), Records: 2000, Rounds: 1, Only: "inventory"})
@@ -105,6 +117,23 @@ func TestRunConnectors(t *testing.T) {
 	require.Contains(t, per, "inventory")
 	require.Positive(t, fig["records"])
 	require.Positive(t, fig["ratio"])
+}
+
+// compare pulls Case selecting the shipped mapping's paths, then the wide
+// mapping's, from the same simulator, and reports their ratio.
+func TestRunConnectorsCompare(t *testing.T) {
+	t.Parallel()
+	out, fig := run(t, RunConnectors, ConnectorsConfig{Registry: builtin.Registry(), Records: 2000, Rounds: 1, Only: "salesforce", Select: "compare"})
+	require.Contains(t, out, "selecting what the 60-field mapping reads")
+	shipped := fig["connectors"].(map[string]any)["salesforce"].(map[string]any)
+	wide := fig["wide"].(map[string]any)
+	require.Equal(t, "Case", shipped["object"])
+	require.Equal(t, shipped["records"], wide["records"], "the same records, wider")
+	require.Greater(t, wide["selected_paths"], shipped["selected_paths"])
+	require.GreaterOrEqual(t, wide["selected_paths"], float64(WideFields-5))
+	require.Greater(t, wide["bytes_per_record"], 2*shipped["bytes_per_record"].(float64), "the custom fields are filled")
+	require.Positive(t, fig["wide_vs_shipped"])
+	require.EqualValues(t, WideFields, fig["wide_fields"])
 }
 
 func TestRunAPI(t *testing.T) {
@@ -144,8 +173,13 @@ func TestRunWeb(t *testing.T) {
 
 func TestRunSync(t *testing.T) {
 	// Not parallel: heavy (see testServer).
-	out, fig := run(t, RunSync, SyncConfig{Server: testServer(t), Deps: testDeps, Records: 300, Edits: 3, Interval: 300 * time.Millisecond})
+	out, fig := run(t, RunSync, SyncConfig{Server: testServer(t), Deps: testDeps, Records: 300, Edits: 3, Interval: 300 * time.Millisecond, Wide: true})
 	require.Contains(t, out, "baseline: CopyFrom of the same ")
+	require.Contains(t, out, "ingest with 60 fields per object")
+	require.Equal(t, fig["records"], fig["wide_records"], "the same records, mapped wider")
+	for _, k := range []string{"wide_records_per_s", "wide_baseline_per_s", "wide_ratio", "wide_vs_shipped"} {
+		require.Positive(t, fig[k], k)
+	}
 	require.Equal(t, "sync", fig["bench"])
 	require.Positive(t, fig["records"])
 	require.Positive(t, fig["records_per_s"])
@@ -264,4 +298,57 @@ func TestPercentile(t *testing.T) {
 	require.Equal(t, 2*time.Millisecond, percentile(lat, .5))
 	require.Equal(t, 3*time.Millisecond, percentile(lat, .99))
 	require.Equal(t, 1.23, ms(1234*time.Microsecond))
+}
+
+func TestRunFiles(t *testing.T) {
+	// Not parallel: heavy (see testServer).
+	_, fig := run(t, RunFiles, FilesConfig{Server: testServer(t), MB: 2, Rounds: 1, Concurrent: 2, Clamd: "off"})
+	require.Equal(t, "files", fig["bench"])
+	require.Positive(t, fig["upload_mb_s"])
+	require.Positive(t, fig["download_mb_s"])
+	require.Positive(t, fig["upload_ratio"])
+	require.Positive(t, fig["resumable_mb_s"], "a resumable upload measured through tusd and TusStore")
+	require.Positive(t, fig["copy_mb_s"], "the same bytes COPY'd from memory")
+	require.Positive(t, fig["peak_rss_mb"])
+	require.Nil(t, fig["scan_cost_ms"], "--clamd off")
+	require.Error(t, FilesConfig{MB: 0, Rounds: 1, Concurrent: 1}.Validate())
+}
+
+// The wide mapping has WideFields fields on every object, reads custom
+// fields of a mix of types that the simulated org has and fills, and maps
+// every object's seeded records with values in them.
+func TestWideMapping(t *testing.T) {
+	t.Parallel()
+	w, err := newWidening(WideFields)
+	require.NoError(t, err)
+	opts := fakesource.Options{Seed: 1, Records: 300}
+	w.SimOptions(&opts)
+	require.NotEmpty(t, opts.SalesforceCustomFields["Case"])
+	require.Equal(t, "datetime", opts.SalesforceCustomFieldTypes["Case.Wide_60__c"])
+	sim, err := fakesource.New(opts)
+	require.NoError(t, err)
+	defer sim.Close()
+	set, err := w.Set()
+	require.NoError(t, err)
+	shipped, err := mapping.Load(mappings.FS())
+	require.NoError(t, err)
+	require.Len(t, set.Objects(), len(shipped.Objects()))
+	for _, o := range set.Objects() {
+		if o.Connection() == fakesource.Salesforce {
+			// One source path per field, but for the few that share one.
+			require.GreaterOrEqual(t, len(o.SourcePaths()), WideFields-5, o.Name())
+		}
+		id, err := sim.SeedID(o.Connection(), simObjectName(o.SourceObject()), 0)
+		require.NoError(t, err, o.Name())
+		rec, err := sim.Record(o.Connection(), simObjectName(o.SourceObject()), id)
+		require.NoError(t, err)
+		raw, err := json.Marshal(rec)
+		require.NoError(t, err)
+		m, err := o.ToPortal(raw)
+		require.NoError(t, err, o.Name())
+		require.NotNil(t, m.Fields["x_wide_"+fmt.Sprint(WideFields)], "%s: the last wide field has a value", o.Name())
+	}
+	sfCase, ok := set.For(fakesource.Salesforce, "case")
+	require.True(t, ok)
+	require.Contains(t, sfCase.SourcePaths(), "Wide_60__c")
 }

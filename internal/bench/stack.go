@@ -6,6 +6,7 @@ import (
 
 	"github.com/porticohq/portico/internal/app"
 	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/devenv"
 	"github.com/porticohq/portico/internal/fakesource"
 )
 
@@ -21,15 +22,6 @@ type stack struct {
 	stop func()
 }
 
-// simConnection is the configuration of a connection to a simulated system.
-func simConnection(name string, sc fakesource.SystemCredentials) config.ConnectionConfig {
-	return config.DefaultConnection(config.ConnectionConfig{
-		Name: name, Type: name, BaseURL: sc.BaseURL, TokenURL: sc.TokenURL, ClientID: sc.ClientID,
-		ClientSecret: sc.ClientSecret, RefreshToken: sc.RefreshToken, AccessToken: sc.AccessToken,
-		Realm: sc.Realm, WebhookSecret: sc.WebhookSecret,
-	})
-}
-
 // startStack seeds the simulators and opens a Portico (API and workers,
 // not yet running) on dbURL with a connection to each system; mutate
 // adjusts the configuration first.
@@ -39,18 +31,7 @@ func startStack(ctx context.Context, dbURL string, deps DepsFunc, out Output, si
 		return nil, err
 	}
 	srv := httptest.NewServer(sim.Handler())
-	cr := sim.Credentials(srv.URL)
-	cfg := config.Default()
-	cfg.DatabaseURL = dbURL
-	cfg.Log.Level = "warn"
-	cfg.Secrets.EncryptionKey = testEncryptionKey
-	cfg.Connections = []config.ConnectionConfig{
-		simConnection(fakesource.Salesforce, cr.Salesforce), simConnection(fakesource.Accounting, cr.Accounting),
-		simConnection(fakesource.Inventory, cr.Inventory),
-	}
-	if mutate != nil {
-		mutate(&cfg)
-	}
+	cfg := stackConfig(dbURL, sim.Credentials(srv.URL), mutate)
 	d, err := deps(&cfg)
 	if err != nil {
 		srv.Close()
@@ -66,4 +47,18 @@ func startStack(ctx context.Context, dbURL string, deps DepsFunc, out Output, si
 		srv.Close()
 		sim.Close()
 	}}, nil
+}
+
+// stackConfig is a bench's Portico configuration on dbURL with a connection
+// to each simulated system; mutate adjusts it.
+func stackConfig(dbURL string, cr fakesource.Credentials, mutate func(*config.Config)) config.Config {
+	cfg := config.Default()
+	cfg.DatabaseURL = dbURL
+	cfg.Log.Level = "warn"
+	cfg.Secrets.EncryptionKey = testEncryptionKey
+	cfg.Connections = devenv.SimConnections(cr)
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	return cfg
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -50,6 +52,9 @@ type WebConfig struct {
 	// LighthouseOut keeps Lighthouse's full reports (N.report.json) there;
 	// empty discards them.
 	LighthouseOut string
+	// CPUProfile, when set, receives a CPU profile of the hub's
+	// measurement (page cache on) at the first connection count.
+	CPUProfile string
 }
 
 // Validate names the bad setting.
@@ -325,6 +330,13 @@ func (b *webBench) measureAll(ctx context.Context) map[string]any {
 		client := &http.Client{Transport: &http.Transport{MaxIdleConns: n * 2, MaxIdleConnsPerHost: n * 2, MaxConnsPerHost: n}}
 		measure := func(what, label, base, cookie string) {
 			b.markFresh(ctx)
+			if what == "hub" && n == cfg.Conns[0] {
+				if stop, err := profileCPU(cfg.CPUProfile); err == nil {
+					defer stop()
+				} else {
+					fmt.Fprintln(b.out.Stderr, err)
+				}
+			}
 			l := generate(ctx, n, cfg.Duration, getHub(client, base, cookie))
 			fmt.Fprintf(b.out.Stdout, "%3d conns  %-28s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  (%d requests, %d errors)\n",
 				n, label, l.perSec, ms(l.p50), ms(l.p99), l.requests, l.errors)
@@ -338,6 +350,24 @@ func (b *webBench) measureAll(ctx context.Context) map[string]any {
 		client.CloseIdleConnections()
 	}
 	return webFigures(cfg, runs, loadStart, readLoadAvg())
+}
+
+// profileCPU writes a CPU profile to path (none when empty) until the
+// returned function is called.
+func profileCPU(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		if err = pprof.StartCPUProfile(f); err != nil {
+			_ = f.Close()
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
 }
 
 // webFigures are the closing line's figures: the headline at the first

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -265,20 +264,13 @@ func (lb *latencyBench) baseline(ctx context.Context) error {
 
 // profile starts a CPU profile, if one was asked for, until stop.
 func (lb *latencyBench) profile(path string) error {
-	if path == "" {
-		return nil
-	}
-	f, err := os.Create(path)
-	if err == nil {
-		err = pprof.StartCPUProfile(f)
-	}
+	stopProfile, err := profileCPU(path)
 	if err != nil {
-		return fmt.Errorf("--cpuprofile: %w", err)
+		return err
 	}
 	stop := lb.stop
 	lb.stop = func() {
-		pprof.StopCPUProfile()
-		_ = f.Close()
+		stopProfile()
 		stop()
 	}
 	return nil

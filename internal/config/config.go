@@ -27,8 +27,11 @@ type Config struct {
 	// DatabaseMaxConns caps a process's connections; 0 sizes the pool from
 	// the River worker counts.
 	DatabaseMaxConns int `mapstructure:"database_max_conns"`
+	// Database holds the optional read replica.
+	Database DatabaseConfig `mapstructure:"database"`
 
 	Log         LogConfig          `mapstructure:"log"`
+	Tracing     TracingConfig      `mapstructure:"tracing"`
 	HTTP        HTTPConfig         `mapstructure:"http"`
 	Admin       AdminConfig        `mapstructure:"admin"`
 	Auth        AuthConfig         `mapstructure:"auth"`
@@ -40,13 +43,42 @@ type Config struct {
 	Sync        SyncConfig         `mapstructure:"sync"`
 	Mappings    MappingsConfig     `mapstructure:"mappings"`
 	Files       FilesConfig        `mapstructure:"files"`
+	Signing     SigningConfig      `mapstructure:"signing"`
+	Notify      NotifyConfig       `mapstructure:"notify"`
+	Privacy     PrivacyConfig      `mapstructure:"privacy"`
 	Dev         DevConfig          `mapstructure:"dev"`
+}
+
+// DatabaseConfig configures where the API's reads go (internal/replica).
+type DatabaseConfig struct {
+	// ReadURL is a streaming replica of database_url's server (a hot
+	// standby); empty: every read goes to database_url. The API's lists
+	// and details read from it while its lag stays under MaxReplicaLag,
+	// and a session's reads right after its own write go to the primary.
+	ReadURL string `mapstructure:"read_url"`
+	// MaxReplicaLag is the most lag (how long ago the primary was where
+	// the replica has replayed to) at which reads still go to the replica;
+	// above it they fall back to the primary.
+	MaxReplicaLag time.Duration `mapstructure:"max_replica_lag"`
 }
 
 // LogConfig configures log/slog.
 type LogConfig struct {
 	Level  string `mapstructure:"level"`  // debug, info, warn, error
 	Format string `mapstructure:"format"` // json or text
+}
+
+// TracingConfig configures OpenTelemetry tracing. An empty OTLPEndpoint
+// turns tracing off: no exporter runs and spans are no-ops.
+type TracingConfig struct {
+	// OTLPEndpoint is the OTLP/HTTP collector's URL
+	// (http://collector:4318); empty turns tracing off.
+	OTLPEndpoint string `mapstructure:"otlp_endpoint"`
+	// SampleRatio is the share of new traces kept, 0 to 1; a trace begun
+	// elsewhere follows its parent's decision.
+	SampleRatio float64 `mapstructure:"sample_ratio"`
+	// ServiceName names this process in the traces.
+	ServiceName string `mapstructure:"service_name"`
 }
 
 // HTTPConfig configures the API server.
@@ -185,6 +217,53 @@ type RiverConfig struct {
 	// RescueStuckJobsAfter is how long a job may stay running before River
 	// runs it again: a worker killed mid-job leaves its jobs running.
 	RescueStuckJobsAfter time.Duration `mapstructure:"rescue_stuck_jobs_after"`
+	// MetricsAddr is where a `worker` process serves /metrics and
+	// /healthz (host:port); empty serves nothing. `serve` and `run` serve
+	// them on http.addr and ignore it.
+	MetricsAddr string `mapstructure:"metrics_addr"`
+}
+
+// NotifyConfig shapes the notifications (internal/notify).
+type NotifyConfig struct {
+	// Hold is how long an immediate notice waits for more events about its
+	// record, which fold into it, before it is emailed.
+	Hold time.Duration `mapstructure:"hold"`
+	// DedupWindow: after a record's notice was emailed, later events of the
+	// same kind within it make one more notice, sent when it ends.
+	DedupWindow time.Duration `mapstructure:"dedup_window"`
+	// DailyCap is how many notices a user is emailed one by one per local
+	// day; later ones wait for the digest. 0: no cap.
+	DailyCap int `mapstructure:"daily_cap"`
+	// DigestHour is the local hour (0-23) from which the daily digest goes.
+	DigestHour int `mapstructure:"digest_hour"`
+	// Poll is how often a worker looks for events when no notification
+	// woke it.
+	Poll time.Duration `mapstructure:"poll"`
+	// Dispatchers are the dispatch loops per worker process.
+	Dispatchers int `mapstructure:"dispatchers"`
+	// ScanInterval is how often the time-based events (invoice due,
+	// overdue, approval reminders) and the digests are looked for.
+	ScanInterval time.Duration `mapstructure:"scan_interval"`
+	// WebhookMaxFailures disables an account's webhook after so many
+	// failed deliveries in a row.
+	WebhookMaxFailures int `mapstructure:"webhook_max_failures"`
+	// WebhookPrivateTargets lets account webhooks reach loopback, private
+	// and link-local addresses (a receiver on this machine, in
+	// development). Off, the worker posts to public addresses only: an
+	// account admin's URL must not reach inside the operator's network.
+	WebhookPrivateTargets bool `mapstructure:"webhook_private_targets"`
+	// Rules, by event, replace the built-in rule of that event.
+	Rules map[string]NotifyRuleConfig `mapstructure:"rules"`
+}
+
+// NotifyRuleConfig is one notification rule (its event is its key): which
+// roles receive it (empty: every role that may see the record), the default
+// email mode (immediate, digest, off) and the text/template subject and body.
+type NotifyRuleConfig struct {
+	Roles   []string `mapstructure:"roles"`
+	Email   string   `mapstructure:"email"`
+	Subject string   `mapstructure:"subject"`
+	Body    string   `mapstructure:"body"`
 }
 
 // SecretsConfig holds the key that encrypts connection credentials at rest.
@@ -199,7 +278,17 @@ type ConnectionConfig struct {
 	Type    string `mapstructure:"type"` // salesforce, accounting, inventory
 	BaseURL string `mapstructure:"base_url"`
 	// TokenURL is the OAuth2 token endpoint; empty means BaseURL's default.
-	TokenURL     string `mapstructure:"token_url"`
+	TokenURL string `mapstructure:"token_url"`
+	// AuthURL is the vendor's OAuth 2.0 consent page that `portico
+	// connectors connect` sends the operator to; empty means the vendor's
+	// default (Salesforce: BaseURL's /services/oauth2/authorize;
+	// QuickBooks: https://appcenter.intuit.com/connect/oauth2; Square:
+	// BaseURL's /oauth2/authorize).
+	AuthURL string `mapstructure:"auth_url"`
+	// RedirectURL is the callback registered with the vendor's app, on
+	// which `portico connectors connect` listens for the consent's answer
+	// (http on this machine); DefaultRedirectURL when not given.
+	RedirectURL  string `mapstructure:"redirect_url"`
 	ClientID     string `mapstructure:"client_id"`
 	ClientSecret string `mapstructure:"client_secret"`
 	// RefreshToken seeds the credential store on first start; a rotated
@@ -228,6 +317,11 @@ type ConnectionConfig struct {
 	MaxResponseBytes int64 `mapstructure:"max_response_bytes"`
 }
 
+// DefaultRedirectURL is where `portico connectors connect` listens for the
+// vendor's answer when a connection names no redirect_url: register it as
+// the app's callback URL with the vendor.
+const DefaultRedirectURL = "http://127.0.0.1:8765/callback"
+
 // QuotaConfig is a connection's call budget.
 type QuotaConfig struct {
 	PerMinute int `mapstructure:"per_minute"`
@@ -254,7 +348,10 @@ type RetryConfig struct {
 
 // SyncConfig schedules the sync jobs.
 type SyncConfig struct {
-	// Interval is how often each object's incremental sync runs.
+	// Interval is how often each object's incremental sync runs; 0 (the
+	// default) derives it from each object's freshness target, backing
+	// off while the object stays idle, and polls a connection's objects
+	// together (one Salesforce Composite call for all of them).
 	Interval time.Duration `mapstructure:"interval"`
 	// Intervals overrides Interval per vendor object, e.g. {Case: 10s}.
 	Intervals map[string]time.Duration `mapstructure:"intervals"`
@@ -271,6 +368,10 @@ type SyncConfig struct {
 	SlowInterval time.Duration `mapstructure:"slow_interval"`
 	// FreshTimeout bounds a ?fresh=true read-through to the source.
 	FreshTimeout time.Duration `mapstructure:"fresh_timeout"`
+	// QuotaLease is how many background-read calls a process takes at
+	// once from a connection's budget, which every process shares in
+	// PostgreSQL (1: one statement per source call).
+	QuotaLease int `mapstructure:"quota_lease"`
 }
 
 // MappingsConfig says where the field mappings come from.
@@ -288,6 +389,61 @@ type FilesConfig struct {
 	// object not listed accepts files.DefaultTypes.
 	Types map[string][]string `mapstructure:"types"`
 	Clamd ClamdConfig         `mapstructure:"clamd"`
+	// Resumable configures resumable (tus) uploads.
+	Resumable ResumableConfig `mapstructure:"resumable"`
+	// Store is where file content is kept: "postgres" (chunked bytea in
+	// the file_chunk table, the default), "s3" (an S3-compatible bucket,
+	// S3) or "dir" (files in the directory Dir, on one host or a mount
+	// every process shares); the files' rows are in PostgreSQL either way.
+	Store string   `mapstructure:"store"`
+	S3    S3Config `mapstructure:"s3"`
+	// Dir is the directory of files.store: dir.
+	Dir string `mapstructure:"dir"`
+}
+
+// S3Config reaches the S3-compatible bucket of files.store: s3.
+type S3Config struct {
+	Endpoint        string `mapstructure:"endpoint"` // host[:port], no scheme
+	Bucket          string `mapstructure:"bucket"`
+	Region          string `mapstructure:"region"`
+	Prefix          string `mapstructure:"prefix"` // put before every object key
+	AccessKeyID     string `mapstructure:"access_key_id"`
+	SecretAccessKey string `mapstructure:"secret_access_key"`
+	// Insecure talks plain HTTP to the endpoint (a local MinIO).
+	Insecure bool `mapstructure:"insecure"`
+}
+
+// ResumableConfig configures resumable uploads (POST /api/v1/uploads).
+type ResumableConfig struct {
+	// Expire is how long an unfinished upload is kept after its last
+	// byte arrived; then it is deleted, and nothing of it stays.
+	Expire time.Duration `mapstructure:"expire"`
+}
+
+// PrivacyConfig configures data exports, erasure and retention
+// (internal/privacy).
+type PrivacyConfig struct {
+	// ExportTTL is how long a data export waits for its one download.
+	ExportTTL time.Duration `mapstructure:"export_ttl"`
+	// PurgeInterval is how often the retention purge runs.
+	PurgeInterval time.Duration   `mapstructure:"purge_interval"`
+	Retention     RetentionConfig `mapstructure:"retention"`
+}
+
+// RetentionConfig is how long each kind of personal data is kept; 0 keeps
+// it until it is erased.
+type RetentionConfig struct {
+	// Sessions: sign-in records (address, browser) after sign-in.
+	Sessions time.Duration `mapstructure:"sessions"`
+	// Notifications: notices sent and their mail logs.
+	Notifications time.Duration `mapstructure:"notifications"`
+	// Actions: settled actions (applied, failed, rejected) and their input.
+	Actions time.Duration `mapstructure:"actions"`
+	// Files: uploads the source has held for this long.
+	Files time.Duration `mapstructure:"files"`
+	// Audit: the personal fields of audit events, crypto-shredded once a
+	// subject has had no event for this long (the events stay in the chain).
+	Audit time.Duration `mapstructure:"audit"`
 }
 
 // ClamdConfig points at the clamd that scans every upload.
@@ -303,6 +459,16 @@ type ClamdConfig struct {
 func (c ClamdConfig) Network() (network, address string, ok bool) {
 	network, address, ok = strings.Cut(c.Address, ":")
 	return network, address, ok && (network == "unix" || network == "tcp") && address != ""
+}
+
+// SigningConfig is the operator's sealing certificate, with which signed
+// documents are sealed (internal/seal). Both files or neither: without
+// them requests the mapping marks sign: true are approved unsigned, and
+// serve says so at start. `portico dev` generates a self-signed one into
+// dev.dir.
+type SigningConfig struct {
+	CertFile string `mapstructure:"cert_file"` // PEM: the certificate, then its issuers
+	KeyFile  string `mapstructure:"key_file"`  // PEM: its private key (PKCS #8, PKCS #1 or EC)
 }
 
 // DevConfig configures `portico dev`.
@@ -404,6 +570,16 @@ func (c *Config) Validate(connectionTypes []string) error {
 			bad("database_url", "must be a postgres:// URL")
 		}
 	}
+	if r := c.Database.ReadURL; r != "" {
+		if u, err := url.Parse(r); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("database.read_url", "must be a postgres:// URL of a streaming replica")
+		} else if r == c.DatabaseURL {
+			bad("database.read_url", "is database_url itself: name a replica of it, or leave read_url empty")
+		}
+	}
+	if l := c.Database.MaxReplicaLag; l < 10*time.Millisecond || l > time.Hour {
+		bad("database.max_replica_lag", "must be between 10ms and 1h; got %s", l)
+	}
 	if c.DatabaseMaxConns < 0 || c.DatabaseMaxConns > 10000 {
 		bad("database_max_conns", "must be between 0 (sized from the worker counts) and 10000; got %d", c.DatabaseMaxConns)
 	}
@@ -416,6 +592,14 @@ func (c *Config) Validate(connectionTypes []string) error {
 	case "json", "text":
 	default:
 		bad("log.format", "must be json or text; got %q", c.Log.Format)
+	}
+	if e := c.Tracing.OTLPEndpoint; e != "" {
+		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("tracing.otlp_endpoint", "must be an http:// or https:// URL such as http://collector:4318; got %q", e)
+		}
+	}
+	if r := c.Tracing.SampleRatio; r < 0 || r > 1 {
+		bad("tracing.sample_ratio", "must be between 0 and 1; got %v", r)
 	}
 	if _, port, err := net.SplitHostPort(c.HTTP.Addr); err != nil || port == "" {
 		bad("http.addr", "must be host:port such as 127.0.0.1:8080; got %q", c.HTTP.Addr)
@@ -447,10 +631,33 @@ func (c *Config) Validate(connectionTypes []string) error {
 		"river.fetch_poll_interval":     c.River.FetchPollInterval,
 		"river.soft_stop_timeout":       c.River.SoftStopTimeout,
 		"river.rescue_stuck_jobs_after": c.River.RescueStuckJobsAfter,
+		"notify.dedup_window":           c.Notify.DedupWindow,
+		"notify.poll":                   c.Notify.Poll,
+		"notify.scan_interval":          c.Notify.ScanInterval,
+	}
+	if c.Notify.Hold < 0 {
+		bad("notify.hold", "must not be negative; got %s", c.Notify.Hold)
+	}
+	if c.Notify.Dispatchers < 1 || c.Notify.Dispatchers > 64 {
+		bad("notify.dispatchers", "must be between 1 and 64; got %d", c.Notify.Dispatchers)
+	}
+	if c.Notify.DailyCap < 0 {
+		bad("notify.daily_cap", "must be 0 (no cap) or more; got %d", c.Notify.DailyCap)
+	}
+	if c.Notify.DigestHour < 0 || c.Notify.DigestHour > 23 {
+		bad("notify.digest_hour", "must be an hour from 0 to 23; got %d", c.Notify.DigestHour)
+	}
+	if c.Notify.WebhookMaxFailures < 1 {
+		bad("notify.webhook_max_failures", "must be at least 1; got %d", c.Notify.WebhookMaxFailures)
 	}
 	for _, key := range sortedKeys(positive) {
 		if positive[key] <= 0 {
 			bad(key, "must be a positive duration such as 5s; got %s", positive[key])
+		}
+	}
+	if c.River.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.River.MetricsAddr); err != nil || port == "" {
+			bad("river.metrics_addr", "must be host:port such as 127.0.0.1:9090; got %q", c.River.MetricsAddr)
 		}
 	}
 	if c.River.FetchCooldown > c.River.FetchPollInterval {
@@ -469,6 +676,15 @@ func (c *Config) Validate(connectionTypes []string) error {
 	}
 	validateAuth(c, bad)
 	validateFiles(c.Files, bad)
+	if (c.Signing.CertFile == "") != (c.Signing.KeyFile == "") {
+		// Named by the key that is set, whose line is known.
+		if c.Signing.CertFile == "" {
+			bad("signing.key_file", "needs signing.cert_file (the certificate of this key)")
+		} else {
+			bad("signing.cert_file", "needs signing.key_file (its private key)")
+		}
+	}
+	validatePrivacy(c.Privacy, bad)
 	if k := c.Secrets.EncryptionKey; k != "" && !is32Base64(k) {
 		bad("secrets.encryption_key", "must be 32 random bytes, base64 encoded (e.g. openssl rand -base64 32)")
 	}
@@ -504,6 +720,12 @@ func (c *Config) Validate(connectionTypes []string) error {
 		if u, err := url.Parse(conn.BaseURL); err != nil || u.Scheme == "" || u.Host == "" {
 			bad(key+".base_url", "must be an absolute URL; got %q", conn.BaseURL)
 		}
+		if u, err := url.Parse(conn.AuthURL); conn.AuthURL != "" && (err != nil || u.Scheme == "" || u.Host == "") {
+			bad(key+".auth_url", "must be an absolute URL; got %q", conn.AuthURL)
+		}
+		if u, err := url.Parse(conn.RedirectURL); conn.RedirectURL != "" && (err != nil || u.Scheme != "http" || u.Host == "") {
+			bad(key+".redirect_url", "must be an http:// URL on this machine, e.g. http://127.0.0.1:8765/callback; got %q", conn.RedirectURL)
+		}
 		if conn.Quota.PerMinute < 0 || conn.Quota.PerDay < 0 {
 			bad(key+".quota", "per_minute and per_day must not be negative")
 		}
@@ -527,8 +749,10 @@ func (c *Config) Validate(connectionTypes []string) error {
 		}
 		validateWebhook(key, conn, bad)
 	}
+	if c.Sync.Interval < 0 {
+		bad("sync.interval", "must not be negative (0: from each object's freshness); got %s", c.Sync.Interval)
+	}
 	syncDurations := map[string]time.Duration{
-		"sync.interval":            c.Sync.Interval,
 		"sync.reconcile_interval":  c.Sync.ReconcileInterval,
 		"sync.tombstone_retention": c.Sync.TombstoneRetention,
 		"sync.slow_interval":       c.Sync.SlowInterval,
@@ -546,6 +770,9 @@ func (c *Config) Validate(connectionTypes []string) error {
 	}
 	if c.Sync.PageSize < 1 || c.Sync.PageSize > 10000 {
 		bad("sync.page_size", "must be between 1 and 10000; got %d", c.Sync.PageSize)
+	}
+	if c.Sync.QuotaLease < 1 || c.Sync.QuotaLease > 100 {
+		bad("sync.quota_lease", "must be between 1 and 100; got %d", c.Sync.QuotaLease)
 	}
 	if c.Sync.QuotaFloor < 0 || c.Sync.QuotaFloor >= 1 {
 		bad("sync.quota_floor", "must be at least 0 and below 1; got %g", c.Sync.QuotaFloor)
@@ -632,6 +859,24 @@ func validateBrand(b *BrandConfig, bad func(key, format string, args ...any)) {
 	}
 }
 
+func validatePrivacy(p PrivacyConfig, bad func(key, format string, args ...any)) {
+	if p.ExportTTL < time.Minute {
+		bad("privacy.export_ttl", "must be at least 1m; got %s", p.ExportTTL)
+	}
+	if p.PurgeInterval < time.Minute {
+		bad("privacy.purge_interval", "must be at least 1m; got %s", p.PurgeInterval)
+	}
+	for _, r := range []struct {
+		key string
+		d   time.Duration
+	}{{"sessions", p.Retention.Sessions}, {"notifications", p.Retention.Notifications}, {"actions", p.Retention.Actions},
+		{"files", p.Retention.Files}, {"audit", p.Retention.Audit}} {
+		if r.d < 0 || (r.d > 0 && r.d < time.Hour) {
+			bad("privacy.retention."+r.key, "must be 0 (keep until erased) or at least 1h; got %s", r.d)
+		}
+	}
+}
+
 func validateFiles(f FilesConfig, bad func(key, format string, args ...any)) {
 	if f.MaxMB < 1 || f.MaxMB > 10240 {
 		bad("files.max_mb", "must be between 1 and 10240 MiB; got %d", f.MaxMB)
@@ -648,6 +893,25 @@ func validateFiles(f FilesConfig, bad func(key, format string, args ...any)) {
 	}
 	if f.Clamd.Timeout <= 0 {
 		bad("files.clamd.timeout", "must be a positive duration such as 2m; got %s", f.Clamd.Timeout)
+	}
+	switch f.Store {
+	case "postgres":
+	case "s3":
+		if f.S3.Endpoint == "" || strings.Contains(f.S3.Endpoint, "://") {
+			bad("files.s3.endpoint", "must be host[:port] without a scheme when files.store is s3; got %q", f.S3.Endpoint)
+		}
+		if f.S3.Bucket == "" {
+			bad("files.s3.bucket", "is required when files.store is s3")
+		}
+	case "dir":
+		if f.Dir == "" {
+			bad("files.dir", "is required when files.store is dir: the directory file content is kept in")
+		}
+	default:
+		bad("files.store", "must be postgres, s3 or dir; got %q", f.Store)
+	}
+	if f.Resumable.Expire < time.Minute {
+		bad("files.resumable.expire", "must be a duration of at least 1m such as 24h; got %s", f.Resumable.Expire)
 	}
 }
 

@@ -102,6 +102,21 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 			want: []string{":2: log.format: must be json or text"},
 		},
 		{
+			name: "bad tracing settings with their lines",
+			file: "tracing:\n  otlp_endpoint: collector:4318\n  sample_ratio: 1.5\n",
+			want: []string{":2: tracing.otlp_endpoint: must be an http:// or https:// URL", ":3: tracing.sample_ratio: must be between 0 and 1"},
+		},
+		{
+			name: "bad replica settings with their lines",
+			file: "database:\n  read_url: mysql://replica/portico\n  max_replica_lag: 2h\n",
+			want: []string{":2: database.read_url: must be a postgres:// URL", ":3: database.max_replica_lag: must be between 10ms and 1h"},
+		},
+		{
+			name: "replica that is the primary",
+			file: "database_url: postgres://db/portico\ndatabase:\n  read_url: postgres://db/portico\n",
+			want: []string{":3: database.read_url: is database_url itself"},
+		},
+		{
 			name: "bad connection entry",
 			file: "connections:\n  - name: crm\n    type: sap\n    base_url: not a url\n",
 			want: []string{"connections[0].type: must be one of accounting, inventory, salesforce", "connections[0].base_url: must be an absolute URL"},
@@ -125,6 +140,16 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 			name: "bad upload settings with their lines",
 			file: "files:\n  max_mb: 0\n  types:\n    invoice: [application/pdf, PDF]\n  clamd:\n    address: localhost:3310\n",
 			want: []string{":2: files.max_mb: must be between 1 and 10240", "files.types.invoice[1]: must be a content type", ":6: files.clamd.address: must be unix:"},
+		},
+		{
+			name: "bad worker metrics address with its line",
+			file: "river:\n  metrics_addr: localhost\n",
+			want: []string{":2: river.metrics_addr: must be host:port"},
+		},
+		{
+			name: "a sealing certificate without its key",
+			file: "signing:\n  cert_file: seal.pem\n",
+			want: []string{":2: signing.cert_file: needs signing.key_file"},
 		},
 		{
 			name: "bad trusted proxy named by its entry and line",
@@ -276,25 +301,37 @@ func TestConnectionDefaults(t *testing.T) {
 // its own.
 var zeroMeansSomething = map[string]bool{
 	"database_url": true, "database_max_conns": true, // dev cluster; sized from the workers
-	"http.public_url": true, "http.cors_origins": true, "http.trusted_proxies": true,
+	"database.read_url": true, // no replica: every read goes to database_url
+	"http.public_url":   true, "http.cors_origins": true, "http.trusted_proxies": true,
 	"admin.token":          true,
+	"river.metrics_addr":   true, // a worker serves no metrics
 	"auth.oidc.issuer_url": true, "auth.oidc.client_id": true, "auth.oidc.client_secret": true,
 	"auth.oidc.redirect_url": true, "auth.oidc.trust_email_without_verified_claim": true,
 	"mail.smtp_url": true, "mail.from": true,
 	// The catalogs' name; no contact; no logo.
 	"brand.name": true, "brand.support_email": true, "brand.support_phone": true, "brand.support_url": true,
 	"brand.logo": true, "brand.logo_url": true,
-	"secrets.encryption_key": true,
-	"sync.intervals":         true,
-	"mappings.dir":           true,
-	"files.types":            true, // files.DefaultTypes
-	"files.clamd.address":    true, // scanning off
+	"secrets.encryption_key":         true,
+	"notify.webhook_private_targets": true, // public receivers only
+	"sync.intervals":                 true,
+	"mappings.dir":                   true,
+	"files.types":                    true, // files.DefaultTypes
+	"files.clamd.address":            true, // scanning off
+	"files.dir":                      true, // used only with files.store: dir
+	"signing.cert_file":              true, // no sealing certificate: approvals unsigned
+	"signing.key_file":               true,
+	"sync.interval":                  true, // each object's from its freshness target
+	// Used only with files.store: s3, where the operator gives them.
+	"files.s3.endpoint": true, "files.s3.bucket": true, "files.s3.region": true, "files.s3.prefix": true,
+	"files.s3.access_key_id": true, "files.s3.secret_access_key": true, "files.s3.insecure": true,
 	// A connection's credentials and endpoints are the operator's; a zero
 	// call budget is no budget.
-	"connections[].token_url": true, "connections[].client_id": true, "connections[].client_secret": true,
+	"connections[].token_url": true, "connections[].auth_url": true, "connections[].client_id": true, "connections[].client_secret": true,
 	"connections[].refresh_token": true, "connections[].access_token": true, "connections[].realm": true,
 	"connections[].webhook_secret": true, "connections[].quota.per_minute": true, "connections[].quota.per_day": true,
 	"connections[].settings": true, // empty: the connector's defaults
+	"notify.rules":           true, // empty: the built-in rules
+	"tracing.otlp_endpoint":  true, // empty: tracing off
 }
 
 // TestLoadedConfigCarriesEveryDefault: after Load, every key but those
@@ -334,13 +371,14 @@ func TestRedacted(t *testing.T) {
 	t.Parallel()
 	cfg := config.Default()
 	cfg.DatabaseURL = "postgres://app:hunter2@db.example/portico"
+	cfg.Database.ReadURL = "postgres://app:replica-pass@replica.example/portico"
 	cfg.Admin.Token = "0123456789abcdef0123"
 	cfg.Mail.SMTPURL = "smtp://portal:smtp-pass@mail.example:587"
 	cfg.Connections = []config.ConnectionConfig{{Name: "crm", ClientSecret: "s3cret", RefreshToken: "rt"}}
 	out, err := cfg.Redacted().YAML()
 	require.NoError(t, err)
 	require.Contains(t, string(out), "mail.example:587", "the rest of the SMTP URL stays readable")
-	for _, secret := range []string{"hunter2", "0123456789abcdef0123", "s3cret", "rt\n", "smtp-pass"} {
+	for _, secret := range []string{"hunter2", "replica-pass", "0123456789abcdef0123", "s3cret", "rt\n", "smtp-pass"} {
 		require.NotContains(t, string(out), secret)
 	}
 	require.Contains(t, string(out), "read_timeout: 15s", "durations print the way the file takes them")
@@ -437,11 +475,11 @@ func TestTrustedProxies(t *testing.T) {
 }
 
 // TestTestSuiteVariablesAreNotConfig: the test suite's PORTICO_ variables
-// (CI exports PORTICO_REQUIRE_BROWSER and PORTICO_REQUIRE_CLAMD for the
-// whole run) are not refused as unknown keys, while a misspelt key still is.
+// (CI exports PORTICO_REQUIRE_BROWSER, PORTICO_REQUIRE_CLAMD and
+// PORTICO_REQUIRE_POPPLER for the whole run) are not refused as unknown keys, while a misspelt key still is.
 func TestTestSuiteVariablesAreNotConfig(t *testing.T) {
 	env := []string{"PORTICO_REQUIRE_BROWSER=1", "PORTICO_SCREENSHOTS=shots", "PORTICO_CHROMIUM=/usr/bin/chromium",
-		"PORTICO_REQUIRE_CLAMD=1", "PORTICO_CLAMD=/usr/sbin/clamd", "PORTICO_CHAOS_RECORDS=100", "PORTICO_WRITEBACK_CHAOS_ACTIONS=10"}
+		"PORTICO_REQUIRE_CLAMD=1", "PORTICO_CLAMD=/usr/sbin/clamd", "PORTICO_REQUIRE_POPPLER=1", "PORTICO_REQUIRE_PDFSIG=1", "PORTICO_REQUIRE_PGBOUNCER=1", "PORTICO_CHAOS_RECORDS=100", "PORTICO_WRITEBACK_CHAOS_ACTIONS=10"}
 	_, err := config.Load(config.Options{ConnectionTypes: connTypes, Env: env})
 	require.NoError(t, err)
 	_, err = config.Load(config.Options{ConnectionTypes: connTypes, Env: append(env, "PORTICO_SCREENSHOT=shots")})

@@ -31,7 +31,9 @@ const FlagKey = "portico_config_key"
 // Default returns the configuration used where nothing else is set.
 func Default() Config {
 	return Config{
-		Log: LogConfig{Level: "info", Format: "text"},
+		Database: DatabaseConfig{MaxReplicaLag: 5 * time.Second},
+		Log:      LogConfig{Level: "info", Format: "text"},
+		Tracing:  TracingConfig{SampleRatio: 1, ServiceName: "portico"},
 		HTTP: HTTPConfig{
 			Addr:            "127.0.0.1:8080",
 			ReadTimeout:     15 * time.Second,
@@ -48,6 +50,8 @@ func Default() Config {
 			Cache:              true,
 			Throttle:           ThrottleConfig{PerEmail: 5, PerIP: 50, Window: 15 * time.Minute},
 		},
+		Notify: NotifyConfig{Hold: time.Second, DedupWindow: time.Minute, DailyCap: 20, DigestHour: 8,
+			Poll: time.Second, Dispatchers: 4, ScanInterval: 15 * time.Minute, WebhookMaxFailures: 10},
 		River: RiverConfig{
 			SyncWorkers:      10,
 			WritebackWorkers: 20,
@@ -63,16 +67,21 @@ func Default() Config {
 			RescueStuckJobsAfter: 3 * time.Hour,
 		},
 		Sync: SyncConfig{
-			Interval:           30 * time.Second,
+			Interval:           0,
 			ReconcileInterval:  6 * time.Hour,
 			TombstoneRetention: 30 * 24 * time.Hour,
 			PageSize:           2000,
 			QuotaFloor:         0.1,
 			SlowInterval:       10 * time.Minute,
 			FreshTimeout:       3 * time.Second,
+			QuotaLease:         10,
 		},
-		Files: FilesConfig{MaxMB: 25, Clamd: ClamdConfig{Timeout: 2 * time.Minute}},
-		Dev:   DevConfig{Dir: ".portico", Records: 2000, Seed: 1},
+		Files: FilesConfig{MaxMB: 25, Clamd: ClamdConfig{Timeout: 2 * time.Minute}, Resumable: ResumableConfig{Expire: 24 * time.Hour}, Store: "postgres"},
+		Privacy: PrivacyConfig{ExportTTL: 24 * time.Hour, PurgeInterval: time.Hour, Retention: RetentionConfig{
+			Sessions: 90 * 24 * time.Hour, Notifications: 180 * 24 * time.Hour, Actions: 2 * 365 * 24 * time.Hour,
+			Files: 365 * 24 * time.Hour, Audit: 6 * 365 * 24 * time.Hour,
+		}},
+		Dev: DevConfig{Dir: ".portico", Records: 2000, Seed: 1},
 	}
 }
 
@@ -104,6 +113,9 @@ func DefaultConnection(c ConnectionConfig) ConnectionConfig {
 	}
 	if c.MaxResponseBytes == 0 {
 		c.MaxResponseBytes = 32 << 20
+	}
+	if c.RedirectURL == "" {
+		c.RedirectURL = DefaultRedirectURL
 	}
 	return c
 }
@@ -264,14 +276,17 @@ func leafKeys(prefix string, t reflect.Type) []string {
 // knownEnvKey maps an env suffix such as "http_read_timeout" to its key.
 // notConfigEnv are the PORTICO_ variables that are not configuration but
 // steer the test suite (internal/web/webtest, internal/files/clamdtest,
-// the chaos tests): a process started beside the tests, or a developer's
-// shell exporting them, is not refused.
+// internal/documents, the chaos tests): a process started beside the
+// tests, or a developer's shell exporting them, is not refused.
 var notConfigEnv = map[string]bool{
 	"PORTICO_REQUIRE_BROWSER":         true, // browser tests fail instead of skipping without Chromium
 	"PORTICO_CHROMIUM":                true, // the Chromium binary browser tests start
 	"PORTICO_SCREENSHOTS":             true, // where browser tests write screenshots
 	"PORTICO_REQUIRE_CLAMD":           true, // scanner tests fail instead of skipping without clamd
 	"PORTICO_CLAMD":                   true, // the clamd binary scanner tests start
+	"PORTICO_REQUIRE_POPPLER":         true, // document tests fail instead of skipping without pdftotext
+	"PORTICO_REQUIRE_PDFSIG":          true, // sealing tests fail instead of skipping without pdfsig
+	"PORTICO_REQUIRE_PGBOUNCER":       true, // pooler tests fail instead of skipping without pgbouncer
 	"PORTICO_CHAOS_RECORDS":           true, // the sync chaos test's volume
 	"PORTICO_WRITEBACK_CHAOS_ACTIONS": true, // the write-back chaos test's volume
 }

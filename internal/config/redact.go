@@ -15,6 +15,7 @@ const redacted = "REDACTED"
 func (c Config) Redacted() Config {
 	out := c
 	out.DatabaseURL = redactURL(c.DatabaseURL)
+	out.Database.ReadURL = redactURL(c.Database.ReadURL)
 	out.Mail.SMTPURL = redactURL(c.Mail.SMTPURL)
 	if out.Admin.Token != "" {
 		out.Admin.Token = redacted

@@ -54,12 +54,22 @@ func Main(m interface{ Run() int }) {
 // dropped when the test ends.
 func Pool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), URL(t))
+	pool, _ := PoolURL(t)
+	return pool
+}
+
+// PoolURL is Pool and the database's connection string, for a test that
+// reads through the pool what code opening its own connections (CLI
+// commands) wrote.
+func PoolURL(t testing.TB) (*pgxpool.Pool, string) {
+	t.Helper()
+	url := URL(t)
+	pool, err := pgxpool.New(context.Background(), url)
 	if err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
 	t.Cleanup(pool.Close)
-	return pool
+	return pool, url
 }
 
 // URL creates a new migrated database and returns its connection string,

@@ -25,6 +25,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"gopkg.in/yaml.v3"
 
+	"github.com/porticohq/portico/internal/seal"
+
 	"github.com/porticohq/portico/internal/app"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/fakesource"
@@ -87,6 +89,17 @@ func Run(ctx context.Context, cfg *config.Config, deps app.Deps, logger *slog.Lo
 	if cfg.Secrets.EncryptionKey == "" {
 		cfg.Secrets.EncryptionKey = sec.EncryptionKey
 	}
+	if cfg.Signing.CertFile == "" && cfg.Signing.KeyFile == "" {
+		// A self-signed sealing certificate, kept across runs: signed
+		// documents verify, though no reader trusts its issuer.
+		org := cfg.Brand.Name
+		if org == "" {
+			org = "Portico"
+		}
+		if cfg.Signing.CertFile, cfg.Signing.KeyFile, err = seal.GenerateDev(dir, org, time.Now()); err != nil {
+			return fmt.Errorf("devenv: sealing certificate: %w", err)
+		}
+	}
 
 	if cfg.DatabaseURL == "" {
 		fmt.Fprintf(out, "starting private PostgreSQL in %s\n", filepath.Join(dir, "pg"))
@@ -144,6 +157,8 @@ func Run(ctx context.Context, cfg *config.Config, deps app.Deps, logger *slog.Lo
 		fmt.Fprintf(out, "simulated sources on %s (%d records)\n", simURL, cfg.Dev.Records)
 	}
 	deps.DevMail = true // invitations and resets are printed, marked as dev mail
+	// A developer's webhook receiver listens on this machine.
+	cfg.Notify.WebhookPrivateTargets = true
 	a, err := app.Open(ctx, cfg, logger, app.Mode{Serve: true, Work: true}, deps)
 	if err != nil {
 		return err
@@ -234,18 +249,7 @@ func startSimulators(ctx context.Context, cfg *config.Config, sec secrets, logge
 	go func() { _ = srv.Serve(ln) }()
 	url := "http://" + ln.Addr().String()
 	cr := sim.Credentials(url)
-	conn := func(name string, sc fakesource.SystemCredentials) config.ConnectionConfig {
-		return config.DefaultConnection(config.ConnectionConfig{
-			Name: name, Type: name, BaseURL: sc.BaseURL, TokenURL: sc.TokenURL,
-			ClientID: sc.ClientID, ClientSecret: sc.ClientSecret, RefreshToken: sc.RefreshToken,
-			AccessToken: sc.AccessToken, Realm: sc.Realm, WebhookSecret: sc.WebhookSecret,
-		})
-	}
-	conns := []config.ConnectionConfig{
-		conn(fakesource.Salesforce, cr.Salesforce),
-		conn(fakesource.Accounting, cr.Accounting),
-		conn(fakesource.Inventory, cr.Inventory),
-	}
+	conns := SimConnections(cr)
 	stop := func() {
 		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
@@ -253,6 +257,27 @@ func startSimulators(ctx context.Context, cfg *config.Config, sec secrets, logge
 		sim.Close()
 	}
 	return url, conns, stop, sim, nil
+}
+
+// SimConnection is the configuration, defaults applied, of the connection
+// to the simulated system name (fakesource.Salesforce, ...), named and
+// typed after it, with the simulator's credentials sc.
+func SimConnection(name string, sc fakesource.SystemCredentials) config.ConnectionConfig {
+	return config.DefaultConnection(config.ConnectionConfig{
+		Name: name, Type: name, BaseURL: sc.BaseURL, TokenURL: sc.TokenURL,
+		ClientID: sc.ClientID, ClientSecret: sc.ClientSecret, RefreshToken: sc.RefreshToken,
+		AccessToken: sc.AccessToken, Realm: sc.Realm, WebhookSecret: sc.WebhookSecret,
+	})
+}
+
+// SimConnections is a connection to each of the three simulated systems
+// (SimConnection), the CRM first.
+func SimConnections(cr fakesource.Credentials) []config.ConnectionConfig {
+	return []config.ConnectionConfig{
+		SimConnection(fakesource.Salesforce, cr.Salesforce),
+		SimConnection(fakesource.Accounting, cr.Accounting),
+		SimConnection(fakesource.Inventory, cr.Inventory),
+	}
 }
 
 func freePort() (int, error) {
@@ -309,6 +334,7 @@ func writeFiles(dir string, cfg *config.Config, addr string, info Info) error {
 		"http":         map[string]any{"addr": addr},
 		"admin":        map[string]any{"token": cfg.Admin.Token},
 		"secrets":      map[string]any{"encryption_key": cfg.Secrets.EncryptionKey},
+		"signing":      map[string]any{"cert_file": cfg.Signing.CertFile, "key_file": cfg.Signing.KeyFile},
 	}
 	if len(cfg.Connections) > 0 {
 		conns, err := yamlValue(cfg.Connections)

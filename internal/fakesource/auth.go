@@ -29,6 +29,7 @@ type authState struct {
 	qbRefresh                                    map[string]refreshInfo
 	qbCurrent                                    string // the refresh token issued last
 	access                                       map[string]accessToken
+	codes                                        map[string]authCode // authorization codes not yet traded
 	issued                                       int
 }
 

@@ -42,7 +42,7 @@ func TestBadInputGets4xx(t *testing.T) {
 		{sq, "PUT", "/v2/orders/" + order, `{"order": {"version": 1, "state": "BOGUS"}}`},
 		{sq, "PUT", "/v2/orders/nope", `{"order": {"version": 1}}`},
 		{sq, "POST", "/v2/orders/search", `{"location_ids": ["x"], "cursor": "%%%"}`},
-		{sq, "POST", "/v2/orders/search", `{"location_ids": ["x"], "query": {"sort": {"sort_field": "CREATED_AT"}}}`},
+		{sq, "POST", "/v2/orders/search", `{"location_ids": ["x"], "query": {"sort": {"sort_field": "PRICE"}}}`},
 		{sq, "POST", "/v2/catalog/search", `{"object_types": ["NOPE"]}`},
 		{sq, "POST", "/v2/catalog/search", `{"begin_time": "yesterday"}`},
 		{sq, "POST", "/v2/catalog/object", `{"idempotency_key": "k", "object": {"type": "ITEM", "id": "#x"}}`},

@@ -168,7 +168,7 @@ func TestStaffEditsResetAndStats(t *testing.T) {
 		code, _, body = ctl.do("POST", "/_sim/accounting/Customer?modstamp="+stamp, map[string]any{"DisplayName": "Same Stamp " + time.Now().String()})
 		require.Equal(t, http.StatusCreated, code, string(body))
 		rec := decode(t, body)["record"].(map[string]any)
-		require.Equal(t, "2026-01-05T04:00:00-07:00", rec["MetaData"].(map[string]any)["LastUpdatedTime"], "created on the fixed stamp")
+		require.Equal(t, "2026-01-05T03:00:00-08:00", rec["MetaData"].(map[string]any)["LastUpdatedTime"], "created on the fixed stamp")
 		ids = append(ids, decode(t, body)["id"].(string))
 	}
 	code, _, _ = ctl.do("DELETE", "/_sim/inventory/Order/"+mustSeedSys(t, e, fakesource.Inventory, "Order", 0), nil)

@@ -45,9 +45,12 @@
 //     customers' ids. Portico_Action_Id__c is an external-id field on every object
 //     (deviation: real orgs cannot add custom fields to CaseComment). Options'
 //     SalesforceWithoutPorticoFields removes those three, as in an org where no admin added
-//     them; SalesforceCustomFields adds text custom fields (Region__c) per object, which
+//     them; SalesforceCustomFields adds custom fields (Region__c) per object, which
 //     writes, staff edits, queries (Rel.Field paths come back nested, as Salesforce
-//     returns them) and describe all know.
+//     returns them) and describe all know: text, or another type that
+//     SalesforceCustomFieldTypes names (textarea, double, currency, percent, boolean, date,
+//     datetime). Seeded records hold null in them, as on the day an admin adds a field, or
+//     a value of the field's type with SalesforceCustomFieldsFilled.
 //   - accounting: Customer, Invoice, Payment, CreditMemo, Attachable. Customer i is account
 //     i's customer; its Notes say "Salesforce Account <id>"; sub-customers have ParentRef
 //     and Job=true. Payments link to invoices (Line[].LinkedTxn); paid invoices have Balance 0.
@@ -73,9 +76,16 @@
 //
 // Salesforce (any API version vNN.N):
 //
-//	POST /services/oauth2/token          grant_type client_credentials | refresh_token | urn:ietf:params:oauth:grant-type:jwt-bearer
+//	GET  /services/oauth2/authorize      consent (web server flow): redirects to redirect_uri with code and state at once;
+//	                                     code_challenge_method S256 (PKCE). QuickBooks' is GET /connect/oauth2 (adds
+//	                                     realmId), Square's GET /oauth2/authorize (see consent.go)
+//	POST /services/oauth2/token          grant_type client_credentials | refresh_token | authorization_code (once, 10 minutes,
+//	                                     same redirect_uri, PKCE verifier) | urn:ietf:params:oauth:grant-type:jwt-bearer
 //	                                     (JWT: iss = client id, sub set, exp in the future; the signature is not checked)
 //	GET  /services/data/                 versions
+//	GET  /id/{org}/{user}                the identity URL the token answer names as "id" (bearer)
+//	POST|PATCH|DELETE /services/data/vNN.N/composite/sobjects, GET .../composite/sobjects/{Obj}?ids=&fields=
+//	                                     sObject Collections (up to 200 records; allOrNone=true answers 400; sfcomposite.go)
 //	GET  /services/data/vNN.N/limits     {"DailyApiRequests":{"Max","Remaining"}}
 //	GET  /services/data/vNN.N/sobjects/  describeGlobal; /sobjects/{Obj}/describe: fields, types, picklists
 //	GET  /services/data/vNN.N/query?q=   and /queryAll?q=; paging via nextRecordsUrl (/query/01g...-N), 2000 per page
@@ -100,7 +110,9 @@
 //
 // QuickBooks (realm = Credentials().Accounting.Realm):
 //
-//	POST /oauth2/v1/tokens/bearer        Basic client auth, grant_type=refresh_token; the refresh token ROTATES on
+// Times are in the company's zone, Pacific time: -08:00 in winter, -07:00 in summer.
+//
+//	POST /oauth2/v1/tokens/bearer        Basic client auth, grant_type=refresh_token | authorization_code; the refresh token ROTATES on
 //	                                     every use and the old one works for Options.RefreshGrace (default 2m)
 //	GET|POST /v3/company/{realm}/query?query=SELECT * | COUNT(*) FROM Entity [WHERE ...] [ORDERBY MetaData.LastUpdatedTime|Id]
 //	                                     [STARTPOSITION n] [MAXRESULTS n<=1000]; ends on a short page. Inactive
@@ -118,16 +130,25 @@
 // sometimes 403). Codes: 610 not found, 2020 required, 2500 invalid reference, 4000/4001
 // query errors, 5010 stale, 6240 duplicate name, 3100 wrong realm (403).
 //
+// A route none of the APIs has answers 404 in the vendor's own JSON by its path: Salesforce's
+// [{"message","errorCode":"NOT_FOUND"}] under /services/, a QuickBooks fault (3200) under /v3/,
+// Square's {"errors":[{"code":"NOT_FOUND"}]} under /v2/ (conformance.go).
+//
 // Square (bearer: Credentials().Inventory.AccessToken, which never expires; tokens from
 // POST /oauth2/token with grant_type refresh_token expire after TokenTTL):
 //
-//	POST /v2/catalog/search              object_types ITEM/ITEM_VARIATION, begin_time, include_deleted_objects, cursor, limit
+//	POST /v2/catalog/search              object_types ITEM/ITEM_VARIATION, begin_time, include_deleted_objects, cursor, limit,
+//	                                     query: exact_query, set_query, prefix_query, range_query (on item_data /
+//	                                     item_variation_data attributes, ignoring case) and text_query (every keyword
+//	                                     begins a word of name, description or sku); other queries answer 400
 //	POST /v2/catalog/object              upsert with idempotency_key; "#temp" ids create (id_mappings), else version must match
 //	GET  /v2/catalog/object/{id}
 //	POST /v2/inventory/counts/batch-retrieve   catalog_object_ids, location_ids, updated_after, states, cursor, limit
 //	POST /v2/orders/search               location_ids (1..10), query.filter.{date_time_filter.updated_at, state_filter,
-//	                                     customer_filter}, sort UPDATED_AT ASC only (also the order without a sort,
-//	                                     where Square would use CREATED_AT DESC), cursor, limit
+//	                                     customer_filter}, sort {CREATED_AT|UPDATED_AT|CLOSED_AT} {ASC|DESC}, by
+//	                                     default CREATED_AT DESC as in Square (UPDATED_AT ASC pages by change stamp,
+//	                                     the others by position in a sorted snapshot), return_entries (order_entries:
+//	                                     order_id, version, location_id), cursor, limit
 //	POST /v2/orders                      create; idempotency_key
 //	GET|PUT /v2/orders/{id}              PUT: order.version must equal the current version, else 400 VERSION_MISMATCH;
 //	                                     fulfillments and line_items merge by uid; fields_to_clear

@@ -8,38 +8,23 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/porticohq/portico/connectors/conntest"
 	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
 )
 
 var osReadFile = os.ReadFile
 
-// clock is a settable test clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// clock is the settable test clock the connectors' tests use too.
+type clock = conntest.Clock
 
-func newClock() *clock { return &clock{now: time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *clock { return conntest.NewClock(time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)) }
 
 // env is one test's simulator, server, clock and credentials.
 type env struct {

@@ -24,6 +24,9 @@ func (s *Sim) routes() http.Handler {
 	s.salesforceRoutes(mux)
 	s.accountingRoutes(mux)
 	s.inventoryRoutes(mux)
+	s.consentRoutes(mux)
+	s.compositeRoutes(mux)
+	s.conformanceRoutes(mux)
 	s.controlRoutes(mux)
 	return mux
 }

@@ -24,6 +24,8 @@ func (s *Sim) accountingRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /v3/company/{realm}/{entity}/{id}", s.api(Accounting, "GET {entity}/{id}", kindAPI, s.qbRealmCheck(s.qbGet)))
 	mux.Handle("POST /v3/company/{realm}/{entity}", s.api(Accounting, "POST {entity}", kindAPI, s.qbRealmCheck(s.qbWrite)))
 	mux.Handle("POST /v3/company/{realm}/upload", s.api(Accounting, "POST upload", kindAPI, s.qbRealmCheck(s.qbUpload)))
+	mux.Handle("GET /v3/company/{realm}/download/{id}", s.api(Accounting, "GET download/{id}", kindAPI, s.qbRealmCheck(s.qbDownload)))
+	mux.Handle("GET /qbo-attachments/{id}", s.api(Accounting, "GET TempDownloadUri", kindToken, s.qbAttachmentContent))
 }
 
 func (s *Sim) qbRealmCheck(h http.HandlerFunc) http.HandlerFunc {
@@ -55,20 +57,29 @@ func (s *Sim) qbToken(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
 		return
 	}
-	if g := r.PostForm.Get("grant_type"); g != "refresh_token" {
+	now := s.now()
+	old := r.PostForm.Get("refresh_token")
+	switch g := r.PostForm.Get("grant_type"); g {
+	case "authorization_code":
+		// The company's first refresh token comes with the code.
+		if code, _ := s.redeemCodeLocked(Accounting, r.PostForm.Get("code"), r.PostForm.Get("redirect_uri"), ""); code != "" {
+			s.mu.Unlock()
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": code})
+			return
+		}
+	case "refresh_token":
+		info, known := a.qbRefresh[old]
+		if !known || (!info.validUntil.IsZero() && !now.Before(info.validUntil)) {
+			s.mu.Unlock()
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant"})
+			return
+		}
+	default:
 		s.mu.Unlock()
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unsupported_grant_type"})
 		return
 	}
-	old := r.PostForm.Get("refresh_token")
-	info, known := a.qbRefresh[old]
-	now := s.now()
-	if !known || (!info.validUntil.IsZero() && !now.Before(info.validUntil)) {
-		s.mu.Unlock()
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant"})
-		return
-	}
-	if info.validUntil.IsZero() {
+	if info, known := a.qbRefresh[old]; known && info.validUntil.IsZero() {
 		a.qbRefresh[old] = refreshInfo{validUntil: now.Add(s.opts.RefreshGrace)}
 		s.journalLocked(journalEntry{Refresh: &journalToken{Token: old, Until: now.Add(s.opts.RefreshGrace)}})
 	}

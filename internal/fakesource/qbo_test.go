@@ -73,7 +73,9 @@ func TestAccountingQueryPagesEndOnShortPage(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(cassetteBodies(t, "accounting/qbo_api/all/vendors_by_5.yml")[1]), &fixPage))
 
 	seen := map[string]bool{}
-	last := ""
+	var last time.Time
+	pacific, err := time.LoadLocation("America/Los_Angeles")
+	require.NoError(t, err)
 	for start := 1; ; start += 100 {
 		q := "SELECT * FROM Invoice WHERE MetaData.LastUpdatedTime > '2024-01-01T00:00:00-07:00' ORDERBY MetaData.LastUpdatedTime STARTPOSITION " + strconv.Itoa(start) + " MAXRESULTS 100"
 		code, _, body := c.do("GET", e.qbPath("/query?query="+url.QueryEscape(q)+"&minorversion=65"), nil)
@@ -91,9 +93,14 @@ func TestAccountingQueryPagesEndOnShortPage(t *testing.T) {
 			require.False(t, seen[m["Id"].(string)])
 			seen[m["Id"].(string)] = true
 			lu := m["MetaData"].(map[string]any)["LastUpdatedTime"].(string)
-			require.Regexp(t, `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d-07:00$`, lu)
-			require.GreaterOrEqual(t, lu, last)
-			last = lu
+			require.Regexp(t, `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d-0[78]:00$`, lu)
+			at, err := time.Parse(time.RFC3339, lu)
+			require.NoError(t, err)
+			_, want := at.In(pacific).Zone()
+			_, got := at.Zone()
+			require.Equal(t, want, got, "%s carries the company's offset on that day (daylight saving time)", lu)
+			require.False(t, at.Before(last))
+			last = at
 			require.Contains(t, m, "SyncToken")
 			require.Contains(t, m, "CustomerRef")
 		}

@@ -1,6 +1,7 @@
 package fakesource
 
 import (
+	"bytes"
 	"crypto/md5" //nolint:gosec // a fingerprint of the received file for tests, not a security hash
 	"encoding/hex"
 	"encoding/json"
@@ -8,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -80,7 +83,7 @@ func qbReadUpload(r *http.Request) (map[string]any, int64, string, error) {
 	if err != nil {
 		return nil, 0, "", err
 	}
-	var meta map[string]any
+	var meta, content map[string]any
 	var size int64 = -1
 	var sum string
 	for {
@@ -97,6 +100,10 @@ func qbReadUpload(r *http.Request) (map[string]any, int64, string, error) {
 				return nil, 0, "", errors.New(name + " must be a JSON Attachable")
 			}
 		case strings.HasPrefix(name, "file_content_"):
+			// Without a metadata part QuickBooks names the attachment
+			// after the file part (node-quickbooks uploads so, and links
+			// it to its entity by an update afterwards).
+			content = map[string]any{"FileName": part.FileName(), "ContentType": part.Header.Get("Content-Type")}
 			h := md5.New() //nolint:gosec // see the import
 			if size, err = io.Copy(h, part); err != nil {
 				return nil, 0, "", fmt.Errorf("%s was cut off: %w", name, err)
@@ -104,8 +111,11 @@ func qbReadUpload(r *http.Request) (map[string]any, int64, string, error) {
 			sum = hex.EncodeToString(h.Sum(nil))
 		}
 	}
-	if meta == nil || size < 0 {
-		return nil, 0, "", errors.New("an upload needs file_metadata_01 and file_content_01")
+	if size < 0 {
+		return nil, 0, "", errors.New("an upload needs file_content_01 (and optionally file_metadata_01)")
+	}
+	if meta == nil {
+		meta = content
 	}
 	return meta, size, sum, nil
 }
@@ -130,4 +140,45 @@ func (s *Sim) UploadMD5(system, object, id string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%w: %s/%s/%s holds no uploaded file", ErrNotFound, system, object, id)
+}
+
+// qbDownload serves QuickBooks' attachment download: GET
+// /v3/company/{realm}/download/{id} answers, as plain text, the
+// Attachable's TempDownloadUri, a short-lived URL that needs no token.
+func (s *Sim) qbDownload(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	rec := s.store.object(Accounting, "Attachable").get(r.PathValue("id"))
+	s.mu.Unlock()
+	if rec == nil || rec.deleted {
+		qbNotFound(w, s.now(), "Attachable", r.PathValue("id"))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = io.WriteString(w, "http://"+r.Host+"/qbo-attachments/"+url.PathEscape(rec.id)+"?signature="+s.rng.token(16))
+}
+
+// qbAttachmentContent serves a TempDownloadUri: the simulator keeps only
+// sizes, so the content is a deterministic filler of the Attachable's Size.
+func (s *Sim) qbAttachmentContent(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	rec := s.store.object(Accounting, "Attachable").get(r.PathValue("id"))
+	var size int
+	if rec != nil {
+		switch v := rec.fields["Size"].(type) {
+		case int:
+			size = v
+		case float64:
+			size = int(v)
+		case int64:
+			size = int(v)
+		}
+	}
+	s.mu.Unlock()
+	if rec == nil || rec.deleted || r.URL.Query().Get("signature") == "" {
+		http.Error(w, "AccessDenied", http.StatusForbidden)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.Itoa(size))
+	_, _ = w.Write(bytes.Repeat([]byte("portico "), size/8+1)[:size])
 }

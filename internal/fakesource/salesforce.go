@@ -23,6 +23,7 @@ func (s *Sim) salesforceRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /services/data/{v}/query/{locator}", s.api(Salesforce, "GET query/{locator}", kindAPI, s.sfQueryMore))
 	mux.Handle("GET /services/data/{v}/queryAll/{locator}", s.api(Salesforce, "GET queryAll/{locator}", kindAPI, s.sfQueryMore))
 	mux.Handle("GET /services/data/{v}/limits", s.api(Salesforce, "GET limits", kindAPI, s.sfLimits))
+	mux.Handle("POST /services/data/{v}/composite", s.api(Salesforce, "POST composite", kindAPI, s.sfComposite))
 	for _, m := range []string{"GET", "POST", "PATCH", "DELETE"} {
 		mux.Handle(m+" /services/data/{v}/sobjects/{rest...}", s.sfSObjects(m))
 	}
@@ -53,6 +54,14 @@ func (s *Sim) sfToken(w http.ResponseWriter, r *http.Request) {
 		} else if r.PostForm.Get("refresh_token") != a.sfRefresh {
 			errCode, errDesc = "invalid_grant", "expired access/refresh token"
 		}
+	case "authorization_code":
+		if r.PostForm.Get("client_id") != a.sfClientID {
+			errCode, errDesc = "invalid_client_id", "client identifier invalid"
+		} else if sec := r.PostForm.Get("client_secret"); sec != "" && sec != a.sfClientSecret {
+			errCode, errDesc = "invalid_client", "invalid client credentials"
+		} else {
+			errCode, errDesc = s.redeemCodeLocked(Salesforce, r.PostForm.Get("code"), r.PostForm.Get("redirect_uri"), r.PostForm.Get("code_verifier"))
+		}
 	case "urn:ietf:params:oauth:grant-type:jwt-bearer":
 		errCode, errDesc = s.checkJWTLocked(r.PostForm.Get("assertion"))
 	default:
@@ -67,11 +76,15 @@ func (s *Sim) sfToken(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	base := requestBase(r) // the address the client used reaches us again
 	issued := strconv.FormatInt(s.now().UnixMilli(), 10)
-	writeJSON(w, http.StatusOK, omap{
-		{"access_token", tok}, {"signature", s.sign(s.auth.sfClientSecret, base+issued)},
-		{"scope", "api refresh_token"}, {"instance_url", base},
-		{"id", base + "/id/" + sfOrgID + "/" + sfID("005", 0)}, {"token_type", "Bearer"}, {"issued_at", issued},
-	})
+	out := omap{{"access_token", tok}}
+	if grant == "authorization_code" { // the web server flow also hands out the refresh token
+		out = append(out, kv{"refresh_token", a.sfRefresh})
+	}
+	writeJSON(w, http.StatusOK, append(out,
+		kv{"signature", s.sign(s.auth.sfClientSecret, base+issued)},
+		kv{"scope", "api refresh_token"}, kv{"instance_url", base},
+		kv{"id", base + "/id/" + sfOrgID + "/" + sfID("005", 0)}, kv{"token_type", "Bearer"}, kv{"issued_at", issued},
+	))
 }
 
 // checkJWTLocked validates a JWT bearer assertion's claims (iss = client id, sub present,

@@ -3,10 +3,20 @@ package fakesource
 import (
 	"fmt"
 	"time"
+	_ "time/tzdata" // qbZone
 )
 
-// qbZone is the simulated company's time zone; QuickBooks renders times in it.
-var qbZone = time.FixedZone("PDT", -7*3600)
+// qbZone is the simulated company's time zone, Pacific time; QuickBooks
+// renders times in it, so the offset follows daylight saving time: -08:00
+// in winter, -07:00 in summer. (time/tzdata carries the zone, so a machine
+// without a zoneinfo database simulates the same.)
+var qbZone = func() *time.Location {
+	loc, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil {
+		panic("fakesource: " + err.Error())
+	}
+	return loc
+}()
 
 // qbTime formats QuickBooks' MetaData times: 2015-10-01T16:48:43-07:00.
 func qbTime(t time.Time) string { return t.In(qbZone).Format("2006-01-02T15:04:05-07:00") }

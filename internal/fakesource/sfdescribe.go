@@ -11,6 +11,9 @@ var sfPrefixes = map[string]string{"Account": "001", "Contact": "003", "Case": "
 // sfFieldType guesses a field's Salesforce type from its name and schema.
 func (sch sfSchema) fieldType(obj, f string) string {
 	sc := sch[obj]
+	if t := sc.types[f]; t != "" {
+		return t
+	}
 	switch {
 	case f == "Id":
 		return "id"
@@ -42,7 +45,7 @@ func (sch sfSchema) fieldType(obj, f string) string {
 		return "currency"
 	case f == "ContentSize" || (f == "VersionNumber" && obj == "Knowledge__kav"):
 		return "int"
-	case f == "Description" || f == "CommentBody" || f == "ArticleBody__c" || f == "Summary":
+	case f == "Description" || f == "CommentBody" || f == "ArticleBody__c" || f == "Summary" || f == "Customer_Decision_Reason__c":
 		return "textarea"
 	}
 	return "string"
@@ -87,7 +90,7 @@ func (sch sfSchema) describe(obj, version string) omap {
 			refTo = []string{}
 		}
 		fields = append(fields, omap{
-			{"name", f}, {"label", f}, {"type", typ}, {"custom", strings.HasSuffix(f, "__c")},
+			{"name", f}, {"label", sfLabel(f)}, {"type", typ}, {"custom", strings.HasSuffix(f, "__c")},
 			{"createable", writable}, {"updateable", writable}, {"nillable", !system && !slices.Contains(sfRequired(obj), f)},
 			{"externalId", ext}, {"unique", ext || f == "Id"}, {"idLookup", ext || f == "Id"},
 			{"referenceTo", refTo}, {"relationshipName", rel}, {"picklistValues", picks},
@@ -129,4 +132,23 @@ func (s *Sim) sfDescribeHandler(w http.ResponseWriter, r *http.Request, obj stri
 		return
 	}
 	writeJSON(w, http.StatusOK, omap{{"objectDescribe", sfObjectInfo(canon, v)}, {"recentItems", []any{}}})
+}
+
+// sfLabel is a field's label as Salesforce derives the default one: words
+// split at capitals, "Id" as "ID", a custom field without its __c
+// (CaseNumber "Case Number", AccountId "Account ID", Region__c "Region").
+func sfLabel(f string) string {
+	f = strings.ReplaceAll(strings.TrimSuffix(f, "__c"), "_", " ")
+	var b strings.Builder
+	for i, r := range f {
+		if i > 0 && r >= 'A' && r <= 'Z' && f[i-1] >= 'a' && f[i-1] <= 'z' {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	out := b.String()
+	if strings.HasSuffix(out, " Id") || out == "Id" {
+		out = strings.TrimSuffix(out, "Id") + "ID"
+	}
+	return out
 }

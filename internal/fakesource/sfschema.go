@@ -38,13 +38,14 @@ type sfObject struct {
 	picklists map[string][]string // restricted picklists
 	lookups   map[string]sfLookup // field -> target
 	extIDs    []string            // external-id fields usable for upsert
+	types     map[string]string   // custom fields' types other than string
 }
 
 type sfLookup struct {
 	rel    string // relationship name, e.g. Account for AccountId
 	target string // object name, "User" for synthesized users
 	// also lists further objects a polymorphic lookup may point at
-	// (ContentVersion.FirstPublishLocationId: a case or an account).
+	// (ContentVersion.FirstPublishLocationId: a case, an account or a quote).
 	also []string
 }
 
@@ -101,12 +102,12 @@ var sfSchemas = sfSchema{
 		// The multipart insert streams the file instead; Checksum is its MD5.
 		fields:   []string{"Title", "PathOnClient", "FileType", "ContentSize", "VersionData", "FirstPublishLocationId", "ContentDocumentId", "VersionNumber", "IsLatest", "Checksum", "Portico_Action_Id__c"},
 		readOnly: []string{"FileType", "ContentSize", "ContentDocumentId", "VersionNumber", "IsLatest", "Checksum"},
-		lookups:  map[string]sfLookup{"FirstPublishLocationId": {rel: "FirstPublishLocation", target: "Case", also: []string{"Account"}}},
+		lookups:  map[string]sfLookup{"FirstPublishLocationId": {rel: "FirstPublishLocation", target: "Case", also: []string{"Account", "Quote"}}},
 		extIDs:   []string{"Portico_Action_Id__c"},
 	},
 	"Quote": {
 		// CurrencyIsoCode exists in multi-currency orgs; the simulated org is one.
-		fields:    []string{"Name", "QuoteNumber", "Status", "AccountId", "ContactId", "CurrencyIsoCode", "Subtotal", "Discount", "GrandTotal", "TotalPrice", "ExpirationDate", "Portico_Action_Id__c"},
+		fields:    []string{"Name", "QuoteNumber", "Status", "AccountId", "ContactId", "CurrencyIsoCode", "Subtotal", "Discount", "GrandTotal", "TotalPrice", "ExpirationDate", "Customer_Decision_Reason__c", "Portico_Action_Id__c"},
 		readOnly:  []string{"QuoteNumber", "Subtotal", "GrandTotal", "TotalPrice"},
 		picklists: map[string][]string{"Status": {"Draft", "Needs Review", "Presented", "Accepted", "Denied"}, "CurrencyIsoCode": sfCurrencies},
 		lookups:   map[string]sfLookup{"AccountId": {rel: "Account", target: "Account"}, "ContactId": {rel: "Contact", target: "Contact"}},
@@ -324,9 +325,13 @@ func (sch sfSchema) typeError(obj, field string, v any) string {
 // systems.
 var porticoFields = []string{"Portico_Action_Id__c", "QuickBooks_Customer_Id__c", "Square_Customer_Id__c"}
 
+// sfCustomTypes are the types a simulated custom field may have.
+var sfCustomTypes = []string{"string", "textarea", "double", "currency", "percent", "boolean", "date", "datetime"}
+
 // newSFSchema is the default org changed by the options: without
-// Portico's own custom fields, and with the extra custom fields given.
-func newSFSchema(without bool, extra map[string][]string) (sfSchema, error) {
+// Portico's own custom fields, and with the extra custom fields given
+// (of the types given, keyed Object.Field; text by default).
+func newSFSchema(without bool, extra map[string][]string, types map[string]string) (sfSchema, error) {
 	out := sfSchema{}
 	for name, o := range sfSchemas {
 		c := *o
@@ -352,7 +357,44 @@ func newSFSchema(without bool, extra map[string][]string) (sfSchema, error) {
 			}
 		}
 	}
+	for key, typ := range types {
+		obj, f, _ := strings.Cut(key, ".")
+		o, ok := out[obj]
+		if !ok || !slices.Contains(extra[obj], f) {
+			return nil, fmt.Errorf("%w: custom field type of %q, which is not in SalesforceCustomFields", ErrInvalid, key)
+		}
+		if !slices.Contains(sfCustomTypes, typ) {
+			return nil, fmt.Errorf("%w: %s has type %q (known: %s)", ErrInvalid, key, typ, strings.Join(sfCustomTypes, ", "))
+		}
+		if o.types == nil {
+			o.types = map[string]string{}
+		}
+		o.types[f] = typ
+	}
 	return out, nil
+}
+
+// customValue is a seeded value of a custom field of type typ, in the
+// shape Salesforce answers it in (a date as 2006-01-02, a datetime as
+// 2006-01-02T15:04:05.000+0000, numbers as JSON numbers).
+func customValue(r *rnd, typ string, stamp time.Time) any {
+	switch typ {
+	case "boolean":
+		return r.intn(2) == 0
+	case "double":
+		return float64(r.intn(1_000_000)) / 100
+	case "currency":
+		return float64(r.intn(10_000_000)) / 100
+	case "percent":
+		return float64(r.intn(10_000)) / 100
+	case "date":
+		return sfDate(stamp.Add(-time.Duration(r.intn(365*24)) * time.Hour))
+	case "datetime":
+		return sfTime(stamp.Add(-time.Duration(r.intn(365*24*60)) * time.Minute))
+	case "textarea":
+		return pick(r, commentTxt) + " " + pick(r, caseSubj) + "."
+	}
+	return fmt.Sprintf("%s %s-%04d", pick(r, industries), pick(r, cities).state, r.intn(10_000))
 }
 
 var customField = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*__c$`)

@@ -61,6 +61,17 @@ type Options struct {
 	// {"Case": {"Region__c"}}: text fields that writes, staff edits, queries and
 	// describe know.
 	SalesforceCustomFields map[string][]string
+	// SalesforceCustomFieldTypes gives a custom field of SalesforceCustomFields
+	// another type than text, keyed Object.Field (Case.Amount__c), named as
+	// describe names it: string, textarea, double, currency, percent,
+	// boolean, date or datetime. Writes are checked against it as
+	// Salesforce's deserializer does, and describe reports it.
+	SalesforceCustomFieldTypes map[string]string
+	// SalesforceCustomFieldsFilled gives every seeded record a value in each
+	// custom field of SalesforceCustomFields, of its type, as in an org that
+	// has used the fields for a while. Without it they are null, as on the
+	// day an admin adds a field.
+	SalesforceCustomFieldsFilled bool
 }
 
 // SystemCredentials is what a connector configuration needs to reach one simulated system.
@@ -140,7 +151,7 @@ func New(opts Options) (*Sim, error) {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: 5 * time.Second}
 	}
-	sf, err := newSFSchema(opts.SalesforceWithoutPorticoFields, opts.SalesforceCustomFields)
+	sf, err := newSFSchema(opts.SalesforceWithoutPorticoFields, opts.SalesforceCustomFields, opts.SalesforceCustomFieldTypes)
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +170,9 @@ func New(opts Options) (*Sim, error) {
 // resetLocked restores the seed state; callers hold s.mu or own s exclusively.
 func (s *Sim) resetLocked() {
 	s.store = newStore(s.opts.Seed, s.opts.Records)
+	if s.opts.SalesforceCustomFieldsFilled {
+		s.store.fillCustom(s.sf, s.opts.SalesforceCustomFields)
+	}
 	s.auth = newAuthState(s.opts.Seed)
 	s.faults = map[string]Faults{}
 	s.stats = newStatsState()

@@ -1,6 +1,7 @@
 package fakesource
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -33,6 +34,8 @@ func (s *Sim) sqToken(w http.ResponseWriter, r *http.Request) {
 		ClientSecret string `json:"client_secret"`
 		GrantType    string `json:"grant_type"`
 		RefreshToken string `json:"refresh_token"`
+		Code         string `json:"code"`
+		RedirectURI  string `json:"redirect_uri"`
 	}
 	if err := readJSON(r, &body); err != nil {
 		sqError(w, http.StatusBadRequest, "INVALID_REQUEST_ERROR", "INVALID_CONTENT_TYPE", err.Error(), "")
@@ -45,9 +48,15 @@ func (s *Sim) sqToken(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		sqError(w, http.StatusUnauthorized, "AUTHENTICATION_ERROR", "UNAUTHORIZED", "Invalid client credentials.", "client_secret")
 		return
+	case body.GrantType == "authorization_code":
+		if code, msg := s.redeemCodeLocked(Inventory, body.Code, body.RedirectURI, ""); code != "" {
+			s.mu.Unlock()
+			sqError(w, http.StatusUnauthorized, "AUTHENTICATION_ERROR", "UNAUTHORIZED", "Invalid authorization code: "+msg+".", "code")
+			return
+		}
 	case body.GrantType != "refresh_token":
 		s.mu.Unlock()
-		sqError(w, http.StatusBadRequest, "INVALID_REQUEST_ERROR", "INVALID_VALUE", "Only grant_type refresh_token is simulated.", "grant_type")
+		sqError(w, http.StatusBadRequest, "INVALID_REQUEST_ERROR", "INVALID_VALUE", "grant_type must be authorization_code or refresh_token.", "grant_type")
 		return
 	case body.RefreshToken != a.sqRefresh:
 		s.mu.Unlock()
@@ -205,14 +214,20 @@ func sqLimit(v, def, maxV int) int {
 
 func (s *Sim) sqCatalogSearch(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		Cursor                string   `json:"cursor"`
-		ObjectTypes           []string `json:"object_types"`
-		IncludeDeletedObjects bool     `json:"include_deleted_objects"`
-		BeginTime             string   `json:"begin_time"`
-		Limit                 int      `json:"limit"`
+		Cursor                string          `json:"cursor"`
+		ObjectTypes           []string        `json:"object_types"`
+		IncludeDeletedObjects bool            `json:"include_deleted_objects"`
+		BeginTime             string          `json:"begin_time"`
+		Limit                 int             `json:"limit"`
+		Query                 *sqCatalogQuery `json:"query"`
 	}
 	if err := readJSON(r, &body); err != nil {
 		sqError(w, http.StatusBadRequest, "INVALID_REQUEST_ERROR", "INVALID_CONTENT_TYPE", err.Error(), "")
+		return
+	}
+	match, field, msg := body.Query.matcher()
+	if msg != "" {
+		sqError(w, http.StatusBadRequest, "INVALID_REQUEST_ERROR", "INVALID_VALUE", msg, field)
 		return
 	}
 	begin, err := sqParseTime("begin_time", body.BeginTime)
@@ -240,7 +255,7 @@ func (s *Sim) sqCatalogSearch(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	recs, os, next, err := s.sqPageLocked(objs, begin, body.Cursor, sqLimit(body.Limit, 100, 1000), func(_ *objectState, rec *record) bool {
-		return (begin.IsZero() || rec.stamp.After(begin)) && (body.IncludeDeletedObjects || !rec.deleted)
+		return (begin.IsZero() || rec.stamp.After(begin)) && (body.IncludeDeletedObjects || !rec.deleted) && match(rec)
 	})
 	if err != nil {
 		sqError(w, http.StatusBadRequest, "INVALID_REQUEST_ERROR", "INVALID_CURSOR", "The pagination cursor is not valid.", "cursor")
@@ -320,10 +335,11 @@ type sqTimeRange struct {
 
 func (s *Sim) sqOrderSearch(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		LocationIDs []string `json:"location_ids"`
-		Cursor      string   `json:"cursor"`
-		Limit       int      `json:"limit"`
-		Query       struct {
+		LocationIDs   []string `json:"location_ids"`
+		Cursor        string   `json:"cursor"`
+		Limit         int      `json:"limit"`
+		ReturnEntries bool     `json:"return_entries"`
+		Query         struct {
 			Filter struct {
 				StateFilter *struct {
 					States []string `json:"states"`
@@ -375,14 +391,26 @@ func (s *Sim) sqOrderSearch(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	if st := body.Query.Sort; st != nil && (st.SortField != "UPDATED_AT" || (st.SortOrder != "" && st.SortOrder != "ASC")) {
-		bad("INVALID_SORT_ORDER", "The simulator supports sort UPDATED_AT ASC only.", "query.sort")
+	// Square's default order is CREATED_AT DESC (newest first). Sorted
+	// by UPDATED_AT ASC the pages follow the change stamps (what a sync
+	// asks for, safe against edits between pages); any other order is
+	// served from a snapshot sorted once, paged by position.
+	field, order := "CREATED_AT", "DESC"
+	if st := body.Query.Sort; st != nil {
+		field, order = cmp.Or(st.SortField, "CREATED_AT"), cmp.Or(st.SortOrder, "ASC")
+	}
+	if !slices.Contains([]string{"CREATED_AT", "UPDATED_AT", "CLOSED_AT"}, field) || (order != "ASC" && order != "DESC") {
+		bad("INVALID_ENUM_VALUE", "sort_field must be CREATED_AT, UPDATED_AT or CLOSED_AT and sort_order ASC or DESC.", "query.sort")
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o := s.store.object(Inventory, "Order")
-	recs, os, next, err := s.sqPageLocked([]*objectState{o}, from, body.Cursor, sqLimit(body.Limit, 500, 1000), func(_ *objectState, rec *record) bool {
+	page := s.sqPageLocked
+	if field != "UPDATED_AT" || order != "ASC" {
+		page = s.sqSortedPageLocked(field, order)
+	}
+	recs, os, next, err := page([]*objectState{o}, from, body.Cursor, sqLimit(body.Limit, 500, 1000), func(_ *objectState, rec *record) bool {
 		if rec.deleted || !slices.Contains(body.LocationIDs, fmt.Sprint(rec.fields["location_id"])) {
 			return false
 		}
@@ -401,7 +429,17 @@ func (s *Sim) sqOrderSearch(w http.ResponseWriter, r *http.Request) {
 		bad("INVALID_CURSOR", "The pagination cursor is not valid.", "cursor")
 		return
 	}
-	out := map[string]any{"orders": s.sqRenderAll(recs, os)}
+	out := map[string]any{}
+	if body.ReturnEntries {
+		// Entries only: the order's id, version and location.
+		entries := make([]any, len(recs))
+		for i, rec := range recs {
+			entries[i] = map[string]any{"order_id": rec.id, "version": rec.version, "location_id": rec.fields["location_id"]}
+		}
+		out["order_entries"] = entries
+	} else {
+		out["orders"] = s.sqRenderAll(recs, os)
+	}
 	if next != "" {
 		out["cursor"] = next
 	}

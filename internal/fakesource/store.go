@@ -39,6 +39,8 @@ type objectDef struct {
 	idOf     func(seq int64) string
 	seqOf    func(id string) (int64, bool)
 	required []string // fields a create must carry
+	// fill adds values to a seeded record's fields (custom fields in use).
+	fill func(r *rnd, stamp time.Time, fields map[string]any)
 }
 
 // objectState is the live state of one object: the seed plus an overlay of changed records.
@@ -68,6 +70,26 @@ func newStore(seed int64, records int) *store {
 		}
 	}
 	return st
+}
+
+// fillCustom gives the seeded records of each Salesforce object values in
+// its custom fields, of their types in sch.
+func (st *store) fillCustom(sch sfSchema, custom map[string][]string) {
+	for obj, fields := range custom {
+		o := st.object(Salesforce, obj)
+		if o == nil || len(fields) == 0 {
+			continue
+		}
+		types := make([]string, len(fields))
+		for i, f := range fields {
+			types[i] = sch.fieldType(obj, f)
+		}
+		o.def.fill = func(r *rnd, stamp time.Time, out map[string]any) {
+			for i, f := range fields {
+				out[f] = customValue(r, types[i], stamp)
+			}
+		}
+	}
 }
 
 func (st *store) object(system, name string) *objectState {

@@ -177,6 +177,9 @@ func (w *world) def(system, name string, idOf func(int64) string, seqOf func(str
 			rec.version = version(i, r)
 		}
 		rec.fields = fields(i, r, st)
+		if d.fill != nil {
+			d.fill(r, st, rec.fields)
+		}
 		if isCatalog(system, name) {
 			rec.version = st.UnixMilli()
 		}

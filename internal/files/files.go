@@ -142,6 +142,9 @@ type Upload struct {
 	// DeclaredSize is the length the client announced, -1 when unknown.
 	DeclaredSize int64
 	Body         io.Reader
+	// Signed marks the sealed PDF of a signature (its notice is
+	// file_signed, not file_ready).
+	Signed bool
 }
 
 // Refusal is an upload refused by a check: the HTTP status it answers,
@@ -192,18 +195,149 @@ func (s *Service) Store(ctx context.Context, u Upload) (*File, error) {
 	if n == 0 {
 		return nil, &Refusal{Status: 422, Code: "empty", Field: "file", Message: "the file is empty (0 bytes)"}
 	}
-	var out *File
+	var out, begun *File
 	err = pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
 		var err error
-		out, err = s.store(ctx, tx, u, sniffed, io.MultiReader(bytes.NewReader(head), u.Body))
+		out, err = s.store(ctx, tx, u, sniffed, io.MultiReader(bytes.NewReader(head), u.Body), &begun)
 		return err
 	})
-	var refusal *Refusal
-	if errors.As(err, &refusal) && refusal.File != nil {
-		s.opts.Logger.WarnContext(ctx, "upload quarantined", slog.Int64("tenant_id", u.TenantID), slog.Int64("file", refusal.File.ID),
-			slog.String("object", u.Object), slog.String("signature", refusal.Signature))
+	return out, s.outcome(ctx, err, nil, begun)
+}
+
+// Complete finishes a resumable upload whose last byte arrived (TusStore):
+// its pending file's chunks, already stored, get Store's checks in Store's
+// order (the size cap, the declared type against the sniffed content and
+// the object's allow-list, the file name, zero bytes) and the scan, read
+// back from PostgreSQL; the SHA-256 was taken as the parts arrived. The
+// content is not written again: the pending file becomes clean,
+// unscanned or quarantined in place, in one transaction with the upload's
+// removal, or a refused one is deleted with its content (a *Refusal, as
+// from Store). With another blob store (S3) the chunks are copied there
+// while they are scanned, and then deleted. ErrScanUnavailable and other
+// errors change nothing: the upload stays until it is terminated.
+func (s *Service) Complete(ctx context.Context, uploadID, declaredType string) (*File, error) {
+	var out, begun *File
+	var refused *Refusal
+	err := pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
+		up, err := store.FileUploadLock(ctx, tx, uploadID)
+		if err != nil {
+			return fmt.Errorf("files: completing upload %s: %w", uploadID, err)
+		}
+		row, err := store.FileByID(ctx, tx, up.FileID)
+		if err != nil {
+			return fmt.Errorf("files: completing upload %s: %w", uploadID, err)
+		}
+		f := toFile(row)
+		sniffed, r, err := s.checkStored(ctx, tx, f, up, declaredType)
+		switch {
+		case err != nil:
+			return err
+		case r != nil:
+			refused = r
+			return store.FileDelete(ctx, tx, f.ID) // the upload and the chunks go with it
+		}
+		f.Size = up.Offset
+		content := &chunkReader{ctx: ctx, db: s.opts.Pool, id: f.ID, size: f.Size, cur: -1}
+		defer content.Close()
+		var sig string
+		if _, inPlace := s.opts.Blobs.(PGBlobs); inPlace {
+			sig, err = s.scan(ctx, content)
+		} else {
+			begun = &f
+			_, sig, err = s.write(ctx, tx, f, content)
+			if err == nil {
+				err = store.FileChunkDeleteAll(ctx, tx, f.ID)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		h, err := resumeHash(up.HashState)
+		if err != nil {
+			return fmt.Errorf("files: completing upload %s: %w", uploadID, err)
+		}
+		done, err := s.stored(ctx, tx, f, f.Size, h.Sum(nil), sniffed, sig)
+		if err != nil {
+			return err
+		}
+		if err := store.FileUploadDelete(ctx, tx, uploadID); err != nil {
+			return fmt.Errorf("files: %w", err)
+		}
+		if done.State == StateQuarantined {
+			return s.quarantined(ctx, tx, done)
+		}
+		out = done
+		return nil
+	})
+	return out, s.outcome(ctx, err, refused, begun)
+}
+
+// checkStored runs Store's checks on a complete upload's stored content:
+// the sniffed type, or a refusal.
+func (s *Service) checkStored(ctx context.Context, tx pgx.Tx, f File, up store.FileUpload, declared string) (string, *Refusal, error) {
+	if up.Offset != up.Size {
+		return "", incomplete(fmt.Errorf("%d of %d bytes arrived", up.Offset, up.Size)), nil
 	}
-	return out, err
+	if up.Offset > s.opts.MaxBytes {
+		return "", s.tooLarge(), nil
+	}
+	var head []byte
+	if up.Offset > 0 {
+		first, err := store.FileChunkGet(ctx, tx, store.FileChunkGetParams{FileID: f.ID, N: 0})
+		if err != nil {
+			return "", nil, fmt.Errorf("files: reading upload of file %d: %w", f.ID, err)
+		}
+		head = first[:min(len(first), 3072)] // mimetype's read limit
+	}
+	sniffed := baseType(mimetype.Detect(head).String())
+	if len(head) > 0 {
+		if r := s.checkType(f.Object, declared, head, sniffed); r != nil {
+			return "", r, nil
+		}
+	}
+	if msg := checkName(f.Name); msg != "" {
+		return "", &Refusal{Status: 422, Code: "bad_name", Field: "file_name", Message: msg}, nil
+	}
+	if len(head) == 0 {
+		return "", &Refusal{Status: 422, Code: "empty", Field: "file", Message: "the file is empty (0 bytes)"}, nil
+	}
+	return sniffed, nil, nil
+}
+
+// outcome is what Store and Complete return for their transaction's
+// error: a refusal decided inside it (committed), the content of a file
+// not kept removed from a blob store outside PostgreSQL, and a quarantine
+// logged.
+func (s *Service) outcome(ctx context.Context, err error, refused *Refusal, begun *File) error {
+	if err == nil && refused != nil {
+		return refused
+	}
+	var refusal *Refusal
+	if err != nil && begun != nil && !(errors.As(err, &refusal) && refusal.File != nil) {
+		s.removeBlob(ctx, *begun) // the row is gone with the transaction; its content goes too
+	}
+	if errors.As(err, &refusal) && refusal.File != nil {
+		s.opts.Logger.WarnContext(ctx, "upload quarantined", slog.Int64("tenant_id", refusal.File.TenantID), slog.Int64("file", refusal.File.ID),
+			slog.String("object", refusal.File.Object), slog.String("signature", refusal.Signature))
+	}
+	return err
+}
+
+// Precheck refuses, before any content arrives, what an announced upload
+// already fails: a size over the cap, a zero-byte file, and a name that is
+// not a plain file name. A resumable upload is checked so at its creation
+// and again, in full, by Store when it is complete.
+func (s *Service) Precheck(size int64, name string) *Refusal {
+	if size > s.opts.MaxBytes {
+		return s.tooLarge()
+	}
+	if msg := checkName(name); msg != "" {
+		return &Refusal{Status: 422, Code: "bad_name", Field: "file_name", Message: msg}
+	}
+	if size == 0 {
+		return &Refusal{Status: 422, Code: "empty", Field: "file", Message: "the file is empty (0 bytes)"}
+	}
+	return nil
 }
 
 func (s *Service) tooLarge() *Refusal {
@@ -277,20 +411,30 @@ func checkName(name string) string {
 	return ""
 }
 
+func origin(signed bool) string {
+	if signed {
+		return "signed"
+	}
+	return "upload"
+}
+
 // store writes the file row and content in tx while the scanner reads the
 // same bytes, and records the outcome.
-func (s *Service) store(ctx context.Context, tx pgx.Tx, u Upload, sniffed string, body io.Reader) (*File, error) {
+func (s *Service) store(ctx context.Context, tx pgx.Tx, u Upload, sniffed string, body io.Reader, begun **File) (*File, error) {
 	row, err := store.FileInsert(ctx, tx, store.FileInsertParams{
 		TenantID: u.TenantID, StorageKey: newKey(), Connection: u.Connection, Object: u.Object, RecordID: u.RecordID,
-		OwnerAccount: u.OwnerAccount, UploadedBy: u.UploadedBy, FileName: u.Name, ContentType: sniffed,
+		OwnerAccount: u.OwnerAccount, UploadedBy: u.UploadedBy, FileName: u.Name, ContentType: sniffed, Origin: origin(u.Signed),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("files: %w", err)
 	}
 	f := toFile(row)
+	*begun = &f
 	h := sha256.New()
 	capped := &capReader{r: body, left: s.opts.MaxBytes}
-	size, sig, err := s.write(ctx, tx, f, io.TeeReader(capped, h))
+	ahead := newHashAhead(capped, h)
+	size, sig, err := s.write(ctx, tx, f, ahead)
+	ahead.Close() // capped and h are ours again
 	switch {
 	case capped.over:
 		return nil, s.tooLarge()
@@ -299,6 +443,20 @@ func (s *Service) store(ctx context.Context, tx pgx.Tx, u Upload, sniffed string
 	case err != nil:
 		return nil, err
 	}
+	done, err := s.stored(ctx, tx, f, size, h.Sum(nil), sniffed, sig)
+	if err != nil {
+		return nil, err
+	}
+	if done.State == StateQuarantined {
+		// Commit the quarantine (tx commits on a nil error), refuse after.
+		return nil, s.quarantined(ctx, tx, done)
+	}
+	return done, nil
+}
+
+// stored records a file's outcome: its size, hash, sniffed type, and the
+// scan's verdict (sig, empty for clean) or unscanned without a scanner.
+func (s *Service) stored(ctx context.Context, tx pgx.Tx, f File, size int64, sum []byte, sniffed, sig string) (*File, error) {
 	state, result := StateClean, pgtype.Text{}
 	switch {
 	case s.opts.Scanner == nil:
@@ -306,16 +464,20 @@ func (s *Service) store(ctx context.Context, tx pgx.Tx, u Upload, sniffed string
 	case sig != "":
 		state, result = StateQuarantined, pgtype.Text{String: sig, Valid: true}
 	}
-	row, err = store.FileStored(ctx, tx, store.FileStoredParams{ID: f.ID, Size: size, Sha256: h.Sum(nil), State: state, ScanResult: result})
+	row, err := store.FileStored(ctx, tx, store.FileStoredParams{ID: f.ID, Size: size, Sha256: sum, ContentType: sniffed, State: state, ScanResult: result})
 	if err != nil {
 		return nil, fmt.Errorf("files: %w", err)
 	}
-	f = toFile(row)
-	if state == StateQuarantined {
-		// Commit the quarantine (tx commits on a nil error), refuse after.
-		return nil, s.quarantined(ctx, tx, &f)
+	done := toFile(row)
+	return &done, nil
+}
+
+// scan reads content to its end through the scanner (none: no verdict).
+func (s *Service) scan(ctx context.Context, content io.Reader) (string, error) {
+	if s.opts.Scanner == nil {
+		return "", nil
 	}
-	return &f, nil
+	return s.opts.Scanner.Scan(ctx, content)
 }
 
 // quarantined commits tx and returns the refusal that names the finding.
@@ -454,7 +616,30 @@ func (s *Service) SetAction(ctx context.Context, fileID, actionID int64) error {
 
 // Delete removes a file and its content.
 func (s *Service) Delete(ctx context.Context, id int64) error {
-	return store.FileDelete(ctx, s.opts.Pool, id)
+	if _, ok := s.opts.Blobs.(Remover); !ok {
+		return store.FileDelete(ctx, s.opts.Pool, id)
+	}
+	row, err := store.FileByID(ctx, s.opts.Pool, id)
+	if err != nil {
+		return err
+	}
+	if err := store.FileDelete(ctx, s.opts.Pool, id); err != nil {
+		return err
+	}
+	s.removeBlob(ctx, toFile(row))
+	return nil
+}
+
+// removeBlob removes a file's content kept outside PostgreSQL (Remover);
+// a failure is logged: the object is orphaned, not the row.
+func (s *Service) removeBlob(ctx context.Context, f File) {
+	r, ok := s.opts.Blobs.(Remover)
+	if !ok {
+		return
+	}
+	if err := r.Remove(context.WithoutCancel(ctx), f); err != nil {
+		s.opts.Logger.ErrorContext(ctx, "files: removing the content of a file not kept", slog.Int64("file", f.ID), slog.String("error", err.Error()))
+	}
 }
 
 // ForAction returns a file as a write-back sends it to the source, and

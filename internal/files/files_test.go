@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
+	tusd "github.com/tus/tusd/v2/pkg/handler"
 
 	"github.com/porticohq/portico/internal/dbtest"
 	"github.com/porticohq/portico/internal/files"
@@ -70,12 +73,13 @@ func TestStoreAndReadBack(t *testing.T) {
 	require.Len(t, f.Key, 32)
 	require.NotContains(t, f.Key, "report")
 	_, chunks := b.count(t)
-	require.Equal(t, 4, chunks)
+	require.Equal(t, (len(content)+files.ChunkSize-1)/files.ChunkSize, chunks)
 
 	got, err := b.svc.Get(ctx, 1, f.ID)
 	require.NoError(t, err)
 	r, err := b.svc.Open(ctx, *got)
 	require.NoError(t, err)
+	defer r.(io.Closer).Close() // the read from an offset stops mid-way
 	all, err := io.ReadAll(r)
 	require.NoError(t, err)
 	require.True(t, bytes.Equal(content, all))
@@ -88,6 +92,47 @@ func TestStoreAndReadBack(t *testing.T) {
 
 	_, err = b.svc.Get(ctx, 2, f.ID)
 	require.ErrorIs(t, err, store.ErrNotFound, "another tenant's file id is not found")
+}
+
+// TestReadAheadAcrossWindows: a file of more chunks than one read-ahead
+// query covers reads back whole, and from positions in every window,
+// forwards and backwards (Range requests); Close in the middle of a
+// window gives its pool connection back.
+func TestReadAheadAcrossWindows(t *testing.T) {
+	t.Parallel()
+	b := setup(t, files.Options{MaxBytes: 40 << 20})
+	ctx := context.Background()
+	const chunks = 2*files.ReadWindow + 3
+	content := append(append([]byte{}, pdf...), make([]byte, (chunks-1)*files.ChunkSize+123)...)
+	_, _ = rand.Read(content[len(pdf):])
+	f, err := b.svc.Store(ctx, upload("big.pdf", "application/pdf", bytes.NewReader(content)))
+	require.NoError(t, err)
+	_, stored := b.count(t)
+	require.Equal(t, chunks, stored)
+
+	r, err := b.svc.Open(ctx, *f)
+	require.NoError(t, err)
+	all, err := io.ReadAll(r)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(content, all))
+
+	w := int64(files.ReadWindow)
+	for _, at := range []int64{(2*w+1)*files.ChunkSize - 5, 3, (w+1)*files.ChunkSize + 7, w*files.ChunkSize - 1, int64(len(content)) - 10} {
+		_, err := r.Seek(at, io.SeekStart)
+		require.NoError(t, err)
+		part := make([]byte, min(3*files.ChunkSize+20, int64(len(content))-at))
+		_, err = io.ReadFull(r, part)
+		require.NoError(t, err, "from %d", at)
+		require.True(t, bytes.Equal(content[at:at+int64(len(part))], part), "from %d", at)
+	}
+
+	_, err = r.Seek(0, io.SeekStart)
+	require.NoError(t, err)
+	_, err = io.ReadFull(r, make([]byte, 100))
+	require.NoError(t, err)
+	require.NoError(t, r.(io.Closer).Close())
+	require.Eventually(t, func() bool { return b.pool.Stat().AcquiredConns() == 0 }, 10*time.Second, 10*time.Millisecond,
+		"a read-ahead stopped by Close gives its connection back")
 }
 
 // TestRefusals: each check refuses with its status, field and words, in
@@ -196,4 +241,113 @@ func TestScannerDown(t *testing.T) {
 	require.True(t, errors.Is(err, files.ErrScanUnavailable), "%v", err)
 	nf, _ := b.count(t)
 	require.Zero(t, nf)
+}
+
+// resumable begins a resumable upload of size bytes through TusStore, as
+// tusd does for the API, and returns it with its id.
+func (b bundle) resumable(t *testing.T, size int64, name string) (tusd.Upload, string) {
+	t.Helper()
+	up, err := files.TusStore{Pool: b.pool}.NewUpload(context.Background(), tusd.FileInfo{Size: size, MetaData: map[string]string{files.TusFileName: name},
+		Storage: map[string]string{files.TusTenant: "1", files.TusUser: "7", files.TusConnection: "salesforce", files.TusObject: "case", files.TusRecord: "500A", files.TusOwner: "001A"}})
+	require.NoError(t, err)
+	info, err := up.GetInfo(context.Background())
+	require.NoError(t, err)
+	return up, info.ID
+}
+
+// TestResumableCompletesInPlace: PATCHes of sizes that end mid-chunk
+// (and one of less than a chunk) become the file's chunks as they
+// arrive; completion keeps them as they are (no second write: the same row
+// versions), with the hash of all the bytes and the sniffed type, and the
+// file reads back whole. Before completion the file is pending: not
+// listed and not servable.
+func TestResumableCompletesInPlace(t *testing.T) {
+	t.Parallel()
+	b := setup(t, files.Options{})
+	ctx := context.Background()
+	content := append(append([]byte{}, pdf...), make([]byte, 3*files.ChunkSize+files.PartSize)...)
+	_, _ = rand.Read(content[len(pdf):])
+	up, id := b.resumable(t, int64(len(content)), "log.pdf")
+	var off int64
+	for _, n := range []int64{5000, 100, files.ChunkSize + 1, files.PartSize + 7, int64(len(content))} {
+		n = min(n, int64(len(content))-off)
+		k, err := up.WriteChunk(ctx, off, bytes.NewReader(content[off:off+n]))
+		require.NoError(t, err)
+		require.Equal(t, n, k)
+		off += n
+	}
+	listed, err := b.svc.List(ctx, 1, "salesforce", "case", "500A", 10)
+	require.NoError(t, err)
+	require.Empty(t, listed, "a pending file is not listed")
+	pending, err := store.FileUploadGet(ctx, b.pool, id)
+	require.NoError(t, err)
+	versions := chunkVersions(t, b.pool, pending.FileID)
+	require.Len(t, versions, (len(content)+files.ChunkSize-1)/files.ChunkSize)
+
+	f, err := b.svc.Complete(ctx, id, "application/pdf")
+	require.NoError(t, err)
+	require.Equal(t, "application/pdf", f.ContentType)
+	require.Equal(t, files.StateUnscanned, f.State)
+	require.Equal(t, int64(len(content)), f.Size)
+	sum := sha256.Sum256(content)
+	require.Equal(t, sum[:], f.SHA256, "the hash taken across the parts is the whole file's")
+	require.Equal(t, pending.FileID, f.ID, "the pending file became the file")
+	require.Equal(t, versions, chunkVersions(t, b.pool, f.ID), "the chunks are the ones the parts wrote")
+	require.True(t, bytes.Equal(content, readBack(t, b.svc, *f)))
+	n, err := store.FileUploadCounts(ctx, b.pool)
+	require.NoError(t, err)
+	require.Zero(t, n.Uploads, "the upload is gone, its file stays")
+	require.NoError(t, up.(tusd.TerminatableUpload).Terminate(ctx), "terminating a completed upload is a no-op")
+	kept, _ := b.count(t)
+	require.Equal(t, 1, kept)
+}
+
+// TestResumableRefusedOrAbandonedLeavesNothing: a completed upload the
+// checks refuse is deleted with its chunks; a terminated or expired one
+// leaves nothing either.
+func TestResumableRefusedOrAbandonedLeavesNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t, files.Options{})
+	ctx := context.Background()
+	text := []byte(strings.Repeat("plain words ", 1000))
+	up, id := b.resumable(t, int64(len(text)), "a.pdf")
+	_, err := up.WriteChunk(ctx, 0, bytes.NewReader(text))
+	require.NoError(t, err)
+	_, err = b.svc.Complete(ctx, id, "application/pdf")
+	require.Equal(t, "type_mismatch", refusal(t, err).Code)
+	f, c := b.count(t)
+	require.Equal(t, [2]int{0, 0}, [2]int{f, c}, "refused: no file, no chunk")
+
+	up, _ = b.resumable(t, int64(len(text)), "b.pdf")
+	_, err = up.WriteChunk(ctx, 0, bytes.NewReader(text[:9000]))
+	require.NoError(t, err)
+	require.NoError(t, up.(tusd.TerminatableUpload).Terminate(ctx))
+	up, _ = b.resumable(t, int64(len(text)), "c.pdf")
+	_, err = up.WriteChunk(ctx, 0, bytes.NewReader(text[:9000]))
+	require.NoError(t, err)
+	n, err := files.TusStore{Pool: b.pool}.Expire(ctx, time.Now().Add(time.Second))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	f, c = b.count(t)
+	require.Equal(t, [2]int{0, 0}, [2]int{f, c}, "terminated and expired: no file, no chunk")
+}
+
+// chunkVersions are the transactions that wrote a file's chunks, in
+// order.
+func chunkVersions(t *testing.T, pool *pgxpool.Pool, fileID int64) []store.FileChunkVersionsRow {
+	t.Helper()
+	v, err := store.FileChunkVersions(context.Background(), pool, fileID)
+	require.NoError(t, err)
+	return v
+}
+
+// readBack is a stored file's whole content, read as a download reads it.
+func readBack(t *testing.T, svc *files.Service, f files.File) []byte {
+	t.Helper()
+	r, err := svc.Open(context.Background(), f)
+	require.NoError(t, err)
+	defer r.(io.Closer).Close()
+	all, err := io.ReadAll(r)
+	require.NoError(t, err)
+	return all
 }

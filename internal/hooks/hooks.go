@@ -73,6 +73,10 @@ type Handler struct {
 	// ReplayWindow: a notice whose events were all seen within it is
 	// answered but enqueues nothing (DefaultReplayWindow when zero).
 	ReplayWindow time.Duration
+	// Synced says whether anything syncs a connection's source object; a
+	// change of one nothing syncs (a webhook names every object its source
+	// changed) enqueues nothing. Nil: every object is refreshed.
+	Synced func(connection, object string) bool
 
 	lastPrune atomic.Int64
 }
@@ -266,6 +270,9 @@ func (h *Handler) refreshes(name string, changes []connectors.Change) []river.In
 	params := make([]river.InsertManyParams, 0, len(changes))
 	seen := make(map[syncer.RefreshArgs]bool, len(changes))
 	for _, c := range changes {
+		if h.Synced != nil && !h.Synced(name, c.Object) {
+			continue // a refresh of it could only be cancelled
+		}
 		args := syncer.RefreshArgs{Connection: name, Object: c.Object, ID: c.ID}
 		if !seen[args] {
 			seen[args] = true

@@ -299,6 +299,23 @@ func TestReplayIsAnsweredButEnqueuesNothing(t *testing.T) {
 	require.Zero(t, b.refreshJobs(t))
 }
 
+// TestChangeOfAnObjectNothingSyncsEnqueuesNothing: a notice names every
+// record its source changed; one of an object no mapping reads makes no
+// refresh job, which could only be cancelled.
+func TestChangeOfAnObjectNothingSyncsEnqueuesNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(h *hooks.Handler) {
+		h.Synced = func(connection, object string) bool { return connection == "accounting" && object == "Invoice" }
+	})
+	h, body := qbNotice("2024-03-05T10:11:12.000-08:00")
+	got := b.post(t, "/hooks/accounting", h, body)
+	require.Equal(t, http.StatusAccepted, got.status, got.body)
+	require.Equal(t, float64(1), decode(t, got)["accepted"], "the invoice, not the customer")
+	var object string
+	require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT args->>'object' FROM river_job WHERE kind = 'sync_refresh'`).Scan(&object))
+	require.Equal(t, "Invoice", object)
+}
+
 // failingInserter fails the first insert: the source's retry of that
 // notice must not be taken for a replay.
 type failingInserter struct {

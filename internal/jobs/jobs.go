@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/porticohq/portico/internal/config"
 )
@@ -53,9 +54,10 @@ const (
 	Work
 )
 
-// NewClient builds the River client.
-func NewClient(pool *pgxpool.Pool, cfg config.RiverConfig, reg *Registry, mode Mode, logger *slog.Logger) (*river.Client[pgx.Tx], error) {
+// NewClient builds the River client; mw are River middleware (tracing).
+func NewClient(pool *pgxpool.Pool, cfg config.RiverConfig, reg *Registry, mode Mode, logger *slog.Logger, mw ...rivertype.Middleware) (*river.Client[pgx.Tx], error) {
 	rc := &river.Config{
+		Middleware:        mw,
 		Logger:            logger.With(slog.String("component", "river")),
 		FetchCooldown:     cfg.FetchCooldown,
 		FetchPollInterval: cfg.FetchPollInterval,

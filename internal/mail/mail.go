@@ -66,6 +66,11 @@ func (s *SMTP) Deliver(ctx context.Context, m auth.Message) error {
 	if strings.ContainsAny(m.To, "\r\n") || strings.ContainsAny(m.Subject, "\r\n") {
 		return fmt.Errorf("%w: line breaks in a recipient or subject", ErrUnsendable)
 	}
+	return s.send(ctx, m.To, s.compose(m))
+}
+
+// send delivers one composed message to one recipient.
+func (s *SMTP) send(ctx context.Context, to string, msg []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
 	var d net.Dialer
@@ -103,20 +108,24 @@ func (s *SMTP) Deliver(ctx context.Context, m auth.Message) error {
 	if err := c.Mail(s.from.Address); err != nil {
 		return fmt.Errorf("mail: MAIL FROM: %w", err)
 	}
-	if err := c.Rcpt(m.To); err != nil {
+	if err := c.Rcpt(to); err != nil {
 		return fmt.Errorf("mail: RCPT TO: %w", err)
 	}
 	w, err := c.Data()
 	if err != nil {
 		return fmt.Errorf("mail: DATA: %w", err)
 	}
-	if _, err := w.Write(s.compose(m)); err != nil {
+	if _, err := w.Write(msg); err != nil {
 		return fmt.Errorf("mail: DATA: %w", err)
 	}
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("mail: DATA: %w", err)
 	}
-	return c.Quit()
+	// The 250 after DATA is the server's acceptance: the caller records it
+	// at once, without waiting for QUIT's reply (a process that dies in
+	// that wait would send the message again).
+	_, _ = c.Text.Cmd("QUIT")
+	return nil
 }
 
 func (s *SMTP) tlsConfig() *tls.Config {

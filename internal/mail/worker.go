@@ -108,3 +108,15 @@ func orDiscard(log *slog.Logger) *slog.Logger {
 	}
 	return log
 }
+
+// DeliverRich refuses m, as Deliver.
+func (Unconfigured) DeliverRich(context.Context, Rich) error {
+	return fmt.Errorf("%w: mail.smtp_url is not set", ErrUnsendable)
+}
+
+// DeliverRich logs m's subject and text.
+func (d DevLog) DeliverRich(ctx context.Context, m Rich) error {
+	d.Log.InfoContext(ctx, "dev mail (portico dev prints mail instead of sending it)",
+		slog.String("to", m.To), slog.String("subject", m.Subject), slog.String("text", m.Text))
+	return nil
+}

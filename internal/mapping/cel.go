@@ -207,3 +207,48 @@ func celToGo(v ref.Val) (any, error) {
 	}
 	return nil, fmt.Errorf("cel: unsupported result type %s", v.Type().TypeName())
 }
+
+// typedEnvs are read environments in which value has a scalar type (and
+// may be null), for checking a transform against the source field it
+// reads: string, int, double, bool.
+var typedEnvs = sync.OnceValues(func() (map[string]*cel.Env, error) {
+	out := map[string]*cel.Env{}
+	for name, t := range map[string]*cel.Type{"string": cel.StringType, "int": cel.IntType, "double": cel.DoubleType, "bool": cel.BoolType} {
+		env, err := cel.NewEnv(
+			ext.Strings(), ext.Math(), ext.Lists(ext.ListsMaxRangeSize(1000)), ext.Encoders(), cel.OptionalTypes(),
+			cel.Variable("value", cel.NullableType(t)),
+			cel.Variable("record", cel.MapType(cel.StringType, cel.DynType)),
+		)
+		if err != nil {
+			return nil, fmt.Errorf("mapping: cel %s env: %w", name, err)
+		}
+		out[name] = env
+	}
+	return out, nil
+})
+
+// TransformFits type-checks a read transform with value of a scalar type
+// (string, int, double or bool, or null): the type of the source field
+// it reads. It returns the checker's messages; none when it fits, or when
+// the type is none of those (a list or an object is not checked).
+func TransformFits(src, valueType string) []string {
+	envs, err := typedEnvs()
+	if err != nil {
+		return []string{err.Error()}
+	}
+	env, ok := envs[valueType]
+	if !ok {
+		return nil
+	}
+	compileMu.Lock()
+	defer compileMu.Unlock()
+	_, iss := env.Compile(src)
+	if iss == nil || iss.Err() == nil {
+		return nil
+	}
+	var out []string
+	for _, e := range iss.Errors() {
+		out = append(out, e.Message)
+	}
+	return out
+}

@@ -2,7 +2,9 @@ package mapping_test
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -74,13 +76,13 @@ objects:
     fields: {id: Id, case_id: ParentId, body: CommentBody}
   document:
     source: {object: ContentVersion, key: Id}
-    owner: {parent: {object: product, source: X}, account: AccountId}
+    owner: {parent: {object: product, source: X}, account: AccountId, contact: ContactId}
     freshness: 60s
     roles: [member]
     fields: {id: Id, title: Title}
 `))
 	require.EqualError(t, err, `c.yaml:6:30: owner parent case is not mapped from connection "salesforce"
-c.yaml:12:12: owner: give either parent or account/contact, not both
+c.yaml:12:12: owner: give either parent or contact, not both
 c.yaml:12:21: owner parent: "product" is not an owned portal object`)
 }
 
@@ -113,7 +115,7 @@ objects:
 		`many.yaml:5:3: case: missing owner relation (owner: {account: <source path>, contact: <source path>, hierarchy: true|false})`,
 		`many.yaml:5:3: case: missing status (a label and next_step for every status value)`,
 		`many.yaml:6:13: source: missing key (the source id field, e.g. Id)`,
-		`many.yaml:7:5: case: unknown key "colour" (known: source, owner, include, freshness, roles, fields, status, writes)`,
+		`many.yaml:7:5: case: unknown key "colour" (known: source, owner, include, freshness, roles, decide, sign, fields, status, writes)`,
 		`many.yaml:8:16: freshness "soon" must be a positive duration such as 60s or 15m`,
 		`many.yaml:9:12: unknown role "janitor" (known: account_admin, member, billing, purchasing, operator_admin)`,
 		`many.yaml:11:7: required portal field case.number is not mapped`,
@@ -122,4 +124,62 @@ objects:
 		`many.yaml:13:7: enum field priority needs values (source value: portal value)`,
 		`many.yaml:14:62: bad pattern: error parsing regexp: missing closing ): ` + "`(`",
 	}, got)
+}
+
+// decide and sign: roles among the object's, a boolean, and only on
+// approval requests; each bad value at its line and column.
+func TestDecideAndSignErrors(t *testing.T) {
+	t.Parallel()
+	base := `version: 1
+connection: salesforce
+objects:
+  approval_request:
+    source: {object: Quote, key: Id}
+    owner: {account: AccountId}
+    freshness: 5m
+    roles: [account_admin, purchasing]
+%s
+    fields:
+      id: Id
+      name: Name
+      status: {source: Status, values: {Presented: pending}}
+    status:
+      pending: {label: Awaiting your decision, next_step: Decide.}
+`
+	for _, tc := range []struct{ yaml, want string }{
+		{"    decide: [member]\n    sign: yes please", `x.yaml:9:13: role "member" cannot see this object (object roles: account_admin, purchasing)|x.yaml:10:11: sign must be true or false`},
+		{"    decide: []", `x.yaml:9:13: decide must name at least one role (leave it out to let every role that sees the request decide)`},
+		{"    decide: [janitor]", `x.yaml:9:13: unknown role "janitor" (known: account_admin, member, billing, purchasing, operator_admin)`},
+	} {
+		_, err := mapping.Parse("x.yaml", []byte(fmt.Sprintf(base, tc.yaml)))
+		var errs mapping.Errors
+		require.ErrorAs(t, err, &errs, tc.yaml)
+		got := []string{}
+		for _, e := range errs {
+			got = append(got, e.Error())
+		}
+		require.Equal(t, tc.want, strings.Join(got, "|"))
+	}
+	set, err := mapping.Parse("x.yaml", []byte(fmt.Sprintf(base, "    decide: [purchasing]\n    sign: true")))
+	require.NoError(t, err)
+	obj, ok := set.Object("approval_request")
+	require.True(t, ok)
+	require.True(t, obj.Sign())
+	require.True(t, obj.MayDecide([]string{"purchasing"}))
+	require.True(t, obj.MayDecide([]string{"account_admin"}), "account_admin decides what it sees")
+	require.False(t, obj.MayDecide([]string{"member", "billing"}))
+
+	_, err = mapping.Parse("y.yaml", []byte(`version: 1
+connection: salesforce
+objects:
+  knowledge_article:
+    source: {object: Knowledge__kav, key: Id}
+    freshness: 1h
+    roles: [member]
+    sign: true
+    fields:
+      id: Id
+      title: Title
+`))
+	require.ErrorContains(t, err, "y.yaml:8:11: knowledge_article: only approval_request is decided or signed")
 }

@@ -47,13 +47,13 @@ func (c *compiler) field(def *ObjectDef, kn, n *yaml.Node, objRoles []string, ne
 	var typeN, validN, valuesN, defaultN, fieldsN *yaml.Node
 	hadSource := true
 	if n.Kind == yaml.ScalarNode {
-		f.path = c.path(n, "source")
+		c.fpath(f, n, "source")
 	} else {
 		hadSource = c.hasKey(n, "source")
 		for _, p := range c.pairs(n, def.Name+"."+name, "source", "type", "transform", "write_transform", "values", "default", "direction", "validate", "roles", "fields") {
 			switch p.k.Value {
 			case "source":
-				f.path = c.path(p.v, "source")
+				c.fpath(f, p.v, "source")
 			case "type":
 				typeN = p.v
 			case "transform":
@@ -189,7 +189,9 @@ func (c *compiler) values(f *field, n *yaml.Node) {
 	f.values = map[string]string{}
 	f.boxed = map[string]any{}
 	f.reverse = map[string]string{}
+	f.valueAt = map[string]Pos{}
 	for _, p := range c.pairs(n, "values") {
+		f.valueAt[p.k.Value] = Pos{c.file, p.k.Line, p.k.Column}
 		pv, ok := c.str(p.v, "portal value")
 		if !ok {
 			continue
@@ -316,12 +318,12 @@ func (c *compiler) writes(o *Object, n *yaml.Node) {
 		if !o.Writable(op) {
 			c.errf(p.k, "writes.%s given but no field allows %s", op, op)
 		}
-		ws := &writeSpec{}
+		ws := &writeSpec{at: Pos{c.file, p.k.Line, p.k.Column}}
 		for _, q := range c.pairs(p.v, "writes."+string(op), "set") {
 			for _, s := range c.pairs(q.v, "set") {
 				pth := c.path(s.k, "set target")
 				if prg := c.cel(c.env.write, s.k, s.v); prg != nil && pth != nil {
-					ws.set = append(ws.set, setExpr{path: pth, prg: prg})
+					ws.set = append(ws.set, setExpr{path: pth, prg: prg, at: Pos{c.file, s.k.Line, s.k.Column}})
 				}
 			}
 		}

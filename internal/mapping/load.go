@@ -237,10 +237,10 @@ func (c *compiler) object(kn, n *yaml.Node, defConn string) *Object {
 		return nil
 	}
 	before := len(*c.errs)
-	o := &Object{name: name, def: def, file: c.file, connection: defConn, writes: map[Op]*writeSpec{}}
+	o := &Object{name: name, def: def, file: c.file, connection: defConn, writes: map[Op]*writeSpec{}, at: Pos{c.file, kn.Line, kn.Column}}
 	var ownerN, statusN, statusK, writesN, fieldsN, sourceN *yaml.Node
-	var rolesN *yaml.Node
-	for _, p := range c.pairs(n, name, "source", "owner", "include", "freshness", "roles", "fields", "status", "writes") {
+	var rolesN, decideN, signN *yaml.Node
+	for _, p := range c.pairs(n, name, "source", "owner", "include", "freshness", "roles", "decide", "sign", "fields", "status", "writes") {
 		switch p.k.Value {
 		case "source":
 			sourceN = p.v
@@ -258,6 +258,10 @@ func (c *compiler) object(kn, n *yaml.Node, defConn string) *Object {
 			}
 		case "roles":
 			rolesN = p.v
+		case "decide":
+			decideN = p.v
+		case "sign":
+			signN = p.v
 		case "fields":
 			fieldsN = p.v
 		case "status":
@@ -279,6 +283,7 @@ func (c *compiler) object(kn, n *yaml.Node, defConn string) *Object {
 	} else {
 		o.roles = c.roles(rolesN, nil)
 	}
+	c.decision(o, decideN, signN)
 	switch {
 	case ownerN != nil && !def.Owned:
 		c.errf(ownerN, "%s is public; it has no owner relation", name)
@@ -344,17 +349,20 @@ func (c *compiler) source(o *Object, n *yaml.Node) {
 				nodes = p.v.Content
 			}
 			for _, kn := range nodes {
-				if pth := c.path(kn, "key"); pth != nil {
-					o.keys = append(o.keys, &field{name: "key", typ: TypeID, path: pth, slot: -1, line: kn.Line})
+				f := &field{name: "key", typ: TypeID, slot: -1, line: kn.Line}
+				if c.fpath(f, kn, "key") {
+					o.keys = append(o.keys, f)
 				}
 			}
 		case "version":
-			if pth := c.path(p.v, "version"); pth != nil {
-				o.version = &field{name: "version", typ: TypeString, path: pth, slot: -1}
+			f := &field{name: "version", typ: TypeString, slot: -1}
+			if c.fpath(f, p.v, "version") {
+				o.version = f
 			}
 		case "modified":
-			if pth := c.path(p.v, "modified"); pth != nil {
-				o.modified = &field{name: "modified", typ: TypeDateTime, path: pth, slot: -1}
+			f := &field{name: "modified", typ: TypeDateTime, slot: -1}
+			if c.fpath(f, p.v, "modified") {
+				o.modified = f
 			}
 		}
 	}
@@ -376,7 +384,7 @@ func (c *compiler) include(n *yaml.Node) *field {
 	for _, p := range c.pairs(n, "include", "source", "transform") {
 		switch p.k.Value {
 		case "source":
-			f.path = c.path(p.v, "include source")
+			c.fpath(f, p.v, "include source")
 		case "transform":
 			f.trans = c.cel(c.env.read, p.k, p.v)
 		}
@@ -385,6 +393,27 @@ func (c *compiler) include(n *yaml.Node) *field {
 		c.errf(n, "include needs a transform that is true for records customers may see")
 	}
 	return f
+}
+
+// decision reads who may decide a request (decide: roles among the
+// object's) and whether deciding is signing (sign: true); only approval
+// requests are decided.
+func (c *compiler) decision(o *Object, decideN, signN *yaml.Node) {
+	for _, n := range []*yaml.Node{decideN, signN} {
+		if n != nil && o.name != "approval_request" {
+			c.errf(n, "%s: only approval_request is decided or signed", o.name)
+			return
+		}
+	}
+	if decideN != nil {
+		o.decide = c.roles(decideN, o.roles)
+		if len(o.decide) == 0 {
+			c.errf(decideN, "decide must name at least one role (leave it out to let every role that sees the request decide)")
+		}
+	}
+	if signN != nil {
+		o.sign = c.boolean(signN, "sign")
+	}
 }
 
 func (c *compiler) roles(n *yaml.Node, within []string) []string {
@@ -415,8 +444,12 @@ func (c *compiler) owner(o *Object, n *yaml.Node) {
 		}
 	}
 	switch {
-	case o.parent != nil && (o.account != nil || o.contact != nil):
-		c.errf(n, "owner: give either parent or account/contact, not both")
+	// A record may name its account and its parent both (a document
+	// published to an account or to a case): the account wins when it
+	// resolves, the parent's owner otherwise. A contact would contradict
+	// the parent's contact.
+	case o.parent != nil && o.contact != nil:
+		c.errf(n, "owner: give either parent or contact, not both")
 	case o.account == nil && o.parent == nil:
 		c.errf(n, "owner: missing account (the source path of the owning account, or {source: ..., via: <account key>}) or parent ({object: <portal object>, source: <its id path>})")
 	}
@@ -431,7 +464,7 @@ func (c *compiler) parentOwner(n *yaml.Node) *parentOwner {
 			po.object, _ = c.str(p.v, "parent object")
 			po.line, po.col = p.v.Line, p.v.Column
 		case "source":
-			po.f.path = c.path(p.v, "parent source")
+			c.fpath(po.f, p.v, "parent source")
 		case "transform":
 			po.f.trans = c.cel(c.env.read, p.k, p.v)
 		}
@@ -454,8 +487,9 @@ func (c *compiler) ownerPart(n *yaml.Node, account bool) *ownerPart {
 		what = "owner account"
 	}
 	if n.Kind == yaml.ScalarNode {
-		if pth := c.path(n, what); pth != nil {
-			return &ownerPart{f: &field{name: what, typ: TypeID, path: pth, slot: -1}}
+		f := &field{name: what, typ: TypeID, slot: -1}
+		if c.fpath(f, n, what) {
+			return &ownerPart{f: f}
 		}
 		return nil
 	}
@@ -467,7 +501,7 @@ func (c *compiler) ownerPart(n *yaml.Node, account bool) *ownerPart {
 	for _, p := range c.pairs(n, what, allowed...) {
 		switch p.k.Value {
 		case "source":
-			op.f.path = c.path(p.v, what+" source")
+			c.fpath(op.f, p.v, what+" source")
 		case "transform":
 			op.f.trans = c.cel(c.env.read, p.k, p.v)
 		case "via":

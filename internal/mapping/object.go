@@ -63,6 +63,8 @@ type field struct {
 	roles    []string
 	children []*field // element fields of a list of objects
 	line     int
+	at       Pos            // where the source path is written
+	valueAt  map[string]Pos // where each source value of values is written
 }
 
 // ownerPart says where an owner id comes from.
@@ -86,11 +88,13 @@ type statusInfo struct {
 
 type writeSpec struct {
 	set []setExpr
+	at  Pos
 }
 
 type setExpr struct {
 	path []string
 	prg  *program
+	at   Pos
 }
 
 // Object is one compiled mapping: a portal object fed from one source
@@ -111,11 +115,14 @@ type Object struct {
 	include    *field
 	freshness  time.Duration
 	roles      []string
+	decide     []string // nil: every role in roles
+	sign       bool
 	fields     []*field
 	status     *field
 	statuses   map[string]statusInfo
 	writes     map[Op]*writeSpec
 	hash       string
+	at         Pos
 
 	work        sync.Pool // *work, reused across records
 	trie        *trieNode
@@ -151,6 +158,23 @@ func (o *Object) OwnerParentObject() string {
 	return o.parent.object
 }
 
+// OwnerAccountPath is the source path a record's owning account is read
+// from directly (not through a cross-reference, a parent or the record's
+// own key), dotted, with where the mapping names it; ok is false for
+// any other owner.
+func (o *Object) OwnerAccountPath() (path string, at Pos, ok bool) {
+	if o.account == nil || o.account.via != "" || o.account.f == nil || len(o.account.f.path) == 0 {
+		return "", Pos{}, false
+	}
+	path = joinPath(o.account.f.path)
+	for _, k := range o.keys {
+		if joinPath(k.path) == path {
+			return "", Pos{}, false // an account is its own owner
+		}
+	}
+	return path, o.account.f.at, true
+}
+
 // Hierarchy reports whether a parent account sees its children's records.
 func (o *Object) Hierarchy() bool { return o.hierarchy }
 
@@ -172,6 +196,26 @@ func (o *Object) VisibleTo(roles []string) bool {
 	}
 	return false
 }
+
+// MayDecide reports whether any of roles may decide a request of the
+// object (approve or reject it): the mapping's decide roles, else every
+// role that sees it.
+func (o *Object) MayDecide(roles []string) bool {
+	if o.decide == nil {
+		return o.VisibleTo(roles)
+	}
+	for _, r := range roles {
+		if seesAll(r) || slices.Contains(o.decide, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// Sign reports whether approving a request is signing it (sign: true):
+// the signer sees the document, types their name and consents, and the
+// signed document is sealed and kept.
+func (o *Object) Sign() bool { return o.sign }
 
 // Writable reports whether the mapping lets customers perform op.
 func (o *Object) Writable(op Op) bool {

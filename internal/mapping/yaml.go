@@ -191,3 +191,11 @@ func (d *dec) checkNoAliases(n *yaml.Node, budget *int) {
 		d.checkNoAliases(c, budget)
 	}
 }
+
+// fpath compiles a field's source path and notes where it is written. It
+// reports whether the path is good.
+func (c *compiler) fpath(f *field, n *yaml.Node, what string) bool {
+	f.path = c.path(n, what)
+	f.at = Pos{c.file, n.Line, n.Column}
+	return f.path != nil
+}

@@ -103,6 +103,60 @@ func Start(ctx context.Context, dir string) (*Cluster, error) {
 	return c, nil
 }
 
+// StartReplica copies primary into dir with pg_basebackup (dir must not
+// hold a cluster yet) and starts it as a hot standby streaming from
+// primary, for tests of reads from a replica.
+func StartReplica(ctx context.Context, primary *Cluster, dir string) (*Cluster, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{dir: dir, binDir: primary.binDir, cred: primary.cred}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("pgcluster: %w", err)
+	}
+	if err := c.chown(); err != nil {
+		return nil, err
+	}
+	bin, err := c.tool("pg_basebackup")
+	if err != nil {
+		return nil, err
+	}
+	// -R writes standby.signal and the primary's connection string.
+	cmd := exec.CommandContext(ctx, bin, "-D", dir, "-h", "127.0.0.1",
+		"-p", strconv.Itoa(primary.port), "-U", "postgres", "-R", "-X", "stream", "-c", "fast", "--no-sync")
+	c.asServerUser(cmd)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("pgcluster: pg_basebackup into %s failed: %w\n%s", dir, err, out.String())
+	}
+	return Start(ctx, dir)
+}
+
+// tool finds another of the server package's programs: beside postgres,
+// beside what a postgres on PATH links to, or on PATH.
+func (c *Cluster) tool(name string) (string, error) {
+	dirs := []string{c.binDir}
+	if real, err := filepath.EvalSymlinks(filepath.Join(c.binDir, "postgres")); err == nil {
+		dirs = append(dirs, filepath.Dir(real))
+	}
+	for _, d := range dirs {
+		if p := filepath.Join(d, name); fileExists(p) {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("pgcluster: %s not found beside %s: install the PostgreSQL server package's client programs", name, c.binDir)
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
 // URL is the connection string for database name as the superuser.
 func (c *Cluster) URL(name string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.port, name)
@@ -194,6 +248,12 @@ func (c *Cluster) start() error {
 		return fmt.Errorf("pgcluster: %w", err)
 	}
 	c.log = f
+	// The server's own (pg_basebackup reads the whole data directory).
+	if c.cred != nil {
+		if err := f.Chown(int(c.cred.Uid), int(c.cred.Gid)); err != nil {
+			return fmt.Errorf("pgcluster: %w", err)
+		}
+	}
 	c.cmd = exec.Command(filepath.Join(c.binDir, "postgres"),
 		"-D", c.dir,
 		"-p", strconv.Itoa(c.port),

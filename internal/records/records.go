@@ -68,6 +68,13 @@ type Record struct {
 // freshness target.
 func (r *Record) StaleAt() time.Time { return r.staleAt }
 
+// Connection is the connection the record was synced from, SourceObject
+// its object there.
+func (r *Record) Connection() string { return r.connection }
+
+// SourceObject is the record's object at its source (ContentVersion).
+func (r *Record) SourceObject() string { return r.sourceObject }
+
 // Field returns the decoded value of one visible field, nil when the
 // record has no such field (or the user may not see it).
 func (r *Record) Field(name string) any {
@@ -88,7 +95,10 @@ type Health interface {
 
 // Options are the reader's dependencies.
 type Options struct {
-	Pool     *pgxpool.Pool
+	Pool *pgxpool.Pool
+	// Read picks the pool of a read that tolerates replica lag
+	// (internal/replica); nil reads Pool.
+	Read     func(ctx context.Context) *pgxpool.Pool
 	Mappings *mapping.Set
 	// Enqueue schedules a refresh of a stale record; nil disables it.
 	Enqueue func(ctx context.Context, args syncer.RefreshArgs) error
@@ -113,6 +123,9 @@ func New(opts Options) *Reader {
 	}
 	if opts.FreshTimeout == 0 {
 		opts.FreshTimeout = 3 * time.Second
+	}
+	if opts.Read == nil {
+		opts.Read = func(context.Context) *pgxpool.Pool { return opts.Pool }
 	}
 	return &Reader{opts: opts}
 }
@@ -152,7 +165,7 @@ func (rd *Reader) Get(ctx context.Context, scope access.Scope, object, id string
 
 func (rd *Reader) get(ctx context.Context, scope access.Scope, obj *mapping.Object, id string) (*Record, error) {
 	// One round trip: the scope's settings and the query in one pipeline.
-	v, err := store.ScopedRecord(ctx, rd.opts.Pool, scoped(scope, obj).Store(), obj.Name(), obj.Public(), id)
+	v, err := store.ScopedRecord(ctx, rd.opts.Read(ctx), scoped(scope, obj).Store(), obj.Name(), obj.Public(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrNotFound
 	}
@@ -228,7 +241,7 @@ func (rd *Reader) ListMany(ctx context.Context, reqs []ListRequest) ([]*Page, er
 	if len(filters) == 0 {
 		return pages, nil
 	}
-	views, err := store.ScopedRecordLists(ctx, rd.opts.Pool, filters)
+	views, err := store.ScopedRecordLists(ctx, rd.opts.Read(ctx), filters)
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}
@@ -249,7 +262,7 @@ func (rd *Reader) ListMany(ctx context.Context, reqs []ListRequest) ([]*Page, er
 }
 
 func (rd *Reader) list(ctx context.Context, scope access.Scope, obj *mapping.Object, f store.RecordFilter) (*Page, error) {
-	views, err := store.ScopedRecords(ctx, rd.opts.Pool, f)
+	views, err := store.ScopedRecords(ctx, rd.opts.Read(ctx), f)
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}
@@ -317,6 +330,28 @@ func (rd *Reader) Related(ctx context.Context, scope access.Scope, object string
 		return nil, err
 	}
 	return page.Records, nil
+}
+
+// RelatedIn is Related for the mapping of object that connection feeds
+// (an object several connections map, as documents), its roles and
+// fields; records of other connections are left out.
+func (rd *Reader) RelatedIn(ctx context.Context, scope access.Scope, connection, object string, f store.RecordFilter) ([]Record, error) {
+	obj, ok := rd.opts.Mappings.For(connection, object)
+	if !ok || (!scope.Staff && !obj.VisibleTo(scope.Roles)) {
+		return []Record{}, nil
+	}
+	f.Scope, f.Object, f.Public = scoped(scope, obj).Store(), obj.Name(), obj.Public()
+	page, err := rd.list(ctx, scope, obj, f)
+	if err != nil {
+		return nil, err
+	}
+	out := page.Records[:0]
+	for _, r := range page.Records {
+		if r.connection == connection {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 func (rd *Reader) visibleObject(scope access.Scope, object string) (*mapping.Object, bool) {

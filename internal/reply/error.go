@@ -20,7 +20,10 @@ type Error struct {
 	Code    string  `json:"code"`
 	Message string  `json:"message"`
 	Fields  []Field `json:"fields,omitempty"`
-	Cause   error   `json:"-"`
+	// Details are the values the message names, for a client that says
+	// it in its own words (a refused upload's limit, types, signature).
+	Details map[string]string `json:"details,omitempty"`
+	Cause   error             `json:"-"`
 }
 
 func (e *Error) Error() string {

@@ -109,11 +109,17 @@ func (rp Replier) logServerError(r *http.Request, status int, code, msg string, 
 }
 
 func writeError(w http.ResponseWriter, e *Error) {
-	// Strings and a slice of them: encoding cannot fail.
+	send(w, e.Status, Body(e))
+}
+
+// Body is e's answer as Fail writes it, for a handler whose library
+// writes the response itself (the resumable uploads' tusd).
+func Body(e *Error) []byte {
+	// Strings, a slice and a map of them: encoding cannot fail.
 	b, _ := json.Marshal(struct {
 		Error *Error `json:"error"`
 	}{e})
-	send(w, e.Status, b)
+	return b
 }
 
 // send writes an encoded JSON body. Answers depend on who asks and may

@@ -19,10 +19,12 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/metrics"
 	"github.com/porticohq/portico/internal/reply"
+	"github.com/porticohq/portico/internal/tracing"
 )
 
 // ReadyFunc reports whether the server can serve: nil, or the reason not.
@@ -47,6 +49,9 @@ type Options struct {
 	Mount func(r chi.Router)
 	// MountAdmin adds staff routes under /admin, behind the admin check.
 	MountAdmin func(r chi.Router)
+	// Tracer starts a span per request; nil when tracing is off (no
+	// middleware at all).
+	Tracer trace.TracerProvider
 }
 
 // NewRouter builds the router.
@@ -57,6 +62,12 @@ func NewRouter(opts Options) http.Handler {
 	r.Use(
 		securityHeaders(strings.HasPrefix(opts.Config.PublicURL, "https://")),
 		middleware.RequestID,
+	)
+	if opts.Tracer != nil {
+		// Before the request log, so that its line carries the trace id.
+		r.Use(tracing.HTTP(opts.Tracer))
+	}
+	r.Use(
 		clientIP(opts.Config.TrustedProxies),
 		requestLogger(opts.Logger),
 		recoverer(rp),
@@ -66,9 +77,7 @@ func NewRouter(opts Options) http.Handler {
 	// (/admin, /hooks) that set none of their own.
 	r.NotFound(rp.NoEndpoint)
 	r.MethodNotAllowed(rp.NoMethod)
-	r.Get("/healthz", func(w http.ResponseWriter, req *http.Request) {
-		rp.JSON(w, req, http.StatusOK, map[string]string{"status": "ok"})
-	})
+	r.Get("/healthz", healthz(rp))
 	r.Get("/readyz", func(w http.ResponseWriter, req *http.Request) {
 		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
 		defer cancel()
@@ -112,6 +121,25 @@ func publicHost(publicURL string) string {
 		return ""
 	}
 	return u.Host
+}
+
+// MetricsRouter is what a process without the API serves (a `worker` on
+// river.metrics_addr): /healthz and /metrics, nothing else.
+func MetricsRouter(logger *slog.Logger, reg *prometheus.Registry) http.Handler {
+	r := chi.NewRouter()
+	rp := reply.New(logger)
+	r.Use(securityHeaders(false), recoverer(rp))
+	r.NotFound(rp.NoEndpoint)
+	r.MethodNotAllowed(rp.NoMethod)
+	r.Get("/healthz", healthz(rp))
+	r.Method(http.MethodGet, "/metrics", metrics.Handler(reg))
+	return r
+}
+
+func healthz(rp reply.Replier) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		rp.JSON(w, req, http.StatusOK, map[string]string{"status": "ok"})
+	}
 }
 
 // Serve listens on cfg.Addr and serves until ctx ends, then drains

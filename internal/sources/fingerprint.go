@@ -27,6 +27,20 @@ func fingerprint(c config.ConnectionConfig) string {
 	return hex.EncodeToString(h[:8])
 }
 
+// Fingerprinted wraps a credential store as Open does, so that what is
+// saved through it (a connect flow's tokens) is read back by the
+// connectors Open builds for the same connections. nil stays nil.
+func Fingerprinted(creds connectors.CredentialStore, conns []config.ConnectionConfig) connectors.CredentialStore {
+	if creds == nil {
+		return nil
+	}
+	fp := &fingerprinted{inner: creds, fps: map[string]string{}}
+	for _, cfg := range conns {
+		fp.fps[cfg.Name] = fingerprint(cfg)
+	}
+	return fp
+}
+
 // Load implements connectors.CredentialStore.
 func (f *fingerprinted) Load(ctx context.Context, connection string) (connectors.Credentials, error) {
 	c, err := f.inner.Load(ctx, connection)

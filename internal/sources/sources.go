@@ -6,6 +6,7 @@
 package sources
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"math"
@@ -14,6 +15,7 @@ import (
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/connectors/httpclient"
 	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/fleet"
 )
 
 // Registry builds connectors by type.
@@ -30,6 +32,7 @@ type Source struct {
 type Sources struct {
 	byName map[string]*Source
 	floor  float64
+	fleet  *fleet.Fleet
 }
 
 // Options configure Open.
@@ -48,22 +51,27 @@ type Options struct {
 	// QuotaFloor is the share of the read budget below which QuotaLow
 	// reports true.
 	QuotaFloor float64
+	// Fleet, when set, gives every connection the call budget and the
+	// breaker signal all processes share; nil keeps both in this
+	// process's memory (a one-off CLI check).
+	Fleet *fleet.Fleet
 }
 
 // Open builds every configured connection.
-func Open(opts Options) (*Sources, error) {
-	s := &Sources{byName: map[string]*Source{}, floor: opts.QuotaFloor}
-	creds := opts.Credentials
-	if creds != nil {
-		fp := &fingerprinted{inner: creds, fps: map[string]string{}}
-		for _, cfg := range opts.Connections {
-			fp.fps[cfg.Name] = fingerprint(cfg)
-		}
-		creds = fp
-	}
+func Open(ctx context.Context, opts Options) (*Sources, error) {
+	s := &Sources{byName: map[string]*Source{}, floor: opts.QuotaFloor, fleet: opts.Fleet}
+	creds := Fingerprinted(opts.Credentials, opts.Connections)
 	for _, cfg := range opts.Connections {
 		logger := opts.Logger.With(slog.String("connection", cfg.Name))
-		client, err := httpclient.New(httpclient.Options{Connection: cfg, Metrics: opts.Metrics, Logger: logger})
+		hopts := httpclient.Options{Connection: cfg, Metrics: opts.Metrics, Logger: logger}
+		if opts.Fleet != nil {
+			budget, signal, err := opts.Fleet.Attach(ctx, cfg.ClientSettings())
+			if err != nil {
+				return nil, fmt.Errorf("sources: %s: %w", cfg.Name, err)
+			}
+			hopts.Budget, hopts.Signal = budget, signal
+		}
+		client, err := httpclient.New(hopts)
 		if err != nil {
 			return nil, fmt.Errorf("sources: %s: %w", cfg.Name, err)
 		}
@@ -136,6 +144,26 @@ func (s *Sources) BreakerState(name string) string {
 		return "unknown"
 	}
 	return src.Client.Breaker().String()
+}
+
+// BreakerTrippedBy names the process that tripped a connection's breaker
+// for the fleet ("" when closed or not shared).
+func (s *Sources) BreakerTrippedBy(name string) string {
+	src, ok := s.byName[name]
+	if !ok {
+		return ""
+	}
+	_, by := src.Client.BreakerTrippedBy()
+	return by
+}
+
+// FleetStatus is every connection's shared budget and breaker as all
+// processes see them (nil without a fleet).
+func (s *Sources) FleetStatus(ctx context.Context) (map[string]fleet.Status, error) {
+	if s.fleet == nil {
+		return nil, nil
+	}
+	return s.fleet.Status(ctx)
 }
 
 // QuotaRemaining is a connection's call budget left (-1: no limit known).

@@ -21,7 +21,7 @@ func TestQuotaLowAndBreakerState(t *testing.T) {
 	sim, srv := fakesourcetest.Start(t, fakesource.Options{Seed: 1, Records: 200})
 	cr := sim.Credentials(srv.URL).Salesforce
 	reg := builtin.Registry()
-	srcs, err := sources.Open(sources.Options{
+	srcs, err := sources.Open(context.Background(), sources.Options{
 		Connections: []config.ConnectionConfig{config.DefaultConnection(config.ConnectionConfig{
 			Name: "crm", Type: "salesforce", BaseURL: cr.BaseURL, TokenURL: cr.TokenURL,
 			ClientID: cr.ClientID, ClientSecret: cr.ClientSecret,
@@ -57,7 +57,7 @@ func TestQuotaLowAndBreakerState(t *testing.T) {
 // does, once), so a connection that skipped them is an error naming it.
 func TestOpenRefusesAnIncompleteConnection(t *testing.T) {
 	t.Parallel()
-	_, err := sources.Open(sources.Options{
+	_, err := sources.Open(context.Background(), sources.Options{
 		Connections: []config.ConnectionConfig{{Name: "crm", Type: "salesforce", BaseURL: "https://crm.example"}},
 		Registry:    builtin.Registry(), Logger: slog.New(slog.DiscardHandler),
 	})
@@ -74,7 +74,7 @@ func TestCredentialsFollowTheConfiguredEndpoint(t *testing.T) {
 	open := func(sim *fakesource.Sim, url string) *sources.Sources {
 		cr := sim.Credentials(url).Salesforce
 		reg := builtin.Registry()
-		srcs, err := sources.Open(sources.Options{
+		srcs, err := sources.Open(context.Background(), sources.Options{
 			Connections: []config.ConnectionConfig{config.DefaultConnection(config.ConnectionConfig{Name: "crm", Type: "salesforce",
 				BaseURL: cr.BaseURL, TokenURL: cr.TokenURL, ClientID: cr.ClientID, ClientSecret: cr.ClientSecret})},
 			Registry: reg, Credentials: store, Logger: slog.New(slog.DiscardHandler),

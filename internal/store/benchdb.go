@@ -88,3 +88,40 @@ func RiverJobsRescued(ctx context.Context, db DBTX, kind string) (int, error) {
 	err := db.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = $1 AND errors::text LIKE '%Stuck job rescued%'`, kind).Scan(&n)
 	return n, interpret(err, "count rescued jobs")
 }
+
+// RiverQueueDepth is one queue's jobs waiting (available, retryable,
+// scheduled) and running.
+type RiverQueueDepth struct {
+	Queue            string
+	Waiting, Running int64
+}
+
+// RiverQueueDepths reads every queue's depth, by queue name.
+func RiverQueueDepths(ctx context.Context, db DBTX) ([]RiverQueueDepth, error) {
+	rows, err := db.Query(ctx, `SELECT queue,
+		count(*) FILTER (WHERE state IN ('available', 'retryable', 'scheduled')),
+		count(*) FILTER (WHERE state = 'running')
+		FROM river_job GROUP BY queue ORDER BY queue`)
+	if err != nil {
+		return nil, interpret(err, "queue depths")
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[RiverQueueDepth])
+	return out, interpret(err, "queue depths")
+}
+
+// RiverAttemptError is one failed attempt of a job, as River recorded it.
+type RiverAttemptError struct {
+	Kind, Message string
+}
+
+// RiverAttemptErrors lists every failed attempt River recorded, of jobs in
+// any state.
+func RiverAttemptErrors(ctx context.Context, db DBTX) ([]RiverAttemptError, error) {
+	rows, err := db.Query(ctx, `SELECT kind, coalesce(e->>'error', '') FROM river_job, unnest(errors) AS e
+		WHERE errors IS NOT NULL ORDER BY id`)
+	if err != nil {
+		return nil, interpret(err, "job errors")
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[RiverAttemptError])
+	return out, interpret(err, "job errors")
+}

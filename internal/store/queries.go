@@ -29,6 +29,12 @@ type RecordInsertPendingParams = dbsqlc.RecordInsertPendingParams
 type RecordMarkPendingParams = dbsqlc.RecordMarkPendingParams
 type RecordRestorePriorParams = dbsqlc.RecordRestorePriorParams
 type RecordSetPendingParams = dbsqlc.RecordSetPendingParams
+type ApprovalStateGetParams = dbsqlc.ApprovalStateGetParams
+type ApprovalStateLockParams = dbsqlc.ApprovalStateLockParams
+type ApprovalStatePutParams = dbsqlc.ApprovalStatePutParams
+type ApprovalStatesToReconcileRow = dbsqlc.ApprovalStatesToReconcileRow
+type SignatureInsertParams = dbsqlc.SignatureInsertParams
+type SignatureListByRecordParams = dbsqlc.SignatureListByRecordParams
 type AuditAppendParams = dbsqlc.AuditAppendParams
 type AuditChainHeadGetRow = dbsqlc.AuditChainHeadGetRow
 type AuditChainHeadLockRow = dbsqlc.AuditChainHeadLockRow
@@ -66,16 +72,27 @@ type AuthUserTokenCreateParams = dbsqlc.AuthUserTokenCreateParams
 type AuthUserTokenUseParams = dbsqlc.AuthUserTokenUseParams
 type AuthUserTokensSpendParams = dbsqlc.AuthUserTokensSpendParams
 type BenchActionLatencyBucketsRow = dbsqlc.BenchActionLatencyBucketsRow
+type BenchActionStatesRow = dbsqlc.BenchActionStatesRow
 type BenchActionsAppliedParams = dbsqlc.BenchActionsAppliedParams
+type BenchAppliedByObjectRow = dbsqlc.BenchAppliedByObjectRow
+type BenchConnectionsRow = dbsqlc.BenchConnectionsRow
+type BenchFullSyncsRow = dbsqlc.BenchFullSyncsRow
 type BenchMarkFreshParams = dbsqlc.BenchMarkFreshParams
+type BenchNotifyChangeCasesParams = dbsqlc.BenchNotifyChangeCasesParams
+type BenchNotifyCountsRow = dbsqlc.BenchNotifyCountsRow
+type BenchNotifyFirstEventsRow = dbsqlc.BenchNotifyFirstEventsRow
+type BenchNotifySeedCasesParams = dbsqlc.BenchNotifySeedCasesParams
 type BrandLogoCachePutParams = dbsqlc.BrandLogoCachePutParams
+type BrandSettingReplaceParams = dbsqlc.BrandSettingReplaceParams
 type BrandSettingSetParams = dbsqlc.BrandSettingSetParams
 type CredentialGetParams = dbsqlc.CredentialGetParams
 type CredentialGetRow = dbsqlc.CredentialGetRow
 type CredentialPutParams = dbsqlc.CredentialPutParams
 type DBTX = dbsqlc.DBTX
+type FileChunkAppendParams = dbsqlc.FileChunkAppendParams
 type FileChunkGetParams = dbsqlc.FileChunkGetParams
 type FileChunkInsertParams = dbsqlc.FileChunkInsertParams
+type FileChunkVersionsRow = dbsqlc.FileChunkVersionsRow
 type FileCountsRow = dbsqlc.FileCountsRow
 type FileGetParams = dbsqlc.FileGetParams
 type FileInsertParams = dbsqlc.FileInsertParams
@@ -83,10 +100,26 @@ type FileListByRecordParams = dbsqlc.FileListByRecordParams
 type FileSetActionParams = dbsqlc.FileSetActionParams
 type FileSourceConfirmedParams = dbsqlc.FileSourceConfirmedParams
 type FileStoredParams = dbsqlc.FileStoredParams
+type FileUploadAdvanceParams = dbsqlc.FileUploadAdvanceParams
+type FileUploadCountsRow = dbsqlc.FileUploadCountsRow
+type FileUploadInsertParams = dbsqlc.FileUploadInsertParams
+type SourceBreakerCloseParams = dbsqlc.SourceBreakerCloseParams
+type SourceBreakerProbeParams = dbsqlc.SourceBreakerProbeParams
+type SourceBreakerReleaseParams = dbsqlc.SourceBreakerReleaseParams
+type SourceBreakerTripParams = dbsqlc.SourceBreakerTripParams
+type SourceBudgetEnsureParams = dbsqlc.SourceBudgetEnsureParams
+type SourceBudgetGiveParams = dbsqlc.SourceBudgetGiveParams
+type SourceBudgetListRow = dbsqlc.SourceBudgetListRow
+type SourceBudgetObserveParams = dbsqlc.SourceBudgetObserveParams
+type SourceBudgetObserveRow = dbsqlc.SourceBudgetObserveRow
+type SourceBudgetTakeParams = dbsqlc.SourceBudgetTakeParams
+type SourceBudgetTakeRow = dbsqlc.SourceBudgetTakeRow
 type AccountXref = dbsqlc.AccountXref
 type Action = dbsqlc.Action
+type ApprovalState = dbsqlc.ApprovalState
 type AuditChainHead = dbsqlc.AuditChainHead
 type AuditEvent = dbsqlc.AuditEvent
+type AuditSubjectKey = dbsqlc.AuditSubjectKey
 type AuthApiToken = dbsqlc.AuthApiToken
 type AuthLoginFailure = dbsqlc.AuthLoginFailure
 type AuthSession = dbsqlc.AuthSession
@@ -98,15 +131,119 @@ type BrandSetting = dbsqlc.BrandSetting
 type ConnectionCredential = dbsqlc.ConnectionCredential
 type File = dbsqlc.File
 type FileChunk = dbsqlc.FileChunk
+type FileUpload = dbsqlc.FileUpload
+type Notice = dbsqlc.Notice
+type NoticeDigest = dbsqlc.NoticeDigest
+type NoticeEvent = dbsqlc.NoticeEvent
 type NotificationPreference = dbsqlc.NotificationPreference
+type NotifyEvent = dbsqlc.NotifyEvent
+type NotifyPreference = dbsqlc.NotifyPreference
+type NotifySetting = dbsqlc.NotifySetting
+type NotifyWebhook = dbsqlc.NotifyWebhook
+type PortalEvent = dbsqlc.PortalEvent
+type PrivacyErasure = dbsqlc.PrivacyErasure
+type PrivacyExport = dbsqlc.PrivacyExport
+type PrivacySourceRequest = dbsqlc.PrivacySourceRequest
+type PrivacySuppressedRecord = dbsqlc.PrivacySuppressedRecord
 type Record = dbsqlc.Record
 type RecordStatusChange = dbsqlc.RecordStatusChange
+type Signature = dbsqlc.Signature
+type SourceBreaker = dbsqlc.SourceBreaker
+type SourceBudget = dbsqlc.SourceBudget
 type SyncCursor = dbsqlc.SyncCursor
 type SyncRun = dbsqlc.SyncRun
 type Tenant = dbsqlc.Tenant
 type WebhookEventSeen = dbsqlc.WebhookEventSeen
 type NotificationPreferenceGetParams = dbsqlc.NotificationPreferenceGetParams
 type NotificationPreferencePutParams = dbsqlc.NotificationPreferencePutParams
+type NoticeClickTargetRow = dbsqlc.NoticeClickTargetRow
+type NoticeDigestInsertParams = dbsqlc.NoticeDigestInsertParams
+type NoticeDigestLockRow = dbsqlc.NoticeDigestLockRow
+type NoticeDigestSentParams = dbsqlc.NoticeDigestSentParams
+type NoticeDigestUsersRow = dbsqlc.NoticeDigestUsersRow
+type NoticeEventInsertParams = dbsqlc.NoticeEventInsertParams
+type NoticeFoldParams = dbsqlc.NoticeFoldParams
+type NoticeForSendRow = dbsqlc.NoticeForSendRow
+type NoticeInInboxParams = dbsqlc.NoticeInInboxParams
+type NoticeInboxParams = dbsqlc.NoticeInboxParams
+type NoticeInboxRow = dbsqlc.NoticeInboxRow
+type NoticeInsertParams = dbsqlc.NoticeInsertParams
+type NoticeMarkReadParams = dbsqlc.NoticeMarkReadParams
+type NoticeSentParams = dbsqlc.NoticeSentParams
+type NoticeUnreadParams = dbsqlc.NoticeUnreadParams
+type NotifyActorOfRecordParams = dbsqlc.NotifyActorOfRecordParams
+type NotifyCandidatesParams = dbsqlc.NotifyCandidatesParams
+type NotifyCandidatesRow = dbsqlc.NotifyCandidatesRow
+type NotifyDueInvoicesRow = dbsqlc.NotifyDueInvoicesRow
+type NotifyEmailsSinceParams = dbsqlc.NotifyEmailsSinceParams
+type NotifyEventInsertOnceParams = dbsqlc.NotifyEventInsertOnceParams
+type NotifyEventPostponeParams = dbsqlc.NotifyEventPostponeParams
+type NotifyExpiringApprovalsRow = dbsqlc.NotifyExpiringApprovalsRow
+type NotifyGroupLatestParams = dbsqlc.NotifyGroupLatestParams
+type NotifyOpenCommentActionParams = dbsqlc.NotifyOpenCommentActionParams
+type NotifyOverdueInvoicesParams = dbsqlc.NotifyOverdueInvoicesParams
+type NotifyOverdueInvoicesRow = dbsqlc.NotifyOverdueInvoicesRow
+type NotifyPreferencePutParams = dbsqlc.NotifyPreferencePutParams
+type NotifyPreferencesRow = dbsqlc.NotifyPreferencesRow
+type NotifyRecordOwnerParams = dbsqlc.NotifyRecordOwnerParams
+type NotifyRecordOwnerRow = dbsqlc.NotifyRecordOwnerRow
+type NotifySettingPutParams = dbsqlc.NotifySettingPutParams
+type NotifyUserParams = dbsqlc.NotifyUserParams
+type NotifyUserRow = dbsqlc.NotifyUserRow
+type NotifyWebhookCreateParams = dbsqlc.NotifyWebhookCreateParams
+type NotifyWebhookDeleteParams = dbsqlc.NotifyWebhookDeleteParams
+type NotifyWebhookEnableParams = dbsqlc.NotifyWebhookEnableParams
+type NotifyWebhookOfAccountParams = dbsqlc.NotifyWebhookOfAccountParams
+type NotifyWebhookResultParams = dbsqlc.NotifyWebhookResultParams
+type NotifyWebhookRotateParams = dbsqlc.NotifyWebhookRotateParams
+type NotifyWebhooksParams = dbsqlc.NotifyWebhooksParams
+type NotifyWebhooksOfAccountParams = dbsqlc.NotifyWebhooksOfAccountParams
+type AuditBySubjectParams = dbsqlc.AuditBySubjectParams
+type AuditBySubjectRow = dbsqlc.AuditBySubjectRow
+type AuditSubjectKeyCreateParams = dbsqlc.AuditSubjectKeyCreateParams
+type AuditSubjectKeyDestroyParams = dbsqlc.AuditSubjectKeyDestroyParams
+type AuditSubjectKeyGetParams = dbsqlc.AuditSubjectKeyGetParams
+type AuditSubjectKeysParams = dbsqlc.AuditSubjectKeysParams
+type AuditSubjectKeysRow = dbsqlc.AuditSubjectKeysRow
+type PrivacyAPITokensByUserRow = dbsqlc.PrivacyAPITokensByUserRow
+type PrivacyActionsByUserParams = dbsqlc.PrivacyActionsByUserParams
+type PrivacyActionsByUserRow = dbsqlc.PrivacyActionsByUserRow
+type PrivacyActionsEraseParams = dbsqlc.PrivacyActionsEraseParams
+type PrivacyErasureGetParams = dbsqlc.PrivacyErasureGetParams
+type PrivacyErasureInsertParams = dbsqlc.PrivacyErasureInsertParams
+type PrivacyErasureInsertRow = dbsqlc.PrivacyErasureInsertRow
+type PrivacyErasureReportParams = dbsqlc.PrivacyErasureReportParams
+type PrivacyExportFailedParams = dbsqlc.PrivacyExportFailedParams
+type PrivacyExportGetRow = dbsqlc.PrivacyExportGetRow
+type PrivacyExportInsertParams = dbsqlc.PrivacyExportInsertParams
+type PrivacyExportPeekParams = dbsqlc.PrivacyExportPeekParams
+type PrivacyExportPeekRow = dbsqlc.PrivacyExportPeekRow
+type PrivacyExportReadyParams = dbsqlc.PrivacyExportReadyParams
+type PrivacyExportTakeParams = dbsqlc.PrivacyExportTakeParams
+type PrivacyExportTakeRow = dbsqlc.PrivacyExportTakeRow
+type PrivacyExportsByUserParams = dbsqlc.PrivacyExportsByUserParams
+type PrivacyExportsByUserRow = dbsqlc.PrivacyExportsByUserRow
+type PrivacyExportsEraseParams = dbsqlc.PrivacyExportsEraseParams
+type PrivacyFilesByUploaderParams = dbsqlc.PrivacyFilesByUploaderParams
+type PrivacyFilesEraseParams = dbsqlc.PrivacyFilesEraseParams
+type PrivacyLoginFailuresEraseParams = dbsqlc.PrivacyLoginFailuresEraseParams
+type PrivacyNoticesByUserRow = dbsqlc.PrivacyNoticesByUserRow
+type PrivacyNotifyPreferencesByUserRow = dbsqlc.PrivacyNotifyPreferencesByUserRow
+type PrivacyNotifySettingByUserRow = dbsqlc.PrivacyNotifySettingByUserRow
+type PrivacyRecordParams = dbsqlc.PrivacyRecordParams
+type PrivacyRecordRow = dbsqlc.PrivacyRecordRow
+type PrivacyRecordRewriteParams = dbsqlc.PrivacyRecordRewriteParams
+type PrivacyRecordsByContactParams = dbsqlc.PrivacyRecordsByContactParams
+type PrivacyRecordsByContactRow = dbsqlc.PrivacyRecordsByContactRow
+type PrivacyRecordsByParentParams = dbsqlc.PrivacyRecordsByParentParams
+type PrivacyRecordsByParentRow = dbsqlc.PrivacyRecordsByParentRow
+type PrivacyRecordsMentioningParams = dbsqlc.PrivacyRecordsMentioningParams
+type PrivacyRecordsMentioningRow = dbsqlc.PrivacyRecordsMentioningRow
+type PrivacySessionsByUserRow = dbsqlc.PrivacySessionsByUserRow
+type PrivacySourceRequestInsertParams = dbsqlc.PrivacySourceRequestInsertParams
+type PrivacySourceRequestsOpenRow = dbsqlc.PrivacySourceRequestsOpenRow
+type PrivacySuppressParams = dbsqlc.PrivacySuppressParams
+type PrivacyUserEraseParams = dbsqlc.PrivacyUserEraseParams
 type AccountXrefUpsertParams = dbsqlc.AccountXrefUpsertParams
 type AccountXrefUpsertBatchParams = dbsqlc.AccountXrefUpsertBatchParams
 type AccountXrefUpsertBatchRow = dbsqlc.AccountXrefUpsertBatchRow
@@ -133,6 +270,19 @@ type RecordVersionsParams = dbsqlc.RecordVersionsParams
 type RecordVersionsRow = dbsqlc.RecordVersionsRow
 type RecordsByMappingHashParams = dbsqlc.RecordsByMappingHashParams
 type RecordsByMappingHashRow = dbsqlc.RecordsByMappingHashRow
+type PortalEventInsertParams = dbsqlc.PortalEventInsertParams
+type ReportActivationParams = dbsqlc.ReportActivationParams
+type ReportActivationRow = dbsqlc.ReportActivationRow
+type ReportActiveUsersParams = dbsqlc.ReportActiveUsersParams
+type ReportActiveUsersRow = dbsqlc.ReportActiveUsersRow
+type ReportNotificationsParams = dbsqlc.ReportNotificationsParams
+type ReportNotificationsRow = dbsqlc.ReportNotificationsRow
+type ReportSelfServiceParams = dbsqlc.ReportSelfServiceParams
+type ReportSelfServiceRow = dbsqlc.ReportSelfServiceRow
+type ReportWorkflowParams = dbsqlc.ReportWorkflowParams
+type ReportWorkflowRow = dbsqlc.ReportWorkflowRow
+type ReportWritebackParams = dbsqlc.ReportWritebackParams
+type ReportWritebackRow = dbsqlc.ReportWritebackRow
 type RoleSuspendRow = dbsqlc.RoleSuspendRow
 type SyncCursorAdvanceParams = dbsqlc.SyncCursorAdvanceParams
 type SyncCursorEnsureParams = dbsqlc.SyncCursorEnsureParams
@@ -143,10 +293,16 @@ type SyncCursorLagsRow = dbsqlc.SyncCursorLagsRow
 type SyncCursorLockParams = dbsqlc.SyncCursorLockParams
 type SyncCursorPulledWithParams = dbsqlc.SyncCursorPulledWithParams
 type SyncCursorSucceededParams = dbsqlc.SyncCursorSucceededParams
+type SyncPollDoneParams = dbsqlc.SyncPollDoneParams
+type SyncPollWakeParams = dbsqlc.SyncPollWakeParams
+type SyncPullLeaseParams = dbsqlc.SyncPullLeaseParams
+type SyncPullReleaseParams = dbsqlc.SyncPullReleaseParams
 type SyncRunFinishParams = dbsqlc.SyncRunFinishParams
 type SyncRunProgressParams = dbsqlc.SyncRunProgressParams
 type SyncRunStartParams = dbsqlc.SyncRunStartParams
 type TenantCreateParams = dbsqlc.TenantCreateParams
+type NotifyProbeParams = dbsqlc.NotifyProbeParams
+type WALReplayPositionRow = dbsqlc.WALReplayPositionRow
 type WebhookEventsSeeParams = dbsqlc.WebhookEventsSeeParams
 
 // ActionApplied runs the ActionApplied query; its error is translated by interpretError.
@@ -262,6 +418,41 @@ func RecordRestorePrior(ctx context.Context, db DBTX, arg RecordRestorePriorPara
 // RecordSetPending runs the RecordSetPending query; its error is translated by interpretError.
 func RecordSetPending(ctx context.Context, db DBTX, arg RecordSetPendingParams) error {
 	return interpretError(dbsqlc.New().RecordSetPending(ctx, db, arg))
+}
+
+// ApprovalStateGet runs the ApprovalStateGet query; its error is translated by interpretError.
+func ApprovalStateGet(ctx context.Context, db DBTX, arg ApprovalStateGetParams) (ApprovalState, error) {
+	r, err := dbsqlc.New().ApprovalStateGet(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// ApprovalStateLock runs the ApprovalStateLock query; its error is translated by interpretError.
+func ApprovalStateLock(ctx context.Context, db DBTX, arg ApprovalStateLockParams) (ApprovalState, error) {
+	r, err := dbsqlc.New().ApprovalStateLock(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// ApprovalStatePut runs the ApprovalStatePut query; its error is translated by interpretError.
+func ApprovalStatePut(ctx context.Context, db DBTX, arg ApprovalStatePutParams) error {
+	return interpretError(dbsqlc.New().ApprovalStatePut(ctx, db, arg))
+}
+
+// ApprovalStatesToReconcile runs the ApprovalStatesToReconcile query; its error is translated by interpretError.
+func ApprovalStatesToReconcile(ctx context.Context, db DBTX, maxRows int32) ([]ApprovalStatesToReconcileRow, error) {
+	r, err := dbsqlc.New().ApprovalStatesToReconcile(ctx, db, maxRows)
+	return r, interpretError(err)
+}
+
+// SignatureInsert runs the SignatureInsert query; its error is translated by interpretError.
+func SignatureInsert(ctx context.Context, db DBTX, arg SignatureInsertParams) (int64, error) {
+	r, err := dbsqlc.New().SignatureInsert(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// SignatureListByRecord runs the SignatureListByRecord query; its error is translated by interpretError.
+func SignatureListByRecord(ctx context.Context, db DBTX, arg SignatureListByRecordParams) ([]Signature, error) {
+	r, err := dbsqlc.New().SignatureListByRecord(ctx, db, arg)
+	return r, interpretError(err)
 }
 
 // AuditAppend runs the AuditAppend query; its error is translated by interpretError.
@@ -510,6 +701,12 @@ func BenchActionCount(ctx context.Context, db DBTX, state string) (int64, error)
 	return r, interpretError(err)
 }
 
+// BenchActionIDs runs the BenchActionIDs query; its error is translated by interpretError.
+func BenchActionIDs(ctx context.Context, db DBTX) ([]int64, error) {
+	r, err := dbsqlc.New().BenchActionIDs(ctx, db)
+	return r, interpretError(err)
+}
+
 // BenchActionLatencies runs the BenchActionLatencies query; its error is translated by interpretError.
 func BenchActionLatencies(ctx context.Context, db DBTX, ids []int64) ([]int64, error) {
 	r, err := dbsqlc.New().BenchActionLatencies(ctx, db, ids)
@@ -519,6 +716,12 @@ func BenchActionLatencies(ctx context.Context, db DBTX, ids []int64) ([]int64, e
 // BenchActionLatencyBuckets runs the BenchActionLatencyBuckets query; its error is translated by interpretError.
 func BenchActionLatencyBuckets(ctx context.Context, db DBTX, since pgtype.Timestamptz) ([]BenchActionLatencyBucketsRow, error) {
 	r, err := dbsqlc.New().BenchActionLatencyBuckets(ctx, db, since)
+	return r, interpretError(err)
+}
+
+// BenchActionStates runs the BenchActionStates query; its error is translated by interpretError.
+func BenchActionStates(ctx context.Context, db DBTX) ([]BenchActionStatesRow, error) {
+	r, err := dbsqlc.New().BenchActionStates(ctx, db)
 	return r, interpretError(err)
 }
 
@@ -540,15 +743,62 @@ func BenchActionsOpen(ctx context.Context, db DBTX) (int64, error) {
 	return r, interpretError(err)
 }
 
+// BenchAppliedByObject runs the BenchAppliedByObject query; its error is translated by interpretError.
+func BenchAppliedByObject(ctx context.Context, db DBTX) ([]BenchAppliedByObjectRow, error) {
+	r, err := dbsqlc.New().BenchAppliedByObject(ctx, db)
+	return r, interpretError(err)
+}
+
 // BenchCachedRecords runs the BenchCachedRecords query; its error is translated by interpretError.
 func BenchCachedRecords(ctx context.Context, db DBTX, sourceObject string) (int64, error) {
 	r, err := dbsqlc.New().BenchCachedRecords(ctx, db, sourceObject)
 	return r, interpretError(err)
 }
 
+// BenchConnections runs the BenchConnections query; its error is translated by interpretError.
+func BenchConnections(ctx context.Context, db DBTX) ([]BenchConnectionsRow, error) {
+	r, err := dbsqlc.New().BenchConnections(ctx, db)
+	return r, interpretError(err)
+}
+
+// BenchFullSyncRepeats runs the BenchFullSyncRepeats query; its error is translated by interpretError.
+func BenchFullSyncRepeats(ctx context.Context, db DBTX) ([]string, error) {
+	r, err := dbsqlc.New().BenchFullSyncRepeats(ctx, db)
+	return r, interpretError(err)
+}
+
+// BenchFullSyncs runs the BenchFullSyncs query; its error is translated by interpretError.
+func BenchFullSyncs(ctx context.Context, db DBTX) (BenchFullSyncsRow, error) {
+	r, err := dbsqlc.New().BenchFullSyncs(ctx, db)
+	return r, interpretError(err)
+}
+
 // BenchMarkFresh runs the BenchMarkFresh query; its error is translated by interpretError.
 func BenchMarkFresh(ctx context.Context, db DBTX, arg BenchMarkFreshParams) error {
 	return interpretError(dbsqlc.New().BenchMarkFresh(ctx, db, arg))
+}
+
+// BenchNotifyChangeCases runs the BenchNotifyChangeCases query; its error is translated by interpretError.
+func BenchNotifyChangeCases(ctx context.Context, db DBTX, arg BenchNotifyChangeCasesParams) (int64, error) {
+	r, err := dbsqlc.New().BenchNotifyChangeCases(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// BenchNotifyCounts runs the BenchNotifyCounts query; its error is translated by interpretError.
+func BenchNotifyCounts(ctx context.Context, db DBTX) (BenchNotifyCountsRow, error) {
+	r, err := dbsqlc.New().BenchNotifyCounts(ctx, db)
+	return r, interpretError(err)
+}
+
+// BenchNotifyFirstEvents runs the BenchNotifyFirstEvents query; its error is translated by interpretError.
+func BenchNotifyFirstEvents(ctx context.Context, db DBTX, noticeIds []int64) ([]BenchNotifyFirstEventsRow, error) {
+	r, err := dbsqlc.New().BenchNotifyFirstEvents(ctx, db, noticeIds)
+	return r, interpretError(err)
+}
+
+// BenchNotifySeedCases runs the BenchNotifySeedCases query; its error is translated by interpretError.
+func BenchNotifySeedCases(ctx context.Context, db DBTX, arg BenchNotifySeedCasesParams) error {
+	return interpretError(dbsqlc.New().BenchNotifySeedCases(ctx, db, arg))
 }
 
 // BenchRecordVersion runs the BenchRecordVersion query; its error is translated by interpretError.
@@ -560,6 +810,12 @@ func BenchRecordVersion(ctx context.Context, db DBTX, sourceID string) (string, 
 // BenchRecordsTruncate runs the BenchRecordsTruncate query; its error is translated by interpretError.
 func BenchRecordsTruncate(ctx context.Context, db DBTX) error {
 	return interpretError(dbsqlc.New().BenchRecordsTruncate(ctx, db))
+}
+
+// BenchSharedResults runs the BenchSharedResults query; its error is translated by interpretError.
+func BenchSharedResults(ctx context.Context, db DBTX) (int64, error) {
+	r, err := dbsqlc.New().BenchSharedResults(ctx, db)
+	return r, interpretError(err)
 }
 
 // BrandLogoCacheGet runs the BrandLogoCacheGet query; its error is translated by interpretError.
@@ -577,6 +833,11 @@ func BrandLogoCachePut(ctx context.Context, db DBTX, arg BrandLogoCachePutParams
 func BrandSettingGet(ctx context.Context, db DBTX, tenantID int64) (BrandSetting, error) {
 	r, err := dbsqlc.New().BrandSettingGet(ctx, db, tenantID)
 	return r, interpretError(err)
+}
+
+// BrandSettingReplace runs the BrandSettingReplace query; its error is translated by interpretError.
+func BrandSettingReplace(ctx context.Context, db DBTX, arg BrandSettingReplaceParams) error {
+	return interpretError(dbsqlc.New().BrandSettingReplace(ctx, db, arg))
 }
 
 // BrandSettingReset runs the BrandSettingReset query; its error is translated by interpretError.
@@ -617,6 +878,17 @@ func FileByID(ctx context.Context, db DBTX, id int64) (File, error) {
 	return r, interpretError(err)
 }
 
+// FileChunkAppend runs the FileChunkAppend query; its error is translated by interpretError.
+func FileChunkAppend(ctx context.Context, db DBTX, arg FileChunkAppendParams) (int64, error) {
+	r, err := dbsqlc.New().FileChunkAppend(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// FileChunkDeleteAll runs the FileChunkDeleteAll query; its error is translated by interpretError.
+func FileChunkDeleteAll(ctx context.Context, db DBTX, fileID int64) error {
+	return interpretError(dbsqlc.New().FileChunkDeleteAll(ctx, db, fileID))
+}
+
 // FileChunkGet runs the FileChunkGet query; its error is translated by interpretError.
 func FileChunkGet(ctx context.Context, db DBTX, arg FileChunkGetParams) ([]byte, error) {
 	r, err := dbsqlc.New().FileChunkGet(ctx, db, arg)
@@ -626,6 +898,12 @@ func FileChunkGet(ctx context.Context, db DBTX, arg FileChunkGetParams) ([]byte,
 // FileChunkInsert runs the FileChunkInsert query; its error is translated by interpretError.
 func FileChunkInsert(ctx context.Context, db DBTX, arg FileChunkInsertParams) error {
 	return interpretError(dbsqlc.New().FileChunkInsert(ctx, db, arg))
+}
+
+// FileChunkVersions runs the FileChunkVersions query; its error is translated by interpretError.
+func FileChunkVersions(ctx context.Context, db DBTX, fileID int64) ([]FileChunkVersionsRow, error) {
+	r, err := dbsqlc.New().FileChunkVersions(ctx, db, fileID)
+	return r, interpretError(err)
 }
 
 // FileCounts runs the FileCounts query; its error is translated by interpretError.
@@ -673,6 +951,115 @@ func FileStored(ctx context.Context, db DBTX, arg FileStoredParams) (File, error
 	return r, interpretError(err)
 }
 
+// FileUploadAdvance runs the FileUploadAdvance query; its error is translated by interpretError.
+func FileUploadAdvance(ctx context.Context, db DBTX, arg FileUploadAdvanceParams) (int64, error) {
+	r, err := dbsqlc.New().FileUploadAdvance(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// FileUploadCounts runs the FileUploadCounts query; its error is translated by interpretError.
+func FileUploadCounts(ctx context.Context, db DBTX) (FileUploadCountsRow, error) {
+	r, err := dbsqlc.New().FileUploadCounts(ctx, db)
+	return r, interpretError(err)
+}
+
+// FileUploadDelete runs the FileUploadDelete query; its error is translated by interpretError.
+func FileUploadDelete(ctx context.Context, db DBTX, id string) error {
+	return interpretError(dbsqlc.New().FileUploadDelete(ctx, db, id))
+}
+
+// FileUploadDropPending runs the FileUploadDropPending query; its error is translated by interpretError.
+func FileUploadDropPending(ctx context.Context, db DBTX, id string) error {
+	return interpretError(dbsqlc.New().FileUploadDropPending(ctx, db, id))
+}
+
+// FileUploadExpire runs the FileUploadExpire query; its error is translated by interpretError.
+func FileUploadExpire(ctx context.Context, db DBTX, before pgtype.Timestamptz) (int64, error) {
+	r, err := dbsqlc.New().FileUploadExpire(ctx, db, before)
+	return r, interpretError(err)
+}
+
+// FileUploadGet runs the FileUploadGet query; its error is translated by interpretError.
+func FileUploadGet(ctx context.Context, db DBTX, id string) (FileUpload, error) {
+	r, err := dbsqlc.New().FileUploadGet(ctx, db, id)
+	return r, interpretError(err)
+}
+
+// FileUploadInsert runs the FileUploadInsert query; its error is translated by interpretError.
+func FileUploadInsert(ctx context.Context, db DBTX, arg FileUploadInsertParams) error {
+	return interpretError(dbsqlc.New().FileUploadInsert(ctx, db, arg))
+}
+
+// FileUploadLock runs the FileUploadLock query; its error is translated by interpretError.
+func FileUploadLock(ctx context.Context, db DBTX, id string) (FileUpload, error) {
+	r, err := dbsqlc.New().FileUploadLock(ctx, db, id)
+	return r, interpretError(err)
+}
+
+// SourceBreakerClose runs the SourceBreakerClose query; its error is translated by interpretError.
+func SourceBreakerClose(ctx context.Context, db DBTX, arg SourceBreakerCloseParams) (SourceBreaker, error) {
+	r, err := dbsqlc.New().SourceBreakerClose(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// SourceBreakerGet runs the SourceBreakerGet query; its error is translated by interpretError.
+func SourceBreakerGet(ctx context.Context, db DBTX, connection string) (SourceBreaker, error) {
+	r, err := dbsqlc.New().SourceBreakerGet(ctx, db, connection)
+	return r, interpretError(err)
+}
+
+// SourceBreakerList runs the SourceBreakerList query; its error is translated by interpretError.
+func SourceBreakerList(ctx context.Context, db DBTX) ([]SourceBreaker, error) {
+	r, err := dbsqlc.New().SourceBreakerList(ctx, db)
+	return r, interpretError(err)
+}
+
+// SourceBreakerProbe runs the SourceBreakerProbe query; its error is translated by interpretError.
+func SourceBreakerProbe(ctx context.Context, db DBTX, arg SourceBreakerProbeParams) (SourceBreaker, error) {
+	r, err := dbsqlc.New().SourceBreakerProbe(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// SourceBreakerRelease runs the SourceBreakerRelease query; its error is translated by interpretError.
+func SourceBreakerRelease(ctx context.Context, db DBTX, arg SourceBreakerReleaseParams) error {
+	return interpretError(dbsqlc.New().SourceBreakerRelease(ctx, db, arg))
+}
+
+// SourceBreakerTrip runs the SourceBreakerTrip query; its error is translated by interpretError.
+func SourceBreakerTrip(ctx context.Context, db DBTX, arg SourceBreakerTripParams) (SourceBreaker, error) {
+	r, err := dbsqlc.New().SourceBreakerTrip(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// SourceBudgetEnsure runs the SourceBudgetEnsure query; its error is translated by interpretError.
+func SourceBudgetEnsure(ctx context.Context, db DBTX, arg SourceBudgetEnsureParams) (SourceBudget, error) {
+	r, err := dbsqlc.New().SourceBudgetEnsure(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// SourceBudgetGive runs the SourceBudgetGive query; its error is translated by interpretError.
+func SourceBudgetGive(ctx context.Context, db DBTX, arg SourceBudgetGiveParams) error {
+	return interpretError(dbsqlc.New().SourceBudgetGive(ctx, db, arg))
+}
+
+// SourceBudgetList runs the SourceBudgetList query; its error is translated by interpretError.
+func SourceBudgetList(ctx context.Context, db DBTX) ([]SourceBudgetListRow, error) {
+	r, err := dbsqlc.New().SourceBudgetList(ctx, db)
+	return r, interpretError(err)
+}
+
+// SourceBudgetObserve runs the SourceBudgetObserve query; its error is translated by interpretError.
+func SourceBudgetObserve(ctx context.Context, db DBTX, arg SourceBudgetObserveParams) (SourceBudgetObserveRow, error) {
+	r, err := dbsqlc.New().SourceBudgetObserve(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// SourceBudgetTake runs the SourceBudgetTake query; its error is translated by interpretError.
+func SourceBudgetTake(ctx context.Context, db DBTX, arg SourceBudgetTakeParams) (SourceBudgetTakeRow, error) {
+	r, err := dbsqlc.New().SourceBudgetTake(ctx, db, arg)
+	return r, interpretError(err)
+}
+
 // NotificationPreferenceGet runs the NotificationPreferenceGet query; its error is translated by interpretError.
 func NotificationPreferenceGet(ctx context.Context, db DBTX, arg NotificationPreferenceGetParams) (NotificationPreference, error) {
 	r, err := dbsqlc.New().NotificationPreferenceGet(ctx, db, arg)
@@ -682,6 +1069,543 @@ func NotificationPreferenceGet(ctx context.Context, db DBTX, arg NotificationPre
 // NotificationPreferencePut runs the NotificationPreferencePut query; its error is translated by interpretError.
 func NotificationPreferencePut(ctx context.Context, db DBTX, arg NotificationPreferencePutParams) (NotificationPreference, error) {
 	r, err := dbsqlc.New().NotificationPreferencePut(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NoticeClickTarget runs the NoticeClickTarget query; its error is translated by interpretError.
+func NoticeClickTarget(ctx context.Context, db DBTX, id int64) (NoticeClickTargetRow, error) {
+	r, err := dbsqlc.New().NoticeClickTarget(ctx, db, id)
+	return r, interpretError(err)
+}
+
+// NoticeDigestInsert runs the NoticeDigestInsert query; its error is translated by interpretError.
+func NoticeDigestInsert(ctx context.Context, db DBTX, arg NoticeDigestInsertParams) (int64, error) {
+	r, err := dbsqlc.New().NoticeDigestInsert(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NoticeDigestLock runs the NoticeDigestLock query; its error is translated by interpretError.
+func NoticeDigestLock(ctx context.Context, db DBTX, id int64) (NoticeDigestLockRow, error) {
+	r, err := dbsqlc.New().NoticeDigestLock(ctx, db, id)
+	return r, interpretError(err)
+}
+
+// NoticeDigestPending runs the NoticeDigestPending query; its error is translated by interpretError.
+func NoticeDigestPending(ctx context.Context, db DBTX, userID int64) ([]Notice, error) {
+	r, err := dbsqlc.New().NoticeDigestPending(ctx, db, userID)
+	return r, interpretError(err)
+}
+
+// NoticeDigestSent runs the NoticeDigestSent query; its error is translated by interpretError.
+func NoticeDigestSent(ctx context.Context, db DBTX, arg NoticeDigestSentParams) error {
+	return interpretError(dbsqlc.New().NoticeDigestSent(ctx, db, arg))
+}
+
+// NoticeDigestUsers runs the NoticeDigestUsers query; its error is translated by interpretError.
+func NoticeDigestUsers(ctx context.Context, db DBTX) ([]NoticeDigestUsersRow, error) {
+	r, err := dbsqlc.New().NoticeDigestUsers(ctx, db)
+	return r, interpretError(err)
+}
+
+// NoticeEmailFailed runs the NoticeEmailFailed query; its error is translated by interpretError.
+func NoticeEmailFailed(ctx context.Context, db DBTX, id int64) error {
+	return interpretError(dbsqlc.New().NoticeEmailFailed(ctx, db, id))
+}
+
+// NoticeEventInsert runs the NoticeEventInsert query; its error is translated by interpretError.
+func NoticeEventInsert(ctx context.Context, db DBTX, arg NoticeEventInsertParams) (int64, error) {
+	r, err := dbsqlc.New().NoticeEventInsert(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NoticeFold runs the NoticeFold query; its error is translated by interpretError.
+func NoticeFold(ctx context.Context, db DBTX, arg NoticeFoldParams) error {
+	return interpretError(dbsqlc.New().NoticeFold(ctx, db, arg))
+}
+
+// NoticeForSend runs the NoticeForSend query; its error is translated by interpretError.
+func NoticeForSend(ctx context.Context, db DBTX, id int64) (NoticeForSendRow, error) {
+	r, err := dbsqlc.New().NoticeForSend(ctx, db, id)
+	return r, interpretError(err)
+}
+
+// NoticeInInbox runs the NoticeInInbox query; its error is translated by interpretError.
+func NoticeInInbox(ctx context.Context, db DBTX, arg NoticeInInboxParams) (bool, error) {
+	r, err := dbsqlc.New().NoticeInInbox(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NoticeInbox runs the NoticeInbox query; its error is translated by interpretError.
+func NoticeInbox(ctx context.Context, db DBTX, arg NoticeInboxParams) ([]NoticeInboxRow, error) {
+	r, err := dbsqlc.New().NoticeInbox(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NoticeInsert runs the NoticeInsert query; its error is translated by interpretError.
+func NoticeInsert(ctx context.Context, db DBTX, arg NoticeInsertParams) (int64, error) {
+	r, err := dbsqlc.New().NoticeInsert(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NoticeMarkRead runs the NoticeMarkRead query; its error is translated by interpretError.
+func NoticeMarkRead(ctx context.Context, db DBTX, arg NoticeMarkReadParams) ([]int64, error) {
+	r, err := dbsqlc.New().NoticeMarkRead(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NoticeSent runs the NoticeSent query; its error is translated by interpretError.
+func NoticeSent(ctx context.Context, db DBTX, arg NoticeSentParams) error {
+	return interpretError(dbsqlc.New().NoticeSent(ctx, db, arg))
+}
+
+// NoticeUnread runs the NoticeUnread query; its error is translated by interpretError.
+func NoticeUnread(ctx context.Context, db DBTX, arg NoticeUnreadParams) (int64, error) {
+	r, err := dbsqlc.New().NoticeUnread(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NotifyActionMessage runs the NotifyActionMessage query; its error is translated by interpretError.
+func NotifyActionMessage(ctx context.Context, db DBTX, id int64) (string, error) {
+	r, err := dbsqlc.New().NotifyActionMessage(ctx, db, id)
+	return r, interpretError(err)
+}
+
+// NotifyActorOfRecord runs the NotifyActorOfRecord query; its error is translated by interpretError.
+func NotifyActorOfRecord(ctx context.Context, db DBTX, arg NotifyActorOfRecordParams) (string, error) {
+	r, err := dbsqlc.New().NotifyActorOfRecord(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NotifyCandidates runs the NotifyCandidates query; its error is translated by interpretError.
+func NotifyCandidates(ctx context.Context, db DBTX, arg NotifyCandidatesParams) ([]NotifyCandidatesRow, error) {
+	r, err := dbsqlc.New().NotifyCandidates(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NotifyDueInvoices runs the NotifyDueInvoices query; its error is translated by interpretError.
+func NotifyDueInvoices(ctx context.Context, db DBTX, day string) ([]NotifyDueInvoicesRow, error) {
+	r, err := dbsqlc.New().NotifyDueInvoices(ctx, db, day)
+	return r, interpretError(err)
+}
+
+// NotifyEmailsSince runs the NotifyEmailsSince query; its error is translated by interpretError.
+func NotifyEmailsSince(ctx context.Context, db DBTX, arg NotifyEmailsSinceParams) (int64, error) {
+	r, err := dbsqlc.New().NotifyEmailsSince(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NotifyEventInsertOnce runs the NotifyEventInsertOnce query; its error is translated by interpretError.
+func NotifyEventInsertOnce(ctx context.Context, db DBTX, arg NotifyEventInsertOnceParams) (int64, error) {
+	r, err := dbsqlc.New().NotifyEventInsertOnce(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NotifyEventPostpone runs the NotifyEventPostpone query; its error is translated by interpretError.
+func NotifyEventPostpone(ctx context.Context, db DBTX, arg NotifyEventPostponeParams) error {
+	return interpretError(dbsqlc.New().NotifyEventPostpone(ctx, db, arg))
+}
+
+// NotifyEventsClaim runs the NotifyEventsClaim query; its error is translated by interpretError.
+func NotifyEventsClaim(ctx context.Context, db DBTX, maxRows int32) ([]NotifyEvent, error) {
+	r, err := dbsqlc.New().NotifyEventsClaim(ctx, db, maxRows)
+	return r, interpretError(err)
+}
+
+// NotifyEventsDone runs the NotifyEventsDone query; its error is translated by interpretError.
+func NotifyEventsDone(ctx context.Context, db DBTX, ids []int64) error {
+	return interpretError(dbsqlc.New().NotifyEventsDone(ctx, db, ids))
+}
+
+// NotifyExpiringApprovals runs the NotifyExpiringApprovals query; its error is translated by interpretError.
+func NotifyExpiringApprovals(ctx context.Context, db DBTX, day string) ([]NotifyExpiringApprovalsRow, error) {
+	r, err := dbsqlc.New().NotifyExpiringApprovals(ctx, db, day)
+	return r, interpretError(err)
+}
+
+// NotifyGroupLatest runs the NotifyGroupLatest query; its error is translated by interpretError.
+func NotifyGroupLatest(ctx context.Context, db DBTX, arg NotifyGroupLatestParams) (Notice, error) {
+	r, err := dbsqlc.New().NotifyGroupLatest(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NotifyOpenCommentAction runs the NotifyOpenCommentAction query; its error is translated by interpretError.
+func NotifyOpenCommentAction(ctx context.Context, db DBTX, arg NotifyOpenCommentActionParams) (bool, error) {
+	r, err := dbsqlc.New().NotifyOpenCommentAction(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NotifyOverdueInvoices runs the NotifyOverdueInvoices query; its error is translated by interpretError.
+func NotifyOverdueInvoices(ctx context.Context, db DBTX, arg NotifyOverdueInvoicesParams) ([]NotifyOverdueInvoicesRow, error) {
+	r, err := dbsqlc.New().NotifyOverdueInvoices(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NotifyPreferencePut runs the NotifyPreferencePut query; its error is translated by interpretError.
+func NotifyPreferencePut(ctx context.Context, db DBTX, arg NotifyPreferencePutParams) error {
+	return interpretError(dbsqlc.New().NotifyPreferencePut(ctx, db, arg))
+}
+
+// NotifyPreferences runs the NotifyPreferences query; its error is translated by interpretError.
+func NotifyPreferences(ctx context.Context, db DBTX, userID int64) ([]NotifyPreferencesRow, error) {
+	r, err := dbsqlc.New().NotifyPreferences(ctx, db, userID)
+	return r, interpretError(err)
+}
+
+// NotifyRecordOwner runs the NotifyRecordOwner query; its error is translated by interpretError.
+func NotifyRecordOwner(ctx context.Context, db DBTX, arg NotifyRecordOwnerParams) (NotifyRecordOwnerRow, error) {
+	r, err := dbsqlc.New().NotifyRecordOwner(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NotifySettingGet runs the NotifySettingGet query; its error is translated by interpretError.
+func NotifySettingGet(ctx context.Context, db DBTX, userID int64) (NotifySetting, error) {
+	r, err := dbsqlc.New().NotifySettingGet(ctx, db, userID)
+	return r, interpretError(err)
+}
+
+// NotifySettingPut runs the NotifySettingPut query; its error is translated by interpretError.
+func NotifySettingPut(ctx context.Context, db DBTX, arg NotifySettingPutParams) error {
+	return interpretError(dbsqlc.New().NotifySettingPut(ctx, db, arg))
+}
+
+// NotifyTryLockUser runs the NotifyTryLockUser query; its error is translated by interpretError.
+func NotifyTryLockUser(ctx context.Context, db DBTX, userID int64) (bool, error) {
+	r, err := dbsqlc.New().NotifyTryLockUser(ctx, db, userID)
+	return r, interpretError(err)
+}
+
+// NotifyUser runs the NotifyUser query; its error is translated by interpretError.
+func NotifyUser(ctx context.Context, db DBTX, arg NotifyUserParams) (NotifyUserRow, error) {
+	r, err := dbsqlc.New().NotifyUser(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NotifyUserTenant runs the NotifyUserTenant query; its error is translated by interpretError.
+func NotifyUserTenant(ctx context.Context, db DBTX, id int64) (int64, error) {
+	r, err := dbsqlc.New().NotifyUserTenant(ctx, db, id)
+	return r, interpretError(err)
+}
+
+// NotifyWebhookCreate runs the NotifyWebhookCreate query; its error is translated by interpretError.
+func NotifyWebhookCreate(ctx context.Context, db DBTX, arg NotifyWebhookCreateParams) (NotifyWebhook, error) {
+	r, err := dbsqlc.New().NotifyWebhookCreate(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NotifyWebhookDelete runs the NotifyWebhookDelete query; its error is translated by interpretError.
+func NotifyWebhookDelete(ctx context.Context, db DBTX, arg NotifyWebhookDeleteParams) (int64, error) {
+	r, err := dbsqlc.New().NotifyWebhookDelete(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NotifyWebhookEnable runs the NotifyWebhookEnable query; its error is translated by interpretError.
+func NotifyWebhookEnable(ctx context.Context, db DBTX, arg NotifyWebhookEnableParams) (int64, error) {
+	r, err := dbsqlc.New().NotifyWebhookEnable(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NotifyWebhookGet runs the NotifyWebhookGet query; its error is translated by interpretError.
+func NotifyWebhookGet(ctx context.Context, db DBTX, id int64) (NotifyWebhook, error) {
+	r, err := dbsqlc.New().NotifyWebhookGet(ctx, db, id)
+	return r, interpretError(err)
+}
+
+// NotifyWebhookOfAccount runs the NotifyWebhookOfAccount query; its error is translated by interpretError.
+func NotifyWebhookOfAccount(ctx context.Context, db DBTX, arg NotifyWebhookOfAccountParams) (NotifyWebhook, error) {
+	r, err := dbsqlc.New().NotifyWebhookOfAccount(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NotifyWebhookResult runs the NotifyWebhookResult query; its error is translated by interpretError.
+func NotifyWebhookResult(ctx context.Context, db DBTX, arg NotifyWebhookResultParams) (NotifyWebhook, error) {
+	r, err := dbsqlc.New().NotifyWebhookResult(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NotifyWebhookRotate runs the NotifyWebhookRotate query; its error is translated by interpretError.
+func NotifyWebhookRotate(ctx context.Context, db DBTX, arg NotifyWebhookRotateParams) (NotifyWebhook, error) {
+	r, err := dbsqlc.New().NotifyWebhookRotate(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NotifyWebhooks runs the NotifyWebhooks query; its error is translated by interpretError.
+func NotifyWebhooks(ctx context.Context, db DBTX, arg NotifyWebhooksParams) ([]NotifyWebhook, error) {
+	r, err := dbsqlc.New().NotifyWebhooks(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NotifyWebhooksOfAccount runs the NotifyWebhooksOfAccount query; its error is translated by interpretError.
+func NotifyWebhooksOfAccount(ctx context.Context, db DBTX, arg NotifyWebhooksOfAccountParams) ([]NotifyWebhook, error) {
+	r, err := dbsqlc.New().NotifyWebhooksOfAccount(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// AuditBySubject runs the AuditBySubject query; its error is translated by interpretError.
+func AuditBySubject(ctx context.Context, db DBTX, arg AuditBySubjectParams) ([]AuditBySubjectRow, error) {
+	r, err := dbsqlc.New().AuditBySubject(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// AuditSubjectKeyCreate runs the AuditSubjectKeyCreate query; its error is translated by interpretError.
+func AuditSubjectKeyCreate(ctx context.Context, db DBTX, arg AuditSubjectKeyCreateParams) ([][]byte, error) {
+	r, err := dbsqlc.New().AuditSubjectKeyCreate(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// AuditSubjectKeyDestroy runs the AuditSubjectKeyDestroy query; its error is translated by interpretError.
+func AuditSubjectKeyDestroy(ctx context.Context, db DBTX, arg AuditSubjectKeyDestroyParams) (int64, error) {
+	r, err := dbsqlc.New().AuditSubjectKeyDestroy(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// AuditSubjectKeyGet runs the AuditSubjectKeyGet query; its error is translated by interpretError.
+func AuditSubjectKeyGet(ctx context.Context, db DBTX, arg AuditSubjectKeyGetParams) ([]byte, error) {
+	r, err := dbsqlc.New().AuditSubjectKeyGet(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// AuditSubjectKeys runs the AuditSubjectKeys query; its error is translated by interpretError.
+func AuditSubjectKeys(ctx context.Context, db DBTX, arg AuditSubjectKeysParams) ([]AuditSubjectKeysRow, error) {
+	r, err := dbsqlc.New().AuditSubjectKeys(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// PrivacyAPITokensByUser runs the PrivacyAPITokensByUser query; its error is translated by interpretError.
+func PrivacyAPITokensByUser(ctx context.Context, db DBTX, userID int64) ([]PrivacyAPITokensByUserRow, error) {
+	r, err := dbsqlc.New().PrivacyAPITokensByUser(ctx, db, userID)
+	return r, interpretError(err)
+}
+
+// PrivacyAPITokensErase runs the PrivacyAPITokensErase query; its error is translated by interpretError.
+func PrivacyAPITokensErase(ctx context.Context, db DBTX, userID int64) (int64, error) {
+	r, err := dbsqlc.New().PrivacyAPITokensErase(ctx, db, userID)
+	return r, interpretError(err)
+}
+
+// PrivacyActionsByUser runs the PrivacyActionsByUser query; its error is translated by interpretError.
+func PrivacyActionsByUser(ctx context.Context, db DBTX, arg PrivacyActionsByUserParams) ([]PrivacyActionsByUserRow, error) {
+	r, err := dbsqlc.New().PrivacyActionsByUser(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// PrivacyActionsErase runs the PrivacyActionsErase query; its error is translated by interpretError.
+func PrivacyActionsErase(ctx context.Context, db DBTX, arg PrivacyActionsEraseParams) (int64, error) {
+	r, err := dbsqlc.New().PrivacyActionsErase(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// PrivacyConsentsErase runs the PrivacyConsentsErase query; its error is translated by interpretError.
+func PrivacyConsentsErase(ctx context.Context, db DBTX, userID int64) (int64, error) {
+	r, err := dbsqlc.New().PrivacyConsentsErase(ctx, db, userID)
+	return r, interpretError(err)
+}
+
+// PrivacyErasureGet runs the PrivacyErasureGet query; its error is translated by interpretError.
+func PrivacyErasureGet(ctx context.Context, db DBTX, arg PrivacyErasureGetParams) ([]byte, error) {
+	r, err := dbsqlc.New().PrivacyErasureGet(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// PrivacyErasureInsert runs the PrivacyErasureInsert query; its error is translated by interpretError.
+func PrivacyErasureInsert(ctx context.Context, db DBTX, arg PrivacyErasureInsertParams) (PrivacyErasureInsertRow, error) {
+	r, err := dbsqlc.New().PrivacyErasureInsert(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// PrivacyErasureReport runs the PrivacyErasureReport query; its error is translated by interpretError.
+func PrivacyErasureReport(ctx context.Context, db DBTX, arg PrivacyErasureReportParams) error {
+	return interpretError(dbsqlc.New().PrivacyErasureReport(ctx, db, arg))
+}
+
+// PrivacyExportFailed runs the PrivacyExportFailed query; its error is translated by interpretError.
+func PrivacyExportFailed(ctx context.Context, db DBTX, arg PrivacyExportFailedParams) error {
+	return interpretError(dbsqlc.New().PrivacyExportFailed(ctx, db, arg))
+}
+
+// PrivacyExportGet runs the PrivacyExportGet query; its error is translated by interpretError.
+func PrivacyExportGet(ctx context.Context, db DBTX, id int64) (PrivacyExportGetRow, error) {
+	r, err := dbsqlc.New().PrivacyExportGet(ctx, db, id)
+	return r, interpretError(err)
+}
+
+// PrivacyExportInsert runs the PrivacyExportInsert query; its error is translated by interpretError.
+func PrivacyExportInsert(ctx context.Context, db DBTX, arg PrivacyExportInsertParams) (int64, error) {
+	r, err := dbsqlc.New().PrivacyExportInsert(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// PrivacyExportPeek runs the PrivacyExportPeek query; its error is translated by interpretError.
+func PrivacyExportPeek(ctx context.Context, db DBTX, arg PrivacyExportPeekParams) (PrivacyExportPeekRow, error) {
+	r, err := dbsqlc.New().PrivacyExportPeek(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// PrivacyExportReady runs the PrivacyExportReady query; its error is translated by interpretError.
+func PrivacyExportReady(ctx context.Context, db DBTX, arg PrivacyExportReadyParams) error {
+	return interpretError(dbsqlc.New().PrivacyExportReady(ctx, db, arg))
+}
+
+// PrivacyExportTake runs the PrivacyExportTake query; its error is translated by interpretError.
+func PrivacyExportTake(ctx context.Context, db DBTX, arg PrivacyExportTakeParams) (PrivacyExportTakeRow, error) {
+	r, err := dbsqlc.New().PrivacyExportTake(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// PrivacyExportsByUser runs the PrivacyExportsByUser query; its error is translated by interpretError.
+func PrivacyExportsByUser(ctx context.Context, db DBTX, arg PrivacyExportsByUserParams) ([]PrivacyExportsByUserRow, error) {
+	r, err := dbsqlc.New().PrivacyExportsByUser(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// PrivacyExportsErase runs the PrivacyExportsErase query; its error is translated by interpretError.
+func PrivacyExportsErase(ctx context.Context, db DBTX, arg PrivacyExportsEraseParams) (int64, error) {
+	r, err := dbsqlc.New().PrivacyExportsErase(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// PrivacyFilesByUploader runs the PrivacyFilesByUploader query; its error is translated by interpretError.
+func PrivacyFilesByUploader(ctx context.Context, db DBTX, arg PrivacyFilesByUploaderParams) ([]File, error) {
+	r, err := dbsqlc.New().PrivacyFilesByUploader(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// PrivacyFilesErase runs the PrivacyFilesErase query; its error is translated by interpretError.
+func PrivacyFilesErase(ctx context.Context, db DBTX, arg PrivacyFilesEraseParams) (int64, error) {
+	r, err := dbsqlc.New().PrivacyFilesErase(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// PrivacyLoginFailuresErase runs the PrivacyLoginFailuresErase query; its error is translated by interpretError.
+func PrivacyLoginFailuresErase(ctx context.Context, db DBTX, arg PrivacyLoginFailuresEraseParams) (int64, error) {
+	r, err := dbsqlc.New().PrivacyLoginFailuresErase(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// PrivacyNoticesByUser runs the PrivacyNoticesByUser query; its error is translated by interpretError.
+func PrivacyNoticesByUser(ctx context.Context, db DBTX, userID int64) ([]PrivacyNoticesByUserRow, error) {
+	r, err := dbsqlc.New().PrivacyNoticesByUser(ctx, db, userID)
+	return r, interpretError(err)
+}
+
+// PrivacyNoticesErase runs the PrivacyNoticesErase query; its error is translated by interpretError.
+func PrivacyNoticesErase(ctx context.Context, db DBTX, userID int64) (int64, error) {
+	r, err := dbsqlc.New().PrivacyNoticesErase(ctx, db, userID)
+	return r, interpretError(err)
+}
+
+// PrivacyNotifyPreferencesByUser runs the PrivacyNotifyPreferencesByUser query; its error is translated by interpretError.
+func PrivacyNotifyPreferencesByUser(ctx context.Context, db DBTX, userID int64) ([]PrivacyNotifyPreferencesByUserRow, error) {
+	r, err := dbsqlc.New().PrivacyNotifyPreferencesByUser(ctx, db, userID)
+	return r, interpretError(err)
+}
+
+// PrivacyNotifySettingByUser runs the PrivacyNotifySettingByUser query; its error is translated by interpretError.
+func PrivacyNotifySettingByUser(ctx context.Context, db DBTX, userID int64) ([]PrivacyNotifySettingByUserRow, error) {
+	r, err := dbsqlc.New().PrivacyNotifySettingByUser(ctx, db, userID)
+	return r, interpretError(err)
+}
+
+// PrivacyPurgeActions runs the PrivacyPurgeActions query; its error is translated by interpretError.
+func PrivacyPurgeActions(ctx context.Context, db DBTX, before pgtype.Timestamptz) (int64, error) {
+	r, err := dbsqlc.New().PrivacyPurgeActions(ctx, db, before)
+	return r, interpretError(err)
+}
+
+// PrivacyPurgeAuditKeys runs the PrivacyPurgeAuditKeys query; its error is translated by interpretError.
+func PrivacyPurgeAuditKeys(ctx context.Context, db DBTX, before pgtype.Timestamptz) (int64, error) {
+	r, err := dbsqlc.New().PrivacyPurgeAuditKeys(ctx, db, before)
+	return r, interpretError(err)
+}
+
+// PrivacyPurgeExports runs the PrivacyPurgeExports query; its error is translated by interpretError.
+func PrivacyPurgeExports(ctx context.Context, db DBTX) (int64, error) {
+	r, err := dbsqlc.New().PrivacyPurgeExports(ctx, db)
+	return r, interpretError(err)
+}
+
+// PrivacyPurgeFiles runs the PrivacyPurgeFiles query; its error is translated by interpretError.
+func PrivacyPurgeFiles(ctx context.Context, db DBTX, before pgtype.Timestamptz) (int64, error) {
+	r, err := dbsqlc.New().PrivacyPurgeFiles(ctx, db, before)
+	return r, interpretError(err)
+}
+
+// PrivacyPurgeNotices runs the PrivacyPurgeNotices query; its error is translated by interpretError.
+func PrivacyPurgeNotices(ctx context.Context, db DBTX, before pgtype.Timestamptz) (int64, error) {
+	r, err := dbsqlc.New().PrivacyPurgeNotices(ctx, db, before)
+	return r, interpretError(err)
+}
+
+// PrivacyPurgeSessions runs the PrivacyPurgeSessions query; its error is translated by interpretError.
+func PrivacyPurgeSessions(ctx context.Context, db DBTX, before pgtype.Timestamptz) (int64, error) {
+	r, err := dbsqlc.New().PrivacyPurgeSessions(ctx, db, before)
+	return r, interpretError(err)
+}
+
+// PrivacyPurgeWebSessions runs the PrivacyPurgeWebSessions query; its error is translated by interpretError.
+func PrivacyPurgeWebSessions(ctx context.Context, db DBTX, before pgtype.Timestamptz) (int64, error) {
+	r, err := dbsqlc.New().PrivacyPurgeWebSessions(ctx, db, before)
+	return r, interpretError(err)
+}
+
+// PrivacyRecord runs the PrivacyRecord query; its error is translated by interpretError.
+func PrivacyRecord(ctx context.Context, db DBTX, arg PrivacyRecordParams) (PrivacyRecordRow, error) {
+	r, err := dbsqlc.New().PrivacyRecord(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// PrivacyRecordRewrite runs the PrivacyRecordRewrite query; its error is translated by interpretError.
+func PrivacyRecordRewrite(ctx context.Context, db DBTX, arg PrivacyRecordRewriteParams) error {
+	return interpretError(dbsqlc.New().PrivacyRecordRewrite(ctx, db, arg))
+}
+
+// PrivacyRecordsByContact runs the PrivacyRecordsByContact query; its error is translated by interpretError.
+func PrivacyRecordsByContact(ctx context.Context, db DBTX, arg PrivacyRecordsByContactParams) ([]PrivacyRecordsByContactRow, error) {
+	r, err := dbsqlc.New().PrivacyRecordsByContact(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// PrivacyRecordsByParent runs the PrivacyRecordsByParent query; its error is translated by interpretError.
+func PrivacyRecordsByParent(ctx context.Context, db DBTX, arg PrivacyRecordsByParentParams) ([]PrivacyRecordsByParentRow, error) {
+	r, err := dbsqlc.New().PrivacyRecordsByParent(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// PrivacyRecordsMentioning runs the PrivacyRecordsMentioning query; its error is translated by interpretError.
+func PrivacyRecordsMentioning(ctx context.Context, db DBTX, arg PrivacyRecordsMentioningParams) ([]PrivacyRecordsMentioningRow, error) {
+	r, err := dbsqlc.New().PrivacyRecordsMentioning(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// PrivacySessionsByUser runs the PrivacySessionsByUser query; its error is translated by interpretError.
+func PrivacySessionsByUser(ctx context.Context, db DBTX, userID int64) ([]PrivacySessionsByUserRow, error) {
+	r, err := dbsqlc.New().PrivacySessionsByUser(ctx, db, userID)
+	return r, interpretError(err)
+}
+
+// PrivacySourceRequestInsert runs the PrivacySourceRequestInsert query; its error is translated by interpretError.
+func PrivacySourceRequestInsert(ctx context.Context, db DBTX, arg PrivacySourceRequestInsertParams) error {
+	return interpretError(dbsqlc.New().PrivacySourceRequestInsert(ctx, db, arg))
+}
+
+// PrivacySourceRequestsOpen runs the PrivacySourceRequestsOpen query; its error is translated by interpretError.
+func PrivacySourceRequestsOpen(ctx context.Context, db DBTX, tenantID int64) ([]PrivacySourceRequestsOpenRow, error) {
+	r, err := dbsqlc.New().PrivacySourceRequestsOpen(ctx, db, tenantID)
+	return r, interpretError(err)
+}
+
+// PrivacySuppress runs the PrivacySuppress query; its error is translated by interpretError.
+func PrivacySuppress(ctx context.Context, db DBTX, arg PrivacySuppressParams) error {
+	return interpretError(dbsqlc.New().PrivacySuppress(ctx, db, arg))
+}
+
+// PrivacyUserErase runs the PrivacyUserErase query; its error is translated by interpretError.
+func PrivacyUserErase(ctx context.Context, db DBTX, arg PrivacyUserEraseParams) error {
+	return interpretError(dbsqlc.New().PrivacyUserErase(ctx, db, arg))
+}
+
+// PrivacyUserTokensErase runs the PrivacyUserTokensErase query; its error is translated by interpretError.
+func PrivacyUserTokensErase(ctx context.Context, db DBTX, userID int64) (int64, error) {
+	r, err := dbsqlc.New().PrivacyUserTokensErase(ctx, db, userID)
 	return r, interpretError(err)
 }
 
@@ -805,6 +1729,47 @@ func RecordsByMappingHash(ctx context.Context, db DBTX, arg RecordsByMappingHash
 	return r, interpretError(err)
 }
 
+// PortalEventInsert runs the PortalEventInsert query; its error is translated by interpretError.
+func PortalEventInsert(ctx context.Context, db DBTX, arg PortalEventInsertParams) error {
+	return interpretError(dbsqlc.New().PortalEventInsert(ctx, db, arg))
+}
+
+// ReportActivation runs the ReportActivation query; its error is translated by interpretError.
+func ReportActivation(ctx context.Context, db DBTX, arg ReportActivationParams) ([]ReportActivationRow, error) {
+	r, err := dbsqlc.New().ReportActivation(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// ReportActiveUsers runs the ReportActiveUsers query; its error is translated by interpretError.
+func ReportActiveUsers(ctx context.Context, db DBTX, arg ReportActiveUsersParams) ([]ReportActiveUsersRow, error) {
+	r, err := dbsqlc.New().ReportActiveUsers(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// ReportNotifications runs the ReportNotifications query; its error is translated by interpretError.
+func ReportNotifications(ctx context.Context, db DBTX, arg ReportNotificationsParams) ([]ReportNotificationsRow, error) {
+	r, err := dbsqlc.New().ReportNotifications(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// ReportSelfService runs the ReportSelfService query; its error is translated by interpretError.
+func ReportSelfService(ctx context.Context, db DBTX, arg ReportSelfServiceParams) ([]ReportSelfServiceRow, error) {
+	r, err := dbsqlc.New().ReportSelfService(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// ReportWorkflow runs the ReportWorkflow query; its error is translated by interpretError.
+func ReportWorkflow(ctx context.Context, db DBTX, arg ReportWorkflowParams) ([]ReportWorkflowRow, error) {
+	r, err := dbsqlc.New().ReportWorkflow(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// ReportWriteback runs the ReportWriteback query; its error is translated by interpretError.
+func ReportWriteback(ctx context.Context, db DBTX, arg ReportWritebackParams) ([]ReportWritebackRow, error) {
+	r, err := dbsqlc.New().ReportWriteback(ctx, db, arg)
+	return r, interpretError(err)
+}
+
 // RoleAsAPITenant runs the RoleAsAPITenant query; its error is translated by interpretError.
 func RoleAsAPITenant(ctx context.Context, db DBTX, tenantID string) error {
 	return interpretError(dbsqlc.New().RoleAsAPITenant(ctx, db, tenantID))
@@ -876,6 +1841,27 @@ func SyncCursorSucceeded(ctx context.Context, db DBTX, arg SyncCursorSucceededPa
 	return interpretError(dbsqlc.New().SyncCursorSucceeded(ctx, db, arg))
 }
 
+// SyncPollDone runs the SyncPollDone query; its error is translated by interpretError.
+func SyncPollDone(ctx context.Context, db DBTX, arg SyncPollDoneParams) error {
+	return interpretError(dbsqlc.New().SyncPollDone(ctx, db, arg))
+}
+
+// SyncPollWake runs the SyncPollWake query; its error is translated by interpretError.
+func SyncPollWake(ctx context.Context, db DBTX, arg SyncPollWakeParams) error {
+	return interpretError(dbsqlc.New().SyncPollWake(ctx, db, arg))
+}
+
+// SyncPullLease runs the SyncPullLease query; its error is translated by interpretError.
+func SyncPullLease(ctx context.Context, db DBTX, arg SyncPullLeaseParams) (int64, error) {
+	r, err := dbsqlc.New().SyncPullLease(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// SyncPullRelease runs the SyncPullRelease query; its error is translated by interpretError.
+func SyncPullRelease(ctx context.Context, db DBTX, arg SyncPullReleaseParams) error {
+	return interpretError(dbsqlc.New().SyncPullRelease(ctx, db, arg))
+}
+
 // SyncRunFinish runs the SyncRunFinish query; its error is translated by interpretError.
 func SyncRunFinish(ctx context.Context, db DBTX, arg SyncRunFinishParams) (SyncRun, error) {
 	r, err := dbsqlc.New().SyncRunFinish(ctx, db, arg)
@@ -908,6 +1894,29 @@ func SyncRunStart(ctx context.Context, db DBTX, arg SyncRunStartParams) (SyncRun
 // TenantBySlug runs the TenantBySlug query; its error is translated by interpretError.
 func TenantBySlug(ctx context.Context, db DBTX, slug string) (Tenant, error) {
 	r, err := dbsqlc.New().TenantBySlug(ctx, db, slug)
+	return r, interpretError(err)
+}
+
+// NotifyProbe runs the NotifyProbe query; its error is translated by interpretError.
+func NotifyProbe(ctx context.Context, db DBTX, arg NotifyProbeParams) error {
+	return interpretError(dbsqlc.New().NotifyProbe(ctx, db, arg))
+}
+
+// WALFlushPosition runs the WALFlushPosition query; its error is translated by interpretError.
+func WALFlushPosition(ctx context.Context, db DBTX) (int64, error) {
+	r, err := dbsqlc.New().WALFlushPosition(ctx, db)
+	return r, interpretError(err)
+}
+
+// WALInsertPosition runs the WALInsertPosition query; its error is translated by interpretError.
+func WALInsertPosition(ctx context.Context, db DBTX) (int64, error) {
+	r, err := dbsqlc.New().WALInsertPosition(ctx, db)
+	return r, interpretError(err)
+}
+
+// WALReplayPosition runs the WALReplayPosition query; its error is translated by interpretError.
+func WALReplayPosition(ctx context.Context, db DBTX) (WALReplayPositionRow, error) {
+	r, err := dbsqlc.New().WALReplayPosition(ctx, db)
 	return r, interpretError(err)
 }
 

@@ -84,6 +84,9 @@ type RecordFilter struct {
 	CaseID     string
 	InvoiceID  string
 	ApprovalID string
+	// RelatedID keeps the documents published to one record (their
+	// related_id).
+	RelatedID string
 	// Search keeps knowledge articles matching a web-search query and
 	// sorts them by rank.
 	Search string
@@ -236,6 +239,9 @@ func (f RecordFilter) sql() (string, args) {
 	}
 	if f.CaseID != "" {
 		and(`r.data->'fields'->>'case_id' = ` + a.add(f.CaseID))
+	}
+	if f.RelatedID != "" {
+		and(`r.data->'fields'->>'related_id' = ` + a.add(f.RelatedID))
 	}
 	if f.ApprovalID != "" {
 		and(`r.data->'fields'->>'approval_id' = ` + a.add(f.ApprovalID))

@@ -59,6 +59,21 @@ func interpret(err error, what string) error {
 // store function returned, since the victim may be a commit.
 func IsDeadlock(err error) bool { return SQLState(err) == "40P01" }
 
+// RetryDeadlock runs f, a whole transaction, up to three times while
+// PostgreSQL breaks a deadlock by aborting it. Callers whose transactions
+// may take the same locks in different orders (a sync page and a
+// write-back; two notification dispatchers whose batches share users)
+// redo the victim instead of failing it.
+func RetryDeadlock(f func() error) error {
+	var err error
+	for range 3 {
+		if err = f(); !IsDeadlock(err) {
+			return err
+		}
+	}
+	return err
+}
+
 // SQLState is the SQLSTATE of the PostgreSQL error in err, or "" if there
 // is none. It serves code that runs DDL rather than queries (migrate,
 // dbtest), so that it too leaves the driver's error types to store.

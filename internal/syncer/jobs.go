@@ -107,8 +107,14 @@ func (w *SyncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 			return nil // keep the rest of the budget for customer writes
 		}
 		_, err = w.Syncer.Incremental(ctx, a.Connection, a.Object)
+		if errors.Is(err, ErrBusy) {
+			return nil // the pull running now brings the object up to date
+		}
 	case KindFull:
 		_, err = w.Syncer.Full(ctx, a.Connection, a.Object)
+		if errors.Is(err, ErrBusy) {
+			return river.JobSnooze(5 * time.Second) // a full sync asked for runs after the pull running now
+		}
 	case KindReconcile:
 		_, err = w.Syncer.Reconcile(ctx, a.Connection, a.Object)
 	default:
@@ -135,6 +141,12 @@ func (w *RefreshWorker) Work(ctx context.Context, job *river.Job[RefreshArgs]) e
 	err := w.Syncer.Refresh(ctx, job.Args.Connection, job.Args.Object, job.Args.ID)
 	if errors.Is(err, ErrNotSynced) {
 		return river.JobCancel(err)
+	}
+	if err == nil {
+		// The object changes: an idle one is polled at its base interval again.
+		if werr := w.Syncer.Wake(ctx, job.Args.Connection, job.Args.Object); werr != nil {
+			w.Syncer.opts.Logger.WarnContext(ctx, "waking an idle object", "connection", job.Args.Connection, "object", job.Args.Object, "error", werr.Error())
+		}
 	}
 	return snoozeUnavailable(err)
 }
@@ -177,7 +189,9 @@ func snoozeUnavailable(err error) error {
 type Config struct {
 	Health Health // nil: always healthy
 	// Interval is the time between incremental runs of a target;
-	// Intervals overrides it per vendor object.
+	// Intervals overrides it per vendor object. 0 derives each object's
+	// from its mapping's freshness target (FreshnessSchedule), backing off
+	// while it stays idle, and polls a connection's objects together.
 	Interval  time.Duration
 	Intervals map[string]time.Duration
 	// ReconcileInterval is the time between reconciliations of a target.
@@ -194,8 +208,8 @@ type Config struct {
 // schedule a periodic job without pause.
 func (c Config) validate() error {
 	switch {
-	case c.Interval <= 0:
-		return fmt.Errorf("syncer: Interval must be positive, got %s", c.Interval)
+	case c.Interval < 0:
+		return fmt.Errorf("syncer: Interval must not be negative, got %s", c.Interval)
 	case c.ReconcileInterval <= 0:
 		return fmt.Errorf("syncer: ReconcileInterval must be positive, got %s", c.ReconcileInterval)
 	case c.TombstoneRetention <= 0:
@@ -225,6 +239,9 @@ func Register(reg *jobs.Registry, s *Syncer, cfg Config) error {
 	river.AddWorker(reg.Workers, &RefreshWorker{Syncer: s})
 	river.AddWorker(reg.Workers, &PurgeWorker{Syncer: s, Retention: cfg.TombstoneRetention})
 	river.AddWorker(reg.Workers, &RemapWorker{Syncer: s})
+	if cfg.Interval == 0 {
+		registerPolls(reg, s, cfg)
+	}
 	for _, t := range s.Targets() {
 		every := cfg.Interval
 		if d, ok := cfg.Intervals[t.Object]; ok {
@@ -232,19 +249,67 @@ func Register(reg *jobs.Registry, s *Syncer, cfg Config) error {
 		}
 		inc := SyncArgs{Connection: t.Connection, Object: t.Object, Mode: KindIncremental}
 		rec := SyncArgs{Connection: t.Connection, Object: t.Object, Mode: KindReconcile}
-		reg.AddPeriodic(
-			river.NewPeriodicJob(river.PeriodicInterval(every),
+		if cfg.Interval > 0 {
+			reg.AddPeriodic(river.NewPeriodicJob(river.PeriodicInterval(every),
 				func() (river.JobArgs, *river.InsertOpts) { return inc, nil },
-				&river.PeriodicJobOpts{RunOnStart: true, ID: "sync:" + t.Connection + ":" + t.Object}),
-			river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileInterval),
-				func() (river.JobArgs, *river.InsertOpts) { return rec, nil },
-				&river.PeriodicJobOpts{ID: "reconcile:" + t.Connection + ":" + t.Object}),
-		)
+				&river.PeriodicJobOpts{RunOnStart: true, ID: "sync:" + t.Connection + ":" + t.Object}))
+		}
+		reg.AddPeriodic(river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return rec, nil },
+			&river.PeriodicJobOpts{ID: "reconcile:" + t.Connection + ":" + t.Object}))
 	}
 	reg.AddPeriodic(river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 		func() (river.JobArgs, *river.InsertOpts) { return PurgeArgs{}, nil },
 		&river.PeriodicJobOpts{ID: "sync_purge"}))
 	return nil
+}
+
+// registerPolls schedules one poll per connection, ticking at the shortest
+// base interval of its objects; each poll pulls only the objects due.
+func registerPolls(reg *jobs.Registry, s *Syncer, cfg Config) {
+	scheds := s.Schedules(cfg.Intervals)
+	tick := map[string]time.Duration{}
+	var order []string
+	for _, t := range s.Targets() {
+		b := scheds[t.Connection+"/"+t.Object].Base
+		if cur, ok := tick[t.Connection]; !ok || b < cur {
+			if !ok {
+				order = append(order, t.Connection)
+			}
+			tick[t.Connection] = b
+		}
+	}
+	river.AddWorker(reg.Workers, &PollWorker{Syncer: s, Health: cfg.Health, Schedules: scheds, SlowInterval: cfg.SlowInterval})
+	for _, conn := range order {
+		args := PollArgs{Connection: conn}
+		reg.AddPeriodic(river.NewPeriodicJob(river.PeriodicInterval(tick[conn]),
+			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
+			&river.PeriodicJobOpts{RunOnStart: true, ID: "poll:" + conn}))
+	}
+}
+
+// Schedules gives each synced source object (by "connection/object") its
+// poll schedule: from its mapping's freshness target, or fixed at
+// intervals[object] when set.
+func (s *Syncer) Schedules(intervals map[string]time.Duration) map[string]Schedule {
+	out := map[string]Schedule{}
+	for _, t := range s.Targets() {
+		key := t.Connection + "/" + t.Object
+		if d, ok := intervals[t.Object]; ok {
+			out[key] = Schedule{Base: d, Max: d}
+			continue
+		}
+		fresh := time.Minute
+		if obj, ok := s.opts.Mappings.BySource(t.Connection, t.Object); ok {
+			fresh = obj.Freshness()
+		}
+		sc := FreshnessSchedule(fresh)
+		if old, ok := out[key]; ok && old.Base < sc.Base {
+			sc = old // two mappings read one object: the stricter target
+		}
+		out[key] = sc
+	}
+	return out
 }
 
 // Inserter inserts jobs (a River client).

@@ -37,7 +37,7 @@ func TestSyncPassLogsEachKeyOnce(t *testing.T) {
 	}
 	reg := builtin.Registry()
 	rec := logtest.New()
-	srcs, err := sources.Open(sources.Options{
+	srcs, err := sources.Open(context.Background(), sources.Options{
 		Connections: []config.ConnectionConfig{
 			conn(fakesource.Salesforce, cr.Salesforce), conn(fakesource.Accounting, cr.Accounting), conn(fakesource.Inventory, cr.Inventory),
 		},

@@ -117,7 +117,7 @@ func syncerOver(t *testing.T, sim *fakesource.Sim, url string, pool *pgxpool.Poo
 	cr := sim.Credentials(url).Salesforce
 	conns := []config.ConnectionConfig{config.DefaultConnection(config.ConnectionConfig{Name: "salesforce", Type: "salesforce",
 		BaseURL: cr.BaseURL, TokenURL: cr.TokenURL, ClientID: cr.ClientID, ClientSecret: cr.ClientSecret, RefreshToken: cr.RefreshToken})}
-	srcs, err := sources.Open(sources.Options{Connections: conns, Registry: connectorsRegistry(nil), Credentials: &conntest.MemoryCredentials{},
+	srcs, err := sources.Open(context.Background(), sources.Options{Connections: conns, Registry: connectorsRegistry(nil), Credentials: &conntest.MemoryCredentials{},
 		Logger: slog.New(slog.DiscardHandler), Fields: map[string]map[string][]string{"salesforce": set.SourcePaths("salesforce")}})
 	require.NoError(t, err)
 	return syncer.New(syncer.Options{Pool: pool, TenantID: 1, Connectors: srcs.Connectors(), Mappings: set, PageSize: 100})

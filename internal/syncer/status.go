@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/porticohq/portico/internal/fleet"
 	"github.com/porticohq/portico/internal/reply"
 	"github.com/porticohq/portico/internal/store"
 )
@@ -18,12 +19,21 @@ type ConnHealth interface {
 	QuotaRemaining(connection string) (minute, day int) // -1: no limit known
 }
 
+// FleetHealth is the view every process shares, when the connections'
+// budgets and breakers are shared (internal/fleet).
+type FleetHealth interface {
+	FleetStatus(ctx context.Context) (map[string]fleet.Status, error)
+}
+
 // ConnectionStatus is one connection's sync health.
 type ConnectionStatus struct {
-	Connection string         `json:"connection"`
-	Breaker    string         `json:"breaker"`
-	Quota      QuotaStatus    `json:"quota_remaining"`
-	Objects    []ObjectStatus `json:"objects"`
+	Connection string      `json:"connection"`
+	Breaker    string      `json:"breaker"`
+	Quota      QuotaStatus `json:"quota_remaining"`
+	// Fleet is the budget and breaker every process shares: the calls all
+	// of them spent, and which process tripped the breaker.
+	Fleet   *fleet.Status  `json:"fleet,omitempty"`
+	Objects []ObjectStatus `json:"objects"`
 }
 
 // QuotaStatus is the budget left; -1 means no limit is known.
@@ -101,6 +111,12 @@ func (s *Syncer) Status(ctx context.Context, health ConnHealth) ([]ConnectionSta
 		runsByKey[k] = append(runsByKey[k], ri)
 	}
 
+	var shared map[string]fleet.Status
+	if fh, ok := health.(FleetHealth); ok {
+		if shared, err = fh.FleetStatus(ctx); err != nil {
+			return nil, fmt.Errorf("syncer: %w", err)
+		}
+	}
 	var out []ConnectionStatus
 	index := map[string]int{}
 	now := s.opts.Now()
@@ -111,6 +127,9 @@ func (s *Syncer) Status(ctx context.Context, health ConnHealth) ([]ConnectionSta
 			if health != nil {
 				cs.Breaker = health.BreakerState(t.Connection)
 				cs.Quota.Minute, cs.Quota.Day = health.QuotaRemaining(t.Connection)
+			}
+			if f, ok := shared[t.Connection]; ok {
+				cs.Fleet = &f
 			}
 			out = append(out, cs)
 			i = len(out) - 1

@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -87,10 +88,13 @@ func New(opts Options) *Syncer {
 
 // Result is a finished run.
 type Result struct {
-	RunID       int64
-	Kind        Kind
-	Pages       int
-	Records     int
+	RunID   int64
+	Kind    Kind
+	Pages   int
+	Records int
+	// Changed counts the records stored with a new version (an
+	// incremental pull repeats the records of its overlap unchanged).
+	Changed     int
 	Deleted     int
 	Differences int
 }
@@ -133,10 +137,55 @@ type Target struct {
 	Portal     string `json:"portal"` // portal object
 }
 
+// Syncs says whether a mapping reads the connection's source object.
+func (s *Syncer) Syncs(connection, object string) bool {
+	_, _, err := s.target(connection, object)
+	return err == nil
+}
+
 // ErrNotSynced is a connection or source object that nothing syncs: no
 // such connection, or no mapping reads the object. A webhook names every
 // object its source changed, mapped or not.
 var ErrNotSynced = errors.New("not synced")
+
+// ErrBusy is a pull of an object asked for while another pull of it runs,
+// in this process or another: one pull of an object at a time across the
+// fleet, so that no page is fetched and stored twice (a poll beside the
+// first-sync job every worker enqueues at start would otherwise both run
+// an object's first full sync).
+var ErrBusy = errors.New("another pull of this object is running")
+
+// pullLease is how long a pull holds its object without storing a page;
+// each page renews it. A pull whose process died frees the object when it
+// runs out.
+const pullLease = 2 * time.Minute
+
+// lease takes or renews the pull lease of key's object for owner.
+func (s *Syncer) lease(ctx context.Context, key store.SyncCursorEnsureParams, owner string) error {
+	n, err := store.SyncPullLease(ctx, s.opts.Pool, store.SyncPullLeaseParams{
+		Owner: owner, Seconds: pullLease.Seconds(), TenantID: key.TenantID, Connection: key.Connection, Object: key.Object,
+	})
+	if err != nil {
+		return fmt.Errorf("syncer: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("syncer: %s %s: %w", key.Connection, key.Object, ErrBusy)
+	}
+	return nil
+}
+
+// release frees key's object after owner's pull, whatever its outcome.
+func (s *Syncer) release(key store.SyncCursorEnsureParams, owner string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := store.SyncPullRelease(ctx, s.opts.Pool, store.SyncPullReleaseParams{
+		Owner: owner, TenantID: key.TenantID, Connection: key.Connection, Object: key.Object,
+	})
+	if err != nil {
+		s.opts.Logger.WarnContext(ctx, "syncer: releasing a pull (it runs out by itself)", slog.String("connection", key.Connection),
+			slog.String("object", key.Object), slog.String("error", err.Error()))
+	}
+}
 
 func (s *Syncer) target(connection, object string) (connectors.Connector, *mapping.Object, error) {
 	conn, ok := s.opts.Connectors[connection]
@@ -167,7 +216,16 @@ func (s *Syncer) pull(ctx context.Context, connection, object string, kind Kind)
 		return Result{}, err
 	}
 	key := s.cursorKey(connection, object)
-	cur, err := store.SyncCursorEnsure(ctx, s.opts.Pool, store.SyncCursorEnsureParams(key))
+	if _, err := store.SyncCursorEnsure(ctx, s.opts.Pool, store.SyncCursorEnsureParams(key)); err != nil {
+		return Result{}, fmt.Errorf("syncer: %w", err)
+	}
+	owner := rand.Text()
+	if err := s.lease(ctx, key, owner); err != nil {
+		return Result{}, err
+	}
+	defer s.release(key, owner)
+	// Read after the lease: the cursor as the last pull left it.
+	cur, err := store.SyncCursorGet(ctx, s.opts.Pool, store.SyncCursorGetParams(key))
 	if err != nil {
 		return Result{}, fmt.Errorf("syncer: %w", err)
 	}
@@ -206,6 +264,9 @@ func (s *Syncer) pull(ctx context.Context, connection, object string, kind Kind)
 		if page.Next != "" {
 			req.Page = page.Next
 			pages.fetch(req)
+		}
+		if err := s.lease(ctx, key, owner); err != nil {
+			return res, err // the lease ran out and another pull took the object
 		}
 		if err := s.storeRows(ctx, key, obj, kind, run, page, f.rows, repull, &res); err != nil {
 			return res, err
@@ -247,16 +308,22 @@ func (s *Syncer) storePage(ctx context.Context, key store.SyncCursorEnsureParams
 
 // storeRows stores a page's mapped rows, deletions and cursor.
 // rewrite stores unchanged versions too (a re-pull for new source fields).
+// Pages take the owner locks (store.LockDerived) before any record lock,
+// but a write-back that already holds a child's row can wait for the lock
+// whose holder moves that child to its parent's new owner; if PostgreSQL
+// picks the page as the victim, the page's rows are still in hand and it
+// is simply redone.
 func (s *Syncer) storeRows(ctx context.Context, key store.SyncCursorEnsureParams, obj *mapping.Object, kind Kind, run int64, page *connectors.Page, rows []store.Row, rewrite bool, res *Result) error {
-	var deleted int64
-	err := retryDeadlock(func() error {
+	var deleted, changed int64
+	err := store.RetryDeadlock(func() error {
 		return pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
 			if _, err := store.SyncCursorLock(ctx, tx, store.SyncCursorLockParams(key)); err != nil {
 				return err
 			}
 			p := s.page(key, obj)
 			p.Rewrite = rewrite
-			if _, err := store.UpsertRows(ctx, tx, p, rows); err != nil {
+			var err error
+			if changed, err = store.UpsertRows(ctx, tx, p, rows); err != nil {
 				return err
 			}
 			if len(page.Deleted) > 0 {
@@ -299,6 +366,7 @@ func (s *Syncer) storeRows(ctx context.Context, key store.SyncCursorEnsureParams
 	}
 	res.Pages++
 	res.Records += len(rows)
+	res.Changed += int(changed)
 	res.Deleted += int(deleted)
 	s.analyze.wrote(ctx, s.opts.Pool, len(rows), s.opts.Logger)
 	s.opts.Metrics.records(key.Connection, key.Object, len(rows))
@@ -306,22 +374,6 @@ func (s *Syncer) storeRows(ctx context.Context, key store.SyncCursorEnsureParams
 		s.opts.Progress(Progress{Connection: key.Connection, Object: key.Object, Kind: kind, Pages: res.Pages, Records: res.Records, Deleted: res.Deleted})
 	}
 	return nil
-}
-
-// retryDeadlock runs a page transaction again when PostgreSQL broke a
-// deadlock by aborting it. Pages take the owner locks (store.LockDerived)
-// before any record lock, but a write-back that already holds a child's
-// row can wait for the lock whose holder moves that child to its parent's
-// new owner; if PostgreSQL picks the page as the victim, the page's rows
-// are still in hand and it is simply redone.
-func retryDeadlock(f func() error) error {
-	var err error
-	for range 3 {
-		if err = f(); !store.IsDeadlock(err) {
-			return err
-		}
-	}
-	return err
 }
 
 func (s *Syncer) page(key store.SyncCursorEnsureParams, obj *mapping.Object) store.Page {

@@ -38,6 +38,15 @@ type bundle struct {
 
 func setup(t *testing.T, opts fakesource.Options) *bundle { return setupB(t, opts) }
 
+// setupSynced is setup with the simulator's cases synced in by a full sync.
+func setupSynced(t *testing.T, opts fakesource.Options) *bundle {
+	t.Helper()
+	b := setup(t, opts)
+	_, err := b.syncer.Full(context.Background(), "salesforce", "Case")
+	require.NoError(t, err)
+	return b
+}
+
 func setupB(t testing.TB, opts fakesource.Options) *bundle {
 	t.Helper()
 	sim, srv := fakesourcetest.Start(t, opts)
@@ -49,7 +58,7 @@ func setupB(t testing.TB, opts fakesource.Options) *bundle {
 		Retry:   config.RetryConfig{Max: 1, WaitMin: time.Millisecond, WaitMax: 5 * time.Millisecond},
 	}
 	reg := connectorsRegistry(opts.Now)
-	srcs, err := sources.Open(sources.Options{
+	srcs, err := sources.Open(context.Background(), sources.Options{
 		Connections: []config.ConnectionConfig{config.DefaultConnection(cfg)}, Registry: reg,
 		Credentials: &conntest.MemoryCredentials{}, Logger: slog.New(slog.DiscardHandler),
 	})
@@ -158,14 +167,12 @@ func TestEqualTimestampsAndLateRecordsAreNotMissed(t *testing.T) {
 func TestFailedRunIsReportedAndChangesNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	b := setup(t, fakesource.Options{Seed: 7, Records: 300})
-	_, err := b.syncer.Full(ctx, "salesforce", "Case")
-	require.NoError(t, err)
+	b := setupSynced(t, fakesource.Options{Seed: 7, Records: 300})
 	cur0 := cursor(t, b.pool)
 	live0, _ := b.count(t, "Case")
 
 	require.NoError(t, b.sim.SetFaults("salesforce", fakesource.Faults{ErrorRate: 1}))
-	_, err = b.syncer.Incremental(ctx, "salesforce", "Case")
+	_, err := b.syncer.Incremental(ctx, "salesforce", "Case")
 	require.Error(t, err)
 	_, err = b.syncer.Reconcile(ctx, "salesforce", "Case")
 	require.Error(t, err, "a reconciliation that cannot list fails")
@@ -199,9 +206,7 @@ func fmtSscan(s string, n *int) (int, error) { return fmt.Sscan(s, n) }
 func TestRemapAfterAMappingChangeWithoutCallingTheSource(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	b := setup(t, fakesource.Options{Seed: 3, Records: 2500})
-	_, err := b.syncer.Full(ctx, "salesforce", "Case")
-	require.NoError(t, err)
+	b := setupSynced(t, fakesource.Options{Seed: 3, Records: 2500})
 	id, err := b.sim.SeedID("salesforce", "Case", 1)
 	require.NoError(t, err)
 	require.NoError(t, b.sim.DeleteRecord("salesforce", "Case", id))
@@ -272,23 +277,6 @@ func TestFullResyncResumesWhereItStopped(t *testing.T) {
 	require.Less(t, res2.Records, want, "the second run did not start over")
 	live, _ := b.count(t, "Case")
 	require.EqualValues(t, want, live)
-}
-
-func TestPurgeRemovesOnlyOldTombstones(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	b := setup(t, fakesource.Options{Seed: 3, Records: 600})
-	_, err := b.syncer.Full(ctx, "salesforce", "Case")
-	require.NoError(t, err)
-	_, err = b.pool.Exec(ctx, `UPDATE record SET deleted_at = now() - interval '40 days' WHERE source_id IN (SELECT source_id FROM record WHERE object = 'case' ORDER BY source_id LIMIT 2)`)
-	require.NoError(t, err)
-	_, err = b.pool.Exec(ctx, `UPDATE record SET deleted_at = now() - interval '1 day' WHERE source_id IN (SELECT source_id FROM record WHERE object = 'case' AND deleted_at IS NULL ORDER BY source_id LIMIT 1)`)
-	require.NoError(t, err)
-	n, err := b.syncer.PurgeTombstones(ctx, time.Now().Add(-30*24*time.Hour))
-	require.NoError(t, err)
-	require.EqualValues(t, 2, n)
-	_, tomb := b.count(t, "Case")
-	require.EqualValues(t, 1, tomb, "a recent tombstone is kept")
 }
 
 func TestTargetsPutOwnersFirst(t *testing.T) {

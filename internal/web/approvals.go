@@ -4,11 +4,14 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
+	"golang.org/x/text/language"
 
 	"github.com/porticohq/portico/internal/api"
+	"github.com/porticohq/portico/internal/approval"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/records"
 	"github.com/porticohq/portico/internal/reply"
@@ -38,7 +41,19 @@ type approvalPage struct {
 	Lines     []orderLine
 	CanDecide bool // awaiting a decision: the buttons show
 	Key       string
+	// Sign: approving is signing (the mapping's sign: true); the sign
+	// form shows instead of the approve button, with the PDF's link and
+	// hash and the current consent statement.
+	Sign                        bool
+	DocSHA256                   string
+	DocSyncedAt                 string // the time the PDF says its data is as of, sent back with its hash
+	ConsentVersion, ConsentText string
+	// StateNote says why a pending request can no longer be decided
+	// (expired, withdrawn).
+	StateNote string
 	freshness
+	// Files are the quote's files and upload form.
+	Files filesBlock
 }
 
 func (wb *Web) approvalDetail(w http.ResponseWriter, r *http.Request) {
@@ -53,6 +68,7 @@ func (wb *Web) showApproval(w http.ResponseWriter, r *http.Request, status int, 
 	if wb.readFailed(w, r, err) {
 		return
 	}
+	wb.viewed(r, "approval_request", detail.ID)
 	rec := &detail.Record
 	v := wb.newView(r, key("approval.page_title"), nil)
 	v.Section = "approvals"
@@ -61,13 +77,52 @@ func (wb *Web) showApproval(w http.ResponseWriter, r *http.Request, status int, 
 		Total: l.Money(num(*rec, "total"), str(*rec, "currency")), Expires: dateField(l, *rec, "expires_on"),
 		Key: formKey(), Lines: approvalLines(l, *rec, detail.Lines)}
 	p.freshness = wb.recordFreshness(l, rec.Freshness, "approval_request")
+	// Opening the request is viewing it (the approval's state machine).
+	state, err := wb.d.API.ViewApproval(r, rec)
+	if err != nil {
+		wb.fail(w, r, reply.InternalError(r, err))
+		return
+	}
 	// A decision on its way is not decided twice from a second tab.
-	p.CanDecide = rec.Status == "pending" && rec.Freshness.PendingAction == nil
+	p.CanDecide = rec.Status == "pending" && rec.Freshness.PendingAction == nil && wb.d.API.MayDecide(r.Context(), "approval_request")
+	if p.CanDecide && (state == approval.Expired || state == approval.Withdrawn) {
+		p.CanDecide, p.StateNote = false, l.T("approval.state_note."+string(state))
+	}
+	page := "/approvals/" + url.PathEscape(rec.ID)
+	if p.Files, err = wb.files(r, l, "approval_request", rec.ID, true, page+"/files", page); wb.readFailed(w, r, err) {
+		return
+	}
+	if v.uploadRefused(r, bad) {
+		bad = nil
+	}
+	if p.CanDecide && wb.d.API.Signs("approval_request") {
+		// The PDF in the page's language, as its download link serves it.
+		doc, err := wb.d.API.ApprovalPDF(r.Context(), rec.ID, wb.cats.pick(r))
+		if wb.readFailed(w, r, err) {
+			return
+		}
+		consent := approval.CurrentConsent()
+		text, _, _ := approval.ConsentText(consent.Version, l.Lang())
+		p.Sign, p.DocSHA256 = true, doc.SHA256
+		if !doc.SyncedAt.IsZero() {
+			p.DocSyncedAt = doc.SyncedAt.UTC().Format(time.RFC3339Nano)
+		}
+		p.ConsentVersion, p.ConsentText = consent.Version, text
+	}
 	v.outcome(r, bad, "reason", key("approval.not_possible"),
-		map[string]string{"approve": key("approval.approve_sent"), "reject": key("approval.reject_sent")})
+		map[string]string{"approve": key("approval.approve_sent"), "reject": key("approval.reject_sent"), "sign": key("sign.sent"), "file": key("files.sent")})
 	if msg, ok := v.Fields["decision_reason"]; ok {
 		delete(v.Fields, "decision_reason")
 		v.Fields["reason"] = msg
+	}
+	if bad != nil && bad.Status == http.StatusUnprocessableEntity {
+		v.Form["signer_name"] = r.PostForm.Get("signer_name")
+	}
+	if bad != nil && bad.Status == http.StatusConflict {
+		switch bad.Code {
+		case "document_changed", "consent_changed", "signature_required":
+			v.Alert = key("sign." + bad.Code)
+		}
 	}
 	v.Page = p
 	wb.render(w, r, status, "approval", v)
@@ -105,6 +160,28 @@ func (wb *Web) approve(w http.ResponseWriter, r *http.Request) {
 	wb.decide(w, r, "approve", map[string]any{"status": "accepted"})
 }
 
+// sign approves the request by signing it, as POST
+// /api/v1/approvals/{id}/sign does, and goes back to it (303); what is
+// wrong shows beside its field, a changed document or statement as an
+// alert.
+func (wb *Web) sign(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	in := api.SignInput{SignerName: r.PostForm.Get("signer_name"), Consent: r.PostForm.Get("consent") == "yes",
+		ConsentVersion: r.PostForm.Get("consent_version"), DocumentSHA256: r.PostForm.Get("document_sha256"),
+		DocumentSyncedAt: r.PostForm.Get("document_synced_at"), Locale: langOf(wb.cats.pick(r))}
+	_, e := wb.d.API.Sign(r, id, in)
+	switch {
+	case e == nil:
+		http.Redirect(w, r, "/approvals/"+url.PathEscape(id)+"?sent=sign", http.StatusSeeOther)
+	case e.Status == http.StatusNotFound:
+		wb.notFound(w, r)
+	case e.Status == http.StatusUnprocessableEntity || e.Status == http.StatusConflict:
+		wb.showApproval(w, r, e.Status, e)
+	default:
+		wb.fail(w, r, e)
+	}
+}
+
 // reject rejects it with the customer's reason, which is required.
 func (wb *Web) reject(w http.ResponseWriter, r *http.Request) {
 	reason := strings.TrimSpace(r.PostForm.Get("reason"))
@@ -138,6 +215,10 @@ func (wb *Web) decide(w http.ResponseWriter, r *http.Request, what string, input
 		wb.showApproval(w, r, http.StatusConflict, &reply.Error{Status: http.StatusConflict, Code: "not_pending"})
 		return
 	}
+	if e := wb.d.API.MayDecideNow(r, rec, input["status"].(string)); e != nil {
+		wb.showApproval(w, r, e.Status, e)
+		return
+	}
 	s := api.Submission{Object: "approval_request", Op: mapping.OpUpdate, RecordID: rec.ID, Input: input,
 		IdempotencyKey: formIdempotencyKey(r)}
 	_, _, e := wb.d.API.Submit(r, s)
@@ -164,4 +245,10 @@ func keyReused(e *reply.Error) bool {
 		}
 	}
 	return false
+}
+
+// langOf is a page language's base: en or de.
+func langOf(t language.Tag) string {
+	b, _ := t.Base()
+	return b.String()
 }

@@ -45,5 +45,5 @@ func (wb *Web) HubBaseline(items map[string]int) http.Handler {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write(buf.Bytes())
 	})
-	return compress(h)
+	return compressPages(h)
 }

@@ -28,14 +28,26 @@ import (
 // browser.
 func signInForm(t *testing.T, p *webtest.Page, base, email string) {
 	t.Helper()
-	require.Equal(t, http.StatusOK, p.Navigate(base+"/sign-in"))
+	signInTo(t, p, base, "", email)
+	p.WaitText("h1", "Your overview")
+	require.Equal(t, base+"/", p.URL())
+}
+
+// signInTo opens the sign-in form on the way to next ("": none) and signs
+// email in with the test password; the caller waits for the page it
+// expects.
+func signInTo(t *testing.T, p *webtest.Page, base, next, email string) {
+	t.Helper()
+	u := base + "/sign-in"
+	if next != "" {
+		u += "?next=" + next
+	}
+	require.Equal(t, http.StatusOK, p.Navigate(u))
 	p.Fill("#f-email", email)
 	p.Fill("#f-password", password)
 	// Not sent by htmx even with JavaScript: signing in changes the header
 	// too, not only the main region.
 	require.Equal(t, http.StatusOK, p.Submit(`form[action="/sign-in"]`))
-	p.WaitText("h1", "Your overview")
-	require.Equal(t, base+"/", p.URL())
 }
 
 // evalJS evaluates a JavaScript expression in p's page.

@@ -3,10 +3,12 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/tidwall/gjson"
 
 	"github.com/porticohq/portico/internal/api"
 	"github.com/porticohq/portico/internal/mapping"
@@ -106,11 +108,35 @@ type casePage struct {
 	CanComment  bool
 	// Key is the idempotency key of this rendering's forms.
 	Key string
-	// Files are the case's files; CanUpload shows the upload form, whose
-	// limit MaxSize says.
-	Files     []fileRow
-	CanUpload bool
-	MaxSize   string
+	// Files are the case's files and upload form.
+	Files filesBlock
+	// Facts are the case's account and contact names and the mapping's
+	// custom fields (x_...), where the user sees them.
+	Facts []fact
+}
+
+// fact is one labelled value of a record.
+type fact struct{ Label, Value string }
+
+// caseFacts lists the related names the mapping reads and its custom
+// fields (x_region: "Region"), in name order; empty values are left out.
+func caseFacts(l *loc, rec api.Record) []fact {
+	var out []fact
+	for _, f := range []struct{ field, label string }{{"account_name", "case.account"}, {"contact_name", "case.contact"}} {
+		if v := str(rec, f.field); v != "" {
+			out = append(out, fact{l.T(f.label), v})
+		}
+	}
+	var custom []fact
+	gjson.ParseBytes(rec.Fields).ForEach(func(k, v gjson.Result) bool {
+		if name, ok := strings.CutPrefix(k.String(), "x_"); ok && v.String() != "" && !v.IsObject() && !v.IsArray() {
+			label := strings.ReplaceAll(name, "_", " ")
+			custom = append(custom, fact{strings.ToUpper(label[:1]) + label[1:], v.String()})
+		}
+		return true
+	})
+	sort.Slice(custom, func(i, j int) bool { return custom[i].Label < custom[j].Label })
+	return append(out, custom...)
 }
 
 type timelineStep struct {
@@ -128,17 +154,16 @@ func (wb *Web) showCase(w http.ResponseWriter, r *http.Request, status int, bad 
 	if wb.readFailed(w, r, err) {
 		return
 	}
+	wb.viewed(r, "case", c.ID)
 	v := wb.newView(r, key("case.title"), nil)
 	v.Section = "cases"
 	p := casePage{Case: c, Subject: str(c.Record, "subject"), Number: str(c.Record, "number"),
 		Description: str(c.Record, "description"), Closed: c.Status == "closed",
-		CanComment: wb.d.API.Reaches(r.Context(), "case_comment"), Key: formKey()}
+		CanComment: wb.d.API.Reaches(r.Context(), "case_comment"), Key: formKey(), Facts: caseFacts(v.L, c.Record)}
 	system := wb.system("case")
-	if p.Files, err = wb.filesOf(r, v.L, "case", c.ID); wb.readFailed(w, r, err) {
+	page := "/cases/" + url.PathEscape(c.ID)
+	if p.Files, err = wb.files(r, v.L, "case", c.ID, !p.Closed, page+"/files", page); wb.readFailed(w, r, err) {
 		return
-	}
-	if p.CanUpload = wb.d.API.CanAttach(r.Context(), "case"); p.CanUpload {
-		p.MaxSize = sizeWords(v.L, wb.d.API.MaxFileBytes())
 	}
 	p.Fresh, p.Down = freshWords(v.L, c.Freshness, system)
 	p.Pending = pendingOrReceived(v.L, c.Record, wb.received(r.Context(), "case"), system)
@@ -160,9 +185,7 @@ func (wb *Web) showCase(w http.ResponseWriter, r *http.Request, status int, bad 
 		}
 		p.Timeline = append(p.Timeline, step)
 	}
-	if bad != nil && isUpload(r) {
-		reason := uploadReason(v.L, bad)
-		v.Fields["file"], v.Alert, v.Problem = reason, key("files.refused"), []any{reason}
+	if v.uploadRefused(r, bad) {
 		bad = nil
 	}
 	v.outcome(r, bad, "body", key("case.not_possible"),

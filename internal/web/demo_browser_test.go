@@ -14,7 +14,7 @@ import (
 	"github.com/porticohq/portico/connectors/builtin"
 	"github.com/porticohq/portico/connectors/conntest"
 	"github.com/porticohq/portico/internal/auth"
-	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/devenv"
 	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/sources"
 	"github.com/porticohq/portico/internal/syncer"
@@ -46,16 +46,7 @@ func TestBrowserDemoHub(t *testing.T) {
 	story, err := sim.TellStory()
 	require.NoError(t, err)
 	cr := sim.Credentials(srv.URL)
-	var conns []config.ConnectionConfig
-	for name, sc := range map[string]fakesource.SystemCredentials{
-		fakesource.Salesforce: cr.Salesforce, fakesource.Accounting: cr.Accounting, fakesource.Inventory: cr.Inventory,
-	} {
-		conns = append(conns, config.DefaultConnection(config.ConnectionConfig{
-			Name: name, Type: name, BaseURL: sc.BaseURL, TokenURL: sc.TokenURL, ClientID: sc.ClientID,
-			ClientSecret: sc.ClientSecret, RefreshToken: sc.RefreshToken, AccessToken: sc.AccessToken, Realm: sc.Realm,
-		}))
-	}
-	srcs, err := sources.Open(sources.Options{Connections: conns, Registry: builtin.Registry(),
+	srcs, err := sources.Open(context.Background(), sources.Options{Connections: devenv.SimConnections(cr), Registry: builtin.Registry(),
 		Credentials: &conntest.MemoryCredentials{}, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	s := syncer.New(syncer.Options{Pool: e.pool, TenantID: 1, Connectors: srcs.Connectors(), Mappings: e.set})

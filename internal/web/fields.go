@@ -9,10 +9,13 @@ import (
 // knownMessages are field messages of the services that the catalogs
 // translate; any other message is shown as the service wrote it.
 var knownMessages = map[string]string{
-	"is required":                         key("field.required"),
-	"must not be empty":                   key("field.required"),
-	"is invalid, already used or expired": key("token.bad"),
-	"must be keep_mine or keep_theirs":    key("field.resolution_choose"),
+	"is required":                             key("field.required"),
+	"must not be empty":                       key("field.required"),
+	"is invalid, already used or expired":     key("token.bad"),
+	"must be keep_mine or keep_theirs":        key("field.resolution_choose"),
+	"is required: type your full name":        key("sign.name_required"),
+	"is required: tick the statement to sign": key("sign.consent_required"),
+	"must be text of at most 200 characters":  key("sign.name_too_long"),
 }
 
 // fieldErrors are the services' field errors by form field name, in the

@@ -31,6 +31,12 @@ type catalogs struct {
 	cat     *catalog.Builder
 	keys    map[language.Tag]map[string]bool
 	matcher language.Matcher
+	// printers format each language (a Printer is safe for concurrent
+	// use), and plain holds each language's messages that take no
+	// arguments, formatted once: most of a page's text, which T would
+	// otherwise format again on every view.
+	printers map[language.Tag]*message.Printer
+	plain    map[language.Tag]map[string]string
 }
 
 func loadCatalogs() (*catalogs, error) {
@@ -52,6 +58,16 @@ func loadCatalogs() (*catalogs, error) {
 				return nil, fmt.Errorf("web: %s: key %q: %w", name, k, err)
 			}
 			c.keys[tag][k] = true
+		}
+	}
+	c.printers, c.plain = map[language.Tag]*message.Printer{}, map[language.Tag]map[string]string{}
+	for _, tag := range languages {
+		p := message.NewPrinter(tag, message.Catalog(c.cat))
+		c.printers[tag], c.plain[tag] = p, map[string]string{}
+		for k := range c.keys[language.English] {
+			if s := p.Sprintf(k); !strings.Contains(s, "%!") {
+				c.plain[tag][k] = s
+			}
 		}
 	}
 	return c, nil
@@ -90,20 +106,32 @@ func supported(s string) (language.Tag, bool) {
 
 // loc formats text, numbers, dates and relative times in one language.
 type loc struct {
-	Tag language.Tag
-	p   *message.Printer
-	now time.Time
+	Tag   language.Tag
+	p     *message.Printer
+	plain map[string]string
+	now   time.Time
 }
 
 func (c *catalogs) loc(tag language.Tag, now time.Time) *loc {
-	return &loc{Tag: tag, p: message.NewPrinter(tag, message.Catalog(c.cat)), now: now}
+	p, ok := c.printers[tag]
+	if !ok {
+		p = message.NewPrinter(tag, message.Catalog(c.cat))
+	}
+	return &loc{Tag: tag, p: p, plain: c.plain[tag], now: now}
 }
 
 // Lang is the language's code for <html lang>.
 func (l *loc) Lang() string { return l.Tag.String() }
 
 // T translates a message key, formatting args into it.
-func (l *loc) T(key string, args ...any) string { return l.p.Sprintf(key, args...) }
+func (l *loc) T(key string, args ...any) string {
+	if len(args) == 0 {
+		if s, ok := l.plain[key]; ok {
+			return s
+		}
+	}
+	return l.p.Sprintf(key, args...)
+}
 
 // Tv is T with the arguments in a slice, for templates.
 func (l *loc) Tv(key string, args []any) string { return l.p.Sprintf(key, args...) }

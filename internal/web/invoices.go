@@ -46,6 +46,7 @@ func (wb *Web) invoiceDetail(w http.ResponseWriter, r *http.Request) {
 	if wb.readFailed(w, r, err) {
 		return
 	}
+	wb.viewed(r, "invoice", inv.ID)
 	v := wb.newView(r, key("invoice.page_title"), nil)
 	v.Section = "invoices"
 	l, rec := v.L, inv.Record

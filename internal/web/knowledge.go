@@ -109,6 +109,7 @@ func (wb *Web) article(w http.ResponseWriter, r *http.Request) {
 	if wb.readFailed(w, r, err) {
 		return
 	}
+	wb.viewed(r, "knowledge_article", rec.ID)
 	v := wb.newView(r, key("knowledge.article_title"), nil)
 	v.Section = "knowledge"
 	p := articlePage{Title: str(*rec, "title"), Summary: str(*rec, "summary"), Body: plainText(str(*rec, "body"))}
@@ -143,4 +144,13 @@ func plainText(body string) []string {
 		}
 	}
 	return out
+}
+
+// viewed records a page view of one record for the reports (a knowledge
+// view or a status lookup, api.Viewed); a form's re-rendered page after a
+// refused change is not a view.
+func (wb *Web) viewed(r *http.Request, object, id string) {
+	if r.Method == http.MethodGet {
+		wb.d.API.Viewed(r.Context(), object, id)
+	}
 }

@@ -144,6 +144,7 @@ var navEntries = []navEntry{
 	{Section: "knowledge", Href: "/knowledge", Label: key("nav.knowledge"), object: "knowledge_article"},
 	{Section: "profile", Href: "/profile", Label: key("nav.profile")},
 	{Section: "account", Href: "/account/users", Label: key("nav.account"), role: auth.RoleAccountAdmin},
+	{Section: "console", Href: "/console/reports", Label: key("nav.console"), role: auth.RoleOperatorAdmin},
 }
 
 // nav is the menu for the request's roles: the same test as the hub's

@@ -44,6 +44,7 @@ func (wb *Web) orderDetail(w http.ResponseWriter, r *http.Request) {
 	if wb.readFailed(w, r, err) {
 		return
 	}
+	wb.viewed(r, "order", rec.ID)
 	v := wb.newView(r, key("order.page_title"), nil)
 	v.Section = "orders"
 	l := v.L

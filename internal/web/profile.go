@@ -22,6 +22,8 @@ type profilePage struct {
 	// HasContact is false for a user without a contact, or one not
 	// synced yet.
 	HasContact bool
+	// HasAccount: the user's account is synced, and its files are shown.
+	HasAccount bool
 	Email      string
 	Tokens     []tokenRow
 	NewToken   string
@@ -30,6 +32,14 @@ type profilePage struct {
 	Key    string
 	// Notify are the notification preferences, in form order.
 	Notify []notifyOption
+	// Files are the files of the user's account and the upload form.
+	Files filesBlock
+	// CanExport offers "download my data"; Exports are the recent
+	// requests, and ExportLink the one-time link of the one just made
+	// (shown once, on that answer).
+	CanExport  bool
+	Exports    []exportRow
+	ExportLink string
 }
 
 // notifyOption is one notification preference: its form field and
@@ -72,7 +82,7 @@ func (wb *Web) profile(w http.ResponseWriter, r *http.Request) {
 
 // showProfile renders the profile with status; bad holds a form's field
 // errors, shown inline, and secret a token just created.
-func (wb *Web) showProfile(w http.ResponseWriter, r *http.Request, status int, bad *reply.Error, secret string) {
+func (wb *Web) showProfile(w http.ResponseWriter, r *http.Request, status int, bad *reply.Error, secret string, extra ...func(*profilePage, *view)) {
 	v := wb.newView(r, key("profile.title"), nil)
 	v.Section = "profile"
 	p := profilePage{Email: v.User.Email, NewToken: secret, Scopes: []string{auth.ScopePortalRead, auth.ScopePortalWrite}, Key: formKey()}
@@ -110,6 +120,18 @@ func (wb *Web) showProfile(w http.ResponseWriter, r *http.Request, status int, b
 		}
 		p.Tokens = append(p.Tokens, row)
 	}
+	if account := api.MyAccount(r.Context()); account != "" && wb.d.API.Reaches(r.Context(), "account") {
+		files, err := wb.files(r, v.L, "account", account, true, "/profile/files", "/profile")
+		if err != nil && !errors.Is(err, api.ErrNotFound) {
+			wb.internal(w, r, err)
+			return
+		}
+		p.Files, p.HasAccount = files, err == nil
+		p.Files.Intro = v.L.T("files.account_intro")
+	}
+	if v.uploadRefused(r, bad) {
+		bad = nil
+	}
 	if bad != nil {
 		v.Fields = fieldErrors(v.L, bad.Fields)
 		v.Alert = key("form.fix_fields")
@@ -126,9 +148,18 @@ func (wb *Web) showProfile(w http.ResponseWriter, r *http.Request, status int, b
 		v.Notice = key("profile.notifications_saved")
 	case "revoked":
 		v.Notice = key("profile.token_revoked")
+	case "file":
+		v.Notice = key("files.sent")
 	}
 	if secret != "" {
 		v.Notice = key("profile.token_created")
+	}
+	if err := wb.exportsOf(r, v, &p); err != nil {
+		wb.internal(w, r, err)
+		return
+	}
+	for _, f := range extra {
+		f(&p, v)
 	}
 	v.Page = p
 	wb.render(w, r, status, "profile", v)

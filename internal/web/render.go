@@ -29,7 +29,8 @@ var templateFS embed.FS
 type pages struct{ byName map[string]*template.Template }
 
 func loadPages() (*pages, error) {
-	base := template.New("layout.html").Funcs(template.FuncMap{"field": fieldOf, "linesOf": linesOf, "textarea": textareaOf, "hubBlock": hubBlockOf})
+	base := template.New("layout.html").Funcs(template.FuncMap{"field": fieldOf, "linesOf": linesOf, "textarea": textareaOf, "hubBlock": hubBlockOf,
+		"linesOfText": func(s string) []string { return strings.Split(s, "\n") }})
 	var err error
 	if base, err = base.ParseFS(templateFS, "templates/layout.html", "templates/_*.html"); err != nil {
 		return nil, fmt.Errorf("web: templates: %w", err)
@@ -79,6 +80,9 @@ type view struct {
 	// Brand is the deployment's branding, Support its contact as links.
 	Brand   *brand.Site
 	Support []contact
+	// Inbox is set for a user with an inbox, Unread its unread notices.
+	Inbox  bool
+	Unread int
 }
 
 // BrandName is the brand's name, else "Customer portal" in the page's
@@ -153,7 +157,7 @@ func (wb *Web) newView(r *http.Request, title string, page any) *view {
 		L: wb.cats.loc(wb.cats.pick(r), wb.d.Now()), Assets: wb.assets, User: signedIn(r),
 		CSRF: wb.d.Auth.FormToken(r.Context()), Title: title, Fields: map[string]string{},
 		RequestID: middleware.GetReqID(r.Context()), Form: map[string]string{}, Page: page, Here: here(r),
-		Nav: wb.nav(r),
+		Nav: wb.nav(r), Inbox: wb.hasInbox(r), Unread: wb.unread(r),
 	}
 }
 

@@ -16,12 +16,18 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
+	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/internal/access"
 	"github.com/porticohq/portico/internal/api"
 	"github.com/porticohq/portico/internal/api/apitest"
+	"github.com/porticohq/portico/internal/app"
+	"github.com/porticohq/portico/internal/approval"
 	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/brand"
@@ -30,9 +36,13 @@ import (
 	"github.com/porticohq/portico/internal/files"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/metrics"
+	"github.com/porticohq/portico/internal/notify"
 	"github.com/porticohq/portico/internal/pgnotify"
+	"github.com/porticohq/portico/internal/privacy"
 	"github.com/porticohq/portico/internal/records"
 	"github.com/porticohq/portico/internal/reply"
+	"github.com/porticohq/portico/internal/reports"
+	"github.com/porticohq/portico/internal/seal/sealtest"
 	"github.com/porticohq/portico/internal/server"
 	"github.com/porticohq/portico/internal/web"
 	"github.com/porticohq/portico/internal/web/webtest"
@@ -57,6 +67,9 @@ type env struct {
 	srv  *httptest.Server
 	fx   *apitest.Fixture
 	web  *web.Web
+	// privacy serves data exports; exports receives the jobs it queues.
+	privacy *privacy.Service
+	exports chan privacy.ExportArgs
 }
 
 type options struct {
@@ -74,6 +87,18 @@ type options struct {
 	brand *brand.Current
 	// scanner scans uploads (nil: none).
 	scanner files.Scanner
+	// signing: approvals' states and signatures, with a test sealing
+	// certificate and apitest.Documents, on the fixture's clock.
+	signing bool
+	// notify, when set, receives the notifications' service the portal
+	// is given (nil: no inbox).
+	notify **notify.Service
+	// syncStatus is the console's sync health (nil: no sync page).
+	syncStatus web.SyncStatus
+	// connect runs the sync page's Connect buttons (nil: none).
+	connect web.ConnectFlows
+	// sourceFiles reads synced documents from their source (nil: none).
+	sourceFiles func(connection string) (connectors.FileReader, bool)
 }
 
 func setup(t *testing.T, opts ...func(*options)) *env {
@@ -91,7 +116,8 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	}
 	cfg.Throttle = o.throttle
 	e.auth, err = auth.New(auth.Deps{Pool: e.pool, Config: cfg, HashParams: fastHash,
-		ContactInAccount: api.ContactInAccount(e.pool), RoleCovered: set.Covers})
+		ContactInAccount: api.ContactInAccount(e.pool), RoleCovered: set.Covers,
+		Auditor: api.AuthAuditor{Log: audit.New(e.pool, slog.New(slog.DiscardHandler))}})
 	require.NoError(t, err)
 	if o.writeback == nil {
 		o.writeback = func(t *testing.T, pool *pgxpool.Pool, set *mapping.Set) *writeback.Service {
@@ -99,13 +125,51 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 		}
 	}
 	wb := o.writeback(t, e.pool, set)
-	a, err := api.New(api.Deps{Pool: e.pool, Records: records.New(records.Options{Pool: e.pool, Mappings: set}), Mappings: set,
+	fs := files.New(files.Options{Pool: e.pool, Scanner: o.scanner})
+	deps := api.Deps{Pool: e.pool, Records: records.New(records.Options{Pool: e.pool, Mappings: set}), Mappings: set,
 		Policy: access.NewPolicy(e.pool), Auth: e.auth, Actions: api.Writeback{Service: wb, Pool: e.pool, Mappings: set},
-		Audit: audit.New(e.pool, slog.New(slog.DiscardHandler)), Files: files.New(files.Options{Pool: e.pool, Scanner: o.scanner})})
+		Audit: audit.New(e.pool, slog.New(slog.DiscardHandler)), Files: fs,
+		Brand: o.brand, SourceFiles: o.sourceFiles}
+	if o.signing {
+		// The fixture's quotes are valid until 2026-06-30.
+		deps.Approvals = approval.New(e.pool, func() time.Time { return apitest.Epoch })
+		deps.Sealer = sealtest.Signer(t, false)
+	}
+	a, err := api.New(deps)
 	require.NoError(t, err)
+	var svc *notify.Service
+	if o.notify != nil {
+		svc = newNotify(t, e)
+		*o.notify = svc
+	}
+	// Data exports: the job a request queues is kept for the test to work
+	// (workExports), as a worker would.
+	parts := &privacy.Registry{}
+	parts.MustRegister(privacy.Builtin(fs)...)
+	e.exports = make(chan privacy.ExportArgs, 16)
+	e.privacy = privacy.New(privacy.Options{Pool: e.pool, TenantID: 1, Registry: parts, Config: config.Default().Privacy,
+		Insert: func(_ context.Context, _ pgx.Tx, args river.JobArgs, _ *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+			e.exports <- args.(privacy.ExportArgs)
+			return &rivertype.JobInsertResult{Job: &rivertype.JobRow{}}, nil
+		}})
+	// The console's brand form stores over a configuration holding the
+	// brand the test serves.
+	if o.brand == nil {
+		o.brand = brand.NewCurrent(brand.NewSite(brand.Default(), nil))
+	}
+	served := o.brand.Get().Brand
+	brandCfg := config.BrandConfig{Name: served.Name, PrimaryColor: served.PrimaryColor, AccentColor: served.AccentColor,
+		SupportEmail: served.SupportEmail, SupportPhone: served.SupportPhone, SupportURL: served.SupportURL}
 	portal, err := web.New(web.Deps{API: a, Auth: e.auth, Mappings: set, SignOnName: "Example SSO",
 		Logger:        slog.New(slog.NewTextHandler(tWriter{t}, nil)),
-		LiveHeartbeat: o.heartbeat, LiveMaxPerUser: o.maxStreams, Now: o.now, Brand: o.brand})
+		LiveHeartbeat: o.heartbeat, LiveMaxPerUser: o.maxStreams, Now: o.now, Brand: o.brand, Notify: svc, Privacy: e.privacy,
+		BrandEditor: app.NewBrandService(e.pool, 1, brandCfg, o.brand, nil, slog.New(slog.DiscardHandler)),
+
+		Reports: reports.New(e.pool, 1), StaffActions: wb, TenantID: 1, SyncStatus: o.syncStatus, Connect: o.connect,
+		Audit: audit.New(e.pool, slog.New(slog.DiscardHandler)),
+		Users: func(ctx context.Context, account string) ([]auth.User, error) {
+			return auth.ListUsers(ctx, e.pool, 1, account)
+		}})
 	require.NoError(t, err)
 	e.web = portal
 	// Sessions are cached, and live updates fed, by one listener as in
@@ -119,7 +183,10 @@ func setup(t *testing.T, opts ...func(*options)) *env {
 	t.Cleanup(func() { cancel(); listeners.Wait() })
 	h := server.NewRouter(server.Options{
 		Config: config.Default().HTTP, Logger: slog.New(slog.DiscardHandler), Registry: metrics.NewRegistry(),
-		Staff: e.auth, Mount: func(r chi.Router) {
+		Staff: e.auth, MountAdmin: func(r chi.Router) {
+			r.Mount("/reports", reports.AdminRoutes(reports.New(e.pool, 1), slog.New(slog.DiscardHandler)))
+		},
+		Mount: func(r chi.Router) {
 			a.Mount(r, nil)
 			portal.Mount(r, reply.New(nil).NoEndpoint)
 		},

@@ -22,12 +22,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/connectors/builtin"
 	"github.com/porticohq/portico/connectors/conntest"
-	"github.com/porticohq/portico/connectors/salesforce"
 	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
+	"github.com/porticohq/portico/internal/files"
 	"github.com/porticohq/portico/internal/jobs"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/sources"
@@ -77,14 +78,13 @@ func (s *simulated) build(t *testing.T, pool *pgxpool.Pool, set *mapping.Set) {
 		ClientID: cr.ClientID, ClientSecret: cr.ClientSecret, RefreshToken: cr.RefreshToken,
 		Retry: config.RetryConfig{Max: 1, WaitMin: 5 * time.Millisecond, WaitMax: 20 * time.Millisecond}, RequestTimeout: 5 * time.Second,
 	})
-	reg := connectors.NewRegistry[connectors.Deps]()
-	reg.MustRegister("salesforce", salesforce.New)
 	var err error
-	s.srcs, err = sources.Open(sources.Options{Connections: []config.ConnectionConfig{conn}, Registry: reg,
+	s.srcs, err = sources.Open(context.Background(), sources.Options{Connections: []config.ConnectionConfig{conn}, Registry: builtin.Registry(),
 		Credentials: &conntest.MemoryCredentials{}, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	var rc *river.Client[pgx.Tx]
 	s.svc = writeback.New(writeback.Options{Pool: pool, Mappings: set, Connectors: s.srcs.Connectors(), Health: s.srcs,
+		Files:  files.New(files.Options{Pool: pool}),
 		Logger: slog.New(slog.DiscardHandler), Insert: func(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 			res, err := rc.InsertTx(ctx, tx, args, opts)
 			if a, ok := args.(writeback.ApplyArgs); ok && err == nil {
@@ -241,4 +241,77 @@ func TestBrowserResolveConflictFromTheSimulator(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBrowserSyncedDocumentFromTheSimulator: a document attached at the
+// source (a seeded ContentVersion of the simulated CRM, published to a
+// case) to a case of one account reaches the portal
+// by a sync (the syncer fetches the case and the ContentVersion over HTTP
+// and maps them: the document belongs to whoever owns the case). On the
+// case's page that account's user sees it listed as from Salesforce, and
+// its link downloads it read through from the simulator's VersionData.
+// Another account's user gets the 404 of a missing record for the case
+// page, the document's download and the case's file list.
+func TestBrowserSyncedDocumentFromTheSimulator(t *testing.T) {
+	t.Parallel()
+	s := &simulated{}
+	e := setup(t, withSimulator(t, s), func(o *options) {
+		o.sourceFiles = func(name string) (connectors.FileReader, bool) {
+			fr, ok := s.srcs.Connectors()[name].(connectors.FileReader)
+			return fr, ok
+		}
+	})
+	ctx := context.Background()
+	// A file the CRM holds on a case: seeded ContentVersion 0, published
+	// to one of the seeded cases.
+	cvID, err := s.sim.SeedID(fakesource.Salesforce, "ContentVersion", 0)
+	require.NoError(t, err)
+	cv, err := s.sim.Record(fakesource.Salesforce, "ContentVersion", cvID)
+	require.NoError(t, err)
+	caseID, name := cv["FirstPublishLocationId"].(string), cv["PathOnClient"].(string)
+	size := 0
+	switch n := cv["ContentSize"].(type) {
+	case int:
+		size = n
+	case float64:
+		size = int(n)
+	}
+	require.Positive(t, size)
+	c, err := s.sim.Record(fakesource.Salesforce, "Case", caseID)
+	require.NoError(t, err)
+	owner := c["AccountId"].(string)
+	other := ""
+	for i := 0; other == ""; i++ {
+		if id, err := s.sim.SeedID(fakesource.Salesforce, "Account", i); err == nil && id != owner {
+			other = id
+		}
+	}
+	sy := syncer.New(syncer.Options{Pool: s.pool, TenantID: 1, Connectors: s.srcs.Connectors(), Mappings: s.set})
+	require.NoError(t, sy.Refresh(ctx, "salesforce", "Case", caseID))
+	require.NoError(t, sy.Refresh(ctx, "salesforce", "ContentVersion", cvID))
+
+	e.user("owen.owner@customer.test", owner, auth.RoleAccountAdmin)
+	e.user("olga.other@customer.test", other, auth.RoleAccountAdmin)
+	base := e.srv.URL
+	p := webtest.New(t)
+	signInForm(t, p, base, "owen.owner@customer.test")
+	require.Equal(t, http.StatusOK, p.Navigate(base+"/cases/"+caseID))
+	require.Contains(t, p.Text("#files"), name)
+	require.Contains(t, p.Text("#files"), "From Salesforce, synced on")
+	href := evalJS[string](t, p, `document.querySelector(`+quote(`#files a[download="`+name+`"]`)+`).getAttribute("href")`)
+	require.Equal(t, "/api/v1/cases/"+caseID+"/files/"+cvID, href)
+	calls := s.sim.Stats().CallCount(fakesource.Salesforce, "VersionData", 0)
+	got := fetchJS(t, p, `fetch(`+quote(href)+`).then(async r => { const b = await r.text();
+		return r.status + " " + r.headers.get("content-disposition") + " " + b.length + " " + b.slice(0, 16); })`)
+	require.Equal(t, fmt.Sprintf("200 attachment; filename=%s %d portico portico ", name, size), got, "the simulator's VersionData")
+	require.Eventually(t, func() bool { return s.sim.Stats().CallCount(fakesource.Salesforce, "VersionData", 0) == calls+1 },
+		5*time.Second, 10*time.Millisecond, "read through from the source (counted once the simulator's handler returns)")
+	check(t, p, "synced-document", 0)
+
+	q := webtest.New(t)
+	signInForm(t, q, base, "olga.other@customer.test")
+	require.Equal(t, http.StatusNotFound, q.Navigate(base+"/cases/"+caseID))
+	got = fetchJS(t, q, `Promise.all([fetch(`+quote(href)+`), fetch("/api/v1/cases/`+caseID+`/files")]).then(rs => rs.map(r => r.status).join(" "))`)
+	require.Equal(t, "404 404", got, "another account's user: the 404 of a missing one")
+	require.Equal(t, calls+1, s.sim.Stats().CallCount(fakesource.Salesforce, "VersionData", 0), "nothing read for them")
 }

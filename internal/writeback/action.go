@@ -350,6 +350,9 @@ func (s *Service) check(req Request) (*submission, error) {
 	if !req.Scope.Staff && !obj.VisibleTo(req.Scope.Roles) {
 		return nil, fmt.Errorf("%w: %s", ErrForbidden, req.Kind)
 	}
+	if req.Kind == KindDecideApproval && !req.Scope.Staff && !obj.MayDecide(req.Scope.Roles) {
+		return nil, fmt.Errorf("%w: %s: the mapping does not let your roles decide", ErrForbidden, req.Kind)
+	}
 	if req.UserID == "" || req.AccountID == "" || req.Scope.TenantID == 0 {
 		return nil, fmt.Errorf("%w: tenant, user and account are required", ErrInvalid)
 	}

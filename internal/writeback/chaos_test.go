@@ -7,10 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/porticohq/portico/internal/dbtest"
 	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/fakesource/fakesourcetest"
+	"github.com/porticohq/portico/internal/proctest"
 	"github.com/porticohq/portico/internal/writeback"
 )
 
@@ -32,10 +31,7 @@ const (
 	childCreds = "PORTICO_WRITEBACK_CHILD_CREDS"
 )
 
-func runChildWorker() int {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+func runChildWorker(ctx context.Context, logger *slog.Logger) int {
 	var cr fakesource.Credentials
 	if err := json.Unmarshal([]byte(os.Getenv(childCreds)), &cr); err != nil {
 		logger.Error("child: credentials", "error", err)
@@ -70,15 +66,7 @@ func startWorker(t *testing.T, dbURL string, cr fakesource.Credentials) *exec.Cm
 	t.Helper()
 	creds, err := json.Marshal(cr)
 	require.NoError(t, err)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"=1", childDB+"="+dbURL, childCreds+"="+string(creds))
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	})
-	return cmd
+	return proctest.StartChild(t, childEnv+"=1", childDB+"="+dbURL, childCreds+"="+string(creds))
 }
 
 // TestChaosEveryActionAppliedOnce is the short form of `portico bench

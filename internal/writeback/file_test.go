@@ -14,6 +14,7 @@ import (
 
 	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/files"
+	"github.com/porticohq/portico/internal/seal/sealtest"
 	"github.com/porticohq/portico/internal/writeback"
 )
 
@@ -128,4 +129,45 @@ type fixedScanner string
 func (s fixedScanner) Scan(_ context.Context, r io.Reader) (string, error) {
 	_, err := io.Copy(io.Discard, r)
 	return string(s), err
+}
+
+// TestSignedQuoteAppliedEndToEnd: a signed quote's sealed PDF (stored
+// as a file of the approval request) goes to the simulated CRM as a
+// ContentVersion published to the quote, byte for byte, and its file
+// lists the source's id.
+func TestSignedQuoteAppliedEndToEnd(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, stackOptions{})
+	ctx := context.Background()
+	var c customer
+	var quote string
+	for i := 0; quote == ""; i++ {
+		id, err := e.sim.SeedID(fakesource.Salesforce, "Quote", i)
+		require.NoError(t, err)
+		rec, err := e.sim.Record(fakesource.Salesforce, "Quote", id)
+		require.NoError(t, err)
+		acc, _ := rec["AccountId"].(string)
+		con, _ := rec["ContactId"].(string)
+		if acc != "" && con != "" {
+			c, quote = customer{userID: "user-" + con, account: acc, contact: con}, id
+		}
+	}
+	e.cache(t, "Quote", quote)
+	content := sealtest.PDF(t, 2, true)
+	f := e.stored(t, "salesforce", "approval_request", quote, c.account, content)
+	req := c.request(writeback.KindAttachFile, "", map[string]any{"title": "Quote (signed).pdf", "file_name": f.Name, "related_id": quote, "file_id": f.ID}, "")
+	req.ParentObject = "approval_request"
+	a, _, err := e.svc.Submit(ctx, req)
+	require.NoError(t, err)
+	require.NoError(t, e.files.SetAction(ctx, f.ID, a.ID))
+	a = e.waitState(t, a.ID, writeback.StateApplied, 20*time.Second)
+	sum, err := e.sim.UploadMD5(fakesource.Salesforce, "ContentVersion", a.ResultID)
+	require.NoError(t, err)
+	require.Equal(t, md5Hex(content), sum)
+	cv, err := e.sim.Record(fakesource.Salesforce, "ContentVersion", a.ResultID)
+	require.NoError(t, err)
+	require.Equal(t, quote, cv["FirstPublishLocationId"])
+	list, err := e.files.List(ctx, 1, "salesforce", "approval_request", quote, 10)
+	require.NoError(t, err)
+	require.Equal(t, a.ResultID, list[0].SourceID)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,10 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/porticohq/portico/connectors"
-	"github.com/porticohq/portico/connectors/accounting"
+	"github.com/porticohq/portico/connectors/builtin"
 	"github.com/porticohq/portico/connectors/conntest"
-	"github.com/porticohq/portico/connectors/inventory"
-	"github.com/porticohq/portico/connectors/salesforce"
 	"github.com/porticohq/portico/internal/access"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/dbtest"
@@ -28,6 +25,7 @@ import (
 	"github.com/porticohq/portico/internal/files"
 	"github.com/porticohq/portico/internal/jobs"
 	"github.com/porticohq/portico/internal/mapping"
+	"github.com/porticohq/portico/internal/proctest"
 	"github.com/porticohq/portico/internal/sources"
 	"github.com/porticohq/portico/internal/syncer"
 	"github.com/porticohq/portico/internal/writeback"
@@ -35,9 +33,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) != "" {
-		os.Exit(runChildWorker())
-	}
+	proctest.Child(childEnv, runChildWorker)
 	dbtest.Main(m)
 }
 
@@ -130,12 +126,8 @@ func buildService(db writeback.DB, creds fakesource.Credentials, o stackOptions,
 		ClientID: acc.ClientID, ClientSecret: acc.ClientSecret, RefreshToken: acc.RefreshToken, Realm: acc.Realm,
 		Breaker: conn.Breaker, Retry: conn.Retry, RequestTimeout: conn.RequestTimeout,
 	}
-	reg := connectors.NewRegistry[connectors.Deps]()
-	reg.MustRegister("salesforce", salesforce.New)
-	reg.MustRegister("inventory", inventory.New)
-	reg.MustRegister("accounting", accounting.New)
-	srcs, err := sources.Open(sources.Options{
-		Connections: []config.ConnectionConfig{config.DefaultConnection(conn), config.DefaultConnection(invConn), config.DefaultConnection(accConn)}, Registry: reg,
+	srcs, err := sources.Open(context.Background(), sources.Options{
+		Connections: []config.ConnectionConfig{config.DefaultConnection(conn), config.DefaultConnection(invConn), config.DefaultConnection(accConn)}, Registry: builtin.Registry(),
 		Credentials: &conntest.MemoryCredentials{}, Logger: logger,
 	})
 	if err != nil {

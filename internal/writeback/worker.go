@@ -425,5 +425,6 @@ func auditResult(ctx context.Context, tx store.DBTX, a store.Action, state strin
 	return audit.Record(ctx, tx, audit.Event{
 		TenantID: a.TenantID, Actor: audit.SystemActor(), AccountID: a.AccountID,
 		Action: "action." + state, Object: a.Object, ObjectID: a.Target, After: after,
+		Subject: audit.UserIDSubject(a.UserID), // the result quotes the requester's input
 	})
 }

@@ -29,46 +29,84 @@ const Signature = "Eicar-Test-Signature.UNOFFICIAL"
 // ends and returns a scanner for it, once it answers PING.
 func Start(t testing.TB) files.Clamd {
 	t.Helper()
-	bin := os.Getenv("PORTICO_CLAMD")
-	if bin == "" {
-		bin = "/usr/sbin/clamd"
-	}
+	bin := Binary()
 	if _, err := os.Stat(bin); err != nil {
 		if os.Getenv("PORTICO_REQUIRE_CLAMD") == "1" {
 			t.Fatalf("clamd is required (PORTICO_REQUIRE_CLAMD=1) but %s is missing: apt-get install clamav-daemon", bin)
 		}
 		t.Skipf("clamd not installed (%s); apt-get install clamav-daemon, or set PORTICO_CLAMD", bin)
 	}
-	// A short directory: a unix socket path is limited to 108 bytes.
-	dir, err := os.MkdirTemp("", "clamd")
+	c, stop, err := Launch(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	t.Cleanup(stop)
+	return c
+}
+
+// Binary is the clamd to run: $PORTICO_CLAMD, else Debian's.
+func Binary() string {
+	if bin := os.Getenv("PORTICO_CLAMD"); bin != "" {
+		return bin
+	}
+	return "/usr/sbin/clamd"
+}
+
+// Launch runs clamd (bin) with the EICAR-only database on a socket in a
+// temporary directory and returns a scanner for it once it answers PING,
+// and the function that stops it and removes the directory. Benchmarks
+// use it as tests use Start.
+func Launch(bin string) (files.Clamd, func(), error) {
+	// A short directory: a unix socket path is limited to 108 bytes.
+	dir, err := os.MkdirTemp("", "clamd")
+	if err != nil {
+		return files.Clamd{}, nil, err
+	}
+	stop := func() { _ = os.RemoveAll(dir) }
+	c, kill, err := launchIn(bin, dir)
+	if err != nil {
+		stop()
+		return files.Clamd{}, nil, err
+	}
+	return c, func() { kill(); stop() }, nil
+}
+
+func launchIn(bin, dir string) (files.Clamd, func(), error) {
 	db := filepath.Join(dir, "db")
 	sock := filepath.Join(dir, "clamd.sock")
-	must(t, os.Mkdir(db, 0o755))
+	if err := os.Mkdir(db, 0o755); err != nil {
+		return files.Clamd{}, nil, err
+	}
 	// An extended signature (.ndb): name, any file type (0), at offset 0,
 	// the EICAR string's bytes.
-	must(t, os.WriteFile(filepath.Join(db, "eicar.ndb"), []byte("Eicar-Test-Signature:0:0:"+hex.EncodeToString([]byte(EICAR))+"\n"), 0o644))
+	if err := os.WriteFile(filepath.Join(db, "eicar.ndb"), []byte("Eicar-Test-Signature:0:0:"+hex.EncodeToString([]byte(EICAR))+"\n"), 0o644); err != nil {
+		return files.Clamd{}, nil, err
+	}
 	conf := fmt.Sprintf("DatabaseDirectory %s\nLocalSocket %s\nForeground yes\nLogFile %s\nPidFile %s\nStreamMaxLength 64M\n",
 		db, sock, filepath.Join(dir, "clamd.log"), filepath.Join(dir, "clamd.pid"))
 	if os.Geteuid() == 0 {
 		conf += "User root\n" // clamd drops to its own user otherwise, which cannot read the temp dir
 	}
-	must(t, os.WriteFile(filepath.Join(dir, "clamd.conf"), []byte(conf), 0o644))
+	if err := os.WriteFile(filepath.Join(dir, "clamd.conf"), []byte(conf), 0o644); err != nil {
+		return files.Clamd{}, nil, err
+	}
 	cmd := exec.Command(bin, "-c", filepath.Join(dir, "clamd.conf"))
 	out, err := os.Create(filepath.Join(dir, "clamd.out"))
-	must(t, err)
+	if err != nil {
+		return files.Clamd{}, nil, err
+	}
 	cmd.Stdout, cmd.Stderr = out, out
-	must(t, cmd.Start())
+	if err := cmd.Start(); err != nil {
+		_ = out.Close()
+		return files.Clamd{}, nil, err
+	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
+	kill := func() {
 		_ = cmd.Process.Kill()
 		<-exited //nolint:errcheck // killed: its exit status says only that
 		_ = out.Close()
-	})
+	}
 	c := files.Clamd{Network: "unix", Address: sock, Timeout: 30 * time.Second}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -76,24 +114,19 @@ func Start(t testing.TB) files.Clamd {
 		err := c.Ping(ctx)
 		cancel()
 		if err == nil {
-			return c
+			return c, kill, nil
 		}
 		select {
 		case werr := <-exited:
 			log, _ := os.ReadFile(filepath.Join(dir, "clamd.out"))
-			t.Fatalf("clamd exited (%v) before answering PING:\n%s", werr, log)
+			_ = out.Close()
+			return files.Clamd{}, nil, fmt.Errorf("clamd exited (%w) before answering PING:\n%s", werr, log)
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(filepath.Join(dir, "clamd.out"))
-			t.Fatalf("clamd did not answer PING within 60s: %v\n%s", err, log)
+			kill()
+			return files.Clamd{}, nil, fmt.Errorf("clamd did not answer PING within 60s: %w\n%s", err, log)
 		}
-	}
-}
-
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
 	}
 }

@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"net"
 	"net/textproto"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Server records what it receives.
@@ -25,16 +27,28 @@ type Server struct {
 	rcpts     int
 	failMail  int  // answer MAIL FROM with 451 this many times
 	rejectTo  bool // answer RCPT TO with 550
+	// onData, if set, hears each message as it is accepted.
+	onData func(msg string, at time.Time)
 }
 
 // Start listens on a loopback port until the test ends.
 func Start(t testing.TB) *Server {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	f, err := Listen()
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// Listen listens on a loopback port until Close, for benchmarks outside
+// tests.
+func Listen() (*Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
 	f := &Server{ln: ln}
-	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
 			conn, err := ln.Accept()
@@ -44,7 +58,17 @@ func Start(t testing.TB) *Server {
 			go f.serve(conn)
 		}
 	}()
-	return f
+	return f, nil
+}
+
+// Close stops listening.
+func (f *Server) Close() error { return f.ln.Close() }
+
+// OnData calls fn with each message as it is accepted (fn must be quick).
+func (f *Server) OnData(fn func(msg string, at time.Time)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.onData = fn
 }
 
 // Addr is host:port.
@@ -79,6 +103,44 @@ func (f *Server) Snapshot() (messages []string, mailFroms int, auths []string) {
 	return append([]string(nil), f.messages...), f.mailFroms, append([]string(nil), f.auths...)
 }
 
+var messageIDHeader = regexp.MustCompile(`(?im)^Message-ID:\s*(<[^>\r\n]+>)`)
+
+// Mailbox is what a mailbox that drops repeats holds: the messages
+// received, a message whose Message-ID it already holds left out, as
+// mailbox stores that suppress duplicates by Message-ID do (RFC 5322
+// 3.6.4: the id names one message). repeats counts what it left out:
+// sends of one message again, which SMTP itself cannot tell apart.
+// Messages without a Message-ID are all kept.
+func (f *Server) Mailbox() (messages []string, repeats int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	seen := map[string]bool{}
+	for _, m := range f.messages {
+		id := ""
+		if h := messageIDHeader.FindStringSubmatch(headerOf(m)); h != nil {
+			id = h[1]
+		}
+		if id != "" && seen[id] {
+			repeats++
+			continue
+		}
+		seen[id] = id != ""
+		messages = append(messages, m)
+	}
+	return messages, repeats
+}
+
+// headerOf is a message's header block.
+func headerOf(m string) string {
+	if i := strings.Index(m, "\r\n\r\n"); i >= 0 {
+		return m[:i]
+	}
+	if i := strings.Index(m, "\n\n"); i >= 0 {
+		return m[:i]
+	}
+	return m
+}
+
 func (f *Server) serve(conn net.Conn) {
 	defer conn.Close()
 	r := textproto.NewReader(bufio.NewReader(conn))
@@ -98,6 +160,9 @@ func (f *Server) serve(conn net.Conn) {
 			}
 			f.mu.Lock()
 			f.messages = append(f.messages, string(body))
+			if f.onData != nil {
+				f.onData(string(body), time.Now())
+			}
 			f.mu.Unlock()
 			reply("250 queued")
 			continue

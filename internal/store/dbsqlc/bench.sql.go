@@ -22,6 +22,31 @@ func (q *Queries) BenchActionCount(ctx context.Context, db DBTX, state string) (
 	return count, err
 }
 
+const benchActionIDs = `-- name: BenchActionIDs :many
+SELECT id FROM action ORDER BY id
+`
+
+// Every action's id: the soak's are the only ones in its database.
+func (q *Queries) BenchActionIDs(ctx context.Context, db DBTX) ([]int64, error) {
+	rows, err := db.Query(ctx, benchActionIDs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const benchActionLatencies = `-- name: BenchActionLatencies :many
 SELECT (extract(epoch FROM applied_at - created_at) * 1000000)::bigint AS micros
 FROM action WHERE id = ANY($1::bigint[]) ORDER BY 1
@@ -71,6 +96,36 @@ func (q *Queries) BenchActionLatencyBuckets(ctx context.Context, db DBTX, since 
 	for rows.Next() {
 		var i BenchActionLatencyBucketsRow
 		if err := rows.Scan(&i.Bucket, &i.Micros); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const benchActionStates = `-- name: BenchActionStates :many
+SELECT state, count(*)::bigint AS n FROM action GROUP BY state ORDER BY state
+`
+
+type BenchActionStatesRow struct {
+	State string `json:"state"`
+	N     int64  `json:"n"`
+}
+
+// Every action by state: the soak's are the only ones in its database.
+func (q *Queries) BenchActionStates(ctx context.Context, db DBTX) ([]BenchActionStatesRow, error) {
+	rows, err := db.Query(ctx, benchActionStates)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []BenchActionStatesRow
+	for rows.Next() {
+		var i BenchActionStatesRow
+		if err := rows.Scan(&i.State, &i.N); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -140,6 +195,39 @@ func (q *Queries) BenchActionsOpen(ctx context.Context, db DBTX) (int64, error) 
 	return count, err
 }
 
+const benchAppliedByObject = `-- name: BenchAppliedByObject :many
+SELECT connection, object, count(*)::bigint AS n FROM action
+WHERE state = 'applied' GROUP BY connection, object ORDER BY connection, object
+`
+
+type BenchAppliedByObjectRow struct {
+	Connection string `json:"connection"`
+	Object     string `json:"object"`
+	N          int64  `json:"n"`
+}
+
+// Applied actions per connection and portal object, to compare with the
+// records the source gained.
+func (q *Queries) BenchAppliedByObject(ctx context.Context, db DBTX) ([]BenchAppliedByObjectRow, error) {
+	rows, err := db.Query(ctx, benchAppliedByObject)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []BenchAppliedByObjectRow
+	for rows.Next() {
+		var i BenchAppliedByObjectRow
+		if err := rows.Scan(&i.Connection, &i.Object, &i.N); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const benchCachedRecords = `-- name: BenchCachedRecords :one
 
 SELECT count(*) FROM record WHERE source_object = $1 AND deleted_at IS NULL
@@ -153,6 +241,99 @@ func (q *Queries) BenchCachedRecords(ctx context.Context, db DBTX, sourceObject 
 	var count int64
 	err := row.Scan(&count)
 	return count, err
+}
+
+const benchConnections = `-- name: BenchConnections :many
+SELECT coalesce(state, 'none')::text AS state, count(*)::bigint AS n
+FROM pg_catalog.pg_stat_activity WHERE datname = current_database()
+GROUP BY 1 ORDER BY 1
+`
+
+type BenchConnectionsRow struct {
+	State string `json:"state"`
+	N     int64  `json:"n"`
+}
+
+// The bench database's server connections by state, for the soak's
+// samples.
+func (q *Queries) BenchConnections(ctx context.Context, db DBTX) ([]BenchConnectionsRow, error) {
+	rows, err := db.Query(ctx, benchConnections)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []BenchConnectionsRow
+	for rows.Next() {
+		var i BenchConnectionsRow
+		if err := rows.Scan(&i.State, &i.N); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const benchFullSyncRepeats = `-- name: BenchFullSyncRepeats :many
+SELECT (object || ': ' || string_agg(state || ' ' || records::text, ', ' ORDER BY id))::text AS runs
+FROM sync_run WHERE kind = 'full' GROUP BY object HAVING count(*) > 1 ORDER BY object
+`
+
+// Objects whose first sync took more than one full run, with each run's
+// state and records: a run resumed after a failure, or a second one.
+func (q *Queries) BenchFullSyncRepeats(ctx context.Context, db DBTX) ([]string, error) {
+	rows, err := db.Query(ctx, benchFullSyncRepeats)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var runs string
+		if err := rows.Scan(&runs); err != nil {
+			return nil, err
+		}
+		items = append(items, runs)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const benchFullSyncs = `-- name: BenchFullSyncs :one
+SELECT count(DISTINCT object) FILTER (WHERE state = 'succeeded')::bigint AS objects_done,
+       coalesce(sum(records), 0)::bigint AS records,
+       (SELECT count(*) FROM record WHERE deleted_at IS NULL)::bigint AS cached,
+       coalesce(min(started_at), now())::timestamptz AS first_started,
+       coalesce(max(finished_at), now())::timestamptz AS last_finished
+FROM sync_run WHERE kind = 'full'
+`
+
+type BenchFullSyncsRow struct {
+	ObjectsDone  int64              `json:"objects_done"`
+	Records      int64              `json:"records"`
+	Cached       int64              `json:"cached"`
+	FirstStarted pgtype.Timestamptz `json:"first_started"`
+	LastFinished pgtype.Timestamptz `json:"last_finished"`
+}
+
+// The first, full syncs of every object as the fleet ran them: how many
+// objects are done, the records they stored, and when the first began and
+// the last ended.
+func (q *Queries) BenchFullSyncs(ctx context.Context, db DBTX) (BenchFullSyncsRow, error) {
+	row := db.QueryRow(ctx, benchFullSyncs)
+	var i BenchFullSyncsRow
+	err := row.Scan(
+		&i.ObjectsDone,
+		&i.Records,
+		&i.Cached,
+		&i.FirstStarted,
+		&i.LastFinished,
+	)
+	return i, err
 }
 
 const benchMarkFresh = `-- name: BenchMarkFresh :exec
@@ -170,6 +351,126 @@ type BenchMarkFreshParams struct {
 // measured list does not schedule refreshes of stale records.
 func (q *Queries) BenchMarkFresh(ctx context.Context, db DBTX, arg BenchMarkFreshParams) error {
 	_, err := db.Exec(ctx, benchMarkFresh, arg.Connection, arg.Object)
+	return err
+}
+
+const benchNotifyChangeCases = `-- name: BenchNotifyChangeCases :execrows
+UPDATE record SET status = $1::text,
+    data = data || jsonb_build_object('status', $1::text, 'status_label', $2::text, 'next_step', $3::text),
+    source_version = $4::text
+WHERE tenant_id = 1 AND object = 'case' AND source_id >= 'bench' || lpad($5::text, 10, '0')
+  AND source_id <= 'bench' || lpad($6::text, 10, '0')
+`
+
+type BenchNotifyChangeCasesParams struct {
+	Status   string `json:"status"`
+	Label    string `json:"label"`
+	NextStep string `json:"next_step"`
+	Version  string `json:"version"`
+	First    string `json:"first"`
+	Last     string `json:"last"`
+}
+
+// Moves the bench's cases from..to (by number) to a status, as a sync of
+// a newer version would: one event each.
+func (q *Queries) BenchNotifyChangeCases(ctx context.Context, db DBTX, arg BenchNotifyChangeCasesParams) (int64, error) {
+	result, err := db.Exec(ctx, benchNotifyChangeCases,
+		arg.Status,
+		arg.Label,
+		arg.NextStep,
+		arg.Version,
+		arg.First,
+		arg.Last,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const benchNotifyCounts = `-- name: BenchNotifyCounts :one
+SELECT (SELECT count(*) FROM notify_event)::bigint AS events,
+       (SELECT count(*) FROM notify_event WHERE processed_at IS NULL)::bigint AS unprocessed,
+       (SELECT count(*) FROM notice)::bigint AS notices,
+       (SELECT count(*) FROM notice WHERE email = 'sent')::bigint AS sent,
+       (SELECT count(*) FROM notice WHERE email = 'pending')::bigint AS pending
+`
+
+type BenchNotifyCountsRow struct {
+	Events      int64 `json:"events"`
+	Unprocessed int64 `json:"unprocessed"`
+	Notices     int64 `json:"notices"`
+	Sent        int64 `json:"sent"`
+	Pending     int64 `json:"pending"`
+}
+
+func (q *Queries) BenchNotifyCounts(ctx context.Context, db DBTX) (BenchNotifyCountsRow, error) {
+	row := db.QueryRow(ctx, benchNotifyCounts)
+	var i BenchNotifyCountsRow
+	err := row.Scan(
+		&i.Events,
+		&i.Unprocessed,
+		&i.Notices,
+		&i.Sent,
+		&i.Pending,
+	)
+	return i, err
+}
+
+const benchNotifyFirstEvents = `-- name: BenchNotifyFirstEvents :many
+SELECT ne.notice_id, min(e.created_at)::timestamptz AS first_event
+FROM notice_event ne JOIN notify_event e ON e.id = ne.event_id
+WHERE ne.notice_id = ANY ($1::bigint[])
+GROUP BY ne.notice_id
+`
+
+type BenchNotifyFirstEventsRow struct {
+	NoticeID   int64              `json:"notice_id"`
+	FirstEvent pgtype.Timestamptz `json:"first_event"`
+}
+
+// When each notice's first event happened, for the delay to its mail.
+func (q *Queries) BenchNotifyFirstEvents(ctx context.Context, db DBTX, noticeIds []int64) ([]BenchNotifyFirstEventsRow, error) {
+	rows, err := db.Query(ctx, benchNotifyFirstEvents, noticeIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []BenchNotifyFirstEventsRow
+	for rows.Next() {
+		var i BenchNotifyFirstEventsRow
+		if err := rows.Scan(&i.NoticeID, &i.FirstEvent); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const benchNotifySeedCases = `-- name: BenchNotifySeedCases :exec
+INSERT INTO record (tenant_id, connection, object, source_id, source_object, owner_account, status, data, raw, source_version, source_modified, mapping_hash)
+SELECT 1, 'salesforce', 'case', 'bench' || lpad(i::text, 10, '0'), 'Case', 'acc' || lpad((i % $1::int)::text, 3, '0'), 'new',
+       jsonb_build_object('status', 'new', 'status_label', 'Received', 'next_step', 'We have your request and will review it shortly.',
+           'fields', jsonb_build_object('id', 'bench' || lpad(i::text, 10, '0'), 'number', lpad(i::text, 8, '0'),
+               'subject', 'Bench case ' || i, 'status', 'new')),
+       '{}'::jsonb, 'v1', now(), $2::text
+FROM generate_series(1, $3::int) AS i
+`
+
+type BenchNotifySeedCasesParams struct {
+	Accounts    int32  `json:"accounts"`
+	MappingHash string `json:"mapping_hash"`
+	Cases       int32  `json:"cases"`
+}
+
+// The notify bench's cases: n cases spread over the accounts acc000.. as
+// a sync would have stored them (mapped data with status, label and next
+// step), so that a status change is an event like any other.
+func (q *Queries) BenchNotifySeedCases(ctx context.Context, db DBTX, arg BenchNotifySeedCasesParams) error {
+	_, err := db.Exec(ctx, benchNotifySeedCases, arg.Accounts, arg.MappingHash, arg.Cases)
 	return err
 }
 
@@ -194,4 +495,21 @@ TRUNCATE record, record_status_change
 func (q *Queries) BenchRecordsTruncate(ctx context.Context, db DBTX) error {
 	_, err := db.Exec(ctx, benchRecordsTruncate)
 	return err
+}
+
+const benchSharedResults = `-- name: BenchSharedResults :one
+SELECT count(*) FROM (
+    SELECT action.connection, action.object, action.result_id FROM action
+    WHERE action.state = 'applied' AND action.result_id IS NOT NULL
+    GROUP BY action.connection, action.object, action.result_id HAVING count(*) > 1
+) AS shared
+`
+
+// Source records that more than one applied action claims as its result:
+// an action applied twice under two keys would show here.
+func (q *Queries) BenchSharedResults(ctx context.Context, db DBTX) (int64, error) {
+	row := db.QueryRow(ctx, benchSharedResults)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
 }

@@ -66,6 +66,60 @@ func (q *Queries) BrandSettingGet(ctx context.Context, db DBTX, tenantID int64) 
 	return i, err
 }
 
+const brandSettingReplace = `-- name: BrandSettingReplace :exec
+INSERT INTO brand_setting (tenant_id, name, primary_color, accent_color, support_email, support_phone, support_url,
+                           logo, logo_type, logo_url)
+VALUES ($1, $2, $3, $4, $5,
+        $6, $7, $8, $9, $10)
+ON CONFLICT (tenant_id) DO UPDATE SET
+    name          = EXCLUDED.name,
+    primary_color = EXCLUDED.primary_color,
+    accent_color  = EXCLUDED.accent_color,
+    support_email = EXCLUDED.support_email,
+    support_phone = EXCLUDED.support_phone,
+    support_url   = EXCLUDED.support_url,
+    logo          = CASE WHEN $11::boolean OR $12::boolean THEN EXCLUDED.logo ELSE brand_setting.logo END,
+    logo_type     = CASE WHEN $11::boolean OR $12::boolean THEN EXCLUDED.logo_type ELSE brand_setting.logo_type END,
+    logo_url      = CASE WHEN $11::boolean OR $12::boolean THEN EXCLUDED.logo_url ELSE brand_setting.logo_url END,
+    updated_at    = now()
+`
+
+type BrandSettingReplaceParams struct {
+	TenantID     int64       `json:"tenant_id"`
+	Name         pgtype.Text `json:"name"`
+	PrimaryColor pgtype.Text `json:"primary_color"`
+	AccentColor  pgtype.Text `json:"accent_color"`
+	SupportEmail pgtype.Text `json:"support_email"`
+	SupportPhone pgtype.Text `json:"support_phone"`
+	SupportUrl   pgtype.Text `json:"support_url"`
+	Logo         []byte      `json:"logo"`
+	LogoType     pgtype.Text `json:"logo_type"`
+	LogoUrl      pgtype.Text `json:"logo_url"`
+	SetLogo      bool        `json:"set_logo"`
+	DropLogo     bool        `json:"drop_logo"`
+}
+
+// Stores exactly the fields given: a NULL field follows config's brand
+// again. The logo is replaced when set_logo, dropped when drop_logo, else
+// kept.
+func (q *Queries) BrandSettingReplace(ctx context.Context, db DBTX, arg BrandSettingReplaceParams) error {
+	_, err := db.Exec(ctx, brandSettingReplace,
+		arg.TenantID,
+		arg.Name,
+		arg.PrimaryColor,
+		arg.AccentColor,
+		arg.SupportEmail,
+		arg.SupportPhone,
+		arg.SupportUrl,
+		arg.Logo,
+		arg.LogoType,
+		arg.LogoUrl,
+		arg.SetLogo,
+		arg.DropLogo,
+	)
+	return err
+}
+
 const brandSettingReset = `-- name: BrandSettingReset :execrows
 DELETE FROM brand_setting WHERE tenant_id = $1
 `

@@ -12,7 +12,7 @@ import (
 )
 
 const fileByID = `-- name: FileByID :one
-SELECT id, tenant_id, storage_key, connection, object, record_id, owner_account, uploaded_by, file_name, content_type, size, sha256, state, scan_result, action_id, source_id, source_version, synced_at, created_at FROM file WHERE id = $1
+SELECT id, tenant_id, storage_key, connection, object, record_id, owner_account, uploaded_by, file_name, content_type, size, sha256, state, scan_result, action_id, source_id, source_version, synced_at, created_at, origin FROM file WHERE id = $1
 `
 
 // A file by id alone, for the write-back worker (the action names it).
@@ -39,8 +39,39 @@ func (q *Queries) FileByID(ctx context.Context, db DBTX, id int64) (File, error)
 		&i.SourceVersion,
 		&i.SyncedAt,
 		&i.CreatedAt,
+		&i.Origin,
 	)
 	return i, err
+}
+
+const fileChunkAppend = `-- name: FileChunkAppend :execrows
+UPDATE file_chunk SET data = data || $1::bytea WHERE file_id = $2 AND n = $3
+`
+
+type FileChunkAppendParams struct {
+	Data   []byte `json:"data"`
+	FileID int64  `json:"file_id"`
+	N      int32  `json:"n"`
+}
+
+// More bytes at the end of a chunk a resumable upload's part left short.
+func (q *Queries) FileChunkAppend(ctx context.Context, db DBTX, arg FileChunkAppendParams) (int64, error) {
+	result, err := db.Exec(ctx, fileChunkAppend, arg.Data, arg.FileID, arg.N)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const fileChunkDeleteAll = `-- name: FileChunkDeleteAll :exec
+DELETE FROM file_chunk WHERE file_id = $1
+`
+
+// A completed resumable upload's chunks once its content went to another
+// blob store (S3).
+func (q *Queries) FileChunkDeleteAll(ctx context.Context, db DBTX, fileID int64) error {
+	_, err := db.Exec(ctx, fileChunkDeleteAll, fileID)
+	return err
 }
 
 const fileChunkGet = `-- name: FileChunkGet :one
@@ -74,6 +105,37 @@ func (q *Queries) FileChunkInsert(ctx context.Context, db DBTX, arg FileChunkIns
 	return err
 }
 
+const fileChunkVersions = `-- name: FileChunkVersions :many
+SELECT n, xmin::text AS version FROM file_chunk WHERE file_id = $1 ORDER BY n
+`
+
+type FileChunkVersionsRow struct {
+	N       int32  `json:"n"`
+	Version string `json:"version"`
+}
+
+// Tests: the transaction that wrote each of a file's chunks (a chunk
+// written again has a new one).
+func (q *Queries) FileChunkVersions(ctx context.Context, db DBTX, fileID int64) ([]FileChunkVersionsRow, error) {
+	rows, err := db.Query(ctx, fileChunkVersions, fileID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []FileChunkVersionsRow
+	for rows.Next() {
+		var i FileChunkVersionsRow
+		if err := rows.Scan(&i.N, &i.Version); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const fileCounts = `-- name: FileCounts :one
 SELECT (SELECT count(*) FROM file) AS files, (SELECT count(*) FROM file_chunk) AS chunks
 `
@@ -101,7 +163,7 @@ func (q *Queries) FileDelete(ctx context.Context, db DBTX, id int64) error {
 }
 
 const fileGet = `-- name: FileGet :one
-SELECT id, tenant_id, storage_key, connection, object, record_id, owner_account, uploaded_by, file_name, content_type, size, sha256, state, scan_result, action_id, source_id, source_version, synced_at, created_at FROM file WHERE tenant_id = $1 AND id = $2
+SELECT id, tenant_id, storage_key, connection, object, record_id, owner_account, uploaded_by, file_name, content_type, size, sha256, state, scan_result, action_id, source_id, source_version, synced_at, created_at, origin FROM file WHERE tenant_id = $1 AND id = $2
 `
 
 type FileGetParams struct {
@@ -132,14 +194,15 @@ func (q *Queries) FileGet(ctx context.Context, db DBTX, arg FileGetParams) (File
 		&i.SourceVersion,
 		&i.SyncedAt,
 		&i.CreatedAt,
+		&i.Origin,
 	)
 	return i, err
 }
 
 const fileInsert = `-- name: FileInsert :one
-INSERT INTO file (tenant_id, storage_key, connection, object, record_id, owner_account, uploaded_by, file_name, content_type)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING id, tenant_id, storage_key, connection, object, record_id, owner_account, uploaded_by, file_name, content_type, size, sha256, state, scan_result, action_id, source_id, source_version, synced_at, created_at
+INSERT INTO file (tenant_id, storage_key, connection, object, record_id, owner_account, uploaded_by, file_name, content_type, origin)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+RETURNING id, tenant_id, storage_key, connection, object, record_id, owner_account, uploaded_by, file_name, content_type, size, sha256, state, scan_result, action_id, source_id, source_version, synced_at, created_at, origin
 `
 
 type FileInsertParams struct {
@@ -152,6 +215,7 @@ type FileInsertParams struct {
 	UploadedBy   string `json:"uploaded_by"`
 	FileName     string `json:"file_name"`
 	ContentType  string `json:"content_type"`
+	Origin       string `json:"origin"`
 }
 
 // A file as its upload starts, in the transaction that stores its
@@ -167,6 +231,7 @@ func (q *Queries) FileInsert(ctx context.Context, db DBTX, arg FileInsertParams)
 		arg.UploadedBy,
 		arg.FileName,
 		arg.ContentType,
+		arg.Origin,
 	)
 	var i File
 	err := row.Scan(
@@ -189,12 +254,13 @@ func (q *Queries) FileInsert(ctx context.Context, db DBTX, arg FileInsertParams)
 		&i.SourceVersion,
 		&i.SyncedAt,
 		&i.CreatedAt,
+		&i.Origin,
 	)
 	return i, err
 }
 
 const fileListByRecord = `-- name: FileListByRecord :many
-SELECT id, tenant_id, storage_key, connection, object, record_id, owner_account, uploaded_by, file_name, content_type, size, sha256, state, scan_result, action_id, source_id, source_version, synced_at, created_at FROM file
+SELECT id, tenant_id, storage_key, connection, object, record_id, owner_account, uploaded_by, file_name, content_type, size, sha256, state, scan_result, action_id, source_id, source_version, synced_at, created_at, origin FROM file
 WHERE tenant_id = $1 AND connection = $2 AND object = $3 AND record_id = $4
     AND state <> 'scanning'
 ORDER BY id DESC
@@ -244,6 +310,7 @@ func (q *Queries) FileListByRecord(ctx context.Context, db DBTX, arg FileListByR
 			&i.SourceVersion,
 			&i.SyncedAt,
 			&i.CreatedAt,
+			&i.Origin,
 		); err != nil {
 			return nil, err
 		}
@@ -287,24 +354,26 @@ func (q *Queries) FileSourceConfirmed(ctx context.Context, db DBTX, arg FileSour
 }
 
 const fileStored = `-- name: FileStored :one
-UPDATE file SET size = $1, sha256 = $2, state = $3, scan_result = $4
-WHERE id = $5
-RETURNING id, tenant_id, storage_key, connection, object, record_id, owner_account, uploaded_by, file_name, content_type, size, sha256, state, scan_result, action_id, source_id, source_version, synced_at, created_at
+UPDATE file SET size = $1, sha256 = $2, content_type = $3, state = $4, scan_result = $5
+WHERE id = $6
+RETURNING id, tenant_id, storage_key, connection, object, record_id, owner_account, uploaded_by, file_name, content_type, size, sha256, state, scan_result, action_id, source_id, source_version, synced_at, created_at, origin
 `
 
 type FileStoredParams struct {
-	Size       int64       `json:"size"`
-	Sha256     []byte      `json:"sha256"`
-	State      string      `json:"state"`
-	ScanResult pgtype.Text `json:"scan_result"`
-	ID         int64       `json:"id"`
+	Size        int64       `json:"size"`
+	Sha256      []byte      `json:"sha256"`
+	ContentType string      `json:"content_type"`
+	State       string      `json:"state"`
+	ScanResult  pgtype.Text `json:"scan_result"`
+	ID          int64       `json:"id"`
 }
 
-// The upload's outcome: its size, hash and scan.
+// The upload's outcome: its size, hash, sniffed type and scan.
 func (q *Queries) FileStored(ctx context.Context, db DBTX, arg FileStoredParams) (File, error) {
 	row := db.QueryRow(ctx, fileStored,
 		arg.Size,
 		arg.Sha256,
+		arg.ContentType,
 		arg.State,
 		arg.ScanResult,
 		arg.ID,
@@ -330,6 +399,161 @@ func (q *Queries) FileStored(ctx context.Context, db DBTX, arg FileStoredParams)
 		&i.SourceVersion,
 		&i.SyncedAt,
 		&i.CreatedAt,
+		&i.Origin,
+	)
+	return i, err
+}
+
+const fileUploadAdvance = `-- name: FileUploadAdvance :execrows
+UPDATE file_upload SET "offset" = "offset" + $1::bigint, hash_state = $2, updated_at = now()
+WHERE id = $3 AND "offset" = $4::bigint
+`
+
+type FileUploadAdvanceParams struct {
+	N         int64  `json:"n"`
+	HashState []byte `json:"hash_state"`
+	ID        string `json:"id"`
+	Start     int64  `json:"start"`
+}
+
+// The upload's offset moves past a stored part, only from where the part
+// began, with the hash of all bytes so far.
+func (q *Queries) FileUploadAdvance(ctx context.Context, db DBTX, arg FileUploadAdvanceParams) (int64, error) {
+	result, err := db.Exec(ctx, fileUploadAdvance,
+		arg.N,
+		arg.HashState,
+		arg.ID,
+		arg.Start,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const fileUploadCounts = `-- name: FileUploadCounts :one
+SELECT (SELECT count(*) FROM file_upload) AS uploads,
+    (SELECT count(*) FROM file_chunk WHERE file_id IN (SELECT file_id FROM file_upload)) AS chunks
+`
+
+type FileUploadCountsRow struct {
+	Uploads int64 `json:"uploads"`
+	Chunks  int64 `json:"chunks"`
+}
+
+// Tests and benches: how many resumable uploads are kept, and the chunks
+// of their pending files.
+func (q *Queries) FileUploadCounts(ctx context.Context, db DBTX) (FileUploadCountsRow, error) {
+	row := db.QueryRow(ctx, fileUploadCounts)
+	var i FileUploadCountsRow
+	err := row.Scan(&i.Uploads, &i.Chunks)
+	return i, err
+}
+
+const fileUploadDelete = `-- name: FileUploadDelete :exec
+DELETE FROM file_upload WHERE id = $1
+`
+
+func (q *Queries) FileUploadDelete(ctx context.Context, db DBTX, id string) error {
+	_, err := db.Exec(ctx, fileUploadDelete, id)
+	return err
+}
+
+const fileUploadDropPending = `-- name: FileUploadDropPending :exec
+DELETE FROM file WHERE state = 'scanning' AND id = (SELECT file_id FROM file_upload WHERE file_upload.id = $1)
+`
+
+// An upload ended before it completed: its pending file goes with its
+// content, and the upload with it (ON DELETE CASCADE); a file the upload
+// already became stays.
+func (q *Queries) FileUploadDropPending(ctx context.Context, db DBTX, id string) error {
+	_, err := db.Exec(ctx, fileUploadDropPending, id)
+	return err
+}
+
+const fileUploadExpire = `-- name: FileUploadExpire :execrows
+DELETE FROM file WHERE state = 'scanning' AND id IN (SELECT file_id FROM file_upload WHERE updated_at < $1)
+`
+
+// Uploads left unfinished that have not moved since before, with their
+// pending files (and so their content).
+func (q *Queries) FileUploadExpire(ctx context.Context, db DBTX, before pgtype.Timestamptz) (int64, error) {
+	result, err := db.Exec(ctx, fileUploadExpire, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const fileUploadGet = `-- name: FileUploadGet :one
+SELECT id, tenant_id, user_id, size, "offset", info, created_at, updated_at, file_id, hash_state FROM file_upload WHERE id = $1
+`
+
+func (q *Queries) FileUploadGet(ctx context.Context, db DBTX, id string) (FileUpload, error) {
+	row := db.QueryRow(ctx, fileUploadGet, id)
+	var i FileUpload
+	err := row.Scan(
+		&i.ID,
+		&i.TenantID,
+		&i.UserID,
+		&i.Size,
+		&i.Offset,
+		&i.Info,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.FileID,
+		&i.HashState,
+	)
+	return i, err
+}
+
+const fileUploadInsert = `-- name: FileUploadInsert :exec
+INSERT INTO file_upload (id, tenant_id, user_id, size, info, file_id) VALUES ($1, $2, $3, $4, $5, $6)
+`
+
+type FileUploadInsertParams struct {
+	ID       string `json:"id"`
+	TenantID int64  `json:"tenant_id"`
+	UserID   int64  `json:"user_id"`
+	Size     int64  `json:"size"`
+	Info     []byte `json:"info"`
+	FileID   int64  `json:"file_id"`
+}
+
+// A resumable upload as it is created, with the file row (state
+// 'scanning') its content is appended to.
+func (q *Queries) FileUploadInsert(ctx context.Context, db DBTX, arg FileUploadInsertParams) error {
+	_, err := db.Exec(ctx, fileUploadInsert,
+		arg.ID,
+		arg.TenantID,
+		arg.UserID,
+		arg.Size,
+		arg.Info,
+		arg.FileID,
+	)
+	return err
+}
+
+const fileUploadLock = `-- name: FileUploadLock :one
+SELECT id, tenant_id, user_id, size, "offset", info, created_at, updated_at, file_id, hash_state FROM file_upload WHERE id = $1 FOR UPDATE
+`
+
+// An upload for its next part or its completion, locked against a second
+// writer until the transaction ends.
+func (q *Queries) FileUploadLock(ctx context.Context, db DBTX, id string) (FileUpload, error) {
+	row := db.QueryRow(ctx, fileUploadLock, id)
+	var i FileUpload
+	err := row.Scan(
+		&i.ID,
+		&i.TenantID,
+		&i.UserID,
+		&i.Size,
+		&i.Offset,
+		&i.Info,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.FileID,
+		&i.HashState,
 	)
 	return i, err
 }

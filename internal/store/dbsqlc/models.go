@@ -46,6 +46,19 @@ type Action struct {
 	AppliedAt       pgtype.Timestamptz `json:"applied_at"`
 }
 
+type ApprovalState struct {
+	TenantID   int64              `json:"tenant_id"`
+	Connection string             `json:"connection"`
+	Object     string             `json:"object"`
+	RecordID   string             `json:"record_id"`
+	State      string             `json:"state"`
+	ViewedAt   pgtype.Timestamptz `json:"viewed_at"`
+	ViewedBy   pgtype.Text        `json:"viewed_by"`
+	DecidedAt  pgtype.Timestamptz `json:"decided_at"`
+	DecidedBy  pgtype.Text        `json:"decided_by"`
+	UpdatedAt  pgtype.Timestamptz `json:"updated_at"`
+}
+
 type AuditChainHead struct {
 	TenantID int64  `json:"tenant_id"`
 	LastSeq  int64  `json:"last_seq"`
@@ -72,6 +85,13 @@ type AuditEvent struct {
 	PrevHash    []byte             `json:"prev_hash"`
 	Hash        []byte             `json:"hash"`
 	RecordedAt  pgtype.Timestamptz `json:"recorded_at"`
+}
+
+type AuditSubjectKey struct {
+	TenantID  int64              `json:"tenant_id"`
+	Subject   string             `json:"subject"`
+	Key       []byte             `json:"key"`
+	CreatedAt pgtype.Timestamptz `json:"created_at"`
 }
 
 type AuthApiToken struct {
@@ -185,12 +205,63 @@ type File struct {
 	SourceVersion pgtype.Text        `json:"source_version"`
 	SyncedAt      pgtype.Timestamptz `json:"synced_at"`
 	CreatedAt     pgtype.Timestamptz `json:"created_at"`
+	Origin        string             `json:"origin"`
 }
 
 type FileChunk struct {
 	FileID int64  `json:"file_id"`
 	N      int32  `json:"n"`
 	Data   []byte `json:"data"`
+}
+
+type FileUpload struct {
+	ID        string             `json:"id"`
+	TenantID  int64              `json:"tenant_id"`
+	UserID    int64              `json:"user_id"`
+	Size      int64              `json:"size"`
+	Offset    int64              `json:"offset"`
+	Info      []byte             `json:"info"`
+	CreatedAt pgtype.Timestamptz `json:"created_at"`
+	UpdatedAt pgtype.Timestamptz `json:"updated_at"`
+	FileID    int64              `json:"file_id"`
+	HashState []byte             `json:"hash_state"`
+}
+
+type Notice struct {
+	ID         int64              `json:"id"`
+	TenantID   int64              `json:"tenant_id"`
+	UserID     int64              `json:"user_id"`
+	Kind       string             `json:"kind"`
+	Connection string             `json:"connection"`
+	Object     string             `json:"object"`
+	SourceID   string             `json:"source_id"`
+	Title      string             `json:"title"`
+	Body       string             `json:"body"`
+	Link       string             `json:"link"`
+	Events     int32              `json:"events"`
+	Inbox      bool               `json:"inbox"`
+	Email      string             `json:"email"`
+	SendAt     pgtype.Timestamptz `json:"send_at"`
+	SentAt     pgtype.Timestamptz `json:"sent_at"`
+	DigestID   pgtype.Int8        `json:"digest_id"`
+	ReadAt     pgtype.Timestamptz `json:"read_at"`
+	CreatedAt  pgtype.Timestamptz `json:"created_at"`
+	UpdatedAt  pgtype.Timestamptz `json:"updated_at"`
+}
+
+type NoticeDigest struct {
+	ID       int64              `json:"id"`
+	TenantID int64              `json:"tenant_id"`
+	UserID   int64              `json:"user_id"`
+	Day      pgtype.Date        `json:"day"`
+	Notices  int32              `json:"notices"`
+	SentAt   pgtype.Timestamptz `json:"sent_at"`
+}
+
+type NoticeEvent struct {
+	UserID   int64 `json:"user_id"`
+	EventID  int64 `json:"event_id"`
+	NoticeID int64 `json:"notice_id"`
 }
 
 type NotificationPreference struct {
@@ -202,6 +273,114 @@ type NotificationPreference struct {
 	InvoiceIssued bool               `json:"invoice_issued"`
 	Approvals     bool               `json:"approvals"`
 	UpdatedAt     pgtype.Timestamptz `json:"updated_at"`
+}
+
+type NotifyEvent struct {
+	ID          int64              `json:"id"`
+	TenantID    int64              `json:"tenant_id"`
+	Kind        string             `json:"kind"`
+	Connection  string             `json:"connection"`
+	Object      string             `json:"object"`
+	SourceID    string             `json:"source_id"`
+	ChildID     pgtype.Text        `json:"child_id"`
+	ActionID    pgtype.Int8        `json:"action_id"`
+	ActorUser   pgtype.Int8        `json:"actor_user"`
+	OnceKey     pgtype.Text        `json:"once_key"`
+	NotBefore   pgtype.Timestamptz `json:"not_before"`
+	CreatedAt   pgtype.Timestamptz `json:"created_at"`
+	ProcessedAt pgtype.Timestamptz `json:"processed_at"`
+}
+
+type NotifyPreference struct {
+	UserID    int64              `json:"user_id"`
+	TenantID  int64              `json:"tenant_id"`
+	Event     string             `json:"event"`
+	Channel   string             `json:"channel"`
+	Mode      string             `json:"mode"`
+	UpdatedAt pgtype.Timestamptz `json:"updated_at"`
+}
+
+type NotifySetting struct {
+	UserID     int64              `json:"user_id"`
+	TenantID   int64              `json:"tenant_id"`
+	TimeZone   string             `json:"time_zone"`
+	QuietStart int16              `json:"quiet_start"`
+	QuietEnd   int16              `json:"quiet_end"`
+	UpdatedAt  pgtype.Timestamptz `json:"updated_at"`
+}
+
+type NotifyWebhook struct {
+	ID                int64              `json:"id"`
+	TenantID          int64              `json:"tenant_id"`
+	AccountID         string             `json:"account_id"`
+	Url               string             `json:"url"`
+	Secret            string             `json:"secret"`
+	Failures          int32              `json:"failures"`
+	DisabledAt        pgtype.Timestamptz `json:"disabled_at"`
+	DisabledReason    pgtype.Text        `json:"disabled_reason"`
+	CreatedAt         pgtype.Timestamptz `json:"created_at"`
+	LastDeliveryAt    pgtype.Timestamptz `json:"last_delivery_at"`
+	LastDeliveryOk    pgtype.Bool        `json:"last_delivery_ok"`
+	LastDeliveryError pgtype.Text        `json:"last_delivery_error"`
+}
+
+type PortalEvent struct {
+	ID        int64              `json:"id"`
+	TenantID  int64              `json:"tenant_id"`
+	Kind      string             `json:"kind"`
+	UserID    pgtype.Int8        `json:"user_id"`
+	AccountID string             `json:"account_id"`
+	Object    string             `json:"object"`
+	Subject   string             `json:"subject"`
+	At        pgtype.Timestamptz `json:"at"`
+}
+
+type PrivacyErasure struct {
+	ID          int64              `json:"id"`
+	TenantID    int64              `json:"tenant_id"`
+	UserID      pgtype.Int8        `json:"user_id"`
+	Pseudonym   string             `json:"pseudonym"`
+	Reason      string             `json:"reason"`
+	RequestedBy string             `json:"requested_by"`
+	Report      []byte             `json:"report"`
+	CreatedAt   pgtype.Timestamptz `json:"created_at"`
+}
+
+type PrivacyExport struct {
+	ID           int64              `json:"id"`
+	TenantID     int64              `json:"tenant_id"`
+	UserID       int64              `json:"user_id"`
+	RequestedBy  string             `json:"requested_by"`
+	TokenHash    []byte             `json:"token_hash"`
+	State        string             `json:"state"`
+	Zip          []byte             `json:"zip"`
+	Size         int64              `json:"size"`
+	Error        pgtype.Text        `json:"error"`
+	CreatedAt    pgtype.Timestamptz `json:"created_at"`
+	ReadyAt      pgtype.Timestamptz `json:"ready_at"`
+	ExpiresAt    pgtype.Timestamptz `json:"expires_at"`
+	DownloadedAt pgtype.Timestamptz `json:"downloaded_at"`
+}
+
+type PrivacySourceRequest struct {
+	ID         int64              `json:"id"`
+	TenantID   int64              `json:"tenant_id"`
+	ErasureID  int64              `json:"erasure_id"`
+	Connection string             `json:"connection"`
+	Object     string             `json:"object"`
+	SourceID   string             `json:"source_id"`
+	State      string             `json:"state"`
+	Detail     pgtype.Text        `json:"detail"`
+	CreatedAt  pgtype.Timestamptz `json:"created_at"`
+	DoneAt     pgtype.Timestamptz `json:"done_at"`
+}
+
+type PrivacySuppressedRecord struct {
+	TenantID   int64  `json:"tenant_id"`
+	Connection string `json:"connection"`
+	Object     string `json:"object"`
+	SourceID   string `json:"source_id"`
+	ErasureID  int64  `json:"erasure_id"`
 }
 
 type Record struct {
@@ -239,6 +418,51 @@ type RecordStatusChange struct {
 	At         pgtype.Timestamptz `json:"at"`
 }
 
+type Signature struct {
+	ID             int64              `json:"id"`
+	TenantID       int64              `json:"tenant_id"`
+	Connection     string             `json:"connection"`
+	Object         string             `json:"object"`
+	RecordID       string             `json:"record_id"`
+	FileID         int64              `json:"file_id"`
+	SignerUserID   string             `json:"signer_user_id"`
+	DocumentSha256 []byte             `json:"document_sha256"`
+	SealedSha256   []byte             `json:"sealed_sha256"`
+	ConsentVersion string             `json:"consent_version"`
+	Evidence       []byte             `json:"evidence"`
+	SignedAt       pgtype.Timestamptz `json:"signed_at"`
+}
+
+type SourceBreaker struct {
+	Connection string             `json:"connection"`
+	State      string             `json:"state"`
+	TrippedBy  pgtype.Text        `json:"tripped_by"`
+	TrippedAt  pgtype.Timestamptz `json:"tripped_at"`
+	OpenUntil  pgtype.Timestamptz `json:"open_until"`
+	ProbeBy    pgtype.Text        `json:"probe_by"`
+	ProbeUntil pgtype.Timestamptz `json:"probe_until"`
+	ClosedBy   pgtype.Text        `json:"closed_by"`
+	UpdatedAt  pgtype.Timestamptz `json:"updated_at"`
+}
+
+type SourceBudget struct {
+	Connection   string             `json:"connection"`
+	DayLimit     int32              `json:"day_limit"`
+	MinuteLimit  int32              `json:"minute_limit"`
+	WriteShare   float64            `json:"write_share"`
+	DayCap       float64            `json:"day_cap"`
+	MinuteCap    float64            `json:"minute_cap"`
+	DayTokens    float64            `json:"day_tokens"`
+	MinuteTokens float64            `json:"minute_tokens"`
+	RefilledAt   pgtype.Timestamptz `json:"refilled_at"`
+	SourceUsed   pgtype.Int4        `json:"source_used"`
+	SourceMax    pgtype.Int4        `json:"source_max"`
+	SourceSeenAt pgtype.Timestamptz `json:"source_seen_at"`
+	Spent        int64              `json:"spent"`
+	Granted      bool               `json:"granted"`
+	UpdatedAt    pgtype.Timestamptz `json:"updated_at"`
+}
+
 type SyncCursor struct {
 	TenantID      int64              `json:"tenant_id"`
 	Connection    string             `json:"connection"`
@@ -253,6 +477,10 @@ type SyncCursor struct {
 	FullRunID     pgtype.Int8        `json:"full_run_id"`
 	UpdatedAt     pgtype.Timestamptz `json:"updated_at"`
 	SourcePaths   []string           `json:"source_paths"`
+	IdlePolls     int32              `json:"idle_polls"`
+	NextPollAt    pgtype.Timestamptz `json:"next_poll_at"`
+	PullOwner     pgtype.Text        `json:"pull_owner"`
+	PullUntil     pgtype.Timestamptz `json:"pull_until"`
 }
 
 type SyncRun struct {

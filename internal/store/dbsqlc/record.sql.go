@@ -649,6 +649,9 @@ FROM ROWS FROM (unnest($6::text[]), unnest($7::text[]),
                 unnest($18::timestamptz[]))
      AS u (source_id, owner_account, owner_ref_key, owner_ref_value, owner_contact, owner_parent_object,
            owner_parent_id, hidden, status, data, raw, source_version, source_modified)
+WHERE NOT EXISTS (SELECT 1 FROM privacy_suppressed_record s
+                  WHERE s.tenant_id = $1::bigint AND s.connection = $2::text
+                    AND s.object = $3::text AND s.source_id = u.source_id)
 ON CONFLICT (tenant_id, connection, object, source_id) DO UPDATE SET
     source_object   = excluded.source_object,
     owner_account   = excluded.owner_account,
@@ -714,6 +717,8 @@ type RecordUpsertBatchRow struct {
 // probe for the rows that need one: as joins, a page's plan on a
 // freshly filled table hashed every cross-reference and every record of
 // the connection, for pages that name neither.
+// An erased person's records stay out of the cache while the source still
+// holds them (internal/privacy, migration 101).
 func (q *Queries) RecordUpsertBatch(ctx context.Context, db DBTX, arg RecordUpsertBatchParams) (RecordUpsertBatchRow, error) {
 	row := db.QueryRow(ctx, recordUpsertBatch,
 		arg.TenantID,

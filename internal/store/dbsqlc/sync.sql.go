@@ -36,7 +36,7 @@ func (q *Queries) SyncCursorAdvance(ctx context.Context, db DBTX, arg SyncCursor
 const syncCursorEnsure = `-- name: SyncCursorEnsure :one
 INSERT INTO sync_cursor (tenant_id, connection, object) VALUES ($1, $2, $3)
 ON CONFLICT (tenant_id, connection, object) DO UPDATE SET tenant_id = excluded.tenant_id
-RETURNING tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, failing_since, full_page, full_run_id, updated_at, source_paths
+RETURNING tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, failing_since, full_page, full_run_id, updated_at, source_paths, idle_polls, next_poll_at, pull_owner, pull_until
 `
 
 type SyncCursorEnsureParams struct {
@@ -62,6 +62,10 @@ func (q *Queries) SyncCursorEnsure(ctx context.Context, db DBTX, arg SyncCursorE
 		&i.FullRunID,
 		&i.UpdatedAt,
 		&i.SourcePaths,
+		&i.IdlePolls,
+		&i.NextPollAt,
+		&i.PullOwner,
+		&i.PullUntil,
 	)
 	return i, err
 }
@@ -113,7 +117,7 @@ func (q *Queries) SyncCursorFullProgress(ctx context.Context, db DBTX, arg SyncC
 }
 
 const syncCursorGet = `-- name: SyncCursorGet :one
-SELECT tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, failing_since, full_page, full_run_id, updated_at, source_paths FROM sync_cursor WHERE tenant_id = $1 AND connection = $2 AND object = $3
+SELECT tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, failing_since, full_page, full_run_id, updated_at, source_paths, idle_polls, next_poll_at, pull_owner, pull_until FROM sync_cursor WHERE tenant_id = $1 AND connection = $2 AND object = $3
 `
 
 type SyncCursorGetParams struct {
@@ -139,6 +143,10 @@ func (q *Queries) SyncCursorGet(ctx context.Context, db DBTX, arg SyncCursorGetP
 		&i.FullRunID,
 		&i.UpdatedAt,
 		&i.SourcePaths,
+		&i.IdlePolls,
+		&i.NextPollAt,
+		&i.PullOwner,
+		&i.PullUntil,
 	)
 	return i, err
 }
@@ -175,7 +183,7 @@ func (q *Queries) SyncCursorLags(ctx context.Context, db DBTX, tenantID int64) (
 }
 
 const syncCursorList = `-- name: SyncCursorList :many
-SELECT tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, failing_since, full_page, full_run_id, updated_at, source_paths FROM sync_cursor WHERE tenant_id = $1 ORDER BY connection, object
+SELECT tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, failing_since, full_page, full_run_id, updated_at, source_paths, idle_polls, next_poll_at, pull_owner, pull_until FROM sync_cursor WHERE tenant_id = $1 ORDER BY connection, object
 `
 
 func (q *Queries) SyncCursorList(ctx context.Context, db DBTX, tenantID int64) ([]SyncCursor, error) {
@@ -201,6 +209,10 @@ func (q *Queries) SyncCursorList(ctx context.Context, db DBTX, tenantID int64) (
 			&i.FullRunID,
 			&i.UpdatedAt,
 			&i.SourcePaths,
+			&i.IdlePolls,
+			&i.NextPollAt,
+			&i.PullOwner,
+			&i.PullUntil,
 		); err != nil {
 			return nil, err
 		}
@@ -213,7 +225,7 @@ func (q *Queries) SyncCursorList(ctx context.Context, db DBTX, tenantID int64) (
 }
 
 const syncCursorLock = `-- name: SyncCursorLock :one
-SELECT tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, failing_since, full_page, full_run_id, updated_at, source_paths FROM sync_cursor WHERE tenant_id = $1 AND connection = $2 AND object = $3 FOR UPDATE
+SELECT tenant_id, connection, object, cursor, synced_through, last_success_at, last_error, last_error_at, failing_since, full_page, full_run_id, updated_at, source_paths, idle_polls, next_poll_at, pull_owner, pull_until FROM sync_cursor WHERE tenant_id = $1 AND connection = $2 AND object = $3 FOR UPDATE
 `
 
 type SyncCursorLockParams struct {
@@ -241,6 +253,10 @@ func (q *Queries) SyncCursorLock(ctx context.Context, db DBTX, arg SyncCursorLoc
 		&i.FullRunID,
 		&i.UpdatedAt,
 		&i.SourcePaths,
+		&i.IdlePolls,
+		&i.NextPollAt,
+		&i.PullOwner,
+		&i.PullUntil,
 	)
 	return i, err
 }
@@ -287,6 +303,102 @@ func (q *Queries) SyncCursorSucceeded(ctx context.Context, db DBTX, arg SyncCurs
 		arg.TenantID,
 		arg.Connection,
 		arg.Object,
+	)
+	return err
+}
+
+const syncPollDone = `-- name: SyncPollDone :exec
+UPDATE sync_cursor SET idle_polls = CASE WHEN $1::boolean THEN idle_polls + 1 ELSE 0 END, next_poll_at = $2
+WHERE tenant_id = $3 AND connection = $4 AND object = $5
+`
+
+type SyncPollDoneParams struct {
+	Idle       bool               `json:"idle"`
+	NextPollAt pgtype.Timestamptz `json:"next_poll_at"`
+	TenantID   int64              `json:"tenant_id"`
+	Connection string             `json:"connection"`
+	Object     string             `json:"object"`
+}
+
+// Records a poll's outcome: idle_polls counts the polls in a row that
+// found nothing (0 after a change), next_poll_at is when it is due again.
+func (q *Queries) SyncPollDone(ctx context.Context, db DBTX, arg SyncPollDoneParams) error {
+	_, err := db.Exec(ctx, syncPollDone,
+		arg.Idle,
+		arg.NextPollAt,
+		arg.TenantID,
+		arg.Connection,
+		arg.Object,
+	)
+	return err
+}
+
+const syncPollWake = `-- name: SyncPollWake :exec
+UPDATE sync_cursor SET idle_polls = 0, next_poll_at = NULL
+WHERE tenant_id = $1 AND connection = $2 AND object = $3 AND (idle_polls > 0 OR next_poll_at IS NOT NULL)
+`
+
+type SyncPollWakeParams struct {
+	TenantID   int64  `json:"tenant_id"`
+	Connection string `json:"connection"`
+	Object     string `json:"object"`
+}
+
+// A webhook or refresh says the object changes: it is polled at its own
+// interval again, starting now.
+func (q *Queries) SyncPollWake(ctx context.Context, db DBTX, arg SyncPollWakeParams) error {
+	_, err := db.Exec(ctx, syncPollWake, arg.TenantID, arg.Connection, arg.Object)
+	return err
+}
+
+const syncPullLease = `-- name: SyncPullLease :execrows
+UPDATE sync_cursor SET pull_owner = $1::text, pull_until = clock_timestamp() + make_interval(secs => $2::double precision)
+WHERE tenant_id = $3 AND connection = $4 AND object = $5
+  AND (pull_owner IS NULL OR pull_owner = $1::text OR pull_until < clock_timestamp())
+`
+
+type SyncPullLeaseParams struct {
+	Owner      string  `json:"owner"`
+	Seconds    float64 `json:"seconds"`
+	TenantID   int64   `json:"tenant_id"`
+	Connection string  `json:"connection"`
+	Object     string  `json:"object"`
+}
+
+// Takes or renews the lease of an object's pulls for owner, one pull at a
+// time across every process: 0 rows when another pull holds it.
+func (q *Queries) SyncPullLease(ctx context.Context, db DBTX, arg SyncPullLeaseParams) (int64, error) {
+	result, err := db.Exec(ctx, syncPullLease,
+		arg.Owner,
+		arg.Seconds,
+		arg.TenantID,
+		arg.Connection,
+		arg.Object,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const syncPullRelease = `-- name: SyncPullRelease :exec
+UPDATE sync_cursor SET pull_owner = NULL, pull_until = NULL
+WHERE tenant_id = $1 AND connection = $2 AND object = $3 AND pull_owner = $4::text
+`
+
+type SyncPullReleaseParams struct {
+	TenantID   int64  `json:"tenant_id"`
+	Connection string `json:"connection"`
+	Object     string `json:"object"`
+	Owner      string `json:"owner"`
+}
+
+func (q *Queries) SyncPullRelease(ctx context.Context, db DBTX, arg SyncPullReleaseParams) error {
+	_, err := db.Exec(ctx, syncPullRelease,
+		arg.TenantID,
+		arg.Connection,
+		arg.Object,
+		arg.Owner,
 	)
 	return err
 }

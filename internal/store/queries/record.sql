@@ -38,6 +38,11 @@ FROM ROWS FROM (unnest(@source_ids::text[]), unnest(@owner_accounts::text[]),
                 unnest(@source_modifieds::timestamptz[]))
      AS u (source_id, owner_account, owner_ref_key, owner_ref_value, owner_contact, owner_parent_object,
            owner_parent_id, hidden, status, data, raw, source_version, source_modified)
+-- An erased person's records stay out of the cache while the source still
+-- holds them (internal/privacy, migration 101).
+WHERE NOT EXISTS (SELECT 1 FROM privacy_suppressed_record s
+                  WHERE s.tenant_id = @tenant_id::bigint AND s.connection = @connection::text
+                    AND s.object = @object::text AND s.source_id = u.source_id)
 ON CONFLICT (tenant_id, connection, object, source_id) DO UPDATE SET
     source_object   = excluded.source_object,
     owner_account   = excluded.owner_account,

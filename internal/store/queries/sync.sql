@@ -59,3 +59,26 @@ FROM sync_cursor WHERE tenant_id = $1 AND synced_through IS NOT NULL;
 -- run, or the first success of an object whose paths were not known.
 UPDATE sync_cursor SET source_paths = @source_paths::text[]
 WHERE tenant_id = @tenant_id AND connection = @connection AND object = @object;
+
+-- name: SyncPollDone :exec
+-- Records a poll's outcome: idle_polls counts the polls in a row that
+-- found nothing (0 after a change), next_poll_at is when it is due again.
+UPDATE sync_cursor SET idle_polls = CASE WHEN @idle::boolean THEN idle_polls + 1 ELSE 0 END, next_poll_at = @next_poll_at
+WHERE tenant_id = @tenant_id AND connection = @connection AND object = @object;
+
+-- name: SyncPollWake :exec
+-- A webhook or refresh says the object changes: it is polled at its own
+-- interval again, starting now.
+UPDATE sync_cursor SET idle_polls = 0, next_poll_at = NULL
+WHERE tenant_id = @tenant_id AND connection = @connection AND object = @object AND (idle_polls > 0 OR next_poll_at IS NOT NULL);
+
+-- name: SyncPullLease :execrows
+-- Takes or renews the lease of an object's pulls for owner, one pull at a
+-- time across every process: 0 rows when another pull holds it.
+UPDATE sync_cursor SET pull_owner = @owner::text, pull_until = clock_timestamp() + make_interval(secs => @seconds::double precision)
+WHERE tenant_id = @tenant_id AND connection = @connection AND object = @object
+  AND (pull_owner IS NULL OR pull_owner = @owner::text OR pull_until < clock_timestamp());
+
+-- name: SyncPullRelease :exec
+UPDATE sync_cursor SET pull_owner = NULL, pull_until = NULL
+WHERE tenant_id = @tenant_id AND connection = @connection AND object = @object AND pull_owner = @owner::text;

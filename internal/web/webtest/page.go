@@ -196,11 +196,26 @@ func (p *Page) Title() string {
 }
 
 // Click clicks the first element that sel matches, with the mouse, once it is
-// visible. It does not wait for what the click starts: follow it with a wait,
-// or use ClickNavigate when it loads a new document.
+// visible and htmx has settled the last swap. It does not wait for what the
+// click starts: follow it with a wait, or use ClickNavigate when it loads a
+// new document.
 func (p *Page) Click(sel string) {
 	p.t.Helper()
+	p.settled()
 	run(p, "clicking "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+}
+
+// settled waits until htmx has finished a swap, settle included. A swapped
+// region's new content is in the document before it settles, and settling
+// moves the focus (portal.js), which scrolls: a mouse click aimed before
+// that lands where the element was.
+func (p *Page) settled() {
+	p.t.Helper()
+	if !p.JavaScript() {
+		return
+	}
+	p.waitFor("waiting for htmx to settle",
+		`document.querySelector(".htmx-swapping, .htmx-settling, .htmx-added") === null`, "")
 }
 
 // ClickNavigate clicks sel and waits for the document the click loads (a link

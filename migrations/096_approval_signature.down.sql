@@ -1,0 +1,2 @@
+DROP TABLE signature;
+DROP TABLE approval_state;

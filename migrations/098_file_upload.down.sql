@@ -1,0 +1,2 @@
+DROP TABLE file_upload_part;
+DROP TABLE file_upload;

@@ -1,0 +1,18 @@
+DROP TRIGGER IF EXISTS file_notify_insert ON file;
+DROP TRIGGER IF EXISTS file_notify ON file;
+DROP TRIGGER IF EXISTS action_notify ON action;
+DROP TRIGGER IF EXISTS record_notify_update ON record;
+DROP TRIGGER IF EXISTS record_notify_insert ON record;
+DROP FUNCTION IF EXISTS notify_file_update();
+DROP FUNCTION IF EXISTS notify_action_update();
+DROP FUNCTION IF EXISTS notify_record_update();
+DROP FUNCTION IF EXISTS notify_record_insert();
+DROP FUNCTION IF EXISTS notify_synced_before(bigint, text, text);
+DROP TABLE IF EXISTS notify_webhook;
+DROP TABLE IF EXISTS notify_setting;
+DROP TABLE IF EXISTS notify_preference;
+DROP TABLE IF EXISTS notice_digest;
+DROP TABLE IF EXISTS notice_event;
+DROP TABLE IF EXISTS notice;
+DROP TABLE IF EXISTS notify_event;
+DROP FUNCTION IF EXISTS notify_event_wake();
