@@ -15,6 +15,7 @@ import (
 	"github.com/porticohq/portico/internal/fakesource"
 	"github.com/porticohq/portico/internal/files"
 	"github.com/porticohq/portico/internal/seal/sealtest"
+	"github.com/porticohq/portico/internal/store"
 	"github.com/porticohq/portico/internal/writeback"
 )
 
@@ -68,7 +69,7 @@ func TestUploadAppliedEndToEnd(t *testing.T) {
 	cv, err := e.sim.Record(fakesource.Salesforce, "ContentVersion", a.ResultID)
 	require.NoError(t, err)
 	require.Equal(t, caseID, cv["FirstPublishLocationId"])
-	list, err := e.files.List(ctx, 1, "salesforce", "case", caseID, 10)
+	list, err := e.files.List(ctx, store.Scope{TenantID: 1, Staff: true}, "salesforce", "case", caseID, 10)
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	require.Equal(t, a.ResultID, list[0].SourceID)
@@ -94,7 +95,7 @@ func TestUploadAppliedEndToEnd(t *testing.T) {
 	att, err := e.sim.Record(fakesource.Accounting, "Attachable", a.ResultID)
 	require.NoError(t, err)
 	require.Contains(t, att["AttachableRef"], map[string]any{"EntityRef": map[string]any{"type": "Invoice", "value": invoice}})
-	list, err = e.files.List(ctx, 1, "accounting", "invoice", invoice, 10)
+	list, err = e.files.List(ctx, store.Scope{TenantID: 1, Staff: true}, "accounting", "invoice", invoice, 10)
 	require.NoError(t, err)
 	require.Equal(t, a.ResultID, list[0].SourceID)
 }
@@ -167,7 +168,7 @@ func TestSignedQuoteAppliedEndToEnd(t *testing.T) {
 	cv, err := e.sim.Record(fakesource.Salesforce, "ContentVersion", a.ResultID)
 	require.NoError(t, err)
 	require.Equal(t, quote, cv["FirstPublishLocationId"])
-	list, err := e.files.List(ctx, 1, "salesforce", "approval_request", quote, 10)
+	list, err := e.files.List(ctx, store.Scope{TenantID: 1, Staff: true}, "salesforce", "approval_request", quote, 10)
 	require.NoError(t, err)
 	require.Equal(t, a.ResultID, list[0].SourceID)
 }
