@@ -8,6 +8,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -405,7 +406,7 @@ func (a *API) Files(ctx context.Context, object, id string) ([]FileInfo, error) 
 	if _, ok := scopeFrom(ctx).For(doc); !ok {
 		return out, nil
 	}
-	list, err := a.d.Files.List(ctx, scopeFrom(ctx).TenantID, parent.Connection(), object, rec.ID, maxFilesListed)
+	list, err := a.d.Files.List(ctx, a.fileScope(ctx), parent.Connection(), object, rec.ID, maxFilesListed)
 	if err != nil {
 		return nil, err
 	}
@@ -436,7 +437,7 @@ func (a *API) file(ctx context.Context, id string) (*files.File, error) {
 	if err != nil || n <= 0 || a.d.Files == nil || strings.TrimSpace(id) != id {
 		return nil, ErrNotFound
 	}
-	f, err := a.d.Files.Get(ctx, scopeFrom(ctx).TenantID, n)
+	f, err := a.d.Files.Get(ctx, a.fileScope(ctx), n)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrNotFound
 	}
@@ -457,6 +458,20 @@ func (a *API) file(ctx context.Context, id string) (*files.File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// fileScope is the request's scope for reading file rows, whose
+// row-level security shows a file with its record (migration 120): the
+// records of ownerless portal objects are among those visible.
+func (a *API) fileScope(ctx context.Context) store.Scope {
+	s := scopeFrom(ctx).Store()
+	s.PublicObjects = slices.Clone(s.PublicObjects) // the request's own stays as it is
+	for _, o := range a.d.Mappings.Objects() {
+		if o.Public() && !slices.Contains(s.PublicObjects, o.Name()) {
+			s.PublicObjects = append(s.PublicObjects, o.Name())
+		}
+	}
+	return s
 }
 
 // downloadPolicy is the CSP of a download: a file opened in place anyway

@@ -377,7 +377,7 @@ func (a *API) keepSigned(r *http.Request, rec *Record, doc *ApprovalDocument, ev
 		return nil, reply.InternalError(r, err)
 	}
 	out.SignatureID = strconvI(sid)
-	if stored, err := a.d.Files.Get(ctx, scopeFrom(ctx).TenantID, f.ID); err == nil {
+	if stored, err := a.d.Files.Get(ctx, a.fileScope(ctx), f.ID); err == nil {
 		f = stored
 	}
 	out.File = fileInfo(*f)

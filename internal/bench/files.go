@@ -325,7 +325,7 @@ func startFilesServer(pool *pgxpool.Pool, plain, scanned *files.Service) (*files
 		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
 		_, _ = io.Copy(w, bytes.NewReader(inMemory))
 	})
-	store := func(svc *files.Service) http.HandlerFunc {
+	storeOn := func(svc *files.Service) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			f, err := svc.Store(r.Context(), files.Upload{TenantID: 1, Connection: "bench", Object: "case", RecordID: "500",
 				OwnerAccount: "001", UploadedBy: "1", Name: "bench.pdf", DeclaredType: r.Header.Get("Content-Type"),
@@ -338,13 +338,13 @@ func startFilesServer(pool *pgxpool.Pool, plain, scanned *files.Service) (*files
 			w.WriteHeader(http.StatusAccepted)
 		}
 	}
-	mux.HandleFunc("POST /upload", store(plain))
+	mux.HandleFunc("POST /upload", storeOn(plain))
 	if scanned != nil {
-		mux.HandleFunc("POST /upload-scanned", store(scanned))
+		mux.HandleFunc("POST /upload-scanned", storeOn(scanned))
 	}
 	mux.HandleFunc("GET /download/{id}", func(w http.ResponseWriter, r *http.Request) {
 		id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		f, err := plain.Get(r.Context(), 1, id)
+		f, err := plain.Get(r.Context(), store.Scope{TenantID: 1, Staff: true}, id)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusNotFound)
 			return

@@ -576,29 +576,54 @@ func formatBytes(n int64) string {
 	return strconv.FormatInt(n, 10) + " bytes"
 }
 
-// Get returns a file of the tenant; store.ErrNotFound when there is none.
-func (s *Service) Get(ctx context.Context, tenantID, id int64) (*File, error) {
-	row, err := store.FileGet(ctx, s.opts.Pool, store.FileGetParams{TenantID: tenantID, ID: id})
+// Get returns a file the scope may read; store.ErrNotFound when there is
+// none. A customer's scope reads as portico_api, whose row-level security
+// shows a file only with its record (migration 120): a second wall under
+// the caller's own check. A staff scope reads the tenant's files.
+func (s *Service) Get(ctx context.Context, scope store.Scope, id int64) (*File, error) {
+	var f File
+	err := s.read(ctx, scope, func(db store.DBTX) error {
+		row, err := store.FileGet(ctx, db, store.FileGetParams{TenantID: scope.TenantID, ID: id})
+		f = toFile(row)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	f := toFile(row)
 	return &f, nil
 }
 
-// List returns a record's files, newest first.
-func (s *Service) List(ctx context.Context, tenantID int64, connection, object, recordID string, limit int) ([]File, error) {
-	rows, err := store.FileListByRecord(ctx, s.opts.Pool, store.FileListByRecordParams{
-		TenantID: tenantID, Connection: connection, Object: object, RecordID: recordID, MaxRows: int32(limit),
+// List returns a record's files the scope may read, newest first.
+func (s *Service) List(ctx context.Context, scope store.Scope, connection, object, recordID string, limit int) ([]File, error) {
+	var out []File
+	err := s.read(ctx, scope, func(db store.DBTX) error {
+		rows, err := store.FileListByRecord(ctx, db, store.FileListByRecordParams{
+			TenantID: scope.TenantID, Connection: connection, Object: object, RecordID: recordID, MaxRows: int32(limit),
+		})
+		out = make([]File, len(rows))
+		for i, r := range rows {
+			out[i] = toFile(r)
+		}
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("files: listing: %w", err)
 	}
-	out := make([]File, len(rows))
-	for i, r := range rows {
-		out[i] = toFile(r)
-	}
 	return out, nil
+}
+
+// read runs fn under the scope: in a transaction as portico_api with the
+// scope's settings, or on the pool for staff.
+func (s *Service) read(ctx context.Context, scope store.Scope, fn func(store.DBTX) error) error {
+	if scope.Staff {
+		return fn(s.opts.Pool)
+	}
+	return pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
+		if err := store.ApplyScope(ctx, tx, scope); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
 }
 
 // Open returns a servable file's content for reading and seeking.
@@ -646,7 +671,7 @@ func (s *Service) removeBlob(ctx context.Context, f File) {
 // whether it may be sent (never a quarantined file); store.ErrNotFound for
 // none of the tenant's.
 func (s *Service) ForAction(ctx context.Context, tenantID, fileID int64) (*connectors.File, bool, error) {
-	f, err := s.Get(ctx, tenantID, fileID)
+	f, err := s.Get(ctx, store.Scope{TenantID: tenantID, Staff: true}, fileID) // the worker, as the owner
 	if err != nil {
 		return nil, false, err
 	}

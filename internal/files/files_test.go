@@ -50,6 +50,9 @@ func (b bundle) count(t *testing.T) (files, chunks int) {
 	return int(n.Files), int(n.Chunks)
 }
 
+// staff is a scope that reads the tenant's files as the owner.
+func staff(tenant int64) store.Scope { return store.Scope{TenantID: tenant, Staff: true} }
+
 func refusal(t *testing.T, err error) *files.Refusal {
 	t.Helper()
 	var r *files.Refusal
@@ -75,7 +78,7 @@ func TestStoreAndReadBack(t *testing.T) {
 	_, chunks := b.count(t)
 	require.Equal(t, (len(content)+files.ChunkSize-1)/files.ChunkSize, chunks)
 
-	got, err := b.svc.Get(ctx, 1, f.ID)
+	got, err := b.svc.Get(ctx, staff(1), f.ID)
 	require.NoError(t, err)
 	r, err := b.svc.Open(ctx, *got)
 	require.NoError(t, err)
@@ -90,7 +93,7 @@ func TestStoreAndReadBack(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, bytes.Equal(content[files.ChunkSize+10:2*files.ChunkSize+10], part))
 
-	_, err = b.svc.Get(ctx, 2, f.ID)
+	_, err = b.svc.Get(ctx, staff(2), f.ID)
 	require.ErrorIs(t, err, store.ErrNotFound, "another tenant's file id is not found")
 }
 
@@ -218,7 +221,7 @@ func TestClamd(t *testing.T) {
 	require.Equal(t, 422, r.Status)
 	require.Contains(t, r.Message, clamdtest.Signature)
 	require.NotNil(t, r.File)
-	q, err := b.svc.Get(ctx, 1, r.File.ID)
+	q, err := b.svc.Get(ctx, staff(1), r.File.ID)
 	require.NoError(t, err)
 	require.Equal(t, files.StateQuarantined, q.State)
 	require.Equal(t, clamdtest.Signature, q.ScanResult)
@@ -276,7 +279,7 @@ func TestResumableCompletesInPlace(t *testing.T) {
 		require.Equal(t, n, k)
 		off += n
 	}
-	listed, err := b.svc.List(ctx, 1, "salesforce", "case", "500A", 10)
+	listed, err := b.svc.List(ctx, staff(1), "salesforce", "case", "500A", 10)
 	require.NoError(t, err)
 	require.Empty(t, listed, "a pending file is not listed")
 	pending, err := store.FileUploadGet(ctx, b.pool, id)
@@ -350,4 +353,44 @@ func readBack(t *testing.T, svc *files.Service, f files.File) []byte {
 	all, err := io.ReadAll(r)
 	require.NoError(t, err)
 	return all
+}
+
+// TestAFileIsVisibleOnlyWithItsRecord: a customer's scope reads file rows
+// as portico_api, and row-level security (migration 120) shows a file only
+// to a scope that sees its record: another account's scope, or any scope
+// once the record is gone, finds no file by its id nor in the record's
+// list, whatever the caller checked before.
+func TestAFileIsVisibleOnlyWithItsRecord(t *testing.T) {
+	t.Parallel()
+	b := setup(t, files.Options{})
+	ctx := context.Background()
+	_, err := b.pool.Exec(ctx, `INSERT INTO record (tenant_id, connection, object, source_id, source_object, owner_account, data, raw, mapping_hash)
+		VALUES (1, 'salesforce', 'case', '500A', 'Case', '001A', '{}', '{}', 'h')`)
+	require.NoError(t, err)
+	f, err := b.svc.Store(ctx, upload("report.pdf", "application/pdf", bytes.NewReader(pdf)))
+	require.NoError(t, err)
+
+	owner := store.Scope{TenantID: 1, Accounts: []string{"001A"}}
+	got, err := b.svc.Get(ctx, owner, f.ID)
+	require.NoError(t, err, "the record's account sees its file")
+	require.Equal(t, f.ID, got.ID)
+	listed, err := b.svc.List(ctx, owner, "salesforce", "case", "500A", 10)
+	require.NoError(t, err)
+	require.Len(t, listed, 1)
+
+	other := store.Scope{TenantID: 1, Accounts: []string{"001B"}}
+	_, err = b.svc.Get(ctx, other, f.ID)
+	require.ErrorIs(t, err, store.ErrNotFound, "another account's scope does not see the file")
+	listed, err = b.svc.List(ctx, other, "salesforce", "case", "500A", 10)
+	require.NoError(t, err)
+	require.Empty(t, listed)
+	_, err = b.svc.Get(ctx, store.Scope{TenantID: 2, Accounts: []string{"001A"}}, f.ID)
+	require.ErrorIs(t, err, store.ErrNotFound, "another tenant's scope does not see the file")
+
+	_, err = b.pool.Exec(ctx, `UPDATE record SET deleted_at = now() WHERE source_id = '500A'`)
+	require.NoError(t, err)
+	_, err = b.svc.Get(ctx, owner, f.ID)
+	require.ErrorIs(t, err, store.ErrNotFound, "a deleted record's file is not shown")
+	_, err = b.svc.Get(ctx, staff(1), f.ID)
+	require.NoError(t, err, "staff read the tenant's files as the owner")
 }

@@ -377,7 +377,7 @@ func filesPart(fs *files.Service) Part {
 			}
 			out := make([]file, len(rows))
 			for i, r := range rows {
-				f, err := fs.Get(ctx, r.TenantID, r.ID)
+				f, err := fs.Get(ctx, store.Scope{TenantID: r.TenantID, Staff: true}, r.ID) // the export job, as the owner: the subject's own uploads
 				if err != nil {
 					return nil, err
 				}

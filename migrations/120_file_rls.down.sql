@@ -1,0 +1,3 @@
+REVOKE SELECT ON file FROM portico_api;
+DROP POLICY file_visible ON file;
+ALTER TABLE file DISABLE ROW LEVEL SECURITY;
