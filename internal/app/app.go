@@ -812,6 +812,13 @@ func (a *App) Run(ctx context.Context, onListen func(addr string)) error {
 		}
 	}
 	if a.mode.Work {
+		// Webhook secrets kept in clear (before the encryption key was
+		// set) are sealed before the first delivery.
+		if n, err := a.notify.SealWebhookSecrets(ctx); err != nil {
+			a.logger.WarnContext(ctx, "sealing webhook secrets", slog.String("error", err.Error()))
+		} else if n > 0 {
+			a.logger.InfoContext(ctx, "sealed webhook secrets kept in clear", slog.Int("webhooks", n))
+		}
 		if err := a.river.Start(ctx); err != nil {
 			return fmt.Errorf("app: starting workers: %w", err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/porticohq/portico/internal/access"
 	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/credentials"
 	"github.com/porticohq/portico/internal/mapping"
 	"github.com/porticohq/portico/internal/notify"
 	"github.com/porticohq/portico/internal/records"
@@ -30,6 +31,13 @@ func (a *App) wireNotify(set *mapping.Set) error {
 	}
 	mailer, _ := a.mailer.(notify.Mailer)
 	nc := a.cfg.Notify
+	// Webhook secrets are sealed under the encryption key where there is one.
+	var webhookKey []byte
+	if k := a.cfg.Secrets.EncryptionKey; k != "" {
+		if webhookKey, err = credentials.ParseKey(k); err != nil {
+			return &config.Error{Key: "secrets.encryption_key", Msg: err.Error()}
+		}
+	}
 	a.notify, err = notify.New(notify.Options{
 		Pool: a.pool, Records: records.New(records.Options{Pool: a.pool, Mappings: set, Logger: a.logger}),
 		Policy: access.NewPolicy(a.pool), Rules: compiled, Mailer: mailer, Brand: a.brand,
@@ -38,7 +46,7 @@ func (a *App) wireNotify(set *mapping.Set) error {
 		},
 		PublicURL: a.cfg.HTTP.PublicURL, SigningKey: a.signingKey(),
 		Hold: nc.Hold, DedupWindow: nc.DedupWindow, DailyCap: nc.DailyCap, DigestHour: nc.DigestHour,
-		WebhookMaxFailures: nc.WebhookMaxFailures, WebhookPrivateTargets: nc.WebhookPrivateTargets, Dispatchers: nc.Dispatchers,
+		WebhookKey: webhookKey, WebhookMaxFailures: nc.WebhookMaxFailures, WebhookPrivateTargets: nc.WebhookPrivateTargets, Dispatchers: nc.Dispatchers,
 		Promote: func(ctx context.Context, id int64) error {
 			j, err := a.river.JobGet(ctx, id)
 			if err != nil || j.State != rivertype.JobStateScheduled {

@@ -64,6 +64,10 @@ type Options struct {
 	// when a held notice is due, so the hold is what it says. Nil: the
 	// scheduler alone.
 	Promote func(ctx context.Context, jobID int64) error
+	// WebhookKey (secrets.encryption_key, 32 bytes) seals webhook
+	// secrets in the database (secret.go); nil keeps them in clear, as a
+	// development portal without the key does.
+	WebhookKey []byte
 	// WebhookMaxFailures disables a webhook after so many failures in a
 	// row.
 	WebhookMaxFailures int
@@ -88,6 +92,8 @@ type Service struct {
 	wake waker
 	// unread keeps users' unread counts (unread.go).
 	unread *unreadCache
+	// box seals webhook secrets (secret.go).
+	box secretBox
 }
 
 // New returns the service.
@@ -129,7 +135,11 @@ func New(opts Options) (*Service, error) {
 	if opts.WebhookClient == nil {
 		opts.WebhookClient = webhookClient(opts.WebhookPrivateTargets)
 	}
-	return &Service{opts: opts, log: opts.Logger, wake: make(waker, 1), unread: newUnreadCache()}, nil
+	box, err := newSecretBox(opts.WebhookKey)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{opts: opts, log: opts.Logger, wake: make(waker, 1), unread: newUnreadCache(), box: box}, nil
 }
 
 type unconfigured struct{}

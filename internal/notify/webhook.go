@@ -107,7 +107,10 @@ func (w *webhookWorker) Work(ctx context.Context, job *river.Job[WebhookArgs]) e
 	if err != nil {
 		return river.JobCancel(err)
 	}
-	sendErr := s.post(ctx, h.Url, h.Secret, body)
+	secret, sendErr := s.box.open(h.TenantID, h.AccountID, h.Secret)
+	if sendErr == nil {
+		sendErr = s.post(ctx, h.Url, secret, body)
+	}
 	reason := ""
 	if sendErr != nil {
 		reason = sendErr.Error()
@@ -210,9 +213,13 @@ func (s *Service) AddWebhook(ctx context.Context, tenant int64, account, url, se
 	if err := checkTarget(u, s.opts.WebhookPrivateTargets); err != nil {
 		return Webhook{}, err
 	}
+	stored, err := s.box.seal(tenant, account, secret)
+	if err != nil {
+		return Webhook{}, err
+	}
 	var h Webhook
 	err = pgx.BeginFunc(ctx, s.opts.Pool, func(tx pgx.Tx) error {
-		row, err := store.NotifyWebhookCreate(ctx, tx, store.NotifyWebhookCreateParams{TenantID: tenant, AccountID: account, Url: url, Secret: secret})
+		row, err := store.NotifyWebhookCreate(ctx, tx, store.NotifyWebhookCreateParams{TenantID: tenant, AccountID: account, Url: url, Secret: stored})
 		if errors.Is(err, store.ErrConflict) {
 			return fmt.Errorf("%w: %w", ErrWebhookExists, &fieldError{"url", "is a webhook of this account already"})
 		}
@@ -307,8 +314,12 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, tenant int64, account
 	if err != nil {
 		return "", err
 	}
+	stored, err := s.box.seal(tenant, account, secret)
+	if err != nil {
+		return "", err
+	}
 	err = s.changeWebhook(ctx, tenant, account, id, func(tx pgx.Tx, before Webhook) error {
-		if _, err := store.NotifyWebhookRotate(ctx, tx, store.NotifyWebhookRotateParams{TenantID: tenant, AccountID: account, ID: id, Secret: secret}); err != nil {
+		if _, err := store.NotifyWebhookRotate(ctx, tx, store.NotifyWebhookRotateParams{TenantID: tenant, AccountID: account, ID: id, Secret: stored}); err != nil {
 			return fmt.Errorf("notify: rotating a webhook's secret: %w", err)
 		}
 		return audited(ctx, tx, by, tenant, account, "webhook.rotate_secret", id, nil, map[string]any{"secret": "rotated"})

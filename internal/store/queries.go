@@ -196,7 +196,9 @@ type NotifyWebhookEnableParams = dbsqlc.NotifyWebhookEnableParams
 type NotifyWebhookOfAccountParams = dbsqlc.NotifyWebhookOfAccountParams
 type NotifyWebhookResultParams = dbsqlc.NotifyWebhookResultParams
 type NotifyWebhookRotateParams = dbsqlc.NotifyWebhookRotateParams
+type NotifyWebhookSealSecretParams = dbsqlc.NotifyWebhookSealSecretParams
 type NotifyWebhooksParams = dbsqlc.NotifyWebhooksParams
+type NotifyWebhooksInClearRow = dbsqlc.NotifyWebhooksInClearRow
 type NotifyWebhooksOfAccountParams = dbsqlc.NotifyWebhooksOfAccountParams
 type AuditBySubjectParams = dbsqlc.AuditBySubjectParams
 type AuditBySubjectRow = dbsqlc.AuditBySubjectRow
@@ -1328,9 +1330,21 @@ func NotifyWebhookRotate(ctx context.Context, db DBTX, arg NotifyWebhookRotatePa
 	return r, interpretError(err)
 }
 
+// NotifyWebhookSealSecret runs the NotifyWebhookSealSecret query; its error is translated by interpretError.
+func NotifyWebhookSealSecret(ctx context.Context, db DBTX, arg NotifyWebhookSealSecretParams) (int64, error) {
+	r, err := dbsqlc.New().NotifyWebhookSealSecret(ctx, db, arg)
+	return r, interpretError(err)
+}
+
 // NotifyWebhooks runs the NotifyWebhooks query; its error is translated by interpretError.
 func NotifyWebhooks(ctx context.Context, db DBTX, arg NotifyWebhooksParams) ([]NotifyWebhook, error) {
 	r, err := dbsqlc.New().NotifyWebhooks(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// NotifyWebhooksInClear runs the NotifyWebhooksInClear query; its error is translated by interpretError.
+func NotifyWebhooksInClear(ctx context.Context, db DBTX) ([]NotifyWebhooksInClearRow, error) {
+	r, err := dbsqlc.New().NotifyWebhooksInClear(ctx, db)
 	return r, interpretError(err)
 }
 

@@ -1288,6 +1288,26 @@ func (q *Queries) NotifyWebhookRotate(ctx context.Context, db DBTX, arg NotifyWe
 	return i, err
 }
 
+const notifyWebhookSealSecret = `-- name: NotifyWebhookSealSecret :execrows
+UPDATE notify_webhook SET secret = $1 WHERE id = $2 AND secret = $3
+`
+
+type NotifyWebhookSealSecretParams struct {
+	Sealed string `json:"sealed"`
+	ID     int64  `json:"id"`
+	Clear  string `json:"clear"`
+}
+
+// A webhook's secret replaced by its sealed form, unless it changed since
+// it was read (a rotation, another process sealing it).
+func (q *Queries) NotifyWebhookSealSecret(ctx context.Context, db DBTX, arg NotifyWebhookSealSecretParams) (int64, error) {
+	result, err := db.Exec(ctx, notifyWebhookSealSecret, arg.Sealed, arg.ID, arg.Clear)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const notifyWebhooks = `-- name: NotifyWebhooks :many
 SELECT id, tenant_id, account_id, url, secret, failures, disabled_at, disabled_reason, created_at, last_delivery_at, last_delivery_ok, last_delivery_error FROM notify_webhook WHERE tenant_id = $1 AND account_id = $2 AND disabled_at IS NULL ORDER BY id
 `
@@ -1319,6 +1339,44 @@ func (q *Queries) NotifyWebhooks(ctx context.Context, db DBTX, arg NotifyWebhook
 			&i.LastDeliveryAt,
 			&i.LastDeliveryOk,
 			&i.LastDeliveryError,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const notifyWebhooksInClear = `-- name: NotifyWebhooksInClear :many
+SELECT id, tenant_id, account_id, secret FROM notify_webhook WHERE secret NOT LIKE 'sealed:%' ORDER BY id
+`
+
+type NotifyWebhooksInClearRow struct {
+	ID        int64  `json:"id"`
+	TenantID  int64  `json:"tenant_id"`
+	AccountID string `json:"account_id"`
+	Secret    string `json:"secret"`
+}
+
+// Webhooks whose secret is not sealed yet (added before
+// secrets.encryption_key was set, or before secrets were sealed).
+func (q *Queries) NotifyWebhooksInClear(ctx context.Context, db DBTX) ([]NotifyWebhooksInClearRow, error) {
+	rows, err := db.Query(ctx, notifyWebhooksInClear)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []NotifyWebhooksInClearRow
+	for rows.Next() {
+		var i NotifyWebhooksInClearRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.TenantID,
+			&i.AccountID,
+			&i.Secret,
 		); err != nil {
 			return nil, err
 		}

@@ -255,3 +255,13 @@ SELECT pg_try_advisory_xact_lock(hashtext('portico_notify_user'), mod(@user_id::
 -- name: NoticeClickTarget :one
 -- A notice's link, its user and tenant, for a click on its mail's link.
 SELECT n.id, n.tenant_id, n.user_id, n.link FROM notice n WHERE n.id = @id;
+
+-- name: NotifyWebhooksInClear :many
+-- Webhooks whose secret is not sealed yet (added before
+-- secrets.encryption_key was set, or before secrets were sealed).
+SELECT id, tenant_id, account_id, secret FROM notify_webhook WHERE secret NOT LIKE 'sealed:%' ORDER BY id;
+
+-- name: NotifyWebhookSealSecret :execrows
+-- A webhook's secret replaced by its sealed form, unless it changed since
+-- it was read (a rotation, another process sealing it).
+UPDATE notify_webhook SET secret = @sealed WHERE id = @id AND secret = @clear;
