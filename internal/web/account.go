@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -35,18 +36,21 @@ type accountPage struct {
 	// RolesFor is the user whose roles form was refused, RolesError why.
 	RolesFor   int64
 	RolesError string
+	// DisableFor is the user whose disabling was not confirmed.
+	DisableFor int64
 }
 
 // showAccount renders the users page with status; bad are an
 // invitation's field errors, shown inline.
 func (wb *Web) showAccount(w http.ResponseWriter, r *http.Request, status int, bad []reply.Field) {
-	wb.showAccountFor(w, r, status, bad, 0)
+	wb.showAccountFor(w, r, status, bad, 0, 0)
 }
 
 // showAccountFor is showAccount; when rolesFor names a user, bad are the
 // errors of that user's roles form, shown in their row with what was
-// ticked.
-func (wb *Web) showAccountFor(w http.ResponseWriter, r *http.Request, status int, bad []reply.Field, rolesFor int64) {
+// ticked; when disableFor does, their disable form is open with its
+// confirmation asked for (a user not of the account is the 404 page).
+func (wb *Web) showAccountFor(w http.ResponseWriter, r *http.Request, status int, bad []reply.Field, rolesFor, disableFor int64) {
 	users, err := wb.d.Auth.AccountUsers(r.Context())
 	if wb.authFailed(w, r, err) {
 		return
@@ -75,6 +79,15 @@ func (wb *Web) showAccountFor(w http.ResponseWriter, r *http.Request, status int
 			row.Has[role] = true
 		}
 		p.Users = append(p.Users, row)
+	}
+	if disableFor != 0 {
+		// A user not of the account is the 404 page, as for every action.
+		if !slices.ContainsFunc(p.Users, func(u userRow) bool { return u.ID == disableFor }) {
+			wb.notFound(w, r)
+			return
+		}
+		p.DisableFor = disableFor
+		v.Alert = key("form.fix_fields")
 	}
 	switch {
 	case bad != nil && rolesFor != 0:
@@ -142,15 +155,15 @@ func (wb *Web) accountUserRoles(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		http.Redirect(w, r, "/account/users?done=roles", http.StatusSeeOther)
 	case errors.Is(err, auth.ErrForbidden) && errors.As(err, &v):
-		wb.showAccountFor(w, r, http.StatusForbidden, []reply.Field{{Path: "roles", Message: key("account.role_not_yours")}}, id)
+		wb.showAccountFor(w, r, http.StatusForbidden, []reply.Field{{Path: "roles", Message: key("account.role_not_yours")}}, id, 0)
 	case errors.Is(err, auth.ErrLastAdmin):
-		wb.showAccountFor(w, r, http.StatusUnprocessableEntity, []reply.Field{{Path: "roles", Message: key("account.last_admin")}}, id)
+		wb.showAccountFor(w, r, http.StatusUnprocessableEntity, []reply.Field{{Path: "roles", Message: key("account.last_admin")}}, id, 0)
 	case errors.As(err, &v):
 		msg := key("field.choose")
 		if len(r.PostForm["roles"]) == 0 {
 			msg = key("field.choose_role")
 		}
-		wb.showAccountFor(w, r, http.StatusUnprocessableEntity, []reply.Field{{Path: "roles", Message: msg}}, id)
+		wb.showAccountFor(w, r, http.StatusUnprocessableEntity, []reply.Field{{Path: "roles", Message: msg}}, id, 0)
 	default:
 		wb.authFailed(w, r, err)
 	}
@@ -164,6 +177,26 @@ func formPaths(fields []reply.Field) []reply.Field {
 		}
 	}
 	return fields
+}
+
+// accountUserDisable disables a user of the account once the form
+// confirms it: a slip of the finger would lock a colleague out until the
+// portal's staff turn them on again. Without the confirmation nothing
+// changes, and the user's row asks for it (422).
+func (wb *Web) accountUserDisable(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil || id <= 0 {
+		wb.notFound(w, r)
+		return
+	}
+	if r.PostForm.Get("confirm") != "yes" {
+		wb.showAccountFor(w, r, http.StatusUnprocessableEntity, nil, 0, id)
+		return
+	}
+	wb.accountUserAction(func(r *http.Request, id int64) error {
+		_, err := wb.d.Auth.DisableAccountUser(r, id)
+		return err
+	}, "disabled")(w, r)
 }
 
 // accountUserAction does act to one user of the account and goes back to

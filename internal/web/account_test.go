@@ -78,6 +78,9 @@ func TestAccountAdminUsers(t *testing.T) {
 	foreign := admin.post("/account/users/"+e.userID(t, "bea@beta.test")+"/disable", nil)
 	require.Equal(t, http.StatusNotFound, foreign.code)
 	require.Equal(t, missing.body, foreign.body)
+	confirmed := url.Values{"confirm": {"yes"}}
+	require.Equal(t, missing.body, admin.post("/account/users/999999/disable", confirmed).body)
+	require.Equal(t, missing.body, admin.post("/account/users/"+e.userID(t, "bea@beta.test")+"/disable", confirmed).body)
 	require.Equal(t, http.StatusNotFound, admin.post("/account/users/"+e.userID(t, "bea@beta.test")+"/resend", nil).code)
 	require.Equal(t, "active", e.userStatus(t, "bea@beta.test"))
 	require.Equal(t, http.StatusOK, bea.get("/").code)
@@ -90,7 +93,16 @@ func TestAccountAdminUsers(t *testing.T) {
 	require.Equal(t, before+1, e.invitationMails(t))
 	require.Equal(t, http.StatusConflict, admin.post("/account/users/"+e.userID(t, "mark@alpha.test")+"/resend", nil).code)
 
-	res = admin.post("/account/users/"+e.userID(t, "mark@alpha.test")+"/disable", nil)
+	// Disabling asks for a confirmation first: without it nothing
+	// changes, and Mark's row says what is missing beside the box.
+	markID := e.userID(t, "mark@alpha.test")
+	res = admin.post("/account/users/"+markID+"/disable", nil)
+	require.Equal(t, http.StatusUnprocessableEntity, res.code, res.body)
+	require.Equal(t, "active", e.userStatus(t, "mark@alpha.test"))
+	require.Contains(t, res.body, `id="f-confirm-`+markID+`" aria-invalid="true" aria-describedby="f-confirm-`+markID+`-error"`)
+	require.Contains(t, res.body, `<p class="field-error" id="f-confirm-`+markID+`-error">Confirm that the user is to be disabled.</p>`)
+	require.Equal(t, http.StatusForbidden, mark.post("/account/users/"+e.userID(t, "ivy@alpha.test")+"/disable", confirmed).code)
+	res = admin.post("/account/users/"+markID+"/disable", confirmed)
 	require.Equal(t, http.StatusSeeOther, res.code, res.body)
 	require.Equal(t, "disabled", e.userStatus(t, "mark@alpha.test"))
 	waitFor(t, func() bool { return mark.get("/").code == http.StatusSeeOther })

@@ -121,7 +121,8 @@ func (e *env) mailedLink(t *testing.T, smtp *mailtest.Server, email string) *url
 // TestBrowserInviteAndActivate: an account admin invites a user from the
 // users page and gives them a second role there; the invited user opens
 // the link of the mail the SMTP server received, chooses a password and
-// signs in to the hub their roles make. With JavaScript and without.
+// signs in to the hub their roles make; the admin then disables them,
+// confirming it in their row. With JavaScript and without.
 func TestBrowserInviteAndActivate(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
@@ -158,6 +159,17 @@ func TestBrowserInviteAndActivate(t *testing.T) {
 			require.Equal(t, []string{"cases", "orders", "invoices", "actions"},
 				evalJS[[]string](t, q, `[...document.querySelectorAll("section.block")].map(s => s.id)`), "a member's and billing's blocks")
 			require.Equal(t, "active", e.userStatus(t, invited))
+
+			// Disabling them asks for a confirmation in their row first
+			// (the page is still the users page of the roles' change).
+			disable := `form[action="/account/users/` + id + `/disable"]`
+			p.Click(`details:has(` + disable + `) > summary`)
+			send(t, p, disable, "#f-confirm-"+id+"-error", "Confirm that the user is to be disabled.")
+			require.Equal(t, "active", e.userStatus(t, invited))
+			check(t, p, "disable-unconfirmed", http.StatusUnprocessableEntity)
+			p.Click("#f-confirm-" + id)
+			send(t, p, disable, "#main .notice", "The user was disabled.")
+			require.Equal(t, "disabled", e.userStatus(t, invited))
 		})
 	}
 }

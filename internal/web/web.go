@@ -244,10 +244,7 @@ func (wb *Web) Mount(r chi.Router, notFound http.HandlerFunc) {
 			wb.resource(r, "/account", func(r chi.Router) {
 				r.Get("/users", wb.accountUsers)
 				r.Post("/users", wb.accountInvite)
-				r.Post("/users/{id}/disable", wb.accountUserAction(func(r *http.Request, id int64) error {
-					_, err := wb.d.Auth.DisableAccountUser(r, id)
-					return err
-				}, "disabled"))
+				r.Post("/users/{id}/disable", wb.accountUserDisable)
 				r.Post("/users/{id}/roles", wb.accountUserRoles)
 				r.Post("/users/{id}/resend", wb.accountUserAction(func(r *http.Request, id int64) error {
 					_, err := wb.d.Auth.ResendInvitation(r, id)
