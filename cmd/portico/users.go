@@ -55,7 +55,8 @@ func userErr(err error) error {
 	case errors.As(err, &v):
 		msgs := make([]string, len(v.Fields))
 		for i, f := range v.Fields {
-			name := flagFor[f.Path]
+			path, _, _ := strings.Cut(f.Path, "[") // roles[1]: the --roles flag
+			name := flagFor[path]
 			if name == "" {
 				name = f.Path
 			}
@@ -66,6 +67,8 @@ func userErr(err error) error {
 		return usageErr("--email: %v", err)
 	case errors.Is(err, auth.ErrNotFound):
 		return usageErr("--email: no such user: %v", err)
+	case errors.Is(err, auth.ErrNotDisabled):
+		return usageErr("--email: %v", err)
 	}
 	return err
 }
@@ -96,7 +99,7 @@ func (c *cli) withUsersDB(cmd *cobra.Command, tenant string, fn func(ctx context
 }
 
 func (c *cli) usersCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "users", Short: "Manage portal users: create, invite, list, disable"}
+	cmd := &cobra.Command{Use: "users", Short: "Manage portal users: create, invite, list, disable, enable, roles"}
 	cmd.PersistentFlags().String("tenant", "default", "tenant slug")
 	tenantOf := func(cmd *cobra.Command) string {
 		s, _ := cmd.Flags().GetString("tenant")
@@ -214,30 +217,67 @@ func (c *cli) usersCmd() *cobra.Command {
 		Short: "Disable a user and end their sessions",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if email == "" {
-				return usageErr("--email: is required")
-			}
-			return c.withUsersDB(cmd, tenantOf(cmd), func(ctx context.Context, pool *pgxpool.Pool, tenantID int64) error {
-				var u auth.User
-				err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-					var err error
-					if u, err = auth.DisableUser(ctx, tx, tenantID, email, time.Now()); err != nil {
-						return err
-					}
-					return auditUser(ctx, tx, "auth.user_disable", u)
-				})
-				if err != nil {
-					return userErr(err)
-				}
-				fmt.Fprintf(c.stdout, "disabled user %d %s\n", u.ID, u.Email)
-				return nil
+			return c.changeUser(cmd, tenantOf(cmd), email, "auth.user_disable", func(ctx context.Context, tx pgx.Tx, tenantID int64) (auth.User, error) {
+				return auth.DisableUser(ctx, tx, tenantID, email, time.Now())
 			})
 		},
 	}
 	disable.Flags().StringVar(&email, "email", "", "the user's email (required)")
 
-	cmd.AddCommand(create, invite, list, disable)
+	enable := &cobra.Command{
+		Use:   "enable",
+		Short: "Let a disabled user sign in again (invited again if they never signed in)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.changeUser(cmd, tenantOf(cmd), email, "auth.user_enable", func(ctx context.Context, tx pgx.Tx, tenantID int64) (auth.User, error) {
+				return auth.EnableUser(ctx, tx, tenantID, email, time.Now())
+			})
+		},
+	}
+	enable.Flags().StringVar(&email, "email", "", "the user's email (required)")
+
+	var roles []string
+	setRoles := &cobra.Command{
+		Use:   "roles",
+		Short: "Give a customer user exactly these roles",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("roles") {
+				return usageErr("--roles: is required")
+			}
+			return c.changeUser(cmd, tenantOf(cmd), email, "auth.user_roles", func(ctx context.Context, tx pgx.Tx, tenantID int64) (auth.User, error) {
+				return auth.SetUserRoles(ctx, tx, tenantID, email, roles, time.Now())
+			})
+		},
+	}
+	setRoles.Flags().StringVar(&email, "email", "", "the user's email (required)")
+	setRoles.Flags().StringSliceVar(&roles, "roles", nil, "comma-separated: "+strings.Join(auth.AccountRoles, ","))
+
+	cmd.AddCommand(create, invite, list, disable, enable, setRoles)
 	return cmd
+}
+
+// changeUser makes one change to the user of email in a transaction with
+// its audit event (action), and prints the user as they are after it.
+func (c *cli) changeUser(cmd *cobra.Command, tenant, email, action string, change func(context.Context, pgx.Tx, int64) (auth.User, error)) error {
+	if email == "" {
+		return usageErr("--email: is required")
+	}
+	return c.withUsersDB(cmd, tenant, func(ctx context.Context, pool *pgxpool.Pool, tenantID int64) error {
+		var u auth.User
+		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			var err error
+			if u, err = change(ctx, tx, tenantID); err != nil {
+				return err
+			}
+			return auditUser(ctx, tx, action, u)
+		})
+		if err != nil {
+			return userErr(err)
+		}
+		fmt.Fprintf(c.stdout, "user %d %s: %s, roles %s\n", u.ID, u.Email, u.Status, strings.Join(u.Roles, ","))
+		return nil
+	})
 }
 
 // auditUser records a change to user u made from the command line, as

@@ -95,3 +95,68 @@ func TestUsersCommands(t *testing.T) {
 	require.Equal(t, []string{"staff:cli auth.user_create user:1", "staff:cli auth.user_create user:2", "staff:cli auth.invite user:4",
 		"staff:cli auth.user_disable user:1"}, auditTrail(t, db))
 }
+
+// TestUsersEnableAndRoles: staff without the console enable a disabled
+// user (active again with a password, invited again without) and set a
+// customer's roles; bad input names the flag, exits with the usage code
+// and changes nothing; an account keeps an active admin; every change is
+// audited as made from the command line.
+func TestUsersEnableAndRoles(t *testing.T) {
+	t.Parallel()
+	db := dbtest.URL(t)
+	run := func(stdin string, args ...string) (int, string, string) {
+		return porticoStdin(t, stdin, append([]string{"--database-url", db, "users"}, args...)...)
+	}
+	for _, u := range []string{"ana@acme.test", "boss@acme.test"} {
+		roles := "member,billing"
+		if u == "boss@acme.test" {
+			roles = "account_admin"
+		}
+		code, _, errOut := run("violet-harbour-lantern-42\n", "create", "--email", u, "--account", "001ACME", "--roles", roles, "--password-stdin")
+		require.Equal(t, exitOK, code, errOut)
+	}
+	code, _, errOut := run("", "create", "--email", "ops@operator.test", "--staff")
+	require.Equal(t, exitOK, code, errOut)
+	code, _, errOut = run("", "invite", "--email", "new@acme.test", "--account", "001ACME", "--roles", "member")
+	require.Equal(t, exitOK, code, errOut)
+
+	code, out, errOut := run("", "roles", "--email", "ana@acme.test", "--roles", "member")
+	require.Equal(t, exitOK, code, errOut)
+	require.Contains(t, out, "ana@acme.test: active, roles member")
+	for _, bad := range []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"roles", "--email", "ana@acme.test", "--roles", "member,boss"}, "--roles"},
+		{[]string{"roles", "--email", "ana@acme.test"}, "--roles"},
+		{[]string{"roles", "--roles", "member"}, "--email"},
+		{[]string{"roles", "--email", "ghost@acme.test", "--roles", "member"}, "--email"},
+		{[]string{"roles", "--email", "ops@operator.test", "--roles", "member"}, "--roles"},
+		{[]string{"roles", "--email", "boss@acme.test", "--roles", "member"}, "--roles"}, // the account's last active admin
+		{[]string{"enable", "--email", "ana@acme.test"}, "--email"},                      // not disabled
+		{[]string{"enable", "--email", "ghost@acme.test"}, "--email"},
+	} {
+		code, _, errOut := run("", bad.args...)
+		require.Equal(t, exitUsage, code, "%v: %s", bad.args, errOut)
+		require.Contains(t, errOut, bad.flag, bad.args)
+	}
+	code, out, _ = run("", "list")
+	require.Equal(t, exitOK, code)
+	require.Regexp(t, `ana@acme.test\s+001ACME\s+-\s+member\s+active`, out, "refused changes changed nothing")
+	require.Regexp(t, `boss@acme.test\s+001ACME\s+-\s+account_admin\s+active`, out)
+
+	for _, u := range []string{"ana@acme.test", "new@acme.test"} {
+		code, _, errOut = run("", "disable", "--email", u)
+		require.Equal(t, exitOK, code, errOut)
+	}
+	code, out, errOut = run("", "enable", "--email", "ana@acme.test")
+	require.Equal(t, exitOK, code, errOut)
+	require.Contains(t, out, "ana@acme.test: active", "she has a password")
+	code, out, errOut = run("", "enable", "--email", "new@acme.test")
+	require.Equal(t, exitOK, code, errOut)
+	require.Contains(t, out, "new@acme.test: invited", "never signed in: invited again")
+
+	require.Equal(t, []string{"staff:cli auth.user_create user:1", "staff:cli auth.user_create user:2", "staff:cli auth.user_create user:3",
+		"staff:cli auth.invite user:4", "staff:cli auth.user_roles user:1", "staff:cli auth.user_disable user:1",
+		"staff:cli auth.user_disable user:4", "staff:cli auth.user_enable user:1", "staff:cli auth.user_enable user:4"}, auditTrail(t, db))
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -110,31 +109,17 @@ func (s *Service) StaffDisableUser(r *http.Request, by string, id int64) (User, 
 	return u, nil
 }
 
-// StaffEnableUser lets a disabled user sign in again: active when they
-// have signed in before or hold a password, else invited again (their
-// invitation can be sent anew). A user who is not disabled is
-// ErrNotDisabled.
+// StaffEnableUser lets a disabled user sign in again (EnableUser). A user
+// who is not disabled is ErrNotDisabled.
 func (s *Service) StaffEnableUser(r *http.Request, by string, id int64) (User, error) {
 	ctx := r.Context()
 	u, err := s.StaffUser(ctx, id)
 	if err != nil {
 		return User{}, err
 	}
-	if u.Status != "disabled" {
-		return User{}, fmt.Errorf("%s is %s: %w", u.Email, u.Status, ErrNotDisabled)
-	}
-	status := "invited"
-	if u.HasPassword || u.LastLoginAt != nil {
-		status = "active"
-	}
 	err = s.asAPI(ctx, func(tx pgx.Tx) error {
-		row, err := store.AuthUserSetStatus(ctx, tx, store.AuthUserSetStatusParams{TenantID: s.tenantID, Email: u.Email,
-			Status: status, Now: ts(s.now())})
-		if err != nil {
-			return fmt.Errorf("auth: enable user: %w", err)
-		}
-		u = userFromRow(row)
-		return nil
+		u, err = EnableUser(ctx, tx, s.tenantID, u.Email, s.now())
+		return err
 	})
 	if err != nil {
 		return User{}, err
@@ -143,34 +128,19 @@ func (s *Service) StaffEnableUser(r *http.Request, by string, id int64) (User, e
 	return u, nil
 }
 
-// StaffSetUserRoles gives customer user id exactly roles (staff users
-// hold operator_admin alone: a *ValidationError on roles). The account
-// keeps an active account admin: taking the role from the last one is
-// ErrLastAdmin with a *ValidationError on roles.
+// StaffSetUserRoles gives customer user id exactly roles (SetUserRoles).
 func (s *Service) StaffSetUserRoles(r *http.Request, by string, id int64, roles []string) (User, error) {
 	ctx := r.Context()
 	u, err := s.StaffUser(ctx, id)
 	if err != nil {
 		return User{}, err
 	}
-	if u.Staff {
-		return User{}, invalid("roles", "staff users hold only %s", RoleOperatorAdmin)
-	}
-	want := dedupe(roles)
-	v := &ValidationError{}
-	if len(want) == 0 {
-		v.add("roles", "needs at least one of %s", strings.Join(AccountRoles, ", "))
-	}
-	for i, role := range roles {
-		if role = strings.TrimSpace(role); !slices.Contains(AccountRoles, role) {
-			v.add(fmt.Sprintf("roles[%d]", i), "unknown role %q; use %s", role, strings.Join(AccountRoles, ", "))
-		}
-	}
-	if err := v.err(); err != nil {
-		return User{}, err
-	}
 	before := strings.Join(u.Roles, ",")
-	if u, err = s.setRoles(ctx, u, want); err != nil {
+	err = s.asAPI(ctx, func(tx pgx.Tx) error {
+		u, err = SetUserRoles(ctx, tx, s.tenantID, u.Email, roles, s.now())
+		return err
+	})
+	if err != nil {
 		return User{}, err
 	}
 	s.staffAudit(r, by, "auth.user_roles", u, map[string]string{"roles": before}, map[string]string{"roles": strings.Join(u.Roles, ",")})
@@ -181,23 +151,9 @@ func (s *Service) StaffSetUserRoles(r *http.Request, by string, id int64, roles 
 // without an active account admin.
 func (s *Service) setRoles(ctx context.Context, u User, want []string) (User, error) {
 	err := s.asAPI(ctx, func(tx pgx.Tx) error {
-		if slices.Contains(u.Roles, RoleAccountAdmin) && !slices.Contains(want, RoleAccountAdmin) && u.Status == "active" {
-			admins, err := store.AuthAccountAdminsLock(ctx, tx, store.AuthAccountAdminsLockParams{TenantID: u.TenantID,
-				AccountID: optText(u.AccountID)})
-			if err != nil {
-				return fmt.Errorf("auth: account admins: %w", err)
-			}
-			if !slices.ContainsFunc(admins, func(a int64) bool { return a != u.ID }) {
-				return fmt.Errorf("%w: %w", ErrLastAdmin,
-					invalid("roles", "the account needs an active %s; make another user one first", RoleAccountAdmin))
-			}
-		}
-		row, err := store.AuthUserSetRoles(ctx, tx, store.AuthUserSetRolesParams{ID: u.ID, TenantID: u.TenantID, Roles: want, Now: ts(s.now())})
-		if err != nil {
-			return fmt.Errorf("auth: set roles: %w", err)
-		}
-		u = userFromRow(row)
-		return nil
+		var err error
+		u, err = storeRoles(ctx, tx, u, want, s.now())
+		return err
 	})
 	return u, err
 }

@@ -226,6 +226,95 @@ func DisableUser(ctx context.Context, db store.DBTX, tenantID int64, email strin
 	return userFromRow(row), nil
 }
 
+// userByEmail is the tenant's user of the email; ErrNotFound for none.
+func userByEmail(ctx context.Context, db store.DBTX, tenantID int64, email string) (User, error) {
+	norm, err := normalizeEmail(email)
+	if err != nil {
+		return User{}, invalid("email", "%s", err)
+	}
+	row, err := store.AuthUserByEmail(ctx, db, store.AuthUserByEmailParams{TenantID: tenantID, Email: norm})
+	if errors.Is(err, store.ErrNotFound) {
+		return User{}, fmt.Errorf("%s: %w", norm, ErrNotFound)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("auth: user %s: %w", norm, err)
+	}
+	return userFromRow(row), nil
+}
+
+// EnableUser lets a disabled user sign in again: active when they have
+// signed in before or hold a password, else invited again (their
+// invitation can be sent anew). A user who is not disabled is
+// ErrNotDisabled.
+func EnableUser(ctx context.Context, db store.DBTX, tenantID int64, email string, now time.Time) (User, error) {
+	u, err := userByEmail(ctx, db, tenantID, email)
+	if err != nil {
+		return User{}, err
+	}
+	if u.Status != "disabled" {
+		return User{}, fmt.Errorf("%s is %s: %w", u.Email, u.Status, ErrNotDisabled)
+	}
+	status := "invited"
+	if u.HasPassword || u.LastLoginAt != nil {
+		status = "active"
+	}
+	row, err := store.AuthUserSetStatus(ctx, db, store.AuthUserSetStatusParams{TenantID: tenantID, Email: u.Email, Status: status, Now: ts(now)})
+	if err != nil {
+		return User{}, fmt.Errorf("auth: enable user: %w", err)
+	}
+	return userFromRow(row), nil
+}
+
+// SetUserRoles gives a customer user exactly roles (staff users hold
+// operator_admin alone: a *ValidationError on roles). The account keeps an
+// active account admin: taking the role from the last one is ErrLastAdmin
+// with a *ValidationError on roles.
+func SetUserRoles(ctx context.Context, db store.DBTX, tenantID int64, email string, roles []string, now time.Time) (User, error) {
+	u, err := userByEmail(ctx, db, tenantID, email)
+	if err != nil {
+		return User{}, err
+	}
+	if u.Staff {
+		return User{}, invalid("roles", "staff users hold only %s", RoleOperatorAdmin)
+	}
+	v := &ValidationError{}
+	want := dedupe(roles)
+	if len(want) == 0 {
+		v.add("roles", "needs at least one of %s", strings.Join(AccountRoles, ", "))
+	}
+	for i, role := range roles {
+		if role = strings.TrimSpace(role); !slices.Contains(AccountRoles, role) {
+			v.add(fmt.Sprintf("roles[%d]", i), "unknown role %q; use %s", role, strings.Join(AccountRoles, ", "))
+		}
+	}
+	if err := v.err(); err != nil {
+		return User{}, err
+	}
+	return storeRoles(ctx, db, u, want, now)
+}
+
+// storeRoles stores want as u's roles, refusing to leave u's account
+// without an active account admin (the account's admins are locked
+// while it looks).
+func storeRoles(ctx context.Context, db store.DBTX, u User, want []string, now time.Time) (User, error) {
+	if slices.Contains(u.Roles, RoleAccountAdmin) && !slices.Contains(want, RoleAccountAdmin) && u.Status == "active" {
+		admins, err := store.AuthAccountAdminsLock(ctx, db, store.AuthAccountAdminsLockParams{TenantID: u.TenantID,
+			AccountID: optText(u.AccountID)})
+		if err != nil {
+			return User{}, fmt.Errorf("auth: account admins: %w", err)
+		}
+		if !slices.ContainsFunc(admins, func(a int64) bool { return a != u.ID }) {
+			return User{}, fmt.Errorf("%w: %w", ErrLastAdmin,
+				invalid("roles", "the account needs an active %s; make another user one first", RoleAccountAdmin))
+		}
+	}
+	row, err := store.AuthUserSetRoles(ctx, db, store.AuthUserSetRolesParams{ID: u.ID, TenantID: u.TenantID, Roles: want, Now: ts(now)})
+	if err != nil {
+		return User{}, fmt.Errorf("auth: set roles: %w", err)
+	}
+	return userFromRow(row), nil
+}
+
 func endAllSessions(ctx context.Context, db store.DBTX, userID int64) error {
 	if err := store.AuthWebSessionsDeleteForUser(ctx, db, userID); err != nil {
 		return fmt.Errorf("auth: end sessions: %w", err)
