@@ -365,6 +365,9 @@ func (a *App) wire(ctx context.Context, deps Deps) error {
 	if a.files, err = a.openFiles(ctx); err != nil {
 		return err
 	}
+	// Content a crash left without its row (directory and S3 stores),
+	// removed hourly once an hour old, by one worker at a time.
+	files.RegisterSweep(a.jobs, a.files, files.SweepOptions{MaxRun: min(30*time.Minute, a.cfg.River.RescueStuckJobsAfter*9/10)})
 	a.actions = writeback.New(writeback.Options{
 		Pool: a.pool, Mappings: deps.Mappings, Connectors: a.sources.Connectors(), Health: a.sources, Files: a.files,
 		Metrics: writeback.NewMetrics(a.registry), Logger: a.logger.With(slog.String("component", "writeback")),

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/porticohq/portico/internal/store"
 )
@@ -141,4 +143,74 @@ func (w *flushing) Write(p []byte) (int, error) {
 		w.flushed = w.off
 	}
 	return n, err
+}
+
+// List implements Lister: the content files at their keys' places, and
+// every file in tmp/ (a write's temporary file; Check's too). Other files
+// and directories under the root are left alone.
+func (b *DirBlobs) List(ctx context.Context, fn func(Stored) error) error {
+	err := filepath.WalkDir(b.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(b.root, p)
+		if err != nil {
+			return err
+		}
+		parts := strings.Split(filepath.ToSlash(rel), "/")
+		if d.IsDir() {
+			if rel != "." && (len(parts) > 2 || parts[0] == "tmp" && len(parts) > 1) {
+				return fs.SkipDir // nothing of ours is deeper
+			}
+			return nil
+		}
+		st, ok := b.stored(parts)
+		if !ok || !d.Type().IsRegular() {
+			return nil
+		}
+		info, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed meanwhile (a refused upload, another sweep)
+		}
+		if err != nil {
+			return err
+		}
+		st.Modified, st.name = info.ModTime(), p
+		return fn(st)
+	})
+	if err != nil {
+		return fmt.Errorf("files: dir: listing: %w", err)
+	}
+	return nil
+}
+
+// stored says what the file at the root-relative path parts is: a
+// temporary file (tmp/<key>-<random>), a file's content (ab/cd/abcd...),
+// or nothing of the store's.
+func (b *DirBlobs) stored(parts []string) (Stored, bool) {
+	switch {
+	case len(parts) == 2 && parts[0] == "tmp":
+		key, _, _ := strings.Cut(parts[1], "-")
+		if !validKey(key) {
+			key = ""
+		}
+		return Stored{Key: key, Temp: true}, true
+	case len(parts) == 3 && validKey(parts[2]) && parts[0] == parts[2][:2] && parts[1] == parts[2][2:4]:
+		return Stored{Key: parts[2]}, true
+	}
+	return Stored{}, false
+}
+
+// Discard implements Lister; a file already gone is no error.
+func (b *DirBlobs) Discard(_ context.Context, s Stored) error {
+	if s.name == "" {
+		return errNotListed
+	}
+	if err := os.Remove(s.name); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("files: dir: removing %s: %w", s.name, err)
+	}
+	return nil
 }

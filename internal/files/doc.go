@@ -14,6 +14,12 @@
 // deletes it: the content is written once. Sweep deletes the uploads left
 // unfinished with their pending files.
 //
+// The directory and S3 stores write content before its row commits; a
+// crash between the two leaves content no row names. Their Lister lets
+// SweepOrphans, a periodic worker job (RegisterSweep), remove it once it
+// is older than any upload takes, with the directory's leftover temporary
+// files.
+//
 // It streams: an upload is read once, in pieces, into the store and the
 // scanner at the same time, never whole into memory. A plain upload, its
 // content and its scan result commit in one transaction, so an interrupted

@@ -99,6 +99,42 @@ func (b *S3Blobs) Remove(ctx context.Context, f File) error {
 	return nil
 }
 
+// List implements Lister: the objects under the prefix whose names are
+// storage keys (anything else the bucket holds is left alone). An upload
+// that stopped mid-way leaves an incomplete multipart upload rather than
+// an object: the bucket's lifecycle rule (AbortIncompleteMultipartUpload)
+// is what removes those.
+func (b *S3Blobs) List(ctx context.Context, fn func(Stored) error) error {
+	ctx, cancel := context.WithCancel(ctx) // ends the listing when fn fails
+	defer cancel()
+	prefix := strings.TrimPrefix(b.opts.Prefix, "/")
+	for obj := range b.client.ListObjects(ctx, b.opts.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if obj.Err != nil {
+			return fmt.Errorf("files: s3: listing: %w", obj.Err)
+		}
+		key := strings.TrimPrefix(obj.Key, prefix)
+		if !validKey(key) {
+			continue
+		}
+		if err := fn(Stored{Key: key, Modified: obj.LastModified, name: obj.Key}); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// Discard implements Lister; S3 answers the removal of an object already
+// gone as done.
+func (b *S3Blobs) Discard(ctx context.Context, s Stored) error {
+	if s.name == "" {
+		return errNotListed
+	}
+	if err := b.client.RemoveObject(ctx, b.opts.Bucket, s.name, minio.RemoveObjectOptions{}); err != nil {
+		return fmt.Errorf("files: s3: removing %s: %w", s.name, err)
+	}
+	return nil
+}
+
 // Remover is a Blobs whose content lives outside the upload's
 // transaction, and must be removed when the file's row is not kept.
 type Remover interface {

@@ -16,10 +16,11 @@ import (
 )
 
 // s3Blobs is an S3Blobs on an in-process S3-compatible server (gofakes3
-// over real HTTP), with its bucket made, and the server's backend.
-func s3Blobs(t *testing.T) (*files.S3Blobs, *s3mem.Backend) {
+// over real HTTP), with its bucket made, and the server's backend (made
+// with opts).
+func s3Blobs(t *testing.T, opts ...s3mem.Option) (*files.S3Blobs, *s3mem.Backend) {
 	t.Helper()
-	backend := s3mem.New()
+	backend := s3mem.New(opts...)
 	srv := httptest.NewServer(gofakes3.New(backend).Server())
 	t.Cleanup(srv.Close)
 	require.NoError(t, backend.CreateBucket("portico-files"))

@@ -931,9 +931,21 @@ func FileInsert(ctx context.Context, db DBTX, arg FileInsertParams) (File, error
 	return r, interpretError(err)
 }
 
+// FileKeysStored runs the FileKeysStored query; its error is translated by interpretError.
+func FileKeysStored(ctx context.Context, db DBTX, keys []string) ([]string, error) {
+	r, err := dbsqlc.New().FileKeysStored(ctx, db, keys)
+	return r, interpretError(err)
+}
+
 // FileListByRecord runs the FileListByRecord query; its error is translated by interpretError.
 func FileListByRecord(ctx context.Context, db DBTX, arg FileListByRecordParams) ([]File, error) {
 	r, err := dbsqlc.New().FileListByRecord(ctx, db, arg)
+	return r, interpretError(err)
+}
+
+// FileRowSecurityActive runs the FileRowSecurityActive query; its error is translated by interpretError.
+func FileRowSecurityActive(ctx context.Context, db DBTX) (bool, error) {
+	r, err := dbsqlc.New().FileRowSecurityActive(ctx, db)
 	return r, interpretError(err)
 }
 

@@ -259,6 +259,33 @@ func (q *Queries) FileInsert(ctx context.Context, db DBTX, arg FileInsertParams)
 	return i, err
 }
 
+const fileKeysStored = `-- name: FileKeysStored :many
+SELECT storage_key FROM file WHERE storage_key = ANY($1::text[])
+`
+
+// The sweep of orphan content (files.SweepOrphans): which of these
+// storage keys a file row names, whatever the row's state; content whose
+// key is not among them has no row.
+func (q *Queries) FileKeysStored(ctx context.Context, db DBTX, keys []string) ([]string, error) {
+	rows, err := db.Query(ctx, fileKeysStored, keys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var storage_key string
+		if err := rows.Scan(&storage_key); err != nil {
+			return nil, err
+		}
+		items = append(items, storage_key)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const fileListByRecord = `-- name: FileListByRecord :many
 SELECT id, tenant_id, storage_key, connection, object, record_id, owner_account, uploaded_by, file_name, content_type, size, sha256, state, scan_result, action_id, source_id, source_version, synced_at, created_at, origin FROM file
 WHERE tenant_id = $1 AND connection = $2 AND object = $3 AND record_id = $4
@@ -320,6 +347,20 @@ func (q *Queries) FileListByRecord(ctx context.Context, db DBTX, arg FileListByR
 		return nil, err
 	}
 	return items, nil
+}
+
+const fileRowSecurityActive = `-- name: FileRowSecurityActive :one
+SELECT row_security_active('file')::boolean AS active
+`
+
+// The sweep's guard: under row-level security (portico_api) it would not
+// see every file row, and would take content of rows it cannot see for
+// orphans.
+func (q *Queries) FileRowSecurityActive(ctx context.Context, db DBTX) (bool, error) {
+	row := db.QueryRow(ctx, fileRowSecurityActive)
+	var active bool
+	err := row.Scan(&active)
+	return active, err
 }
 
 const fileSetAction = `-- name: FileSetAction :exec

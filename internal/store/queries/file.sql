@@ -98,3 +98,15 @@ DELETE FROM file WHERE state = 'scanning' AND id IN (SELECT file_id FROM file_up
 -- of their pending files.
 SELECT (SELECT count(*) FROM file_upload) AS uploads,
     (SELECT count(*) FROM file_chunk WHERE file_id IN (SELECT file_id FROM file_upload)) AS chunks;
+
+-- name: FileKeysStored :many
+-- The sweep of orphan content (files.SweepOrphans): which of these
+-- storage keys a file row names, whatever the row's state; content whose
+-- key is not among them has no row.
+SELECT storage_key FROM file WHERE storage_key = ANY(@keys::text[]);
+
+-- name: FileRowSecurityActive :one
+-- The sweep's guard: under row-level security (portico_api) it would not
+-- see every file row, and would take content of rows it cannot see for
+-- orphans.
+SELECT row_security_active('file')::boolean AS active;
