@@ -163,12 +163,14 @@ func TestReadsGoToTheReplicaExceptAfterOwnWritesAndWhileItLags(t *testing.T) {
 	require.NoError(t, err)
 	writer := logIn(t, r.api, "member@acme.test", staffPassword)
 	reader := logIn(t, r.api, "member@acme.test", staffPassword)
-	before := reader.readCase(r.api, caseID)
-	require.Equal(t, http.StatusOK, before.status)
 
-	// Replay stops; the primary changes the case.
+	// Replay stops; the primary changes the case. The case is read as the
+	// paused replica holds it: read before the pause, a refresh its own
+	// staleness scheduled could still move its synced_at on both.
 	pair.caughtUp(t)
 	pair.pauseReplay(t)
+	before := reader.readCase(r.api, caseID)
+	require.Equal(t, http.StatusOK, before.status)
 	_, err = pair.primaryDB.Exec(ctx, `UPDATE record SET data = jsonb_set(data, '{fields,subject}', '"Changed on the primary"'),
 		synced_at = now() + interval '1 minute' WHERE object = 'case' AND source_id = $1`, caseID)
 	require.NoError(t, err)
