@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -63,10 +64,7 @@ func TestWebhookSecretsAreSealed(t *testing.T) {
 		defer mu.Unlock()
 		require.NotEmpty(t, sigs)
 		sig, body := sigs[len(sigs)-1], bodies[len(bodies)-1]
-		ts, _, _ := strings.Cut(strings.TrimPrefix(sig, "t="), ",")
-		unix, err := strconv.ParseInt(ts, 10, 64)
-		require.NoError(t, err)
-		require.Equal(t, Signature(secret, time.Unix(unix, 0), body), sig)
+		require.True(t, anyV1(sig, body, secret), "%s is not signed with %s", sig, secret)
 	}
 
 	h, err := s.AddWebhook(ctx, tenant, "001A", srv.URL+"/a", "whsec-0123456789abcdef", by)
@@ -110,4 +108,79 @@ func TestWebhookSecretsAreSealed(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, hooks[0].LastDelivery)
 	require.Contains(t, hooks[0].LastDelivery.Error, "does not decrypt")
+}
+
+// anyV1 reports whether one of the header's v1 signatures is the
+// secret's, as a receiver checks it.
+func anyV1(header string, body []byte, secret string) bool {
+	ts, _, _ := strings.Cut(strings.TrimPrefix(header, "t="), ",")
+	unix, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return false
+	}
+	want := strings.TrimPrefix(Signature(secret, time.Unix(unix, 0), body), "t="+ts+",")
+	for part := range strings.SplitSeq(header, ",") {
+		if part == want {
+			return true
+		}
+	}
+	return false
+}
+
+// A rotated secret keeps signing beside the new one for a day, so the
+// receiving tool can switch over without refusing a delivery; then the
+// new one signs alone and the old one is dropped from the row. Kept
+// sealed meanwhile, as the secret is.
+func TestARotatedSecretSignsBesideTheNewOneForADay(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.Pool(t)
+	var now atomic.Int64
+	now.Store(time.Now().Unix())
+	s := testService(t, pool, func(o *Options) {
+		o.WebhookKey, o.WebhookPrivateTargets = []byte("0123456789abcdef0123456789abcdef"), true
+		o.Now = func() time.Time { return time.Unix(now.Load(), 0) }
+	})
+	got := make(chan [2]string, 4)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- [2]string{r.Header.Get("Portico-Signature"), string(b)}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	var tenant int64
+	require.NoError(t, pool.QueryRow(ctx, `SELECT id FROM tenant LIMIT 1`).Scan(&tenant))
+	by := audit.Event{Actor: audit.SystemActor()}
+	h, err := s.AddWebhook(ctx, tenant, "001A", srv.URL, "whsec-0123456789abcdef", by)
+	require.NoError(t, err)
+	w := &webhookWorker{s: s}
+	deliver := func() (string, []byte) {
+		t.Helper()
+		require.NoError(t, w.Work(ctx, &river.Job[WebhookArgs]{JobRow: &rivertype.JobRow{}, Args: WebhookArgs{HookID: h.ID,
+			Payload: WebhookPayload{Event: WebhookPing, Account: "001A", OccurredAt: time.Now()}}}))
+		d := <-got // the worker returned after the receiver answered
+		return d[0], []byte(d[1])
+	}
+	sig, body := deliver()
+	require.Len(t, strings.Split(sig, ",v1="), 2, "one secret signs: %s", sig)
+
+	rotated, err := s.RotateWebhookSecret(ctx, tenant, "001A", h.ID, by)
+	require.NoError(t, err)
+	var prev string
+	require.NoError(t, pool.QueryRow(ctx, `SELECT previous_secret FROM notify_webhook WHERE id = $1`, h.ID).Scan(&prev))
+	require.True(t, strings.HasPrefix(prev, sealedPrefix), "the replaced secret stays sealed")
+	sig, body = deliver()
+	require.Len(t, strings.Split(sig, ",v1="), 3, "both secrets sign: %s", sig)
+	require.True(t, anyV1(sig, body, rotated), "the new secret signs")
+	require.True(t, anyV1(sig, body, "whsec-0123456789abcdef"), "the replaced one still signs")
+	require.False(t, anyV1(sig, body, "whsec-not-the-secret-at-all"))
+
+	now.Add(int64(PreviousSecretOverlap/time.Second) + 1)
+	sig, body = deliver()
+	require.Len(t, strings.Split(sig, ",v1="), 2, "a day on, the new secret signs alone: %s", sig)
+	require.True(t, anyV1(sig, body, rotated))
+	require.False(t, anyV1(sig, body, "whsec-0123456789abcdef"))
+	var dropped bool
+	require.NoError(t, pool.QueryRow(ctx, `SELECT previous_secret IS NULL AND previous_secret_until IS NULL FROM notify_webhook WHERE id = $1`, h.ID).Scan(&dropped))
+	require.True(t, dropped, "the replaced secret is dropped from the row")
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	neturl "net/url"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/riverqueue/river"
 
 	"github.com/porticohq/portico/internal/audit"
@@ -59,15 +61,28 @@ func (WebhookArgs) InsertOpts() river.InsertOpts {
 }
 
 // Signature is the Portico-Signature header of a delivery:
-// t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">. A receiver
-// recomputes it and refuses a timestamp older than a few minutes.
-func Signature(secret string, at time.Time, body []byte) string {
+// t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">, with one v1 per
+// secret when several sign (a rotated secret beside its successor). A
+// receiver recomputes the HMAC with its secret, accepts the delivery when
+// any v1 matches, and refuses a timestamp older than a few minutes.
+func Signature(secret string, at time.Time, body []byte, more ...string) string {
 	t := strconv.FormatInt(at.Unix(), 10)
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(t + "."))
-	m.Write(body)
-	return "t=" + t + ",v1=" + hex.EncodeToString(m.Sum(nil))
+	out := "t=" + t
+	for _, sec := range append([]string{secret}, more...) {
+		m := hmac.New(sha256.New, []byte(sec))
+		m.Write([]byte(t + "."))
+		m.Write(body)
+		out += ",v1=" + hex.EncodeToString(m.Sum(nil))
+	}
+	return out
 }
+
+// PreviousSecretOverlap is how long a rotated secret keeps signing beside
+// the new one, so the receiving tool can switch over without refusing
+// deliveries. A receiver that has switched checks the new secret alone:
+// the old one's signature gives nobody anything they could not forge with
+// it anyway.
+const PreviousSecretOverlap = 24 * time.Hour
 
 // webhooks queues the event for the record's account's webhooks.
 func (s *Service) webhooks(ctx context.Context, tx pgx.Tx, ev store.NotifyEvent, account string) error {
@@ -109,7 +124,7 @@ func (w *webhookWorker) Work(ctx context.Context, job *river.Job[WebhookArgs]) e
 	}
 	secret, sendErr := s.box.open(h.TenantID, h.AccountID, h.Secret)
 	if sendErr == nil {
-		sendErr = s.post(ctx, h.Url, secret, body)
+		sendErr = s.post(ctx, h.Url, body, secret, s.previousSecret(ctx, h)...)
 	}
 	reason := ""
 	if sendErr != nil {
@@ -127,7 +142,27 @@ func (w *webhookWorker) Work(ctx context.Context, job *river.Job[WebhookArgs]) e
 	return sendErr
 }
 
-func (s *Service) post(ctx context.Context, url, secret string, body []byte) error {
+// previousSecret is the rotated secret that still signs beside the
+// webhook's own, if any; one whose overlap ended is dropped from the row.
+func (s *Service) previousSecret(ctx context.Context, h store.NotifyWebhook) []string {
+	if !h.PreviousSecret.Valid {
+		return nil
+	}
+	now := s.opts.Now()
+	if !h.PreviousSecretUntil.Time.After(now) {
+		if err := store.NotifyWebhookForgetPrevious(ctx, s.opts.Pool, store.NotifyWebhookForgetPreviousParams{ID: h.ID, Now: pgtype.Timestamptz{Time: now, Valid: true}}); err != nil {
+			s.log.WarnContext(ctx, "notify: dropping a webhook's replaced secret", slog.Int64("webhook", h.ID), slog.String("error", err.Error()))
+		}
+		return nil
+	}
+	prev, err := s.box.open(h.TenantID, h.AccountID, h.PreviousSecret.String)
+	if err != nil {
+		return nil // the new secret signs alone
+	}
+	return []string{prev}
+}
+
+func (s *Service) post(ctx context.Context, url string, body []byte, secret string, more ...string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
@@ -135,7 +170,7 @@ func (s *Service) post(ctx context.Context, url, secret string, body []byte) err
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Portico-Signature", Signature(secret, s.opts.Now(), body))
+	req.Header.Set("Portico-Signature", Signature(secret, s.opts.Now(), body, more...))
 	resp, err := s.opts.WebhookClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("webhook: %w", err)
@@ -308,7 +343,8 @@ func (s *Service) EnableWebhook(ctx context.Context, tenant int64, account strin
 
 // RotateWebhookSecret gives one of an account's webhooks a fresh secret,
 // which it answers (the one time the account sees it), audited as by.
-// Deliveries signed from now on, retries included, carry it.
+// Deliveries signed from now on, retries included, carry it, and for
+// PreviousSecretOverlap the replaced secret's signature beside it.
 func (s *Service) RotateWebhookSecret(ctx context.Context, tenant int64, account string, id int64, by audit.Event) (string, error) {
 	secret, err := newSecret()
 	if err != nil {
@@ -319,7 +355,8 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, tenant int64, account
 		return "", err
 	}
 	err = s.changeWebhook(ctx, tenant, account, id, func(tx pgx.Tx, before Webhook) error {
-		if _, err := store.NotifyWebhookRotate(ctx, tx, store.NotifyWebhookRotateParams{TenantID: tenant, AccountID: account, ID: id, Secret: stored}); err != nil {
+		if _, err := store.NotifyWebhookRotate(ctx, tx, store.NotifyWebhookRotateParams{TenantID: tenant, AccountID: account, ID: id, Secret: stored,
+			PreviousUntil: pgtype.Timestamptz{Time: s.opts.Now().Add(PreviousSecretOverlap), Valid: true}}); err != nil {
 			return fmt.Errorf("notify: rotating a webhook's secret: %w", err)
 		}
 		return audited(ctx, tx, by, tenant, account, "webhook.rotate_secret", id, nil, map[string]any{"secret": "rotated"})

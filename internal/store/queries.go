@@ -193,6 +193,7 @@ type NotifyUserRow = dbsqlc.NotifyUserRow
 type NotifyWebhookCreateParams = dbsqlc.NotifyWebhookCreateParams
 type NotifyWebhookDeleteParams = dbsqlc.NotifyWebhookDeleteParams
 type NotifyWebhookEnableParams = dbsqlc.NotifyWebhookEnableParams
+type NotifyWebhookForgetPreviousParams = dbsqlc.NotifyWebhookForgetPreviousParams
 type NotifyWebhookOfAccountParams = dbsqlc.NotifyWebhookOfAccountParams
 type NotifyWebhookResultParams = dbsqlc.NotifyWebhookResultParams
 type NotifyWebhookRotateParams = dbsqlc.NotifyWebhookRotateParams
@@ -1316,6 +1317,11 @@ func NotifyWebhookDelete(ctx context.Context, db DBTX, arg NotifyWebhookDeletePa
 func NotifyWebhookEnable(ctx context.Context, db DBTX, arg NotifyWebhookEnableParams) (int64, error) {
 	r, err := dbsqlc.New().NotifyWebhookEnable(ctx, db, arg)
 	return r, interpretError(err)
+}
+
+// NotifyWebhookForgetPrevious runs the NotifyWebhookForgetPrevious query; its error is translated by interpretError.
+func NotifyWebhookForgetPrevious(ctx context.Context, db DBTX, arg NotifyWebhookForgetPreviousParams) error {
+	return interpretError(dbsqlc.New().NotifyWebhookForgetPrevious(ctx, db, arg))
 }
 
 // NotifyWebhookGet runs the NotifyWebhookGet query; its error is translated by interpretError.

@@ -31,8 +31,10 @@ type webhookRow struct {
 
 type webhooksPage struct {
 	Hooks []webhookRow
-	// NewSecret is the secret of the hook just added, shown this once.
+	// NewSecret is the secret of the hook just added or rotated, shown
+	// this once; Rotated: it replaced one, which signs beside it a day.
 	NewSecret string
+	Rotated   bool
 	Signature string // how a receiver checks a delivery
 }
 
@@ -53,12 +55,12 @@ func (wb *Web) webhookAccount(w http.ResponseWriter, r *http.Request) (string, b
 }
 
 func (wb *Web) accountWebhooks(w http.ResponseWriter, r *http.Request) {
-	wb.showWebhooks(w, r, http.StatusOK, "", "")
+	wb.showWebhooks(w, r, http.StatusOK, "", "", false)
 }
 
 // showWebhooks renders the page; refused is the message key of a refused
-// URL, secret the new hook's secret.
-func (wb *Web) showWebhooks(w http.ResponseWriter, r *http.Request, status int, refused, secret string) {
+// URL, secret the new hook's secret (rotated: it replaced one).
+func (wb *Web) showWebhooks(w http.ResponseWriter, r *http.Request, status int, refused, secret string, rotated bool) {
 	account, ok := wb.webhookAccount(w, r)
 	if !ok {
 		return
@@ -70,7 +72,7 @@ func (wb *Web) showWebhooks(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	v := wb.newView(r, key("webhooks.title"), nil)
 	v.Section = "account"
-	p := webhooksPage{NewSecret: secret, Signature: "Portico-Signature: t=<unix>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">"}
+	p := webhooksPage{NewSecret: secret, Rotated: rotated, Signature: "Portico-Signature: t=<unix>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">"}
 	for _, h := range hooks {
 		p.Hooks = append(p.Hooks, webhookRow{ID: h.ID, URL: h.URL, Failures: h.Failures, Disabled: h.Disabled, DisabledReason: h.DisabledReason,
 			LastDelivery: h.LastDelivery})
@@ -107,11 +109,11 @@ func (wb *Web) accountWebhookAdd(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, notify.ErrWebhookExists) {
 			refused = key("webhooks.dup_url")
 		}
-		wb.showWebhooks(w, r, http.StatusUnprocessableEntity, refused, "")
+		wb.showWebhooks(w, r, http.StatusUnprocessableEntity, refused, "", false)
 	case err != nil:
 		wb.internal(w, r, err)
 	default:
-		wb.showWebhooks(w, r, http.StatusOK, "", secret)
+		wb.showWebhooks(w, r, http.StatusOK, "", secret, false)
 	}
 }
 
@@ -149,7 +151,7 @@ func (wb *Web) accountWebhookStep(step string) http.HandlerFunc {
 		case err != nil:
 			wb.internal(w, r, err)
 		case secret != "":
-			wb.showWebhooks(w, r, http.StatusOK, "", secret)
+			wb.showWebhooks(w, r, http.StatusOK, "", secret, true)
 		default:
 			http.Redirect(w, r, "/account/webhooks?done="+step, http.StatusSeeOther)
 		}

@@ -45,6 +45,7 @@ func TestAccountWebhooks(t *testing.T) {
 	res = admin.post("/account/webhooks", url.Values{"url": {"https://tools.alpha.test/in"}})
 	require.Equal(t, http.StatusOK, res.code, res.body)
 	require.Contains(t, res.body, `id="new-secret">whsec_`)
+	require.NotContains(t, res.body, "signed with the old secret as well", "a new webhook replaced none")
 	require.Contains(t, res.body, "https://tools.alpha.test/in")
 	require.Equal(t, 1, hooks())
 	require.NotContains(t, admin.get("/account/webhooks").body, "whsec_", "the secret is shown once")
@@ -85,7 +86,8 @@ func TestAccountWebhooks(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, admin.get("/account/webhooks").body, "failed (webhook: https://tools.alpha.test/in answered 404)")
 
-	// A new secret, shown once, replaces the old one.
+	// A new secret, shown once, replaces the old one (which signs beside
+	// it for a day).
 	var before, after string
 	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT secret FROM notify_webhook WHERE id = $1`, id).Scan(&before))
 	res = admin.post("/account/webhooks/"+strconv.FormatInt(id, 10)+"/rotate", nil)
@@ -93,6 +95,7 @@ func TestAccountWebhooks(t *testing.T) {
 	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT secret FROM notify_webhook WHERE id = $1`, id).Scan(&after))
 	require.NotEqual(t, before, after)
 	require.Contains(t, res.body, `id="new-secret">`+after+`<`)
+	require.Contains(t, res.body, "For 24 hours each delivery is signed with the old secret as well", "the overlap is said")
 	require.NotContains(t, admin.get("/account/webhooks").body, "whsec_")
 
 	res = admin.post("/account/webhooks/"+strconv.FormatInt(id, 10)+"/remove", nil)

@@ -310,18 +310,20 @@ type NotifySetting struct {
 }
 
 type NotifyWebhook struct {
-	ID                int64              `json:"id"`
-	TenantID          int64              `json:"tenant_id"`
-	AccountID         string             `json:"account_id"`
-	Url               string             `json:"url"`
-	Secret            string             `json:"secret"`
-	Failures          int32              `json:"failures"`
-	DisabledAt        pgtype.Timestamptz `json:"disabled_at"`
-	DisabledReason    pgtype.Text        `json:"disabled_reason"`
-	CreatedAt         pgtype.Timestamptz `json:"created_at"`
-	LastDeliveryAt    pgtype.Timestamptz `json:"last_delivery_at"`
-	LastDeliveryOk    pgtype.Bool        `json:"last_delivery_ok"`
-	LastDeliveryError pgtype.Text        `json:"last_delivery_error"`
+	ID                  int64              `json:"id"`
+	TenantID            int64              `json:"tenant_id"`
+	AccountID           string             `json:"account_id"`
+	Url                 string             `json:"url"`
+	Secret              string             `json:"secret"`
+	Failures            int32              `json:"failures"`
+	DisabledAt          pgtype.Timestamptz `json:"disabled_at"`
+	DisabledReason      pgtype.Text        `json:"disabled_reason"`
+	CreatedAt           pgtype.Timestamptz `json:"created_at"`
+	LastDeliveryAt      pgtype.Timestamptz `json:"last_delivery_at"`
+	LastDeliveryOk      pgtype.Bool        `json:"last_delivery_ok"`
+	LastDeliveryError   pgtype.Text        `json:"last_delivery_error"`
+	PreviousSecret      pgtype.Text        `json:"previous_secret"`
+	PreviousSecretUntil pgtype.Timestamptz `json:"previous_secret_until"`
 }
 
 type PortalEvent struct {

@@ -1072,7 +1072,7 @@ func (q *Queries) NotifyUserTenant(ctx context.Context, db DBTX, id int64) (int6
 
 const notifyWebhookCreate = `-- name: NotifyWebhookCreate :one
 INSERT INTO notify_webhook (tenant_id, account_id, url, secret) VALUES ($1, $2, $3, $4)
-RETURNING id, tenant_id, account_id, url, secret, failures, disabled_at, disabled_reason, created_at, last_delivery_at, last_delivery_ok, last_delivery_error
+RETURNING id, tenant_id, account_id, url, secret, failures, disabled_at, disabled_reason, created_at, last_delivery_at, last_delivery_ok, last_delivery_error, previous_secret, previous_secret_until
 `
 
 type NotifyWebhookCreateParams struct {
@@ -1103,6 +1103,8 @@ func (q *Queries) NotifyWebhookCreate(ctx context.Context, db DBTX, arg NotifyWe
 		&i.LastDeliveryAt,
 		&i.LastDeliveryOk,
 		&i.LastDeliveryError,
+		&i.PreviousSecret,
+		&i.PreviousSecretUntil,
 	)
 	return i, err
 }
@@ -1147,8 +1149,24 @@ func (q *Queries) NotifyWebhookEnable(ctx context.Context, db DBTX, arg NotifyWe
 	return result.RowsAffected(), nil
 }
 
+const notifyWebhookForgetPrevious = `-- name: NotifyWebhookForgetPrevious :exec
+UPDATE notify_webhook SET previous_secret = NULL, previous_secret_until = NULL
+WHERE id = $1 AND previous_secret_until <= $2
+`
+
+type NotifyWebhookForgetPreviousParams struct {
+	ID  int64              `json:"id"`
+	Now pgtype.Timestamptz `json:"now"`
+}
+
+// A replaced secret whose overlap ended is dropped.
+func (q *Queries) NotifyWebhookForgetPrevious(ctx context.Context, db DBTX, arg NotifyWebhookForgetPreviousParams) error {
+	_, err := db.Exec(ctx, notifyWebhookForgetPrevious, arg.ID, arg.Now)
+	return err
+}
+
 const notifyWebhookGet = `-- name: NotifyWebhookGet :one
-SELECT id, tenant_id, account_id, url, secret, failures, disabled_at, disabled_reason, created_at, last_delivery_at, last_delivery_ok, last_delivery_error FROM notify_webhook WHERE id = $1
+SELECT id, tenant_id, account_id, url, secret, failures, disabled_at, disabled_reason, created_at, last_delivery_at, last_delivery_ok, last_delivery_error, previous_secret, previous_secret_until FROM notify_webhook WHERE id = $1
 `
 
 func (q *Queries) NotifyWebhookGet(ctx context.Context, db DBTX, id int64) (NotifyWebhook, error) {
@@ -1167,12 +1185,14 @@ func (q *Queries) NotifyWebhookGet(ctx context.Context, db DBTX, id int64) (Noti
 		&i.LastDeliveryAt,
 		&i.LastDeliveryOk,
 		&i.LastDeliveryError,
+		&i.PreviousSecret,
+		&i.PreviousSecretUntil,
 	)
 	return i, err
 }
 
 const notifyWebhookOfAccount = `-- name: NotifyWebhookOfAccount :one
-SELECT id, tenant_id, account_id, url, secret, failures, disabled_at, disabled_reason, created_at, last_delivery_at, last_delivery_ok, last_delivery_error FROM notify_webhook WHERE tenant_id = $1 AND account_id = $2 AND id = $3
+SELECT id, tenant_id, account_id, url, secret, failures, disabled_at, disabled_reason, created_at, last_delivery_at, last_delivery_ok, last_delivery_error, previous_secret, previous_secret_until FROM notify_webhook WHERE tenant_id = $1 AND account_id = $2 AND id = $3
 `
 
 type NotifyWebhookOfAccountParams struct {
@@ -1198,6 +1218,8 @@ func (q *Queries) NotifyWebhookOfAccount(ctx context.Context, db DBTX, arg Notif
 		&i.LastDeliveryAt,
 		&i.LastDeliveryOk,
 		&i.LastDeliveryError,
+		&i.PreviousSecret,
+		&i.PreviousSecretUntil,
 	)
 	return i, err
 }
@@ -1211,7 +1233,7 @@ UPDATE notify_webhook SET
     last_delivery_ok = $1::boolean,
     last_delivery_error = CASE WHEN $1::boolean THEN NULL ELSE $3::text END
 WHERE id = $4
-RETURNING id, tenant_id, account_id, url, secret, failures, disabled_at, disabled_reason, created_at, last_delivery_at, last_delivery_ok, last_delivery_error
+RETURNING id, tenant_id, account_id, url, secret, failures, disabled_at, disabled_reason, created_at, last_delivery_at, last_delivery_ok, last_delivery_error, previous_secret, previous_secret_until
 `
 
 type NotifyWebhookResultParams struct {
@@ -1244,28 +1266,32 @@ func (q *Queries) NotifyWebhookResult(ctx context.Context, db DBTX, arg NotifyWe
 		&i.LastDeliveryAt,
 		&i.LastDeliveryOk,
 		&i.LastDeliveryError,
+		&i.PreviousSecret,
+		&i.PreviousSecretUntil,
 	)
 	return i, err
 }
 
 const notifyWebhookRotate = `-- name: NotifyWebhookRotate :one
-UPDATE notify_webhook SET secret = $1
-WHERE tenant_id = $2 AND account_id = $3 AND id = $4
-RETURNING id, tenant_id, account_id, url, secret, failures, disabled_at, disabled_reason, created_at, last_delivery_at, last_delivery_ok, last_delivery_error
+UPDATE notify_webhook SET secret = $1, previous_secret = secret, previous_secret_until = $2
+WHERE tenant_id = $3 AND account_id = $4 AND id = $5
+RETURNING id, tenant_id, account_id, url, secret, failures, disabled_at, disabled_reason, created_at, last_delivery_at, last_delivery_ok, last_delivery_error, previous_secret, previous_secret_until
 `
 
 type NotifyWebhookRotateParams struct {
-	Secret    string `json:"secret"`
-	TenantID  int64  `json:"tenant_id"`
-	AccountID string `json:"account_id"`
-	ID        int64  `json:"id"`
+	Secret        string             `json:"secret"`
+	PreviousUntil pgtype.Timestamptz `json:"previous_until"`
+	TenantID      int64              `json:"tenant_id"`
+	AccountID     string             `json:"account_id"`
+	ID            int64              `json:"id"`
 }
 
 // A new secret for one of an account's webhooks; deliveries signed from
-// now on use it.
+// now on use it, and the one it replaces beside it until previous_until.
 func (q *Queries) NotifyWebhookRotate(ctx context.Context, db DBTX, arg NotifyWebhookRotateParams) (NotifyWebhook, error) {
 	row := db.QueryRow(ctx, notifyWebhookRotate,
 		arg.Secret,
+		arg.PreviousUntil,
 		arg.TenantID,
 		arg.AccountID,
 		arg.ID,
@@ -1284,6 +1310,8 @@ func (q *Queries) NotifyWebhookRotate(ctx context.Context, db DBTX, arg NotifyWe
 		&i.LastDeliveryAt,
 		&i.LastDeliveryOk,
 		&i.LastDeliveryError,
+		&i.PreviousSecret,
+		&i.PreviousSecretUntil,
 	)
 	return i, err
 }
@@ -1309,7 +1337,7 @@ func (q *Queries) NotifyWebhookSealSecret(ctx context.Context, db DBTX, arg Noti
 }
 
 const notifyWebhooks = `-- name: NotifyWebhooks :many
-SELECT id, tenant_id, account_id, url, secret, failures, disabled_at, disabled_reason, created_at, last_delivery_at, last_delivery_ok, last_delivery_error FROM notify_webhook WHERE tenant_id = $1 AND account_id = $2 AND disabled_at IS NULL ORDER BY id
+SELECT id, tenant_id, account_id, url, secret, failures, disabled_at, disabled_reason, created_at, last_delivery_at, last_delivery_ok, last_delivery_error, previous_secret, previous_secret_until FROM notify_webhook WHERE tenant_id = $1 AND account_id = $2 AND disabled_at IS NULL ORDER BY id
 `
 
 type NotifyWebhooksParams struct {
@@ -1339,6 +1367,8 @@ func (q *Queries) NotifyWebhooks(ctx context.Context, db DBTX, arg NotifyWebhook
 			&i.LastDeliveryAt,
 			&i.LastDeliveryOk,
 			&i.LastDeliveryError,
+			&i.PreviousSecret,
+			&i.PreviousSecretUntil,
 		); err != nil {
 			return nil, err
 		}
@@ -1389,7 +1419,7 @@ func (q *Queries) NotifyWebhooksInClear(ctx context.Context, db DBTX) ([]NotifyW
 }
 
 const notifyWebhooksOfAccount = `-- name: NotifyWebhooksOfAccount :many
-SELECT id, tenant_id, account_id, url, secret, failures, disabled_at, disabled_reason, created_at, last_delivery_at, last_delivery_ok, last_delivery_error FROM notify_webhook WHERE tenant_id = $1 AND account_id = $2 ORDER BY id
+SELECT id, tenant_id, account_id, url, secret, failures, disabled_at, disabled_reason, created_at, last_delivery_at, last_delivery_ok, last_delivery_error, previous_secret, previous_secret_until FROM notify_webhook WHERE tenant_id = $1 AND account_id = $2 ORDER BY id
 `
 
 type NotifyWebhooksOfAccountParams struct {
@@ -1419,6 +1449,8 @@ func (q *Queries) NotifyWebhooksOfAccount(ctx context.Context, db DBTX, arg Noti
 			&i.LastDeliveryAt,
 			&i.LastDeliveryOk,
 			&i.LastDeliveryError,
+			&i.PreviousSecret,
+			&i.PreviousSecretUntil,
 		); err != nil {
 			return nil, err
 		}

@@ -200,10 +200,15 @@ SELECT * FROM notify_webhook WHERE tenant_id = @tenant_id AND account_id = @acco
 
 -- name: NotifyWebhookRotate :one
 -- A new secret for one of an account's webhooks; deliveries signed from
--- now on use it.
-UPDATE notify_webhook SET secret = @secret
+-- now on use it, and the one it replaces beside it until previous_until.
+UPDATE notify_webhook SET secret = @secret, previous_secret = secret, previous_secret_until = @previous_until
 WHERE tenant_id = @tenant_id AND account_id = @account_id AND id = @id
 RETURNING *;
+
+-- name: NotifyWebhookForgetPrevious :exec
+-- A replaced secret whose overlap ended is dropped.
+UPDATE notify_webhook SET previous_secret = NULL, previous_secret_until = NULL
+WHERE id = @id AND previous_secret_until <= @now;
 
 -- name: NotifyActionMessage :one
 -- What the source said about an action, safe to show its customer.
