@@ -12,9 +12,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/internal/app"
+	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/connect"
 	"github.com/porticohq/portico/internal/sources"
+	"github.com/porticohq/portico/internal/store"
 )
 
 // connectorsConnectCmd connects a source by the vendor's consent flow and
@@ -56,6 +59,7 @@ func (c *cli) connectorsConnectCmd() *cobra.Command {
 			}
 			// As the connectors read it: tied to the connection's endpoint and client.
 			store = sources.Fingerprinted(store, []config.ConnectionConfig{conn})
+			jwt := conn.Type == "salesforce" && conn.Settings["jwt_key_file"] != ""
 			switch {
 			case token != "":
 				if conn.Type != "inventory" {
@@ -65,11 +69,18 @@ func (c *cli) connectorsConnectCmd() *cobra.Command {
 					return failed(err)
 				}
 				fmt.Fprintf(c.stdout, "stored the access token of %s\n", conn.Name)
-			case conn.Type == "salesforce" && conn.Settings["jwt_key_file"] != "":
+				if err := auditConnected(ctx, cfg, conn.Name, "token", connectors.Credentials{}); err != nil {
+					return failed(err)
+				}
+			case jwt:
 				fmt.Fprintf(c.stdout, "connecting %s by the JWT bearer flow as %s\n", conn.Name, conn.Settings["jwt_user"])
 			default:
-				if err := c.consent(ctx, conn, store, noBrowser); err != nil {
+				cr, err := c.consent(ctx, conn, store, noBrowser)
+				if err != nil {
 					return err
+				}
+				if err := auditConnected(ctx, cfg, conn.Name, "consent", cr); err != nil {
+					return failed(err)
 				}
 			}
 			// Prove it: the check authenticates with what is stored (the JWT
@@ -79,7 +90,13 @@ func (c *cli) connectorsConnectCmd() *cobra.Command {
 				return err
 			}
 			defer done()
-			return c.check(ctx, c.stdout, src)
+			if err := c.check(ctx, c.stdout, src); err != nil {
+				return err
+			}
+			if jwt {
+				return auditConnected(ctx, cfg, conn.Name, "jwt", connectors.Credentials{})
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&noBrowser, "no-browser", false, "print the consent URL instead of opening a browser (for a headless machine)")
@@ -88,8 +105,23 @@ func (c *cli) connectorsConnectCmd() *cobra.Command {
 	return cmd
 }
 
-// consent runs the authorization code flow.
-func (c *cli) consent(ctx context.Context, conn config.ConnectionConfig, store connectors.CredentialStore, noBrowser bool) error {
+// auditConnected records the connection's new tokens in the audit log,
+// as made from the command line (connect.RecordConnected).
+func auditConnected(ctx context.Context, cfg *config.Config, connection, how string, cr connectors.Credentials) error {
+	pool, err := app.OpenPool(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	tenant, err := store.TenantBySlug(ctx, pool, "default")
+	if err != nil {
+		return fmt.Errorf("connectors connect: %w", err)
+	}
+	return connect.RecordConnected(ctx, pool, audit.Event{TenantID: tenant.ID, Actor: cliActor}, connection, how, cr)
+}
+
+// consent runs the authorization code flow and answers what it stored.
+func (c *cli) consent(ctx context.Context, conn config.ConnectionConfig, store connectors.CredentialStore, noBrowser bool) (connectors.Credentials, error) {
 	f := connect.For(conn, conn.RedirectURL, store)
 	f.Show = func(u string) error {
 		if noBrowser || openBrowser(u) != nil {
@@ -103,16 +135,16 @@ func (c *cli) consent(ctx context.Context, conn config.ConnectionConfig, store c
 	res, err := f.Run(ctx)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return failed(fmt.Errorf("connectors connect: %w", err))
+			return connectors.Credentials{}, failed(fmt.Errorf("connectors connect: %w", err))
 		}
-		return failed(err)
+		return connectors.Credentials{}, failed(err)
 	}
 	what := "tokens"
 	if res.Credentials.Realm != "" {
 		what += " of company " + res.Credentials.Realm
 	}
 	fmt.Fprintf(c.stdout, "connected: stored the %s of %s, encrypted\n", what, conn.Name)
-	return nil
+	return res.Credentials, nil
 }
 
 // openBrowser asks the desktop to open u; an error means there is none.

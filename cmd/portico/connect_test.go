@@ -85,7 +85,8 @@ func TestConnectorsConnectConsentFlows(t *testing.T) {
 		return fmt.Sprintf("  - name: %s\n    type: %s\n    base_url: %s\n    token_url: %s\n    client_id: %s\n    client_secret: %q\n    redirect_url: %s\n%s",
 			name, typ, c.BaseURL, c.TokenURL, c.ClientID, c.ClientSecret, freeRedirect(t), extra)
 	}
-	cfg := writeConfig(t, fmt.Sprintf("database_url: %s\nsecrets: {encryption_key: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA}\nconnections:\n", dbtest.URL(t))+
+	db := dbtest.URL(t)
+	cfg := writeConfig(t, fmt.Sprintf("database_url: %s\nsecrets: {encryption_key: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA}\nconnections:\n", db)+
 		conn("crm", "salesforce", cr.Salesforce, "")+
 		conn("books", "accounting", cr.Accounting, "    auth_url: "+srv.URL+"/connect/oauth2\n")+
 		conn("shop", "inventory", cr.Inventory, ""))
@@ -111,6 +112,8 @@ func TestConnectorsConnectConsentFlows(t *testing.T) {
 	}
 	require.Equal(t, 1, sim.Stats().CallCount(fakesource.Salesforce, "POST /services/oauth2/token", http.StatusOK),
 		"Salesforce was asked for a token once, for the code: the checks used the stored access token")
+	require.Equal(t, []string{"staff:cli connection.connect connection:crm", "staff:cli connection.connect connection:books",
+		"staff:cli connection.connect connection:shop"}, auditTrail(t, db), "each connect is audited")
 }
 
 // The consent URL carries what each vendor requires: Salesforce's PKCE
@@ -148,10 +151,11 @@ func TestConnectorsConnectWithoutConsent(t *testing.T) {
 	require.NoError(t, err)
 	keyFile := filepath.Join(t.TempDir(), "server.key")
 	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600))
+	db := dbtest.URL(t)
 	cfg := writeConfig(t, fmt.Sprintf("database_url: %s\nsecrets: {encryption_key: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA}\nconnections:\n"+
 		"  - name: crm\n    type: salesforce\n    base_url: %s\n    client_id: %s\n    settings: {jwt_key_file: %s, jwt_user: integration@example.com}\n"+
 		"  - {name: shop, type: inventory, base_url: %s}\n",
-		dbtest.URL(t), cr.Salesforce.BaseURL, cr.Salesforce.ClientID, keyFile, cr.Inventory.BaseURL))
+		db, cr.Salesforce.BaseURL, cr.Salesforce.ClientID, keyFile, cr.Inventory.BaseURL))
 
 	code, stdout, stderr := portico(t, "--config", cfg, "connectors", "connect", "crm")
 	require.Equal(t, exitOK, code, stdout+stderr)
@@ -168,4 +172,8 @@ func TestConnectorsConnectWithoutConsent(t *testing.T) {
 	code, _, stderr = portico(t, "--config", cfg, "connectors", "connect", "crm", "--token", "x")
 	require.Equal(t, exitUsage, code)
 	require.Contains(t, stderr, "--token is for Square")
+	// The JWT connect once its check passed; each stored token, the one
+	// the source then refused included; the refused usage nothing.
+	require.Equal(t, []string{"staff:cli connection.connect connection:crm", "staff:cli connection.connect connection:shop",
+		"staff:cli connection.connect connection:shop"}, auditTrail(t, db))
 }

@@ -595,7 +595,7 @@ func (a *App) consoleConnect() web.ConnectFlows {
 	if a.creds == nil {
 		return nil
 	}
-	return &connect.Console{Conns: a.cfg.Connections, Store: sources.Fingerprinted(a.creds, a.cfg.Connections),
+	return &connect.Console{Conns: a.cfg.Connections, Store: sources.Fingerprinted(a.creds, a.cfg.Connections), Audit: a.pool, TenantID: a.tenant,
 		Callback: strings.TrimRight(a.cfg.HTTP.PublicURL, "/") + "/console/connect/callback"}
 }
 

@@ -27,7 +27,9 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/porticohq/portico/connectors"
+	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/config"
+	"github.com/porticohq/portico/internal/store"
 )
 
 // Flow is one run of a connection's authorization code flow.
@@ -380,6 +382,11 @@ func random() string {
 // listener on the operator's machine.
 type Console struct {
 	Conns []config.ConnectionConfig
+	// Audit records who connected what (RecordConnected); nil records
+	// nothing (a test without a database).
+	Audit store.DBTX
+	// TenantID is the tenant whose audit log records it.
+	TenantID int64
 	// Callback is the portal's callback URL (http.public_url +
 	// /console/connect/callback), registered with each vendor's app.
 	Callback string
@@ -423,12 +430,35 @@ func (c *Console) Begin(name string) (string, Pending, error) {
 	return f.Begin()
 }
 
-// Finish ends the named connection's flow (Flow.Finish).
-func (c *Console) Finish(ctx context.Context, name string, p Pending, answer url.Values) error {
+// Finish ends the named connection's flow (Flow.Finish) and audits it as
+// ev (a staff member's, from their request).
+func (c *Console) Finish(ctx context.Context, name string, p Pending, answer url.Values, ev audit.Event) error {
 	f, err := c.flow(name)
 	if err != nil {
 		return err
 	}
-	_, err = f.Finish(ctx, p, answer)
-	return err
+	res, err := f.Finish(ctx, p, answer)
+	if err != nil || c.Audit == nil {
+		return err
+	}
+	ev.TenantID = c.TenantID
+	return RecordConnected(ctx, c.Audit, ev, name, "consent", res.Credentials)
+}
+
+// RecordConnected audits new tokens stored for a connection (invariant
+// 7): who connected it, how (consent, token, jwt) and, for QuickBooks,
+// the company it was granted for; never a token. The tokens are stored
+// first, by the credential store's own commit (a refresh must be kept
+// before it is used), so this is a transaction of its own right after.
+func RecordConnected(ctx context.Context, db store.DBTX, ev audit.Event, connection, how string, cr connectors.Credentials) error {
+	ev.Action, ev.Object, ev.ObjectID = "connection.connect", "connection", connection
+	after := map[string]any{"connection": connection, "how": how}
+	if cr.Realm != "" {
+		after["realm"] = cr.Realm
+	}
+	ev.After = after
+	if err := audit.Record(ctx, db, ev); err != nil {
+		return fmt.Errorf("connect: %s is connected, but auditing it failed: %w", connection, err)
+	}
+	return nil
 }

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/connect"
 )
 
@@ -23,8 +25,9 @@ type ConnectFlows interface {
 	CallbackURL() string
 	// Begin returns the vendor's consent URL and what Finish needs.
 	Begin(connection string) (string, connect.Pending, error)
-	// Finish trades the vendor's answer for tokens and stores them.
-	Finish(ctx context.Context, connection string, p connect.Pending, answer url.Values) error
+	// Finish trades the vendor's answer for tokens, stores them and
+	// audits it as ev.
+	Finish(ctx context.Context, connection string, p connect.Pending, answer url.Values, ev audit.Event) error
 }
 
 // connectCookie keeps a begun flow's state and verifier in the
@@ -88,7 +91,8 @@ func (wb *Web) consoleConnectCallback(w http.ResponseWriter, r *http.Request) {
 		wb.connectFailed(w, r, http.StatusBadRequest, "", "")
 		return
 	}
-	err = wb.d.Connect.Finish(r.Context(), pc.Connection, pc.Pending, r.URL.Query())
+	ev := audit.Event{Actor: audit.StaffActor(strconv.FormatInt(signedIn(r).UserID, 10))}.WithRequest(r)
+	err = wb.d.Connect.Finish(r.Context(), pc.Connection, pc.Pending, r.URL.Query(), ev)
 	if errors.Is(err, connect.ErrStateMismatch) {
 		// Not the answer to this browser's flow: keep waiting for it.
 		wb.connectFailed(w, r, http.StatusBadRequest, pc.Connection, "")

@@ -2,9 +2,12 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"html"
+	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sync"
 	"testing"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/porticohq/portico/connectors"
 	"github.com/porticohq/portico/internal/api/apitest"
+	"github.com/porticohq/portico/internal/audit"
 	"github.com/porticohq/portico/internal/auth"
 	"github.com/porticohq/portico/internal/config"
 	"github.com/porticohq/portico/internal/connect"
@@ -68,6 +72,8 @@ func connectSetup(t *testing.T) (*env, *credStore) {
 		conn("accounting", cr.Accounting, srv.URL+"/connect/oauth2"), conn("inventory", cr.Inventory, "")}}
 	e := setup(t, func(o *options) { o.syncStatus, o.connect = fixedSync, cons })
 	cons.Callback = e.srv.URL + "/console/connect/callback"
+	cons.Audit = e.pool
+	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT id FROM tenant WHERE slug = 'default'`).Scan(&cons.TenantID))
 	e.staff("ops@operator.test")
 	return e, store
 }
@@ -156,6 +162,25 @@ func TestConsoleConnect(t *testing.T) {
 		require.NotEmpty(t, store.get(name).AccessToken, name)
 	}
 	require.NotEmpty(t, store.get("accounting").Realm)
+
+	// Each Connect is audited: who, which connection, how, QuickBooks'
+	// company; never a token. The refused answers left nothing. Read as
+	// the console's audit page reads it (personal fields are sealed).
+	events, bad, err := audit.New(e.pool, slog.New(slog.DiscardHandler)).Search(context.Background(), url.Values{"action": {"connection.connect"}})
+	require.NoError(t, err)
+	require.Empty(t, bad)
+	require.Len(t, events.Events, 3)
+	for i, name := range []string{"inventory", "accounting", "salesforce"} { // newest first
+		ev := events.Events[i]
+		require.Equal(t, "staff:"+e.userID(t, "ops@operator.test"), ev.Actor)
+		require.Equal(t, name, *ev.ObjectID)
+		var after map[string]string
+		require.NoError(t, json.Unmarshal(ev.After, &after), string(ev.After))
+		require.Equal(t, "consent", after["how"])
+		require.Equal(t, name, after["connection"])
+		require.Equal(t, store.get(name).Realm, after["realm"])
+		require.NotContains(t, string(ev.After), store.get(name).AccessToken)
+	}
 }
 
 // signInStaff signs a staff user in through the form.
