@@ -162,6 +162,7 @@ func TestARotatedSecretSignsBesideTheNewOneForADay(t *testing.T) {
 		return d[0], []byte(d[1])
 	}
 	sig, body := deliver()
+	require.True(t, anyV1(sig, body, "whsec-0123456789abcdef"))
 	require.Len(t, strings.Split(sig, ",v1="), 2, "one secret signs: %s", sig)
 
 	rotated, err := s.RotateWebhookSecret(ctx, tenant, "001A", h.ID, by)
