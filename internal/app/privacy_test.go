@@ -31,17 +31,20 @@ type person struct {
 }
 
 // aContactWithACase picks a cached contact with an email, a phone and a
-// case of their own.
+// case of their own, waiting for the first sync of contacts (start waits
+// for the cases alone; the objects sync side by side).
 func aContactWithACase(t *testing.T, pool *pgxpool.Pool) person {
 	t.Helper()
 	var p person
-	require.NoError(t, pool.QueryRow(context.Background(), `
+	require.Eventually(t, func() bool {
+		return pool.QueryRow(context.Background(), `
 		SELECT c.data->'fields'->>'email', c.data->'fields'->>'first_name', c.data->'fields'->>'last_name',
 		       c.data->'fields'->>'phone', c.owner_account, c.source_id, k.source_id
 		FROM record c JOIN record k ON k.tenant_id = c.tenant_id AND k.object = 'case' AND k.owner_contact = c.source_id
 		WHERE c.object = 'contact' AND coalesce(c.data->'fields'->>'email', '') <> ''
 		  AND coalesce(c.data->'fields'->>'phone', '') <> '' AND coalesce(c.data->'fields'->>'first_name', '') <> ''
-		ORDER BY c.source_id LIMIT 1`).Scan(&p.email, &p.first, &p.last, &p.phone, &p.account, &p.contact, &p.caseID))
+		ORDER BY c.source_id LIMIT 1`).Scan(&p.email, &p.first, &p.last, &p.phone, &p.account, &p.contact, &p.caseID) == nil
+	}, 30*time.Second, 20*time.Millisecond, "a synced contact with a case of their own")
 	p.email = strings.ToLower(p.email)
 	return p
 }
